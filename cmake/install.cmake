@@ -1,0 +1,10 @@
+# SPDX-License-Identifier: MIT
+# Install rules: headers, library, pkg-config file and CMake package.
+install(TARGETS unitypes EXPORT unitypesTargets
+  RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} NAMELINK_COMPONENT Development
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
+install(DIRECTORY include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
+  FILES_MATCHING PATTERN "*.h")
+install(FILES ${PROJECT_BINARY_DIR}/include/unitypes/version.h
+  DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/unitypes)

@@ -11,5 +11,7 @@
 #include "unitypes/error.h"
 #include "unitypes/alloc.h"
 #include "unitypes/types.h"
+#include "unitypes/msg.h"
+#include "unitypes/consensus.h"
 
 #endif /* UNITYPES_H */

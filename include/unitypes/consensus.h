@@ -1,0 +1,345 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file unitypes/consensus.h
+ * @brief Raft consensus (ut_consensus_t): a deterministic, sans-I/O core.
+ *
+ * A ut_consensus_t is one Raft node. It never reads a clock, touches a
+ * socket or a file, or draws randomness of its own: time comes in through
+ * ut_consensus_tick(), messages through ut_consensus_step(), commands through
+ * ut_consensus_propose() and ut_consensus_campaign(); randomness comes from
+ * the seed in the configuration. Everything the node wants done (persist,
+ * send, apply) is drained with ut_consensus_ready() and acknowledged with
+ * ut_consensus_advance(). See docs/consensus.md for the contract.
+ *
+ * Threading: one thread at a time per handle; handles are independent.
+ */
+#ifndef UNITYPES_CONSENSUS_H
+#define UNITYPES_CONSENSUS_H
+
+#include "unitypes/common.h"
+#include "unitypes/msg.h"
+#include "unitypes/types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** @brief A Raft node (opaque). @since 0.1.0 */
+typedef struct ut_consensus ut_consensus_t;
+
+/** @brief Current version of ut_consensus_config_t. @since 0.1.0 */
+#define UT_CONSENSUS_CONFIG_VERSION 1u
+
+/**
+ * @brief Configuration of a Raft node (libgit2-style versioned options).
+ *
+ * Fill with ut_consensus_config_init(), then set fields. Arrays are copied by
+ * ut_consensus_new(). Fields are only ever appended.
+ * @since 0.1.0
+ */
+typedef struct ut_consensus_config {
+    unsigned version;            /**< UT_CONSENSUS_CONFIG_VERSION. */
+    uint64_t id;                 /**< This node's id (non-zero). */
+    const uint64_t *voters;      /**< Voting members (must include @c id unless it is an observer). */
+    size_t n_voters;             /**< Number of voters (1..UT_CONSENSUS_MAX_NODES). */
+    const uint64_t *observers;   /**< Non-voting members (Raft learners); may be NULL. */
+    size_t n_observers;          /**< Number of observers. */
+    uint64_t election_timeout_ms; /**< T: the timeout is drawn per term in [T, 2T). Default 1000. */
+    uint64_t heartbeat_ms;       /**< Leader heartbeat interval (< T). Default 100. */
+    size_t max_append_bytes;     /**< Max payload bytes per AppendEntries (≥ 1 entry always fits). Default 1 MiB. */
+    size_t max_append_entries;   /**< Max entries per AppendEntries. Default 256. */
+    unsigned max_inflight;       /**< Max AppendEntries in flight per follower when pipelining. Default 16. */
+    bool pre_vote;               /**< Run a pre-vote before campaigning (thesis §9.6). Default true. */
+    bool check_quorum;           /**< Leader steps down without a quorum for one election timeout (thesis §6.2). Default true. */
+    uint64_t seed;               /**< Seed of the election-timeout randomisation. */
+    void *userdata;              /**< Opaque user pointer (the seed's `config: T`). */
+} ut_consensus_config_t;
+
+/** @brief Most members (voters + observers) a node supports. @since 0.1.0 */
+#define UT_CONSENSUS_MAX_NODES 64u
+
+/**
+ * @brief Persistent state that must be durable before messages are sent (§5, Figure 2).
+ * @since 0.1.0
+ */
+typedef struct ut_consensus_hard_state {
+    uint64_t term;   /**< currentTerm */
+    uint64_t vote;   /**< votedFor in @c term (0 = none) */
+    uint64_t commit; /**< Highest index known committed (may be persisted lazily). */
+} ut_consensus_hard_state_t;
+
+/**
+ * @brief Work handed to the caller by ut_consensus_ready().
+ *
+ * Process in this order: (1) if @c hard_state_changed persist @c hard_state;
+ * if @c truncate_from is non-zero delete every persisted entry with index
+ * ≥ truncate_from; append @c entries durably (fsync); (2) send @c msgs;
+ * (3) apply @c committed in order; then call ut_consensus_advance().
+ * Every pointer stays valid until ut_consensus_advance() or
+ * ut_consensus_free() on the same handle.
+ * @since 0.1.0
+ */
+typedef struct ut_consensus_ready {
+    bool hard_state_changed;              /**< @c hard_state differs from the last persisted one. */
+    ut_consensus_hard_state_t hard_state; /**< Term, vote, commit to persist. */
+    uint64_t truncate_from;               /**< 0, or first index to delete from stable storage. */
+    const ut_entry_t *entries;            /**< Entries to append durably. */
+    size_t n_entries;                     /**< Number of @c entries. */
+    const ut_msg_t *msgs;                 /**< Messages to send once the above is durable. */
+    size_t n_msgs;                        /**< Number of @c msgs. */
+    const ut_entry_t *committed;          /**< Committed entries to apply, in log order. */
+    size_t n_committed;                   /**< Number of @c committed. */
+    bool soft_state_changed;              /**< Role or known leader changed since last ready. */
+    ut_consensus_state_t state;           /**< Current role. */
+    uint64_t leader;                      /**< Current known leader (0 = unknown). */
+    uint64_t seq_;                        /**< Internal: matches ready to advance. */
+} ut_consensus_ready_t;
+
+/**
+ * @brief Fill @p cfg with defaults for @p version.
+ * @param[out] cfg     Configuration to initialise.
+ * @param[in]  version UT_CONSENSUS_CONFIG_VERSION.
+ * @retval UT_OK       Filled.
+ * @retval UT_EINVAL   @p cfg is NULL.
+ * @retval UT_EVERSION @p version is not one this library knows.
+ * @since 0.1.0
+ */
+UT_API int ut_consensus_config_init(ut_consensus_config_t *cfg, unsigned version);
+
+/**
+ * @brief Create a node as a follower (or observer) in term 0 with an empty log.
+ * @param[out] out Receives the handle; untouched on failure.
+ * @param[in]  cfg Validated configuration (copied).
+ * @retval UT_OK       Created.
+ * @retval UT_EINVAL   NULL argument, id 0, duplicate or zero member ids, @c id
+ *                     not a member, no voters, timeouts 0 or heartbeat ≥ timeout.
+ * @retval UT_ERANGE   More than UT_CONSENSUS_MAX_NODES members.
+ * @retval UT_EVERSION Unknown @c cfg->version.
+ * @retval UT_ENOMEM   Allocation failed.
+ * @since 0.1.0
+ */
+UT_API int ut_consensus_new(ut_consensus_t **out, const ut_consensus_config_t *cfg);
+
+/**
+ * @brief Free a node and everything it owns. NULL is a no-op.
+ * @param[in] h Handle.
+ * @since 0.1.0
+ */
+UT_API void ut_consensus_free(ut_consensus_t *h);
+
+/**
+ * @brief Load persisted state (hard state and log) before the first input.
+ *
+ * @p entries must be the whole persisted log: indexes 1..n consecutive,
+ * terms non-decreasing and ≤ hs->term; hs->commit ≤ n; hs->vote 0 or a voter.
+ * The payloads are copied.
+ * @param[in] h       Handle, not yet ticked, stepped, proposed to or campaigned.
+ * @param[in] hs      Persisted hard state.
+ * @param[in] entries Persisted log (may be NULL when @p n is 0).
+ * @param[in] n       Number of entries.
+ * @retval UT_OK      Loaded; the node is a follower (observer) in hs->term.
+ * @retval UT_EINVAL  NULL handle or hard state, or NULL entries with n > 0.
+ * @retval UT_ESTATE  The node already took input (or was already restored).
+ * @retval UT_ECORRUPT The state is inconsistent; nothing changed.
+ * @retval UT_ENOMEM  Allocation failed; nothing changed.
+ * @since 0.1.0
+ */
+UT_API int ut_consensus_restore(ut_consensus_t *h, const ut_consensus_hard_state_t *hs,
+                                const ut_entry_t *entries, size_t n);
+
+/**
+ * @brief Advance the node's clock to @p now_ms (monotonic milliseconds).
+ *
+ * Drives election timeouts, heartbeats and check-quorum.
+ * @param[in] h      Handle.
+ * @param[in] now_ms Caller's monotonic time; must not go backwards.
+ * @retval UT_OK     Done.
+ * @retval UT_EINVAL NULL or freed handle.
+ * @retval UT_ERANGE @p now_ms is earlier than a previous tick; nothing changed.
+ * @retval UT_ENOMEM Allocation failed; state unchanged.
+ * @since 0.1.0
+ */
+UT_API int ut_consensus_tick(ut_consensus_t *h, uint64_t now_ms);
+
+/**
+ * @brief Process one received message.
+ * @param[in] h   Handle.
+ * @param[in] msg Message addressed to this node (borrowed for the call).
+ * @retval UT_OK       Processed (a reply may now be pending in ready).
+ * @retval UT_ESTALE   From an older term: ignored, except that a reply
+ *                     carrying the current term may be queued (§5.1).
+ * @retval UT_EINVAL   NULL argument, wrong @c to, unknown type, or impossible
+ *                     indexes or terms; nothing changed.
+ * @retval UT_ENOTFOUND Sender is not a member; nothing changed.
+ * @retval UT_ENOMEM   Allocation failed; nothing changed.
+ * @since 0.1.0
+ */
+UT_API int ut_consensus_step(ut_consensus_t *h, const ut_msg_t *msg);
+
+/**
+ * @brief Append a command to the leader's log (§5.3).
+ * @param[in]  h         Handle.
+ * @param[in]  data      Payload (copied); may be NULL if @p len is 0.
+ * @param[in]  len       Payload length (< 4 GiB).
+ * @param[out] out_index Receives the entry's index; may be NULL.
+ * @retval UT_OK         Appended; committed entries come out of ready.
+ * @retval UT_ENOTLEADER This node is not the leader; see ut_consensus_leader().
+ * @retval UT_EINVAL     NULL handle, or NULL data with len > 0.
+ * @retval UT_ERANGE     @p len too large.
+ * @retval UT_ENOMEM     Allocation failed; nothing appended.
+ * @since 0.1.0
+ */
+UT_API int ut_consensus_propose(ut_consensus_t *h, const void *data, size_t len,
+                                uint64_t *out_index);
+
+/**
+ * @brief Start an election now (pre-vote first when enabled).
+ * @param[in] h Handle.
+ * @retval UT_OK     Campaign started.
+ * @retval UT_ESTATE The node is a leader or an observer.
+ * @retval UT_EINVAL NULL handle.
+ * @retval UT_ENOMEM Allocation failed; nothing changed.
+ * @since 0.1.0
+ */
+UT_API int ut_consensus_campaign(ut_consensus_t *h);
+
+/**
+ * @brief Collect pending work. See ut_consensus_ready_t for the order.
+ * @param[in]  h   Handle.
+ * @param[out] out Receives the work (possibly empty).
+ * @retval UT_OK     @p out filled.
+ * @retval UT_EINVAL NULL argument.
+ * @retval UT_ESTATE A previous ready has not been advanced.
+ * @retval UT_ENOMEM Allocation failed; nothing handed out.
+ * @since 0.1.0
+ */
+UT_API int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *out);
+
+/**
+ * @brief True when @p rd holds no work.
+ * @param[in] rd Result of ut_consensus_ready() (NULL counts as empty).
+ * @return Whether there is nothing to persist, send or apply.
+ * @since 0.1.0
+ */
+UT_API bool ut_consensus_ready_empty(const ut_consensus_ready_t *rd);
+
+/**
+ * @brief True when ut_consensus_ready() would return work.
+ * @param[in] h Handle (NULL: false).
+ * @return Whether work is pending.
+ * @since 0.1.0
+ */
+UT_API bool ut_consensus_has_ready(const ut_consensus_t *h);
+
+/**
+ * @brief Tell the node that everything in @p rd was persisted, sent and applied.
+ * @param[in] h  Handle.
+ * @param[in] rd The value the last ut_consensus_ready() returned.
+ * @retval UT_OK     Acknowledged; the pointers in @p rd are now invalid.
+ * @retval UT_EINVAL NULL argument, or @p rd is not the outstanding ready.
+ * @since 0.1.0
+ */
+UT_API int ut_consensus_advance(ut_consensus_t *h, const ut_consensus_ready_t *rd);
+
+/**
+ * @brief Current role (seed: Consensus.state).
+ * @param[in] h Handle.
+ * @return The role; UT_CONSENSUS_FOLLOWER for NULL.
+ * @since 0.1.0
+ */
+UT_API ut_consensus_state_t ut_consensus_state(const ut_consensus_t *h);
+
+/**
+ * @brief Current term (seed: Consensus.term); never decreases.
+ * @param[in] h Handle.
+ * @return The term; 0 for NULL.
+ * @since 0.1.0
+ */
+UT_API uint64_t ut_consensus_term(const ut_consensus_t *h);
+
+/**
+ * @brief Known leader of the current term (seed: Consensus.leader).
+ * @param[in] h Handle.
+ * @return The leader's id; 0 if unknown or NULL.
+ * @since 0.1.0
+ */
+UT_API uint64_t ut_consensus_leader(const ut_consensus_t *h);
+
+/**
+ * @brief Vote cast in the current term.
+ * @param[in] h Handle.
+ * @return The id voted for; 0 for none or NULL.
+ * @since 0.1.0
+ */
+UT_API uint64_t ut_consensus_vote(const ut_consensus_t *h);
+
+/**
+ * @brief This node's id.
+ * @param[in] h Handle.
+ * @return The id; 0 for NULL.
+ * @since 0.1.0
+ */
+UT_API uint64_t ut_consensus_id(const ut_consensus_t *h);
+
+/**
+ * @brief Highest index known to be committed.
+ * @param[in] h Handle.
+ * @return The commit index; 0 for NULL.
+ * @since 0.1.0
+ */
+UT_API uint64_t ut_consensus_commit_index(const ut_consensus_t *h);
+
+/**
+ * @brief Index of the last entry in the log.
+ * @param[in] h Handle.
+ * @return The last index; 0 for an empty log or NULL.
+ * @since 0.1.0
+ */
+UT_API uint64_t ut_consensus_last_index(const ut_consensus_t *h);
+
+/**
+ * @brief Term of the entry at @p index.
+ * @param[in]  h     Handle.
+ * @param[in]  index Log index (0 gives term 0).
+ * @param[out] out   Receives the term.
+ * @retval UT_OK       Found.
+ * @retval UT_EINVAL   NULL argument.
+ * @retval UT_ENOTFOUND No such entry.
+ * @since 0.1.0
+ */
+UT_API int ut_consensus_entry_term(const ut_consensus_t *h, uint64_t index, uint64_t *out);
+
+/**
+ * @brief Members (seed: Consensus.nodes): voters first, then observers.
+ * @param[in]  h     Handle.
+ * @param[out] out   Array of @p cap ids (may be NULL when @p cap is 0).
+ * @param[in]  cap   Capacity of @p out.
+ * @param[out] n     Receives the number of members.
+ * @retval UT_OK     @p out holds all members.
+ * @retval UT_ERANGE @p cap is too small; *n says how many are needed.
+ * @retval UT_EINVAL NULL handle or @p n.
+ * @since 0.1.0
+ */
+UT_API int ut_consensus_nodes(const ut_consensus_t *h, uint64_t *out, size_t cap, size_t *n);
+
+/**
+ * @brief The user pointer from the configuration (seed: Consensus.config).
+ * @param[in] h Handle.
+ * @return The pointer; NULL for NULL.
+ * @since 0.1.0
+ */
+UT_API void *ut_consensus_userdata(const ut_consensus_t *h);
+
+/**
+ * @brief Detail of the last error on this handle, "context: cause".
+ * @param[in] h Handle.
+ * @return A string valid until the next call on @p h; never NULL.
+ * @since 0.1.0
+ */
+UT_API const char *ut_consensus_errmsg(const ut_consensus_t *h);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* UNITYPES_CONSENSUS_H */

@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file unitypes/msg.h
+ * @brief The one message envelope shared by every protocol module.
+ *
+ * Every message a libunitypes state machine emits or accepts is a ut_msg_t:
+ * a type, the sender and receiver node ids, the sender's term (Raft; 0 for
+ * modules without terms) and a typed body. One transport, one codec and one
+ * simulator therefore serve every module.
+ *
+ * Ownership: a ut_msg_t never owns memory. Pointers inside it (entries and
+ * their payloads) are borrowed: from the handle that produced it (valid until
+ * that handle's next advance or free) or from the buffer it was decoded from.
+ */
+#ifndef UNITYPES_MSG_H
+#define UNITYPES_MSG_H
+
+#include "unitypes/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * @brief Message kinds. Values are part of the wire format: never reused.
+ *
+ * Ranges: 1–31 consensus (Raft), 32–63 locks, 64–95 two-phase commit,
+ * 96–127 gossip membership, 128–159 replication.
+ * @since 0.1.0
+ */
+typedef enum ut_msg_type {
+    UT_MSG_NONE = 0,            /**< Invalid / empty. */
+    UT_MSG_VOTE = 1,            /**< Raft RequestVote (§5.2). Body: vote. */
+    UT_MSG_VOTE_RESP = 2,       /**< RequestVote response. Body: vote_resp. */
+    UT_MSG_PREVOTE = 3,         /**< Pre-vote request (thesis §9.6). Body: vote; term = proposed term. */
+    UT_MSG_PREVOTE_RESP = 4,    /**< Pre-vote response. Body: vote_resp. */
+    UT_MSG_APPEND = 5,          /**< AppendEntries, heartbeats included (§5.3). Body: append. */
+    UT_MSG_APPEND_RESP = 6,     /**< AppendEntries response. Body: append_resp. */
+    UT_MSG_SNAPSHOT = 7,        /**< Reserved: InstallSnapshot (§7). */
+    UT_MSG_SNAPSHOT_RESP = 8,   /**< Reserved: InstallSnapshot response. */
+    UT_MSG_TIMEOUT_NOW = 9      /**< Reserved: leadership transfer (thesis §3.10). */
+} ut_msg_type_t;
+
+/** @brief Kind of a log entry. Values are part of the wire format. @since 0.1.0 */
+typedef enum ut_entry_type {
+    UT_ENTRY_NORMAL = 0, /**< Application command: apply its payload. */
+    UT_ENTRY_NOOP = 1,   /**< Appended by a new leader (§5.4.2, §8); nothing to apply. */
+    UT_ENTRY_CONFIG = 2  /**< Reserved: membership change. */
+} ut_entry_type_t;
+
+/**
+ * @brief One replicated log entry.
+ *
+ * @c data points at @c len payload bytes (not NUL-terminated; may be NULL
+ * when @c len is 0). It is borrowed; see the file comment.
+ * @since 0.1.0
+ */
+typedef struct ut_entry {
+    uint64_t term;    /**< Term in which a leader created the entry. */
+    uint64_t index;   /**< Position in the log, from 1. */
+    uint32_t type;    /**< A ut_entry_type_t value. */
+    uint32_t len;     /**< Payload length in bytes. */
+    const void *data; /**< Payload, @c len bytes. */
+} ut_entry_t;
+
+/** @brief Body of UT_MSG_VOTE and UT_MSG_PREVOTE (§5.2, §5.4.1). @since 0.1.0 */
+typedef struct ut_msg_vote {
+    uint64_t last_log_index; /**< Index of the candidate's last entry. */
+    uint64_t last_log_term;  /**< Term of the candidate's last entry. */
+} ut_msg_vote_t;
+
+/** @brief Body of UT_MSG_VOTE_RESP and UT_MSG_PREVOTE_RESP. @since 0.1.0 */
+typedef struct ut_msg_vote_resp {
+    bool granted; /**< True if the vote (or pre-vote) was granted. */
+} ut_msg_vote_resp_t;
+
+/** @brief Body of UT_MSG_APPEND (§5.3). No entries = heartbeat. @since 0.1.0 */
+typedef struct ut_msg_append {
+    uint64_t prev_index;       /**< Index of the entry preceding @c entries. */
+    uint64_t prev_term;        /**< Term of that entry (0 when prev_index is 0). */
+    uint64_t commit;           /**< Leader's commit index. */
+    size_t n_entries;          /**< Number of entries. */
+    const ut_entry_t *entries; /**< Entries prev_index+1 … prev_index+n_entries. */
+} ut_msg_append_t;
+
+/**
+ * @brief Body of UT_MSG_APPEND_RESP.
+ *
+ * On success @c index is the highest index the follower now knows matches
+ * the leader. On rejection @c index echoes the rejected prev_index and the
+ * hint lets the leader skip a whole conflicting term at once (§5.3, "fast
+ * backtracking"): @c hint_term is the term of the follower's entry at
+ * prev_index (0 if its log is shorter) and @c hint_index the first index the
+ * follower holds for that term (or its last index + 1 when the log is short).
+ * @since 0.1.0
+ */
+typedef struct ut_msg_append_resp {
+    bool success;        /**< Consistency check passed and entries stored. */
+    uint64_t index;      /**< Success: match index. Rejection: rejected prev_index. */
+    uint64_t hint_term;  /**< Rejection: conflicting term, or 0. */
+    uint64_t hint_index; /**< Rejection: first index of hint_term, or last index + 1. */
+} ut_msg_append_resp_t;
+
+/**
+ * @brief The message envelope.
+ * @since 0.1.0
+ */
+typedef struct ut_msg {
+    ut_msg_type_t type; /**< Which body member is valid. */
+    uint64_t from;      /**< Sender node id (never 0). */
+    uint64_t to;        /**< Receiver node id (never 0). */
+    uint64_t term;      /**< Sender's term (Raft); 0 for modules without terms. */
+    /** @brief Typed body, selected by @c type. */
+    union {
+        ut_msg_vote_t vote;               /**< UT_MSG_VOTE, UT_MSG_PREVOTE */
+        ut_msg_vote_resp_t vote_resp;     /**< UT_MSG_VOTE_RESP, UT_MSG_PREVOTE_RESP */
+        ut_msg_append_t append;           /**< UT_MSG_APPEND */
+        ut_msg_append_resp_t append_resp; /**< UT_MSG_APPEND_RESP */
+        uint64_t reserved_[12];           /**< Fixes the size for later bodies (ABI). */
+    } body;
+} ut_msg_t;
+
+/**
+ * @brief Name of a message type ("append", "vote-resp" …).
+ * @param[in] type A ut_msg_type_t value.
+ * @return A static string; "?" for unknown values; never NULL.
+ * @since 0.1.0
+ */
+UT_API const char *ut_msg_type_name(ut_msg_type_t type);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* UNITYPES_MSG_H */

@@ -93,7 +93,7 @@ void *ut__calloc(size_t n, size_t size)
         return NULL;
     void *p = ut__malloc(n * size);
     if (p != NULL)
-        memset(p, 0, n * size ? n * size : 1);
+        memset(p, 0, (n * size) != 0 ? n * size : 1);
     return p;
 }
 

@@ -19,7 +19,7 @@ void ut__log_destroy(ut__log_t *log)
     memset(log, 0, sizeof *log);
 }
 
-int ut__log_reserve(ut__log_t *log, size_t n, size_t bytes)
+int ut__log_reserve_slow(ut__log_t *log, size_t n, size_t bytes)
 {
     if (n > SIZE_MAX - (size_t)log->last)
         return UT_ENOMEM;
@@ -46,27 +46,6 @@ int ut__log_reserve(ut__log_t *log, size_t n, size_t bytes)
     nc->next = log->chunks;
     log->chunks = nc;
     return UT_OK;
-}
-
-void ut__log_append(ut__log_t *log, uint64_t term, uint32_t type, const void *data, uint32_t len)
-{
-    ut_entry_t *e = &log->ents[log->last];
-    e->term = term;
-    e->index = log->last + 1;
-    e->type = type;
-    e->len = len;
-    e->data = NULL;
-    if (len > 0) {
-        ut__arena_chunk_t *c = log->chunks;
-        unsigned char *dst = (unsigned char *)(c + 1) + c->used;
-        memcpy(dst, data, len);
-        /* Keep the next payload 8-byte aligned for callers that cast. */
-        c->used += ((size_t)len + 7u) & ~(size_t)7u;
-        if (c->used > c->cap)
-            c->used = c->cap;
-        e->data = dst;
-    }
-    log->last++;
 }
 
 void ut__log_truncate(ut__log_t *log, uint64_t from)

@@ -730,7 +730,11 @@ int ut_consensus_propose(ut_consensus_t *h, const void *data, size_t len, uint64
 
 /* -------------------------------------------------------------------- step */
 
-static int validate_append(ut_consensus_t *h, const ut_msg_t *m)
+/* §5.3 receiver rules for AppendEntries; m->term >= h->term here. One pass
+ * validates every entry (nothing is trusted before the whole message is
+ * checked), finds the first entry we lack or that conflicts with our log, and
+ * sums the payload bytes to reserve. */
+static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
 {
     const ut_msg_append_t *a = &m->body.append;
     if (a->n_entries > 0 && a->entries == NULL)
@@ -739,7 +743,14 @@ static int validate_append(ut_consensus_t *h, const ut_msg_t *m)
         FAIL(h, UT_EINVAL, "step: append indexes overflow");
     if (a->prev_term > m->term || (a->prev_index == 0 && a->prev_term != 0))
         FAIL(h, UT_EINVAL, "step: append has impossible prev_term");
-    uint64_t t = a->prev_term;
+    if (h->role == UT_CONSENSUS_LEADER && m->term == h->term)
+        FAIL(h, UT_EINVAL, "step: append from %llu, but this node leads term %llu",
+             (unsigned long long)m->from, (unsigned long long)h->term);
+
+    bool ok = a->prev_index <= h->log.last &&
+              ut__log_term(&h->log, a->prev_index) == a->prev_term;
+    uint64_t conflict = 0, t = a->prev_term;
+    size_t skip = a->n_entries, bytes = 0;
     for (size_t i = 0; i < a->n_entries; i++) {
         const ut_entry_t *e = &a->entries[i];
         if (e->index != a->prev_index + 1 + i)
@@ -752,44 +763,25 @@ static int validate_append(ut_consensus_t *h, const ut_msg_t *m)
             FAIL(h, UT_EINVAL, "step: append entry %llu is malformed",
                  (unsigned long long)e->index);
         t = e->term;
-    }
-    return UT_OK;
-}
-
-/* §5.3 receiver rules for AppendEntries; m->term >= h->term here. */
-static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
-{
-    const ut_msg_append_t *a = &m->body.append;
-    int rc = validate_append(h, m);
-    if (rc != UT_OK)
-        return rc;
-    if (h->role == UT_CONSENSUS_LEADER && m->term == h->term)
-        FAIL(h, UT_EINVAL, "step: append from %llu, but this node leads term %llu",
-             (unsigned long long)m->from, (unsigned long long)h->term);
-
-    /* Find where the new entries start and whether a suffix must go. */
-    uint64_t conflict = 0;
-    size_t skip = 0, bytes = 0;
-    bool ok = a->prev_index <= h->log.last &&
-              ut__log_term(&h->log, a->prev_index) == a->prev_term;
-    if (ok) {
-        for (; skip < a->n_entries; skip++) {
-            const ut_entry_t *e = &a->entries[skip];
-            if (e->index > h->log.last)
-                break;
-            if (ut__log_term(&h->log, e->index) != e->term) {
+        if (skip == a->n_entries) {
+            if (e->index > h->log.last) {
+                skip = i;
+            } else if (ut__log_term(&h->log, e->index) != e->term) {
+                skip = i;
                 conflict = e->index;
-                break;
             }
         }
+        if (skip != a->n_entries)
+            bytes += e->len;
+    }
+    int rc;
+    if (ok) {
         /* Leader Completeness (§5.4) makes a conflict at or below our commit
          * impossible from a legitimate leader: refuse rather than lose
          * committed entries. */
         if (conflict != 0 && conflict <= h->commit)
             FAIL(h, UT_EINVAL, "step: append would overwrite committed entry %llu",
                  (unsigned long long)conflict);
-        for (size_t i = skip; i < a->n_entries; i++)
-            bytes += a->entries[i].len;
         rc = ut__log_reserve(&h->log, a->n_entries - skip, bytes);
         if (rc != UT_OK)
             return rc;

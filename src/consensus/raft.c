@@ -1022,12 +1022,8 @@ int ut_consensus_step(ut_consensus_t *h, const ut_msg_t *m)
     }
     /* Responses. A higher term in a response means we are behind (§5.1);
      * a granted pre-vote carries the proposed term and is not one. */
-    if (m->term > h->term && !(m->type == UT_MSG_PREVOTE_RESP && m->body.vote_resp.granted)) {
-        if (m->type == UT_MSG_APPEND_RESP && m->body.append_resp.index > h->log.last &&
-            m->body.append_resp.success)
-            FAIL(h, UT_EINVAL, "step: append-resp index beyond our log");
+    if (m->term > h->term && !(m->type == UT_MSG_PREVOTE_RESP && m->body.vote_resp.granted))
         return become_follower(h, m->term, 0);
-    }
     if (m->type == UT_MSG_APPEND_RESP)
         return handle_append_resp(h, m, p);
     return handle_vote_resp(h, m, p);

@@ -1,0 +1,382 @@
+/* SPDX-License-Identifier: MIT */
+/* Text summary, text timeline, JSON and self-contained HTML/SVG reports of a
+ * simulation. Everything printed is a function of the result, so the same
+ * seed gives the same bytes (wall-clock speed is only printed when asked). */
+#define _POSIX_C_SOURCE 200809L
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sim.h"
+
+static const char *role_name(unsigned r)
+{
+    switch (r) {
+    case SIM_ROLE_FOLLOWER: return "follower";
+    case SIM_ROLE_CANDIDATE: return "candidate";
+    case SIM_ROLE_LEADER: return "leader";
+    case SIM_ROLE_OBSERVER: return "observer";
+    case SIM_ROLE_DOWN: return "down";
+    }
+    return "?";
+}
+
+static void ms_str(uint64_t ms, char *b, size_t cap)
+{
+    snprintf(b, cap, "%" PRIu64 ".%03" PRIu64 "s", ms / 1000, ms % 1000);
+}
+
+void sim_print_violation(FILE *f, const sim_result_t *r)
+{
+    char cmd[256], t[32];
+    sim_replay_command(&r->opts, cmd, sizeof cmd);
+    if (r->violation.found) {
+        ms_str(r->violation.t, t, sizeof t);
+        fprintf(f,
+                "VIOLATION seed %" PRIu64 " step %" PRIu64 " (t=%s): %s\n  %s\n  replay: %s\n",
+                r->opts.seed, r->violation.step, t, r->violation.invariant, r->violation.detail,
+                cmd);
+    } else if (r->lin_checked && r->lin.verdict != LC_LINEARIZABLE) {
+        fprintf(f, "VIOLATION seed %" PRIu64 " (end of run): linearizability: %s\n  %s\n  replay: %s\n",
+                r->opts.seed, lc_verdict_name(r->lin.verdict),
+                r->lin_detail[0] ? r->lin_detail : "(search budget exhausted)", cmd);
+    }
+}
+
+void sim_print_summary(FILE *f, const sim_result_t *r)
+{
+    const sim_stats_t *s = &r->stats;
+    char faults[128];
+    sim_faults_format(r->opts.faults, faults, sizeof faults);
+    fprintf(f, "utsim: scenario raft, %u nodes, %u clients, %" PRIu64
+               " s simulated, seed %" PRIu64 ", faults %s\n",
+            r->opts.nodes, r->opts.clients, r->opts.time_ms / 1000, r->opts.seed, faults);
+    fprintf(f, "  leaders      %" PRIu64 " elected, %" PRIu64 " leader changes, highest term %" PRIu64 "\n",
+            s->leaders_elected, s->leader_changes, s->max_term);
+    fprintf(f, "  commits      index %" PRIu64 " committed, %" PRIu64 " commands applied across nodes\n",
+            s->commit_index, s->entries_applied);
+    fprintf(f, "  operations   %" PRIu64 " invoked: %" PRIu64 " ok, %" PRIu64 " failed, %" PRIu64
+               " unknown (%" PRIu64 " client retries)\n",
+            s->ops_total, s->ops_ok, s->ops_failed, s->ops_unknown, s->client_retries);
+    fprintf(f, "  messages     %" PRIu64 " sent, %" PRIu64 " delivered, %" PRIu64 " dropped, %" PRIu64
+               " duplicated, %" PRIu64 " rejected\n",
+            s->msgs_sent, s->msgs_delivered, s->msgs_dropped, s->msgs_duplicated, s->msgs_rejected);
+    fprintf(f, "  faults       %" PRIu64 " crashes, %" PRIu64 " restarts, %" PRIu64 " partitions, %" PRIu64
+               " isolations, %" PRIu64 " skewed clocks, %" PRIu64 " lying-disk losses\n",
+            s->crashes, s->restarts, s->partitions, s->isolations, s->skewed_nodes,
+            s->lying_disk_losses);
+    fprintf(f, "  invariants   %" PRIu64 " checks over %" PRIu64
+               " events (election safety, log matching, leader completeness,\n"
+               "               state machine safety, monotonic term and commit): %s\n",
+            s->invariant_checks, s->events, r->violation.found ? "VIOLATED" : "all held");
+    if (r->violation.found)
+        fprintf(f, "  linearizable not checked (the run stopped at the violation)\n");
+    else if (r->lin_checked)
+        fprintf(f, "  linearizable %s (%zu ops over %zu keys, %" PRIu64 " search steps)\n",
+                r->lin.verdict == LC_LINEARIZABLE ? "yes" : lc_verdict_name(r->lin.verdict),
+                r->lin.n_ops, r->lin.n_keys, r->lin.steps);
+    sim_print_violation(f, r);
+}
+
+static unsigned role_at(const sim_result_t *r, unsigned i, uint64_t a, uint64_t b)
+{
+    /* The most telling role within [a, b): leader > down > candidate > follower. */
+    static const int rank[] = {1, 2, 4, 0, 3};
+    unsigned best = SIM_ROLE_FOLLOWER;
+    int br = -1;
+    for (size_t k = 0; k < r->n_seg[i]; k++) {
+        uint64_t s = r->seg[i][k].t;
+        uint64_t e = k + 1 < r->n_seg[i] ? r->seg[i][k + 1].t : r->end_ms + 1;
+        if (e <= a || s >= b)
+            continue;
+        unsigned ro = r->seg[i][k].role;
+        if (ro <= SIM_ROLE_DOWN && rank[ro] > br) {
+            br = rank[ro];
+            best = ro;
+        }
+    }
+    return best;
+}
+
+void sim_print_timeline(FILE *f, const sim_result_t *r, unsigned width)
+{
+    if (!r->opts.record || r->end_ms == 0)
+        return;
+    if (width < 10)
+        width = 10;
+    uint64_t span = r->end_ms;
+    fprintf(f, "timeline (one column = %" PRIu64 " ms; L leader, c candidate, . follower, x down,"
+               " # partition)\n",
+            (span + width - 1) / width);
+    for (unsigned i = 0; i < r->opts.nodes; i++) {
+        fprintf(f, "  n%-2u |", i + 1);
+        for (unsigned c = 0; c < width; c++) {
+            uint64_t a = span * c / width, b = span * (c + 1) / width;
+            static const char ch[] = ".cLox";
+            fputc(ch[role_at(r, i, a, b)], f);
+        }
+        fprintf(f, "|\n");
+    }
+    fprintf(f, "  net |");
+    for (unsigned c = 0; c < width; c++) {
+        uint64_t a = span * c / width, b = span * (c + 1) / width;
+        bool p = false;
+        for (size_t k = 0; k < r->n_intervals && !p; k++)
+            p = r->intervals[k].kind == 0 && r->intervals[k].start < b && r->intervals[k].end > a;
+        fputc(p ? '#' : ' ', f);
+    }
+    fprintf(f, "|\n");
+    const size_t max_lines = 24;
+    size_t shown = 0;
+    for (size_t k = 0; k < r->n_marks; k++) {
+        if (shown == max_lines) {
+            fprintf(f, "  ... %zu more events\n", r->n_marks - k);
+            break;
+        }
+        char t[32];
+        ms_str(r->marks[k].t, t, sizeof t);
+        fprintf(f, "  %10s  %s\n", t, r->marks[k].text);
+        shown++;
+    }
+}
+
+static void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+void sim_write_json(FILE *f, const sim_result_t *r, double wall_s)
+{
+    const sim_stats_t *s = &r->stats;
+    char faults[128], cmd[256];
+    sim_faults_format(r->opts.faults, faults, sizeof faults);
+    sim_replay_command(&r->opts, cmd, sizeof cmd);
+    fprintf(f, "{\"scenario\":\"raft\",\"seed\":%" PRIu64 ",\"nodes\":%u,\"clients\":%u,\"keys\":%u,"
+               "\"time_ms\":%" PRIu64 ",\"faults\":",
+            r->opts.seed, r->opts.nodes, r->opts.clients, r->opts.keys, r->opts.time_ms);
+    json_str(f, faults);
+    fprintf(f, ",\"ok\":%s,", sim_result_ok(r) ? "true" : "false");
+    fprintf(f, "\"leaders_elected\":%" PRIu64 ",\"leader_changes\":%" PRIu64 ",\"max_term\":%" PRIu64
+               ",\"commit_index\":%" PRIu64 ",\"entries_applied\":%" PRIu64 ",",
+            s->leaders_elected, s->leader_changes, s->max_term, s->commit_index, s->entries_applied);
+    fprintf(f, "\"ops\":{\"total\":%" PRIu64 ",\"ok\":%" PRIu64 ",\"failed\":%" PRIu64
+               ",\"unknown\":%" PRIu64 ",\"retries\":%" PRIu64 "},",
+            s->ops_total, s->ops_ok, s->ops_failed, s->ops_unknown, s->client_retries);
+    fprintf(f, "\"messages\":{\"sent\":%" PRIu64 ",\"delivered\":%" PRIu64 ",\"dropped\":%" PRIu64
+               ",\"duplicated\":%" PRIu64 ",\"rejected\":%" PRIu64 "},",
+            s->msgs_sent, s->msgs_delivered, s->msgs_dropped, s->msgs_duplicated, s->msgs_rejected);
+    fprintf(f, "\"faults_injected\":{\"crashes\":%" PRIu64 ",\"restarts\":%" PRIu64
+               ",\"partitions\":%" PRIu64 ",\"isolations\":%" PRIu64 ",\"skewed_clocks\":%" PRIu64
+               ",\"lying_disk_losses\":%" PRIu64 "},",
+            s->crashes, s->restarts, s->partitions, s->isolations, s->skewed_nodes,
+            s->lying_disk_losses);
+    fprintf(f, "\"events\":%" PRIu64 ",\"invariant_checks\":%" PRIu64 ",", s->events,
+            s->invariant_checks);
+    fprintf(f, "\"violation\":");
+    if (r->violation.found) {
+        fprintf(f, "{\"step\":%" PRIu64 ",\"t_ms\":%" PRIu64 ",\"invariant\":", r->violation.step,
+                r->violation.t);
+        json_str(f, r->violation.invariant);
+        fprintf(f, ",\"detail\":");
+        json_str(f, r->violation.detail);
+        fprintf(f, "}");
+    } else {
+        fprintf(f, "null");
+    }
+    fprintf(f, ",\"linearizability\":");
+    if (r->lin_checked) {
+        fprintf(f, "{\"verdict\":");
+        json_str(f, lc_verdict_name(r->lin.verdict));
+        fprintf(f, ",\"ops\":%zu,\"keys\":%zu,\"steps\":%" PRIu64 ",\"detail\":", r->lin.n_ops,
+                r->lin.n_keys, r->lin.steps);
+        json_str(f, r->lin_detail);
+        fprintf(f, "}");
+    } else {
+        fprintf(f, "null");
+    }
+    fprintf(f, ",\"replay\":");
+    json_str(f, cmd);
+    if (wall_s > 0)
+        fprintf(f, ",\"wall_seconds\":%.6f,\"deliveries_per_wall_second\":%.0f,"
+                   "\"events_per_wall_second\":%.0f",
+                wall_s, (double)s->msgs_delivered / wall_s, (double)s->events / wall_s);
+    fprintf(f, "}\n");
+}
+
+/* ---- HTML / SVG ------------------------------------------------------------ */
+
+static void xml_text(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '<': fputs("&lt;", f); break;
+        case '>': fputs("&gt;", f); break;
+        case '&': fputs("&amp;", f); break;
+        case '"': fputs("&quot;", f); break;
+        default: fputc(*s, f);
+        }
+    }
+}
+
+#define SVG_W 1300
+#define LEFT 70
+#define RIGHT 20
+#define ROW_H 24
+#define CROW_H 16
+#define MAX_OPS_DRAWN 6000
+
+int sim_write_html(FILE *f, const sim_result_t *r)
+{
+    const unsigned N = r->opts.nodes, C = r->opts.clients;
+    const double span = r->end_ms ? (double)r->end_ms : 1.0;
+    const double plot = SVG_W - LEFT - RIGHT;
+    const int top = 30;
+    const int nodes_h = (int)N * ROW_H;
+    const int clients_top = top + nodes_h + 30;
+    const int height = clients_top + (int)C * CROW_H + 40;
+#define X(ms) (LEFT + plot * (double)(ms) / span)
+    char faults[128], cmd[256];
+    sim_faults_format(r->opts.faults, faults, sizeof faults);
+    sim_replay_command(&r->opts, cmd, sizeof cmd);
+
+    fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/>\n"
+               "<title>utsim report: seed %" PRIu64 "</title>\n"
+               "<style>body{font-family:sans-serif;margin:16px;color:#222}"
+               "pre{background:#f6f6f6;padding:8px;font-size:12px}"
+               ".ok{color:#2e7d32}.bad{color:#c62828}"
+               "svg text{font-family:sans-serif;font-size:11px}</style></head><body>\n",
+            r->opts.seed);
+    fprintf(f, "<h1>utsim: Raft, %u nodes, seed %" PRIu64 "</h1>\n", N, r->opts.seed);
+    fprintf(f, "<p class=\"%s\"><b>%s</b></p>\n", sim_result_ok(r) ? "ok" : "bad",
+            sim_result_ok(r) ? "All invariants held; the client history is linearizable."
+                             : "Violation found.");
+    fprintf(f, "<pre>");
+    {
+        /* The text summary, escaped. */
+        char buf[4096];
+        FILE *m = fmemopen(buf, sizeof buf, "w");
+        if (m) {
+            sim_print_summary(m, r);
+            fclose(m);
+            buf[sizeof buf - 1] = 0;
+            xml_text(f, buf);
+        }
+    }
+    fprintf(f, "</pre>\n<p>Replay: <code>");
+    xml_text(f, cmd);
+    fprintf(f, "</code></p>\n");
+
+    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+               "viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"timeline\">\n",
+            SVG_W, height, SVG_W, height);
+    fprintf(f, "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"#ffffff\"/>\n", SVG_W, height);
+    /* Time axis. */
+    uint64_t step = 1000;
+    while (span / (double)step > 24)
+        step *= (step % 3 == 1 || step == 1000) ? 5 : 2;
+    for (uint64_t t = 0; t <= r->end_ms; t += step) {
+        double x = X(t);
+        fprintf(f, "<line class=\"tick\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#e0e0e0\"/>"
+                   "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%" PRIu64 "s</text>\n",
+                x, top - 4, x, height - 30, x, top - 8, t / 1000);
+    }
+    /* Node roles. */
+    static const char *colour[] = {"#90caf9", "#ffb300", "#2e7d32", "#b39ddb", "#616161"};
+    for (unsigned i = 0; i < N; i++) {
+        int y = top + (int)i * ROW_H;
+        fprintf(f, "<text x=\"8\" y=\"%d\">node %u</text>\n", y + 15, i + 1);
+        for (size_t k = 0; k < r->n_seg[i]; k++) {
+            uint64_t s = r->seg[i][k].t;
+            uint64_t e = k + 1 < r->n_seg[i] ? r->seg[i][k + 1].t : r->end_ms;
+            unsigned ro = r->seg[i][k].role <= SIM_ROLE_DOWN ? r->seg[i][k].role : 0;
+            if (e <= s)
+                continue;
+            fprintf(f, "<rect class=\"role %s\" x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" "
+                       "fill=\"%s\"><title>node %u %s term %" PRIu64 " [%" PRIu64 "-%" PRIu64
+                       " ms]</title></rect>\n",
+                    role_name(ro), X(s), y + 2, X(e) - X(s), ROW_H - 4, colour[ro], i + 1,
+                    role_name(ro), r->seg[i][k].term, s, e);
+        }
+    }
+    /* Partitions and crashes shaded over the affected nodes. */
+    for (size_t k = 0; k < r->n_intervals; k++) {
+        const sim_interval_t *iv = &r->intervals[k];
+        uint64_t e = iv->end == UINT64_MAX ? r->end_ms : iv->end;
+        for (unsigned i = 0; i < N; i++) {
+            if (!((iv->mask >> i) & 1))
+                continue;
+            int y = top + (int)i * ROW_H;
+            fprintf(f, "<rect class=\"%s\" x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" "
+                       "fill=\"%s\" fill-opacity=\"0.35\" stroke=\"%s\"/>\n",
+                    iv->kind ? "crash" : "partition", X(iv->start), y, X(e) - X(iv->start), ROW_H,
+                    iv->kind ? "#000000" : "#e53935", iv->kind ? "#000000" : "#e53935");
+        }
+    }
+    /* Violation marker. */
+    for (size_t k = 0; k < r->n_marks; k++) {
+        if (r->marks[k].kind != SIM_MARK_VIOLATION)
+            continue;
+        double x = X(r->marks[k].t);
+        fprintf(f, "<line class=\"violation\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" "
+                   "stroke=\"#d50000\" stroke-width=\"2\"/><text x=\"%.1f\" y=\"%d\" fill=\"#d50000\">",
+                x, top, x, height - 30, x + 3, top + nodes_h + 12);
+        xml_text(f, r->marks[k].text);
+        fprintf(f, "</text>\n");
+    }
+    /* Client operations. */
+    fprintf(f, "<text x=\"8\" y=\"%d\" font-weight=\"bold\">clients</text>\n", clients_top - 8);
+    for (unsigned c = 0; c < C; c++)
+        fprintf(f, "<text x=\"8\" y=\"%d\">client %u</text>\n", clients_top + (int)c * CROW_H + 11,
+                c + 1);
+    size_t drawn = 0;
+    for (size_t k = 0; k < r->n_ops && drawn < MAX_OPS_DRAWN; k++, drawn++) {
+        const lc_op_t *o = &r->ops[k];
+        uint64_t a = r->op_invoke_ms[k];
+        uint64_t b = r->op_response_ms[k] == UINT64_MAX ? r->end_ms : r->op_response_ms[k];
+        double w = X(b) - X(a);
+        if (w < 1.0)
+            w = 1.0;
+        const char *fill = o->outcome == LC_OK ? (o->kind == LC_GET ? "#66bb6a" : "#1e88e5")
+                                               : "#fb8c00";
+        fprintf(f, "<rect class=\"op\" x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" fill=\"%s\"/>\n",
+                X(a), clients_top + (int)o->client * CROW_H + 2, w, CROW_H - 4, fill);
+    }
+    /* Legend. */
+    int ly = height - 12;
+    static const struct {
+        const char *label, *fill;
+    } legend[] = {{"follower", "#90caf9"}, {"candidate", "#ffb300"}, {"leader", "#2e7d32"},
+                  {"down", "#616161"},     {"partitioned", "#ef9a9a"}, {"get ok", "#66bb6a"},
+                  {"put/cas ok", "#1e88e5"}, {"unknown", "#fb8c00"}};
+    for (size_t k = 0; k < sizeof legend / sizeof legend[0]; k++) {
+        int x = LEFT + (int)k * 120;
+        fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"10\" fill=\"%s\"/>"
+                   "<text x=\"%d\" y=\"%d\">%s</text>\n",
+                x, ly - 9, legend[k].fill, x + 16, ly, legend[k].label);
+    }
+    fprintf(f, "</svg>\n");
+    if (r->n_ops > drawn)
+        fprintf(f, "<p>Client operations: the first %zu of %zu are drawn.</p>\n", drawn, r->n_ops);
+    /* Event list. */
+    fprintf(f, "<h2>Events</h2>\n<pre>");
+    for (size_t k = 0; k < r->n_marks; k++) {
+        char t[32];
+        ms_str(r->marks[k].t, t, sizeof t);
+        fprintf(f, "%10s  ", t);
+        xml_text(f, r->marks[k].text);
+        fputc('\n', f);
+    }
+    fprintf(f, "</pre>\n</body></html>\n");
+#undef X
+    return ferror(f) ? -1 : 0;
+}

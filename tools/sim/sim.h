@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: MIT */
+/* utsim: a deterministic cluster simulator for libunitypes' Raft core.
+ *
+ * One seed fixes everything: network latency and faults, crashes, clock
+ * skew, client workload and every node's election randomness. The simulator
+ * runs N ut_consensus_t nodes on a virtual clock driven by an event queue
+ * (a binary heap keyed by (time, sequence number)), checks Raft's safety
+ * invariants after every event and the clients' history for
+ * linearizability at the end. Internal to tools/ (not installed, no ABI). */
+#ifndef UTSIM_SIM_H
+#define UTSIM_SIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "lincheck.h"
+
+/* Fault classes (bit mask). */
+enum {
+    SIM_F_LOSS = 1u << 0,       /* random message loss */
+    SIM_F_DUP = 1u << 1,        /* random message duplication */
+    SIM_F_PARTITION = 1u << 2,  /* symmetric/asymmetric partitions, isolation; heal */
+    SIM_F_CRASH = 1u << 3,      /* crash (lose unpersisted state) and restart */
+    SIM_F_SKEW = 1u << 4,       /* per-node clock offset and rate */
+    SIM_F_LYING_DISK = 1u << 5, /* disk acknowledges writes it loses at a crash */
+    SIM_F_REORDER = 1u << 6     /* occasional long delays (reordering) */
+};
+#define SIM_F_DEFAULT \
+    (SIM_F_LOSS | SIM_F_DUP | SIM_F_PARTITION | SIM_F_CRASH | SIM_F_SKEW | SIM_F_REORDER)
+
+#define SIM_MAX_NODES 15u
+#define SIM_MAX_CLIENTS 32u
+#define SIM_MAX_KEYS 64u
+
+typedef struct sim_options {
+    uint64_t seed;
+    unsigned nodes;    /* 1..SIM_MAX_NODES */
+    uint64_t time_ms;  /* simulated duration */
+    unsigned faults;   /* SIM_F_* */
+    unsigned clients;  /* 0..SIM_MAX_CLIENTS */
+    unsigned keys;     /* 1..SIM_MAX_KEYS */
+    bool record;       /* keep the timeline (text/HTML report) */
+    uint64_t lin_budget; /* lincheck step budget (0 = unbounded) */
+} sim_options_t;
+
+void sim_options_default(sim_options_t *o);
+
+/* "loss,dup,partition,crash,skew,lying-disk,reorder", "none", "default",
+ * "all". Returns 0, or -1 with the bad word copied into bad (cap bytes). */
+int sim_faults_parse(const char *s, unsigned *out, char *bad, size_t cap);
+void sim_faults_format(unsigned mask, char *buf, size_t cap);
+
+/* The command line that replays this run. */
+void sim_replay_command(const sim_options_t *o, char *buf, size_t cap);
+
+typedef enum sim_role {
+    SIM_ROLE_FOLLOWER = 0,
+    SIM_ROLE_CANDIDATE = 1,
+    SIM_ROLE_LEADER = 2,
+    SIM_ROLE_OBSERVER = 3,
+    SIM_ROLE_DOWN = 4
+} sim_role_t;
+
+typedef struct sim_segment {
+    uint64_t t;   /* start (ms); lasts until the next segment or the end */
+    uint8_t role; /* sim_role_t */
+    uint64_t term;
+} sim_segment_t;
+
+typedef enum sim_mark_kind {
+    SIM_MARK_LEADER = 0, /* node became leader (a = term) */
+    SIM_MARK_CRASH,      /* node crashed (a = 1 if the lying disk lost writes) */
+    SIM_MARK_RESTART,
+    SIM_MARK_PARTITION,  /* a = bitmask of the cut-off nodes (per kind) */
+    SIM_MARK_HEAL,
+    SIM_MARK_VIOLATION
+} sim_mark_kind_t;
+
+typedef struct sim_mark {
+    uint64_t t;
+    uint8_t kind;  /* sim_mark_kind_t */
+    uint8_t node;  /* 0-based, or 255 */
+    uint64_t a;
+    char text[64]; /* short description */
+} sim_mark_t;
+
+typedef struct sim_interval {
+    uint64_t start, end; /* ms */
+    uint64_t mask;       /* nodes affected (bit i = node i+1) */
+    uint8_t kind;        /* 0 partition, 1 down */
+} sim_interval_t;
+
+typedef struct sim_stats {
+    uint64_t events;             /* events processed (= steps) */
+    uint64_t leaders_elected;    /* terms that had a leader */
+    uint64_t leader_changes;     /* times the newest leader was another node */
+    uint64_t max_term;
+    uint64_t commit_index;       /* highest committed index in the cluster */
+    uint64_t entries_applied;    /* normal entries applied, all nodes */
+    uint64_t ops_total, ops_ok, ops_failed, ops_unknown;
+    uint64_t client_retries;
+    uint64_t msgs_sent, msgs_delivered, msgs_dropped, msgs_duplicated, msgs_rejected;
+    uint64_t crashes, restarts, partitions, isolations, skewed_nodes, lying_disk_losses;
+    uint64_t invariant_checks;
+} sim_stats_t;
+
+typedef struct sim_violation {
+    bool found;
+    uint64_t step;   /* event number */
+    uint64_t t;      /* virtual ms */
+    char invariant[48];
+    char detail[320];
+} sim_violation_t;
+
+typedef struct sim_result {
+    sim_options_t opts;
+    sim_stats_t stats;
+    sim_violation_t violation; /* first invariant violation */
+    bool lin_checked;
+    lc_result_t lin;
+    char lin_detail[200];
+    /* History (for the report): ops[i] with display times in ms. */
+    lc_op_t *ops;
+    uint64_t *op_invoke_ms, *op_response_ms; /* response UINT64_MAX = none */
+    size_t n_ops;
+    /* Timeline (only when opts.record). */
+    sim_segment_t *seg[SIM_MAX_NODES];
+    size_t n_seg[SIM_MAX_NODES];
+    sim_mark_t *marks;
+    size_t n_marks;
+    sim_interval_t *intervals;
+    size_t n_intervals;
+    uint64_t end_ms;
+} sim_result_t;
+
+/* Run one simulation. Returns 0 when the run completed (check
+ * out->violation.found and out->lin.verdict), -1 on an internal error (out
+ * of memory or bad options; message in out->violation.detail). Free with
+ * sim_result_free(). */
+int sim_run(const sim_options_t *opts, sim_result_t *out);
+void sim_result_free(sim_result_t *r);
+
+/* True if the run found no violation and the history is linearizable. */
+bool sim_result_ok(const sim_result_t *r);
+
+/* Reports (report.c). Output is a function of the result only: same seed,
+ * same bytes. */
+void sim_print_summary(FILE *f, const sim_result_t *r);
+void sim_print_timeline(FILE *f, const sim_result_t *r, unsigned width);
+void sim_print_violation(FILE *f, const sim_result_t *r);
+int sim_write_html(FILE *f, const sim_result_t *r);
+/* wall_s <= 0: speed figures omitted. */
+void sim_write_json(FILE *f, const sim_result_t *r, double wall_s);
+
+#endif

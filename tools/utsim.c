@@ -36,6 +36,9 @@ static void usage(FILE *f)
             "  --scenario NAME   protocol under test: raft (the only one so far)\n"
             "  --report FILE     write a self-contained HTML report with an SVG timeline\n"
             "                    (with --seeds: of the first failing seed, else the last)\n"
+            "  --no-durability-checks\n"
+            "                    do not check that a node's term and commit survive its\n"
+            "                    restarts; only Raft's own invariants then catch a lying disk\n"
             "  --json            machine-readable results (one JSON object per run),\n"
             "                    including wall-clock speed\n"
             "  --help            this text\n"
@@ -108,6 +111,9 @@ int main(int argc, char **argv)
             return 0;
         } else if (strcmp(a, "--json") == 0) {
             json = true;
+            continue;
+        } else if (strcmp(a, "--no-durability-checks") == 0) {
+            o.durability_checks = false;
             continue;
         }
         if (a[0] == '-' && a[1] == '-' && !v &&

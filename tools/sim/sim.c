@@ -587,7 +587,7 @@ static void observe(sim_t *s, unsigned i)
     uint64_t term = ut_consensus_term(n->h);
     ut_consensus_state_t st = ut_consensus_state(n->h);
     s->r->stats.invariant_checks++;
-    if (term < n->max_term)
+    if (term < n->max_term && s->o.durability_checks)
         violation(s, "monotonic-term",
                   "node %" PRIu64 " term went back from %" PRIu64 " to %" PRIu64
                   " (incarnation %" PRIu32 ")",
@@ -884,7 +884,7 @@ static int node_start(sim_t *s, unsigned i, bool restore)
     n->role = 255;
     /* Monotonic term/commit across the node's lifetime (§5, Figure 2:
      * currentTerm is persistent; a restarted node must not forget it). */
-    if (restore) {
+    if (restore && s->o.durability_checks) {
         s->r->stats.invariant_checks++;
         if (ut_consensus_term(n->h) < n->max_term)
             violation(s, "monotonic-term",
@@ -1256,6 +1256,7 @@ void sim_options_default(sim_options_t *o)
     o->keys = 5;
     o->record = false;
     o->lin_budget = 200000000ull;
+    o->durability_checks = true;
 }
 
 bool sim_result_ok(const sim_result_t *r)
@@ -1448,8 +1449,15 @@ void sim_faults_format(unsigned mask, char *buf, size_t cap)
 
 void sim_replay_command(const sim_options_t *o, char *buf, size_t cap)
 {
-    char f[128];
+    char f[128], extra[96] = "";
     sim_faults_format(o->faults, f, sizeof f);
-    snprintf(buf, cap, "utsim --seed %" PRIu64 " --nodes %u --time %" PRIu64 " --faults %s", o->seed,
-             o->nodes, o->time_ms / 1000, f);
+    size_t off = 0;
+    if (o->clients != 5)
+        off += (size_t)snprintf(extra + off, sizeof extra - off, " --clients %u", o->clients);
+    if (o->keys != 5 && off < sizeof extra)
+        off += (size_t)snprintf(extra + off, sizeof extra - off, " --keys %u", o->keys);
+    if (!o->durability_checks && off < sizeof extra)
+        snprintf(extra + off, sizeof extra - off, " --no-durability-checks");
+    snprintf(buf, cap, "utsim --seed %" PRIu64 " --nodes %u --time %" PRIu64 " --faults %s%s",
+             o->seed, o->nodes, o->time_ms / 1000, f, extra);
 }

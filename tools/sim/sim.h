@@ -43,6 +43,9 @@ typedef struct sim_options {
     unsigned keys;     /* 1..SIM_MAX_KEYS */
     bool record;       /* keep the timeline (text/HTML report) */
     uint64_t lin_budget; /* lincheck step budget (0 = unbounded) */
+    bool durability_checks; /* monotonic term/commit across restarts (default
+                               on; off leaves only the Raft-level invariants
+                               to notice what a lying disk breaks) */
 } sim_options_t;
 
 void sim_options_default(sim_options_t *o);

@@ -13,14 +13,14 @@
 #      (fully static), find_package (default = shared; COMPONENTS static;
 #      unitypes_SHARED_LIBS=OFF; BUILD_SHARED_LIBS=OFF; version 1.0 refused);
 #   4. moves P to another directory and repeats pkg-config and find_package;
-#   5. reinstalls with an absolute CMAKE_INSTALL_LIBDIR and with DESTDIR, and
-#      checks libunitypes.pc's libdir/includedir;
+#   5. reinstalls with an absolute CMAKE_INSTALL_LIBDIR, and with DESTDIR and
+#      UNITYPES_PC_RELOCATABLE=OFF, and checks libunitypes.pc's paths;
 #   6. builds a parent project that add_subdirectory()s the source tree.
 #
 # usage: run.sh <source-dir> <work-dir> <cmake> <c-compiler> <generator> [werror ON|OFF]
 set -euo pipefail
 
-src=$(cd "$1" && pwd)
+src=$(cd "$1" && pwd -P)
 work=$2
 cmake=$3
 cc=$4
@@ -30,7 +30,7 @@ here="$src/tests/install"
 
 rm -rf "$work"
 mkdir -p "$work"
-work=$(cd "$work" && pwd)
+work=$(cd "$work" && pwd -P)
 
 step() { printf '\n== install test: %s\n' "$*"; }
 fail() {
@@ -165,12 +165,15 @@ grep -qx "prefix=$A" "$pc" || fail "install-time prefix not in $pc"
 cflags=$(PKG_CONFIG_PATH=$absdir/pkgconfig pkg-config --cflags libunitypes)
 [ "${cflags% }" = "-I$A/include" ] ||
     fail "pkg-config --cflags with an absolute libdir"
-"$cmake" -S "$src" -B "$work/build-shared" -DCMAKE_INSTALL_LIBDIR="$libdir" >/dev/null
+"$cmake" -S "$src" -B "$work/build-shared" -DCMAKE_INSTALL_LIBDIR="$libdir" \
+    -DUNITYPES_PC_RELOCATABLE=OFF >/dev/null
 DESTDIR="$work/stage" "$cmake" --install "$work/build-shared" --prefix /usr/local >/dev/null ||
     fail "DESTDIR install"
-[ -f "$work/stage/usr/local/$libdir/pkgconfig/libunitypes.pc" ] || fail "DESTDIR not honoured"
+pc="$work/stage/usr/local/$libdir/pkgconfig/libunitypes.pc"
+[ -f "$pc" ] || fail "DESTDIR not honoured"
 [ -f "$work/stage/usr/local/$libdir/libunitypes.so.0" ] || fail "DESTDIR not honoured"
-echo "ok"
+grep -qx "prefix=/usr/local" "$pc" || fail "UNITYPES_PC_RELOCATABLE=OFF with DESTDIR: wrong prefix in $pc"
+echo "ok: absolute libdir, DESTDIR, UNITYPES_PC_RELOCATABLE=OFF"
 
 step "add_subdirectory() of the source tree"
 b="$work/subdir"

@@ -79,8 +79,13 @@ while read -r name; do
     esac
 done <"$tmp/declared"
 
-# 2. With GCC: every function declared in a public header has UT_API.
-if "$cc" --version 2>/dev/null | grep -qi 'gcc\|free software foundation'; then
+# 2. With GCC (the given compiler, else gcc from PATH): every function
+#    declared in a public header has UT_API.
+is_gcc() { "$1" --version 2>/dev/null | grep -qi 'gcc\|free software foundation'; }
+if ! is_gcc "$cc" && command -v gcc >/dev/null 2>&1 && is_gcc gcc; then
+    cc=gcc
+fi
+if is_gcc "$cc"; then
     for f in "${headers[@]}"; do
         echo "#include \"$f\""
     done >"$tmp/all.c"
@@ -97,7 +102,7 @@ if "$cc" --version 2>/dev/null | grep -qi 'gcc\|free software foundation'; then
         bad "$name is declared in a public header without UT_API"
     done
 else
-    echo "note: $cc is not GCC; skipping the every-declaration-has-UT_API check"
+    echo "note: no GCC found; skipping the every-declaration-has-UT_API check"
 fi
 
 # 3. What the shared object exports.

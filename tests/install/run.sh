@@ -11,7 +11,8 @@
 #      .pc file or the CMake package);
 #   3. builds and runs consumers: pkg-config (shared), pkg-config --static
 #      (fully static), find_package (default = shared; COMPONENTS static;
-#      unitypes_SHARED_LIBS=OFF; BUILD_SHARED_LIBS=OFF; version 1.0 refused);
+#      unitypes_SHARED_LIBS=OFF; BUILD_SHARED_LIBS=OFF; version 1.0 refused;
+#      a static-only prefix);
 #   4. moves P to another directory and repeats pkg-config and find_package;
 #   5. reinstalls with an absolute CMAKE_INSTALL_LIBDIR, and with DESTDIR and
 #      UNITYPES_PC_RELOCATABLE=OFF, and checks libunitypes.pc's paths;
@@ -144,6 +145,16 @@ if "$cmake" -S "$here/find_package" -B "$b" -G "$generator" -DCMAKE_C_COMPILER="
     fail "find_package(unitypes 1.0) should refuse $version (SameMajorVersion)"
 fi
 echo "ok: COMPONENTS shared static and version 1.0 are refused"
+
+S="$work/static-only"
+"$cmake" --install "$work/build-static" --prefix "$S" >/dev/null || fail "install static-only prefix"
+find_package_consumer static-only "$S" STATIC
+b="$work/fp-static-only-want-shared"
+if "$cmake" -S "$here/find_package" -B "$b" -G "$generator" -DCMAKE_C_COMPILER="$cc" \
+    -DCMAKE_PREFIX_PATH="$S" -Dunitypes_SHARED_LIBS=ON >"$b.log" 2>&1; then
+    fail "unitypes_SHARED_LIBS=ON should fail when only the static library is installed"
+fi
+echo "ok: a static-only prefix falls back to static, unless shared is demanded"
 
 step "move $P elsewhere; .pc and CMake package must still work"
 M="$work/moved/somewhere/else"

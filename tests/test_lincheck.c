@@ -18,23 +18,40 @@
 
 static lc_op_t put(uint32_t c, uint32_t k, int64_t v, uint64_t a, uint64_t b, lc_outcome_t o)
 {
-    lc_op_t op = {.invoke = a, .response = b, .key = k, .client = c, .kind = LC_PUT,
-                  .outcome = (uint8_t)o, .value = v};
+    lc_op_t op = {.invoke = a,
+                  .response = b,
+                  .key = k,
+                  .client = c,
+                  .kind = LC_PUT,
+                  .outcome = (uint8_t)o,
+                  .value = v};
     return op;
 }
 
 static lc_op_t get(uint32_t c, uint32_t k, int64_t v, uint64_t a, uint64_t b)
 {
-    lc_op_t op = {.invoke = a, .response = b, .key = k, .client = c, .kind = LC_GET,
-                  .outcome = LC_OK, .value = v};
+    lc_op_t op = {.invoke = a,
+                  .response = b,
+                  .key = k,
+                  .client = c,
+                  .kind = LC_GET,
+                  .outcome = LC_OK,
+                  .value = v};
     return op;
 }
 
 static lc_op_t cas(uint32_t c, uint32_t k, int64_t exp, int64_t v, bool swapped, uint64_t a,
                    uint64_t b, lc_outcome_t o)
 {
-    lc_op_t op = {.invoke = a, .response = b, .key = k, .client = c, .kind = LC_CAS,
-                  .outcome = (uint8_t)o, .cas_ok = swapped, .value = v, .expected = exp};
+    lc_op_t op = {.invoke = a,
+                  .response = b,
+                  .key = k,
+                  .client = c,
+                  .kind = LC_CAS,
+                  .outcome = (uint8_t)o,
+                  .cas_ok = swapped,
+                  .value = v,
+                  .expected = exp};
     return op;
 }
 
@@ -70,9 +87,7 @@ static void test_concurrent_reads_see_old_or_new(void **state)
     /* put(1) spans [10, 50]; reads inside may see 0 or 1, but once one read
      * sees 1 a later (non-overlapping) read cannot see 0. */
     lc_op_t ok[] = {
-        put(1, 0, 1, 10, 50, LC_OK),
-        get(2, 0, 0, 15, 20),
-        get(3, 0, 1, 16, 25),
+        put(1, 0, 1, 10, 50, LC_OK), get(2, 0, 0, 15, 20), get(3, 0, 1, 16, 25),
         get(2, 0, 0, 14, 30), /* overlaps the read of 1: may precede it */
     };
     CHECK(ok, LC_LINEARIZABLE);
@@ -223,16 +238,12 @@ static void test_keys_are_independent(void **state)
 {
     (void)state;
     lc_op_t h[] = {
-        put(1, 0, 1, 0, 10, LC_OK),
-        put(1, 1, 2, 5, 15, LC_OK),
-        get(2, 1, 2, 20, 30),
-        get(2, 0, 1, 20, 30),
-        get(2, 2, 0, 20, 30),
+        put(1, 0, 1, 0, 10, LC_OK), put(1, 1, 2, 5, 15, LC_OK), get(2, 1, 2, 20, 30),
+        get(2, 0, 1, 20, 30),       get(2, 2, 0, 20, 30),
     };
     CHECK(h, LC_LINEARIZABLE);
     lc_op_t bad[] = {
-        put(1, 0, 1, 0, 10, LC_OK),
-        put(1, 1, 2, 5, 15, LC_OK),
+        put(1, 0, 1, 0, 10, LC_OK), put(1, 1, 2, 5, 15, LC_OK),
         get(2, 1, 1, 20, 30), /* value of key 0 read from key 1 */
     };
     lc_result_t r;
@@ -257,8 +268,7 @@ static void test_bad_input(void **state)
 
 /* A register that really is linearizable: every op takes effect at a
  * linearization point strictly inside [invoke, response]; clients overlap. */
-static size_t gen_history(lc_op_t *ops, size_t n, uint64_t seed, uint32_t clients,
-                          uint32_t keys)
+static size_t gen_history(lc_op_t *ops, size_t n, uint64_t seed, uint32_t clients, uint32_t keys)
 {
     sim_rng_t rng;
     sim_rng_seed(&rng, seed);
@@ -308,8 +318,8 @@ static size_t gen_history(lc_op_t *ops, size_t n, uint64_t seed, uint32_t client
     assert_non_null(reg);
     for (size_t i = 0; i < n; i++) {
         lc_op_t *o = &ops[lp[i].op];
-        bool applies = o->outcome == LC_OK ||
-                       (o->outcome == LC_UNKNOWN && sim_rng_below(&rng, 2) == 0);
+        bool applies =
+            o->outcome == LC_OK || (o->outcome == LC_UNKNOWN && sim_rng_below(&rng, 2) == 0);
         switch (o->kind) {
         case LC_GET:
             o->value = reg[o->key];

@@ -220,8 +220,8 @@ static void test_options_round_trip(void **state)
     (void)state;
     unsigned m;
     char bad[48];
-    assert_int_equal(sim_faults_parse("loss,dup,partition,crash,skew,lying-disk", &m, bad, sizeof bad),
-                     0);
+    assert_int_equal(
+        sim_faults_parse("loss,dup,partition,crash,skew,lying-disk", &m, bad, sizeof bad), 0);
     assert_int_equal(m, SIM_F_LOSS | SIM_F_DUP | SIM_F_PARTITION | SIM_F_CRASH | SIM_F_SKEW |
                             SIM_F_LYING_DISK);
     char buf[128];

@@ -260,11 +260,11 @@ int main(int argc, char **argv)
         printf("utsim sweep: seeds %" PRIu64 "..%" PRIu64 " (%" PRIu64 " runs), %u nodes, %" PRIu64
                " s each, faults %s\n",
                seed_a, seed_b, runs, o.nodes, o.time_ms / 1000, faults);
-        printf("  %" PRIu64 " failing seeds; %" PRIu64 " leaders elected, %" PRIu64 " crashes, %" PRIu64
-               " partitions, %" PRIu64 " ops (%" PRIu64 " ok, %" PRIu64 " unknown), %" PRIu64
-               " deliveries, %" PRIu64 " invariant checks\n",
-               failures, tot.leaders_elected, tot.crashes, tot.partitions, tot.ops_total, tot.ops_ok,
-               tot.ops_unknown, tot.msgs_delivered, tot.invariant_checks);
+        printf("  %" PRIu64 " failing seeds; %" PRIu64 " leaders elected, %" PRIu64
+               " crashes, %" PRIu64 " partitions, %" PRIu64 " ops (%" PRIu64 " ok, %" PRIu64
+               " unknown), %" PRIu64 " deliveries, %" PRIu64 " invariant checks\n",
+               failures, tot.leaders_elected, tot.crashes, tot.partitions, tot.ops_total,
+               tot.ops_ok, tot.ops_unknown, tot.msgs_delivered, tot.invariant_checks);
         if (have_fail)
             printf("  first failing seed: %" PRIu64 "\n", first_fail);
     }

@@ -12,10 +12,14 @@
 const char *lc_verdict_name(lc_verdict_t v)
 {
     switch (v) {
-    case LC_LINEARIZABLE: return "linearizable";
-    case LC_VIOLATION: return "NOT linearizable";
-    case LC_INCONCLUSIVE: return "inconclusive (search budget exhausted)";
-    case LC_BADINPUT: return "bad history";
+    case LC_LINEARIZABLE:
+        return "linearizable";
+    case LC_VIOLATION:
+        return "NOT linearizable";
+    case LC_INCONCLUSIVE:
+        return "inconclusive (search budget exhausted)";
+    case LC_BADINPUT:
+        return "bad history";
     }
     return "?";
 }
@@ -23,9 +27,12 @@ const char *lc_verdict_name(lc_verdict_t v)
 const char *lc_kind_name(lc_kind_t k)
 {
     switch (k) {
-    case LC_GET: return "get";
-    case LC_PUT: return "put";
-    case LC_CAS: return "cas";
+    case LC_GET:
+        return "get";
+    case LC_PUT:
+        return "put";
+    case LC_CAS:
+        return "cas";
     }
     return "?";
 }
@@ -33,9 +40,12 @@ const char *lc_kind_name(lc_kind_t k)
 const char *lc_outcome_name(lc_outcome_t o)
 {
     switch (o) {
-    case LC_OK: return "ok";
-    case LC_FAILED: return "failed";
-    case LC_UNKNOWN: return "unknown";
+    case LC_OK:
+        return "ok";
+    case LC_FAILED:
+        return "failed";
+    case LC_UNKNOWN:
+        return "unknown";
     }
     return "?";
 }
@@ -50,22 +60,20 @@ void lc_op_describe(const lc_op_t *o, char *buf, size_t cap)
     switch (o->kind) {
     case LC_GET:
         snprintf(buf, cap, "c%" PRIu32 " get(k%" PRIu32 ") -> %" PRId64 " %s [%" PRIu64 ", %s]",
-                 o->client, o->key, o->value, lc_outcome_name((lc_outcome_t)o->outcome),
-                 o->invoke, resp);
+                 o->client, o->key, o->value, lc_outcome_name((lc_outcome_t)o->outcome), o->invoke,
+                 resp);
         break;
     case LC_PUT:
         snprintf(buf, cap, "c%" PRIu32 " put(k%" PRIu32 ", %" PRId64 ") %s [%" PRIu64 ", %s]",
-                 o->client, o->key, o->value, lc_outcome_name((lc_outcome_t)o->outcome),
-                 o->invoke, resp);
+                 o->client, o->key, o->value, lc_outcome_name((lc_outcome_t)o->outcome), o->invoke,
+                 resp);
         break;
     case LC_CAS:
-        snprintf(buf, cap,
-                 "c%" PRIu32 " cas(k%" PRIu32 ", %" PRId64 " -> %" PRId64 ") %s%s [%" PRIu64
-                 ", %s]",
-                 o->client, o->key, o->expected, o->value,
-                 lc_outcome_name((lc_outcome_t)o->outcome),
-                 o->outcome == LC_OK ? (o->cas_ok ? " swapped" : " not-swapped") : "", o->invoke,
-                 resp);
+        snprintf(
+            buf, cap,
+            "c%" PRIu32 " cas(k%" PRIu32 ", %" PRId64 " -> %" PRId64 ") %s%s [%" PRIu64 ", %s]",
+            o->client, o->key, o->expected, o->value, lc_outcome_name((lc_outcome_t)o->outcome),
+            o->outcome == LC_OK ? (o->cas_ok ? " swapped" : " not-swapped") : "", o->invoke, resp);
         break;
     default:
         snprintf(buf, cap, "c%" PRIu32 " ?", o->client);
@@ -90,7 +98,7 @@ typedef struct lc_node {
 typedef struct lc_slot {
     uint64_t hash; /* 0 = empty (real hashes are forced non-zero) */
     int64_t state;
-    size_t off;    /* word offset of the bitset in the arena */
+    size_t off; /* word offset of the bitset in the arena */
 } lc_slot_t;
 
 typedef struct lc_cache {
@@ -220,7 +228,6 @@ static void unlift(lc_node_t *l, uint32_t c)
     l[l[c].prev].next = c;
     l[l[c].next].prev = c;
 }
-
 
 static int i64_cmp(const void *a, const void *b)
 {

@@ -29,12 +29,12 @@ typedef struct lc_op {
     uint64_t invoke;   /* invocation time (any monotonic unit) */
     uint64_t response; /* response time; ignored (infinity) for LC_UNKNOWN */
     uint32_t key;
-    uint32_t client;   /* for diagnostics only */
-    uint8_t kind;      /* lc_kind_t */
-    uint8_t outcome;   /* lc_outcome_t */
-    bool cas_ok;       /* LC_CAS with LC_OK: whether the swap happened */
-    int64_t value;     /* PUT/CAS: value written; GET: value read */
-    int64_t expected;  /* CAS: expected value */
+    uint32_t client;  /* for diagnostics only */
+    uint8_t kind;     /* lc_kind_t */
+    uint8_t outcome;  /* lc_outcome_t */
+    bool cas_ok;      /* LC_CAS with LC_OK: whether the swap happened */
+    int64_t value;    /* PUT/CAS: value written; GET: value read */
+    int64_t expected; /* CAS: expected value */
 } lc_op_t;
 
 typedef enum lc_verdict {
@@ -46,14 +46,14 @@ typedef enum lc_verdict {
 
 typedef struct lc_result {
     lc_verdict_t verdict;
-    uint32_t key;        /* VIOLATION/INCONCLUSIVE/BADINPUT: the key concerned */
-    size_t op;           /* VIOLATION: index (in the input) of an op that could
-                            not be linearized at the deepest point reached */
-    size_t depth;        /* VIOLATION: most ops linearized before getting stuck */
-    size_t n_keys;       /* keys checked */
-    size_t n_ops;        /* ops that constrain the search (failed ops and
-                            unknown reads excluded) */
-    uint64_t steps;      /* search steps, all keys */
+    uint32_t key;   /* VIOLATION/INCONCLUSIVE/BADINPUT: the key concerned */
+    size_t op;      /* VIOLATION: index (in the input) of an op that could
+                       not be linearized at the deepest point reached */
+    size_t depth;   /* VIOLATION: most ops linearized before getting stuck */
+    size_t n_keys;  /* keys checked */
+    size_t n_ops;   /* ops that constrain the search (failed ops and
+                       unknown reads excluded) */
+    uint64_t steps; /* search steps, all keys */
 } lc_result_t;
 
 /* Check @p ops (any order). @p max_steps bounds the search (0 = no bound).

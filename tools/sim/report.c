@@ -12,11 +12,16 @@
 static const char *role_name(unsigned r)
 {
     switch (r) {
-    case SIM_ROLE_FOLLOWER: return "follower";
-    case SIM_ROLE_CANDIDATE: return "candidate";
-    case SIM_ROLE_LEADER: return "leader";
-    case SIM_ROLE_OBSERVER: return "observer";
-    case SIM_ROLE_DOWN: return "down";
+    case SIM_ROLE_FOLLOWER:
+        return "follower";
+    case SIM_ROLE_CANDIDATE:
+        return "candidate";
+    case SIM_ROLE_LEADER:
+        return "leader";
+    case SIM_ROLE_OBSERVER:
+        return "observer";
+    case SIM_ROLE_DOWN:
+        return "down";
     }
     return "?";
 }
@@ -32,14 +37,14 @@ void sim_print_violation(FILE *f, const sim_result_t *r)
     sim_replay_command(&r->opts, cmd, sizeof cmd);
     if (r->violation.found) {
         ms_str(r->violation.t, t, sizeof t);
-        fprintf(f,
-                "VIOLATION seed %" PRIu64 " step %" PRIu64 " (t=%s): %s\n  %s\n  replay: %s\n",
+        fprintf(f, "VIOLATION seed %" PRIu64 " step %" PRIu64 " (t=%s): %s\n  %s\n  replay: %s\n",
                 r->opts.seed, r->violation.step, t, r->violation.invariant, r->violation.detail,
                 cmd);
     } else if (r->lin_checked && r->lin.verdict != LC_LINEARIZABLE) {
-        fprintf(f, "VIOLATION seed %" PRIu64 " (end of run): linearizability: %s\n  %s\n  replay: %s\n",
-                r->opts.seed, lc_verdict_name(r->lin.verdict),
-                r->lin_detail[0] ? r->lin_detail : "(search budget exhausted)", cmd);
+        fprintf(
+            f, "VIOLATION seed %" PRIu64 " (end of run): linearizability: %s\n  %s\n  replay: %s\n",
+            r->opts.seed, lc_verdict_name(r->lin.verdict),
+            r->lin_detail[0] ? r->lin_detail : "(search budget exhausted)", cmd);
     }
 }
 
@@ -48,26 +53,36 @@ void sim_print_summary(FILE *f, const sim_result_t *r)
     const sim_stats_t *s = &r->stats;
     char faults[128];
     sim_faults_format(r->opts.faults, faults, sizeof faults);
-    fprintf(f, "utsim: scenario raft, %u nodes, %u clients, %" PRIu64
-               " s simulated, seed %" PRIu64 ", faults %s\n",
+    fprintf(f,
+            "utsim: scenario raft, %u nodes, %u clients, %" PRIu64 " s simulated, seed %" PRIu64
+            ", faults %s\n",
             r->opts.nodes, r->opts.clients, r->opts.time_ms / 1000, r->opts.seed, faults);
-    fprintf(f, "  leaders      %" PRIu64 " elected, %" PRIu64 " leader changes, highest term %" PRIu64 "\n",
+    fprintf(f,
+            "  leaders      %" PRIu64 " elected, %" PRIu64 " leader changes, highest term %" PRIu64
+            "\n",
             s->leaders_elected, s->leader_changes, s->max_term);
-    fprintf(f, "  commits      index %" PRIu64 " committed, %" PRIu64 " commands applied across nodes\n",
+    fprintf(f,
+            "  commits      index %" PRIu64 " committed, %" PRIu64
+            " commands applied across nodes\n",
             s->commit_index, s->entries_applied);
-    fprintf(f, "  operations   %" PRIu64 " invoked: %" PRIu64 " ok, %" PRIu64 " failed, %" PRIu64
-               " unknown (%" PRIu64 " client retries)\n",
+    fprintf(f,
+            "  operations   %" PRIu64 " invoked: %" PRIu64 " ok, %" PRIu64 " failed, %" PRIu64
+            " unknown (%" PRIu64 " client retries)\n",
             s->ops_total, s->ops_ok, s->ops_failed, s->ops_unknown, s->client_retries);
-    fprintf(f, "  messages     %" PRIu64 " sent, %" PRIu64 " delivered, %" PRIu64 " dropped, %" PRIu64
-               " duplicated, %" PRIu64 " rejected\n",
+    fprintf(f,
+            "  messages     %" PRIu64 " sent, %" PRIu64 " delivered, %" PRIu64 " dropped, %" PRIu64
+            " duplicated, %" PRIu64 " rejected\n",
             s->msgs_sent, s->msgs_delivered, s->msgs_dropped, s->msgs_duplicated, s->msgs_rejected);
-    fprintf(f, "  faults       %" PRIu64 " crashes, %" PRIu64 " restarts, %" PRIu64 " partitions, %" PRIu64
-               " isolations, %" PRIu64 " skewed clocks, %" PRIu64 " lying-disk losses\n",
+    fprintf(f,
+            "  faults       %" PRIu64 " crashes, %" PRIu64 " restarts, %" PRIu64
+            " partitions, %" PRIu64 " isolations, %" PRIu64 " skewed clocks, %" PRIu64
+            " lying-disk losses\n",
             s->crashes, s->restarts, s->partitions, s->isolations, s->skewed_nodes,
             s->lying_disk_losses);
-    fprintf(f, "  invariants   %" PRIu64 " checks over %" PRIu64
-               " events (election safety, log matching, leader completeness,\n"
-               "               state machine safety, monotonic term and commit): %s\n",
+    fprintf(f,
+            "  invariants   %" PRIu64 " checks over %" PRIu64
+            " events (election safety, log matching, leader completeness,\n"
+            "               state machine safety, monotonic term and commit): %s\n",
             s->invariant_checks, s->events, r->violation.found ? "VIOLATED" : "all held");
     if (r->violation.found)
         fprintf(f, "  linearizable not checked (the run stopped at the violation)\n");
@@ -105,8 +120,9 @@ void sim_print_timeline(FILE *f, const sim_result_t *r, unsigned width)
     if (width < 10)
         width = 10;
     uint64_t span = r->end_ms;
-    fprintf(f, "timeline (one column = %" PRIu64 " ms; L leader, c candidate, . follower, x down,"
-               " # partition)\n",
+    fprintf(f,
+            "timeline (one column = %" PRIu64 " ms; L leader, c candidate, . follower, x down,"
+            " # partition)\n",
             (span + width - 1) / width);
     for (unsigned i = 0; i < r->opts.nodes; i++) {
         fprintf(f, "  n%-2u |", i + 1);
@@ -161,23 +177,29 @@ void sim_write_json(FILE *f, const sim_result_t *r, double wall_s)
     char faults[128], cmd[256];
     sim_faults_format(r->opts.faults, faults, sizeof faults);
     sim_replay_command(&r->opts, cmd, sizeof cmd);
-    fprintf(f, "{\"scenario\":\"raft\",\"seed\":%" PRIu64 ",\"nodes\":%u,\"clients\":%u,\"keys\":%u,"
-               "\"time_ms\":%" PRIu64 ",\"faults\":",
+    fprintf(f,
+            "{\"scenario\":\"raft\",\"seed\":%" PRIu64 ",\"nodes\":%u,\"clients\":%u,\"keys\":%u,"
+            "\"time_ms\":%" PRIu64 ",\"faults\":",
             r->opts.seed, r->opts.nodes, r->opts.clients, r->opts.keys, r->opts.time_ms);
     json_str(f, faults);
     fprintf(f, ",\"ok\":%s,", sim_result_ok(r) ? "true" : "false");
-    fprintf(f, "\"leaders_elected\":%" PRIu64 ",\"leader_changes\":%" PRIu64 ",\"max_term\":%" PRIu64
-               ",\"commit_index\":%" PRIu64 ",\"entries_applied\":%" PRIu64 ",",
-            s->leaders_elected, s->leader_changes, s->max_term, s->commit_index, s->entries_applied);
-    fprintf(f, "\"ops\":{\"total\":%" PRIu64 ",\"ok\":%" PRIu64 ",\"failed\":%" PRIu64
-               ",\"unknown\":%" PRIu64 ",\"retries\":%" PRIu64 "},",
+    fprintf(f,
+            "\"leaders_elected\":%" PRIu64 ",\"leader_changes\":%" PRIu64 ",\"max_term\":%" PRIu64
+            ",\"commit_index\":%" PRIu64 ",\"entries_applied\":%" PRIu64 ",",
+            s->leaders_elected, s->leader_changes, s->max_term, s->commit_index,
+            s->entries_applied);
+    fprintf(f,
+            "\"ops\":{\"total\":%" PRIu64 ",\"ok\":%" PRIu64 ",\"failed\":%" PRIu64
+            ",\"unknown\":%" PRIu64 ",\"retries\":%" PRIu64 "},",
             s->ops_total, s->ops_ok, s->ops_failed, s->ops_unknown, s->client_retries);
-    fprintf(f, "\"messages\":{\"sent\":%" PRIu64 ",\"delivered\":%" PRIu64 ",\"dropped\":%" PRIu64
-               ",\"duplicated\":%" PRIu64 ",\"rejected\":%" PRIu64 "},",
+    fprintf(f,
+            "\"messages\":{\"sent\":%" PRIu64 ",\"delivered\":%" PRIu64 ",\"dropped\":%" PRIu64
+            ",\"duplicated\":%" PRIu64 ",\"rejected\":%" PRIu64 "},",
             s->msgs_sent, s->msgs_delivered, s->msgs_dropped, s->msgs_duplicated, s->msgs_rejected);
-    fprintf(f, "\"faults_injected\":{\"crashes\":%" PRIu64 ",\"restarts\":%" PRIu64
-               ",\"partitions\":%" PRIu64 ",\"isolations\":%" PRIu64 ",\"skewed_clocks\":%" PRIu64
-               ",\"lying_disk_losses\":%" PRIu64 "},",
+    fprintf(f,
+            "\"faults_injected\":{\"crashes\":%" PRIu64 ",\"restarts\":%" PRIu64
+            ",\"partitions\":%" PRIu64 ",\"isolations\":%" PRIu64 ",\"skewed_clocks\":%" PRIu64
+            ",\"lying_disk_losses\":%" PRIu64 "},",
             s->crashes, s->restarts, s->partitions, s->isolations, s->skewed_nodes,
             s->lying_disk_losses);
     fprintf(f, "\"events\":%" PRIu64 ",\"invariant_checks\":%" PRIu64 ",", s->events,
@@ -207,8 +229,9 @@ void sim_write_json(FILE *f, const sim_result_t *r, double wall_s)
     fprintf(f, ",\"replay\":");
     json_str(f, cmd);
     if (wall_s > 0)
-        fprintf(f, ",\"wall_seconds\":%.6f,\"deliveries_per_wall_second\":%.0f,"
-                   "\"events_per_wall_second\":%.0f",
+        fprintf(f,
+                ",\"wall_seconds\":%.6f,\"deliveries_per_wall_second\":%.0f,"
+                "\"events_per_wall_second\":%.0f",
                 wall_s, (double)s->msgs_delivered / wall_s, (double)s->events / wall_s);
     fprintf(f, "}\n");
 }
@@ -219,11 +242,20 @@ static void xml_text(FILE *f, const char *s)
 {
     for (; *s; s++) {
         switch (*s) {
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '&': fputs("&amp;", f); break;
-        case '"': fputs("&quot;", f); break;
-        default: fputc(*s, f);
+        case '<':
+            fputs("&lt;", f);
+            break;
+        case '>':
+            fputs("&gt;", f);
+            break;
+        case '&':
+            fputs("&amp;", f);
+            break;
+        case '"':
+            fputs("&quot;", f);
+            break;
+        default:
+            fputc(*s, f);
         }
     }
 }
@@ -249,12 +281,13 @@ int sim_write_html(FILE *f, const sim_result_t *r)
     sim_faults_format(r->opts.faults, faults, sizeof faults);
     sim_replay_command(&r->opts, cmd, sizeof cmd);
 
-    fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/>\n"
-               "<title>utsim report: seed %" PRIu64 "</title>\n"
-               "<style>body{font-family:sans-serif;margin:16px;color:#222}"
-               "pre{background:#f6f6f6;padding:8px;font-size:12px}"
-               ".ok{color:#2e7d32}.bad{color:#c62828}"
-               "svg text{font-family:sans-serif;font-size:11px}</style></head><body>\n",
+    fprintf(f,
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/>\n"
+            "<title>utsim report: seed %" PRIu64 "</title>\n"
+            "<style>body{font-family:sans-serif;margin:16px;color:#222}"
+            "pre{background:#f6f6f6;padding:8px;font-size:12px}"
+            ".ok{color:#2e7d32}.bad{color:#c62828}"
+            "svg text{font-family:sans-serif;font-size:11px}</style></head><body>\n",
             r->opts.seed);
     fprintf(f, "<h1>utsim: Raft, %u nodes, seed %" PRIu64 "</h1>\n", N, r->opts.seed);
     fprintf(f, "<p class=\"%s\"><b>%s</b></p>\n", sim_result_ok(r) ? "ok" : "bad",
@@ -276,19 +309,23 @@ int sim_write_html(FILE *f, const sim_result_t *r)
     xml_text(f, cmd);
     fprintf(f, "</code></p>\n");
 
-    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-               "viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"timeline\">\n",
+    fprintf(f,
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+            "viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"timeline\">\n",
             SVG_W, height, SVG_W, height);
-    fprintf(f, "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"#ffffff\"/>\n", SVG_W, height);
+    fprintf(f, "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"#ffffff\"/>\n", SVG_W,
+            height);
     /* Time axis. */
     uint64_t step = 1000;
     while (span / (double)step > 24)
         step *= (step % 3 == 1 || step == 1000) ? 5 : 2;
     for (uint64_t t = 0; t <= r->end_ms; t += step) {
         double x = X(t);
-        fprintf(f, "<line class=\"tick\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#e0e0e0\"/>"
-                   "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%" PRIu64 "s</text>\n",
-                x, top - 4, x, height - 30, x, top - 8, t / 1000);
+        fprintf(
+            f,
+            "<line class=\"tick\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#e0e0e0\"/>"
+            "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%" PRIu64 "s</text>\n",
+            x, top - 4, x, height - 30, x, top - 8, t / 1000);
     }
     /* Node roles. */
     static const char *colour[] = {"#90caf9", "#ffb300", "#2e7d32", "#b39ddb", "#616161"};
@@ -301,9 +338,10 @@ int sim_write_html(FILE *f, const sim_result_t *r)
             unsigned ro = r->seg[i][k].role <= SIM_ROLE_DOWN ? r->seg[i][k].role : 0;
             if (e <= s)
                 continue;
-            fprintf(f, "<rect class=\"role %s\" x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" "
-                       "fill=\"%s\"><title>node %u %s term %" PRIu64 " [%" PRIu64 "-%" PRIu64
-                       " ms]</title></rect>\n",
+            fprintf(f,
+                    "<rect class=\"role %s\" x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" "
+                    "fill=\"%s\"><title>node %u %s term %" PRIu64 " [%" PRIu64 "-%" PRIu64
+                    " ms]</title></rect>\n",
                     role_name(ro), X(s), y + 2, X(e) - X(s), ROW_H - 4, colour[ro], i + 1,
                     role_name(ro), r->seg[i][k].term, s, e);
         }
@@ -316,8 +354,9 @@ int sim_write_html(FILE *f, const sim_result_t *r)
             if (!((iv->mask >> i) & 1))
                 continue;
             int y = top + (int)i * ROW_H;
-            fprintf(f, "<rect class=\"%s\" x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" "
-                       "fill=\"%s\" fill-opacity=\"0.35\" stroke=\"%s\"/>\n",
+            fprintf(f,
+                    "<rect class=\"%s\" x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" "
+                    "fill=\"%s\" fill-opacity=\"0.35\" stroke=\"%s\"/>\n",
                     iv->kind ? "crash" : "partition", X(iv->start), y, X(e) - X(iv->start), ROW_H,
                     iv->kind ? "#000000" : "#e53935", iv->kind ? "#000000" : "#e53935");
         }
@@ -327,9 +366,11 @@ int sim_write_html(FILE *f, const sim_result_t *r)
         if (r->marks[k].kind != SIM_MARK_VIOLATION)
             continue;
         double x = X(r->marks[k].t);
-        fprintf(f, "<line class=\"violation\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" "
-                   "stroke=\"#d50000\" stroke-width=\"2\"/><text x=\"%.1f\" y=\"%d\" fill=\"#d50000\">",
-                x, top, x, height - 30, x + 3, top + nodes_h + 12);
+        fprintf(
+            f,
+            "<line class=\"violation\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" "
+            "stroke=\"#d50000\" stroke-width=\"2\"/><text x=\"%.1f\" y=\"%d\" fill=\"#d50000\">",
+            x, top, x, height - 30, x + 3, top + nodes_h + 12);
         xml_text(f, r->marks[k].text);
         fprintf(f, "</text>\n");
     }
@@ -346,22 +387,25 @@ int sim_write_html(FILE *f, const sim_result_t *r)
         double w = X(b) - X(a);
         if (w < 1.0)
             w = 1.0;
-        const char *fill = o->outcome == LC_OK ? (o->kind == LC_GET ? "#66bb6a" : "#1e88e5")
-                                               : "#fb8c00";
-        fprintf(f, "<rect class=\"op\" x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" fill=\"%s\"/>\n",
-                X(a), clients_top + (int)o->client * CROW_H + 2, w, CROW_H - 4, fill);
+        const char *fill =
+            o->outcome == LC_OK ? (o->kind == LC_GET ? "#66bb6a" : "#1e88e5") : "#fb8c00";
+        fprintf(
+            f,
+            "<rect class=\"op\" x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" fill=\"%s\"/>\n",
+            X(a), clients_top + (int)o->client * CROW_H + 2, w, CROW_H - 4, fill);
     }
     /* Legend. */
     int ly = height - 12;
     static const struct {
         const char *label, *fill;
-    } legend[] = {{"follower", "#90caf9"}, {"candidate", "#ffb300"}, {"leader", "#2e7d32"},
-                  {"down", "#616161"},     {"partitioned", "#ef9a9a"}, {"get ok", "#66bb6a"},
+    } legend[] = {{"follower", "#90caf9"},   {"candidate", "#ffb300"},   {"leader", "#2e7d32"},
+                  {"down", "#616161"},       {"partitioned", "#ef9a9a"}, {"get ok", "#66bb6a"},
                   {"put/cas ok", "#1e88e5"}, {"unknown", "#fb8c00"}};
     for (size_t k = 0; k < sizeof legend / sizeof legend[0]; k++) {
         int x = LEFT + (int)k * 120;
-        fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"10\" fill=\"%s\"/>"
-                   "<text x=\"%d\" y=\"%d\">%s</text>\n",
+        fprintf(f,
+                "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"10\" fill=\"%s\"/>"
+                "<text x=\"%d\" y=\"%d\">%s</text>\n",
                 x, ly - 9, legend[k].fill, x + 16, ly, legend[k].label);
     }
     fprintf(f, "</svg>\n");

@@ -17,10 +17,10 @@
 #define HEARTBEAT_MS 50u
 #define LAT_MIN_MS 1u
 #define LAT_JITTER_MS 4u
-#define REORDER_PPM 20000u   /* 2% of messages take a long detour */
+#define REORDER_PPM 20000u /* 2% of messages take a long detour */
 #define REORDER_MAX_MS 60u
-#define LOSS_PPM 20000u      /* 2% loss */
-#define DUP_PPM 20000u       /* 2% duplication */
+#define LOSS_PPM 20000u /* 2% loss */
+#define DUP_PPM 20000u  /* 2% duplication */
 #define FAULT_GAP_MIN_MS 1000u
 #define FAULT_GAP_MAX_MS 5000u
 #define FAULT_LEN_MIN_MS 500u
@@ -35,14 +35,14 @@
 
 enum {
     EV_TICK = 1,
-    EV_DELIVER,   /* Raft message */
-    EV_CREQ,      /* client request arrives at a node */
-    EV_CRESP,     /* node's reply arrives at a client */
-    EV_CWAKE,     /* client starts its next op */
-    EV_CATTEMPT,  /* client attempt timer */
-    EV_CGIVEUP,   /* client gives up on an op */
-    EV_FAULT,     /* fault scheduler */
-    EV_HEAL,      /* end of a partition */
+    EV_DELIVER,  /* Raft message */
+    EV_CREQ,     /* client request arrives at a node */
+    EV_CRESP,    /* node's reply arrives at a client */
+    EV_CWAKE,    /* client starts its next op */
+    EV_CATTEMPT, /* client attempt timer */
+    EV_CGIVEUP,  /* client gives up on an op */
+    EV_FAULT,    /* fault scheduler */
+    EV_HEAL,     /* end of a partition */
     EV_RESTART
 };
 
@@ -61,12 +61,12 @@ typedef struct cmsg {
     uint64_t leader_hint; /* CM_NOTLEADER */
     int64_t result;       /* CM_OK: value read / written */
     bool cas_ok;
-    uint8_t op[33];       /* CM_REQ: encoded command */
+    uint8_t op[33]; /* CM_REQ: encoded command */
 } cmsg_t;
 
 typedef struct disk_entry {
-    ut_entry_t e;      /* e.data owned */
-    uint64_t prefix;   /* hash of the log up to and including this entry */
+    ut_entry_t e;    /* e.data owned */
+    uint64_t prefix; /* hash of the log up to and including this entry */
 } disk_entry_t;
 
 typedef struct pending {
@@ -100,8 +100,8 @@ typedef struct node {
     pending_t pend[SIM_MAX_CLIENTS];
     uint64_t applied;
     /* invariants */
-    uint64_t max_term;      /* lifetime */
-    uint64_t commit_seen;   /* this incarnation */
+    uint64_t max_term;    /* lifetime */
+    uint64_t commit_seen; /* this incarnation */
     uint64_t checked_commit;
     uint8_t role;
     uint64_t role_term;
@@ -110,8 +110,8 @@ typedef struct node {
 typedef struct client {
     bool busy;
     uint64_t reqid;
-    size_t op_idx;          /* history index of the current op */
-    uint32_t target;        /* node index */
+    size_t op_idx;   /* history index of the current op */
+    uint32_t target; /* node index */
     uint64_t attempt_gen;
     uint8_t cmd[33];
     int64_t last_seen[SIM_MAX_KEYS];
@@ -142,12 +142,12 @@ typedef struct sim {
     uint64_t *applied_hash;   /* [index]: hash of (term, type, payload) */
     size_t cap_commit;
     uint64_t max_commit;
-    tkey_t *tmap;              /* log matching: (index, term) -> prefix hash */
+    tkey_t *tmap; /* log matching: (index, term) -> prefix hash */
     size_t cap_tmap, n_tmap;
     uint64_t last_leader;
-    bool failed;               /* internal error */
+    bool failed; /* internal error */
     size_t cap_ops, cap_marks, cap_iv, cap_seg[SIM_MAX_NODES];
-    size_t open_partition_iv;  /* index of the open partition interval + 1 */
+    size_t open_partition_iv; /* index of the open partition interval + 1 */
     size_t open_down_iv[SIM_MAX_NODES];
 } sim_t;
 
@@ -463,8 +463,7 @@ static uint64_t tmap_slot(uint64_t index, uint64_t term, size_t cap)
 }
 
 /* Log Matching (§5.3): an (index, term) pair names one log prefix. */
-static void check_log_matching(sim_t *s, unsigned i, uint64_t index, uint64_t term,
-                               uint64_t prefix)
+static void check_log_matching(sim_t *s, unsigned i, uint64_t index, uint64_t term, uint64_t prefix)
 {
     if ((s->n_tmap + 1) * 2 > s->cap_tmap) {
         size_t nc = s->cap_tmap ? s->cap_tmap * 2 : 4096;
@@ -538,8 +537,9 @@ static void check_commit(sim_t *s, unsigned i)
                   n->commit_seen, c);
     n->commit_seen = c;
     if (c > ut_consensus_last_index(n->h))
-        violation(s, "commit-beyond-log", "node %" PRIu64 " commit %" PRIu64 " > last index %" PRIu64,
-                  n->id, c, ut_consensus_last_index(n->h));
+        violation(s, "commit-beyond-log",
+                  "node %" PRIu64 " commit %" PRIu64 " > last index %" PRIu64, n->id, c,
+                  ut_consensus_last_index(n->h));
     if (c <= n->checked_commit)
         return;
     if (ensure_commit_cap(s, c)) {
@@ -646,11 +646,13 @@ static void persist(sim_t *s, unsigned i, const ut_consensus_ready_t *rd)
     bool wrote = false;
     if (rd->hard_state_changed) {
         if (rd->hard_state.term < n->hs.term)
-            violation(s, "monotonic-term", "node %" PRIu64 " persisted term %" PRIu64
-                      " below the stored %" PRIu64, n->id, rd->hard_state.term, n->hs.term);
+            violation(s, "monotonic-term",
+                      "node %" PRIu64 " persisted term %" PRIu64 " below the stored %" PRIu64,
+                      n->id, rd->hard_state.term, n->hs.term);
         if (rd->hard_state.commit < n->hs.commit)
-            violation(s, "monotonic-commit", "node %" PRIu64 " persisted commit %" PRIu64
-                      " below the stored %" PRIu64, n->id, rd->hard_state.commit, n->hs.commit);
+            violation(s, "monotonic-commit",
+                      "node %" PRIu64 " persisted commit %" PRIu64 " below the stored %" PRIu64,
+                      n->id, rd->hard_state.commit, n->hs.commit);
         n->hs = rd->hard_state;
         if (n->hs.term > n->disk_max_term)
             n->disk_max_term = n->hs.term;
@@ -660,8 +662,9 @@ static void persist(sim_t *s, unsigned i, const ut_consensus_ready_t *rd)
     }
     if (rd->truncate_from) {
         if (rd->truncate_from == 0 || rd->truncate_from - 1 > n->n_log)
-            violation(s, "persist-contract", "node %" PRIu64 " truncate_from %" PRIu64
-                      " beyond its stored log (%zu)", n->id, rd->truncate_from, n->n_log);
+            violation(s, "persist-contract",
+                      "node %" PRIu64 " truncate_from %" PRIu64 " beyond its stored log (%zu)",
+                      n->id, rd->truncate_from, n->n_log);
         else {
             disk_truncate(n, (size_t)(rd->truncate_from - 1));
             if (n->synced_len > n->n_log)
@@ -675,12 +678,15 @@ static void persist(sim_t *s, unsigned i, const ut_consensus_ready_t *rd)
             if (e->index <= n->n_log) {
                 /* Overwrite without truncate_from: treat as an implicit
                  * truncation but flag the contract breach. */
-                violation(s, "persist-contract", "node %" PRIu64 " asked to append entry %" PRIu64
-                          " over a stored one without truncate_from", n->id, e->index);
+                violation(s, "persist-contract",
+                          "node %" PRIu64 " asked to append entry %" PRIu64
+                          " over a stored one without truncate_from",
+                          n->id, e->index);
                 disk_truncate(n, (size_t)(e->index - 1));
             } else {
-                violation(s, "persist-contract", "node %" PRIu64 " asked to append entry %" PRIu64
-                          " after a log of %zu", n->id, e->index, n->n_log);
+                violation(s, "persist-contract",
+                          "node %" PRIu64 " asked to append entry %" PRIu64 " after a log of %zu",
+                          n->id, e->index, n->n_log);
                 return;
             }
         }
@@ -738,8 +744,8 @@ static void apply(sim_t *s, unsigned i, const ut_entry_t *e)
     s->r->stats.invariant_checks++;
     if (s->applied_hash[e->index] && s->applied_hash[e->index] != h) {
         violation(s, "state-machine-safety",
-                  "node %" PRIu64 " applied a different entry at index %" PRIu64
-                  " (term %" PRIu64 ") than another node",
+                  "node %" PRIu64 " applied a different entry at index %" PRIu64 " (term %" PRIu64
+                  ") than another node",
                   n->id, e->index, e->term);
         return;
     }
@@ -748,8 +754,8 @@ static void apply(sim_t *s, unsigned i, const ut_entry_t *e)
         return;
     cmd_t c;
     if (!cmd_decode(e, &c) || c.client >= s->o.clients || c.key >= s->o.keys) {
-        violation(s, "state-machine-safety", "node %" PRIu64 " applied a malformed command at %" PRIu64,
-                  n->id, e->index);
+        violation(s, "state-machine-safety",
+                  "node %" PRIu64 " applied a malformed command at %" PRIu64, n->id, e->index);
         return;
     }
     s->r->stats.entries_applied++;
@@ -777,7 +783,10 @@ static void apply(sim_t *s, unsigned i, const ut_entry_t *e)
     }
     pending_t *p = &n->pend[c.client];
     if (p->valid && p->reqid == c.reqid && c.reqid == ss->reqid) {
-        cmsg_t m = {.kind = CM_OK, .client = c.client, .reqid = c.reqid, .result = ss->result,
+        cmsg_t m = {.kind = CM_OK,
+                    .client = c.client,
+                    .reqid = c.reqid,
+                    .result = ss->result,
                     .cas_ok = ss->cas_ok};
         reply(s, i, c.client, &m);
         p->valid = false;
@@ -814,10 +823,11 @@ static void drain(sim_t *s, unsigned i)
             if (rc == UT_ENOMEM)
                 s->failed = true;
             else
-                violation(s, "ready-contract", "node %" PRIu64 " ready: %s", n->id, ut_strerror(rc));
+                violation(s, "ready-contract", "node %" PRIu64 " ready: %s", n->id,
+                          ut_strerror(rc));
             return;
         }
-        persist(s, i, &rd);                  /* 1. durable */
+        persist(s, i, &rd);                    /* 1. durable */
         for (size_t k = 0; k < rd.n_msgs; k++) /* 2. send */
             net_send(s, i, &rd.msgs[k]);
         for (size_t k = 0; k < rd.n_committed; k++) { /* 3. apply */
@@ -893,7 +903,8 @@ static int node_start(sim_t *s, unsigned i, bool restore)
                       n->id, ut_consensus_term(n->h), n->max_term);
         if (n->hs.commit < n->disk_max_commit)
             violation(s, "monotonic-commit",
-                      "node %" PRIu64 " restarted with commit %" PRIu64 " after persisting %" PRIu64,
+                      "node %" PRIu64 " restarted with commit %" PRIu64
+                      " after persisting %" PRIu64,
                       n->id, n->hs.commit, n->disk_max_commit);
     }
     ut_consensus_tick(n->h, local_time(n, s->now)); /* time origin */
@@ -972,8 +983,8 @@ static void client_start(sim_t *s, unsigned c)
         o->value = (int64_t)(((uint64_t)c + 1) * 1000000000ull + ++cl->next_value);
     } else if (o->kind == LC_CAS) {
         o->value = (int64_t)(((uint64_t)c + 1) * 1000000000ull + ++cl->next_value);
-        o->expected = sim_rng_below(&s->rng, 4) ? cl->last_seen[o->key]
-                                                 : (int64_t)sim_rng_below(&s->rng, 3);
+        o->expected =
+            sim_rng_below(&s->rng, 4) ? cl->last_seen[o->key] : (int64_t)sim_rng_below(&s->rng, 3);
     }
     r->op_invoke_ms[r->n_ops] = s->now;
     r->op_response_ms[r->n_ops] = UINT64_MAX;
@@ -1037,7 +1048,9 @@ static void node_request(sim_t *s, unsigned i, const cmsg_t *m)
     if (!n->up)
         return;
     if (ut_consensus_state(n->h) != UT_CONSENSUS_LEADER) {
-        cmsg_t r = {.kind = CM_NOTLEADER, .client = m->client, .reqid = m->reqid,
+        cmsg_t r = {.kind = CM_NOTLEADER,
+                    .client = m->client,
+                    .reqid = m->reqid,
                     .leader_hint = ut_consensus_leader(n->h)};
         reply(s, i, m->client, &r);
         return;
@@ -1049,7 +1062,9 @@ static void node_request(sim_t *s, unsigned i, const cmsg_t *m)
         return;
     }
     if (rc != UT_OK) {
-        cmsg_t r = {.kind = CM_NOTLEADER, .client = m->client, .reqid = m->reqid,
+        cmsg_t r = {.kind = CM_NOTLEADER,
+                    .client = m->client,
+                    .reqid = m->reqid,
                     .leader_hint = ut_consensus_leader(n->h)};
         reply(s, i, m->client, &r);
         return;
@@ -1086,7 +1101,8 @@ static void fault(sim_t *s)
         kinds[nk++] = 1; /* asymmetric */
         kinds[nk++] = 2; /* isolate one */
     }
-    if ((s->o.faults & SIM_F_CRASH) && s->n_down < (N - 1) / 2 + ((s->o.faults & SIM_F_LYING_DISK) ? 1 : 0))
+    if ((s->o.faults & SIM_F_CRASH) &&
+        s->n_down < (N - 1) / 2 + ((s->o.faults & SIM_F_LYING_DISK) ? 1 : 0))
         kinds[nk++] = 3;
     if (nk) {
         unsigned k = kinds[sim_rng_below(&s->rng, nk)];
@@ -1098,8 +1114,8 @@ static void fault(sim_t *s)
                 if (s->nodes[i].up)
                     up[nu++] = i;
             if (nu) {
-                unsigned v = (has_leader && sim_rng_below(&s->rng, 2)) ? li
-                                                                       : up[sim_rng_below(&s->rng, nu)];
+                unsigned v =
+                    (has_leader && sim_rng_below(&s->rng, 2)) ? li : up[sim_rng_below(&s->rng, nu)];
                 node_crash(s, v);
             }
         } else {
@@ -1120,8 +1136,9 @@ static void fault(sim_t *s)
             } else if (k == 1) {
                 /* One-way: some nodes stop hearing a chosen node (its
                  * messages out are lost; it still hears them). */
-                unsigned v = has_leader && sim_rng_below(&s->rng, 2) ? li
-                                                                     : (unsigned)sim_rng_below(&s->rng, N);
+                unsigned v = has_leader && sim_rng_below(&s->rng, 2)
+                                 ? li
+                                 : (unsigned)sim_rng_below(&s->rng, N);
                 mask = 1ull << v;
                 for (unsigned b = 0; b < N; b++)
                     if (b != v && sim_rng_below(&s->rng, 2))
@@ -1129,8 +1146,9 @@ static void fault(sim_t *s)
                 snprintf(desc, sizeof desc, "one-way from n%u", v + 1);
                 s->r->stats.partitions++;
             } else {
-                unsigned v = has_leader && sim_rng_below(&s->rng, 2) ? li
-                                                                     : (unsigned)sim_rng_below(&s->rng, N);
+                unsigned v = has_leader && sim_rng_below(&s->rng, 2)
+                                 ? li
+                                 : (unsigned)sim_rng_below(&s->rng, N);
                 mask = 1ull << v;
                 for (unsigned b = 0; b < N; b++)
                     s->blocked[v][b] = s->blocked[b][v] = b != v;
@@ -1384,8 +1402,12 @@ static const struct {
     const char *name;
     unsigned bit;
 } fault_names[] = {
-    {"loss", SIM_F_LOSS},           {"dup", SIM_F_DUP},   {"reorder", SIM_F_REORDER},
-    {"partition", SIM_F_PARTITION}, {"crash", SIM_F_CRASH}, {"skew", SIM_F_SKEW},
+    {"loss", SIM_F_LOSS},
+    {"dup", SIM_F_DUP},
+    {"reorder", SIM_F_REORDER},
+    {"partition", SIM_F_PARTITION},
+    {"crash", SIM_F_CRASH},
+    {"skew", SIM_F_SKEW},
     {"lying-disk", SIM_F_LYING_DISK},
 };
 
@@ -1411,7 +1433,8 @@ int sim_faults_parse(const char *str, unsigned *out, char *bad, size_t cap)
             found = true;
         } else {
             for (size_t k = 0; k < sizeof fault_names / sizeof fault_names[0]; k++) {
-                if (strlen(fault_names[k].name) == len && strncmp(p, fault_names[k].name, len) == 0) {
+                if (strlen(fault_names[k].name) == len &&
+                    strncmp(p, fault_names[k].name, len) == 0) {
                     mask |= fault_names[k].bit;
                     found = true;
                 }

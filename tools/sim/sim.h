@@ -27,7 +27,7 @@ enum {
     SIM_F_LYING_DISK = 1u << 5, /* disk acknowledges writes it loses at a crash */
     SIM_F_REORDER = 1u << 6     /* occasional long delays (reordering) */
 };
-#define SIM_F_DEFAULT \
+#define SIM_F_DEFAULT                                                                              \
     (SIM_F_LOSS | SIM_F_DUP | SIM_F_PARTITION | SIM_F_CRASH | SIM_F_SKEW | SIM_F_REORDER)
 
 #define SIM_MAX_NODES 15u
@@ -36,13 +36,13 @@ enum {
 
 typedef struct sim_options {
     uint64_t seed;
-    unsigned nodes;    /* 1..SIM_MAX_NODES */
-    uint64_t time_ms;  /* simulated duration */
-    unsigned faults;   /* SIM_F_* */
-    unsigned clients;  /* 0..SIM_MAX_CLIENTS */
-    unsigned keys;     /* 1..SIM_MAX_KEYS */
-    bool record;       /* keep the timeline (text/HTML report) */
-    uint64_t lin_budget; /* lincheck step budget (0 = unbounded) */
+    unsigned nodes;         /* 1..SIM_MAX_NODES */
+    uint64_t time_ms;       /* simulated duration */
+    unsigned faults;        /* SIM_F_* */
+    unsigned clients;       /* 0..SIM_MAX_CLIENTS */
+    unsigned keys;          /* 1..SIM_MAX_KEYS */
+    bool record;            /* keep the timeline (text/HTML report) */
+    uint64_t lin_budget;    /* lincheck step budget (0 = unbounded) */
     bool durability_checks; /* monotonic term/commit across restarts (default
                                on; off leaves only the Raft-level invariants
                                to notice what a lying disk breaks) */
@@ -76,15 +76,15 @@ typedef enum sim_mark_kind {
     SIM_MARK_LEADER = 0, /* node became leader (a = term) */
     SIM_MARK_CRASH,      /* node crashed (a = 1 if the lying disk lost writes) */
     SIM_MARK_RESTART,
-    SIM_MARK_PARTITION,  /* a = bitmask of the cut-off nodes (per kind) */
+    SIM_MARK_PARTITION, /* a = bitmask of the cut-off nodes (per kind) */
     SIM_MARK_HEAL,
     SIM_MARK_VIOLATION
 } sim_mark_kind_t;
 
 typedef struct sim_mark {
     uint64_t t;
-    uint8_t kind;  /* sim_mark_kind_t */
-    uint8_t node;  /* 0-based, or 255 */
+    uint8_t kind; /* sim_mark_kind_t */
+    uint8_t node; /* 0-based, or 255 */
     uint64_t a;
     char text[64]; /* short description */
 } sim_mark_t;
@@ -96,12 +96,12 @@ typedef struct sim_interval {
 } sim_interval_t;
 
 typedef struct sim_stats {
-    uint64_t events;             /* events processed (= steps) */
-    uint64_t leaders_elected;    /* terms that had a leader */
-    uint64_t leader_changes;     /* times the newest leader was another node */
+    uint64_t events;          /* events processed (= steps) */
+    uint64_t leaders_elected; /* terms that had a leader */
+    uint64_t leader_changes;  /* times the newest leader was another node */
     uint64_t max_term;
-    uint64_t commit_index;       /* highest committed index in the cluster */
-    uint64_t entries_applied;    /* normal entries applied, all nodes */
+    uint64_t commit_index;    /* highest committed index in the cluster */
+    uint64_t entries_applied; /* normal entries applied, all nodes */
     uint64_t ops_total, ops_ok, ops_failed, ops_unknown;
     uint64_t client_retries;
     uint64_t msgs_sent, msgs_delivered, msgs_dropped, msgs_duplicated, msgs_rejected;
@@ -111,8 +111,8 @@ typedef struct sim_stats {
 
 typedef struct sim_violation {
     bool found;
-    uint64_t step;   /* event number */
-    uint64_t t;      /* virtual ms */
+    uint64_t step; /* event number */
+    uint64_t t;    /* virtual ms */
     char invariant[48];
     char detail[320];
 } sim_violation_t;

@@ -37,7 +37,7 @@ static char *render(const sim_options_t *o, sim_result_t *r)
     assert_non_null(f);
     sim_print_summary(f, r);
     sim_print_timeline(f, r, 72);
-    sim_write_json(f, r, 0.0);
+    sim_write_json(f, r, 0.0, 0.0);
     fclose(f);
     return buf;
 }

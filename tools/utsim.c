@@ -64,11 +64,21 @@ static int parse_u64(const char *s, uint64_t *out)
     return 0;
 }
 
-static double wall_now(void)
+static double clock_s(clockid_t id)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(id, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double wall_now(void)
+{
+    return clock_s(CLOCK_MONOTONIC);
+}
+
+static double cpu_now(void)
+{
+    return clock_s(CLOCK_PROCESS_CPUTIME_ID);
 }
 
 static int bad(const char *fmt, const char *arg)
@@ -179,16 +189,16 @@ int main(int argc, char **argv)
     if (!sweep) {
         o.record = true;
         sim_result_t r;
-        double t0 = wall_now();
+        double t0 = wall_now(), c0 = cpu_now();
         int rc = sim_run(&o, &r);
-        double wall = wall_now() - t0;
+        double wall = wall_now() - t0, cpu = cpu_now() - c0;
         if (rc != 0) {
             fprintf(stderr, "utsim: internal error: %s\n", r.violation.detail);
             sim_result_free(&r);
             return 3;
         }
         if (json) {
-            sim_write_json(stdout, &r, wall);
+            sim_write_json(stdout, &r, wall, cpu);
         } else {
             sim_print_summary(stdout, &r);
             sim_print_timeline(stdout, &r, 72);
@@ -210,7 +220,7 @@ int main(int argc, char **argv)
     for (uint64_t seed = seed_a;; seed++) {
         o.seed = seed;
         sim_result_t r;
-        double t1 = wall_now();
+        double t1 = wall_now(), c1 = cpu_now();
         if (sim_run(&o, &r) != 0) {
             fprintf(stderr, "utsim: internal error at seed %" PRIu64 ": %s\n", seed,
                     r.violation.detail);
@@ -228,7 +238,7 @@ int main(int argc, char **argv)
         tot.partitions += r.stats.partitions + r.stats.isolations;
         tot.invariant_checks += r.stats.invariant_checks;
         if (json)
-            sim_write_json(stdout, &r, wall_now() - t1);
+            sim_write_json(stdout, &r, wall_now() - t1, cpu_now() - c1);
         if (!sim_result_ok(&r)) {
             failures++;
             if (!have_fail) {

@@ -35,14 +35,13 @@
 
 enum {
     EV_TICK = 1,
-    EV_DELIVER,  /* Raft message */
-    EV_CREQ,     /* client request arrives at a node */
-    EV_CRESP,    /* node's reply arrives at a client */
-    EV_CWAKE,    /* client starts its next op */
-    EV_CATTEMPT, /* client attempt timer */
-    EV_CGIVEUP,  /* client gives up on an op */
-    EV_FAULT,    /* fault scheduler */
-    EV_HEAL,     /* end of a partition */
+    EV_DELIVER, /* Raft message */
+    EV_CREQ,    /* client request arrives at a node */
+    EV_CRESP,   /* node's reply arrives at a client */
+    EV_CWAKE,   /* client starts its next op */
+    EV_CTIMER,  /* client timer: resend, retry elsewhere, or give up */
+    EV_FAULT,   /* fault scheduler */
+    EV_HEAL,    /* end of a partition */
     EV_RESTART
 };
 
@@ -110,9 +109,12 @@ typedef struct node {
 typedef struct client {
     bool busy;
     uint64_t reqid;
-    size_t op_idx;   /* history index of the current op */
-    uint32_t target; /* node index */
-    uint64_t attempt_gen;
+    size_t op_idx;       /* history index of the current op */
+    uint32_t target;     /* node index */
+    uint64_t attempt_at; /* resend (or time the attempt out) at this time */
+    bool resend;         /* attempt_at is a back-off, not a timeout */
+    uint64_t giveup_at;  /* outcome unknown from this time on */
+    uint64_t timer_at;   /* time of the one live EV_CTIMER, 0 = none */
     uint8_t cmd[33];
     int64_t last_seen[SIM_MAX_KEYS];
     uint64_t next_value;
@@ -168,23 +170,32 @@ static int grow(void **buf, size_t *cap, size_t need, size_t elem)
     return 0;
 }
 
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
+static uint64_t mix(uint64_t h, uint64_t v)
 {
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++) {
-        h ^= b[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
+    h ^= v;
+    h *= 0x9e3779b97f4a7c15ull;
+    return h ^ (h >> 29);
 }
 
+/* Hash of an entry (and, chained through seed, of a log prefix): eight
+ * bytes at a time, since it runs for every persisted and applied entry. */
 static uint64_t entry_hash(uint64_t seed, const ut_entry_t *e)
 {
-    uint64_t h = fnv(seed ? seed : 0xcbf29ce484222325ull, &e->term, sizeof e->term);
-    h = fnv(h, &e->index, sizeof e->index);
-    h = fnv(h, &e->type, sizeof e->type);
-    if (e->len)
-        h = fnv(h, e->data, e->len);
+    uint64_t h = mix(seed ^ 0xcbf29ce484222325ull, e->term);
+    h = mix(h, e->index);
+    h = mix(h, (uint64_t)e->type << 32 | e->len);
+    const unsigned char *p = e->data;
+    size_t n = e->data ? e->len : 0;
+    for (; n >= 8; p += 8, n -= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        h = mix(h, w);
+    }
+    if (n) {
+        uint64_t w = 0;
+        memcpy(&w, p, n);
+        h = mix(h, w ^ (uint64_t)n << 56);
+    }
     return h;
 }
 
@@ -941,13 +952,27 @@ static void node_crash(sim_t *s, unsigned i)
 
 /* ---- clients --------------------------------------------------------------- */
 
+/* Each client keeps at most one live timer event: deadlines move in the
+ * client, and the event re-arms itself when it fires early. This keeps the
+ * event heap small (one pending timer per client, not one per attempt). */
+static void client_arm(sim_t *s, unsigned c, uint64_t at)
+{
+    client_t *cl = &s->clients[c];
+    if (cl->timer_at && cl->timer_at <= at)
+        return;
+    cl->timer_at = at;
+    push(s, at, EV_CTIMER, c, at, NULL);
+}
+
 static void client_attempt(sim_t *s, unsigned c)
 {
     client_t *cl = &s->clients[c];
     cmsg_t m = {.kind = CM_REQ, .client = c, .reqid = cl->reqid};
     memcpy(m.op, cl->cmd, sizeof m.op);
     client_send(s, s->now + latency(s), EV_CREQ, cl->target, &m);
-    push(s, s->now + CLIENT_ATTEMPT_MS, EV_CATTEMPT, c, ++cl->attempt_gen, NULL);
+    cl->attempt_at = s->now + CLIENT_ATTEMPT_MS;
+    cl->resend = false;
+    client_arm(s, c, cl->attempt_at);
 }
 
 static void client_start(sim_t *s, unsigned c)
@@ -993,7 +1018,7 @@ static void client_start(sim_t *s, unsigned c)
     cl->busy = true;
     cl->reqid++;
     cmd_encode(cl->cmd, o->kind, c, cl->reqid, o->key, o->value, o->expected);
-    push(s, s->now + CLIENT_GIVEUP_MS, EV_CGIVEUP, c, cl->reqid, NULL);
+    cl->giveup_at = s->now + CLIENT_GIVEUP_MS;
     client_attempt(s, c);
 }
 
@@ -1032,9 +1057,9 @@ static void client_response(sim_t *s, unsigned c, const cmsg_t *m)
             client_attempt(s, c);
         } else {
             cl->target = (uint32_t)sim_rng_below(&s->rng, s->o.nodes);
-            cl->attempt_gen++; /* cancel the pending attempt timer */
-            push(s, s->now + sim_rng_range(&s->rng, 1, CLIENT_BACKOFF_MS), EV_CATTEMPT, c,
-                 cl->attempt_gen, NULL);
+            cl->attempt_at = s->now + sim_rng_range(&s->rng, 1, CLIENT_BACKOFF_MS);
+            cl->resend = true;
+            client_arm(s, c, cl->attempt_at);
         }
         break;
     default:
@@ -1219,24 +1244,29 @@ static void handle(sim_t *s, ev_t *e)
         if (!s->clients[e->who].busy)
             client_start(s, e->who);
         return;
-    case EV_CATTEMPT: {
+    case EV_CTIMER: {
         client_t *cl = &s->clients[e->who];
-        if (!cl->busy || e->arg != cl->attempt_gen)
+        if (e->arg != cl->timer_at)
+            return; /* superseded by an earlier timer */
+        cl->timer_at = 0;
+        if (!cl->busy)
             return;
-        /* No answer: try another node (the leader may have moved). */
-        s->r->stats.client_retries++;
-        cl->target = (uint32_t)sim_rng_below(&s->rng, s->o.nodes);
+        if (s->now >= cl->giveup_at) {
+            /* The request may still commit later: its outcome is unknown. */
+            s->r->stats.ops_unknown++;
+            client_done(s, e->who);
+            return;
+        }
+        if (s->now < cl->attempt_at) {
+            client_arm(s, e->who, cl->attempt_at < cl->giveup_at ? cl->attempt_at : cl->giveup_at);
+            return;
+        }
+        if (!cl->resend) {
+            /* No answer: try another node (the leader may have moved). */
+            s->r->stats.client_retries++;
+            cl->target = (uint32_t)sim_rng_below(&s->rng, s->o.nodes);
+        }
         client_attempt(s, e->who);
-        return;
-    }
-    case EV_CGIVEUP: {
-        client_t *cl = &s->clients[e->who];
-        if (!cl->busy || e->arg != cl->reqid)
-            return;
-        /* The request may still commit later: its outcome is unknown. */
-        s->r->stats.ops_unknown++;
-        cl->attempt_gen++;
-        client_done(s, e->who);
         return;
     }
     case EV_FAULT:

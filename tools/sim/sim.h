@@ -154,7 +154,7 @@ void sim_print_summary(FILE *f, const sim_result_t *r);
 void sim_print_timeline(FILE *f, const sim_result_t *r, unsigned width);
 void sim_print_violation(FILE *f, const sim_result_t *r);
 int sim_write_html(FILE *f, const sim_result_t *r);
-/* wall_s <= 0: speed figures omitted. */
-void sim_write_json(FILE *f, const sim_result_t *r, double wall_s);
+/* wall_s <= 0: speed figures omitted. cpu_s: process CPU time of the run. */
+void sim_write_json(FILE *f, const sim_result_t *r, double wall_s, double cpu_s);
 
 #endif

@@ -9,6 +9,8 @@
 
 #include "rng.h"
 
+#define LC_MAX_MEMO_BYTES ((size_t)1 << 30)
+
 const char *lc_verdict_name(lc_verdict_t v)
 {
     switch (v) {
@@ -107,10 +109,12 @@ typedef struct lc_cache {
     uint64_t *arena;
     size_t arena_len, arena_cap;
     size_t words;
+    bool exact;
 } lc_cache_t;
 
 typedef struct lc_frame {
     uint32_t node;
+    bool eager; /* linearized by the read-only rule: no alternatives here */
     int64_t state;
 } lc_frame_t;
 
@@ -135,6 +139,8 @@ static uint64_t mix64(uint64_t v)
 static int cache_grow(lc_cache_t *c)
 {
     size_t ncap = c->cap ? c->cap * 2 : 1024;
+    if (ncap * sizeof(lc_slot_t) > LC_MAX_MEMO_BYTES)
+        return -2;
     lc_slot_t *ns = calloc(ncap, sizeof *ns);
     if (!ns)
         return -1;
@@ -152,11 +158,19 @@ static int cache_grow(lc_cache_t *c)
     return 0;
 }
 
-/* Returns 1 if inserted (new configuration), 0 if already seen, -1 ENOMEM. */
-static int cache_insert(lc_cache_t *c, uint64_t hash, int64_t state, const uint64_t *bits)
+/* Returns 1 if inserted (new configuration), 0 if already seen, -1 ENOMEM,
+ * -2 memo full. In fingerprint mode a configuration is known by its value
+ * and two independent 64-bit hashes of its set, not by the set itself: a
+ * collision could only hide a path (never invent one), and a violation
+ * found that way is re-checked exactly (see lc_check). */
+static int cache_insert(lc_cache_t *c, uint64_t hash, uint64_t hash2, int64_t state,
+                        const uint64_t *bits)
 {
-    if ((c->used + 1) * 2 > c->cap && cache_grow(c) != 0)
-        return -1;
+    if ((c->used + 1) * 2 > c->cap) {
+        int g = cache_grow(c);
+        if (g != 0)
+            return g;
+    }
     uint64_t h = hash ^ mix64((uint64_t)state);
     if (!h)
         h = 1;
@@ -164,11 +178,23 @@ static int cache_insert(lc_cache_t *c, uint64_t hash, int64_t state, const uint6
     while (c->slots[j].hash) {
         lc_slot_t *s = &c->slots[j];
         if (s->hash == h && s->state == state &&
-            memcmp(c->arena + s->off, bits, c->words * sizeof *bits) == 0)
+            (c->exact ? memcmp(c->arena + s->off, bits, c->words * sizeof *bits) == 0
+                      : s->off == hash2))
             return 0;
         j = (j + 1) & (c->cap - 1);
     }
+    if (!c->exact) {
+        c->slots[j].hash = h;
+        c->slots[j].state = state;
+        c->slots[j].off = hash2;
+        c->used++;
+        return 1;
+    }
     if (c->arena_len + c->words > c->arena_cap) {
+        /* Past LC_MAX_MEMO_BYTES the search is reported as inconclusive
+         * rather than exhausting memory. */
+        if ((c->arena_len + c->words) * sizeof *bits > LC_MAX_MEMO_BYTES)
+            return -2;
         size_t ncap = c->arena_cap ? c->arena_cap * 2 : 4096;
         while (ncap < c->arena_len + c->words)
             ncap *= 2;
@@ -312,8 +338,8 @@ static int classify(const lc_op_t *ops, const size_t *idx, size_t m, uint8_t *cl
 
 /* Search one key. idx[0..m) are input indexes of this key's ops. Returns 0
  * with *verdict set, or -1 on allocation failure. */
-static int check_key(const lc_op_t *ops, const size_t *idx, size_t m, uint64_t max_steps,
-                     uint64_t *steps, lc_result_t *res)
+static int check_key(const lc_op_t *ops, const size_t *idx, size_t m, bool exact,
+                     uint64_t max_steps, uint64_t *steps, lc_result_t *res)
 {
     int rc = -1;
     uint8_t *cls0 = malloc(m ? m : 1);
@@ -338,13 +364,15 @@ static int check_key(const lc_op_t *ops, const size_t *idx, size_t m, uint64_t m
     lc_ev_t *ev = malloc(2 * m * sizeof *ev + 1);
     lc_node_t *l = malloc((2 * m + 1) * sizeof *l);
     uint64_t *z = malloc(m * sizeof *z + 1);
+    uint64_t *z2 = malloc(m * sizeof *z2 + 1);
     lc_frame_t *stack = malloc(m * sizeof *stack + 1);
     size_t words = (m + 63) / 64;
     uint64_t *bits = calloc(words + 1, sizeof *bits);
     uint32_t *call_node = malloc(m * sizeof *call_node + 1);
     lc_cache_t cache = {0};
     cache.words = words;
-    if (!ev || !l || !z || !stack || !bits || !call_node)
+    cache.exact = exact;
+    if (!ev || !l || !z || !z2 || !stack || !bits || !call_node)
         goto out;
 
     size_t remaining = 0;
@@ -358,6 +386,7 @@ static int check_key(const lc_op_t *ops, const size_t *idx, size_t m, uint64_t m
         ev[2 * j + 1].op = (uint32_t)j;
         ev[2 * j + 1].ret = 1;
         z[j] = mix64(0x5eed0000ull + j) | 1;
+        z2[j] = mix64(0xfeed00000000ull + j) | 1;
         if (cls[j] != CLS_OPTIONAL)
             remaining++;
     }
@@ -379,75 +408,138 @@ static int check_key(const lc_op_t *ops, const size_t *idx, size_t m, uint64_t m
     size_t sp = 0, best = 0;
     size_t best_op = m ? idx[0] : 0;
     int64_t state = 0;
-    uint64_t hash = 0;
+    uint64_t hash = 0, hash2 = 0;
     uint32_t e = l[head].next;
     /* Each configuration first tries the minimal calls that definitely took
      * effect (phase 0), then the unknown ones (phase 1): an unknown write is
      * only linearized when nothing else works, which keeps the memoised
      * sets from enumerating subsets of pending unknown writes. */
     int phase = 0;
+    /* Partial-order reduction: at a new configuration, a minimal definite
+     * op that does not change the register (a read, a refused CAS) and
+     * agrees with its value can be linearized at once without trying the
+     * alternatives: moving a read-only op earlier, to a point where all its
+     * real-time predecessors are linearized and its result holds, keeps any
+     * linearization valid. */
+    bool fresh = true;
+    bool dead = false; /* the current configuration has no way forward */
     while (remaining > 0) {
         if (++*steps > max_steps && max_steps) {
             res->verdict = LC_INCONCLUSIVE;
             rc = 0;
             goto out;
         }
-        if (e != head && !l[e].ret) {
+        if (fresh) {
+            fresh = false;
+            for (uint32_t f = l[head].next; f != head && !l[f].ret; f = l[f].next) {
+                uint32_t j = l[f].op;
+                const lc_op_t *o = &ops[idx[j]];
+                int64_t next;
+                if (cls[j] != CLS_DEFINITE || o->kind == LC_PUT ||
+                    (o->kind == LC_CAS && o->cas_ok) || !model_step(o, state, &next))
+                    continue;
+                bits[j / 64] |= 1ull << (j % 64);
+                hash ^= z[j];
+                hash2 ^= z2[j];
+                int ins = cache_insert(&cache, hash, hash2, next, bits);
+                if (ins == -2) {
+                    res->verdict = LC_INCONCLUSIVE;
+                    rc = 0;
+                    goto out;
+                }
+                if (ins < 0)
+                    goto out;
+                if (!ins) {
+                    /* Seen and failed: so does this configuration. */
+                    bits[j / 64] &= ~(1ull << (j % 64));
+                    hash ^= z[j];
+                    hash2 ^= z2[j];
+                    dead = true;
+                    break;
+                }
+                stack[sp].node = f;
+                stack[sp].eager = true;
+                stack[sp].state = state;
+                sp++;
+                lift(l, f);
+                remaining--;
+                fresh = true;
+                break;
+            }
+            if (fresh)
+                continue;
+            e = l[head].next;
+            phase = 0;
+        }
+        if (!dead && e != head && !l[e].ret) {
             uint32_t j = l[e].op;
             const lc_op_t *o = &ops[idx[j]];
             int64_t next;
             if ((cls[j] != CLS_DEFINITE) == (phase == 1) && model_step(o, state, &next)) {
                 bits[j / 64] |= 1ull << (j % 64);
                 hash ^= z[j];
-                int ins = cache_insert(&cache, hash, next, bits);
+                hash2 ^= z2[j];
+                int ins = cache_insert(&cache, hash, hash2, next, bits);
+                if (ins == -2) {
+                    res->verdict = LC_INCONCLUSIVE;
+                    rc = 0;
+                    goto out;
+                }
                 if (ins < 0)
                     goto out;
                 if (ins) {
                     stack[sp].node = e;
+                    stack[sp].eager = false;
                     stack[sp].state = state;
                     sp++;
                     state = next;
                     lift(l, e);
                     if (cls[j] != CLS_OPTIONAL)
                         remaining--;
-                    e = l[head].next;
-                    phase = 0;
+                    fresh = true;
                     continue;
                 }
                 bits[j / 64] &= ~(1ull << (j % 64));
                 hash ^= z[j];
+                hash2 ^= z2[j];
             }
             e = l[e].next;
             continue;
         }
         /* A return (or the end): the op it closes was not linearized in
          * time on this path. Try the unknown calls, then backtrack. */
-        if (phase == 0) {
+        if (!dead && phase == 0) {
             phase = 1;
             e = l[head].next;
             continue;
         }
-        if (e != head && sp >= best) {
+        if (!dead && e != head && sp >= best) {
             best = sp;
             best_op = idx[l[e].op];
         }
-        if (sp == 0) {
-            res->verdict = LC_VIOLATION;
-            res->op = best_op;
-            res->depth = best;
-            rc = 0;
-            goto out;
-        }
-        sp--;
-        e = stack[sp].node;
-        state = stack[sp].state;
-        uint32_t j = l[e].op;
-        bits[j / 64] &= ~(1ull << (j % 64));
-        hash ^= z[j];
-        if (cls[j] != CLS_OPTIONAL)
-            remaining++;
-        phase = cls[j] != CLS_DEFINITE;
-        unlift(l, e);
+        dead = false;
+        bool eager;
+        do {
+            if (sp == 0) {
+                res->verdict = LC_VIOLATION;
+                res->op = best_op;
+                res->depth = best;
+                rc = 0;
+                goto out;
+            }
+            sp--;
+            e = stack[sp].node;
+            eager = stack[sp].eager;
+            state = stack[sp].state;
+            uint32_t j = l[e].op;
+            bits[j / 64] &= ~(1ull << (j % 64));
+            hash ^= z[j];
+            hash2 ^= z2[j];
+            if (cls[j] != CLS_OPTIONAL)
+                remaining++;
+            phase = cls[j] != CLS_DEFINITE;
+            unlift(l, e);
+        } while (eager);
         e = l[e].next;
     }
     res->verdict = LC_LINEARIZABLE;
@@ -456,6 +548,7 @@ out:
     free(ev);
     free(l);
     free(z);
+    free(z2);
     free(stack);
     free(bits);
     free(call_node);
@@ -530,9 +623,22 @@ int lc_check(const lc_op_t *ops, size_t n, uint64_t max_steps, lc_result_t *out)
         }
         out->n_keys++;
         lc_result_t r = {0};
-        if (check_key(ops, idx, b - a, max_steps, &out->steps, &r) != 0) {
+        if (check_key(ops, idx, b - a, false, max_steps, &out->steps, &r) != 0) {
             rc = -1;
             break;
+        }
+        if (r.verdict == LC_VIOLATION) {
+            /* Confirm with exact sets: a fingerprint collision could have
+             * pruned the one path that works. If memory runs out first,
+             * the fingerprint verdict stands (collision odds ~2^-100). */
+            lc_result_t x = {0};
+            uint64_t xsteps = 0;
+            if (check_key(ops, idx, b - a, true, max_steps, &xsteps, &x) != 0) {
+                rc = -1;
+                break;
+            }
+            if (x.verdict != LC_INCONCLUSIVE)
+                r = x;
         }
         if (r.verdict != LC_LINEARIZABLE) {
             out->verdict = r.verdict;

@@ -28,6 +28,9 @@
 #define DOWN_MIN_MS 200u
 #define DOWN_MAX_MS 4000u
 #define LYING_SYNC_PPM 250000u /* a lying disk really syncs 1 write in 4 */
+#define VOTE_CRASH_PPM 200000u /* crash 1 in 5 voters right after a granted vote */
+#define VOTE_DOWN_MIN_MS 1u
+#define VOTE_DOWN_MAX_MS 5u
 #define CLIENT_THINK_MAX_MS 20u
 #define CLIENT_ATTEMPT_MS 400u
 #define CLIENT_GIVEUP_MS 5000u
@@ -42,7 +45,8 @@ enum {
     EV_CTIMER,  /* client timer: resend, retry elsewhere, or give up */
     EV_FAULT,   /* fault scheduler */
     EV_HEAL,    /* end of a partition */
-    EV_RESTART
+    EV_RESTART,
+    EV_CRASH /* targeted crash (right after a node granted a vote) */
 };
 
 typedef struct ev {
@@ -99,8 +103,9 @@ typedef struct node {
     pending_t pend[SIM_MAX_CLIENTS];
     uint64_t applied;
     /* invariants */
-    uint64_t max_term;    /* lifetime */
-    uint64_t commit_seen; /* this incarnation */
+    uint64_t max_term;               /* lifetime */
+    uint64_t crash_term, crash_vote; /* term and vote when it last went down */
+    uint64_t commit_seen;            /* this incarnation */
     uint64_t checked_commit;
     uint8_t role;
     uint64_t role_term;
@@ -386,6 +391,13 @@ static void net_send(sim_t *s, unsigned from, const ut_msg_t *m)
         s->r->stats.msgs_dropped++;
         return;
     }
+    /* Targeted crash: a voter that just granted its vote goes down and
+     * comes back quickly, while the election it voted in is still running.
+     * A node that did not make its vote durable can then vote twice in one
+     * term (Figure 2: votedFor is persistent state). */
+    if ((s->o.faults & SIM_F_CRASH) && m->type == UT_MSG_VOTE_RESP && m->body.vote_resp.granted &&
+        s->n_down < (s->o.nodes - 1) / 2 && sim_rng_chance(&s->rng, VOTE_CRASH_PPM))
+        push(s, s->now, EV_CRASH, from, s->nodes[from].incarnation, NULL);
     int copies = 1;
     if ((s->o.faults & SIM_F_DUP) && sim_rng_chance(&s->rng, DUP_PPM)) {
         copies = 2;
@@ -912,6 +924,14 @@ static int node_start(sim_t *s, unsigned i, bool restore)
                       "node %" PRIu64 " restarted in term %" PRIu64 " after reaching term %" PRIu64
                       " (acknowledged writes were lost)",
                       n->id, ut_consensus_term(n->h), n->max_term);
+        /* votedFor is persistent too (Figure 2): forgetting it lets the
+         * node vote twice in one term. */
+        if (ut_consensus_term(n->h) == n->crash_term && n->crash_vote &&
+            ut_consensus_vote(n->h) != n->crash_vote)
+            violation(s, "persistent-vote",
+                      "node %" PRIu64 " restarted in term %" PRIu64 " with vote %" PRIu64
+                      " after voting for %" PRIu64 " in that term",
+                      n->id, n->crash_term, ut_consensus_vote(n->h), n->crash_vote);
         if (n->hs.commit < n->disk_max_commit)
             violation(s, "monotonic-commit",
                       "node %" PRIu64 " restarted with commit %" PRIu64
@@ -924,7 +944,7 @@ static int node_start(sim_t *s, unsigned i, bool restore)
     return 0;
 }
 
-static void node_crash(sim_t *s, unsigned i)
+static void node_crash(sim_t *s, unsigned i, uint64_t down_min, uint64_t down_max)
 {
     node_t *n = &s->nodes[i];
     bool lost = false;
@@ -938,6 +958,8 @@ static void node_crash(sim_t *s, unsigned i)
         lost = true;
         s->r->stats.lying_disk_losses++;
     }
+    n->crash_term = ut_consensus_term(n->h);
+    n->crash_vote = ut_consensus_vote(n->h);
     ut_consensus_free(n->h);
     n->h = NULL;
     n->up = false;
@@ -947,7 +969,7 @@ static void node_crash(sim_t *s, unsigned i)
     segment(s, i, SIM_ROLE_DOWN, 0);
     mark(s, SIM_MARK_CRASH, i, lost, "n%" PRIu64 " crash%s", n->id, lost ? " (disk lied)" : "");
     s->open_down_iv[i] = interval_open(s, 1, 1ull << i);
-    push(s, s->now + sim_rng_range(&s->rng, DOWN_MIN_MS, DOWN_MAX_MS), EV_RESTART, i, 0, NULL);
+    push(s, s->now + sim_rng_range(&s->rng, down_min, down_max), EV_RESTART, i, 0, NULL);
 }
 
 /* ---- clients --------------------------------------------------------------- */
@@ -1141,7 +1163,7 @@ static void fault(sim_t *s)
             if (nu) {
                 unsigned v =
                     (has_leader && sim_rng_below(&s->rng, 2)) ? li : up[sim_rng_below(&s->rng, nu)];
-                node_crash(s, v);
+                node_crash(s, v, DOWN_MIN_MS, DOWN_MAX_MS);
             }
         } else {
             uint64_t mask = 0;
@@ -1277,6 +1299,11 @@ static void handle(sim_t *s, ev_t *e)
         s->partition_active = false;
         mark(s, SIM_MARK_HEAL, 255, 0, "heal");
         interval_close(s, &s->open_partition_iv);
+        return;
+    case EV_CRASH:
+        if (s->nodes[e->who].up && e->arg == s->nodes[e->who].incarnation &&
+            s->n_down < (s->o.nodes - 1) / 2)
+            node_crash(s, e->who, VOTE_DOWN_MIN_MS, VOTE_DOWN_MAX_MS);
         return;
     case EV_RESTART: {
         node_t *n = &s->nodes[e->who];

@@ -74,15 +74,15 @@ void sim_print_summary(FILE *f, const sim_result_t *r)
             " duplicated, %" PRIu64 " rejected\n",
             s->msgs_sent, s->msgs_delivered, s->msgs_dropped, s->msgs_duplicated, s->msgs_rejected);
     fprintf(f,
-            "  faults       %" PRIu64 " crashes, %" PRIu64 " restarts, %" PRIu64
-            " partitions, %" PRIu64 " isolations, %" PRIu64 " skewed clocks, %" PRIu64
-            " lying-disk losses\n",
-            s->crashes, s->restarts, s->partitions, s->isolations, s->skewed_nodes,
+            "  faults       %" PRIu64 " crashes (%" PRIu64 " right after a vote), %" PRIu64
+            " restarts, %" PRIu64 " partitions, %" PRIu64 " isolations,\n"
+            "               %" PRIu64 " skewed clocks, %" PRIu64 " lying-disk losses\n",
+            s->crashes, s->vote_crashes, s->restarts, s->partitions, s->isolations, s->skewed_nodes,
             s->lying_disk_losses);
     fprintf(f,
             "  invariants   %" PRIu64 " checks over %" PRIu64
             " events (election safety, log matching, leader completeness,\n"
-            "               state machine safety, monotonic term and commit): %s\n",
+            "               state machine safety, persistent term, vote and commit): %s\n",
             s->invariant_checks, s->events, r->violation.found ? "VIOLATED" : "all held");
     if (r->violation.found)
         fprintf(f, "  linearizable not checked (the run stopped at the violation)\n");
@@ -199,9 +199,9 @@ void sim_write_json(FILE *f, const sim_result_t *r, double wall_s, double cpu_s)
     fprintf(f,
             "\"faults_injected\":{\"crashes\":%" PRIu64 ",\"restarts\":%" PRIu64
             ",\"partitions\":%" PRIu64 ",\"isolations\":%" PRIu64 ",\"skewed_clocks\":%" PRIu64
-            ",\"lying_disk_losses\":%" PRIu64 "},",
+            ",\"lying_disk_losses\":%" PRIu64 ",\"vote_crashes\":%" PRIu64 "},",
             s->crashes, s->restarts, s->partitions, s->isolations, s->skewed_nodes,
-            s->lying_disk_losses);
+            s->lying_disk_losses, s->vote_crashes);
     fprintf(f, "\"events\":%" PRIu64 ",\"invariant_checks\":%" PRIu64 ",", s->events,
             s->invariant_checks);
     fprintf(f, "\"violation\":");
@@ -371,11 +371,12 @@ int sim_write_html(FILE *f, const sim_result_t *r)
         if (r->marks[k].kind != SIM_MARK_VIOLATION)
             continue;
         double x = X(r->marks[k].t);
-        fprintf(
-            f,
-            "<line class=\"violation\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" "
-            "stroke=\"#d50000\" stroke-width=\"2\"/><text x=\"%.1f\" y=\"%d\" fill=\"#d50000\">",
-            x, top, x, height - 30, x + 3, top + nodes_h + 12);
+        fprintf(f,
+                "<line class=\"violation\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" "
+                "stroke=\"#d50000\" stroke-width=\"2\"/><text x=\"%.1f\" y=\"%d\" fill=\"#d50000\" "
+                "text-anchor=\"%s\">",
+                x, top, x, height - 30, x < SVG_W / 2 ? x + 4 : x - 4, top + nodes_h + 14,
+                x < SVG_W / 2 ? "start" : "end");
         xml_text(f, r->marks[k].text);
         fprintf(f, "</text>\n");
     }

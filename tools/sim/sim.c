@@ -28,7 +28,7 @@
 #define DOWN_MIN_MS 200u
 #define DOWN_MAX_MS 4000u
 #define LYING_SYNC_PPM 250000u /* a lying disk really syncs 1 write in 4 */
-#define VOTE_CRASH_PPM 200000u /* crash 1 in 5 voters right after a granted vote */
+#define VOTE_CRASH_PPM 100000u /* crash 1 in 10 voters right after a granted vote */
 #define VOTE_DOWN_MIN_MS 1u
 #define VOTE_DOWN_MAX_MS 5u
 #define CLIENT_THINK_MAX_MS 20u
@@ -1302,8 +1302,10 @@ static void handle(sim_t *s, ev_t *e)
         return;
     case EV_CRASH:
         if (s->nodes[e->who].up && e->arg == s->nodes[e->who].incarnation &&
-            s->n_down < (s->o.nodes - 1) / 2)
+            s->n_down < (s->o.nodes - 1) / 2) {
+            s->r->stats.vote_crashes++;
             node_crash(s, e->who, VOTE_DOWN_MIN_MS, VOTE_DOWN_MAX_MS);
+        }
         return;
     case EV_RESTART: {
         node_t *n = &s->nodes[e->who];

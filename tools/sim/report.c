@@ -76,9 +76,10 @@ void sim_print_summary(FILE *f, const sim_result_t *r)
     fprintf(f,
             "  faults       %" PRIu64 " crashes (%" PRIu64 " right after a vote), %" PRIu64
             " restarts, %" PRIu64 " partitions, %" PRIu64 " isolations,\n"
-            "               %" PRIu64 " skewed clocks, %" PRIu64 " lying-disk losses\n",
+            "               %" PRIu64 " skewed clocks, %" PRIu64 " lying-disk losses, %" PRIu64
+            " power failures\n",
             s->crashes, s->vote_crashes, s->restarts, s->partitions, s->isolations, s->skewed_nodes,
-            s->lying_disk_losses);
+            s->lying_disk_losses, s->power_failures);
     fprintf(f,
             "  invariants   %" PRIu64 " checks over %" PRIu64
             " events (election safety, log matching, leader completeness,\n"
@@ -199,9 +200,10 @@ void sim_write_json(FILE *f, const sim_result_t *r, double wall_s, double cpu_s)
     fprintf(f,
             "\"faults_injected\":{\"crashes\":%" PRIu64 ",\"restarts\":%" PRIu64
             ",\"partitions\":%" PRIu64 ",\"isolations\":%" PRIu64 ",\"skewed_clocks\":%" PRIu64
-            ",\"lying_disk_losses\":%" PRIu64 ",\"vote_crashes\":%" PRIu64 "},",
+            ",\"lying_disk_losses\":%" PRIu64 ",\"vote_crashes\":%" PRIu64
+            ",\"power_failures\":%" PRIu64 "},",
             s->crashes, s->restarts, s->partitions, s->isolations, s->skewed_nodes,
-            s->lying_disk_losses, s->vote_crashes);
+            s->lying_disk_losses, s->vote_crashes, s->power_failures);
     fprintf(f, "\"events\":%" PRIu64 ",\"invariant_checks\":%" PRIu64 ",", s->events,
             s->invariant_checks);
     fprintf(f, "\"violation\":");

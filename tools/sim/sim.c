@@ -28,6 +28,7 @@
 #define DOWN_MIN_MS 200u
 #define DOWN_MAX_MS 4000u
 #define LYING_SYNC_PPM 250000u /* a lying disk really syncs 1 write in 4 */
+#define POWER_FAIL_PPM 200000u /* lying-disk runs: 1 fault in 5 is a power failure */
 #define VOTE_CRASH_PPM 100000u /* crash 1 in 10 voters right after a granted vote */
 #define VOTE_DOWN_MIN_MS 1u
 #define VOTE_DOWN_MAX_MS 5u
@@ -1143,13 +1144,24 @@ static void fault(sim_t *s)
 {
     unsigned kinds[4], nk = 0;
     unsigned N = s->o.nodes;
+    /* With lying disks, sometimes the power fails everywhere at once: the
+     * correlated crash in which unsynced writes hurt most. */
+    if ((s->o.faults & SIM_F_LYING_DISK) && (s->o.faults & SIM_F_CRASH) && s->n_down == 0 &&
+        sim_rng_chance(&s->rng, POWER_FAIL_PPM)) {
+        s->r->stats.power_failures++;
+        mark(s, SIM_MARK_PARTITION, 255, 0, "power failure");
+        for (unsigned i = 0; i < N; i++)
+            node_crash(s, i, DOWN_MIN_MS, DOWN_MAX_MS);
+        push(s, s->now + sim_rng_range(&s->rng, FAULT_GAP_MIN_MS, FAULT_GAP_MAX_MS), EV_FAULT, 0, 0,
+             NULL);
+        return;
+    }
     if ((s->o.faults & SIM_F_PARTITION) && !s->partition_active && N > 1) {
         kinds[nk++] = 0; /* symmetric split */
         kinds[nk++] = 1; /* asymmetric */
         kinds[nk++] = 2; /* isolate one */
     }
-    if ((s->o.faults & SIM_F_CRASH) &&
-        s->n_down < (N - 1) / 2 + ((s->o.faults & SIM_F_LYING_DISK) ? 1 : 0))
+    if ((s->o.faults & SIM_F_CRASH) && s->n_down < (N - 1) / 2)
         kinds[nk++] = 3;
     if (nk) {
         unsigned k = kinds[sim_rng_below(&s->rng, nk)];

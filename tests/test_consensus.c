@@ -1831,7 +1831,8 @@ static void test_alloc_failure_new(void **state)
  * and the op must then succeed without injected failure. */
 typedef int (*op_fn)(rc_cluster_t *c, void *ud);
 
-static void alloc_sweep(void (*setup)(rc_cluster_t *c), uint64_t node, op_fn op, void *ud)
+static void alloc_sweep(void (*setup)(rc_cluster_t *c), uint64_t node, op_fn op, void *ud,
+                        bool must_allocate)
 {
     bool done = false;
     size_t enomem = 0;
@@ -1864,7 +1865,8 @@ static void alloc_sweep(void (*setup)(rc_cluster_t *c), uint64_t node, op_fn op,
         rc_destroy(&c);
     }
     assert_true(done);
-    (void)enomem;
+    if (must_allocate)
+        assert_true(enomem > 0);
 }
 
 static void setup_leader(rc_cluster_t *c)
@@ -1931,27 +1933,63 @@ static int op_campaign(rc_cluster_t *c, void *ud)
 static void test_alloc_failure_propose(void **s)
 {
     (void)s;
-    alloc_sweep(setup_leader, 1, op_propose, NULL);
+    alloc_sweep(setup_leader, 1, op_propose, NULL, false);
 }
 static void test_alloc_failure_step_append(void **s)
 {
     (void)s;
-    alloc_sweep(setup_fresh, 2, op_step_append, NULL);
+    alloc_sweep(setup_fresh, 2, op_step_append, NULL, true);
 }
 static void test_alloc_failure_step_vote(void **s)
 {
     (void)s;
-    alloc_sweep(setup_fresh, 2, op_step_vote, NULL);
+    alloc_sweep(setup_fresh, 2, op_step_vote, NULL, true);
 }
 static void test_alloc_failure_step_append_resp(void **s)
 {
     (void)s;
-    alloc_sweep(setup_leader_pending, 1, op_step_append_resp, NULL);
+    alloc_sweep(setup_leader_pending, 1, op_step_append_resp, NULL, false);
 }
 static void test_alloc_failure_campaign(void **s)
 {
     (void)s;
-    alloc_sweep(setup_fresh, 3, op_campaign, NULL);
+    alloc_sweep(setup_fresh, 3, op_campaign, NULL, true);
+}
+
+/* Steady-state proposals with the first allocation of each one failing: the
+ * log and payload storage grow now and then, and every growth failure must
+ * leave the leader unchanged and usable. */
+static void test_alloc_failure_propose_growth(void **state)
+{
+    (void)state;
+    rc_cluster_t c;
+    setup_leader(&c);
+    ut_consensus_t *h = rc_h(&c, 1);
+    static uint8_t payload[1000];
+    size_t enomem = 0;
+    const size_t n = 600;
+    for (size_t i = 0; i < n; i++) {
+        memset(payload, (int)(i & 0xff), sizeof payload);
+        snap_t s = take(h);
+        test_alloc_t ta;
+        test_alloc_install(&ta, 1);
+        int rc = ut_consensus_propose(h, payload, sizeof payload, NULL);
+        test_alloc_uninstall();
+        if (rc == UT_ENOMEM) {
+            enomem++;
+            ASSERT_UNCHANGED(s, h);
+            rc = ut_consensus_propose(h, payload, sizeof payload, NULL);
+        }
+        assert_int_equal(rc, UT_OK);
+        rc_process(&c, 1);
+        rc_drain(&c, 10000);
+    }
+    rc_run(&c, 300);
+    assert_true(enomem > 0);
+    assert_int_equal(rc_applied_normal(&c, 2), n + 1);
+    assert_true(rc_all_applied(&c, rc_node(&c, 1)->n_applied));
+    RC_OK(&c);
+    rc_destroy(&c);
 }
 
 /* ready under allocation failure hands nothing out; the work stays. */
@@ -2029,6 +2067,7 @@ int main(void)
         cmocka_unit_test(test_alloc_failure_step_vote),
         cmocka_unit_test(test_alloc_failure_step_append_resp),
         cmocka_unit_test(test_alloc_failure_campaign),
+        cmocka_unit_test(test_alloc_failure_propose_growth),
         cmocka_unit_test(test_alloc_failure_ready),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -355,6 +355,16 @@ static void send_msgs(rc_cluster_t *c, rc_node_t *n, const ut_consensus_ready_t 
                              m->body.vote_resp.granted)))
             rc_fail(c, "observer %llu sent %s", (unsigned long long)n->id,
                     ut_msg_type_name(m->type));
+        if (m->type == UT_MSG_VOTE_RESP && m->body.vote_resp.granted && !c->no_vote_check) {
+            /* §5.2: one vote per term, even across a crash. */
+            n->granted = xgrow(n->granted, &n->cap_granted, m->term + 1, sizeof *n->granted);
+            uint64_t *g = &n->granted[m->term];
+            if (*g != 0 && *g != m->to)
+                rc_fail(c, "node %llu voted for %llu and %llu in term %llu",
+                        (unsigned long long)n->id, (unsigned long long)*g,
+                        (unsigned long long)m->to, (unsigned long long)m->term);
+            *g = m->to;
+        }
         c->sent++;
         if ((unsigned)m->type < 16)
             c->sent_type[m->type]++;
@@ -439,6 +449,11 @@ void rc_process(rc_cluster_t *c, uint64_t id)
         rc = ut_consensus_advance(n->h, &rd);
         if (rc != UT_OK && !empty)
             rc_fail(c, "node %llu: advance: %s", (unsigned long long)id, ut_err_name(rc));
+        /* An empty ready (at most a role/leader change) ends the round even
+         * if has_ready() still says yes. The deliberately broken
+         * UT__FAULT_FORGET_VOTE build does that forever once it voted. */
+        if (empty)
+            break;
     }
     check_node(c, n);
 }
@@ -509,6 +524,7 @@ void rc_destroy(rc_cluster_t *c)
         disk_truncate(n, 1);
         free(n->log);
         free(n->applied);
+        free(n->granted);
     }
     for (size_t i = 0; i < c->n_net; i++)
         free(c->net[i].buf);

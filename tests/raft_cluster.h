@@ -13,7 +13,9 @@
  *   - Leader Completeness: a leader holds every entry committed in an
  *     earlier (or its own) term;
  *   - State Machine Safety: no two nodes apply different entries at an index;
- *   - a node's term never decreases and its vote never changes within a term;
+ *   - a node's term never decreases, it grants at most one vote per term
+ *     (§5.2, across restarts) and its persisted vote never changes within a
+ *     term;
  *   - persistence rules: entries appended consecutively, committed entries
  *     never truncated, committed entries durable before they are applied.
  * The first violation is recorded in c->err and c->failed is set. */
@@ -59,6 +61,8 @@ typedef struct rc_node {
     uint64_t max_term;   /* highest term ever seen on this node */
     uint64_t life_commit; /* commit index in this life (never decreases) */
     unsigned restarts;
+    uint64_t *granted; /* granted[t]: candidate this node voted for in term t */
+    size_t cap_granted;
     uint64_t truncations; /* ready.truncate_from != 0 seen */
     int last_step_rc;
 } rc_node_t;
@@ -116,6 +120,7 @@ typedef struct rc_cluster {
     rc_lm_slot_t *lm;
     size_t cap_lm, n_lm;
 
+    bool no_vote_check; /* skip the one-vote-per-term check (see random test) */
     bool failed;
     char err[512];
     uint64_t rng;

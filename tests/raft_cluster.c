@@ -390,13 +390,16 @@ static void apply(rc_cluster_t *c, rc_node_t *n, const ut_consensus_ready_t *rd)
         if (n->apply_next == 0) {
             /* First apply after a restart: may replay from anywhere up to
              * what the application already has. */
-            if (e->index == 0 || e->index > n->n_applied + 1)
+            if (e->index == 0 || e->index > n->n_applied + 1) {
                 rc_fail(c, "node %llu: first apply after restart is index %llu, applied %zu",
                         (unsigned long long)n->id, (unsigned long long)e->index,
                         n->n_applied);
+                return;
+            }
         } else if (e->index != n->apply_next) {
             rc_fail(c, "node %llu: applied index %llu, expected %llu", (unsigned long long)n->id,
                     (unsigned long long)e->index, (unsigned long long)n->apply_next);
+            return;
         }
         n->apply_next = e->index + 1;
         if (e->index > ut_consensus_commit_index(n->h))
@@ -423,12 +426,22 @@ static void apply(rc_cluster_t *c, rc_node_t *n, const ut_consensus_ready_t *rd)
     }
 }
 
+void rc_handle_ready(rc_cluster_t *c, uint64_t id, const ut_consensus_ready_t *rd)
+{
+    rc_node_t *n = rc_node(c, id);
+    persist(c, n, rd);
+    send_msgs(c, n, rd);
+    apply(c, n, rd);
+    if (rd->state == UT_CONSENSUS_LEADER)
+        note_leader(c, id, ut_consensus_term(n->h));
+}
+
 void rc_process(rc_cluster_t *c, uint64_t id)
 {
     rc_node_t *n = rc_node(c, id);
     if (n == NULL || !n->up)
         return;
-    for (int guard = 0; ut_consensus_has_ready(n->h); guard++) {
+    for (int guard = 0; !c->failed && ut_consensus_has_ready(n->h); guard++) {
         if (guard > 1000) {
             rc_fail(c, "node %llu: has_ready never becomes false", (unsigned long long)id);
             return;
@@ -441,11 +454,7 @@ void rc_process(rc_cluster_t *c, uint64_t id)
             return;
         }
         bool empty = ut_consensus_ready_empty(&rd);
-        persist(c, n, &rd);
-        send_msgs(c, n, &rd);
-        apply(c, n, &rd);
-        if (rd.state == UT_CONSENSUS_LEADER)
-            note_leader(c, id, ut_consensus_term(n->h));
+        rc_handle_ready(c, id, &rd);
         rc = ut_consensus_advance(n->h, &rd);
         if (rc != UT_OK && !empty)
             rc_fail(c, "node %llu: advance: %s", (unsigned long long)id, ut_err_name(rc));
@@ -700,7 +709,7 @@ int rc_deliver(rc_cluster_t *c, size_t k)
 size_t rc_drain(rc_cluster_t *c, size_t max)
 {
     size_t k = 0;
-    while (c->n_net > 0 && k < max) {
+    while (c->n_net > 0 && k < max && !c->failed) {
         (void)rc_deliver(c, 0);
         k++;
     }
@@ -710,7 +719,7 @@ size_t rc_drain(rc_cluster_t *c, size_t max)
 size_t rc_deliver_if(rc_cluster_t *c, rc_pred_t pred, void *ud, size_t max)
 {
     size_t k = 0;
-    while (k < max) {
+    while (k < max && !c->failed) {
         size_t i = 0;
         while (i < c->n_net && !pred(&c->net[i].m, ud))
             i++;
@@ -785,7 +794,7 @@ void rc_heal(rc_cluster_t *c) { memset(c->cut, 0, sizeof c->cut); }
 void rc_run(rc_cluster_t *c, uint64_t ms)
 {
     uint64_t end = c->now + ms;
-    while (c->now < end) {
+    while (c->now < end && !c->failed) {
         uint64_t dt = c->tick_ms < end - c->now ? c->tick_ms : end - c->now;
         rc_advance(c, dt);
         rc_drain(c, 100000);
@@ -797,7 +806,7 @@ bool rc_run_until(rc_cluster_t *c, bool (*pred)(rc_cluster_t *c, void *ud), void
 {
     uint64_t end = c->now + max_ms;
     while (!pred(c, ud)) {
-        if (c->now >= end)
+        if (c->now >= end || c->failed)
             return false;
         rc_advance(c, c->tick_ms);
         rc_drain(c, 100000);

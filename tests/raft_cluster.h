@@ -148,6 +148,9 @@ void rc_payload(uint8_t out[16], uint64_t term, uint64_t index);
  * advance). Called by every function below after an input. */
 void rc_process(rc_cluster_t *c, uint64_t id);
 void rc_process_all(rc_cluster_t *c);
+/* Persist, send and apply one ready the caller obtained itself (it must
+ * still call ut_consensus_advance()). */
+void rc_handle_ready(rc_cluster_t *c, uint64_t id, const ut_consensus_ready_t *rd);
 
 /* Inputs. */
 int rc_tick(rc_cluster_t *c, uint64_t id);      /* tick at c->now */

@@ -1080,6 +1080,53 @@ static void test_figure8_current_term_commits_older(void **state)
     rc_destroy(&c);
 }
 
+/* §5.3 with ready/advance: an entry is committed when a majority has it
+ * durably. The leader's own copy counts only once advance() confirms it is
+ * persisted, even when a follower's acknowledgement arrives first. */
+static bool append_to(const ut_msg_t *m, void *ud)
+{
+    return m->type == UT_MSG_APPEND && m->to == *(const uint64_t *)ud;
+}
+static bool append_resp_to(const ut_msg_t *m, void *ud)
+{
+    return m->type == UT_MSG_APPEND_RESP && m->to == *(const uint64_t *)ud;
+}
+
+static void test_leader_counts_itself_only_when_durable(void **state)
+{
+    (void)state;
+    rc_cluster_t c;
+    ut_consensus_config_t cfg = cfg_base();
+    cfg.check_quorum = false;
+    cluster(&c, 3, 0, &cfg);
+    start(&c);
+    assert_true(rc_elect(&c, 1));
+    rc_run(&c, 300);
+    ut_consensus_t *l = rc_h(&c, 1);
+    uint64_t before = commit_of(&c, 1), idx = 0;
+    assert_int_equal(ut_consensus_propose(l, "d", 1, &idx), UT_OK);
+    ut_consensus_ready_t rd;
+    assert_int_equal(ut_consensus_ready(l, &rd), UT_OK);
+    assert_int_equal(rd.n_entries, 1);
+    assert_int_equal(rd.entries[0].index, idx);
+    /* The caller persists and sends, but has not called advance yet. */
+    rc_handle_ready(&c, 1, &rd);
+    uint64_t two = 2, one = 1;
+    assert_int_equal(rc_deliver_if(&c, append_to, &two, 1), 1);
+    assert_int_equal(last_of(&c, 2), idx);
+    assert_int_equal(rc_deliver_if(&c, append_resp_to, &one, 1), 1);
+    /* Node 2 has it durably, the leader has not confirmed its own copy. */
+    assert_int_equal(commit_of(&c, 1), before);
+    assert_int_equal(ut_consensus_advance(l, &rd), UT_OK);
+    assert_int_equal(commit_of(&c, 1), idx);
+    rc_process(&c, 1);
+    rc_drain(&c, 1000);
+    rc_run(&c, 300);
+    assert_true(applied_payload(&c, 3, "d", 1));
+    RC_OK(&c);
+    rc_destroy(&c);
+}
+
 /* Figure 2, AppendEntries rule 5: commitIndex = min(leaderCommit, index of
  * the last new entry), and it never decreases. */
 static void test_follower_commit_bounded_by_new_entries(void **state)
@@ -2047,6 +2094,7 @@ int main(void)
         cmocka_unit_test(test_figure8_old_term_not_committed_by_count),
         cmocka_unit_test(test_figure8_current_term_commits_older),
         cmocka_unit_test(test_follower_commit_bounded_by_new_entries),
+        cmocka_unit_test(test_leader_counts_itself_only_when_durable),
         cmocka_unit_test(test_stale_duplicate_reordered_appends_harmless),
         cmocka_unit_test(test_delayed_append_keeps_commit_and_log),
         cmocka_unit_test(test_leader_crash_new_leader),

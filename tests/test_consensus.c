@@ -1847,6 +1847,151 @@ static void test_illegal_transitions_estate(void **state)
     rc_destroy(&c);
 }
 
+/* An observer's (forged) granted vote is never counted: 3 voters + 2
+ * observers, a candidate with two observer grants has 3 of 5 members but only
+ * 1 of 3 voters. */
+static void test_observer_grants_not_counted(void **state)
+{
+    (void)state;
+    rc_cluster_t c;
+    ut_consensus_config_t cfg = cfg_base();
+    cfg.pre_vote = false;
+    cluster(&c, 3, 2, &cfg);
+    start(&c);
+    assert_int_equal(rc_campaign(&c, 1), UT_OK);
+    assert_int_equal(state_of(&c, 1), UT_CONSENSUS_CANDIDATE);
+    rc_drop_if(&c, any_msg, NULL);
+    uint64_t t = term_of(&c, 1);
+    for (uint64_t o = 4; o <= 5; o++) {
+        ut_msg_t m = mk_msg(UT_MSG_VOTE_RESP, o, 1, t);
+        m.body.vote_resp.granted = true;
+        (void)rc_inject(&c, &m);
+        assert_int_equal(state_of(&c, 1), UT_CONSENSUS_CANDIDATE);
+    }
+    /* A voter's grant does it. */
+    ut_msg_t m = mk_msg(UT_MSG_VOTE_RESP, 2, 1, t);
+    m.body.vote_resp.granted = true;
+    assert_int_equal(rc_inject(&c, &m), UT_OK);
+    assert_int_equal(state_of(&c, 1), UT_CONSENSUS_LEADER);
+    rc_drop_if(&c, any_msg, NULL);
+    RC_OK(&c);
+    rc_destroy(&c);
+}
+
+/* DESIGN §2 / STYLE D: a message from the network is caller input. Plausible
+ * but random messages (random types, members, terms near the node's, indexes
+ * near its log, entries well- and ill-formed) are either refused with a
+ * documented code or processed; no crash (run under ASan), terms never go
+ * back, commit never passes the log, commit never goes back. */
+static uint64_t xrand(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+static void test_step_survives_random_messages(void **state)
+{
+    (void)state;
+    static const uint64_t obs[] = {4};
+    ut_consensus_t *hs[4];
+    uint64_t max_term[4] = {0}, max_commit[4] = {0};
+    for (int i = 0; i < 4; i++) {
+        ut_consensus_config_t cfg = cfg3((uint64_t)i + 1);
+        cfg.observers = obs;
+        cfg.n_observers = 1;
+        cfg.max_append_entries = 3;
+        assert_int_equal(ut_consensus_new(&hs[i], &cfg), UT_OK);
+        assert_int_equal(ut_consensus_tick(hs[i], 0), UT_OK);
+    }
+    uint64_t seed = 0x12345678u, now = 0;
+    uint8_t bytes[64];
+    for (size_t i = 0; i < sizeof bytes; i++)
+        bytes[i] = (uint8_t)i;
+    raw_out_t out;
+    for (int it = 0; it < 20000; it++) {
+        int who = (int)(xrand(&seed) % 4);
+        ut_consensus_t *h = hs[who];
+        uint64_t r = xrand(&seed) % 100;
+        if (r < 3) {
+            now += xrand(&seed) % 400;
+            assert_int_equal(ut_consensus_tick(h, now), UT_OK);
+        } else if (r < 5) {
+            int rc = ut_consensus_campaign(h);
+            assert_true(rc == UT_OK || rc == UT_ESTATE);
+        } else if (r < 15) {
+            int rc = ut_consensus_propose(h, bytes, xrand(&seed) % 20, NULL);
+            assert_true(rc == UT_OK || rc == UT_ENOTLEADER);
+        } else {
+            ut_msg_t m;
+            memset(&m, 0, sizeof m);
+            uint64_t term = ut_consensus_term(h), last = ut_consensus_last_index(h);
+            m.type = (ut_msg_type_t)(xrand(&seed) % 11);
+            m.from = xrand(&seed) % 6;
+            m.to = xrand(&seed) % 16 ? (uint64_t)who + 1 : xrand(&seed) % 6;
+            uint64_t tr = xrand(&seed) % 20;
+            m.term = tr == 0 ? term + 1 + xrand(&seed) % 2 : (tr == 1 && term > 1) ? term - 1 : term;
+            if (m.term == 0)
+                m.term = xrand(&seed) % 3;
+            ut_entry_t es[4];
+            switch (m.type) {
+            case UT_MSG_VOTE:
+            case UT_MSG_PREVOTE:
+                m.body.vote.last_log_index = xrand(&seed) % (last + 3);
+                m.body.vote.last_log_term = xrand(&seed) % (m.term + 1);
+                break;
+            case UT_MSG_VOTE_RESP:
+            case UT_MSG_PREVOTE_RESP:
+                m.body.vote_resp.granted = xrand(&seed) % 2;
+                break;
+            case UT_MSG_APPEND: {
+                uint64_t pi = xrand(&seed) % (last + 3);
+                m.body.append.prev_index = pi;
+                m.body.append.prev_term = pi == 0 ? 0 : xrand(&seed) % (m.term + 1);
+                m.body.append.commit = xrand(&seed) % (last + 5);
+                size_t n = (size_t)(xrand(&seed) % 5);
+                uint64_t et = m.body.append.prev_term;
+                for (size_t k = 0; k < n; k++) {
+                    if (xrand(&seed) % 3 == 0 && et < m.term)
+                        et++;
+                    es[k].term = xrand(&seed) % 50 ? et : xrand(&seed) % (m.term + 2);
+                    es[k].index = pi + 1 + k + (xrand(&seed) % 50 ? 0 : 1);
+                    es[k].type = xrand(&seed) % 30 ? UT_ENTRY_NORMAL : (uint32_t)(xrand(&seed) % 4);
+                    es[k].len = (uint32_t)(xrand(&seed) % 17);
+                    es[k].data = xrand(&seed) % 50 ? (const void *)bytes : NULL;
+                }
+                m.body.append.n_entries = n;
+                m.body.append.entries = n ? es : NULL;
+                break;
+            }
+            case UT_MSG_APPEND_RESP:
+                m.body.append_resp.success = xrand(&seed) % 2;
+                m.body.append_resp.index = xrand(&seed) % (last + 3);
+                m.body.append_resp.hint_term = xrand(&seed) % (m.term + 2);
+                m.body.append_resp.hint_index = xrand(&seed) % (last + 3);
+                break;
+            default:
+                break;
+            }
+            int rc = ut_consensus_step(h, &m);
+            if (rc != UT_OK && rc != UT_EINVAL && rc != UT_ENOTFOUND && rc != UT_ESTALE)
+                fail_msg("iteration %d: step returned %s", it, ut_err_name(rc));
+        }
+        raw_drain(h, &out);
+        assert_true(ut_consensus_term(h) >= max_term[who]);
+        max_term[who] = ut_consensus_term(h);
+        assert_true(ut_consensus_commit_index(h) >= max_commit[who]);
+        max_commit[who] = ut_consensus_commit_index(h);
+        assert_true(ut_consensus_commit_index(h) <= ut_consensus_last_index(h));
+        if (who == 3)
+            assert_int_equal(ut_consensus_state(h), UT_CONSENSUS_OBSERVER);
+    }
+    for (int i = 0; i < 4; i++) {
+        ut_consensus_free(hs[i]);
+    }
+}
+
 /* ---- allocation failures (DESIGN §2: UT_ENOMEM, object unchanged) ---------- */
 
 static void test_alloc_failure_new(void **state)
@@ -2109,6 +2254,8 @@ int main(void)
         cmocka_unit_test(test_observer_never_votes_or_counts),
         cmocka_unit_test(test_step_rejects_malformed_messages),
         cmocka_unit_test(test_illegal_transitions_estate),
+        cmocka_unit_test(test_observer_grants_not_counted),
+        cmocka_unit_test(test_step_survives_random_messages),
         cmocka_unit_test(test_alloc_failure_new),
         cmocka_unit_test(test_alloc_failure_propose),
         cmocka_unit_test(test_alloc_failure_step_append),

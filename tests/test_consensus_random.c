@@ -29,7 +29,7 @@
 
 #include "raft_cluster.h"
 
-#define EVENTS 1000
+#define EVENTS 2000
 #define W_DELIVER 50
 #define W_TICK 20
 #define W_PROPOSE 10
@@ -42,9 +42,13 @@ typedef struct stats {
 
 static uint64_t pick(rc_cluster_t *c, uint64_t n) { return rc_rand(c) % n; }
 
-static void payload_for(uint8_t out[16], uint64_t seed, uint64_t k)
+/* Payload k of a run: 0..40 bytes, unique per (seed, k) when long enough. */
+static size_t payload_for(uint8_t out[48], uint64_t seed, uint64_t k)
 {
     rc_payload(out, seed, k);
+    memcpy(out + 16, out, 16);
+    memcpy(out + 32, out, 16);
+    return (size_t)((seed + k * 7) % 41);
 }
 
 /* One randomised run. Returns true if every check held; on failure err
@@ -66,6 +70,8 @@ static bool run_seed(uint64_t seed, size_t voters, bool verbose, bool vote_check
     cfg.check_quorum = (seed & 2) != 0;
     cfg.max_append_entries = 1 + (size_t)((seed >> 2) % 8);
     cfg.max_inflight = 1 + (unsigned)((seed >> 5) % 4);
+    if ((seed >> 7) % 2)
+        cfg.max_append_bytes = 1 + (size_t)((seed >> 8) % 64); /* split by bytes */
     size_t observers = (seed % 5 == 4) ? 1 : 0;
     if (rc_init(&c, voters, observers, &cfg) != UT_OK) {
         snprintf(err, errlen, "rc_init failed");
@@ -106,9 +112,9 @@ static bool run_seed(uint64_t seed, size_t voters, bool verbose, bool vote_check
             uint64_t id = 1 + pick(&c, c.n);
             ut_consensus_t *h = rc_h(&c, id);
             if (h != NULL && ut_consensus_state(h) == UT_CONSENSUS_LEADER) {
-                uint8_t p[16];
-                payload_for(p, seed, proposals++);
-                int rc = rc_propose(&c, id, p, sizeof p, NULL);
+                uint8_t p[48];
+                size_t len = payload_for(p, seed, proposals++);
+                int rc = rc_propose(&c, id, p, len, NULL);
                 if (rc != UT_OK)
                     rc_fail(&c, "propose on leader %llu: %s", (unsigned long long)id,
                             ut_err_name(rc));
@@ -180,9 +186,9 @@ static bool run_seed(uint64_t seed, size_t voters, bool verbose, bool vote_check
             if (l == 0)
                 continue;
             if (final_leader != l) {
-                uint8_t p[16];
-                payload_for(p, seed, UINT64_MAX);
-                if (rc_propose(&c, l, p, sizeof p, &final_index) == UT_OK)
+                uint8_t p[48];
+                rc_payload(p, seed, UINT64_MAX);
+                if (rc_propose(&c, l, p, 16, &final_index) == UT_OK)
                     final_leader = l;
                 continue;
             }

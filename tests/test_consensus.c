@@ -1127,6 +1127,85 @@ static void test_leader_counts_itself_only_when_durable(void **state)
     rc_destroy(&c);
 }
 
+static void elect_and_commit(rc_cluster_t *c, uint64_t leader, size_t n_props);
+
+/* consensus.h: every pointer in a ready stays valid until advance, even if
+ * the node takes input (step, propose, tick) in between, including input
+ * that truncates or grows the log. */
+static void test_ready_pointers_valid_until_advance(void **state)
+{
+    (void)state;
+    /* Follower: entries 1..3 of term 1 handed out, then a term-2 leader
+     * overwrites them before the caller advanced. */
+    ut_consensus_t *h = raw_new(2);
+    assert_int_equal(ut_consensus_tick(h, 0), UT_OK);
+    ut_entry_t es[3];
+    uint8_t pay[3][16];
+    static const uint64_t t111[] = {1, 1, 1}, t222[] = {2, 2, 2};
+    mk_entries(es, pay, 1, t111, 3);
+    ut_msg_t m = mk_append(1, 2, 1, 0, 0, 0, es, 3);
+    assert_int_equal(ut_consensus_step(h, &m), UT_OK);
+    ut_consensus_ready_t rd;
+    assert_int_equal(ut_consensus_ready(h, &rd), UT_OK);
+    assert_int_equal(rd.n_entries, 3);
+    assert_int_equal(rd.n_msgs, 1);
+    mk_entries(es, pay, 1, t222, 3);
+    m = mk_append(3, 2, 2, 0, 0, 0, es, 3);
+    assert_int_equal(ut_consensus_step(h, &m), UT_OK);
+    assert_int_equal(ut_consensus_tick(h, 10), UT_OK);
+    for (size_t i = 0; i < 3; i++) {
+        uint8_t want[16];
+        rc_payload(want, 1, i + 1);
+        assert_int_equal(rd.entries[i].term, 1);
+        assert_int_equal(rd.entries[i].index, i + 1);
+        assert_int_equal(rd.entries[i].len, 16);
+        assert_memory_equal(rd.entries[i].data, want, 16);
+    }
+    assert_int_equal(rd.msgs[0].type, UT_MSG_APPEND_RESP);
+    assert_int_equal(rd.msgs[0].to, 1);
+    assert_int_equal(ut_consensus_advance(h, &rd), UT_OK);
+    /* The next ready replaces them. */
+    assert_int_equal(ut_consensus_ready(h, &rd), UT_OK);
+    assert_int_equal(rd.truncate_from, 1);
+    assert_int_equal(rd.n_entries, 3);
+    assert_int_equal(rd.entries[0].term, 2);
+    assert_int_equal(ut_consensus_advance(h, &rd), UT_OK);
+    ut_consensus_free(h);
+
+    /* Leader: an APPEND handed out, then thousands of proposals (the log
+     * and the outbox grow) before advance. */
+    rc_cluster_t c;
+    cluster(&c, 3, 0, NULL);
+    elect_and_commit(&c, 1, 0);
+    ut_consensus_t *l = rc_h(&c, 1);
+    static const char first[] = "first-payload";
+    assert_int_equal(ut_consensus_propose(l, first, sizeof first, NULL), UT_OK);
+    assert_int_equal(ut_consensus_ready(l, &rd), UT_OK);
+    assert_true(rd.n_msgs >= 1);
+    static uint8_t big[3000];
+    memset(big, 0x5a, sizeof big);
+    for (int i = 0; i < 2000; i++)
+        assert_int_equal(ut_consensus_propose(l, big, sizeof big, NULL), UT_OK);
+    assert_int_equal(rd.n_entries, 1);
+    assert_memory_equal(rd.entries[0].data, first, sizeof first);
+    bool seen = false;
+    for (size_t i = 0; i < rd.n_msgs; i++)
+        if (rd.msgs[i].type == UT_MSG_APPEND && rd.msgs[i].body.append.n_entries > 0) {
+            const ut_msg_append_t *a = &rd.msgs[i].body.append;
+            assert_memory_equal(a->entries[a->n_entries - 1].data, first, sizeof first);
+            seen = true;
+        }
+    assert_true(seen);
+    rc_handle_ready(&c, 1, &rd);
+    assert_int_equal(ut_consensus_advance(l, &rd), UT_OK);
+    rc_process(&c, 1);
+    rc_drain(&c, 100000);
+    rc_run(&c, 300);
+    assert_true(rc_all_applied(&c, 2002));
+    RC_OK(&c);
+    rc_destroy(&c);
+}
+
 /* Figure 2, AppendEntries rule 5: commitIndex = min(leaderCommit, index of
  * the last new entry), and it never decreases. */
 static void test_follower_commit_bounded_by_new_entries(void **state)
@@ -2240,6 +2319,7 @@ int main(void)
         cmocka_unit_test(test_figure8_current_term_commits_older),
         cmocka_unit_test(test_follower_commit_bounded_by_new_entries),
         cmocka_unit_test(test_leader_counts_itself_only_when_durable),
+        cmocka_unit_test(test_ready_pointers_valid_until_advance),
         cmocka_unit_test(test_stale_duplicate_reordered_appends_harmless),
         cmocka_unit_test(test_delayed_append_keeps_commit_and_log),
         cmocka_unit_test(test_leader_crash_new_leader),

@@ -5,7 +5,10 @@
  * allocates once per ~64 KiB of payload, not once per entry. */
 #define UT__ARENA_CHUNK (64u * 1024u)
 
-void ut__log_init(ut__log_t *log) { memset(log, 0, sizeof *log); }
+void ut__log_init(ut__log_t *log)
+{
+    memset(log, 0, sizeof *log);
+}
 
 void ut__log_destroy(ut__log_t *log)
 {

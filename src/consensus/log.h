@@ -18,7 +18,7 @@ typedef struct ut__arena_chunk {
 typedef struct ut__log {
     ut_entry_t *ents;
     size_t cap;
-    uint64_t last; /* index of the last entry; 0 = empty */
+    uint64_t last;             /* index of the last entry; 0 = empty */
     ut__arena_chunk_t *chunks; /* newest first */
 } ut__log_t;
 
@@ -41,8 +41,8 @@ static inline int ut__log_reserve(ut__log_t *log, size_t n, size_t bytes)
 }
 
 /* Append one entry at index last+1; room must have been reserved. */
-static inline void ut__log_append(ut__log_t *log, uint64_t term, uint32_t type,
-                                  const void *data, uint32_t len)
+static inline void ut__log_append(ut__log_t *log, uint64_t term, uint32_t type, const void *data,
+                                  uint32_t len)
 {
     ut_entry_t *e = &log->ents[log->last];
     e->term = term;

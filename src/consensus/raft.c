@@ -31,12 +31,12 @@ typedef struct ut__progress {
     uint64_t match_at_hb; /* match at the previous heartbeat (stall detection) */
     uint64_t *ring;       /* last index of each in-flight AppendEntries */
     unsigned ring_head, ring_len;
-    uint8_t mode;   /* PR_PROBE or PR_PIPELINE */
-    bool paused;    /* probe sent, waiting for its answer or the next heartbeat */
-    bool active;    /* heard from since the last check-quorum round */
+    uint8_t mode; /* PR_PROBE or PR_PIPELINE */
+    bool paused;  /* probe sent, waiting for its answer or the next heartbeat */
+    bool active;  /* heard from since the last check-quorum round */
     bool voter;
-    bool granted;   /* vote (or pre-vote) granted in the current round */
-    bool rejected;  /* vote (or pre-vote) rejected in the current round */
+    bool granted;  /* vote (or pre-vote) granted in the current round */
+    bool rejected; /* vote (or pre-vote) rejected in the current round */
 } ut__progress_t;
 
 typedef struct ut__msgbuf {
@@ -53,7 +53,7 @@ struct ut_consensus {
     uint64_t id;
     ut_consensus_config_t cfg; /* copied; member arrays point into prs */
     size_t n_members, n_voters;
-    size_t self;               /* index of this node in prs */
+    size_t self; /* index of this node in prs */
     bool self_voter;
     ut__progress_t prs[UT_CONSENSUS_MAX_NODES];
     uint64_t *rings;
@@ -99,10 +99,10 @@ struct ut_consensus {
 
 /* ---------------------------------------------------------------- helpers */
 
-#define FAIL(h, code, ...)                                                                 \
-    do {                                                                                   \
-        snprintf((h)->errmsg, sizeof (h)->errmsg, __VA_ARGS__);                            \
-        return (code);                                                                     \
+#define FAIL(h, code, ...)                                                                         \
+    do {                                                                                           \
+        snprintf((h)->errmsg, sizeof(h)->errmsg, __VA_ARGS__);                                     \
+        return (code);                                                                             \
     } while (0)
 
 static bool valid_handle(const ut_consensus_t *h)
@@ -136,9 +136,15 @@ static ut__progress_t *find_member(ut_consensus_t *h, uint64_t id)
     return NULL;
 }
 
-static size_t quorum(const ut_consensus_t *h) { return h->n_voters / 2 + 1; }
+static size_t quorum(const ut_consensus_t *h)
+{
+    return h->n_voters / 2 + 1;
+}
 
-static uint64_t last_term(const ut_consensus_t *h) { return ut__log_term(&h->log, h->log.last); }
+static uint64_t last_term(const ut_consensus_t *h)
+{
+    return ut__log_term(&h->log, h->log.last);
+}
 
 /* ------------------------------------------------------------- outbox */
 
@@ -231,7 +237,10 @@ static int become_follower(ut_consensus_t *h, uint64_t term, uint64_t leader)
 
 /* ------------------------------------------------------------ replication */
 
-static void ring_clear(ut__progress_t *p) { p->ring_head = p->ring_len = 0; }
+static void ring_clear(ut__progress_t *p)
+{
+    p->ring_head = p->ring_len = 0;
+}
 
 /* Send entries [p->next, ...] to p, batched up to the configured limits.
  * Caller reserved one message and the entries. */
@@ -594,8 +603,7 @@ int ut_consensus_restore(ut_consensus_t *h, const ut_consensus_hard_state_t *hs,
             FAIL(h, UT_ECORRUPT, "restore: entry %llu has impossible term %llu",
                  (unsigned long long)e->index, (unsigned long long)e->term);
         if (e->type > UT_ENTRY_NOOP || (e->len > 0 && e->data == NULL))
-            FAIL(h, UT_ECORRUPT, "restore: entry %llu is malformed",
-                 (unsigned long long)e->index);
+            FAIL(h, UT_ECORRUPT, "restore: entry %llu is malformed", (unsigned long long)e->index);
         if (bytes > SIZE_MAX - e->len)
             return UT_ENOMEM;
         bytes += e->len;
@@ -614,8 +622,7 @@ int ut_consensus_restore(ut_consensus_t *h, const ut_consensus_hard_state_t *hs,
     if (rc != UT_OK)
         FAIL(h, rc, "restore: out of memory");
     for (size_t i = 0; i < n; i++)
-        ut__log_append(&h->log, entries[i].term, entries[i].type, entries[i].data,
-                       entries[i].len);
+        ut__log_append(&h->log, entries[i].term, entries[i].type, entries[i].data, entries[i].len);
     h->term = hs->term;
     h->vote = hs->vote;
     h->commit = hs->commit;
@@ -642,8 +649,8 @@ int ut_consensus_tick(ut_consensus_t *h, uint64_t now_ms)
         return UT_OK;
     }
     if (now_ms < h->now)
-        FAIL(h, UT_ERANGE, "tick: time went backwards (%llu < %llu)",
-             (unsigned long long)now_ms, (unsigned long long)h->now);
+        FAIL(h, UT_ERANGE, "tick: time went backwards (%llu < %llu)", (unsigned long long)now_ms,
+             (unsigned long long)h->now);
     uint64_t old_now = h->now;
     h->now = now_ms;
 
@@ -747,8 +754,7 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
         FAIL(h, UT_EINVAL, "step: append from %llu, but this node leads term %llu",
              (unsigned long long)m->from, (unsigned long long)h->term);
 
-    bool ok = a->prev_index <= h->log.last &&
-              ut__log_term(&h->log, a->prev_index) == a->prev_term;
+    bool ok = a->prev_index <= h->log.last && ut__log_term(&h->log, a->prev_index) == a->prev_term;
     uint64_t conflict = 0, t = a->prev_term;
     size_t skip = a->n_entries, bytes = 0;
     for (size_t i = 0; i < a->n_entries; i++) {
@@ -816,8 +822,7 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
         } else {
             uint64_t ct = ut__log_term(&h->log, a->prev_index);
             uint64_t first = a->prev_index;
-            while (first > h->commit + 1 && first > 1 &&
-                   ut__log_term(&h->log, first - 1) == ct)
+            while (first > h->commit + 1 && first > 1 && ut__log_term(&h->log, first - 1) == ct)
                 first--;
             r->body.append_resp.hint_term = ct;
             r->body.append_resp.hint_index = first;
@@ -982,8 +987,8 @@ int ut_consensus_step(ut_consensus_t *h, const ut_msg_t *m)
     if (p == NULL || m->from == h->id)
         FAIL(h, UT_ENOTFOUND, "step: %s from %llu, not a peer", ut_msg_type_name(m->type),
              (unsigned long long)m->from);
-    bool needs_voter = m->type == UT_MSG_VOTE || m->type == UT_MSG_PREVOTE ||
-                               m->type == UT_MSG_APPEND;
+    bool needs_voter =
+        m->type == UT_MSG_VOTE || m->type == UT_MSG_PREVOTE || m->type == UT_MSG_APPEND;
     if (needs_voter && !p->voter)
         FAIL(h, UT_EINVAL, "step: %s from observer %llu", ut_msg_type_name(m->type),
              (unsigned long long)m->from);
@@ -997,9 +1002,9 @@ int ut_consensus_step(ut_consensus_t *h, const ut_msg_t *m)
             int rc = msgbuf_reserve(&h->live, 1, 0);
             if (rc != UT_OK)
                 return rc;
-            ut_msg_type_t rt = m->type == UT_MSG_APPEND   ? UT_MSG_APPEND_RESP
+            ut_msg_type_t rt = m->type == UT_MSG_APPEND ? UT_MSG_APPEND_RESP
                                : m->type == UT_MSG_VOTE ? UT_MSG_VOTE_RESP
-                                                          : UT_MSG_PREVOTE_RESP;
+                                                        : UT_MSG_PREVOTE_RESP;
             ut_msg_t *r = push_msg(h, rt, m->from, h->term);
             if (rt == UT_MSG_APPEND_RESP) {
                 r->body.append_resp.index = m->body.append.prev_index;
@@ -1052,8 +1057,8 @@ bool ut_consensus_has_ready(const ut_consensus_t *h)
         return false;
     return h->live.n > 0 || h->stable < h->log.last || h->applied < h->commit ||
            h->term != h->last_hs.term || h->vote != h->last_hs.vote ||
-           h->commit != h->last_hs.commit || h->truncate_from != 0 ||
-           h->role != h->last_role || h->leader != h->last_leader || pending_appends(h);
+           h->commit != h->last_hs.commit || h->truncate_from != 0 || h->role != h->last_role ||
+           h->leader != h->last_leader || pending_appends(h);
 }
 
 int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
@@ -1129,9 +1134,8 @@ int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
 
 bool ut_consensus_ready_empty(const ut_consensus_ready_t *rd)
 {
-    return rd == NULL || (!rd->hard_state_changed && rd->truncate_from == 0 &&
-                          rd->n_entries == 0 && rd->n_msgs == 0 && rd->n_committed == 0 &&
-                          !rd->soft_state_changed);
+    return rd == NULL || (!rd->hard_state_changed && rd->truncate_from == 0 && rd->n_entries == 0 &&
+                          rd->n_msgs == 0 && rd->n_committed == 0 && !rd->soft_state_changed);
 }
 
 int ut_consensus_advance(ut_consensus_t *h, const ut_consensus_ready_t *rd)
@@ -1169,13 +1173,25 @@ ut_consensus_state_t ut_consensus_state(const ut_consensus_t *h)
     return valid_handle(h) ? h->role : UT_CONSENSUS_FOLLOWER;
 }
 
-uint64_t ut_consensus_term(const ut_consensus_t *h) { return valid_handle(h) ? h->term : 0; }
+uint64_t ut_consensus_term(const ut_consensus_t *h)
+{
+    return valid_handle(h) ? h->term : 0;
+}
 
-uint64_t ut_consensus_leader(const ut_consensus_t *h) { return valid_handle(h) ? h->leader : 0; }
+uint64_t ut_consensus_leader(const ut_consensus_t *h)
+{
+    return valid_handle(h) ? h->leader : 0;
+}
 
-uint64_t ut_consensus_vote(const ut_consensus_t *h) { return valid_handle(h) ? h->vote : 0; }
+uint64_t ut_consensus_vote(const ut_consensus_t *h)
+{
+    return valid_handle(h) ? h->vote : 0;
+}
 
-uint64_t ut_consensus_id(const ut_consensus_t *h) { return valid_handle(h) ? h->id : 0; }
+uint64_t ut_consensus_id(const ut_consensus_t *h)
+{
+    return valid_handle(h) ? h->id : 0;
+}
 
 uint64_t ut_consensus_commit_index(const ut_consensus_t *h)
 {

@@ -165,8 +165,9 @@ static void lm_insert(rc_cluster_t *c, uint64_t index, uint64_t term, uint64_t p
         }
         if (sl->index == index && sl->term == term) {
             if (sl->prefix != prefix)
-                rc_fail(c, "Log Matching violated: two logs hold (index %llu, term %llu) "
-                           "with different prefixes",
+                rc_fail(c,
+                        "Log Matching violated: two logs hold (index %llu, term %llu) "
+                        "with different prefixes",
                         (unsigned long long)index, (unsigned long long)term);
             return;
         }
@@ -249,8 +250,7 @@ static void check_node(rc_cluster_t *c, rc_node_t *n)
     n->life_commit = commit;
     if (commit > ut_consensus_last_index(n->h))
         rc_fail(c, "node %llu: commit %llu beyond last index %llu", (unsigned long long)n->id,
-                (unsigned long long)commit,
-                (unsigned long long)ut_consensus_last_index(n->h));
+                (unsigned long long)commit, (unsigned long long)ut_consensus_last_index(n->h));
     ut_consensus_state_t st = ut_consensus_state(n->h);
     if (n->observer && st != UT_CONSENSUS_OBSERVER)
         rc_fail(c, "observer %llu in state %d", (unsigned long long)n->id, (int)st);
@@ -349,10 +349,10 @@ static void send_msgs(rc_cluster_t *c, rc_node_t *n, const ut_consensus_ready_t 
                     (unsigned long long)m->from, (unsigned long long)m->to);
             continue;
         }
-        if (n->observer && (m->type == UT_MSG_VOTE || m->type == UT_MSG_PREVOTE ||
-                            m->type == UT_MSG_APPEND ||
-                            ((m->type == UT_MSG_VOTE_RESP || m->type == UT_MSG_PREVOTE_RESP) &&
-                             m->body.vote_resp.granted)))
+        if (n->observer &&
+            (m->type == UT_MSG_VOTE || m->type == UT_MSG_PREVOTE || m->type == UT_MSG_APPEND ||
+             ((m->type == UT_MSG_VOTE_RESP || m->type == UT_MSG_PREVOTE_RESP) &&
+              m->body.vote_resp.granted)))
             rc_fail(c, "observer %llu sent %s", (unsigned long long)n->id,
                     ut_msg_type_name(m->type));
         if (m->type == UT_MSG_VOTE_RESP && m->body.vote_resp.granted && !c->no_vote_check) {
@@ -392,8 +392,7 @@ static void apply(rc_cluster_t *c, rc_node_t *n, const ut_consensus_ready_t *rd)
              * what the application already has. */
             if (e->index == 0 || e->index > n->n_applied + 1) {
                 rc_fail(c, "node %llu: first apply after restart is index %llu, applied %zu",
-                        (unsigned long long)n->id, (unsigned long long)e->index,
-                        n->n_applied);
+                        (unsigned long long)n->id, (unsigned long long)e->index, n->n_applied);
                 return;
             }
         } else if (e->index != n->apply_next) {
@@ -403,8 +402,8 @@ static void apply(rc_cluster_t *c, rc_node_t *n, const ut_consensus_ready_t *rd)
         }
         n->apply_next = e->index + 1;
         if (e->index > ut_consensus_commit_index(n->h))
-            rc_fail(c, "node %llu: applied %llu beyond its commit %llu",
-                    (unsigned long long)n->id, (unsigned long long)e->index,
+            rc_fail(c, "node %llu: applied %llu beyond its commit %llu", (unsigned long long)n->id,
+                    (unsigned long long)e->index,
                     (unsigned long long)ut_consensus_commit_index(n->h));
         /* Committed entries must be durable here before they are applied. */
         if (e->index > n->n_log || n->log[e->index - 1].term != e->term ||
@@ -486,8 +485,7 @@ static int node_new(rc_cluster_t *c, rc_node_t *n)
     return ut_consensus_new(&n->h, &cfg);
 }
 
-int rc_init(rc_cluster_t *c, size_t n_voters, size_t n_observers,
-            const ut_consensus_config_t *tmpl)
+int rc_init(rc_cluster_t *c, size_t n_voters, size_t n_observers, const ut_consensus_config_t *tmpl)
 {
     memset(c, 0, sizeof *c);
     if (n_voters + n_observers > RC_MAX_NODES || n_voters == 0)
@@ -552,8 +550,8 @@ void rc_destroy(rc_cluster_t *c)
     c->lm = NULL;
 }
 
-int rc_set_log(rc_cluster_t *c, uint64_t id, uint64_t term, uint64_t vote,
-               uint64_t commit, const uint64_t *terms, size_t n)
+int rc_set_log(rc_cluster_t *c, uint64_t id, uint64_t term, uint64_t vote, uint64_t commit,
+               const uint64_t *terms, size_t n)
 {
     rc_node_t *nd = rc_node(c, id);
     ut_entry_t *es = calloc(n ? n : 1, sizeof *es);
@@ -619,8 +617,8 @@ int rc_restart(rc_cluster_t *c, uint64_t id)
         rc = ut_consensus_restore(n->h, &hs, es, n->n_log);
         free(es);
         if (rc != UT_OK) {
-            rc_fail(c, "node %llu: restore from its own disk failed: %s",
-                    (unsigned long long)id, ut_err_name(rc));
+            rc_fail(c, "node %llu: restore from its own disk failed: %s", (unsigned long long)id,
+                    ut_err_name(rc));
             ut_consensus_free(n->h);
             n->h = NULL;
             return rc;
@@ -789,7 +787,10 @@ void rc_partition(rc_cluster_t *c, const uint64_t *side, size_t n)
             c->cut[a][b] = in[a] != in[b];
 }
 
-void rc_heal(rc_cluster_t *c) { memset(c->cut, 0, sizeof c->cut); }
+void rc_heal(rc_cluster_t *c)
+{
+    memset(c->cut, 0, sizeof c->cut);
+}
 
 void rc_run(rc_cluster_t *c, uint64_t ms)
 {

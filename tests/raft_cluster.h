@@ -57,8 +57,8 @@ typedef struct rc_node {
      * application that persists its state machine). */
     rc_applied_t *applied;
     size_t n_applied, cap_applied;
-    uint64_t apply_next; /* 0 after restart: next committed may re-apply */
-    uint64_t max_term;   /* highest term ever seen on this node */
+    uint64_t apply_next;  /* 0 after restart: next committed may re-apply */
+    uint64_t max_term;    /* highest term ever seen on this node */
     uint64_t life_commit; /* commit index in this life (never decreases) */
     unsigned restarts;
     uint64_t *granted; /* granted[t]: candidate this node voted for in term t */
@@ -139,8 +139,8 @@ ut_consensus_t *rc_h(rc_cluster_t *c, uint64_t id);
 /* Restore node id (fresh, not yet ticked) from a log described by its
  * terms (entries 1..n with payload rc_payload(term,index)), term and vote.
  * The same state is written to the node's disk. Returns restore()'s code. */
-int rc_set_log(rc_cluster_t *c, uint64_t id, uint64_t term, uint64_t vote,
-               uint64_t commit, const uint64_t *terms, size_t n);
+int rc_set_log(rc_cluster_t *c, uint64_t id, uint64_t term, uint64_t vote, uint64_t commit,
+               const uint64_t *terms, size_t n);
 /* 16-byte payload used by rc_set_log: term and index, little-endian. */
 void rc_payload(uint8_t out[16], uint64_t term, uint64_t index);
 
@@ -153,8 +153,8 @@ void rc_process_all(rc_cluster_t *c);
 void rc_handle_ready(rc_cluster_t *c, uint64_t id, const ut_consensus_ready_t *rd);
 
 /* Inputs. */
-int rc_tick(rc_cluster_t *c, uint64_t id);      /* tick at c->now */
-void rc_advance(rc_cluster_t *c, uint64_t dt);  /* now += dt, tick all up */
+int rc_tick(rc_cluster_t *c, uint64_t id);     /* tick at c->now */
+void rc_advance(rc_cluster_t *c, uint64_t dt); /* now += dt, tick all up */
 int rc_campaign(rc_cluster_t *c, uint64_t id);
 int rc_propose(rc_cluster_t *c, uint64_t id, const void *data, size_t len, uint64_t *idx);
 int rc_inject(rc_cluster_t *c, const ut_msg_t *m); /* step m at m->to */

@@ -23,7 +23,7 @@
 #define RC_OK(c)                                                                                   \
     do {                                                                                           \
         if ((c)->failed)                                                                           \
-            fail_msg("cluster invariant violated: %s", (c)->err);                                 \
+            fail_msg("cluster invariant violated: %s", (c)->err);                                  \
     } while (0)
 
 static const uint64_t V3[] = {1, 2, 3};
@@ -87,9 +87,8 @@ typedef struct snap {
 
 static snap_t take(const ut_consensus_t *h)
 {
-    snap_t s = {ut_consensus_state(h),     ut_consensus_term(h),
-                ut_consensus_vote(h),      ut_consensus_leader(h),
-                ut_consensus_commit_index(h), ut_consensus_last_index(h),
+    snap_t s = {ut_consensus_state(h),    ut_consensus_term(h),         ut_consensus_vote(h),
+                ut_consensus_leader(h),   ut_consensus_commit_index(h), ut_consensus_last_index(h),
                 ut_consensus_has_ready(h)};
     return s;
 }
@@ -121,8 +120,8 @@ static ut_msg_t mk_msg(ut_msg_type_t type, uint64_t from, uint64_t to, uint64_t 
     return m;
 }
 
-static ut_msg_t mk_vote(ut_msg_type_t type, uint64_t from, uint64_t to, uint64_t term,
-                        uint64_t lli, uint64_t llt)
+static ut_msg_t mk_vote(ut_msg_type_t type, uint64_t from, uint64_t to, uint64_t term, uint64_t lli,
+                        uint64_t llt)
 {
     ut_msg_t m = mk_msg(type, from, to, term);
     m.body.vote.last_log_index = lli;
@@ -184,9 +183,15 @@ static void cluster(rc_cluster_t *c, size_t voters, size_t observers,
 }
 
 /* Tick every node once at now (sets each node's time origin). */
-static void start(rc_cluster_t *c) { rc_advance(c, 0); }
+static void start(rc_cluster_t *c)
+{
+    rc_advance(c, 0);
+}
 
-static uint64_t term_of(rc_cluster_t *c, uint64_t id) { return ut_consensus_term(rc_h(c, id)); }
+static uint64_t term_of(rc_cluster_t *c, uint64_t id)
+{
+    return ut_consensus_term(rc_h(c, id));
+}
 static ut_consensus_state_t state_of(rc_cluster_t *c, uint64_t id)
 {
     return ut_consensus_state(rc_h(c, id));
@@ -240,8 +245,7 @@ static void test_config_init_defaults(void **state)
     assert_null(cfg.userdata);
     assert_int_equal(ut_consensus_config_init(NULL, UT_CONSENSUS_CONFIG_VERSION), UT_EINVAL);
     assert_int_equal(ut_consensus_config_init(&cfg, 0), UT_EVERSION);
-    assert_int_equal(ut_consensus_config_init(&cfg, UT_CONSENSUS_CONFIG_VERSION + 1),
-                     UT_EVERSION);
+    assert_int_equal(ut_consensus_config_init(&cfg, UT_CONSENSUS_CONFIG_VERSION + 1), UT_EVERSION);
 }
 
 /* Each bad configuration is refused with its code and *out is untouched. */
@@ -969,12 +973,36 @@ static void figure7_case(const uint64_t *terms, size_t n, bool conflicts)
     rc_destroy(&c);
 }
 
-static void test_figure7_a(void **s) { (void)s; figure7_case(FIG7_A, 9, false); }
-static void test_figure7_b(void **s) { (void)s; figure7_case(FIG7_B, 4, false); }
-static void test_figure7_c(void **s) { (void)s; figure7_case(FIG7_C, 11, true); }
-static void test_figure7_d(void **s) { (void)s; figure7_case(FIG7_D, 12, true); }
-static void test_figure7_e(void **s) { (void)s; figure7_case(FIG7_E, 7, true); }
-static void test_figure7_f(void **s) { (void)s; figure7_case(FIG7_F, 11, true); }
+static void test_figure7_a(void **s)
+{
+    (void)s;
+    figure7_case(FIG7_A, 9, false);
+}
+static void test_figure7_b(void **s)
+{
+    (void)s;
+    figure7_case(FIG7_B, 4, false);
+}
+static void test_figure7_c(void **s)
+{
+    (void)s;
+    figure7_case(FIG7_C, 11, true);
+}
+static void test_figure7_d(void **s)
+{
+    (void)s;
+    figure7_case(FIG7_D, 12, true);
+}
+static void test_figure7_e(void **s)
+{
+    (void)s;
+    figure7_case(FIG7_E, 7, true);
+}
+static void test_figure7_f(void **s)
+{
+    (void)s;
+    figure7_case(FIG7_F, 11, true);
+}
 
 /* Figure 8 / §5.4.2. S1..S5 after term 3: S1, S2 = [1,2], S3, S4 = [1],
  * S5 = [1,3]. S1 is elected in term 4 and replicates the term-2 entry to S3,
@@ -983,8 +1011,8 @@ static void test_figure7_f(void **s) { (void)s; figure7_case(FIG7_F, 11, true); 
 static bool fig8_election(const ut_msg_t *m, void *ud)
 {
     (void)ud;
-    return m->type == UT_MSG_PREVOTE || m->type == UT_MSG_PREVOTE_RESP ||
-           m->type == UT_MSG_VOTE || m->type == UT_MSG_VOTE_RESP;
+    return m->type == UT_MSG_PREVOTE || m->type == UT_MSG_PREVOTE_RESP || m->type == UT_MSG_VOTE ||
+           m->type == UT_MSG_VOTE_RESP;
 }
 
 static bool fig8_s123(const ut_msg_t *m, void *ud)
@@ -1028,7 +1056,10 @@ static void figure8_setup(rc_cluster_t *c)
     assert_int_equal(commit_of(c, 1), 1);
 }
 
-static bool to_node(const ut_msg_t *m, void *ud) { return m->to == *(const uint64_t *)ud; }
+static bool to_node(const ut_msg_t *m, void *ud)
+{
+    return m->to == *(const uint64_t *)ud;
+}
 static bool any_msg(const ut_msg_t *m, void *ud)
 {
     (void)m;
@@ -1475,8 +1506,7 @@ static void test_check_quorum_step_down(void **state)
     assert_int_equal(term_of(&c, 1), t); /* stepping down is not a new term */
     assert_int_equal(rc_propose(&c, 1, "x", 1, NULL), UT_ENOTLEADER);
     /* The other side elected its own leader meanwhile. */
-    assert_true(state_of(&c, 2) == UT_CONSENSUS_LEADER ||
-                state_of(&c, 3) == UT_CONSENSUS_LEADER);
+    assert_true(state_of(&c, 2) == UT_CONSENSUS_LEADER || state_of(&c, 3) == UT_CONSENSUS_LEADER);
     RC_OK(&c);
     rc_destroy(&c);
 
@@ -2010,7 +2040,9 @@ static void test_step_survives_random_messages(void **state)
             m.from = xrand(&seed) % 6;
             m.to = xrand(&seed) % 16 ? (uint64_t)who + 1 : xrand(&seed) % 6;
             uint64_t tr = xrand(&seed) % 20;
-            m.term = tr == 0 ? term + 1 + xrand(&seed) % 2 : (tr == 1 && term > 1) ? term - 1 : term;
+            m.term = tr == 0                 ? term + 1 + xrand(&seed) % 2
+                     : (tr == 1 && term > 1) ? term - 1
+                                             : term;
             if (m.term == 0)
                 m.term = xrand(&seed) % 3;
             ut_entry_t es[4];

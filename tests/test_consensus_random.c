@@ -40,7 +40,10 @@ typedef struct stats {
     uint64_t runs, elections, committed, crashes, partitions, delivered, dropped;
 } stats_t;
 
-static uint64_t pick(rc_cluster_t *c, uint64_t n) { return rc_rand(c) % n; }
+static uint64_t pick(rc_cluster_t *c, uint64_t n)
+{
+    return rc_rand(c) % n;
+}
 
 /* Payload k of a run: 0..40 bytes, unique per (seed, k) when long enough. */
 static size_t payload_for(uint8_t out[48], uint64_t seed, uint64_t k)
@@ -140,8 +143,8 @@ static bool run_seed(uint64_t seed, size_t voters, bool verbose, bool vote_check
             if (!rc_node(&c, id)->up) {
                 (void)rc_restart(&c, id);
                 if (verbose)
-                    printf("# t=%llu restart %llu term %llu vote %llu\n",
-                           (unsigned long long)c.now, (unsigned long long)id,
+                    printf("# t=%llu restart %llu term %llu vote %llu\n", (unsigned long long)c.now,
+                           (unsigned long long)id,
                            (unsigned long long)ut_consensus_term(rc_h(&c, id)),
                            (unsigned long long)ut_consensus_vote(rc_h(&c, id)));
             }
@@ -218,8 +221,7 @@ static bool run_seed(uint64_t seed, size_t voters, bool verbose, bool vote_check
                    (unsigned long long)id, nd->up, nd->up ? (int)ut_consensus_state(nd->h) : -1,
                    (unsigned long long)ut_consensus_term(nd->h),
                    (unsigned long long)ut_consensus_commit_index(nd->h),
-                   (unsigned long long)ut_consensus_last_index(nd->h), nd->n_applied,
-                   nd->n_log);
+                   (unsigned long long)ut_consensus_last_index(nd->h), nd->n_applied, nd->n_log);
         }
     st->runs++;
     st->delivered += c.delivered;
@@ -237,8 +239,7 @@ static bool run_seed(uint64_t seed, size_t voters, bool verbose, bool vote_check
 /* Runs seeds [first, first+n) for one cluster size; returns the number of
  * failing seeds (each printed with how to replay it). */
 static uint64_t run_range(uint64_t first, uint64_t n, size_t voters, bool vote_check,
-                          bool stop_at_first, uint64_t *first_bad, char *first_err,
-                          stats_t *st)
+                          bool stop_at_first, uint64_t *first_bad, char *first_err, stats_t *st)
 {
     uint64_t bad = 0;
     char err[512];
@@ -333,7 +334,7 @@ int main(void)
 #else /* UT_RAFT_EXPECT_VIOLATION */
 
 /* Bound on the seeds the broken build may need. */
-#define FORGET_VOTE_MAX_SEEDS 10000
+#    define FORGET_VOTE_MAX_SEEDS 10000
 
 static void test_forget_vote_is_caught(void **state)
 {
@@ -343,8 +344,8 @@ static void test_forget_vote_is_caught(void **state)
     char err[512];
     if (one != NULL && *one != '\0') {
         uint64_t s = strtoull(one, NULL, 10);
-        bool ok = run_seed(s, 3, true, getenv("UT_RAFT_NO_VOTE_CHECK") == NULL, &st, err,
-                           sizeof err);
+        bool ok =
+            run_seed(s, 3, true, getenv("UT_RAFT_NO_VOTE_CHECK") == NULL, &st, err, sizeof err);
         if (!ok)
             printf("# seed %llu, 3 voters: %s\n", (unsigned long long)s, err);
         assert_false(ok);
@@ -358,8 +359,8 @@ static void test_forget_vote_is_caught(void **state)
     if (bad == 0)
         fail_msg("a core that forgets its vote passed %d seeds: the checks do not bite",
                  FORGET_VOTE_MAX_SEEDS);
-    printf("# violation found at seed %llu after %llu runs: %s\n",
-           (unsigned long long)first_bad, (unsigned long long)st.runs, err);
+    printf("# violation found at seed %llu after %llu runs: %s\n", (unsigned long long)first_bad,
+           (unsigned long long)st.runs, err);
 
     /* 2. Without the per-node vote check, the consequence is caught: two
      *    leaders in one term (Election Safety, Figure 3). */
@@ -367,10 +368,9 @@ static void test_forget_vote_is_caught(void **state)
     bad = run_range(1, FORGET_VOTE_MAX_SEEDS, 3, false, true, &first_bad, err, &st2);
     print_stats("3 voters, vote not persisted, no vote check", &st2);
     if (bad == 0)
-        fail_msg("two leaders in one term were never observed in %d seeds",
-                 FORGET_VOTE_MAX_SEEDS);
-    printf("# violation found at seed %llu after %llu runs: %s\n",
-           (unsigned long long)first_bad, (unsigned long long)st2.runs, err);
+        fail_msg("two leaders in one term were never observed in %d seeds", FORGET_VOTE_MAX_SEEDS);
+    printf("# violation found at seed %llu after %llu runs: %s\n", (unsigned long long)first_bad,
+           (unsigned long long)st2.runs, err);
     assert_non_null(strstr(err, "Election Safety"));
 }
 

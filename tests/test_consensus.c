@@ -225,6 +225,7 @@ static bool applied_payload(rc_cluster_t *c, uint64_t id, const void *p, size_t 
 
 /* ---- configuration and construction ------------------------------------ */
 
+/* STYLE C: versioned options; defaults documented in consensus.h. */
 static void test_config_init_defaults(void **state)
 {
     (void)state;
@@ -341,6 +342,7 @@ static void test_new_rejects_bad_config(void **state)
     ut_consensus_free(NULL);
 }
 
+/* Figure 2: a server starts as a follower in term 0 with an empty log. */
 static void test_new_node_initial_state(void **state)
 {
     (void)state;
@@ -577,6 +579,10 @@ static void test_election_timeout_from_first_tick(void **state)
 
 /* ---- elections (§5.2, thesis §9.6) --------------------------------------- */
 
+/* §5.2: a one-voter cluster is its own majority; §5.4.2 / §8: the new leader
+ * appends a no-op of its term; ready/advance: an entry counts as replicated on
+ * the leader only once advance() confirms it is durable (Figure 2: "respond
+ * after the entry is applied to stable storage"). */
 static void test_single_voter_leads_at_once(void **state)
 {
     (void)state;
@@ -1917,6 +1923,10 @@ static void test_step_rejects_malformed_messages(void **state)
     rc_destroy(&c);
 }
 
+/* DESIGN §2: illegal transitions are refused with UT_ESTATE and change
+ * nothing: ready twice without advance, campaign by an observer (thesis
+ * §4.2.1: learners never campaign) or by a leader (§5.2: only followers and
+ * candidates start elections). */
 static void test_illegal_transitions_estate(void **state)
 {
     (void)state;

@@ -577,6 +577,60 @@ static void test_election_timeout_from_first_tick(void **state)
     rc_destroy(&c);
 }
 
+/* §5.2: each node draws its election timeout in [T, 2T) from the seed mixed
+ * with its id, so nodes sharing a seed still time out at different moments;
+ * §5.2 / Figure 2: a leader sends heartbeats every heartbeat interval. */
+static void test_election_timeout_range_and_heartbeats(void **state)
+{
+    (void)state;
+    const uint64_t T = 200;
+    size_t distinct_total = 0;
+    for (uint64_t seed = 1; seed <= 20; seed++) {
+        uint64_t first[3];
+        for (uint64_t id = 1; id <= 3; id++) {
+            ut_consensus_config_t cfg = cfg3(id);
+            cfg.seed = seed;
+            cfg.election_timeout_ms = T;
+            cfg.heartbeat_ms = 20;
+            ut_consensus_t *h = NULL;
+            assert_int_equal(ut_consensus_new(&h, &cfg), UT_OK);
+            const uint64_t origin = 1000;
+            assert_int_equal(ut_consensus_tick(h, origin), UT_OK);
+            uint64_t t = origin;
+            while (!ut_consensus_has_ready(h) && t < origin + 3 * T)
+                assert_int_equal(ut_consensus_tick(h, ++t), UT_OK);
+            first[id - 1] = t - origin;
+            if (first[id - 1] < T || first[id - 1] >= 2 * T)
+                fail_msg("seed %llu id %llu: first campaign after %llu ms, not in [%llu, %llu)",
+                         (unsigned long long)seed, (unsigned long long)id,
+                         (unsigned long long)first[id - 1], (unsigned long long)T,
+                         (unsigned long long)(2 * T));
+            ut_consensus_free(h);
+        }
+        distinct_total += (first[0] != first[1]) + (first[1] != first[2]) + (first[0] != first[2]);
+    }
+    assert_true(distinct_total >= 30); /* ids are mixed into the draw */
+
+    rc_cluster_t c;
+    ut_consensus_config_t cfg = cfg_base();
+    cluster(&c, 3, 0, &cfg);
+    start(&c);
+    assert_true(rc_elect(&c, 1));
+    rc_drain(&c, 1000);
+    uint64_t sent = c.sent_type[UT_MSG_APPEND];
+    c.now += cfg.heartbeat_ms - 1;
+    rc_tick(&c, 1);
+    assert_int_equal(c.sent_type[UT_MSG_APPEND], sent);
+    c.now += 1;
+    rc_tick(&c, 1);
+    assert_int_equal(c.sent_type[UT_MSG_APPEND], sent + 2);
+    assert_non_null(net_find(&c, UT_MSG_APPEND, 1, 2));
+    assert_non_null(net_find(&c, UT_MSG_APPEND, 1, 3));
+    rc_drain(&c, 1000);
+    RC_OK(&c);
+    rc_destroy(&c);
+}
+
 /* ---- elections (§5.2, thesis §9.6) --------------------------------------- */
 
 /* §5.2: a one-voter cluster is its own majority; §5.4.2 / §8: the new leader
@@ -2345,6 +2399,7 @@ int main(void)
         cmocka_unit_test(test_restore_rejects_inconsistent_state),
         cmocka_unit_test(test_tick_backwards_is_erange),
         cmocka_unit_test(test_election_timeout_from_first_tick),
+        cmocka_unit_test(test_election_timeout_range_and_heartbeats),
         cmocka_unit_test(test_single_voter_leads_at_once),
         cmocka_unit_test(test_prevote_then_vote),
         cmocka_unit_test(test_vote_restriction),

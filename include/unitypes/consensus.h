@@ -158,7 +158,8 @@ UT_API int ut_consensus_restore(ut_consensus_t *h, const ut_consensus_hard_state
  * @param[in] now_ms Caller's monotonic time; must not go backwards.
  * @retval UT_OK     Done.
  * @retval UT_EINVAL NULL or freed handle.
- * @retval UT_ERANGE @p now_ms is earlier than a previous tick; nothing changed.
+ * @retval UT_ERANGE @p now_ms is earlier than a previous tick, or an election
+ *                   is due but the term space is exhausted; nothing changed.
  * @retval UT_ENOMEM Allocation failed; state unchanged.
  * @since 0.1.0
  */
@@ -201,6 +202,7 @@ UT_API int ut_consensus_propose(ut_consensus_t *h, const void *data, size_t len,
  * @retval UT_OK     Campaign started.
  * @retval UT_ESTATE The node is a leader or an observer.
  * @retval UT_EINVAL NULL handle.
+ * @retval UT_ERANGE The term space is exhausted (2^63 terms); nothing changed.
  * @retval UT_ENOMEM Allocation failed; nothing changed.
  * @since 0.1.0
  */

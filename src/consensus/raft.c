@@ -18,6 +18,9 @@
 #define UT__CONSENSUS_MAGIC 0x52616674u /* "Raft" */
 #define UT__CONSENSUS_FREED 0xdeadbeefu
 #define UT__MAX_INFLIGHT 4096u
+/* Highest term a node accepts: far beyond any real cluster, and low enough
+ * that term + 1 (a candidacy, a pre-vote) can never wrap to 0. */
+#define UT__MAX_TERM (UINT64_MAX / 2)
 /* Committed entries handed out per ready(): bounds the copy after a restore
  * of a long log; the rest comes out of the next ready(). */
 #define UT__MAX_APPLY_BATCH 4096u
@@ -448,6 +451,12 @@ static int start_pre_vote(ut_consensus_t *h)
 
 static int campaign(ut_consensus_t *h)
 {
+    if (h->term >= UT__MAX_TERM) {
+        /* Unreachable in practice (2^63 elections); never emit a term peers
+         * must refuse. */
+        reset_election_timer(h);
+        FAIL(h, UT_ERANGE, "campaign: term space exhausted");
+    }
     int rc = reserve_election(h);
     if (rc != UT_OK)
         return rc;
@@ -609,6 +618,8 @@ int ut_consensus_restore(ut_consensus_t *h, const ut_consensus_hard_state_t *hs,
         bytes += e->len;
         prev_term = e->term;
     }
+    if (hs->term > UT__MAX_TERM)
+        FAIL(h, UT_ECORRUPT, "restore: impossible term %llu", (unsigned long long)hs->term);
     if (hs->commit > n)
         FAIL(h, UT_ECORRUPT, "restore: commit %llu beyond the last entry %zu",
              (unsigned long long)hs->commit, n);
@@ -981,8 +992,9 @@ int ut_consensus_step(ut_consensus_t *h, const ut_msg_t *m)
              (unsigned long long)m->to, (unsigned long long)h->id);
     if (m->type < UT_MSG_VOTE || m->type > UT_MSG_APPEND_RESP)
         FAIL(h, UT_EINVAL, "step: message type %d is not a consensus message", (int)m->type);
-    if (m->term == 0)
-        FAIL(h, UT_EINVAL, "step: %s with term 0", ut_msg_type_name(m->type));
+    if (m->term == 0 || m->term > UT__MAX_TERM)
+        FAIL(h, UT_EINVAL, "step: %s with impossible term %llu", ut_msg_type_name(m->type),
+             (unsigned long long)m->term);
     ut__progress_t *p = find_member(h, m->from);
     if (p == NULL || m->from == h->id)
         FAIL(h, UT_ENOTFOUND, "step: %s from %llu, not a peer", ut_msg_type_name(m->type),
@@ -1081,16 +1093,17 @@ int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
     if (rc != UT_OK)
         FAIL(h, rc, "ready: out of memory");
 
-    rd->hard_state.term = h->term;
-    rd->hard_state.vote = h->vote;
-    rd->hard_state.commit = h->commit;
+    h->rd_hs.term = h->term;
+    h->rd_hs.vote = h->vote;
+    h->rd_hs.commit = h->commit;
+    rd->hard_state = h->rd_hs;
+    rd->hard_state_changed = !hs_equal(&h->rd_hs, &h->last_hs);
 #ifdef UT__FAULT_FORGET_VOTE
     /* Test-only broken variant: the vote never reaches stable storage, so a
      * restarted node can vote twice in one term. The safety tests must
      * catch this. */
     rd->hard_state.vote = 0;
 #endif
-    rd->hard_state_changed = !hs_equal(&rd->hard_state, &h->last_hs);
     rd->truncate_from = h->truncate_from;
     if (n_ents > 0)
         memcpy(h->rd_ents, ut__log_at(&h->log, h->stable + 1), n_ents * sizeof(ut_entry_t));
@@ -1126,7 +1139,6 @@ int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
     rd->seq_ = ++h->ready_seq;
     h->rd_last_entry = h->log.last;
     h->rd_applied = apply_to;
-    h->rd_hs = rd->hard_state;
     h->stable = h->log.last;
     h->truncate_from = 0;
     return UT_OK;

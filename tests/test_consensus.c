@@ -1977,6 +1977,66 @@ static void test_step_rejects_malformed_messages(void **state)
     rc_destroy(&c);
 }
 
+/* Regression (found by this suite, fixed in 2c2a00f): a member's message with
+ * term UINT64_MAX used to be adopted; the next pre-vote then carried term + 1
+ * = 0, which every peer refuses, and without pre-vote tick() returned the
+ * undocumented UT_ESTATE. Terms that cannot be followed are now refused, and a
+ * node at the highest term never emits a wrapped term (§5.1: terms only
+ * grow). */
+static void check_no_wrapped_terms(ut_consensus_t *h)
+{
+    for (int guard = 0; guard < 10 && ut_consensus_has_ready(h); guard++) {
+        ut_consensus_ready_t rd;
+        assert_int_equal(ut_consensus_ready(h, &rd), UT_OK);
+        for (size_t i = 0; i < rd.n_msgs; i++) {
+            const ut_msg_t *m = &rd.msgs[i];
+            if (m->term == 0 || m->term < ut_consensus_term(h))
+                fail_msg("%s with term %llu from a node in term %llu", ut_msg_type_name(m->type),
+                         (unsigned long long)m->term, (unsigned long long)ut_consensus_term(h));
+            if (m->type == UT_MSG_PREVOTE && m->term <= ut_consensus_term(h))
+                fail_msg("pre-vote proposes term %llu, not above %llu", (unsigned long long)m->term,
+                         (unsigned long long)ut_consensus_term(h));
+        }
+        assert_int_equal(ut_consensus_advance(h, &rd), UT_OK);
+        if (ut_consensus_ready_empty(&rd))
+            break;
+    }
+}
+
+static void test_term_overflow_refused(void **state)
+{
+    (void)state;
+    for (int pre_vote = 0; pre_vote < 2; pre_vote++) {
+        ut_consensus_config_t cfg = cfg3(1);
+        cfg.pre_vote = pre_vote != 0;
+        ut_consensus_t *h = NULL;
+        assert_int_equal(ut_consensus_new(&h, &cfg), UT_OK);
+        assert_int_equal(ut_consensus_tick(h, 0), UT_OK);
+        snap_t s = take(h);
+        ut_msg_t m = mk_append(2, 1, UINT64_MAX, 0, 0, 0, NULL, 0);
+        EXPECT_STEP(h, m, UT_EINVAL);
+        ASSERT_UNCHANGED(s, h);
+        ut_consensus_free(h);
+
+        /* A node at the highest term it accepts: campaigning must not wrap. */
+        assert_int_equal(ut_consensus_new(&h, &cfg), UT_OK);
+        ut_consensus_hard_state_t hs = {UINT64_MAX / 2, 0, 0};
+        int rc = ut_consensus_restore(h, &hs, NULL, 0);
+        assert_true(rc == UT_OK || rc == UT_ECORRUPT);
+        if (rc == UT_OK) {
+            assert_int_equal(ut_consensus_tick(h, 0), UT_OK);
+            rc = ut_consensus_campaign(h);
+            assert_true(rc == UT_OK || rc == UT_ERANGE);
+            check_no_wrapped_terms(h);
+            rc = ut_consensus_tick(h, 5 * cfg.election_timeout_ms);
+            assert_true(rc == UT_OK || rc == UT_ERANGE);
+            check_no_wrapped_terms(h);
+            assert_true(ut_consensus_term(h) >= UINT64_MAX / 2);
+        }
+        ut_consensus_free(h);
+    }
+}
+
 /* DESIGN §2: illegal transitions are refused with UT_ESTATE and change
  * nothing: ready twice without advance, campaign by an observer (thesis
  * §4.2.1: learners never campaign) or by a leader (§5.2: only followers and
@@ -2431,6 +2491,7 @@ int main(void)
         cmocka_unit_test(test_observer_never_votes_or_counts),
         cmocka_unit_test(test_step_rejects_malformed_messages),
         cmocka_unit_test(test_illegal_transitions_estate),
+        cmocka_unit_test(test_term_overflow_refused),
         cmocka_unit_test(test_observer_grants_not_counted),
         cmocka_unit_test(test_step_survives_random_messages),
         cmocka_unit_test(test_alloc_failure_new),

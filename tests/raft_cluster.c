@@ -458,8 +458,9 @@ void rc_process(rc_cluster_t *c, uint64_t id)
         if (rc != UT_OK && !empty)
             rc_fail(c, "node %llu: advance: %s", (unsigned long long)id, ut_err_name(rc));
         /* An empty ready (at most a role/leader change) ends the round even
-         * if has_ready() still says yes. The deliberately broken
-         * UT__FAULT_FORGET_VOTE build does that forever once it voted. */
+         * if has_ready() still says yes, so that a core whose has_ready()
+         * over-reports (as the UT__FAULT_FORGET_VOTE build once did) cannot
+         * spin the harness. */
         if (empty)
             break;
     }

@@ -324,6 +324,30 @@ static void test_crc32c_paths_agree(void **state)
     }
 }
 
+static void test_crc32c_long_inputs(void **state)
+{
+    (void)state;
+    /* Lengths around the hardware path's block sizes (3 x 1024 and 3 x 128
+     * bytes, merged with shift tables) and the codec's 4 KiB workload. */
+    static unsigned char buf[3 * 1024 * 4 + 64];
+    uint64_t s = 8;
+    for (size_t i = 0; i < sizeof buf; i++)
+        buf[i] = (unsigned char)rng_next(&s);
+    static const size_t lens[] = {383,  384,  385,  767,  768,  769,  3071, 3072,
+                                  3073, 3455, 3456, 3457, 4096, 4190, 6143, 6144,
+                                  6145, 7000, 8191, 8192, 9999, 12288};
+    for (size_t off = 0; off < 8; off += 3) {
+        for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+            uint32_t want = crc_bitwise(0, buf + off, lens[i]);
+            assert_int_equal(ut__crc32c_sw(0, buf + off, lens[i]), want);
+            if (ut__crc32c_hw_available())
+                assert_int_equal(ut__crc32c_hw(0, buf + off, lens[i]), want);
+            assert_int_equal(ut_crc32c(0x5555u, buf + off, lens[i]),
+                             crc_bitwise(0x5555u, buf + off, lens[i]));
+        }
+    }
+}
+
 /* ---- round trips ------------------------------------------------------- */
 
 static void roundtrip_one(const ut_msg_t *m, ut_msg_decoder_t *dec)
@@ -1019,6 +1043,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_crc32c_known_vectors),
         cmocka_unit_test(test_crc32c_paths_agree),
+        cmocka_unit_test(test_crc32c_long_inputs),
         cmocka_unit_test(test_roundtrip_random),
         cmocka_unit_test(test_golden_frames),
         cmocka_unit_test(test_golden_vote_layout),

@@ -213,9 +213,11 @@ UT_API int ut_msg_decoder_decode(ut_msg_decoder_t *dec, ut_msg_t *out, const voi
 /**
  * @brief CRC32C (Castagnoli, reflected polynomial 0x82F63B78), chainable.
  *
- * ut_crc32c(0, "123456789", 9) == 0xE3069283. To checksum data in pieces,
- * pass the previous result as @p crc. Uses the SSE4.2 crc32 instruction when
- * the CPU has it, a slice-by-8 table otherwise; both give the same result.
+ * Check value: the CRC32C of the ASCII bytes "123456789" is 0xE3069283.
+ * To checksum data in pieces, pass the previous result as @p crc. Uses the
+ * SSE4.2 crc32 instruction when the CPU has it (three interleaved streams),
+ * a slice-by-8 table otherwise; both give the same result. A NULL @p buf
+ * returns @p crc unchanged.
  *
  * @param[in] crc 0 to start, or the result for the preceding bytes.
  * @param[in] buf Data (may be NULL when @p len is 0).

@@ -105,9 +105,15 @@ static double run_ns_per_msg(const ut_msg_t *m, int op, long n)
     double t0 = now_ns();
     for (long i = 0; i < n; i++) {
         switch (op) {
-        case OP_ROUNDTRIP: c1_roundtrip(m); break;
-        case OP_ENCODE: sink += c1_encode(m); break;
-        default: c1_decode(len); break;
+        case OP_ROUNDTRIP:
+            c1_roundtrip(m);
+            break;
+        case OP_ENCODE:
+            sink += c1_encode(m);
+            break;
+        default:
+            c1_decode(len);
+            break;
         }
     }
     return (now_ns() - t0) / (double)n;
@@ -177,8 +183,7 @@ int main(int argc, char **argv)
     static const char *ops[] = {"encode+decode", "encode", "decode"};
     for (size_t i = 0; i < sizeof w / sizeof w[0]; i++)
         for (int op = 0; op < 3; op++)
-            report(w[i].name, ops[op], median_ns(w[i].m, op, w[i].n), w[i].payload,
-                   w[i].frame);
+            report(w[i].name, ops[op], median_ns(w[i].m, op, w[i].n), w[i].payload, w[i].frame);
     printf("crc32c 4 KiB buffers: SSE4.2 %.0f MB/s, slice-by-8 %.0f MB/s\n",
            ut__crc32c_hw_available() ? crc_mbps(ut__crc32c_hw, 200000) : 0.0,
            crc_mbps(ut__crc32c_sw, 50000));

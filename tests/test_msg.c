@@ -31,17 +31,25 @@ static uint64_t rng_next(uint64_t *s)
     return z ^ (z >> 31);
 }
 
-static uint64_t rng_below(uint64_t *s, uint64_t n) { return n ? rng_next(s) % n : 0; }
+static uint64_t rng_below(uint64_t *s, uint64_t n)
+{
+    return n ? rng_next(s) % n : 0;
+}
 
 /* Values that stress the integer encoding: small, boundary, random. */
 static uint64_t rng_u64(uint64_t *s)
 {
     switch (rng_below(s, 6)) {
-    case 0: return rng_below(s, 4);
-    case 1: return UINT64_MAX - rng_below(s, 4);
-    case 2: return (uint64_t)1 << rng_below(s, 64);
-    case 3: return rng_below(s, 1000);
-    default: return rng_next(s);
+    case 0:
+        return rng_below(s, 4);
+    case 1:
+        return UINT64_MAX - rng_below(s, 4);
+    case 2:
+        return (uint64_t)1 << rng_below(s, 64);
+    case 3:
+        return rng_below(s, 1000);
+    default:
+        return rng_next(s);
     }
 }
 
@@ -61,7 +69,8 @@ static bool msg_equal(const ut_msg_t *a, const ut_msg_t *b)
         return a->body.vote.last_log_index == b->body.vote.last_log_index &&
                a->body.vote.last_log_term == b->body.vote.last_log_term;
     case UT_MSG_VOTE_RESP:
-    case UT_MSG_PREVOTE_RESP: return a->body.vote_resp.granted == b->body.vote_resp.granted;
+    case UT_MSG_PREVOTE_RESP:
+        return a->body.vote_resp.granted == b->body.vote_resp.granted;
     case UT_MSG_APPEND_RESP:
         return a->body.append_resp.success == b->body.append_resp.success &&
                a->body.append_resp.index == b->body.append_resp.index &&
@@ -82,7 +91,8 @@ static bool msg_equal(const ut_msg_t *a, const ut_msg_t *b)
         }
         return true;
     }
-    default: return false;
+    default:
+        return false;
     }
 }
 
@@ -90,9 +100,9 @@ static bool msg_equal(const ut_msg_t *a, const ut_msg_t *b)
 static unsigned char payload_pool[8192];
 static ut_entry_t rand_entries[MAX_RAND_ENTRIES];
 
-static const ut_msg_type_t body_types[] = {UT_MSG_VOTE,         UT_MSG_VOTE_RESP,
-                                           UT_MSG_PREVOTE,      UT_MSG_PREVOTE_RESP,
-                                           UT_MSG_APPEND,       UT_MSG_APPEND_RESP};
+static const ut_msg_type_t body_types[] = {UT_MSG_VOTE,    UT_MSG_VOTE_RESP,
+                                           UT_MSG_PREVOTE, UT_MSG_PREVOTE_RESP,
+                                           UT_MSG_APPEND,  UT_MSG_APPEND_RESP};
 #define N_BODY_TYPES (sizeof body_types / sizeof body_types[0])
 
 static void rand_msg(uint64_t *s, ut_msg_t *m, ut_msg_type_t type)
@@ -109,7 +119,9 @@ static void rand_msg(uint64_t *s, ut_msg_t *m, ut_msg_type_t type)
         m->body.vote.last_log_term = rng_u64(s);
         break;
     case UT_MSG_VOTE_RESP:
-    case UT_MSG_PREVOTE_RESP: m->body.vote_resp.granted = rng_below(s, 2) == 1; break;
+    case UT_MSG_PREVOTE_RESP:
+        m->body.vote_resp.granted = rng_below(s, 2) == 1;
+        break;
     case UT_MSG_APPEND_RESP:
         m->body.append_resp.success = rng_below(s, 2) == 1;
         m->body.append_resp.index = rng_u64(s);
@@ -140,7 +152,8 @@ static void rand_msg(uint64_t *s, ut_msg_t *m, ut_msg_type_t type)
         }
         break;
     }
-    default: break;
+    default:
+        break;
     }
 }
 
@@ -181,7 +194,9 @@ static size_t ref_encode(const ut_msg_t *m, const ext_t *x, unsigned char *buf)
         put_le(&p, m->body.vote.last_log_term, 8);
         break;
     case UT_MSG_VOTE_RESP:
-    case UT_MSG_PREVOTE_RESP: put_le(&p, m->body.vote_resp.granted, 1); break;
+    case UT_MSG_PREVOTE_RESP:
+        put_le(&p, m->body.vote_resp.granted, 1);
+        break;
     case UT_MSG_APPEND_RESP:
         put_le(&p, m->body.append_resp.success, 1);
         put_le(&p, m->body.append_resp.index, 8);
@@ -195,7 +210,8 @@ static size_t ref_encode(const ut_msg_t *m, const ext_t *x, unsigned char *buf)
         put_le(&p, m->body.append.n_entries, 4);
         put_le(&p, 24 + x->extra_entry_hdr, 2);
         break;
-    default: break;
+    default:
+        break;
     }
     known = (size_t)(p - buf) - fields_at - 2;
     for (size_t i = 0; i < x->extra_fields; i++)
@@ -280,12 +296,8 @@ static void test_crc32c_known_vectors(void **state)
         const void *p;
         size_t n;
         uint32_t crc;
-    } v[] = {{"123456789", 9, 0xE3069283u},
-             {z, 32, 0x8A9136AAu},
-             {ff, 32, 0x62A8AB43u},
-             {inc, 32, 0x46DD794Eu},
-             {dec, 32, 0x113FDB5Cu},
-             {"", 0, 0u}};
+    } v[] = {{"123456789", 9, 0xE3069283u}, {z, 32, 0x8A9136AAu},   {ff, 32, 0x62A8AB43u},
+             {inc, 32, 0x46DD794Eu},        {dec, 32, 0x113FDB5Cu}, {"", 0, 0u}};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
         assert_int_equal(ut__crc32c_sw(0, v[i].p, v[i].n), v[i].crc);
         assert_int_equal(ut_crc32c(0, v[i].p, v[i].n), v[i].crc);
@@ -317,9 +329,9 @@ static void test_crc32c_paths_agree(void **state)
             size_t cut = n / 3;
             assert_int_equal(ut_crc32c(ut_crc32c(0, buf + off, cut), buf + off + cut, n - cut),
                              want);
-            assert_int_equal(ut__crc32c_sw(ut__crc32c_sw(0xDEADBEEFu, buf + off, cut),
-                                           buf + off + cut, n - cut),
-                             crc_bitwise(0xDEADBEEFu, buf + off, n));
+            assert_int_equal(
+                ut__crc32c_sw(ut__crc32c_sw(0xDEADBEEFu, buf + off, cut), buf + off + cut, n - cut),
+                crc_bitwise(0xDEADBEEFu, buf + off, n));
         }
     }
 }
@@ -565,15 +577,15 @@ static void test_golden_vote_layout(void **state)
     (void)state;
     /* Spelled out byte by byte, as docs/wire-format.md's worked example. */
     static const unsigned char want[] = {
-        0x55, 0x54, 0x01, 0x00,                         /* magic, 1.0 */
-        0x01, 0x00,                                     /* type VOTE */
-        0x2a, 0x00, 0x00, 0x00,                         /* body 42 bytes */
-        0x28, 0x00,                                     /* fields 40 bytes */
-        0x01, 0, 0, 0, 0, 0, 0, 0,                      /* from 1 */
-        0x02, 0, 0, 0, 0, 0, 0, 0,                      /* to 2 */
-        0x05, 0, 0, 0, 0, 0, 0, 0,                      /* term 5 */
-        0x64, 0, 0, 0, 0, 0, 0, 0,                      /* last_log_index 100 */
-        0x04, 0, 0, 0, 0, 0, 0, 0,                      /* last_log_term 4 */
+        0x55, 0x54, 0x01, 0x00,             /* magic, 1.0 */
+        0x01, 0x00,                         /* type VOTE */
+        0x2a, 0x00, 0x00, 0x00,             /* body 42 bytes */
+        0x28, 0x00,                         /* fields 40 bytes */
+        0x01, 0,    0,    0,    0, 0, 0, 0, /* from 1 */
+        0x02, 0,    0,    0,    0, 0, 0, 0, /* to 2 */
+        0x05, 0,    0,    0,    0, 0, 0, 0, /* term 5 */
+        0x64, 0,    0,    0,    0, 0, 0, 0, /* last_log_index 100 */
+        0x04, 0,    0,    0,    0, 0, 0, 0, /* last_log_term 4 */
     };
     init_goldens();
     unsigned char enc[128];
@@ -582,9 +594,8 @@ static void test_golden_vote_layout(void **state)
     assert_int_equal(len, sizeof want + 4);
     assert_memory_equal(enc, want, sizeof want);
     uint32_t crc = ut__crc32c_sw(0, want, sizeof want);
-    assert_int_equal(enc[len - 4] | enc[len - 3] << 8 | enc[len - 2] << 16 |
-                         (uint32_t)enc[len - 1] << 24,
-                     crc);
+    assert_int_equal(
+        enc[len - 4] | enc[len - 3] << 8 | enc[len - 2] << 16 | (uint32_t)enc[len - 1] << 24, crc);
 }
 
 /* ---- damage ------------------------------------------------------------ */
@@ -693,8 +704,7 @@ static void test_newer_minor_with_extensions_decodes(void **state)
                 x.extra_entry_hdr = 0;
             size_t len = ref_encode(&m, &x, buf);
             size_t used;
-            assert_int_equal(ut_msg_decode(&out, buf, len, ents, MAX_RAND_ENTRIES, &used),
-                             UT_OK);
+            assert_int_equal(ut_msg_decode(&out, buf, len, ents, MAX_RAND_ENTRIES, &used), UT_OK);
             assert_int_equal(used, len);
             assert_true(msg_equal(&m, &out));
             assert_int_equal(ut_msg_validate(&out), UT_OK);
@@ -752,35 +762,35 @@ static void test_malformed_frames(void **state)
     /* Offsets in the golden APPEND frame (docs/wire-format.md). */
     const size_t F = 12, ENT0 = F + 54;
 
-#define PATCHED(stmt, want)                                                                  \
-    do {                                                                                     \
-        memcpy(b, g, len);                                                                   \
-        stmt;                                                                                \
-        assert_int_equal(decode_patched(b, len), want);                                      \
+#define PATCHED(stmt, want)                                                                        \
+    do {                                                                                           \
+        memcpy(b, g, len);                                                                         \
+        stmt;                                                                                      \
+        assert_int_equal(decode_patched(b, len), want);                                            \
     } while (0)
 
     PATCHED((void)0, UT_OK);
-    PATCHED(b[0] = 'X', UT_ECORRUPT);                        /* magic */
-    PATCHED(b[1] = 'U', UT_ECORRUPT);                        /* magic */
-    PATCHED((b[4] = 7), UT_ECORRUPT);                        /* reserved type */
-    PATCHED((b[4] = 0), UT_ECORRUPT);                        /* type NONE */
-    PATCHED((b[5] = 1), UT_ECORRUPT);                        /* type 261 */
-    PATCHED(memset(b + F, 0, 8), UT_ECORRUPT);               /* from 0 */
-    PATCHED(memset(b + F + 8, 0, 8), UT_ECORRUPT);           /* to 0 */
-    PATCHED(b[10] = 53, UT_ECORRUPT);                        /* fields too short */
-    PATCHED(b[10] = 55, UT_ECORRUPT);                        /* fields too long (1.0) */
-    PATCHED(b[11] = 0xFF, UT_ECORRUPT);                      /* fields past body */
-    PATCHED(b[F + 24 + 24] = 4, UT_ECORRUPT);                /* n_entries 4, 3 present */
-    PATCHED(b[F + 24 + 24] = 2, UT_ECORRUPT);                /* n_entries 2: bytes left */
-    PATCHED(memset(b + F + 48, 0xFF, 4), UT_ECORRUPT);       /* n_entries huge */
-    PATCHED(b[F + 52] = 23, UT_ECORRUPT);                    /* entry header < 24 */
-    PATCHED(b[F + 52] = 25, UT_ECORRUPT);                    /* entry header > 24 in 1.0 */
-    PATCHED(b[ENT0 + 8] = 102, UT_ECORRUPT);                 /* index not prev+1 */
-    PATCHED(b[ENT0 + 20] = 8, UT_ECORRUPT);                  /* payload len + 1 */
-    PATCHED(b[ENT0 + 20] = 6, UT_ECORRUPT);                  /* payload len - 1 */
-    PATCHED(memset(b + ENT0 + 20, 0xFF, 4), UT_ECORRUPT);    /* payload len huge */
-    PATCHED(memset(b + F + 24, 0xFF, 8), UT_ECORRUPT);       /* prev_index + n overflows */
-    PATCHED(b[3] = 1, UT_OK);                                /* newer minor, no extras */
+    PATCHED(b[0] = 'X', UT_ECORRUPT);                     /* magic */
+    PATCHED(b[1] = 'U', UT_ECORRUPT);                     /* magic */
+    PATCHED((b[4] = 7), UT_ECORRUPT);                     /* reserved type */
+    PATCHED((b[4] = 0), UT_ECORRUPT);                     /* type NONE */
+    PATCHED((b[5] = 1), UT_ECORRUPT);                     /* type 261 */
+    PATCHED(memset(b + F, 0, 8), UT_ECORRUPT);            /* from 0 */
+    PATCHED(memset(b + F + 8, 0, 8), UT_ECORRUPT);        /* to 0 */
+    PATCHED(b[10] = 53, UT_ECORRUPT);                     /* fields too short */
+    PATCHED(b[10] = 55, UT_ECORRUPT);                     /* fields too long (1.0) */
+    PATCHED(b[11] = 0xFF, UT_ECORRUPT);                   /* fields past body */
+    PATCHED(b[F + 24 + 24] = 4, UT_ECORRUPT);             /* n_entries 4, 3 present */
+    PATCHED(b[F + 24 + 24] = 2, UT_ECORRUPT);             /* n_entries 2: bytes left */
+    PATCHED(memset(b + F + 48, 0xFF, 4), UT_ECORRUPT);    /* n_entries huge */
+    PATCHED(b[F + 52] = 23, UT_ECORRUPT);                 /* entry header < 24 */
+    PATCHED(b[F + 52] = 25, UT_ECORRUPT);                 /* entry header > 24 in 1.0 */
+    PATCHED(b[ENT0 + 8] = 102, UT_ECORRUPT);              /* index not prev+1 */
+    PATCHED(b[ENT0 + 20] = 8, UT_ECORRUPT);               /* payload len + 1 */
+    PATCHED(b[ENT0 + 20] = 6, UT_ECORRUPT);               /* payload len - 1 */
+    PATCHED(memset(b + ENT0 + 20, 0xFF, 4), UT_ECORRUPT); /* payload len huge */
+    PATCHED(memset(b + F + 24, 0xFF, 8), UT_ECORRUPT);    /* prev_index + n overflows */
+    PATCHED(b[3] = 1, UT_OK);                             /* newer minor, no extras */
 
     /* Trailing garbage inside the frame (body length and CRC patched). */
     memcpy(b, g, len - 4);
@@ -900,9 +910,9 @@ static void test_encode_rejects_invalid(void **state)
     unsigned char buf[512];
     size_t n;
     ut_msg_t m;
-    static const ut_msg_type_t bad_types[] = {UT_MSG_NONE, UT_MSG_SNAPSHOT, UT_MSG_SNAPSHOT_RESP,
-                                              UT_MSG_TIMEOUT_NOW, (ut_msg_type_t)10,
-                                              (ut_msg_type_t)200};
+    static const ut_msg_type_t bad_types[] = {UT_MSG_NONE,          UT_MSG_SNAPSHOT,
+                                              UT_MSG_SNAPSHOT_RESP, UT_MSG_TIMEOUT_NOW,
+                                              (ut_msg_type_t)10,    (ut_msg_type_t)200};
     for (size_t i = 0; i < sizeof bad_types / sizeof bad_types[0]; i++) {
         m = goldens[0].msg;
         m.type = bad_types[i];

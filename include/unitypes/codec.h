@@ -207,8 +207,8 @@ UT_API void ut_msg_decoder_free(ut_msg_decoder_t *dec);
  *                     non-zero @p len.
  * @since 0.1.0
  */
-UT_API int ut_msg_decoder_decode(ut_msg_decoder_t *dec, ut_msg_t *out, const void *buf,
-                                 size_t len, size_t *out_consumed);
+UT_API int ut_msg_decoder_decode(ut_msg_decoder_t *dec, ut_msg_t *out, const void *buf, size_t len,
+                                 size_t *out_consumed);
 
 /**
  * @brief CRC32C (Castagnoli, reflected polynomial 0x82F63B78), chainable.

@@ -19,12 +19,17 @@ static size_t ut__msg_fields_size(uint32_t type)
 {
     switch (type) {
     case UT_MSG_VOTE:
-    case UT_MSG_PREVOTE: return UT__MSG_COMMON_FIELDS + 16u;
+    case UT_MSG_PREVOTE:
+        return UT__MSG_COMMON_FIELDS + 16u;
     case UT_MSG_VOTE_RESP:
-    case UT_MSG_PREVOTE_RESP: return UT__MSG_COMMON_FIELDS + 1u;
-    case UT_MSG_APPEND: return UT__MSG_COMMON_FIELDS + 24u + 4u + 2u;
-    case UT_MSG_APPEND_RESP: return UT__MSG_COMMON_FIELDS + 1u + 24u;
-    default: return 0;
+    case UT_MSG_PREVOTE_RESP:
+        return UT__MSG_COMMON_FIELDS + 1u;
+    case UT_MSG_APPEND:
+        return UT__MSG_COMMON_FIELDS + 24u + 4u + 2u;
+    case UT_MSG_APPEND_RESP:
+        return UT__MSG_COMMON_FIELDS + 1u + 24u;
+    default:
+        return 0;
     }
 }
 
@@ -179,7 +184,8 @@ int ut_msg_encode(const ut_msg_t *msg, void *buf, size_t cap, size_t *out_len)
         }
         break;
     }
-    default: return UT_EINVAL; /* unreachable: ut__msg_check refused it */
+    default:
+        return UT_EINVAL; /* unreachable: ut__msg_check refused it */
     }
     size_t covered = (size_t)(q - p);
     ut__put32(q, ut_crc32c(0, p, covered));
@@ -327,7 +333,8 @@ static int ut__msg_parse(ut_msg_t *out, const unsigned char *p, size_t len, ut_e
         a->entries = n > 0 ? entries : NULL;
         break;
     }
-    default: return UT_ECORRUPT; /* unreachable: known != 0 */
+    default:
+        return UT_ECORRUPT; /* unreachable: known != 0 */
     }
     if (rem > 0 && !newer)
         return UT_ECORRUPT;

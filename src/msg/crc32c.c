@@ -35,9 +35,8 @@ uint32_t ut__crc32c_sw(uint32_t crc, const void *buf, size_t len)
     while (len >= 8) {
         uint32_t lo = c ^ ut__crc32c_le32(p);
         uint32_t hi = ut__crc32c_le32(p + 4);
-        c = t[7][lo & 0xffu] ^ t[6][(lo >> 8) & 0xffu] ^ t[5][(lo >> 16) & 0xffu] ^
-            t[4][lo >> 24] ^ t[3][hi & 0xffu] ^ t[2][(hi >> 8) & 0xffu] ^
-            t[1][(hi >> 16) & 0xffu] ^ t[0][hi >> 24];
+        c = t[7][lo & 0xffu] ^ t[6][(lo >> 8) & 0xffu] ^ t[5][(lo >> 16) & 0xffu] ^ t[4][lo >> 24] ^
+            t[3][hi & 0xffu] ^ t[2][(hi >> 8) & 0xffu] ^ t[1][(hi >> 16) & 0xffu] ^ t[0][hi >> 24];
         p += 8;
         len -= 8;
     }
@@ -52,8 +51,11 @@ uint32_t ut__crc32c_sw(uint32_t crc, const void *buf, size_t len)
 
 bool ut__crc32c_hw_available(void)
 {
-    /* Read each time rather than cached: caching would be global mutable
-     * state, and the check is one load of a libgcc/compiler-rt variable. */
+    /* Asked each time rather than cached: a cache would be global mutable
+     * state, and the answer is one load of a libgcc/compiler-rt variable.
+     * The init call (a no-op once done) makes the answer right even when the
+     * library runs from another object's constructor, before libgcc's. */
+    __builtin_cpu_init();
     return __builtin_cpu_supports("sse4.2") != 0;
 }
 
@@ -79,9 +81,10 @@ __attribute__((target("sse4.2"))) static inline uint64_t ut__crc32c_load64(const
     return v;
 }
 
-__attribute__((target("sse4.2"))) static uint32_t
-ut__crc32c_hw_blocks(uint32_t c, const unsigned char **pp, size_t *plen, size_t part,
-                     const uint32_t (*shift)[256])
+__attribute__((target("sse4.2"))) static uint32_t ut__crc32c_hw_blocks(uint32_t c,
+                                                                       const unsigned char **pp,
+                                                                       size_t *plen, size_t part,
+                                                                       const uint32_t (*shift)[256])
 {
     const unsigned char *p = *pp;
     size_t len = *plen;
@@ -102,8 +105,7 @@ ut__crc32c_hw_blocks(uint32_t c, const unsigned char **pp, size_t *plen, size_t 
     return c;
 }
 
-__attribute__((target("sse4.2"))) uint32_t ut__crc32c_hw(uint32_t crc, const void *buf,
-                                                         size_t len)
+__attribute__((target("sse4.2"))) uint32_t ut__crc32c_hw(uint32_t crc, const void *buf, size_t len)
 {
     const unsigned char *p = buf;
     uint32_t c = ~crc;
@@ -131,7 +133,10 @@ __attribute__((target("sse4.2"))) uint32_t ut__crc32c_hw(uint32_t crc, const voi
 
 #else
 
-bool ut__crc32c_hw_available(void) { return false; }
+bool ut__crc32c_hw_available(void)
+{
+    return false;
+}
 
 uint32_t ut__crc32c_hw(uint32_t crc, const void *buf, size_t len)
 {

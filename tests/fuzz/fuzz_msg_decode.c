@@ -11,13 +11,12 @@
 
 #include <unitypes.h>
 
-#define FUZZ_CHECK(cond)                                                                     \
-    do {                                                                                     \
-        if (!(cond)) {                                                                       \
-            fprintf(stderr, "fuzz_msg_decode: check failed: %s (line %d)\n", #cond,         \
-                    __LINE__);                                                               \
-            abort();                                                                         \
-        }                                                                                    \
+#define FUZZ_CHECK(cond)                                                                           \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "fuzz_msg_decode: check failed: %s (line %d)\n", #cond, __LINE__);     \
+            abort();                                                                               \
+        }                                                                                          \
     } while (0)
 
 static int msg_equal(const ut_msg_t *a, const ut_msg_t *b)
@@ -30,7 +29,8 @@ static int msg_equal(const ut_msg_t *a, const ut_msg_t *b)
         return a->body.vote.last_log_index == b->body.vote.last_log_index &&
                a->body.vote.last_log_term == b->body.vote.last_log_term;
     case UT_MSG_VOTE_RESP:
-    case UT_MSG_PREVOTE_RESP: return a->body.vote_resp.granted == b->body.vote_resp.granted;
+    case UT_MSG_PREVOTE_RESP:
+        return a->body.vote_resp.granted == b->body.vote_resp.granted;
     case UT_MSG_APPEND_RESP:
         return a->body.append_resp.success == b->body.append_resp.success &&
                a->body.append_resp.index == b->body.append_resp.index &&
@@ -49,7 +49,8 @@ static int msg_equal(const ut_msg_t *a, const ut_msg_t *b)
         }
         return 1;
     }
-    default: return 0;
+    default:
+        return 0;
     }
 }
 

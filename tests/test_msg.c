@@ -572,6 +572,25 @@ static void test_golden_frames(void **state)
     }
 }
 
+static void test_golden_newer_minor_frame(void **state)
+{
+    (void)state;
+    init_goldens();
+    unsigned char file[512];
+    size_t flen = read_hex("append_v1_3_ext.hex", file, sizeof file);
+    ut_entry_t ents[4];
+    ut_msg_t out;
+    size_t used;
+    assert_int_equal(file[3], 3);
+    assert_int_equal(ut_msg_decode(&out, file, flen, ents, 4, &used), UT_OK);
+    assert_int_equal(used, flen);
+    assert_true(msg_equal(&goldens[4].msg, &out));
+    /* Claiming 1.0 with the same extensions is corruption. */
+    file[3] = 0;
+    fix_crc(file, flen);
+    assert_int_equal(ut_msg_decode(&out, file, flen, ents, 4, &used), UT_ECORRUPT);
+}
+
 static void test_golden_vote_layout(void **state)
 {
     (void)state;
@@ -1056,6 +1075,7 @@ int main(void)
         cmocka_unit_test(test_crc32c_long_inputs),
         cmocka_unit_test(test_roundtrip_random),
         cmocka_unit_test(test_golden_frames),
+        cmocka_unit_test(test_golden_newer_minor_frame),
         cmocka_unit_test(test_golden_vote_layout),
         cmocka_unit_test(test_truncation_and_bit_flips),
         cmocka_unit_test(test_random_bytes_behind_valid_header),

@@ -816,6 +816,12 @@ static void test_malformed_frames(void **state)
     b[len - 4] = 0;
     fix_len_crc(b, len + 1);
     assert_int_equal(decode_patched(b, len + 1), UT_ECORRUPT);
+    {
+        /* Corruption wins over "entry storage too small". */
+        ut_msg_t out;
+        ut_entry_t one[1];
+        assert_int_equal(ut_msg_decode(&out, b, len + 1, one, 1, NULL), UT_ECORRUPT);
+    }
     /* ... which a newer minor may carry. */
     b[3] = 2;
     assert_int_equal(decode_patched(b, len + 1), UT_OK);

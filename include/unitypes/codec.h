@@ -21,6 +21,23 @@
  * applied exactly once by the caller, and a transport already owns a receive
  * buffer; copying them again would double the codec's memory traffic.
  *
+ * Reading frames from a byte stream (TCP), with @c rx holding @c have bytes:
+ * @code
+ * size_t need;
+ * int rc = ut_msg_frame_len(&need, rx, have);
+ * if (rc == UT_ERANGE || (rc == UT_OK && have < need))
+ *     return read_more();                 // header or body incomplete
+ * if (rc != UT_OK)
+ *     return close_connection(rc);        // UT_ECORRUPT / UT_EVERSION
+ * ut_msg_t msg;
+ * size_t used;
+ * rc = ut_msg_decoder_decode(dec, &msg, rx, have, &used);
+ * if (rc != UT_OK)
+ *     return close_connection(rc);
+ * ut_consensus_step(node, &msg);          // payloads point into rx
+ * consume(used);                          // only after msg is no longer used
+ * @endcode
+ *
  * Threading: every function here is reentrant and may be called from several
  * threads at once, except that one ut_msg_decoder_t is used by one thread at a
  * time.

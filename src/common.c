@@ -3,9 +3,15 @@
 
 #include <stdlib.h>
 
-unsigned ut_version_number(void) { return UT_VERSION_NUMBER; }
+unsigned ut_version_number(void)
+{
+    return UT_VERSION_NUMBER;
+}
 
-const char *ut_version_string(void) { return UT_VERSION_STRING; }
+const char *ut_version_string(void)
+{
+    return UT_VERSION_STRING;
+}
 
 /* One table keeps names, descriptions and values together, so a code added
  * at the end cannot be forgotten by one of the two lookups. */

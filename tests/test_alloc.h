@@ -63,6 +63,9 @@ static inline void test_alloc_install(test_alloc_t *t, long fail_at)
     (void)ut_set_allocator(&a);
 }
 
-static inline void test_alloc_uninstall(void) { (void)ut_set_allocator(NULL); }
+static inline void test_alloc_uninstall(void)
+{
+    (void)ut_set_allocator(NULL);
+}
 
 #endif

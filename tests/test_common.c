@@ -20,8 +20,7 @@ static void test_version_runtime_matches_header(void **state)
     assert_int_equal(UT_VERSION_NUMBER,
                      UT_VERSION_MAJOR * 10000 + UT_VERSION_MINOR * 100 + UT_VERSION_PATCH);
     char buf[32];
-    snprintf(buf, sizeof buf, "%d.%d.%d", UT_VERSION_MAJOR, UT_VERSION_MINOR,
-             UT_VERSION_PATCH);
+    snprintf(buf, sizeof buf, "%d.%d.%d", UT_VERSION_MAJOR, UT_VERSION_MINOR, UT_VERSION_PATCH);
     assert_string_equal(buf, ut_version_string());
     assert_true(UT_VERSION_CHECK(0, 0, 0));
     assert_true(UT_VERSION_CHECK(UT_VERSION_MAJOR, UT_VERSION_MINOR, UT_VERSION_PATCH));
@@ -168,29 +167,29 @@ static void test_allocator_failure_paths(void **state)
 
 /* Round-trip every value of every enum through _name/_parse, and refuse
  * anything else. */
-#define CHECK_ENUM(prefix, type, ...)                                                    \
-    do {                                                                                 \
-        static const char *const names[] = {__VA_ARGS__};                                \
-        const size_t n = sizeof names / sizeof names[0];                                 \
-        for (size_t i = 0; i < n; i++) {                                                 \
-            type v = (type)99;                                                           \
-            assert_string_equal(prefix##_name((type)i), names[i]);                       \
-            assert_int_equal(prefix##_parse(names[i], &v), UT_OK);                       \
-            assert_int_equal((int)v, (int)i);                                            \
-            assert_string_equal(prefix##_name(v), names[i]);                             \
-        }                                                                                \
-        type keep = (type)1;                                                             \
-        assert_int_equal(prefix##_parse("no-such-value", &keep), UT_EINVAL);             \
-        assert_int_equal(prefix##_parse("", &keep), UT_EINVAL);                          \
-        assert_int_equal(prefix##_parse(NULL, &keep), UT_EINVAL);                        \
-        assert_int_equal(prefix##_parse(names[0], NULL), UT_EINVAL);                     \
-        assert_int_equal((int)keep, 1); /* untouched on failure */                       \
-        char upper[64];                                                                  \
-        snprintf(upper, sizeof upper, "%s", names[0]);                                   \
-        upper[0] = (char)(upper[0] - 'a' + 'A');                                         \
-        assert_int_equal(prefix##_parse(upper, &keep), UT_EINVAL); /* case matters */    \
-        assert_string_equal(prefix##_name((type)n), "?");                                \
-        assert_string_equal(prefix##_name((type)-1), "?");                               \
+#define CHECK_ENUM(prefix, type, ...)                                                              \
+    do {                                                                                           \
+        static const char *const names[] = {__VA_ARGS__};                                          \
+        const size_t n = sizeof names / sizeof names[0];                                           \
+        for (size_t i = 0; i < n; i++) {                                                           \
+            type v = (type)99;                                                                     \
+            assert_string_equal(prefix##_name((type)i), names[i]);                                 \
+            assert_int_equal(prefix##_parse(names[i], &v), UT_OK);                                 \
+            assert_int_equal((int)v, (int)i);                                                      \
+            assert_string_equal(prefix##_name(v), names[i]);                                       \
+        }                                                                                          \
+        type keep = (type)1;                                                                       \
+        assert_int_equal(prefix##_parse("no-such-value", &keep), UT_EINVAL);                       \
+        assert_int_equal(prefix##_parse("", &keep), UT_EINVAL);                                    \
+        assert_int_equal(prefix##_parse(NULL, &keep), UT_EINVAL);                                  \
+        assert_int_equal(prefix##_parse(names[0], NULL), UT_EINVAL);                               \
+        assert_int_equal((int)keep, 1); /* untouched on failure */                                 \
+        char upper[64];                                                                            \
+        snprintf(upper, sizeof upper, "%s", names[0]);                                             \
+        upper[0] = (char)(upper[0] - 'a' + 'A');                                                   \
+        assert_int_equal(prefix##_parse(upper, &keep), UT_EINVAL); /* case matters */              \
+        assert_string_equal(prefix##_name((type)n), "?");                                          \
+        assert_string_equal(prefix##_name((type)-1), "?");                                         \
     } while (0)
 
 static void test_enums_round_trip(void **state)
@@ -199,17 +198,16 @@ static void test_enums_round_trip(void **state)
     CHECK_ENUM(ut_consensus_state, ut_consensus_state_t, "follower", "candidate", "leader",
                "observer");
     CHECK_ENUM(ut_replication, ut_replication_t, "sync", "async", "semi-sync", "chain", "tree");
-    CHECK_ENUM(ut_partition_strategy, ut_partition_strategy_t, "hash", "range", "list",
-               "composite", "consistent-hash");
+    CHECK_ENUM(ut_partition_strategy, ut_partition_strategy_t, "hash", "range", "list", "composite",
+               "consistent-hash");
     CHECK_ENUM(ut_consistency, ut_consistency_t, "strong", "eventual", "causal", "linearizable",
                "quorum", "one", "all");
     CHECK_ENUM(ut_lock_result, ut_lock_result_t, "acquired", "timeout", "conflict", "error");
-    CHECK_ENUM(ut_txn_state, ut_txn_state_t, "init", "prepared", "committed", "aborted",
-               "timeout");
+    CHECK_ENUM(ut_txn_state, ut_txn_state_t, "init", "prepared", "committed", "aborted", "timeout");
     CHECK_ENUM(ut_node_status, ut_node_status_t, "alive", "suspected", "dead", "joining",
                "leaving");
-    CHECK_ENUM(ut_replica_status, ut_replica_status_t, "syncing", "in-sync", "lagging",
-               "offline", "failed");
+    CHECK_ENUM(ut_replica_status, ut_replica_status_t, "syncing", "in-sync", "lagging", "offline",
+               "failed");
 }
 
 static void test_enum_constants_match_names(void **state)

@@ -20,10 +20,10 @@ extern "C" {
  * @since 0.1.0
  */
 typedef struct ut_allocator {
-    void *ctx;                                       /**< Passed to every call. */
-    void *(*malloc)(void *ctx, size_t size);          /**< Allocate @p size bytes or return NULL. */
+    void *ctx;                               /**< Passed to every call. */
+    void *(*malloc)(void *ctx, size_t size); /**< Allocate @p size bytes or return NULL. */
     void *(*realloc)(void *ctx, void *ptr, size_t size); /**< Resize or return NULL (ptr intact). */
-    void (*free)(void *ctx, void *ptr);              /**< Release; NULL is a no-op. */
+    void (*free)(void *ctx, void *ptr);                  /**< Release; NULL is a no-op. */
 } ut_allocator_t;
 
 /**

@@ -24,15 +24,15 @@
  * exported from the shared object.
  */
 #if defined(_WIN32) && defined(UT_SHARED)
-#  if defined(UT_BUILDING)
-#    define UT_API __declspec(dllexport)
-#  else
-#    define UT_API __declspec(dllimport)
-#  endif
+#    if defined(UT_BUILDING)
+#        define UT_API __declspec(dllexport)
+#    else
+#        define UT_API __declspec(dllimport)
+#    endif
 #elif defined(__GNUC__) && __GNUC__ >= 4
-#  define UT_API __attribute__((visibility("default")))
+#    define UT_API __attribute__((visibility("default")))
 #else
-#  define UT_API
+#    define UT_API
 #endif
 
 #ifdef __cplusplus

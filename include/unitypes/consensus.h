@@ -38,21 +38,24 @@ typedef struct ut_consensus ut_consensus_t;
  * @since 0.1.0
  */
 typedef struct ut_consensus_config {
-    unsigned version;            /**< UT_CONSENSUS_CONFIG_VERSION. */
-    uint64_t id;                 /**< This node's id (non-zero). */
-    const uint64_t *voters;      /**< Voting members (must include @c id unless it is an observer). */
-    size_t n_voters;             /**< Number of voters (1..UT_CONSENSUS_MAX_NODES). */
-    const uint64_t *observers;   /**< Non-voting members (Raft learners); may be NULL. */
-    size_t n_observers;          /**< Number of observers. */
+    unsigned version;          /**< UT_CONSENSUS_CONFIG_VERSION. */
+    uint64_t id;               /**< This node's id (non-zero). */
+    const uint64_t *voters;    /**< Voting members (must include @c id unless it is an observer). */
+    size_t n_voters;           /**< Number of voters (1..UT_CONSENSUS_MAX_NODES). */
+    const uint64_t *observers; /**< Non-voting members (Raft learners); may be NULL. */
+    size_t n_observers;        /**< Number of observers. */
     uint64_t election_timeout_ms; /**< T: the timeout is drawn per term in [T, 2T). Default 1000. */
-    uint64_t heartbeat_ms;       /**< Leader heartbeat interval (< T). Default 100. */
-    size_t max_append_bytes;     /**< Max payload bytes per AppendEntries (≥ 1 entry always fits). Default 1 MiB. */
-    size_t max_append_entries;   /**< Max entries per AppendEntries. Default 256. */
-    unsigned max_inflight;       /**< Max AppendEntries in flight per follower when pipelining. Default 16. */
-    bool pre_vote;               /**< Run a pre-vote before campaigning (thesis §9.6). Default true. */
-    bool check_quorum;           /**< Leader steps down without a quorum for one election timeout (thesis §6.2). Default true. */
-    uint64_t seed;               /**< Seed of the election-timeout randomisation. */
-    void *userdata;              /**< Opaque user pointer (the seed's `config: T`). */
+    uint64_t heartbeat_ms;        /**< Leader heartbeat interval (< T). Default 100. */
+    size_t max_append_bytes;   /**< Max payload bytes per AppendEntries (≥ 1 entry always fits).
+                                  Default 1 MiB. */
+    size_t max_append_entries; /**< Max entries per AppendEntries. Default 256. */
+    unsigned
+        max_inflight;  /**< Max AppendEntries in flight per follower when pipelining. Default 16. */
+    bool pre_vote;     /**< Run a pre-vote before campaigning (thesis §9.6). Default true. */
+    bool check_quorum; /**< Leader steps down without a quorum for one election timeout (thesis
+                          §6.2). Default true. */
+    uint64_t seed;     /**< Seed of the election-timeout randomisation. */
+    void *userdata;    /**< Opaque user pointer (the seed's `config: T`). */
 } ut_consensus_config_t;
 
 /** @brief Most members (voters + observers) a node supports. @since 0.1.0 */
@@ -155,7 +158,8 @@ UT_API int ut_consensus_restore(ut_consensus_t *h, const ut_consensus_hard_state
  * @param[in] now_ms Caller's monotonic time; must not go backwards.
  * @retval UT_OK     Done.
  * @retval UT_EINVAL NULL or freed handle.
- * @retval UT_ERANGE @p now_ms is earlier than a previous tick; nothing changed.
+ * @retval UT_ERANGE @p now_ms is earlier than a previous tick, or an election
+ *                   is due but the term space is exhausted; nothing changed.
  * @retval UT_ENOMEM Allocation failed; state unchanged.
  * @since 0.1.0
  */
@@ -198,6 +202,7 @@ UT_API int ut_consensus_propose(ut_consensus_t *h, const void *data, size_t len,
  * @retval UT_OK     Campaign started.
  * @retval UT_ESTATE The node is a leader or an observer.
  * @retval UT_EINVAL NULL handle.
+ * @retval UT_ERANGE The term space is exhausted (2^63 terms); nothing changed.
  * @retval UT_ENOMEM Allocation failed; nothing changed.
  * @since 0.1.0
  */

@@ -1,0 +1,1252 @@
+/* SPDX-License-Identifier: MIT */
+/* Raft consensus core: a deterministic, sans-I/O state machine.
+ *
+ * References: D. Ongaro and J. Ousterhout, "In Search of an Understandable
+ * Consensus Algorithm" (2014), cited as §N; D. Ongaro, "Consensus: Bridging
+ * Theory and Practice" (PhD thesis, 2014), cited as "thesis §N".
+ *
+ * Work produced by inputs (messages to send, entries and hard state to
+ * persist, entries to apply) accumulates inside the handle and is handed out
+ * by ut_consensus_ready(); ut_consensus_advance() acknowledges it. Messages
+ * and their entry headers are double-buffered: ready() swaps the live buffers
+ * out, so inputs that arrive before advance() never move memory the caller
+ * is reading. */
+#include <stdio.h>
+
+#include "consensus/log.h"
+
+#define UT__CONSENSUS_MAGIC 0x52616674u /* "Raft" */
+#define UT__CONSENSUS_FREED 0xdeadbeefu
+#define UT__MAX_INFLIGHT 4096u
+/* Highest term a node accepts: far beyond any real cluster, and low enough
+ * that term + 1 (a candidacy, a pre-vote) can never wrap to 0. */
+#define UT__MAX_TERM (UINT64_MAX / 2)
+/* Committed entries handed out per ready(): bounds the copy after a restore
+ * of a long log; the rest comes out of the next ready(). */
+#define UT__MAX_APPLY_BATCH 4096u
+
+enum { PR_PROBE = 0, PR_PIPELINE = 1 };
+
+typedef struct ut__progress {
+    uint64_t id;
+    uint64_t match;       /* highest index known replicated (§5.3 matchIndex) */
+    uint64_t next;        /* next index to send (§5.3 nextIndex) */
+    uint64_t match_at_hb; /* match at the previous heartbeat (stall detection) */
+    uint64_t *ring;       /* last index of each in-flight AppendEntries */
+    unsigned ring_head, ring_len;
+    uint8_t mode; /* PR_PROBE or PR_PIPELINE */
+    bool paused;  /* probe sent, waiting for its answer or the next heartbeat */
+    bool active;  /* heard from since the last check-quorum round */
+    bool voter;
+    bool granted;  /* vote (or pre-vote) granted in the current round */
+    bool rejected; /* vote (or pre-vote) rejected in the current round */
+} ut__progress_t;
+
+typedef struct ut__msgbuf {
+    ut_msg_t *msgs;
+    size_t n, cap;
+    size_t *off; /* per message: offset of its entries in ents (APPEND only) */
+    size_t off_cap;
+    ut_entry_t *ents;
+    size_t n_ents, ents_cap;
+} ut__msgbuf_t;
+
+struct ut_consensus {
+    uint32_t magic;
+    uint64_t id;
+    ut_consensus_config_t cfg; /* copied; member arrays point into prs */
+    size_t n_members, n_voters;
+    size_t self; /* index of this node in prs */
+    bool self_voter;
+    ut__progress_t prs[UT_CONSENSUS_MAX_NODES];
+    uint64_t *rings;
+
+    /* Persistent state (§5, Figure 2) and the copy last handed out. */
+    uint64_t term, vote, commit;
+    ut_consensus_hard_state_t last_hs;
+
+    ut__log_t log;
+    uint64_t stable;        /* entries <= stable were handed out for persistence */
+    uint64_t persisted;     /* entries <= persisted are acknowledged durable */
+    uint64_t truncate_from; /* pending truncation of stable storage, 0 = none */
+    uint64_t applied;       /* committed entries <= applied were handed out */
+
+    ut_consensus_state_t role;
+    bool pre_candidate; /* pre-vote phase (thesis §9.6): still a follower */
+    uint64_t leader;
+    ut_consensus_state_t last_role;
+    uint64_t last_leader;
+
+    /* Time (milliseconds from the caller's monotonic clock). */
+    bool time_init;
+    uint64_t now;
+    uint64_t election_start, election_timeout;
+    uint64_t heartbeat_start, quorum_start;
+    uint64_t leader_contact; /* last time the current leader was heard from */
+    uint64_t rng;
+
+    bool took_input, restored;
+
+    ut__msgbuf_t live, out; /* live: being filled; out: handed out by ready() */
+    ut_entry_t *rd_ents;
+    size_t rd_ents_cap;
+    ut_entry_t *rd_apply;
+    size_t rd_apply_cap;
+    bool ready_out;
+    uint64_t ready_seq;
+    uint64_t rd_last_entry, rd_applied;
+    ut_consensus_hard_state_t rd_hs;
+
+    char errmsg[160];
+};
+
+/* ---------------------------------------------------------------- helpers */
+
+#define FAIL(h, code, ...)                                                                         \
+    do {                                                                                           \
+        snprintf((h)->errmsg, sizeof(h)->errmsg, __VA_ARGS__);                                     \
+        return (code);                                                                             \
+    } while (0)
+
+static bool valid_handle(const ut_consensus_t *h)
+{
+    return h != NULL && h->magic == UT__CONSENSUS_MAGIC;
+}
+
+/* splitmix64: small, seedable, good enough for timeout jitter. */
+static uint64_t next_rand(ut_consensus_t *h)
+{
+    uint64_t z = (h->rng += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* §5.2: election timeouts are drawn at random from [T, 2T) so that split
+ * votes are rare and resolve quickly. */
+static void reset_election_timer(ut_consensus_t *h)
+{
+    uint64_t t = h->cfg.election_timeout_ms;
+    h->election_start = h->now;
+    h->election_timeout = t + next_rand(h) % t;
+}
+
+static ut__progress_t *find_member(ut_consensus_t *h, uint64_t id)
+{
+    for (size_t i = 0; i < h->n_members; i++)
+        if (h->prs[i].id == id)
+            return &h->prs[i];
+    return NULL;
+}
+
+static size_t quorum(const ut_consensus_t *h)
+{
+    return h->n_voters / 2 + 1;
+}
+
+static uint64_t last_term(const ut_consensus_t *h)
+{
+    return ut__log_term(&h->log, h->log.last);
+}
+
+/* ------------------------------------------------------------- outbox */
+
+static int msgbuf_reserve(ut__msgbuf_t *b, size_t nmsgs, size_t nents)
+{
+    if (b->n + nmsgs <= b->cap && b->n + nmsgs <= b->off_cap && b->n_ents + nents <= b->ents_cap)
+        return UT_OK; /* the steady state: no call, no allocation */
+    int rc = ut__grow((void **)&b->msgs, &b->cap, b->n + nmsgs, sizeof(ut_msg_t));
+    if (rc == UT_OK)
+        rc = ut__grow((void **)&b->off, &b->off_cap, b->n + nmsgs, sizeof(size_t));
+    if (rc == UT_OK)
+        rc = ut__grow((void **)&b->ents, &b->ents_cap, b->n_ents + nents, sizeof(ut_entry_t));
+    return rc;
+}
+
+static void msgbuf_free(ut__msgbuf_t *b)
+{
+    ut__free(b->msgs);
+    ut__free(b->off);
+    ut__free(b->ents);
+    memset(b, 0, sizeof *b);
+}
+
+/* Room must have been reserved with msgbuf_reserve(). */
+static ut_msg_t *push_msg(ut_consensus_t *h, ut_msg_type_t type, uint64_t to, uint64_t term)
+{
+    ut__msgbuf_t *b = &h->live;
+    ut_msg_t *m = &b->msgs[b->n];
+    /* Clear only what the bodies use: this runs for every message. */
+    memset(&m->body, 0, sizeof m->body.append);
+    m->type = type;
+    m->from = h->id;
+    m->to = to;
+    m->term = term;
+    b->off[b->n] = 0;
+    b->n++;
+    return m;
+}
+
+/* ----------------------------------------------------------- role changes */
+
+/* Every role and term change goes through here, so Raft's edges are checked
+ * in one place (§5.1, Figure 4): terms never decrease; follower -> candidate
+ * and candidate -> candidate increase the term by one; candidate -> leader
+ * keeps it; any role -> follower is allowed at an equal or higher term; an
+ * observer (learner) never becomes anything else. */
+static int check_edge(const ut_consensus_t *h, ut_consensus_state_t to, uint64_t term)
+{
+    if (term < h->term)
+        return UT_ESTATE;
+    if (!h->self_voter)
+        return to == UT_CONSENSUS_OBSERVER ? UT_OK : UT_ESTATE;
+    switch (to) {
+    case UT_CONSENSUS_FOLLOWER:
+        return UT_OK;
+    case UT_CONSENSUS_CANDIDATE:
+        return (h->role != UT_CONSENSUS_LEADER && term == h->term + 1) ? UT_OK : UT_ESTATE;
+    case UT_CONSENSUS_LEADER:
+        return (h->role == UT_CONSENSUS_CANDIDATE && term == h->term) ? UT_OK : UT_ESTATE;
+    case UT_CONSENSUS_OBSERVER:
+        return UT_ESTATE;
+    }
+    return UT_ESTATE;
+}
+
+static void clear_votes(ut_consensus_t *h)
+{
+    for (size_t i = 0; i < h->n_members; i++)
+        h->prs[i].granted = h->prs[i].rejected = false;
+}
+
+static int become_follower(ut_consensus_t *h, uint64_t term, uint64_t leader)
+{
+    ut_consensus_state_t to = h->self_voter ? UT_CONSENSUS_FOLLOWER : UT_CONSENSUS_OBSERVER;
+    int rc = check_edge(h, to, term);
+    if (rc != UT_OK)
+        return rc;
+    if (term > h->term) {
+        h->term = term;
+        h->vote = 0; /* votedFor is per term (Figure 2) */
+    }
+    h->role = to;
+    h->pre_candidate = false;
+    h->leader = leader;
+    if (leader != 0)
+        h->leader_contact = h->now;
+    reset_election_timer(h);
+    return UT_OK;
+}
+
+/* ------------------------------------------------------------ replication */
+
+static void ring_clear(ut__progress_t *p)
+{
+    p->ring_head = p->ring_len = 0;
+}
+
+/* Send entries [p->next, ...] to p, batched up to the configured limits.
+ * Caller reserved one message and the entries. */
+static void send_append(ut_consensus_t *h, ut__progress_t *p, size_t max_entries)
+{
+    uint64_t prev = p->next - 1;
+    ut_msg_t *m = push_msg(h, UT_MSG_APPEND, p->id, h->term);
+    m->body.append.prev_index = prev;
+    m->body.append.prev_term = ut__log_term(&h->log, prev);
+    m->body.append.commit = h->commit;
+    size_t n = 0, bytes = 0;
+    ut__msgbuf_t *b = &h->live;
+    b->off[b->n - 1] = b->n_ents;
+    for (uint64_t i = p->next; i <= h->log.last && n < max_entries; i++) {
+        const ut_entry_t *e = ut__log_at(&h->log, i);
+        if (n > 0 && bytes + e->len > h->cfg.max_append_bytes)
+            break;
+        bytes += e->len;
+        b->ents[b->n_ents++] = *e;
+        n++;
+    }
+    m->body.append.n_entries = n;
+    if (n == 0)
+        return;
+    uint64_t last = prev + n;
+    if (p->mode == PR_PIPELINE) {
+        /* Optimistically advance next so the pipeline keeps flowing (thesis §10.2.1). */
+        p->next = last + 1;
+        unsigned slot = (p->ring_head + p->ring_len) % h->cfg.max_inflight;
+        p->ring[slot] = last;
+        p->ring_len++;
+    } else {
+        p->paused = true;
+    }
+}
+
+/* Heartbeat (§5.2): an empty AppendEntries whose prev_index is the follower's
+ * known match, so it succeeds without backtracking and carries the commit. */
+static void send_heartbeat(ut_consensus_t *h, ut__progress_t *p)
+{
+    ut_msg_t *m = push_msg(h, UT_MSG_APPEND, p->id, h->term);
+    m->body.append.prev_index = p->match;
+    m->body.append.prev_term = ut__log_term(&h->log, p->match);
+    m->body.append.commit = h->commit;
+}
+
+static bool needs_append(const ut_consensus_t *h, const ut__progress_t *p)
+{
+    if (p->next > h->log.last)
+        return false;
+    if (p->mode == PR_PROBE)
+        return !p->paused;
+    return p->ring_len < h->cfg.max_inflight;
+}
+
+static size_t entries_to_send(const ut_consensus_t *h, const ut__progress_t *p)
+{
+    uint64_t avail = h->log.last - p->next + 1;
+    return avail < h->cfg.max_append_entries ? (size_t)avail : h->cfg.max_append_entries;
+}
+
+/* Leader: send whatever each peer is missing and may receive now. */
+static int flush_appends(ut_consensus_t *h)
+{
+    if (h->role != UT_CONSENSUS_LEADER)
+        return UT_OK;
+    for (size_t i = 0; i < h->n_members; i++) {
+        ut__progress_t *p = &h->prs[i];
+        if (i == h->self)
+            continue;
+        while (needs_append(h, p)) {
+            size_t n = entries_to_send(h, p);
+            int rc = msgbuf_reserve(&h->live, 1, n);
+            if (rc != UT_OK)
+                return rc;
+            send_append(h, p, n);
+        }
+    }
+    return UT_OK;
+}
+
+/* §5.3, §5.4.2 (Figure 8): the leader commits the highest index stored on a
+ * majority of voters, but only if that entry is from its current term; the
+ * entries before it are then committed indirectly. Counting, not sorting:
+ * clusters are small and this runs per acknowledgement. */
+static void maybe_commit(ut_consensus_t *h)
+{
+    uint64_t best = h->commit;
+    size_t q = quorum(h);
+    for (size_t i = 0; i < h->n_members; i++) {
+        const ut__progress_t *c = &h->prs[i];
+        if (!c->voter || c->match <= best)
+            continue;
+        size_t count = 0;
+        for (size_t j = 0; j < h->n_members; j++)
+            if (h->prs[j].voter && h->prs[j].match >= c->match)
+                count++;
+        if (count >= q)
+            best = c->match;
+    }
+    if (best > h->commit && ut__log_term(&h->log, best) == h->term)
+        h->commit = best;
+}
+
+static int become_leader(ut_consensus_t *h)
+{
+    int rc = check_edge(h, UT_CONSENSUS_LEADER, h->term);
+    if (rc != UT_OK)
+        return rc;
+    /* Room for the no-op is reserved by every caller before it changes state. */
+    h->role = UT_CONSENSUS_LEADER;
+    h->pre_candidate = false;
+    h->leader = h->id;
+    for (size_t i = 0; i < h->n_members; i++) {
+        ut__progress_t *p = &h->prs[i];
+        p->match = 0;
+        p->next = h->log.last + 1;
+        p->match_at_hb = 0;
+        p->mode = PR_PROBE;
+        p->paused = false;
+        p->active = true;
+        ring_clear(p);
+    }
+    h->prs[h->self].match = h->persisted;
+    /* §5.4.2, §8: a new leader appends a no-op of its own term, so that the
+     * entries of earlier terms can become committed through it. */
+    ut__log_append(&h->log, h->term, UT_ENTRY_NOOP, NULL, 0);
+    h->heartbeat_start = h->now;
+    h->quorum_start = h->now;
+    return UT_OK;
+}
+
+/* ---------------------------------------------------------------- election */
+
+static size_t count_granted(const ut_consensus_t *h, size_t *rejected)
+{
+    size_t g = 0, r = 0;
+    for (size_t i = 0; i < h->n_members; i++) {
+        if (!h->prs[i].voter)
+            continue;
+        g += h->prs[i].granted;
+        r += h->prs[i].rejected;
+    }
+    if (rejected != NULL)
+        *rejected = r;
+    return g;
+}
+
+/* Worst-case messages one election round queues: one per member. */
+static int reserve_election(ut_consensus_t *h)
+{
+    int rc = msgbuf_reserve(&h->live, h->n_members, 0);
+    if (rc == UT_OK)
+        rc = ut__log_reserve(&h->log, 1, 0); /* the no-op if we win at once */
+    return rc;
+}
+
+static void send_vote_requests(ut_consensus_t *h, ut_msg_type_t type, uint64_t term)
+{
+    for (size_t i = 0; i < h->n_members; i++) {
+        ut__progress_t *p = &h->prs[i];
+        if (i == h->self || !p->voter)
+            continue;
+        ut_msg_t *m = push_msg(h, type, p->id, term);
+        m->body.vote.last_log_index = h->log.last;
+        m->body.vote.last_log_term = last_term(h);
+    }
+}
+
+/* §5.2: increment the term, vote for self, request votes. */
+static int start_election(ut_consensus_t *h)
+{
+    int rc = check_edge(h, UT_CONSENSUS_CANDIDATE, h->term + 1);
+    if (rc != UT_OK)
+        return rc;
+    h->term++;
+    h->vote = h->id;
+    h->role = UT_CONSENSUS_CANDIDATE;
+    h->pre_candidate = false;
+    h->leader = 0;
+    reset_election_timer(h);
+    clear_votes(h);
+    h->prs[h->self].granted = true;
+    if (count_granted(h, NULL) >= quorum(h))
+        return become_leader(h);
+    send_vote_requests(h, UT_MSG_VOTE, h->term);
+    return UT_OK;
+}
+
+/* Thesis §9.6: ask whether we could win before disrupting anyone with a
+ * higher term. Our own term and vote stay unchanged. */
+static int start_pre_vote(ut_consensus_t *h)
+{
+    h->pre_candidate = true;
+    h->role = UT_CONSENSUS_FOLLOWER;
+    h->leader = 0;
+    reset_election_timer(h);
+    clear_votes(h);
+    h->prs[h->self].granted = true;
+    if (count_granted(h, NULL) >= quorum(h))
+        return start_election(h);
+    send_vote_requests(h, UT_MSG_PREVOTE, h->term + 1);
+    return UT_OK;
+}
+
+static int campaign(ut_consensus_t *h)
+{
+    if (h->term >= UT__MAX_TERM) {
+        /* Unreachable in practice (2^63 elections); never emit a term peers
+         * must refuse. */
+        reset_election_timer(h);
+        FAIL(h, UT_ERANGE, "campaign: term space exhausted");
+    }
+    int rc = reserve_election(h);
+    if (rc != UT_OK)
+        return rc;
+    return h->cfg.pre_vote ? start_pre_vote(h) : start_election(h);
+}
+
+/* §5.4.1: grant only to a candidate whose log is at least as up-to-date. */
+static bool log_up_to_date(const ut_consensus_t *h, uint64_t lterm, uint64_t lindex)
+{
+    uint64_t mine = last_term(h);
+    return lterm > mine || (lterm == mine && lindex >= h->log.last);
+}
+
+/* Thesis §4.2.3 / §6.2: with check-quorum, a node that heard from a live
+ * leader within the minimum election timeout ignores requests to elect a
+ * new one, so a rejoining node cannot depose a healthy leader. */
+static bool in_lease(const ut_consensus_t *h)
+{
+    if (!h->cfg.check_quorum || h->leader == 0)
+        return false;
+    /* A leader with check-quorum is its own lease: it steps down by itself
+     * once it loses its majority. */
+    return h->role == UT_CONSENSUS_LEADER ||
+           h->now - h->leader_contact < h->cfg.election_timeout_ms;
+}
+
+/* ------------------------------------------------------------------ public */
+
+int ut_consensus_config_init(ut_consensus_config_t *cfg, unsigned version)
+{
+    if (cfg == NULL)
+        return UT_EINVAL;
+    if (version != UT_CONSENSUS_CONFIG_VERSION)
+        return UT_EVERSION;
+    memset(cfg, 0, sizeof *cfg);
+    cfg->version = version;
+    cfg->election_timeout_ms = 1000;
+    cfg->heartbeat_ms = 100;
+    cfg->max_append_bytes = 1024 * 1024;
+    cfg->max_append_entries = 256;
+    cfg->max_inflight = 16;
+    cfg->pre_vote = true;
+    cfg->check_quorum = true;
+    return UT_OK;
+}
+
+static int validate_config(const ut_consensus_config_t *c)
+{
+    if (c->version != UT_CONSENSUS_CONFIG_VERSION)
+        return UT_EVERSION;
+    if (c->id == 0 || c->n_voters == 0 || c->voters == NULL ||
+        (c->n_observers > 0 && c->observers == NULL))
+        return UT_EINVAL;
+    if (c->n_voters > UT_CONSENSUS_MAX_NODES || c->n_observers > UT_CONSENSUS_MAX_NODES ||
+        c->n_voters + c->n_observers > UT_CONSENSUS_MAX_NODES)
+        return UT_ERANGE;
+    if (c->election_timeout_ms == 0 || c->heartbeat_ms == 0 ||
+        c->heartbeat_ms >= c->election_timeout_ms || c->election_timeout_ms > UINT64_MAX / 4)
+        return UT_EINVAL;
+    if (c->max_append_entries == 0 || c->max_append_bytes == 0 || c->max_inflight == 0)
+        return UT_EINVAL;
+    if (c->max_inflight > UT__MAX_INFLIGHT)
+        return UT_ERANGE;
+    bool found = false;
+    size_t n = c->n_voters + c->n_observers;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t a = i < c->n_voters ? c->voters[i] : c->observers[i - c->n_voters];
+        if (a == 0)
+            return UT_EINVAL;
+        if (a == c->id)
+            found = true;
+        for (size_t j = 0; j < i; j++) {
+            uint64_t b = j < c->n_voters ? c->voters[j] : c->observers[j - c->n_voters];
+            if (a == b)
+                return UT_EINVAL;
+        }
+    }
+    return found ? UT_OK : UT_EINVAL;
+}
+
+int ut_consensus_new(ut_consensus_t **out, const ut_consensus_config_t *cfg)
+{
+    if (out == NULL || cfg == NULL)
+        return UT_EINVAL;
+    int rc = validate_config(cfg);
+    if (rc != UT_OK)
+        return rc;
+    ut_consensus_t *h = ut__calloc(1, sizeof *h);
+    if (h == NULL)
+        return UT_ENOMEM;
+    size_t n = cfg->n_voters + cfg->n_observers;
+    h->rings = ut__calloc(n * cfg->max_inflight, sizeof(uint64_t));
+    if (h->rings == NULL) {
+        ut__free(h);
+        return UT_ENOMEM;
+    }
+    h->magic = UT__CONSENSUS_MAGIC;
+    h->cfg = *cfg;
+    h->cfg.voters = NULL; /* not kept: the caller owns them */
+    h->cfg.observers = NULL;
+    h->id = cfg->id;
+    h->n_members = n;
+    h->n_voters = cfg->n_voters;
+    for (size_t i = 0; i < n; i++) {
+        ut__progress_t *p = &h->prs[i];
+        p->voter = i < cfg->n_voters;
+        p->id = p->voter ? cfg->voters[i] : cfg->observers[i - cfg->n_voters];
+        p->ring = h->rings + i * cfg->max_inflight;
+        if (p->id == h->id) {
+            h->self = i;
+            h->self_voter = p->voter;
+        }
+    }
+    h->role = h->self_voter ? UT_CONSENSUS_FOLLOWER : UT_CONSENSUS_OBSERVER;
+    h->last_role = h->role;
+    h->rng = cfg->seed ^ (cfg->id * 0xd6e8feb86659fd93ull);
+    ut__log_init(&h->log);
+    reset_election_timer(h);
+    snprintf(h->errmsg, sizeof h->errmsg, "no error");
+    *out = h;
+    return UT_OK;
+}
+
+void ut_consensus_free(ut_consensus_t *h)
+{
+    if (!valid_handle(h))
+        return;
+    ut__log_destroy(&h->log);
+    msgbuf_free(&h->live);
+    msgbuf_free(&h->out);
+    ut__free(h->rd_ents);
+    ut__free(h->rd_apply);
+    ut__free(h->rings);
+    h->magic = UT__CONSENSUS_FREED;
+    ut__free(h);
+}
+
+int ut_consensus_restore(ut_consensus_t *h, const ut_consensus_hard_state_t *hs,
+                         const ut_entry_t *entries, size_t n)
+{
+    if (!valid_handle(h) || hs == NULL || (n > 0 && entries == NULL))
+        return UT_EINVAL;
+    if (h->took_input || h->restored)
+        FAIL(h, UT_ESTATE, "restore: the node already took input");
+    size_t bytes = 0;
+    uint64_t prev_term = 0;
+    for (size_t i = 0; i < n; i++) {
+        const ut_entry_t *e = &entries[i];
+        if (e->index != i + 1)
+            FAIL(h, UT_ECORRUPT, "restore: entry %zu has index %llu", i,
+                 (unsigned long long)e->index);
+        if (e->term == 0 || e->term < prev_term || e->term > hs->term)
+            FAIL(h, UT_ECORRUPT, "restore: entry %llu has impossible term %llu",
+                 (unsigned long long)e->index, (unsigned long long)e->term);
+        if (e->type > UT_ENTRY_NOOP || (e->len > 0 && e->data == NULL))
+            FAIL(h, UT_ECORRUPT, "restore: entry %llu is malformed", (unsigned long long)e->index);
+        if (bytes > SIZE_MAX - e->len)
+            return UT_ENOMEM;
+        bytes += e->len;
+        prev_term = e->term;
+    }
+    if (hs->term > UT__MAX_TERM)
+        FAIL(h, UT_ECORRUPT, "restore: impossible term %llu", (unsigned long long)hs->term);
+    if (hs->commit > n)
+        FAIL(h, UT_ECORRUPT, "restore: commit %llu beyond the last entry %zu",
+             (unsigned long long)hs->commit, n);
+    if (hs->vote != 0) {
+        ut__progress_t *p = find_member(h, hs->vote);
+        if (p == NULL || !p->voter || hs->term == 0)
+            FAIL(h, UT_ECORRUPT, "restore: vote for %llu, not a voter",
+                 (unsigned long long)hs->vote);
+    }
+    int rc = ut__log_reserve(&h->log, n, bytes);
+    if (rc != UT_OK)
+        FAIL(h, rc, "restore: out of memory");
+    for (size_t i = 0; i < n; i++)
+        ut__log_append(&h->log, entries[i].term, entries[i].type, entries[i].data, entries[i].len);
+    h->term = hs->term;
+    h->vote = hs->vote;
+    h->commit = hs->commit;
+    h->last_hs = *hs;
+    h->stable = h->persisted = h->log.last;
+    /* The application rebuilds its state: committed entries are handed out
+     * again from index 1 (skip by index what a durable state machine has). */
+    h->applied = 0;
+    h->restored = true;
+    return UT_OK;
+}
+
+int ut_consensus_tick(ut_consensus_t *h, uint64_t now_ms)
+{
+    if (!valid_handle(h))
+        return UT_EINVAL;
+    if (!h->time_init) {
+        /* The first tick fixes the time origin: timers count from here. */
+        h->time_init = true;
+        h->took_input = true;
+        h->now = now_ms;
+        reset_election_timer(h);
+        h->heartbeat_start = h->quorum_start = h->leader_contact = now_ms;
+        return UT_OK;
+    }
+    if (now_ms < h->now)
+        FAIL(h, UT_ERANGE, "tick: time went backwards (%llu < %llu)", (unsigned long long)now_ms,
+             (unsigned long long)h->now);
+    uint64_t old_now = h->now;
+    h->now = now_ms;
+
+    if (h->role == UT_CONSENSUS_LEADER) {
+        /* Thesis §6.2: step down when a majority has not been heard from for
+         * an election timeout, so a partitioned leader stops serving. */
+        if (h->cfg.check_quorum && now_ms - h->quorum_start >= h->cfg.election_timeout_ms) {
+            size_t active = 0;
+            for (size_t i = 0; i < h->n_members; i++) {
+                ut__progress_t *p = &h->prs[i];
+                if (p->voter && (i == h->self || p->active))
+                    active++;
+                p->active = false;
+            }
+            h->quorum_start = now_ms;
+            if (active < quorum(h))
+                return become_follower(h, h->term, 0);
+        }
+        if (now_ms - h->heartbeat_start >= h->cfg.heartbeat_ms) {
+            int rc = msgbuf_reserve(&h->live, h->n_members, 0);
+            if (rc != UT_OK) {
+                h->now = old_now;
+                return rc;
+            }
+            h->heartbeat_start = now_ms;
+            for (size_t i = 0; i < h->n_members; i++) {
+                ut__progress_t *p = &h->prs[i];
+                if (i == h->self)
+                    continue;
+                /* A pipeline that made no progress for a whole heartbeat
+                 * lost a message: fall back to probing from the match. */
+                if (p->mode == PR_PIPELINE && p->match == p->match_at_hb &&
+                    p->match < h->log.last) {
+                    p->mode = PR_PROBE;
+                    p->next = p->match + 1;
+                    ring_clear(p);
+                }
+                p->match_at_hb = p->match;
+                p->paused = false; /* re-send a lost probe */
+                send_heartbeat(h, p);
+            }
+        }
+        return UT_OK;
+    }
+    if (!h->self_voter)
+        return UT_OK; /* observers never campaign */
+    if (now_ms - h->election_start >= h->election_timeout) {
+        int rc = campaign(h);
+        if (rc != UT_OK)
+            h->now = old_now;
+        return rc;
+    }
+    return UT_OK;
+}
+
+int ut_consensus_campaign(ut_consensus_t *h)
+{
+    if (!valid_handle(h))
+        return UT_EINVAL;
+    if (h->role == UT_CONSENSUS_LEADER || !h->self_voter)
+        FAIL(h, UT_ESTATE, "campaign: a %s cannot campaign", ut_consensus_state_name(h->role));
+    h->took_input = true;
+    return campaign(h);
+}
+
+int ut_consensus_propose(ut_consensus_t *h, const void *data, size_t len, uint64_t *out_index)
+{
+    if (!valid_handle(h) || (data == NULL && len > 0))
+        return UT_EINVAL;
+    if (h->role != UT_CONSENSUS_LEADER)
+        FAIL(h, UT_ENOTLEADER, "propose: not the leader (leader is %llu)",
+             (unsigned long long)h->leader);
+    if (len > UINT32_MAX)
+        FAIL(h, UT_ERANGE, "propose: %zu bytes is more than an entry holds", len);
+    int rc = ut__log_reserve(&h->log, 1, len);
+    if (rc != UT_OK)
+        FAIL(h, rc, "propose: out of memory");
+    h->took_input = true;
+    ut__log_append(&h->log, h->term, UT_ENTRY_NORMAL, data, (uint32_t)len);
+    if (out_index != NULL)
+        *out_index = h->log.last;
+    return UT_OK;
+}
+
+/* -------------------------------------------------------------------- step */
+
+/* §5.3 receiver rules for AppendEntries; m->term >= h->term here. One pass
+ * validates every entry (nothing is trusted before the whole message is
+ * checked), finds the first entry we lack or that conflicts with our log, and
+ * sums the payload bytes to reserve. */
+static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
+{
+    const ut_msg_append_t *a = &m->body.append;
+    if (a->n_entries > 0 && a->entries == NULL)
+        FAIL(h, UT_EINVAL, "step: append with entries == NULL");
+    if (a->prev_index > UINT64_MAX - a->n_entries)
+        FAIL(h, UT_EINVAL, "step: append indexes overflow");
+    if (a->prev_term > m->term || (a->prev_index == 0 && a->prev_term != 0))
+        FAIL(h, UT_EINVAL, "step: append has impossible prev_term");
+    if (h->role == UT_CONSENSUS_LEADER && m->term == h->term)
+        FAIL(h, UT_EINVAL, "step: append from %llu, but this node leads term %llu",
+             (unsigned long long)m->from, (unsigned long long)h->term);
+
+    bool ok = a->prev_index <= h->log.last && ut__log_term(&h->log, a->prev_index) == a->prev_term;
+    uint64_t conflict = 0, t = a->prev_term;
+    size_t skip = a->n_entries, bytes = 0;
+    for (size_t i = 0; i < a->n_entries; i++) {
+        const ut_entry_t *e = &a->entries[i];
+        if (e->index != a->prev_index + 1 + i)
+            FAIL(h, UT_EINVAL, "step: append entry %zu has index %llu, want %llu", i,
+                 (unsigned long long)e->index, (unsigned long long)(a->prev_index + 1 + i));
+        if (e->term < t || e->term == 0 || e->term > m->term)
+            FAIL(h, UT_EINVAL, "step: append entry %llu has impossible term",
+                 (unsigned long long)e->index);
+        if (e->type > UT_ENTRY_NOOP || (e->len > 0 && e->data == NULL))
+            FAIL(h, UT_EINVAL, "step: append entry %llu is malformed",
+                 (unsigned long long)e->index);
+        t = e->term;
+        if (skip == a->n_entries) {
+            if (e->index > h->log.last) {
+                skip = i;
+            } else if (ut__log_term(&h->log, e->index) != e->term) {
+                skip = i;
+                conflict = e->index;
+            }
+        }
+        if (skip != a->n_entries)
+            bytes += e->len;
+    }
+    int rc;
+    if (ok) {
+        /* Leader Completeness (§5.4) makes a conflict at or below our commit
+         * impossible from a legitimate leader: refuse rather than lose
+         * committed entries. */
+        if (conflict != 0 && conflict <= h->commit)
+            FAIL(h, UT_EINVAL, "step: append would overwrite committed entry %llu",
+                 (unsigned long long)conflict);
+        rc = ut__log_reserve(&h->log, a->n_entries - skip, bytes);
+        if (rc != UT_OK)
+            return rc;
+    }
+    rc = msgbuf_reserve(&h->live, 1, 0);
+    if (rc != UT_OK)
+        return rc;
+
+    /* From here on nothing can fail. */
+    if (m->term > h->term ||
+        (h->role != UT_CONSENSUS_FOLLOWER && h->role != UT_CONSENSUS_OBSERVER)) {
+        /* §5.1 newer term, or §5.2 a candidate meets the term's leader. */
+        rc = become_follower(h, m->term, m->from);
+        if (rc != UT_OK)
+            return rc;
+    } else {
+        h->pre_candidate = false;
+        h->leader = m->from;
+        h->leader_contact = h->now;
+        reset_election_timer(h);
+    }
+
+    ut_msg_t *r = push_msg(h, UT_MSG_APPEND_RESP, m->from, h->term);
+    if (!ok) {
+        /* Consistency check failed: tell the leader where our log diverges
+         * so it can skip a whole term per round trip. */
+        r->body.append_resp.success = false;
+        r->body.append_resp.index = a->prev_index;
+        if (a->prev_index > h->log.last) {
+            r->body.append_resp.hint_term = 0;
+            r->body.append_resp.hint_index = h->log.last + 1;
+        } else {
+            uint64_t ct = ut__log_term(&h->log, a->prev_index);
+            uint64_t first = a->prev_index;
+            while (first > h->commit + 1 && first > 1 && ut__log_term(&h->log, first - 1) == ct)
+                first--;
+            r->body.append_resp.hint_term = ct;
+            r->body.append_resp.hint_index = first;
+        }
+        return UT_OK;
+    }
+    if (conflict != 0) {
+        ut__log_truncate(&h->log, conflict);
+        if (conflict <= h->stable) {
+            if (h->truncate_from == 0 || conflict < h->truncate_from)
+                h->truncate_from = conflict;
+            h->stable = conflict - 1;
+        }
+        if (h->persisted >= conflict)
+            h->persisted = conflict - 1;
+    }
+    for (size_t i = skip; i < a->n_entries; i++) {
+        const ut_entry_t *e = &a->entries[i];
+        ut__log_append(&h->log, e->term, e->type, e->data, e->len);
+    }
+    uint64_t last_new = a->prev_index + a->n_entries;
+    /* §5.3: commitIndex = min(leaderCommit, index of last new entry); never
+     * lowered, so a delayed AppendEntries cannot move it back. */
+    uint64_t c = a->commit < last_new ? a->commit : last_new;
+    if (c > h->commit)
+        h->commit = c;
+    r->body.append_resp.success = true;
+    r->body.append_resp.index = last_new;
+    return UT_OK;
+}
+
+static int handle_append_resp(ut_consensus_t *h, const ut_msg_t *m, ut__progress_t *p)
+{
+    const ut_msg_append_resp_t *r = &m->body.append_resp;
+    if (h->role != UT_CONSENSUS_LEADER)
+        return UT_OK; /* a late answer to a former leader */
+    if (r->index > h->log.last)
+        FAIL(h, UT_EINVAL, "step: append-resp index %llu beyond last index %llu",
+             (unsigned long long)r->index, (unsigned long long)h->log.last);
+    p->active = true;
+    if (r->success) {
+        if (r->index > p->match) {
+            p->match = r->index;
+            if (p->mode == PR_PROBE) {
+                p->mode = PR_PIPELINE;
+                p->next = p->match + 1;
+                ring_clear(p);
+            } else if (p->next <= p->match) {
+                p->next = p->match + 1;
+            }
+            maybe_commit(h);
+        }
+        while (p->ring_len > 0 && p->ring[p->ring_head] <= r->index) {
+            p->ring_head = (p->ring_head + 1) % h->cfg.max_inflight;
+            p->ring_len--;
+        }
+        p->paused = false;
+        return UT_OK;
+    }
+    /* Rejection (§5.3): ignore stale ones, then back up next using the hint. */
+    if (r->index < p->match || (p->mode == PR_PROBE && r->index + 1 != p->next))
+        return UT_OK;
+    uint64_t next;
+    if (r->hint_term == 0) {
+        next = r->hint_index;
+    } else {
+        /* Skip to just past our last entry of the follower's conflicting
+         * term, or past the follower's whole term if we have none of it. */
+        uint64_t i = r->index;
+        while (i > p->match && ut__log_term(&h->log, i) > r->hint_term)
+            i--;
+        next = (ut__log_term(&h->log, i) == r->hint_term && i > p->match) ? i + 1 : r->hint_index;
+    }
+    if (next > r->index)
+        next = r->index;
+    if (next < p->match + 1)
+        next = p->match + 1;
+    p->next = next;
+    p->mode = PR_PROBE;
+    p->paused = false;
+    ring_clear(p);
+    return UT_OK;
+}
+
+static int handle_vote(ut_consensus_t *h, const ut_msg_t *m)
+{
+    bool pre = m->type == UT_MSG_PREVOTE;
+    const ut_msg_vote_t *v = &m->body.vote;
+    if (v->last_log_term > m->term || (v->last_log_index == 0 && v->last_log_term != 0))
+        FAIL(h, UT_EINVAL, "step: vote request with impossible last log term");
+    int rc = msgbuf_reserve(&h->live, 1, 0);
+    if (rc != UT_OK)
+        return rc;
+    if (m->term > h->term && in_lease(h))
+        return UT_OK; /* thesis §4.2.3: ignore, a leader is alive */
+    if (!pre && m->term > h->term) {
+        rc = become_follower(h, m->term, 0);
+        if (rc != UT_OK)
+            return rc;
+    }
+    bool grant;
+    if (!h->self_voter) {
+        grant = false; /* observers never vote */
+    } else if (pre) {
+        /* Thesis §9.6: grant if the candidate could win: its proposed term
+         * is ahead of ours and its log is up to date. Nothing is recorded. */
+        grant = m->term > h->term && log_up_to_date(h, v->last_log_term, v->last_log_index);
+    } else {
+        /* §5.2, §5.4.1: one vote per term, only for an up-to-date log. */
+        grant = m->term == h->term && (h->vote == 0 || h->vote == m->from) &&
+                log_up_to_date(h, v->last_log_term, v->last_log_index);
+        if (grant) {
+            h->vote = m->from;
+            reset_election_timer(h);
+        }
+    }
+    ut_msg_t *r = push_msg(h, pre ? UT_MSG_PREVOTE_RESP : UT_MSG_VOTE_RESP, m->from,
+                           (pre && grant) ? m->term : h->term);
+    r->body.vote_resp.granted = grant;
+    return UT_OK;
+}
+
+static int handle_vote_resp(ut_consensus_t *h, const ut_msg_t *m, ut__progress_t *p)
+{
+    bool pre = m->type == UT_MSG_PREVOTE_RESP;
+    if (pre) {
+        if (!h->pre_candidate || m->term != h->term + 1)
+            return UT_OK; /* not for this round */
+    } else if (h->role != UT_CONSENSUS_CANDIDATE || m->term != h->term) {
+        return UT_OK;
+    }
+    int rc = reserve_election(h);
+    if (rc != UT_OK)
+        return rc;
+    if (m->body.vote_resp.granted)
+        p->granted = true;
+    else
+        p->rejected = true;
+    size_t rejected;
+    size_t granted = count_granted(h, &rejected);
+    if (granted >= quorum(h))
+        return pre ? start_election(h) : become_leader(h);
+    if (rejected >= quorum(h))
+        return become_follower(h, h->term, 0);
+    return UT_OK;
+}
+
+int ut_consensus_step(ut_consensus_t *h, const ut_msg_t *m)
+{
+    if (!valid_handle(h))
+        return UT_EINVAL;
+    if (m == NULL)
+        FAIL(h, UT_EINVAL, "step: NULL message");
+    if (m->to != h->id)
+        FAIL(h, UT_EINVAL, "step: message for node %llu delivered to node %llu",
+             (unsigned long long)m->to, (unsigned long long)h->id);
+    if (m->type < UT_MSG_VOTE || m->type > UT_MSG_APPEND_RESP)
+        FAIL(h, UT_EINVAL, "step: message type %d is not a consensus message", (int)m->type);
+    if (m->term == 0 || m->term > UT__MAX_TERM)
+        FAIL(h, UT_EINVAL, "step: %s with impossible term %llu", ut_msg_type_name(m->type),
+             (unsigned long long)m->term);
+    ut__progress_t *p = find_member(h, m->from);
+    if (p == NULL || m->from == h->id)
+        FAIL(h, UT_ENOTFOUND, "step: %s from %llu, not a peer", ut_msg_type_name(m->type),
+             (unsigned long long)m->from);
+    bool needs_voter =
+        m->type == UT_MSG_VOTE || m->type == UT_MSG_PREVOTE || m->type == UT_MSG_APPEND;
+    if (needs_voter && !p->voter)
+        FAIL(h, UT_EINVAL, "step: %s from observer %llu", ut_msg_type_name(m->type),
+             (unsigned long long)m->from);
+    h->took_input = true;
+
+    if (m->term < h->term) {
+        /* §5.1: a stale request is answered with our term so that its sender
+         * learns it is behind; stale responses are dropped. A pre-vote for
+         * our own term is the one "lower" message that is not stale. */
+        if (m->type == UT_MSG_APPEND || m->type == UT_MSG_VOTE || m->type == UT_MSG_PREVOTE) {
+            int rc = msgbuf_reserve(&h->live, 1, 0);
+            if (rc != UT_OK)
+                return rc;
+            ut_msg_type_t rt = m->type == UT_MSG_APPEND ? UT_MSG_APPEND_RESP
+                               : m->type == UT_MSG_VOTE ? UT_MSG_VOTE_RESP
+                                                        : UT_MSG_PREVOTE_RESP;
+            ut_msg_t *r = push_msg(h, rt, m->from, h->term);
+            if (rt == UT_MSG_APPEND_RESP) {
+                r->body.append_resp.index = m->body.append.prev_index;
+            }
+        }
+        snprintf(h->errmsg, sizeof h->errmsg, "step: %s from term %llu < %llu",
+                 ut_msg_type_name(m->type), (unsigned long long)m->term,
+                 (unsigned long long)h->term);
+        return UT_ESTALE;
+    }
+
+    switch (m->type) {
+    case UT_MSG_VOTE:
+    case UT_MSG_PREVOTE:
+        return handle_vote(h, m);
+    case UT_MSG_APPEND:
+        return handle_append(h, m);
+    default:
+        break;
+    }
+    /* Responses. A higher term in a response means we are behind (§5.1);
+     * a granted pre-vote carries the proposed term and is not one. */
+    if (m->term > h->term && !(m->type == UT_MSG_PREVOTE_RESP && m->body.vote_resp.granted))
+        return become_follower(h, m->term, 0);
+    if (m->type == UT_MSG_APPEND_RESP)
+        return handle_append_resp(h, m, p);
+    return handle_vote_resp(h, m, p);
+}
+
+/* ----------------------------------------------------------- ready/advance */
+
+static bool hs_equal(const ut_consensus_hard_state_t *a, const ut_consensus_hard_state_t *b)
+{
+    return a->term == b->term && a->vote == b->vote && a->commit == b->commit;
+}
+
+static bool pending_appends(const ut_consensus_t *h)
+{
+    if (h->role != UT_CONSENSUS_LEADER)
+        return false;
+    for (size_t i = 0; i < h->n_members; i++)
+        if (i != h->self && needs_append(h, &h->prs[i]))
+            return true;
+    return false;
+}
+
+bool ut_consensus_has_ready(const ut_consensus_t *h)
+{
+    if (!valid_handle(h) || h->ready_out)
+        return false;
+    return h->live.n > 0 || h->stable < h->log.last || h->applied < h->commit ||
+           h->term != h->last_hs.term || h->vote != h->last_hs.vote ||
+           h->commit != h->last_hs.commit || h->truncate_from != 0 || h->role != h->last_role ||
+           h->leader != h->last_leader || pending_appends(h);
+}
+
+int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
+{
+    if (!valid_handle(h) || rd == NULL)
+        return UT_EINVAL;
+    if (h->ready_out)
+        FAIL(h, UT_ESTATE, "ready: the previous ready was not advanced");
+    int rc = flush_appends(h);
+    if (rc != UT_OK)
+        return rc;
+    size_t n_ents = (size_t)(h->log.last - h->stable);
+    uint64_t apply_to = h->commit;
+    if (apply_to - h->applied > UT__MAX_APPLY_BATCH)
+        apply_to = h->applied + UT__MAX_APPLY_BATCH;
+    size_t n_apply = (size_t)(apply_to - h->applied);
+    rc = ut__grow((void **)&h->rd_ents, &h->rd_ents_cap, n_ents, sizeof(ut_entry_t));
+    if (rc == UT_OK)
+        rc = ut__grow((void **)&h->rd_apply, &h->rd_apply_cap, n_apply, sizeof(ut_entry_t));
+    if (rc != UT_OK)
+        FAIL(h, rc, "ready: out of memory");
+
+    h->rd_hs.term = h->term;
+    h->rd_hs.vote = h->vote;
+    h->rd_hs.commit = h->commit;
+    rd->hard_state = h->rd_hs;
+    rd->hard_state_changed = !hs_equal(&h->rd_hs, &h->last_hs);
+#ifdef UT__FAULT_FORGET_VOTE
+    /* Test-only broken variant: the vote never reaches stable storage, so a
+     * restarted node can vote twice in one term. The safety tests must
+     * catch this. */
+    rd->hard_state.vote = 0;
+#endif
+    rd->truncate_from = h->truncate_from;
+    if (n_ents > 0)
+        memcpy(h->rd_ents, ut__log_at(&h->log, h->stable + 1), n_ents * sizeof(ut_entry_t));
+    rd->entries = n_ents > 0 ? h->rd_ents : NULL;
+    rd->n_entries = n_ents;
+    if (n_apply > 0)
+        memcpy(h->rd_apply, ut__log_at(&h->log, h->applied + 1), n_apply * sizeof(ut_entry_t));
+    rd->committed = n_apply > 0 ? h->rd_apply : NULL;
+    rd->n_committed = n_apply;
+
+    /* Hand the live outbox over and start a fresh one. */
+    ut__msgbuf_t tmp = h->out;
+    h->out = h->live;
+    h->live = tmp;
+    h->live.n = 0;
+    h->live.n_ents = 0;
+    for (size_t i = 0; i < h->out.n; i++) {
+        ut_msg_t *m = &h->out.msgs[i];
+        if (m->type == UT_MSG_APPEND)
+            m->body.append.entries =
+                m->body.append.n_entries > 0 ? h->out.ents + h->out.off[i] : NULL;
+    }
+    rd->msgs = h->out.n > 0 ? h->out.msgs : NULL;
+    rd->n_msgs = h->out.n;
+
+    rd->soft_state_changed = h->role != h->last_role || h->leader != h->last_leader;
+    rd->state = h->role;
+    rd->leader = h->leader;
+    h->last_role = h->role;
+    h->last_leader = h->leader;
+
+    h->ready_out = true;
+    rd->seq_ = ++h->ready_seq;
+    h->rd_last_entry = h->log.last;
+    h->rd_applied = apply_to;
+    h->stable = h->log.last;
+    h->truncate_from = 0;
+    return UT_OK;
+}
+
+bool ut_consensus_ready_empty(const ut_consensus_ready_t *rd)
+{
+    return rd == NULL || (!rd->hard_state_changed && rd->truncate_from == 0 && rd->n_entries == 0 &&
+                          rd->n_msgs == 0 && rd->n_committed == 0 && !rd->soft_state_changed);
+}
+
+int ut_consensus_advance(ut_consensus_t *h, const ut_consensus_ready_t *rd)
+{
+    if (!valid_handle(h) || rd == NULL)
+        return UT_EINVAL;
+    if (!h->ready_out || rd->seq_ != h->ready_seq)
+        FAIL(h, UT_EINVAL, "advance: not the outstanding ready");
+    h->ready_out = false;
+    /* A truncation that arrived after ready() lowered stable: only what is
+     * still in the log counts as durable. */
+    uint64_t durable = h->rd_last_entry < h->stable ? h->rd_last_entry : h->stable;
+    if (durable > h->persisted)
+        h->persisted = durable;
+    h->last_hs = h->rd_hs;
+    if (h->rd_applied > h->applied)
+        h->applied = h->rd_applied;
+    h->out.n = 0;
+    h->out.n_ents = 0;
+    if (h->role == UT_CONSENSUS_LEADER) {
+        /* The leader counts itself only for entries on its own disk. */
+        ut__progress_t *self = &h->prs[h->self];
+        if (h->persisted > self->match) {
+            self->match = h->persisted;
+            maybe_commit(h);
+        }
+    }
+    return UT_OK;
+}
+
+/* --------------------------------------------------------------- accessors */
+
+ut_consensus_state_t ut_consensus_state(const ut_consensus_t *h)
+{
+    return valid_handle(h) ? h->role : UT_CONSENSUS_FOLLOWER;
+}
+
+uint64_t ut_consensus_term(const ut_consensus_t *h)
+{
+    return valid_handle(h) ? h->term : 0;
+}
+
+uint64_t ut_consensus_leader(const ut_consensus_t *h)
+{
+    return valid_handle(h) ? h->leader : 0;
+}
+
+uint64_t ut_consensus_vote(const ut_consensus_t *h)
+{
+    return valid_handle(h) ? h->vote : 0;
+}
+
+uint64_t ut_consensus_id(const ut_consensus_t *h)
+{
+    return valid_handle(h) ? h->id : 0;
+}
+
+uint64_t ut_consensus_commit_index(const ut_consensus_t *h)
+{
+    return valid_handle(h) ? h->commit : 0;
+}
+
+uint64_t ut_consensus_last_index(const ut_consensus_t *h)
+{
+    return valid_handle(h) ? h->log.last : 0;
+}
+
+int ut_consensus_entry_term(const ut_consensus_t *h, uint64_t index, uint64_t *out)
+{
+    if (!valid_handle(h) || out == NULL)
+        return UT_EINVAL;
+    if (index > h->log.last)
+        return UT_ENOTFOUND;
+    *out = ut__log_term(&h->log, index);
+    return UT_OK;
+}
+
+int ut_consensus_nodes(const ut_consensus_t *h, uint64_t *out, size_t cap, size_t *n)
+{
+    if (!valid_handle(h) || n == NULL || (out == NULL && cap > 0))
+        return UT_EINVAL;
+    *n = h->n_members;
+    if (cap < h->n_members)
+        return UT_ERANGE;
+    for (size_t i = 0; i < h->n_members; i++)
+        out[i] = h->prs[i].id;
+    return UT_OK;
+}
+
+void *ut_consensus_userdata(const ut_consensus_t *h)
+{
+    return valid_handle(h) ? h->cfg.userdata : NULL;
+}
+
+const char *ut_consensus_errmsg(const ut_consensus_t *h)
+{
+    if (h == NULL)
+        return "NULL handle";
+    if (!valid_handle(h))
+        return "invalid or freed handle";
+    return h->errmsg;
+}

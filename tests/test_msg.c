@@ -1081,6 +1081,128 @@ static void test_decoder_allocation_failure(void **state)
     }
 }
 
+/* ---- the codec as the transport of a Raft cluster ----------------------- */
+
+#define RAFT_NODES 3
+#define RAFT_QCAP 4096
+
+typedef struct raft_net {
+    ut_consensus_t *nodes[RAFT_NODES];
+    unsigned char *frames[RAFT_QCAP];
+    size_t lens[RAFT_QCAP];
+    size_t head, tail, sent;
+    uint64_t applied_sum[RAFT_NODES];
+    size_t applied[RAFT_NODES];
+    ut_msg_decoder_t *dec;
+} raft_net_t;
+
+/* Send = encode into a fresh frame; the message must round-trip at once. */
+static void raft_send(raft_net_t *net, const ut_msg_t *m)
+{
+    size_t need = 0, len = 0;
+    assert_int_equal(ut_msg_validate(m), UT_OK);
+    assert_int_equal(ut_msg_encoded_size(m, &need), UT_OK);
+    unsigned char *f = malloc(need);
+    assert_non_null(f);
+    assert_int_equal(ut_msg_encode(m, f, need, &len), UT_OK);
+    assert_int_equal(len, need);
+    ut_msg_t back;
+    assert_int_equal(ut_msg_decoder_decode(net->dec, &back, f, len, NULL), UT_OK);
+    assert_true(msg_equal(m, &back));
+    assert_true(net->tail < RAFT_QCAP);
+    net->frames[net->tail] = f;
+    net->lens[net->tail++] = len;
+    net->sent++;
+}
+
+static void raft_process(raft_net_t *net, int i)
+{
+    while (ut_consensus_has_ready(net->nodes[i])) {
+        ut_consensus_ready_t rd;
+        assert_int_equal(ut_consensus_ready(net->nodes[i], &rd), UT_OK);
+        for (size_t k = 0; k < rd.n_msgs; k++)
+            raft_send(net, &rd.msgs[k]);
+        for (size_t k = 0; k < rd.n_committed; k++) {
+            const ut_entry_t *e = &rd.committed[k];
+            if (e->type != UT_ENTRY_NORMAL)
+                continue;
+            net->applied[i]++;
+            net->applied_sum[i] = net->applied_sum[i] * 1000003u + e->index * 31u + e->len;
+            for (uint32_t b = 0; b < e->len; b++)
+                net->applied_sum[i] += ((const unsigned char *)e->data)[b];
+        }
+        assert_int_equal(ut_consensus_advance(net->nodes[i], &rd), UT_OK);
+    }
+}
+
+/* Deliver = decode the frame with the decoder object and step the node. */
+static void raft_run(raft_net_t *net)
+{
+    for (int i = 0; i < RAFT_NODES; i++)
+        raft_process(net, i);
+    while (net->head < net->tail) {
+        unsigned char *f = net->frames[net->head];
+        size_t len = net->lens[net->head++];
+        ut_msg_t m;
+        size_t used = 0;
+        assert_int_equal(ut_msg_decoder_decode(net->dec, &m, f, len, &used), UT_OK);
+        assert_int_equal(used, len);
+        assert_true(m.to >= 1 && m.to <= RAFT_NODES);
+        int to = (int)m.to - 1;
+        int rc = ut_consensus_step(net->nodes[to], &m);
+        assert_true(rc == UT_OK || rc == UT_ESTALE);
+        free(f); /* the node copied what it keeps */
+        raft_process(net, to);
+    }
+    net->head = net->tail = 0;
+}
+
+static void test_codec_carries_a_raft_cluster(void **state)
+{
+    (void)state;
+    static raft_net_t net;
+    memset(&net, 0, sizeof net);
+    assert_int_equal(ut_msg_decoder_new(&net.dec), UT_OK);
+    const uint64_t ids[RAFT_NODES] = {1, 2, 3};
+    for (int i = 0; i < RAFT_NODES; i++) {
+        ut_consensus_config_t cfg;
+        assert_int_equal(ut_consensus_config_init(&cfg, UT_CONSENSUS_CONFIG_VERSION), UT_OK);
+        cfg.id = ids[i];
+        cfg.voters = ids;
+        cfg.n_voters = RAFT_NODES;
+        cfg.seed = 4;
+        assert_int_equal(ut_consensus_new(&net.nodes[i], &cfg), UT_OK);
+        assert_int_equal(ut_consensus_tick(net.nodes[i], 0), UT_OK);
+    }
+    assert_int_equal(ut_consensus_campaign(net.nodes[0]), UT_OK);
+    raft_run(&net);
+    assert_int_equal(ut_consensus_state(net.nodes[0]), UT_CONSENSUS_LEADER);
+
+    /* 300 proposals of 1..97 bytes in rounds of 7: batched AppendEntries. */
+    const size_t n = 300;
+    for (size_t k = 0; k < n; k += 7) {
+        for (size_t j = k; j < k + 7 && j < n; j++) {
+            uint64_t idx;
+            size_t len = 1 + (j * 37) % 97;
+            assert_int_equal(ut_consensus_propose(net.nodes[0], payload_pool + j, len, &idx),
+                             UT_OK);
+        }
+        raft_run(&net);
+    }
+    /* Heartbeats carry the final commit index to the followers. */
+    assert_int_equal(ut_consensus_tick(net.nodes[0], 150), UT_OK);
+    raft_run(&net);
+    assert_int_equal(ut_consensus_tick(net.nodes[0], 300), UT_OK);
+    raft_run(&net);
+    for (int i = 0; i < RAFT_NODES; i++) {
+        assert_int_equal(net.applied[i], n);
+        assert_int_equal(net.applied_sum[i], net.applied_sum[0]);
+        ut_consensus_free(net.nodes[i]);
+    }
+    assert_true(net.sent > 100);
+    ut_msg_decoder_free(net.dec);
+}
+
 static void test_type_names(void **state)
 {
     (void)state;
@@ -1111,6 +1233,7 @@ int main(void)
         cmocka_unit_test(test_encode_rejects_invalid),
         cmocka_unit_test(test_null_arguments),
         cmocka_unit_test(test_decoder_allocation_failure),
+        cmocka_unit_test(test_codec_carries_a_raft_cluster),
         cmocka_unit_test(test_type_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

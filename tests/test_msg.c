@@ -773,6 +773,10 @@ static void test_newer_major_is_eversion(void **state)
         memset(buf + 4, 0xFF, 6);
         assert_int_equal(ut_msg_decode(&out, buf, len, ents, 4, NULL), UT_EVERSION);
     }
+    /* Recognised from the first three bytes, before a whole header. */
+    static const unsigned char v2[] = {'U', 'T', 2};
+    assert_int_equal(ut_msg_decode(&out, v2, 3, ents, 4, NULL), UT_EVERSION);
+    assert_int_equal(ut_msg_frame_len(&flen, v2, 3), UT_EVERSION);
     ext_t x0 = {0, 0, 0, 0, 0};
     len = ref_encode(&goldens[0].msg, &x0, buf);
     assert_int_equal(ut_msg_decode(&out, buf, len, ents, 4, NULL), UT_ECORRUPT);
@@ -888,6 +892,12 @@ static void test_frame_len(void **state)
     assert_int_equal(ut_msg_frame_len(&n, h, sizeof h), UT_ECORRUPT);
     h[0] = 0;
     assert_int_equal(ut_msg_frame_len(&n, h, sizeof h), UT_ECORRUPT);
+    /* A stream out of sync is refused from its first wrong byte. */
+    assert_int_equal(ut_msg_frame_len(&n, "X", 1), UT_ECORRUPT);
+    assert_int_equal(ut_msg_frame_len(&n, "UX", 2), UT_ECORRUPT);
+    assert_int_equal(ut_msg_frame_len(&n, "UT\0", 3), UT_ECORRUPT);
+    assert_int_equal(ut_msg_frame_len(&n, "UT\1", 3), UT_ERANGE);
+    assert_int_equal(n, UT_MSG_HEADER_SIZE);
     assert_int_equal(ut_msg_frame_len(NULL, g, len), UT_EINVAL);
     assert_int_equal(ut_msg_frame_len(&n, NULL, 3), UT_EINVAL);
 }

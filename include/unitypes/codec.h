@@ -128,13 +128,16 @@ UT_API int ut_msg_encode(const ut_msg_t *msg, void *buf, size_t cap, size_t *out
  * For stream transports: read until this returns UT_OK, then until @p *out
  * bytes are buffered, then ut_msg_decode(). Only the magic, the major version
  * and the body length are checked; the CRC and the body are checked by decode.
+ * The bytes present are checked even when there are fewer than
+ * #UT_MSG_HEADER_SIZE, so a bad magic or a newer major shows at once.
  *
  * @param[out] out Needed bytes: the whole frame on UT_OK, #UT_MSG_HEADER_SIZE
  *                 on UT_ERANGE.
  * @param[in]  buf Received bytes (may be NULL when @p len is 0).
  * @param[in]  len Number of received bytes.
  * @retval UT_OK       @p *out is the frame length (≤ #UT_MSG_MAX_FRAME).
- * @retval UT_ERANGE   Fewer than #UT_MSG_HEADER_SIZE bytes: read more.
+ * @retval UT_ERANGE   Fewer than #UT_MSG_HEADER_SIZE bytes, valid so far:
+ *                     read more.
  * @retval UT_ECORRUPT Bad magic, major version 0, or a frame length above
  *                     #UT_MSG_MAX_FRAME: the stream is out of sync, close it.
  * @retval UT_EVERSION The frame has a newer major version.

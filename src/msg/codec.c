@@ -192,16 +192,20 @@ int ut_msg_encode(const ut_msg_t *msg, void *buf, size_t cap, size_t *out_len)
     return UT_OK;
 }
 
-/* The part of the header every future major version keeps in place: magic,
- * major, and (for major 1) the body length. */
+/* The header: magic and major, which every future major version keeps in
+ * place, then (for major 1) the body length. The bytes present are judged
+ * before more are asked for, so a stream that is out of sync, or speaks a
+ * newer major, is recognised from its first bytes. */
 static int ut__msg_header(const unsigned char *p, size_t len, size_t *frame_len)
 {
+    if ((len >= 1 && p[0] != UT__MSG_MAGIC0) || (len >= 2 && p[1] != UT__MSG_MAGIC1))
+        return UT_ECORRUPT;
+    if (len >= 3 && p[2] == 0)
+        return UT_ECORRUPT;
+    if (len >= 3 && p[2] > UT_MSG_WIRE_MAJOR)
+        return UT_EVERSION;
     if (len < UT_MSG_HEADER_SIZE)
         return UT_ERANGE;
-    if (p[0] != UT__MSG_MAGIC0 || p[1] != UT__MSG_MAGIC1 || p[2] == 0)
-        return UT_ECORRUPT;
-    if (p[2] > UT_MSG_WIRE_MAJOR)
-        return UT_EVERSION;
     uint32_t body = ut__get32(p + 6);
     if (body > UT_MSG_MAX_FRAME - UT_MSG_HEADER_SIZE - UT__MSG_CRC_SIZE)
         return UT_ECORRUPT;

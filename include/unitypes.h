@@ -12,6 +12,7 @@
 #include "unitypes/alloc.h"
 #include "unitypes/types.h"
 #include "unitypes/msg.h"
+#include "unitypes/codec.h"
 #include "unitypes/consensus.h"
 
 #endif /* UNITYPES_H */

@@ -29,16 +29,16 @@ extern "C" {
  * @since 0.1.0
  */
 typedef enum ut_msg_type {
-    UT_MSG_NONE = 0,            /**< Invalid / empty. */
-    UT_MSG_VOTE = 1,            /**< Raft RequestVote (§5.2). Body: vote. */
-    UT_MSG_VOTE_RESP = 2,       /**< RequestVote response. Body: vote_resp. */
-    UT_MSG_PREVOTE = 3,         /**< Pre-vote request (thesis §9.6). Body: vote; term = proposed term. */
-    UT_MSG_PREVOTE_RESP = 4,    /**< Pre-vote response. Body: vote_resp. */
-    UT_MSG_APPEND = 5,          /**< AppendEntries, heartbeats included (§5.3). Body: append. */
-    UT_MSG_APPEND_RESP = 6,     /**< AppendEntries response. Body: append_resp. */
-    UT_MSG_SNAPSHOT = 7,        /**< Reserved: InstallSnapshot (§7). */
-    UT_MSG_SNAPSHOT_RESP = 8,   /**< Reserved: InstallSnapshot response. */
-    UT_MSG_TIMEOUT_NOW = 9      /**< Reserved: leadership transfer (thesis §3.10). */
+    UT_MSG_NONE = 0,      /**< Invalid / empty. */
+    UT_MSG_VOTE = 1,      /**< Raft RequestVote (§5.2). Body: vote. */
+    UT_MSG_VOTE_RESP = 2, /**< RequestVote response. Body: vote_resp. */
+    UT_MSG_PREVOTE = 3,   /**< Pre-vote request (thesis §9.6). Body: vote; term = proposed term. */
+    UT_MSG_PREVOTE_RESP = 4,  /**< Pre-vote response. Body: vote_resp. */
+    UT_MSG_APPEND = 5,        /**< AppendEntries, heartbeats included (§5.3). Body: append. */
+    UT_MSG_APPEND_RESP = 6,   /**< AppendEntries response. Body: append_resp. */
+    UT_MSG_SNAPSHOT = 7,      /**< Reserved: InstallSnapshot (§7). */
+    UT_MSG_SNAPSHOT_RESP = 8, /**< Reserved: InstallSnapshot response. */
+    UT_MSG_TIMEOUT_NOW = 9    /**< Reserved: leadership transfer (thesis §3.10). */
 } ut_msg_type_t;
 
 /** @brief Kind of a log entry. Values are part of the wire format. @since 0.1.0 */
@@ -91,7 +91,9 @@ typedef struct ut_msg_append {
  * hint lets the leader skip a whole conflicting term at once (§5.3, "fast
  * backtracking"): @c hint_term is the term of the follower's entry at
  * prev_index (0 if its log is shorter) and @c hint_index the first index the
- * follower holds for that term (or its last index + 1 when the log is short).
+ * follower holds for that term above its commit index (entries up to the
+ * commit index are known to match), or its last index + 1 when its log is
+ * shorter than prev_index.
  * @since 0.1.0
  */
 typedef struct ut_msg_append_resp {

@@ -87,7 +87,14 @@ struct ut_consensus {
 
     bool took_input, restored;
 
-    ut__msgbuf_t live, out; /* live: being filled; out: handed out by ready() */
+    /* live: being filled; out: handed out by ready(). ready() swaps the two
+     * pointers, so handing out a batch of messages copies nothing. */
+    ut__msgbuf_t bufs[2];
+    ut__msgbuf_t *live, *out;
+    /* Set whenever a peer may have become sendable (log grew, progress
+     * moved, a probe was unpaused); cleared by a complete flush. Keeps
+     * has_ready() and ready() from scanning every peer on every call. */
+    bool flush_hint;
     ut_entry_t *rd_ents;
     size_t rd_ents_cap;
     ut_entry_t *rd_apply;
@@ -174,7 +181,7 @@ static void msgbuf_free(ut__msgbuf_t *b)
 /* Room must have been reserved with msgbuf_reserve(). */
 static ut_msg_t *push_msg(ut_consensus_t *h, ut_msg_type_t type, uint64_t to, uint64_t term)
 {
-    ut__msgbuf_t *b = &h->live;
+    ut__msgbuf_t *b = h->live;
     ut_msg_t *m = &b->msgs[b->n];
     /* Clear only what the bodies use: this runs for every message. */
     memset(&m->body, 0, sizeof m->body.append);
@@ -255,7 +262,7 @@ static void send_append(ut_consensus_t *h, ut__progress_t *p, size_t max_entries
     m->body.append.prev_term = ut__log_term(&h->log, prev);
     m->body.append.commit = h->commit;
     size_t n = 0, bytes = 0;
-    ut__msgbuf_t *b = &h->live;
+    ut__msgbuf_t *b = h->live;
     b->off[b->n - 1] = b->n_ents;
     for (uint64_t i = p->next; i <= h->log.last && n < max_entries; i++) {
         const ut_entry_t *e = ut__log_at(&h->log, i);
@@ -316,7 +323,7 @@ static int flush_appends(ut_consensus_t *h)
             continue;
         while (needs_append(h, p)) {
             size_t n = entries_to_send(h, p);
-            int rc = msgbuf_reserve(&h->live, 1, n);
+            int rc = msgbuf_reserve(h->live, 1, n);
             if (rc != UT_OK)
                 return rc;
             send_append(h, p, n);
@@ -371,6 +378,7 @@ static int become_leader(ut_consensus_t *h)
     /* §5.4.2, §8: a new leader appends a no-op of its own term, so that the
      * entries of earlier terms can become committed through it. */
     ut__log_append(&h->log, h->term, UT_ENTRY_NOOP, NULL, 0);
+    h->flush_hint = true;
     h->heartbeat_start = h->now;
     h->quorum_start = h->now;
     return UT_OK;
@@ -395,7 +403,7 @@ static size_t count_granted(const ut_consensus_t *h, size_t *rejected)
 /* Worst-case messages one election round queues: one per member. */
 static int reserve_election(ut_consensus_t *h)
 {
-    int rc = msgbuf_reserve(&h->live, h->n_members, 0);
+    int rc = msgbuf_reserve(h->live, h->n_members, 0);
     if (rc == UT_OK)
         rc = ut__log_reserve(&h->log, 1, 0); /* the no-op if we win at once */
     return rc;
@@ -554,6 +562,8 @@ int ut_consensus_new(ut_consensus_t **out, const ut_consensus_config_t *cfg)
         return UT_ENOMEM;
     }
     h->magic = UT__CONSENSUS_MAGIC;
+    h->live = &h->bufs[0];
+    h->out = &h->bufs[1];
     h->cfg = *cfg;
     h->cfg.voters = NULL; /* not kept: the caller owns them */
     h->cfg.observers = NULL;
@@ -585,8 +595,8 @@ void ut_consensus_free(ut_consensus_t *h)
     if (!valid_handle(h))
         return;
     ut__log_destroy(&h->log);
-    msgbuf_free(&h->live);
-    msgbuf_free(&h->out);
+    msgbuf_free(h->live);
+    msgbuf_free(h->out);
     ut__free(h->rd_ents);
     ut__free(h->rd_apply);
     ut__free(h->rings);
@@ -681,7 +691,7 @@ int ut_consensus_tick(ut_consensus_t *h, uint64_t now_ms)
                 return become_follower(h, h->term, 0);
         }
         if (now_ms - h->heartbeat_start >= h->cfg.heartbeat_ms) {
-            int rc = msgbuf_reserve(&h->live, h->n_members, 0);
+            int rc = msgbuf_reserve(h->live, h->n_members, 0);
             if (rc != UT_OK) {
                 h->now = old_now;
                 return rc;
@@ -701,6 +711,8 @@ int ut_consensus_tick(ut_consensus_t *h, uint64_t now_ms)
                 }
                 p->match_at_hb = p->match;
                 p->paused = false; /* re-send a lost probe */
+                if (needs_append(h, p))
+                    h->flush_hint = true;
                 send_heartbeat(h, p);
             }
         }
@@ -741,6 +753,7 @@ int ut_consensus_propose(ut_consensus_t *h, const void *data, size_t len, uint64
         FAIL(h, rc, "propose: out of memory");
     h->took_input = true;
     ut__log_append(&h->log, h->term, UT_ENTRY_NORMAL, data, (uint32_t)len);
+    h->flush_hint = true;
     if (out_index != NULL)
         *out_index = h->log.last;
     return UT_OK;
@@ -803,7 +816,7 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
         if (rc != UT_OK)
             return rc;
     }
-    rc = msgbuf_reserve(&h->live, 1, 0);
+    rc = msgbuf_reserve(h->live, 1, 0);
     if (rc != UT_OK)
         return rc;
 
@@ -924,7 +937,7 @@ static int handle_vote(ut_consensus_t *h, const ut_msg_t *m)
     const ut_msg_vote_t *v = &m->body.vote;
     if (v->last_log_term > m->term || (v->last_log_index == 0 && v->last_log_term != 0))
         FAIL(h, UT_EINVAL, "step: vote request with impossible last log term");
-    int rc = msgbuf_reserve(&h->live, 1, 0);
+    int rc = msgbuf_reserve(h->live, 1, 0);
     if (rc != UT_OK)
         return rc;
     if (m->term > h->term && in_lease(h))
@@ -1011,7 +1024,7 @@ int ut_consensus_step(ut_consensus_t *h, const ut_msg_t *m)
          * learns it is behind; stale responses are dropped. A pre-vote for
          * our own term is the one "lower" message that is not stale. */
         if (m->type == UT_MSG_APPEND || m->type == UT_MSG_VOTE || m->type == UT_MSG_PREVOTE) {
-            int rc = msgbuf_reserve(&h->live, 1, 0);
+            int rc = msgbuf_reserve(h->live, 1, 0);
             if (rc != UT_OK)
                 return rc;
             ut_msg_type_t rt = m->type == UT_MSG_APPEND ? UT_MSG_APPEND_RESP
@@ -1041,8 +1054,13 @@ int ut_consensus_step(ut_consensus_t *h, const ut_msg_t *m)
      * a granted pre-vote carries the proposed term and is not one. */
     if (m->term > h->term && !(m->type == UT_MSG_PREVOTE_RESP && m->body.vote_resp.granted))
         return become_follower(h, m->term, 0);
-    if (m->type == UT_MSG_APPEND_RESP)
-        return handle_append_resp(h, m, p);
+    if (m->type == UT_MSG_APPEND_RESP) {
+        int rc = handle_append_resp(h, m, p);
+        /* Only this peer's progress moved: it alone may have become sendable. */
+        if (h->role == UT_CONSENSUS_LEADER && needs_append(h, p))
+            h->flush_hint = true;
+        return rc;
+    }
     return handle_vote_resp(h, m, p);
 }
 
@@ -1067,10 +1085,10 @@ bool ut_consensus_has_ready(const ut_consensus_t *h)
 {
     if (!valid_handle(h) || h->ready_out)
         return false;
-    return h->live.n > 0 || h->stable < h->log.last || h->applied < h->commit ||
+    return h->live->n > 0 || h->stable < h->log.last || h->applied < h->commit ||
            h->term != h->last_hs.term || h->vote != h->last_hs.vote ||
            h->commit != h->last_hs.commit || h->truncate_from != 0 || h->role != h->last_role ||
-           h->leader != h->last_leader || pending_appends(h);
+           h->leader != h->last_leader || (h->flush_hint && pending_appends(h));
 }
 
 int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
@@ -1079,16 +1097,18 @@ int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
         return UT_EINVAL;
     if (h->ready_out)
         FAIL(h, UT_ESTATE, "ready: the previous ready was not advanced");
-    int rc = flush_appends(h);
+    int rc = h->flush_hint ? flush_appends(h) : UT_OK;
     if (rc != UT_OK)
         return rc;
+    h->flush_hint = false;
     size_t n_ents = (size_t)(h->log.last - h->stable);
     uint64_t apply_to = h->commit;
     if (apply_to - h->applied > UT__MAX_APPLY_BATCH)
         apply_to = h->applied + UT__MAX_APPLY_BATCH;
     size_t n_apply = (size_t)(apply_to - h->applied);
-    rc = ut__grow((void **)&h->rd_ents, &h->rd_ents_cap, n_ents, sizeof(ut_entry_t));
-    if (rc == UT_OK)
+    if (n_ents > h->rd_ents_cap)
+        rc = ut__grow((void **)&h->rd_ents, &h->rd_ents_cap, n_ents, sizeof(ut_entry_t));
+    if (rc == UT_OK && n_apply > h->rd_apply_cap)
         rc = ut__grow((void **)&h->rd_apply, &h->rd_apply_cap, n_apply, sizeof(ut_entry_t));
     if (rc != UT_OK)
         FAIL(h, rc, "ready: out of memory");
@@ -1115,19 +1135,19 @@ int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
     rd->n_committed = n_apply;
 
     /* Hand the live outbox over and start a fresh one. */
-    ut__msgbuf_t tmp = h->out;
+    ut__msgbuf_t *tmp = h->out;
     h->out = h->live;
     h->live = tmp;
-    h->live.n = 0;
-    h->live.n_ents = 0;
-    for (size_t i = 0; i < h->out.n; i++) {
-        ut_msg_t *m = &h->out.msgs[i];
+    h->live->n = 0;
+    h->live->n_ents = 0;
+    for (size_t i = 0; i < h->out->n; i++) {
+        ut_msg_t *m = &h->out->msgs[i];
         if (m->type == UT_MSG_APPEND)
             m->body.append.entries =
-                m->body.append.n_entries > 0 ? h->out.ents + h->out.off[i] : NULL;
+                m->body.append.n_entries > 0 ? h->out->ents + h->out->off[i] : NULL;
     }
-    rd->msgs = h->out.n > 0 ? h->out.msgs : NULL;
-    rd->n_msgs = h->out.n;
+    rd->msgs = h->out->n > 0 ? h->out->msgs : NULL;
+    rd->n_msgs = h->out->n;
 
     rd->soft_state_changed = h->role != h->last_role || h->leader != h->last_leader;
     rd->state = h->role;
@@ -1165,8 +1185,8 @@ int ut_consensus_advance(ut_consensus_t *h, const ut_consensus_ready_t *rd)
     h->last_hs = h->rd_hs;
     if (h->rd_applied > h->applied)
         h->applied = h->rd_applied;
-    h->out.n = 0;
-    h->out.n_ents = 0;
+    h->out->n = 0;
+    h->out->n_ents = 0;
     if (h->role == UT_CONSENSUS_LEADER) {
         /* The leader counts itself only for entries on its own disk. */
         ut__progress_t *self = &h->prs[h->self];

@@ -4,16 +4,26 @@
 const char *ut_msg_type_name(ut_msg_type_t type)
 {
     switch (type) {
-    case UT_MSG_NONE: return "none";
-    case UT_MSG_VOTE: return "vote";
-    case UT_MSG_VOTE_RESP: return "vote-resp";
-    case UT_MSG_PREVOTE: return "prevote";
-    case UT_MSG_PREVOTE_RESP: return "prevote-resp";
-    case UT_MSG_APPEND: return "append";
-    case UT_MSG_APPEND_RESP: return "append-resp";
-    case UT_MSG_SNAPSHOT: return "snapshot";
-    case UT_MSG_SNAPSHOT_RESP: return "snapshot-resp";
-    case UT_MSG_TIMEOUT_NOW: return "timeout-now";
+    case UT_MSG_NONE:
+        return "none";
+    case UT_MSG_VOTE:
+        return "vote";
+    case UT_MSG_VOTE_RESP:
+        return "vote-resp";
+    case UT_MSG_PREVOTE:
+        return "prevote";
+    case UT_MSG_PREVOTE_RESP:
+        return "prevote-resp";
+    case UT_MSG_APPEND:
+        return "append";
+    case UT_MSG_APPEND_RESP:
+        return "append-resp";
+    case UT_MSG_SNAPSHOT:
+        return "snapshot";
+    case UT_MSG_SNAPSHOT_RESP:
+        return "snapshot-resp";
+    case UT_MSG_TIMEOUT_NOW:
+        return "timeout-now";
     }
     return "?";
 }

@@ -1,0 +1,402 @@
+/* SPDX-License-Identifier: MIT */
+/* Binary wire format of ut_msg_t. docs/wire-format.md is the specification;
+ * the constants below are its tables. Every read of the input is preceded by
+ * a check against the bytes remaining, and every count read from the input is
+ * bounded by the bytes that would have to follow it before it is used. */
+#include "internal.h"
+#include "msg/codec_internal.h"
+
+#define UT__MSG_MAGIC0 0x55u /* 'U' */
+#define UT__MSG_MAGIC1 0x54u /* 'T' */
+#define UT__MSG_CRC_SIZE 4u
+#define UT__MSG_FIELDS_LEN_SIZE 2u /* u16 length of the fields section */
+#define UT__MSG_COMMON_FIELDS 24u  /* from, to, term */
+#define UT__MSG_ENTRY_HDR 24u      /* term, index, type, len */
+
+/* Size of the fields section of each type in this minor version; 0 for a type
+ * without a body (unknown or reserved). */
+static size_t ut__msg_fields_size(uint32_t type)
+{
+    switch (type) {
+    case UT_MSG_VOTE:
+    case UT_MSG_PREVOTE:
+        return UT__MSG_COMMON_FIELDS + 16u;
+    case UT_MSG_VOTE_RESP:
+    case UT_MSG_PREVOTE_RESP:
+        return UT__MSG_COMMON_FIELDS + 1u;
+    case UT_MSG_APPEND:
+        return UT__MSG_COMMON_FIELDS + 24u + 4u + 2u;
+    case UT_MSG_APPEND_RESP:
+        return UT__MSG_COMMON_FIELDS + 1u + 24u;
+    default:
+        return 0;
+    }
+}
+
+static inline void ut__put16(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)v;
+    p[1] = (unsigned char)(v >> 8);
+}
+
+static inline void ut__put32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)v;
+    p[1] = (unsigned char)(v >> 8);
+    p[2] = (unsigned char)(v >> 16);
+    p[3] = (unsigned char)(v >> 24);
+}
+
+static inline void ut__put64(unsigned char *p, uint64_t v)
+{
+    ut__put32(p, (uint32_t)v);
+    ut__put32(p + 4, (uint32_t)(v >> 32));
+}
+
+static inline uint32_t ut__get16(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8;
+}
+
+static inline uint32_t ut__get32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t ut__get64(const unsigned char *p)
+{
+    return (uint64_t)ut__get32(p) | (uint64_t)ut__get32(p + 4) << 32;
+}
+
+/* Validate and size in one pass, so encode walks the entries only twice
+ * (here and when writing). Sizes are accumulated in 64 bits so that a 32-bit
+ * size_t cannot wrap before the UT_MSG_MAX_FRAME check. */
+static int ut__msg_check(const ut_msg_t *msg, size_t *frame_size)
+{
+    if (msg == NULL)
+        return UT_EINVAL;
+    size_t fields = ut__msg_fields_size((uint32_t)msg->type);
+    if (fields == 0 || msg->from == 0 || msg->to == 0)
+        return UT_EINVAL;
+    uint64_t size = UT_MSG_HEADER_SIZE + UT__MSG_FIELDS_LEN_SIZE + fields + UT__MSG_CRC_SIZE;
+    if (msg->type == UT_MSG_APPEND) {
+        const ut_msg_append_t *a = &msg->body.append;
+        size_t n = a->n_entries;
+        if (n > 0 && a->entries == NULL)
+            return UT_EINVAL;
+        if ((uint64_t)n > UINT32_MAX || (uint64_t)n > UINT64_MAX - a->prev_index)
+            return UT_EINVAL;
+        for (size_t i = 0; i < n; i++) {
+            const ut_entry_t *e = &a->entries[i];
+            /* Entries are the log slice that follows prev_index (Raft §5.3). */
+            if (e->index != a->prev_index + 1u + (uint64_t)i)
+                return UT_EINVAL;
+            if (e->len > 0 && e->data == NULL)
+                return UT_EINVAL;
+            size += UT__MSG_ENTRY_HDR + (uint64_t)e->len;
+            if (size > UT_MSG_MAX_FRAME)
+                return UT_EINVAL;
+        }
+    }
+    if (size > UT_MSG_MAX_FRAME)
+        return UT_EINVAL;
+    *frame_size = (size_t)size;
+    return UT_OK;
+}
+
+int ut_msg_validate(const ut_msg_t *msg)
+{
+    size_t size;
+    return ut__msg_check(msg, &size);
+}
+
+int ut_msg_encoded_size(const ut_msg_t *msg, size_t *out)
+{
+    if (out == NULL)
+        return UT_EINVAL;
+    return ut__msg_check(msg, out);
+}
+
+int ut_msg_encode(const ut_msg_t *msg, void *buf, size_t cap, size_t *out_len)
+{
+    size_t size;
+    if (out_len == NULL || (buf == NULL && cap > 0))
+        return UT_EINVAL;
+    int rc = ut__msg_check(msg, &size);
+    if (rc != UT_OK)
+        return rc;
+    *out_len = size;
+    if (cap < size)
+        return UT_ERANGE;
+
+    unsigned char *p = buf;
+    size_t fields = ut__msg_fields_size((uint32_t)msg->type);
+    p[0] = UT__MSG_MAGIC0;
+    p[1] = UT__MSG_MAGIC1;
+    p[2] = (unsigned char)UT_MSG_WIRE_MAJOR;
+    p[3] = (unsigned char)UT_MSG_WIRE_MINOR;
+    ut__put16(p + 4, (uint32_t)msg->type);
+    ut__put32(p + 6, (uint32_t)(size - UT_MSG_HEADER_SIZE - UT__MSG_CRC_SIZE));
+    unsigned char *q = p + UT_MSG_HEADER_SIZE;
+    ut__put16(q, (uint32_t)fields);
+    q += UT__MSG_FIELDS_LEN_SIZE;
+    ut__put64(q, msg->from);
+    ut__put64(q + 8, msg->to);
+    ut__put64(q + 16, msg->term);
+    q += UT__MSG_COMMON_FIELDS;
+
+    switch (msg->type) {
+    case UT_MSG_VOTE:
+    case UT_MSG_PREVOTE:
+        ut__put64(q, msg->body.vote.last_log_index);
+        ut__put64(q + 8, msg->body.vote.last_log_term);
+        q += 16;
+        break;
+    case UT_MSG_VOTE_RESP:
+    case UT_MSG_PREVOTE_RESP:
+        *q++ = msg->body.vote_resp.granted ? 1u : 0u;
+        break;
+    case UT_MSG_APPEND_RESP:
+        *q++ = msg->body.append_resp.success ? 1u : 0u;
+        ut__put64(q, msg->body.append_resp.index);
+        ut__put64(q + 8, msg->body.append_resp.hint_term);
+        ut__put64(q + 16, msg->body.append_resp.hint_index);
+        q += 24;
+        break;
+    case UT_MSG_APPEND: {
+        const ut_msg_append_t *a = &msg->body.append;
+        ut__put64(q, a->prev_index);
+        ut__put64(q + 8, a->prev_term);
+        ut__put64(q + 16, a->commit);
+        ut__put32(q + 24, (uint32_t)a->n_entries);
+        ut__put16(q + 28, UT__MSG_ENTRY_HDR);
+        q += 30;
+        for (size_t i = 0; i < a->n_entries; i++) {
+            const ut_entry_t *e = &a->entries[i];
+            ut__put64(q, e->term);
+            ut__put64(q + 8, e->index);
+            ut__put32(q + 16, e->type);
+            ut__put32(q + 20, e->len);
+            q += UT__MSG_ENTRY_HDR;
+            if (e->len > 0)
+                memcpy(q, e->data, e->len);
+            q += e->len;
+        }
+        break;
+    }
+    default:
+        return UT_EINVAL; /* unreachable: ut__msg_check refused it */
+    }
+    size_t covered = (size_t)(q - p);
+    ut__put32(q, ut_crc32c(0, p, covered));
+    return UT_OK;
+}
+
+/* The header: magic and major, which every future major version keeps in
+ * place, then (for major 1) the body length. The bytes present are judged
+ * before more are asked for, so a stream that is out of sync, or speaks a
+ * newer major, is recognised from its first bytes. */
+static int ut__msg_header(const unsigned char *p, size_t len, size_t *frame_len)
+{
+    if ((len >= 1 && p[0] != UT__MSG_MAGIC0) || (len >= 2 && p[1] != UT__MSG_MAGIC1))
+        return UT_ECORRUPT;
+    if (len >= 3 && p[2] == 0)
+        return UT_ECORRUPT;
+    if (len >= 3 && p[2] > UT_MSG_WIRE_MAJOR)
+        return UT_EVERSION;
+    if (len < UT_MSG_HEADER_SIZE)
+        return UT_ERANGE;
+    uint32_t body = ut__get32(p + 6);
+    if (body > UT_MSG_MAX_FRAME - UT_MSG_HEADER_SIZE - UT__MSG_CRC_SIZE)
+        return UT_ECORRUPT;
+    *frame_len = UT_MSG_HEADER_SIZE + (size_t)body + UT__MSG_CRC_SIZE;
+    return UT_OK;
+}
+
+int ut_msg_frame_len(size_t *out, const void *buf, size_t len)
+{
+    if (out == NULL || (buf == NULL && len > 0))
+        return UT_EINVAL;
+    int rc = ut__msg_header(buf, len, out);
+    if (rc == UT_ERANGE)
+        *out = UT_MSG_HEADER_SIZE;
+    return rc;
+}
+
+static int ut__msg_bool(const unsigned char *p, bool *out)
+{
+    if (*p > 1u)
+        return UT_ECORRUPT;
+    *out = *p == 1u;
+    return UT_OK;
+}
+
+/* Decode one frame. Entries beyond cap are validated but not stored; then
+ * UT_ERANGE reports the count in out->body.append.n_entries. */
+static int ut__msg_parse(ut_msg_t *out, const unsigned char *p, size_t len, ut_entry_t *entries,
+                         size_t cap, size_t *consumed)
+{
+    size_t frame_len;
+    int rc = ut__msg_header(p, len, &frame_len);
+    if (rc == UT_ERANGE)
+        return UT_ECORRUPT; /* shorter than a header: truncated */
+    if (rc != UT_OK)
+        return rc;
+    if (len < frame_len)
+        return UT_ECORRUPT;
+    size_t covered = frame_len - UT__MSG_CRC_SIZE;
+    if (ut_crc32c(0, p, covered) != ut__get32(p + covered))
+        return UT_ECORRUPT;
+
+    /* A newer minor version may append fields, entry-header bytes and body
+     * bytes; this version skips them. In a frame of this minor version or an
+     * older one, any such byte is corruption. */
+    bool newer = p[3] > UT_MSG_WIRE_MINOR;
+    uint32_t type = ut__get16(p + 4);
+    size_t known = ut__msg_fields_size(type);
+    if (known == 0)
+        return UT_ECORRUPT;
+    const unsigned char *q = p + UT_MSG_HEADER_SIZE;
+    size_t rem = covered - UT_MSG_HEADER_SIZE;
+    if (rem < UT__MSG_FIELDS_LEN_SIZE)
+        return UT_ECORRUPT;
+    size_t fields = ut__get16(q);
+    q += UT__MSG_FIELDS_LEN_SIZE;
+    rem -= UT__MSG_FIELDS_LEN_SIZE;
+    if (fields < known || (fields > known && !newer) || fields > rem)
+        return UT_ECORRUPT;
+    const unsigned char *f = q;
+    q += fields;
+    rem -= fields;
+
+    memset(out, 0, sizeof *out);
+    out->type = (ut_msg_type_t)type;
+    out->from = ut__get64(f);
+    out->to = ut__get64(f + 8);
+    out->term = ut__get64(f + 16);
+    if (out->from == 0 || out->to == 0)
+        return UT_ECORRUPT;
+    f += UT__MSG_COMMON_FIELDS;
+
+    switch (type) {
+    case UT_MSG_VOTE:
+    case UT_MSG_PREVOTE:
+        out->body.vote.last_log_index = ut__get64(f);
+        out->body.vote.last_log_term = ut__get64(f + 8);
+        break;
+    case UT_MSG_VOTE_RESP:
+    case UT_MSG_PREVOTE_RESP:
+        if (ut__msg_bool(f, &out->body.vote_resp.granted) != UT_OK)
+            return UT_ECORRUPT;
+        break;
+    case UT_MSG_APPEND_RESP:
+        if (ut__msg_bool(f, &out->body.append_resp.success) != UT_OK)
+            return UT_ECORRUPT;
+        out->body.append_resp.index = ut__get64(f + 1);
+        out->body.append_resp.hint_term = ut__get64(f + 9);
+        out->body.append_resp.hint_index = ut__get64(f + 17);
+        break;
+    case UT_MSG_APPEND: {
+        ut_msg_append_t *a = &out->body.append;
+        a->prev_index = ut__get64(f);
+        a->prev_term = ut__get64(f + 8);
+        a->commit = ut__get64(f + 16);
+        size_t n = ut__get32(f + 24);
+        size_t ehl = ut__get16(f + 28);
+        if (ehl < UT__MSG_ENTRY_HDR || (ehl > UT__MSG_ENTRY_HDR && !newer))
+            return UT_ECORRUPT;
+        /* Bound the count by the bytes its entry headers would need before
+         * trusting it anywhere. */
+        if (n > rem / ehl || (uint64_t)n > UINT64_MAX - a->prev_index)
+            return UT_ECORRUPT;
+        for (size_t i = 0; i < n; i++) {
+            if (rem < ehl)
+                return UT_ECORRUPT;
+            ut_entry_t e;
+            e.term = ut__get64(q);
+            e.index = ut__get64(q + 8);
+            e.type = ut__get32(q + 16);
+            e.len = ut__get32(q + 20);
+            q += ehl;
+            rem -= ehl;
+            if (e.index != a->prev_index + 1u + (uint64_t)i || e.len > rem)
+                return UT_ECORRUPT;
+            e.data = e.len > 0 ? q : NULL;
+            q += e.len;
+            rem -= e.len;
+            if (i < cap)
+                entries[i] = e;
+        }
+        a->n_entries = n;
+        if (n > cap) {
+            a->entries = NULL;
+            if (rem > 0 && !newer)
+                return UT_ECORRUPT;
+            return UT_ERANGE;
+        }
+        a->entries = n > 0 ? entries : NULL;
+        break;
+    }
+    default:
+        return UT_ECORRUPT; /* unreachable: known != 0 */
+    }
+    if (rem > 0 && !newer)
+        return UT_ECORRUPT;
+    if (consumed != NULL)
+        *consumed = frame_len;
+    return UT_OK;
+}
+
+int ut_msg_decode(ut_msg_t *out, const void *buf, size_t len, ut_entry_t *entries,
+                  size_t entries_cap, size_t *out_consumed)
+{
+    if (out == NULL || (buf == NULL && len > 0) || (entries == NULL && entries_cap > 0))
+        return UT_EINVAL;
+    if (buf == NULL)
+        return UT_ECORRUPT; /* zero bytes: truncated */
+    return ut__msg_parse(out, buf, len, entries, entries_cap, out_consumed);
+}
+
+struct ut_msg_decoder {
+    ut_entry_t *entries;
+    size_t cap;
+};
+
+int ut_msg_decoder_new(ut_msg_decoder_t **out)
+{
+    if (out == NULL)
+        return UT_EINVAL;
+    ut_msg_decoder_t *d = ut__calloc(1, sizeof *d);
+    if (d == NULL)
+        return UT_ENOMEM;
+    *out = d;
+    return UT_OK;
+}
+
+void ut_msg_decoder_free(ut_msg_decoder_t *dec)
+{
+    if (dec == NULL)
+        return;
+    ut__free(dec->entries);
+    ut__free(dec);
+}
+
+int ut_msg_decoder_decode(ut_msg_decoder_t *dec, ut_msg_t *out, const void *buf, size_t len,
+                          size_t *out_consumed)
+{
+    if (dec == NULL)
+        return UT_EINVAL;
+    int rc = ut_msg_decode(out, buf, len, dec->entries, dec->cap, out_consumed);
+    if (rc != UT_ERANGE)
+        return rc;
+    /* The count was checked against the frame's size, so this allocation is
+     * bounded by the input (at most len / 24 entries). */
+    void *p = dec->entries;
+    size_t cap = dec->cap;
+    rc = ut__grow(&p, &cap, out->body.append.n_entries, sizeof(ut_entry_t));
+    if (rc != UT_OK)
+        return rc;
+    dec->entries = p;
+    dec->cap = cap;
+    return ut_msg_decode(out, buf, len, dec->entries, dec->cap, out_consumed);
+}

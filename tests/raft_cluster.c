@@ -1,0 +1,902 @@
+/* SPDX-License-Identifier: MIT */
+/* In-process Raft cluster harness; see raft_cluster.h. The harness uses the
+ * C allocator directly (never the library's allocator hook) so that a test
+ * can fail the library's allocations without failing the harness's. */
+#include "raft_cluster.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- utilities --------------------------------------------------------- */
+
+void rc_fail(rc_cluster_t *c, const char *fmt, ...)
+{
+    if (c->failed)
+        return;
+    c->failed = true;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->err, sizeof c->err, fmt, ap);
+    va_end(ap);
+}
+
+uint64_t rc_rand(rc_cluster_t *c)
+{
+    /* splitmix64 */
+    uint64_t z = (c->rng += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+uint64_t rc_hash(const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+    h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+    h *= 0xff51afd7ed558ccdull;
+    return h ^ (h >> 33);
+}
+
+static void *xgrow(void *p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return p;
+    size_t nc = *cap ? *cap : 8;
+    while (nc < need)
+        nc *= 2;
+    void *q = realloc(p, nc * elem);
+    if (q == NULL) {
+        fprintf(stderr, "raft_cluster: out of memory\n");
+        abort();
+    }
+    memset((char *)q + *cap * elem, 0, (nc - *cap) * elem);
+    *cap = nc;
+    return q;
+}
+
+void rc_payload(uint8_t out[16], uint64_t term, uint64_t index)
+{
+    for (int i = 0; i < 8; i++) {
+        out[i] = (uint8_t)(term >> (8 * i));
+        out[8 + i] = (uint8_t)(index >> (8 * i));
+    }
+}
+
+rc_node_t *rc_node(rc_cluster_t *c, uint64_t id)
+{
+    if (id == 0 || id > c->n)
+        return NULL;
+    return &c->node[id - 1];
+}
+
+ut_consensus_t *rc_h(rc_cluster_t *c, uint64_t id)
+{
+    rc_node_t *n = rc_node(c, id);
+    return n != NULL && n->up ? n->h : NULL;
+}
+
+/* ---- messages ---------------------------------------------------------- */
+
+static void msg_copy(rc_msg_t *dst, const ut_msg_t *src)
+{
+    dst->m = *src;
+    dst->buf = NULL;
+    if (src->type != UT_MSG_APPEND || src->body.append.n_entries == 0)
+        return;
+    size_t n = src->body.append.n_entries;
+    size_t bytes = n * sizeof(ut_entry_t);
+    for (size_t i = 0; i < n; i++)
+        bytes += src->body.append.entries[i].len;
+    uint8_t *buf = malloc(bytes);
+    if (buf == NULL)
+        abort();
+    ut_entry_t *es = (ut_entry_t *)buf;
+    uint8_t *pay = buf + n * sizeof(ut_entry_t);
+    for (size_t i = 0; i < n; i++) {
+        es[i] = src->body.append.entries[i];
+        if (es[i].len > 0) {
+            memcpy(pay, es[i].data, es[i].len);
+            es[i].data = pay;
+            pay += es[i].len;
+        } else {
+            es[i].data = NULL;
+        }
+    }
+    dst->buf = buf;
+    dst->m.body.append.entries = es;
+}
+
+static void net_push(rc_cluster_t *c, const ut_msg_t *m)
+{
+    c->net = xgrow(c->net, &c->cap_net, c->n_net + 1, sizeof *c->net);
+    msg_copy(&c->net[c->n_net++], m);
+}
+
+static void net_remove(rc_cluster_t *c, size_t k, rc_msg_t *out)
+{
+    *out = c->net[k];
+    memmove(&c->net[k], &c->net[k + 1], (c->n_net - k - 1) * sizeof *c->net);
+    c->n_net--;
+}
+
+/* ---- safety bookkeeping ------------------------------------------------ */
+
+static void note_leader(rc_cluster_t *c, uint64_t id, uint64_t term);
+
+static void lm_insert(rc_cluster_t *c, uint64_t index, uint64_t term, uint64_t prefix)
+{
+    if ((c->n_lm + 1) * 2 > c->cap_lm) {
+        size_t ncap = c->cap_lm ? c->cap_lm * 2 : 1024;
+        rc_lm_slot_t *old = c->lm;
+        size_t ocap = c->cap_lm;
+        c->lm = calloc(ncap, sizeof *c->lm);
+        if (c->lm == NULL)
+            abort();
+        c->cap_lm = ncap;
+        c->n_lm = 0;
+        for (size_t i = 0; i < ocap; i++)
+            if (old[i].used)
+                lm_insert(c, old[i].index, old[i].term, old[i].prefix);
+        free(old);
+    }
+    size_t mask = c->cap_lm - 1;
+    size_t s = (size_t)mix(index, term) & mask;
+    for (;;) {
+        rc_lm_slot_t *sl = &c->lm[s];
+        if (!sl->used) {
+            sl->used = true;
+            sl->index = index;
+            sl->term = term;
+            sl->prefix = prefix;
+            c->n_lm++;
+            return;
+        }
+        if (sl->index == index && sl->term == term) {
+            if (sl->prefix != prefix)
+                rc_fail(c,
+                        "Log Matching violated: two logs hold (index %llu, term %llu) "
+                        "with different prefixes",
+                        (unsigned long long)index, (unsigned long long)term);
+            return;
+        }
+        s = (s + 1) & mask;
+    }
+}
+
+static void check_leader_has(rc_cluster_t *c, rc_node_t *n, uint64_t idx)
+{
+    const rc_gc_t *g = &c->gc[idx - 1];
+    uint64_t t = 0;
+    if (ut_consensus_entry_term(n->h, idx, &t) != UT_OK || t != g->term)
+        rc_fail(c,
+                "Leader Completeness violated: leader %llu (term %llu) lacks committed "
+                "entry %llu (term %llu, committed seen in term %llu)",
+                (unsigned long long)n->id, (unsigned long long)ut_consensus_term(n->h),
+                (unsigned long long)idx, (unsigned long long)g->term,
+                (unsigned long long)g->seen_term);
+}
+
+static void gc_note(rc_cluster_t *c, rc_node_t *n, const rc_applied_t *a)
+{
+    c->gc = xgrow(c->gc, &c->cap_gc, a->index, sizeof *c->gc);
+    if (a->index > c->n_gc)
+        c->n_gc = a->index;
+    rc_gc_t *g = &c->gc[a->index - 1];
+    if (!g->set) {
+        g->set = true;
+        g->term = a->term;
+        g->hash = a->hash;
+        g->seen_term = ut_consensus_term(n->h);
+        for (size_t i = 0; i < c->n; i++) {
+            rc_node_t *l = &c->node[i];
+            if (l->up && ut_consensus_state(l->h) == UT_CONSENSUS_LEADER &&
+                ut_consensus_term(l->h) >= g->seen_term)
+                check_leader_has(c, l, a->index);
+        }
+        return;
+    }
+    if (g->term != a->term || g->hash != a->hash)
+        rc_fail(c,
+                "State Machine Safety violated: node %llu applied index %llu term %llu, "
+                "another node applied term %llu there",
+                (unsigned long long)n->id, (unsigned long long)a->index,
+                (unsigned long long)a->term, (unsigned long long)g->term);
+}
+
+static void note_leader(rc_cluster_t *c, uint64_t id, uint64_t term)
+{
+    c->term_leader = xgrow(c->term_leader, &c->cap_terms, term + 1, sizeof *c->term_leader);
+    uint64_t *slot = &c->term_leader[term];
+    if (*slot == id)
+        return;
+    if (*slot != 0) {
+        rc_fail(c, "Election Safety violated: nodes %llu and %llu both leader in term %llu",
+                (unsigned long long)*slot, (unsigned long long)id, (unsigned long long)term);
+        return;
+    }
+    *slot = id;
+    /* A new leader: it must hold every entry committed so far (§5.4). */
+    rc_node_t *n = rc_node(c, id);
+    for (size_t i = 1; i <= c->n_gc; i++)
+        if (c->gc[i - 1].set && c->gc[i - 1].seen_term <= term)
+            check_leader_has(c, n, i);
+}
+
+static void check_node(rc_cluster_t *c, rc_node_t *n)
+{
+    if (!n->up)
+        return;
+    uint64_t term = ut_consensus_term(n->h);
+    if (term < n->max_term)
+        rc_fail(c, "node %llu: term went back from %llu to %llu", (unsigned long long)n->id,
+                (unsigned long long)n->max_term, (unsigned long long)term);
+    n->max_term = term;
+    uint64_t commit = ut_consensus_commit_index(n->h);
+    if (commit < n->life_commit)
+        rc_fail(c, "node %llu: commit went back from %llu to %llu", (unsigned long long)n->id,
+                (unsigned long long)n->life_commit, (unsigned long long)commit);
+    n->life_commit = commit;
+    if (commit > ut_consensus_last_index(n->h))
+        rc_fail(c, "node %llu: commit %llu beyond last index %llu", (unsigned long long)n->id,
+                (unsigned long long)commit, (unsigned long long)ut_consensus_last_index(n->h));
+    ut_consensus_state_t st = ut_consensus_state(n->h);
+    if (n->observer && st != UT_CONSENSUS_OBSERVER)
+        rc_fail(c, "observer %llu in state %d", (unsigned long long)n->id, (int)st);
+    if (st == UT_CONSENSUS_LEADER)
+        note_leader(c, n->id, term);
+}
+
+/* ---- disk -------------------------------------------------------------- */
+
+static void disk_truncate(rc_node_t *n, uint64_t from)
+{
+    while (n->n_log >= from && n->n_log > 0) {
+        free(n->log[n->n_log - 1].data);
+        n->n_log--;
+    }
+}
+
+static void disk_append(rc_cluster_t *c, rc_node_t *n, const ut_entry_t *e)
+{
+    if (e->index != n->n_log + 1) {
+        rc_fail(c, "node %llu: persisted entry index %llu does not follow %zu",
+                (unsigned long long)n->id, (unsigned long long)e->index, n->n_log);
+        return;
+    }
+    if (n->n_log > 0 && e->term < n->log[n->n_log - 1].term)
+        rc_fail(c, "node %llu: persisted entry %llu has term %llu below its predecessor's",
+                (unsigned long long)n->id, (unsigned long long)e->index,
+                (unsigned long long)e->term);
+    n->log = xgrow(n->log, &n->cap_log, n->n_log + 1, sizeof *n->log);
+    rc_entry_t *d = &n->log[n->n_log++];
+    d->term = e->term;
+    d->index = e->index;
+    d->type = e->type;
+    d->len = e->len;
+    d->data = NULL;
+    if (e->len > 0) {
+        d->data = malloc(e->len);
+        if (d->data == NULL)
+            abort();
+        memcpy(d->data, e->data, e->len);
+    }
+    uint64_t prev = n->n_log > 1 ? n->log[n->n_log - 2].prefix : 0;
+    d->prefix = mix(mix(mix(mix(prev, d->term), d->index), d->type), rc_hash(d->data, d->len));
+    lm_insert(c, d->index, d->term, d->prefix);
+}
+
+static void persist(rc_cluster_t *c, rc_node_t *n, const ut_consensus_ready_t *rd)
+{
+    if (rd->hard_state_changed) {
+        const ut_consensus_hard_state_t *hs = &rd->hard_state;
+        if (n->has_hs && hs->term < n->hs.term)
+            rc_fail(c, "node %llu: persisted term goes back from %llu to %llu",
+                    (unsigned long long)n->id, (unsigned long long)n->hs.term,
+                    (unsigned long long)hs->term);
+        if (n->has_hs && hs->term == n->hs.term && n->hs.vote != 0 && hs->vote != n->hs.vote)
+            rc_fail(c, "node %llu: persisted vote in term %llu changes from %llu to %llu",
+                    (unsigned long long)n->id, (unsigned long long)hs->term,
+                    (unsigned long long)n->hs.vote, (unsigned long long)hs->vote);
+        n->hs = *hs;
+        n->has_hs = true;
+    }
+    if (rd->truncate_from != 0) {
+        n->truncations++;
+        if (rd->truncate_from > n->n_log + 1)
+            rc_fail(c, "node %llu: truncate_from %llu beyond the log (%zu)",
+                    (unsigned long long)n->id, (unsigned long long)rd->truncate_from, n->n_log);
+        for (uint64_t i = rd->truncate_from; i <= n->n_log; i++) {
+            if (i <= c->n_gc && c->gc[i - 1].set && c->gc[i - 1].term == n->log[i - 1].term)
+                rc_fail(c, "node %llu: truncates committed entry %llu (term %llu)",
+                        (unsigned long long)n->id, (unsigned long long)i,
+                        (unsigned long long)n->log[i - 1].term);
+            if (i <= n->life_commit)
+                rc_fail(c, "node %llu: truncates entry %llu at or below its commit %llu",
+                        (unsigned long long)n->id, (unsigned long long)i,
+                        (unsigned long long)n->life_commit);
+        }
+        disk_truncate(n, rd->truncate_from);
+    }
+    for (size_t i = 0; i < rd->n_entries; i++)
+        disk_append(c, n, &rd->entries[i]);
+    if (n->has_hs && n->hs.commit > n->n_log)
+        rc_fail(c, "node %llu: persisted commit %llu beyond persisted log %zu",
+                (unsigned long long)n->id, (unsigned long long)n->hs.commit, n->n_log);
+    if (n->n_log > 0 && n->has_hs && n->log[n->n_log - 1].term > n->hs.term)
+        rc_fail(c, "node %llu: persisted entry term %llu above persisted term %llu",
+                (unsigned long long)n->id, (unsigned long long)n->log[n->n_log - 1].term,
+                (unsigned long long)n->hs.term);
+}
+
+static void send_msgs(rc_cluster_t *c, rc_node_t *n, const ut_consensus_ready_t *rd)
+{
+    for (size_t i = 0; i < rd->n_msgs; i++) {
+        const ut_msg_t *m = &rd->msgs[i];
+        if (m->from != n->id || m->to == 0 || m->to > c->n || m->to == n->id) {
+            rc_fail(c, "node %llu sent a message from %llu to %llu", (unsigned long long)n->id,
+                    (unsigned long long)m->from, (unsigned long long)m->to);
+            continue;
+        }
+        if (n->observer &&
+            (m->type == UT_MSG_VOTE || m->type == UT_MSG_PREVOTE || m->type == UT_MSG_APPEND ||
+             ((m->type == UT_MSG_VOTE_RESP || m->type == UT_MSG_PREVOTE_RESP) &&
+              m->body.vote_resp.granted)))
+            rc_fail(c, "observer %llu sent %s", (unsigned long long)n->id,
+                    ut_msg_type_name(m->type));
+        if (m->type == UT_MSG_VOTE_RESP && m->body.vote_resp.granted && !c->no_vote_check) {
+            /* §5.2: one vote per term, even across a crash. */
+            n->granted = xgrow(n->granted, &n->cap_granted, m->term + 1, sizeof *n->granted);
+            uint64_t *g = &n->granted[m->term];
+            if (*g != 0 && *g != m->to)
+                rc_fail(c, "node %llu voted for %llu and %llu in term %llu",
+                        (unsigned long long)n->id, (unsigned long long)*g,
+                        (unsigned long long)m->to, (unsigned long long)m->term);
+            *g = m->to;
+        }
+        c->sent++;
+        if ((unsigned)m->type < 16)
+            c->sent_type[m->type]++;
+        if (c->on_send != NULL)
+            c->on_send(c, m, c->on_send_ud);
+        if (c->record) {
+            c->hist = xgrow(c->hist, &c->cap_hist, c->n_hist + 1, sizeof *c->hist);
+            msg_copy(&c->hist[c->n_hist++], m);
+        }
+        if (c->cut[m->from][m->to]) {
+            c->dropped++;
+            continue;
+        }
+        net_push(c, m);
+    }
+}
+
+static void apply(rc_cluster_t *c, rc_node_t *n, const ut_consensus_ready_t *rd)
+{
+    for (size_t i = 0; i < rd->n_committed; i++) {
+        const ut_entry_t *e = &rd->committed[i];
+        rc_applied_t a = {e->index, e->term, e->type, e->len, rc_hash(e->data, e->len)};
+        if (n->apply_next == 0) {
+            /* First apply after a restart: may replay from anywhere up to
+             * what the application already has. */
+            if (e->index == 0 || e->index > n->n_applied + 1) {
+                rc_fail(c, "node %llu: first apply after restart is index %llu, applied %zu",
+                        (unsigned long long)n->id, (unsigned long long)e->index, n->n_applied);
+                return;
+            }
+        } else if (e->index != n->apply_next) {
+            rc_fail(c, "node %llu: applied index %llu, expected %llu", (unsigned long long)n->id,
+                    (unsigned long long)e->index, (unsigned long long)n->apply_next);
+            return;
+        }
+        n->apply_next = e->index + 1;
+        if (e->index > ut_consensus_commit_index(n->h))
+            rc_fail(c, "node %llu: applied %llu beyond its commit %llu", (unsigned long long)n->id,
+                    (unsigned long long)e->index,
+                    (unsigned long long)ut_consensus_commit_index(n->h));
+        /* Committed entries must be durable here before they are applied. */
+        if (e->index > n->n_log || n->log[e->index - 1].term != e->term ||
+            n->log[e->index - 1].len != e->len ||
+            rc_hash(n->log[e->index - 1].data, e->len) != a.hash)
+            rc_fail(c, "node %llu: applies entry %llu (term %llu) that is not on its disk",
+                    (unsigned long long)n->id, (unsigned long long)e->index,
+                    (unsigned long long)e->term);
+        if (e->index <= n->n_applied) {
+            const rc_applied_t *old = &n->applied[e->index - 1];
+            if (old->term != a.term || old->hash != a.hash)
+                rc_fail(c, "node %llu: re-applied index %llu differs from the first apply",
+                        (unsigned long long)n->id, (unsigned long long)e->index);
+        } else if (e->index == n->n_applied + 1) {
+            n->applied = xgrow(n->applied, &n->cap_applied, n->n_applied + 1, sizeof a);
+            n->applied[n->n_applied++] = a;
+        }
+        gc_note(c, n, &a);
+    }
+}
+
+void rc_handle_ready(rc_cluster_t *c, uint64_t id, const ut_consensus_ready_t *rd)
+{
+    rc_node_t *n = rc_node(c, id);
+    persist(c, n, rd);
+    send_msgs(c, n, rd);
+    apply(c, n, rd);
+    if (rd->state == UT_CONSENSUS_LEADER)
+        note_leader(c, id, ut_consensus_term(n->h));
+}
+
+void rc_process(rc_cluster_t *c, uint64_t id)
+{
+    rc_node_t *n = rc_node(c, id);
+    if (n == NULL || !n->up)
+        return;
+    for (int guard = 0; !c->failed && ut_consensus_has_ready(n->h); guard++) {
+        if (guard > 1000) {
+            rc_fail(c, "node %llu: has_ready never becomes false", (unsigned long long)id);
+            return;
+        }
+        ut_consensus_ready_t rd;
+        int rc = ut_consensus_ready(n->h, &rd);
+        if (rc != UT_OK) {
+            if (rc != UT_ENOMEM)
+                rc_fail(c, "node %llu: ready: %s", (unsigned long long)id, ut_err_name(rc));
+            return;
+        }
+        bool empty = ut_consensus_ready_empty(&rd);
+        rc_handle_ready(c, id, &rd);
+        rc = ut_consensus_advance(n->h, &rd);
+        if (rc != UT_OK && !empty)
+            rc_fail(c, "node %llu: advance: %s", (unsigned long long)id, ut_err_name(rc));
+        /* An empty ready (at most a role/leader change) ends the round even
+         * if has_ready() still says yes, so that a core whose has_ready()
+         * over-reports (as the UT__FAULT_FORGET_VOTE build once did) cannot
+         * spin the harness. */
+        if (empty)
+            break;
+    }
+    check_node(c, n);
+}
+
+void rc_process_all(rc_cluster_t *c)
+{
+    for (uint64_t id = 1; id <= c->n; id++)
+        rc_process(c, id);
+}
+
+/* ---- life cycle -------------------------------------------------------- */
+
+static int node_new(rc_cluster_t *c, rc_node_t *n)
+{
+    ut_consensus_config_t cfg = c->cfg;
+    cfg.id = n->id;
+    cfg.voters = c->voters;
+    cfg.n_voters = c->n_voters;
+    cfg.observers = c->n_observers ? c->observers : NULL;
+    cfg.n_observers = c->n_observers;
+    return ut_consensus_new(&n->h, &cfg);
+}
+
+int rc_init(rc_cluster_t *c, size_t n_voters, size_t n_observers, const ut_consensus_config_t *tmpl)
+{
+    memset(c, 0, sizeof *c);
+    if (n_voters + n_observers > RC_MAX_NODES || n_voters == 0)
+        return UT_EINVAL;
+    if (tmpl != NULL) {
+        c->cfg = *tmpl;
+    } else {
+        int rc = ut_consensus_config_init(&c->cfg, UT_CONSENSUS_CONFIG_VERSION);
+        if (rc != UT_OK)
+            return rc;
+    }
+    c->tick_ms = c->cfg.heartbeat_ms > 1 ? c->cfg.heartbeat_ms / 2 : 1;
+    c->rng = c->cfg.seed ^ 0x5eed;
+    c->n = n_voters + n_observers;
+    c->n_voters = n_voters;
+    c->n_observers = n_observers;
+    for (size_t i = 0; i < c->n; i++) {
+        if (i < n_voters)
+            c->voters[i] = i + 1;
+        else
+            c->observers[i - n_voters] = i + 1;
+    }
+    for (size_t i = 0; i < c->n; i++) {
+        rc_node_t *n = &c->node[i];
+        n->id = i + 1;
+        n->observer = i >= n_voters;
+        n->apply_next = 1;
+        int rc = node_new(c, n);
+        if (rc != UT_OK) {
+            rc_destroy(c);
+            return rc;
+        }
+        n->up = true;
+    }
+    return UT_OK;
+}
+
+void rc_destroy(rc_cluster_t *c)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        rc_node_t *n = &c->node[i];
+        ut_consensus_free(n->h);
+        disk_truncate(n, 1);
+        free(n->log);
+        free(n->applied);
+        free(n->granted);
+    }
+    for (size_t i = 0; i < c->n_net; i++)
+        free(c->net[i].buf);
+    for (size_t i = 0; i < c->n_hist; i++)
+        free(c->hist[i].buf);
+    free(c->net);
+    free(c->hist);
+    free(c->term_leader);
+    free(c->gc);
+    free(c->lm);
+    c->n = 0;
+    c->net = NULL;
+    c->hist = NULL;
+    c->term_leader = NULL;
+    c->gc = NULL;
+    c->lm = NULL;
+}
+
+int rc_set_log(rc_cluster_t *c, uint64_t id, uint64_t term, uint64_t vote, uint64_t commit,
+               const uint64_t *terms, size_t n)
+{
+    rc_node_t *nd = rc_node(c, id);
+    ut_entry_t *es = calloc(n ? n : 1, sizeof *es);
+    uint8_t *pay = calloc(n ? n : 1, 16);
+    if (es == NULL || pay == NULL)
+        abort();
+    for (size_t i = 0; i < n; i++) {
+        es[i].term = terms[i];
+        es[i].index = i + 1;
+        es[i].type = UT_ENTRY_NORMAL;
+        es[i].len = 16;
+        rc_payload(pay + 16 * i, terms[i], i + 1);
+        es[i].data = pay + 16 * i;
+    }
+    ut_consensus_hard_state_t hs = {term, vote, commit};
+    int rc = ut_consensus_restore(nd->h, &hs, es, n);
+    if (rc == UT_OK) {
+        disk_truncate(nd, 1);
+        nd->hs = hs;
+        nd->has_hs = true;
+        for (size_t i = 0; i < n; i++)
+            disk_append(c, nd, &es[i]);
+        nd->max_term = term;
+        /* The application has nothing yet; restore may re-emit from 1. */
+        nd->apply_next = 0;
+        check_node(c, nd);
+    }
+    free(es);
+    free(pay);
+    return rc;
+}
+
+void rc_crash(rc_cluster_t *c, uint64_t id)
+{
+    rc_node_t *n = rc_node(c, id);
+    if (n == NULL || !n->up)
+        return;
+    ut_consensus_free(n->h);
+    n->h = NULL;
+    n->up = false;
+}
+
+int rc_restart(rc_cluster_t *c, uint64_t id)
+{
+    rc_node_t *n = rc_node(c, id);
+    if (n == NULL || n->up)
+        return UT_EINVAL;
+    int rc = node_new(c, n);
+    if (rc != UT_OK)
+        return rc;
+    if (n->has_hs || n->n_log > 0) {
+        ut_entry_t *es = calloc(n->n_log ? n->n_log : 1, sizeof *es);
+        if (es == NULL)
+            abort();
+        for (size_t i = 0; i < n->n_log; i++) {
+            es[i].term = n->log[i].term;
+            es[i].index = n->log[i].index;
+            es[i].type = n->log[i].type;
+            es[i].len = n->log[i].len;
+            es[i].data = n->log[i].data;
+        }
+        ut_consensus_hard_state_t hs = n->has_hs ? n->hs : (ut_consensus_hard_state_t){0, 0, 0};
+        rc = ut_consensus_restore(n->h, &hs, es, n->n_log);
+        free(es);
+        if (rc != UT_OK) {
+            rc_fail(c, "node %llu: restore from its own disk failed: %s", (unsigned long long)id,
+                    ut_err_name(rc));
+            ut_consensus_free(n->h);
+            n->h = NULL;
+            return rc;
+        }
+    }
+    n->up = true;
+    n->restarts++;
+    n->apply_next = 0;
+    n->life_commit = 0;
+    check_node(c, n);
+    rc = ut_consensus_tick(n->h, c->now);
+    rc_process(c, id);
+    return rc;
+}
+
+/* ---- inputs ------------------------------------------------------------ */
+
+int rc_tick(rc_cluster_t *c, uint64_t id)
+{
+    ut_consensus_t *h = rc_h(c, id);
+    if (h == NULL)
+        return UT_EINVAL;
+    int rc = ut_consensus_tick(h, c->now);
+    rc_process(c, id);
+    return rc;
+}
+
+void rc_advance(rc_cluster_t *c, uint64_t dt)
+{
+    c->now += dt;
+    for (uint64_t id = 1; id <= c->n; id++)
+        if (c->node[id - 1].up)
+            (void)rc_tick(c, id);
+}
+
+int rc_campaign(rc_cluster_t *c, uint64_t id)
+{
+    ut_consensus_t *h = rc_h(c, id);
+    if (h == NULL)
+        return UT_EINVAL;
+    int rc = ut_consensus_campaign(h);
+    rc_process(c, id);
+    return rc;
+}
+
+int rc_propose(rc_cluster_t *c, uint64_t id, const void *data, size_t len, uint64_t *idx)
+{
+    ut_consensus_t *h = rc_h(c, id);
+    if (h == NULL)
+        return UT_EINVAL;
+    int rc = ut_consensus_propose(h, data, len, idx);
+    rc_process(c, id);
+    return rc;
+}
+
+int rc_inject(rc_cluster_t *c, const ut_msg_t *m)
+{
+    ut_consensus_t *h = rc_h(c, m->to);
+    if (h == NULL)
+        return 1;
+    int rc = ut_consensus_step(h, m);
+    c->node[m->to - 1].last_step_rc = rc;
+    rc_process(c, m->to);
+    return rc;
+}
+
+/* ---- network ----------------------------------------------------------- */
+
+int rc_deliver(rc_cluster_t *c, size_t k)
+{
+    if (k >= c->n_net)
+        return 1;
+    rc_msg_t m;
+    net_remove(c, k, &m);
+    int rc = 1;
+    if (!c->cut[m.m.from][m.m.to] && rc_h(c, m.m.to) != NULL) {
+        c->delivered++;
+        rc = rc_inject(c, &m.m);
+    } else {
+        c->dropped++;
+    }
+    free(m.buf);
+    return rc;
+}
+
+size_t rc_drain(rc_cluster_t *c, size_t max)
+{
+    size_t k = 0;
+    while (c->n_net > 0 && k < max && !c->failed) {
+        (void)rc_deliver(c, 0);
+        k++;
+    }
+    return k;
+}
+
+size_t rc_deliver_if(rc_cluster_t *c, rc_pred_t pred, void *ud, size_t max)
+{
+    size_t k = 0;
+    while (k < max && !c->failed) {
+        size_t i = 0;
+        while (i < c->n_net && !pred(&c->net[i].m, ud))
+            i++;
+        if (i == c->n_net)
+            break;
+        (void)rc_deliver(c, i);
+        k++;
+    }
+    return k;
+}
+
+void rc_drop(rc_cluster_t *c, size_t k)
+{
+    if (k >= c->n_net)
+        return;
+    rc_msg_t m;
+    net_remove(c, k, &m);
+    free(m.buf);
+    c->dropped++;
+}
+
+size_t rc_drop_if(rc_cluster_t *c, rc_pred_t pred, void *ud)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < c->n_net;) {
+        if (pred(&c->net[i].m, ud)) {
+            rc_drop(c, i);
+            k++;
+        } else {
+            i++;
+        }
+    }
+    return k;
+}
+
+void rc_duplicate(rc_cluster_t *c, size_t k)
+{
+    if (k >= c->n_net)
+        return;
+    /* The entries live in c->net[k].buf, which a realloc of c->net does not
+     * move, so the copy can be taken after growing. */
+    c->net = xgrow(c->net, &c->cap_net, c->n_net + 1, sizeof *c->net);
+    ut_msg_t m = c->net[k].m;
+    msg_copy(&c->net[c->n_net++], &m);
+}
+
+void rc_cut(rc_cluster_t *c, uint64_t a, uint64_t b, bool cut)
+{
+    c->cut[a][b] = cut;
+    c->cut[b][a] = cut;
+}
+
+void rc_isolate(rc_cluster_t *c, uint64_t id)
+{
+    for (uint64_t o = 1; o <= c->n; o++)
+        if (o != id)
+            rc_cut(c, id, o, true);
+}
+
+void rc_partition(rc_cluster_t *c, const uint64_t *side, size_t n)
+{
+    bool in[RC_MAX_NODES + 1] = {false};
+    for (size_t i = 0; i < n; i++)
+        in[side[i]] = true;
+    for (uint64_t a = 1; a <= c->n; a++)
+        for (uint64_t b = 1; b <= c->n; b++)
+            c->cut[a][b] = in[a] != in[b];
+}
+
+void rc_heal(rc_cluster_t *c)
+{
+    memset(c->cut, 0, sizeof c->cut);
+}
+
+void rc_run(rc_cluster_t *c, uint64_t ms)
+{
+    uint64_t end = c->now + ms;
+    while (c->now < end && !c->failed) {
+        uint64_t dt = c->tick_ms < end - c->now ? c->tick_ms : end - c->now;
+        rc_advance(c, dt);
+        rc_drain(c, 100000);
+    }
+}
+
+bool rc_run_until(rc_cluster_t *c, bool (*pred)(rc_cluster_t *c, void *ud), void *ud,
+                  uint64_t max_ms)
+{
+    uint64_t end = c->now + max_ms;
+    while (!pred(c, ud)) {
+        if (c->now >= end || c->failed)
+            return false;
+        rc_advance(c, c->tick_ms);
+        rc_drain(c, 100000);
+    }
+    return true;
+}
+
+/* ---- queries ----------------------------------------------------------- */
+
+uint64_t rc_leader(rc_cluster_t *c)
+{
+    uint64_t best = 0, best_term = 0;
+    for (uint64_t id = 1; id <= c->n; id++) {
+        ut_consensus_t *h = rc_h(c, id);
+        if (h != NULL && ut_consensus_state(h) == UT_CONSENSUS_LEADER &&
+            (best == 0 || ut_consensus_term(h) > best_term)) {
+            best = id;
+            best_term = ut_consensus_term(h);
+        }
+    }
+    return best;
+}
+
+size_t rc_count_leaders(rc_cluster_t *c)
+{
+    size_t k = 0;
+    for (uint64_t id = 1; id <= c->n; id++) {
+        ut_consensus_t *h = rc_h(c, id);
+        if (h != NULL && ut_consensus_state(h) == UT_CONSENSUS_LEADER)
+            k++;
+    }
+    return k;
+}
+
+bool rc_has_leader(rc_cluster_t *c, void *ud)
+{
+    (void)ud;
+    uint64_t l = rc_leader(c);
+    if (l == 0)
+        return false;
+    /* Every up, connected voter follows it in its term. */
+    uint64_t t = ut_consensus_term(rc_h(c, l));
+    for (uint64_t id = 1; id <= c->n; id++) {
+        ut_consensus_t *h = rc_h(c, id);
+        if (h == NULL || c->cut[l][id])
+            continue;
+        if (ut_consensus_term(h) != t || ut_consensus_leader(h) != l)
+            return false;
+    }
+    return true;
+}
+
+bool rc_elect(rc_cluster_t *c, uint64_t id)
+{
+    if (rc_campaign(c, id) != UT_OK)
+        return false;
+    rc_drain(c, 100000);
+    ut_consensus_t *h = rc_h(c, id);
+    return h != NULL && ut_consensus_state(h) == UT_CONSENSUS_LEADER;
+}
+
+bool rc_all_applied(rc_cluster_t *c, size_t n)
+{
+    const rc_node_t *ref = NULL;
+    for (size_t i = 0; i < c->n; i++) {
+        const rc_node_t *nd = &c->node[i];
+        if (!nd->up)
+            continue;
+        if (nd->n_applied != n)
+            return false;
+        if (ref == NULL) {
+            ref = nd;
+            continue;
+        }
+        for (size_t k = 0; k < n; k++)
+            if (nd->applied[k].term != ref->applied[k].term ||
+                nd->applied[k].hash != ref->applied[k].hash)
+                return false;
+    }
+    return true;
+}
+
+size_t rc_applied_normal(rc_cluster_t *c, uint64_t id)
+{
+    rc_node_t *nd = rc_node(c, id);
+    size_t k = 0;
+    for (size_t i = 0; i < nd->n_applied; i++)
+        if (nd->applied[i].type == UT_ENTRY_NORMAL)
+            k++;
+    return k;
+}

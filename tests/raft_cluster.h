@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: MIT */
+/* An in-process Raft cluster for tests: N ut_consensus_t nodes, an in-memory
+ * "disk" per node that holds exactly what ready() said to persist, a network
+ * of deep-copied messages delivered by hand (drop, duplicate, reorder,
+ * partition), crash = free the handle, restart = new handle restored from the
+ * disk only, and an application per node that records what it applied.
+ *
+ * The harness also checks the Raft safety properties (Raft paper §5.2, §5.3,
+ * §5.4, Figure 3) every time a node's ready is processed:
+ *   - Election Safety: at most one leader per term, over the whole run;
+ *   - Log Matching: two persisted logs with an entry of the same index and
+ *     term are identical up to that index;
+ *   - Leader Completeness: a leader holds every entry committed in an
+ *     earlier (or its own) term;
+ *   - State Machine Safety: no two nodes apply different entries at an index;
+ *   - a node's term never decreases, it grants at most one vote per term
+ *     (§5.2, across restarts) and its persisted vote never changes within a
+ *     term;
+ *   - persistence rules: entries appended consecutively, committed entries
+ *     never truncated, committed entries durable before they are applied.
+ * The first violation is recorded in c->err and c->failed is set. */
+#ifndef UT_TEST_RAFT_CLUSTER_H
+#define UT_TEST_RAFT_CLUSTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <unitypes.h>
+
+#define RC_MAX_NODES 9
+
+typedef struct rc_entry {
+    uint64_t term, index;
+    uint32_t type, len;
+    uint8_t *data;
+    uint64_t prefix; /* hash of the log prefix 1..index (Log Matching) */
+} rc_entry_t;
+
+typedef struct rc_applied {
+    uint64_t index, term;
+    uint32_t type, len;
+    uint64_t hash; /* payload hash */
+} rc_applied_t;
+
+typedef struct rc_node {
+    uint64_t id;
+    bool observer;
+    bool up;
+    ut_consensus_t *h;
+    /* Disk: hard state and log, exactly as ready() asked. */
+    bool has_hs;
+    ut_consensus_hard_state_t hs;
+    rc_entry_t *log;
+    size_t n_log, cap_log;
+    /* Application: applied[i] is index i+1 (survives crashes, like an
+     * application that persists its state machine). */
+    rc_applied_t *applied;
+    size_t n_applied, cap_applied;
+    uint64_t apply_next;  /* 0 after restart: next committed may re-apply */
+    uint64_t max_term;    /* highest term ever seen on this node */
+    uint64_t life_commit; /* commit index in this life (never decreases) */
+    unsigned restarts;
+    uint64_t *granted; /* granted[t]: candidate this node voted for in term t */
+    size_t cap_granted;
+    uint64_t truncations; /* ready.truncate_from != 0 seen */
+    int last_step_rc;
+} rc_node_t;
+
+typedef struct rc_msg {
+    ut_msg_t m;
+    void *buf; /* entries + payloads, one allocation */
+} rc_msg_t;
+
+typedef struct rc_gc {
+    uint64_t term, hash;
+    uint64_t seen_term; /* node term when commitment was first observed */
+    bool set;
+} rc_gc_t;
+
+typedef struct rc_lm_slot {
+    uint64_t index, term, prefix;
+    bool used;
+} rc_lm_slot_t;
+
+struct rc_cluster;
+typedef void (*rc_send_hook_t)(struct rc_cluster *c, const ut_msg_t *m, void *ud);
+typedef bool (*rc_pred_t)(const ut_msg_t *m, void *ud);
+
+typedef struct rc_cluster {
+    size_t n; /* nodes with ids 1..n; voters first, then observers */
+    rc_node_t node[RC_MAX_NODES];
+    uint64_t voters[RC_MAX_NODES];
+    size_t n_voters;
+    uint64_t observers[RC_MAX_NODES];
+    size_t n_observers;
+    ut_consensus_config_t cfg; /* template; id set per node */
+    uint64_t now;
+    uint64_t tick_ms; /* step of rc_run() */
+
+    rc_msg_t *net; /* in flight, FIFO order */
+    size_t n_net, cap_net;
+    bool cut[RC_MAX_NODES + 1][RC_MAX_NODES + 1];
+
+    bool record; /* keep a deep copy of every sent message in hist */
+    rc_msg_t *hist;
+    size_t n_hist, cap_hist;
+
+    rc_send_hook_t on_send;
+    void *on_send_ud;
+
+    uint64_t sent, dropped, delivered;
+    uint64_t sent_type[16];
+
+    /* Safety bookkeeping. */
+    uint64_t *term_leader;
+    size_t cap_terms;
+    rc_gc_t *gc; /* committed entries, index i at gc[i-1] */
+    size_t n_gc, cap_gc;
+    rc_lm_slot_t *lm;
+    size_t cap_lm, n_lm;
+
+    bool no_vote_check; /* skip the one-vote-per-term check (see random test) */
+    bool failed;
+    char err[512];
+    uint64_t rng;
+} rc_cluster_t;
+
+/* Create n_voters voters (ids 1..n_voters) and n_observers observers (the
+ * next ids). tmpl may be NULL (library defaults); its id/voters/observers are
+ * overwritten. Nodes are created but not ticked. Returns a ut error code. */
+int rc_init(rc_cluster_t *c, size_t n_voters, size_t n_observers,
+            const ut_consensus_config_t *tmpl);
+void rc_destroy(rc_cluster_t *c);
+
+rc_node_t *rc_node(rc_cluster_t *c, uint64_t id);
+ut_consensus_t *rc_h(rc_cluster_t *c, uint64_t id);
+
+/* Restore node id (fresh, not yet ticked) from a log described by its
+ * terms (entries 1..n with payload rc_payload(term,index)), term and vote.
+ * The same state is written to the node's disk. Returns restore()'s code. */
+int rc_set_log(rc_cluster_t *c, uint64_t id, uint64_t term, uint64_t vote, uint64_t commit,
+               const uint64_t *terms, size_t n);
+/* 16-byte payload used by rc_set_log: term and index, little-endian. */
+void rc_payload(uint8_t out[16], uint64_t term, uint64_t index);
+
+/* Drain and handle every pending ready of a node (persist, send, apply,
+ * advance). Called by every function below after an input. */
+void rc_process(rc_cluster_t *c, uint64_t id);
+void rc_process_all(rc_cluster_t *c);
+/* Persist, send and apply one ready the caller obtained itself (it must
+ * still call ut_consensus_advance()). */
+void rc_handle_ready(rc_cluster_t *c, uint64_t id, const ut_consensus_ready_t *rd);
+
+/* Inputs. */
+int rc_tick(rc_cluster_t *c, uint64_t id);     /* tick at c->now */
+void rc_advance(rc_cluster_t *c, uint64_t dt); /* now += dt, tick all up */
+int rc_campaign(rc_cluster_t *c, uint64_t id);
+int rc_propose(rc_cluster_t *c, uint64_t id, const void *data, size_t len, uint64_t *idx);
+int rc_inject(rc_cluster_t *c, const ut_msg_t *m); /* step m at m->to */
+
+/* Network. Returns the step code, or 1 when the message was dropped. */
+int rc_deliver(rc_cluster_t *c, size_t k);
+size_t rc_drain(rc_cluster_t *c, size_t max); /* FIFO until empty/max */
+size_t rc_deliver_if(rc_cluster_t *c, rc_pred_t pred, void *ud, size_t max);
+size_t rc_drop_if(rc_cluster_t *c, rc_pred_t pred, void *ud);
+void rc_drop(rc_cluster_t *c, size_t k);
+void rc_duplicate(rc_cluster_t *c, size_t k);
+void rc_cut(rc_cluster_t *c, uint64_t a, uint64_t b, bool cut);
+void rc_isolate(rc_cluster_t *c, uint64_t id);
+void rc_partition(rc_cluster_t *c, const uint64_t *side, size_t n);
+void rc_heal(rc_cluster_t *c);
+
+/* Time: advance by c->tick_ms and drain, until ms have passed. */
+void rc_run(rc_cluster_t *c, uint64_t ms);
+/* Same, stopping as soon as pred(c) holds; returns whether it held. */
+bool rc_run_until(rc_cluster_t *c, bool (*pred)(rc_cluster_t *c, void *ud), void *ud,
+                  uint64_t max_ms);
+
+/* Crash: free the handle (the disk and the application survive). */
+void rc_crash(rc_cluster_t *c, uint64_t id);
+/* Restart from the disk only: new + restore + tick at c->now. */
+int rc_restart(rc_cluster_t *c, uint64_t id);
+
+/* Queries. */
+uint64_t rc_leader(rc_cluster_t *c); /* the up leader of the highest term, or 0 */
+size_t rc_count_leaders(rc_cluster_t *c);
+bool rc_has_leader(rc_cluster_t *c, void *ud); /* predicate for rc_run_until */
+/* Campaign on id and drain; true if id is then leader. */
+bool rc_elect(rc_cluster_t *c, uint64_t id);
+/* Every up node applied exactly n entries with identical content. */
+bool rc_all_applied(rc_cluster_t *c, size_t n);
+/* Number of NORMAL entries applied by node id. */
+size_t rc_applied_normal(rc_cluster_t *c, uint64_t id);
+
+void rc_fail(rc_cluster_t *c, const char *fmt, ...);
+uint64_t rc_rand(rc_cluster_t *c);
+uint64_t rc_hash(const void *p, size_t n);
+
+#endif

@@ -1,0 +1,385 @@
+/* SPDX-License-Identifier: MIT */
+/* Seeded randomised test of the Raft core: 3- and 5-voter clusters (some
+ * with an observer) under message loss, reordering, duplication, partitions,
+ * crash-restarts from persisted state only, random proposals, campaigns and
+ * ticks. After every event the harness (raft_cluster.c) has checked the
+ * properties of Raft paper Figure 3: Election Safety (at most one leader per
+ * term over the whole run), Log Matching, Leader Completeness, State Machine
+ * Safety, and that no node's term decreases. Each run ends with the network
+ * healed and every node up, and must then elect a leader and commit a last
+ * entry on every node (liveness under good conditions, §5.2).
+ *
+ * Environment:
+ *   UT_RAFT_SEEDS=n   seeds per cluster size (default 2,500: 5,000 runs)
+ *   UT_RAFT_SEED=s    replay one seed (both sizes), verbose
+ *
+ * Built a second time against a core compiled with -DUT__FAULT_FORGET_VOTE
+ * (the vote is never persisted) as test_consensus_random_forget_vote, where
+ * UT_RAFT_EXPECT_VIOLATION is defined: that build must find a violation
+ * within a bounded number of seeds, which shows that the checks bite. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "raft_cluster.h"
+
+#define EVENTS 2000
+#define W_DELIVER 50
+#define W_TICK 20
+#define W_PROPOSE 10
+#define W_RESTART 4
+#define W_HEAL 3
+
+typedef struct stats {
+    uint64_t runs, elections, committed, crashes, partitions, delivered, dropped;
+} stats_t;
+
+static uint64_t pick(rc_cluster_t *c, uint64_t n)
+{
+    return rc_rand(c) % n;
+}
+
+/* Payload k of a run: 0..40 bytes, unique per (seed, k) when long enough. */
+static size_t payload_for(uint8_t out[48], uint64_t seed, uint64_t k)
+{
+    rc_payload(out, seed, k);
+    memcpy(out + 16, out, 16);
+    memcpy(out + 32, out, 16);
+    return (size_t)((seed + k * 7) % 41);
+}
+
+/* One randomised run. Returns true if every check held; on failure err
+ * holds the reason. */
+static bool run_seed(uint64_t seed, size_t voters, bool verbose, bool vote_check, stats_t *st,
+                     char *err, size_t errlen)
+{
+    rc_cluster_t c;
+    ut_consensus_config_t cfg;
+    if (ut_consensus_config_init(&cfg, UT_CONSENSUS_CONFIG_VERSION) != UT_OK) {
+        snprintf(err, errlen, "config_init failed");
+        return false;
+    }
+    uint64_t r0 = seed * 0x9e3779b97f4a7c15ull + voters;
+    cfg.seed = r0;
+    cfg.election_timeout_ms = 100;
+    cfg.heartbeat_ms = 20;
+    cfg.pre_vote = (seed & 1) != 0;
+    cfg.check_quorum = (seed & 2) != 0;
+    cfg.max_append_entries = 1 + (size_t)((seed >> 2) % 8);
+    cfg.max_inflight = 1 + (unsigned)((seed >> 5) % 4);
+    if ((seed >> 7) % 2)
+        cfg.max_append_bytes = 1 + (size_t)((seed >> 8) % 64); /* split by bytes */
+    size_t observers = (seed % 5 == 4) ? 1 : 0;
+    if (rc_init(&c, voters, observers, &cfg) != UT_OK) {
+        snprintf(err, errlen, "rc_init failed");
+        return false;
+    }
+    c.rng = r0 ^ 0xabcdef;
+    c.no_vote_check = !vote_check;
+    c.tick_ms = 10;
+    rc_advance(&c, 0);
+
+    /* Intensity 0: rare faults, 1: moderate, 2: heavy. */
+    unsigned intensity = (unsigned)((seed >> 3) % 3);
+    const uint64_t w_crash = 1 + 2 * intensity, w_reboot = 2 + 3 * intensity;
+    const uint64_t w_partition = 1 + intensity, w_campaign = 2 + 3 * intensity;
+    const uint64_t w_total = W_DELIVER + W_TICK + W_PROPOSE + w_crash + w_reboot + W_RESTART +
+                             w_partition + W_HEAL + w_campaign;
+    uint64_t proposals = 0;
+    uint64_t leaders_seen = 0;
+    for (int ev = 0; ev < EVENTS && !c.failed; ev++) {
+        /* Event weights; the fault rates depend on the seed's intensity. */
+        uint64_t r = pick(&c, w_total);
+        if (r < W_DELIVER) {
+            if (c.n_net == 0)
+                continue;
+            /* FIFO half of the time, otherwise any message (reordering). */
+            size_t k = pick(&c, 2) == 0 ? (size_t)pick(&c, c.n_net) : 0;
+            uint64_t f = pick(&c, 100);
+            if (f < 5) {
+                rc_drop(&c, k);
+            } else {
+                if (f < 10)
+                    rc_duplicate(&c, k);
+                (void)rc_deliver(&c, k);
+            }
+        } else if ((r -= W_DELIVER) < W_TICK) {
+            rc_advance(&c, 1 + pick(&c, 30));
+        } else if ((r -= W_TICK) < W_PROPOSE) {
+            uint64_t id = 1 + pick(&c, c.n);
+            ut_consensus_t *h = rc_h(&c, id);
+            if (h != NULL && ut_consensus_state(h) == UT_CONSENSUS_LEADER) {
+                uint8_t p[48];
+                size_t len = payload_for(p, seed, proposals++);
+                int rc = rc_propose(&c, id, p, len, NULL);
+                if (rc != UT_OK)
+                    rc_fail(&c, "propose on leader %llu: %s", (unsigned long long)id,
+                            ut_err_name(rc));
+            }
+        } else if ((r -= W_PROPOSE) < w_crash + w_reboot) {
+            /* Crash (and, for a reboot, restart at once); keep a majority up. */
+            bool reboot = r >= w_crash;
+            size_t down = 0;
+            for (uint64_t id = 1; id <= c.n; id++)
+                down += !rc_node(&c, id)->up;
+            uint64_t id = 1 + pick(&c, c.n);
+            if (down < c.n / 2 && rc_node(&c, id)->up) {
+                rc_crash(&c, id);
+                st->crashes++;
+                if (verbose)
+                    printf("# t=%llu crash %llu\n", (unsigned long long)c.now,
+                           (unsigned long long)id);
+                if (reboot)
+                    (void)rc_restart(&c, id);
+            }
+        } else if ((r -= w_crash + w_reboot) < W_RESTART) {
+            uint64_t id = 1 + pick(&c, c.n);
+            if (!rc_node(&c, id)->up) {
+                (void)rc_restart(&c, id);
+                if (verbose)
+                    printf("# t=%llu restart %llu term %llu vote %llu\n", (unsigned long long)c.now,
+                           (unsigned long long)id,
+                           (unsigned long long)ut_consensus_term(rc_h(&c, id)),
+                           (unsigned long long)ut_consensus_vote(rc_h(&c, id)));
+            }
+        } else if ((r -= W_RESTART) < w_partition) {
+            uint64_t side[RC_MAX_NODES];
+            size_t n = 0;
+            for (uint64_t id = 1; id <= c.n; id++)
+                if (pick(&c, 2))
+                    side[n++] = id;
+            rc_partition(&c, side, n);
+            st->partitions++;
+        } else if ((r -= w_partition) < W_HEAL) {
+            rc_heal(&c);
+        } else {
+            uint64_t id = 1 + pick(&c, c.n);
+            if (rc_h(&c, id) != NULL)
+                (void)rc_campaign(&c, id);
+        }
+        uint64_t l = rc_leader(&c);
+        if (l != 0 && verbose && ut_consensus_term(rc_h(&c, l)) > leaders_seen) {
+            leaders_seen = ut_consensus_term(rc_h(&c, l));
+            printf("# t=%llu leader %llu term %llu\n", (unsigned long long)c.now,
+                   (unsigned long long)l, (unsigned long long)leaders_seen);
+        }
+    }
+
+    /* Liveness under good conditions: heal, restart, no faults. */
+    if (!c.failed) {
+        rc_heal(&c);
+        for (uint64_t id = 1; id <= c.n; id++)
+            if (!rc_node(&c, id)->up)
+                (void)rc_restart(&c, id);
+        rc_drain(&c, 100000);
+        bool done = false;
+        uint64_t end = c.now + 200 * cfg.election_timeout_ms;
+        uint64_t final_index = 0;
+        uint64_t final_leader = 0;
+        while (!done && c.now < end && !c.failed) {
+            rc_advance(&c, c.tick_ms);
+            rc_drain(&c, 100000);
+            uint64_t l = rc_leader(&c);
+            if (l == 0)
+                continue;
+            if (final_leader != l) {
+                uint8_t p[48];
+                rc_payload(p, seed, UINT64_MAX);
+                if (rc_propose(&c, l, p, 16, &final_index) == UT_OK)
+                    final_leader = l;
+                continue;
+            }
+            /* Quiescent: the final entry is committed and every node has
+             * learned the leader's commit index and applied up to it. */
+            uint64_t ci = ut_consensus_commit_index(rc_h(&c, l));
+            if (ci < final_index)
+                continue;
+            done = true;
+            for (uint64_t id = 1; id <= c.n; id++)
+                if (ut_consensus_commit_index(rc_h(&c, id)) != ci ||
+                    rc_node(&c, id)->n_applied != ci)
+                    done = false;
+        }
+        if (!done && !c.failed)
+            rc_fail(&c, "liveness: no leader committed a final entry on every node "
+                        "within 200 election timeouts after healing");
+        if (!c.failed && !rc_all_applied(&c, rc_node(&c, 1)->n_applied))
+            rc_fail(&c, "nodes applied different sequences after quiescence");
+    }
+
+    if (verbose)
+        for (uint64_t id = 1; id <= c.n; id++) {
+            rc_node_t *nd = rc_node(&c, id);
+            printf("# node %llu: up %d state %d term %llu commit %llu last %llu applied %zu "
+                   "disk %zu\n",
+                   (unsigned long long)id, nd->up, nd->up ? (int)ut_consensus_state(nd->h) : -1,
+                   (unsigned long long)ut_consensus_term(nd->h),
+                   (unsigned long long)ut_consensus_commit_index(nd->h),
+                   (unsigned long long)ut_consensus_last_index(nd->h), nd->n_applied, nd->n_log);
+        }
+    st->runs++;
+    st->delivered += c.delivered;
+    st->dropped += c.dropped;
+    for (uint64_t t = 1; t < c.cap_terms; t++)
+        st->elections += c.term_leader[t] != 0;
+    st->committed += c.n_gc;
+    bool ok = !c.failed;
+    if (!ok)
+        snprintf(err, errlen, "%s", c.err);
+    rc_destroy(&c);
+    return ok;
+}
+
+/* Runs seeds [first, first+n) for one cluster size; returns the number of
+ * failing seeds (each printed with how to replay it). */
+static uint64_t run_range(uint64_t first, uint64_t n, size_t voters, bool vote_check,
+                          bool stop_at_first, uint64_t *first_bad, char *first_err, stats_t *st)
+{
+    uint64_t bad = 0;
+    char err[512];
+    for (uint64_t s = first; s < first + n; s++) {
+        if (!run_seed(s, voters, false, vote_check, st, err, sizeof err)) {
+            if (bad == 0 && first_err != NULL)
+                snprintf(first_err, 512, "%s", err);
+            if (bad == 0 && first_bad != NULL)
+                *first_bad = s;
+            bad++;
+            printf("# VIOLATION seed %llu, %zu voters: %s\n"
+                   "# replay: UT_RAFT_SEED=%llu %s\n",
+                   (unsigned long long)s, voters, err, (unsigned long long)s,
+#ifdef UT_RAFT_EXPECT_VIOLATION
+                   "test_consensus_random_forget_vote"
+#else
+                   "test_consensus_random"
+#endif
+            );
+            if (stop_at_first)
+                break;
+        }
+    }
+    return bad;
+}
+
+static void print_stats(const char *what, const stats_t *st)
+{
+    printf("# %s: %llu runs, %llu leaders, %llu committed indexes, %llu crashes, "
+           "%llu partitions, %llu delivered, %llu dropped\n",
+           what, (unsigned long long)st->runs, (unsigned long long)st->elections,
+           (unsigned long long)st->committed, (unsigned long long)st->crashes,
+           (unsigned long long)st->partitions, (unsigned long long)st->delivered,
+           (unsigned long long)st->dropped);
+}
+
+#ifndef UT_RAFT_EXPECT_VIOLATION
+
+static uint64_t env_u64(const char *name, uint64_t dflt)
+{
+    const char *v = getenv(name);
+    if (v == NULL || *v == '\0')
+        return dflt;
+    return strtoull(v, NULL, 10);
+}
+
+static void random_cluster(size_t voters)
+{
+    const char *one = getenv("UT_RAFT_SEED");
+    stats_t st = {0};
+    if (one != NULL && *one != '\0') {
+        char err[512];
+        uint64_t s = strtoull(one, NULL, 10);
+        if (!run_seed(s, voters, true, true, &st, err, sizeof err))
+            fail_msg("seed %llu, %zu voters: %s", (unsigned long long)s, voters, err);
+        return;
+    }
+    uint64_t n = env_u64("UT_RAFT_SEEDS", 2500);
+    uint64_t bad = run_range(1, n, voters, true, false, NULL, NULL, &st);
+    char what[64];
+    snprintf(what, sizeof what, "%zu voters", voters);
+    print_stats(what, &st);
+    if (bad != 0)
+        fail_msg("%llu of %llu seeds violated a Raft safety property (see above)",
+                 (unsigned long long)bad, (unsigned long long)n);
+    /* The runs must do real work, or the checks prove nothing. */
+    assert_true(st.elections >= n);
+    assert_true(st.committed >= 3 * n);
+}
+
+static void test_random_3_voters(void **state)
+{
+    (void)state;
+    random_cluster(3);
+}
+
+static void test_random_5_voters(void **state)
+{
+    (void)state;
+    random_cluster(5);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_random_3_voters),
+        cmocka_unit_test(test_random_5_voters),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
+
+#else /* UT_RAFT_EXPECT_VIOLATION */
+
+/* Bound on the seeds the broken build may need. */
+#    define FORGET_VOTE_MAX_SEEDS 10000
+
+static void test_forget_vote_is_caught(void **state)
+{
+    (void)state;
+    const char *one = getenv("UT_RAFT_SEED");
+    stats_t st = {0};
+    char err[512];
+    if (one != NULL && *one != '\0') {
+        uint64_t s = strtoull(one, NULL, 10);
+        bool ok =
+            run_seed(s, 3, true, getenv("UT_RAFT_NO_VOTE_CHECK") == NULL, &st, err, sizeof err);
+        if (!ok)
+            printf("# seed %llu, 3 voters: %s\n", (unsigned long long)s, err);
+        assert_false(ok);
+        return;
+    }
+    /* 1. With every check on, a violation is found (the double vote itself,
+     *    §5.2, is usually the first). */
+    uint64_t first_bad = 0;
+    uint64_t bad = run_range(1, FORGET_VOTE_MAX_SEEDS, 3, true, true, &first_bad, err, &st);
+    print_stats("3 voters, vote not persisted", &st);
+    if (bad == 0)
+        fail_msg("a core that forgets its vote passed %d seeds: the checks do not bite",
+                 FORGET_VOTE_MAX_SEEDS);
+    printf("# violation found at seed %llu after %llu runs: %s\n", (unsigned long long)first_bad,
+           (unsigned long long)st.runs, err);
+
+    /* 2. Without the per-node vote check, the consequence is caught: two
+     *    leaders in one term (Election Safety, Figure 3). */
+    stats_t st2 = {0};
+    bad = run_range(1, FORGET_VOTE_MAX_SEEDS, 3, false, true, &first_bad, err, &st2);
+    print_stats("3 voters, vote not persisted, no vote check", &st2);
+    if (bad == 0)
+        fail_msg("two leaders in one term were never observed in %d seeds", FORGET_VOTE_MAX_SEEDS);
+    printf("# violation found at seed %llu after %llu runs: %s\n", (unsigned long long)first_bad,
+           (unsigned long long)st2.runs, err);
+    assert_non_null(strstr(err, "Election Safety"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_forget_vote_is_caught),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
+
+#endif

@@ -71,8 +71,9 @@ void sim_print_summary(FILE *f, const sim_result_t *r)
             s->ops_total, s->ops_ok, s->ops_failed, s->ops_unknown, s->client_retries);
     fprintf(f,
             "  messages     %" PRIu64 " sent, %" PRIu64 " delivered, %" PRIu64 " dropped, %" PRIu64
-            " duplicated, %" PRIu64 " rejected\n",
-            s->msgs_sent, s->msgs_delivered, s->msgs_dropped, s->msgs_duplicated, s->msgs_rejected);
+            " duplicated, %" PRIu64 " rejected; %" PRIu64 " bytes encoded\n",
+            s->msgs_sent, s->msgs_delivered, s->msgs_dropped, s->msgs_duplicated, s->msgs_rejected,
+            s->bytes_sent);
     fprintf(f,
             "  faults       %" PRIu64 " crashes (%" PRIu64 " right after a vote), %" PRIu64
             " restarts, %" PRIu64 " partitions, %" PRIu64 " isolations,\n"
@@ -195,8 +196,9 @@ void sim_write_json(FILE *f, const sim_result_t *r, double wall_s, double cpu_s)
             s->ops_total, s->ops_ok, s->ops_failed, s->ops_unknown, s->client_retries);
     fprintf(f,
             "\"messages\":{\"sent\":%" PRIu64 ",\"delivered\":%" PRIu64 ",\"dropped\":%" PRIu64
-            ",\"duplicated\":%" PRIu64 ",\"rejected\":%" PRIu64 "},",
-            s->msgs_sent, s->msgs_delivered, s->msgs_dropped, s->msgs_duplicated, s->msgs_rejected);
+            ",\"duplicated\":%" PRIu64 ",\"rejected\":%" PRIu64 ",\"bytes_encoded\":%" PRIu64 "},",
+            s->msgs_sent, s->msgs_delivered, s->msgs_dropped, s->msgs_duplicated, s->msgs_rejected,
+            s->bytes_sent);
     fprintf(f,
             "\"faults_injected\":{\"crashes\":%" PRIu64 ",\"restarts\":%" PRIu64
             ",\"partitions\":%" PRIu64 ",\"isolations\":%" PRIu64 ",\"skewed_clocks\":%" PRIu64

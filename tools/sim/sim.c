@@ -157,6 +157,7 @@ typedef struct sim {
     size_t cap_ops, cap_marks, cap_iv, cap_seg[SIM_MAX_NODES];
     size_t open_partition_iv; /* index of the open partition interval + 1 */
     size_t open_down_iv[SIM_MAX_NODES];
+    ut_msg_decoder_t *dec;
 } sim_t;
 
 /* ---- small helpers ------------------------------------------------------- */
@@ -337,38 +338,64 @@ static ev_t pop(sim_t *s)
 
 /* ---- network --------------------------------------------------------------- */
 
-/* The one place where a message crosses the simulated wire: a deep copy of
- * the envelope, its entries and their payloads in one allocation. When the
- * codec lands this becomes ut_msg_encode here and ut_msg_decode at delivery. */
-static ut_msg_t *sim_net_copy(const ut_msg_t *m)
+/* The one place where a message crosses the simulated wire: every message is
+ * encoded with the library's codec (ut_msg_encode) when sent and decoded
+ * (ut_msg_decoder_decode) when delivered, so the nodes only ever see what
+ * survived the wire format, and the codec runs under every fault. */
+typedef struct frame {
+    size_t len;
+    unsigned char bytes[];
+} frame_t;
+
+static frame_t *sim_net_encode(sim_t *s, unsigned from, const ut_msg_t *m)
 {
-    size_t n = m->type == UT_MSG_APPEND ? m->body.append.n_entries : 0;
-    size_t bytes = 0;
-    for (size_t i = 0; i < n; i++)
-        bytes += m->body.append.entries[i].len;
-    size_t hdr = sizeof(ut_msg_t) + n * sizeof(ut_entry_t);
-    ut_msg_t *c = malloc(hdr + bytes + 1);
-    if (!c)
-        return NULL;
-    *c = *m;
-    if (n) {
-        ut_entry_t *ents = (ut_entry_t *)(c + 1);
-        unsigned char *data = (unsigned char *)c + hdr;
-        for (size_t i = 0; i < n; i++) {
-            ents[i] = m->body.append.entries[i];
-            if (ents[i].len) {
-                memcpy(data, ents[i].data, ents[i].len);
-                ents[i].data = data;
-                data += ents[i].len;
-            } else {
-                ents[i].data = NULL;
-            }
+    size_t len = 0;
+    int rc = ut_msg_encoded_size(m, &len);
+    if (rc == UT_OK) {
+        frame_t *f = malloc(sizeof *f + len);
+        if (!f) {
+            s->failed = true;
+            return NULL;
         }
-        c->body.append.entries = ents;
-    } else if (m->type == UT_MSG_APPEND) {
-        c->body.append.entries = NULL;
+        rc = ut_msg_encode(m, f->bytes, len, &f->len);
+        if (rc == UT_OK && f->len == len) {
+            s->r->stats.bytes_sent += len;
+            return f;
+        }
+        free(f);
     }
+    violation(s, "message-validity", "node %" PRIu64 " emitted a %s the codec refuses: %s",
+              s->nodes[from].id, ut_msg_type_name(m->type), ut_err_name(rc));
+    return NULL;
+}
+
+static frame_t *frame_dup(sim_t *s, const frame_t *f)
+{
+    frame_t *c = malloc(sizeof *c + f->len);
+    if (!c) {
+        s->failed = true;
+        return NULL;
+    }
+    memcpy(c, f, sizeof *c + f->len);
     return c;
+}
+
+/* Decode a delivered frame; entry payloads point into the frame, which lives
+ * until the event is done. */
+static bool sim_net_decode(sim_t *s, const frame_t *f, ut_msg_t *out)
+{
+    size_t used = 0;
+    int rc = ut_msg_decoder_decode(s->dec, out, f->bytes, f->len, &used);
+    if (rc == UT_ENOMEM) {
+        s->failed = true;
+        return false;
+    }
+    if (rc != UT_OK || used != f->len) {
+        violation(s, "codec", "a frame of %zu bytes the codec wrote does not decode: %s", f->len,
+                  ut_err_name(rc));
+        return false;
+    }
+    return true;
 }
 
 static uint64_t latency(sim_t *s)
@@ -404,10 +431,13 @@ static void net_send(sim_t *s, unsigned from, const ut_msg_t *m)
         copies = 2;
         s->r->stats.msgs_duplicated++;
     }
+    frame_t *f = sim_net_encode(s, from, m);
+    if (!f)
+        return;
     for (int k = 0; k < copies; k++) {
-        ut_msg_t *c = sim_net_copy(m);
+        frame_t *c = k + 1 < copies ? frame_dup(s, f) : f;
         if (!c) {
-            s->failed = true;
+            free(f);
             return;
         }
         push(s, s->now + latency(s), EV_DELIVER, (uint32_t)(to - 1), from, c);
@@ -1244,13 +1274,16 @@ static void handle(sim_t *s, ev_t *e)
         return;
     }
     case EV_DELIVER: {
-        ut_msg_t *m = e->ptr;
         node_t *n = &s->nodes[e->who];
         unsigned from = (unsigned)e->arg;
         if (!n->up || s->blocked[from][e->who]) {
             s->r->stats.msgs_dropped++;
             return;
         }
+        ut_msg_t msg;
+        const ut_msg_t *m = &msg;
+        if (!sim_net_decode(s, e->ptr, &msg))
+            return;
         s->r->stats.msgs_delivered++;
         int rc = ut_consensus_step(n->h, m);
         if (rc == UT_ENOMEM) {
@@ -1368,6 +1401,10 @@ int sim_run(const sim_options_t *opts, sim_result_t *out)
     s->o = *opts;
     s->r = out;
     sim_rng_seed(&s->rng, opts->seed);
+    if (ut_msg_decoder_new(&s->dec) != UT_OK) {
+        free(s);
+        return -1;
+    }
     unsigned N = opts->nodes;
     for (unsigned i = 0; i < N; i++)
         s->ids[i] = i + 1;
@@ -1446,6 +1483,7 @@ int sim_run(const sim_options_t *opts, sim_result_t *out)
         disk_truncate(&s->nodes[i], 0);
         free(s->nodes[i].log);
     }
+    ut_msg_decoder_free(s->dec);
     free(s->heap);
     free(s->leader_of_term);
     free(s->committed_term);

@@ -105,6 +105,7 @@ typedef struct sim_stats {
     uint64_t ops_total, ops_ok, ops_failed, ops_unknown;
     uint64_t client_retries;
     uint64_t msgs_sent, msgs_delivered, msgs_dropped, msgs_duplicated, msgs_rejected;
+    uint64_t bytes_sent; /* encoded frames (ut_msg_encode), copies not counted */
     uint64_t crashes, restarts, partitions, isolations, skewed_nodes, lying_disk_losses;
     uint64_t vote_crashes;   /* of the crashes: right after granting a vote */
     uint64_t power_failures; /* lying-disk runs: every node crashed at once */

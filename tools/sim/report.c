@@ -274,7 +274,6 @@ static void xml_text(FILE *f, const char *s)
 #define RIGHT 20
 #define ROW_H 24
 #define CROW_H 16
-#define MAX_OPS_DRAWN 6000
 
 int sim_write_html(FILE *f, const sim_result_t *r)
 {
@@ -389,20 +388,52 @@ int sim_write_html(FILE *f, const sim_result_t *r)
     for (unsigned c = 0; c < C; c++)
         fprintf(f, "<text x=\"8\" y=\"%d\">client %u</text>\n", clients_top + (int)c * CROW_H + 11,
                 c + 1);
+    /* One bar per operation; runs of same-coloured operations of one client
+     * that touch at this scale (gap under half a pixel) merge into one bar,
+     * so a long run stays a small file. */
+    struct bar {
+        double x0, x1;
+        const char *fill;
+        bool open;
+    } bars[SIM_MAX_CLIENTS];
+    memset(bars, 0, sizeof bars);
     size_t drawn = 0;
-    for (size_t k = 0; k < r->n_ops && drawn < MAX_OPS_DRAWN; k++, drawn++) {
-        const lc_op_t *o = &r->ops[k];
-        uint64_t a = r->op_invoke_ms[k];
-        uint64_t b = r->op_response_ms[k] == UINT64_MAX ? r->end_ms : r->op_response_ms[k];
-        double w = X(b) - X(a);
-        if (w < 1.0)
-            w = 1.0;
-        const char *fill =
-            o->outcome == LC_OK ? (o->kind == LC_GET ? "#66bb6a" : "#1e88e5") : "#fb8c00";
-        fprintf(
-            f,
-            "<rect class=\"op\" x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" fill=\"%s\"/>\n",
-            X(a), clients_top + (int)o->client * CROW_H + 2, w, CROW_H - 4, fill);
+    for (size_t k = 0; k <= r->n_ops; k++) {
+        const lc_op_t *o = k < r->n_ops ? &r->ops[k] : NULL;
+        double x0 = 0, x1 = 0;
+        const char *fill = NULL;
+        if (o) {
+            uint64_t a = r->op_invoke_ms[k];
+            uint64_t b = r->op_response_ms[k] == UINT64_MAX ? r->end_ms : r->op_response_ms[k];
+            x0 = X(a);
+            x1 = X(b) - X(a) < 1.0 ? X(a) + 1.0 : X(b);
+            fill = o->outcome == LC_OK ? (o->kind == LC_GET ? "#66bb6a" : "#1e88e5") : "#fb8c00";
+            struct bar *br = &bars[o->client];
+            if (br->open && br->fill == fill && x0 - br->x1 < 0.5) {
+                if (x1 > br->x1)
+                    br->x1 = x1;
+                continue;
+            }
+        }
+        for (unsigned c = 0; c < C; c++) {
+            struct bar *br = &bars[c];
+            if (!br->open || (o && c != o->client))
+                continue;
+            fprintf(f,
+                    "<rect class=\"op\" x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" "
+                    "fill=\"%s\"/>\n",
+                    br->x0, clients_top + (int)c * CROW_H + 2, br->x1 - br->x0, CROW_H - 4,
+                    br->fill);
+            br->open = false;
+            drawn++;
+        }
+        if (o) {
+            struct bar *br = &bars[o->client];
+            br->x0 = x0;
+            br->x1 = x1;
+            br->fill = fill;
+            br->open = true;
+        }
     }
     /* Legend. */
     int ly = height - 12;
@@ -419,8 +450,9 @@ int sim_write_html(FILE *f, const sim_result_t *r)
                 x, ly - 9, legend[k].fill, x + 16, ly, legend[k].label);
     }
     fprintf(f, "</svg>\n");
-    if (r->n_ops > drawn)
-        fprintf(f, "<p>Client operations: the first %zu of %zu are drawn.</p>\n", drawn, r->n_ops);
+    fprintf(f,
+            "<p>%zu client operations in %zu bars (touching operations of one kind merge).</p>\n",
+            r->n_ops, drawn);
     /* Event list. */
     fprintf(f, "<h2>Events</h2>\n<pre>");
     for (size_t k = 0; k < r->n_marks; k++) {

@@ -482,6 +482,49 @@ static void test_restore_loads_state(void **state)
     ut_consensus_free(h);
 }
 
+/* A durable state machine tells the node what it already holds (cfg.applied,
+ * like etcd's Config.Applied): only the committed entries after it are
+ * handed out again; an applied index beyond the commit index is refused. */
+static void test_restore_applied_skips_reapplication(void **state)
+{
+    (void)state;
+    ut_entry_t es[4];
+    uint8_t pay[4][16];
+    static const uint64_t terms[] = {1, 1, 2, 2};
+    mk_entries(es, pay, 1, terms, 4);
+    ut_consensus_hard_state_t hs = {2, 0, 3};
+
+    ut_consensus_config_t cfg = cfg3(2);
+    cfg.applied = 2;
+    ut_consensus_t *h = NULL;
+    assert_int_equal(ut_consensus_new(&h, &cfg), UT_OK);
+    assert_int_equal(ut_consensus_restore(h, &hs, es, 4), UT_OK);
+    ut_consensus_ready_t rd;
+    assert_int_equal(ut_consensus_ready(h, &rd), UT_OK);
+    assert_int_equal(rd.n_committed, 1);
+    assert_int_equal(rd.committed[0].index, 3);
+    assert_int_equal(rd.n_entries, 0); /* already on disk */
+    assert_false(rd.hard_state_changed);
+    assert_int_equal(ut_consensus_advance(h, &rd), UT_OK);
+    ut_consensus_free(h);
+
+    /* Default (applied = 0): everything committed comes out again. */
+    cfg.applied = 0;
+    assert_int_equal(ut_consensus_new(&h, &cfg), UT_OK);
+    assert_int_equal(ut_consensus_restore(h, &hs, es, 4), UT_OK);
+    assert_int_equal(ut_consensus_ready(h, &rd), UT_OK);
+    assert_int_equal(rd.n_committed, 3);
+    assert_int_equal(rd.committed[0].index, 1);
+    ut_consensus_free(h);
+
+    cfg.applied = 4; /* beyond commit 3 */
+    assert_int_equal(ut_consensus_new(&h, &cfg), UT_OK);
+    snap_t sn = take(h);
+    assert_int_equal(ut_consensus_restore(h, &hs, es, 4), UT_ECORRUPT);
+    ASSERT_UNCHANGED(sn, h);
+    ut_consensus_free(h);
+}
+
 static void expect_restore_corrupt(const ut_consensus_hard_state_t *hs, const ut_entry_t *es,
                                    size_t n, int line)
 {
@@ -2456,6 +2499,7 @@ int main(void)
         cmocka_unit_test(test_new_node_initial_state),
         cmocka_unit_test(test_null_handle_and_arguments),
         cmocka_unit_test(test_restore_loads_state),
+        cmocka_unit_test(test_restore_applied_skips_reapplication),
         cmocka_unit_test(test_restore_rejects_inconsistent_state),
         cmocka_unit_test(test_tick_backwards_is_erange),
         cmocka_unit_test(test_election_timeout_from_first_tick),

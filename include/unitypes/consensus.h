@@ -56,6 +56,14 @@ typedef struct ut_consensus_config {
                           §6.2). Default true. */
     uint64_t seed;     /**< Seed of the election-timeout randomisation. */
     void *userdata;    /**< Opaque user pointer (the seed's `config: T`). */
+    /**
+     * Highest index the application's state machine already holds (from its
+     * own snapshot or durable store). Used by ut_consensus_restore(): committed
+     * entries up to it are not handed out again. Must not exceed the restored
+     * commit index. Default 0 (re-apply everything, as an in-memory state
+     * machine needs); ignored by a node that starts empty.
+     */
+    uint64_t applied;
 } ut_consensus_config_t;
 
 /** @brief Most members (voters + observers) a node supports. @since 0.1.0 */
@@ -134,8 +142,9 @@ UT_API void ut_consensus_free(ut_consensus_t *h);
  * @brief Load persisted state (hard state and log) before the first input.
  *
  * @p entries must be the whole persisted log: indexes 1..n consecutive,
- * terms non-decreasing and ≤ hs->term; hs->commit ≤ n; hs->vote 0 or a voter.
- * The payloads are copied.
+ * terms non-decreasing and ≤ hs->term; hs->commit ≤ n; hs->vote 0 or a voter;
+ * the configuration's @c applied ≤ hs->commit. The payloads are copied.
+ * Committed entries after @c applied come out of the next ready()s again.
  * @param[in] h       Handle, not yet ticked, stepped, proposed to or campaigned.
  * @param[in] hs      Persisted hard state.
  * @param[in] entries Persisted log (may be NULL when @p n is 0).

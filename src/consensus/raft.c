@@ -630,6 +630,9 @@ int ut_consensus_restore(ut_consensus_t *h, const ut_consensus_hard_state_t *hs,
     }
     if (hs->term > UT__MAX_TERM)
         FAIL(h, UT_ECORRUPT, "restore: impossible term %llu", (unsigned long long)hs->term);
+    if (h->cfg.applied > hs->commit)
+        FAIL(h, UT_ECORRUPT, "restore: applied %llu beyond commit %llu",
+             (unsigned long long)h->cfg.applied, (unsigned long long)hs->commit);
     if (hs->commit > n)
         FAIL(h, UT_ECORRUPT, "restore: commit %llu beyond the last entry %zu",
              (unsigned long long)hs->commit, n);
@@ -649,9 +652,9 @@ int ut_consensus_restore(ut_consensus_t *h, const ut_consensus_hard_state_t *hs,
     h->commit = hs->commit;
     h->last_hs = *hs;
     h->stable = h->persisted = h->log.last;
-    /* The application rebuilds its state: committed entries are handed out
-     * again from index 1 (skip by index what a durable state machine has). */
-    h->applied = 0;
+    /* Committed entries the application does not hold yet are handed out
+     * again: all of them for an in-memory state machine (applied = 0). */
+    h->applied = h->cfg.applied;
     h->restored = true;
     return UT_OK;
 }

@@ -2080,6 +2080,35 @@ static void test_term_overflow_refused(void **state)
     }
 }
 
+/* DESIGN.md §2 drains with "while ready() is OK and not empty": an empty
+ * ready hands nothing out, so it owes no advance and cannot wedge the next
+ * ready() into UT_ESTATE. */
+static void test_empty_ready_needs_no_advance(void **state)
+{
+    (void)state;
+    ut_consensus_t *h = raw_new(1);
+    assert_int_equal(ut_consensus_tick(h, 0), UT_OK);
+    ut_consensus_ready_t rd;
+    assert_int_equal(ut_consensus_ready(h, &rd), UT_OK);
+    assert_true(ut_consensus_ready_empty(&rd));
+    assert_false(ut_consensus_has_ready(h));
+    /* No advance: the next ready still works, and advancing an empty one is
+     * a no-op. */
+    assert_int_equal(ut_consensus_ready(h, &rd), UT_OK);
+    assert_true(ut_consensus_ready_empty(&rd));
+    assert_int_equal(ut_consensus_advance(h, &rd), UT_OK);
+    /* Work after an unadvanced empty ready comes out normally. */
+    assert_int_equal(ut_consensus_campaign(h), UT_OK);
+    int loops = 0;
+    while (ut_consensus_ready(h, &rd) == UT_OK && !ut_consensus_ready_empty(&rd)) {
+        assert_true(rd.n_msgs == 2); /* pre-votes to 2 and 3 */
+        assert_int_equal(ut_consensus_advance(h, &rd), UT_OK);
+        loops++;
+    }
+    assert_int_equal(loops, 1);
+    ut_consensus_free(h);
+}
+
 /* DESIGN §2: illegal transitions are refused with UT_ESTATE and change
  * nothing: ready twice without advance, campaign by an observer (thesis
  * §4.2.1: learners never campaign) or by a leader (§5.2: only followers and
@@ -2534,6 +2563,7 @@ int main(void)
         cmocka_unit_test(test_propose_on_follower),
         cmocka_unit_test(test_observer_never_votes_or_counts),
         cmocka_unit_test(test_step_rejects_malformed_messages),
+        cmocka_unit_test(test_empty_ready_needs_no_advance),
         cmocka_unit_test(test_illegal_transitions_estate),
         cmocka_unit_test(test_term_overflow_refused),
         cmocka_unit_test(test_observer_grants_not_counted),

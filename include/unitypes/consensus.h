@@ -249,6 +249,8 @@ UT_API bool ut_consensus_has_ready(const ut_consensus_t *h);
  * @brief Tell the node that everything in @p rd was persisted, sent and applied.
  * @param[in] h  Handle.
  * @param[in] rd The value the last ut_consensus_ready() returned.
+ * An empty ready (ut_consensus_ready_empty()) need not be advanced; doing so
+ * is a harmless no-op.
  * @retval UT_OK     Acknowledged; the pointers in @p rd are now invalid.
  * @retval UT_EINVAL NULL argument, or @p rd is not the outstanding ready.
  * @since 0.1.0

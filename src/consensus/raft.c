@@ -1158,6 +1158,12 @@ int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
     h->last_role = h->role;
     h->last_leader = h->leader;
 
+    if (ut_consensus_ready_empty(rd)) {
+        /* Nothing was handed out: no advance is owed, so the loop of
+         * DESIGN.md §2 (stop on an empty ready) cannot wedge the node. */
+        rd->seq_ = 0;
+        return UT_OK;
+    }
     h->ready_out = true;
     rd->seq_ = ++h->ready_seq;
     h->rd_last_entry = h->log.last;
@@ -1177,6 +1183,8 @@ int ut_consensus_advance(ut_consensus_t *h, const ut_consensus_ready_t *rd)
 {
     if (!valid_handle(h) || rd == NULL)
         return UT_EINVAL;
+    if (rd->seq_ == 0 && ut_consensus_ready_empty(rd))
+        return UT_OK; /* an empty ready owes nothing */
     if (!h->ready_out || rd->seq_ != h->ready_seq)
         FAIL(h, UT_EINVAL, "advance: not the outstanding ready");
     h->ready_out = false;

@@ -1055,6 +1055,64 @@ static void test_decoder_allocation_failure(void **state)
     }
 }
 
+/* Largest block the decoder object asks the allocator for. */
+static size_t largest_request;
+
+static void *largest_malloc(void *ctx, size_t n)
+{
+    (void)ctx;
+    if (n > largest_request)
+        largest_request = n;
+    return malloc(n);
+}
+
+static void *largest_realloc(void *ctx, void *p, size_t n)
+{
+    (void)ctx;
+    if (n > largest_request)
+        largest_request = n;
+    return realloc(p, n);
+}
+
+static void largest_free(void *ctx, void *p)
+{
+    (void)ctx;
+    free(p);
+}
+
+static void test_decoder_capacity_bound(void **state)
+{
+    (void)state;
+    /* docs/wire-format.md §7: the entry array is sized from the validated
+     * count and grows by doubling, so its capacity is below twice the count
+     * (one more entry than a power of two is the worst case). */
+    static ut_entry_t e[1025];
+    static unsigned char buf[1 << 16];
+    ut_msg_t m;
+    memset(&m, 0, sizeof m);
+    m.type = UT_MSG_APPEND, m.from = 1, m.to = 2, m.term = 1;
+    for (size_t n = 1; n <= 1025; n = n < 8 ? n + 1 : n == 8 ? 9 : 2 * n - 1) {
+        for (size_t i = 0; i < n; i++)
+            e[i] = (ut_entry_t){1, i + 1, UT_ENTRY_NORMAL, 0, NULL};
+        m.body.append.n_entries = n, m.body.append.entries = e;
+        size_t len;
+        assert_int_equal(ut_msg_encode(&m, buf, sizeof buf, &len), UT_OK);
+        ut_allocator_t a = {NULL, largest_malloc, largest_realloc, largest_free};
+        assert_int_equal(ut_set_allocator(&a), UT_OK);
+        ut_msg_decoder_t *dec = NULL;
+        assert_int_equal(ut_msg_decoder_new(&dec), UT_OK);
+        largest_request = 0;
+        ut_msg_t out;
+        assert_int_equal(ut_msg_decoder_decode(dec, &out, buf, len, NULL), UT_OK);
+        assert_int_equal(out.body.append.n_entries, n);
+        size_t cap = largest_request / sizeof(ut_entry_t);
+        assert_true(cap >= n);
+        assert_true(cap <= 8 || cap < 2 * n);
+        ut_msg_decoder_free(dec);
+        (void)ut_set_allocator(NULL);
+    }
+}
+
 /* ---- the codec as the transport of a Raft cluster ----------------------- */
 
 #define RAFT_NODES 3
@@ -1207,6 +1265,7 @@ int main(void)
         cmocka_unit_test(test_encode_rejects_invalid),
         cmocka_unit_test(test_null_arguments),
         cmocka_unit_test(test_decoder_allocation_failure),
+        cmocka_unit_test(test_decoder_capacity_bound),
         cmocka_unit_test(test_codec_carries_a_raft_cluster),
         cmocka_unit_test(test_type_names),
     };

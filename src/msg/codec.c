@@ -389,8 +389,8 @@ int ut_msg_decoder_decode(ut_msg_decoder_t *dec, ut_msg_t *out, const void *buf,
     int rc = ut_msg_decode(out, buf, len, dec->entries, dec->cap, out_consumed);
     if (rc != UT_ERANGE)
         return rc;
-    /* The count was checked against the frame's size, so this allocation is
-     * bounded by the input (at most len / 24 entries). */
+    /* The count was checked against the frame's size (at most len / 24
+     * entries); ut__grow doubles, so the array stays below twice that. */
     void *p = dec->entries;
     size_t cap = dec->cap;
     rc = ut__grow(&p, &cap, out->body.append.n_entries, sizeof(ut_entry_t));

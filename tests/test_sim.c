@@ -235,6 +235,10 @@ static void test_options_round_trip(void **state)
     assert_int_equal(sim_faults_parse("loss,bogus", &m, bad, sizeof bad), -1);
     assert_string_equal(bad, "bogus");
     assert_int_equal(sim_faults_parse("", &m, bad, sizeof bad), -1);
+    /* An empty word is refused wherever it is, the last one included. */
+    assert_int_equal(sim_faults_parse("loss,,dup", &m, bad, sizeof bad), -1);
+    assert_int_equal(sim_faults_parse(",loss", &m, bad, sizeof bad), -1);
+    assert_int_equal(sim_faults_parse("loss,", &m, bad, sizeof bad), -1);
     sim_options_t o;
     sim_options_default(&o);
     o.seed = 99;

@@ -252,9 +252,16 @@ int main(int argc, char **argv)
         }
         sim_result_free(&r);
         if (tty) {
-            uint64_t done = seed - seed_a + 1, all = seed_b - seed_a + 1;
-            int bar = (int)(40 * done / all);
-            printf("\r[%.*s%*s] %" PRIu64 "/%" PRIu64 " seeds, %" PRIu64 " failing", bar,
+            /* The seed count is span + 1, which is 2^64 for 0..UINT64_MAX:
+             * it does not fit in 64 bits (it would wrap to 0). */
+            uint64_t done = seed - seed_a + 1, span = seed_b - seed_a;
+            int bar = (int)(40.0 * (double)done / ((double)span + 1.0));
+            char all[24];
+            if (span == UINT64_MAX)
+                snprintf(all, sizeof all, "18446744073709551616");
+            else
+                snprintf(all, sizeof all, "%" PRIu64, span + 1);
+            printf("\r[%.*s%*s] %" PRIu64 "/%s seeds, %" PRIu64 " failing", bar,
                    "########################################", 40 - bar, "", done, all, failures);
             fflush(stdout);
         }

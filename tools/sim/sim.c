@@ -1554,8 +1554,10 @@ int sim_faults_parse(const char *str, unsigned *out, char *bad, size_t cap)
             return -1;
         }
         p += len;
-        if (*p == ',')
-            p++;
+        if (*p == ',' && !*++p) {
+            snprintf(bad, cap, "(empty)"); /* a trailing comma: an empty last word */
+            return -1;
+        }
     }
     *out = mask;
     return 0;

@@ -2462,6 +2462,45 @@ static void test_alloc_failure_propose_growth(void **state)
     rc_destroy(&c);
 }
 
+/* DESIGN §2 / consensus.h: tick's UT_ENOMEM leaves the node unchanged. A
+ * leader whose check-quorum round (thesis §6.2) came due in the same tick as
+ * a heartbeat used to run the round (clearing every peer's activity and
+ * moving the round start to the failed tick's time) before the heartbeat's
+ * allocation failed; the clock was rolled back but the round was not, so a
+ * later tick, still legal since the failed one changed nothing, saw the round
+ * start in its future, wrapped, and stepped a healthy leader down. */
+static void test_alloc_failure_leader_tick_keeps_quorum_round(void **state)
+{
+    (void)state;
+    ut_consensus_t *h = raw_new(1);
+    assert_int_equal(ut_consensus_tick(h, 0), UT_OK);
+    assert_int_equal(ut_consensus_campaign(h), UT_OK);
+    ut_msg_t m = mk_msg(UT_MSG_PREVOTE_RESP, 2, 1, 1);
+    m.body.vote_resp.granted = true;
+    assert_int_equal(ut_consensus_step(h, &m), UT_OK);
+    m = mk_msg(UT_MSG_VOTE_RESP, 2, 1, 1);
+    m.body.vote_resp.granted = true;
+    assert_int_equal(ut_consensus_step(h, &m), UT_OK);
+    assert_int_equal(ut_consensus_state(h), UT_CONSENSUS_LEADER);
+    raw_out_t out;
+    raw_drain(h, &out); /* the outbox now in use has never allocated */
+
+    /* At T both the quorum check and a heartbeat are due. */
+    const uint64_t T = 1000;
+    snap_t s = take(h);
+    test_alloc_t ta;
+    test_alloc_install(&ta, 1);
+    int rc = ut_consensus_tick(h, T);
+    test_alloc_uninstall();
+    assert_int_equal(rc, UT_ENOMEM);
+    ASSERT_UNCHANGED(s, h);
+    /* Nothing changed, so time T - 1 is not in the past: no quorum round is
+     * due yet and the leader stays. */
+    assert_int_equal(ut_consensus_tick(h, T - 1), UT_OK);
+    assert_int_equal(ut_consensus_state(h), UT_CONSENSUS_LEADER);
+    ut_consensus_free(h);
+}
+
 /* ready under allocation failure hands nothing out; the work stays. */
 static void test_alloc_failure_ready(void **state)
 {
@@ -2546,6 +2585,7 @@ int main(void)
         cmocka_unit_test(test_alloc_failure_campaign),
         cmocka_unit_test(test_alloc_failure_propose_growth),
         cmocka_unit_test(test_alloc_failure_ready),
+        cmocka_unit_test(test_alloc_failure_leader_tick_keeps_quorum_round),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -679,6 +679,16 @@ int ut_consensus_tick(ut_consensus_t *h, uint64_t now_ms)
     h->now = now_ms;
 
     if (h->role == UT_CONSENSUS_LEADER) {
+        /* Reserve the heartbeats before anything changes: UT_ENOMEM must not
+         * leave a quorum round half done. */
+        bool heartbeat = now_ms - h->heartbeat_start >= h->cfg.heartbeat_ms;
+        if (heartbeat) {
+            int rc = msgbuf_reserve(h->live, h->n_members, 0);
+            if (rc != UT_OK) {
+                h->now = old_now;
+                return rc;
+            }
+        }
         /* Thesis §6.2: step down when a majority has not been heard from for
          * an election timeout, so a partitioned leader stops serving. */
         if (h->cfg.check_quorum && now_ms - h->quorum_start >= h->cfg.election_timeout_ms) {
@@ -693,12 +703,7 @@ int ut_consensus_tick(ut_consensus_t *h, uint64_t now_ms)
             if (active < quorum(h))
                 return become_follower(h, h->term, 0);
         }
-        if (now_ms - h->heartbeat_start >= h->cfg.heartbeat_ms) {
-            int rc = msgbuf_reserve(h->live, h->n_members, 0);
-            if (rc != UT_OK) {
-                h->now = old_now;
-                return rc;
-            }
+        if (heartbeat) {
             h->heartbeat_start = now_ms;
             for (size_t i = 0; i < h->n_members; i++) {
                 ut__progress_t *p = &h->prs[i];

@@ -2020,6 +2020,48 @@ static void test_step_rejects_malformed_messages(void **state)
     rc_destroy(&c);
 }
 
+/* Every entry has a term of at least 1 (§5.3: entries carry the term of the
+ * leader that created them, and terms start at 1), so an AppendEntries whose
+ * prev_index > 0 comes with prev_term 0, or a (pre-)vote request whose
+ * last_log_index > 0 comes with last_log_term 0, describes a log no node can
+ * have. Such a message used to be accepted: it bumped the term and, for the
+ * append, installed its sender as leader. It is refused like the other
+ * impossible terms, with the node unchanged. */
+static void test_step_rejects_zero_term_for_nonzero_index(void **state)
+{
+    (void)state;
+    ut_consensus_t *h = raw_new(2);
+    ut_entry_t es[3];
+    uint8_t pay[3][16];
+    static const uint64_t t112[] = {1, 1, 2};
+    mk_entries(es, pay, 1, t112, 3);
+    ut_consensus_hard_state_t hs = {2, 0, 1};
+    assert_int_equal(ut_consensus_restore(h, &hs, es, 3), UT_OK);
+    assert_int_equal(ut_consensus_tick(h, 0), UT_OK);
+    raw_out_t out;
+    raw_drain(h, &out);
+
+    ut_msg_t m = mk_append(1, 2, 3, 3, 0, 0, NULL, 0);
+    EXPECT_STEP(h, m, UT_EINVAL);
+    m = mk_append(1, 2, 3, 7, 0, 0, NULL, 0);
+    EXPECT_STEP(h, m, UT_EINVAL);
+    m = mk_vote(UT_MSG_VOTE, 1, 2, 3, 3, 0);
+    EXPECT_STEP(h, m, UT_EINVAL);
+    m = mk_vote(UT_MSG_PREVOTE, 1, 2, 3, 3, 0);
+    EXPECT_STEP(h, m, UT_EINVAL);
+    assert_false(ut_consensus_has_ready(h));
+
+    /* The well-formed messages are still accepted. */
+    m = mk_vote(UT_MSG_VOTE, 1, 2, 3, 3, 2);
+    assert_int_equal(ut_consensus_step(h, &m), UT_OK);
+    assert_int_equal(ut_consensus_term(h), 3);
+    assert_int_equal(ut_consensus_vote(h), 1);
+    m = mk_append(1, 2, 3, 3, 2, 0, NULL, 0);
+    assert_int_equal(ut_consensus_step(h, &m), UT_OK);
+    assert_int_equal(ut_consensus_leader(h), 1);
+    ut_consensus_free(h);
+}
+
 /* Regression (found by this suite, fixed in 2c2a00f): a member's message with
  * term UINT64_MAX used to be adopted; the next pre-vote then carried term + 1
  * = 0, which every peer refuses, and without pre-vote tick() returned the
@@ -2573,6 +2615,7 @@ int main(void)
         cmocka_unit_test(test_propose_on_follower),
         cmocka_unit_test(test_observer_never_votes_or_counts),
         cmocka_unit_test(test_step_rejects_malformed_messages),
+        cmocka_unit_test(test_step_rejects_zero_term_for_nonzero_index),
         cmocka_unit_test(test_illegal_transitions_estate),
         cmocka_unit_test(test_term_overflow_refused),
         cmocka_unit_test(test_observer_grants_not_counted),

@@ -780,7 +780,7 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
         FAIL(h, UT_EINVAL, "step: append with entries == NULL");
     if (a->prev_index > UINT64_MAX - a->n_entries)
         FAIL(h, UT_EINVAL, "step: append indexes overflow");
-    if (a->prev_term > m->term || (a->prev_index == 0 && a->prev_term != 0))
+    if (a->prev_term > m->term || (a->prev_index == 0) != (a->prev_term == 0))
         FAIL(h, UT_EINVAL, "step: append has impossible prev_term");
     if (h->role == UT_CONSENSUS_LEADER && m->term == h->term)
         FAIL(h, UT_EINVAL, "step: append from %llu, but this node leads term %llu",
@@ -943,7 +943,7 @@ static int handle_vote(ut_consensus_t *h, const ut_msg_t *m)
 {
     bool pre = m->type == UT_MSG_PREVOTE;
     const ut_msg_vote_t *v = &m->body.vote;
-    if (v->last_log_term > m->term || (v->last_log_index == 0 && v->last_log_term != 0))
+    if (v->last_log_term > m->term || (v->last_log_index == 0) != (v->last_log_term == 0))
         FAIL(h, UT_EINVAL, "step: vote request with impossible last log term");
     int rc = msgbuf_reserve(h->live, 1, 0);
     if (rc != UT_OK)

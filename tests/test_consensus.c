@@ -750,6 +750,52 @@ static void test_single_voter_leads_at_once(void **state)
     ut_consensus_free(h);
 }
 
+/* DESIGN.md §2 and docs/architecture.md drive a handle with
+ *     while (ready(h, &rd) == UT_OK && !ready_empty(&rd)) { ...; advance(h, &rd); }
+ * which leaves the final, empty ready un-advanced. An empty ready used to
+ * count as outstanding, so every later ready() returned UT_ESTATE and the
+ * node never persisted or sent anything again. An empty ready hands nothing
+ * out and must not block the next one; advancing it anyway is harmless. */
+static void documented_loop(ut_consensus_t *h, raw_out_t *o)
+{
+    memset(o, 0, sizeof *o);
+    ut_consensus_ready_t rd;
+    int rc, guard = 0;
+    while ((rc = ut_consensus_ready(h, &rd)) == UT_OK && !ut_consensus_ready_empty(&rd)) {
+        assert_true(guard++ < 100);
+        for (size_t i = 0; i < rd.n_msgs && o->n_msgs < 64; i++)
+            o->msgs[o->n_msgs++] = rd.msgs[i];
+        assert_int_equal(ut_consensus_advance(h, &rd), UT_OK);
+    }
+    assert_int_equal(rc, UT_OK);
+}
+
+static void test_empty_ready_does_not_block(void **state)
+{
+    (void)state;
+    ut_consensus_t *h = raw_new(1);
+    assert_int_equal(ut_consensus_tick(h, 0), UT_OK);
+    assert_int_equal(ut_consensus_campaign(h), UT_OK);
+    raw_out_t out;
+    documented_loop(h, &out);
+    assert_int_equal(out.n_msgs, 2); /* the two pre-vote requests */
+
+    ut_msg_t m = mk_msg(UT_MSG_PREVOTE_RESP, 2, 1, 1);
+    m.body.vote_resp.granted = true;
+    assert_int_equal(ut_consensus_step(h, &m), UT_OK);
+    assert_true(ut_consensus_has_ready(h));
+    documented_loop(h, &out);
+    assert_int_equal(out.n_msgs, 2); /* the two vote requests */
+    assert_int_equal(out.msgs[0].type, UT_MSG_VOTE);
+
+    /* Advancing an empty ready, as loops that always advance do, is fine. */
+    ut_consensus_ready_t rd;
+    assert_int_equal(ut_consensus_ready(h, &rd), UT_OK);
+    assert_true(ut_consensus_ready_empty(&rd));
+    assert_int_equal(ut_consensus_advance(h, &rd), UT_OK);
+    ut_consensus_free(h);
+}
+
 /* Thesis §9.6: pre-vote changes no term or vote until a majority granted it. */
 static void test_prevote_then_vote(void **state)
 {
@@ -2586,6 +2632,7 @@ int main(void)
         cmocka_unit_test(test_election_timeout_from_first_tick),
         cmocka_unit_test(test_election_timeout_range_and_heartbeats),
         cmocka_unit_test(test_single_voter_leads_at_once),
+        cmocka_unit_test(test_empty_ready_does_not_block),
         cmocka_unit_test(test_prevote_then_vote),
         cmocka_unit_test(test_vote_restriction),
         cmocka_unit_test(test_prevote_does_not_change_term),

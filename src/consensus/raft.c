@@ -1109,6 +1109,19 @@ int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
     if (rc != UT_OK)
         return rc;
     h->flush_hint = false;
+    if (h->live->n == 0 && h->stable == h->log.last && h->applied == h->commit &&
+        h->truncate_from == 0 && h->term == h->last_hs.term && h->vote == h->last_hs.vote &&
+        h->commit == h->last_hs.commit && h->role == h->last_role && h->leader == h->last_leader) {
+        /* Nothing to hand out: an empty ready is not outstanding, so the
+         * documented loop (stop at the first empty ready, DESIGN §2) does not
+         * block the next one. */
+        memset(rd, 0, sizeof *rd);
+        rd->hard_state = h->last_hs;
+        rd->state = h->role;
+        rd->leader = h->leader;
+        rd->seq_ = h->ready_seq;
+        return UT_OK;
+    }
     size_t n_ents = (size_t)(h->log.last - h->stable);
     uint64_t apply_to = h->commit;
     if (apply_to - h->applied > UT__MAX_APPLY_BATCH)
@@ -1182,6 +1195,8 @@ int ut_consensus_advance(ut_consensus_t *h, const ut_consensus_ready_t *rd)
 {
     if (!valid_handle(h) || rd == NULL)
         return UT_EINVAL;
+    if (!h->ready_out && rd->seq_ == h->ready_seq && ut_consensus_ready_empty(rd))
+        return UT_OK; /* an empty ready: nothing to acknowledge */
     if (!h->ready_out || rd->seq_ != h->ready_seq)
         FAIL(h, UT_EINVAL, "advance: not the outstanding ready");
     h->ready_out = false;

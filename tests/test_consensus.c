@@ -2589,6 +2589,53 @@ static void test_alloc_failure_leader_tick_keeps_quorum_round(void **state)
     ut_consensus_free(h);
 }
 
+/* consensus.h: a refused step (UT_EINVAL, UT_ENOMEM) or campaign (UT_ENOMEM)
+ * leaves the node unchanged. It used to mark the node as having taken input,
+ * after which ut_consensus_restore() answered UT_ESTATE: a malformed packet
+ * arriving before the persisted state was loaded made the node unable to load
+ * it. */
+static void test_refused_input_keeps_restore_possible(void **state)
+{
+    (void)state;
+    ut_entry_t es[2];
+    uint8_t pay[2][16];
+    static const uint64_t t11[] = {1, 1};
+    mk_entries(es, pay, 1, t11, 2);
+    ut_consensus_hard_state_t hs = {1, 1, 1};
+
+    ut_consensus_t *h = raw_new(2);
+    ut_msg_t m = mk_append(1, 2, 1, 0, 0, 0, NULL, 1); /* entries NULL, n 1 */
+    EXPECT_STEP(h, m, UT_EINVAL);
+    assert_int_equal(ut_consensus_restore(h, &hs, es, 2), UT_OK);
+    assert_int_equal(ut_consensus_last_index(h), 2);
+    ut_consensus_free(h);
+
+    h = raw_new(2);
+    test_alloc_t ta;
+    test_alloc_install(&ta, 1);
+    m = mk_vote(UT_MSG_VOTE, 1, 2, 1, 0, 0);
+    int rc = ut_consensus_step(h, &m);
+    test_alloc_uninstall();
+    assert_int_equal(rc, UT_ENOMEM);
+    assert_int_equal(ut_consensus_restore(h, &hs, es, 2), UT_OK);
+    ut_consensus_free(h);
+
+    h = raw_new(2);
+    test_alloc_install(&ta, 1);
+    rc = ut_consensus_campaign(h);
+    test_alloc_uninstall();
+    assert_int_equal(rc, UT_ENOMEM);
+    assert_int_equal(ut_consensus_restore(h, &hs, es, 2), UT_OK);
+    ut_consensus_free(h);
+
+    /* Accepted input still closes the door. */
+    h = raw_new(2);
+    m = mk_vote(UT_MSG_VOTE, 1, 2, 1, 0, 0);
+    assert_int_equal(ut_consensus_step(h, &m), UT_OK);
+    assert_int_equal(ut_consensus_restore(h, &hs, es, 2), UT_ESTATE);
+    ut_consensus_free(h);
+}
+
 /* ready under allocation failure hands nothing out; the work stays. */
 static void test_alloc_failure_ready(void **state)
 {
@@ -2676,6 +2723,7 @@ int main(void)
         cmocka_unit_test(test_alloc_failure_propose_growth),
         cmocka_unit_test(test_alloc_failure_ready),
         cmocka_unit_test(test_alloc_failure_leader_tick_keeps_quorum_round),
+        cmocka_unit_test(test_refused_input_keeps_restore_possible),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

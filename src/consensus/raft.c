@@ -743,8 +743,10 @@ int ut_consensus_campaign(ut_consensus_t *h)
         return UT_EINVAL;
     if (h->role == UT_CONSENSUS_LEADER || !h->self_voter)
         FAIL(h, UT_ESTATE, "campaign: a %s cannot campaign", ut_consensus_state_name(h->role));
-    h->took_input = true;
-    return campaign(h);
+    int rc = campaign(h);
+    if (rc == UT_OK)
+        h->took_input = true; /* a refused call is no input (restore still allowed) */
+    return rc;
 }
 
 int ut_consensus_propose(ut_consensus_t *h, const void *data, size_t len, uint64_t *out_index)
@@ -1002,6 +1004,8 @@ static int handle_vote_resp(ut_consensus_t *h, const ut_msg_t *m, ut__progress_t
     return UT_OK;
 }
 
+static int step_member(ut_consensus_t *h, const ut_msg_t *m, ut__progress_t *p);
+
 int ut_consensus_step(ut_consensus_t *h, const ut_msg_t *m)
 {
     if (!valid_handle(h))
@@ -1025,8 +1029,17 @@ int ut_consensus_step(ut_consensus_t *h, const ut_msg_t *m)
     if (needs_voter && !p->voter)
         FAIL(h, UT_EINVAL, "step: %s from observer %llu", ut_msg_type_name(m->type),
              (unsigned long long)m->from);
-    h->took_input = true;
+    int rc = step_member(h, m, p);
+    /* A refused message (UT_EINVAL, UT_ENOMEM, UT_ESTATE) changed nothing,
+     * so it does not count as input either: restore() stays possible. */
+    if (rc == UT_OK || rc == UT_ESTALE)
+        h->took_input = true;
+    return rc;
+}
 
+/* ut_consensus_step() once the message passed the envelope checks. */
+static int step_member(ut_consensus_t *h, const ut_msg_t *m, ut__progress_t *p)
+{
     if (m->term < h->term) {
         /* §5.1: a stale request is answered with our term so that its sender
          * learns it is behind; stale responses are dropped. A pre-vote for

@@ -750,6 +750,52 @@ static void test_single_voter_leads_at_once(void **state)
     ut_consensus_free(h);
 }
 
+/* DESIGN.md §2 and docs/architecture.md drive a handle with
+ *     while (ready(h, &rd) == UT_OK && !ready_empty(&rd)) { ...; advance(h, &rd); }
+ * which leaves the final, empty ready un-advanced. An empty ready used to
+ * count as outstanding, so every later ready() returned UT_ESTATE and the
+ * node never persisted or sent anything again. An empty ready hands nothing
+ * out and must not block the next one; advancing it anyway is harmless. */
+static void documented_loop(ut_consensus_t *h, raw_out_t *o)
+{
+    memset(o, 0, sizeof *o);
+    ut_consensus_ready_t rd;
+    int rc, guard = 0;
+    while ((rc = ut_consensus_ready(h, &rd)) == UT_OK && !ut_consensus_ready_empty(&rd)) {
+        assert_true(guard++ < 100);
+        for (size_t i = 0; i < rd.n_msgs && o->n_msgs < 64; i++)
+            o->msgs[o->n_msgs++] = rd.msgs[i];
+        assert_int_equal(ut_consensus_advance(h, &rd), UT_OK);
+    }
+    assert_int_equal(rc, UT_OK);
+}
+
+static void test_empty_ready_does_not_block(void **state)
+{
+    (void)state;
+    ut_consensus_t *h = raw_new(1);
+    assert_int_equal(ut_consensus_tick(h, 0), UT_OK);
+    assert_int_equal(ut_consensus_campaign(h), UT_OK);
+    raw_out_t out;
+    documented_loop(h, &out);
+    assert_int_equal(out.n_msgs, 2); /* the two pre-vote requests */
+
+    ut_msg_t m = mk_msg(UT_MSG_PREVOTE_RESP, 2, 1, 1);
+    m.body.vote_resp.granted = true;
+    assert_int_equal(ut_consensus_step(h, &m), UT_OK);
+    assert_true(ut_consensus_has_ready(h));
+    documented_loop(h, &out);
+    assert_int_equal(out.n_msgs, 2); /* the two vote requests */
+    assert_int_equal(out.msgs[0].type, UT_MSG_VOTE);
+
+    /* Advancing an empty ready, as loops that always advance do, is fine. */
+    ut_consensus_ready_t rd;
+    assert_int_equal(ut_consensus_ready(h, &rd), UT_OK);
+    assert_true(ut_consensus_ready_empty(&rd));
+    assert_int_equal(ut_consensus_advance(h, &rd), UT_OK);
+    ut_consensus_free(h);
+}
+
 /* Thesis §9.6: pre-vote changes no term or vote until a majority granted it. */
 static void test_prevote_then_vote(void **state)
 {
@@ -2020,6 +2066,48 @@ static void test_step_rejects_malformed_messages(void **state)
     rc_destroy(&c);
 }
 
+/* Every entry has a term of at least 1 (§5.3: entries carry the term of the
+ * leader that created them, and terms start at 1), so an AppendEntries whose
+ * prev_index > 0 comes with prev_term 0, or a (pre-)vote request whose
+ * last_log_index > 0 comes with last_log_term 0, describes a log no node can
+ * have. Such a message used to be accepted: it bumped the term and, for the
+ * append, installed its sender as leader. It is refused like the other
+ * impossible terms, with the node unchanged. */
+static void test_step_rejects_zero_term_for_nonzero_index(void **state)
+{
+    (void)state;
+    ut_consensus_t *h = raw_new(2);
+    ut_entry_t es[3];
+    uint8_t pay[3][16];
+    static const uint64_t t112[] = {1, 1, 2};
+    mk_entries(es, pay, 1, t112, 3);
+    ut_consensus_hard_state_t hs = {2, 0, 1};
+    assert_int_equal(ut_consensus_restore(h, &hs, es, 3), UT_OK);
+    assert_int_equal(ut_consensus_tick(h, 0), UT_OK);
+    raw_out_t out;
+    raw_drain(h, &out);
+
+    ut_msg_t m = mk_append(1, 2, 3, 3, 0, 0, NULL, 0);
+    EXPECT_STEP(h, m, UT_EINVAL);
+    m = mk_append(1, 2, 3, 7, 0, 0, NULL, 0);
+    EXPECT_STEP(h, m, UT_EINVAL);
+    m = mk_vote(UT_MSG_VOTE, 1, 2, 3, 3, 0);
+    EXPECT_STEP(h, m, UT_EINVAL);
+    m = mk_vote(UT_MSG_PREVOTE, 1, 2, 3, 3, 0);
+    EXPECT_STEP(h, m, UT_EINVAL);
+    assert_false(ut_consensus_has_ready(h));
+
+    /* The well-formed messages are still accepted. */
+    m = mk_vote(UT_MSG_VOTE, 1, 2, 3, 3, 2);
+    assert_int_equal(ut_consensus_step(h, &m), UT_OK);
+    assert_int_equal(ut_consensus_term(h), 3);
+    assert_int_equal(ut_consensus_vote(h), 1);
+    m = mk_append(1, 2, 3, 3, 2, 0, NULL, 0);
+    assert_int_equal(ut_consensus_step(h, &m), UT_OK);
+    assert_int_equal(ut_consensus_leader(h), 1);
+    ut_consensus_free(h);
+}
+
 /* Regression (found by this suite, fixed in 2c2a00f): a member's message with
  * term UINT64_MAX used to be adopted; the next pre-vote then carried term + 1
  * = 0, which every peer refuses, and without pre-vote tick() returned the
@@ -2078,35 +2166,6 @@ static void test_term_overflow_refused(void **state)
         }
         ut_consensus_free(h);
     }
-}
-
-/* DESIGN.md §2 drains with "while ready() is OK and not empty": an empty
- * ready hands nothing out, so it owes no advance and cannot wedge the next
- * ready() into UT_ESTATE. */
-static void test_empty_ready_needs_no_advance(void **state)
-{
-    (void)state;
-    ut_consensus_t *h = raw_new(1);
-    assert_int_equal(ut_consensus_tick(h, 0), UT_OK);
-    ut_consensus_ready_t rd;
-    assert_int_equal(ut_consensus_ready(h, &rd), UT_OK);
-    assert_true(ut_consensus_ready_empty(&rd));
-    assert_false(ut_consensus_has_ready(h));
-    /* No advance: the next ready still works, and advancing an empty one is
-     * a no-op. */
-    assert_int_equal(ut_consensus_ready(h, &rd), UT_OK);
-    assert_true(ut_consensus_ready_empty(&rd));
-    assert_int_equal(ut_consensus_advance(h, &rd), UT_OK);
-    /* Work after an unadvanced empty ready comes out normally. */
-    assert_int_equal(ut_consensus_campaign(h), UT_OK);
-    int loops = 0;
-    while (ut_consensus_ready(h, &rd) == UT_OK && !ut_consensus_ready_empty(&rd)) {
-        assert_true(rd.n_msgs == 2); /* pre-votes to 2 and 3 */
-        assert_int_equal(ut_consensus_advance(h, &rd), UT_OK);
-        loops++;
-    }
-    assert_int_equal(loops, 1);
-    ut_consensus_free(h);
 }
 
 /* DESIGN §2: illegal transitions are refused with UT_ESTATE and change
@@ -2491,6 +2550,92 @@ static void test_alloc_failure_propose_growth(void **state)
     rc_destroy(&c);
 }
 
+/* DESIGN §2 / consensus.h: tick's UT_ENOMEM leaves the node unchanged. A
+ * leader whose check-quorum round (thesis §6.2) came due in the same tick as
+ * a heartbeat used to run the round (clearing every peer's activity and
+ * moving the round start to the failed tick's time) before the heartbeat's
+ * allocation failed; the clock was rolled back but the round was not, so a
+ * later tick, still legal since the failed one changed nothing, saw the round
+ * start in its future, wrapped, and stepped a healthy leader down. */
+static void test_alloc_failure_leader_tick_keeps_quorum_round(void **state)
+{
+    (void)state;
+    ut_consensus_t *h = raw_new(1);
+    assert_int_equal(ut_consensus_tick(h, 0), UT_OK);
+    assert_int_equal(ut_consensus_campaign(h), UT_OK);
+    ut_msg_t m = mk_msg(UT_MSG_PREVOTE_RESP, 2, 1, 1);
+    m.body.vote_resp.granted = true;
+    assert_int_equal(ut_consensus_step(h, &m), UT_OK);
+    m = mk_msg(UT_MSG_VOTE_RESP, 2, 1, 1);
+    m.body.vote_resp.granted = true;
+    assert_int_equal(ut_consensus_step(h, &m), UT_OK);
+    assert_int_equal(ut_consensus_state(h), UT_CONSENSUS_LEADER);
+    raw_out_t out;
+    raw_drain(h, &out); /* the outbox now in use has never allocated */
+
+    /* At T both the quorum check and a heartbeat are due. */
+    const uint64_t T = 1000;
+    snap_t s = take(h);
+    test_alloc_t ta;
+    test_alloc_install(&ta, 1);
+    int rc = ut_consensus_tick(h, T);
+    test_alloc_uninstall();
+    assert_int_equal(rc, UT_ENOMEM);
+    ASSERT_UNCHANGED(s, h);
+    /* Nothing changed, so time T - 1 is not in the past: no quorum round is
+     * due yet and the leader stays. */
+    assert_int_equal(ut_consensus_tick(h, T - 1), UT_OK);
+    assert_int_equal(ut_consensus_state(h), UT_CONSENSUS_LEADER);
+    ut_consensus_free(h);
+}
+
+/* consensus.h: a refused step (UT_EINVAL, UT_ENOMEM) or campaign (UT_ENOMEM)
+ * leaves the node unchanged. It used to mark the node as having taken input,
+ * after which ut_consensus_restore() answered UT_ESTATE: a malformed packet
+ * arriving before the persisted state was loaded made the node unable to load
+ * it. */
+static void test_refused_input_keeps_restore_possible(void **state)
+{
+    (void)state;
+    ut_entry_t es[2];
+    uint8_t pay[2][16];
+    static const uint64_t t11[] = {1, 1};
+    mk_entries(es, pay, 1, t11, 2);
+    ut_consensus_hard_state_t hs = {1, 1, 1};
+
+    ut_consensus_t *h = raw_new(2);
+    ut_msg_t m = mk_append(1, 2, 1, 0, 0, 0, NULL, 1); /* entries NULL, n 1 */
+    EXPECT_STEP(h, m, UT_EINVAL);
+    assert_int_equal(ut_consensus_restore(h, &hs, es, 2), UT_OK);
+    assert_int_equal(ut_consensus_last_index(h), 2);
+    ut_consensus_free(h);
+
+    h = raw_new(2);
+    test_alloc_t ta;
+    test_alloc_install(&ta, 1);
+    m = mk_vote(UT_MSG_VOTE, 1, 2, 1, 0, 0);
+    int rc = ut_consensus_step(h, &m);
+    test_alloc_uninstall();
+    assert_int_equal(rc, UT_ENOMEM);
+    assert_int_equal(ut_consensus_restore(h, &hs, es, 2), UT_OK);
+    ut_consensus_free(h);
+
+    h = raw_new(2);
+    test_alloc_install(&ta, 1);
+    rc = ut_consensus_campaign(h);
+    test_alloc_uninstall();
+    assert_int_equal(rc, UT_ENOMEM);
+    assert_int_equal(ut_consensus_restore(h, &hs, es, 2), UT_OK);
+    ut_consensus_free(h);
+
+    /* Accepted input still closes the door. */
+    h = raw_new(2);
+    m = mk_vote(UT_MSG_VOTE, 1, 2, 1, 0, 0);
+    assert_int_equal(ut_consensus_step(h, &m), UT_OK);
+    assert_int_equal(ut_consensus_restore(h, &hs, es, 2), UT_ESTATE);
+    ut_consensus_free(h);
+}
+
 /* ready under allocation failure hands nothing out; the work stays. */
 static void test_alloc_failure_ready(void **state)
 {
@@ -2534,6 +2679,7 @@ int main(void)
         cmocka_unit_test(test_election_timeout_from_first_tick),
         cmocka_unit_test(test_election_timeout_range_and_heartbeats),
         cmocka_unit_test(test_single_voter_leads_at_once),
+        cmocka_unit_test(test_empty_ready_does_not_block),
         cmocka_unit_test(test_prevote_then_vote),
         cmocka_unit_test(test_vote_restriction),
         cmocka_unit_test(test_prevote_does_not_change_term),
@@ -2563,7 +2709,7 @@ int main(void)
         cmocka_unit_test(test_propose_on_follower),
         cmocka_unit_test(test_observer_never_votes_or_counts),
         cmocka_unit_test(test_step_rejects_malformed_messages),
-        cmocka_unit_test(test_empty_ready_needs_no_advance),
+        cmocka_unit_test(test_step_rejects_zero_term_for_nonzero_index),
         cmocka_unit_test(test_illegal_transitions_estate),
         cmocka_unit_test(test_term_overflow_refused),
         cmocka_unit_test(test_observer_grants_not_counted),
@@ -2576,6 +2722,8 @@ int main(void)
         cmocka_unit_test(test_alloc_failure_campaign),
         cmocka_unit_test(test_alloc_failure_propose_growth),
         cmocka_unit_test(test_alloc_failure_ready),
+        cmocka_unit_test(test_alloc_failure_leader_tick_keeps_quorum_round),
+        cmocka_unit_test(test_refused_input_keeps_restore_possible),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -219,6 +219,10 @@ UT_API int ut_consensus_campaign(ut_consensus_t *h);
 
 /**
  * @brief Collect pending work. See ut_consensus_ready_t for the order.
+ *
+ * An empty result (ut_consensus_ready_empty()) is not outstanding: it need not
+ * be advanced (advancing it is a no-op), so a loop that stops at the first
+ * empty ready never blocks the next one.
  * @param[in]  h   Handle.
  * @param[out] out Receives the work (possibly empty).
  * @retval UT_OK     @p out filled.

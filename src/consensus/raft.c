@@ -679,6 +679,16 @@ int ut_consensus_tick(ut_consensus_t *h, uint64_t now_ms)
     h->now = now_ms;
 
     if (h->role == UT_CONSENSUS_LEADER) {
+        /* Reserve the heartbeats before anything changes: UT_ENOMEM must not
+         * leave a quorum round half done. */
+        bool heartbeat = now_ms - h->heartbeat_start >= h->cfg.heartbeat_ms;
+        if (heartbeat) {
+            int rc = msgbuf_reserve(h->live, h->n_members, 0);
+            if (rc != UT_OK) {
+                h->now = old_now;
+                return rc;
+            }
+        }
         /* Thesis §6.2: step down when a majority has not been heard from for
          * an election timeout, so a partitioned leader stops serving. */
         if (h->cfg.check_quorum && now_ms - h->quorum_start >= h->cfg.election_timeout_ms) {
@@ -693,12 +703,7 @@ int ut_consensus_tick(ut_consensus_t *h, uint64_t now_ms)
             if (active < quorum(h))
                 return become_follower(h, h->term, 0);
         }
-        if (now_ms - h->heartbeat_start >= h->cfg.heartbeat_ms) {
-            int rc = msgbuf_reserve(h->live, h->n_members, 0);
-            if (rc != UT_OK) {
-                h->now = old_now;
-                return rc;
-            }
+        if (heartbeat) {
             h->heartbeat_start = now_ms;
             for (size_t i = 0; i < h->n_members; i++) {
                 ut__progress_t *p = &h->prs[i];
@@ -738,8 +743,10 @@ int ut_consensus_campaign(ut_consensus_t *h)
         return UT_EINVAL;
     if (h->role == UT_CONSENSUS_LEADER || !h->self_voter)
         FAIL(h, UT_ESTATE, "campaign: a %s cannot campaign", ut_consensus_state_name(h->role));
-    h->took_input = true;
-    return campaign(h);
+    int rc = campaign(h);
+    if (rc == UT_OK)
+        h->took_input = true; /* a refused call is no input (restore still allowed) */
+    return rc;
 }
 
 int ut_consensus_propose(ut_consensus_t *h, const void *data, size_t len, uint64_t *out_index)
@@ -775,7 +782,7 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
         FAIL(h, UT_EINVAL, "step: append with entries == NULL");
     if (a->prev_index > UINT64_MAX - a->n_entries)
         FAIL(h, UT_EINVAL, "step: append indexes overflow");
-    if (a->prev_term > m->term || (a->prev_index == 0 && a->prev_term != 0))
+    if (a->prev_term > m->term || (a->prev_index == 0) != (a->prev_term == 0))
         FAIL(h, UT_EINVAL, "step: append has impossible prev_term");
     if (h->role == UT_CONSENSUS_LEADER && m->term == h->term)
         FAIL(h, UT_EINVAL, "step: append from %llu, but this node leads term %llu",
@@ -938,7 +945,7 @@ static int handle_vote(ut_consensus_t *h, const ut_msg_t *m)
 {
     bool pre = m->type == UT_MSG_PREVOTE;
     const ut_msg_vote_t *v = &m->body.vote;
-    if (v->last_log_term > m->term || (v->last_log_index == 0 && v->last_log_term != 0))
+    if (v->last_log_term > m->term || (v->last_log_index == 0) != (v->last_log_term == 0))
         FAIL(h, UT_EINVAL, "step: vote request with impossible last log term");
     int rc = msgbuf_reserve(h->live, 1, 0);
     if (rc != UT_OK)
@@ -997,6 +1004,8 @@ static int handle_vote_resp(ut_consensus_t *h, const ut_msg_t *m, ut__progress_t
     return UT_OK;
 }
 
+static int step_member(ut_consensus_t *h, const ut_msg_t *m, ut__progress_t *p);
+
 int ut_consensus_step(ut_consensus_t *h, const ut_msg_t *m)
 {
     if (!valid_handle(h))
@@ -1020,8 +1029,17 @@ int ut_consensus_step(ut_consensus_t *h, const ut_msg_t *m)
     if (needs_voter && !p->voter)
         FAIL(h, UT_EINVAL, "step: %s from observer %llu", ut_msg_type_name(m->type),
              (unsigned long long)m->from);
-    h->took_input = true;
+    int rc = step_member(h, m, p);
+    /* A refused message (UT_EINVAL, UT_ENOMEM, UT_ESTATE) changed nothing,
+     * so it does not count as input either: restore() stays possible. */
+    if (rc == UT_OK || rc == UT_ESTALE)
+        h->took_input = true;
+    return rc;
+}
 
+/* ut_consensus_step() once the message passed the envelope checks. */
+static int step_member(ut_consensus_t *h, const ut_msg_t *m, ut__progress_t *p)
+{
     if (m->term < h->term) {
         /* §5.1: a stale request is answered with our term so that its sender
          * learns it is behind; stale responses are dropped. A pre-vote for
@@ -1104,6 +1122,19 @@ int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
     if (rc != UT_OK)
         return rc;
     h->flush_hint = false;
+    if (h->live->n == 0 && h->stable == h->log.last && h->applied == h->commit &&
+        h->truncate_from == 0 && h->term == h->last_hs.term && h->vote == h->last_hs.vote &&
+        h->commit == h->last_hs.commit && h->role == h->last_role && h->leader == h->last_leader) {
+        /* Nothing to hand out: an empty ready is not outstanding, so the
+         * documented loop (stop at the first empty ready, DESIGN §2) does not
+         * block the next one. */
+        memset(rd, 0, sizeof *rd);
+        rd->hard_state = h->last_hs;
+        rd->state = h->role;
+        rd->leader = h->leader;
+        rd->seq_ = h->ready_seq;
+        return UT_OK;
+    }
     size_t n_ents = (size_t)(h->log.last - h->stable);
     uint64_t apply_to = h->commit;
     if (apply_to - h->applied > UT__MAX_APPLY_BATCH)
@@ -1158,12 +1189,6 @@ int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
     h->last_role = h->role;
     h->last_leader = h->leader;
 
-    if (ut_consensus_ready_empty(rd)) {
-        /* Nothing was handed out: no advance is owed, so the loop of
-         * DESIGN.md §2 (stop on an empty ready) cannot wedge the node. */
-        rd->seq_ = 0;
-        return UT_OK;
-    }
     h->ready_out = true;
     rd->seq_ = ++h->ready_seq;
     h->rd_last_entry = h->log.last;
@@ -1183,8 +1208,8 @@ int ut_consensus_advance(ut_consensus_t *h, const ut_consensus_ready_t *rd)
 {
     if (!valid_handle(h) || rd == NULL)
         return UT_EINVAL;
-    if (rd->seq_ == 0 && ut_consensus_ready_empty(rd))
-        return UT_OK; /* an empty ready owes nothing */
+    if (!h->ready_out && rd->seq_ == h->ready_seq && ut_consensus_ready_empty(rd))
+        return UT_OK; /* an empty ready: nothing to acknowledge */
     if (!h->ready_out || rd->seq_ != h->ready_seq)
         FAIL(h, UT_EINVAL, "advance: not the outstanding ready");
     h->ready_out = false;

@@ -1784,6 +1784,9 @@ static void test_term_rules(void **state)
     assert_non_null(r);
     assert_false(r->body.append_resp.success);
     assert_int_equal(r->term, 5);
+    /* Only a term notice: hint_index 0, which no real rejection carries. */
+    assert_int_equal(r->body.append_resp.hint_index, 0);
+    assert_int_equal(r->body.append_resp.index, 0);
     ASSERT_UNCHANGED(s, rc_h(&c, 2));
     m = mk_vote(UT_MSG_VOTE, 3, 2, 4, 9, 4);
     assert_int_equal(rc_inject(&c, &m), UT_ESTALE);
@@ -1806,10 +1809,26 @@ static void test_term_rules(void **state)
     RC_OK(&c);
     rc_destroy(&c);
 
-    /* A leader seeing a higher term in a response becomes a follower. */
+    /* A leader that receives, in its own term, the term notice answering an
+     * AppendEntries it sent in an older term ignores it: it is not a
+     * rejection of its current log, even with an index beyond that log. */
     cluster(&c, 3, 0, NULL);
     elect_and_commit(&c, 1, 0);
     uint64_t t = term_of(&c, 1);
+    s = take(rc_h(&c, 1));
+    m = mk_msg(UT_MSG_APPEND_RESP, 2, 1, t);
+    m.body.append_resp.success = false;
+    m.body.append_resp.index = 1000; /* meaningless in a notice */
+    assert_int_equal(rc_inject(&c, &m), UT_OK);
+    ASSERT_UNCHANGED(s, rc_h(&c, 1));
+    assert_int_equal(state_of(&c, 1), UT_CONSENSUS_LEADER);
+    RC_OK(&c);
+    rc_destroy(&c);
+
+    /* A leader seeing a higher term in a response becomes a follower. */
+    cluster(&c, 3, 0, NULL);
+    elect_and_commit(&c, 1, 0);
+    t = term_of(&c, 1);
     m = mk_msg(UT_MSG_VOTE_RESP, 2, 1, t + 3);
     assert_int_equal(rc_inject(&c, &m), UT_OK);
     assert_int_equal(state_of(&c, 1), UT_CONSENSUS_FOLLOWER);

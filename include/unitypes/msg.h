@@ -93,7 +93,8 @@ typedef struct ut_msg_append {
  * prev_index (0 if its log is shorter) and @c hint_index the first index the
  * follower holds for that term above its commit index (entries up to the
  * commit index are known to match), or its last index + 1 when its log is
- * shorter than prev_index.
+ * shorter than prev_index. A rejection with @c hint_index 0 is the reply to
+ * an AppendEntries from an older term: it only carries the replier's term.
  * @since 0.1.0
  */
 typedef struct ut_msg_append_resp {

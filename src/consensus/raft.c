@@ -893,6 +893,8 @@ static int handle_append_resp(ut_consensus_t *h, const ut_msg_t *m, ut__progress
     const ut_msg_append_resp_t *r = &m->body.append_resp;
     if (h->role != UT_CONSENSUS_LEADER)
         return UT_OK; /* a late answer to a former leader */
+    if (!r->success && r->hint_index == 0)
+        return UT_OK; /* a term notice for an older request, not a rejection */
     if (r->index > h->log.last)
         FAIL(h, UT_EINVAL, "step: append-resp index %llu beyond last index %llu",
              (unsigned long long)r->index, (unsigned long long)h->log.last);
@@ -1051,10 +1053,11 @@ static int step_member(ut_consensus_t *h, const ut_msg_t *m, ut__progress_t *p)
             ut_msg_type_t rt = m->type == UT_MSG_APPEND ? UT_MSG_APPEND_RESP
                                : m->type == UT_MSG_VOTE ? UT_MSG_VOTE_RESP
                                                         : UT_MSG_PREVOTE_RESP;
-            ut_msg_t *r = push_msg(h, rt, m->from, h->term);
-            if (rt == UT_MSG_APPEND_RESP) {
-                r->body.append_resp.index = m->body.append.prev_index;
-            }
+            /* An AppendEntries reply here only carries our term: index and
+             * hint_index stay 0, which no real rejection has (hint_index is
+             * at least 1), so a sender that meanwhile leads this very term
+             * does not mistake it for a rejection of its current log. */
+            (void)push_msg(h, rt, m->from, h->term);
         }
         snprintf(h->errmsg, sizeof h->errmsg, "step: %s from term %llu < %llu",
                  ut_msg_type_name(m->type), (unsigned long long)m->term,

@@ -118,16 +118,44 @@ typedef struct lc_frame {
     int64_t state;
 } lc_frame_t;
 
-static int ev_cmp(const void *a, const void *b)
+/* Events in time order. A call at the same instant as a return is taken as
+ * concurrent with it (calls first): the permissive reading of a tie. */
+static bool ev_before(const lc_ev_t *x, const lc_ev_t *y)
 {
-    const lc_ev_t *x = a, *y = b;
     if (x->time != y->time)
-        return x->time < y->time ? -1 : 1;
-    /* A call at the same instant as a return is taken as concurrent with
-     * it (calls first): the permissive reading of a tie. */
+        return x->time < y->time;
     if (x->ret != y->ret)
-        return x->ret < y->ret ? -1 : 1;
-    return x->op < y->op ? -1 : (x->op > y->op);
+        return x->ret < y->ret;
+    return x->op < y->op;
+}
+
+/* Sorts a[0..n) by ev_before with tmp (n / 2 elements) as scratch: a merge
+ * sort with the comparison inlined, several times cheaper than qsort with a
+ * comparison callback. ev_before is a total order ((op, ret) is unique), so
+ * the result is the one any correct sort gives. */
+static void ev_sort(lc_ev_t *a, lc_ev_t *tmp, size_t n)
+{
+    if (n <= 16) {
+        for (size_t i = 1; i < n; i++) {
+            lc_ev_t v = a[i];
+            size_t j = i;
+            for (; j > 0 && ev_before(&v, &a[j - 1]); j--)
+                a[j] = a[j - 1];
+            a[j] = v;
+        }
+        return;
+    }
+    size_t h = n / 2;
+    ev_sort(a, tmp, h);
+    ev_sort(a + h, tmp, n - h);
+    if (!ev_before(&a[h], &a[h - 1]))
+        return; /* already in order */
+    memcpy(tmp, a, h * sizeof *a);
+    size_t i = 0, j = h, k = 0;
+    while (i < h && j < n)
+        a[k++] = ev_before(&a[j], &tmp[i]) ? a[j++] : tmp[i++];
+    while (i < h)
+        a[k++] = tmp[i++];
 }
 
 static uint64_t mix64(uint64_t v)
@@ -362,6 +390,7 @@ static int check_key(const lc_op_t *ops, const size_t *idx, size_t m, bool exact
     idx = kept;
     m = mk;
     lc_ev_t *ev = malloc(2 * m * sizeof *ev + 1);
+    lc_ev_t *ev_tmp = malloc(m * sizeof *ev_tmp + 1);
     lc_node_t *l = malloc((2 * m + 1) * sizeof *l);
     uint64_t *z = malloc(m * sizeof *z + 1);
     uint64_t *z2 = malloc(m * sizeof *z2 + 1);
@@ -372,7 +401,7 @@ static int check_key(const lc_op_t *ops, const size_t *idx, size_t m, bool exact
     lc_cache_t cache = {0};
     cache.words = words;
     cache.exact = exact;
-    if (!ev || !l || !z || !z2 || !stack || !bits || !call_node)
+    if (!ev || !ev_tmp || !l || !z || !z2 || !stack || !bits || !call_node)
         goto out;
 
     size_t remaining = 0;
@@ -390,7 +419,7 @@ static int check_key(const lc_op_t *ops, const size_t *idx, size_t m, bool exact
         if (cls[j] != CLS_OPTIONAL)
             remaining++;
     }
-    qsort(ev, 2 * m, sizeof *ev, ev_cmp);
+    ev_sort(ev, ev_tmp, 2 * m);
     const uint32_t head = (uint32_t)(2 * m);
     for (uint32_t i = 0; i < 2 * m; i++) {
         l[i].op = ev[i].op;
@@ -546,6 +575,7 @@ static int check_key(const lc_op_t *ops, const size_t *idx, size_t m, bool exact
     rc = 0;
 out:
     free(ev);
+    free(ev_tmp);
     free(l);
     free(z);
     free(z2);

@@ -4,6 +4,7 @@
 
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,6 +50,18 @@ enum {
     EV_RESTART,
     EV_CRASH /* targeted crash (right after a node granted a vote) */
 };
+
+/* Event payloads (wire frames and client messages) are recycled through
+ * per-size-class free lists instead of a malloc and a free per message. */
+#define POOL_CLASSES 12 /* 64 bytes .. 128 KiB; larger blocks bypass the pool */
+#define POOL_MIN_SHIFT 6
+typedef struct block {
+    union {
+        struct block *next; /* on a free list */
+        unsigned cls;       /* in use: size class, POOL_CLASSES = not pooled */
+        max_align_t align;
+    } h;
+} block_t;
 
 typedef struct ev {
     uint64_t time, seq;
@@ -102,6 +115,7 @@ typedef struct node {
     int64_t kv[SIM_MAX_KEYS];
     session_t sess[SIM_MAX_CLIENTS];
     pending_t pend[SIM_MAX_CLIENTS];
+    unsigned n_pend; /* entries of pend[] that are valid */
     uint64_t applied;
     /* invariants */
     uint64_t max_term;               /* lifetime */
@@ -158,6 +172,7 @@ typedef struct sim {
     size_t open_partition_iv; /* index of the open partition interval + 1 */
     size_t open_down_iv[SIM_MAX_NODES];
     ut_msg_decoder_t *dec;
+    struct block *pool[POOL_CLASSES]; /* released event payloads, by size class */
 } sim_t;
 
 /* ---- small helpers ------------------------------------------------------- */
@@ -199,8 +214,12 @@ static uint64_t entry_hash(uint64_t seed, const ut_entry_t *e)
         h = mix(h, w);
     }
     if (n) {
+        /* Equal to memcpy(&w, p, n) on a little-endian host, without a
+         * call to memcpy for a variable length (the hash is only ever
+         * compared with itself, never printed). */
         uint64_t w = 0;
-        memcpy(&w, p, n);
+        for (size_t k = 0; k < n; k++)
+            w |= (uint64_t)p[k] << (8 * k);
         h = mix(h, w ^ (uint64_t)n << 56);
     }
     return h;
@@ -289,6 +308,53 @@ static void segment(sim_t *s, unsigned i, uint8_t role, uint64_t term)
     r->n_seg[i] = n + 1;
 }
 
+/* ---- payload pool ---------------------------------------------------------- */
+
+static void *pool_alloc(sim_t *s, size_t size)
+{
+    unsigned cls = 0;
+    while (cls < POOL_CLASSES && ((size_t)1 << (cls + POOL_MIN_SHIFT)) < size)
+        cls++;
+    block_t *b = cls < POOL_CLASSES ? s->pool[cls] : NULL;
+    if (b) {
+        s->pool[cls] = b->h.next;
+    } else {
+        size_t cap = cls < POOL_CLASSES ? (size_t)1 << (cls + POOL_MIN_SHIFT) : size;
+        b = malloc(sizeof *b + cap);
+        if (!b) {
+            s->failed = true;
+            return NULL;
+        }
+    }
+    b->h.cls = cls;
+    return b + 1;
+}
+
+static void pool_release(sim_t *s, void *p)
+{
+    if (!p)
+        return;
+    block_t *b = (block_t *)p - 1;
+    unsigned cls = b->h.cls;
+    if (cls >= POOL_CLASSES) {
+        free(b);
+        return;
+    }
+    b->h.next = s->pool[cls];
+    s->pool[cls] = b;
+}
+
+static void pool_free_all(sim_t *s)
+{
+    for (unsigned c = 0; c < POOL_CLASSES; c++) {
+        while (s->pool[c]) {
+            block_t *b = s->pool[c];
+            s->pool[c] = b->h.next;
+            free(b);
+        }
+    }
+}
+
 /* ---- event queue: binary heap on (time, seq) ---------------------------- */
 
 static bool ev_less(const ev_t *a, const ev_t *b)
@@ -300,7 +366,7 @@ static void push(sim_t *s, uint64_t at, uint32_t type, uint32_t who, uint64_t ar
 {
     if (grow((void **)&s->heap, &s->cap_heap, s->n_heap + 1, sizeof *s->heap)) {
         s->failed = true;
-        free(ptr);
+        pool_release(s, ptr);
         return;
     }
     ev_t e = {.time = at, .seq = s->seq++, .type = type, .who = who, .arg = arg, .ptr = ptr};
@@ -352,17 +418,15 @@ static frame_t *sim_net_encode(sim_t *s, unsigned from, const ut_msg_t *m)
     size_t len = 0;
     int rc = ut_msg_encoded_size(m, &len);
     if (rc == UT_OK) {
-        frame_t *f = malloc(sizeof *f + len);
-        if (!f) {
-            s->failed = true;
+        frame_t *f = pool_alloc(s, sizeof *f + len);
+        if (!f)
             return NULL;
-        }
         rc = ut_msg_encode(m, f->bytes, len, &f->len);
         if (rc == UT_OK && f->len == len) {
             s->r->stats.bytes_sent += len;
             return f;
         }
-        free(f);
+        pool_release(s, f);
     }
     violation(s, "message-validity", "node %" PRIu64 " emitted a %s the codec refuses: %s",
               s->nodes[from].id, ut_msg_type_name(m->type), ut_err_name(rc));
@@ -371,11 +435,9 @@ static frame_t *sim_net_encode(sim_t *s, unsigned from, const ut_msg_t *m)
 
 static frame_t *frame_dup(sim_t *s, const frame_t *f)
 {
-    frame_t *c = malloc(sizeof *c + f->len);
-    if (!c) {
-        s->failed = true;
+    frame_t *c = pool_alloc(s, sizeof *c + f->len);
+    if (!c)
         return NULL;
-    }
     memcpy(c, f, sizeof *c + f->len);
     return c;
 }
@@ -437,7 +499,7 @@ static void net_send(sim_t *s, unsigned from, const ut_msg_t *m)
     for (int k = 0; k < copies; k++) {
         frame_t *c = k + 1 < copies ? frame_dup(s, f) : f;
         if (!c) {
-            free(f);
+            pool_release(s, f);
             return;
         }
         push(s, s->now + latency(s), EV_DELIVER, (uint32_t)(to - 1), from, c);
@@ -448,11 +510,9 @@ static void client_send(sim_t *s, uint64_t at, uint32_t type, uint32_t who, cons
 {
     if ((s->o.faults & SIM_F_LOSS) && sim_rng_chance(&s->rng, LOSS_PPM))
         return;
-    cmsg_t *c = malloc(sizeof *c);
-    if (!c) {
-        s->failed = true;
+    cmsg_t *c = pool_alloc(s, sizeof *c);
+    if (!c)
         return;
-    }
     *c = *m;
     push(s, at, type, who, 0, c);
 }
@@ -465,12 +525,14 @@ static void put_u64(uint8_t *p, uint64_t v)
         p[i] = (uint8_t)(v >> (8 * i));
 }
 
+/* Written out so that the compiler merges it into one load on a
+ * little-endian host (a loop is not merged): it runs for every applied
+ * command, including the replay of the whole log after every restart. */
 static uint64_t get_u64(const uint8_t *p)
 {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
+    return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
+           (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 |
+           (uint64_t)p[7] << 56;
 }
 
 /* op(1) client(4) reqid(8) key(4) value(8) expected(8) = 33 bytes */
@@ -844,6 +906,7 @@ static void apply(sim_t *s, unsigned i, const ut_entry_t *e)
                     .cas_ok = ss->cas_ok};
         reply(s, i, c.client, &m);
         p->valid = false;
+        n->n_pend--;
     }
 }
 
@@ -851,7 +914,9 @@ static void apply(sim_t *s, unsigned i, const ut_entry_t *e)
 static void check_lost(sim_t *s, unsigned i, const ut_entry_t *e)
 {
     node_t *n = &s->nodes[i];
-    for (uint32_t c = 0; c < s->o.clients; c++) {
+    /* Nothing to do on a node with no proposal in flight: every follower,
+     * and a restarted node replaying its log. */
+    for (uint32_t c = 0; n->n_pend && c < s->o.clients; c++) {
         pending_t *p = &n->pend[c];
         if (!p->valid || p->index != e->index)
             continue;
@@ -862,6 +927,7 @@ static void check_lost(sim_t *s, unsigned i, const ut_entry_t *e)
         cmsg_t m = {.kind = CM_LOST, .client = c, .reqid = p->reqid};
         reply(s, i, c, &m);
         p->valid = false;
+        n->n_pend--;
     }
 }
 
@@ -943,6 +1009,7 @@ static int node_start(sim_t *s, unsigned i, bool restore)
     memset(n->kv, 0, sizeof n->kv);
     memset(n->sess, 0, sizeof n->sess);
     memset(n->pend, 0, sizeof n->pend);
+    n->n_pend = 0;
     n->commit_seen = ut_consensus_commit_index(n->h);
     n->checked_commit = 0;
     n->role = 255;
@@ -1147,6 +1214,8 @@ static void node_request(sim_t *s, unsigned i, const cmsg_t *m)
         reply(s, i, m->client, &r);
         return;
     }
+    if (!n->pend[m->client].valid)
+        n->n_pend++;
     n->pend[m->client].valid = true;
     n->pend[m->client].reqid = m->reqid;
     n->pend[m->client].index = index;
@@ -1437,7 +1506,7 @@ int sim_run(const sim_options_t *opts, sim_result_t *out)
         s->now = e.time;
         s->step++;
         handle(s, &e);
-        free(e.ptr);
+        pool_release(s, e.ptr);
     }
     out->stats.events = s->step;
     out->end_ms = out->violation.found ? s->now : opts->time_ms;
@@ -1457,7 +1526,7 @@ int sim_run(const sim_options_t *opts, sim_result_t *out)
             out->stats.ops_unknown++;
     while (s->n_heap) {
         ev_t e = pop(s);
-        free(e.ptr);
+        pool_release(s, e.ptr);
     }
     if (s->failed) {
         rc = -1;
@@ -1485,6 +1554,7 @@ int sim_run(const sim_options_t *opts, sim_result_t *out)
     }
     ut_msg_decoder_free(s->dec);
     free(s->heap);
+    pool_free_all(s);
     free(s->leader_of_term);
     free(s->committed_term);
     free(s->applied_hash);

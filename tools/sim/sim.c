@@ -54,6 +54,18 @@ enum {
 /* Event payloads (wire frames and client messages) are recycled through
  * per-size-class free lists instead of a malloc and a free per message. */
 #define POOL_CLASSES 12 /* 64 bytes .. 128 KiB; larger blocks bypass the pool */
+/* Under AddressSanitizer every payload is freed for real, so that a
+ * use-after-free of a message buffer is still caught there. */
+#if defined(__SANITIZE_ADDRESS__)
+#    define POOL_ENABLED 0
+#elif defined(__has_feature)
+#    if __has_feature(address_sanitizer)
+#        define POOL_ENABLED 0
+#    endif
+#endif
+#ifndef POOL_ENABLED
+#    define POOL_ENABLED 1
+#endif
 #define POOL_MIN_SHIFT 6
 typedef struct block {
     union {
@@ -336,7 +348,7 @@ static void pool_release(sim_t *s, void *p)
         return;
     block_t *b = (block_t *)p - 1;
     unsigned cls = b->h.cls;
-    if (cls >= POOL_CLASSES) {
+    if (cls >= POOL_CLASSES || !POOL_ENABLED) {
         free(b);
         return;
     }

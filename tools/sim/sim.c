@@ -1204,16 +1204,10 @@ static void node_request(sim_t *s, unsigned i, const cmsg_t *m)
     node_t *n = &s->nodes[i];
     if (!n->up)
         return;
-    if (ut_consensus_state(n->h) != UT_CONSENSUS_LEADER) {
-        cmsg_t r = {.kind = CM_NOTLEADER,
-                    .client = m->client,
-                    .reqid = m->reqid,
-                    .leader_hint = ut_consensus_leader(n->h)};
-        reply(s, i, m->client, &r);
-        return;
-    }
     uint64_t index = 0;
-    int rc = ut_consensus_propose(n->h, m->op, sizeof m->op, &index);
+    int rc = UT_ENOTLEADER;
+    if (ut_consensus_state(n->h) == UT_CONSENSUS_LEADER)
+        rc = ut_consensus_propose(n->h, m->op, sizeof m->op, &index);
     if (rc == UT_ENOMEM) {
         s->failed = true;
         return;

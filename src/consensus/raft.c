@@ -421,6 +421,16 @@ static void send_vote_requests(ut_consensus_t *h, ut_msg_type_t type, uint64_t t
     }
 }
 
+/* Start a (pre-)vote round: new randomised timeout, no votes but our own.
+ * True when our own vote is already a majority (a single voter). */
+static bool open_vote_round(ut_consensus_t *h)
+{
+    reset_election_timer(h);
+    clear_votes(h);
+    h->prs[h->self].granted = true;
+    return count_granted(h, NULL) >= quorum(h);
+}
+
 /* §5.2: increment the term, vote for self, request votes. */
 static int start_election(ut_consensus_t *h)
 {
@@ -432,10 +442,7 @@ static int start_election(ut_consensus_t *h)
     h->role = UT_CONSENSUS_CANDIDATE;
     h->pre_candidate = false;
     h->leader = 0;
-    reset_election_timer(h);
-    clear_votes(h);
-    h->prs[h->self].granted = true;
-    if (count_granted(h, NULL) >= quorum(h))
+    if (open_vote_round(h))
         return become_leader(h);
     send_vote_requests(h, UT_MSG_VOTE, h->term);
     return UT_OK;
@@ -448,10 +455,7 @@ static int start_pre_vote(ut_consensus_t *h)
     h->pre_candidate = true;
     h->role = UT_CONSENSUS_FOLLOWER;
     h->leader = 0;
-    reset_election_timer(h);
-    clear_votes(h);
-    h->prs[h->self].granted = true;
-    if (count_granted(h, NULL) >= quorum(h))
+    if (open_vote_round(h))
         return start_election(h);
     send_vote_requests(h, UT_MSG_PREVOTE, h->term + 1);
     return UT_OK;

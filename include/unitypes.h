@@ -15,4 +15,19 @@
 #include "unitypes/codec.h"
 #include "unitypes/consensus.h"
 
+/* >>> lock (32-63, issue 14): #include here */
+/* <<< lock */
+
+/* >>> 2pc (64-95, issue 15): #include here */
+/* <<< 2pc */
+
+/* >>> gossip (96-127, issue 16): #include here */
+/* <<< gossip */
+
+/* >>> replica (128-159, issue 13): #include here */
+/* <<< replica */
+
+/* >>> partition (issue 12): #include here */
+/* <<< partition */
+
 #endif /* UNITYPES_H */

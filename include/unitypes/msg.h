@@ -38,7 +38,19 @@ typedef enum ut_msg_type {
     UT_MSG_APPEND_RESP = 6,   /**< AppendEntries response. Body: append_resp. */
     UT_MSG_SNAPSHOT = 7,      /**< Reserved: InstallSnapshot (§7). */
     UT_MSG_SNAPSHOT_RESP = 8, /**< Reserved: InstallSnapshot response. */
-    UT_MSG_TIMEOUT_NOW = 9    /**< Reserved: leadership transfer (thesis §3.10). */
+    UT_MSG_TIMEOUT_NOW = 9,   /**< Reserved: leadership transfer (thesis §3.10). */
+
+    /* >>> lock (32-63, issue 14): add here */
+    /* <<< lock */
+
+    /* >>> 2pc (64-95, issue 15): add here */
+    /* <<< 2pc */
+
+    /* >>> gossip (96-127, issue 16): add here */
+    /* <<< gossip */
+
+    /* >>> replica (128-159, issue 13): add here */
+    /* <<< replica */
 } ut_msg_type_t;
 
 /** @brief Kind of a log entry. Values are part of the wire format. @since 0.1.0 */
@@ -104,6 +116,18 @@ typedef struct ut_msg_append_resp {
     uint64_t hint_index; /**< Rejection: first index of hint_term, or last index + 1. */
 } ut_msg_append_resp_t;
 
+/* >>> lock (32-63, issue 14): add here */
+/* <<< lock */
+
+/* >>> 2pc (64-95, issue 15): add here */
+/* <<< 2pc */
+
+/* >>> gossip (96-127, issue 16): add here */
+/* <<< gossip */
+
+/* >>> replica (128-159, issue 13): add here */
+/* <<< replica */
+
 /**
  * @brief The message envelope.
  * @since 0.1.0
@@ -119,7 +143,20 @@ typedef struct ut_msg {
         ut_msg_vote_resp_t vote_resp;     /**< UT_MSG_VOTE_RESP, UT_MSG_PREVOTE_RESP */
         ut_msg_append_t append;           /**< UT_MSG_APPEND */
         ut_msg_append_resp_t append_resp; /**< UT_MSG_APPEND_RESP */
-        uint64_t reserved_[12];           /**< Fixes the size for later bodies (ABI). */
+
+        /* >>> lock (32-63, issue 14): add here */
+        /* <<< lock */
+
+        /* >>> 2pc (64-95, issue 15): add here */
+        /* <<< 2pc */
+
+        /* >>> gossip (96-127, issue 16): add here */
+        /* <<< gossip */
+
+        /* >>> replica (128-159, issue 13): add here */
+        /* <<< replica */
+
+        uint64_t reserved_[12]; /**< Fixes the size for later bodies (ABI). */
     } body;
 } ut_msg_t;
 

@@ -26,6 +26,18 @@ static size_t ut__msg_fields_size(uint32_t type)
         return UT__MSG_COMMON_FIELDS + 1u;
     case UT_MSG_APPEND:
         return UT__MSG_COMMON_FIELDS + 24u + 4u + 2u;
+        /* >>> lock (32-63, issue 14): add here */
+        /* <<< lock */
+
+        /* >>> 2pc (64-95, issue 15): add here */
+        /* <<< 2pc */
+
+        /* >>> gossip (96-127, issue 16): add here */
+        /* <<< gossip */
+
+        /* >>> replica (128-159, issue 13): add here */
+        /* <<< replica */
+
     case UT_MSG_APPEND_RESP:
         return UT__MSG_COMMON_FIELDS + 1u + 24u;
     default:
@@ -156,6 +168,18 @@ int ut_msg_encode(const ut_msg_t *msg, void *buf, size_t cap, size_t *out_len)
     case UT_MSG_PREVOTE_RESP:
         *q++ = msg->body.vote_resp.granted ? 1u : 0u;
         break;
+        /* >>> lock (32-63, issue 14): add here */
+        /* <<< lock */
+
+        /* >>> 2pc (64-95, issue 15): add here */
+        /* <<< 2pc */
+
+        /* >>> gossip (96-127, issue 16): add here */
+        /* <<< gossip */
+
+        /* >>> replica (128-159, issue 13): add here */
+        /* <<< replica */
+
     case UT_MSG_APPEND_RESP:
         *q++ = msg->body.append_resp.success ? 1u : 0u;
         ut__put64(q, msg->body.append_resp.index);
@@ -289,6 +313,18 @@ static int ut__msg_parse(ut_msg_t *out, const unsigned char *p, size_t len, ut_e
         if (ut__msg_bool(f, &out->body.vote_resp.granted) != UT_OK)
             return UT_ECORRUPT;
         break;
+        /* >>> lock (32-63, issue 14): add here */
+        /* <<< lock */
+
+        /* >>> 2pc (64-95, issue 15): add here */
+        /* <<< 2pc */
+
+        /* >>> gossip (96-127, issue 16): add here */
+        /* <<< gossip */
+
+        /* >>> replica (128-159, issue 13): add here */
+        /* <<< replica */
+
     case UT_MSG_APPEND_RESP:
         if (ut__msg_bool(f, &out->body.append_resp.success) != UT_OK)
             return UT_ECORRUPT;

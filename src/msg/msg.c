@@ -24,6 +24,18 @@ const char *ut_msg_type_name(ut_msg_type_t type)
         return "snapshot-resp";
     case UT_MSG_TIMEOUT_NOW:
         return "timeout-now";
+
+        /* >>> lock (32-63, issue 14): add here */
+        /* <<< lock */
+
+        /* >>> 2pc (64-95, issue 15): add here */
+        /* <<< 2pc */
+
+        /* >>> gossip (96-127, issue 16): add here */
+        /* <<< gossip */
+
+        /* >>> replica (128-159, issue 13): add here */
+        /* <<< replica */
     }
     return "?";
 }

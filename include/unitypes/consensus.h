@@ -70,6 +70,47 @@ typedef struct ut_consensus_config {
 #define UT_CONSENSUS_MAX_NODES 64u
 
 /**
+ * @brief Highest term any node reaches or accepts (2^63 - 1).
+ *
+ * A campaign that would pass it returns UT_ERANGE; a message above it is
+ * refused with UT_EINVAL.
+ * @since 0.2.0
+ */
+#define UT_CONSENSUS_MAX_TERM UINT64_C(0x7fffffffffffffff)
+
+/**
+ * @brief The last terms (2^32) that a message may only step into one at a time.
+ *
+ * Term-jump rule: a message whose term is above
+ * UT_CONSENSUS_MAX_TERM - UT_CONSENSUS_TERM_HEADROOM is refused with
+ * UT_EINVAL (nothing changes) unless it is at most the receiver's term + 1.
+ * So no single message, however corrupt, can leave a cluster with fewer than
+ * 2^32 elections.
+ * @since 0.2.0
+ */
+#define UT_CONSENSUS_TERM_HEADROOM UINT64_C(0x100000000)
+
+/**
+ * @brief Wire bytes of an AppendEntries besides its entries (frame header,
+ * fields, CRC). @since 0.2.0
+ */
+#define UT_CONSENSUS_APPEND_OVERHEAD 70u
+
+/** @brief Wire bytes of each entry's header in an AppendEntries. @since 0.2.0 */
+#define UT_CONSENSUS_ENTRY_OVERHEAD 24u
+
+/**
+ * @brief Largest payload ut_consensus_propose() accepts (64 MiB - 94 bytes).
+ *
+ * An AppendEntries carrying one entry of this size is exactly
+ * UT_MSG_MAX_FRAME bytes on the wire; a larger proposal could never be sent,
+ * so it is refused with UT_ERANGE.
+ * @since 0.2.0
+ */
+#define UT_CONSENSUS_MAX_ENTRY_BYTES                                                               \
+    (64u * 1024u * 1024u - UT_CONSENSUS_APPEND_OVERHEAD - UT_CONSENSUS_ENTRY_OVERHEAD)
+
+/**
  * @brief Persistent state that must be durable before messages are sent (§5, Figure 2).
  * @since 0.1.0
  */

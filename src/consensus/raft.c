@@ -775,6 +775,23 @@ int ut_consensus_propose(ut_consensus_t *h, const void *data, size_t len, uint64
 
 /* -------------------------------------------------------------------- step */
 
+/* Entries >= from were just replaced in memory. A success reply still in the
+ * live outbox (not handed out yet) may claim one of them for an older
+ * leader; it leaves only with the ready that persists the replacement, so it
+ * would claim an entry that is not on disk (§5.3 and Figure 2: reply only
+ * after storing). Lower it to the prefix that is unchanged: entries below
+ * from still match that leader. Runs only on a conflict, which is rare. */
+static void retract_acks(ut_consensus_t *h, uint64_t from)
+{
+    ut__msgbuf_t *b = h->live;
+    for (size_t i = 0; i < b->n; i++) {
+        ut_msg_t *m = &b->msgs[i];
+        if (m->type == UT_MSG_APPEND_RESP && m->body.append_resp.success &&
+            m->body.append_resp.index >= from)
+            m->body.append_resp.index = from - 1;
+    }
+}
+
 /* §5.3 receiver rules for AppendEntries; m->term >= h->term here. One pass
  * validates every entry (nothing is trusted before the whole message is
  * checked), finds the first entry we lack or that conflicts with our log, and
@@ -876,6 +893,7 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
         }
         if (h->persisted >= conflict)
             h->persisted = conflict - 1;
+        retract_acks(h, conflict);
     }
     for (size_t i = skip; i < a->n_entries; i++) {
         const ut_entry_t *e = &a->entries[i];

@@ -2824,6 +2824,13 @@ static void test_issue8_oversized_proposal_refused(void **state)
     ut_consensus_t *h = raw_leader(&cfg);
     raw_out_t o;
     raw_drain(h, &o);
+    for (uint64_t id = 2; id <= 3; id++) { /* acknowledge the no-op: probes unpause */
+        ut_msg_t ack = mk_msg(UT_MSG_APPEND_RESP, id, 1, 1);
+        ack.body.append_resp.success = true;
+        ack.body.append_resp.index = 1;
+        STEP_OK(h, ack);
+    }
+    raw_drain(h, &o);
     unsigned char *big = calloc(1, max_len + 1);
     assert_non_null(big);
     snap_t s = take(h);
@@ -2866,6 +2873,7 @@ static void test_issue8_max_append_bytes_bounded(void **state)
     cfg.max_append_bytes--;
     assert_int_equal(ut_consensus_new(&h, &cfg), UT_OK);
     ut_consensus_free(h);
+    h = NULL;
     cfg = cfg3(1);
     cfg.max_append_entries = SIZE_MAX / 8;
     assert_int_equal(ut_consensus_new(&h, &cfg), UT_ERANGE);

@@ -14,6 +14,15 @@
 #include <stdio.h>
 
 #include "consensus/log.h"
+#include "unitypes/codec.h"
+
+/* The public limits are the codec's frame limit seen from an AppendEntries:
+ * one entry of UT_CONSENSUS_MAX_ENTRY_BYTES fills a frame exactly. The
+ * overheads are checked against the codec by test_issue8_*. */
+_Static_assert(UT_CONSENSUS_APPEND_OVERHEAD + UT_CONSENSUS_ENTRY_OVERHEAD +
+                       (uint64_t)UT_CONSENSUS_MAX_ENTRY_BYTES ==
+                   UT_MSG_MAX_FRAME,
+               "UT_CONSENSUS_MAX_ENTRY_BYTES must fill one frame");
 
 #define UT__CONSENSUS_MAGIC 0x52616674u /* "Raft" */
 #define UT__CONSENSUS_FREED 0xdeadbeefu
@@ -625,7 +634,8 @@ int ut_consensus_restore(ut_consensus_t *h, const ut_consensus_hard_state_t *hs,
         if (e->term == 0 || e->term < prev_term || e->term > hs->term)
             FAIL(h, UT_ECORRUPT, "restore: entry %llu has impossible term %llu",
                  (unsigned long long)e->index, (unsigned long long)e->term);
-        if (e->type > UT_ENTRY_NOOP || (e->len > 0 && e->data == NULL))
+        if (e->type > UT_ENTRY_NOOP || (e->len > 0 && e->data == NULL) ||
+            e->len > UT_CONSENSUS_MAX_ENTRY_BYTES)
             FAIL(h, UT_ECORRUPT, "restore: entry %llu is malformed", (unsigned long long)e->index);
         if (bytes > SIZE_MAX - e->len)
             return UT_ENOMEM;
@@ -760,8 +770,11 @@ int ut_consensus_propose(ut_consensus_t *h, const void *data, size_t len, uint64
     if (h->role != UT_CONSENSUS_LEADER)
         FAIL(h, UT_ENOTLEADER, "propose: not the leader (leader is %llu)",
              (unsigned long long)h->leader);
-    if (len > UINT32_MAX)
-        FAIL(h, UT_ERANGE, "propose: %zu bytes is more than an entry holds", len);
+    /* A leader sends every entry, alone if need be: one that no frame can
+     * carry would stall replication behind it for good. */
+    if (len > UT_CONSENSUS_MAX_ENTRY_BYTES)
+        FAIL(h, UT_ERANGE, "propose: %zu bytes is more than an AppendEntries can carry (%u)", len,
+             (unsigned)UT_CONSENSUS_MAX_ENTRY_BYTES);
     int rc = ut__log_reserve(&h->log, 1, len);
     if (rc != UT_OK)
         FAIL(h, rc, "propose: out of memory");
@@ -820,7 +833,8 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
         if (e->term < t || e->term == 0 || e->term > m->term)
             FAIL(h, UT_EINVAL, "step: append entry %llu has impossible term",
                  (unsigned long long)e->index);
-        if (e->type > UT_ENTRY_NOOP || (e->len > 0 && e->data == NULL))
+        if (e->type > UT_ENTRY_NOOP || (e->len > 0 && e->data == NULL) ||
+            e->len > UT_CONSENSUS_MAX_ENTRY_BYTES)
             FAIL(h, UT_EINVAL, "step: append entry %llu is malformed",
                  (unsigned long long)e->index);
         t = e->term;

@@ -541,6 +541,13 @@ static int validate_config(const ut_consensus_config_t *c)
         return UT_EINVAL;
     if (c->max_inflight > UT__MAX_INFLIGHT)
         return UT_ERANGE;
+    /* Every AppendEntries the leader can build must fit in a frame: a batch
+     * of max_append_entries headers and max_append_bytes payload (a single
+     * larger entry is bounded by UT_CONSENSUS_MAX_ENTRY_BYTES instead). */
+    const size_t room = UT_MSG_MAX_FRAME - UT_CONSENSUS_APPEND_OVERHEAD;
+    if (c->max_append_entries > room / UT_CONSENSUS_ENTRY_OVERHEAD ||
+        c->max_append_bytes > room - UT_CONSENSUS_ENTRY_OVERHEAD * c->max_append_entries)
+        return UT_ERANGE;
     bool found = false;
     size_t n = c->n_voters + c->n_observers;
     for (size_t i = 0; i < n; i++) {

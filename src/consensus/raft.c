@@ -29,7 +29,7 @@ _Static_assert(UT_CONSENSUS_APPEND_OVERHEAD + UT_CONSENSUS_ENTRY_OVERHEAD +
 #define UT__MAX_INFLIGHT 4096u
 /* Highest term a node accepts: far beyond any real cluster, and low enough
  * that term + 1 (a candidacy, a pre-vote) can never wrap to 0. */
-#define UT__MAX_TERM (UINT64_MAX / 2)
+#define UT__MAX_TERM UT_CONSENSUS_MAX_TERM
 /* Committed entries handed out per ready(): bounds the copy after a restore
  * of a long log; the rest comes out of the next ready(). */
 #define UT__MAX_APPLY_BATCH 4096u
@@ -474,8 +474,9 @@ static int campaign(ut_consensus_t *h)
 {
     if (h->term >= UT__MAX_TERM) {
         /* Unreachable in practice (2^63 elections); never emit a term peers
-         * must refuse. */
-        reset_election_timer(h);
+         * must refuse. UT_ERANGE promises that nothing changed, so the
+         * election timer (and the RNG behind it) is left alone too: every
+         * later tick keeps reporting the exhausted term space. */
         FAIL(h, UT_ERANGE, "campaign: term space exhausted");
     }
     int rc = reserve_election(h);

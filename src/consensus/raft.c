@@ -494,15 +494,20 @@ static bool log_up_to_date(const ut_consensus_t *h, uint64_t lterm, uint64_t lin
 
 /* Thesis §4.2.3 / §6.2: with check-quorum, a node that heard from a live
  * leader within the minimum election timeout ignores requests to elect a
- * new one, so a rejoining node cannot depose a healthy leader. */
+ * new one, so a rejoining node cannot depose a healthy leader. Thesis §9.6
+ * gives pre-vote the same rule (a pre-vote is granted only without recent
+ * heartbeats), so with pre-vote alone a follower with a live leader ignores
+ * higher-term (pre-)vote requests too: a disruptive or corrupt peer cannot
+ * drag it into a new term while its leader is alive. */
 static bool in_lease(const ut_consensus_t *h)
 {
-    if (!h->cfg.check_quorum || h->leader == 0)
+    if (!(h->cfg.check_quorum || h->cfg.pre_vote) || h->leader == 0)
         return false;
     /* A leader with check-quorum is its own lease: it steps down by itself
-     * once it loses its majority. */
-    return h->role == UT_CONSENSUS_LEADER ||
-           h->now - h->leader_contact < h->cfg.election_timeout_ms;
+     * once it loses its majority. Without check-quorum it has no lease. */
+    if (h->role == UT_CONSENSUS_LEADER)
+        return h->cfg.check_quorum;
+    return h->now - h->leader_contact < h->cfg.election_timeout_ms;
 }
 
 /* ------------------------------------------------------------------ public */
@@ -1066,6 +1071,13 @@ int ut_consensus_step(ut_consensus_t *h, const ut_msg_t *m)
     if (m->term == 0 || m->term > UT__MAX_TERM)
         FAIL(h, UT_EINVAL, "step: %s with impossible term %llu", ut_msg_type_name(m->type),
              (unsigned long long)m->term);
+    /* Term-jump rule (consensus.h, UT_CONSENSUS_TERM_HEADROOM): the last
+     * 2^32 terms are entered one term at a time, as elections do, so one
+     * corrupt or buggy message cannot use up the term space (which would
+     * leave every later campaign with UT_ERANGE: no leader, ever). */
+    if (m->term > UT__MAX_TERM - UT_CONSENSUS_TERM_HEADROOM && m->term > h->term + 1)
+        FAIL(h, UT_EINVAL, "step: %s jumps from term %llu to %llu, in the last 2^32 terms",
+             ut_msg_type_name(m->type), (unsigned long long)h->term, (unsigned long long)m->term);
     ut__progress_t *p = find_member(h, m->from);
     if (p == NULL || m->from == h->id)
         FAIL(h, UT_ENOTFOUND, "step: %s from %llu, not a peer", ut_msg_type_name(m->type),

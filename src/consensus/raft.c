@@ -192,8 +192,10 @@ static ut_msg_t *push_msg(ut_consensus_t *h, ut_msg_type_t type, uint64_t to, ui
 {
     ut__msgbuf_t *b = h->live;
     ut_msg_t *m = &b->msgs[b->n];
-    /* Clear only what the bodies use: this runs for every message. */
-    memset(&m->body, 0, sizeof m->body.append);
+    /* The whole message, padding and unused body bytes included, so a
+     * transport that copies or compares whole ut_msg_t structs reads only
+     * bytes the library wrote (consensus.h, ut_consensus_ready_t). */
+    memset(m, 0, sizeof *m);
     m->type = type;
     m->from = h->id;
     m->to = to;

@@ -659,9 +659,14 @@ int ut_consensus_restore(ut_consensus_t *h, const ut_consensus_hard_state_t *hs,
     }
     if (hs->term > UT__MAX_TERM)
         FAIL(h, UT_ECORRUPT, "restore: impossible term %llu", (unsigned long long)hs->term);
-    if (h->cfg.applied > hs->commit)
-        FAIL(h, UT_ECORRUPT, "restore: applied %llu beyond commit %llu",
-             (unsigned long long)h->cfg.applied, (unsigned long long)hs->commit);
+    /* The commit index may be persisted lazily, so a durable state machine
+     * may have applied beyond it; it applied only entries handed out as
+     * committed, so its applied index is itself evidence of commitment
+     * (§5.4: committed entries are in every later leader's log). It cannot
+     * exceed the log, though: that would be another node's state. */
+    if (h->cfg.applied > n)
+        FAIL(h, UT_ECORRUPT, "restore: applied %llu beyond the last entry %zu",
+             (unsigned long long)h->cfg.applied, n);
     if (hs->commit > n)
         FAIL(h, UT_ECORRUPT, "restore: commit %llu beyond the last entry %zu",
              (unsigned long long)hs->commit, n);
@@ -678,8 +683,8 @@ int ut_consensus_restore(ut_consensus_t *h, const ut_consensus_hard_state_t *hs,
         ut__log_append(&h->log, entries[i].term, entries[i].type, entries[i].data, entries[i].len);
     h->term = hs->term;
     h->vote = hs->vote;
-    h->commit = hs->commit;
-    h->last_hs = *hs;
+    h->commit = hs->commit > h->cfg.applied ? hs->commit : h->cfg.applied;
+    h->last_hs = *hs; /* a raised commit goes out in the next hard state */
     h->stable = h->persisted = h->log.last;
     /* Committed entries the application does not hold yet are handed out
      * again: all of them for an in-memory state machine (applied = 0). */

@@ -1289,6 +1289,10 @@ int ut_consensus_advance(ut_consensus_t *h, const ut_consensus_ready_t *rd)
         h->applied = h->rd_applied;
     h->out->n = 0;
     h->out->n_ents = 0;
+    /* Nothing handed out points into the log any more; queued appends (a
+     * former leader's) still do, so wait for them to go out. */
+    if (h->log.dead != 0 && h->live->n_ents == 0)
+        ut__log_compact(&h->log);
     if (h->role == UT_CONSENSUS_LEADER) {
         /* The leader counts itself only for entries on its own disk. */
         ut__progress_t *self = &h->prs[h->self];

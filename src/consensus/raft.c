@@ -23,6 +23,11 @@ _Static_assert(UT_CONSENSUS_APPEND_OVERHEAD + UT_CONSENSUS_ENTRY_OVERHEAD +
                        (uint64_t)UT_CONSENSUS_MAX_ENTRY_BYTES ==
                    UT_MSG_MAX_FRAME,
                "UT_CONSENSUS_MAX_ENTRY_BYTES must fill one frame");
+/* push_msg() clears sizeof(ut_msg_append_t) body bytes: the largest body. */
+_Static_assert(sizeof(ut_msg_append_t) >= sizeof(ut_msg_append_resp_t) &&
+                   sizeof(ut_msg_append_t) >= sizeof(ut_msg_vote_t) &&
+                   sizeof(ut_msg_append_t) >= sizeof(ut_msg_vote_resp_t),
+               "the append body must be the largest consensus body");
 
 #define UT__CONSENSUS_MAGIC 0x52616674u /* "Raft" */
 #define UT__CONSENSUS_FREED 0xdeadbeefu
@@ -33,6 +38,12 @@ _Static_assert(UT_CONSENSUS_APPEND_OVERHEAD + UT_CONSENSUS_ENTRY_OVERHEAD +
 /* Committed entries handed out per ready(): bounds the copy after a restore
  * of a long log; the rest comes out of the next ready(). */
 #define UT__MAX_APPLY_BATCH 4096u
+
+#if defined(__GNUC__) || defined(__clang__)
+#define UT__CONSENSUS_NOINLINE __attribute__((noinline))
+#else
+#define UT__CONSENSUS_NOINLINE
+#endif
 
 enum { PR_PROBE = 0, PR_PIPELINE = 1 };
 
@@ -167,16 +178,30 @@ static uint64_t last_term(const ut_consensus_t *h)
 
 /* ------------------------------------------------------------- outbox */
 
-static int msgbuf_reserve(ut__msgbuf_t *b, size_t nmsgs, size_t nents)
+/* The growing half of msgbuf_reserve(), kept out of line so that the
+ * steady-state check stays small wherever it is inlined. */
+static UT__CONSENSUS_NOINLINE int msgbuf_grow(ut__msgbuf_t *b, size_t nmsgs, size_t nents)
 {
-    if (b->n + nmsgs <= b->cap && b->n + nmsgs <= b->off_cap && b->n_ents + nents <= b->ents_cap)
-        return UT_OK; /* the steady state: no call, no allocation */
+    size_t old_cap = b->cap;
     int rc = ut__grow((void **)&b->msgs, &b->cap, b->n + nmsgs, sizeof(ut_msg_t));
+    /* New slots start all zero. push_msg() clears only the body bytes the
+     * Raft bodies use, and nothing ever writes the rest (the padding after
+     * the type, the union beyond 40 bytes), so every byte of a handed-out
+     * message stays defined at no cost per message. */
+    if (b->cap > old_cap)
+        memset(b->msgs + old_cap, 0, (b->cap - old_cap) * sizeof(ut_msg_t));
     if (rc == UT_OK)
         rc = ut__grow((void **)&b->off, &b->off_cap, b->n + nmsgs, sizeof(size_t));
     if (rc == UT_OK)
         rc = ut__grow((void **)&b->ents, &b->ents_cap, b->n_ents + nents, sizeof(ut_entry_t));
     return rc;
+}
+
+static inline int msgbuf_reserve(ut__msgbuf_t *b, size_t nmsgs, size_t nents)
+{
+    if (b->n + nmsgs <= b->cap && b->n + nmsgs <= b->off_cap && b->n_ents + nents <= b->ents_cap)
+        return UT_OK; /* the steady state: no call, no allocation */
+    return msgbuf_grow(b, nmsgs, nents);
 }
 
 static void msgbuf_free(ut__msgbuf_t *b)
@@ -192,10 +217,10 @@ static ut_msg_t *push_msg(ut_consensus_t *h, ut_msg_type_t type, uint64_t to, ui
 {
     ut__msgbuf_t *b = h->live;
     ut_msg_t *m = &b->msgs[b->n];
-    /* The whole message, padding and unused body bytes included, so a
-     * transport that copies or compares whole ut_msg_t structs reads only
-     * bytes the library wrote (consensus.h, ut_consensus_ready_t). */
-    memset(m, 0, sizeof *m);
+    /* Clear only what the bodies use: this runs for every message. The
+     * rest of the slot was zeroed when the buffer grew and is never written
+     * (msgbuf_reserve), so the whole message is defined (consensus.h). */
+    memset(&m->body, 0, sizeof m->body.append);
     m->type = type;
     m->from = h->id;
     m->to = to;
@@ -1075,16 +1100,21 @@ int ut_consensus_step(ut_consensus_t *h, const ut_msg_t *m)
              (unsigned long long)m->to, (unsigned long long)h->id);
     if (m->type < UT_MSG_VOTE || m->type > UT_MSG_APPEND_RESP)
         FAIL(h, UT_EINVAL, "step: message type %d is not a consensus message", (int)m->type);
-    if (m->term == 0 || m->term > UT__MAX_TERM)
-        FAIL(h, UT_EINVAL, "step: %s with impossible term %llu", ut_msg_type_name(m->type),
-             (unsigned long long)m->term);
-    /* Term-jump rule (consensus.h, UT_CONSENSUS_TERM_HEADROOM): the last
-     * 2^32 terms are entered one term at a time, as elections do, so one
-     * corrupt or buggy message cannot use up the term space (which would
-     * leave every later campaign with UT_ERANGE: no leader, ever). */
-    if (m->term > UT__MAX_TERM - UT_CONSENSUS_TERM_HEADROOM && m->term > h->term + 1)
-        FAIL(h, UT_EINVAL, "step: %s jumps from term %llu to %llu, in the last 2^32 terms",
-             ut_msg_type_name(m->type), (unsigned long long)h->term, (unsigned long long)m->term);
+    /* One compare for the common case (0 wraps to the top): terms 1 up to
+     * the term-jump line need no further check. */
+    if (m->term - 1 >= UT__MAX_TERM - UT_CONSENSUS_TERM_HEADROOM) {
+        if (m->term == 0 || m->term > UT__MAX_TERM)
+            FAIL(h, UT_EINVAL, "step: %s with impossible term %llu", ut_msg_type_name(m->type),
+                 (unsigned long long)m->term);
+        /* Term-jump rule (consensus.h, UT_CONSENSUS_TERM_HEADROOM): the last
+         * 2^32 terms are entered one term at a time, as elections do, so one
+         * corrupt or buggy message cannot use up the term space (which would
+         * leave every later campaign with UT_ERANGE: no leader, ever). */
+        if (m->term > h->term + 1)
+            FAIL(h, UT_EINVAL, "step: %s jumps from term %llu to %llu, in the last 2^32 terms",
+                 ut_msg_type_name(m->type), (unsigned long long)h->term,
+                 (unsigned long long)m->term);
+    }
     ut__progress_t *p = find_member(h, m->from);
     if (p == NULL || m->from == h->id)
         FAIL(h, UT_ENOTFOUND, "step: %s from %llu, not a peer", ut_msg_type_name(m->type),

@@ -4,6 +4,10 @@
 /* Chunks are large enough that steady-state replication of small entries
  * allocates once per ~64 KiB of payload, not once per entry. */
 #define UT__ARENA_CHUNK (64u * 1024u)
+/* Dead bytes below this are never worth a copy. */
+#ifndef UT__LOG_COMPACT_MIN
+#    define UT__LOG_COMPACT_MIN UT__ARENA_CHUNK
+#endif
 
 void ut__log_init(ut__log_t *log)
 {
@@ -71,7 +75,7 @@ void ut__log_truncate(ut__log_t *log, uint64_t from)
 
 void ut__log_compact(ut__log_t *log)
 {
-    if (log->dead < UT__ARENA_CHUNK)
+    if (log->dead < UT__LOG_COMPACT_MIN)
         return;
     size_t used = 0;
     for (const ut__arena_chunk_t *c = log->chunks; c != NULL; c = c->next)

@@ -40,9 +40,9 @@ _Static_assert(sizeof(ut_msg_append_t) >= sizeof(ut_msg_append_resp_t) &&
 #define UT__MAX_APPLY_BATCH 4096u
 
 #if defined(__GNUC__) || defined(__clang__)
-#define UT__CONSENSUS_NOINLINE __attribute__((noinline))
+#    define UT__CONSENSUS_NOINLINE __attribute__((noinline))
 #else
-#define UT__CONSENSUS_NOINLINE
+#    define UT__CONSENSUS_NOINLINE
 #endif
 
 enum { PR_PROBE = 0, PR_PIPELINE = 1 };

@@ -517,7 +517,14 @@ static void test_restore_applied_skips_reapplication(void **state)
     assert_int_equal(rd.committed[0].index, 1);
     ut_consensus_free(h);
 
-    cfg.applied = 4; /* beyond commit 3 */
+    /* Beyond the lazily persisted commit 3 but within the log: accepted as
+     * evidence of commitment (issue 8.8); beyond the log: corrupt. */
+    cfg.applied = 4;
+    assert_int_equal(ut_consensus_new(&h, &cfg), UT_OK);
+    assert_int_equal(ut_consensus_restore(h, &hs, es, 4), UT_OK);
+    assert_int_equal(ut_consensus_commit_index(h), 4);
+    ut_consensus_free(h);
+    cfg.applied = 5;
     assert_int_equal(ut_consensus_new(&h, &cfg), UT_OK);
     snap_t sn = take(h);
     assert_int_equal(ut_consensus_restore(h, &hs, es, 4), UT_ECORRUPT);
@@ -1226,6 +1233,10 @@ static void test_figure8_old_term_not_committed_by_count(void **state)
      * lost (the harness would report State Machine Safety). */
     rc_crash(&c, 1);
     rc_drop_if(&c, any_msg, NULL);
+    /* S2 and S3 just heard from S1: with pre-vote they ignore S5 until S1's
+     * lease (one election timeout) has run out (thesis §9.6). */
+    rc_advance(&c, 1); /* the first tick fixes the clocks' origin */
+    rc_advance(&c, 1000);
     assert_true(rc_elect(&c, 5));
     assert_int_equal(term_of(&c, 5), 5);
     rc_run(&c, 500);
@@ -2684,6 +2695,499 @@ static void test_alloc_failure_ready(void **state)
     assert_true(done);
 }
 
+/* ---- issue 8: eight broken promises ------------------------------------ */
+
+/* A byte-counting allocator that also fills every new block with 0xA5, so
+ * bytes the library never writes are visible (issue 8, items 4 and 7). */
+#define STEP_OK(h, m) assert_int_equal(ut_consensus_step((h), &(m)), UT_OK)
+
+typedef struct bytes_alloc {
+    size_t live, peak;
+    bool fail; /* refuse every allocation while set */
+} bytes_alloc_t;
+
+#define BA_HDR 16u
+
+static void *ba_malloc(void *ctx, size_t n)
+{
+    bytes_alloc_t *b = ctx;
+    if (b->fail)
+        return NULL;
+    unsigned char *p = malloc(BA_HDR + n);
+    if (p == NULL)
+        return NULL;
+    memcpy(p, &n, sizeof n);
+    memset(p + BA_HDR, 0xA5, n);
+    b->live += n;
+    if (b->live > b->peak)
+        b->peak = b->live;
+    return p + BA_HDR;
+}
+
+static void ba_free(void *ctx, void *q)
+{
+    bytes_alloc_t *b = ctx;
+    if (q == NULL)
+        return;
+    unsigned char *p = (unsigned char *)q - BA_HDR;
+    size_t n;
+    memcpy(&n, p, sizeof n);
+    b->live -= n;
+    free(p);
+}
+
+static void *ba_realloc(void *ctx, void *q, size_t n)
+{
+    void *r = ba_malloc(ctx, n);
+    if (r == NULL || q == NULL)
+        return r;
+    size_t old;
+    memcpy(&old, (unsigned char *)q - BA_HDR, sizeof old);
+    memcpy(r, q, old < n ? old : n);
+    ba_free(ctx, q);
+    return r;
+}
+
+static void ba_install(bytes_alloc_t *b)
+{
+    memset(b, 0, sizeof *b);
+    ut_allocator_t a = {b, ba_malloc, ba_realloc, ba_free};
+    assert_int_equal(ut_set_allocator(&a), UT_OK);
+}
+
+/* Node 1 of {1, 2, 3} made leader of term 1 by hand (pre-vote, then vote). */
+static ut_consensus_t *raw_leader(const ut_consensus_config_t *cfg)
+{
+    ut_consensus_t *h = NULL;
+    assert_int_equal(ut_consensus_new(&h, cfg), UT_OK);
+    assert_int_equal(ut_consensus_tick(h, 0), UT_OK);
+    assert_int_equal(ut_consensus_campaign(h), UT_OK);
+    if (cfg->pre_vote) {
+        ut_msg_t pv = mk_msg(UT_MSG_PREVOTE_RESP, 2, 1, 1);
+        pv.body.vote_resp.granted = true;
+        assert_int_equal(ut_consensus_step(h, &pv), UT_OK);
+    }
+    ut_msg_t v = mk_msg(UT_MSG_VOTE_RESP, 2, 1, 1);
+    v.body.vote_resp.granted = true;
+    assert_int_equal(ut_consensus_step(h, &v), UT_OK);
+    assert_int_equal(ut_consensus_state(h), UT_CONSENSUS_LEADER);
+    return h;
+}
+
+/* Frame overheads measured through the codec itself. */
+static size_t append_frame(size_t n_entries, uint32_t len)
+{
+    static const char dummy;
+    ut_entry_t es[2] = {{1, 1, UT_ENTRY_NORMAL, len, &dummy}, {1, 2, UT_ENTRY_NORMAL, 0, NULL}};
+    ut_msg_t m = mk_append(1, 2, 1, 0, 0, 0, n_entries > 0 ? es : NULL, n_entries);
+    size_t sz = 0;
+    assert_int_equal(ut_msg_encoded_size(&m, &sz), UT_OK);
+    return sz;
+}
+
+/* Issue 8.1: a success reply queued for an old leader must not claim an
+ * entry that a newer leader replaced before it was handed out: a message
+ * leaves only once what it claims is durable. */
+static void test_issue8_follower_acks_only_persisted(void **state)
+{
+    (void)state;
+    ut_consensus_t *h = raw_new(2);
+    assert_int_equal(ut_consensus_tick(h, 0), UT_OK);
+    ut_entry_t e1 = {1, 1, UT_ENTRY_NORMAL, 1, "a"};
+    ut_msg_t m = mk_append(1, 2, 1, 0, 0, 0, &e1, 1);
+    STEP_OK(h, m);
+    ut_consensus_ready_t held;
+    assert_int_equal(ut_consensus_ready(h, &held), UT_OK);
+    assert_int_equal(held.n_entries, 1);
+
+    /* Term-1 leader sends e at index 2: appended in memory, acked in live. */
+    ut_entry_t e = {1, 2, UT_ENTRY_NORMAL, 1, "e"};
+    m = mk_append(1, 2, 1, 1, 1, 0, &e, 1);
+    STEP_OK(h, m);
+    /* Term-2 leader replaces index 2 before e was ever handed out. */
+    ut_entry_t f = {2, 2, UT_ENTRY_NORMAL, 1, "f"};
+    m = mk_append(3, 2, 2, 1, 1, 0, &f, 1);
+    STEP_OK(h, m);
+    assert_int_equal(ut_consensus_advance(h, &held), UT_OK);
+
+    ut_consensus_ready_t rd;
+    assert_int_equal(ut_consensus_ready(h, &rd), UT_OK);
+    assert_int_equal(rd.truncate_from, 0);
+    assert_int_equal(rd.n_entries, 1);
+    assert_int_equal(rd.entries[0].term, 2);
+    for (size_t i = 0; i < rd.n_msgs; i++) {
+        const ut_msg_t *r = &rd.msgs[i];
+        if (r->type != UT_MSG_APPEND_RESP || !r->body.append_resp.success)
+            continue;
+        if (r->to == 1)
+            assert_true(r->body.append_resp.index <= 1); /* index 2 holds f, not e */
+        else
+            assert_int_equal(r->body.append_resp.index, 2);
+    }
+    assert_int_equal(ut_consensus_advance(h, &rd), UT_OK);
+    ut_consensus_free(h);
+}
+
+/* Issue 8.2: a proposal no AppendEntries can carry is refused at propose. */
+static void test_issue8_oversized_proposal_refused(void **state)
+{
+    (void)state;
+    size_t max_len = UT_MSG_MAX_FRAME - append_frame(1, 0);
+    assert_int_equal(UT_CONSENSUS_MAX_ENTRY_BYTES, max_len);
+    ut_consensus_config_t cfg = cfg3(1);
+    ut_consensus_t *h = raw_leader(&cfg);
+    raw_out_t o;
+    raw_drain(h, &o);
+    for (uint64_t id = 2; id <= 3; id++) { /* acknowledge the no-op: probes unpause */
+        ut_msg_t ack = mk_msg(UT_MSG_APPEND_RESP, id, 1, 1);
+        ack.body.append_resp.success = true;
+        ack.body.append_resp.index = 1;
+        STEP_OK(h, ack);
+    }
+    raw_drain(h, &o);
+    unsigned char *big = calloc(1, max_len + 1);
+    assert_non_null(big);
+    snap_t s = take(h);
+    uint64_t idx = 0;
+    assert_int_equal(ut_consensus_propose(h, big, max_len + 1, &idx), UT_ERANGE);
+    ASSERT_UNCHANGED(s, h);
+    /* The largest allowed proposal goes out as an encodable AppendEntries. */
+    assert_int_equal(ut_consensus_propose(h, big, max_len, &idx), UT_OK);
+    ut_consensus_ready_t rd;
+    assert_int_equal(ut_consensus_ready(h, &rd), UT_OK);
+    size_t appends = 0;
+    for (size_t i = 0; i < rd.n_msgs; i++) {
+        if (rd.msgs[i].type != UT_MSG_APPEND || rd.msgs[i].body.append.n_entries == 0)
+            continue;
+        assert_int_equal(ut_msg_validate(&rd.msgs[i]), UT_OK);
+        appends++;
+    }
+    assert_true(appends > 0);
+    assert_int_equal(ut_consensus_advance(h, &rd), UT_OK);
+    free(big);
+    ut_consensus_free(h);
+}
+
+/* Issue 8.3: a configuration that can produce an unencodable AppendEntries
+ * is refused by ut_consensus_new. */
+static void test_issue8_max_append_bytes_bounded(void **state)
+{
+    (void)state;
+    size_t base = append_frame(0, 0), per = append_frame(1, 0) - base;
+    assert_int_equal(base, UT_CONSENSUS_APPEND_OVERHEAD);
+    assert_int_equal(per, UT_CONSENSUS_ENTRY_OVERHEAD);
+    ut_consensus_config_t cfg = cfg3(1);
+    ut_consensus_t *h = NULL;
+    cfg.max_append_bytes = 256u * 1024u * 1024u;
+    assert_int_equal(ut_consensus_new(&h, &cfg), UT_ERANGE);
+    assert_null(h);
+    cfg.max_append_bytes = UT_MSG_MAX_FRAME - base - per * cfg.max_append_entries + 1;
+    assert_int_equal(ut_consensus_new(&h, &cfg), UT_ERANGE);
+    assert_null(h);
+    cfg.max_append_bytes--;
+    assert_int_equal(ut_consensus_new(&h, &cfg), UT_OK);
+    ut_consensus_free(h);
+    h = NULL;
+    cfg = cfg3(1);
+    cfg.max_append_entries = SIZE_MAX / 8;
+    assert_int_equal(ut_consensus_new(&h, &cfg), UT_ERANGE);
+    assert_null(h);
+}
+
+/* Issue 8.4: a follower whose uncommitted tail is overwritten by a new leader
+ * every round keeps bounded memory (docs/memory.md states the bound). */
+static void test_issue8_truncated_entries_memory_bounded(void **state)
+{
+    (void)state;
+    enum { N = 100, LEN = 1024, ROUNDS = 500 };
+    bytes_alloc_t ba;
+    ba_install(&ba);
+    static unsigned char payload[LEN + N];
+    for (size_t i = 0; i < sizeof payload; i++)
+        payload[i] = (unsigned char)(i * 7u);
+    ut_entry_t es[N];
+    ut_consensus_t *h = raw_new(2);
+    assert_int_equal(ut_consensus_tick(h, 0), UT_OK);
+    size_t after_first = 0, max_live = 0;
+    for (uint64_t r = 1; r <= ROUNDS; r++) {
+        for (size_t i = 0; i < N; i++) {
+            es[i].term = r;
+            es[i].index = i + 1;
+            es[i].type = UT_ENTRY_NORMAL;
+            es[i].len = LEN;
+            es[i].data = payload + i;
+        }
+        ut_msg_t m = mk_append(r % 2 ? 1 : 3, 2, r, 0, 0, 0, es, N);
+        STEP_OK(h, m);
+        raw_out_t o;
+        if (r == 10) {
+            /* Compaction that cannot allocate is put off; nothing breaks. */
+            ut_consensus_ready_t rd;
+            assert_int_equal(ut_consensus_ready(h, &rd), UT_OK);
+            ba.fail = true;
+            assert_int_equal(ut_consensus_advance(h, &rd), UT_OK);
+            ba.fail = false;
+        }
+        raw_drain(h, &o);
+        assert_int_equal(ut_consensus_last_index(h), N);
+        if (r == 1)
+            after_first = ba.live;
+        if (ba.live > max_live)
+            max_live = ba.live;
+    }
+    /* docs/memory.md: payload memory stays within 2 x (live payload + 64 KiB)
+     * + a fixed part; without reuse it grew to 500 x 100 KiB. */
+    print_message("issue 8.4: %d rounds, live bytes after round 1: %zu, highest: %zu\n", ROUNDS,
+                  after_first, max_live);
+    assert_true(max_live <= after_first + 2 * ((size_t)N * LEN + 64 * 1024));
+    /* The payloads that survived every compaction are intact. */
+    ut_msg_t m = mk_append(1, 2, ROUNDS, N, ROUNDS, N, NULL, 0);
+    STEP_OK(h, m);
+    ut_consensus_ready_t rd;
+    assert_int_equal(ut_consensus_ready(h, &rd), UT_OK);
+    assert_int_equal(rd.n_committed, N);
+    for (size_t i = 0; i < N; i++) {
+        assert_int_equal(rd.committed[i].len, LEN);
+        assert_memory_equal(rd.committed[i].data, payload + i, LEN);
+    }
+    assert_int_equal(ut_consensus_advance(h, &rd), UT_OK);
+    ut_consensus_free(h);
+    assert_int_equal(ba.live, 0);
+    test_alloc_uninstall();
+}
+
+/* Issue 8.5: UT_ERANGE from an exhausted term space changes nothing: a node
+ * given the refused campaign behaves like its twin in every later tick. */
+static void test_issue8_exhausted_term_erange_changes_nothing(void **state)
+{
+    (void)state;
+    ut_consensus_config_t cfg = cfg3(1);
+    ut_consensus_t *a = NULL, *b = NULL;
+    assert_int_equal(ut_consensus_new(&a, &cfg), UT_OK);
+    assert_int_equal(ut_consensus_new(&b, &cfg), UT_OK);
+    ut_consensus_hard_state_t hs = {UT_CONSENSUS_MAX_TERM, 0, 0};
+    assert_int_equal(ut_consensus_restore(a, &hs, NULL, 0), UT_OK);
+    assert_int_equal(ut_consensus_restore(b, &hs, NULL, 0), UT_OK);
+    assert_int_equal(ut_consensus_tick(a, 0), UT_OK);
+    assert_int_equal(ut_consensus_tick(b, 0), UT_OK);
+    snap_t s = take(a);
+    assert_int_equal(ut_consensus_campaign(a), UT_ERANGE);
+    ASSERT_UNCHANGED(s, a);
+    for (uint64_t t = 1; t <= 3 * cfg.election_timeout_ms; t++) {
+        int ra = ut_consensus_tick(a, t), rb = ut_consensus_tick(b, t);
+        if (ra != rb)
+            fail_msg("tick %llu: %d vs %d: the refused campaign changed the node",
+                     (unsigned long long)t, ra, rb);
+    }
+    /* A leader heard from: both reset their timers identically. */
+    ut_msg_t hb = mk_append(2, 1, UT_CONSENSUS_MAX_TERM, 0, 0, 0, NULL, 0);
+    assert_int_equal(ut_consensus_step(a, &hb), UT_OK);
+    assert_int_equal(ut_consensus_step(b, &hb), UT_OK);
+    for (uint64_t t = 3 * cfg.election_timeout_ms + 1; t <= 6 * cfg.election_timeout_ms; t++) {
+        int ra = ut_consensus_tick(a, t), rb = ut_consensus_tick(b, t);
+        if (ra != rb)
+            fail_msg("tick %llu: %d vs %d after a heartbeat", (unsigned long long)t, ra, rb);
+    }
+    ut_consensus_free(a);
+    ut_consensus_free(b);
+}
+
+/* Issue 8.6: one message cannot end the cluster. The term-jump rule: a
+ * message may move a node into the last UT_CONSENSUS_TERM_HEADROOM terms
+ * only one term at a time; and with pre-vote alone (no check-quorum), a
+ * follower with a live leader ignores a higher-term vote request (thesis
+ * §9.6, §4.2.3). */
+static void test_issue8_term_jump_cannot_end_cluster(void **state)
+{
+    (void)state;
+    for (int pre_vote = 0; pre_vote < 2; pre_vote++) {
+        ut_consensus_config_t cfg = cfg3(2);
+        cfg.pre_vote = pre_vote != 0;
+        cfg.check_quorum = false;
+        ut_consensus_t *h = NULL;
+        assert_int_equal(ut_consensus_new(&h, &cfg), UT_OK);
+        assert_int_equal(ut_consensus_tick(h, 0), UT_OK);
+        snap_t s = take(h);
+        ut_msg_t v = mk_vote(UT_MSG_VOTE, 3, 2, UT_CONSENSUS_MAX_TERM, 0, 0);
+        EXPECT_STEP(h, v, UT_EINVAL);
+        ASSERT_UNCHANGED(s, h);
+        v = mk_vote(UT_MSG_VOTE, 3, 2, UT_CONSENSUS_MAX_TERM - UT_CONSENSUS_TERM_HEADROOM + 1, 0,
+                    0);
+        EXPECT_STEP(h, v, UT_EINVAL);
+        ASSERT_UNCHANGED(s, h);
+        /* The last term below the headroom is still an ordinary term. */
+        v = mk_vote(UT_MSG_VOTE, 3, 2, UT_CONSENSUS_MAX_TERM - UT_CONSENSUS_TERM_HEADROOM, 0, 0);
+        STEP_OK(h, v);
+        uint64_t t = ut_consensus_term(h);
+        assert_int_equal(t, UT_CONSENSUS_MAX_TERM - UT_CONSENSUS_TERM_HEADROOM);
+        /* Inside the headroom, one term at a time. */
+        v = mk_vote(UT_MSG_VOTE, 1, 2, t + 1, 0, 0);
+        STEP_OK(h, v);
+        assert_int_equal(ut_consensus_term(h), t + 1);
+        v = mk_vote(UT_MSG_VOTE, 1, 2, t + 3, 0, 0);
+        EXPECT_STEP(h, v, UT_EINVAL);
+        assert_int_equal(ut_consensus_term(h), t + 1);
+        ut_consensus_free(h);
+    }
+    /* Pre-vote without check-quorum: a follower hearing from its leader
+     * ignores a vote request of a higher term. */
+    ut_consensus_config_t cfg = cfg3(2);
+    cfg.check_quorum = false;
+    ut_consensus_t *h = NULL;
+    assert_int_equal(ut_consensus_new(&h, &cfg), UT_OK);
+    assert_int_equal(ut_consensus_tick(h, 0), UT_OK);
+    ut_msg_t hb = mk_append(1, 2, 1, 0, 0, 0, NULL, 0);
+    STEP_OK(h, hb);
+    raw_out_t o;
+    raw_drain(h, &o);
+    snap_t s = take(h);
+    ut_msg_t v = mk_vote(UT_MSG_VOTE, 3, 2, 1000, 0, 0);
+    STEP_OK(h, v);
+    ASSERT_UNCHANGED(s, h);
+    /* Once the leader is silent for an election timeout, it is not ignored. */
+    assert_int_equal(ut_consensus_tick(h, cfg.election_timeout_ms - 1), UT_OK);
+    hb = mk_append(1, 2, 1, 0, 0, 0, NULL, 0);
+    STEP_OK(h, hb);
+    raw_drain(h, &o);
+    assert_int_equal(ut_consensus_tick(h, 2 * cfg.election_timeout_ms - 1), UT_OK);
+    STEP_OK(h, v);
+    assert_int_equal(ut_consensus_term(h), 1000);
+    ut_consensus_free(h);
+}
+
+/* Every byte of a handed-out message is written: expected = zeroed message
+ * with the fields of its type copied over. */
+static void check_msg_initialised(const ut_msg_t *m)
+{
+    ut_msg_t z;
+    memset(&z, 0, sizeof z);
+    z.type = m->type;
+    z.from = m->from;
+    z.to = m->to;
+    z.term = m->term;
+    switch (m->type) {
+    case UT_MSG_VOTE:
+    case UT_MSG_PREVOTE:
+        z.body.vote.last_log_index = m->body.vote.last_log_index;
+        z.body.vote.last_log_term = m->body.vote.last_log_term;
+        break;
+    case UT_MSG_VOTE_RESP:
+    case UT_MSG_PREVOTE_RESP:
+        z.body.vote_resp.granted = m->body.vote_resp.granted;
+        break;
+    case UT_MSG_APPEND:
+        z.body.append.prev_index = m->body.append.prev_index;
+        z.body.append.prev_term = m->body.append.prev_term;
+        z.body.append.commit = m->body.append.commit;
+        z.body.append.n_entries = m->body.append.n_entries;
+        z.body.append.entries = m->body.append.entries;
+        break;
+    case UT_MSG_APPEND_RESP:
+        z.body.append_resp.success = m->body.append_resp.success;
+        z.body.append_resp.index = m->body.append_resp.index;
+        z.body.append_resp.hint_term = m->body.append_resp.hint_term;
+        z.body.append_resp.hint_index = m->body.append_resp.hint_index;
+        break;
+    default:
+        fail_msg("unexpected message type %d", (int)m->type);
+    }
+    if (memcmp(&z, m, sizeof z) != 0) {
+        const unsigned char *p = (const unsigned char *)m, *q = (const unsigned char *)&z;
+        size_t i = 0;
+        while (p[i] == q[i])
+            i++;
+        fail_msg("%s message: byte %zu is 0x%02x, never written", ut_msg_type_name(m->type), i,
+                 p[i]);
+    }
+}
+
+static void drain_checked(ut_consensus_t *h, ut_msg_t *out, size_t *n_out, size_t cap)
+{
+    for (int guard = 0; guard < 100 && ut_consensus_has_ready(h); guard++) {
+        ut_consensus_ready_t rd;
+        assert_int_equal(ut_consensus_ready(h, &rd), UT_OK);
+        for (size_t i = 0; i < rd.n_msgs; i++) {
+            check_msg_initialised(&rd.msgs[i]);
+            if (out != NULL && *n_out < cap)
+                out[(*n_out)++] = rd.msgs[i];
+        }
+        assert_int_equal(ut_consensus_advance(h, &rd), UT_OK);
+    }
+}
+
+/* Issue 8.7: messages handed out by ready carry no uninitialised bytes, so a
+ * whole-struct copy or compare reads only what the library wrote. */
+static void test_issue8_handed_out_msgs_zeroed(void **state)
+{
+    (void)state;
+    bytes_alloc_t ba;
+    ba_install(&ba);
+    ut_consensus_config_t cfg = cfg3(1);
+    ut_consensus_t *l = raw_leader(&cfg);
+    ut_consensus_t *f = raw_new(2);
+    assert_int_equal(ut_consensus_tick(f, 0), UT_OK);
+    uint64_t idx;
+    assert_int_equal(ut_consensus_propose(l, "x", 1, &idx), UT_OK);
+    ut_msg_t ms[64];
+    size_t n = 0;
+    drain_checked(l, ms, &n, 64);
+    /* Deliver the leader's messages to node 2 and check its replies. */
+    for (size_t i = 0; i < n; i++)
+        if (ms[i].to == 2)
+            (void)ut_consensus_step(f, &ms[i]);
+    size_t nr = 0;
+    ut_msg_t rs[64];
+    drain_checked(f, rs, &nr, 64);
+    assert_true(nr > 0);
+    for (size_t i = 0; i < nr; i++)
+        (void)ut_consensus_step(l, &rs[i]);
+    /* A rejection, a stale reply, vote replies. */
+    ut_msg_t m = mk_append(1, 2, 1, 9, 1, 0, NULL, 0);
+    (void)ut_consensus_step(f, &m);
+    m = mk_vote(UT_MSG_PREVOTE, 3, 2, 2, 0, 0);
+    (void)ut_consensus_step(f, &m);
+    m = mk_vote(UT_MSG_VOTE, 3, 2, 5, 9, 1);
+    (void)ut_consensus_step(f, &m);
+    m = mk_append(1, 2, 1, 0, 0, 0, NULL, 0);
+    (void)ut_consensus_step(f, &m);
+    drain_checked(f, NULL, NULL, 0);
+    assert_int_equal(ut_consensus_tick(l, 10 * cfg.heartbeat_ms), UT_OK);
+    drain_checked(l, NULL, NULL, 0);
+    ut_consensus_free(l);
+    ut_consensus_free(f);
+    test_alloc_uninstall();
+}
+
+/* Issue 8.8: a durable state machine that applied beyond a lazily persisted
+ * commit index can restart: cfg.applied up to the restored log's end is
+ * evidence that those entries were committed. */
+static void test_issue8_applied_beyond_lazy_commit(void **state)
+{
+    (void)state;
+    ut_entry_t es[3] = {{1, 1, UT_ENTRY_NOOP, 0, NULL},
+                        {1, 2, UT_ENTRY_NORMAL, 1, "a"},
+                        {1, 3, UT_ENTRY_NORMAL, 1, "b"}};
+    ut_consensus_hard_state_t hs = {1, 0, 1};
+    ut_consensus_config_t cfg = cfg3(2);
+    cfg.applied = 3;
+    ut_consensus_t *h = NULL;
+    assert_int_equal(ut_consensus_new(&h, &cfg), UT_OK);
+    assert_int_equal(ut_consensus_restore(h, &hs, es, 3), UT_OK);
+    assert_int_equal(ut_consensus_commit_index(h), 3);
+    raw_out_t o;
+    raw_drain(h, &o);
+    assert_int_equal(o.n_committed, 0); /* nothing handed out again */
+    ut_consensus_free(h);
+
+    /* Beyond the log's end is still corrupt, and changes nothing. */
+    cfg.applied = 4;
+    assert_int_equal(ut_consensus_new(&h, &cfg), UT_OK);
+    snap_t s = take(h);
+    assert_int_equal(ut_consensus_restore(h, &hs, es, 3), UT_ECORRUPT);
+    ASSERT_UNCHANGED(s, h);
+    ut_consensus_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2743,6 +3247,14 @@ int main(void)
         cmocka_unit_test(test_alloc_failure_ready),
         cmocka_unit_test(test_alloc_failure_leader_tick_keeps_quorum_round),
         cmocka_unit_test(test_refused_input_keeps_restore_possible),
+        cmocka_unit_test(test_issue8_follower_acks_only_persisted),
+        cmocka_unit_test(test_issue8_oversized_proposal_refused),
+        cmocka_unit_test(test_issue8_max_append_bytes_bounded),
+        cmocka_unit_test(test_issue8_truncated_entries_memory_bounded),
+        cmocka_unit_test(test_issue8_exhausted_term_erange_changes_nothing),
+        cmocka_unit_test(test_issue8_term_jump_cannot_end_cluster),
+        cmocka_unit_test(test_issue8_handed_out_msgs_zeroed),
+        cmocka_unit_test(test_issue8_applied_beyond_lazy_commit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -47,7 +47,8 @@ typedef struct ut_consensus_config {
     uint64_t election_timeout_ms; /**< T: the timeout is drawn per term in [T, 2T). Default 1000. */
     uint64_t heartbeat_ms;        /**< Leader heartbeat interval (< T). Default 100. */
     size_t max_append_bytes;   /**< Max payload bytes per AppendEntries (≥ 1 entry always fits).
-                                  Default 1 MiB. */
+                                  Default 1 MiB. With max_append_entries it must keep every
+                                  AppendEntries within UT_MSG_MAX_FRAME: see ut_consensus_new(). */
     size_t max_append_entries; /**< Max entries per AppendEntries. Default 256. */
     unsigned
         max_inflight;  /**< Max AppendEntries in flight per follower when pipelining. Default 16. */
@@ -59,9 +60,11 @@ typedef struct ut_consensus_config {
     /**
      * Highest index the application's state machine already holds (from its
      * own snapshot or durable store). Used by ut_consensus_restore(): committed
-     * entries up to it are not handed out again. Must not exceed the restored
-     * commit index. Default 0 (re-apply everything, as an in-memory state
-     * machine needs); ignored by a node that starts empty.
+     * entries up to it are not handed out again. Applied rule: it may exceed
+     * the restored commit index (which may be persisted lazily) but not the
+     * restored log's last index; entries up to it count as committed. Default
+     * 0 (re-apply everything, as an in-memory state machine needs); ignored by
+     * a node that starts empty.
      */
     uint64_t applied;
 } ut_consensus_config_t;
@@ -70,13 +73,55 @@ typedef struct ut_consensus_config {
 #define UT_CONSENSUS_MAX_NODES 64u
 
 /**
+ * @brief Highest term any node reaches or accepts (2^63 - 1).
+ *
+ * A campaign that would pass it returns UT_ERANGE; a message above it is
+ * refused with UT_EINVAL.
+ * @since 0.2.0
+ */
+#define UT_CONSENSUS_MAX_TERM UINT64_C(0x7fffffffffffffff)
+
+/**
+ * @brief The last terms (2^32) that a message may only step into one at a time.
+ *
+ * Term-jump rule: a message whose term is above
+ * UT_CONSENSUS_MAX_TERM - UT_CONSENSUS_TERM_HEADROOM is refused with
+ * UT_EINVAL (nothing changes) unless it is at most the receiver's term + 1.
+ * So no single message, however corrupt, can leave a cluster with fewer than
+ * 2^32 elections.
+ * @since 0.2.0
+ */
+#define UT_CONSENSUS_TERM_HEADROOM UINT64_C(0x100000000)
+
+/**
+ * @brief Wire bytes of an AppendEntries besides its entries (frame header,
+ * fields, CRC). @since 0.2.0
+ */
+#define UT_CONSENSUS_APPEND_OVERHEAD 70u
+
+/** @brief Wire bytes of each entry's header in an AppendEntries. @since 0.2.0 */
+#define UT_CONSENSUS_ENTRY_OVERHEAD 24u
+
+/**
+ * @brief Largest payload ut_consensus_propose() accepts (64 MiB - 94 bytes).
+ *
+ * An AppendEntries carrying one entry of this size is exactly
+ * UT_MSG_MAX_FRAME bytes on the wire; a larger proposal could never be sent,
+ * so it is refused with UT_ERANGE.
+ * @since 0.2.0
+ */
+#define UT_CONSENSUS_MAX_ENTRY_BYTES                                                               \
+    (64u * 1024u * 1024u - UT_CONSENSUS_APPEND_OVERHEAD - UT_CONSENSUS_ENTRY_OVERHEAD)
+
+/**
  * @brief Persistent state that must be durable before messages are sent (§5, Figure 2).
  * @since 0.1.0
  */
 typedef struct ut_consensus_hard_state {
     uint64_t term;   /**< currentTerm */
     uint64_t vote;   /**< votedFor in @c term (0 = none) */
-    uint64_t commit; /**< Highest index known committed (may be persisted lazily). */
+    uint64_t commit; /**< Highest index known committed (may be persisted lazily; see
+                          ut_consensus_config_t::applied for restarting past it). */
 } ut_consensus_hard_state_t;
 
 /**
@@ -87,7 +132,11 @@ typedef struct ut_consensus_hard_state {
  * ≥ truncate_from; append @c entries durably (fsync); (2) send @c msgs;
  * (3) apply @c committed in order; then call ut_consensus_advance().
  * Every pointer stays valid until ut_consensus_advance() or
- * ut_consensus_free() on the same handle.
+ * ut_consensus_free() on the same handle. A message in @c msgs claims only
+ * what this ready (or an earlier one) persists, even when input arrived
+ * between ready and advance. Every byte of each ut_msg_t in @c msgs is
+ * written (padding and unused body bytes are zero; since 0.2.0), so whole
+ * structs may be copied or compared.
  * @since 0.1.0
  */
 typedef struct ut_consensus_ready {
@@ -124,7 +173,11 @@ UT_API int ut_consensus_config_init(ut_consensus_config_t *cfg, unsigned version
  * @retval UT_OK       Created.
  * @retval UT_EINVAL   NULL argument, id 0, duplicate or zero member ids, @c id
  *                     not a member, no voters, timeouts 0 or heartbeat ≥ timeout.
- * @retval UT_ERANGE   More than UT_CONSENSUS_MAX_NODES members.
+ * @retval UT_ERANGE   More than UT_CONSENSUS_MAX_NODES members, or limits that can
+ *                     build an AppendEntries larger than UT_MSG_MAX_FRAME:
+ *                     UT_CONSENSUS_APPEND_OVERHEAD + UT_CONSENSUS_ENTRY_OVERHEAD ×
+ *                     @c max_append_entries + @c max_append_bytes must not exceed it
+ *                     (since 0.2.0).
  * @retval UT_EVERSION Unknown @c cfg->version.
  * @retval UT_ENOMEM   Allocation failed.
  * @since 0.1.0
@@ -142,9 +195,12 @@ UT_API void ut_consensus_free(ut_consensus_t *h);
  * @brief Load persisted state (hard state and log) before the first input.
  *
  * @p entries must be the whole persisted log: indexes 1..n consecutive,
- * terms non-decreasing and ≤ hs->term; hs->commit ≤ n; hs->vote 0 or a voter;
- * the configuration's @c applied ≤ hs->commit. The payloads are copied.
- * Committed entries after @c applied come out of the next ready()s again.
+ * terms non-decreasing and ≤ hs->term, payloads ≤ UT_CONSENSUS_MAX_ENTRY_BYTES;
+ * hs->term ≤ UT_CONSENSUS_MAX_TERM; hs->commit ≤ n; hs->vote 0 or a voter;
+ * the configuration's @c applied ≤ n. The payloads are copied. The commit
+ * index becomes max(hs->commit, applied): an applied entry was committed
+ * (since 0.2.0; before, applied had to be ≤ hs->commit). Committed entries
+ * after @c applied come out of the next ready()s again.
  * @param[in] h       Handle, not yet ticked, stepped, proposed to or campaigned.
  * @param[in] hs      Persisted hard state.
  * @param[in] entries Persisted log (may be NULL when @p n is 0).
@@ -181,8 +237,10 @@ UT_API int ut_consensus_tick(ut_consensus_t *h, uint64_t now_ms);
  * @retval UT_OK       Processed (a reply may now be pending in ready).
  * @retval UT_ESTALE   From an older term: ignored, except that a reply
  *                     carrying the current term may be queued (§5.1).
- * @retval UT_EINVAL   NULL argument, wrong @c to, unknown type, or impossible
- *                     indexes or terms; nothing changed.
+ * @retval UT_EINVAL   NULL argument, wrong @c to, unknown type, impossible
+ *                     indexes or terms, an entry above UT_CONSENSUS_MAX_ENTRY_BYTES,
+ *                     or a term that breaks the term-jump rule
+ *                     (UT_CONSENSUS_TERM_HEADROOM); nothing changed.
  * @retval UT_ENOTFOUND Sender is not a member; nothing changed.
  * @retval UT_ENOMEM   Allocation failed; nothing changed.
  * @since 0.1.0
@@ -193,12 +251,13 @@ UT_API int ut_consensus_step(ut_consensus_t *h, const ut_msg_t *msg);
  * @brief Append a command to the leader's log (§5.3).
  * @param[in]  h         Handle.
  * @param[in]  data      Payload (copied); may be NULL if @p len is 0.
- * @param[in]  len       Payload length (< 4 GiB).
+ * @param[in]  len       Payload length (≤ UT_CONSENSUS_MAX_ENTRY_BYTES).
  * @param[out] out_index Receives the entry's index; may be NULL.
  * @retval UT_OK         Appended; committed entries come out of ready.
  * @retval UT_ENOTLEADER This node is not the leader; see ut_consensus_leader().
  * @retval UT_EINVAL     NULL handle, or NULL data with len > 0.
- * @retval UT_ERANGE     @p len too large.
+ * @retval UT_ERANGE     @p len above UT_CONSENSUS_MAX_ENTRY_BYTES: no AppendEntries
+ *                       could carry it; nothing appended.
  * @retval UT_ENOMEM     Allocation failed; nothing appended.
  * @since 0.1.0
  */
@@ -211,7 +270,8 @@ UT_API int ut_consensus_propose(ut_consensus_t *h, const void *data, size_t len,
  * @retval UT_OK     Campaign started.
  * @retval UT_ESTATE The node is a leader or an observer.
  * @retval UT_EINVAL NULL handle.
- * @retval UT_ERANGE The term space is exhausted (2^63 terms); nothing changed.
+ * @retval UT_ERANGE The term space is exhausted (UT_CONSENSUS_MAX_TERM); nothing
+ *                   changed, not even the election timer.
  * @retval UT_ENOMEM Allocation failed; nothing changed.
  * @since 0.1.0
  */

@@ -4,6 +4,10 @@
 /* Chunks are large enough that steady-state replication of small entries
  * allocates once per ~64 KiB of payload, not once per entry. */
 #define UT__ARENA_CHUNK (64u * 1024u)
+/* Dead bytes below this are never worth a copy. */
+#ifndef UT__LOG_COMPACT_MIN
+#    define UT__LOG_COMPACT_MIN UT__ARENA_CHUNK
+#endif
 
 void ut__log_init(ut__log_t *log)
 {
@@ -51,11 +55,58 @@ int ut__log_reserve_slow(ut__log_t *log, size_t n, size_t bytes)
     return UT_OK;
 }
 
+static size_t padded(uint32_t len)
+{
+    return ((size_t)len + 7u) & ~(size_t)7u;
+}
+
 void ut__log_truncate(ut__log_t *log, uint64_t from)
 {
-    /* Payload bytes of removed entries stay in the arena: pointers already
-     * handed out must remain valid, and truncation is rare (a new leader
-     * overwriting an uncommitted tail, §5.3). */
-    if (from >= 1 && from <= log->last)
-        log->last = from - 1;
+    /* Payload bytes of removed entries stay in the arena for now: pointers
+     * already handed out must remain valid until advance(). Counting them
+     * costs a walk over the removed entries, and truncation is rare (a new
+     * leader overwriting an uncommitted tail, §5.3). */
+    if (from < 1 || from > log->last)
+        return;
+    for (uint64_t i = from; i <= log->last; i++)
+        log->dead += padded(log->ents[i - 1].len);
+    log->last = from - 1;
+}
+
+void ut__log_compact(ut__log_t *log)
+{
+    if (log->dead < UT__LOG_COMPACT_MIN)
+        return;
+    size_t used = 0;
+    for (const ut__arena_chunk_t *c = log->chunks; c != NULL; c = c->next)
+        used += c->used;
+    size_t live = used - log->dead;
+    /* Copying only once the dead bytes match the live ones keeps the copy
+     * cost per truncated byte constant (amortised), whatever the log size. */
+    if (log->dead < live)
+        return;
+    size_t cap = live > UT__ARENA_CHUNK ? live : UT__ARENA_CHUNK;
+    ut__arena_chunk_t *nc = ut__malloc(sizeof *nc + cap);
+    if (nc == NULL)
+        return;
+    nc->cap = cap;
+    nc->used = 0;
+    nc->next = NULL;
+    unsigned char *base = (unsigned char *)(nc + 1);
+    for (uint64_t i = 0; i < log->last; i++) {
+        ut_entry_t *e = &log->ents[i];
+        if (e->len == 0)
+            continue;
+        memcpy(base + nc->used, e->data, e->len);
+        e->data = base + nc->used;
+        nc->used += padded(e->len);
+    }
+    ut__arena_chunk_t *c = log->chunks;
+    while (c != NULL) {
+        ut__arena_chunk_t *next = c->next;
+        ut__free(c);
+        c = next;
+    }
+    log->chunks = nc;
+    log->dead = 0;
 }

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* In-memory Raft log: entry headers in one growable array (index i lives at
- * ents[i - 1]) and payloads in a chunked arena whose chunks never move, so a
- * payload pointer handed out by ready() stays valid until the handle is
- * freed, whatever is appended or truncated in between. */
+ * ents[i - 1]) and payloads in a chunked arena whose chunks never move while
+ * anything may point into them: a payload pointer handed out by ready()
+ * stays valid until the matching advance(), whatever is appended or
+ * truncated in between. Truncated payloads are counted as dead and given
+ * back by ut__log_compact(), which the caller runs only when no pointer into
+ * the arena is out (docs/memory.md states the bound). */
 #ifndef UT_CONSENSUS_LOG_H
 #define UT_CONSENSUS_LOG_H
 
@@ -20,6 +23,7 @@ typedef struct ut__log {
     size_t cap;
     uint64_t last;             /* index of the last entry; 0 = empty */
     ut__arena_chunk_t *chunks; /* newest first */
+    size_t dead;               /* padded payload bytes of truncated entries */
 } ut__log_t;
 
 void ut__log_init(ut__log_t *log);
@@ -61,8 +65,16 @@ static inline void ut__log_append(ut__log_t *log, uint64_t term, uint32_t type, 
     log->last++;
 }
 
-/* Delete every entry with index >= from (from >= 1). */
+/* Delete every entry with index >= from (from >= 1). Their payload bytes
+ * stay readable (they become dead) until ut__log_compact(). */
 void ut__log_truncate(ut__log_t *log, uint64_t from);
+
+/* Give dead payload bytes back once they reach both 64 KiB and the live
+ * payload bytes: copy the live payloads into one new chunk and free the old
+ * ones. Moves every payload: call only when no payload pointer is out.
+ * Allocation failure leaves the log as it was (compaction is retried at the
+ * next call). */
+void ut__log_compact(ut__log_t *log);
 
 static inline uint64_t ut__log_term(const ut__log_t *log, uint64_t index)
 {

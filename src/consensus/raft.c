@@ -14,16 +14,36 @@
 #include <stdio.h>
 
 #include "consensus/log.h"
+#include "unitypes/codec.h"
+
+/* The public limits are the codec's frame limit seen from an AppendEntries:
+ * one entry of UT_CONSENSUS_MAX_ENTRY_BYTES fills a frame exactly. The
+ * overheads are checked against the codec by test_issue8_*. */
+_Static_assert(UT_CONSENSUS_APPEND_OVERHEAD + UT_CONSENSUS_ENTRY_OVERHEAD +
+                       (uint64_t)UT_CONSENSUS_MAX_ENTRY_BYTES ==
+                   UT_MSG_MAX_FRAME,
+               "UT_CONSENSUS_MAX_ENTRY_BYTES must fill one frame");
+/* push_msg() clears sizeof(ut_msg_append_t) body bytes: the largest body. */
+_Static_assert(sizeof(ut_msg_append_t) >= sizeof(ut_msg_append_resp_t) &&
+                   sizeof(ut_msg_append_t) >= sizeof(ut_msg_vote_t) &&
+                   sizeof(ut_msg_append_t) >= sizeof(ut_msg_vote_resp_t),
+               "the append body must be the largest consensus body");
 
 #define UT__CONSENSUS_MAGIC 0x52616674u /* "Raft" */
 #define UT__CONSENSUS_FREED 0xdeadbeefu
 #define UT__MAX_INFLIGHT 4096u
 /* Highest term a node accepts: far beyond any real cluster, and low enough
  * that term + 1 (a candidacy, a pre-vote) can never wrap to 0. */
-#define UT__MAX_TERM (UINT64_MAX / 2)
+#define UT__MAX_TERM UT_CONSENSUS_MAX_TERM
 /* Committed entries handed out per ready(): bounds the copy after a restore
  * of a long log; the rest comes out of the next ready(). */
 #define UT__MAX_APPLY_BATCH 4096u
+
+#if defined(__GNUC__) || defined(__clang__)
+#    define UT__CONSENSUS_NOINLINE __attribute__((noinline))
+#else
+#    define UT__CONSENSUS_NOINLINE
+#endif
 
 enum { PR_PROBE = 0, PR_PIPELINE = 1 };
 
@@ -158,16 +178,30 @@ static uint64_t last_term(const ut_consensus_t *h)
 
 /* ------------------------------------------------------------- outbox */
 
-static int msgbuf_reserve(ut__msgbuf_t *b, size_t nmsgs, size_t nents)
+/* The growing half of msgbuf_reserve(), kept out of line so that the
+ * steady-state check stays small wherever it is inlined. */
+static UT__CONSENSUS_NOINLINE int msgbuf_grow(ut__msgbuf_t *b, size_t nmsgs, size_t nents)
 {
-    if (b->n + nmsgs <= b->cap && b->n + nmsgs <= b->off_cap && b->n_ents + nents <= b->ents_cap)
-        return UT_OK; /* the steady state: no call, no allocation */
+    size_t old_cap = b->cap;
     int rc = ut__grow((void **)&b->msgs, &b->cap, b->n + nmsgs, sizeof(ut_msg_t));
+    /* New slots start all zero. push_msg() clears only the body bytes the
+     * Raft bodies use, and nothing ever writes the rest (the padding after
+     * the type, the union beyond 40 bytes), so every byte of a handed-out
+     * message stays defined at no cost per message. */
+    if (b->cap > old_cap)
+        memset(b->msgs + old_cap, 0, (b->cap - old_cap) * sizeof(ut_msg_t));
     if (rc == UT_OK)
         rc = ut__grow((void **)&b->off, &b->off_cap, b->n + nmsgs, sizeof(size_t));
     if (rc == UT_OK)
         rc = ut__grow((void **)&b->ents, &b->ents_cap, b->n_ents + nents, sizeof(ut_entry_t));
     return rc;
+}
+
+static inline int msgbuf_reserve(ut__msgbuf_t *b, size_t nmsgs, size_t nents)
+{
+    if (b->n + nmsgs <= b->cap && b->n + nmsgs <= b->off_cap && b->n_ents + nents <= b->ents_cap)
+        return UT_OK; /* the steady state: no call, no allocation */
+    return msgbuf_grow(b, nmsgs, nents);
 }
 
 static void msgbuf_free(ut__msgbuf_t *b)
@@ -183,7 +217,9 @@ static ut_msg_t *push_msg(ut_consensus_t *h, ut_msg_type_t type, uint64_t to, ui
 {
     ut__msgbuf_t *b = h->live;
     ut_msg_t *m = &b->msgs[b->n];
-    /* Clear only what the bodies use: this runs for every message. */
+    /* Clear only what the bodies use: this runs for every message. The
+     * rest of the slot was zeroed when the buffer grew and is never written
+     * (msgbuf_reserve), so the whole message is defined (consensus.h). */
     memset(&m->body, 0, sizeof m->body.append);
     m->type = type;
     m->from = h->id;
@@ -465,8 +501,9 @@ static int campaign(ut_consensus_t *h)
 {
     if (h->term >= UT__MAX_TERM) {
         /* Unreachable in practice (2^63 elections); never emit a term peers
-         * must refuse. */
-        reset_election_timer(h);
+         * must refuse. UT_ERANGE promises that nothing changed, so the
+         * election timer (and the RNG behind it) is left alone too: every
+         * later tick keeps reporting the exhausted term space. */
         FAIL(h, UT_ERANGE, "campaign: term space exhausted");
     }
     int rc = reserve_election(h);
@@ -484,15 +521,20 @@ static bool log_up_to_date(const ut_consensus_t *h, uint64_t lterm, uint64_t lin
 
 /* Thesis §4.2.3 / §6.2: with check-quorum, a node that heard from a live
  * leader within the minimum election timeout ignores requests to elect a
- * new one, so a rejoining node cannot depose a healthy leader. */
+ * new one, so a rejoining node cannot depose a healthy leader. Thesis §9.6
+ * gives pre-vote the same rule (a pre-vote is granted only without recent
+ * heartbeats), so with pre-vote alone a follower with a live leader ignores
+ * higher-term (pre-)vote requests too: a disruptive or corrupt peer cannot
+ * drag it into a new term while its leader is alive. */
 static bool in_lease(const ut_consensus_t *h)
 {
-    if (!h->cfg.check_quorum || h->leader == 0)
+    if (!(h->cfg.check_quorum || h->cfg.pre_vote) || h->leader == 0)
         return false;
     /* A leader with check-quorum is its own lease: it steps down by itself
-     * once it loses its majority. */
-    return h->role == UT_CONSENSUS_LEADER ||
-           h->now - h->leader_contact < h->cfg.election_timeout_ms;
+     * once it loses its majority. Without check-quorum it has no lease. */
+    if (h->role == UT_CONSENSUS_LEADER)
+        return h->cfg.check_quorum;
+    return h->now - h->leader_contact < h->cfg.election_timeout_ms;
 }
 
 /* ------------------------------------------------------------------ public */
@@ -531,6 +573,13 @@ static int validate_config(const ut_consensus_config_t *c)
     if (c->max_append_entries == 0 || c->max_append_bytes == 0 || c->max_inflight == 0)
         return UT_EINVAL;
     if (c->max_inflight > UT__MAX_INFLIGHT)
+        return UT_ERANGE;
+    /* Every AppendEntries the leader can build must fit in a frame: a batch
+     * of max_append_entries headers and max_append_bytes payload (a single
+     * larger entry is bounded by UT_CONSENSUS_MAX_ENTRY_BYTES instead). */
+    const size_t room = UT_MSG_MAX_FRAME - UT_CONSENSUS_APPEND_OVERHEAD;
+    if (c->max_append_entries > room / UT_CONSENSUS_ENTRY_OVERHEAD ||
+        c->max_append_bytes > room - UT_CONSENSUS_ENTRY_OVERHEAD * c->max_append_entries)
         return UT_ERANGE;
     bool found = false;
     size_t n = c->n_voters + c->n_observers;
@@ -625,7 +674,8 @@ int ut_consensus_restore(ut_consensus_t *h, const ut_consensus_hard_state_t *hs,
         if (e->term == 0 || e->term < prev_term || e->term > hs->term)
             FAIL(h, UT_ECORRUPT, "restore: entry %llu has impossible term %llu",
                  (unsigned long long)e->index, (unsigned long long)e->term);
-        if (e->type > UT_ENTRY_NOOP || (e->len > 0 && e->data == NULL))
+        if (e->type > UT_ENTRY_NOOP || (e->len > 0 && e->data == NULL) ||
+            e->len > UT_CONSENSUS_MAX_ENTRY_BYTES)
             FAIL(h, UT_ECORRUPT, "restore: entry %llu is malformed", (unsigned long long)e->index);
         if (bytes > SIZE_MAX - e->len)
             return UT_ENOMEM;
@@ -634,9 +684,14 @@ int ut_consensus_restore(ut_consensus_t *h, const ut_consensus_hard_state_t *hs,
     }
     if (hs->term > UT__MAX_TERM)
         FAIL(h, UT_ECORRUPT, "restore: impossible term %llu", (unsigned long long)hs->term);
-    if (h->cfg.applied > hs->commit)
-        FAIL(h, UT_ECORRUPT, "restore: applied %llu beyond commit %llu",
-             (unsigned long long)h->cfg.applied, (unsigned long long)hs->commit);
+    /* The commit index may be persisted lazily, so a durable state machine
+     * may have applied beyond it; it applied only entries handed out as
+     * committed, so its applied index is itself evidence of commitment
+     * (§5.4: committed entries are in every later leader's log). It cannot
+     * exceed the log, though: that would be another node's state. */
+    if (h->cfg.applied > n)
+        FAIL(h, UT_ECORRUPT, "restore: applied %llu beyond the last entry %zu",
+             (unsigned long long)h->cfg.applied, n);
     if (hs->commit > n)
         FAIL(h, UT_ECORRUPT, "restore: commit %llu beyond the last entry %zu",
              (unsigned long long)hs->commit, n);
@@ -653,8 +708,8 @@ int ut_consensus_restore(ut_consensus_t *h, const ut_consensus_hard_state_t *hs,
         ut__log_append(&h->log, entries[i].term, entries[i].type, entries[i].data, entries[i].len);
     h->term = hs->term;
     h->vote = hs->vote;
-    h->commit = hs->commit;
-    h->last_hs = *hs;
+    h->commit = hs->commit > h->cfg.applied ? hs->commit : h->cfg.applied;
+    h->last_hs = *hs; /* a raised commit goes out in the next hard state */
     h->stable = h->persisted = h->log.last;
     /* Committed entries the application does not hold yet are handed out
      * again: all of them for an in-memory state machine (applied = 0). */
@@ -760,8 +815,11 @@ int ut_consensus_propose(ut_consensus_t *h, const void *data, size_t len, uint64
     if (h->role != UT_CONSENSUS_LEADER)
         FAIL(h, UT_ENOTLEADER, "propose: not the leader (leader is %llu)",
              (unsigned long long)h->leader);
-    if (len > UINT32_MAX)
-        FAIL(h, UT_ERANGE, "propose: %zu bytes is more than an entry holds", len);
+    /* A leader sends every entry, alone if need be: one that no frame can
+     * carry would stall replication behind it for good. */
+    if (len > UT_CONSENSUS_MAX_ENTRY_BYTES)
+        FAIL(h, UT_ERANGE, "propose: %zu bytes is more than an AppendEntries can carry (%u)", len,
+             (unsigned)UT_CONSENSUS_MAX_ENTRY_BYTES);
     int rc = ut__log_reserve(&h->log, 1, len);
     if (rc != UT_OK)
         FAIL(h, rc, "propose: out of memory");
@@ -774,6 +832,23 @@ int ut_consensus_propose(ut_consensus_t *h, const void *data, size_t len, uint64
 }
 
 /* -------------------------------------------------------------------- step */
+
+/* Entries >= from were just replaced in memory. A success reply still in the
+ * live outbox (not handed out yet) may claim one of them for an older
+ * leader; it leaves only with the ready that persists the replacement, so it
+ * would claim an entry that is not on disk (§5.3 and Figure 2: reply only
+ * after storing). Lower it to the prefix that is unchanged: entries below
+ * from still match that leader. Runs only on a conflict, which is rare. */
+static void retract_acks(ut_consensus_t *h, uint64_t from)
+{
+    ut__msgbuf_t *b = h->live;
+    for (size_t i = 0; i < b->n; i++) {
+        ut_msg_t *m = &b->msgs[i];
+        if (m->type == UT_MSG_APPEND_RESP && m->body.append_resp.success &&
+            m->body.append_resp.index >= from)
+            m->body.append_resp.index = from - 1;
+    }
+}
 
 /* §5.3 receiver rules for AppendEntries; m->term >= h->term here. One pass
  * validates every entry (nothing is trusted before the whole message is
@@ -803,7 +878,8 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
         if (e->term < t || e->term == 0 || e->term > m->term)
             FAIL(h, UT_EINVAL, "step: append entry %llu has impossible term",
                  (unsigned long long)e->index);
-        if (e->type > UT_ENTRY_NOOP || (e->len > 0 && e->data == NULL))
+        if (e->type > UT_ENTRY_NOOP || (e->len > 0 && e->data == NULL) ||
+            e->len > UT_CONSENSUS_MAX_ENTRY_BYTES)
             FAIL(h, UT_EINVAL, "step: append entry %llu is malformed",
                  (unsigned long long)e->index);
         t = e->term;
@@ -876,6 +952,7 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
         }
         if (h->persisted >= conflict)
             h->persisted = conflict - 1;
+        retract_acks(h, conflict);
     }
     for (size_t i = skip; i < a->n_entries; i++) {
         const ut_entry_t *e = &a->entries[i];
@@ -1023,9 +1100,21 @@ int ut_consensus_step(ut_consensus_t *h, const ut_msg_t *m)
              (unsigned long long)m->to, (unsigned long long)h->id);
     if (m->type < UT_MSG_VOTE || m->type > UT_MSG_APPEND_RESP)
         FAIL(h, UT_EINVAL, "step: message type %d is not a consensus message", (int)m->type);
-    if (m->term == 0 || m->term > UT__MAX_TERM)
-        FAIL(h, UT_EINVAL, "step: %s with impossible term %llu", ut_msg_type_name(m->type),
-             (unsigned long long)m->term);
+    /* One compare for the common case (0 wraps to the top): terms 1 up to
+     * the term-jump line need no further check. */
+    if (m->term - 1 >= UT__MAX_TERM - UT_CONSENSUS_TERM_HEADROOM) {
+        if (m->term == 0 || m->term > UT__MAX_TERM)
+            FAIL(h, UT_EINVAL, "step: %s with impossible term %llu", ut_msg_type_name(m->type),
+                 (unsigned long long)m->term);
+        /* Term-jump rule (consensus.h, UT_CONSENSUS_TERM_HEADROOM): the last
+         * 2^32 terms are entered one term at a time, as elections do, so one
+         * corrupt or buggy message cannot use up the term space (which would
+         * leave every later campaign with UT_ERANGE: no leader, ever). */
+        if (m->term > h->term + 1)
+            FAIL(h, UT_EINVAL, "step: %s jumps from term %llu to %llu, in the last 2^32 terms",
+                 ut_msg_type_name(m->type), (unsigned long long)h->term,
+                 (unsigned long long)m->term);
+    }
     ut__progress_t *p = find_member(h, m->from);
     if (p == NULL || m->from == h->id)
         FAIL(h, UT_ENOTFOUND, "step: %s from %llu, not a peer", ut_msg_type_name(m->type),
@@ -1230,6 +1319,10 @@ int ut_consensus_advance(ut_consensus_t *h, const ut_consensus_ready_t *rd)
         h->applied = h->rd_applied;
     h->out->n = 0;
     h->out->n_ents = 0;
+    /* Nothing handed out points into the log any more; queued appends (a
+     * former leader's) still do, so wait for them to go out. */
+    if (h->log.dead != 0 && h->live->n_ents == 0)
+        ut__log_compact(&h->log);
     if (h->role == UT_CONSENSUS_LEADER) {
         /* The leader counts itself only for entries on its own disk. */
         ut__progress_t *self = &h->prs[h->self];

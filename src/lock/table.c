@@ -635,6 +635,10 @@ static int do_acquire(ut_lock_table_t *t, const cmd_t *c, uint64_t now, ut_lock_
     res_update_active(t, rr);
     return UT_OK;
 nomem:
+    if (nr != NULL) {
+        ut__free(nr->h);
+        ut__free(nr->w);
+    }
     ut__free(nr);
     ut__free(ns);
     UT__FAIL(&t->base, UT_ENOMEM, "acquire: out of memory");
@@ -749,12 +753,13 @@ static int do_tick(ut_lock_table_t *t, uint64_t now)
         k = 0;
         for (size_t i = 0; i < r->nw; i++) {
             waiter_t *w = &r->w[i];
-            if (w->lease_until <= now && w->lease_until <= w->deadline) {
-                w->s->waiting = NULL;
-                ev_push(t, UT_LOCK_EV_WAITER_EXPIRED, r, w->s, 0, 0);
-            } else if (w->deadline <= now) {
+            /* Whichever ended first; a tie is the wait's timeout. */
+            if (w->deadline <= now && w->deadline <= w->lease_until) {
                 w->s->waiting = NULL;
                 ev_push(t, UT_LOCK_EV_WAIT_TIMEOUT, r, w->s, 0, 0);
+            } else if (w->lease_until <= now) {
+                w->s->waiting = NULL;
+                ev_push(t, UT_LOCK_EV_WAITER_EXPIRED, r, w->s, 0, 0);
             } else {
                 r->w[k++] = *w;
             }

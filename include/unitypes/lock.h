@@ -254,8 +254,8 @@ UT_API int ut_lock_table_next_event(ut_lock_table_t *t, ut_lock_event_t *out);
 /**
  * @brief Holders in the cycle that refused the last deadlocking ACQUIRE.
  *
- * Index 0 is the requester; each holder waits for the next, and the last
- * holds what the requester asked for.
+ * Index 0 is the requester, which would wait for index 1; each waits for
+ * the next, and the last waits for the requester. Reset by every apply.
  * @param[in] t Table.
  * @return The number of holders in the cycle (0: the last refusal was none).
  * @since 0.2.0
@@ -466,13 +466,15 @@ UT_API int ut_lock_acquire(ut_lock_t *l, uint64_t now_ms, uint64_t wait_ms, ut_l
 UT_API int ut_lock_release(ut_lock_t *l, uint64_t now_ms);
 
 /**
- * @brief Renew the lease for another TTL.
+ * @brief Renew the lease for another TTL (a held lock, or a queued
+ *        request's own lease, which must be renewed to keep its place).
  * @param[in] l Client.
  * @param[in] now_ms Client time.
  * @return UT_OK or an error.
  * @retval UT_EINVAL NULL client.
- * @retval UT_ESTATE Not held.
- * @retval UT_ETIMEDOUT The lease had expired: the lock is lost.
+ * @retval UT_ESTATE Neither held nor waiting.
+ * @retval UT_ETIMEDOUT The lease had expired: the lock (or the place in the
+ *         queue) is lost.
  * @retval UT_ENOTLEADER Or any other submit failure.
  * @since 0.2.0
  */

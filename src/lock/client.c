@@ -161,18 +161,19 @@ int ut_lock_renew(ut_lock_t *l, uint64_t now_ms)
 {
     if (!lvalid(l))
         return UT_EINVAL;
-    if (!l->acquired)
-        UT__FAIL(&l->base, UT_ESTATE, "renew: not held");
+    if (!l->acquired && !l->waiting)
+        UT__FAIL(&l->base, UT_ESTATE, "renew: neither held nor waiting");
     ut_lock_reply_t rp;
     int rc = send(l, UT_LOCK_OP_RENEW, 0, &rp);
     if (rc != UT_OK)
         return rc;
     if (rp.status != UT_OK) {
-        l->acquired = false;
+        l->acquired = l->waiting = false;
         l->token = 0;
         UT__FAIL(&l->base, rp.status, "renew: %s (the lock is lost)", ut_strerror(rp.status));
     }
-    l->lease_end = now_ms + l->ttl;
+    if (l->acquired)
+        l->lease_end = now_ms + l->ttl;
     return UT_OK;
 }
 

@@ -294,6 +294,9 @@ static void res_set_active(ut_lock_table_t *t, res_t *r, bool want)
         t->atail = r;
         t->nactive++;
     } else if (!want && r->active) {
+        /* Forgotten: a past lock-delay must not linger in the entry, or a
+         * replica restored from a snapshot (which omits it) would differ. */
+        r->delay_until = 0;
         r->active = 0;
         if (r->aprev)
             r->aprev->anext = r->anext;
@@ -362,7 +365,13 @@ static void promote(ut_lock_table_t *t, res_t *r)
         waiter_t *w = &r->w[k];
         holder_t *h = &r->h[r->nh++];
         h->s = w->s;
+#ifdef UT__FAULT_LOCK_TOKEN
+        /* Deliberately broken build for the cluster test: a queued grant
+         * reuses the last token instead of a new one. */
+        h->token = t->last_token ? t->last_token : ++t->last_token;
+#else
         h->token = ++t->last_token;
+#endif
         h->expires = t->now + w->ttl;
         h->count = 1;
         h->shared = (w->flags & UT_LOCK_F_SHARED) != 0;

@@ -62,9 +62,8 @@ static size_t enc(unsigned char *buf, ut_lock_op_t op, const char *res, size_t r
 
 static volatile uint64_t sink;
 
-__attribute__((noinline)) void l1_pairs(ut_lock_table_t *t, const unsigned char *acq,
-                                        size_t na, const unsigned char *rel, size_t nr,
-                                        long pairs)
+__attribute__((noinline)) void l1_pairs(ut_lock_table_t *t, const unsigned char *acq, size_t na,
+                                        const unsigned char *rel, size_t nr, long pairs)
 {
     ut_lock_reply_t rp;
     for (long i = 0; i < pairs; i++) {
@@ -236,8 +235,8 @@ int main(int argc, char **argv)
         }
     }
     double secs = (now_ns() - t0) / 1e9;
-    printf("L1 contended: %ld resources (created in %.2f s), %d holders, %ld rounds\n", NRES,
-           fill, HOLDERS, rounds);
+    printf("L1 contended: %ld resources (created in %.2f s), %d holders, %ld rounds\n", NRES, fill,
+           HOLDERS, rounds);
     printf("  %llu grants in %.2f s: %.2f M grants/s (%.0f ns per grant, incl. encode)\n",
            (unsigned long long)grants, secs, (double)grants / secs / 1e6,
            secs * 1e9 / (double)grants);

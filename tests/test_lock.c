@@ -31,12 +31,11 @@ static ut_lock_table_t *mk(uint64_t delay, uint32_t max_waiters)
     return t;
 }
 
-static int cmd(ut_lock_table_t *t, ut_lock_op_t op, const char *res, const char *who,
-               uint64_t ttl, uint64_t wait, uint32_t flags, uint32_t limit, uint64_t now,
-               ut_lock_reply_t *rp)
+static int cmd(ut_lock_table_t *t, ut_lock_op_t op, const char *res, const char *who, uint64_t ttl,
+               uint64_t wait, uint32_t flags, uint32_t limit, uint64_t now, ut_lock_reply_t *rp)
 {
-    ut_lock_cmd_t c = {op, res, res ? strlen(res) : 0, who, who ? strlen(who) : 0,
-                       ttl, wait, limit, flags};
+    ut_lock_cmd_t c = {op,    res,  res ? strlen(res) : 0, who, who ? strlen(who) : 0, ttl, wait,
+                       limit, flags};
     unsigned char buf[2200];
     size_t n = 0;
     int rc = ut_lock_cmd_encode(&c, buf, sizeof buf, &n);
@@ -45,7 +44,8 @@ static int cmd(ut_lock_table_t *t, ut_lock_op_t op, const char *res, const char 
     return ut_lock_table_apply(t, buf, n, now, rp);
 }
 
-#define ACQ(t, r, w, ttl, wait, fl, now, rp) cmd(t, UT_LOCK_OP_ACQUIRE, r, w, ttl, wait, fl, 0, now, rp)
+#define ACQ(t, r, w, ttl, wait, fl, now, rp)                                                       \
+    cmd(t, UT_LOCK_OP_ACQUIRE, r, w, ttl, wait, fl, 0, now, rp)
 #define REL(t, r, w, now, rp) cmd(t, UT_LOCK_OP_RELEASE, r, w, 0, 0, 0, 0, now, rp)
 #define RENEW(t, r, w, ttl, now, rp) cmd(t, UT_LOCK_OP_RENEW, r, w, ttl, 0, 0, 0, now, rp)
 
@@ -156,10 +156,8 @@ static void test_acquire_release_tokens(void **state)
     assert_int_equal(tok, 1);
     assert_int_equal(exp, 110);
     assert_int_equal(cnt, 1);
-    assert_int_equal(ut_lock_table_holder_info(t, "r", 1, "b", 1, NULL, NULL, NULL),
-                     UT_ENOTFOUND);
-    assert_int_equal(ut_lock_table_holder_info(t, NULL, 1, "b", 1, NULL, NULL, NULL),
-                     UT_EINVAL);
+    assert_int_equal(ut_lock_table_holder_info(t, "r", 1, "b", 1, NULL, NULL, NULL), UT_ENOTFOUND);
+    assert_int_equal(ut_lock_table_holder_info(t, NULL, 1, "b", 1, NULL, NULL, NULL), UT_EINVAL);
 
     /* Busy and no wait: conflict, table unchanged. */
     snap_t s = snap(t);
@@ -490,7 +488,7 @@ static void test_refusals(void **state)
         {UT_LOCK_OP_ACQUIRE, "r", "b", UINT64_MAX, 0, 0, UT_EINVAL},
         {UT_LOCK_OP_ACQUIRE, "r", "b", 10, UINT64_MAX, 0, UT_EINVAL},
         {UT_LOCK_OP_ACQUIRE, "r", "a", 10, 0, 0, UT_EEXIST},
-        {UT_LOCK_OP_RELEASE, "r", "b", 0, 0, 0, UT_ESTATE},  /* held by another */
+        {UT_LOCK_OP_RELEASE, "r", "b", 0, 0, 0, UT_ESTATE}, /* held by another */
         {UT_LOCK_OP_RELEASE, "q", "a", 0, 0, 0, UT_ENOTFOUND},
         {UT_LOCK_OP_RELEASE, "", "a", 0, 0, 0, UT_EINVAL},
         {UT_LOCK_OP_RELEASE, "r", "", 0, 0, 0, UT_EINVAL},
@@ -535,7 +533,7 @@ static void test_refusals(void **state)
         size_t off;
         unsigned char v;
         int want;
-    } flips[] = {{0, 2, UT_EVERSION}, {1, 0, UT_ECORRUPT},  {1, 5, UT_ECORRUPT},
+    } flips[] = {{0, 2, UT_EVERSION},  {1, 0, UT_ECORRUPT},     {1, 5, UT_ECORRUPT},
                  {24, 2, UT_ECORRUPT}, {25, 0x10, UT_ECORRUPT}, {28, 1, UT_ECORRUPT},
                  {31, 1, UT_ECORRUPT}};
     for (size_t i = 0; i < sizeof flips / sizeof flips[0]; i++) {
@@ -697,6 +695,29 @@ static void test_snapshot_inconsistent(void **state)
     ut_lock_table_free(u);
 }
 
+/* Found by the cluster test (seed 4): a resource forgotten after its
+ * lock-delay kept the old delay_until in its entry, so a later snapshot of
+ * the original differed from one of a replica restored in between. */
+static void test_forgotten_resource_matches_restored(void **state)
+{
+    (void)state;
+    ut_lock_table_t *t = mk(50, 0);
+    ut_lock_reply_t rp;
+    assert_int_equal(ACQ(t, "B", "a", 10, 0, 0, 0, &rp), UT_OK);
+    assert_int_equal(ut_lock_table_tick(t, 10), UT_OK);  /* expired: delay to 60 */
+    assert_int_equal(ut_lock_table_tick(t, 100), UT_OK); /* forgotten */
+    snap_t s = snap(t);
+    ut_lock_table_t *u = mk(50, 0);
+    assert_int_equal(ut_lock_table_restore(u, s.p, s.n), UT_OK);
+    free(s.p);
+    assert_int_equal(ACQ(t, "B", "b", 10, 0, 0, 200, &rp), UT_OK);
+    assert_int_equal(ACQ(u, "B", "b", 10, 0, 0, 200, &rp), UT_OK);
+    snap_t a = snap(t);
+    assert_same(u, a);
+    ut_lock_table_free(t);
+    ut_lock_table_free(u);
+}
+
 /* ---- allocation failure ---------------------------------------------------- */
 
 static void alloc_script(ut_lock_table_t *t, test_alloc_t *ta, long *failures)
@@ -716,8 +737,7 @@ static void alloc_script(ut_lock_table_t *t, test_alloc_t *ta, long *failures)
                 rc = ACQ(t, res, who, 50, 40, 0, (uint64_t)step * 10, &rp);
                 break;
             case 1:
-                rc = cmd(t, UT_LOCK_OP_ACQUIRE, "s", who, 80, 30, sh, 2, (uint64_t)step * 10,
-                         &rp);
+                rc = cmd(t, UT_LOCK_OP_ACQUIRE, "s", who, 80, 30, sh, 2, (uint64_t)step * 10, &rp);
                 break;
             case 2:
                 rc = REL(t, res, who, (uint64_t)step * 10, &rp);
@@ -883,7 +903,8 @@ static void test_client(void **state)
     assert_int_equal(ut_lock_renew(a, 300), UT_ESTATE);
     /* Renewing an expired lease: the table refuses, the client drops it. */
     tr.now = 300;
-    assert_int_equal(ut_lock_acquire(b, 300, 0, &r), UT_OK); /* a's lease ended at 300 in the table but not ticked */
+    assert_int_equal(ut_lock_acquire(b, 300, 0, &r),
+                     UT_OK); /* a's lease ended at 300 in the table but not ticked */
     assert_int_equal(r, UT_LOCK_CONFLICT);
     assert_int_equal(ut_lock_table_tick(tr.t, 300), UT_OK);
     assert_int_equal(ut_lock_acquire(b, 300, 0, &r), UT_OK);
@@ -1057,6 +1078,7 @@ int main(void)
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_snapshot_roundtrip),
         cmocka_unit_test(test_snapshot_inconsistent),
+        cmocka_unit_test(test_forgotten_resource_matches_restored),
         cmocka_unit_test(test_alloc_sweep),
         cmocka_unit_test(test_client),
         cmocka_unit_test(test_client_config),

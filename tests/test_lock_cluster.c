@@ -422,8 +422,7 @@ static void crash_restart(world_t *w, uint64_t id)
         rc_crash(&w->c, id);
     } else {
         w->tab[id] = mk_table();
-        assert_int_equal(ut_lock_table_restore(w->tab[id], w->saved[id], w->saved_len[id]),
-                         UT_OK);
+        assert_int_equal(ut_lock_table_restore(w->tab[id], w->saved[id], w->saved_len[id]), UT_OK);
         (void)rc_restart(&w->c, id);
     }
 }
@@ -545,8 +544,8 @@ static void test_lock_cluster_seeds(void **state)
     }
     print_message("# %ld seeds: %zu entries applied, %ld grants, %ld queued, %ld conflicts "
                   "(%ld deadlocks refused), fence accepted %ld, refused stale %ld\n",
-                  st_ran, st_applied, st_grants, st_queued, st_conflicts, st_deadlocks,
-                  st_accepted, st_stale);
+                  st_ran, st_applied, st_grants, st_queued, st_conflicts, st_deadlocks, st_accepted,
+                  st_stale);
 #ifdef UT_LOCK_EXPECT_VIOLATION
     print_message("# broken build caught: %s\n", why);
     assert_true(bad > 0);

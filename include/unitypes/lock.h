@@ -72,15 +72,15 @@ typedef enum ut_lock_op {
  * @since 0.2.0
  */
 typedef struct ut_lock_cmd {
-    ut_lock_op_t op;       /**< Operation. */
-    const void *resource;  /**< Resource name (1..UT_LOCK_NAME_MAX bytes). */
-    size_t resource_len;   /**< Its length. */
-    const void *holder;    /**< Holder (session) name (1..UT_LOCK_NAME_MAX bytes). */
-    size_t holder_len;     /**< Its length. */
-    uint64_t ttl_ms;       /**< Lease length; must be > 0. */
-    uint64_t wait_ms;      /**< 0: answer now (conflict if busy); else queue up to this long. */
-    uint32_t limit;        /**< Shared resources: most holders at once (0: unbounded). */
-    uint32_t flags;        /**< UT_LOCK_F_* bits. */
+    ut_lock_op_t op;      /**< Operation. */
+    const void *resource; /**< Resource name (1..UT_LOCK_NAME_MAX bytes). */
+    size_t resource_len;  /**< Its length. */
+    const void *holder;   /**< Holder (session) name (1..UT_LOCK_NAME_MAX bytes). */
+    size_t holder_len;    /**< Its length. */
+    uint64_t ttl_ms;      /**< Lease length; must be > 0. */
+    uint64_t wait_ms;     /**< 0: answer now (conflict if busy); else queue up to this long. */
+    uint32_t limit;       /**< Shared resources: most holders at once (0: unbounded). */
+    uint32_t flags;       /**< UT_LOCK_F_* bits. */
 } ut_lock_cmd_t;
 
 /**
@@ -101,10 +101,10 @@ typedef struct ut_lock_reply {
 
 /** @brief Kind of a lock table event. @since 0.2.0 */
 typedef enum ut_lock_event_type {
-    UT_LOCK_EV_GRANTED = 1,        /**< A waiter was granted the resource. */
-    UT_LOCK_EV_EXPIRED = 2,        /**< A holder's lease expired: the lock is lost. */
-    UT_LOCK_EV_WAIT_TIMEOUT = 3,   /**< A waiter's deadline passed (result "timeout"). */
-    UT_LOCK_EV_WAITER_EXPIRED = 4  /**< A waiter's own lease expired; it left the queue. */
+    UT_LOCK_EV_GRANTED = 1,       /**< A waiter was granted the resource. */
+    UT_LOCK_EV_EXPIRED = 2,       /**< A holder's lease expired: the lock is lost. */
+    UT_LOCK_EV_WAIT_TIMEOUT = 3,  /**< A waiter's deadline passed (result "timeout"). */
+    UT_LOCK_EV_WAITER_EXPIRED = 4 /**< A waiter's own lease expired; it left the queue. */
 } ut_lock_event_type_t;
 
 /**

@@ -43,10 +43,9 @@ int ut_lock_new(ut_lock_t **out, const ut_lock_config_t *cfg)
         return UT_EINVAL;
     if (cfg->version == 0 || cfg->version > UT_LOCK_CONFIG_VERSION)
         return UT_EVERSION;
-    if (cfg->resource == NULL || cfg->resource_len == 0 ||
-        cfg->resource_len > UT_LOCK_NAME_MAX || cfg->holder == NULL || cfg->holder_len == 0 ||
-        cfg->holder_len > UT_LOCK_NAME_MAX || cfg->ttl_ms == 0 || cfg->submit == NULL ||
-        cfg->flags > 0xffffu)
+    if (cfg->resource == NULL || cfg->resource_len == 0 || cfg->resource_len > UT_LOCK_NAME_MAX ||
+        cfg->holder == NULL || cfg->holder_len == 0 || cfg->holder_len > UT_LOCK_NAME_MAX ||
+        cfg->ttl_ms == 0 || cfg->submit == NULL || cfg->flags > 0xffffu)
         return UT_EINVAL;
     size_t names = cfg->resource_len + cfg->holder_len;
     size_t cmdcap = 32 + names;
@@ -91,8 +90,7 @@ static bool lvalid(const ut_lock_t *l)
 /* Encodes and submits; UT_OK means the table answered (in *rp). */
 static int send(ut_lock_t *l, ut_lock_op_t op, uint64_t wait_ms, ut_lock_reply_t *rp)
 {
-    ut_lock_cmd_t c = {op,     l->res, l->rlen,  l->hold,  l->hlen,
-                       l->ttl, wait_ms, l->limit, l->flags};
+    ut_lock_cmd_t c = {op, l->res, l->rlen, l->hold, l->hlen, l->ttl, wait_ms, l->limit, l->flags};
     size_t n;
     unsigned char *cmd = l->buf + l->rlen + l->hlen;
     int rc = ut_lock_cmd_encode(&c, cmd, l->cmdcap, &n);
@@ -180,8 +178,7 @@ int ut_lock_renew(ut_lock_t *l, uint64_t now_ms)
 static bool mine(const ut_lock_t *l, const ut_lock_event_t *ev)
 {
     return ev->resource_len == l->rlen && ev->holder_len == l->hlen &&
-           memcmp(ev->resource, l->res, l->rlen) == 0 &&
-           memcmp(ev->holder, l->hold, l->hlen) == 0;
+           memcmp(ev->resource, l->res, l->rlen) == 0 && memcmp(ev->holder, l->hold, l->hlen) == 0;
 }
 
 int ut_lock_on_event(ut_lock_t *l, const ut_lock_event_t *ev, ut_lock_result_t *out)
@@ -344,8 +341,7 @@ int ut_fence_check(ut_fence_t *f, const void *resource, size_t len, uint64_t tok
         e->highest = token;
         return UT_OK;
     }
-    if (ut__lock_map_reserve(&f->map) != UT_OK ||
-        (e = ut__calloc(1, sizeof *e + len)) == NULL)
+    if (ut__lock_map_reserve(&f->map) != UT_OK || (e = ut__calloc(1, sizeof *e + len)) == NULL)
         UT__FAIL(&f->base, UT_ENOMEM, "check: out of memory");
     memcpy(e->name, resource, len);
     e->key.hash = h;
@@ -360,7 +356,7 @@ uint64_t ut_fence_highest(const ut_fence_t *f, const void *resource, size_t len)
 {
     if (f == NULL || !ut__handle_valid(&f->base, UT__FENCE_MAGIC) || resource == NULL)
         return 0;
-    fence_ent_t *e = (fence_ent_t *)ut__lock_map_find(&f->map, ut__lock_hash(resource, len),
-                                                      resource, len);
+    fence_ent_t *e =
+        (fence_ent_t *)ut__lock_map_find(&f->map, ut__lock_hash(resource, len), resource, len);
     return e ? e->highest : 0;
 }

@@ -34,8 +34,7 @@ static inline uint32_t ut__lock_get16(const unsigned char *p)
 }
 static inline uint32_t ut__lock_get32(const unsigned char *p)
 {
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-           ((uint32_t)p[3] << 24);
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 }
 static inline uint64_t ut__lock_get64(const unsigned char *p)
 {

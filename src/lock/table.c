@@ -27,8 +27,8 @@ typedef struct res res_t;
 
 typedef struct sess {
     ut__lock_key_t key;
-    res_t *waiting;     /* the one queue this holder waits in, or NULL */
-    uint64_t dfs_mark;  /* deadlock search epoch */
+    res_t *waiting;    /* the one queue this holder waits in, or NULL */
+    uint64_t dfs_mark; /* deadlock search epoch */
     struct sess *dfs_parent;
     unsigned char name[];
 } sess_t;
@@ -179,8 +179,7 @@ int ut_lock_cmd_size(const ut_lock_cmd_t *cmd, size_t *out)
 {
     if (out == NULL || cmd_check(cmd) != UT_OK)
         return UT_EINVAL;
-    *out = CMD_HEADER +
-           (cmd->op == UT_LOCK_OP_TICK ? 0 : cmd->resource_len + cmd->holder_len);
+    *out = CMD_HEADER + (cmd->op == UT_LOCK_OP_TICK ? 0 : cmd->resource_len + cmd->holder_len);
     return UT_OK;
 }
 
@@ -217,8 +216,7 @@ int ut_lock_cmd_encode(const ut_lock_cmd_t *cmd, void *buf, size_t cap, size_t *
 static int cmd_decode(ut_lock_table_t *t, const unsigned char *p, size_t len, cmd_t *c)
 {
     if (len < CMD_HEADER)
-        UT__FAIL(&t->base, UT_ECORRUPT, "apply: %zu bytes is shorter than a command header",
-                 len);
+        UT__FAIL(&t->base, UT_ECORRUPT, "apply: %zu bytes is shorter than a command header", len);
     if (p[0] != CMD_VERSION)
         UT__FAIL(&t->base, UT_EVERSION, "apply: command format version %u is unknown",
                  (unsigned)p[0]);
@@ -342,8 +340,8 @@ static int ev_reserve(ut_lock_table_t *t, size_t n)
     return UT_OK;
 }
 
-static void ev_push(ut_lock_table_t *t, ut_lock_event_type_t type, const res_t *r,
-                    const sess_t *s, uint64_t token, uint64_t expires)
+static void ev_push(ut_lock_table_t *t, ut_lock_event_type_t type, const res_t *r, const sess_t *s,
+                    uint64_t token, uint64_t expires)
 {
     ut_lock_event_t *e = &t->ev[t->nev++];
     e->type = type;
@@ -1146,10 +1144,10 @@ int ut_lock_table_restore(ut_lock_table_t *t, const void *buf, size_t len)
     int rc = load(&tmp, buf, len);
     if (rc != UT_OK) {
         table_clear(&tmp);
-        UT__FAIL(&t->base, rc, "restore: %s", rc == UT_ENOMEM ? "out of memory"
-                                                  : rc == UT_EVERSION
-                                                      ? "unknown snapshot version"
-                                                      : "malformed snapshot");
+        UT__FAIL(&t->base, rc, "restore: %s",
+                 rc == UT_ENOMEM     ? "out of memory"
+                 : rc == UT_EVERSION ? "unknown snapshot version"
+                                     : "malformed snapshot");
     }
     table_clear(t);
     tmp.base = t->base;

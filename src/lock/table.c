@@ -80,6 +80,11 @@ struct ut_lock_table {
     sess_t **cycle;
     size_t ncycle, capcycle;
     uint64_t dfs_epoch;
+    /* The last resource and session a command named: repeated commands on
+     * one lock (the acquire/release hot path) skip hashing. Entries are
+     * never freed while the table lives, so these never dangle. */
+    res_t *last_res;
+    sess_t *last_sess;
 };
 
 typedef struct cmd {
@@ -241,6 +246,39 @@ static int cmd_decode(ut_lock_table_t *t, const unsigned char *p, size_t len, cm
 }
 
 /* ---- lookups and small helpers ------------------------------------------ */
+
+static bool key_is(const ut__lock_key_t *k, const void *name, size_t len)
+{
+    return k->len == len && memcmp(k->name, name, len) == 0;
+}
+
+/* Look-ups of the command path: *hash is set when the name was hashed
+ * (a miss of the one-entry cache), so creation can reuse it. */
+static res_t *res_get(ut_lock_table_t *t, const void *name, size_t len, uint64_t *hash)
+{
+    if (t->last_res != NULL && key_is(&t->last_res->key, name, len)) {
+        *hash = t->last_res->key.hash;
+        return t->last_res;
+    }
+    *hash = ut__lock_hash(name, len);
+    res_t *r = (res_t *)ut__lock_map_find(&t->res, *hash, name, len);
+    if (r != NULL)
+        t->last_res = r;
+    return r;
+}
+
+static sess_t *sess_get(ut_lock_table_t *t, const void *name, size_t len, uint64_t *hash)
+{
+    if (t->last_sess != NULL && key_is(&t->last_sess->key, name, len)) {
+        *hash = t->last_sess->key.hash;
+        return t->last_sess;
+    }
+    *hash = ut__lock_hash(name, len);
+    sess_t *s = (sess_t *)ut__lock_map_find(&t->sess, *hash, name, len);
+    if (s != NULL)
+        t->last_sess = s;
+    return s;
+}
 
 static res_t *res_find(const ut_lock_table_t *t, const void *name, size_t len)
 {
@@ -539,9 +577,9 @@ static int do_acquire(ut_lock_table_t *t, const cmd_t *c, uint64_t now, ut_lock_
         UT__FAIL(&t->base, UT_EINVAL, "acquire: zero TTL");
     if (c->ttl > UINT64_MAX - now || c->wait > UINT64_MAX - now)
         UT__FAIL(&t->base, UT_EINVAL, "acquire: TTL or wait overflows the clock");
-    uint64_t rh = ut__lock_hash(c->r, c->rlen), sh = ut__lock_hash(c->h, c->hlen);
-    res_t *r = (res_t *)ut__lock_map_find(&t->res, rh, c->r, c->rlen);
-    sess_t *s = (sess_t *)ut__lock_map_find(&t->sess, sh, c->h, c->hlen);
+    uint64_t rh, sh;
+    res_t *r = res_get(t, c->r, c->rlen, &rh);
+    sess_t *s = sess_get(t, c->h, c->hlen, &sh);
     bool in_use = res_in_use(r, now);
     if (in_use) {
         if (shared && !r->allow_shared)
@@ -655,8 +693,9 @@ static int do_release(ut_lock_table_t *t, const cmd_t *c, uint64_t now, ut_lock_
 {
     if (c->rlen == 0 || c->hlen == 0)
         UT__FAIL(&t->base, UT_EINVAL, "release: empty resource or holder name");
-    res_t *r = res_find(t, c->r, c->rlen);
-    sess_t *s = sess_find(t, c->h, c->hlen);
+    uint64_t rh, sh;
+    res_t *r = res_get(t, c->r, c->rlen, &rh);
+    sess_t *s = sess_get(t, c->h, c->hlen, &sh);
     long hi = holder_index(r, s), wi = waiter_index(r, s);
     if (hi < 0 && wi < 0) {
         if (r != NULL && r->nh > 0)
@@ -696,8 +735,9 @@ static int do_renew(ut_lock_table_t *t, const cmd_t *c, uint64_t now, ut_lock_re
         UT__FAIL(&t->base, UT_EINVAL, "renew: zero TTL");
     if (c->ttl > UINT64_MAX - now)
         UT__FAIL(&t->base, UT_EINVAL, "renew: TTL overflows the clock");
-    res_t *r = res_find(t, c->r, c->rlen);
-    sess_t *s = sess_find(t, c->h, c->hlen);
+    uint64_t rh, sh;
+    res_t *r = res_get(t, c->r, c->rlen, &rh);
+    sess_t *s = sess_get(t, c->h, c->hlen, &sh);
     long hi = holder_index(r, s), wi = waiter_index(r, s);
     if (hi >= 0) {
         holder_t *h = &r->h[hi];

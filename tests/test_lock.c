@@ -946,6 +946,36 @@ static void test_client(void **state)
     assert_false(ut_lock_waiting(a));
     assert_int_equal(ut_lock_table_waiters(tr.t, "res", 3), 0);
 
+    /* A queued client renews its own lease to keep its place; one that
+     * does not leaves the queue with "error". */
+    ut_lock_t *e = client(&tr, "res", "erin", 100);
+    assert_int_equal(ut_lock_acquire(e, 500, 1000, &r), UT_EBUSY);
+    assert_int_equal(ut_lock_acquire(a, 500, 1000, &r), UT_EBUSY);
+    tr.now = 550;
+    assert_int_equal(ut_lock_renew(a, 550), UT_OK);
+    assert_true(ut_lock_waiting(a));
+    tr.now = 600;
+    assert_int_equal(ut_lock_table_tick(tr.t, 600), UT_OK);
+    assert_int_equal(ut_lock_table_next_event(tr.t, &ev), UT_OK);
+    assert_int_equal(ev.type, UT_LOCK_EV_WAITER_EXPIRED);
+    assert_int_equal(ut_lock_on_event(a, &ev, &r), UT_ENOTFOUND);
+    assert_int_equal(ut_lock_on_event(e, &ev, &r), UT_OK);
+    assert_int_equal(r, UT_LOCK_ERROR);
+    assert_false(ut_lock_waiting(e));
+    assert_true(ut_lock_waiting(a));
+    assert_int_equal(ut_lock_renew(e, 600), UT_ESTATE);
+    /* An EXPIRED event for an older grant does not touch the current one. */
+    assert_int_equal(ut_lock_release(c, 600), UT_OK);
+    assert_int_equal(ut_lock_table_next_event(tr.t, &ev), UT_OK);
+    assert_int_equal(ut_lock_on_event(a, &ev, &r), UT_OK);
+    assert_true(ut_lock_acquired(a));
+    ut_lock_event_t old = ev;
+    old.type = UT_LOCK_EV_EXPIRED;
+    old.token = ut_lock_token(a) - 1;
+    assert_int_equal(ut_lock_on_event(a, &old, NULL), UT_ENOTFOUND);
+    assert_true(ut_lock_acquired(a));
+    ut_lock_free(e);
+
     /* Bad input. */
     assert_int_equal(ut_lock_acquire(NULL, 0, 0, &r), UT_EINVAL);
     assert_int_equal(ut_lock_acquire(a, 0, 0, NULL), UT_EINVAL);

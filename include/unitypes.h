@@ -16,6 +16,7 @@
 #include "unitypes/consensus.h"
 
 /* >>> lock (32-63, issue 14): #include here */
+#include "unitypes/lock.h"
 /* <<< lock */
 
 /* >>> 2pc (64-95, issue 15): #include here */

@@ -211,7 +211,14 @@ static uint64_t ut__durable_now(const ut_replica_set_t *h)
     case UT_REPLICATION_ASYNC:
         break;
     case UT_REPLICATION_SYNC:
-        /* Every member of the in-sync set has it (Kafka's ISR high watermark). */
+        /* Every member of the in-sync set has it (Kafka's ISR high
+         * watermark), and that set has at least min_in_sync members
+         * (Kafka's min.insync.replicas): a set shrunk below the minimum
+         * makes nothing durable, or an empty set would make everything so. */
+        if (ut__count_status(h, UT_REPLICA_IN_SYNC) < h->cfg.min_in_sync) {
+            d = h->durable;
+            break;
+        }
         for (size_t i = 0; i < h->n; i++)
             if (h->reps[i].status == UT_REPLICA_IN_SYNC && h->reps[i].acked < d)
                 d = h->reps[i].acked;
@@ -236,7 +243,21 @@ static uint64_t ut__durable_now(const ut_replica_set_t *h)
         break;
     }
     case UT_REPLICATION_CHAIN:
-        d = h->chain_n > 0 ? h->reps[h->chain[h->chain_n - 1]].acked : h->durable;
+        /* The tail's ack (§2). Every predecessor holds at least what the
+         * tail holds, so this is the smallest ack along the chain; taking
+         * the minimum keeps that true when a rejoined link at the tail
+         * holds writes its new predecessor has not forwarded yet. */
+        if (h->chain_n == 0) {
+            d = h->durable;
+            break;
+        }
+#ifdef UT__FAULT_CHAIN_HEAD_DURABLE
+        d = h->reps[h->chain[0]].acked; /* deliberately broken: the head's ack */
+#else
+        for (size_t k = 0; k < h->chain_n; k++)
+            if (h->reps[h->chain[k]].acked < d)
+                d = h->reps[h->chain[k]].acked;
+#endif
         break;
     case UT_REPLICATION_TREE: {
         /* Every node of every root-to-leaf path of live nodes has it: the

@@ -420,12 +420,6 @@ static void world_heal(world_t *w)
                 ut_replica_set_last(w->h));
 }
 
-static unsigned seeds(void)
-{
-    const char *s = getenv("UT_REPLICA_SEEDS");
-    return s != NULL && atoi(s) > 0 ? (unsigned)atoi(s) : 60u;
-}
-
 static bool run_seed(uint64_t seed, ut_replication_t strat, char *why, size_t whylen)
 {
     static world_t w;
@@ -444,6 +438,12 @@ static bool run_seed(uint64_t seed, ut_replication_t strat, char *why, size_t wh
 }
 
 #ifndef UT_REPLICA_EXPECT_VIOLATION
+static unsigned seeds(void)
+{
+    const char *s = getenv("UT_REPLICA_SEEDS");
+    return s != NULL && atoi(s) > 0 ? (unsigned)atoi(s) : 60u;
+}
+
 static void sweep(ut_replication_t strat)
 {
     char why[300];

@@ -853,6 +853,9 @@ static void test_wire_round_trip_and_truncation(void **state)
         assert_int_equal(ut_msg_encoded_size(&ms[i], &sz), UT_OK);
         assert_int_equal(ut_msg_encode(&ms[i], buf, sizeof buf, &len), UT_OK);
         assert_int_equal(len, sz);
+        assert_int_equal(len, 56); /* docs/wire-format.md §10 */
+        assert_int_equal(buf[4], 128 + i);
+        assert_int_equal(buf[5], 0);
         ut_msg_t out;
         assert_int_equal(ut_msg_decode(&out, buf, len, NULL, 0, &used), UT_OK);
         assert_int_equal(used, len);

@@ -115,7 +115,8 @@ __attribute__((noinline)) uint64_t rs1_hlc_update(ut_hlc_t *c, uint64_t n)
     return ts;
 }
 
-__attribute__((noinline)) uint64_t rs1_vc_compare(const ut_vclock_t *a, const ut_vclock_t *b, uint64_t n)
+__attribute__((noinline)) uint64_t rs1_vc_compare(const ut_vclock_t *a, const ut_vclock_t *b,
+                                                  uint64_t n)
 {
     uint64_t acc = 0;
     for (uint64_t i = 0; i < n; i++) {

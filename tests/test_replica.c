@@ -66,7 +66,8 @@ static void drain(ut_replica_set_t *h, drained_t *d)
     }
 }
 
-static ut_replica_set_t *make(ut_replication_t strat, size_t n, void (*tweak)(ut_replica_set_config_t *))
+static ut_replica_set_t *make(ut_replication_t strat, size_t n,
+                              void (*tweak)(ut_replica_set_config_t *))
 {
     ut_replica_set_config_t cfg;
     assert_int_equal(ut_replica_set_config_init(&cfg, UT_REPLICA_SET_CONFIG_VERSION), UT_OK);
@@ -115,7 +116,8 @@ static size_t count_writes_to(const drained_t *d, uint64_t to)
     return c;
 }
 
-static bool has_event(const drained_t *d, ut_replica_event_kind_t k, uint64_t id, ut_replica_status_t to)
+static bool has_event(const drained_t *d, ut_replica_event_kind_t k, uint64_t id,
+                      ut_replica_status_t to)
 {
     for (size_t i = 0; i < d->n_ev; i++)
         if (d->ev[i].kind == k && d->ev[i].replica == id &&
@@ -132,7 +134,8 @@ static void test_config_and_new_errors(void **state)
     ut_replica_set_config_t cfg;
     assert_int_equal(ut_replica_set_config_init(NULL, 1), UT_EINVAL);
     assert_int_equal(ut_replica_set_config_init(&cfg, 0), UT_EVERSION);
-    assert_int_equal(ut_replica_set_config_init(&cfg, UT_REPLICA_SET_CONFIG_VERSION + 1), UT_EVERSION);
+    assert_int_equal(ut_replica_set_config_init(&cfg, UT_REPLICA_SET_CONFIG_VERSION + 1),
+                     UT_EVERSION);
     assert_int_equal(ut_replica_set_config_init(&cfg, 1), UT_OK);
     assert_int_equal(cfg.strategy, UT_REPLICATION_SYNC);
     assert_int_equal(cfg.min_in_sync, 1);
@@ -152,21 +155,58 @@ static void test_config_and_new_errors(void **state)
         cfg.n_replicas = 3;
         int want = UT_EINVAL;
         switch (k) {
-        case 0: cfg.version = 0; want = UT_EVERSION; break;
-        case 1: cfg.version = 99; want = UT_EVERSION; break;
-        case 2: cfg.self_id = 0; break;
-        case 3: cfg.replicas = NULL; break;
-        case 4: cfg.n_replicas = 0; break;
-        case 5: cfg.n_replicas = UT_REPLICA_SET_MAX + 1; break;
-        case 6: cfg.replicas = dup; break;
-        case 7: cfg.replicas = with_self; cfg.n_replicas = 2; break;
-        case 8: cfg.replicas = zero; cfg.n_replicas = 2; break;
-        case 9: cfg.strategy = (ut_replication_t)9; break;
-        case 10: cfg.min_in_sync = 4; break;
-        case 11: cfg.min_in_sync = 0; break;
-        case 12: cfg.strategy = UT_REPLICATION_SEMI_SYNC; cfg.semi_sync_acks = 0; break;
-        case 13: cfg.strategy = UT_REPLICATION_TREE; cfg.tree_fanout = 0; break;
-        case 14: cfg.strategy = UT_REPLICATION_ASYNC; cfg.consistency = UT_CONSISTENCY_LINEARIZABLE; break;
+        case 0:
+            cfg.version = 0;
+            want = UT_EVERSION;
+            break;
+        case 1:
+            cfg.version = 99;
+            want = UT_EVERSION;
+            break;
+        case 2:
+            cfg.self_id = 0;
+            break;
+        case 3:
+            cfg.replicas = NULL;
+            break;
+        case 4:
+            cfg.n_replicas = 0;
+            break;
+        case 5:
+            cfg.n_replicas = UT_REPLICA_SET_MAX + 1;
+            break;
+        case 6:
+            cfg.replicas = dup;
+            break;
+        case 7:
+            cfg.replicas = with_self;
+            cfg.n_replicas = 2;
+            break;
+        case 8:
+            cfg.replicas = zero;
+            cfg.n_replicas = 2;
+            break;
+        case 9:
+            cfg.strategy = (ut_replication_t)9;
+            break;
+        case 10:
+            cfg.min_in_sync = 4;
+            break;
+        case 11:
+            cfg.min_in_sync = 0;
+            break;
+        case 12:
+            cfg.strategy = UT_REPLICATION_SEMI_SYNC;
+            cfg.semi_sync_acks = 0;
+            break;
+        case 13:
+            cfg.strategy = UT_REPLICATION_TREE;
+            cfg.tree_fanout = 0;
+            break;
+        case 14:
+            cfg.strategy = UT_REPLICATION_ASYNC;
+            cfg.consistency = UT_CONSISTENCY_LINEARIZABLE;
+            break;
         case 15:
             /* semi-sync that may degrade cannot serve strong */
             cfg.strategy = UT_REPLICATION_SEMI_SYNC;

@@ -323,7 +323,7 @@ static const cons_case_t cons_cases[] = {
     {UT_CONSISTENCY_QUORUM, 3, 3, 4, UT_OK},
     {UT_CONSISTENCY_ALL, 3, 3, 3, UT_OK},
     {UT_CONSISTENCY_ALL, 3, 2, 3, UT_EINVAL},
-    {UT_CONSISTENCY_STRONG, 1, 3, 3, UT_OK}, /* read one, write all */
+    {UT_CONSISTENCY_STRONG, 1, 3, 3, UT_OK},     /* read one, write all */
     {UT_CONSISTENCY_STRONG, 2, 1, 3, UT_EINVAL}, /* R + W = N */
     {UT_CONSISTENCY_STRONG, 3, 1, 3, UT_EINVAL}, /* W <= N/2 */
     {UT_CONSISTENCY_STRONG, 2, 2, 3, UT_OK},

@@ -38,7 +38,7 @@ typedef struct rep {
     uint64_t id;
     uint64_t stored; /* contiguous prefix held (what an ack may claim) */
     bool up;
-    bool cut; /* partitioned from everyone */
+    bool cut;           /* partitioned from everyone */
     uint64_t successor; /* chain: where it forwards */
 } rep_t;
 
@@ -144,7 +144,7 @@ static void world_check(world_t *w)
         violate(w, "durable beyond last", d, last);
     if (ut_replica_set_degradations(w->h) != w->degr_events)
         violate(w, "a degradation without an event", ut_replica_set_degradations(w->h),
-                 w->degr_events);
+                w->degr_events);
     for (int i = 0; i < NR; i++) {
         ut_replica_status_t st;
         assert_int_equal(ut_replica_set_status(w->h, ids[i], &st), UT_OK);

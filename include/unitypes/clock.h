@@ -55,9 +55,9 @@ typedef struct ut_vclock_entry {
  * @since 0.2.0
  */
 typedef struct ut_vclock {
-    uint32_t n;                            /**< Entries in use. */
-    uint32_t reserved_;                    /**< Zero. */
-    ut_vclock_entry_t e[UT_VCLOCK_MAX];    /**< Sorted by node, ascending. */
+    uint32_t n;                         /**< Entries in use. */
+    uint32_t reserved_;                 /**< Zero. */
+    ut_vclock_entry_t e[UT_VCLOCK_MAX]; /**< Sorted by node, ascending. */
 } ut_vclock_t;
 
 /** @brief A dot: one event, (node, counter). @since 0.2.0 */
@@ -78,10 +78,10 @@ typedef struct ut_dvv_sibling {
  * @since 0.2.0
  */
 typedef struct ut_dvv {
-    ut_vclock_t past;                             /**< Every event this key has seen. */
-    uint32_t n;                                   /**< Siblings in use. */
-    uint32_t reserved_;                           /**< Zero. */
-    ut_dvv_sibling_t s[UT_DVV_MAX_SIBLINGS];      /**< The siblings. */
+    ut_vclock_t past;                        /**< Every event this key has seen. */
+    uint32_t n;                              /**< Siblings in use. */
+    uint32_t reserved_;                      /**< Zero. */
+    ut_dvv_sibling_t s[UT_DVV_MAX_SIBLINGS]; /**< The siblings. */
 } ut_dvv_t;
 
 /**

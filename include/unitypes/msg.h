@@ -51,7 +51,7 @@ typedef enum ut_msg_type {
 
     /* >>> replica (128-159, issue 13): add here */
     UT_MSG_REPL_WRITE = 128, /**< Replication: position written on the primary. Body: repl_write. */
-    UT_MSG_REPL_ACK = 129,   /**< Replication: a replica's stored/applied positions. Body: repl_ack. */
+    UT_MSG_REPL_ACK = 129,   /**< Replication: a replica's acked positions. Body: repl_ack. */
     UT_MSG_REPL_LINK = 130,  /**< Chain repair: forward to a new successor. Body: repl_link. */
     /* <<< replica */
 } ut_msg_type_t;

@@ -62,20 +62,26 @@ typedef struct ut_replica_set ut_replica_set_t;
 
 /** @brief Configuration of a replica set. @since 0.2.0 */
 typedef struct ut_replica_set_config {
-    unsigned version;              /**< UT_REPLICA_SET_CONFIG_VERSION. */
-    uint64_t self_id;              /**< The primary's node id, not 0. */
-    const uint64_t *replicas;      /**< Replica ids (copied), distinct, not 0 nor self_id; chain and tree order. */
-    size_t n_replicas;             /**< 1 to #UT_REPLICA_SET_MAX. */
-    ut_replication_t strategy;     /**< Default #UT_REPLICATION_SYNC. */
-    ut_consistency_t consistency;  /**< Level the set must serve; default #UT_CONSISTENCY_ONE. */
-    uint32_t min_in_sync;          /**< Sync: smallest in-sync set that accepts writes, 1 or more (default 1). */
-    uint32_t semi_sync_acks;       /**< Semi-sync: acks that make a write durable (default 1). */
-    bool semi_sync_degrade;        /**< Semi-sync: degrade to async instead of failing writes (default false). */
-    uint64_t semi_sync_timeout_ms; /**< Semi-sync: degrade or fail after this long without the acks (0 = never). */
+    unsigned version; /**< UT_REPLICA_SET_CONFIG_VERSION. */
+    uint64_t self_id; /**< The primary's node id, not 0. */
+    const uint64_t
+        *replicas; /**< Replica ids (copied), distinct, not 0 nor self_id; chain and tree order. */
+    size_t n_replicas;            /**< 1 to #UT_REPLICA_SET_MAX. */
+    ut_replication_t strategy;    /**< Default #UT_REPLICATION_SYNC. */
+    ut_consistency_t consistency; /**< Level the set must serve; default #UT_CONSISTENCY_ONE. */
+    uint32_t
+        min_in_sync; /**< Sync: smallest in-sync set that accepts writes, 1 or more (default 1). */
+    uint32_t semi_sync_acks; /**< Semi-sync: acks that make a write durable (default 1). */
+    bool semi_sync_degrade;  /**< Semi-sync: degrade to async instead of failing writes (default
+                                false). */
+    uint64_t semi_sync_timeout_ms; /**< Semi-sync: degrade or fail after this long without the acks
+                                      (0 = never). */
     uint32_t tree_fanout;          /**< Tree: children per node (default 2). */
-    uint64_t lag_bound_entries;    /**< In-sync while at most this many entries behind (default 1024). */
-    uint64_t lag_bound_ms;         /**< In-sync while behind for at most this long (0 = no time bound). */
-    uint64_t offline_after_ms;     /**< No ack for this long: offline (0 = only when the caller says). */
+    uint64_t
+        lag_bound_entries; /**< In-sync while at most this many entries behind (default 1024). */
+    uint64_t lag_bound_ms; /**< In-sync while behind for at most this long (0 = no time bound). */
+    uint64_t
+        offline_after_ms; /**< No ack for this long: offline (0 = only when the caller says). */
 } ut_replica_set_config_t;
 
 /** @brief Kinds of replica set events. @since 0.2.0 */

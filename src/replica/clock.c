@@ -126,25 +126,46 @@ int ut_vclock_merge(ut_vclock_t *dst, const ut_vclock_t *src)
 
 int ut_vclock_compare(const ut_vclock_t *a, const ut_vclock_t *b, ut_clock_order_t *out)
 {
-    if (!ut__vc_ok(a) || !ut__vc_ok(b) || out == NULL)
+    if (a == NULL || b == NULL || out == NULL || a->n > UT_VCLOCK_MAX || b->n > UT_VCLOCK_MAX)
         return UT_EINVAL;
-    /* a <= b iff every counter of a is <= b's (Mattern 1989, §4). */
+    /* a <= b iff every counter of a is <= b's (Mattern 1989, §4). The
+     * well-formedness check (ascending non-zero nodes, non-zero counters)
+     * is folded into the one merge walk: only n bounds the reads. */
     bool a_less = false, b_less = false; /* some entry where a < b, b < a */
+    uint64_t pa = 0, pb = 0;
     uint32_t i = 0, j = 0;
-    while (i < a->n || j < b->n) {
-        if (j == b->n || (i < a->n && a->e[i].node < b->e[j].node)) {
-            b_less = true; /* b has 0 there */
-            i++;
-        } else if (i == a->n || b->e[j].node < a->e[i].node) {
-            a_less = true;
-            j++;
-        } else {
-            if (a->e[i].counter < b->e[j].counter)
-                a_less = true;
-            else if (a->e[i].counter > b->e[j].counter)
-                b_less = true;
+    while (i < a->n && j < b->n) {
+        const ut_vclock_entry_t *x = &a->e[i], *y = &b->e[j];
+        if (x->node == y->node) {
+            if (x->node <= pa || x->counter == 0 || y->counter == 0)
+                return UT_EINVAL;
+            a_less |= x->counter < y->counter;
+            b_less |= x->counter > y->counter;
+            pa = pb = x->node;
             i++, j++;
+        } else if (x->node < y->node) {
+            if (x->node <= pa || x->counter == 0)
+                return UT_EINVAL;
+            b_less = true; /* b has 0 there */
+            pa = x->node;
+            i++;
+        } else {
+            if (y->node <= pb || y->counter == 0)
+                return UT_EINVAL;
+            a_less = true;
+            pb = y->node;
+            j++;
         }
+    }
+    for (; i < a->n; i++, b_less = true) {
+        if (a->e[i].node <= pa || a->e[i].counter == 0)
+            return UT_EINVAL;
+        pa = a->e[i].node;
+    }
+    for (; j < b->n; j++, a_less = true) {
+        if (b->e[j].node <= pb || b->e[j].counter == 0)
+            return UT_EINVAL;
+        pb = b->e[j].node;
     }
     *out = a_less ? (b_less ? UT_CLOCK_CONCURRENT : UT_CLOCK_BEFORE)
                   : (b_less ? UT_CLOCK_AFTER : UT_CLOCK_EQUAL);

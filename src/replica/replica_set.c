@@ -306,7 +306,8 @@ static void ut__replica_judge(ut_replica_set_t *h, size_t i)
         return;
     uint64_t lag = h->last - r->acked;
     bool within = lag <= h->cfg.lag_bound_entries;
-    if (within && lag > 0 && h->cfg.lag_bound_ms > 0 && h->now - r->last_sync_ms > h->cfg.lag_bound_ms)
+    if (within && lag > 0 && h->cfg.lag_bound_ms > 0 &&
+        h->now - r->last_sync_ms > h->cfg.lag_bound_ms)
         within = false;
     if (within && r->status != UT_REPLICA_IN_SYNC && r->acked >= h->durable)
         ut__replica_set_status(h, i, UT_REPLICA_IN_SYNC);
@@ -379,7 +380,8 @@ int ut_replica_set_new(ut_replica_set_t **out, const ut_replica_set_config_t *cf
     /* Strong and linearizable need every acknowledged write on a quorum the
      * reads intersect (consistency.h): async never gives that, and a
      * semi-sync that may degrade gives it only until it degrades. */
-    if (cfg->consistency == UT_CONSISTENCY_STRONG || cfg->consistency == UT_CONSISTENCY_LINEARIZABLE) {
+    if (cfg->consistency == UT_CONSISTENCY_STRONG ||
+        cfg->consistency == UT_CONSISTENCY_LINEARIZABLE) {
         if (cfg->strategy == UT_REPLICATION_ASYNC)
             return UT_EINVAL;
         if (cfg->strategy == UT_REPLICATION_SEMI_SYNC &&
@@ -598,9 +600,8 @@ int ut_replica_set_mark(ut_replica_set_t *h, uint64_t id, ut_replica_status_t st
         UT__FAIL(&h->base, UT_ENOTFOUND, "mark: %llu is not a replica", (unsigned long long)id);
     ut__replica_t *r = &h->reps[i];
     if (!ut__replica_edge(r->status, status))
-        UT__FAIL(&h->base, UT_ESTATE, "mark: %llu: %s -> %s is not allowed",
-                 (unsigned long long)id, ut_replica_status_name(r->status),
-                 ut_replica_status_name(status));
+        UT__FAIL(&h->base, UT_ESTATE, "mark: %llu: %s -> %s is not allowed", (unsigned long long)id,
+                 ut_replica_status_name(r->status), ut_replica_status_name(status));
     if (ut__replica_reserve(h, h->n + 1, h->n + 4) != UT_OK)
         UT__FAIL(&h->base, UT_ENOMEM, "mark: out of memory");
     bool was_failed = r->status == UT_REPLICA_FAILED;

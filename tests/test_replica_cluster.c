@@ -220,7 +220,10 @@ static void world_init(world_t *w, uint64_t seed, ut_replication_t strat)
     cfg.semi_sync_degrade = (seed & 1) != 0;
     cfg.semi_sync_timeout_ms = 300;
     cfg.lag_bound_entries = 4;
-    cfg.lag_bound_ms = 200;
+    /* The time bound counts from the last moment a replica held everything
+     * written, which continuous writes over a slow network rarely give:
+     * exercised on odd seeds only, or sync would refuse nearly every write. */
+    cfg.lag_bound_ms = (seed & 1) ? 200 : 0;
     cfg.offline_after_ms = 400;
     cfg.tree_fanout = 2;
     assert_int_equal(ut_replica_set_new(&w->h, &cfg), UT_OK);
@@ -312,18 +315,23 @@ static void retransmit(world_t *w)
             int s = r->successor ? idx_of(r->successor) : -1;
             if (s >= 0 && w->r[s].stored < r->stored)
                 send_write(w, r->id, r->successor, w->r[s].stored + 1);
-        } else if (r->stored < last) {
-            send_write(w, PRIMARY, r->id, r->stored + 1);
+        } else {
+            for (uint64_t p = r->stored + 1; p <= last && p <= r->stored + 8; p++)
+                send_write(w, PRIMARY, r->id, p); /* a window of 8 */
         }
-        replica_ack(w, i);
+        ut_replica_info_t inf;
+        assert_int_equal(ut_replica_set_info(w->h, r->id, &inf), UT_OK);
+        if (inf.acked != r->stored)
+            replica_ack(w, i); /* the ack got lost: say it again */
     }
 }
 
 static void world_event(world_t *w, bool faults)
 {
     uint64_t k = below(w, 100);
-    if (k < 40 && w->nq > 0) {
-        /* Deliver one message, chosen at random among the due ones. */
+    for (int burst = (int)below(w, 8); k < 40 && w->nq > 0 && burst >= 0; burst--) {
+        /* Deliver a few messages, each chosen at random among the queued
+         * ones (reordering); not yet due ones stay queued. */
         size_t j = (size_t)below(w, w->nq);
         inflight_t f = w->q[j];
         if (f.at > w->now && !faults)
@@ -340,7 +348,11 @@ static void world_event(world_t *w, bool faults)
                 deliver(w, &f.m);
             if (dup && !lost)
                 deliver(w, &f.m);
+            drain(w);
+            world_check(w); /* at the moment durable moves */
         }
+    }
+    if (k < 40) {
     } else if (k < 58) {
         uint64_t p;
         (void)ut_replica_set_write(w->h, &p); /* may be refused: that's the point */
@@ -350,11 +362,16 @@ static void world_event(world_t *w, bool faults)
     } else if (k < 85) {
         retransmit(w);
     } else if (faults && k < 90) {
+        /* Partition / heal; heals are likelier, so most of the time most
+         * replicas are reachable and writes go on (or nothing is tested). */
         int i = (int)below(w, NR);
-        w->r[i].cut = !w->r[i].cut; /* partition / heal */
+        if (w->r[i].cut || below(w, 3) == 0)
+            w->r[i].cut = !w->r[i].cut;
     } else if (faults && k < 95) {
         int i = (int)below(w, NR);
-        if (w->r[i].up) {
+        if (w->r[i].up && below(w, 3) != 0) {
+            /* no crash this time */
+        } else if (w->r[i].up) {
             w->r[i].up = false; /* crash */
             if (below(w, 2) == 0 && w->st[i] != UT_REPLICA_OFFLINE && w->st[i] != UT_REPLICA_FAILED)
                 (void)ut_replica_set_mark(w->h, ids[i], UT_REPLICA_OFFLINE);
@@ -420,6 +437,8 @@ static void world_heal(world_t *w)
                 ut_replica_set_last(w->h));
 }
 
+static uint64_t g_durable, g_degradations; /* the sweep did something */
+
 static bool run_seed(uint64_t seed, ut_replication_t strat, char *why, size_t whylen)
 {
     static world_t w;
@@ -431,6 +450,8 @@ static bool run_seed(uint64_t seed, ut_replication_t strat, char *why, size_t wh
     /* Degradations all appear as events (the report of a scenario). */
     if (!w.violation && ut_replica_set_degradations(w.h) != w.degr_events)
         violate(&w, "degradations missing from the events", 0, 0);
+    g_durable += ut_replica_set_durable(w.h);
+    g_degradations += w.degr_events;
     ut_replica_set_free(w.h);
     if (w.violation)
         snprintf(why, whylen, "seed %llu: %s", (unsigned long long)seed, w.why);
@@ -448,10 +469,23 @@ static void sweep(ut_replication_t strat)
 {
     char why[300];
     unsigned n = seeds();
+    g_durable = g_degradations = 0;
     for (unsigned s = 1; s <= n; s++) {
         if (!run_seed(s, strat, why, sizeof why))
             fail_msg("%s", why);
     }
+    /* The faults bite and the writes go through: every seed converged to
+     * durable == last, and semi-sync with degradation allowed (odd seeds)
+     * degraded at least once over the sweep. */
+    print_message("%s: %u seeds, %llu writes durable, %llu degradations\n",
+                  ut_replication_name(strat), n, (unsigned long long)g_durable,
+                  (unsigned long long)g_degradations);
+    /* Sync with min_in_sync 2 of 5 refuses most writes under this fault
+     * rate (replicas keep dropping out of the in-sync set and must catch up
+     * within the lag bound): refusing is its contract, so less is asked. */
+    assert_true(g_durable > (strat == UT_REPLICATION_SYNC ? 10u : 100u) * n);
+    if (strat == UT_REPLICATION_SEMI_SYNC && n >= 2)
+        assert_true(g_degradations > 0);
 }
 
 static void test_sync(void **state)

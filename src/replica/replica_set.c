@@ -86,8 +86,10 @@ int ut_replica_set_config_init(ut_replica_set_config_t *cfg, unsigned version)
 static int ut__replica_reserve(ut_replica_set_t *h, size_t msgs, size_t events)
 {
     ut__evvec_t *v = h->live_ev;
-    int rc = ut__grow((void **)&v->ev, &v->cap, v->n + events, sizeof v->ev[0]);
-    if (rc == UT_OK)
+    int rc = UT_OK;
+    if (v->n + events > v->cap) /* the common case at steady state skips the call */
+        rc = ut__grow((void **)&v->ev, &v->cap, v->n + events, sizeof v->ev[0]);
+    if (rc == UT_OK && h->ob.live->n + msgs > h->ob.live->cap)
         rc = ut__outbox_reserve(&h->ob, msgs, 0);
     return rc;
 }

@@ -121,7 +121,7 @@ typedef struct ut_replica_info {
     uint64_t acked;             /**< Highest position it acknowledged (stored). */
     uint64_t applied;           /**< Highest position it applied. */
     uint64_t lag_entries;       /**< Primary's last position − acked. */
-    uint64_t lag_ms;            /**< Time since it was last fully caught up (0 if it is). */
+    uint64_t lag_ms;            /**< How long the oldest write it lacks has waited (0 if none). */
     uint64_t last_sync_ms;      /**< Seed's lastSync: when it was last fully caught up. */
     uint64_t reserved_[4];      /**< Zero; room to grow. */
 } ut_replica_info_t;

@@ -9,6 +9,10 @@
 #include "unitypes/replica.h"
 
 #define UT__REPLICA_MAGIC 0x52455053u /* 'REPS' */
+/* Write times remembered for lag in ms: a replica further behind than this
+ * is measured from the oldest remembered write (an underestimate, and then
+ * far beyond any entry bound anyway). */
+#define UT__WRITE_RING 1024u
 
 typedef struct ut__replica {
     uint64_t id;
@@ -34,7 +38,7 @@ struct ut_replica_set {
     uint64_t last, durable, now;
     bool degraded;
     uint64_t degradations;
-    uint64_t pending_since_ms; /* semi-sync: oldest write not yet durable */
+    uint64_t *wtime; /* time each of the last UT__WRITE_RING positions was written */
     ut__outbox_t ob;
     ut__evvec_t evs[2];
     ut__evvec_t *live_ev, *out_ev;
@@ -62,6 +66,20 @@ static bool ut__replica_edge(ut_replica_status_t from, ut_replica_status_t to)
 static bool ut__replica_live(const ut__replica_t *r)
 {
     return r->status != UT_REPLICA_OFFLINE && r->status != UT_REPLICA_FAILED;
+}
+
+/* How long position `held` + 1 has been waiting: the time since the oldest
+ * write beyond `held` (Kafka measures the same: time since the follower was
+ * last caught up to a position the leader had then). */
+static uint64_t ut__wait_ms(const ut_replica_set_t *h, uint64_t held)
+{
+    if (held >= h->last)
+        return 0;
+    uint64_t next = held + 1;
+    if (h->last - next >= UT__WRITE_RING)
+        next = h->last - UT__WRITE_RING + 1;
+    uint64_t t = h->wtime[next % UT__WRITE_RING];
+    return h->now > t ? h->now - t : 0;
 }
 
 int ut_replica_set_config_init(ut_replica_set_config_t *cfg, unsigned version)
@@ -308,8 +326,7 @@ static void ut__replica_judge(ut_replica_set_t *h, size_t i)
         return;
     uint64_t lag = h->last - r->acked;
     bool within = lag <= h->cfg.lag_bound_entries;
-    if (within && lag > 0 && h->cfg.lag_bound_ms > 0 &&
-        h->now - r->last_sync_ms > h->cfg.lag_bound_ms)
+    if (within && h->cfg.lag_bound_ms > 0 && ut__wait_ms(h, r->acked) > h->cfg.lag_bound_ms)
         within = false;
     if (within && r->status != UT_REPLICA_IN_SYNC && r->acked >= h->durable)
         ut__replica_set_status(h, i, UT_REPLICA_IN_SYNC);
@@ -325,7 +342,7 @@ static void ut__semi_sync_judge(ut_replica_set_t *h)
         return;
     bool short_of_acks = ut__count_live(h) < h->cfg.semi_sync_acks;
     bool timed_out = h->cfg.semi_sync_timeout_ms > 0 && h->durable < h->last &&
-                     h->now - h->pending_since_ms > h->cfg.semi_sync_timeout_ms;
+                     ut__wait_ms(h, h->durable) > h->cfg.semi_sync_timeout_ms;
     if (!h->degraded && (short_of_acks || timed_out)) {
         h->degraded = true;
         h->degradations++;
@@ -345,10 +362,7 @@ static void ut__semi_sync_judge(ut_replica_set_t *h)
 static void ut__replica_settle(ut_replica_set_t *h)
 {
     ut__semi_sync_judge(h);
-    uint64_t before = h->durable;
     h->durable = ut__durable_now(h);
-    if (h->durable == h->last || (h->durable != before && h->durable < h->last))
-        h->pending_since_ms = h->now;
 }
 
 /* ---- constructor ---- */
@@ -396,9 +410,11 @@ int ut_replica_set_new(ut_replica_set_t **out, const ut_replica_set_config_t *cf
         return UT_ENOMEM;
     h->reps = ut__calloc(n, sizeof h->reps[0]);
     h->chain = ut__calloc(n, sizeof h->chain[0]);
-    if (h->reps == NULL || h->chain == NULL) {
+    h->wtime = ut__calloc(UT__WRITE_RING, sizeof h->wtime[0]);
+    if (h->reps == NULL || h->chain == NULL || h->wtime == NULL) {
         ut__free(h->reps);
         ut__free(h->chain);
+        ut__free(h->wtime);
         ut__free(h);
         return UT_ENOMEM;
     }
@@ -429,6 +445,7 @@ void ut_replica_set_free(ut_replica_set_t *h)
     ut__free(h->evs[1].ev);
     ut__free(h->reps);
     ut__free(h->chain);
+    ut__free(h->wtime);
     ut__handle_retire(&h->base);
     ut__free(h);
 }
@@ -477,9 +494,9 @@ int ut_replica_set_write(ut_replica_set_t *h, uint64_t *out)
                          "write: semi-sync: %zu replicas reachable, %u acks needed", live,
                          h->cfg.semi_sync_acks);
             if (h->cfg.semi_sync_timeout_ms > 0 && h->durable < h->last &&
-                h->now - h->pending_since_ms > h->cfg.semi_sync_timeout_ms)
+                ut__wait_ms(h, h->durable) > h->cfg.semi_sync_timeout_ms)
                 UT__FAIL(&h->base, UT_ESTATE, "write: semi-sync: no acks for %llu ms",
-                         (unsigned long long)(h->now - h->pending_since_ms));
+                         (unsigned long long)ut__wait_ms(h, h->durable));
         }
         break;
     case UT_REPLICATION_CHAIN:
@@ -496,8 +513,7 @@ int ut_replica_set_write(ut_replica_set_t *h, uint64_t *out)
         UT__FAIL(&h->base, UT_ENOMEM, "write: out of memory");
 
     uint64_t p = ++h->last;
-    if (h->durable == p - 1)
-        h->pending_since_ms = h->now;
+    h->wtime[p % UT__WRITE_RING] = h->now;
     for (size_t i = 0; i < h->n; i++) {
         const ut__replica_t *r = &h->reps[i];
         bool send;
@@ -721,7 +737,7 @@ int ut_replica_set_info(const ut_replica_set_t *h, uint64_t id, ut_replica_info_
     out->acked = r->acked;
     out->applied = r->applied;
     out->lag_entries = h->last - r->acked;
-    out->lag_ms = r->acked == h->last ? 0 : h->now - r->last_sync_ms;
+    out->lag_ms = ut__wait_ms(h, r->acked);
     out->last_sync_ms = r->last_sync_ms;
     return UT_OK;
 }

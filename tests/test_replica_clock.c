@@ -134,7 +134,9 @@ static void test_vclock_errors_leave_unchanged(void **state)
     unsorted.e[0] = (ut_vclock_entry_t){5, 1};
     unsorted.e[1] = (ut_vclock_entry_t){3, 1};
     assert_int_equal(ut_vclock_compare(&unsorted, &c, &o), UT_EINVAL);
-    unsorted.e[1] = (ut_vclock_entry_t){7, 0}; /* zero counter */
+    assert_int_equal(ut_vclock_compare(&unsorted, &unsorted, &o), UT_EINVAL); /* same nodes */
+    unsorted.e[1] = (ut_vclock_entry_t){7, 0};                                /* zero counter */
+    assert_int_equal(ut_vclock_compare(&unsorted, &unsorted, &o), UT_EINVAL);
     assert_int_equal(ut_vclock_compare(&unsorted, &c, &o), UT_EINVAL);
     assert_int_equal(ut_vclock_compare(&c, &c, NULL), UT_EINVAL);
     assert_int_equal(ut_vclock_merge(NULL, &c), UT_EINVAL);

@@ -26,6 +26,9 @@
 /* <<< gossip */
 
 /* >>> replica (128-159, issue 13): #include here */
+#include "unitypes/clock.h"
+#include "unitypes/consistency.h"
+#include "unitypes/replica.h"
 /* <<< replica */
 
 /* >>> partition (issue 12): #include here */

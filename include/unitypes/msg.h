@@ -50,6 +50,9 @@ typedef enum ut_msg_type {
     /* <<< gossip */
 
     /* >>> replica (128-159, issue 13): add here */
+    UT_MSG_REPL_WRITE = 128, /**< Replication: position written on the primary. Body: repl_write. */
+    UT_MSG_REPL_ACK = 129,   /**< Replication: a replica's acked positions. Body: repl_ack. */
+    UT_MSG_REPL_LINK = 130,  /**< Chain repair: forward to a new successor. Body: repl_link. */
     /* <<< replica */
 } ut_msg_type_t;
 
@@ -126,6 +129,23 @@ typedef struct ut_msg_append_resp {
 /* <<< gossip */
 
 /* >>> replica (128-159, issue 13): add here */
+/** @brief Body of UT_MSG_REPL_WRITE (unitypes/replica.h). @since 0.2.0 */
+typedef struct ut_msg_repl_write {
+    uint64_t position; /**< Position written (payload travels out of band). */
+    uint64_t durable;  /**< Primary's durable position (CRAQ: clean up to here). */
+} ut_msg_repl_write_t;
+
+/** @brief Body of UT_MSG_REPL_ACK. @since 0.2.0 */
+typedef struct ut_msg_repl_ack {
+    uint64_t acked;   /**< Highest position stored, in order. */
+    uint64_t applied; /**< Highest position applied (at most acked). */
+} ut_msg_repl_ack_t;
+
+/** @brief Body of UT_MSG_REPL_LINK (chain repair, van Renesse & Schneider 2004 §3). @since 0.2.0 */
+typedef struct ut_msg_repl_link {
+    uint64_t successor; /**< New successor (0: the receiver is now the tail). */
+    uint64_t position;  /**< Resend to it from position + 1. */
+} ut_msg_repl_link_t;
 /* <<< replica */
 
 /**
@@ -154,6 +174,9 @@ typedef struct ut_msg {
         /* <<< gossip */
 
         /* >>> replica (128-159, issue 13): add here */
+        ut_msg_repl_write_t repl_write; /**< UT_MSG_REPL_WRITE */
+        ut_msg_repl_ack_t repl_ack;     /**< UT_MSG_REPL_ACK */
+        ut_msg_repl_link_t repl_link;   /**< UT_MSG_REPL_LINK */
         /* <<< replica */
 
         uint64_t reserved_[12]; /**< Fixes the size for later bodies (ABI). */

@@ -36,6 +36,10 @@ static size_t ut__msg_fields_size(uint32_t type)
         /* <<< gossip */
 
         /* >>> replica (128-159, issue 13): add here */
+    case UT_MSG_REPL_WRITE:
+    case UT_MSG_REPL_ACK:
+    case UT_MSG_REPL_LINK:
+        return UT__MSG_COMMON_FIELDS + 16u;
         /* <<< replica */
 
     case UT_MSG_APPEND_RESP:
@@ -178,6 +182,17 @@ int ut_msg_encode(const ut_msg_t *msg, void *buf, size_t cap, size_t *out_len)
         /* <<< gossip */
 
         /* >>> replica (128-159, issue 13): add here */
+    case UT_MSG_REPL_WRITE:
+    case UT_MSG_REPL_ACK:
+    case UT_MSG_REPL_LINK:
+        ut__put64(q, msg->type == UT_MSG_REPL_WRITE ? msg->body.repl_write.position
+                     : msg->type == UT_MSG_REPL_ACK ? msg->body.repl_ack.acked
+                                                    : msg->body.repl_link.successor);
+        ut__put64(q + 8, msg->type == UT_MSG_REPL_WRITE ? msg->body.repl_write.durable
+                         : msg->type == UT_MSG_REPL_ACK ? msg->body.repl_ack.applied
+                                                        : msg->body.repl_link.position);
+        q += 16;
+        break;
         /* <<< replica */
 
     case UT_MSG_APPEND_RESP:
@@ -323,6 +338,18 @@ static int ut__msg_parse(ut_msg_t *out, const unsigned char *p, size_t len, ut_e
         /* <<< gossip */
 
         /* >>> replica (128-159, issue 13): add here */
+    case UT_MSG_REPL_WRITE:
+        out->body.repl_write.position = ut__get64(f);
+        out->body.repl_write.durable = ut__get64(f + 8);
+        break;
+    case UT_MSG_REPL_ACK:
+        out->body.repl_ack.acked = ut__get64(f);
+        out->body.repl_ack.applied = ut__get64(f + 8);
+        break;
+    case UT_MSG_REPL_LINK:
+        out->body.repl_link.successor = ut__get64(f);
+        out->body.repl_link.position = ut__get64(f + 8);
+        break;
         /* <<< replica */
 
     case UT_MSG_APPEND_RESP:

@@ -35,6 +35,12 @@ const char *ut_msg_type_name(ut_msg_type_t type)
         /* <<< gossip */
 
         /* >>> replica (128-159, issue 13): add here */
+    case UT_MSG_REPL_WRITE:
+        return "repl-write";
+    case UT_MSG_REPL_ACK:
+        return "repl-ack";
+    case UT_MSG_REPL_LINK:
+        return "repl-link";
         /* <<< replica */
     }
     return "?";

@@ -1,0 +1,774 @@
+/* SPDX-License-Identifier: MIT */
+/* The primary's replica set: strategies, status graph, durable position.
+ * The model and its sources are in include/unitypes/replica.h; rules below
+ * name their source where one applies. */
+#include "internal.h"
+
+#include "common/handle.h"
+#include "common/outbox.h"
+#include "unitypes/replica.h"
+
+#define UT__REPLICA_MAGIC 0x52455053u /* 'REPS' */
+/* Write times remembered for lag in ms: a replica further behind than this
+ * is measured from the oldest remembered write (an underestimate, and then
+ * far beyond any entry bound anyway). */
+#define UT__WRITE_RING 1024u
+
+typedef struct ut__replica {
+    uint64_t id;
+    ut_replica_status_t status;
+    uint64_t acked, applied;
+    uint64_t last_sync_ms; /* last time acked == the primary's last */
+    uint64_t last_heard_ms;
+    bool in_chain; /* chain: a live link */
+} ut__replica_t;
+
+typedef struct ut__evvec {
+    ut_replica_event_t *ev;
+    size_t n, cap;
+} ut__evvec_t;
+
+struct ut_replica_set {
+    ut__handle_t base;
+    ut_replica_set_config_t cfg; /* cfg.replicas is not kept */
+    ut__replica_t *reps;
+    size_t n;
+    size_t *chain; /* chain order: indices into reps, live links only */
+    size_t chain_n;
+    uint64_t last, durable, now;
+    bool degraded;
+    uint64_t degradations;
+    uint64_t *wtime; /* time each of the last UT__WRITE_RING positions was written */
+    ut__outbox_t ob;
+    ut__evvec_t evs[2];
+    ut__evvec_t *live_ev, *out_ev;
+    ut__readyseq_t rs;
+};
+
+/* The status graph (replica.h): a failed replica goes through syncing. */
+static bool ut__replica_edge(ut_replica_status_t from, ut_replica_status_t to)
+{
+    switch (from) {
+    case UT_REPLICA_SYNCING:
+        return to == UT_REPLICA_IN_SYNC || to == UT_REPLICA_OFFLINE || to == UT_REPLICA_FAILED;
+    case UT_REPLICA_IN_SYNC:
+        return to == UT_REPLICA_LAGGING || to == UT_REPLICA_OFFLINE || to == UT_REPLICA_FAILED;
+    case UT_REPLICA_LAGGING:
+        return to == UT_REPLICA_IN_SYNC || to == UT_REPLICA_OFFLINE || to == UT_REPLICA_FAILED;
+    case UT_REPLICA_OFFLINE:
+        return to == UT_REPLICA_SYNCING || to == UT_REPLICA_FAILED;
+    case UT_REPLICA_FAILED:
+        return to == UT_REPLICA_SYNCING;
+    }
+    return false;
+}
+
+static bool ut__replica_live(const ut__replica_t *r)
+{
+    return r->status != UT_REPLICA_OFFLINE && r->status != UT_REPLICA_FAILED;
+}
+
+/* How long position `held` + 1 has been waiting: the time since the oldest
+ * write beyond `held` (Kafka measures the same: time since the follower was
+ * last caught up to a position the leader had then). */
+static uint64_t ut__wait_ms(const ut_replica_set_t *h, uint64_t held)
+{
+    if (held >= h->last)
+        return 0;
+    uint64_t next = held + 1;
+    if (h->last - next >= UT__WRITE_RING)
+        next = h->last - UT__WRITE_RING + 1;
+    uint64_t t = h->wtime[next % UT__WRITE_RING];
+    return h->now > t ? h->now - t : 0;
+}
+
+int ut_replica_set_config_init(ut_replica_set_config_t *cfg, unsigned version)
+{
+    if (cfg == NULL)
+        return UT_EINVAL;
+    if (version == 0 || version > UT_REPLICA_SET_CONFIG_VERSION)
+        return UT_EVERSION;
+    memset(cfg, 0, sizeof *cfg);
+    cfg->version = version;
+    cfg->strategy = UT_REPLICATION_SYNC;
+    cfg->consistency = UT_CONSISTENCY_ONE;
+    cfg->min_in_sync = 1;
+    cfg->semi_sync_acks = 1;
+    cfg->tree_fanout = 2;
+    cfg->lag_bound_entries = 1024;
+    return UT_OK;
+}
+
+/* Events and messages room for one operation, reserved before any change so
+ * that UT_ENOMEM leaves the set as it was. */
+static int ut__replica_reserve(ut_replica_set_t *h, size_t msgs, size_t events)
+{
+    ut__evvec_t *v = h->live_ev;
+    int rc = UT_OK;
+    if (v->n + events > v->cap) /* the common case at steady state skips the call */
+        rc = ut__grow((void **)&v->ev, &v->cap, v->n + events, sizeof v->ev[0]);
+    if (rc == UT_OK && h->ob.live->n + msgs > h->ob.live->cap)
+        rc = ut__outbox_reserve(&h->ob, msgs, 0);
+    return rc;
+}
+
+static void ut__replica_event(ut_replica_set_t *h, ut_replica_event_kind_t kind, uint64_t id,
+                              ut_replica_status_t from, ut_replica_status_t to, uint64_t succ)
+{
+    ut__evvec_t *v = h->live_ev;
+    if (v->n == v->cap)
+        return; /* unreachable: every caller reserved */
+    ut_replica_event_t *e = &v->ev[v->n++];
+    memset(e, 0, sizeof *e);
+    e->kind = kind;
+    e->replica = id;
+    e->from = from;
+    e->to = to;
+    e->position = h->last;
+    e->successor = succ;
+}
+
+static void ut__replica_send(ut_replica_set_t *h, ut_msg_type_t type, uint64_t to, uint64_t a,
+                             uint64_t b)
+{
+    ut_msg_t *m = ut__outbox_push(&h->ob, type, h->cfg.self_id, to);
+    if (m == NULL)
+        return; /* unreachable: every caller reserved */
+    if (type == UT_MSG_REPL_WRITE) {
+        m->body.repl_write.position = a;
+        m->body.repl_write.durable = b;
+    } else {
+        m->body.repl_link.successor = a;
+        m->body.repl_link.position = b;
+    }
+}
+
+/* ---- chain bookkeeping (van Renesse & Schneider 2004, §3) ---- */
+
+static size_t ut__chain_pos(const ut_replica_set_t *h, size_t idx)
+{
+    for (size_t k = 0; k < h->chain_n; k++)
+        if (h->chain[k] == idx)
+            return k;
+    return SIZE_MAX;
+}
+
+/* Removing a link: its predecessor (or the primary, for the head) now
+ * forwards to its successor, resending what the successor lacks. Every
+ * predecessor holds all a successor holds (the paper's Update Propagation
+ * Invariant), so nothing acknowledged is lost; a removed tail leaves its
+ * predecessor as tail, which holds at least what the old tail acked. */
+static void ut__chain_remove(ut_replica_set_t *h, size_t idx)
+{
+    size_t k = ut__chain_pos(h, idx);
+    if (k == SIZE_MAX)
+        return;
+    memmove(&h->chain[k], &h->chain[k + 1], (h->chain_n - k - 1) * sizeof h->chain[0]);
+    h->chain_n--;
+    h->reps[idx].in_chain = false;
+    uint64_t succ = k < h->chain_n ? h->reps[h->chain[k]].id : 0;
+    uint64_t from = k < h->chain_n ? h->reps[h->chain[k]].acked : 0;
+    if (k > 0) {
+        uint64_t pred = h->reps[h->chain[k - 1]].id;
+        ut__replica_send(h, UT_MSG_REPL_LINK, pred, succ, from);
+        ut__replica_event(h, UT_REPLICA_EVENT_RELINKED, pred, 0, 0, succ);
+    } else if (succ != 0) {
+        ut__replica_event(h, UT_REPLICA_EVENT_RELINKED, h->cfg.self_id, 0, 0, succ);
+    }
+}
+
+/* A resynced replica joins at the end as the new tail (§3, "extending a
+ * chain"): the old tail forwards to it from what it holds. */
+static void ut__chain_append(ut_replica_set_t *h, size_t idx)
+{
+    if (h->reps[idx].in_chain)
+        return;
+    if (h->chain_n > 0) {
+        uint64_t tail = h->reps[h->chain[h->chain_n - 1]].id;
+        ut__replica_send(h, UT_MSG_REPL_LINK, tail, h->reps[idx].id, h->reps[idx].acked);
+        ut__replica_event(h, UT_REPLICA_EVENT_RELINKED, tail, 0, 0, h->reps[idx].id);
+    }
+    h->chain[h->chain_n++] = idx;
+    h->reps[idx].in_chain = true;
+}
+
+/* ---- durable position under each strategy ---- */
+
+static size_t ut__count_status(const ut_replica_set_t *h, ut_replica_status_t st)
+{
+    size_t c = 0;
+    for (size_t i = 0; i < h->n; i++)
+        c += h->reps[i].status == st;
+    return c;
+}
+
+static size_t ut__count_live(const ut_replica_set_t *h)
+{
+    size_t c = 0;
+    for (size_t i = 0; i < h->n; i++)
+        c += ut__replica_live(&h->reps[i]);
+    return c;
+}
+
+/* Tree: replica i >= fanout has parent i / fanout - 1 (heap order); the
+ * first fanout replicas are children of the primary. */
+static bool ut__tree_top(const ut_replica_set_t *h, size_t i)
+{
+    /* Nearest live ancestor is the primary: it receives the primary's writes. */
+    size_t f = h->cfg.tree_fanout;
+    while (i >= f) { /* not a child of the primary */
+        i = i / f - 1;
+        if (ut__replica_live(&h->reps[i]))
+            return false;
+    }
+    return true;
+}
+
+static uint64_t ut__durable_now(const ut_replica_set_t *h)
+{
+    uint64_t d = h->last;
+    switch (h->cfg.strategy) {
+    case UT_REPLICATION_ASYNC:
+        break;
+    case UT_REPLICATION_SYNC:
+        /* Every member of the in-sync set has it (Kafka's ISR high
+         * watermark), and that set has at least min_in_sync members
+         * (Kafka's min.insync.replicas): a set shrunk below the minimum
+         * makes nothing durable, or an empty set would make everything so. */
+        if (ut__count_status(h, UT_REPLICA_IN_SYNC) < h->cfg.min_in_sync) {
+            d = h->durable;
+            break;
+        }
+        for (size_t i = 0; i < h->n; i++)
+            if (h->reps[i].status == UT_REPLICA_IN_SYNC && h->reps[i].acked < d)
+                d = h->reps[i].acked;
+        break;
+    case UT_REPLICATION_SEMI_SYNC: {
+        if (h->degraded)
+            break; /* async while degraded: the event and accessor say so */
+        /* The k-th highest ack among replicas whose data is intact. */
+        uint32_t k = h->cfg.semi_sync_acks;
+        uint64_t best = 0;
+        for (size_t i = 0; i < h->n; i++) {
+            uint64_t a = h->reps[i].acked;
+            if (h->reps[i].status == UT_REPLICA_FAILED || a <= best)
+                continue;
+            uint32_t ge = 0;
+            for (size_t j = 0; j < h->n; j++)
+                ge += h->reps[j].status != UT_REPLICA_FAILED && h->reps[j].acked >= a;
+            if (ge >= k)
+                best = a;
+        }
+        d = best < d ? best : d;
+        break;
+    }
+    case UT_REPLICATION_CHAIN:
+        /* The tail's ack (§2). Every predecessor holds at least what the
+         * tail holds, so this is the smallest ack along the chain; taking
+         * the minimum keeps that true when a rejoined link at the tail
+         * holds writes its new predecessor has not forwarded yet. */
+        if (h->chain_n == 0) {
+            d = h->durable;
+            break;
+        }
+#ifdef UT__FAULT_CHAIN_HEAD_DURABLE
+        d = h->reps[h->chain[0]].acked; /* deliberately broken: the head's ack */
+#else
+        for (size_t k = 0; k < h->chain_n; k++)
+            if (h->reps[h->chain[k]].acked < d)
+                d = h->reps[h->chain[k]].acked;
+#endif
+        break;
+    case UT_REPLICATION_TREE: {
+        /* Every node of every root-to-leaf path of live nodes has it: the
+         * smallest ack among live replicas. */
+        bool any = false;
+        for (size_t i = 0; i < h->n; i++) {
+            if (!ut__replica_live(&h->reps[i]))
+                continue;
+            any = true;
+            if (h->reps[i].acked < d)
+                d = h->reps[i].acked;
+        }
+        if (!any)
+            d = h->durable;
+        break;
+    }
+    }
+    if (d > h->last)
+        d = h->last;
+    return d > h->durable ? d : h->durable; /* never goes back */
+}
+
+/* ---- status changes ---- */
+
+static void ut__replica_set_status(ut_replica_set_t *h, size_t i, ut_replica_status_t to)
+{
+    ut__replica_t *r = &h->reps[i];
+    ut_replica_status_t from = r->status;
+    r->status = to;
+    ut__replica_event(h, UT_REPLICA_EVENT_STATUS, r->id, from, to, 0);
+    if (h->cfg.strategy == UT_REPLICATION_CHAIN) {
+        if (!ut__replica_live(r))
+            ut__chain_remove(h, i);
+        else if (to == UT_REPLICA_SYNCING)
+            ut__chain_append(h, i);
+    }
+}
+
+/* In-sync or lagging. A replica is in-sync while it holds everything
+ * acknowledged so far (types.h) and is within the lag bound, in entries
+ * and in time; Kafka's ISR uses the same two bounds (replica.lag.time.max.ms). */
+static void ut__replica_judge(ut_replica_set_t *h, size_t i)
+{
+    ut__replica_t *r = &h->reps[i];
+    if (!ut__replica_live(r))
+        return;
+    uint64_t lag = h->last - r->acked;
+    bool within = lag <= h->cfg.lag_bound_entries;
+    if (within && h->cfg.lag_bound_ms > 0 && ut__wait_ms(h, r->acked) > h->cfg.lag_bound_ms)
+        within = false;
+    if (within && r->status != UT_REPLICA_IN_SYNC && r->acked >= h->durable)
+        ut__replica_set_status(h, i, UT_REPLICA_IN_SYNC);
+    else if (!within && r->status == UT_REPLICA_IN_SYNC)
+        ut__replica_set_status(h, i, UT_REPLICA_LAGGING);
+}
+
+/* Semi-sync degradation and its restoration: always an event (the issue's
+ * complaint about MySQL: a status variable alone). */
+static void ut__semi_sync_judge(ut_replica_set_t *h)
+{
+    if (h->cfg.strategy != UT_REPLICATION_SEMI_SYNC || !h->cfg.semi_sync_degrade)
+        return;
+    bool short_of_acks = ut__count_live(h) < h->cfg.semi_sync_acks;
+    bool timed_out = h->cfg.semi_sync_timeout_ms > 0 && h->durable < h->last &&
+                     ut__wait_ms(h, h->durable) > h->cfg.semi_sync_timeout_ms;
+    if (!h->degraded && (short_of_acks || timed_out)) {
+        h->degraded = true;
+        h->degradations++;
+        ut__replica_event(h, UT_REPLICA_EVENT_DEGRADED, 0, 0, 0, 0);
+    } else if (h->degraded && !short_of_acks) {
+        /* Restored once k replicas have caught up with the primary again. */
+        uint32_t caught = 0;
+        for (size_t i = 0; i < h->n; i++)
+            caught += ut__replica_live(&h->reps[i]) && h->reps[i].acked == h->last;
+        if (caught >= h->cfg.semi_sync_acks) {
+            h->degraded = false;
+            ut__replica_event(h, UT_REPLICA_EVENT_RESTORED, 0, 0, 0, 0);
+        }
+    }
+}
+
+static void ut__replica_settle(ut_replica_set_t *h)
+{
+    ut__semi_sync_judge(h);
+    h->durable = ut__durable_now(h);
+}
+
+/* ---- constructor ---- */
+
+int ut_replica_set_new(ut_replica_set_t **out, const ut_replica_set_config_t *cfg)
+{
+    if (out == NULL || cfg == NULL)
+        return UT_EINVAL;
+    if (cfg->version == 0 || cfg->version > UT_REPLICA_SET_CONFIG_VERSION)
+        return UT_EVERSION;
+    size_t n = cfg->n_replicas;
+    if (cfg->self_id == 0 || cfg->replicas == NULL || n == 0 || n > UT_REPLICA_SET_MAX)
+        return UT_EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        if (cfg->replicas[i] == 0 || cfg->replicas[i] == cfg->self_id)
+            return UT_EINVAL;
+        for (size_t j = 0; j < i; j++)
+            if (cfg->replicas[j] == cfg->replicas[i])
+                return UT_EINVAL;
+    }
+    if ((unsigned)cfg->strategy > UT_REPLICATION_TREE ||
+        (unsigned)cfg->consistency > UT_CONSISTENCY_ALL)
+        return UT_EINVAL;
+    if (cfg->strategy == UT_REPLICATION_SYNC && (cfg->min_in_sync == 0 || cfg->min_in_sync > n))
+        return UT_EINVAL;
+    if (cfg->strategy == UT_REPLICATION_SEMI_SYNC &&
+        (cfg->semi_sync_acks == 0 || cfg->semi_sync_acks > n))
+        return UT_EINVAL;
+    if (cfg->strategy == UT_REPLICATION_TREE && cfg->tree_fanout == 0)
+        return UT_EINVAL;
+    /* Strong and linearizable need every acknowledged write on a quorum the
+     * reads intersect (consistency.h): async never gives that, and a
+     * semi-sync that may degrade gives it only until it degrades. */
+    if (cfg->consistency == UT_CONSISTENCY_STRONG ||
+        cfg->consistency == UT_CONSISTENCY_LINEARIZABLE) {
+        if (cfg->strategy == UT_REPLICATION_ASYNC)
+            return UT_EINVAL;
+        if (cfg->strategy == UT_REPLICATION_SEMI_SYNC &&
+            (cfg->semi_sync_degrade || 2u * (cfg->semi_sync_acks + 1u) <= n + 1u))
+            return UT_EINVAL;
+    }
+
+    ut_replica_set_t *h = ut__calloc(1, sizeof *h);
+    if (h == NULL)
+        return UT_ENOMEM;
+    h->reps = ut__calloc(n, sizeof h->reps[0]);
+    h->chain = ut__calloc(n, sizeof h->chain[0]);
+    h->wtime = ut__calloc(UT__WRITE_RING, sizeof h->wtime[0]);
+    if (h->reps == NULL || h->chain == NULL || h->wtime == NULL) {
+        ut__free(h->reps);
+        ut__free(h->chain);
+        ut__free(h->wtime);
+        ut__free(h);
+        return UT_ENOMEM;
+    }
+    ut__handle_init(&h->base, UT__REPLICA_MAGIC);
+    h->cfg = *cfg;
+    h->cfg.replicas = NULL;
+    h->n = n;
+    for (size_t i = 0; i < n; i++) {
+        h->reps[i].id = cfg->replicas[i];
+        h->reps[i].status = UT_REPLICA_IN_SYNC; /* nothing written: all caught up */
+        h->reps[i].in_chain = true;
+        h->chain[i] = i;
+    }
+    h->chain_n = cfg->strategy == UT_REPLICATION_CHAIN ? n : 0;
+    ut__outbox_init(&h->ob);
+    h->live_ev = &h->evs[0];
+    h->out_ev = &h->evs[1];
+    *out = h;
+    return UT_OK;
+}
+
+void ut_replica_set_free(ut_replica_set_t *h)
+{
+    if (!ut__handle_valid(h ? &h->base : NULL, UT__REPLICA_MAGIC))
+        return;
+    ut__outbox_destroy(&h->ob);
+    ut__free(h->evs[0].ev);
+    ut__free(h->evs[1].ev);
+    ut__free(h->reps);
+    ut__free(h->chain);
+    ut__free(h->wtime);
+    ut__handle_retire(&h->base);
+    ut__free(h);
+}
+
+const char *ut_replica_set_errmsg(const ut_replica_set_t *h)
+{
+    return ut__handle_errmsg(h ? &h->base : NULL, UT__REPLICA_MAGIC);
+}
+
+static bool ut__rs_ok(const ut_replica_set_t *h)
+{
+    return h != NULL && ut__handle_valid(&h->base, UT__REPLICA_MAGIC);
+}
+
+static size_t ut__replica_index(const ut_replica_set_t *h, uint64_t id)
+{
+    for (size_t i = 0; i < h->n; i++)
+        if (h->reps[i].id == id)
+            return i;
+    return SIZE_MAX;
+}
+
+/* ---- inputs ---- */
+
+int ut_replica_set_write(ut_replica_set_t *h, uint64_t *out)
+{
+    if (!ut__rs_ok(h))
+        return UT_EINVAL;
+    if (out == NULL)
+        UT__FAIL(&h->base, UT_EINVAL, "write: out is NULL");
+    if (h->last == UINT64_MAX)
+        UT__FAIL(&h->base, UT_ERANGE, "write: position would overflow");
+    switch (h->cfg.strategy) {
+    case UT_REPLICATION_SYNC: {
+        size_t isr = ut__count_status(h, UT_REPLICA_IN_SYNC);
+        if (isr < h->cfg.min_in_sync)
+            UT__FAIL(&h->base, UT_ESTATE, "write: sync: %zu in-sync replicas, minimum %u", isr,
+                     h->cfg.min_in_sync);
+        break;
+    }
+    case UT_REPLICATION_SEMI_SYNC:
+        if (!h->cfg.semi_sync_degrade) {
+            size_t live = ut__count_live(h);
+            if (live < h->cfg.semi_sync_acks)
+                UT__FAIL(&h->base, UT_ESTATE,
+                         "write: semi-sync: %zu replicas reachable, %u acks needed", live,
+                         h->cfg.semi_sync_acks);
+            if (h->cfg.semi_sync_timeout_ms > 0 && h->durable < h->last &&
+                ut__wait_ms(h, h->durable) > h->cfg.semi_sync_timeout_ms)
+                UT__FAIL(&h->base, UT_ESTATE, "write: semi-sync: no acks for %llu ms",
+                         (unsigned long long)ut__wait_ms(h, h->durable));
+        }
+        break;
+    case UT_REPLICATION_CHAIN:
+        if (h->chain_n == 0)
+            UT__FAIL(&h->base, UT_ESTATE, "write: chain: no live link");
+        break;
+    case UT_REPLICATION_TREE:
+    case UT_REPLICATION_ASYNC:
+        if (ut__count_live(h) == 0 && h->cfg.strategy == UT_REPLICATION_TREE)
+            UT__FAIL(&h->base, UT_ESTATE, "write: tree: no live replica");
+        break;
+    }
+    if (ut__replica_reserve(h, h->n, 2 * h->n + 1) != UT_OK)
+        UT__FAIL(&h->base, UT_ENOMEM, "write: out of memory");
+
+    uint64_t p = ++h->last;
+    h->wtime[p % UT__WRITE_RING] = h->now;
+    for (size_t i = 0; i < h->n; i++) {
+        const ut__replica_t *r = &h->reps[i];
+        bool send;
+        switch (h->cfg.strategy) {
+        case UT_REPLICATION_CHAIN:
+            send = h->chain[0] == i; /* the head only (§2) */
+            break;
+        case UT_REPLICATION_TREE:
+            send = ut__replica_live(r) && ut__tree_top(h, i);
+            break;
+        default:
+            send = r->status != UT_REPLICA_FAILED;
+            break;
+        }
+        if (send)
+            ut__replica_send(h, UT_MSG_REPL_WRITE, r->id, p, h->durable);
+    }
+    for (size_t i = 0; i < h->n; i++)
+        ut__replica_judge(h, i);
+    ut__replica_settle(h);
+    *out = p;
+    return UT_OK;
+}
+
+int ut_replica_set_step(ut_replica_set_t *h, const ut_msg_t *m)
+{
+    if (!ut__rs_ok(h))
+        return UT_EINVAL;
+    if (m == NULL)
+        UT__FAIL(&h->base, UT_EINVAL, "step: message is NULL");
+    if (m->type != UT_MSG_REPL_ACK)
+        UT__FAIL(&h->base, UT_EINVAL, "step: unexpected message type %d", (int)m->type);
+    if (m->to != h->cfg.self_id)
+        UT__FAIL(&h->base, UT_EINVAL, "step: addressed to %llu, not %llu",
+                 (unsigned long long)m->to, (unsigned long long)h->cfg.self_id);
+    size_t i = ut__replica_index(h, m->from);
+    if (i == SIZE_MAX)
+        UT__FAIL(&h->base, UT_ENOTFOUND, "step: %llu is not a replica",
+                 (unsigned long long)m->from);
+    const ut_msg_repl_ack_t *a = &m->body.repl_ack;
+    if (a->applied > a->acked)
+        UT__FAIL(&h->base, UT_EINVAL, "step: applied %llu above acked %llu",
+                 (unsigned long long)a->applied, (unsigned long long)a->acked);
+    if (a->acked > h->last)
+        UT__FAIL(&h->base, UT_EINVAL, "step: ack of %llu beyond last position %llu",
+                 (unsigned long long)a->acked, (unsigned long long)h->last);
+    ut__replica_t *r = &h->reps[i];
+    if (r->status == UT_REPLICA_FAILED)
+        UT__FAIL(&h->base, UT_ESTATE, "step: replica %llu is failed; resync it first",
+                 (unsigned long long)r->id);
+    if (ut__replica_reserve(h, h->n, h->n + 4) != UT_OK)
+        UT__FAIL(&h->base, UT_ENOMEM, "step: out of memory");
+
+    r->last_heard_ms = h->now;
+    /* Acks may be reordered or duplicated by the network: positions only
+     * move forward. */
+    if (a->acked > r->acked)
+        r->acked = a->acked;
+    if (a->applied > r->applied)
+        r->applied = a->applied;
+    if (r->applied > r->acked)
+        r->applied = r->acked;
+    if (r->acked == h->last)
+        r->last_sync_ms = h->now;
+    if (r->status == UT_REPLICA_OFFLINE)
+        ut__replica_set_status(h, i, UT_REPLICA_SYNCING); /* back: catch up first */
+    ut__replica_judge(h, i);
+    ut__replica_settle(h);
+    return UT_OK;
+}
+
+int ut_replica_set_tick(ut_replica_set_t *h, uint64_t now_ms)
+{
+    if (!ut__rs_ok(h))
+        return UT_EINVAL;
+    if (now_ms < h->now)
+        UT__FAIL(&h->base, UT_EINVAL, "tick: time went back from %llu to %llu",
+                 (unsigned long long)h->now, (unsigned long long)now_ms);
+    if (ut__replica_reserve(h, 2 * h->n, 3 * h->n + 2) != UT_OK)
+        UT__FAIL(&h->base, UT_ENOMEM, "tick: out of memory");
+    h->now = now_ms;
+    for (size_t i = 0; i < h->n; i++) {
+        ut__replica_t *r = &h->reps[i];
+        if (h->cfg.offline_after_ms > 0 && ut__replica_live(r) && r->acked < h->last &&
+            now_ms - r->last_heard_ms > h->cfg.offline_after_ms)
+            ut__replica_set_status(h, i, UT_REPLICA_OFFLINE);
+        ut__replica_judge(h, i);
+    }
+    ut__replica_settle(h);
+    return UT_OK;
+}
+
+int ut_replica_set_mark(ut_replica_set_t *h, uint64_t id, ut_replica_status_t status)
+{
+    if (!ut__rs_ok(h))
+        return UT_EINVAL;
+    if (status != UT_REPLICA_OFFLINE && status != UT_REPLICA_FAILED && status != UT_REPLICA_SYNCING)
+        UT__FAIL(&h->base, UT_EINVAL, "mark: %s is earned by acks, not set",
+                 ut_replica_status_name(status));
+    size_t i = ut__replica_index(h, id);
+    if (i == SIZE_MAX)
+        UT__FAIL(&h->base, UT_ENOTFOUND, "mark: %llu is not a replica", (unsigned long long)id);
+    ut__replica_t *r = &h->reps[i];
+    if (!ut__replica_edge(r->status, status))
+        UT__FAIL(&h->base, UT_ESTATE, "mark: %llu: %s -> %s is not allowed", (unsigned long long)id,
+                 ut_replica_status_name(r->status), ut_replica_status_name(status));
+    if (ut__replica_reserve(h, h->n + 1, h->n + 4) != UT_OK)
+        UT__FAIL(&h->base, UT_ENOMEM, "mark: out of memory");
+    bool was_failed = r->status == UT_REPLICA_FAILED;
+    if (status == UT_REPLICA_SYNCING && was_failed) {
+        /* Rebuilt from scratch: what it held is gone. */
+        r->acked = 0;
+        r->applied = 0;
+    }
+    if (status == UT_REPLICA_SYNCING)
+        r->last_heard_ms = h->now;
+    ut__replica_set_status(h, i, status);
+    ut__replica_judge(h, i);
+    ut__replica_settle(h);
+    return UT_OK;
+}
+
+/* ---- outputs ---- */
+
+int ut_replica_set_ready(ut_replica_set_t *h, ut_replica_ready_t *rd)
+{
+    if (!ut__rs_ok(h))
+        return UT_EINVAL;
+    if (rd == NULL)
+        UT__FAIL(&h->base, UT_EINVAL, "ready: rd is NULL");
+    if (ut__readyseq_busy(&h->rs))
+        UT__FAIL(&h->base, UT_ESTATE, "ready: the previous ready was not advanced");
+    memset(rd, 0, sizeof *rd);
+    rd->version = 1;
+    rd->durable = h->durable;
+    bool empty = ut__outbox_pending(&h->ob) == 0 && h->live_ev->n == 0;
+    if (!empty) {
+        ut_msg_t *msgs;
+        ut__outbox_take(&h->ob, &msgs, &rd->n_msgs);
+        rd->msgs = msgs;
+        ut__evvec_t *t = h->live_ev;
+        h->live_ev = h->out_ev;
+        h->out_ev = t;
+        rd->events = t->ev;
+        rd->n_events = t->n;
+    }
+    rd->seq = ut__readyseq_hand_out(&h->rs, empty);
+    return UT_OK;
+}
+
+int ut_replica_set_advance(ut_replica_set_t *h, const ut_replica_ready_t *rd)
+{
+    if (!ut__rs_ok(h))
+        return UT_EINVAL;
+    if (rd == NULL)
+        UT__FAIL(&h->base, UT_EINVAL, "advance: rd is NULL");
+    int rc = ut__readyseq_advance(&h->rs, rd->seq, ut_replica_set_ready_empty(rd));
+    if (rc < 0)
+        UT__FAIL(&h->base, UT_EINVAL, "advance: not the outstanding ready");
+    if (rc == 1) {
+        ut__outbox_release(&h->ob);
+        h->out_ev->n = 0;
+    }
+    return UT_OK;
+}
+
+bool ut_replica_set_ready_empty(const ut_replica_ready_t *rd)
+{
+    return rd == NULL || (rd->n_msgs == 0 && rd->n_events == 0);
+}
+
+/* ---- accessors ---- */
+
+uint64_t ut_replica_set_durable(const ut_replica_set_t *h)
+{
+    return ut__rs_ok(h) ? h->durable : 0;
+}
+
+uint64_t ut_replica_set_last(const ut_replica_set_t *h)
+{
+    return ut__rs_ok(h) ? h->last : 0;
+}
+
+bool ut_replica_set_degraded(const ut_replica_set_t *h)
+{
+    return ut__rs_ok(h) && h->degraded;
+}
+
+uint64_t ut_replica_set_degradations(const ut_replica_set_t *h)
+{
+    return ut__rs_ok(h) ? h->degradations : 0;
+}
+
+size_t ut_replica_set_in_sync(const ut_replica_set_t *h)
+{
+    return ut__rs_ok(h) ? ut__count_status(h, UT_REPLICA_IN_SYNC) : 0;
+}
+
+int ut_replica_set_status(const ut_replica_set_t *h, uint64_t id, ut_replica_status_t *out)
+{
+    if (!ut__rs_ok(h) || out == NULL)
+        return UT_EINVAL;
+    size_t i = ut__replica_index(h, id);
+    if (i == SIZE_MAX)
+        return UT_ENOTFOUND;
+    *out = h->reps[i].status;
+    return UT_OK;
+}
+
+int ut_replica_set_info(const ut_replica_set_t *h, uint64_t id, ut_replica_info_t *out)
+{
+    if (!ut__rs_ok(h) || out == NULL)
+        return UT_EINVAL;
+    size_t i = ut__replica_index(h, id);
+    if (i == SIZE_MAX)
+        return UT_ENOTFOUND;
+    const ut__replica_t *r = &h->reps[i];
+    memset(out, 0, sizeof *out);
+    out->id = r->id;
+    out->status = r->status;
+    out->acked = r->acked;
+    out->applied = r->applied;
+    out->lag_entries = h->last - r->acked;
+    out->lag_ms = ut__wait_ms(h, r->acked);
+    out->last_sync_ms = r->last_sync_ms;
+    return UT_OK;
+}
+
+int ut_replica_set_read_version(const ut_replica_set_t *h, uint64_t id, uint64_t *out)
+{
+    if (!ut__rs_ok(h) || out == NULL || h->cfg.strategy != UT_REPLICATION_CHAIN)
+        return UT_EINVAL;
+    size_t i = ut__replica_index(h, id);
+    if (i == SIZE_MAX)
+        return UT_ENOTFOUND;
+    /* CRAQ §2.3: a link serves the clean version; versions above it are
+     * dirty until the tail's ack comes back. */
+    if (!h->reps[i].in_chain || h->reps[i].acked < h->durable)
+        return UT_ESTATE;
+    *out = h->durable;
+    return UT_OK;
+}
+
+int ut_replica_set_successor(const ut_replica_set_t *h, uint64_t id, uint64_t *out)
+{
+    if (!ut__rs_ok(h) || out == NULL || h->cfg.strategy != UT_REPLICATION_CHAIN)
+        return UT_EINVAL;
+    if (id == h->cfg.self_id) {
+        *out = h->chain_n > 0 ? h->reps[h->chain[0]].id : 0;
+        return UT_OK;
+    }
+    size_t i = ut__replica_index(h, id);
+    size_t k = i == SIZE_MAX ? SIZE_MAX : ut__chain_pos(h, i);
+    if (k == SIZE_MAX)
+        return UT_ENOTFOUND;
+    *out = k + 1 < h->chain_n ? h->reps[h->chain[k + 1]].id : 0;
+    return UT_OK;
+}

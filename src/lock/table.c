@@ -391,6 +391,13 @@ static void ev_push(ut_lock_table_t *t, ut_lock_event_type_t type, const res_t *
     e->expires_ms = expires;
 }
 
+/* now + d, saturating: a lease or deadline past the end of the clock ends
+ * at UINT64_MAX rather than wrapping into the past. */
+static uint64_t sat_add(uint64_t now, uint64_t d)
+{
+    return d > UINT64_MAX - now ? UINT64_MAX : now + d;
+}
+
 /* Grant queued requests in FIFO order while the head is compatible: a
  * later waiter never overtakes an earlier one (fair queue). The caller has
  * reserved one event and one holder slot per waiter. */
@@ -408,7 +415,7 @@ static void promote(ut_lock_table_t *t, res_t *r)
 #else
         h->token = ++t->last_token;
 #endif
-        h->expires = t->now + w->ttl;
+        h->expires = sat_add(t->now, w->ttl); /* the TTL was checked at an earlier now */
         h->count = 1;
         h->shared = (w->flags & UT_LOCK_F_SHARED) != 0;
         w->s->waiting = NULL;

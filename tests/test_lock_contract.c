@@ -229,23 +229,28 @@ static void test_queued_huge_ttl_no_wrap(void **state)
     ut_lock_table_free(t);
 }
 
-/* "ttl_ms: Lease length; must be > 0": any positive TTL and any wait is a
- * valid request at any time; the lease simply ends at the end of time. */
-static void test_max_ttl_and_wait_accepted(void **state)
+/* A TTL or wait that would run past the end of the clock is refused
+ * (UT_EINVAL, documented), the table unchanged; at now 0 UINT64_MAX fits. */
+static void test_max_ttl_and_wait(void **state)
 {
     (void)state;
     ut_lock_table_t *t = mk(0, 0);
     ut_lock_reply_t rp;
-    assert_int_equal(ACQ(t, "r", "a", UINT64_MAX, 0, 0, 1000, &rp), UT_OK);
-    assert_int_equal(rp.result, UT_LOCK_ACQUIRED);
-    assert_int_equal(rp.expires_ms, UINT64_MAX);
-    assert_int_equal(ACQ(t, "r", "b", 10, UINT64_MAX, 0, 1000, &rp), UT_OK);
-    assert_true(rp.queued);
-    assert_int_equal(RENEW(t, "r", "a", UINT64_MAX, 2000, &rp), UT_OK);
+    assert_int_equal(ACQ(t, "r", "a", 10, 0, 0, 1000, &rp), UT_OK);
+    snap_t before = snap(t);
+    assert_int_equal(ACQ(t, "q", "a", UINT64_MAX, 0, 0, 1000, &rp), UT_EINVAL);
+    assert_int_equal(ACQ(t, "r", "b", 10, UINT64_MAX, 0, 1000, &rp), UT_EINVAL);
+    assert_int_equal(RENEW(t, "r", "a", UINT64_MAX - 999, 1000, &rp), UT_EINVAL);
+    assert_same(t, before);
+    assert_int_equal(RENEW(t, "r", "a", UINT64_MAX - 1000, 1000, &rp), UT_OK);
     assert_int_equal(rp.expires_ms, UINT64_MAX);
     /* The end of time: the lease ends. */
     assert_int_equal(ut_lock_table_tick(t, UINT64_MAX), UT_OK);
     assert_int_equal(ut_lock_table_holders(t, "r", 1), 0);
+    ut_lock_table_t *t0 = mk(0, 0);
+    assert_int_equal(ACQ(t0, "r", "a", UINT64_MAX, 0, 0, 0, &rp), UT_OK);
+    assert_int_equal(rp.expires_ms, UINT64_MAX);
+    ut_lock_table_free(t0);
     ut_lock_table_free(t);
 }
 
@@ -558,7 +563,7 @@ int main(void)
         cmocka_unit_test(test_fence_wrong_kind),
         cmocka_unit_test(test_longest_names),
         cmocka_unit_test(test_queued_huge_ttl_no_wrap),
-        cmocka_unit_test(test_max_ttl_and_wait_accepted),
+        cmocka_unit_test(test_max_ttl_and_wait),
         cmocka_unit_test(test_token_exhaustion),
         cmocka_unit_test(test_exact_boundaries),
         cmocka_unit_test(test_reentrant_does_not_revive_lapsed_lease),

@@ -209,8 +209,9 @@ UT_API int ut_lock_cmd_encode(const ut_lock_cmd_t *cmd, void *buf, size_t cap, s
  * @param[in] now_ms Time of the command (from the log entry).
  * @param[out] out The reply (may be NULL).
  * @return UT_OK or the code the request was refused with.
- * @retval UT_EINVAL NULL table/bytes, zero TTL, empty name, shared request
- *         on a new resource created without UT_LOCK_F_ALLOW_SHARED.
+ * @retval UT_EINVAL NULL table/bytes, zero TTL, empty name, unknown flags,
+ *         a TTL or wait that runs past UINT64_MAX from @p now_ms, shared
+ *         request on a new resource created without UT_LOCK_F_ALLOW_SHARED.
  * @retval UT_ECORRUPT The bytes are not a command.
  * @retval UT_EVERSION The command's format version is unknown.
  * @retval UT_ESTATE Releasing/renewing a lock held by someone else, a shared

@@ -221,7 +221,8 @@ UT_API int ut_lock_cmd_encode(const ut_lock_cmd_t *cmd, void *buf, size_t cap, s
  * @retval UT_ENOTFOUND RELEASE/RENEW of a resource nobody holds or waits for.
  * @retval UT_ETIMEDOUT RENEW of a lease that has already expired.
  * @retval UT_EFULL The resource's queue is full.
- * @retval UT_ERANGE A reentrancy count would overflow.
+ * @retval UT_ERANGE A reentrancy count would overflow, or the fencing
+ *         token counter is at UINT64_MAX (no grant, no queued grant either).
  * @retval UT_ENOMEM Allocation failed; nothing changed.
  * @since 0.2.0
  */

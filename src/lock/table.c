@@ -404,7 +404,9 @@ static uint64_t sat_add(uint64_t now, uint64_t d)
 static void promote(ut_lock_table_t *t, res_t *r)
 {
     size_t k = 0;
-    while (k < r->nw && grantable(r, (r->w[k].flags & UT_LOCK_F_SHARED) != 0, t->now)) {
+    /* An exhausted token counter grants nothing: tokens never wrap. */
+    while (k < r->nw && t->last_token < UINT64_MAX &&
+           grantable(r, (r->w[k].flags & UT_LOCK_F_SHARED) != 0, t->now)) {
         waiter_t *w = &r->w[k];
         holder_t *h = &r->h[r->nh++];
         h->s = w->s;
@@ -619,6 +621,8 @@ static int do_acquire(ut_lock_table_t *t, const cmd_t *c, uint64_t now, ut_lock_
     if (s != NULL && s->waiting != NULL)
         UT__FAIL(&t->base, UT_ESTATE, "acquire: holder already waits in a queue");
     bool grant = grantable(in_use ? r : NULL, shared, now) && (!in_use || r->nw == 0);
+    if (grant && t->last_token == UINT64_MAX)
+        UT__FAIL(&t->base, UT_ERANGE, "acquire: fencing tokens exhausted");
     bool deadlock = false;
     if (!grant && c->wait > 0) {
         if (r->nw >= t->max_waiters)

@@ -219,7 +219,8 @@ UT_API int ut_lock_cmd_encode(const ut_lock_cmd_t *cmd, void *buf, size_t cap, s
  *         differs from the resource's, a holder that waits already.
  * @retval UT_EEXIST ACQUIRE by the holder without UT_LOCK_F_REENTRANT.
  * @retval UT_ENOTFOUND RELEASE/RENEW of a resource nobody holds or waits for.
- * @retval UT_ETIMEDOUT RENEW of a lease that has already expired.
+ * @retval UT_ETIMEDOUT RENEW (or reentrant ACQUIRE) of a lease that has
+ *         already expired.
  * @retval UT_EFULL The resource's queue is full.
  * @retval UT_ERANGE A reentrancy count would overflow, or the fencing
  *         token counter is at UINT64_MAX (no grant, no queued grant either).

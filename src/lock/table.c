@@ -607,6 +607,11 @@ static int do_acquire(ut_lock_table_t *t, const cmd_t *c, uint64_t now, ut_lock_
             UT__FAIL(&t->base, UT_EEXIST, "acquire: holder already holds it (not reentrant)");
         if ((h->shared != 0) != shared)
             UT__FAIL(&t->base, UT_ESTATE, "acquire: reentrant request in another mode");
+        /* Refreshing the lease is a renewal: a lapsed one is gone even
+         * before a tick reports it (as in do_renew, Chubby §2.8). */
+        if (h->expires <= now)
+            UT__FAIL(&t->base, UT_ETIMEDOUT, "acquire: lease expired at %llu",
+                     (unsigned long long)h->expires);
         if (h->count == UINT32_MAX)
             UT__FAIL(&t->base, UT_ERANGE, "acquire: reentrancy count overflow");
         h->count++;

@@ -17,6 +17,8 @@
 
 #include <unitypes.h>
 
+#include "test_alloc.h"
+
 static ut_lock_table_t *mk(uint64_t delay, uint32_t max_waiters)
 {
     ut_lock_table_config_t cfg;
@@ -556,6 +558,83 @@ static void test_client_huge_ttl(void **state)
     ut_lock_table_free(x.t);
 }
 
+/* "On UT_ENOMEM nothing changed": a client whose RELEASE the table could not
+ * apply for lack of memory still holds the lock, and must say so (and be
+ * able to retry), not report it released while the table keeps it. */
+static void test_client_release_enomem_keeps_state(void **state)
+{
+    (void)state;
+    tr_t x = {mk(0, 0), 0, 0};
+    ut_lock_config_t cfg;
+    assert_int_equal(ut_lock_config_init(&cfg, UT_LOCK_CONFIG_VERSION), UT_OK);
+    cfg.resource = "r";
+    cfg.resource_len = 1;
+    cfg.holder = "a";
+    cfg.holder_len = 1;
+    cfg.ttl_ms = 100;
+    cfg.submit = submit;
+    cfg.userdata = &x;
+    ut_lock_t *l = NULL;
+    assert_int_equal(ut_lock_new(&l, &cfg), UT_OK);
+    ut_lock_result_t res;
+    assert_int_equal(ut_lock_acquire(l, 0, 0, &res), UT_OK);
+    assert_int_equal(res, UT_LOCK_ACQUIRED);
+    ut_lock_reply_t rp;
+    assert_int_equal(ACQ(x.t, "r", "b", 100, 50, 0, 0, &rp), UT_OK);
+    assert_true(rp.queued);
+    int rc = UT_ENOMEM;
+    test_alloc_t al;
+    for (long k = 1; k < 10 && rc == UT_ENOMEM; k++) {
+        test_alloc_install(&al, k);
+        rc = ut_lock_release(l, 1);
+        test_alloc_uninstall();
+        if (rc == UT_ENOMEM) {
+            assert_int_equal(ut_lock_table_holders(x.t, "r", 1), 1);
+            assert_true(ut_lock_acquired(l));
+            assert_int_not_equal(ut_lock_token(l), 0);
+        }
+    }
+    assert_int_equal(rc, UT_OK);
+    assert_false(ut_lock_acquired(l));
+    assert_int_equal(ut_lock_table_holders(x.t, "r", 1), 1); /* b now */
+    ut_lock_free(l);
+    ut_lock_table_free(x.t);
+}
+
+/* Deadlock: the cycle names the holders in order, the refusal changes
+ * nothing, and the next apply resets it. */
+static void test_deadlock_cycle_contract(void **state)
+{
+    (void)state;
+    ut_lock_table_t *t = mk(0, 0);
+    ut_lock_reply_t rp;
+    assert_int_equal(ACQ(t, "r1", "a", 100, 0, 0, 0, &rp), UT_OK);
+    assert_int_equal(ACQ(t, "r2", "b", 100, 0, 0, 0, &rp), UT_OK);
+    assert_int_equal(ACQ(t, "r3", "c", 100, 0, 0, 0, &rp), UT_OK);
+    assert_int_equal(ACQ(t, "r2", "a", 100, 50, 0, 0, &rp), UT_OK); /* a -> b */
+    assert_int_equal(ACQ(t, "r3", "b", 100, 50, 0, 0, &rp), UT_OK); /* b -> c */
+    snap_t before = snap(t);
+    assert_int_equal(ACQ(t, "r1", "c", 100, 50, 0, 0, &rp), UT_OK); /* c -> a: cycle */
+    assert_int_equal(rp.result, UT_LOCK_CONFLICT);
+    assert_false(rp.queued);
+    assert_same(t, before);
+    assert_int_equal(ut_lock_table_cycle_len(t), 3);
+    const char *want[] = {"c", "a", "b"};
+    for (size_t i = 0; i < 3; i++) {
+        size_t n = 0;
+        const void *h = ut_lock_table_cycle_holder(t, i, &n);
+        assert_non_null(h);
+        assert_int_equal(n, 1);
+        assert_memory_equal(h, want[i], 1);
+    }
+    assert_null(ut_lock_table_cycle_holder(t, 3, NULL));
+    /* Without waiting, no cycle is formed: plain conflict. */
+    assert_int_equal(ACQ(t, "r1", "c", 100, 0, 0, 0, &rp), UT_OK);
+    assert_int_equal(rp.result, UT_LOCK_CONFLICT);
+    assert_int_equal(ut_lock_table_cycle_len(t), 0);
+    ut_lock_table_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -570,6 +649,8 @@ int main(void)
         cmocka_unit_test(test_hostile_snapshots),
         cmocka_unit_test(test_adversarial_fencing),
         cmocka_unit_test(test_client_huge_ttl),
+        cmocka_unit_test(test_client_release_enomem_keeps_state),
+        cmocka_unit_test(test_deadlock_cycle_contract),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -464,6 +464,8 @@ UT_API int ut_lock_acquire(ut_lock_t *l, uint64_t now_ms, uint64_t wait_ms, ut_l
  * @retval UT_ENOTLEADER Or any other submit failure: the state is kept.
  * @retval UT_ENOTFOUND The table no longer has it (lease lost); the client
  *         now reports not acquired.
+ * @retval UT_ENOMEM The table could not apply it (nothing changed): the
+ *         state is kept; retry.
  * @since 0.2.0
  */
 UT_API int ut_lock_release(ut_lock_t *l, uint64_t now_ms);
@@ -478,6 +480,7 @@ UT_API int ut_lock_release(ut_lock_t *l, uint64_t now_ms);
  * @retval UT_ESTATE Neither held nor waiting.
  * @retval UT_ETIMEDOUT The lease had expired: the lock (or the place in the
  *         queue) is lost.
+ * @retval UT_ENOMEM The table could not apply it: the state is kept.
  * @retval UT_ENOTLEADER Or any other submit failure.
  * @since 0.2.0
  */

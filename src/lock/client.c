@@ -154,6 +154,9 @@ int ut_lock_release(ut_lock_t *l, uint64_t now_ms)
     int rc = send(l, UT_LOCK_OP_RELEASE, 0, &rp);
     if (rc != UT_OK)
         return rc;
+    /* The table changed nothing on UT_ENOMEM: the lock is still held. */
+    if (rp.status == UT_ENOMEM)
+        UT__FAIL(&l->base, UT_ENOMEM, "release: the table is out of memory (retry)");
     l->acquired = l->waiting = false;
     l->token = 0;
     if (rp.status != UT_OK)
@@ -172,6 +175,8 @@ int ut_lock_renew(ut_lock_t *l, uint64_t now_ms)
     int rc = send(l, UT_LOCK_OP_RENEW, 0, &rp);
     if (rc != UT_OK)
         return rc;
+    if (rp.status == UT_ENOMEM)
+        UT__FAIL(&l->base, UT_ENOMEM, "renew: the table is out of memory (retry)");
     if (rp.status != UT_OK) {
         l->acquired = l->waiting = false;
         l->token = 0;

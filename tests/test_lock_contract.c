@@ -635,6 +635,38 @@ static void test_deadlock_cycle_contract(void **state)
     ut_lock_table_free(t);
 }
 
+/* "Each waiter has a deadline and its own lease; whichever ends first
+ * removes it": a release after a waiter's deadline (before any tick) must
+ * not grant the lock to that waiter, nor to one whose own lease ran out. */
+static void test_release_does_not_grant_stale_waiter(void **state)
+{
+    (void)state;
+    ut_lock_table_t *t = mk(0, 0);
+    ut_lock_reply_t rp;
+    assert_int_equal(ACQ(t, "r", "a", 1000, 0, 0, 0, &rp), UT_OK);
+    assert_int_equal(ACQ(t, "r", "b", 1000, 50, 0, 0, &rp), UT_OK); /* wait ends at 50 */
+    assert_int_equal(ACQ(t, "r", "c", 60, 500, 0, 0, &rp), UT_OK);  /* lease ends at 60 */
+    assert_int_equal(ACQ(t, "r", "d", 1000, 500, 0, 0, &rp), UT_OK);
+    assert_int_equal(REL(t, "r", "a", 100, &rp), UT_OK);
+    ut_lock_event_t ev;
+    int granted = 0;
+    while (ut_lock_table_next_event(t, &ev) == UT_OK) {
+        if (ev.type == UT_LOCK_EV_GRANTED) {
+            granted++;
+            assert_int_equal(ev.holder_len, 1);
+            assert_memory_equal(ev.holder, "d", 1);
+        }
+        if (ev.type == UT_LOCK_EV_WAIT_TIMEOUT)
+            assert_memory_equal(ev.holder, "b", 1);
+        if (ev.type == UT_LOCK_EV_WAITER_EXPIRED)
+            assert_memory_equal(ev.holder, "c", 1);
+    }
+    assert_int_equal(granted, 1);
+    assert_int_equal(ut_lock_table_holder_info(t, "r", 1, "d", 1, NULL, NULL, NULL), UT_OK);
+    assert_int_equal(ut_lock_table_waiters(t, "r", 1), 0);
+    ut_lock_table_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -651,6 +683,7 @@ int main(void)
         cmocka_unit_test(test_client_huge_ttl),
         cmocka_unit_test(test_client_release_enomem_keeps_state),
         cmocka_unit_test(test_deadlock_cycle_contract),
+        cmocka_unit_test(test_release_does_not_grant_stale_waiter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -705,6 +705,8 @@ nomem:
     UT__FAIL(&t->base, UT_ENOMEM, "acquire: out of memory");
 }
 
+static void drop_stale_waiters(ut_lock_table_t *t, res_t *r, uint64_t now);
+
 static int do_release(ut_lock_table_t *t, const cmd_t *c, uint64_t now, ut_lock_reply_t *rp)
 {
     if (c->rlen == 0 || c->hlen == 0)
@@ -738,6 +740,7 @@ static int do_release(ut_lock_table_t *t, const cmd_t *c, uint64_t now, ut_lock_
         r->nw--;
         s->waiting = NULL;
     }
+    drop_stale_waiters(t, r, now);
     promote(t, r);
     res_update_active(t, r);
     return UT_OK;
@@ -783,6 +786,28 @@ static int do_renew(ut_lock_table_t *t, const cmd_t *c, uint64_t now, ut_lock_re
     return UT_OK;
 }
 
+/* Removes the waiters whose deadline or own lease has passed (one event
+ * each; the caller reserved them), so that no grant goes to a wait that is
+ * over even when no tick came in between. */
+static void drop_stale_waiters(ut_lock_table_t *t, res_t *r, uint64_t now)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < r->nw; i++) {
+        waiter_t *w = &r->w[i];
+        /* Whichever ended first; a tie is the wait's timeout. */
+        if (w->deadline <= now && w->deadline <= w->lease_until) {
+            w->s->waiting = NULL;
+            ev_push(t, UT_LOCK_EV_WAIT_TIMEOUT, r, w->s, 0, 0);
+        } else if (w->lease_until <= now) {
+            w->s->waiting = NULL;
+            ev_push(t, UT_LOCK_EV_WAITER_EXPIRED, r, w->s, 0, 0);
+        } else {
+            r->w[k++] = *w;
+        }
+    }
+    r->nw = k;
+}
+
 static int do_tick(ut_lock_table_t *t, uint64_t now)
 {
     size_t need = 0;
@@ -813,21 +838,7 @@ static int do_tick(ut_lock_table_t *t, uint64_t now)
             }
         }
         r->nh = k;
-        k = 0;
-        for (size_t i = 0; i < r->nw; i++) {
-            waiter_t *w = &r->w[i];
-            /* Whichever ended first; a tie is the wait's timeout. */
-            if (w->deadline <= now && w->deadline <= w->lease_until) {
-                w->s->waiting = NULL;
-                ev_push(t, UT_LOCK_EV_WAIT_TIMEOUT, r, w->s, 0, 0);
-            } else if (w->lease_until <= now) {
-                w->s->waiting = NULL;
-                ev_push(t, UT_LOCK_EV_WAITER_EXPIRED, r, w->s, 0, 0);
-            } else {
-                r->w[k++] = *w;
-            }
-        }
-        r->nw = k;
+        drop_stale_waiters(t, r, now);
         promote(t, r);
         res_update_active(t, r);
     }

@@ -667,6 +667,55 @@ static void test_release_does_not_grant_stale_waiter(void **state)
     ut_lock_table_free(t);
 }
 
+/* Borrowed pointers: event and cycle names stay valid across non-mutating
+ * calls; the client's name accessors across its own commands. */
+static void test_borrowed_pointers(void **state)
+{
+    (void)state;
+    tr_t x = {mk(0, 0), 0, 0};
+    ut_lock_config_t cfg;
+    assert_int_equal(ut_lock_config_init(&cfg, UT_LOCK_CONFIG_VERSION), UT_OK);
+    char rname[] = "res", hname[] = "me";
+    cfg.resource = rname;
+    cfg.resource_len = 3;
+    cfg.holder = hname;
+    cfg.holder_len = 2;
+    cfg.submit = submit;
+    cfg.userdata = &x;
+    ut_lock_t *l = NULL;
+    assert_int_equal(ut_lock_new(&l, &cfg), UT_OK);
+    memset(rname, 0, sizeof rname); /* names were copied */
+    memset(hname, 0, sizeof hname);
+    size_t n = 0;
+    const void *rp0 = ut_lock_resource(l, &n);
+    assert_int_equal(n, 3);
+    ut_lock_result_t res;
+    ut_lock_reply_t rp;
+    assert_int_equal(ACQ(x.t, "res", "other", 100, 0, 0, 0, &rp), UT_OK);
+    assert_int_equal(ut_lock_acquire(l, 0, 100, &res), UT_EBUSY);
+    assert_true(ut_lock_waiting(l));
+    assert_int_equal(REL(x.t, "res", "other", 1, &rp), UT_OK);
+    ut_lock_event_t ev;
+    assert_int_equal(ut_lock_table_next_event(x.t, &ev), UT_OK);
+    snap_t s = snap(x.t);
+    free(s.p);
+    assert_int_equal(ut_lock_table_holders(x.t, "res", 3), 1);
+    assert_int_equal(ut_lock_table_holder_info(x.t, "res", 3, "me", 2, NULL, NULL, NULL), UT_OK);
+    assert_memory_equal(ev.resource, "res", 3);
+    assert_memory_equal(ev.holder, "me", 2);
+    assert_int_equal(ut_lock_on_event(l, &ev, &res), UT_OK);
+    assert_int_equal(res, UT_LOCK_ACQUIRED);
+    assert_int_equal(ut_lock_token(l), ev.token);
+    /* The same event again: no longer for a waiting client. */
+    assert_int_equal(ut_lock_on_event(l, &ev, &res), UT_ENOTFOUND);
+    assert_int_equal(ut_lock_release(l, 2), UT_OK);
+    assert_ptr_equal(ut_lock_resource(l, NULL), rp0);
+    assert_memory_equal(rp0, "res", 3);
+    assert_memory_equal(ut_lock_holder(l, NULL), "me", 2);
+    ut_lock_free(l);
+    ut_lock_table_free(x.t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -684,6 +733,7 @@ int main(void)
         cmocka_unit_test(test_client_release_enomem_keeps_state),
         cmocka_unit_test(test_deadlock_cycle_contract),
         cmocka_unit_test(test_release_does_not_grant_stale_waiter),
+        cmocka_unit_test(test_borrowed_pointers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -209,8 +209,9 @@ UT_API int ut_lock_cmd_encode(const ut_lock_cmd_t *cmd, void *buf, size_t cap, s
  * @param[in] now_ms Time of the command (from the log entry).
  * @param[out] out The reply (may be NULL).
  * @return UT_OK or the code the request was refused with.
- * @retval UT_EINVAL NULL table/bytes, zero TTL, empty name, shared request
- *         on a new resource created without UT_LOCK_F_ALLOW_SHARED.
+ * @retval UT_EINVAL NULL table/bytes, zero TTL, empty name, unknown flags,
+ *         a TTL or wait that runs past UINT64_MAX from @p now_ms, shared
+ *         request on a new resource created without UT_LOCK_F_ALLOW_SHARED.
  * @retval UT_ECORRUPT The bytes are not a command.
  * @retval UT_EVERSION The command's format version is unknown.
  * @retval UT_ESTATE Releasing/renewing a lock held by someone else, a shared
@@ -218,9 +219,11 @@ UT_API int ut_lock_cmd_encode(const ut_lock_cmd_t *cmd, void *buf, size_t cap, s
  *         differs from the resource's, a holder that waits already.
  * @retval UT_EEXIST ACQUIRE by the holder without UT_LOCK_F_REENTRANT.
  * @retval UT_ENOTFOUND RELEASE/RENEW of a resource nobody holds or waits for.
- * @retval UT_ETIMEDOUT RENEW of a lease that has already expired.
+ * @retval UT_ETIMEDOUT RENEW (or reentrant ACQUIRE) of a lease that has
+ *         already expired.
  * @retval UT_EFULL The resource's queue is full.
- * @retval UT_ERANGE A reentrancy count would overflow.
+ * @retval UT_ERANGE A reentrancy count would overflow, or the fencing
+ *         token counter is at UINT64_MAX (no grant, no queued grant either).
  * @retval UT_ENOMEM Allocation failed; nothing changed.
  * @since 0.2.0
  */
@@ -461,6 +464,8 @@ UT_API int ut_lock_acquire(ut_lock_t *l, uint64_t now_ms, uint64_t wait_ms, ut_l
  * @retval UT_ENOTLEADER Or any other submit failure: the state is kept.
  * @retval UT_ENOTFOUND The table no longer has it (lease lost); the client
  *         now reports not acquired.
+ * @retval UT_ENOMEM The table could not apply it (nothing changed): the
+ *         state is kept; retry.
  * @since 0.2.0
  */
 UT_API int ut_lock_release(ut_lock_t *l, uint64_t now_ms);
@@ -475,6 +480,7 @@ UT_API int ut_lock_release(ut_lock_t *l, uint64_t now_ms);
  * @retval UT_ESTATE Neither held nor waiting.
  * @retval UT_ETIMEDOUT The lease had expired: the lock (or the place in the
  *         queue) is lost.
+ * @retval UT_ENOMEM The table could not apply it: the state is kept.
  * @retval UT_ENOTLEADER Or any other submit failure.
  * @since 0.2.0
  */

@@ -87,6 +87,13 @@ static bool lvalid(const ut_lock_t *l)
     return l != NULL && ut__handle_valid(&l->base, UT__LOCK_MAGIC);
 }
 
+/* The client's lease end, saturating: now + ttl must not wrap into the
+ * past (ut_lock_new accepts any TTL > 0). */
+static uint64_t lease_end(uint64_t now, uint64_t ttl)
+{
+    return ttl > UINT64_MAX - now ? UINT64_MAX : now + ttl;
+}
+
 /* Encodes and submits; UT_OK means the table answered (in *rp). */
 static int send(ut_lock_t *l, ut_lock_op_t op, uint64_t wait_ms, ut_lock_reply_t *rp)
 {
@@ -131,7 +138,7 @@ int ut_lock_acquire(ut_lock_t *l, uint64_t now_ms, uint64_t wait_ms, ut_lock_res
         l->token = rp.token;
         /* The lease is counted from when the request was sent, on the
          * client's clock: never later than the table's own expiry. */
-        l->lease_end = now_ms + l->ttl;
+        l->lease_end = lease_end(now_ms, l->ttl);
     }
     return UT_OK;
 }
@@ -147,6 +154,9 @@ int ut_lock_release(ut_lock_t *l, uint64_t now_ms)
     int rc = send(l, UT_LOCK_OP_RELEASE, 0, &rp);
     if (rc != UT_OK)
         return rc;
+    /* The table changed nothing on UT_ENOMEM: the lock is still held. */
+    if (rp.status == UT_ENOMEM)
+        UT__FAIL(&l->base, UT_ENOMEM, "release: the table is out of memory (retry)");
     l->acquired = l->waiting = false;
     l->token = 0;
     if (rp.status != UT_OK)
@@ -165,13 +175,15 @@ int ut_lock_renew(ut_lock_t *l, uint64_t now_ms)
     int rc = send(l, UT_LOCK_OP_RENEW, 0, &rp);
     if (rc != UT_OK)
         return rc;
+    if (rp.status == UT_ENOMEM)
+        UT__FAIL(&l->base, UT_ENOMEM, "renew: the table is out of memory (retry)");
     if (rp.status != UT_OK) {
         l->acquired = l->waiting = false;
         l->token = 0;
         UT__FAIL(&l->base, rp.status, "renew: %s (the lock is lost)", ut_strerror(rp.status));
     }
     if (l->acquired)
-        l->lease_end = now_ms + l->ttl;
+        l->lease_end = lease_end(now_ms, l->ttl);
     return UT_OK;
 }
 

@@ -391,13 +391,22 @@ static void ev_push(ut_lock_table_t *t, ut_lock_event_type_t type, const res_t *
     e->expires_ms = expires;
 }
 
+/* now + d, saturating: a lease or deadline past the end of the clock ends
+ * at UINT64_MAX rather than wrapping into the past. */
+static uint64_t sat_add(uint64_t now, uint64_t d)
+{
+    return d > UINT64_MAX - now ? UINT64_MAX : now + d;
+}
+
 /* Grant queued requests in FIFO order while the head is compatible: a
  * later waiter never overtakes an earlier one (fair queue). The caller has
  * reserved one event and one holder slot per waiter. */
 static void promote(ut_lock_table_t *t, res_t *r)
 {
     size_t k = 0;
-    while (k < r->nw && grantable(r, (r->w[k].flags & UT_LOCK_F_SHARED) != 0, t->now)) {
+    /* An exhausted token counter grants nothing: tokens never wrap. */
+    while (k < r->nw && t->last_token < UINT64_MAX &&
+           grantable(r, (r->w[k].flags & UT_LOCK_F_SHARED) != 0, t->now)) {
         waiter_t *w = &r->w[k];
         holder_t *h = &r->h[r->nh++];
         h->s = w->s;
@@ -408,7 +417,7 @@ static void promote(ut_lock_table_t *t, res_t *r)
 #else
         h->token = ++t->last_token;
 #endif
-        h->expires = t->now + w->ttl;
+        h->expires = sat_add(t->now, w->ttl); /* the TTL was checked at an earlier now */
         h->count = 1;
         h->shared = (w->flags & UT_LOCK_F_SHARED) != 0;
         w->s->waiting = NULL;
@@ -598,6 +607,11 @@ static int do_acquire(ut_lock_table_t *t, const cmd_t *c, uint64_t now, ut_lock_
             UT__FAIL(&t->base, UT_EEXIST, "acquire: holder already holds it (not reentrant)");
         if ((h->shared != 0) != shared)
             UT__FAIL(&t->base, UT_ESTATE, "acquire: reentrant request in another mode");
+        /* Refreshing the lease is a renewal: a lapsed one is gone even
+         * before a tick reports it (as in do_renew, Chubby §2.8). */
+        if (h->expires <= now)
+            UT__FAIL(&t->base, UT_ETIMEDOUT, "acquire: lease expired at %llu",
+                     (unsigned long long)h->expires);
         if (h->count == UINT32_MAX)
             UT__FAIL(&t->base, UT_ERANGE, "acquire: reentrancy count overflow");
         h->count++;
@@ -612,6 +626,8 @@ static int do_acquire(ut_lock_table_t *t, const cmd_t *c, uint64_t now, ut_lock_
     if (s != NULL && s->waiting != NULL)
         UT__FAIL(&t->base, UT_ESTATE, "acquire: holder already waits in a queue");
     bool grant = grantable(in_use ? r : NULL, shared, now) && (!in_use || r->nw == 0);
+    if (grant && t->last_token == UINT64_MAX)
+        UT__FAIL(&t->base, UT_ERANGE, "acquire: fencing tokens exhausted");
     bool deadlock = false;
     if (!grant && c->wait > 0) {
         if (r->nw >= t->max_waiters)
@@ -689,6 +705,8 @@ nomem:
     UT__FAIL(&t->base, UT_ENOMEM, "acquire: out of memory");
 }
 
+static void drop_stale_waiters(ut_lock_table_t *t, res_t *r, uint64_t now);
+
 static int do_release(ut_lock_table_t *t, const cmd_t *c, uint64_t now, ut_lock_reply_t *rp)
 {
     if (c->rlen == 0 || c->hlen == 0)
@@ -722,6 +740,7 @@ static int do_release(ut_lock_table_t *t, const cmd_t *c, uint64_t now, ut_lock_
         r->nw--;
         s->waiting = NULL;
     }
+    drop_stale_waiters(t, r, now);
     promote(t, r);
     res_update_active(t, r);
     return UT_OK;
@@ -767,6 +786,28 @@ static int do_renew(ut_lock_table_t *t, const cmd_t *c, uint64_t now, ut_lock_re
     return UT_OK;
 }
 
+/* Removes the waiters whose deadline or own lease has passed (one event
+ * each; the caller reserved them), so that no grant goes to a wait that is
+ * over even when no tick came in between. */
+static void drop_stale_waiters(ut_lock_table_t *t, res_t *r, uint64_t now)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < r->nw; i++) {
+        waiter_t *w = &r->w[i];
+        /* Whichever ended first; a tie is the wait's timeout. */
+        if (w->deadline <= now && w->deadline <= w->lease_until) {
+            w->s->waiting = NULL;
+            ev_push(t, UT_LOCK_EV_WAIT_TIMEOUT, r, w->s, 0, 0);
+        } else if (w->lease_until <= now) {
+            w->s->waiting = NULL;
+            ev_push(t, UT_LOCK_EV_WAITER_EXPIRED, r, w->s, 0, 0);
+        } else {
+            r->w[k++] = *w;
+        }
+    }
+    r->nw = k;
+}
+
 static int do_tick(ut_lock_table_t *t, uint64_t now)
 {
     size_t need = 0;
@@ -797,21 +838,7 @@ static int do_tick(ut_lock_table_t *t, uint64_t now)
             }
         }
         r->nh = k;
-        k = 0;
-        for (size_t i = 0; i < r->nw; i++) {
-            waiter_t *w = &r->w[i];
-            /* Whichever ended first; a tie is the wait's timeout. */
-            if (w->deadline <= now && w->deadline <= w->lease_until) {
-                w->s->waiting = NULL;
-                ev_push(t, UT_LOCK_EV_WAIT_TIMEOUT, r, w->s, 0, 0);
-            } else if (w->lease_until <= now) {
-                w->s->waiting = NULL;
-                ev_push(t, UT_LOCK_EV_WAITER_EXPIRED, r, w->s, 0, 0);
-            } else {
-                r->w[k++] = *w;
-            }
-        }
-        r->nw = k;
+        drop_stale_waiters(t, r, now);
         promote(t, r);
         res_update_active(t, r);
     }

@@ -106,7 +106,8 @@ typedef enum ut_partition_suggestion {
 /**
  * @brief The partitioner's stable 64-bit hash (part of the map format).
  *
- * Little-endian 8-byte words w of the key: h = seed ^ (len * 0x9E3779B97F4A7C15);
+ * Little-endian 8-byte words w of the key:
+ * h = seed ^ 0x243F6A8885A308D3 ^ (len * 0x9E3779B97F4A7C15);
  * for each word (the tail zero-padded) h = rotl64(h ^ (w * 0xC2B2AE3D27D4EB4F), 31)
  * * 0x9E3779B97F4A7C15; then the MurmurHash3 fmix64 finaliser. Golden
  * vectors in tests/test_partition.c pin it.

@@ -87,7 +87,7 @@ static inline uint64_t rotl64(uint64_t x, int r)
 UT_API uint64_t ut_partition_hash(const void *key, size_t len, uint64_t seed)
 {
     const uint8_t *p = key;
-    uint64_t h = seed ^ ((uint64_t)len * 0x9E3779B97F4A7C15ull);
+    uint64_t h = seed ^ 0x243F6A8885A308D3ull ^ ((uint64_t)len * 0x9E3779B97F4A7C15ull);
     size_t i = 0;
     for (; i + 8 <= len; i += 8) {
         uint64_t w = get_le64(p + i);

@@ -8,8 +8,9 @@
  * through memcached_generate_hash).
  *
  * usage: bench_partition [keys]            (default 1,000,000; P1 says 10M)
- *        bench_partition --callgrind ALGO N  (ALGO: ring jump maglev hrw
- *        ring160 ketama range; 100,000 lookups, for instruction counts) */
+ *        bench_partition --callgrind ALGO N [LOOKUPS]  (ALGO: ring jump maglev
+ *        hrw ring160 jumppeer ketama range; default 100,000 lookups; run with
+ *        LOOKUPS and with 0 under callgrind, divide the difference) */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include <stdbool.h>
 #include <stdio.h>
@@ -100,9 +101,9 @@ static void ring160_free(ring160_t *r)
 /* --- one "algorithm" behind one interface -------------------------------- */
 
 enum { A_RING, A_JUMP, A_MAGLEV, A_HRW, A_RING160, A_JUMP_PEER, A_KETAMA, A_COUNT };
-static const char *names[A_COUNT] = {"ut ring (160 vn, O(1) index)", "ut jump", "ut maglev (M=65537)",
-                                     "ut rendezvous", "peer: 160-point ring", "peer: jump hash",
-                                     "peer: libmemcached ketama"};
+static const char *names[A_COUNT] = {
+    "ut ring (160 vn, O(1) index)", "ut jump",         "ut maglev (M=65537)",      "ut rendezvous",
+    "peer: 160-point ring",         "peer: jump hash", "peer: libmemcached ketama"};
 
 typedef struct algo {
     int kind;
@@ -277,8 +278,8 @@ static void run(size_t n, uint64_t keys)
         double mean = (double)k / (double)n;
         double ideal_add = (double)k / (double)(n + 1), ideal_rm = (double)k / (double)n;
         if (no_add)
-            printf("%-30s %9.1f %9.3f %13s %13.3f  (101 servers: over its limit)\n", names[kind], ns,
-                   peak / mean, "n/a", (double)mv_rm / ideal_rm);
+            printf("%-30s %9.1f %9.3f %13s %13.3f  (101 servers: over its limit)\n", names[kind],
+                   ns, peak / mean, "n/a", (double)mv_rm / ideal_rm);
         else
             printf("%-30s %9.1f %9.3f %13.3f %13.3f%s\n", names[kind], ns, peak / mean,
                    (double)mv_add / ideal_add, (double)mv_rm / ideal_rm,
@@ -347,13 +348,12 @@ static double range_bench(const ut_partitioner_t *h, uint64_t m)
     return runs[2];
 }
 
-static int callgrind(const char *an, size_t n)
+static int callgrind(const char *an, size_t n, uint64_t m)
 {
     const char *ks[] = {"ring", "jump", "maglev", "hrw", "ring160", "jumppeer", "ketama"};
-    uint64_t m = 100000;
     if (strcmp(an, "range") == 0) {
         ut_partitioner_t *h = range_map(1000000);
-        range_bench(h, m / 5);
+        range_bench(h, m / 5 + 1);
         ut_partitioner_free(h);
         return 0;
     }
@@ -378,8 +378,11 @@ static int callgrind(const char *an, size_t n)
 
 int main(int argc, char **argv)
 {
-    if (argc == 4 && strcmp(argv[1], "--callgrind") == 0)
-        return callgrind(argv[2], (size_t)strtoul(argv[3], NULL, 10));
+    /* --callgrind ALGO N [LOOKUPS]: run twice (LOOKUPS and 0) and divide
+     * the difference of the totals by LOOKUPS for instructions per lookup. */
+    if ((argc == 4 || argc == 5) && strcmp(argv[1], "--callgrind") == 0)
+        return callgrind(argv[2], (size_t)strtoul(argv[3], NULL, 10),
+                         argc == 5 ? strtoull(argv[4], NULL, 10) : 100000);
     uint64_t keys = argc > 1 ? strtoull(argv[1], NULL, 10) : 1000000;
 #ifndef UT_BENCH_LIBMEMCACHED
     printf("libmemcached-dev not found at configure time: ketama is not measured\n");

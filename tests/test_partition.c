@@ -340,8 +340,8 @@ static void test_range_strategy(void **state)
     struct {
         const char *k;
         uint32_t p;
-    } cases[] = {{"", 0}, {"a", 0}, {"fzzz", 0}, {"g", 1}, {"g\0", 1}, {"mm", 1},
-                 {"n", 2}, {"s", 2}, {"t", 3}, {"zz", 3}};
+    } cases[] = {{"", 0},   {"a", 0}, {"fzzz", 0}, {"g", 1}, {"g\0", 1},
+                 {"mm", 1}, {"n", 2}, {"s", 2},    {"t", 3}, {"zz", 3}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         assert_int_equal(ut_partitioner_locate(h, cases[i].k, strlen(cases[i].k), &p), UT_OK);
         assert_int_equal(p, cases[i].p);

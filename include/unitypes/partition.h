@@ -38,10 +38,11 @@ extern "C" {
 
 /** @brief Placement algorithm: how a partition finds its nodes. @since 0.2.0 */
 typedef enum ut_partition_algo {
-    UT_PARTITION_ALGO_RING = 0,      /**< ring with virtual nodes and an O(1) bucket index */
-    UT_PARTITION_ALGO_JUMP = 1,      /**< jump consistent hash (Lamping & Veach 2014) */
-    UT_PARTITION_ALGO_MAGLEV = 2,    /**< Maglev lookup table (Eisenbud et al., NSDI 2016) */
-    UT_PARTITION_ALGO_RENDEZVOUS = 3 /**< weighted highest random weight (Thaler & Ravishankar 1998) */
+    UT_PARTITION_ALGO_RING = 0,   /**< ring with virtual nodes and an O(1) bucket index */
+    UT_PARTITION_ALGO_JUMP = 1,   /**< jump consistent hash (Lamping & Veach 2014) */
+    UT_PARTITION_ALGO_MAGLEV = 2, /**< Maglev lookup table (Eisenbud et al., NSDI 2016) */
+    UT_PARTITION_ALGO_RENDEZVOUS =
+        3 /**< weighted highest random weight (Thaler & Ravishankar 1998) */
 } ut_partition_algo_t;
 
 /** @brief A node of the partitioner's node set. @since 0.2.0 */
@@ -220,7 +221,8 @@ UT_API ut_partition_strategy_t ut_partitioner_strategy(const ut_partitioner_t *h
 UT_API ut_partition_algo_t ut_partitioner_algorithm(const ut_partitioner_t *h);
 /** @brief Number of partitions. @param[in] h partitioner @return count (0 for NULL) @since 0.2.0 */
 UT_API uint32_t ut_partitioner_count(const ut_partitioner_t *h);
-/** @brief Map version, incremented by every change. @param[in] h partitioner @return version (0 for NULL) @since 0.2.0 */
+/** @brief Map version, incremented by every change. @param[in] h partitioner @return version (0 for
+ * NULL) @since 0.2.0 */
 UT_API uint64_t ut_partitioner_version(const ut_partitioner_t *h);
 /** @brief Replication factor. @param[in] h partitioner @return factor (0 for NULL) @since 0.2.0 */
 UT_API unsigned ut_partitioner_replicas(const ut_partitioner_t *h);
@@ -333,7 +335,8 @@ UT_API void ut_partition_plan_free(ut_partition_plan_t *plan);
 /** @brief Number of moves. @param[in] plan plan @return count (0 for NULL) @since 0.2.0 */
 UT_API size_t ut_partition_plan_count(const ut_partition_plan_t *plan);
 
-/** @brief Map version the plan was made against. @param[in] plan plan @return version @since 0.2.0 */
+/** @brief Map version the plan was made against. @param[in] plan plan @return version @since 0.2.0
+ */
 UT_API uint64_t ut_partition_plan_base_version(const ut_partition_plan_t *plan);
 
 /**
@@ -348,8 +351,8 @@ UT_API uint64_t ut_partition_plan_base_version(const ut_partition_plan_t *plan);
  * @retval UT_ENOTFOUND i out of range
  * @since 0.2.0
  */
-UT_API int ut_partition_plan_move(const ut_partition_plan_t *plan, size_t i,
-                                  uint32_t *partition_id, uint64_t *from, uint64_t *to);
+UT_API int ut_partition_plan_move(const ut_partition_plan_t *plan, size_t i, uint32_t *partition_id,
+                                  uint64_t *from, uint64_t *to);
 
 /**
  * @brief Split a RANGE partition at a key: the partition holding @p key

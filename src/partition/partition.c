@@ -206,7 +206,8 @@ static void partitioner_destroy(ut_partitioner_t *h)
 
 static uint32_t first_level_count(const ut_partitioner_t *h)
 {
-    ut_partition_strategy_t s = h->strategy == UT_PARTITION_COMPOSITE ? h->first_level : h->strategy;
+    ut_partition_strategy_t s =
+        h->strategy == UT_PARTITION_COMPOSITE ? h->first_level : h->strategy;
     if (s == UT_PARTITION_RANGE)
         return (uint32_t)h->n_bounds + 1;
     return h->n_lists + (h->ldefault ? 1u : 0u);
@@ -240,11 +241,13 @@ static uint64_t part_seed(const ut_partitioner_t *h, const bkey_t *bounds, uint3
         f = p / h->hash_parts;
         sub = p % h->hash_parts;
     }
-    ut_partition_strategy_t s = h->strategy == UT_PARTITION_COMPOSITE ? h->first_level : h->strategy;
+    ut_partition_strategy_t s =
+        h->strategy == UT_PARTITION_COMPOSITE ? h->first_level : h->strategy;
     uint64_t x;
     if (s == UT_PARTITION_RANGE) {
-        x = f == 0 ? ut_partition_hash(NULL, 0, UT__PARTITION_SEED_PART)
-                   : ut_partition_hash(bounds[f - 1].data, bounds[f - 1].len, UT__PARTITION_SEED_PART);
+        x = f == 0
+                ? ut_partition_hash(NULL, 0, UT__PARTITION_SEED_PART)
+                : ut_partition_hash(bounds[f - 1].data, bounds[f - 1].len, UT__PARTITION_SEED_PART);
     } else {
         uint8_t b[4];
         put_le32(b, f);
@@ -300,11 +303,10 @@ static int build_owners(const ut_partitioner_t *h, const ut_partition_node_t *no
         double W = 0;
         for (size_t i = 0; i < n; i++)
             W += nodes[i].weight;
-        for (size_t i = 0; i < n; i++)
-            {
-                double c = (1.0 + h->eps) * (double)count * nodes[i].weight / W;
-                cap[i] = (uint64_t)c + ((double)(uint64_t)c < c ? 1u : 0u);
-            }
+        for (size_t i = 0; i < n; i++) {
+            double c = (1.0 + h->eps) * (double)count * nodes[i].weight / W;
+            cap[i] = (uint64_t)c + ((double)(uint64_t)c < c ? 1u : 0u);
+        }
     }
     uint32_t mark = 0;
     for (uint32_t p = 0; p < count; p++) {
@@ -809,7 +811,8 @@ UT_API int ut_partition_range(const ut_partitioner_t *h, uint32_t partition_id,
         return UT_ESTATE;
     if (partition_id >= h->count)
         return UT_ENOTFOUND;
-    uint32_t f = h->strategy == UT_PARTITION_COMPOSITE ? partition_id / h->hash_parts : partition_id;
+    uint32_t f =
+        h->strategy == UT_PARTITION_COMPOSITE ? partition_id / h->hash_parts : partition_id;
     lo->data = f ? h->bounds[f - 1].data : NULL;
     lo->len = f ? h->bounds[f - 1].len : 0;
     *has_hi = f < h->n_bounds;
@@ -922,8 +925,7 @@ UT_API int ut_partitioner_plan_add(ut_partitioner_t *h, const ut_partition_node_
         UT__FAIL(&h->base, UT_EEXIST, "plan_add: node %llu already in the set",
                  (unsigned long long)node->id);
     if (check_points(h, h->nodes, h->n_nodes) != UT_OK ||
-        (h->algo == UT_PARTITION_ALGO_RING &&
-         (uint64_t)h->vnodes * node->weight > MAX_POINTS) ||
+        (h->algo == UT_PARTITION_ALGO_RING && (uint64_t)h->vnodes * node->weight > MAX_POINTS) ||
         (h->algo == UT_PARTITION_ALGO_MAGLEV && h->maglev_size < h->n_nodes + 1))
         UT__FAIL(&h->base, UT_EINVAL, "plan_add: too many ring points or nodes for the table");
     ut_partition_node_t *nn = ut__malloc((h->n_nodes + 1) * sizeof *nn);
@@ -1014,8 +1016,8 @@ UT_API uint64_t ut_partition_plan_base_version(const ut_partition_plan_t *plan)
     return plan != NULL && plan->magic == UT__PLAN_MAGIC ? plan->base_version : 0;
 }
 
-UT_API int ut_partition_plan_move(const ut_partition_plan_t *plan, size_t i,
-                                  uint32_t *partition_id, uint64_t *from, uint64_t *to)
+UT_API int ut_partition_plan_move(const ut_partition_plan_t *plan, size_t i, uint32_t *partition_id,
+                                  uint64_t *from, uint64_t *to)
 {
     if (plan == NULL || plan->magic != UT__PLAN_MAGIC || partition_id == NULL || from == NULL ||
         to == NULL)

@@ -12,7 +12,7 @@
 
 /* Seeds of ut_partition_hash(), part of the map format. */
 #define UT__PARTITION_SEED_KEY 0u
-#define UT__PARTITION_SEED_SUB 0x5355424b455953ull   /* composite sub-level */
+#define UT__PARTITION_SEED_SUB 0x5355424b455953ull    /* composite sub-level */
 #define UT__PARTITION_SEED_RING 0x52494e47504f494eull /* ring points */
 #define UT__PARTITION_SEED_NODE 0x4e4f444548415348ull /* per-node hash */
 #define UT__PARTITION_SEED_PART 0x5041525449544e53ull /* partition seeds */

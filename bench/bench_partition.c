@@ -216,6 +216,78 @@ static size_t find(const ut_partition_node_t *nodes, size_t n, uint64_t id)
     return n;
 }
 
+/* The product path: CONSISTENT_HASH with P token ranges placed on the ring
+ * with bounded load, looked up with ut_partitioner_primary(); membership
+ * through plans. */
+static ut_partitioner_t *ch_map(const ut_partition_node_t *nodes, size_t n, uint32_t parts)
+{
+    ut_partitioner_config_t c;
+    ut_partitioner_config_init(&c, UT_PARTITIONER_CONFIG_VERSION);
+    c.strategy = UT_PARTITION_CONSISTENT_HASH;
+    c.algorithm = UT_PARTITION_ALGO_RING;
+    c.partitions = parts;
+    c.load_epsilon = 0.05;
+    c.nodes = nodes;
+    c.n_nodes = n;
+    ut_partitioner_t *h = NULL;
+    if (ut_partitioner_new(&h, &c) != UT_OK)
+        return NULL;
+    return h;
+}
+
+static uint64_t pmap(const ut_partitioner_t *h, uint64_t i)
+{
+    uint8_t b[8];
+    for (int k = 0; k < 8; k++)
+        b[k] = (uint8_t)(i >> (8 * k));
+    uint64_t o = 0;
+    ut_partitioner_primary(h, b, 8, &o);
+    return o;
+}
+
+static void run_partitioner(const ut_partition_node_t *nodes, size_t n, uint64_t keys,
+                            uint32_t *count, uint32_t parts)
+{
+    ut_partitioner_t *h = ch_map(nodes, n, parts), *add = ch_map(nodes, n, parts),
+                     *rm = ch_map(nodes, n, parts);
+    ut_partition_plan_t *pl;
+    ut_partitioner_plan_add(add, &nodes[n], &pl);
+    ut_partitioner_apply(add, pl);
+    ut_partition_plan_free(pl);
+    ut_partitioner_plan_remove(rm, nodes[n / 2].id, &pl);
+    ut_partitioner_apply(rm, pl);
+    ut_partition_plan_free(pl);
+    double runs[5];
+    for (int r = 0; r < 5; r++) {
+        uint64_t acc = 0;
+        double t0 = now_ns();
+        for (uint64_t i = 0; i < 1000000; i++)
+            acc += pmap(h, i * 7919u + (uint64_t)r);
+        runs[r] = (now_ns() - t0) / 1e6;
+        sink += acc;
+    }
+    qsort(runs, 5, sizeof runs[0], cmp_d);
+    memset(count, 0, (n + 1) * sizeof *count);
+    uint64_t mv_add = 0, mv_rm = 0;
+    for (uint64_t i = 0; i < keys; i++) {
+        uint64_t o = pmap(h, i);
+        count[o - 1]++;
+        mv_add += pmap(add, i) != o;
+        mv_rm += pmap(rm, i) != o;
+    }
+    uint32_t peak = 0;
+    for (size_t i = 0; i < n; i++)
+        peak = count[i] > peak ? count[i] : peak;
+    char name[64];
+    snprintf(name, sizeof name, "ut partitioner P=%u eps=.05", (unsigned)parts);
+    printf("%-30s %9.1f %9.3f %13.3f %13.3f\n", name, runs[2], peak / ((double)keys / (double)n),
+           (double)mv_add / ((double)keys / (double)(n + 1)),
+           (double)mv_rm / ((double)keys / (double)n));
+    ut_partitioner_free(h);
+    ut_partitioner_free(add);
+    ut_partitioner_free(rm);
+}
+
 static void run(size_t n, uint64_t keys)
 {
     ut_partition_node_t *nodes = malloc((n + 1) * sizeof *nodes);
@@ -288,6 +360,7 @@ static void run(size_t n, uint64_t keys)
         algo_free(&add);
         algo_free(&rm);
     }
+    run_partitioner(nodes, n, keys, count, 65536);
     printf("ratios: peer 160-point ring / ut ring = %.2f", ns_by[A_RING160] / ring_ns);
     printf(", peer jump / ut jump = %.2f", ns_by[A_JUMP_PEER] / ns_by[A_JUMP]);
     if (ns_by[A_KETAMA] > 0)
@@ -351,6 +424,19 @@ static double range_bench(const ut_partitioner_t *h, uint64_t m)
 static int callgrind(const char *an, size_t n, uint64_t m)
 {
     const char *ks[] = {"ring", "jump", "maglev", "hrw", "ring160", "jumppeer", "ketama"};
+    if (strcmp(an, "partitioner") == 0) {
+        ut_partition_node_t *nd = malloc((n + 1) * sizeof *nd);
+        for (size_t i = 0; i <= n; i++)
+            nd[i] = (ut_partition_node_t){1 + i, 1, 0};
+        ut_partitioner_t *h = ch_map(nd, n, 65536);
+        uint64_t acc = 0;
+        for (uint64_t i = 0; i < m; i++)
+            acc += pmap(h, i);
+        sink = acc;
+        ut_partitioner_free(h);
+        free(nd);
+        return 0;
+    }
     if (strcmp(an, "range") == 0) {
         ut_partitioner_t *h = range_map(1000000);
         range_bench(h, m / 5 + 1);

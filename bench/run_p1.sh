@@ -15,7 +15,7 @@ tot() {
 }
 for spec in "ring 100" "ring 1000" "jump 100" "jump 1000" "maglev 100" "maglev 1000" \
     "hrw 100" "ring160 100" "ring160 1000" "jumppeer 100" "jumppeer 1000" "ketama 100" \
-    "range 1"; do
+    "partitioner 100" "partitioner 1000" "range 1"; do
     set -- $spec
     m=20000
     t1=$(tot "$1" "$2" $m) || continue

@@ -66,8 +66,7 @@ typedef struct ut_partitioner_config {
     size_t n_nodes;                   /**< at least 1 */
     unsigned replicas;                /**< replication factor, 1..min(n_nodes, 16); default 1 */
     /** HASH and CONSISTENT_HASH: number of partitions; COMPOSITE: hash
-     *  sub-partitions per first-level partition. Default 1024 (HASH,
-     *  CONSISTENT_HASH) or 1 (COMPOSITE via config_init: 1024, set it). */
+     *  sub-partitions per first-level partition. 1..2^24, default 1024. */
     uint32_t partitions;
     ut_partition_algo_t algorithm; /**< CONSISTENT_HASH placement; default RING */
     unsigned vnodes;               /**< ring points per node of weight 1; default 160; 1..4096 */

@@ -13,10 +13,24 @@
 #define MAX_POINTS (1u << 24)
 #define MAX_PARTS (1u << 24)
 
+/* A key the map owns. pre is its first 8 bytes, big-endian, zero-padded:
+ * two keys whose prefixes differ compare as their prefixes do, so a range
+ * search reads the key bytes only on a prefix tie (one cache miss per step
+ * instead of two). */
 typedef struct bkey {
+    uint64_t pre;
     uint8_t *data;
     size_t len;
 } bkey_t;
+
+static uint64_t key_prefix(const void *d, size_t len)
+{
+    const uint8_t *p = d;
+    uint64_t v = 0;
+    for (size_t i = 0; i < 8; i++)
+        v = (v << 8) | (i < len ? p[i] : 0u);
+    return v;
+}
 
 struct ut_partitioner {
     ut__handle_t base;
@@ -66,12 +80,18 @@ static void put_le64(uint8_t *b, uint64_t v)
         b[i] = (uint8_t)(v >> (8 * i));
 }
 
-static uint64_t get_le64(const uint8_t *b)
+static inline uint64_t get_le64(const uint8_t *b)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t v;
+    memcpy(&v, b, 8);
+    return v;
+#else
     uint64_t v = 0;
     for (int i = 7; i >= 0; i--)
         v = (v << 8) | b[i];
     return v;
+#endif
 }
 
 static uint32_t get_le32(const uint8_t *b)
@@ -94,9 +114,9 @@ UT_API uint64_t ut_partition_hash(const void *key, size_t len, uint64_t seed)
         h = rotl64(h ^ (w * 0xC2B2AE3D27D4EB4Full), 31) * 0x9E3779B97F4A7C15ull;
     }
     if (i < len) {
-        uint64_t w = 0;
-        for (size_t k = 0; i + k < len; k++)
-            w |= (uint64_t)p[i + k] << (8 * k);
+        uint8_t tail[8] = {0};
+        memcpy(tail, p + i, len - i);
+        uint64_t w = get_le64(tail);
         h = rotl64(h ^ (w * 0xC2B2AE3D27D4EB4Full), 31) * 0x9E3779B97F4A7C15ull;
     }
     /* MurmurHash3 fmix64 (Appleby). */
@@ -177,6 +197,7 @@ static int copy_keys(bkey_t **out, const ut_partition_key_t *src, size_t n)
         }
         if (src[i].len)
             memcpy(k[i].data, src[i].data, src[i].len);
+        k[i].pre = key_prefix(k[i].data, k[i].len);
     }
     *out = k;
     return UT_OK;
@@ -664,10 +685,13 @@ static inline bool valid(const ut_partitioner_t *h)
 static uint32_t range_find(const bkey_t *b, size_t n, const void *key, size_t len)
 {
     /* number of boundaries <= key */
+    uint64_t kp = key_prefix(key, len);
     size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (keycmp(b[mid].data, b[mid].len, key, len) <= 0)
+        bool le =
+            b[mid].pre != kp ? b[mid].pre < kp : keycmp(b[mid].data, b[mid].len, key, len) <= 0;
+        if (le)
             lo = mid + 1;
         else
             hi = mid;
@@ -1089,6 +1113,7 @@ UT_API int ut_partitioner_split(ut_partitioner_t *h, const void *key, size_t len
     memcpy(nb, h->bounds, at * sizeof *nb);
     nb[at].data = kd;
     nb[at].len = len;
+    nb[at].pre = key_prefix(kd, len);
     memcpy(nb + at + 1, h->bounds + at, (h->n_bounds - at) * sizeof *nb);
     /* Counters: the halves share the parent's until the caller reports. */
     for (size_t i = 0, j = 0; i <= h->n_bounds; i++, j++) {

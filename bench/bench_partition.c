@@ -8,6 +8,7 @@
  * through memcached_generate_hash).
  *
  * usage: bench_partition [keys]            (default 1,000,000; P1 says 10M)
+ *        bench_partition --range           (only the 1,000,000-range lookup)
  *        bench_partition --callgrind ALGO N [LOOKUPS]  (ALGO: ring jump maglev
  *        hrw ring160 jumppeer ketama range; default 100,000 lookups; run with
  *        LOOKUPS and with 0 under callgrind, divide the difference) */
@@ -469,12 +470,15 @@ int main(int argc, char **argv)
     if ((argc == 4 || argc == 5) && strcmp(argv[1], "--callgrind") == 0)
         return callgrind(argv[2], (size_t)strtoul(argv[3], NULL, 10),
                          argc == 5 ? strtoull(argv[4], NULL, 10) : 100000);
-    uint64_t keys = argc > 1 ? strtoull(argv[1], NULL, 10) : 1000000;
+    bool range_only = argc > 1 && strcmp(argv[1], "--range") == 0;
+    uint64_t keys = argc > 1 && !range_only ? strtoull(argv[1], NULL, 10) : 1000000;
 #ifndef UT_BENCH_LIBMEMCACHED
     printf("libmemcached-dev not found at configure time: ketama is not measured\n");
 #endif
-    run(100, keys);
-    run(1000, keys);
+    if (!range_only) {
+        run(100, keys);
+        run(1000, keys);
+    }
     ut_partitioner_t *h = range_map(1000000);
     if (h != NULL) {
         printf("\nrange: 1,000,000 ranges, ut_partitioner_locate: %.1f ns/lookup (median of 5)\n",

@@ -393,6 +393,97 @@ static void test_split_merge(void **state)
     ut_partitioner_free(h);
 }
 
+static int kcmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
+{
+    size_t m = al < bl ? al : bl;
+    int c = m ? memcmp(a, b, m) : 0;
+    return c != 0 ? c : (al < bl ? -1 : (al > bl));
+}
+
+static size_t rand_key(uint64_t *s, uint8_t *k)
+{
+    static const uint8_t alpha[3] = {0, 1, 'a'};
+    size_t len = 1 + rng_next(s) % 12;
+    for (size_t i = 0; i < len; i++)
+        k[i] = alpha[rng_next(s) % 3];
+    return len;
+}
+
+/* Range lookup against a linear scan, on many boundaries sharing 8-byte
+ * prefixes (the sampled two-level search and the prefix tie path), before
+ * and after splits and merges. */
+static void test_range_many(void **state)
+{
+    (void)state;
+    enum { NB = 700 };
+    static uint8_t kb[NB][12];
+    static size_t kl[NB];
+    static ut_partition_key_t b[NB];
+    uint64_t s = 42;
+    size_t n = 0;
+    while (n < NB) {
+        uint8_t k[12];
+        size_t len = rand_key(&s, k);
+        size_t at = 0;
+        while (at < n && kcmp(kb[at], kl[at], k, len) < 0)
+            at++;
+        if (at < n && kcmp(kb[at], kl[at], k, len) == 0)
+            continue;
+        memmove(kb[at + 1], kb[at], (n - at) * 12);
+        memmove(kl + at + 1, kl + at, (n - at) * sizeof kl[0]);
+        memcpy(kb[at], k, len);
+        kl[at] = len;
+        n++;
+    }
+    for (size_t i = 0; i < NB; i++) {
+        b[i].data = kb[i];
+        b[i].len = kl[i];
+    }
+    ut_partition_node_t nodes[1] = {{1, 1, 0}};
+    ut_partitioner_config_t c;
+    ut_partitioner_config_init(&c, 1);
+    c.strategy = UT_PARTITION_RANGE;
+    c.nodes = nodes;
+    c.n_nodes = 1;
+    c.bounds = b;
+    c.n_bounds = NB;
+    ut_partitioner_t *h;
+    assert_int_equal(ut_partitioner_new(&h, &c), UT_OK);
+    for (int round = 0; round < 3; round++) {
+        for (int t = 0; t < 3000; t++) {
+            uint8_t k[12];
+            size_t len = rand_key(&s, k);
+            if (t % 7 == 0) { /* exactly a boundary */
+                uint32_t j = (uint32_t)(rng_next(&s) % ut_partitioner_count(h));
+                ut_partition_key_t lo, hi;
+                bool hh;
+                assert_int_equal(ut_partition_range(h, j, &lo, &hi, &hh), UT_OK);
+                len = lo.len;
+                if (len)
+                    memcpy(k, lo.data, len);
+            }
+            uint32_t want = 0, p;
+            for (uint32_t j = 1; j < ut_partitioner_count(h); j++) {
+                ut_partition_key_t lo, hi;
+                bool hh;
+                ut_partition_range(h, j, &lo, &hi, &hh);
+                want += kcmp(lo.data, lo.len, k, len) <= 0;
+            }
+            assert_int_equal(ut_partitioner_locate(h, k, len, &p), UT_OK);
+            assert_int_equal(p, want);
+        }
+        for (int m = 0; m < 40; m++)
+            assert_int_equal(ut_partitioner_merge(h, (uint32_t)(rng_next(&s) % 300)), UT_OK);
+        for (int m = 0; m < 40; m++) {
+            uint8_t k[12];
+            size_t len = rand_key(&s, k);
+            int rc = ut_partitioner_split(h, k, len);
+            assert_true(rc == UT_OK || rc == UT_EEXIST);
+        }
+    }
+    ut_partitioner_free(h);
+}
+
 static void test_suggest(void **state)
 {
     (void)state;
@@ -838,10 +929,10 @@ int main(void)
         cmocka_unit_test(test_placement_golden), cmocka_unit_test(test_lookup_errors),
         cmocka_unit_test(test_new_errors),       cmocka_unit_test(test_hash_strategy),
         cmocka_unit_test(test_list_strategy),    cmocka_unit_test(test_range_strategy),
-        cmocka_unit_test(test_split_merge),      cmocka_unit_test(test_suggest),
-        cmocka_unit_test(test_composite),        cmocka_unit_test(test_properties),
-        cmocka_unit_test(test_plan_errors),      cmocka_unit_test(test_serialise),
-        cmocka_unit_test(test_alloc_sweep),
+        cmocka_unit_test(test_split_merge),      cmocka_unit_test(test_range_many),
+        cmocka_unit_test(test_suggest),          cmocka_unit_test(test_composite),
+        cmocka_unit_test(test_properties),       cmocka_unit_test(test_plan_errors),
+        cmocka_unit_test(test_serialise),        cmocka_unit_test(test_alloc_sweep),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

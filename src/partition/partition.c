@@ -23,6 +23,8 @@ typedef struct bkey {
     size_t len;
 } bkey_t;
 
+static int make_samples(const bkey_t *b, size_t n, uint64_t **out, size_t *ns);
+
 static uint64_t key_prefix(const void *d, size_t len)
 {
     const uint8_t *p = d;
@@ -45,7 +47,9 @@ struct ut_partitioner {
     bkey_t *bounds; /* RANGE first level */
     size_t n_bounds;
     uint64_t *st_bytes, *st_load; /* RANGE: n_bounds + 1 counters */
-    bkey_t *lvals;                /* LIST first level */
+    uint64_t *sample;             /* prefix of every SAMPLE-th boundary */
+    size_t n_sample;
+    bkey_t *lvals; /* LIST first level */
     uint32_t *lpart;
     size_t n_lvals;
     uint32_t n_lists;
@@ -213,6 +217,7 @@ static void partitioner_destroy(ut_partitioner_t *h)
 {
     ut__free(h->nodes);
     free_keys(h->bounds, h->n_bounds);
+    ut__free(h->sample);
     ut__free(h->st_bytes);
     ut__free(h->st_load);
     free_keys(h->lvals, h->n_lvals);
@@ -606,6 +611,9 @@ static int build(ut_partitioner_t **out, const ut_partitioner_config_t *cfg, con
         if (rc != UT_OK)
             goto fail;
         h->n_bounds = cfg->n_bounds;
+        rc = make_samples(h->bounds, h->n_bounds, &h->sample, &h->n_sample);
+        if (rc != UT_OK)
+            goto fail;
         rc = UT_ENOMEM;
         if (h->strategy == UT_PARTITION_RANGE) {
             h->st_bytes = ut__calloc(h->n_bounds + 1, sizeof *h->st_bytes);
@@ -682,16 +690,52 @@ static inline bool valid(const ut_partitioner_t *h)
 
 /* --- lookup (no allocation) ------------------------------------------- */
 
-static uint32_t range_find(const bkey_t *b, size_t n, const void *key, size_t len)
+/* Two-level search: the prefixes of every SAMPLE-th boundary sit in one
+ * small array that stays in cache, so a lookup at 10^6 ranges touches the
+ * big array only inside one block of SAMPLE boundaries. */
+#define SAMPLE 64u
+
+static int make_samples(const bkey_t *b, size_t n, uint64_t **out, size_t *ns)
+{
+    size_t m = (n + SAMPLE - 1) / SAMPLE;
+    uint64_t *s = ut__malloc(m * sizeof *s + 1);
+    if (s == NULL)
+        return UT_ENOMEM;
+    for (size_t j = 0; j < m; j++)
+        s[j] = b[j * SAMPLE].pre;
+    *out = s;
+    *ns = m;
+    return UT_OK;
+}
+
+static inline bool bound_le(const bkey_t *b, uint64_t kp, const void *key, size_t len)
+{
+    return b->pre != kp ? b->pre < kp : keycmp(b->data, b->len, key, len) <= 0;
+}
+
+static uint32_t range_find(const bkey_t *b, size_t n, const uint64_t *smp, size_t ns,
+                           const void *key, size_t len)
 {
     /* number of boundaries <= key */
     uint64_t kp = key_prefix(key, len);
-    size_t lo = 0, hi = n;
+    size_t lo = 0, hi = ns;
+    while (lo < hi) { /* c = number of samples <= key */
+        size_t mid = lo + (hi - lo) / 2;
+        bool le = smp[mid] != kp ? smp[mid] < kp
+                                 : keycmp(b[mid * SAMPLE].data, b[mid * SAMPLE].len, key, len) <= 0;
+        if (le)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0)
+        return 0;
+    /* b[(c-1)*SAMPLE] <= key < b[c*SAMPLE]: the answer is in between. */
+    hi = lo * SAMPLE < n ? lo * SAMPLE : n;
+    lo = (lo - 1) * SAMPLE + 1;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        bool le =
-            b[mid].pre != kp ? b[mid].pre < kp : keycmp(b[mid].data, b[mid].len, key, len) <= 0;
-        if (le)
+        if (bound_le(&b[mid], kp, key, len))
             lo = mid + 1;
         else
             hi = mid;
@@ -702,7 +746,7 @@ static uint32_t range_find(const bkey_t *b, size_t n, const void *key, size_t le
 static int first_level(const ut_partitioner_t *h, const void *key, size_t len, uint32_t *f)
 {
     if (h->first_level == UT_PARTITION_RANGE) {
-        *f = range_find(h->bounds, h->n_bounds, key, len);
+        *f = range_find(h->bounds, h->n_bounds, h->sample, h->n_sample, key, len);
         return UT_OK;
     }
     /* PostgreSQL list partitioning: a value in no list goes to the
@@ -1061,13 +1105,22 @@ UT_API int ut_partition_plan_move(const ut_partition_plan_t *plan, size_t i, uin
 static int range_replace(ut_partitioner_t *h, bkey_t *nb, size_t n_nb, uint64_t *sb, uint64_t *sl,
                          const char *what)
 {
-    uint64_t *own;
-    int rc = build_owners(h, h->nodes, h->n_nodes, nb, (uint32_t)n_nb + 1, &own);
+    uint64_t *own, *smp;
+    size_t ns;
+    int rc = make_samples(nb, n_nb, &smp, &ns);
+    if (rc == UT_OK) {
+        rc = build_owners(h, h->nodes, h->n_nodes, nb, (uint32_t)n_nb + 1, &own);
+        if (rc != UT_OK)
+            ut__free(smp);
+    }
     if (rc != UT_OK) {
         ut__free(sb);
         ut__free(sl);
         return ut__handle_fail(&h->base, rc, "%s: out of memory", what);
     }
+    ut__free(h->sample);
+    h->sample = smp;
+    h->n_sample = ns;
     ut__free(h->bounds);
     ut__free(h->st_bytes);
     ut__free(h->st_load);
@@ -1092,7 +1145,7 @@ UT_API int ut_partitioner_split(ut_partitioner_t *h, const void *key, size_t len
         UT__FAIL(&h->base, UT_ESTATE, "split: not a range map");
     if (len == 0)
         UT__FAIL(&h->base, UT_EEXIST, "split: the empty key starts the first partition");
-    uint32_t at = range_find(h->bounds, h->n_bounds, key, len);
+    uint32_t at = range_find(h->bounds, h->n_bounds, h->sample, h->n_sample, key, len);
     if (at > 0 && keycmp(h->bounds[at - 1].data, h->bounds[at - 1].len, key, len) == 0)
         UT__FAIL(&h->base, UT_EEXIST, "split: key is already a boundary");
     if (h->n_bounds + 1 >= MAX_PARTS)

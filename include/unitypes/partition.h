@@ -146,7 +146,8 @@ UT_API int ut_partitioner_config_init(ut_partitioner_config_t *cfg, unsigned ver
  * @retval UT_EINVAL  NULL argument, empty node set, node id 0, zero weight,
  *                    bad replication factor, bad strategy/algorithm, unordered
  *                    or equal boundaries, a list partition without values or
- *                    out of range, parameters out of range
+ *                    out of range, parameters out of range (more than 2^24
+ *                    partitions or 2^26 partitions x replicas)
  * @retval UT_EEXIST  duplicate node id or duplicate list value
  * @retval UT_ERANGE  replication factor above the node count
  * @retval UT_EVERSION unknown config version

@@ -648,6 +648,12 @@ static int build(ut_partitioner_t **out, const ut_partitioner_config_t *cfg, con
         goto fail;
     }
     h->count = partition_total(h, h->n_bounds);
+    /* Bounds the table a decoded map can make us allocate (512 MiB). */
+    if ((uint64_t)h->count * h->replicas > (1u << 26)) {
+        *why = "more than 2^26 replica slots";
+        rc = UT_EINVAL;
+        goto fail;
+    }
     rc = build_owners(h, h->nodes, h->n_nodes, h->bounds, h->count, &h->owners);
     if (rc != UT_OK)
         goto fail;

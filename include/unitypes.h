@@ -32,6 +32,7 @@
 /* <<< replica */
 
 /* >>> partition (issue 12): #include here */
+#include "unitypes/partition.h"
 /* <<< partition */
 
 #endif /* UNITYPES_H */

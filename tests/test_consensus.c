@@ -2437,6 +2437,8 @@ static void alloc_sweep(void (*setup)(rc_cluster_t *c), uint64_t node, op_fn op,
         if (rc == UT_ENOMEM) {
             enomem++;
             ASSERT_UNCHANGED(s, h);
+            /* issue 9: every out-of-memory exit leaves a message. */
+            assert_non_null(strstr(ut_consensus_errmsg(h), "out of memory"));
             rc = op(&c, ud);
             if (rc != UT_OK && rc != UT_ESTALE)
                 fail_msg("k=%ld: op after ENOMEM returned %s", k, ut_err_name(rc));
@@ -2682,6 +2684,7 @@ static void test_alloc_failure_ready(void **state)
         long failures = ta.failures;
         test_alloc_uninstall();
         if (rc == UT_ENOMEM) {
+            assert_non_null(strstr(ut_consensus_errmsg(h), "out of memory"));
             assert_true(ut_consensus_has_ready(h));
             assert_int_equal(ut_consensus_ready(h, &rd), UT_OK);
         } else {

@@ -13,6 +13,8 @@
  * is reading. */
 #include <stdio.h>
 
+#include "common/handle.h"
+#include "common/rand.h"
 #include "consensus/log.h"
 #include "unitypes/codec.h"
 
@@ -30,7 +32,6 @@ _Static_assert(sizeof(ut_msg_append_t) >= sizeof(ut_msg_append_resp_t) &&
                "the append body must be the largest consensus body");
 
 #define UT__CONSENSUS_MAGIC 0x52616674u /* "Raft" */
-#define UT__CONSENSUS_FREED 0xdeadbeefu
 #define UT__MAX_INFLIGHT 4096u
 /* Highest term a node accepts: far beyond any real cluster, and low enough
  * that term + 1 (a candidacy, a pre-vote) can never wrap to 0. */
@@ -72,7 +73,7 @@ typedef struct ut__msgbuf {
 } ut__msgbuf_t;
 
 struct ut_consensus {
-    uint32_t magic;
+    ut__handle_t base; /* first member: magic and error message (common/handle.h) */
     uint64_t id;
     ut_consensus_config_t cfg; /* copied; member arrays point into prs */
     size_t n_members, n_voters;
@@ -123,30 +124,22 @@ struct ut_consensus {
     uint64_t ready_seq;
     uint64_t rd_last_entry, rd_applied;
     ut_consensus_hard_state_t rd_hs;
-
-    char errmsg[160];
 };
 
 /* ---------------------------------------------------------------- helpers */
 
-#define FAIL(h, code, ...)                                                                         \
-    do {                                                                                           \
-        snprintf((h)->errmsg, sizeof(h)->errmsg, __VA_ARGS__);                                     \
-        return (code);                                                                             \
-    } while (0)
-
 static bool valid_handle(const ut_consensus_t *h)
 {
-    return h != NULL && h->magic == UT__CONSENSUS_MAGIC;
+    return h != NULL && ut__handle_valid(&h->base, UT__CONSENSUS_MAGIC);
 }
 
-/* splitmix64: small, seedable, good enough for timeout jitter. */
-static uint64_t next_rand(ut_consensus_t *h)
+/* The out-of-memory exits of the public calls: every UT_ENOMEM leaves a
+ * message too. Other codes pass through with the message already set. */
+static int oom_message(ut_consensus_t *h, int rc, const char *context)
 {
-    uint64_t z = (h->rng += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
+    if (rc == UT_ENOMEM)
+        return ut__handle_fail(&h->base, rc, "%s: out of memory", context);
+    return rc;
 }
 
 /* §5.2: election timeouts are drawn at random from [T, 2T) so that split
@@ -155,7 +148,7 @@ static void reset_election_timer(ut_consensus_t *h)
 {
     uint64_t t = h->cfg.election_timeout_ms;
     h->election_start = h->now;
-    h->election_timeout = t + next_rand(h) % t;
+    h->election_timeout = t + ut__rand_below(&h->rng, t);
 }
 
 static ut__progress_t *find_member(ut_consensus_t *h, uint64_t id)
@@ -504,7 +497,7 @@ static int campaign(ut_consensus_t *h)
          * must refuse. UT_ERANGE promises that nothing changed, so the
          * election timer (and the RNG behind it) is left alone too: every
          * later tick keeps reporting the exhausted term space. */
-        FAIL(h, UT_ERANGE, "campaign: term space exhausted");
+        return ut__handle_fail(&h->base, UT_ERANGE, "campaign: term space exhausted");
     }
     int rc = reserve_election(h);
     if (rc != UT_OK)
@@ -614,7 +607,7 @@ int ut_consensus_new(ut_consensus_t **out, const ut_consensus_config_t *cfg)
         ut__free(h);
         return UT_ENOMEM;
     }
-    h->magic = UT__CONSENSUS_MAGIC;
+    ut__handle_init(&h->base, UT__CONSENSUS_MAGIC);
     h->live = &h->bufs[0];
     h->out = &h->bufs[1];
     h->cfg = *cfg;
@@ -635,10 +628,9 @@ int ut_consensus_new(ut_consensus_t **out, const ut_consensus_config_t *cfg)
     }
     h->role = h->self_voter ? UT_CONSENSUS_FOLLOWER : UT_CONSENSUS_OBSERVER;
     h->last_role = h->role;
-    h->rng = cfg->seed ^ (cfg->id * 0xd6e8feb86659fd93ull);
+    h->rng = ut__rand_seed(cfg->seed, cfg->id);
     ut__log_init(&h->log);
     reset_election_timer(h);
-    snprintf(h->errmsg, sizeof h->errmsg, "no error");
     *out = h;
     return UT_OK;
 }
@@ -653,7 +645,7 @@ void ut_consensus_free(ut_consensus_t *h)
     ut__free(h->rd_ents);
     ut__free(h->rd_apply);
     ut__free(h->rings);
-    h->magic = UT__CONSENSUS_FREED;
+    ut__handle_retire(&h->base);
     ut__free(h);
 }
 
@@ -663,47 +655,52 @@ int ut_consensus_restore(ut_consensus_t *h, const ut_consensus_hard_state_t *hs,
     if (!valid_handle(h) || hs == NULL || (n > 0 && entries == NULL))
         return UT_EINVAL;
     if (h->took_input || h->restored)
-        FAIL(h, UT_ESTATE, "restore: the node already took input");
+        return ut__handle_fail(&h->base, UT_ESTATE, "restore: the node already took input");
     size_t bytes = 0;
     uint64_t prev_term = 0;
     for (size_t i = 0; i < n; i++) {
         const ut_entry_t *e = &entries[i];
         if (e->index != i + 1)
-            FAIL(h, UT_ECORRUPT, "restore: entry %zu has index %llu", i,
-                 (unsigned long long)e->index);
+            return ut__handle_fail(&h->base, UT_ECORRUPT, "restore: entry %zu has index %llu", i,
+                                   (unsigned long long)e->index);
         if (e->term == 0 || e->term < prev_term || e->term > hs->term)
-            FAIL(h, UT_ECORRUPT, "restore: entry %llu has impossible term %llu",
-                 (unsigned long long)e->index, (unsigned long long)e->term);
+            return ut__handle_fail(&h->base, UT_ECORRUPT,
+                                   "restore: entry %llu has impossible term %llu",
+                                   (unsigned long long)e->index, (unsigned long long)e->term);
         if (e->type > UT_ENTRY_NOOP || (e->len > 0 && e->data == NULL) ||
             e->len > UT_CONSENSUS_MAX_ENTRY_BYTES)
-            FAIL(h, UT_ECORRUPT, "restore: entry %llu is malformed", (unsigned long long)e->index);
+            return ut__handle_fail(&h->base, UT_ECORRUPT, "restore: entry %llu is malformed",
+                                   (unsigned long long)e->index);
         if (bytes > SIZE_MAX - e->len)
-            return UT_ENOMEM;
+            return ut__handle_fail(&h->base, UT_ENOMEM, "restore: out of memory (%zu entries)", n);
         bytes += e->len;
         prev_term = e->term;
     }
     if (hs->term > UT__MAX_TERM)
-        FAIL(h, UT_ECORRUPT, "restore: impossible term %llu", (unsigned long long)hs->term);
+        return ut__handle_fail(&h->base, UT_ECORRUPT, "restore: impossible term %llu",
+                               (unsigned long long)hs->term);
     /* The commit index may be persisted lazily, so a durable state machine
      * may have applied beyond it; it applied only entries handed out as
      * committed, so its applied index is itself evidence of commitment
      * (§5.4: committed entries are in every later leader's log). It cannot
      * exceed the log, though: that would be another node's state. */
     if (h->cfg.applied > n)
-        FAIL(h, UT_ECORRUPT, "restore: applied %llu beyond the last entry %zu",
-             (unsigned long long)h->cfg.applied, n);
+        return ut__handle_fail(&h->base, UT_ECORRUPT,
+                               "restore: applied %llu beyond the last entry %zu",
+                               (unsigned long long)h->cfg.applied, n);
     if (hs->commit > n)
-        FAIL(h, UT_ECORRUPT, "restore: commit %llu beyond the last entry %zu",
-             (unsigned long long)hs->commit, n);
+        return ut__handle_fail(&h->base, UT_ECORRUPT,
+                               "restore: commit %llu beyond the last entry %zu",
+                               (unsigned long long)hs->commit, n);
     if (hs->vote != 0) {
         ut__progress_t *p = find_member(h, hs->vote);
         if (p == NULL || !p->voter || hs->term == 0)
-            FAIL(h, UT_ECORRUPT, "restore: vote for %llu, not a voter",
-                 (unsigned long long)hs->vote);
+            return ut__handle_fail(&h->base, UT_ECORRUPT, "restore: vote for %llu, not a voter",
+                                   (unsigned long long)hs->vote);
     }
     int rc = ut__log_reserve(&h->log, n, bytes);
     if (rc != UT_OK)
-        FAIL(h, rc, "restore: out of memory");
+        return ut__handle_fail(&h->base, rc, "restore: out of memory");
     for (size_t i = 0; i < n; i++)
         ut__log_append(&h->log, entries[i].term, entries[i].type, entries[i].data, entries[i].len);
     h->term = hs->term;
@@ -732,8 +729,8 @@ int ut_consensus_tick(ut_consensus_t *h, uint64_t now_ms)
         return UT_OK;
     }
     if (now_ms < h->now)
-        FAIL(h, UT_ERANGE, "tick: time went backwards (%llu < %llu)", (unsigned long long)now_ms,
-             (unsigned long long)h->now);
+        return ut__handle_fail(&h->base, UT_ERANGE, "tick: time went backwards (%llu < %llu)",
+                               (unsigned long long)now_ms, (unsigned long long)h->now);
     uint64_t old_now = h->now;
     h->now = now_ms;
 
@@ -745,7 +742,7 @@ int ut_consensus_tick(ut_consensus_t *h, uint64_t now_ms)
             int rc = msgbuf_reserve(h->live, h->n_members, 0);
             if (rc != UT_OK) {
                 h->now = old_now;
-                return rc;
+                return oom_message(h, rc, "tick");
             }
         }
         /* Thesis §6.2: step down when a majority has not been heard from for
@@ -791,7 +788,7 @@ int ut_consensus_tick(ut_consensus_t *h, uint64_t now_ms)
         int rc = campaign(h);
         if (rc != UT_OK)
             h->now = old_now;
-        return rc;
+        return oom_message(h, rc, "tick");
     }
     return UT_OK;
 }
@@ -801,11 +798,12 @@ int ut_consensus_campaign(ut_consensus_t *h)
     if (!valid_handle(h))
         return UT_EINVAL;
     if (h->role == UT_CONSENSUS_LEADER || !h->self_voter)
-        FAIL(h, UT_ESTATE, "campaign: a %s cannot campaign", ut_consensus_state_name(h->role));
+        return ut__handle_fail(&h->base, UT_ESTATE, "campaign: a %s cannot campaign",
+                               ut_consensus_state_name(h->role));
     int rc = campaign(h);
     if (rc == UT_OK)
         h->took_input = true; /* a refused call is no input (restore still allowed) */
-    return rc;
+    return oom_message(h, rc, "campaign");
 }
 
 int ut_consensus_propose(ut_consensus_t *h, const void *data, size_t len, uint64_t *out_index)
@@ -813,16 +811,17 @@ int ut_consensus_propose(ut_consensus_t *h, const void *data, size_t len, uint64
     if (!valid_handle(h) || (data == NULL && len > 0))
         return UT_EINVAL;
     if (h->role != UT_CONSENSUS_LEADER)
-        FAIL(h, UT_ENOTLEADER, "propose: not the leader (leader is %llu)",
-             (unsigned long long)h->leader);
+        return ut__handle_fail(&h->base, UT_ENOTLEADER, "propose: not the leader (leader is %llu)",
+                               (unsigned long long)h->leader);
     /* A leader sends every entry, alone if need be: one that no frame can
      * carry would stall replication behind it for good. */
     if (len > UT_CONSENSUS_MAX_ENTRY_BYTES)
-        FAIL(h, UT_ERANGE, "propose: %zu bytes is more than an AppendEntries can carry (%u)", len,
-             (unsigned)UT_CONSENSUS_MAX_ENTRY_BYTES);
+        return ut__handle_fail(&h->base, UT_ERANGE,
+                               "propose: %zu bytes is more than an AppendEntries can carry (%u)",
+                               len, (unsigned)UT_CONSENSUS_MAX_ENTRY_BYTES);
     int rc = ut__log_reserve(&h->log, 1, len);
     if (rc != UT_OK)
-        FAIL(h, rc, "propose: out of memory");
+        return ut__handle_fail(&h->base, rc, "propose: out of memory");
     h->took_input = true;
     ut__log_append(&h->log, h->term, UT_ENTRY_NORMAL, data, (uint32_t)len);
     h->flush_hint = true;
@@ -858,14 +857,15 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
 {
     const ut_msg_append_t *a = &m->body.append;
     if (a->n_entries > 0 && a->entries == NULL)
-        FAIL(h, UT_EINVAL, "step: append with entries == NULL");
+        return ut__handle_fail(&h->base, UT_EINVAL, "step: append with entries == NULL");
     if (a->prev_index > UINT64_MAX - a->n_entries)
-        FAIL(h, UT_EINVAL, "step: append indexes overflow");
+        return ut__handle_fail(&h->base, UT_EINVAL, "step: append indexes overflow");
     if (a->prev_term > m->term || (a->prev_index == 0) != (a->prev_term == 0))
-        FAIL(h, UT_EINVAL, "step: append has impossible prev_term");
+        return ut__handle_fail(&h->base, UT_EINVAL, "step: append has impossible prev_term");
     if (h->role == UT_CONSENSUS_LEADER && m->term == h->term)
-        FAIL(h, UT_EINVAL, "step: append from %llu, but this node leads term %llu",
-             (unsigned long long)m->from, (unsigned long long)h->term);
+        return ut__handle_fail(&h->base, UT_EINVAL,
+                               "step: append from %llu, but this node leads term %llu",
+                               (unsigned long long)m->from, (unsigned long long)h->term);
 
     bool ok = a->prev_index <= h->log.last && ut__log_term(&h->log, a->prev_index) == a->prev_term;
     uint64_t conflict = 0, t = a->prev_term;
@@ -873,15 +873,17 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
     for (size_t i = 0; i < a->n_entries; i++) {
         const ut_entry_t *e = &a->entries[i];
         if (e->index != a->prev_index + 1 + i)
-            FAIL(h, UT_EINVAL, "step: append entry %zu has index %llu, want %llu", i,
-                 (unsigned long long)e->index, (unsigned long long)(a->prev_index + 1 + i));
+            return ut__handle_fail(
+                &h->base, UT_EINVAL, "step: append entry %zu has index %llu, want %llu", i,
+                (unsigned long long)e->index, (unsigned long long)(a->prev_index + 1 + i));
         if (e->term < t || e->term == 0 || e->term > m->term)
-            FAIL(h, UT_EINVAL, "step: append entry %llu has impossible term",
-                 (unsigned long long)e->index);
+            return ut__handle_fail(&h->base, UT_EINVAL,
+                                   "step: append entry %llu has impossible term",
+                                   (unsigned long long)e->index);
         if (e->type > UT_ENTRY_NOOP || (e->len > 0 && e->data == NULL) ||
             e->len > UT_CONSENSUS_MAX_ENTRY_BYTES)
-            FAIL(h, UT_EINVAL, "step: append entry %llu is malformed",
-                 (unsigned long long)e->index);
+            return ut__handle_fail(&h->base, UT_EINVAL, "step: append entry %llu is malformed",
+                                   (unsigned long long)e->index);
         t = e->term;
         if (skip == a->n_entries) {
             if (e->index > h->log.last) {
@@ -900,8 +902,9 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
          * impossible from a legitimate leader: refuse rather than lose
          * committed entries. */
         if (conflict != 0 && conflict <= h->commit)
-            FAIL(h, UT_EINVAL, "step: append would overwrite committed entry %llu",
-                 (unsigned long long)conflict);
+            return ut__handle_fail(&h->base, UT_EINVAL,
+                                   "step: append would overwrite committed entry %llu",
+                                   (unsigned long long)conflict);
         rc = ut__log_reserve(&h->log, a->n_entries - skip, bytes);
         if (rc != UT_OK)
             return rc;
@@ -977,8 +980,9 @@ static int handle_append_resp(ut_consensus_t *h, const ut_msg_t *m, ut__progress
     if (!r->success && r->hint_index == 0)
         return UT_OK; /* a term notice for an older request, not a rejection */
     if (r->index > h->log.last)
-        FAIL(h, UT_EINVAL, "step: append-resp index %llu beyond last index %llu",
-             (unsigned long long)r->index, (unsigned long long)h->log.last);
+        return ut__handle_fail(&h->base, UT_EINVAL,
+                               "step: append-resp index %llu beyond last index %llu",
+                               (unsigned long long)r->index, (unsigned long long)h->log.last);
     p->active = true;
     if (r->success) {
         if (r->index > p->match) {
@@ -1029,7 +1033,8 @@ static int handle_vote(ut_consensus_t *h, const ut_msg_t *m)
     bool pre = m->type == UT_MSG_PREVOTE;
     const ut_msg_vote_t *v = &m->body.vote;
     if (v->last_log_term > m->term || (v->last_log_index == 0) != (v->last_log_term == 0))
-        FAIL(h, UT_EINVAL, "step: vote request with impossible last log term");
+        return ut__handle_fail(&h->base, UT_EINVAL,
+                               "step: vote request with impossible last log term");
     int rc = msgbuf_reserve(h->live, 1, 0);
     if (rc != UT_OK)
         return rc;
@@ -1094,41 +1099,46 @@ int ut_consensus_step(ut_consensus_t *h, const ut_msg_t *m)
     if (!valid_handle(h))
         return UT_EINVAL;
     if (m == NULL)
-        FAIL(h, UT_EINVAL, "step: NULL message");
+        return ut__handle_fail(&h->base, UT_EINVAL, "step: NULL message");
     if (m->to != h->id)
-        FAIL(h, UT_EINVAL, "step: message for node %llu delivered to node %llu",
-             (unsigned long long)m->to, (unsigned long long)h->id);
+        return ut__handle_fail(&h->base, UT_EINVAL,
+                               "step: message for node %llu delivered to node %llu",
+                               (unsigned long long)m->to, (unsigned long long)h->id);
     if (m->type < UT_MSG_VOTE || m->type > UT_MSG_APPEND_RESP)
-        FAIL(h, UT_EINVAL, "step: message type %d is not a consensus message", (int)m->type);
+        return ut__handle_fail(&h->base, UT_EINVAL,
+                               "step: message type %d is not a consensus message", (int)m->type);
     /* One compare for the common case (0 wraps to the top): terms 1 up to
      * the term-jump line need no further check. */
     if (m->term - 1 >= UT__MAX_TERM - UT_CONSENSUS_TERM_HEADROOM) {
         if (m->term == 0 || m->term > UT__MAX_TERM)
-            FAIL(h, UT_EINVAL, "step: %s with impossible term %llu", ut_msg_type_name(m->type),
-                 (unsigned long long)m->term);
+            return ut__handle_fail(&h->base, UT_EINVAL, "step: %s with impossible term %llu",
+                                   ut_msg_type_name(m->type), (unsigned long long)m->term);
         /* Term-jump rule (consensus.h, UT_CONSENSUS_TERM_HEADROOM): the last
          * 2^32 terms are entered one term at a time, as elections do, so one
          * corrupt or buggy message cannot use up the term space (which would
          * leave every later campaign with UT_ERANGE: no leader, ever). */
         if (m->term > h->term + 1)
-            FAIL(h, UT_EINVAL, "step: %s jumps from term %llu to %llu, in the last 2^32 terms",
-                 ut_msg_type_name(m->type), (unsigned long long)h->term,
-                 (unsigned long long)m->term);
+            return ut__handle_fail(&h->base, UT_EINVAL,
+                                   "step: %s jumps from term %llu to %llu, in the last 2^32 terms",
+                                   ut_msg_type_name(m->type), (unsigned long long)h->term,
+                                   (unsigned long long)m->term);
     }
     ut__progress_t *p = find_member(h, m->from);
     if (p == NULL || m->from == h->id)
-        FAIL(h, UT_ENOTFOUND, "step: %s from %llu, not a peer", ut_msg_type_name(m->type),
-             (unsigned long long)m->from);
+        return ut__handle_fail(&h->base, UT_ENOTFOUND, "step: %s from %llu, not a peer",
+                               ut_msg_type_name(m->type), (unsigned long long)m->from);
     bool needs_voter =
         m->type == UT_MSG_VOTE || m->type == UT_MSG_PREVOTE || m->type == UT_MSG_APPEND;
     if (needs_voter && !p->voter)
-        FAIL(h, UT_EINVAL, "step: %s from observer %llu", ut_msg_type_name(m->type),
-             (unsigned long long)m->from);
+        return ut__handle_fail(&h->base, UT_EINVAL, "step: %s from observer %llu",
+                               ut_msg_type_name(m->type), (unsigned long long)m->from);
     int rc = step_member(h, m, p);
     /* A refused message (UT_EINVAL, UT_ENOMEM, UT_ESTATE) changed nothing,
      * so it does not count as input either: restore() stays possible. */
     if (rc == UT_OK || rc == UT_ESTALE)
         h->took_input = true;
+    else
+        rc = oom_message(h, rc, "step");
     return rc;
 }
 
@@ -1152,10 +1162,9 @@ static int step_member(ut_consensus_t *h, const ut_msg_t *m, ut__progress_t *p)
              * does not mistake it for a rejection of its current log. */
             (void)push_msg(h, rt, m->from, h->term);
         }
-        snprintf(h->errmsg, sizeof h->errmsg, "step: %s from term %llu < %llu",
-                 ut_msg_type_name(m->type), (unsigned long long)m->term,
-                 (unsigned long long)h->term);
-        return UT_ESTALE;
+        return ut__handle_fail(&h->base, UT_ESTALE, "step: %s from term %llu < %llu",
+                               ut_msg_type_name(m->type), (unsigned long long)m->term,
+                               (unsigned long long)h->term);
     }
 
     switch (m->type) {
@@ -1213,10 +1222,10 @@ int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
     if (!valid_handle(h) || rd == NULL)
         return UT_EINVAL;
     if (h->ready_out)
-        FAIL(h, UT_ESTATE, "ready: the previous ready was not advanced");
+        return ut__handle_fail(&h->base, UT_ESTATE, "ready: the previous ready was not advanced");
     int rc = h->flush_hint ? flush_appends(h) : UT_OK;
     if (rc != UT_OK)
-        return rc;
+        return oom_message(h, rc, "ready");
     h->flush_hint = false;
     if (h->live->n == 0 && h->stable == h->log.last && h->applied == h->commit &&
         h->truncate_from == 0 && h->term == h->last_hs.term && h->vote == h->last_hs.vote &&
@@ -1241,7 +1250,7 @@ int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
     if (rc == UT_OK && n_apply > h->rd_apply_cap)
         rc = ut__grow((void **)&h->rd_apply, &h->rd_apply_cap, n_apply, sizeof(ut_entry_t));
     if (rc != UT_OK)
-        FAIL(h, rc, "ready: out of memory");
+        return ut__handle_fail(&h->base, rc, "ready: out of memory");
 
     h->rd_hs.term = h->term;
     h->rd_hs.vote = h->vote;
@@ -1307,7 +1316,7 @@ int ut_consensus_advance(ut_consensus_t *h, const ut_consensus_ready_t *rd)
     if (!h->ready_out && rd->seq_ == h->ready_seq && ut_consensus_ready_empty(rd))
         return UT_OK; /* an empty ready: nothing to acknowledge */
     if (!h->ready_out || rd->seq_ != h->ready_seq)
-        FAIL(h, UT_EINVAL, "advance: not the outstanding ready");
+        return ut__handle_fail(&h->base, UT_EINVAL, "advance: not the outstanding ready");
     h->ready_out = false;
     /* A truncation that arrived after ready() lowered stable: only what is
      * still in the log counts as durable. */
@@ -1404,5 +1413,5 @@ const char *ut_consensus_errmsg(const ut_consensus_t *h)
         return "NULL handle";
     if (!valid_handle(h))
         return "invalid or freed handle";
-    return h->errmsg;
+    return h->base.errmsg;
 }

@@ -532,14 +532,28 @@ static bool in_lease(const ut_consensus_t *h)
 
 /* ------------------------------------------------------------------ public */
 
-int ut_consensus_config_init(ut_consensus_config_t *cfg, unsigned version)
+/* ABI room (libgit2's rule): a caller built against an older header passes
+ * a smaller struct with an older version. Bytes of ut_consensus_config_t each
+ * version had; fields are only ever appended, so a version's fields are a
+ * prefix of the current struct. Version 1 (0.1.0) ends with applied. When a
+ * field is added, bump UT_CONSENSUS_CONFIG_VERSION and append its end here. */
+#define UT__CONFIG_END(field)                                                                      \
+    (offsetof(ut_consensus_config_t, field) + sizeof(((ut_consensus_config_t *)0)->field))
+static const size_t config_size[UT_CONSENSUS_CONFIG_VERSION + 1] = {
+    0, UT__CONFIG_END(applied), /* 1 */
+};
+_Static_assert(sizeof config_size / sizeof config_size[0] == UT_CONSENSUS_CONFIG_VERSION + 1,
+               "one size per config version");
+
+static bool config_version_known(unsigned version)
 {
-    if (cfg == NULL)
-        return UT_EINVAL;
-    if (version != UT_CONSENSUS_CONFIG_VERSION)
-        return UT_EVERSION;
+    return version >= 1 && version <= UT_CONSENSUS_CONFIG_VERSION;
+}
+
+static void config_defaults(ut_consensus_config_t *cfg)
+{
     memset(cfg, 0, sizeof *cfg);
-    cfg->version = version;
+    cfg->version = UT_CONSENSUS_CONFIG_VERSION;
     cfg->election_timeout_ms = 1000;
     cfg->heartbeat_ms = 100;
     cfg->max_append_bytes = 1024 * 1024;
@@ -547,13 +561,38 @@ int ut_consensus_config_init(ut_consensus_config_t *cfg, unsigned version)
     cfg->max_inflight = 16;
     cfg->pre_vote = true;
     cfg->check_quorum = true;
+}
+
+/* The caller's config of any known version as a current one: the fields its
+ * version had are copied, later fields keep their defaults. Reads no byte
+ * beyond what that version's struct had. */
+static int config_upgrade(ut_consensus_config_t *out, const ut_consensus_config_t *cfg)
+{
+    if (!config_version_known(cfg->version))
+        return UT_EVERSION;
+    config_defaults(out);
+    memcpy(out, cfg, config_size[cfg->version]);
+    out->version = UT_CONSENSUS_CONFIG_VERSION;
     return UT_OK;
 }
 
+int ut_consensus_config_init(ut_consensus_config_t *cfg, unsigned version)
+{
+    if (cfg == NULL)
+        return UT_EINVAL;
+    if (!config_version_known(version))
+        return UT_EVERSION;
+    /* Write only the bytes a struct of that version has. */
+    ut_consensus_config_t d;
+    config_defaults(&d);
+    d.version = version;
+    memcpy(cfg, &d, config_size[version]);
+    return UT_OK;
+}
+
+/* c is already upgraded to the current version (config_upgrade). */
 static int validate_config(const ut_consensus_config_t *c)
 {
-    if (c->version != UT_CONSENSUS_CONFIG_VERSION)
-        return UT_EVERSION;
     if (c->id == 0 || c->n_voters == 0 || c->voters == NULL ||
         (c->n_observers > 0 && c->observers == NULL))
         return UT_EINVAL;
@@ -595,7 +634,12 @@ int ut_consensus_new(ut_consensus_t **out, const ut_consensus_config_t *cfg)
 {
     if (out == NULL || cfg == NULL)
         return UT_EINVAL;
-    int rc = validate_config(cfg);
+    ut_consensus_config_t cur;
+    int rc = config_upgrade(&cur, cfg);
+    if (rc != UT_OK)
+        return rc;
+    cfg = &cur; /* from here on, every field of the current version */
+    rc = validate_config(cfg);
     if (rc != UT_OK)
         return rc;
     ut_consensus_t *h = ut__calloc(1, sizeof *h);
@@ -1288,6 +1332,7 @@ int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
     rd->msgs = h->out->n > 0 ? h->out->msgs : NULL;
     rd->n_msgs = h->out->n;
 
+    memset(rd->reserved_, 0, sizeof rd->reserved_);
     rd->soft_state_changed = h->role != h->last_role || h->leader != h->last_leader;
     rd->state = h->role;
     rd->leader = h->leader;

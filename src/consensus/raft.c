@@ -16,6 +16,7 @@
 #include "common/handle.h"
 #include "common/rand.h"
 #include "consensus/log.h"
+#include "consensus/quorum.h"
 #include "unitypes/codec.h"
 
 /* The public limits are the codec's frame limit seen from an AppendEntries:
@@ -59,8 +60,7 @@ typedef struct ut__progress {
     bool paused;  /* probe sent, waiting for its answer or the next heartbeat */
     bool active;  /* heard from since the last check-quorum round */
     bool voter;
-    bool granted;  /* vote (or pre-vote) granted in the current round */
-    bool rejected; /* vote (or pre-vote) rejected in the current round */
+    uint8_t vote; /* UT__CONSENSUS_VOTE_* bits of the current (pre-)vote round */
 } ut__progress_t;
 
 typedef struct ut__msgbuf {
@@ -159,11 +159,6 @@ static ut__progress_t *find_member(ut_consensus_t *h, uint64_t id)
     return NULL;
 }
 
-static size_t quorum(const ut_consensus_t *h)
-{
-    return h->n_voters / 2 + 1;
-}
-
 static uint64_t last_term(const ut_consensus_t *h)
 {
     return ut__log_term(&h->log, h->log.last);
@@ -252,7 +247,7 @@ static int check_edge(const ut_consensus_t *h, ut_consensus_state_t to, uint64_t
 static void clear_votes(ut_consensus_t *h)
 {
     for (size_t i = 0; i < h->n_members; i++)
-        h->prs[i].granted = h->prs[i].rejected = false;
+        h->prs[i].vote = UT__CONSENSUS_VOTE_PENDING;
 }
 
 static int become_follower(ut_consensus_t *h, uint64_t term, uint64_t leader)
@@ -363,23 +358,14 @@ static int flush_appends(ut_consensus_t *h)
 
 /* §5.3, §5.4.2 (Figure 8): the leader commits the highest index stored on a
  * majority of voters, but only if that entry is from its current term; the
- * entries before it are then committed indirectly. Counting, not sorting:
- * clusters are small and this runs per acknowledgement. */
+ * entries before it are then committed indirectly. Voters are prs[0 ..
+ * n_voters), members from the configuration's voter list first. */
 static void maybe_commit(ut_consensus_t *h)
 {
-    uint64_t best = h->commit;
-    size_t q = quorum(h);
-    for (size_t i = 0; i < h->n_members; i++) {
-        const ut__progress_t *c = &h->prs[i];
-        if (!c->voter || c->match <= best)
-            continue;
-        size_t count = 0;
-        for (size_t j = 0; j < h->n_members; j++)
-            if (h->prs[j].voter && h->prs[j].match >= c->match)
-                count++;
-        if (count >= q)
-            best = c->match;
-    }
+    uint64_t match[UT_CONSENSUS_MAX_NODES];
+    for (size_t i = 0; i < h->n_voters; i++)
+        match[i] = h->prs[i].match;
+    uint64_t best = ut__consensus_quorum_commit(match, h->n_voters, h->commit);
     if (best > h->commit && ut__log_term(&h->log, best) == h->term)
         h->commit = best;
 }
@@ -415,18 +401,12 @@ static int become_leader(ut_consensus_t *h)
 
 /* ---------------------------------------------------------------- election */
 
-static size_t count_granted(const ut_consensus_t *h, size_t *rejected)
+static ut__consensus_vote_result_t tally(const ut_consensus_t *h)
 {
-    size_t g = 0, r = 0;
-    for (size_t i = 0; i < h->n_members; i++) {
-        if (!h->prs[i].voter)
-            continue;
-        g += h->prs[i].granted;
-        r += h->prs[i].rejected;
-    }
-    if (rejected != NULL)
-        *rejected = r;
-    return g;
+    uint8_t votes[UT_CONSENSUS_MAX_NODES];
+    for (size_t i = 0; i < h->n_voters; i++)
+        votes[i] = h->prs[i].vote;
+    return ut__consensus_quorum_vote(votes, h->n_voters);
 }
 
 /* Worst-case messages one election round queues: one per member. */
@@ -456,8 +436,8 @@ static bool open_vote_round(ut_consensus_t *h)
 {
     reset_election_timer(h);
     clear_votes(h);
-    h->prs[h->self].granted = true;
-    return count_granted(h, NULL) >= quorum(h);
+    h->prs[h->self].vote = UT__CONSENSUS_VOTE_GRANTED;
+    return tally(h) == UT__CONSENSUS_VOTE_WON;
 }
 
 /* §5.2: increment the term, vote for self, request votes. */
@@ -792,15 +772,15 @@ int ut_consensus_tick(ut_consensus_t *h, uint64_t now_ms)
         /* Thesis §6.2: step down when a majority has not been heard from for
          * an election timeout, so a partitioned leader stops serving. */
         if (h->cfg.check_quorum && now_ms - h->quorum_start >= h->cfg.election_timeout_ms) {
-            size_t active = 0;
+            bool active[UT_CONSENSUS_MAX_NODES];
             for (size_t i = 0; i < h->n_members; i++) {
                 ut__progress_t *p = &h->prs[i];
-                if (p->voter && (i == h->self || p->active))
-                    active++;
+                if (i < h->n_voters)
+                    active[i] = i == h->self || p->active;
                 p->active = false;
             }
             h->quorum_start = now_ms;
-            if (active < quorum(h))
+            if (!ut__consensus_quorum_active(active, h->n_voters))
                 return become_follower(h, h->term, 0);
         }
         if (heartbeat) {
@@ -1123,16 +1103,15 @@ static int handle_vote_resp(ut_consensus_t *h, const ut_msg_t *m, ut__progress_t
     int rc = reserve_election(h);
     if (rc != UT_OK)
         return rc;
-    if (m->body.vote_resp.granted)
-        p->granted = true;
-    else
-        p->rejected = true;
-    size_t rejected;
-    size_t granted = count_granted(h, &rejected);
-    if (granted >= quorum(h))
+    p->vote |= m->body.vote_resp.granted ? UT__CONSENSUS_VOTE_GRANTED : UT__CONSENSUS_VOTE_REJECTED;
+    switch (tally(h)) {
+    case UT__CONSENSUS_VOTE_WON:
         return pre ? start_election(h) : become_leader(h);
-    if (rejected >= quorum(h))
+    case UT__CONSENSUS_VOTE_LOST:
         return become_follower(h, h->term, 0);
+    case UT__CONSENSUS_VOTE_UNDECIDED:
+        break;
+    }
     return UT_OK;
 }
 

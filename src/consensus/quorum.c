@@ -1,28 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "consensus/quorum.h"
 
-/* Counting, not sorting: clusters are small (at most UT_CONSENSUS_MAX_NODES)
- * and this runs on every acknowledgement, where the candidates at or below
- * floor (the current commit index) are skipped without counting. */
-uint64_t ut__consensus_quorum_commit(const uint64_t *match, size_t n, uint64_t floor)
-{
-    if (n == 0)
-        return UINT64_MAX;
-    uint64_t best = floor;
-    size_t q = ut__consensus_quorum_size(n);
-    for (size_t i = 0; i < n; i++) {
-        uint64_t c = match[i];
-        if (c <= best)
-            continue;
-        size_t count = 0;
-        for (size_t j = 0; j < n; j++)
-            count += match[j] >= c;
-        if (count >= q)
-            best = c;
-    }
-    return best;
-}
-
 uint64_t ut__consensus_quorum_commit_joint(const uint64_t *a, size_t na, const uint64_t *b,
                                            size_t nb, uint64_t floor)
 {

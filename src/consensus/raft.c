@@ -33,13 +33,13 @@ _Static_assert(sizeof(ut_msg_append_t) >= sizeof(ut_msg_append_resp_t) &&
                "the append body must be the largest consensus body");
 
 #define UT__CONSENSUS_MAGIC 0x52616674u /* "Raft" */
-#define UT__MAX_INFLIGHT 4096u
+#define UT__CONSENSUS_MAX_INFLIGHT 4096u
 /* Highest term a node accepts: far beyond any real cluster, and low enough
  * that term + 1 (a candidacy, a pre-vote) can never wrap to 0. */
-#define UT__MAX_TERM UT_CONSENSUS_MAX_TERM
+#define UT__CONSENSUS_MAX_TERM UT_CONSENSUS_MAX_TERM
 /* Committed entries handed out per ready(): bounds the copy after a restore
  * of a long log; the rest comes out of the next ready(). */
-#define UT__MAX_APPLY_BATCH 4096u
+#define UT__CONSENSUS_MAX_APPLY_BATCH 4096u
 
 #if defined(__GNUC__) || defined(__clang__)
 #    define UT__CONSENSUS_NOINLINE __attribute__((noinline))
@@ -49,7 +49,7 @@ _Static_assert(sizeof(ut_msg_append_t) >= sizeof(ut_msg_append_resp_t) &&
 
 enum { PR_PROBE = 0, PR_PIPELINE = 1 };
 
-typedef struct ut__progress {
+typedef struct ut__consensus_progress {
     uint64_t id;
     uint64_t match;       /* highest index known replicated (§5.3 matchIndex) */
     uint64_t next;        /* next index to send (§5.3 nextIndex) */
@@ -61,16 +61,16 @@ typedef struct ut__progress {
     bool active;  /* heard from since the last check-quorum round */
     bool voter;
     uint8_t vote; /* UT__CONSENSUS_VOTE_* bits of the current (pre-)vote round */
-} ut__progress_t;
+} ut__consensus_progress_t;
 
-typedef struct ut__msgbuf {
+typedef struct ut__consensus_msgbuf {
     ut_msg_t *msgs;
     size_t n, cap;
     size_t *off; /* per message: offset of its entries in ents (APPEND only) */
     size_t off_cap;
     ut_entry_t *ents;
     size_t n_ents, ents_cap;
-} ut__msgbuf_t;
+} ut__consensus_msgbuf_t;
 
 struct ut_consensus {
     ut__handle_t base; /* first member: magic and error message (common/handle.h) */
@@ -79,14 +79,17 @@ struct ut_consensus {
     size_t n_members, n_voters;
     size_t self; /* index of this node in prs */
     bool self_voter;
-    ut__progress_t prs[UT_CONSENSUS_MAX_NODES];
+    ut__consensus_progress_t prs[UT_CONSENSUS_MAX_NODES];
+    /* match[i] == prs[i].match (set_match keeps them equal): the voters'
+     * match indexes side by side, as the quorum module takes them. */
+    uint64_t match[UT_CONSENSUS_MAX_NODES];
     uint64_t *rings;
 
     /* Persistent state (§5, Figure 2) and the copy last handed out. */
     uint64_t term, vote, commit;
     ut_consensus_hard_state_t last_hs;
 
-    ut__log_t log;
+    ut__consensus_log_t log;
     uint64_t stable;        /* entries <= stable were handed out for persistence */
     uint64_t persisted;     /* entries <= persisted are acknowledged durable */
     uint64_t truncate_from; /* pending truncation of stable storage, 0 = none */
@@ -110,8 +113,8 @@ struct ut_consensus {
 
     /* live: being filled; out: handed out by ready(). ready() swaps the two
      * pointers, so handing out a batch of messages copies nothing. */
-    ut__msgbuf_t bufs[2];
-    ut__msgbuf_t *live, *out;
+    ut__consensus_msgbuf_t bufs[2];
+    ut__consensus_msgbuf_t *live, *out;
     /* Set whenever a peer may have become sendable (log grew, progress
      * moved, a probe was unpaused); cleared by a complete flush. Keeps
      * has_ready() and ready() from scanning every peer on every call. */
@@ -151,7 +154,13 @@ static void reset_election_timer(ut_consensus_t *h)
     h->election_timeout = t + ut__rand_below(&h->rng, t);
 }
 
-static ut__progress_t *find_member(ut_consensus_t *h, uint64_t id)
+static inline void set_match(ut_consensus_t *h, ut__consensus_progress_t *p, uint64_t v)
+{
+    p->match = v;
+    h->match[p - h->prs] = v;
+}
+
+static ut__consensus_progress_t *find_member(ut_consensus_t *h, uint64_t id)
 {
     for (size_t i = 0; i < h->n_members; i++)
         if (h->prs[i].id == id)
@@ -161,14 +170,14 @@ static ut__progress_t *find_member(ut_consensus_t *h, uint64_t id)
 
 static uint64_t last_term(const ut_consensus_t *h)
 {
-    return ut__log_term(&h->log, h->log.last);
+    return ut__consensus_log_term(&h->log, h->log.last);
 }
 
 /* ------------------------------------------------------------- outbox */
 
 /* The growing half of msgbuf_reserve(), kept out of line so that the
  * steady-state check stays small wherever it is inlined. */
-static UT__CONSENSUS_NOINLINE int msgbuf_grow(ut__msgbuf_t *b, size_t nmsgs, size_t nents)
+static UT__CONSENSUS_NOINLINE int msgbuf_grow(ut__consensus_msgbuf_t *b, size_t nmsgs, size_t nents)
 {
     size_t old_cap = b->cap;
     int rc = ut__grow((void **)&b->msgs, &b->cap, b->n + nmsgs, sizeof(ut_msg_t));
@@ -185,14 +194,14 @@ static UT__CONSENSUS_NOINLINE int msgbuf_grow(ut__msgbuf_t *b, size_t nmsgs, siz
     return rc;
 }
 
-static inline int msgbuf_reserve(ut__msgbuf_t *b, size_t nmsgs, size_t nents)
+static inline int msgbuf_reserve(ut__consensus_msgbuf_t *b, size_t nmsgs, size_t nents)
 {
     if (b->n + nmsgs <= b->cap && b->n + nmsgs <= b->off_cap && b->n_ents + nents <= b->ents_cap)
         return UT_OK; /* the steady state: no call, no allocation */
     return msgbuf_grow(b, nmsgs, nents);
 }
 
-static void msgbuf_free(ut__msgbuf_t *b)
+static void msgbuf_free(ut__consensus_msgbuf_t *b)
 {
     ut__free(b->msgs);
     ut__free(b->off);
@@ -203,7 +212,7 @@ static void msgbuf_free(ut__msgbuf_t *b)
 /* Room must have been reserved with msgbuf_reserve(). */
 static ut_msg_t *push_msg(ut_consensus_t *h, ut_msg_type_t type, uint64_t to, uint64_t term)
 {
-    ut__msgbuf_t *b = h->live;
+    ut__consensus_msgbuf_t *b = h->live;
     ut_msg_t *m = &b->msgs[b->n];
     /* Clear only what the bodies use: this runs for every message. The
      * rest of the slot was zeroed when the buffer grew and is never written
@@ -271,25 +280,25 @@ static int become_follower(ut_consensus_t *h, uint64_t term, uint64_t leader)
 
 /* ------------------------------------------------------------ replication */
 
-static void ring_clear(ut__progress_t *p)
+static void ring_clear(ut__consensus_progress_t *p)
 {
     p->ring_head = p->ring_len = 0;
 }
 
 /* Send entries [p->next, ...] to p, batched up to the configured limits.
  * Caller reserved one message and the entries. */
-static void send_append(ut_consensus_t *h, ut__progress_t *p, size_t max_entries)
+static void send_append(ut_consensus_t *h, ut__consensus_progress_t *p, size_t max_entries)
 {
     uint64_t prev = p->next - 1;
     ut_msg_t *m = push_msg(h, UT_MSG_APPEND, p->id, h->term);
     m->body.append.prev_index = prev;
-    m->body.append.prev_term = ut__log_term(&h->log, prev);
+    m->body.append.prev_term = ut__consensus_log_term(&h->log, prev);
     m->body.append.commit = h->commit;
     size_t n = 0, bytes = 0;
-    ut__msgbuf_t *b = h->live;
+    ut__consensus_msgbuf_t *b = h->live;
     b->off[b->n - 1] = b->n_ents;
     for (uint64_t i = p->next; i <= h->log.last && n < max_entries; i++) {
-        const ut_entry_t *e = ut__log_at(&h->log, i);
+        const ut_entry_t *e = ut__consensus_log_at(&h->log, i);
         if (n > 0 && bytes + e->len > h->cfg.max_append_bytes)
             break;
         bytes += e->len;
@@ -313,15 +322,15 @@ static void send_append(ut_consensus_t *h, ut__progress_t *p, size_t max_entries
 
 /* Heartbeat (§5.2): an empty AppendEntries whose prev_index is the follower's
  * known match, so it succeeds without backtracking and carries the commit. */
-static void send_heartbeat(ut_consensus_t *h, ut__progress_t *p)
+static void send_heartbeat(ut_consensus_t *h, ut__consensus_progress_t *p)
 {
     ut_msg_t *m = push_msg(h, UT_MSG_APPEND, p->id, h->term);
     m->body.append.prev_index = p->match;
-    m->body.append.prev_term = ut__log_term(&h->log, p->match);
+    m->body.append.prev_term = ut__consensus_log_term(&h->log, p->match);
     m->body.append.commit = h->commit;
 }
 
-static bool needs_append(const ut_consensus_t *h, const ut__progress_t *p)
+static bool needs_append(const ut_consensus_t *h, const ut__consensus_progress_t *p)
 {
     if (p->next > h->log.last)
         return false;
@@ -330,7 +339,7 @@ static bool needs_append(const ut_consensus_t *h, const ut__progress_t *p)
     return p->ring_len < h->cfg.max_inflight;
 }
 
-static size_t entries_to_send(const ut_consensus_t *h, const ut__progress_t *p)
+static size_t entries_to_send(const ut_consensus_t *h, const ut__consensus_progress_t *p)
 {
     uint64_t avail = h->log.last - p->next + 1;
     return avail < h->cfg.max_append_entries ? (size_t)avail : h->cfg.max_append_entries;
@@ -342,7 +351,7 @@ static int flush_appends(ut_consensus_t *h)
     if (h->role != UT_CONSENSUS_LEADER)
         return UT_OK;
     for (size_t i = 0; i < h->n_members; i++) {
-        ut__progress_t *p = &h->prs[i];
+        ut__consensus_progress_t *p = &h->prs[i];
         if (i == h->self)
             continue;
         while (needs_append(h, p)) {
@@ -362,11 +371,8 @@ static int flush_appends(ut_consensus_t *h)
  * n_voters), members from the configuration's voter list first. */
 static void maybe_commit(ut_consensus_t *h)
 {
-    uint64_t match[UT_CONSENSUS_MAX_NODES];
-    for (size_t i = 0; i < h->n_voters; i++)
-        match[i] = h->prs[i].match;
-    uint64_t best = ut__consensus_quorum_commit(match, h->n_voters, h->commit);
-    if (best > h->commit && ut__log_term(&h->log, best) == h->term)
+    uint64_t best = ut__consensus_quorum_commit(h->match, h->n_voters, h->commit);
+    if (best > h->commit && ut__consensus_log_term(&h->log, best) == h->term)
         h->commit = best;
 }
 
@@ -380,8 +386,8 @@ static int become_leader(ut_consensus_t *h)
     h->pre_candidate = false;
     h->leader = h->id;
     for (size_t i = 0; i < h->n_members; i++) {
-        ut__progress_t *p = &h->prs[i];
-        p->match = 0;
+        ut__consensus_progress_t *p = &h->prs[i];
+        set_match(h, p, 0);
         p->next = h->log.last + 1;
         p->match_at_hb = 0;
         p->mode = PR_PROBE;
@@ -389,10 +395,10 @@ static int become_leader(ut_consensus_t *h)
         p->active = true;
         ring_clear(p);
     }
-    h->prs[h->self].match = h->persisted;
+    set_match(h, &h->prs[h->self], h->persisted);
     /* §5.4.2, §8: a new leader appends a no-op of its own term, so that the
      * entries of earlier terms can become committed through it. */
-    ut__log_append(&h->log, h->term, UT_ENTRY_NOOP, NULL, 0);
+    ut__consensus_log_append(&h->log, h->term, UT_ENTRY_NOOP, NULL, 0);
     h->flush_hint = true;
     h->heartbeat_start = h->now;
     h->quorum_start = h->now;
@@ -414,14 +420,14 @@ static int reserve_election(ut_consensus_t *h)
 {
     int rc = msgbuf_reserve(h->live, h->n_members, 0);
     if (rc == UT_OK)
-        rc = ut__log_reserve(&h->log, 1, 0); /* the no-op if we win at once */
+        rc = ut__consensus_log_reserve(&h->log, 1, 0); /* the no-op if we win at once */
     return rc;
 }
 
 static void send_vote_requests(ut_consensus_t *h, ut_msg_type_t type, uint64_t term)
 {
     for (size_t i = 0; i < h->n_members; i++) {
-        ut__progress_t *p = &h->prs[i];
+        ut__consensus_progress_t *p = &h->prs[i];
         if (i == h->self || !p->voter)
             continue;
         ut_msg_t *m = push_msg(h, type, p->id, term);
@@ -472,7 +478,7 @@ static int start_pre_vote(ut_consensus_t *h)
 
 static int campaign(ut_consensus_t *h)
 {
-    if (h->term >= UT__MAX_TERM) {
+    if (h->term >= UT__CONSENSUS_MAX_TERM) {
         /* Unreachable in practice (2^63 elections); never emit a term peers
          * must refuse. UT_ERANGE promises that nothing changed, so the
          * election timer (and the RNG behind it) is left alone too: every
@@ -517,10 +523,10 @@ static bool in_lease(const ut_consensus_t *h)
  * version had; fields are only ever appended, so a version's fields are a
  * prefix of the current struct. Version 1 (0.1.0) ends with applied. When a
  * field is added, bump UT_CONSENSUS_CONFIG_VERSION and append its end here. */
-#define UT__CONFIG_END(field)                                                                      \
+#define UT__CONSENSUS_CONFIG_END(field)                                                            \
     (offsetof(ut_consensus_config_t, field) + sizeof(((ut_consensus_config_t *)0)->field))
 static const size_t config_size[UT_CONSENSUS_CONFIG_VERSION + 1] = {
-    0, UT__CONFIG_END(applied), /* 1 */
+    0, UT__CONSENSUS_CONFIG_END(applied), /* 1 */
 };
 _Static_assert(sizeof config_size / sizeof config_size[0] == UT_CONSENSUS_CONFIG_VERSION + 1,
                "one size per config version");
@@ -584,7 +590,7 @@ static int validate_config(const ut_consensus_config_t *c)
         return UT_EINVAL;
     if (c->max_append_entries == 0 || c->max_append_bytes == 0 || c->max_inflight == 0)
         return UT_EINVAL;
-    if (c->max_inflight > UT__MAX_INFLIGHT)
+    if (c->max_inflight > UT__CONSENSUS_MAX_INFLIGHT)
         return UT_ERANGE;
     /* Every AppendEntries the leader can build must fit in a frame: a batch
      * of max_append_entries headers and max_append_bytes payload (a single
@@ -641,7 +647,7 @@ int ut_consensus_new(ut_consensus_t **out, const ut_consensus_config_t *cfg)
     h->n_members = n;
     h->n_voters = cfg->n_voters;
     for (size_t i = 0; i < n; i++) {
-        ut__progress_t *p = &h->prs[i];
+        ut__consensus_progress_t *p = &h->prs[i];
         p->voter = i < cfg->n_voters;
         p->id = p->voter ? cfg->voters[i] : cfg->observers[i - cfg->n_voters];
         p->ring = h->rings + i * cfg->max_inflight;
@@ -653,7 +659,7 @@ int ut_consensus_new(ut_consensus_t **out, const ut_consensus_config_t *cfg)
     h->role = h->self_voter ? UT_CONSENSUS_FOLLOWER : UT_CONSENSUS_OBSERVER;
     h->last_role = h->role;
     h->rng = ut__rand_seed(cfg->seed, cfg->id);
-    ut__log_init(&h->log);
+    ut__consensus_log_init(&h->log);
     reset_election_timer(h);
     *out = h;
     return UT_OK;
@@ -663,7 +669,7 @@ void ut_consensus_free(ut_consensus_t *h)
 {
     if (!valid_handle(h))
         return;
-    ut__log_destroy(&h->log);
+    ut__consensus_log_destroy(&h->log);
     msgbuf_free(h->live);
     msgbuf_free(h->out);
     ut__free(h->rd_ents);
@@ -700,7 +706,7 @@ int ut_consensus_restore(ut_consensus_t *h, const ut_consensus_hard_state_t *hs,
         bytes += e->len;
         prev_term = e->term;
     }
-    if (hs->term > UT__MAX_TERM)
+    if (hs->term > UT__CONSENSUS_MAX_TERM)
         return ut__handle_fail(&h->base, UT_ECORRUPT, "restore: impossible term %llu",
                                (unsigned long long)hs->term);
     /* The commit index may be persisted lazily, so a durable state machine
@@ -717,16 +723,17 @@ int ut_consensus_restore(ut_consensus_t *h, const ut_consensus_hard_state_t *hs,
                                "restore: commit %llu beyond the last entry %zu",
                                (unsigned long long)hs->commit, n);
     if (hs->vote != 0) {
-        ut__progress_t *p = find_member(h, hs->vote);
+        ut__consensus_progress_t *p = find_member(h, hs->vote);
         if (p == NULL || !p->voter || hs->term == 0)
             return ut__handle_fail(&h->base, UT_ECORRUPT, "restore: vote for %llu, not a voter",
                                    (unsigned long long)hs->vote);
     }
-    int rc = ut__log_reserve(&h->log, n, bytes);
+    int rc = ut__consensus_log_reserve(&h->log, n, bytes);
     if (rc != UT_OK)
         return ut__handle_fail(&h->base, rc, "restore: out of memory");
     for (size_t i = 0; i < n; i++)
-        ut__log_append(&h->log, entries[i].term, entries[i].type, entries[i].data, entries[i].len);
+        ut__consensus_log_append(&h->log, entries[i].term, entries[i].type, entries[i].data,
+                                 entries[i].len);
     h->term = hs->term;
     h->vote = hs->vote;
     h->commit = hs->commit > h->cfg.applied ? hs->commit : h->cfg.applied;
@@ -774,7 +781,7 @@ int ut_consensus_tick(ut_consensus_t *h, uint64_t now_ms)
         if (h->cfg.check_quorum && now_ms - h->quorum_start >= h->cfg.election_timeout_ms) {
             bool active[UT_CONSENSUS_MAX_NODES];
             for (size_t i = 0; i < h->n_members; i++) {
-                ut__progress_t *p = &h->prs[i];
+                ut__consensus_progress_t *p = &h->prs[i];
                 if (i < h->n_voters)
                     active[i] = i == h->self || p->active;
                 p->active = false;
@@ -786,7 +793,7 @@ int ut_consensus_tick(ut_consensus_t *h, uint64_t now_ms)
         if (heartbeat) {
             h->heartbeat_start = now_ms;
             for (size_t i = 0; i < h->n_members; i++) {
-                ut__progress_t *p = &h->prs[i];
+                ut__consensus_progress_t *p = &h->prs[i];
                 if (i == h->self)
                     continue;
                 /* A pipeline that made no progress for a whole heartbeat
@@ -843,11 +850,11 @@ int ut_consensus_propose(ut_consensus_t *h, const void *data, size_t len, uint64
         return ut__handle_fail(&h->base, UT_ERANGE,
                                "propose: %zu bytes is more than an AppendEntries can carry (%u)",
                                len, (unsigned)UT_CONSENSUS_MAX_ENTRY_BYTES);
-    int rc = ut__log_reserve(&h->log, 1, len);
+    int rc = ut__consensus_log_reserve(&h->log, 1, len);
     if (rc != UT_OK)
         return ut__handle_fail(&h->base, rc, "propose: out of memory");
     h->took_input = true;
-    ut__log_append(&h->log, h->term, UT_ENTRY_NORMAL, data, (uint32_t)len);
+    ut__consensus_log_append(&h->log, h->term, UT_ENTRY_NORMAL, data, (uint32_t)len);
     h->flush_hint = true;
     if (out_index != NULL)
         *out_index = h->log.last;
@@ -864,7 +871,7 @@ int ut_consensus_propose(ut_consensus_t *h, const void *data, size_t len, uint64
  * from still match that leader. Runs only on a conflict, which is rare. */
 static void retract_acks(ut_consensus_t *h, uint64_t from)
 {
-    ut__msgbuf_t *b = h->live;
+    ut__consensus_msgbuf_t *b = h->live;
     for (size_t i = 0; i < b->n; i++) {
         ut_msg_t *m = &b->msgs[i];
         if (m->type == UT_MSG_APPEND_RESP && m->body.append_resp.success &&
@@ -891,7 +898,8 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
                                "step: append from %llu, but this node leads term %llu",
                                (unsigned long long)m->from, (unsigned long long)h->term);
 
-    bool ok = a->prev_index <= h->log.last && ut__log_term(&h->log, a->prev_index) == a->prev_term;
+    bool ok = a->prev_index <= h->log.last &&
+              ut__consensus_log_term(&h->log, a->prev_index) == a->prev_term;
     uint64_t conflict = 0, t = a->prev_term;
     size_t skip = a->n_entries, bytes = 0;
     for (size_t i = 0; i < a->n_entries; i++) {
@@ -912,7 +920,7 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
         if (skip == a->n_entries) {
             if (e->index > h->log.last) {
                 skip = i;
-            } else if (ut__log_term(&h->log, e->index) != e->term) {
+            } else if (ut__consensus_log_term(&h->log, e->index) != e->term) {
                 skip = i;
                 conflict = e->index;
             }
@@ -929,7 +937,7 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
             return ut__handle_fail(&h->base, UT_EINVAL,
                                    "step: append would overwrite committed entry %llu",
                                    (unsigned long long)conflict);
-        rc = ut__log_reserve(&h->log, a->n_entries - skip, bytes);
+        rc = ut__consensus_log_reserve(&h->log, a->n_entries - skip, bytes);
         if (rc != UT_OK)
             return rc;
     }
@@ -961,9 +969,10 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
             r->body.append_resp.hint_term = 0;
             r->body.append_resp.hint_index = h->log.last + 1;
         } else {
-            uint64_t ct = ut__log_term(&h->log, a->prev_index);
+            uint64_t ct = ut__consensus_log_term(&h->log, a->prev_index);
             uint64_t first = a->prev_index;
-            while (first > h->commit + 1 && first > 1 && ut__log_term(&h->log, first - 1) == ct)
+            while (first > h->commit + 1 && first > 1 &&
+                   ut__consensus_log_term(&h->log, first - 1) == ct)
                 first--;
             r->body.append_resp.hint_term = ct;
             r->body.append_resp.hint_index = first;
@@ -971,7 +980,7 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
         return UT_OK;
     }
     if (conflict != 0) {
-        ut__log_truncate(&h->log, conflict);
+        ut__consensus_log_truncate(&h->log, conflict);
         if (conflict <= h->stable) {
             if (h->truncate_from == 0 || conflict < h->truncate_from)
                 h->truncate_from = conflict;
@@ -983,7 +992,7 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
     }
     for (size_t i = skip; i < a->n_entries; i++) {
         const ut_entry_t *e = &a->entries[i];
-        ut__log_append(&h->log, e->term, e->type, e->data, e->len);
+        ut__consensus_log_append(&h->log, e->term, e->type, e->data, e->len);
     }
     uint64_t last_new = a->prev_index + a->n_entries;
     /* §5.3: commitIndex = min(leaderCommit, index of last new entry); never
@@ -996,7 +1005,7 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
     return UT_OK;
 }
 
-static int handle_append_resp(ut_consensus_t *h, const ut_msg_t *m, ut__progress_t *p)
+static int handle_append_resp(ut_consensus_t *h, const ut_msg_t *m, ut__consensus_progress_t *p)
 {
     const ut_msg_append_resp_t *r = &m->body.append_resp;
     if (h->role != UT_CONSENSUS_LEADER)
@@ -1010,7 +1019,7 @@ static int handle_append_resp(ut_consensus_t *h, const ut_msg_t *m, ut__progress
     p->active = true;
     if (r->success) {
         if (r->index > p->match) {
-            p->match = r->index;
+            set_match(h, p, r->index);
             if (p->mode == PR_PROBE) {
                 p->mode = PR_PIPELINE;
                 p->next = p->match + 1;
@@ -1037,9 +1046,10 @@ static int handle_append_resp(ut_consensus_t *h, const ut_msg_t *m, ut__progress
         /* Skip to just past our last entry of the follower's conflicting
          * term, or past the follower's whole term if we have none of it. */
         uint64_t i = r->index;
-        while (i > p->match && ut__log_term(&h->log, i) > r->hint_term)
+        while (i > p->match && ut__consensus_log_term(&h->log, i) > r->hint_term)
             i--;
-        next = (ut__log_term(&h->log, i) == r->hint_term && i > p->match) ? i + 1 : r->hint_index;
+        next = (ut__consensus_log_term(&h->log, i) == r->hint_term && i > p->match) ? i + 1
+                                                                                    : r->hint_index;
     }
     if (next > r->index)
         next = r->index;
@@ -1091,7 +1101,7 @@ static int handle_vote(ut_consensus_t *h, const ut_msg_t *m)
     return UT_OK;
 }
 
-static int handle_vote_resp(ut_consensus_t *h, const ut_msg_t *m, ut__progress_t *p)
+static int handle_vote_resp(ut_consensus_t *h, const ut_msg_t *m, ut__consensus_progress_t *p)
 {
     bool pre = m->type == UT_MSG_PREVOTE_RESP;
     if (pre) {
@@ -1115,7 +1125,7 @@ static int handle_vote_resp(ut_consensus_t *h, const ut_msg_t *m, ut__progress_t
     return UT_OK;
 }
 
-static int step_member(ut_consensus_t *h, const ut_msg_t *m, ut__progress_t *p);
+static int step_member(ut_consensus_t *h, const ut_msg_t *m, ut__consensus_progress_t *p);
 
 int ut_consensus_step(ut_consensus_t *h, const ut_msg_t *m)
 {
@@ -1132,8 +1142,8 @@ int ut_consensus_step(ut_consensus_t *h, const ut_msg_t *m)
                                "step: message type %d is not a consensus message", (int)m->type);
     /* One compare for the common case (0 wraps to the top): terms 1 up to
      * the term-jump line need no further check. */
-    if (m->term - 1 >= UT__MAX_TERM - UT_CONSENSUS_TERM_HEADROOM) {
-        if (m->term == 0 || m->term > UT__MAX_TERM)
+    if (m->term - 1 >= UT__CONSENSUS_MAX_TERM - UT_CONSENSUS_TERM_HEADROOM) {
+        if (m->term == 0 || m->term > UT__CONSENSUS_MAX_TERM)
             return ut__handle_fail(&h->base, UT_EINVAL, "step: %s with impossible term %llu",
                                    ut_msg_type_name(m->type), (unsigned long long)m->term);
         /* Term-jump rule (consensus.h, UT_CONSENSUS_TERM_HEADROOM): the last
@@ -1146,7 +1156,7 @@ int ut_consensus_step(ut_consensus_t *h, const ut_msg_t *m)
                                    ut_msg_type_name(m->type), (unsigned long long)h->term,
                                    (unsigned long long)m->term);
     }
-    ut__progress_t *p = find_member(h, m->from);
+    ut__consensus_progress_t *p = find_member(h, m->from);
     if (p == NULL || m->from == h->id)
         return ut__handle_fail(&h->base, UT_ENOTFOUND, "step: %s from %llu, not a peer",
                                ut_msg_type_name(m->type), (unsigned long long)m->from);
@@ -1166,7 +1176,7 @@ int ut_consensus_step(ut_consensus_t *h, const ut_msg_t *m)
 }
 
 /* ut_consensus_step() once the message passed the envelope checks. */
-static int step_member(ut_consensus_t *h, const ut_msg_t *m, ut__progress_t *p)
+static int step_member(ut_consensus_t *h, const ut_msg_t *m, ut__consensus_progress_t *p)
 {
     if (m->term < h->term) {
         /* §5.1: a stale request is answered with our term so that its sender
@@ -1265,8 +1275,8 @@ int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
     }
     size_t n_ents = (size_t)(h->log.last - h->stable);
     uint64_t apply_to = h->commit;
-    if (apply_to - h->applied > UT__MAX_APPLY_BATCH)
-        apply_to = h->applied + UT__MAX_APPLY_BATCH;
+    if (apply_to - h->applied > UT__CONSENSUS_MAX_APPLY_BATCH)
+        apply_to = h->applied + UT__CONSENSUS_MAX_APPLY_BATCH;
     size_t n_apply = (size_t)(apply_to - h->applied);
     if (n_ents > h->rd_ents_cap)
         rc = ut__grow((void **)&h->rd_ents, &h->rd_ents_cap, n_ents, sizeof(ut_entry_t));
@@ -1288,16 +1298,18 @@ int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
 #endif
     rd->truncate_from = h->truncate_from;
     if (n_ents > 0)
-        memcpy(h->rd_ents, ut__log_at(&h->log, h->stable + 1), n_ents * sizeof(ut_entry_t));
+        memcpy(h->rd_ents, ut__consensus_log_at(&h->log, h->stable + 1),
+               n_ents * sizeof(ut_entry_t));
     rd->entries = n_ents > 0 ? h->rd_ents : NULL;
     rd->n_entries = n_ents;
     if (n_apply > 0)
-        memcpy(h->rd_apply, ut__log_at(&h->log, h->applied + 1), n_apply * sizeof(ut_entry_t));
+        memcpy(h->rd_apply, ut__consensus_log_at(&h->log, h->applied + 1),
+               n_apply * sizeof(ut_entry_t));
     rd->committed = n_apply > 0 ? h->rd_apply : NULL;
     rd->n_committed = n_apply;
 
     /* Hand the live outbox over and start a fresh one. */
-    ut__msgbuf_t *tmp = h->out;
+    ut__consensus_msgbuf_t *tmp = h->out;
     h->out = h->live;
     h->live = tmp;
     h->live->n = 0;
@@ -1355,12 +1367,12 @@ int ut_consensus_advance(ut_consensus_t *h, const ut_consensus_ready_t *rd)
     /* Nothing handed out points into the log any more; queued appends (a
      * former leader's) still do, so wait for them to go out. */
     if (h->log.dead != 0 && h->live->n_ents == 0)
-        ut__log_compact(&h->log);
+        ut__consensus_log_compact(&h->log);
     if (h->role == UT_CONSENSUS_LEADER) {
         /* The leader counts itself only for entries on its own disk. */
-        ut__progress_t *self = &h->prs[h->self];
+        ut__consensus_progress_t *self = &h->prs[h->self];
         if (h->persisted > self->match) {
-            self->match = h->persisted;
+            set_match(h, self, h->persisted);
             maybe_commit(h);
         }
     }
@@ -1410,7 +1422,7 @@ int ut_consensus_entry_term(const ut_consensus_t *h, uint64_t index, uint64_t *o
         return UT_EINVAL;
     if (index > h->log.last)
         return UT_ENOTFOUND;
-    *out = ut__log_term(&h->log, index);
+    *out = ut__consensus_log_term(&h->log, index);
     return UT_OK;
 }
 

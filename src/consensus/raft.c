@@ -1027,7 +1027,11 @@ static int handle_append_resp(ut_consensus_t *h, const ut_msg_t *m, ut__consensu
             } else if (p->next <= p->match) {
                 p->next = p->match + 1;
             }
-            maybe_commit(h);
+            /* The majority commit looks only at matches above the commit
+             * index (its floor), so a match raised to at most that changes
+             * nothing (the second acknowledgement of a 3-node cluster). */
+            if (r->index > h->commit)
+                maybe_commit(h);
         }
         while (p->ring_len > 0 && p->ring[p->ring_head] <= r->index) {
             p->ring_head = (p->ring_head + 1) % h->cfg.max_inflight;

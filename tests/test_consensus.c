@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -2437,6 +2438,8 @@ static void alloc_sweep(void (*setup)(rc_cluster_t *c), uint64_t node, op_fn op,
         if (rc == UT_ENOMEM) {
             enomem++;
             ASSERT_UNCHANGED(s, h);
+            /* issue 9: every out-of-memory exit leaves a message. */
+            assert_non_null(strstr(ut_consensus_errmsg(h), "out of memory"));
             rc = op(&c, ud);
             if (rc != UT_OK && rc != UT_ESTALE)
                 fail_msg("k=%ld: op after ENOMEM returned %s", k, ut_err_name(rc));
@@ -2682,6 +2685,7 @@ static void test_alloc_failure_ready(void **state)
         long failures = ta.failures;
         test_alloc_uninstall();
         if (rc == UT_ENOMEM) {
+            assert_non_null(strstr(ut_consensus_errmsg(h), "out of memory"));
             assert_true(ut_consensus_has_ready(h));
             assert_int_equal(ut_consensus_ready(h, &rd), UT_OK);
         } else {
@@ -2693,6 +2697,71 @@ static void test_alloc_failure_ready(void **state)
         ut_consensus_free(h);
     }
     assert_true(done);
+}
+
+/* ---- issue 9: ABI room ------------------------------------------------- */
+
+/* A caller built against the version-1 header passes a struct that ends
+ * with applied. Heap-allocated to its exact size, so that under ASan any
+ * read or write beyond it fails the test. */
+static void test_issue9_config_version1(void **state)
+{
+    (void)state;
+    const size_t v1 = offsetof(ut_consensus_config_t, applied) + sizeof(uint64_t);
+    unsigned char *buf = malloc(v1);
+    assert_non_null(buf);
+    memset(buf, 0xA5, v1);
+    ut_consensus_config_t *cfg = (ut_consensus_config_t *)(void *)buf;
+    assert_int_equal(ut_consensus_config_init(cfg, 1), UT_OK);
+    assert_int_equal(cfg->version, 1);
+    assert_int_equal(cfg->election_timeout_ms, 1000);
+    assert_int_equal(cfg->max_inflight, 16);
+    assert_int_equal(cfg->applied, 0);
+    assert_null(cfg->userdata);
+    static const uint64_t voters[] = {1, 2, 3};
+    cfg->id = 2;
+    cfg->voters = voters;
+    cfg->n_voters = 3;
+    ut_consensus_t *h = NULL;
+    assert_int_equal(ut_consensus_new(&h, cfg), UT_OK);
+    assert_int_equal(ut_consensus_id(h), 2);
+    assert_int_equal(ut_consensus_state(h), UT_CONSENSUS_FOLLOWER);
+    ut_consensus_free(h);
+    /* Versions outside 1..current stay refused. */
+    cfg->version = 0;
+    assert_int_equal(ut_consensus_new(&h, cfg), UT_EVERSION);
+    cfg->version = UT_CONSENSUS_CONFIG_VERSION + 1;
+    assert_int_equal(ut_consensus_new(&h, cfg), UT_EVERSION);
+    free(buf);
+}
+
+static bool reserved_zero(const ut_consensus_ready_t *rd)
+{
+    for (size_t i = 0; i < sizeof rd->reserved_ / sizeof rd->reserved_[0]; i++)
+        if (rd->reserved_[i] != 0)
+            return false;
+    return true;
+}
+
+/* consensus.h: the reserved words of a ready are always written as zero,
+ * for an empty ready and a full one. */
+static void test_issue9_ready_reserved_zero(void **state)
+{
+    (void)state;
+    ut_consensus_t *h = raw_new(1);
+    ut_consensus_ready_t rd;
+    memset(&rd, 0xA5, sizeof rd);
+    assert_int_equal(ut_consensus_ready(h, &rd), UT_OK);
+    assert_true(ut_consensus_ready_empty(&rd));
+    assert_true(reserved_zero(&rd));
+    assert_int_equal(ut_consensus_tick(h, 0), UT_OK);
+    assert_int_equal(ut_consensus_campaign(h), UT_OK);
+    memset(&rd, 0xA5, sizeof rd);
+    assert_int_equal(ut_consensus_ready(h, &rd), UT_OK);
+    assert_false(ut_consensus_ready_empty(&rd));
+    assert_true(reserved_zero(&rd));
+    assert_int_equal(ut_consensus_advance(h, &rd), UT_OK);
+    ut_consensus_free(h);
 }
 
 /* ---- issue 8: eight broken promises ------------------------------------ */
@@ -3245,6 +3314,8 @@ int main(void)
         cmocka_unit_test(test_alloc_failure_campaign),
         cmocka_unit_test(test_alloc_failure_propose_growth),
         cmocka_unit_test(test_alloc_failure_ready),
+        cmocka_unit_test(test_issue9_config_version1),
+        cmocka_unit_test(test_issue9_ready_reserved_zero),
         cmocka_unit_test(test_alloc_failure_leader_tick_keeps_quorum_round),
         cmocka_unit_test(test_refused_input_keeps_restore_possible),
         cmocka_unit_test(test_issue8_follower_acks_only_persisted),

@@ -27,7 +27,16 @@ extern "C" {
 /** @brief A Raft node (opaque). @since 0.1.0 */
 typedef struct ut_consensus ut_consensus_t;
 
-/** @brief Current version of ut_consensus_config_t. @since 0.1.0 */
+/**
+ * @brief Current version of ut_consensus_config_t.
+ *
+ * Every version from 1 to this one is accepted by ut_consensus_config_init()
+ * and ut_consensus_new() (since 0.2.0): a program built against an older
+ * header passes its older, smaller struct, and only the fields that version
+ * had are read; later fields take their defaults. Version 1 is every field
+ * up to and including @c applied.
+ * @since 0.1.0
+ */
 #define UT_CONSENSUS_CONFIG_VERSION 1u
 
 /**
@@ -153,12 +162,23 @@ typedef struct ut_consensus_ready {
     ut_consensus_state_t state;           /**< Current role. */
     uint64_t leader;                      /**< Current known leader (0 = unknown). */
     uint64_t seq_;                        /**< Internal: matches ready to advance. */
+    /**
+     * Room to grow (since 0.2.0): always written as zero. Fields added later
+     * (snapshots, read states) take these words, so the struct's size and
+     * the offsets of the fields above never change, and a program built
+     * against this header keeps working with a later library without setting
+     * anything. Chosen over a caller-set version field because the caller
+     * only ever receives this struct: it needs no initialisation, and one
+     * built against an older header must not be written beyond its size.
+     */
+    uint64_t reserved_[8];
 } ut_consensus_ready_t;
 
 /**
  * @brief Fill @p cfg with defaults for @p version.
  * @param[out] cfg     Configuration to initialise.
- * @param[in]  version UT_CONSENSUS_CONFIG_VERSION.
+ * @param[in]  version 1..UT_CONSENSUS_CONFIG_VERSION; only the fields that
+ *                     version had are written (since 0.2.0).
  * @retval UT_OK       Filled.
  * @retval UT_EINVAL   @p cfg is NULL.
  * @retval UT_EVERSION @p version is not one this library knows.
@@ -178,7 +198,9 @@ UT_API int ut_consensus_config_init(ut_consensus_config_t *cfg, unsigned version
  *                     UT_CONSENSUS_APPEND_OVERHEAD + UT_CONSENSUS_ENTRY_OVERHEAD ×
  *                     @c max_append_entries + @c max_append_bytes must not exceed it
  *                     (since 0.2.0).
- * @retval UT_EVERSION Unknown @c cfg->version.
+ * @retval UT_EVERSION @c cfg->version is not in 1..UT_CONSENSUS_CONFIG_VERSION
+ *                     (an older version is accepted: its fields are read,
+ *                     later ones take their defaults; since 0.2.0).
  * @retval UT_ENOMEM   Allocation failed.
  * @since 0.1.0
  */

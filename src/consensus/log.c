@@ -3,22 +3,22 @@
 
 /* Chunks are large enough that steady-state replication of small entries
  * allocates once per ~64 KiB of payload, not once per entry. */
-#define UT__ARENA_CHUNK (64u * 1024u)
+#define UT__CONSENSUS_LOG_CHUNK (64u * 1024u)
 /* Dead bytes below this are never worth a copy. */
-#ifndef UT__LOG_COMPACT_MIN
-#    define UT__LOG_COMPACT_MIN UT__ARENA_CHUNK
+#ifndef UT__CONSENSUS_LOG_COMPACT_MIN
+#    define UT__CONSENSUS_LOG_COMPACT_MIN UT__CONSENSUS_LOG_CHUNK
 #endif
 
-void ut__log_init(ut__log_t *log)
+void ut__consensus_log_init(ut__consensus_log_t *log)
 {
     memset(log, 0, sizeof *log);
 }
 
-void ut__log_destroy(ut__log_t *log)
+void ut__consensus_log_destroy(ut__consensus_log_t *log)
 {
-    ut__arena_chunk_t *c = log->chunks;
+    ut__consensus_log_chunk_t *c = log->chunks;
     while (c != NULL) {
-        ut__arena_chunk_t *next = c->next;
+        ut__consensus_log_chunk_t *next = c->next;
         ut__free(c);
         c = next;
     }
@@ -26,7 +26,7 @@ void ut__log_destroy(ut__log_t *log)
     memset(log, 0, sizeof *log);
 }
 
-int ut__log_reserve_slow(ut__log_t *log, size_t n, size_t bytes)
+int ut__consensus_log_reserve_slow(ut__consensus_log_t *log, size_t n, size_t bytes)
 {
     if (n > SIZE_MAX - (size_t)log->last)
         return UT_ENOMEM;
@@ -39,13 +39,13 @@ int ut__log_reserve_slow(ut__log_t *log, size_t n, size_t bytes)
     if (bytes > SIZE_MAX / 2 || n > (SIZE_MAX / 2) / 8)
         return UT_ENOMEM;
     bytes += 8 * n;
-    ut__arena_chunk_t *c = log->chunks;
+    ut__consensus_log_chunk_t *c = log->chunks;
     if (c != NULL && c->cap - c->used >= bytes)
         return UT_OK;
-    size_t cap = bytes > UT__ARENA_CHUNK ? bytes : UT__ARENA_CHUNK;
-    if (cap > SIZE_MAX - sizeof(ut__arena_chunk_t))
+    size_t cap = bytes > UT__CONSENSUS_LOG_CHUNK ? bytes : UT__CONSENSUS_LOG_CHUNK;
+    if (cap > SIZE_MAX - sizeof(ut__consensus_log_chunk_t))
         return UT_ENOMEM;
-    ut__arena_chunk_t *nc = ut__malloc(sizeof *nc + cap);
+    ut__consensus_log_chunk_t *nc = ut__malloc(sizeof *nc + cap);
     if (nc == NULL)
         return UT_ENOMEM;
     nc->cap = cap;
@@ -60,7 +60,7 @@ static size_t padded(uint32_t len)
     return ((size_t)len + 7u) & ~(size_t)7u;
 }
 
-void ut__log_truncate(ut__log_t *log, uint64_t from)
+void ut__consensus_log_truncate(ut__consensus_log_t *log, uint64_t from)
 {
     /* Payload bytes of removed entries stay in the arena for now: pointers
      * already handed out must remain valid until advance(). Counting them
@@ -73,20 +73,20 @@ void ut__log_truncate(ut__log_t *log, uint64_t from)
     log->last = from - 1;
 }
 
-void ut__log_compact(ut__log_t *log)
+void ut__consensus_log_compact(ut__consensus_log_t *log)
 {
-    if (log->dead < UT__LOG_COMPACT_MIN)
+    if (log->dead < UT__CONSENSUS_LOG_COMPACT_MIN)
         return;
     size_t used = 0;
-    for (const ut__arena_chunk_t *c = log->chunks; c != NULL; c = c->next)
+    for (const ut__consensus_log_chunk_t *c = log->chunks; c != NULL; c = c->next)
         used += c->used;
     size_t live = used - log->dead;
     /* Copying only once the dead bytes match the live ones keeps the copy
      * cost per truncated byte constant (amortised), whatever the log size. */
     if (log->dead < live)
         return;
-    size_t cap = live > UT__ARENA_CHUNK ? live : UT__ARENA_CHUNK;
-    ut__arena_chunk_t *nc = ut__malloc(sizeof *nc + cap);
+    size_t cap = live > UT__CONSENSUS_LOG_CHUNK ? live : UT__CONSENSUS_LOG_CHUNK;
+    ut__consensus_log_chunk_t *nc = ut__malloc(sizeof *nc + cap);
     if (nc == NULL)
         return;
     nc->cap = cap;
@@ -101,9 +101,9 @@ void ut__log_compact(ut__log_t *log)
         e->data = base + nc->used;
         nc->used += padded(e->len);
     }
-    ut__arena_chunk_t *c = log->chunks;
+    ut__consensus_log_chunk_t *c = log->chunks;
     while (c != NULL) {
-        ut__arena_chunk_t *next = c->next;
+        ut__consensus_log_chunk_t *next = c->next;
         ut__free(c);
         c = next;
     }

@@ -4,49 +4,49 @@
  * anything may point into them: a payload pointer handed out by ready()
  * stays valid until the matching advance(), whatever is appended or
  * truncated in between. Truncated payloads are counted as dead and given
- * back by ut__log_compact(), which the caller runs only when no pointer into
+ * back by ut__consensus_log_compact(), which the caller runs only when no pointer into
  * the arena is out (docs/memory.md states the bound). */
 #ifndef UT_CONSENSUS_LOG_H
 #define UT_CONSENSUS_LOG_H
 
 #include "internal.h"
 
-typedef struct ut__arena_chunk {
-    struct ut__arena_chunk *next;
+typedef struct ut__consensus_log_chunk {
+    struct ut__consensus_log_chunk *next;
     size_t cap;
     size_t used;
     /* payload bytes follow */
-} ut__arena_chunk_t;
+} ut__consensus_log_chunk_t;
 
-typedef struct ut__log {
+typedef struct ut__consensus_log {
     ut_entry_t *ents;
     size_t cap;
-    uint64_t last;             /* index of the last entry; 0 = empty */
-    ut__arena_chunk_t *chunks; /* newest first */
-    size_t dead;               /* padded payload bytes of truncated entries */
-} ut__log_t;
+    uint64_t last;                     /* index of the last entry; 0 = empty */
+    ut__consensus_log_chunk_t *chunks; /* newest first */
+    size_t dead;                       /* padded payload bytes of truncated entries */
+} ut__consensus_log_t;
 
-void ut__log_init(ut__log_t *log);
-void ut__log_destroy(ut__log_t *log);
+void ut__consensus_log_init(ut__consensus_log_t *log);
+void ut__consensus_log_destroy(ut__consensus_log_t *log);
 
 /* Make room for n more entries carrying bytes payload bytes, so that the
  * appends that follow cannot fail. UT_OK or UT_ENOMEM (log unchanged). */
-int ut__log_reserve_slow(ut__log_t *log, size_t n, size_t bytes);
+int ut__consensus_log_reserve_slow(ut__consensus_log_t *log, size_t n, size_t bytes);
 
-static inline int ut__log_reserve(ut__log_t *log, size_t n, size_t bytes)
+static inline int ut__consensus_log_reserve(ut__consensus_log_t *log, size_t n, size_t bytes)
 {
     /* Fast path: room in the entry array and in the newest chunk (each
      * payload is padded to 8 bytes, hence the 8 * n). */
-    const ut__arena_chunk_t *c = log->chunks;
+    const ut__consensus_log_chunk_t *c = log->chunks;
     if (n <= 64 && bytes <= 65536 && (size_t)log->last + n <= log->cap &&
         (bytes == 0 || (c != NULL && c->cap - c->used >= bytes + 8 * n)))
         return UT_OK;
-    return ut__log_reserve_slow(log, n, bytes);
+    return ut__consensus_log_reserve_slow(log, n, bytes);
 }
 
 /* Append one entry at index last+1; room must have been reserved. */
-static inline void ut__log_append(ut__log_t *log, uint64_t term, uint32_t type, const void *data,
-                                  uint32_t len)
+static inline void ut__consensus_log_append(ut__consensus_log_t *log, uint64_t term, uint32_t type,
+                                            const void *data, uint32_t len)
 {
     ut_entry_t *e = &log->ents[log->last];
     e->term = term;
@@ -55,7 +55,7 @@ static inline void ut__log_append(ut__log_t *log, uint64_t term, uint32_t type, 
     e->len = len;
     e->data = NULL;
     if (len > 0) {
-        ut__arena_chunk_t *c = log->chunks;
+        ut__consensus_log_chunk_t *c = log->chunks;
         unsigned char *dst = (unsigned char *)(c + 1) + c->used;
         memcpy(dst, data, len);
         /* Keep the next payload 8-byte aligned for callers that cast. */
@@ -66,24 +66,24 @@ static inline void ut__log_append(ut__log_t *log, uint64_t term, uint32_t type, 
 }
 
 /* Delete every entry with index >= from (from >= 1). Their payload bytes
- * stay readable (they become dead) until ut__log_compact(). */
-void ut__log_truncate(ut__log_t *log, uint64_t from);
+ * stay readable (they become dead) until ut__consensus_log_compact(). */
+void ut__consensus_log_truncate(ut__consensus_log_t *log, uint64_t from);
 
 /* Give dead payload bytes back once they reach both 64 KiB and the live
  * payload bytes: copy the live payloads into one new chunk and free the old
  * ones. Moves every payload: call only when no payload pointer is out.
  * Allocation failure leaves the log as it was (compaction is retried at the
  * next call). */
-void ut__log_compact(ut__log_t *log);
+void ut__consensus_log_compact(ut__consensus_log_t *log);
 
-static inline uint64_t ut__log_term(const ut__log_t *log, uint64_t index)
+static inline uint64_t ut__consensus_log_term(const ut__consensus_log_t *log, uint64_t index)
 {
     if (index == 0 || index > log->last)
         return 0;
     return log->ents[index - 1].term;
 }
 
-static inline const ut_entry_t *ut__log_at(const ut__log_t *log, uint64_t index)
+static inline const ut_entry_t *ut__consensus_log_at(const ut__consensus_log_t *log, uint64_t index)
 {
     return &log->ents[index - 1];
 }

@@ -13,7 +13,10 @@
  * is reading. */
 #include <stdio.h>
 
+#include "common/handle.h"
+#include "common/rand.h"
 #include "consensus/log.h"
+#include "consensus/quorum.h"
 #include "unitypes/codec.h"
 
 /* The public limits are the codec's frame limit seen from an AppendEntries:
@@ -30,14 +33,13 @@ _Static_assert(sizeof(ut_msg_append_t) >= sizeof(ut_msg_append_resp_t) &&
                "the append body must be the largest consensus body");
 
 #define UT__CONSENSUS_MAGIC 0x52616674u /* "Raft" */
-#define UT__CONSENSUS_FREED 0xdeadbeefu
-#define UT__MAX_INFLIGHT 4096u
+#define UT__CONSENSUS_MAX_INFLIGHT 4096u
 /* Highest term a node accepts: far beyond any real cluster, and low enough
  * that term + 1 (a candidacy, a pre-vote) can never wrap to 0. */
-#define UT__MAX_TERM UT_CONSENSUS_MAX_TERM
+#define UT__CONSENSUS_MAX_TERM UT_CONSENSUS_MAX_TERM
 /* Committed entries handed out per ready(): bounds the copy after a restore
  * of a long log; the rest comes out of the next ready(). */
-#define UT__MAX_APPLY_BATCH 4096u
+#define UT__CONSENSUS_MAX_APPLY_BATCH 4096u
 
 #if defined(__GNUC__) || defined(__clang__)
 #    define UT__CONSENSUS_NOINLINE __attribute__((noinline))
@@ -47,7 +49,7 @@ _Static_assert(sizeof(ut_msg_append_t) >= sizeof(ut_msg_append_resp_t) &&
 
 enum { PR_PROBE = 0, PR_PIPELINE = 1 };
 
-typedef struct ut__progress {
+typedef struct ut__consensus_progress {
     uint64_t id;
     uint64_t match;       /* highest index known replicated (§5.3 matchIndex) */
     uint64_t next;        /* next index to send (§5.3 nextIndex) */
@@ -58,34 +60,36 @@ typedef struct ut__progress {
     bool paused;  /* probe sent, waiting for its answer or the next heartbeat */
     bool active;  /* heard from since the last check-quorum round */
     bool voter;
-    bool granted;  /* vote (or pre-vote) granted in the current round */
-    bool rejected; /* vote (or pre-vote) rejected in the current round */
-} ut__progress_t;
+    uint8_t vote; /* UT__CONSENSUS_VOTE_* bits of the current (pre-)vote round */
+} ut__consensus_progress_t;
 
-typedef struct ut__msgbuf {
+typedef struct ut__consensus_msgbuf {
     ut_msg_t *msgs;
     size_t n, cap;
     size_t *off; /* per message: offset of its entries in ents (APPEND only) */
     size_t off_cap;
     ut_entry_t *ents;
     size_t n_ents, ents_cap;
-} ut__msgbuf_t;
+} ut__consensus_msgbuf_t;
 
 struct ut_consensus {
-    uint32_t magic;
+    ut__handle_t base; /* first member: magic and error message (common/handle.h) */
     uint64_t id;
     ut_consensus_config_t cfg; /* copied; member arrays point into prs */
     size_t n_members, n_voters;
     size_t self; /* index of this node in prs */
     bool self_voter;
-    ut__progress_t prs[UT_CONSENSUS_MAX_NODES];
+    ut__consensus_progress_t prs[UT_CONSENSUS_MAX_NODES];
+    /* match[i] == prs[i].match (set_match keeps them equal): the voters'
+     * match indexes side by side, as the quorum module takes them. */
+    uint64_t match[UT_CONSENSUS_MAX_NODES];
     uint64_t *rings;
 
     /* Persistent state (§5, Figure 2) and the copy last handed out. */
     uint64_t term, vote, commit;
     ut_consensus_hard_state_t last_hs;
 
-    ut__log_t log;
+    ut__consensus_log_t log;
     uint64_t stable;        /* entries <= stable were handed out for persistence */
     uint64_t persisted;     /* entries <= persisted are acknowledged durable */
     uint64_t truncate_from; /* pending truncation of stable storage, 0 = none */
@@ -109,8 +113,8 @@ struct ut_consensus {
 
     /* live: being filled; out: handed out by ready(). ready() swaps the two
      * pointers, so handing out a batch of messages copies nothing. */
-    ut__msgbuf_t bufs[2];
-    ut__msgbuf_t *live, *out;
+    ut__consensus_msgbuf_t bufs[2];
+    ut__consensus_msgbuf_t *live, *out;
     /* Set whenever a peer may have become sendable (log grew, progress
      * moved, a probe was unpaused); cleared by a complete flush. Keeps
      * has_ready() and ready() from scanning every peer on every call. */
@@ -123,30 +127,22 @@ struct ut_consensus {
     uint64_t ready_seq;
     uint64_t rd_last_entry, rd_applied;
     ut_consensus_hard_state_t rd_hs;
-
-    char errmsg[160];
 };
 
 /* ---------------------------------------------------------------- helpers */
 
-#define FAIL(h, code, ...)                                                                         \
-    do {                                                                                           \
-        snprintf((h)->errmsg, sizeof(h)->errmsg, __VA_ARGS__);                                     \
-        return (code);                                                                             \
-    } while (0)
-
 static bool valid_handle(const ut_consensus_t *h)
 {
-    return h != NULL && h->magic == UT__CONSENSUS_MAGIC;
+    return h != NULL && ut__handle_valid(&h->base, UT__CONSENSUS_MAGIC);
 }
 
-/* splitmix64: small, seedable, good enough for timeout jitter. */
-static uint64_t next_rand(ut_consensus_t *h)
+/* The out-of-memory exits of the public calls: every UT_ENOMEM leaves a
+ * message too. Other codes pass through with the message already set. */
+static int oom_message(ut_consensus_t *h, int rc, const char *context)
 {
-    uint64_t z = (h->rng += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
+    if (rc == UT_ENOMEM)
+        return ut__handle_fail(&h->base, rc, "%s: out of memory", context);
+    return rc;
 }
 
 /* §5.2: election timeouts are drawn at random from [T, 2T) so that split
@@ -155,10 +151,16 @@ static void reset_election_timer(ut_consensus_t *h)
 {
     uint64_t t = h->cfg.election_timeout_ms;
     h->election_start = h->now;
-    h->election_timeout = t + next_rand(h) % t;
+    h->election_timeout = t + ut__rand_below(&h->rng, t);
 }
 
-static ut__progress_t *find_member(ut_consensus_t *h, uint64_t id)
+static inline void set_match(ut_consensus_t *h, ut__consensus_progress_t *p, uint64_t v)
+{
+    p->match = v;
+    h->match[p - h->prs] = v;
+}
+
+static ut__consensus_progress_t *find_member(ut_consensus_t *h, uint64_t id)
 {
     for (size_t i = 0; i < h->n_members; i++)
         if (h->prs[i].id == id)
@@ -166,21 +168,16 @@ static ut__progress_t *find_member(ut_consensus_t *h, uint64_t id)
     return NULL;
 }
 
-static size_t quorum(const ut_consensus_t *h)
-{
-    return h->n_voters / 2 + 1;
-}
-
 static uint64_t last_term(const ut_consensus_t *h)
 {
-    return ut__log_term(&h->log, h->log.last);
+    return ut__consensus_log_term(&h->log, h->log.last);
 }
 
 /* ------------------------------------------------------------- outbox */
 
 /* The growing half of msgbuf_reserve(), kept out of line so that the
  * steady-state check stays small wherever it is inlined. */
-static UT__CONSENSUS_NOINLINE int msgbuf_grow(ut__msgbuf_t *b, size_t nmsgs, size_t nents)
+static UT__CONSENSUS_NOINLINE int msgbuf_grow(ut__consensus_msgbuf_t *b, size_t nmsgs, size_t nents)
 {
     size_t old_cap = b->cap;
     int rc = ut__grow((void **)&b->msgs, &b->cap, b->n + nmsgs, sizeof(ut_msg_t));
@@ -197,14 +194,14 @@ static UT__CONSENSUS_NOINLINE int msgbuf_grow(ut__msgbuf_t *b, size_t nmsgs, siz
     return rc;
 }
 
-static inline int msgbuf_reserve(ut__msgbuf_t *b, size_t nmsgs, size_t nents)
+static inline int msgbuf_reserve(ut__consensus_msgbuf_t *b, size_t nmsgs, size_t nents)
 {
     if (b->n + nmsgs <= b->cap && b->n + nmsgs <= b->off_cap && b->n_ents + nents <= b->ents_cap)
         return UT_OK; /* the steady state: no call, no allocation */
     return msgbuf_grow(b, nmsgs, nents);
 }
 
-static void msgbuf_free(ut__msgbuf_t *b)
+static void msgbuf_free(ut__consensus_msgbuf_t *b)
 {
     ut__free(b->msgs);
     ut__free(b->off);
@@ -215,7 +212,7 @@ static void msgbuf_free(ut__msgbuf_t *b)
 /* Room must have been reserved with msgbuf_reserve(). */
 static ut_msg_t *push_msg(ut_consensus_t *h, ut_msg_type_t type, uint64_t to, uint64_t term)
 {
-    ut__msgbuf_t *b = h->live;
+    ut__consensus_msgbuf_t *b = h->live;
     ut_msg_t *m = &b->msgs[b->n];
     /* Clear only what the bodies use: this runs for every message. The
      * rest of the slot was zeroed when the buffer grew and is never written
@@ -259,7 +256,7 @@ static int check_edge(const ut_consensus_t *h, ut_consensus_state_t to, uint64_t
 static void clear_votes(ut_consensus_t *h)
 {
     for (size_t i = 0; i < h->n_members; i++)
-        h->prs[i].granted = h->prs[i].rejected = false;
+        h->prs[i].vote = UT__CONSENSUS_VOTE_PENDING;
 }
 
 static int become_follower(ut_consensus_t *h, uint64_t term, uint64_t leader)
@@ -283,25 +280,25 @@ static int become_follower(ut_consensus_t *h, uint64_t term, uint64_t leader)
 
 /* ------------------------------------------------------------ replication */
 
-static void ring_clear(ut__progress_t *p)
+static void ring_clear(ut__consensus_progress_t *p)
 {
     p->ring_head = p->ring_len = 0;
 }
 
 /* Send entries [p->next, ...] to p, batched up to the configured limits.
  * Caller reserved one message and the entries. */
-static void send_append(ut_consensus_t *h, ut__progress_t *p, size_t max_entries)
+static void send_append(ut_consensus_t *h, ut__consensus_progress_t *p, size_t max_entries)
 {
     uint64_t prev = p->next - 1;
     ut_msg_t *m = push_msg(h, UT_MSG_APPEND, p->id, h->term);
     m->body.append.prev_index = prev;
-    m->body.append.prev_term = ut__log_term(&h->log, prev);
+    m->body.append.prev_term = ut__consensus_log_term(&h->log, prev);
     m->body.append.commit = h->commit;
     size_t n = 0, bytes = 0;
-    ut__msgbuf_t *b = h->live;
+    ut__consensus_msgbuf_t *b = h->live;
     b->off[b->n - 1] = b->n_ents;
     for (uint64_t i = p->next; i <= h->log.last && n < max_entries; i++) {
-        const ut_entry_t *e = ut__log_at(&h->log, i);
+        const ut_entry_t *e = ut__consensus_log_at(&h->log, i);
         if (n > 0 && bytes + e->len > h->cfg.max_append_bytes)
             break;
         bytes += e->len;
@@ -325,15 +322,15 @@ static void send_append(ut_consensus_t *h, ut__progress_t *p, size_t max_entries
 
 /* Heartbeat (§5.2): an empty AppendEntries whose prev_index is the follower's
  * known match, so it succeeds without backtracking and carries the commit. */
-static void send_heartbeat(ut_consensus_t *h, ut__progress_t *p)
+static void send_heartbeat(ut_consensus_t *h, ut__consensus_progress_t *p)
 {
     ut_msg_t *m = push_msg(h, UT_MSG_APPEND, p->id, h->term);
     m->body.append.prev_index = p->match;
-    m->body.append.prev_term = ut__log_term(&h->log, p->match);
+    m->body.append.prev_term = ut__consensus_log_term(&h->log, p->match);
     m->body.append.commit = h->commit;
 }
 
-static bool needs_append(const ut_consensus_t *h, const ut__progress_t *p)
+static bool needs_append(const ut_consensus_t *h, const ut__consensus_progress_t *p)
 {
     if (p->next > h->log.last)
         return false;
@@ -342,7 +339,7 @@ static bool needs_append(const ut_consensus_t *h, const ut__progress_t *p)
     return p->ring_len < h->cfg.max_inflight;
 }
 
-static size_t entries_to_send(const ut_consensus_t *h, const ut__progress_t *p)
+static size_t entries_to_send(const ut_consensus_t *h, const ut__consensus_progress_t *p)
 {
     uint64_t avail = h->log.last - p->next + 1;
     return avail < h->cfg.max_append_entries ? (size_t)avail : h->cfg.max_append_entries;
@@ -354,7 +351,7 @@ static int flush_appends(ut_consensus_t *h)
     if (h->role != UT_CONSENSUS_LEADER)
         return UT_OK;
     for (size_t i = 0; i < h->n_members; i++) {
-        ut__progress_t *p = &h->prs[i];
+        ut__consensus_progress_t *p = &h->prs[i];
         if (i == h->self)
             continue;
         while (needs_append(h, p)) {
@@ -370,24 +367,12 @@ static int flush_appends(ut_consensus_t *h)
 
 /* §5.3, §5.4.2 (Figure 8): the leader commits the highest index stored on a
  * majority of voters, but only if that entry is from its current term; the
- * entries before it are then committed indirectly. Counting, not sorting:
- * clusters are small and this runs per acknowledgement. */
+ * entries before it are then committed indirectly. Voters are prs[0 ..
+ * n_voters), members from the configuration's voter list first. */
 static void maybe_commit(ut_consensus_t *h)
 {
-    uint64_t best = h->commit;
-    size_t q = quorum(h);
-    for (size_t i = 0; i < h->n_members; i++) {
-        const ut__progress_t *c = &h->prs[i];
-        if (!c->voter || c->match <= best)
-            continue;
-        size_t count = 0;
-        for (size_t j = 0; j < h->n_members; j++)
-            if (h->prs[j].voter && h->prs[j].match >= c->match)
-                count++;
-        if (count >= q)
-            best = c->match;
-    }
-    if (best > h->commit && ut__log_term(&h->log, best) == h->term)
+    uint64_t best = ut__consensus_quorum_commit(h->match, h->n_voters, h->commit);
+    if (best > h->commit && ut__consensus_log_term(&h->log, best) == h->term)
         h->commit = best;
 }
 
@@ -401,8 +386,8 @@ static int become_leader(ut_consensus_t *h)
     h->pre_candidate = false;
     h->leader = h->id;
     for (size_t i = 0; i < h->n_members; i++) {
-        ut__progress_t *p = &h->prs[i];
-        p->match = 0;
+        ut__consensus_progress_t *p = &h->prs[i];
+        set_match(h, p, 0);
         p->next = h->log.last + 1;
         p->match_at_hb = 0;
         p->mode = PR_PROBE;
@@ -410,10 +395,10 @@ static int become_leader(ut_consensus_t *h)
         p->active = true;
         ring_clear(p);
     }
-    h->prs[h->self].match = h->persisted;
+    set_match(h, &h->prs[h->self], h->persisted);
     /* §5.4.2, §8: a new leader appends a no-op of its own term, so that the
      * entries of earlier terms can become committed through it. */
-    ut__log_append(&h->log, h->term, UT_ENTRY_NOOP, NULL, 0);
+    ut__consensus_log_append(&h->log, h->term, UT_ENTRY_NOOP, NULL, 0);
     h->flush_hint = true;
     h->heartbeat_start = h->now;
     h->quorum_start = h->now;
@@ -422,18 +407,12 @@ static int become_leader(ut_consensus_t *h)
 
 /* ---------------------------------------------------------------- election */
 
-static size_t count_granted(const ut_consensus_t *h, size_t *rejected)
+static ut__consensus_vote_result_t tally(const ut_consensus_t *h)
 {
-    size_t g = 0, r = 0;
-    for (size_t i = 0; i < h->n_members; i++) {
-        if (!h->prs[i].voter)
-            continue;
-        g += h->prs[i].granted;
-        r += h->prs[i].rejected;
-    }
-    if (rejected != NULL)
-        *rejected = r;
-    return g;
+    uint8_t votes[UT_CONSENSUS_MAX_NODES];
+    for (size_t i = 0; i < h->n_voters; i++)
+        votes[i] = h->prs[i].vote;
+    return ut__consensus_quorum_vote(votes, h->n_voters);
 }
 
 /* Worst-case messages one election round queues: one per member. */
@@ -441,14 +420,14 @@ static int reserve_election(ut_consensus_t *h)
 {
     int rc = msgbuf_reserve(h->live, h->n_members, 0);
     if (rc == UT_OK)
-        rc = ut__log_reserve(&h->log, 1, 0); /* the no-op if we win at once */
+        rc = ut__consensus_log_reserve(&h->log, 1, 0); /* the no-op if we win at once */
     return rc;
 }
 
 static void send_vote_requests(ut_consensus_t *h, ut_msg_type_t type, uint64_t term)
 {
     for (size_t i = 0; i < h->n_members; i++) {
-        ut__progress_t *p = &h->prs[i];
+        ut__consensus_progress_t *p = &h->prs[i];
         if (i == h->self || !p->voter)
             continue;
         ut_msg_t *m = push_msg(h, type, p->id, term);
@@ -463,8 +442,8 @@ static bool open_vote_round(ut_consensus_t *h)
 {
     reset_election_timer(h);
     clear_votes(h);
-    h->prs[h->self].granted = true;
-    return count_granted(h, NULL) >= quorum(h);
+    h->prs[h->self].vote = UT__CONSENSUS_VOTE_GRANTED;
+    return tally(h) == UT__CONSENSUS_VOTE_WON;
 }
 
 /* §5.2: increment the term, vote for self, request votes. */
@@ -499,12 +478,12 @@ static int start_pre_vote(ut_consensus_t *h)
 
 static int campaign(ut_consensus_t *h)
 {
-    if (h->term >= UT__MAX_TERM) {
+    if (h->term >= UT__CONSENSUS_MAX_TERM) {
         /* Unreachable in practice (2^63 elections); never emit a term peers
          * must refuse. UT_ERANGE promises that nothing changed, so the
          * election timer (and the RNG behind it) is left alone too: every
          * later tick keeps reporting the exhausted term space. */
-        FAIL(h, UT_ERANGE, "campaign: term space exhausted");
+        return ut__handle_fail(&h->base, UT_ERANGE, "campaign: term space exhausted");
     }
     int rc = reserve_election(h);
     if (rc != UT_OK)
@@ -539,14 +518,28 @@ static bool in_lease(const ut_consensus_t *h)
 
 /* ------------------------------------------------------------------ public */
 
-int ut_consensus_config_init(ut_consensus_config_t *cfg, unsigned version)
+/* ABI room (libgit2's rule): a caller built against an older header passes
+ * a smaller struct with an older version. Bytes of ut_consensus_config_t each
+ * version had; fields are only ever appended, so a version's fields are a
+ * prefix of the current struct. Version 1 (0.1.0) ends with applied. When a
+ * field is added, bump UT_CONSENSUS_CONFIG_VERSION and append its end here. */
+#define UT__CONSENSUS_CONFIG_END(field)                                                            \
+    (offsetof(ut_consensus_config_t, field) + sizeof(((ut_consensus_config_t *)0)->field))
+static const size_t config_size[UT_CONSENSUS_CONFIG_VERSION + 1] = {
+    0, UT__CONSENSUS_CONFIG_END(applied), /* 1 */
+};
+_Static_assert(sizeof config_size / sizeof config_size[0] == UT_CONSENSUS_CONFIG_VERSION + 1,
+               "one size per config version");
+
+static bool config_version_known(unsigned version)
 {
-    if (cfg == NULL)
-        return UT_EINVAL;
-    if (version != UT_CONSENSUS_CONFIG_VERSION)
-        return UT_EVERSION;
+    return version >= 1 && version <= UT_CONSENSUS_CONFIG_VERSION;
+}
+
+static void config_defaults(ut_consensus_config_t *cfg)
+{
     memset(cfg, 0, sizeof *cfg);
-    cfg->version = version;
+    cfg->version = UT_CONSENSUS_CONFIG_VERSION;
     cfg->election_timeout_ms = 1000;
     cfg->heartbeat_ms = 100;
     cfg->max_append_bytes = 1024 * 1024;
@@ -554,13 +547,38 @@ int ut_consensus_config_init(ut_consensus_config_t *cfg, unsigned version)
     cfg->max_inflight = 16;
     cfg->pre_vote = true;
     cfg->check_quorum = true;
+}
+
+/* The caller's config of any known version as a current one: the fields its
+ * version had are copied, later fields keep their defaults. Reads no byte
+ * beyond what that version's struct had. */
+static int config_upgrade(ut_consensus_config_t *out, const ut_consensus_config_t *cfg)
+{
+    if (!config_version_known(cfg->version))
+        return UT_EVERSION;
+    config_defaults(out);
+    memcpy(out, cfg, config_size[cfg->version]);
+    out->version = UT_CONSENSUS_CONFIG_VERSION;
     return UT_OK;
 }
 
+int ut_consensus_config_init(ut_consensus_config_t *cfg, unsigned version)
+{
+    if (cfg == NULL)
+        return UT_EINVAL;
+    if (!config_version_known(version))
+        return UT_EVERSION;
+    /* Write only the bytes a struct of that version has. */
+    ut_consensus_config_t d;
+    config_defaults(&d);
+    d.version = version;
+    memcpy(cfg, &d, config_size[version]);
+    return UT_OK;
+}
+
+/* c is already upgraded to the current version (config_upgrade). */
 static int validate_config(const ut_consensus_config_t *c)
 {
-    if (c->version != UT_CONSENSUS_CONFIG_VERSION)
-        return UT_EVERSION;
     if (c->id == 0 || c->n_voters == 0 || c->voters == NULL ||
         (c->n_observers > 0 && c->observers == NULL))
         return UT_EINVAL;
@@ -572,7 +590,7 @@ static int validate_config(const ut_consensus_config_t *c)
         return UT_EINVAL;
     if (c->max_append_entries == 0 || c->max_append_bytes == 0 || c->max_inflight == 0)
         return UT_EINVAL;
-    if (c->max_inflight > UT__MAX_INFLIGHT)
+    if (c->max_inflight > UT__CONSENSUS_MAX_INFLIGHT)
         return UT_ERANGE;
     /* Every AppendEntries the leader can build must fit in a frame: a batch
      * of max_append_entries headers and max_append_bytes payload (a single
@@ -602,7 +620,12 @@ int ut_consensus_new(ut_consensus_t **out, const ut_consensus_config_t *cfg)
 {
     if (out == NULL || cfg == NULL)
         return UT_EINVAL;
-    int rc = validate_config(cfg);
+    ut_consensus_config_t cur;
+    int rc = config_upgrade(&cur, cfg);
+    if (rc != UT_OK)
+        return rc;
+    cfg = &cur; /* from here on, every field of the current version */
+    rc = validate_config(cfg);
     if (rc != UT_OK)
         return rc;
     ut_consensus_t *h = ut__calloc(1, sizeof *h);
@@ -614,7 +637,7 @@ int ut_consensus_new(ut_consensus_t **out, const ut_consensus_config_t *cfg)
         ut__free(h);
         return UT_ENOMEM;
     }
-    h->magic = UT__CONSENSUS_MAGIC;
+    ut__handle_init(&h->base, UT__CONSENSUS_MAGIC);
     h->live = &h->bufs[0];
     h->out = &h->bufs[1];
     h->cfg = *cfg;
@@ -624,7 +647,7 @@ int ut_consensus_new(ut_consensus_t **out, const ut_consensus_config_t *cfg)
     h->n_members = n;
     h->n_voters = cfg->n_voters;
     for (size_t i = 0; i < n; i++) {
-        ut__progress_t *p = &h->prs[i];
+        ut__consensus_progress_t *p = &h->prs[i];
         p->voter = i < cfg->n_voters;
         p->id = p->voter ? cfg->voters[i] : cfg->observers[i - cfg->n_voters];
         p->ring = h->rings + i * cfg->max_inflight;
@@ -635,10 +658,9 @@ int ut_consensus_new(ut_consensus_t **out, const ut_consensus_config_t *cfg)
     }
     h->role = h->self_voter ? UT_CONSENSUS_FOLLOWER : UT_CONSENSUS_OBSERVER;
     h->last_role = h->role;
-    h->rng = cfg->seed ^ (cfg->id * 0xd6e8feb86659fd93ull);
-    ut__log_init(&h->log);
+    h->rng = ut__rand_seed(cfg->seed, cfg->id);
+    ut__consensus_log_init(&h->log);
     reset_election_timer(h);
-    snprintf(h->errmsg, sizeof h->errmsg, "no error");
     *out = h;
     return UT_OK;
 }
@@ -647,13 +669,13 @@ void ut_consensus_free(ut_consensus_t *h)
 {
     if (!valid_handle(h))
         return;
-    ut__log_destroy(&h->log);
+    ut__consensus_log_destroy(&h->log);
     msgbuf_free(h->live);
     msgbuf_free(h->out);
     ut__free(h->rd_ents);
     ut__free(h->rd_apply);
     ut__free(h->rings);
-    h->magic = UT__CONSENSUS_FREED;
+    ut__handle_retire(&h->base);
     ut__free(h);
 }
 
@@ -663,49 +685,55 @@ int ut_consensus_restore(ut_consensus_t *h, const ut_consensus_hard_state_t *hs,
     if (!valid_handle(h) || hs == NULL || (n > 0 && entries == NULL))
         return UT_EINVAL;
     if (h->took_input || h->restored)
-        FAIL(h, UT_ESTATE, "restore: the node already took input");
+        return ut__handle_fail(&h->base, UT_ESTATE, "restore: the node already took input");
     size_t bytes = 0;
     uint64_t prev_term = 0;
     for (size_t i = 0; i < n; i++) {
         const ut_entry_t *e = &entries[i];
         if (e->index != i + 1)
-            FAIL(h, UT_ECORRUPT, "restore: entry %zu has index %llu", i,
-                 (unsigned long long)e->index);
+            return ut__handle_fail(&h->base, UT_ECORRUPT, "restore: entry %zu has index %llu", i,
+                                   (unsigned long long)e->index);
         if (e->term == 0 || e->term < prev_term || e->term > hs->term)
-            FAIL(h, UT_ECORRUPT, "restore: entry %llu has impossible term %llu",
-                 (unsigned long long)e->index, (unsigned long long)e->term);
+            return ut__handle_fail(&h->base, UT_ECORRUPT,
+                                   "restore: entry %llu has impossible term %llu",
+                                   (unsigned long long)e->index, (unsigned long long)e->term);
         if (e->type > UT_ENTRY_NOOP || (e->len > 0 && e->data == NULL) ||
             e->len > UT_CONSENSUS_MAX_ENTRY_BYTES)
-            FAIL(h, UT_ECORRUPT, "restore: entry %llu is malformed", (unsigned long long)e->index);
+            return ut__handle_fail(&h->base, UT_ECORRUPT, "restore: entry %llu is malformed",
+                                   (unsigned long long)e->index);
         if (bytes > SIZE_MAX - e->len)
-            return UT_ENOMEM;
+            return ut__handle_fail(&h->base, UT_ENOMEM, "restore: out of memory (%zu entries)", n);
         bytes += e->len;
         prev_term = e->term;
     }
-    if (hs->term > UT__MAX_TERM)
-        FAIL(h, UT_ECORRUPT, "restore: impossible term %llu", (unsigned long long)hs->term);
+    if (hs->term > UT__CONSENSUS_MAX_TERM)
+        return ut__handle_fail(&h->base, UT_ECORRUPT, "restore: impossible term %llu",
+                               (unsigned long long)hs->term);
     /* The commit index may be persisted lazily, so a durable state machine
      * may have applied beyond it; it applied only entries handed out as
      * committed, so its applied index is itself evidence of commitment
      * (§5.4: committed entries are in every later leader's log). It cannot
      * exceed the log, though: that would be another node's state. */
     if (h->cfg.applied > n)
-        FAIL(h, UT_ECORRUPT, "restore: applied %llu beyond the last entry %zu",
-             (unsigned long long)h->cfg.applied, n);
+        return ut__handle_fail(&h->base, UT_ECORRUPT,
+                               "restore: applied %llu beyond the last entry %zu",
+                               (unsigned long long)h->cfg.applied, n);
     if (hs->commit > n)
-        FAIL(h, UT_ECORRUPT, "restore: commit %llu beyond the last entry %zu",
-             (unsigned long long)hs->commit, n);
+        return ut__handle_fail(&h->base, UT_ECORRUPT,
+                               "restore: commit %llu beyond the last entry %zu",
+                               (unsigned long long)hs->commit, n);
     if (hs->vote != 0) {
-        ut__progress_t *p = find_member(h, hs->vote);
+        ut__consensus_progress_t *p = find_member(h, hs->vote);
         if (p == NULL || !p->voter || hs->term == 0)
-            FAIL(h, UT_ECORRUPT, "restore: vote for %llu, not a voter",
-                 (unsigned long long)hs->vote);
+            return ut__handle_fail(&h->base, UT_ECORRUPT, "restore: vote for %llu, not a voter",
+                                   (unsigned long long)hs->vote);
     }
-    int rc = ut__log_reserve(&h->log, n, bytes);
+    int rc = ut__consensus_log_reserve(&h->log, n, bytes);
     if (rc != UT_OK)
-        FAIL(h, rc, "restore: out of memory");
+        return ut__handle_fail(&h->base, rc, "restore: out of memory");
     for (size_t i = 0; i < n; i++)
-        ut__log_append(&h->log, entries[i].term, entries[i].type, entries[i].data, entries[i].len);
+        ut__consensus_log_append(&h->log, entries[i].term, entries[i].type, entries[i].data,
+                                 entries[i].len);
     h->term = hs->term;
     h->vote = hs->vote;
     h->commit = hs->commit > h->cfg.applied ? hs->commit : h->cfg.applied;
@@ -732,8 +760,8 @@ int ut_consensus_tick(ut_consensus_t *h, uint64_t now_ms)
         return UT_OK;
     }
     if (now_ms < h->now)
-        FAIL(h, UT_ERANGE, "tick: time went backwards (%llu < %llu)", (unsigned long long)now_ms,
-             (unsigned long long)h->now);
+        return ut__handle_fail(&h->base, UT_ERANGE, "tick: time went backwards (%llu < %llu)",
+                               (unsigned long long)now_ms, (unsigned long long)h->now);
     uint64_t old_now = h->now;
     h->now = now_ms;
 
@@ -745,27 +773,27 @@ int ut_consensus_tick(ut_consensus_t *h, uint64_t now_ms)
             int rc = msgbuf_reserve(h->live, h->n_members, 0);
             if (rc != UT_OK) {
                 h->now = old_now;
-                return rc;
+                return oom_message(h, rc, "tick");
             }
         }
         /* Thesis §6.2: step down when a majority has not been heard from for
          * an election timeout, so a partitioned leader stops serving. */
         if (h->cfg.check_quorum && now_ms - h->quorum_start >= h->cfg.election_timeout_ms) {
-            size_t active = 0;
+            bool active[UT_CONSENSUS_MAX_NODES];
             for (size_t i = 0; i < h->n_members; i++) {
-                ut__progress_t *p = &h->prs[i];
-                if (p->voter && (i == h->self || p->active))
-                    active++;
+                ut__consensus_progress_t *p = &h->prs[i];
+                if (i < h->n_voters)
+                    active[i] = i == h->self || p->active;
                 p->active = false;
             }
             h->quorum_start = now_ms;
-            if (active < quorum(h))
+            if (!ut__consensus_quorum_active(active, h->n_voters))
                 return become_follower(h, h->term, 0);
         }
         if (heartbeat) {
             h->heartbeat_start = now_ms;
             for (size_t i = 0; i < h->n_members; i++) {
-                ut__progress_t *p = &h->prs[i];
+                ut__consensus_progress_t *p = &h->prs[i];
                 if (i == h->self)
                     continue;
                 /* A pipeline that made no progress for a whole heartbeat
@@ -791,7 +819,7 @@ int ut_consensus_tick(ut_consensus_t *h, uint64_t now_ms)
         int rc = campaign(h);
         if (rc != UT_OK)
             h->now = old_now;
-        return rc;
+        return oom_message(h, rc, "tick");
     }
     return UT_OK;
 }
@@ -801,11 +829,12 @@ int ut_consensus_campaign(ut_consensus_t *h)
     if (!valid_handle(h))
         return UT_EINVAL;
     if (h->role == UT_CONSENSUS_LEADER || !h->self_voter)
-        FAIL(h, UT_ESTATE, "campaign: a %s cannot campaign", ut_consensus_state_name(h->role));
+        return ut__handle_fail(&h->base, UT_ESTATE, "campaign: a %s cannot campaign",
+                               ut_consensus_state_name(h->role));
     int rc = campaign(h);
     if (rc == UT_OK)
         h->took_input = true; /* a refused call is no input (restore still allowed) */
-    return rc;
+    return oom_message(h, rc, "campaign");
 }
 
 int ut_consensus_propose(ut_consensus_t *h, const void *data, size_t len, uint64_t *out_index)
@@ -813,18 +842,19 @@ int ut_consensus_propose(ut_consensus_t *h, const void *data, size_t len, uint64
     if (!valid_handle(h) || (data == NULL && len > 0))
         return UT_EINVAL;
     if (h->role != UT_CONSENSUS_LEADER)
-        FAIL(h, UT_ENOTLEADER, "propose: not the leader (leader is %llu)",
-             (unsigned long long)h->leader);
+        return ut__handle_fail(&h->base, UT_ENOTLEADER, "propose: not the leader (leader is %llu)",
+                               (unsigned long long)h->leader);
     /* A leader sends every entry, alone if need be: one that no frame can
      * carry would stall replication behind it for good. */
     if (len > UT_CONSENSUS_MAX_ENTRY_BYTES)
-        FAIL(h, UT_ERANGE, "propose: %zu bytes is more than an AppendEntries can carry (%u)", len,
-             (unsigned)UT_CONSENSUS_MAX_ENTRY_BYTES);
-    int rc = ut__log_reserve(&h->log, 1, len);
+        return ut__handle_fail(&h->base, UT_ERANGE,
+                               "propose: %zu bytes is more than an AppendEntries can carry (%u)",
+                               len, (unsigned)UT_CONSENSUS_MAX_ENTRY_BYTES);
+    int rc = ut__consensus_log_reserve(&h->log, 1, len);
     if (rc != UT_OK)
-        FAIL(h, rc, "propose: out of memory");
+        return ut__handle_fail(&h->base, rc, "propose: out of memory");
     h->took_input = true;
-    ut__log_append(&h->log, h->term, UT_ENTRY_NORMAL, data, (uint32_t)len);
+    ut__consensus_log_append(&h->log, h->term, UT_ENTRY_NORMAL, data, (uint32_t)len);
     h->flush_hint = true;
     if (out_index != NULL)
         *out_index = h->log.last;
@@ -841,7 +871,7 @@ int ut_consensus_propose(ut_consensus_t *h, const void *data, size_t len, uint64
  * from still match that leader. Runs only on a conflict, which is rare. */
 static void retract_acks(ut_consensus_t *h, uint64_t from)
 {
-    ut__msgbuf_t *b = h->live;
+    ut__consensus_msgbuf_t *b = h->live;
     for (size_t i = 0; i < b->n; i++) {
         ut_msg_t *m = &b->msgs[i];
         if (m->type == UT_MSG_APPEND_RESP && m->body.append_resp.success &&
@@ -858,35 +888,39 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
 {
     const ut_msg_append_t *a = &m->body.append;
     if (a->n_entries > 0 && a->entries == NULL)
-        FAIL(h, UT_EINVAL, "step: append with entries == NULL");
+        return ut__handle_fail(&h->base, UT_EINVAL, "step: append with entries == NULL");
     if (a->prev_index > UINT64_MAX - a->n_entries)
-        FAIL(h, UT_EINVAL, "step: append indexes overflow");
+        return ut__handle_fail(&h->base, UT_EINVAL, "step: append indexes overflow");
     if (a->prev_term > m->term || (a->prev_index == 0) != (a->prev_term == 0))
-        FAIL(h, UT_EINVAL, "step: append has impossible prev_term");
+        return ut__handle_fail(&h->base, UT_EINVAL, "step: append has impossible prev_term");
     if (h->role == UT_CONSENSUS_LEADER && m->term == h->term)
-        FAIL(h, UT_EINVAL, "step: append from %llu, but this node leads term %llu",
-             (unsigned long long)m->from, (unsigned long long)h->term);
+        return ut__handle_fail(&h->base, UT_EINVAL,
+                               "step: append from %llu, but this node leads term %llu",
+                               (unsigned long long)m->from, (unsigned long long)h->term);
 
-    bool ok = a->prev_index <= h->log.last && ut__log_term(&h->log, a->prev_index) == a->prev_term;
+    bool ok = a->prev_index <= h->log.last &&
+              ut__consensus_log_term(&h->log, a->prev_index) == a->prev_term;
     uint64_t conflict = 0, t = a->prev_term;
     size_t skip = a->n_entries, bytes = 0;
     for (size_t i = 0; i < a->n_entries; i++) {
         const ut_entry_t *e = &a->entries[i];
         if (e->index != a->prev_index + 1 + i)
-            FAIL(h, UT_EINVAL, "step: append entry %zu has index %llu, want %llu", i,
-                 (unsigned long long)e->index, (unsigned long long)(a->prev_index + 1 + i));
+            return ut__handle_fail(
+                &h->base, UT_EINVAL, "step: append entry %zu has index %llu, want %llu", i,
+                (unsigned long long)e->index, (unsigned long long)(a->prev_index + 1 + i));
         if (e->term < t || e->term == 0 || e->term > m->term)
-            FAIL(h, UT_EINVAL, "step: append entry %llu has impossible term",
-                 (unsigned long long)e->index);
+            return ut__handle_fail(&h->base, UT_EINVAL,
+                                   "step: append entry %llu has impossible term",
+                                   (unsigned long long)e->index);
         if (e->type > UT_ENTRY_NOOP || (e->len > 0 && e->data == NULL) ||
             e->len > UT_CONSENSUS_MAX_ENTRY_BYTES)
-            FAIL(h, UT_EINVAL, "step: append entry %llu is malformed",
-                 (unsigned long long)e->index);
+            return ut__handle_fail(&h->base, UT_EINVAL, "step: append entry %llu is malformed",
+                                   (unsigned long long)e->index);
         t = e->term;
         if (skip == a->n_entries) {
             if (e->index > h->log.last) {
                 skip = i;
-            } else if (ut__log_term(&h->log, e->index) != e->term) {
+            } else if (ut__consensus_log_term(&h->log, e->index) != e->term) {
                 skip = i;
                 conflict = e->index;
             }
@@ -900,9 +934,10 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
          * impossible from a legitimate leader: refuse rather than lose
          * committed entries. */
         if (conflict != 0 && conflict <= h->commit)
-            FAIL(h, UT_EINVAL, "step: append would overwrite committed entry %llu",
-                 (unsigned long long)conflict);
-        rc = ut__log_reserve(&h->log, a->n_entries - skip, bytes);
+            return ut__handle_fail(&h->base, UT_EINVAL,
+                                   "step: append would overwrite committed entry %llu",
+                                   (unsigned long long)conflict);
+        rc = ut__consensus_log_reserve(&h->log, a->n_entries - skip, bytes);
         if (rc != UT_OK)
             return rc;
     }
@@ -934,9 +969,10 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
             r->body.append_resp.hint_term = 0;
             r->body.append_resp.hint_index = h->log.last + 1;
         } else {
-            uint64_t ct = ut__log_term(&h->log, a->prev_index);
+            uint64_t ct = ut__consensus_log_term(&h->log, a->prev_index);
             uint64_t first = a->prev_index;
-            while (first > h->commit + 1 && first > 1 && ut__log_term(&h->log, first - 1) == ct)
+            while (first > h->commit + 1 && first > 1 &&
+                   ut__consensus_log_term(&h->log, first - 1) == ct)
                 first--;
             r->body.append_resp.hint_term = ct;
             r->body.append_resp.hint_index = first;
@@ -944,7 +980,7 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
         return UT_OK;
     }
     if (conflict != 0) {
-        ut__log_truncate(&h->log, conflict);
+        ut__consensus_log_truncate(&h->log, conflict);
         if (conflict <= h->stable) {
             if (h->truncate_from == 0 || conflict < h->truncate_from)
                 h->truncate_from = conflict;
@@ -956,7 +992,7 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
     }
     for (size_t i = skip; i < a->n_entries; i++) {
         const ut_entry_t *e = &a->entries[i];
-        ut__log_append(&h->log, e->term, e->type, e->data, e->len);
+        ut__consensus_log_append(&h->log, e->term, e->type, e->data, e->len);
     }
     uint64_t last_new = a->prev_index + a->n_entries;
     /* §5.3: commitIndex = min(leaderCommit, index of last new entry); never
@@ -969,7 +1005,7 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
     return UT_OK;
 }
 
-static int handle_append_resp(ut_consensus_t *h, const ut_msg_t *m, ut__progress_t *p)
+static int handle_append_resp(ut_consensus_t *h, const ut_msg_t *m, ut__consensus_progress_t *p)
 {
     const ut_msg_append_resp_t *r = &m->body.append_resp;
     if (h->role != UT_CONSENSUS_LEADER)
@@ -977,12 +1013,13 @@ static int handle_append_resp(ut_consensus_t *h, const ut_msg_t *m, ut__progress
     if (!r->success && r->hint_index == 0)
         return UT_OK; /* a term notice for an older request, not a rejection */
     if (r->index > h->log.last)
-        FAIL(h, UT_EINVAL, "step: append-resp index %llu beyond last index %llu",
-             (unsigned long long)r->index, (unsigned long long)h->log.last);
+        return ut__handle_fail(&h->base, UT_EINVAL,
+                               "step: append-resp index %llu beyond last index %llu",
+                               (unsigned long long)r->index, (unsigned long long)h->log.last);
     p->active = true;
     if (r->success) {
         if (r->index > p->match) {
-            p->match = r->index;
+            set_match(h, p, r->index);
             if (p->mode == PR_PROBE) {
                 p->mode = PR_PIPELINE;
                 p->next = p->match + 1;
@@ -990,7 +1027,11 @@ static int handle_append_resp(ut_consensus_t *h, const ut_msg_t *m, ut__progress
             } else if (p->next <= p->match) {
                 p->next = p->match + 1;
             }
-            maybe_commit(h);
+            /* The majority commit looks only at matches above the commit
+             * index (its floor), so a match raised to at most that changes
+             * nothing (the second acknowledgement of a 3-node cluster). */
+            if (r->index > h->commit)
+                maybe_commit(h);
         }
         while (p->ring_len > 0 && p->ring[p->ring_head] <= r->index) {
             p->ring_head = (p->ring_head + 1) % h->cfg.max_inflight;
@@ -1009,9 +1050,10 @@ static int handle_append_resp(ut_consensus_t *h, const ut_msg_t *m, ut__progress
         /* Skip to just past our last entry of the follower's conflicting
          * term, or past the follower's whole term if we have none of it. */
         uint64_t i = r->index;
-        while (i > p->match && ut__log_term(&h->log, i) > r->hint_term)
+        while (i > p->match && ut__consensus_log_term(&h->log, i) > r->hint_term)
             i--;
-        next = (ut__log_term(&h->log, i) == r->hint_term && i > p->match) ? i + 1 : r->hint_index;
+        next = (ut__consensus_log_term(&h->log, i) == r->hint_term && i > p->match) ? i + 1
+                                                                                    : r->hint_index;
     }
     if (next > r->index)
         next = r->index;
@@ -1029,7 +1071,8 @@ static int handle_vote(ut_consensus_t *h, const ut_msg_t *m)
     bool pre = m->type == UT_MSG_PREVOTE;
     const ut_msg_vote_t *v = &m->body.vote;
     if (v->last_log_term > m->term || (v->last_log_index == 0) != (v->last_log_term == 0))
-        FAIL(h, UT_EINVAL, "step: vote request with impossible last log term");
+        return ut__handle_fail(&h->base, UT_EINVAL,
+                               "step: vote request with impossible last log term");
     int rc = msgbuf_reserve(h->live, 1, 0);
     if (rc != UT_OK)
         return rc;
@@ -1062,7 +1105,7 @@ static int handle_vote(ut_consensus_t *h, const ut_msg_t *m)
     return UT_OK;
 }
 
-static int handle_vote_resp(ut_consensus_t *h, const ut_msg_t *m, ut__progress_t *p)
+static int handle_vote_resp(ut_consensus_t *h, const ut_msg_t *m, ut__consensus_progress_t *p)
 {
     bool pre = m->type == UT_MSG_PREVOTE_RESP;
     if (pre) {
@@ -1074,66 +1117,70 @@ static int handle_vote_resp(ut_consensus_t *h, const ut_msg_t *m, ut__progress_t
     int rc = reserve_election(h);
     if (rc != UT_OK)
         return rc;
-    if (m->body.vote_resp.granted)
-        p->granted = true;
-    else
-        p->rejected = true;
-    size_t rejected;
-    size_t granted = count_granted(h, &rejected);
-    if (granted >= quorum(h))
+    p->vote |= m->body.vote_resp.granted ? UT__CONSENSUS_VOTE_GRANTED : UT__CONSENSUS_VOTE_REJECTED;
+    switch (tally(h)) {
+    case UT__CONSENSUS_VOTE_WON:
         return pre ? start_election(h) : become_leader(h);
-    if (rejected >= quorum(h))
+    case UT__CONSENSUS_VOTE_LOST:
         return become_follower(h, h->term, 0);
+    case UT__CONSENSUS_VOTE_UNDECIDED:
+        break;
+    }
     return UT_OK;
 }
 
-static int step_member(ut_consensus_t *h, const ut_msg_t *m, ut__progress_t *p);
+static int step_member(ut_consensus_t *h, const ut_msg_t *m, ut__consensus_progress_t *p);
 
 int ut_consensus_step(ut_consensus_t *h, const ut_msg_t *m)
 {
     if (!valid_handle(h))
         return UT_EINVAL;
     if (m == NULL)
-        FAIL(h, UT_EINVAL, "step: NULL message");
+        return ut__handle_fail(&h->base, UT_EINVAL, "step: NULL message");
     if (m->to != h->id)
-        FAIL(h, UT_EINVAL, "step: message for node %llu delivered to node %llu",
-             (unsigned long long)m->to, (unsigned long long)h->id);
+        return ut__handle_fail(&h->base, UT_EINVAL,
+                               "step: message for node %llu delivered to node %llu",
+                               (unsigned long long)m->to, (unsigned long long)h->id);
     if (m->type < UT_MSG_VOTE || m->type > UT_MSG_APPEND_RESP)
-        FAIL(h, UT_EINVAL, "step: message type %d is not a consensus message", (int)m->type);
+        return ut__handle_fail(&h->base, UT_EINVAL,
+                               "step: message type %d is not a consensus message", (int)m->type);
     /* One compare for the common case (0 wraps to the top): terms 1 up to
      * the term-jump line need no further check. */
-    if (m->term - 1 >= UT__MAX_TERM - UT_CONSENSUS_TERM_HEADROOM) {
-        if (m->term == 0 || m->term > UT__MAX_TERM)
-            FAIL(h, UT_EINVAL, "step: %s with impossible term %llu", ut_msg_type_name(m->type),
-                 (unsigned long long)m->term);
+    if (m->term - 1 >= UT__CONSENSUS_MAX_TERM - UT_CONSENSUS_TERM_HEADROOM) {
+        if (m->term == 0 || m->term > UT__CONSENSUS_MAX_TERM)
+            return ut__handle_fail(&h->base, UT_EINVAL, "step: %s with impossible term %llu",
+                                   ut_msg_type_name(m->type), (unsigned long long)m->term);
         /* Term-jump rule (consensus.h, UT_CONSENSUS_TERM_HEADROOM): the last
          * 2^32 terms are entered one term at a time, as elections do, so one
          * corrupt or buggy message cannot use up the term space (which would
          * leave every later campaign with UT_ERANGE: no leader, ever). */
         if (m->term > h->term + 1)
-            FAIL(h, UT_EINVAL, "step: %s jumps from term %llu to %llu, in the last 2^32 terms",
-                 ut_msg_type_name(m->type), (unsigned long long)h->term,
-                 (unsigned long long)m->term);
+            return ut__handle_fail(&h->base, UT_EINVAL,
+                                   "step: %s jumps from term %llu to %llu, in the last 2^32 terms",
+                                   ut_msg_type_name(m->type), (unsigned long long)h->term,
+                                   (unsigned long long)m->term);
     }
-    ut__progress_t *p = find_member(h, m->from);
+    ut__consensus_progress_t *p = find_member(h, m->from);
     if (p == NULL || m->from == h->id)
-        FAIL(h, UT_ENOTFOUND, "step: %s from %llu, not a peer", ut_msg_type_name(m->type),
-             (unsigned long long)m->from);
+        return ut__handle_fail(&h->base, UT_ENOTFOUND, "step: %s from %llu, not a peer",
+                               ut_msg_type_name(m->type), (unsigned long long)m->from);
     bool needs_voter =
         m->type == UT_MSG_VOTE || m->type == UT_MSG_PREVOTE || m->type == UT_MSG_APPEND;
     if (needs_voter && !p->voter)
-        FAIL(h, UT_EINVAL, "step: %s from observer %llu", ut_msg_type_name(m->type),
-             (unsigned long long)m->from);
+        return ut__handle_fail(&h->base, UT_EINVAL, "step: %s from observer %llu",
+                               ut_msg_type_name(m->type), (unsigned long long)m->from);
     int rc = step_member(h, m, p);
     /* A refused message (UT_EINVAL, UT_ENOMEM, UT_ESTATE) changed nothing,
      * so it does not count as input either: restore() stays possible. */
     if (rc == UT_OK || rc == UT_ESTALE)
         h->took_input = true;
+    else
+        rc = oom_message(h, rc, "step");
     return rc;
 }
 
 /* ut_consensus_step() once the message passed the envelope checks. */
-static int step_member(ut_consensus_t *h, const ut_msg_t *m, ut__progress_t *p)
+static int step_member(ut_consensus_t *h, const ut_msg_t *m, ut__consensus_progress_t *p)
 {
     if (m->term < h->term) {
         /* §5.1: a stale request is answered with our term so that its sender
@@ -1152,10 +1199,9 @@ static int step_member(ut_consensus_t *h, const ut_msg_t *m, ut__progress_t *p)
              * does not mistake it for a rejection of its current log. */
             (void)push_msg(h, rt, m->from, h->term);
         }
-        snprintf(h->errmsg, sizeof h->errmsg, "step: %s from term %llu < %llu",
-                 ut_msg_type_name(m->type), (unsigned long long)m->term,
-                 (unsigned long long)h->term);
-        return UT_ESTALE;
+        return ut__handle_fail(&h->base, UT_ESTALE, "step: %s from term %llu < %llu",
+                               ut_msg_type_name(m->type), (unsigned long long)m->term,
+                               (unsigned long long)h->term);
     }
 
     switch (m->type) {
@@ -1213,10 +1259,10 @@ int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
     if (!valid_handle(h) || rd == NULL)
         return UT_EINVAL;
     if (h->ready_out)
-        FAIL(h, UT_ESTATE, "ready: the previous ready was not advanced");
+        return ut__handle_fail(&h->base, UT_ESTATE, "ready: the previous ready was not advanced");
     int rc = h->flush_hint ? flush_appends(h) : UT_OK;
     if (rc != UT_OK)
-        return rc;
+        return oom_message(h, rc, "ready");
     h->flush_hint = false;
     if (h->live->n == 0 && h->stable == h->log.last && h->applied == h->commit &&
         h->truncate_from == 0 && h->term == h->last_hs.term && h->vote == h->last_hs.vote &&
@@ -1233,15 +1279,15 @@ int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
     }
     size_t n_ents = (size_t)(h->log.last - h->stable);
     uint64_t apply_to = h->commit;
-    if (apply_to - h->applied > UT__MAX_APPLY_BATCH)
-        apply_to = h->applied + UT__MAX_APPLY_BATCH;
+    if (apply_to - h->applied > UT__CONSENSUS_MAX_APPLY_BATCH)
+        apply_to = h->applied + UT__CONSENSUS_MAX_APPLY_BATCH;
     size_t n_apply = (size_t)(apply_to - h->applied);
     if (n_ents > h->rd_ents_cap)
         rc = ut__grow((void **)&h->rd_ents, &h->rd_ents_cap, n_ents, sizeof(ut_entry_t));
     if (rc == UT_OK && n_apply > h->rd_apply_cap)
         rc = ut__grow((void **)&h->rd_apply, &h->rd_apply_cap, n_apply, sizeof(ut_entry_t));
     if (rc != UT_OK)
-        FAIL(h, rc, "ready: out of memory");
+        return ut__handle_fail(&h->base, rc, "ready: out of memory");
 
     h->rd_hs.term = h->term;
     h->rd_hs.vote = h->vote;
@@ -1256,16 +1302,18 @@ int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
 #endif
     rd->truncate_from = h->truncate_from;
     if (n_ents > 0)
-        memcpy(h->rd_ents, ut__log_at(&h->log, h->stable + 1), n_ents * sizeof(ut_entry_t));
+        memcpy(h->rd_ents, ut__consensus_log_at(&h->log, h->stable + 1),
+               n_ents * sizeof(ut_entry_t));
     rd->entries = n_ents > 0 ? h->rd_ents : NULL;
     rd->n_entries = n_ents;
     if (n_apply > 0)
-        memcpy(h->rd_apply, ut__log_at(&h->log, h->applied + 1), n_apply * sizeof(ut_entry_t));
+        memcpy(h->rd_apply, ut__consensus_log_at(&h->log, h->applied + 1),
+               n_apply * sizeof(ut_entry_t));
     rd->committed = n_apply > 0 ? h->rd_apply : NULL;
     rd->n_committed = n_apply;
 
     /* Hand the live outbox over and start a fresh one. */
-    ut__msgbuf_t *tmp = h->out;
+    ut__consensus_msgbuf_t *tmp = h->out;
     h->out = h->live;
     h->live = tmp;
     h->live->n = 0;
@@ -1279,6 +1327,7 @@ int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
     rd->msgs = h->out->n > 0 ? h->out->msgs : NULL;
     rd->n_msgs = h->out->n;
 
+    memset(rd->reserved_, 0, sizeof rd->reserved_);
     rd->soft_state_changed = h->role != h->last_role || h->leader != h->last_leader;
     rd->state = h->role;
     rd->leader = h->leader;
@@ -1307,7 +1356,7 @@ int ut_consensus_advance(ut_consensus_t *h, const ut_consensus_ready_t *rd)
     if (!h->ready_out && rd->seq_ == h->ready_seq && ut_consensus_ready_empty(rd))
         return UT_OK; /* an empty ready: nothing to acknowledge */
     if (!h->ready_out || rd->seq_ != h->ready_seq)
-        FAIL(h, UT_EINVAL, "advance: not the outstanding ready");
+        return ut__handle_fail(&h->base, UT_EINVAL, "advance: not the outstanding ready");
     h->ready_out = false;
     /* A truncation that arrived after ready() lowered stable: only what is
      * still in the log counts as durable. */
@@ -1322,12 +1371,12 @@ int ut_consensus_advance(ut_consensus_t *h, const ut_consensus_ready_t *rd)
     /* Nothing handed out points into the log any more; queued appends (a
      * former leader's) still do, so wait for them to go out. */
     if (h->log.dead != 0 && h->live->n_ents == 0)
-        ut__log_compact(&h->log);
+        ut__consensus_log_compact(&h->log);
     if (h->role == UT_CONSENSUS_LEADER) {
         /* The leader counts itself only for entries on its own disk. */
-        ut__progress_t *self = &h->prs[h->self];
+        ut__consensus_progress_t *self = &h->prs[h->self];
         if (h->persisted > self->match) {
-            self->match = h->persisted;
+            set_match(h, self, h->persisted);
             maybe_commit(h);
         }
     }
@@ -1377,7 +1426,7 @@ int ut_consensus_entry_term(const ut_consensus_t *h, uint64_t index, uint64_t *o
         return UT_EINVAL;
     if (index > h->log.last)
         return UT_ENOTFOUND;
-    *out = ut__log_term(&h->log, index);
+    *out = ut__consensus_log_term(&h->log, index);
     return UT_OK;
 }
 
@@ -1404,5 +1453,5 @@ const char *ut_consensus_errmsg(const ut_consensus_t *h)
         return "NULL handle";
     if (!valid_handle(h))
         return "invalid or freed handle";
-    return h->errmsg;
+    return h->base.errmsg;
 }

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* utsim: a deterministic cluster simulator for libunitypes' Raft core.
+/* utsim: a deterministic cluster simulator for libunitypes' protocols.
  *
  * One seed fixes everything: network latency and faults, crashes, clock
- * skew, client workload and every node's election randomness. The simulator
- * runs N ut_consensus_t nodes on a virtual clock driven by an event queue
- * (a binary heap keyed by (time, sequence number)), checks Raft's safety
- * invariants after every event and the clients' history for
- * linearizability at the end. Internal to tools/ (not installed, no ABI). */
+ * skew, client workload and every node's randomness. The simulator runs N
+ * nodes of a scenario (scenario.h: raft, echo) on a virtual clock driven by
+ * an event queue (a binary heap keyed by (time, sequence number)) in a
+ * protocol-free world (world.c), checks the scenario's invariants after
+ * every event and the clients' history for linearizability at the end.
+ * This header is the run-and-report API; internal to tools/ (not
+ * installed, no ABI). */
 #ifndef UTSIM_SIM_H
 #define UTSIM_SIM_H
 
@@ -35,6 +37,7 @@ enum {
 #define SIM_MAX_KEYS 64u
 
 typedef struct sim_options {
+    const char *scenario; /* scenario name (scenario.h); NULL = "raft" */
     uint64_t seed;
     unsigned nodes;         /* 1..SIM_MAX_NODES */
     uint64_t time_ms;       /* simulated duration */
@@ -43,9 +46,9 @@ typedef struct sim_options {
     unsigned keys;          /* 1..SIM_MAX_KEYS */
     bool record;            /* keep the timeline (text/HTML report) */
     uint64_t lin_budget;    /* lincheck step budget (0 = unbounded) */
-    bool durability_checks; /* monotonic term/commit across restarts (default
-                               on; off leaves only the Raft-level invariants
-                               to notice what a lying disk breaks) */
+    bool durability_checks; /* raft: monotonic term/commit across restarts
+                               (default on; off leaves only the Raft-level
+                               invariants to notice what a lying disk breaks) */
 } sim_options_t;
 
 void sim_options_default(sim_options_t *o);
@@ -107,7 +110,8 @@ typedef struct sim_stats {
     uint64_t msgs_sent, msgs_delivered, msgs_dropped, msgs_duplicated, msgs_rejected;
     uint64_t bytes_sent; /* encoded frames (ut_msg_encode), copies not counted */
     uint64_t crashes, restarts, partitions, isolations, skewed_nodes, lying_disk_losses;
-    uint64_t vote_crashes;   /* of the crashes: right after granting a vote */
+    uint64_t vote_crashes;   /* of the crashes: at a scenario's crash point
+                                (raft: right after granting a vote) */
     uint64_t power_failures; /* lying-disk runs: every node crashed at once */
     uint64_t invariant_checks;
 } sim_stats_t;

@@ -474,3 +474,34 @@ int sim_write_html(FILE *f, const sim_result_t *r)
 #undef X
     return ferror(f) ? -1 : 0;
 }
+
+int sim_write_history(FILE *f, const sim_result_t *r)
+{
+    for (size_t i = 0; i < r->n_ops; i++) {
+        const lc_op_t *o = &r->ops[i];
+        bool ok = o->outcome == LC_OK;
+        fprintf(f, "{\"client\":%" PRIu32 ",\"op\":\"%s\",\"key\":%" PRIu32, o->client,
+                lc_kind_name((lc_kind_t)o->kind), o->key);
+        if (o->kind != LC_GET || ok)
+            fprintf(f, ",\"value\":%" PRId64, o->value);
+        else
+            fprintf(f, ",\"value\":null");
+        if (o->kind == LC_CAS) {
+            fprintf(f, ",\"expected\":%" PRId64, o->expected);
+            if (ok)
+                fprintf(f, ",\"cas_ok\":%s", o->cas_ok ? "true" : "false");
+        }
+        fprintf(f, ",\"invoke_ms\":%" PRIu64, r->op_invoke_ms[i]);
+        if (r->op_response_ms[i] != UINT64_MAX)
+            fprintf(f, ",\"response_ms\":%" PRIu64, r->op_response_ms[i]);
+        else
+            fprintf(f, ",\"response_ms\":null");
+        fprintf(f, ",\"invoke_step\":%" PRIu64, o->invoke);
+        if (o->response != LC_INF)
+            fprintf(f, ",\"response_step\":%" PRIu64, o->response);
+        else
+            fprintf(f, ",\"response_step\":null");
+        fprintf(f, ",\"outcome\":\"%s\"}\n", lc_outcome_name((lc_outcome_t)o->outcome));
+    }
+    return ferror(f) ? -1 : 0;
+}

@@ -163,5 +163,12 @@ void sim_print_violation(FILE *f, const sim_result_t *r);
 int sim_write_html(FILE *f, const sim_result_t *r);
 /* wall_s <= 0: speed figures omitted. cpu_s: process CPU time of the run. */
 void sim_write_json(FILE *f, const sim_result_t *r, double wall_s, double cpu_s);
+/* The clients' history, one JSON object per line and operation, in
+ * invocation order: {"client","op" (get/put/cas),"key","value" (put/cas:
+ * written; get: read, null unless ok),"expected" (cas),"cas_ok" (cas, ok
+ * only),"invoke_ms","response_ms" (null without a response),"invoke_step",
+ * "response_step","outcome" (ok/failed/unknown)}. Returns 0, or -1 on a
+ * write error. */
+int sim_write_history(FILE *f, const sim_result_t *r);
 
 #endif

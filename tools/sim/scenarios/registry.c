@@ -5,7 +5,7 @@
 
 #include "../scenario.h"
 
-static const sim_scenario_t *const scenarios[] = {&sim_scenario_raft};
+static const sim_scenario_t *const scenarios[] = {&sim_scenario_raft, &sim_scenario_echo};
 
 const sim_scenario_t *sim_scenario_at(size_t i)
 {

@@ -12,7 +12,7 @@
 
 static const sim_scenario_t *scenario_of(const sim_result_t *r)
 {
-    const sim_scenario_t *sc = sim_scenario_find(r->opts.scenario);
+    const sim_scenario_t *sc = r->opts.impl ? r->opts.impl : sim_scenario_find(r->opts.scenario);
     return sc ? sc : sim_scenario_at(0);
 }
 

@@ -37,7 +37,9 @@ enum {
 #define SIM_MAX_KEYS 64u
 
 typedef struct sim_options {
-    const char *scenario; /* scenario name (scenario.h); NULL = "raft" */
+    const char *scenario;            /* scenario name (scenario.h); NULL = "raft" */
+    const struct sim_scenario *impl; /* if set, this table instead of the
+                                        named scenario (tests' stubs) */
     uint64_t seed;
     unsigned nodes;         /* 1..SIM_MAX_NODES */
     uint64_t time_ms;       /* simulated duration */

@@ -852,7 +852,7 @@ int sim_run(const sim_options_t *opts, sim_result_t *out)
         snprintf(out->violation.detail, sizeof out->violation.detail, "bad options");
         return -1;
     }
-    const sim_scenario_t *sc = sim_scenario_find(opts->scenario);
+    const sim_scenario_t *sc = opts->impl ? opts->impl : sim_scenario_find(opts->scenario);
     if (!sc) {
         snprintf(out->violation.detail, sizeof out->violation.detail, "unknown scenario");
         return -1;
@@ -1049,7 +1049,7 @@ void sim_replay_command(const sim_options_t *o, char *buf, size_t cap)
         off += (size_t)snprintf(extra + off, sizeof extra - off, " --clients %u", o->clients);
     if (o->keys != 5 && off < sizeof extra)
         off += (size_t)snprintf(extra + off, sizeof extra - off, " --keys %u", o->keys);
-    const sim_scenario_t *sc = sim_scenario_find(o->scenario);
+    const sim_scenario_t *sc = o->impl ? o->impl : sim_scenario_find(o->scenario);
     if (sc && sc != sim_scenario_at(0) && off < sizeof extra)
         off += (size_t)snprintf(extra + off, sizeof extra - off, " --scenario %s", sc->name);
     for (size_t k = 0; sc && k < sc->n_options && off < sizeof extra; k++) {

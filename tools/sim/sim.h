@@ -51,6 +51,8 @@ typedef struct sim_options {
     bool durability_checks; /* raft: monotonic term/commit across restarts
                                (default on; off leaves only the Raft-level
                                invariants to notice what a lying disk breaks) */
+    bool vary_config;       /* raft: draw pre-vote, check-quorum, an observer,
+                               batching and in-flight limits from the seed */
 } sim_options_t;
 
 void sim_options_default(sim_options_t *o);

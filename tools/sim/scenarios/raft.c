@@ -75,6 +75,11 @@ typedef struct raft {
     tkey_t *tmap; /* log matching: (index, term) -> prefix hash */
     size_t cap_tmap, n_tmap;
     uint64_t last_leader;
+    /* --vary-config: the protocol's configuration, drawn from the seed */
+    bool pre_vote, check_quorum;
+    size_t n_voters, n_observers; /* observers are the last nodes */
+    size_t max_append_entries, max_append_bytes;
+    unsigned max_inflight;
 } raft_t;
 
 static uint64_t mix(uint64_t h, uint64_t v)
@@ -514,6 +519,16 @@ static int raft_node_start(void *ctx, unsigned i, bool restore, uint64_t local_m
     cfg.id = n->id;
     cfg.voters = s->ids;
     cfg.n_voters = s->w->o.nodes;
+    if (s->w->o.vary_config) {
+        cfg.n_voters = s->n_voters;
+        cfg.observers = s->n_observers ? s->ids + s->n_voters : NULL;
+        cfg.n_observers = s->n_observers;
+        cfg.pre_vote = s->pre_vote;
+        cfg.check_quorum = s->check_quorum;
+        cfg.max_append_entries = s->max_append_entries;
+        cfg.max_append_bytes = s->max_append_bytes;
+        cfg.max_inflight = s->max_inflight;
+    }
     cfg.election_timeout_ms = ELECTION_MS;
     cfg.heartbeat_ms = HEARTBEAT_MS;
     uint64_t x = s->w->o.seed ^ (n->id * 0x9e3779b97f4a7c15ull) ^
@@ -696,6 +711,25 @@ static int raft_create(sim_world_t *w, void **out)
         s->ids[i] = i + 1;
         s->nodes[i].id = i + 1;
     }
+    if (w->o.vary_config) {
+        /* Drawn from a stream of its own, so that the world's streams (and
+         * with them the fault schedule of a seed) stay as they are. The
+         * settings the unit random test varies: a path a setting guards
+         * (pre-vote, check-quorum, observers, batching) is then exercised
+         * by some seeds. */
+        uint64_t x = w->o.seed ^ 0x5eed5eed5eed5eedull;
+        uint64_t r = sim_splitmix64(&x);
+        static const size_t entries[] = {1, 4, 256};
+        static const size_t bytes[] = {64, 4096, 1u << 20};
+        static const unsigned inflight[] = {1, 2, 16};
+        s->pre_vote = r & 1;
+        s->check_quorum = (r >> 1) & 1;
+        s->n_observers = w->o.nodes >= 4 && ((r >> 2) & 1) ? 1 : 0;
+        s->n_voters = w->o.nodes - s->n_observers;
+        s->max_append_entries = entries[(r >> 8) % 3];
+        s->max_append_bytes = bytes[(r >> 16) % 3];
+        s->max_inflight = inflight[(r >> 24) % 3];
+    }
     *out = s;
     return 0;
 }
@@ -738,12 +772,32 @@ static void replay_no_durability(const sim_options_t *o, char *buf, size_t cap)
         snprintf(buf, cap, " --no-durability-checks");
 }
 
+static int set_vary_config(sim_options_t *o, const char *v, char *err, size_t cap)
+{
+    (void)v;
+    (void)err;
+    (void)cap;
+    o->vary_config = true;
+    return 0;
+}
+
+static void replay_vary_config(const sim_options_t *o, char *buf, size_t cap)
+{
+    if (o->vary_config)
+        snprintf(buf, cap, " --vary-config");
+}
+
 static const sim_scenario_option_t raft_options[] = {
     {"no-durability-checks", false,
      "  --no-durability-checks\n"
      "                    raft: do not check that a node's term and commit survive its\n"
      "                    restarts; only Raft's own invariants then catch a lying disk\n",
      set_no_durability, replay_no_durability},
+    {"vary-config", false,
+     "  --vary-config     raft: draw the configuration from the seed: pre-vote and\n"
+     "                    check-quorum on or off, an observer (4+ nodes), batching\n"
+     "                    (entries, bytes per AppendEntries) and in-flight limits\n",
+     set_vary_config, replay_vary_config},
 };
 
 const sim_scenario_t sim_scenario_raft = {

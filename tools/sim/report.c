@@ -489,7 +489,8 @@ int sim_write_history(FILE *f, const sim_result_t *r)
         if (o->kind == LC_CAS) {
             fprintf(f, ",\"expected\":%" PRId64, o->expected);
             if (ok)
-                fprintf(f, ",\"cas_ok\":%s", o->cas_ok ? "true" : "false");
+                fprintf(f, ",\"cas_ok\":%s,\"seen\":%" PRId64, o->cas_ok ? "true" : "false",
+                        r->op_seen[i]);
         }
         fprintf(f, ",\"invoke_ms\":%" PRIu64, r->op_invoke_ms[i]);
         if (r->op_response_ms[i] != UINT64_MAX)

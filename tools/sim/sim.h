@@ -138,6 +138,9 @@ typedef struct sim_result {
     /* History (for the report): ops[i] with display times in ms. */
     lc_op_t *ops;
     uint64_t *op_invoke_ms, *op_response_ms; /* response UINT64_MAX = none */
+    int64_t *op_seen;                        /* ok ops: the value the node returned (a CAS: the
+                                                register's value after it, the one it compared
+                                                against when refused) */
     size_t n_ops;
     /* Timeline (only when opts.record). */
     sim_segment_t *seg[SIM_MAX_NODES];
@@ -169,9 +172,9 @@ int sim_write_html(FILE *f, const sim_result_t *r);
 void sim_write_json(FILE *f, const sim_result_t *r, double wall_s, double cpu_s);
 /* The clients' history, one JSON object per line and operation, in
  * invocation order: {"client","op" (get/put/cas),"key","value" (put/cas:
- * written; get: read, null unless ok),"expected" (cas),"cas_ok" (cas, ok
- * only),"invoke_ms","response_ms" (null without a response),"invoke_step",
- * "response_step","outcome" (ok/failed/unknown)}. Returns 0, or -1 on a
+ * written; get: read, null unless ok),"expected" (cas),"cas_ok" and
+ * "seen" (cas, ok only: the register's value after it),"invoke_ms","response_ms" (null without a
+ * response),"invoke_step", "response_step","outcome" (ok/failed/unknown)}. Returns 0, or -1 on a
  * write error. */
 int sim_write_history(FILE *f, const sim_result_t *r);
 

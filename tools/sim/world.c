@@ -562,11 +562,14 @@ static void client_start(sim_t *s, unsigned c)
         if (a)
             r->op_invoke_ms = a;
         uint64_t *b = a ? realloc(r->op_response_ms, nc * sizeof *b) : NULL;
-        if (!b) {
+        if (b)
+            r->op_response_ms = b;
+        int64_t *sv = b ? realloc(r->op_seen, nc * sizeof *sv) : NULL;
+        if (!sv) {
             s->w.failed = true;
             return;
         }
-        r->op_response_ms = b;
+        r->op_seen = sv;
         s->cap_ops = nc;
     }
     lc_op_t *o = &r->ops[r->n_ops];
@@ -587,6 +590,7 @@ static void client_start(sim_t *s, unsigned c)
     }
     r->op_invoke_ms[r->n_ops] = s->w.now;
     r->op_response_ms[r->n_ops] = UINT64_MAX;
+    r->op_seen[r->n_ops] = 0;
     cl->op_idx = r->n_ops++;
     r->stats.ops_total++;
     cl->busy = true;
@@ -614,6 +618,7 @@ static void client_response(sim_t *s, unsigned c, const cmsg_t *m)
         o->outcome = LC_OK;
         o->response = s->w.step;
         s->w.r->op_response_ms[cl->op_idx] = s->w.now;
+        s->w.r->op_seen[cl->op_idx] = m->result;
         if (o->kind == LC_GET)
             o->value = m->result;
         if (o->kind == LC_CAS)
@@ -959,6 +964,7 @@ void sim_result_free(sim_result_t *r)
     free(r->ops);
     free(r->op_invoke_ms);
     free(r->op_response_ms);
+    free(r->op_seen);
     for (unsigned i = 0; i < SIM_MAX_NODES; i++)
         free(r->seg[i]);
     free(r->marks);

@@ -23,6 +23,10 @@ with open(hist) as f:
         assert op["outcome"] in ("ok", "failed", "unknown"), op
         if op["op"] == "cas":
             assert "expected" in op, op
+            if op["outcome"] == "ok":
+                assert "cas_ok" in op and "seen" in op, op
+                if op["cas_ok"]:
+                    assert op["seen"] == op["value"], op
         if op["outcome"] == "ok":
             assert op["response_ms"] is not None and op["response_ms"] >= op["invoke_ms"], op
         assert op["invoke_step"] > last_invoke, "not in invocation order"

@@ -4,6 +4,7 @@
  * every step and the clients' history for linearizability. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sim/scenario.h"
 #include "sim/sim.h"
 
 static void usage(FILE *f)
@@ -18,13 +20,15 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: utsim [options]\n"
             "\n"
-            "Runs a Raft cluster of libunitypes nodes in a deterministic simulation: virtual\n"
-            "time, seeded network faults, crashes and clock skew; checks election safety,\n"
-            "log matching, leader completeness, state machine safety and monotonic\n"
-            "term/commit after every event, and linearizability of the clients' history.\n"
-            "Same seed and options, same output.\n"
+            "Runs a cluster of libunitypes nodes in a deterministic simulation: virtual time,\n"
+            "seeded network faults, crashes and clock skew; checks the scenario's invariants\n"
+            "after every event (raft: election safety, log matching, leader completeness,\n"
+            "state machine safety and monotonic term/commit), and linearizability of the\n"
+            "clients' history. Same seed and options, same output.\n"
             "\n"
             "options:\n"
+            "  --scenario NAME   protocol under test (default raft; see --list-scenarios)\n"
+            "  --list-scenarios  list the scenarios and exit\n"
             "  --seed N          seed of the run (default 1)\n"
             "  --seeds A..B      sweep seeds A to B inclusive; print failures and a summary\n"
             "  --nodes N         cluster size, 1..%u (default 5)\n"
@@ -33,18 +37,31 @@ static void usage(FILE *f)
             "  --keys N          keys in the replicated key-value store, 1..%u (default 5)\n"
             "  --faults LIST     comma-separated: loss,dup,reorder,partition,crash,skew,\n"
             "                    lying-disk; or none, default (all but lying-disk), all\n"
-            "  --scenario NAME   protocol under test: raft (the only one so far)\n"
             "  --report FILE     write a self-contained HTML report with an SVG timeline\n"
             "                    (with --seeds: of the first failing seed, else the last)\n"
-            "  --no-durability-checks\n"
-            "                    do not check that a node's term and commit survive its\n"
-            "                    restarts; only Raft's own invariants then catch a lying disk\n"
+            "  --history FILE    write the clients' history, one JSON object per operation\n"
+            "                    (with --seeds: of the same seed as --report)\n"
             "  --json            machine-readable results (one JSON object per run),\n"
             "                    including wall-clock speed\n"
-            "  --help            this text\n"
-            "\n"
-            "exit status: 0 no violation, 1 violation found, 2 bad usage, 3 internal error\n",
+            "  --help            this text\n",
             SIM_MAX_NODES, SIM_MAX_CLIENTS, SIM_MAX_KEYS);
+    for (size_t i = 0; sim_scenario_at(i); i++) {
+        const sim_scenario_t *sc = sim_scenario_at(i);
+        if (!sc->n_options)
+            continue;
+        fprintf(f, "\noptions of scenario %s:\n", sc->name);
+        for (size_t k = 0; k < sc->n_options; k++)
+            fputs(sc->options[k].help, f);
+    }
+    fprintf(f, "\nexit status: 0 no violation, 1 violation found (also when a report or history\n"
+               "could not be written), 2 bad usage, 3 internal error or an output file not\n"
+               "written\n");
+}
+
+static void list_scenarios(FILE *f)
+{
+    for (size_t i = 0; sim_scenario_at(i); i++)
+        fprintf(f, "%-8s %s\n", sim_scenario_at(i)->name, sim_scenario_at(i)->summary);
 }
 
 static int parse_u64(const char *s, uint64_t *out)
@@ -89,14 +106,15 @@ static int bad(const char *fmt, const char *arg)
     return 2;
 }
 
-static int write_report(const char *path, const sim_result_t *r)
+static int write_file(const char *path, const sim_result_t *r,
+                      int (*fn)(FILE *, const sim_result_t *))
 {
     FILE *f = fopen(path, "w");
     if (!f) {
         fprintf(stderr, "utsim: cannot write %s: %s\n", path, strerror(errno));
         return -1;
     }
-    int rc = sim_write_html(f, r);
+    int rc = fn(f, r);
     if (fclose(f) != 0 || rc != 0) {
         fprintf(stderr, "utsim: error writing %s\n", path);
         return -1;
@@ -104,65 +122,144 @@ static int write_report(const char *path, const sim_result_t *r)
     return 0;
 }
 
+/* The report and history of one run. A file that cannot be written makes
+ * the exit status 3, but never hides a violation (status 1 stays 1). */
+static int write_outputs(const char *report, const char *history, const sim_result_t *r, int status)
+{
+    int rc = 0;
+    if (report && write_file(report, r, sim_write_html) != 0)
+        rc = -1;
+    if (history && write_file(history, r, sim_write_history) != 0)
+        rc = -1;
+    return rc != 0 && status == 0 ? 3 : status;
+}
+
+enum {
+    OPT_SEED = 256,
+    OPT_SEEDS,
+    OPT_NODES,
+    OPT_TIME,
+    OPT_CLIENTS,
+    OPT_KEYS,
+    OPT_FAULTS,
+    OPT_SCENARIO,
+    OPT_LIST,
+    OPT_REPORT,
+    OPT_HISTORY,
+    OPT_JSON,
+    OPT_HELP,
+    OPT_SCENARIO_BASE = 512 /* + index into the merged scenario options */
+};
+
+#define MAX_SC_OPTS 32
+
 int main(int argc, char **argv)
 {
     sim_options_t o;
     sim_options_default(&o);
     uint64_t seed_a = 0, seed_b = 0;
     bool sweep = false, json = false;
-    const char *report = NULL;
+    const char *report = NULL, *history = NULL;
 
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+    /* The world's options, then every scenario's, in one getopt_long
+     * table; a scenario's option is refused unless that scenario runs. */
+    struct option lo[16 + MAX_SC_OPTS + 1];
+    const sim_scenario_t *owner[MAX_SC_OPTS];
+    const sim_scenario_option_t *sopt[MAX_SC_OPTS];
+    bool used[MAX_SC_OPTS] = {false};
+    static const struct option world_opts[] = {
+        {"seed", required_argument, NULL, OPT_SEED},
+        {"seeds", required_argument, NULL, OPT_SEEDS},
+        {"nodes", required_argument, NULL, OPT_NODES},
+        {"time", required_argument, NULL, OPT_TIME},
+        {"clients", required_argument, NULL, OPT_CLIENTS},
+        {"keys", required_argument, NULL, OPT_KEYS},
+        {"faults", required_argument, NULL, OPT_FAULTS},
+        {"scenario", required_argument, NULL, OPT_SCENARIO},
+        {"list-scenarios", no_argument, NULL, OPT_LIST},
+        {"report", required_argument, NULL, OPT_REPORT},
+        {"history", required_argument, NULL, OPT_HISTORY},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"help", no_argument, NULL, OPT_HELP},
+    };
+    size_t nlo = 0, nso = 0;
+    for (size_t k = 0; k < sizeof world_opts / sizeof world_opts[0]; k++)
+        lo[nlo++] = world_opts[k];
+    for (size_t i = 0; sim_scenario_at(i); i++) {
+        const sim_scenario_t *sc = sim_scenario_at(i);
+        for (size_t k = 0; k < sc->n_options && nso < MAX_SC_OPTS; k++, nso++) {
+            owner[nso] = sc;
+            sopt[nso] = &sc->options[k];
+            lo[nlo++] = (struct option){sc->options[k].name,
+                                        sc->options[k].has_arg ? required_argument : no_argument,
+                                        NULL, OPT_SCENARIO_BASE + (int)nso};
+        }
+    }
+    lo[nlo] = (struct option){NULL, 0, NULL, 0};
+
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "+:h", lo, NULL)) != -1) {
+        const char *v = optarg;
+        const char *a = argv[optind - 1];
         uint64_t n;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+        if (c == ':')
+            return bad("option %s needs a value", a);
+        if (c == '?')
+            return bad("unknown argument '%s'", a);
+        /* A value that is itself an option ("--report --json") is a
+         * missing value, not a file named "--json". */
+        if (v && v[0] == '-' && v[1] == '-')
+            return bad("an option's value is missing: got the option '%s' instead", v);
+        switch (c) {
+        case 'h':
+        case OPT_HELP:
             usage(stdout);
             return 0;
-        } else if (strcmp(a, "--json") == 0) {
+        case OPT_LIST:
+            list_scenarios(stdout);
+            return 0;
+        case OPT_JSON:
             json = true;
-            continue;
-        } else if (strcmp(a, "--no-durability-checks") == 0) {
-            o.durability_checks = false;
-            continue;
-        }
-        if (a[0] == '-' && a[1] == '-' && !v &&
-            (strcmp(a, "--seed") == 0 || strcmp(a, "--seeds") == 0 || strcmp(a, "--nodes") == 0 ||
-             strcmp(a, "--time") == 0 || strcmp(a, "--faults") == 0 ||
-             strcmp(a, "--scenario") == 0 || strcmp(a, "--report") == 0 ||
-             strcmp(a, "--clients") == 0 || strcmp(a, "--keys") == 0))
-            return bad("option %s needs a value", a);
-        if (strcmp(a, "--seed") == 0) {
+            break;
+        case OPT_SEED:
             if (parse_u64(v, &o.seed))
                 return bad("--seed: not a non-negative integer: '%s'", v);
             sweep = false;
-        } else if (strcmp(a, "--seeds") == 0) {
+            break;
+        case OPT_SEEDS: {
             const char *dots = strstr(v, "..");
-            char lo[32];
-            if (!dots || (size_t)(dots - v) >= sizeof lo)
+            char lo_s[32];
+            if (!dots || (size_t)(dots - v) >= sizeof lo_s)
                 return bad("--seeds: expected A..B, got '%s'", v);
-            memcpy(lo, v, (size_t)(dots - v));
-            lo[dots - v] = 0;
-            if (parse_u64(lo, &seed_a) || parse_u64(dots + 2, &seed_b) || seed_b < seed_a)
+            memcpy(lo_s, v, (size_t)(dots - v));
+            lo_s[dots - v] = 0;
+            if (parse_u64(lo_s, &seed_a) || parse_u64(dots + 2, &seed_b) || seed_b < seed_a)
                 return bad("--seeds: expected A..B with A <= B, got '%s'", v);
             sweep = true;
-        } else if (strcmp(a, "--nodes") == 0) {
+            break;
+        }
+        case OPT_NODES:
             if (parse_u64(v, &n) || n < 1 || n > SIM_MAX_NODES)
                 return bad("--nodes: expected 1..15, got '%s'", v);
             o.nodes = (unsigned)n;
-        } else if (strcmp(a, "--clients") == 0) {
+            break;
+        case OPT_CLIENTS:
             if (parse_u64(v, &n) || n > SIM_MAX_CLIENTS)
                 return bad("--clients: expected 0..32, got '%s'", v);
             o.clients = (unsigned)n;
-        } else if (strcmp(a, "--keys") == 0) {
+            break;
+        case OPT_KEYS:
             if (parse_u64(v, &n) || n < 1 || n > SIM_MAX_KEYS)
                 return bad("--keys: expected 1..64, got '%s'", v);
             o.keys = (unsigned)n;
-        } else if (strcmp(a, "--time") == 0) {
+            break;
+        case OPT_TIME:
             if (parse_u64(v, &n) || n < 1 || n > 86400)
                 return bad("--time: expected whole seconds 1..86400, got '%s'", v);
             o.time_ms = n * 1000;
-        } else if (strcmp(a, "--faults") == 0) {
+            break;
+        case OPT_FAULTS: {
             char badw[48];
             unsigned mask;
             if (sim_faults_parse(v, &mask, badw, sizeof badw) != 0) {
@@ -173,17 +270,47 @@ int main(int argc, char **argv)
                 return 2;
             }
             o.faults = mask;
-        } else if (strcmp(a, "--scenario") == 0) {
-            if (strcmp(v, "raft") != 0) {
-                fprintf(stderr, "utsim: --scenario: unknown scenario '%s' (available: raft)\n", v);
+            break;
+        }
+        case OPT_SCENARIO:
+            if (!sim_scenario_find(v)) {
+                fprintf(stderr, "utsim: --scenario: unknown scenario '%s' (available:", v);
+                for (size_t i = 0; sim_scenario_at(i); i++)
+                    fprintf(stderr, " %s", sim_scenario_at(i)->name);
+                fprintf(stderr, ")\n");
                 return 2;
             }
-        } else if (strcmp(a, "--report") == 0) {
+            o.scenario = sim_scenario_find(v)->name;
+            break;
+        case OPT_REPORT:
             report = v;
-        } else {
-            return bad("unknown argument '%s'", a);
+            break;
+        case OPT_HISTORY:
+            history = v;
+            break;
+        default: {
+            size_t k = (size_t)(c - OPT_SCENARIO_BASE);
+            char err[160] = "";
+            if (c < OPT_SCENARIO_BASE || k >= nso)
+                return bad("unknown argument '%s'", a);
+            if (sopt[k]->set(&o, v, err, sizeof err) != 0) {
+                fprintf(stderr, "utsim: --%s: %s\n", sopt[k]->name, err);
+                return 2;
+            }
+            used[k] = true;
+            break;
         }
-        i++;
+        }
+    }
+    if (optind < argc)
+        return bad("unknown argument '%s'", argv[optind]);
+    const sim_scenario_t *sc = sim_scenario_find(o.scenario);
+    for (size_t k = 0; k < nso; k++) {
+        if (used[k] && owner[k] != sc) {
+            fprintf(stderr, "utsim: --%s is an option of scenario %s, not %s\n", sopt[k]->name,
+                    owner[k]->name, sc->name);
+            return 2;
+        }
     }
 
     if (!sweep) {
@@ -203,9 +330,7 @@ int main(int argc, char **argv)
             sim_print_summary(stdout, &r);
             sim_print_timeline(stdout, &r, 72);
         }
-        int status = sim_result_ok(&r) ? 0 : 1;
-        if (report && write_report(report, &r) != 0)
-            status = 3;
+        int status = write_outputs(report, history, &r, sim_result_ok(&r) ? 0 : 1);
         sim_result_free(&r);
         return status;
     }
@@ -289,12 +414,14 @@ int main(int argc, char **argv)
         printf("  (wall clock: %.2f s, %.0f deliveries/s)\n", wall,
                wall > 0 ? (double)tot.msgs_delivered / wall : 0.0);
     int status = failures ? 1 : 0;
-    if (report) {
+    if (report || history) {
         o.seed = have_fail ? first_fail : seed_b;
         o.record = true;
         sim_result_t r;
-        if (sim_run(&o, &r) != 0 || write_report(report, &r) != 0)
-            status = 3;
+        if (sim_run(&o, &r) != 0)
+            status = status ? status : 3;
+        else
+            status = write_outputs(report, history, &r, status);
         sim_result_free(&r);
     }
     return status;

@@ -7,7 +7,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "scenario.h"
 #include "sim.h"
+
+static const sim_scenario_t *scenario_of(const sim_result_t *r)
+{
+    const sim_scenario_t *sc = r->opts.impl ? r->opts.impl : sim_scenario_find(r->opts.scenario);
+    return sc ? sc : sim_scenario_at(0);
+}
 
 static const char *role_name(unsigned r)
 {
@@ -54,9 +61,10 @@ void sim_print_summary(FILE *f, const sim_result_t *r)
     char faults[128];
     sim_faults_format(r->opts.faults, faults, sizeof faults);
     fprintf(f,
-            "utsim: scenario raft, %u nodes, %u clients, %" PRIu64 " s simulated, seed %" PRIu64
+            "utsim: scenario %s, %u nodes, %u clients, %" PRIu64 " s simulated, seed %" PRIu64
             ", faults %s\n",
-            r->opts.nodes, r->opts.clients, r->opts.time_ms / 1000, r->opts.seed, faults);
+            scenario_of(r)->name, r->opts.nodes, r->opts.clients, r->opts.time_ms / 1000,
+            r->opts.seed, faults);
     fprintf(f,
             "  leaders      %" PRIu64 " elected, %" PRIu64 " leader changes, highest term %" PRIu64
             "\n",
@@ -75,17 +83,15 @@ void sim_print_summary(FILE *f, const sim_result_t *r)
             s->msgs_sent, s->msgs_delivered, s->msgs_dropped, s->msgs_duplicated, s->msgs_rejected,
             s->bytes_sent);
     fprintf(f,
-            "  faults       %" PRIu64 " crashes (%" PRIu64 " right after a vote), %" PRIu64
-            " restarts, %" PRIu64 " partitions, %" PRIu64 " isolations,\n"
+            "  faults       %" PRIu64 " crashes (%" PRIu64 " %s), %" PRIu64 " restarts, %" PRIu64
+            " partitions, %" PRIu64 " isolations,\n"
             "               %" PRIu64 " skewed clocks, %" PRIu64 " lying-disk losses, %" PRIu64
             " power failures\n",
-            s->crashes, s->vote_crashes, s->restarts, s->partitions, s->isolations, s->skewed_nodes,
-            s->lying_disk_losses, s->power_failures);
-    fprintf(f,
-            "  invariants   %" PRIu64 " checks over %" PRIu64
-            " events (election safety, log matching, leader completeness,\n"
-            "               state machine safety, persistent term, vote and commit): %s\n",
-            s->invariant_checks, s->events, r->violation.found ? "VIOLATED" : "all held");
+            s->crashes, s->vote_crashes, scenario_of(r)->crash_point_text, s->restarts,
+            s->partitions, s->isolations, s->skewed_nodes, s->lying_disk_losses, s->power_failures);
+    fprintf(f, "  invariants   %" PRIu64 " checks over %" PRIu64 " events (%s): %s\n",
+            s->invariant_checks, s->events, scenario_of(r)->invariants,
+            r->violation.found ? "VIOLATED" : "all held");
     if (r->violation.found)
         fprintf(f, "  linearizable not checked (the run stopped at the violation)\n");
     else if (r->lin_checked)
@@ -180,9 +186,10 @@ void sim_write_json(FILE *f, const sim_result_t *r, double wall_s, double cpu_s)
     sim_faults_format(r->opts.faults, faults, sizeof faults);
     sim_replay_command(&r->opts, cmd, sizeof cmd);
     fprintf(f,
-            "{\"scenario\":\"raft\",\"seed\":%" PRIu64 ",\"nodes\":%u,\"clients\":%u,\"keys\":%u,"
+            "{\"scenario\":\"%s\",\"seed\":%" PRIu64 ",\"nodes\":%u,\"clients\":%u,\"keys\":%u,"
             "\"time_ms\":%" PRIu64 ",\"faults\":",
-            r->opts.seed, r->opts.nodes, r->opts.clients, r->opts.keys, r->opts.time_ms);
+            scenario_of(r)->name, r->opts.seed, r->opts.nodes, r->opts.clients, r->opts.keys,
+            r->opts.time_ms);
     json_str(f, faults);
     fprintf(f, ",\"ok\":%s,", sim_result_ok(r) ? "true" : "false");
     fprintf(f,
@@ -297,7 +304,8 @@ int sim_write_html(FILE *f, const sim_result_t *r)
             ".ok{color:#2e7d32}.bad{color:#c62828}"
             "svg text{font-family:sans-serif;font-size:11px}</style></head><body>\n",
             r->opts.seed);
-    fprintf(f, "<h1>utsim: Raft, %u nodes, seed %" PRIu64 "</h1>\n", N, r->opts.seed);
+    fprintf(f, "<h1>utsim: %s, %u nodes, seed %" PRIu64 "</h1>\n", scenario_of(r)->title, N,
+            r->opts.seed);
     fprintf(f, "<p class=\"%s\"><b>%s</b></p>\n", sim_result_ok(r) ? "ok" : "bad",
             sim_result_ok(r) ? "All invariants held; the client history is linearizable."
                              : "Violation found.");
@@ -464,5 +472,37 @@ int sim_write_html(FILE *f, const sim_result_t *r)
     }
     fprintf(f, "</pre>\n</body></html>\n");
 #undef X
+    return ferror(f) ? -1 : 0;
+}
+
+int sim_write_history(FILE *f, const sim_result_t *r)
+{
+    for (size_t i = 0; i < r->n_ops; i++) {
+        const lc_op_t *o = &r->ops[i];
+        bool ok = o->outcome == LC_OK;
+        fprintf(f, "{\"client\":%" PRIu32 ",\"op\":\"%s\",\"key\":%" PRIu32, o->client,
+                lc_kind_name((lc_kind_t)o->kind), o->key);
+        if (o->kind != LC_GET || ok)
+            fprintf(f, ",\"value\":%" PRId64, o->value);
+        else
+            fprintf(f, ",\"value\":null");
+        if (o->kind == LC_CAS) {
+            fprintf(f, ",\"expected\":%" PRId64, o->expected);
+            if (ok)
+                fprintf(f, ",\"cas_ok\":%s,\"seen\":%" PRId64, o->cas_ok ? "true" : "false",
+                        r->op_seen[i]);
+        }
+        fprintf(f, ",\"invoke_ms\":%" PRIu64, r->op_invoke_ms[i]);
+        if (r->op_response_ms[i] != UINT64_MAX)
+            fprintf(f, ",\"response_ms\":%" PRIu64, r->op_response_ms[i]);
+        else
+            fprintf(f, ",\"response_ms\":null");
+        fprintf(f, ",\"invoke_step\":%" PRIu64, o->invoke);
+        if (o->response != LC_INF)
+            fprintf(f, ",\"response_step\":%" PRIu64, o->response);
+        else
+            fprintf(f, ",\"response_step\":null");
+        fprintf(f, ",\"outcome\":\"%s\"}\n", lc_outcome_name((lc_outcome_t)o->outcome));
+    }
     return ferror(f) ? -1 : 0;
 }

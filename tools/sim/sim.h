@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* utsim: a deterministic cluster simulator for libunitypes' Raft core.
+/* utsim: a deterministic cluster simulator for libunitypes' protocols.
  *
  * One seed fixes everything: network latency and faults, crashes, clock
- * skew, client workload and every node's election randomness. The simulator
- * runs N ut_consensus_t nodes on a virtual clock driven by an event queue
- * (a binary heap keyed by (time, sequence number)), checks Raft's safety
- * invariants after every event and the clients' history for
- * linearizability at the end. Internal to tools/ (not installed, no ABI). */
+ * skew, client workload and every node's randomness. The simulator runs N
+ * nodes of a scenario (scenario.h: raft, echo) on a virtual clock driven by
+ * an event queue (a binary heap keyed by (time, sequence number)) in a
+ * protocol-free world (world.c), checks the scenario's invariants after
+ * every event and the clients' history for linearizability at the end.
+ * This header is the run-and-report API; internal to tools/ (not
+ * installed, no ABI). */
 #ifndef UTSIM_SIM_H
 #define UTSIM_SIM_H
 
@@ -35,6 +37,9 @@ enum {
 #define SIM_MAX_KEYS 64u
 
 typedef struct sim_options {
+    const char *scenario;            /* scenario name (scenario.h); NULL = "raft" */
+    const struct sim_scenario *impl; /* if set, this table instead of the
+                                        named scenario (tests' stubs) */
     uint64_t seed;
     unsigned nodes;         /* 1..SIM_MAX_NODES */
     uint64_t time_ms;       /* simulated duration */
@@ -43,9 +48,11 @@ typedef struct sim_options {
     unsigned keys;          /* 1..SIM_MAX_KEYS */
     bool record;            /* keep the timeline (text/HTML report) */
     uint64_t lin_budget;    /* lincheck step budget (0 = unbounded) */
-    bool durability_checks; /* monotonic term/commit across restarts (default
-                               on; off leaves only the Raft-level invariants
-                               to notice what a lying disk breaks) */
+    bool durability_checks; /* raft: monotonic term/commit across restarts
+                               (default on; off leaves only the Raft-level
+                               invariants to notice what a lying disk breaks) */
+    bool vary_config;       /* raft: draw pre-vote, check-quorum, an observer,
+                               batching and in-flight limits from the seed */
 } sim_options_t;
 
 void sim_options_default(sim_options_t *o);
@@ -107,7 +114,8 @@ typedef struct sim_stats {
     uint64_t msgs_sent, msgs_delivered, msgs_dropped, msgs_duplicated, msgs_rejected;
     uint64_t bytes_sent; /* encoded frames (ut_msg_encode), copies not counted */
     uint64_t crashes, restarts, partitions, isolations, skewed_nodes, lying_disk_losses;
-    uint64_t vote_crashes;   /* of the crashes: right after granting a vote */
+    uint64_t vote_crashes;   /* of the crashes: at a scenario's crash point
+                                (raft: right after granting a vote) */
     uint64_t power_failures; /* lying-disk runs: every node crashed at once */
     uint64_t invariant_checks;
 } sim_stats_t;
@@ -130,6 +138,9 @@ typedef struct sim_result {
     /* History (for the report): ops[i] with display times in ms. */
     lc_op_t *ops;
     uint64_t *op_invoke_ms, *op_response_ms; /* response UINT64_MAX = none */
+    int64_t *op_seen;                        /* ok ops: the value the node returned (a CAS: the
+                                                register's value after it, the one it compared
+                                                against when refused) */
     size_t n_ops;
     /* Timeline (only when opts.record). */
     sim_segment_t *seg[SIM_MAX_NODES];
@@ -159,5 +170,12 @@ void sim_print_violation(FILE *f, const sim_result_t *r);
 int sim_write_html(FILE *f, const sim_result_t *r);
 /* wall_s <= 0: speed figures omitted. cpu_s: process CPU time of the run. */
 void sim_write_json(FILE *f, const sim_result_t *r, double wall_s, double cpu_s);
+/* The clients' history, one JSON object per line and operation, in
+ * invocation order: {"client","op" (get/put/cas),"key","value" (put/cas:
+ * written; get: read, null unless ok),"expected" (cas),"cas_ok" and
+ * "seen" (cas, ok only: the register's value after it),"invoke_ms","response_ms" (null without a
+ * response),"invoke_step", "response_step","outcome" (ok/failed/unknown)}. Returns 0, or -1 on a
+ * write error. */
+int sim_write_history(FILE *f, const sim_result_t *r);
 
 #endif

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/* The scenario interface: what a protocol provides to run in utsim's world
+ * (world.h). The world owns time, the network, faults, clients, the
+ * timeline and the report; a scenario owns its nodes' protocol state, what
+ * they persist, and the invariants it checks after every event. The world
+ * calls only this table. Adding a protocol: docs/simulator.md, "Adding a
+ * protocol". Internal to tools/ (not installed, no ABI). */
+#ifndef UTSIM_SCENARIO_H
+#define UTSIM_SCENARIO_H
+
+#include "world.h"
+
+/* An option of a scenario, merged into utsim's one getopt_long parse. */
+typedef struct sim_scenario_option {
+    const char *name; /* without the leading "--" */
+    bool has_arg;
+    const char *help; /* the --help text, "  --name ARG  what it does\n" */
+    /* Apply it (value is NULL without an argument); 0, or -1 with a message
+     * in err (cap bytes). */
+    int (*set)(sim_options_t *o, const char *value, char *err, size_t cap);
+    /* Append " --name value" to a replay command when not the default. */
+    void (*replay)(const sim_options_t *o, char *buf, size_t cap);
+} sim_scenario_option_t;
+
+struct sim_scenario {
+    const char *name;             /* --scenario NAME */
+    const char *summary;          /* one line, for --list-scenarios */
+    const char *title;            /* the report's heading ("Raft") */
+    const char *invariants;       /* what is checked, for the summary's invariants line */
+    const char *crash_point_text; /* what crash_point() marks ("right after a vote") */
+    const sim_scenario_option_t *options;
+    size_t n_options;
+
+    /* Set up the scenario's state for a run in w; 0, or -1 (out of memory
+     * or a message through sim_fail_msg). */
+    int (*create)(sim_world_t *w, void **ctx);
+    void (*destroy)(void *ctx);
+    /* Create node i (0-based; its id is i + 1). restore: it restarts from
+     * what it persisted. local_ms: its clock now. 0, or -1 (internal). */
+    int (*node_start)(void *ctx, unsigned i, bool restore, uint64_t local_ms);
+    /* Node i crashes: drop everything not persisted (with the lying-disk
+     * fault, also what the disk only pretended to write; return true if it
+     * lost any). */
+    bool (*node_crash)(void *ctx, unsigned i);
+    /* Node i's timer fires (local_ms: its clock). */
+    void (*tick)(void *ctx, unsigned i, uint64_t local_ms);
+    /* A message arrives at node i (decoded from the wire). */
+    void (*deliver)(void *ctx, unsigned i, const ut_msg_t *m);
+    /* After a start, tick or delivery: persist, send, apply node i's ready
+     * work, then check the invariants. */
+    void (*drain)(void *ctx, unsigned i);
+    /* A client request arrives at node i (which is up). */
+    void (*request)(void *ctx, unsigned i, const sim_cmsg_t *m);
+    /* True if node i just sent m at a point where crashing it is most
+     * telling (the world then sometimes crashes it right away). May be
+     * NULL. */
+    bool (*crash_point)(void *ctx, unsigned i, const ut_msg_t *m);
+    /* The node a fault should prefer to hit (the leader); false if none.
+     * May be NULL. */
+    bool (*target)(void *ctx, unsigned *i);
+    /* End of the run: fill scenario figures in r->stats. May be NULL. */
+    void (*finish)(void *ctx, sim_result_t *r);
+};
+
+/* The registered scenarios (scenarios/ *.c), in --list-scenarios order. */
+extern const sim_scenario_t sim_scenario_raft;
+extern const sim_scenario_t sim_scenario_echo;
+
+/* By name; NULL name = the default (raft). NULL if unknown. */
+const sim_scenario_t *sim_scenario_find(const char *name);
+/* The i-th scenario, NULL past the end. */
+const sim_scenario_t *sim_scenario_at(size_t i);
+
+#endif

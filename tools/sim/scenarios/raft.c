@@ -1,0 +1,823 @@
+/* SPDX-License-Identifier: MIT */
+/* The Raft scenario: N ut_consensus_t nodes, each with a simulated disk
+ * (hard state and log, with the lying-disk fault) and an in-memory
+ * key-value state machine with exactly-once client sessions. Checked after
+ * every event: Election Safety (§5.2), Log Matching (§5.3), Leader
+ * Completeness (§5.4), State Machine Safety (§5.4.3), monotonic
+ * term/commit and a persistent vote across restarts (Figure 2), and the
+ * library's own contracts (ready/advance, persist, codec). Ongaro and
+ * Ousterhout, "In Search of an Understandable Consensus Algorithm", 2014. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../scenario.h"
+
+#define ELECTION_MS 300u
+#define HEARTBEAT_MS 50u
+
+typedef struct disk_entry {
+    ut_entry_t e;    /* e.data owned */
+    uint64_t prefix; /* hash of the log up to and including this entry */
+} disk_entry_t;
+
+typedef struct pending {
+    bool valid;
+    uint64_t reqid, index;
+} pending_t;
+
+typedef struct session {
+    uint64_t reqid;
+    int64_t result;
+    bool cas_ok;
+} session_t;
+
+typedef struct node {
+    uint64_t id;
+    ut_consensus_t *h;
+    /* disk */
+    ut_consensus_hard_state_t hs;
+    disk_entry_t *log;
+    size_t n_log, cap_log;
+    ut_consensus_hard_state_t synced_hs; /* lying disk: what really is durable */
+    size_t synced_len;
+    uint64_t disk_max_term, disk_max_commit;
+    /* volatile state machine */
+    int64_t kv[SIM_MAX_KEYS];
+    session_t sess[SIM_MAX_CLIENTS];
+    pending_t pend[SIM_MAX_CLIENTS];
+    unsigned n_pend; /* entries of pend[] that are valid */
+    uint64_t applied;
+    /* invariants */
+    uint64_t max_term;               /* lifetime */
+    uint64_t crash_term, crash_vote; /* term and vote when it last went down */
+    uint64_t commit_seen;            /* this incarnation */
+    uint64_t checked_commit;
+    uint8_t role;
+    uint64_t role_term;
+} node_t;
+
+typedef struct tkey {
+    uint64_t index, term, prefix; /* index 0 = empty slot */
+} tkey_t;
+
+typedef struct raft {
+    sim_world_t *w;
+    node_t nodes[SIM_MAX_NODES];
+    uint64_t ids[SIM_MAX_NODES];
+    /* invariants */
+    uint64_t *leader_of_term; /* [term] = node id */
+    size_t cap_terms;
+    uint64_t *committed_term; /* [index] */
+    uint64_t *applied_hash;   /* [index]: hash of (term, type, payload) */
+    size_t cap_commit;
+    uint64_t max_commit;
+    tkey_t *tmap; /* log matching: (index, term) -> prefix hash */
+    size_t cap_tmap, n_tmap;
+    uint64_t last_leader;
+    /* --vary-config: the protocol's configuration, drawn from the seed */
+    bool pre_vote, check_quorum;
+    size_t n_voters, n_observers; /* observers are the last nodes */
+    size_t max_append_entries, max_append_bytes;
+    unsigned max_inflight;
+} raft_t;
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+    h ^= v;
+    h *= 0x9e3779b97f4a7c15ull;
+    return h ^ (h >> 29);
+}
+
+/* Hash of an entry (and, chained through seed, of a log prefix): eight
+ * bytes at a time, since it runs for every persisted and applied entry. */
+static uint64_t entry_hash(uint64_t seed, const ut_entry_t *e)
+{
+    uint64_t h = mix(seed ^ 0xcbf29ce484222325ull, e->term);
+    h = mix(h, e->index);
+    h = mix(h, (uint64_t)e->type << 32 | e->len);
+    const unsigned char *p = e->data;
+    size_t n = e->data ? e->len : 0;
+    for (; n >= 8; p += 8, n -= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        h = mix(h, w);
+    }
+    if (n) {
+        /* Equal to memcpy(&w, p, n) on a little-endian host, without a
+         * call to memcpy for a variable length (the hash is only ever
+         * compared with itself, never printed). */
+        uint64_t w = 0;
+        for (size_t k = 0; k < n; k++)
+            w |= (uint64_t)p[k] << (8 * k);
+        h = mix(h, w ^ (uint64_t)n << 56);
+    }
+    return h;
+}
+
+/* ---- invariants ---------------------------------------------------------- */
+
+static uint64_t tmap_slot(uint64_t index, uint64_t term, size_t cap)
+{
+    uint64_t x = index * 0x9e3779b97f4a7c15ull ^ term * 0xc2b2ae3d27d4eb4full;
+    return (x ^ (x >> 29)) & (cap - 1);
+}
+
+/* Log Matching (§5.3): an (index, term) pair names one log prefix. */
+static void check_log_matching(raft_t *s, unsigned i, uint64_t index, uint64_t term,
+                               uint64_t prefix)
+{
+    if ((s->n_tmap + 1) * 2 > s->cap_tmap) {
+        size_t nc = s->cap_tmap ? s->cap_tmap * 2 : 4096;
+        tkey_t *nt = calloc(nc, sizeof *nt);
+        if (!nt) {
+            sim_fail(s->w);
+            return;
+        }
+        for (size_t k = 0; k < s->cap_tmap; k++) {
+            if (!s->tmap[k].index)
+                continue;
+            size_t j = tmap_slot(s->tmap[k].index, s->tmap[k].term, nc);
+            while (nt[j].index)
+                j = (j + 1) & (nc - 1);
+            nt[j] = s->tmap[k];
+        }
+        free(s->tmap);
+        s->tmap = nt;
+        s->cap_tmap = nc;
+    }
+    size_t j = tmap_slot(index, term, s->cap_tmap);
+    while (s->tmap[j].index) {
+        if (s->tmap[j].index == index && s->tmap[j].term == term) {
+            if (s->tmap[j].prefix != prefix)
+                sim_violation(s->w, "log-matching",
+                              "node %" PRIu64 " stored entry %" PRIu64 " of term %" PRIu64
+                              " whose log prefix differs from another node's entry %" PRIu64
+                              "/%" PRIu64,
+                              s->nodes[i].id, index, term, index, term);
+            return;
+        }
+        j = (j + 1) & (s->cap_tmap - 1);
+    }
+    s->tmap[j].index = index;
+    s->tmap[j].term = term;
+    s->tmap[j].prefix = prefix;
+    s->n_tmap++;
+}
+
+static int ensure_commit_cap(raft_t *s, uint64_t index)
+{
+    if (index < s->cap_commit)
+        return 0;
+    size_t nc = s->cap_commit ? s->cap_commit : 1024;
+    while (nc <= index)
+        nc *= 2;
+    uint64_t *a = realloc(s->committed_term, nc * sizeof *a);
+    if (!a)
+        return -1;
+    s->committed_term = a;
+    uint64_t *b = realloc(s->applied_hash, nc * sizeof *b);
+    if (!b)
+        return -1;
+    s->applied_hash = b;
+    memset(a + s->cap_commit, 0, (nc - s->cap_commit) * sizeof *a);
+    memset(b + s->cap_commit, 0, (nc - s->cap_commit) * sizeof *b);
+    s->cap_commit = nc;
+    return 0;
+}
+
+/* Record the terms of newly committed entries and check them against what
+ * other nodes committed at the same index. */
+static void check_commit(raft_t *s, unsigned i)
+{
+    node_t *n = &s->nodes[i];
+    uint64_t c = ut_consensus_commit_index(n->h);
+    s->w->r->stats.invariant_checks++;
+    if (c < n->commit_seen)
+        sim_violation(s->w, "monotonic-commit",
+                      "node %" PRIu64 " commit index went back from %" PRIu64 " to %" PRIu64, n->id,
+                      n->commit_seen, c);
+    n->commit_seen = c;
+    if (c > ut_consensus_last_index(n->h))
+        sim_violation(s->w, "commit-beyond-log",
+                      "node %" PRIu64 " commit %" PRIu64 " > last index %" PRIu64, n->id, c,
+                      ut_consensus_last_index(n->h));
+    if (c <= n->checked_commit)
+        return;
+    if (ensure_commit_cap(s, c)) {
+        sim_fail(s->w);
+        return;
+    }
+    for (uint64_t k = n->checked_commit + 1; k <= c; k++) {
+        uint64_t t = 0;
+        if (ut_consensus_entry_term(n->h, k, &t) != UT_OK)
+            break;
+        if (s->committed_term[k] && s->committed_term[k] != t) {
+            sim_violation(s->w, "state-machine-safety",
+                          "index %" PRIu64 " committed with term %" PRIu64 " on node %" PRIu64
+                          " but with term %" PRIu64 " elsewhere",
+                          k, t, n->id, s->committed_term[k]);
+            break;
+        }
+        s->committed_term[k] = t;
+    }
+    n->checked_commit = c;
+    if (c > s->max_commit)
+        s->max_commit = c;
+}
+
+/* Leader Completeness (§5.4): a new leader holds every committed entry. */
+static void check_leader_completeness(raft_t *s, unsigned i)
+{
+    node_t *n = &s->nodes[i];
+    for (uint64_t k = 1; k <= s->max_commit; k++) {
+        uint64_t t = 0;
+        s->w->r->stats.invariant_checks++;
+        if (ut_consensus_entry_term(n->h, k, &t) != UT_OK || t != s->committed_term[k]) {
+            sim_violation(s->w, "leader-completeness",
+                          "node %" PRIu64 " became leader of term %" PRIu64
+                          " without committed entry %" PRIu64 " (term %" PRIu64 ")",
+                          n->id, ut_consensus_term(n->h), k, s->committed_term[k]);
+            return;
+        }
+    }
+}
+
+static void observe(raft_t *s, unsigned i)
+{
+    node_t *n = &s->nodes[i];
+    uint64_t term = ut_consensus_term(n->h);
+    ut_consensus_state_t st = ut_consensus_state(n->h);
+    s->w->r->stats.invariant_checks++;
+    if (term < n->max_term && s->w->o.durability_checks)
+        sim_violation(s->w, "monotonic-term",
+                      "node %" PRIu64 " term went back from %" PRIu64 " to %" PRIu64
+                      " (incarnation %" PRIu32 ")",
+                      n->id, n->max_term, term, sim_node_incarnation(s->w, i));
+    if (term > n->max_term)
+        n->max_term = term;
+    if (term > s->w->r->stats.max_term)
+        s->w->r->stats.max_term = term;
+    check_commit(s, i);
+    if (st == UT_CONSENSUS_LEADER) {
+        if (term >= s->cap_terms) {
+            size_t old = s->cap_terms;
+            if (sim_grow((void **)&s->leader_of_term, &s->cap_terms, term + 1,
+                         sizeof *s->leader_of_term)) {
+                sim_fail(s->w);
+                return;
+            }
+            memset(s->leader_of_term + old, 0, (s->cap_terms - old) * sizeof *s->leader_of_term);
+        }
+        uint64_t prev = s->leader_of_term[term];
+        if (prev && prev != n->id) {
+            /* Election Safety (§5.2): at most one leader per term. */
+            sim_violation(s->w, "election-safety",
+                          "nodes %" PRIu64 " and %" PRIu64 " are both leaders of term %" PRIu64,
+                          prev, n->id, term);
+        } else if (!prev) {
+            s->leader_of_term[term] = n->id;
+            s->w->r->stats.leaders_elected++;
+            if (s->last_leader && s->last_leader != n->id)
+                s->w->r->stats.leader_changes++;
+            s->last_leader = n->id;
+            check_leader_completeness(s, i);
+            sim_mark(s->w, SIM_MARK_LEADER, i, term, "n%" PRIu64 " leader t%" PRIu64, n->id, term);
+        }
+    }
+    if ((uint8_t)st != n->role || term != n->role_term) {
+        n->role = (uint8_t)st;
+        n->role_term = term;
+        sim_segment(s->w, i, (uint8_t)st, term);
+    }
+}
+
+/* ---- disk ---------------------------------------------------------------- */
+
+static void disk_truncate(node_t *n, size_t keep)
+{
+    for (size_t k = keep; k < n->n_log; k++)
+        free((void *)n->log[k].e.data);
+    if (keep < n->n_log)
+        n->n_log = keep;
+}
+
+static void persist(raft_t *s, unsigned i, const ut_consensus_ready_t *rd)
+{
+    node_t *n = &s->nodes[i];
+    bool wrote = false;
+    if (rd->hard_state_changed) {
+        if (rd->hard_state.term < n->hs.term)
+            sim_violation(s->w, "monotonic-term",
+                          "node %" PRIu64 " persisted term %" PRIu64 " below the stored %" PRIu64,
+                          n->id, rd->hard_state.term, n->hs.term);
+        if (rd->hard_state.commit < n->hs.commit)
+            sim_violation(s->w, "monotonic-commit",
+                          "node %" PRIu64 " persisted commit %" PRIu64 " below the stored %" PRIu64,
+                          n->id, rd->hard_state.commit, n->hs.commit);
+        n->hs = rd->hard_state;
+        if (n->hs.term > n->disk_max_term)
+            n->disk_max_term = n->hs.term;
+        if (n->hs.commit > n->disk_max_commit)
+            n->disk_max_commit = n->hs.commit;
+        wrote = true;
+    }
+    if (rd->truncate_from) {
+        if (rd->truncate_from == 0 || rd->truncate_from - 1 > n->n_log)
+            sim_violation(s->w, "persist-contract",
+                          "node %" PRIu64 " truncate_from %" PRIu64 " beyond its stored log (%zu)",
+                          n->id, rd->truncate_from, n->n_log);
+        else {
+            disk_truncate(n, (size_t)(rd->truncate_from - 1));
+            if (n->synced_len > n->n_log)
+                n->synced_len = n->n_log;
+        }
+        wrote = true;
+    }
+    for (size_t k = 0; k < rd->n_entries; k++) {
+        const ut_entry_t *e = &rd->entries[k];
+        if (e->index != n->n_log + 1) {
+            if (e->index <= n->n_log) {
+                /* Overwrite without truncate_from: treat as an implicit
+                 * truncation but flag the contract breach. */
+                sim_violation(s->w, "persist-contract",
+                              "node %" PRIu64 " asked to append entry %" PRIu64
+                              " over a stored one without truncate_from",
+                              n->id, e->index);
+                disk_truncate(n, (size_t)(e->index - 1));
+            } else {
+                sim_violation(s->w, "persist-contract",
+                              "node %" PRIu64 " asked to append entry %" PRIu64
+                              " after a log of %zu",
+                              n->id, e->index, n->n_log);
+                return;
+            }
+        }
+        if (sim_grow((void **)&n->log, &n->cap_log, n->n_log + 1, sizeof *n->log)) {
+            sim_fail(s->w);
+            return;
+        }
+        disk_entry_t *d = &n->log[n->n_log];
+        d->e = *e;
+        d->e.data = NULL;
+        if (e->len) {
+            void *p = malloc(e->len);
+            if (!p) {
+                sim_fail(s->w);
+                return;
+            }
+            memcpy(p, e->data, e->len);
+            d->e.data = p;
+        }
+        d->prefix = entry_hash(n->n_log ? n->log[n->n_log - 1].prefix : 0, e);
+        n->n_log++;
+        check_log_matching(s, i, e->index, e->term, d->prefix);
+        wrote = true;
+    }
+    if (wrote && sim_disk_synced(s->w)) {
+        n->synced_hs = n->hs;
+        n->synced_len = n->n_log;
+    }
+}
+
+/* ---- state machine --------------------------------------------------------- */
+
+static void apply(raft_t *s, unsigned i, const ut_entry_t *e)
+{
+    node_t *n = &s->nodes[i];
+    if (e->index != n->applied + 1) {
+        sim_violation(s->w, "apply-order",
+                      "node %" PRIu64 " applies index %" PRIu64 " after %" PRIu64, n->id, e->index,
+                      n->applied);
+        return;
+    }
+    n->applied = e->index;
+    if (ensure_commit_cap(s, e->index)) {
+        sim_fail(s->w);
+        return;
+    }
+    /* State Machine Safety (§5.4.3): every node applies the same entry at
+     * a given index. */
+    uint64_t h = entry_hash(0, e) | 1;
+    s->w->r->stats.invariant_checks++;
+    if (s->applied_hash[e->index] && s->applied_hash[e->index] != h) {
+        sim_violation(s->w, "state-machine-safety",
+                      "node %" PRIu64 " applied a different entry at index %" PRIu64
+                      " (term %" PRIu64 ") than another node",
+                      n->id, e->index, e->term);
+        return;
+    }
+    s->applied_hash[e->index] = h;
+    if (e->type != UT_ENTRY_NORMAL)
+        return;
+    sim_cmd_t c;
+    if (!sim_cmd_decode(e->data, e->len, &c) || c.client >= s->w->o.clients ||
+        c.key >= s->w->o.keys) {
+        sim_violation(s->w, "state-machine-safety",
+                      "node %" PRIu64 " applied a malformed command at %" PRIu64, n->id, e->index);
+        return;
+    }
+    s->w->r->stats.entries_applied++;
+    session_t *ss = &n->sess[c.client];
+    /* Exactly-once: a retried request id is answered from the session. */
+    if (c.reqid > ss->reqid) {
+        int64_t *v = &n->kv[c.key];
+        ss->reqid = c.reqid;
+        ss->cas_ok = false;
+        switch (c.kind) {
+        case LC_GET:
+            ss->result = *v;
+            break;
+        case LC_PUT:
+            *v = c.value;
+            ss->result = c.value;
+            break;
+        case LC_CAS:
+            ss->cas_ok = *v == c.expected;
+            if (ss->cas_ok)
+                *v = c.value;
+            ss->result = *v;
+            break;
+        }
+    }
+    pending_t *p = &n->pend[c.client];
+    if (p->valid && p->reqid == c.reqid && c.reqid == ss->reqid) {
+        sim_cmsg_t m = {.kind = SIM_CM_OK,
+                        .client = c.client,
+                        .reqid = c.reqid,
+                        .result = ss->result,
+                        .cas_ok = ss->cas_ok};
+        sim_reply(s->w, i, c.client, &m);
+        p->valid = false;
+        n->n_pend--;
+    }
+}
+
+/* An index this node proposed at was filled by another command. */
+static void check_lost(raft_t *s, unsigned i, const ut_entry_t *e)
+{
+    node_t *n = &s->nodes[i];
+    /* Nothing to do on a node with no proposal in flight: every follower,
+     * and a restarted node replaying its log. */
+    for (uint32_t c = 0; n->n_pend && c < s->w->o.clients; c++) {
+        pending_t *p = &n->pend[c];
+        if (!p->valid || p->index != e->index)
+            continue;
+        sim_cmd_t cd;
+        if (e->type == UT_ENTRY_NORMAL && sim_cmd_decode(e->data, e->len, &cd) && cd.client == c &&
+            cd.reqid == p->reqid)
+            continue;
+        sim_cmsg_t m = {.kind = SIM_CM_LOST, .client = c, .reqid = p->reqid};
+        sim_reply(s->w, i, c, &m);
+        p->valid = false;
+        n->n_pend--;
+    }
+}
+
+/* ---- node driver ----------------------------------------------------------- */
+
+static void drain(raft_t *s, unsigned i)
+{
+    node_t *n = &s->nodes[i];
+    while (!sim_failed(s->w) && ut_consensus_has_ready(n->h)) {
+        ut_consensus_ready_t rd;
+        int rc = ut_consensus_ready(n->h, &rd);
+        if (rc != UT_OK) {
+            if (rc == UT_ENOMEM)
+                sim_fail(s->w);
+            else
+                sim_violation(s->w, "ready-contract", "node %" PRIu64 " ready: %s", n->id,
+                              ut_strerror(rc));
+            return;
+        }
+        persist(s, i, &rd);                    /* 1. durable */
+        for (size_t k = 0; k < rd.n_msgs; k++) /* 2. send */
+            sim_send(s->w, i, &rd.msgs[k]);
+        for (size_t k = 0; k < rd.n_committed; k++) { /* 3. apply */
+            const ut_entry_t *e = &rd.committed[k];
+            /* After a restart committed entries come again from index 1:
+             * the in-memory state machine is rebuilt. */
+            check_lost(s, i, e);
+            apply(s, i, e);
+        }
+        rc = ut_consensus_advance(n->h, &rd);
+        if (rc != UT_OK) {
+            sim_violation(s->w, "ready-contract", "node %" PRIu64 " advance: %s", n->id,
+                          ut_strerror(rc));
+            return;
+        }
+    }
+    observe(s, i);
+}
+
+static int raft_node_start(void *ctx, unsigned i, bool restore, uint64_t local_ms)
+{
+    raft_t *s = ctx;
+    node_t *n = &s->nodes[i];
+    ut_consensus_config_t cfg;
+    ut_consensus_config_init(&cfg, UT_CONSENSUS_CONFIG_VERSION);
+    cfg.id = n->id;
+    cfg.voters = s->ids;
+    cfg.n_voters = s->w->o.nodes;
+    if (s->w->o.vary_config) {
+        cfg.n_voters = s->n_voters;
+        cfg.observers = s->n_observers ? s->ids + s->n_voters : NULL;
+        cfg.n_observers = s->n_observers;
+        cfg.pre_vote = s->pre_vote;
+        cfg.check_quorum = s->check_quorum;
+        cfg.max_append_entries = s->max_append_entries;
+        cfg.max_append_bytes = s->max_append_bytes;
+        cfg.max_inflight = s->max_inflight;
+    }
+    cfg.election_timeout_ms = ELECTION_MS;
+    cfg.heartbeat_ms = HEARTBEAT_MS;
+    uint64_t x = s->w->o.seed ^ (n->id * 0x9e3779b97f4a7c15ull) ^
+                 ((uint64_t)sim_node_incarnation(s->w, i) << 40);
+    cfg.seed = sim_splitmix64(&x);
+    int rc = ut_consensus_new(&n->h, &cfg);
+    if (rc != UT_OK) {
+        sim_fail_msg(s->w, "ut_consensus_new: %s", ut_strerror(rc));
+        return -1;
+    }
+    if (restore) {
+        ut_entry_t *ents = NULL;
+        if (n->n_log) {
+            ents = malloc(n->n_log * sizeof *ents);
+            if (!ents)
+                return -1;
+            for (size_t k = 0; k < n->n_log; k++)
+                ents[k] = n->log[k].e;
+        }
+        rc = ut_consensus_restore(n->h, &n->hs, ents, n->n_log);
+        free(ents);
+        if (rc != UT_OK)
+            sim_violation(s->w, "restore",
+                          "node %" PRIu64 " refused its own persisted state: %s (%s)", n->id,
+                          ut_strerror(rc), ut_consensus_errmsg(n->h));
+    }
+    n->applied = 0;
+    memset(n->kv, 0, sizeof n->kv);
+    memset(n->sess, 0, sizeof n->sess);
+    memset(n->pend, 0, sizeof n->pend);
+    n->n_pend = 0;
+    n->commit_seen = ut_consensus_commit_index(n->h);
+    n->checked_commit = 0;
+    n->role = 255;
+    /* Monotonic term/commit across the node's lifetime (§5, Figure 2:
+     * currentTerm is persistent; a restarted node must not forget it). */
+    if (restore && s->w->o.durability_checks) {
+        s->w->r->stats.invariant_checks++;
+        if (ut_consensus_term(n->h) < n->max_term)
+            sim_violation(s->w, "monotonic-term",
+                          "node %" PRIu64 " restarted in term %" PRIu64
+                          " after reaching term %" PRIu64 " (acknowledged writes were lost)",
+                          n->id, ut_consensus_term(n->h), n->max_term);
+        /* votedFor is persistent too (Figure 2): forgetting it lets the
+         * node vote twice in one term. */
+        if (ut_consensus_term(n->h) == n->crash_term && n->crash_vote &&
+            ut_consensus_vote(n->h) != n->crash_vote)
+            sim_violation(s->w, "persistent-vote",
+                          "node %" PRIu64 " restarted in term %" PRIu64 " with vote %" PRIu64
+                          " after voting for %" PRIu64 " in that term",
+                          n->id, n->crash_term, ut_consensus_vote(n->h), n->crash_vote);
+        if (n->hs.commit < n->disk_max_commit)
+            sim_violation(s->w, "monotonic-commit",
+                          "node %" PRIu64 " restarted with commit %" PRIu64
+                          " after persisting %" PRIu64,
+                          n->id, n->hs.commit, n->disk_max_commit);
+    }
+    ut_consensus_tick(n->h, local_ms); /* time origin */
+    return 0;
+}
+
+static bool raft_node_crash(void *ctx, unsigned i)
+{
+    raft_t *s = ctx;
+    node_t *n = &s->nodes[i];
+    bool lost = false;
+    if ((s->w->o.faults & SIM_F_LYING_DISK) &&
+        (n->synced_len < n->n_log || memcmp(&n->synced_hs, &n->hs, sizeof n->hs) != 0)) {
+        /* The disk had acknowledged writes it never made durable. */
+        disk_truncate(n, n->synced_len);
+        n->hs = n->synced_hs;
+        if (n->hs.commit > n->n_log)
+            n->hs.commit = n->n_log;
+        lost = true;
+    }
+    n->crash_term = ut_consensus_term(n->h);
+    n->crash_vote = ut_consensus_vote(n->h);
+    ut_consensus_free(n->h);
+    n->h = NULL;
+    return lost;
+}
+
+static void raft_request(void *ctx, unsigned i, const sim_cmsg_t *m)
+{
+    raft_t *s = ctx;
+    node_t *n = &s->nodes[i];
+    uint64_t index = 0;
+    int rc = UT_ENOTLEADER;
+    if (ut_consensus_state(n->h) == UT_CONSENSUS_LEADER)
+        rc = ut_consensus_propose(n->h, m->op, sizeof m->op, &index);
+    if (rc == UT_ENOMEM) {
+        sim_fail(s->w);
+        return;
+    }
+    if (rc != UT_OK) {
+        sim_cmsg_t r = {.kind = SIM_CM_NOTLEADER,
+                        .client = m->client,
+                        .reqid = m->reqid,
+                        .leader_hint = ut_consensus_leader(n->h)};
+        sim_reply(s->w, i, m->client, &r);
+        return;
+    }
+    if (!n->pend[m->client].valid)
+        n->n_pend++;
+    n->pend[m->client].valid = true;
+    n->pend[m->client].reqid = m->reqid;
+    n->pend[m->client].index = index;
+    drain(s, i);
+}
+
+/* The fault scheduler's preferred victim: the leader of the highest term. */
+static bool raft_target(void *ctx, unsigned *idx)
+{
+    raft_t *s = ctx;
+    uint64_t best = 0, term = 0;
+    for (unsigned i = 0; i < s->w->o.nodes; i++) {
+        node_t *n = &s->nodes[i];
+        if (sim_node_up(s->w, i) && ut_consensus_state(n->h) == UT_CONSENSUS_LEADER &&
+            ut_consensus_term(n->h) >= term) {
+            term = ut_consensus_term(n->h);
+            best = n->id;
+            *idx = i;
+        }
+    }
+    return best != 0;
+}
+
+static void raft_tick(void *ctx, unsigned i, uint64_t local_ms)
+{
+    raft_t *s = ctx;
+    node_t *n = &s->nodes[i];
+    int rc = ut_consensus_tick(n->h, local_ms);
+    if (rc == UT_ENOMEM)
+        sim_fail(s->w);
+    else if (rc != UT_OK)
+        sim_violation(s->w, "tick", "node %" PRIu64 " tick: %s", n->id, ut_strerror(rc));
+}
+
+static void raft_deliver(void *ctx, unsigned i, const ut_msg_t *m)
+{
+    raft_t *s = ctx;
+    node_t *n = &s->nodes[i];
+    int rc = ut_consensus_step(n->h, m);
+    if (rc == UT_ENOMEM) {
+        sim_fail(s->w);
+        return;
+    }
+    if (rc != UT_OK && rc != UT_ESTALE) {
+        s->w->r->stats.msgs_rejected++;
+        sim_violation(s->w, "message-validity",
+                      "node %" PRIu64 " rejected a %s from node %" PRIu64 " (term %" PRIu64
+                      "): %s: %s",
+                      n->id, ut_msg_type_name(m->type), m->from, m->term, ut_err_name(rc),
+                      ut_consensus_errmsg(n->h));
+    }
+}
+
+static void raft_drain(void *ctx, unsigned i)
+{
+    drain(ctx, i);
+}
+
+/* A voter that just granted its vote: crashing it now, while the election
+ * it voted in still runs, finds a vote that never reached the disk
+ * (Figure 2: votedFor is persistent state). */
+static bool raft_crash_point(void *ctx, unsigned i, const ut_msg_t *m)
+{
+    (void)ctx;
+    (void)i;
+    return m->type == UT_MSG_VOTE_RESP && m->body.vote_resp.granted;
+}
+
+static int raft_create(sim_world_t *w, void **out)
+{
+    raft_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return -1;
+    s->w = w;
+    for (unsigned i = 0; i < w->o.nodes; i++) {
+        s->ids[i] = i + 1;
+        s->nodes[i].id = i + 1;
+    }
+    if (w->o.vary_config) {
+        /* Drawn from a stream of its own, so that the world's streams (and
+         * with them the fault schedule of a seed) stay as they are. The
+         * settings the unit random test varies: a path a setting guards
+         * (pre-vote, check-quorum, observers, batching) is then exercised
+         * by some seeds. */
+        uint64_t x = w->o.seed ^ 0x5eed5eed5eed5eedull;
+        uint64_t r = sim_splitmix64(&x);
+        static const size_t entries[] = {1, 4, 256};
+        static const size_t bytes[] = {64, 4096, 1u << 20};
+        static const unsigned inflight[] = {1, 2, 16};
+        s->pre_vote = r & 1;
+        s->check_quorum = (r >> 1) & 1;
+        s->n_observers = w->o.nodes >= 4 && ((r >> 2) & 1) ? 1 : 0;
+        s->n_voters = w->o.nodes - s->n_observers;
+        s->max_append_entries = entries[(r >> 8) % 3];
+        s->max_append_bytes = bytes[(r >> 16) % 3];
+        s->max_inflight = inflight[(r >> 24) % 3];
+    }
+    *out = s;
+    return 0;
+}
+
+static void raft_destroy(void *ctx)
+{
+    raft_t *s = ctx;
+    if (!s)
+        return;
+    for (unsigned i = 0; i < SIM_MAX_NODES; i++) {
+        ut_consensus_free(s->nodes[i].h);
+        disk_truncate(&s->nodes[i], 0);
+        free(s->nodes[i].log);
+    }
+    free(s->leader_of_term);
+    free(s->committed_term);
+    free(s->applied_hash);
+    free(s->tmap);
+    free(s);
+}
+
+static void raft_finish(void *ctx, sim_result_t *r)
+{
+    raft_t *s = ctx;
+    r->stats.commit_index = s->max_commit;
+}
+
+static int set_no_durability(sim_options_t *o, const char *v, char *err, size_t cap)
+{
+    (void)v;
+    (void)err;
+    (void)cap;
+    o->durability_checks = false;
+    return 0;
+}
+
+static void replay_no_durability(const sim_options_t *o, char *buf, size_t cap)
+{
+    if (!o->durability_checks)
+        snprintf(buf, cap, " --no-durability-checks");
+}
+
+static int set_vary_config(sim_options_t *o, const char *v, char *err, size_t cap)
+{
+    (void)v;
+    (void)err;
+    (void)cap;
+    o->vary_config = true;
+    return 0;
+}
+
+static void replay_vary_config(const sim_options_t *o, char *buf, size_t cap)
+{
+    if (o->vary_config)
+        snprintf(buf, cap, " --vary-config");
+}
+
+static const sim_scenario_option_t raft_options[] = {
+    {"no-durability-checks", false,
+     "  --no-durability-checks\n"
+     "                    raft: do not check that a node's term and commit survive its\n"
+     "                    restarts; only Raft's own invariants then catch a lying disk\n",
+     set_no_durability, replay_no_durability},
+    {"vary-config", false,
+     "  --vary-config     raft: draw the configuration from the seed: pre-vote and\n"
+     "                    check-quorum on or off, an observer (4+ nodes), batching\n"
+     "                    (entries, bytes per AppendEntries) and in-flight limits\n",
+     set_vary_config, replay_vary_config},
+};
+
+const sim_scenario_t sim_scenario_raft = {
+    .name = "raft",
+    .summary = "libunitypes' Raft core (ut_consensus_t) with a replicated key-value store",
+    .title = "Raft",
+    .invariants = "election safety, log matching, leader completeness,\n"
+                  "               state machine safety, persistent term, vote and commit",
+    .crash_point_text = "right after a vote",
+    .options = raft_options,
+    .n_options = sizeof raft_options / sizeof raft_options[0],
+    .create = raft_create,
+    .destroy = raft_destroy,
+    .node_start = raft_node_start,
+    .node_crash = raft_node_crash,
+    .tick = raft_tick,
+    .deliver = raft_deliver,
+    .drain = raft_drain,
+    .request = raft_request,
+    .crash_point = raft_crash_point,
+    .target = raft_target,
+    .finish = raft_finish,
+};

@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: MIT */
+/* The simulated world, as a scenario sees it: virtual clock and event heap,
+ * the network (latency, loss, duplication, reordering, partitions) whose
+ * wire is the library's codec, crash/restart of nodes with skewed clocks,
+ * the seeded RNG, the clients (a key-value workload with retries whose
+ * history is checked for linearizability), the timeline and the violation
+ * record. Nothing here knows a protocol: a protocol is a scenario
+ * (scenario.h) that the world drives through its table of functions.
+ * Internal to tools/ (not installed, no ABI). */
+#ifndef UTSIM_WORLD_H
+#define UTSIM_WORLD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <unitypes.h>
+
+#include "rng.h"
+#include "sim.h"
+
+/* Tick interval of every node (virtual ms). */
+#define SIM_TICK_MS 10u
+/* Length of an encoded client command. */
+#define SIM_CMD_LEN 33u
+/* A lying disk really syncs 1 write in 4. */
+#define SIM_LYING_SYNC_PPM 250000u
+
+typedef struct sim_scenario sim_scenario_t;
+typedef struct sim_world sim_world_t;
+
+/* A client <-> node message. A node answers a request with sim_reply(). */
+enum { SIM_CM_REQ = 1, SIM_CM_OK, SIM_CM_NOTLEADER, SIM_CM_LOST };
+typedef struct sim_cmsg {
+    uint32_t kind, client;
+    uint64_t reqid;
+    uint64_t leader_hint; /* SIM_CM_NOTLEADER: 1-based node, 0 = none */
+    int64_t result;       /* SIM_CM_OK: value read / written */
+    bool cas_ok;
+    uint8_t op[SIM_CMD_LEN]; /* SIM_CM_REQ: encoded command (sim_cmd_decode) */
+} sim_cmsg_t;
+
+/* A client command: op(1) client(4) reqid(8) key(4) value(8) expected(8). */
+typedef struct sim_cmd {
+    uint8_t kind; /* LC_GET, LC_PUT, LC_CAS */
+    uint32_t client, key;
+    uint64_t reqid;
+    int64_t value, expected;
+} sim_cmd_t;
+
+/* Written out so that the compiler merges it into one load on a
+ * little-endian host (a loop is not merged): it runs for every applied
+ * command. */
+static inline uint64_t sim_get_u64(const uint8_t *p)
+{
+    return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
+           (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 |
+           (uint64_t)p[7] << 56;
+}
+
+/* Decode SIM_CMD_LEN bytes; false if malformed. */
+static inline bool sim_cmd_decode(const void *data, size_t len, sim_cmd_t *c)
+{
+    if (len != SIM_CMD_LEN || !data)
+        return false;
+    const uint8_t *b = data;
+    c->kind = b[0];
+    c->client = (uint32_t)b[1] | (uint32_t)b[2] << 8 | (uint32_t)b[3] << 16 | (uint32_t)b[4] << 24;
+    c->reqid = sim_get_u64(b + 5);
+    c->key = (uint32_t)b[13] | (uint32_t)b[14] << 8 | (uint32_t)b[15] << 16 | (uint32_t)b[16] << 24;
+    c->value = (int64_t)sim_get_u64(b + 17);
+    c->expected = (int64_t)sim_get_u64(b + 25);
+    return c->kind <= LC_CAS;
+}
+
+/* The world's state a scenario may read. Scenarios change it only through
+ * the functions below. */
+struct sim_world {
+    sim_options_t o;
+    sim_result_t *r;
+    sim_rng_t rng;
+    uint64_t now, step;
+    bool failed; /* internal error (out of memory) */
+};
+
+/* ---- for scenarios ------------------------------------------------------ */
+
+static inline const sim_options_t *sim_opts(const sim_world_t *w)
+{
+    return &w->o;
+}
+static inline uint64_t sim_now(const sim_world_t *w)
+{
+    return w->now;
+}
+static inline sim_rng_t *sim_rng(sim_world_t *w)
+{
+    return &w->rng;
+}
+static inline sim_stats_t *sim_stats(sim_world_t *w)
+{
+    return &w->r->stats;
+}
+/* An internal error (out of memory): the run stops, exit status 3. */
+static inline void sim_fail(sim_world_t *w)
+{
+    w->failed = true;
+}
+static inline bool sim_failed(const sim_world_t *w)
+{
+    return w->failed;
+}
+
+/* Record the first violation of an invariant (later ones are ignored; the
+ * run stops after the current event). */
+void sim_violation(sim_world_t *w, const char *invariant, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* An internal error with a message (the run stops, exit status 3). */
+void sim_fail_msg(sim_world_t *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Send m (m->from is informational; m->to is the 1-based destination)
+ * from node i through the codec, under the network's faults. */
+void sim_send(sim_world_t *w, unsigned i, const ut_msg_t *m);
+/* Answer client `client` from node i (the reply takes the network's
+ * latency and may be lost). */
+void sim_reply(sim_world_t *w, unsigned i, uint32_t client, const sim_cmsg_t *m);
+
+/* Node i's state in the world. */
+bool sim_node_up(const sim_world_t *w, unsigned i);
+uint32_t sim_node_incarnation(const sim_world_t *w, unsigned i);
+
+/* Timeline: node i's role changed (SIM_ROLE_*), a mark. */
+void sim_segment(sim_world_t *w, unsigned i, uint8_t role, uint64_t term);
+void sim_mark(sim_world_t *w, uint8_t kind, unsigned node, uint64_t a, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* A write reached the disk: true if it is durable (always, unless the
+ * lying-disk fault is on and the disk only pretended). */
+static inline bool sim_disk_synced(sim_world_t *w)
+{
+    return !(w->o.faults & SIM_F_LYING_DISK) || sim_rng_chance(&w->rng, SIM_LYING_SYNC_PPM);
+}
+
+/* Grow *buf (of *cap elements of elem bytes) to hold need; 0 or -1. */
+int sim_grow(void **buf, size_t *cap, size_t need, size_t elem);
+
+#endif

@@ -51,15 +51,17 @@ typedef struct world {
     int done_state;                   /* coordinator's DONE event, or -1 */
     int heuristic_events;
     int violation;
-    char why[160];
+    char why[800];
     long events;
+    int crashes_left, timeouts_left, drops_left; /* budgets of the exhaustive check */
+    char path[600];                              /* the schedule, for a failure report */
 } world_t;
 
 static inline void w_fail(world_t *w, const char *why)
 {
     if (!w->violation) {
         w->violation = 1;
-        snprintf(w->why, sizeof w->why, "%s", why);
+        snprintf(w->why, sizeof w->why, "%s after [%s]", why, w->path);
     }
 }
 

@@ -18,6 +18,7 @@ typedef struct ut__2pcp_txn {
     ut_txn_state_t state;
     bool one_phase;
     bool heuristic;
+    bool durable; /* the current state's record was forced */
     size_t n_peers;
     uint64_t *peers;
     uint64_t next_inquiry;
@@ -131,13 +132,14 @@ static void remove_txn(ut_2pc_participant_t *p, ut__2pcp_txn_t *t)
     p->txns[i] = p->txns[--p->n_txns];
 }
 
-static void emit_record(ut_2pc_participant_t *p, const ut__2pcp_txn_t *t, bool forced)
+static void emit_record(ut_2pc_participant_t *p, ut__2pcp_txn_t *t, bool forced)
 {
     ut_2pc_record_t *r = ut__twopc_io_record(&p->io, t->txid, t->state, forced);
     if (r == NULL)
         return;
     r->coordinator = t->coord;
     r->heuristic = t->heuristic;
+    t->durable = forced;
     if (t->state == UT_TXN_PREPARED)
         ut__twopc_io_record_nodes(&p->io, t->peers, t->n_peers);
 }
@@ -282,13 +284,27 @@ static int on_decision(ut_2pc_participant_t *p, const ut_msg_t *m, ut__2pcp_txn_
     ut_txn_state_t outcome = m->type == UT_MSG_2PC_COMMIT ? UT_TXN_COMMITTED : UT_TXN_ABORTED;
     bool ack = (m->body.twopc.code & UT_2PC_FLAG_ACK) != 0;
     if (t == NULL) {
-        /* Nothing here (read-only, or never asked): acknowledge, so the
-         * coordinator can forget. */
-        if (!ack)
+        /* Nothing here (read-only, or the PREPARE is late or lost). An
+         * abort leaves a tombstone, durable before the acknowledgement:
+         * otherwise a PREPARE still in the network could make us prepare
+         * after the coordinator forgot, and under presumed commit our
+         * inquiry would then be answered "commit" (Mohan §3.2 relies on
+         * ordered sessions; this network reorders). */
+        if (outcome == UT_TXN_COMMITTED) {
+            if (!ack)
+                return UT_OK;
+            if (reserve(p, 1, 0, 0) != UT_OK)
+                return UT_ENOMEM;
+            send(p, UT_MSG_2PC_ACK, m->from, m->body.twopc.txid, (uint32_t)outcome);
             return UT_OK;
-        if (reserve(p, 1, 0, 0) != UT_OK)
-            return UT_ENOMEM;
-        send(p, UT_MSG_2PC_ACK, m->from, m->body.twopc.txid, (uint32_t)outcome);
+        }
+        if (reserve(p, 1, 0, 0) != UT_OK || add_txn(p, m->body.twopc.txid, m->from, NULL, 0, &t))
+            UT__FAIL(&p->base, UT_ENOMEM, "step: out of memory");
+        t->state = UT_TXN_ABORTED;
+        if (ack) {
+            emit_record(p, t, true);
+            send(p, UT_MSG_2PC_ACK, m->from, t->txid, (uint32_t)outcome);
+        }
         return UT_OK;
     }
     if (t->coord != m->from)
@@ -315,6 +331,11 @@ static int on_decision(ut_2pc_participant_t *p, const ut_msg_t *m, ut__2pcp_txn_
             return UT_OK;
         if (reserve(p, 1, 0, 0) != UT_OK)
             return UT_ENOMEM;
+        /* An outcome learnt without a forced record (from a peer, or an
+         * unacknowledged decision) is forced now: after the ack the
+         * coordinator forgets, and nobody could tell us again. */
+        if (!t->durable)
+            emit_record(p, t, true);
         send(p, UT_MSG_2PC_ACK, t->coord, t->txid, (uint32_t)outcome); /* idempotent */
         return UT_OK;
     }
@@ -499,6 +520,7 @@ int ut_2pc_participant_restore(ut_2pc_participant_t *p, const ut_2pc_record_t *r
         }
         t->state = rec[i].state;
         t->heuristic = rec[i].heuristic;
+        t->durable = true;
         t->next_inquiry = 0; /* in doubt: ask at the first tick */
     }
     return UT_OK;

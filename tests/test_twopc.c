@@ -80,9 +80,9 @@ static void test_vote_timeout(void **state)
     world_t w;
     world_init(&w, 2, UT_2PC_PRESUME_ABORT, false);
     world_begin(&w, -2);
-    world_deliver(&w, 0, -2); /* participant 2 votes yes */
+    world_deliver(&w, 0, -2);                                        /* participant 2 votes yes */
     w_net_remove(&w, (size_t)world_find(&w, UT_MSG_2PC_PREPARE, 3)); /* lost */
-    world_deliver(&w, 0, -2);                                      /* yes arrives */
+    world_deliver(&w, 0, -2);                                        /* yes arrives */
     w.now += 5000;
     ut_2pc_tick(w.c, w.now);
     assert_int_equal(cstate(&w), UT_TXN_TIMEOUT); /* until the abort is handed out */
@@ -254,9 +254,9 @@ static void test_lost_dup_reordered(void **state)
     for (int i = 0; i < 4; i++)
         world_deliver(&w, 0, -2);
     assert_int_equal(world_find(&w, UT_MSG_2PC_COMMIT, 2), 0);
-    w_net_remove(&w, 0);          /* COMMIT to 2 lost */
-    world_deliver(&w, 0, -2);     /* COMMIT to 3 */
-    w_net_remove(&w, 0);          /* its ACK lost */
+    w_net_remove(&w, 0);      /* COMMIT to 2 lost */
+    world_deliver(&w, 0, -2); /* COMMIT to 3 */
+    w_net_remove(&w, 0);      /* its ACK lost */
     bool acked = true;
     ut_2pc_acked(w.c, W_TXID, 3, &acked);
     assert_false(acked);
@@ -321,20 +321,20 @@ static void snap_c(ut_2pc_t *c, ut_txn_state_t *s, size_t *n, ut_2pc_vote_t *v)
     ut_2pc_vote(c, W_TXID, 2, v);
 }
 
-#define ASSERT_C_UNCHANGED(w, call, rc)                                                         \
-    do {                                                                                       \
-        ut_txn_state_t s0, s1;                                                                 \
-        size_t n0, n1;                                                                         \
-        ut_2pc_vote_t v0, v1;                                                                  \
-        snap_c((w)->c, &s0, &n0, &v0);                                                         \
-        assert_int_equal((call), (rc));                                                        \
-        snap_c((w)->c, &s1, &n1, &v1);                                                         \
-        assert_int_equal(s0, s1);                                                              \
-        assert_int_equal(n0, n1);                                                              \
-        assert_int_equal(v0, v1);                                                              \
-        ut_2pc_ready_t rd_;                                                                    \
-        assert_int_equal(ut_2pc_ready((w)->c, &rd_), UT_OK);                                   \
-        assert_true(ut_2pc_ready_empty(&rd_));                                                 \
+#define ASSERT_C_UNCHANGED(w, call, rc)                                                            \
+    do {                                                                                           \
+        ut_txn_state_t s0, s1;                                                                     \
+        size_t n0, n1;                                                                             \
+        ut_2pc_vote_t v0, v1;                                                                      \
+        snap_c((w)->c, &s0, &n0, &v0);                                                             \
+        assert_int_equal((call), (rc));                                                            \
+        snap_c((w)->c, &s1, &n1, &v1);                                                             \
+        assert_int_equal(s0, s1);                                                                  \
+        assert_int_equal(n0, n1);                                                                  \
+        assert_int_equal(v0, v1);                                                                  \
+        ut_2pc_ready_t rd_;                                                                        \
+        assert_int_equal(ut_2pc_ready((w)->c, &rd_), UT_OK);                                       \
+        assert_true(ut_2pc_ready_empty(&rd_));                                                     \
     } while (0)
 
 static ut_msg_t mk(ut_msg_type_t t, uint64_t from, uint64_t to, uint64_t txid, uint32_t code)

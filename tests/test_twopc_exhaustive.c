@@ -153,7 +153,10 @@ static void branch(run_t *r, const world_t *w, int kind, size_t arg, int crash)
                      (unsigned)w->net[arg].m.body.twopc.code, crash);
         else
             snprintf(c.path + pl, sizeof c.path - pl, " %s%zu/%d",
-                     kind == 1 ? "drop" : kind == 2 ? "tick" : "crash", arg, crash);
+                     kind == 1   ? "drop"
+                     : kind == 2 ? "tick"
+                                 : "crash",
+                     arg, crash);
     }
     r->transitions++;
     explore(r, &c);
@@ -242,9 +245,11 @@ static run_t check(int np, int pres, int votes, int drops, int timeouts, bool co
     printf("# exhaustive: %d participants, %s%s, votes %s, 1 crash, %d timeouts, %d drops: %ld "
            "states, %ld transitions, %ld quiescent states settled, %ld violations%s%s\n",
            np, pres_name(pres), coop ? " +cooperative" : "",
-           votes == 0 ? "all-yes" : votes == 1 ? "one-no" : "one-read-only", timeouts, drops,
-           r.states, r.transitions, r.settled, r.violations, r.violations ? ": " : "",
-           r.first_why);
+           votes == 0   ? "all-yes"
+           : votes == 1 ? "one-no"
+                        : "one-read-only",
+           timeouts, drops, r.states, r.transitions, r.settled, r.violations,
+           r.violations ? ": " : "", r.first_why);
     return r;
 }
 

@@ -177,7 +177,8 @@ static inline int w_drain(world_t *w, int node, int crash)
     int crashed = 0;
     for (int guard = 0; guard < 64; guard++) {
         ut_2pc_ready_t rd;
-        int rc = node == 0 ? ut_2pc_ready(w->c, &rd) : ut_2pc_participant_ready(w->p[node - 1], &rd);
+        int rc =
+            node == 0 ? ut_2pc_ready(w->c, &rd) : ut_2pc_participant_ready(w->p[node - 1], &rd);
         if (rc != UT_OK) {
             w_fail(w, "ready failed");
             return crashed;
@@ -236,8 +237,7 @@ static inline void w_restart(world_t *w, int node)
         ut_2pc_participant_free(w->p[node - 1]);
         w->pcfg.id = w_id(node - 1);
         ut_2pc_participant_new(&w->p[node - 1], &w->pcfg);
-        if (ut_2pc_participant_restore(w->p[node - 1], w->logs[node].rec, w->logs[node].n) !=
-            UT_OK)
+        if (ut_2pc_participant_restore(w->p[node - 1], w->logs[node].rec, w->logs[node].n) != UT_OK)
             w_fail(w, "participant restore failed");
         ut_2pc_participant_tick(w->p[node - 1], w->now);
     }

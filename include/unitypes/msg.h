@@ -136,12 +136,12 @@ typedef struct ut_msg_append_resp {
  * @since 0.2.0
  */
 typedef struct ut_msg_2pc {
-    uint64_t txid;      /**< Transaction id (not 0). */
-    uint32_t code;      /**< Per type: vote, flags, outcome or state. */
-    uint32_t n_peers;   /**< PREPARE: number of peer ids. */
-    const void *peers;  /**< PREPARE: n_peers little-endian u64 ids. */
-    uint32_t len;       /**< PREPARE: payload length. */
-    const void *data;   /**< PREPARE: payload. */
+    uint64_t txid;     /**< Transaction id (not 0). */
+    uint32_t code;     /**< Per type: vote, flags, outcome or state. */
+    uint32_t n_peers;  /**< PREPARE: number of peer ids. */
+    const void *peers; /**< PREPARE: n_peers little-endian u64 ids. */
+    uint32_t len;      /**< PREPARE: payload length. */
+    const void *data;  /**< PREPARE: payload. */
 } ut_msg_2pc_t;
 /* <<< 2pc */
 

@@ -114,9 +114,9 @@ typedef struct ut_2pc_config {
     unsigned version;                 /**< UT_2PC_CONFIG_VERSION. */
     uint64_t id;                      /**< This coordinator's node id (not 0). */
     ut_2pc_presumption_t presumption; /**< Default UT_2PC_PRESUME_ABORT. */
-    uint64_t vote_timeout_ms;         /**< Votes missing this long after begin: abort. Default 1000. */
-    uint64_t resend_ms;               /**< Resend unacknowledged decisions. Default 200. */
-    bool auto_commit;                 /**< Commit as soon as every vote is yes. Default true. */
+    uint64_t vote_timeout_ms; /**< Votes missing this long after begin: abort. Default 1000. */
+    uint64_t resend_ms;       /**< Resend unacknowledged decisions. Default 200. */
+    bool auto_commit;         /**< Commit as soon as every vote is yes. Default true. */
 } ut_2pc_config_t;
 
 /** @brief Participant configuration. @since 0.2.0 */
@@ -324,8 +324,7 @@ UT_API int ut_2pc_state(const ut_2pc_t *h, uint64_t txid, ut_txn_state_t *out);
  * @retval UT_ENOTFOUND Unknown transaction.
  * @since 0.2.0
  */
-UT_API int ut_2pc_vote(const ut_2pc_t *h, uint64_t txid, uint64_t participant,
-                       ut_2pc_vote_t *out);
+UT_API int ut_2pc_vote(const ut_2pc_t *h, uint64_t txid, uint64_t participant, ut_2pc_vote_t *out);
 
 /**
  * @brief Whether one participant acknowledged the decision.
@@ -351,8 +350,7 @@ UT_API int ut_2pc_acked(const ut_2pc_t *h, uint64_t txid, uint64_t participant, 
  * @retval UT_ENOTFOUND Unknown transaction.
  * @since 0.2.0
  */
-UT_API int ut_2pc_participants(const ut_2pc_t *h, uint64_t txid, const uint64_t **ids,
-                               size_t *n);
+UT_API int ut_2pc_participants(const ut_2pc_t *h, uint64_t txid, const uint64_t **ids, size_t *n);
 
 /**
  * @brief The coordinator's node id.
@@ -526,8 +524,7 @@ UT_API int ut_2pc_participant_state(const ut_2pc_participant_t *p, uint64_t txid
  * @retval UT_ENOTFOUND Unknown transaction.
  * @since 0.2.0
  */
-UT_API int ut_2pc_participant_is_heuristic(const ut_2pc_participant_t *p, uint64_t txid,
-                                           bool *out);
+UT_API int ut_2pc_participant_is_heuristic(const ut_2pc_participant_t *p, uint64_t txid, bool *out);
 
 /**
  * @brief This participant's node id.

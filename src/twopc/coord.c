@@ -311,8 +311,8 @@ int ut_2pc_begin(ut_2pc_t *h, uint64_t txid, const uint64_t *participants, size_
     const void *peers = ut__twopc_io_copy(&h->io, t.peers_le, n * 8u);
     const void *data = ut__twopc_io_copy(&h->io, payload, len);
     for (size_t i = 0; i < n; i++) {
-        ut_msg_t *m = ut__twopc_io_msg(&h->io, UT_MSG_2PC_PREPARE, h->cfg.id, participants[i],
-                                       txid, t.one_phase ? UT_2PC_FLAG_ONE_PHASE : 0u);
+        ut_msg_t *m = ut__twopc_io_msg(&h->io, UT_MSG_2PC_PREPARE, h->cfg.id, participants[i], txid,
+                                       t.one_phase ? UT_2PC_FLAG_ONE_PHASE : 0u);
         m->body.twopc.n_peers = (uint32_t)n;
         m->body.twopc.peers = peers;
         m->body.twopc.len = (uint32_t)len;
@@ -374,8 +374,8 @@ int ut_2pc_rollback(ut_2pc_t *h, uint64_t txid)
                  (unsigned long long)txid);
     /* Nothing leaves a decision; a one-phase participant decides itself. */
     if (t->outcome != UT_TXN_INIT || t->one_phase)
-        UT__FAIL(&h->base, UT_ESTATE, "rollback: transaction %llu is %s",
-                 (unsigned long long)txid, ut_txn_state_name(t->state));
+        UT__FAIL(&h->base, UT_ESTATE, "rollback: transaction %llu is %s", (unsigned long long)txid,
+                 ut_txn_state_name(t->state));
     return decide_checked(h, t, UT_TXN_ABORTED);
 }
 
@@ -390,8 +390,7 @@ static int on_vote(ut_2pc_t *h, const ut_msg_t *m, ut__2pc_txn_t *t)
         if (h->cfg.presumption == UT_2PC_PRESUME_ABORT && v == UT_2PC_VOTE_YES) {
             if (ut__twopc_io_reserve(&h->io, 1, 0, 0, 0, 0) != UT_OK)
                 UT__FAIL(&h->base, UT_ENOMEM, "step: out of memory");
-            ut__twopc_io_msg(&h->io, UT_MSG_2PC_ABORT, h->cfg.id, m->from, m->body.twopc.txid,
-                             0);
+            ut__twopc_io_msg(&h->io, UT_MSG_2PC_ABORT, h->cfg.id, m->from, m->body.twopc.txid, 0);
             return UT_OK;
         }
         UT__FAIL(&h->base, UT_ENOTFOUND, "step: vote for unknown transaction %llu",
@@ -461,8 +460,8 @@ static int on_ack(ut_2pc_t *h, const ut_msg_t *m, ut__2pc_txn_t *t)
                      (unsigned long long)m->body.twopc.txid);
         if (ut__twopc_io_reserve(&h->io, 0, 0, 0, 1, 0) != UT_OK)
             UT__FAIL(&h->base, UT_ENOMEM, "step: out of memory");
-        ut_2pc_event_t *e = ut__twopc_io_event(&h->io, UT_2PC_EVENT_HEURISTIC,
-                                               m->body.twopc.txid, (ut_txn_state_t)st);
+        ut_2pc_event_t *e = ut__twopc_io_event(&h->io, UT_2PC_EVENT_HEURISTIC, m->body.twopc.txid,
+                                               (ut_txn_state_t)st);
         e->node = m->from;
         return UT_OK;
     }
@@ -500,8 +499,8 @@ static int on_inquiry(ut_2pc_t *h, const ut_msg_t *m, ut__2pc_txn_t *t)
 {
     if (t == NULL) {
         /* No record: the presumption answers (Mohan §3.1, §3.2). */
-        ut_msg_type_t type = h->cfg.presumption == UT_2PC_PRESUME_COMMIT ? UT_MSG_2PC_COMMIT
-                                                                         : UT_MSG_2PC_ABORT;
+        ut_msg_type_t type =
+            h->cfg.presumption == UT_2PC_PRESUME_COMMIT ? UT_MSG_2PC_COMMIT : UT_MSG_2PC_ABORT;
         if (ut__twopc_io_reserve(&h->io, 1, 0, 0, 0, 0) != UT_OK)
             UT__FAIL(&h->base, UT_ENOMEM, "step: out of memory");
         ut__twopc_io_msg(&h->io, type, h->cfg.id, m->from, m->body.twopc.txid, 0);
@@ -642,10 +641,10 @@ int ut_2pc_restore(ut_2pc_t *h, const ut_2pc_record_t *rec, size_t n)
         UT__FAIL(&h->base, UT_ESTATE, "restore: the handle is not fresh");
     for (size_t i = 0; i < n; i++) {
         const ut_2pc_record_t *r = &rec[i];
-        bool ok = r->txid != 0 && r->n_nodes <= UT_2PC_MAX_PARTICIPANTS &&
-                  (r->n_nodes == 0 || r->nodes != NULL) &&
-                  (r->state == UT_TXN_INIT || r->state == UT_TXN_COMMITTED ||
-                   r->state == UT_TXN_ABORTED);
+        bool ok =
+            r->txid != 0 && r->n_nodes <= UT_2PC_MAX_PARTICIPANTS &&
+            (r->n_nodes == 0 || r->nodes != NULL) &&
+            (r->state == UT_TXN_INIT || r->state == UT_TXN_COMMITTED || r->state == UT_TXN_ABORTED);
         if (!ok)
             UT__FAIL(&h->base, UT_ECORRUPT, "restore: record %zu is not a coordinator record", i);
     }

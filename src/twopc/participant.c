@@ -490,8 +490,8 @@ int ut_2pc_participant_restore(ut_2pc_participant_t *p, const ut_2pc_record_t *r
         UT__FAIL(&p->base, UT_ESTATE, "restore: the handle is not fresh");
     for (size_t i = 0; i < n; i++) {
         const ut_2pc_record_t *r = &rec[i];
-        bool ok = r->txid != 0 && r->coordinator != 0 &&
-                  r->n_nodes <= UT_2PC_MAX_PARTICIPANTS && (r->n_nodes == 0 || r->nodes != NULL) &&
+        bool ok = r->txid != 0 && r->coordinator != 0 && r->n_nodes <= UT_2PC_MAX_PARTICIPANTS &&
+                  (r->n_nodes == 0 || r->nodes != NULL) &&
                   (r->state == UT_TXN_PREPARED || r->state == UT_TXN_COMMITTED ||
                    r->state == UT_TXN_ABORTED);
         if (!ok)
@@ -511,8 +511,7 @@ int ut_2pc_participant_restore(ut_2pc_participant_t *p, const ut_2pc_record_t *r
             if (rec[j].txid == rec[i].txid && rec[j].state == UT_TXN_PREPARED)
                 prep = &rec[j];
         ut__2pcp_txn_t *t;
-        if (add_txn(p, rec[i].txid, rec[i].coordinator, prep->nodes, prep->n_nodes, &t) !=
-            UT_OK) {
+        if (add_txn(p, rec[i].txid, rec[i].coordinator, prep->nodes, prep->n_nodes, &t) != UT_OK) {
             for (size_t k = 0; k < p->n_txns; k++)
                 ut__free(p->txns[k].peers);
             p->n_txns = 0;

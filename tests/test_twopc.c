@@ -560,8 +560,10 @@ static void test_participant_errors(void **state)
     assert_int_equal(ut_2pc_participant_step(p, &m), UT_EINVAL); /* not a peer */
     assert_int_equal(ut_2pc_participant_state(p, 7, &s), UT_OK);
     assert_int_equal(s, UT_TXN_INIT);
+    assert_int_equal(ut_2pc_participant_forget(p, 7), UT_ESTATE); /* undecided */
     assert_int_equal(ut_2pc_participant_vote(p, 7, UT_2PC_VOTE_YES), UT_OK);
     assert_int_equal(ut_2pc_participant_vote(p, 7, UT_2PC_VOTE_NO), UT_ESTATE);
+    assert_int_equal(ut_2pc_participant_forget(p, 7), UT_ESTATE); /* in doubt */
     ut_2pc_ready_t rd2;
     assert_int_equal(ut_2pc_participant_ready(p, &rd), UT_OK);
     assert_int_equal(rd.n_records, 1);
@@ -576,10 +578,14 @@ static void test_participant_errors(void **state)
     assert_int_equal(ut_2pc_participant_step(p, &m), UT_ESTATE); /* nothing leaves aborted */
     assert_int_equal(ut_2pc_participant_state(p, 7, &s), UT_OK);
     assert_int_equal(s, UT_TXN_ABORTED);
+    assert_int_equal(ut_2pc_participant_forget(p, 8), UT_ENOTFOUND);
+    assert_int_equal(ut_2pc_participant_forget(NULL, 7), UT_EINVAL);
     assert_int_equal(ut_2pc_participant_tick(p, 10), UT_OK);
     assert_int_equal(ut_2pc_participant_tick(p, 9), UT_EINVAL);
     ut_2pc_record_t r = {.txid = 1, .coordinator = 1, .state = UT_TXN_PREPARED};
     assert_int_equal(ut_2pc_participant_restore(p, &r, 1), UT_ESTATE);
+    assert_int_equal(ut_2pc_participant_forget(p, 7), UT_OK);
+    assert_int_equal(ut_2pc_participant_state(p, 7, &s), UT_ENOTFOUND);
     ut_2pc_participant_free(p);
     ut_2pc_participant_new(&p, &cfg);
     r.state = UT_TXN_INIT;

@@ -502,6 +502,21 @@ UT_API int ut_2pc_participant_ready(ut_2pc_participant_t *p, ut_2pc_ready_t *rd)
 UT_API int ut_2pc_participant_advance(ut_2pc_participant_t *p, const ut_2pc_ready_t *rd);
 
 /**
+ * @brief Drop a decided transaction from the participant's table (its
+ * outcome is the application's from now on). Call it only once the
+ * coordinator can no longer ask about it (for example below a txid
+ * watermark): a later PREPARE for the id would start it anew.
+ * @param[in] p    Handle.
+ * @param[in] txid Transaction.
+ * @retval UT_OK        Forgotten.
+ * @retval UT_EINVAL    NULL handle.
+ * @retval UT_ENOTFOUND Unknown transaction.
+ * @retval UT_ESTATE    Not decided yet (init or prepared).
+ * @since 0.2.0
+ */
+UT_API int ut_2pc_participant_forget(ut_2pc_participant_t *p, uint64_t txid);
+
+/**
  * @brief State of a transaction at this participant.
  * @param[in]  p    Handle.
  * @param[in]  txid Transaction.

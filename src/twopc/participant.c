@@ -525,6 +525,21 @@ int ut_2pc_participant_restore(ut_2pc_participant_t *p, const ut_2pc_record_t *r
     return UT_OK;
 }
 
+int ut_2pc_participant_forget(ut_2pc_participant_t *p, uint64_t txid)
+{
+    if (!valid(p))
+        return UT_EINVAL;
+    ut__2pcp_txn_t *t = find(p, txid);
+    if (t == NULL)
+        UT__FAIL(&p->base, UT_ENOTFOUND, "forget: unknown transaction %llu",
+                 (unsigned long long)txid);
+    if (t->state != UT_TXN_COMMITTED && t->state != UT_TXN_ABORTED)
+        UT__FAIL(&p->base, UT_ESTATE, "forget: transaction %llu is %s", (unsigned long long)txid,
+                 ut_txn_state_name(t->state));
+    remove_txn(p, t);
+    return UT_OK;
+}
+
 int ut_2pc_participant_state(const ut_2pc_participant_t *p, uint64_t txid, ut_txn_state_t *out)
 {
     if (!valid(p) || out == NULL)

@@ -7,8 +7,9 @@
  * presumed commit and the textbook protocol.
  *   bench_twopc [N]     (default 100000)
  * Instructions per committed transaction: run under
- *   valgrind --tool=callgrind bench_twopc 10000 and divide Ir by the
- * committed count printed (docs/BENCHMARKS.md). */
+ *   valgrind --tool=callgrind bench_twopc N P PRESUMPTION MODE
+ * at two values of N and divide the difference in Ir by the difference in
+ * committed transactions (docs/BENCHMARKS.md). */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,6 +144,14 @@ static long run(int np, int pres, int mode, long n, double *secs)
 int main(int argc, char **argv)
 {
     long n = argc > 1 ? atol(argv[1]) : 100000;
+    if (argc > 4) { /* one configuration: N P PRESUMPTION MODE (for callgrind) */
+        double secs;
+        long committed = run(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), n, &secs);
+        printf("committed %ld forced/tx %.2f msgs/tx %.2f\n", committed,
+               (double)n_forced_writes / (double)n, (double)n_msgs / (double)n);
+        free(q);
+        return 0;
+    }
     static const char *pn[] = {"presumed-abort", "presumed-commit", "textbook"};
     static const char *mn[] = {"all-yes", "one-read-only", "1%-no"};
     printf("%-16s %-14s %3s %10s %12s %14s %12s\n", "protocol", "votes", "P", "tx/s", "committed",

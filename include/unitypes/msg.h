@@ -131,8 +131,9 @@ typedef struct ut_msg_append_resp {
  * @brief Body of every two-phase commit message (UT_MSG_2PC_*).
  *
  * @c peers and @c data are used by PREPARE only (0 / NULL otherwise):
- * @c peers holds @c n_peers node ids, each 8 bytes little-endian (the other
- * participants, for cooperative termination), @c data the payload.
+ * @c peers holds @c n_peers node ids, each 8 bytes little-endian (every
+ * participant of the transaction, the receiver included, for cooperative
+ * termination), @c data the payload.
  * @since 0.2.0
  */
 typedef struct ut_msg_2pc {

@@ -20,6 +20,7 @@
 /* <<< lock */
 
 /* >>> 2pc (64-95, issue 15): #include here */
+#include "unitypes/twopc.h"
 /* <<< 2pc */
 
 /* >>> gossip (96-127, issue 16): #include here */

@@ -44,6 +44,13 @@ typedef enum ut_msg_type {
     /* <<< lock */
 
     /* >>> 2pc (64-95, issue 15): add here */
+    UT_MSG_2PC_PREPARE = 64, /**< 2PC phase one (Gray & Lamport §3). Body: twopc. */
+    UT_MSG_2PC_VOTE = 65,    /**< Participant's vote; code = ut_2pc_vote_t. Body: twopc. */
+    UT_MSG_2PC_COMMIT = 66,  /**< Decision commit; code = flags. Body: twopc. */
+    UT_MSG_2PC_ABORT = 67,   /**< Decision abort; code = flags. Body: twopc. */
+    UT_MSG_2PC_ACK = 68,     /**< Decision acknowledged; code = outcome | heuristic. Body: twopc. */
+    UT_MSG_2PC_INQUIRY = 69, /**< In-doubt participant asks for the outcome. Body: twopc. */
+    UT_MSG_2PC_STATUS = 70,  /**< A peer's answer to an inquiry; code = state. Body: twopc. */
     /* <<< 2pc */
 
     /* >>> gossip (96-127, issue 16): add here */
@@ -123,6 +130,23 @@ typedef struct ut_msg_append_resp {
 /* <<< lock */
 
 /* >>> 2pc (64-95, issue 15): add here */
+/**
+ * @brief Body of every two-phase commit message (UT_MSG_2PC_*).
+ *
+ * @c peers and @c data are used by PREPARE only (0 / NULL otherwise):
+ * @c peers holds @c n_peers node ids, each 8 bytes little-endian (every
+ * participant of the transaction, the receiver included, for cooperative
+ * termination), @c data the payload.
+ * @since 0.2.0
+ */
+typedef struct ut_msg_2pc {
+    uint64_t txid;     /**< Transaction id (not 0). */
+    uint32_t code;     /**< Per type: vote, flags, outcome or state. */
+    uint32_t n_peers;  /**< PREPARE: number of peer ids. */
+    const void *peers; /**< PREPARE: n_peers little-endian u64 ids. */
+    uint32_t len;      /**< PREPARE: payload length. */
+    const void *data;  /**< PREPARE: payload. */
+} ut_msg_2pc_t;
 /* <<< 2pc */
 
 /* >>> gossip (96-127, issue 16): add here */
@@ -168,6 +192,7 @@ typedef struct ut_msg {
         /* <<< lock */
 
         /* >>> 2pc (64-95, issue 15): add here */
+        ut_msg_2pc_t twopc; /**< UT_MSG_2PC_* */
         /* <<< 2pc */
 
         /* >>> gossip (96-127, issue 16): add here */

@@ -12,6 +12,7 @@
 #define UT__MSG_FIELDS_LEN_SIZE 2u /* u16 length of the fields section */
 #define UT__MSG_COMMON_FIELDS 24u  /* from, to, term */
 #define UT__MSG_ENTRY_HDR 24u      /* term, index, type, len */
+#define UT__MSG_2PC_FIELDS 20u     /* txid, code, n_peers, len */
 
 /* Size of the fields section of each type in this minor version; 0 for a type
  * without a body (unknown or reserved). */
@@ -30,6 +31,14 @@ static size_t ut__msg_fields_size(uint32_t type)
         /* <<< lock */
 
         /* >>> 2pc (64-95, issue 15): add here */
+    case UT_MSG_2PC_PREPARE:
+    case UT_MSG_2PC_VOTE:
+    case UT_MSG_2PC_COMMIT:
+    case UT_MSG_2PC_ABORT:
+    case UT_MSG_2PC_ACK:
+    case UT_MSG_2PC_INQUIRY:
+    case UT_MSG_2PC_STATUS:
+        return UT__MSG_COMMON_FIELDS + UT__MSG_2PC_FIELDS;
         /* <<< 2pc */
 
         /* >>> gossip (96-127, issue 16): add here */
@@ -114,6 +123,16 @@ static int ut__msg_check(const ut_msg_t *msg, size_t *frame_size)
                 return UT_EINVAL;
         }
     }
+    /* >>> 2pc (64-95, issue 15): variable part */
+    if (msg->type >= UT_MSG_2PC_PREPARE && msg->type <= UT_MSG_2PC_STATUS) {
+        const ut_msg_2pc_t *t = &msg->body.twopc;
+        if (t->txid == 0 || (t->n_peers > 0 && t->peers == NULL) ||
+            (t->len > 0 && t->data == NULL) ||
+            (msg->type != UT_MSG_2PC_PREPARE && (t->n_peers != 0 || t->len != 0)))
+            return UT_EINVAL;
+        size += (uint64_t)t->n_peers * 8u + (uint64_t)t->len;
+    }
+    /* <<< 2pc */
     if (size > UT_MSG_MAX_FRAME)
         return UT_EINVAL;
     *frame_size = (size_t)size;
@@ -176,6 +195,27 @@ int ut_msg_encode(const ut_msg_t *msg, void *buf, size_t cap, size_t *out_len)
         /* <<< lock */
 
         /* >>> 2pc (64-95, issue 15): add here */
+    case UT_MSG_2PC_PREPARE:
+    case UT_MSG_2PC_VOTE:
+    case UT_MSG_2PC_COMMIT:
+    case UT_MSG_2PC_ABORT:
+    case UT_MSG_2PC_ACK:
+    case UT_MSG_2PC_INQUIRY:
+    case UT_MSG_2PC_STATUS: {
+        const ut_msg_2pc_t *t = &msg->body.twopc;
+        ut__put64(q, t->txid);
+        ut__put32(q + 8, t->code);
+        ut__put32(q + 12, t->n_peers);
+        ut__put32(q + 16, t->len);
+        q += UT__MSG_2PC_FIELDS;
+        if (t->n_peers > 0)
+            memcpy(q, t->peers, (size_t)t->n_peers * 8u);
+        q += (size_t)t->n_peers * 8u;
+        if (t->len > 0)
+            memcpy(q, t->data, t->len);
+        q += t->len;
+        break;
+    }
         /* <<< 2pc */
 
         /* >>> gossip (96-127, issue 16): add here */
@@ -332,6 +372,30 @@ static int ut__msg_parse(ut_msg_t *out, const unsigned char *p, size_t len, ut_e
         /* <<< lock */
 
         /* >>> 2pc (64-95, issue 15): add here */
+    case UT_MSG_2PC_PREPARE:
+    case UT_MSG_2PC_VOTE:
+    case UT_MSG_2PC_COMMIT:
+    case UT_MSG_2PC_ABORT:
+    case UT_MSG_2PC_ACK:
+    case UT_MSG_2PC_INQUIRY:
+    case UT_MSG_2PC_STATUS: {
+        ut_msg_2pc_t *t = &out->body.twopc;
+        t->txid = ut__get64(f);
+        t->code = ut__get32(f + 8);
+        t->n_peers = ut__get32(f + 12);
+        t->len = ut__get32(f + 16);
+        if (t->txid == 0 || (type != UT_MSG_2PC_PREPARE && (t->n_peers != 0 || t->len != 0)))
+            return UT_ECORRUPT;
+        /* Bounded by the bytes left before anything is trusted. */
+        if ((uint64_t)t->n_peers * 8u > rem || t->len > rem - (size_t)t->n_peers * 8u)
+            return UT_ECORRUPT;
+        t->peers = t->n_peers > 0 ? q : NULL;
+        q += (size_t)t->n_peers * 8u;
+        t->data = t->len > 0 ? q : NULL;
+        q += t->len;
+        rem -= (size_t)t->n_peers * 8u + t->len;
+        break;
+    }
         /* <<< 2pc */
 
         /* >>> gossip (96-127, issue 16): add here */

@@ -29,6 +29,20 @@ const char *ut_msg_type_name(ut_msg_type_t type)
         /* <<< lock */
 
         /* >>> 2pc (64-95, issue 15): add here */
+    case UT_MSG_2PC_PREPARE:
+        return "2pc-prepare";
+    case UT_MSG_2PC_VOTE:
+        return "2pc-vote";
+    case UT_MSG_2PC_COMMIT:
+        return "2pc-commit";
+    case UT_MSG_2PC_ABORT:
+        return "2pc-abort";
+    case UT_MSG_2PC_ACK:
+        return "2pc-ack";
+    case UT_MSG_2PC_INQUIRY:
+        return "2pc-inquiry";
+    case UT_MSG_2PC_STATUS:
+        return "2pc-status";
         /* <<< 2pc */
 
         /* >>> gossip (96-127, issue 16): add here */

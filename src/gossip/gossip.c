@@ -15,6 +15,7 @@
 #include "common/handle.h"
 #include "common/outbox.h"
 #include "common/rand.h"
+#include "gossip/gossip_internal.h"
 #include "internal.h"
 
 #define UT__GOSSIP_MAGIC 0x47535350u /* "GSSP" */
@@ -500,10 +501,8 @@ static bool apply_update(ut_gossip_t *h, const ut_entry_t *e, unsigned char *met
         /* SWIM §4.3: a new member goes to a uniformly random place in the
          * probe order. */
         size_t nord = h->n - 1u, at = (size_t)ut__rand_below(&h->rng, nord + 1u);
-        memmove(&h->order[at + 1], &h->order[at], (nord - at) * sizeof(uint64_t));
+        h->order[nord] = h->order[at]; /* O(1): the displaced id goes last */
         h->order[at] = m->id;
-        if (at < h->order_pos)
-            h->order_pos++;
         push_event(h, UT_GOSSIP_EVENT_JOINED, m);
         enqueue(h, m);
         return meta != NULL;
@@ -1248,4 +1247,14 @@ const char *ut_gossip_event_name(ut_gossip_event_kind_t kind)
         return "left";
     }
     return "?";
+}
+
+void ut__gossip_quiesce(ut_gossip_t *h)
+{
+    for (size_t i = 0; i < h->nbq; i++) {
+        ut__gossip_member_t *m = find(h, h->bq[i]);
+        if (m != NULL)
+            m->tx_left = 0;
+    }
+    h->nbq = 0;
 }

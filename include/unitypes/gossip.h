@@ -57,6 +57,9 @@ typedef struct ut_gossip_config {
     uint32_t max_meta;           /**< Metadata bound in bytes. Default 1024. */
     uint32_t push_pull_interval_ms; /**< Full-state exchange period; 0 = off. Default 30000. */
     bool lifeguard; /**< Local health, dynamic suspicion, buddy system. Default true. */
+    uint32_t gossip_interval_ms; /**< Period of update pushes to random members; 0 = off
+                                    (piggyback only, as in SWIM). Default 200. */
+    uint32_t gossip_fanout;      /**< Members each push goes to. Default 3. */
 } ut_gossip_config_t;
 
 /** @brief Kinds of membership events. @since 0.2.0 */

@@ -53,6 +53,7 @@ typedef enum ut_msg_type {
     UT_MSG_GOSSIP_NACK = 99,      /**< Lifeguard nack from an intermediary (§4.2). Body: gossip. */
     UT_MSG_GOSSIP_SYNC = 100,     /**< Push-pull state exchange / join request. Body: gossip. */
     UT_MSG_GOSSIP_SYNC_RESP = 101, /**< Push-pull reply. Body: gossip. */
+    UT_MSG_GOSSIP_PUSH = 102,      /**< Updates only, to a few random members. Body: gossip. */
     /* <<< gossip */
 
     /* >>> replica (128-159, issue 13): add here */

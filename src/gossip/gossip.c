@@ -69,7 +69,7 @@ struct ut_gossip {
     uint64_t id;
     uint64_t rng;
     uint32_t interval, timeout, k, rt_mult, susp_mult, susp_max_mult, aw_max, max_dgram, max_meta,
-        pp_interval;
+        pp_interval, gossip_interval, fanout;
     bool lifeguard;
 
     ut__gossip_member_t *m;
@@ -90,7 +90,7 @@ struct ut_gossip {
 
     uint64_t now;
     bool started;
-    uint64_t next_probe, next_join, next_pp, pp_round;
+    uint64_t next_probe, next_join, next_pp, pp_round, next_gossip;
     bool probe_active, probe_acked, ind_sent;
     uint64_t probe_target, probe_seq, probe_sent;
     uint32_t nacks_expected, nacks_got;
@@ -388,12 +388,14 @@ static ut_msg_t *push_dgram(ut_gossip_t *h, ut_msg_type_t type, uint64_t to, uin
         budget -= update_size(dest);
         cnt++;
     }
-    size_t scanned = 0;
-    while (scanned < h->nbq && cnt < max) {
+    /* Each queued update is looked at once per message (a removal swaps
+     * the last one in, which the remaining count still covers). */
+    size_t remaining = h->nbq;
+    while (remaining > 0 && h->nbq > 0 && cnt < max) {
         if (h->bq_cursor >= h->nbq)
             h->bq_cursor = 0;
         ut__gossip_member_t *m = find(h, h->bq[h->bq_cursor]);
-        scanned++;
+        remaining--;
         if (m == NULL || m->tx_left == 0) { /* cannot happen; heal the queue */
             h->bq[h->bq_cursor] = h->bq[--h->nbq];
             continue;
@@ -446,8 +448,15 @@ static void refute(ut_gossip_t *h, uint64_t inc)
 static void apply_self(ut_gossip_t *h, const ut_entry_t *e)
 {
     ut__gossip_member_t *s = self_member(h);
-    if (e->term < s->inc)
-        return; /* stale */
+    if (e->term < s->inc) {
+        /* A stale suspicion still in circulation: its holder missed our
+         * refutation, so send it again (no new incarnation needed). This
+         * is what lets the buddy system (Lifeguard §4.3) reach a member that
+         * suspects us: its ping carries the suspicion, our ack the answer. */
+        if ((e->type == UT_NODE_SUSPECTED || e->type == UT_NODE_DEAD) && s->tx_left == 0)
+            enqueue(h, s);
+        return;
+    }
     switch (e->type) {
     case UT_NODE_ALIVE:
         if (e->term > s->inc)
@@ -616,6 +625,8 @@ int ut_gossip_config_init(ut_gossip_config_t *cfg, unsigned version)
     cfg->max_meta = 1024;
     cfg->push_pull_interval_ms = 30000;
     cfg->lifeguard = true;
+    cfg->gossip_interval_ms = 200;
+    cfg->gossip_fanout = 3;
     return UT_OK;
 }
 
@@ -628,7 +639,7 @@ static int check_config(const ut_gossip_config_t *c)
         c->retransmit_mult == 0 || c->suspicion_mult == 0 || c->suspicion_max_mult == 0 ||
         c->awareness_max == 0 || c->awareness_max > 1000 || c->meta_len > c->max_meta ||
         (c->meta_len > 0 && c->meta == NULL) || c->max_meta > UINT32_MAX / 2 ||
-        c->indirect_probes > 64)
+        c->indirect_probes > 64 || c->gossip_fanout > 64)
         return UT_EINVAL;
     /* One update with full metadata must fit a datagram. */
     if ((uint64_t)c->max_datagram <
@@ -665,6 +676,8 @@ int ut_gossip_new(ut_gossip_t **out, const ut_gossip_config_t *cfg)
     h->max_meta = cfg->max_meta;
     h->pp_interval = cfg->push_pull_interval_ms;
     h->lifeguard = cfg->lifeguard;
+    h->gossip_interval = cfg->gossip_interval_ms;
+    h->fanout = cfg->gossip_fanout;
     h->local = cfg->n_seeds > 0 ? UT_NODE_JOINING : UT_NODE_ALIVE;
     unsigned char *meta = NULL;
     if (cfg->meta_len > 0) {
@@ -724,7 +737,7 @@ void ut_gossip_free(ut_gossip_t *h)
 
 static bool gossip_type(ut_msg_type_t t)
 {
-    return t >= UT_MSG_GOSSIP_PING && t <= UT_MSG_GOSSIP_SYNC_RESP;
+    return t >= UT_MSG_GOSSIP_PING && t <= UT_MSG_GOSSIP_PUSH;
 }
 
 static int check_msg(ut_gossip_t *h, const ut_msg_t *m)
@@ -921,6 +934,20 @@ static uint64_t random_member(ut_gossip_t *h, uint8_t want, uint64_t not1, const
                               size_t nskip)
 {
     uint64_t pick = 0, seen = 0;
+    /* Rejection sampling first (O(1) when most members qualify, as live
+     * ones do); a scan when that keeps missing. */
+    for (int tries = 0; tries < 16 && h->n > 1; tries++) {
+        const ut__gossip_member_t *m = &h->m[ut__rand_below(&h->rng, h->n)];
+        if (m->id == h->id || m->id == not1)
+            continue;
+        if (want == UT_NODE_ALIVE ? !is_live(m->status) : m->status != want)
+            continue;
+        bool dup = false;
+        for (size_t j = 0; j < nskip; j++)
+            dup = dup || skip[j] == m->id;
+        if (!dup)
+            return m->id;
+    }
     for (size_t i = 0; i < h->n; i++) {
         const ut__gossip_member_t *m = &h->m[i];
         if (m->id == h->id || m->id == not1)
@@ -947,7 +974,7 @@ int ut_gossip_tick(ut_gossip_t *h, uint64_t now_ms)
                  (unsigned long long)h->now, (unsigned long long)now_ms);
     /* Worst case: k ping-reqs, a ping, every relay's nack, one sync; one
      * event per suspicion that expires. */
-    if (reserve_out(h, h->k + 1u + UT__GOSSIP_RELAYS, h->pp_interval > 0 || h->nseeds > 0, 0, 0) !=
+    if (reserve_out(h, h->k + 1u + UT__GOSSIP_RELAYS + h->fanout, h->pp_interval > 0 || h->nseeds > 0, 0, 0) !=
             UT_OK ||
         reserve_events(h, h->nsusp) != UT_OK)
         UT__FAIL(&h->base, UT_ENOMEM, "tick: out of memory");
@@ -956,6 +983,7 @@ int ut_gossip_tick(ut_gossip_t *h, uint64_t now_ms)
         h->next_probe = now_ms + h->interval;
         h->next_pp = now_ms + h->pp_interval;
         h->next_join = now_ms;
+        h->next_gossip = now_ms + h->gossip_interval;
     }
     h->now = now_ms;
     if (h->left_done)
@@ -1042,6 +1070,23 @@ int ut_gossip_tick(ut_gossip_t *h, uint64_t now_ms)
             push_dgram(h, UT_MSG_GOSSIP_PING, target, h->probe_seq, target, 0);
         }
         h->next_probe = now_ms + scaled(h, h->interval);
+    }
+
+    if (h->gossip_interval > 0 && now_ms >= h->next_gossip) {
+        /* Dissemination beyond the probes (memberlist's gossip): queued
+         * updates go to a few random members every gossip interval, so they
+         * spread in O(log N) intervals rather than O(log N) periods. The
+         * retransmission bound (SWIM §4.1) still ends each update. */
+        h->next_gossip = now_ms + h->gossip_interval;
+        uint64_t chosen[64];
+        size_t nc = 0;
+        while (nc < h->fanout && h->nbq > 0) {
+            uint64_t id = random_member(h, UT_NODE_ALIVE, 0, chosen, nc);
+            if (id == 0)
+                break;
+            chosen[nc++] = id;
+            push_dgram(h, UT_MSG_GOSSIP_PUSH, id, 0, 0, 0);
+        }
     }
 
     if (h->pp_interval > 0 && h->local != UT_NODE_JOINING && now_ms >= h->next_pp) {

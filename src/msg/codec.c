@@ -39,6 +39,7 @@ static size_t ut__msg_fields_size(uint32_t type)
     case UT_MSG_GOSSIP_NACK:
     case UT_MSG_GOSSIP_SYNC:
     case UT_MSG_GOSSIP_SYNC_RESP:
+    case UT_MSG_GOSSIP_PUSH:
         /* seq, target, origin, u32 count, u16 update-header length */
         return UT__MSG_COMMON_FIELDS + 24u + 4u + 2u;
         /* <<< gossip */
@@ -119,7 +120,7 @@ static int ut__msg_check(const ut_msg_t *msg, size_t *frame_size)
         }
     }
     /* >>> gossip (96-127, issue 16): variable-length bodies are sized here */
-    if (msg->type >= UT_MSG_GOSSIP_PING && msg->type <= UT_MSG_GOSSIP_SYNC_RESP) {
+    if (msg->type >= UT_MSG_GOSSIP_PING && msg->type <= UT_MSG_GOSSIP_PUSH) {
         const ut_msg_gossip_t *g = &msg->body.gossip;
         size_t n = g->n_updates;
         if ((n > 0 && g->updates == NULL) || (uint64_t)n > UINT32_MAX)
@@ -204,7 +205,8 @@ int ut_msg_encode(const ut_msg_t *msg, void *buf, size_t cap, size_t *out_len)
     case UT_MSG_GOSSIP_ACK:
     case UT_MSG_GOSSIP_NACK:
     case UT_MSG_GOSSIP_SYNC:
-    case UT_MSG_GOSSIP_SYNC_RESP: {
+    case UT_MSG_GOSSIP_SYNC_RESP:
+    case UT_MSG_GOSSIP_PUSH: {
         const ut_msg_gossip_t *g = &msg->body.gossip;
         ut__put64(q, g->seq);
         ut__put64(q + 8, g->target);
@@ -375,7 +377,8 @@ static int ut__msg_parse(ut_msg_t *out, const unsigned char *p, size_t len, ut_e
     case UT_MSG_GOSSIP_ACK:
     case UT_MSG_GOSSIP_NACK:
     case UT_MSG_GOSSIP_SYNC:
-    case UT_MSG_GOSSIP_SYNC_RESP: {
+    case UT_MSG_GOSSIP_SYNC_RESP:
+    case UT_MSG_GOSSIP_PUSH: {
         /* n_updates sits where append's n_entries does (static assert in
          * src/gossip/gossip.c), so ut_msg_decoder_decode grows its array
          * for either body. */

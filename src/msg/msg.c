@@ -44,6 +44,8 @@ const char *ut_msg_type_name(ut_msg_type_t type)
         return "gossip-sync";
     case UT_MSG_GOSSIP_SYNC_RESP:
         return "gossip-sync-resp";
+    case UT_MSG_GOSSIP_PUSH:
+        return "gossip-push";
         /* <<< gossip */
 
         /* >>> replica (128-159, issue 13): add here */

@@ -135,7 +135,8 @@ static void drain(ut_gossip_t *h, out_t *o)
     if (ut_gossip_ready_empty(&rd))
         return;
     o->n = rd.n_msgs < 64 ? rd.n_msgs : 64;
-    memcpy(o->msgs, rd.msgs, o->n * sizeof(ut_msg_t));
+    if (o->n > 0)
+        memcpy(o->msgs, rd.msgs, o->n * sizeof(ut_msg_t));
     o->nev = rd.n_events < 64 ? rd.n_events : 64;
     if (o->nev > 0)
         memcpy(o->ev, rd.events, o->nev * sizeof(ut_gossip_event_t));

@@ -129,14 +129,14 @@ int main(int argc, char **argv)
         memcpy(d, st->detect_ms, st->detect_n * sizeof *d);
         qsort(d, st->detect_n, sizeof *d, cmp_u64);
         p99 = (double)d[(st->detect_n * 99) / 100 >= st->detect_n ? st->detect_n - 1
-                                                                   : (st->detect_n * 99) / 100] /
+                                                                  : (st->detect_n * 99) / 100] /
               1000.0;
         free(d);
     }
     /* probes ~ one ping per member per period */
     double probes = (double)(secs > 8 ? secs - 8 : 1) * (double)c.n;
-    printf("G1 n=%zu loss=%u%% stall=%d lifeguard=%d seed=%llu sim=%llus\n", c.n, c.loss_pct,
-           stall, c.lifeguard, (unsigned long long)c.seed, (unsigned long long)secs);
+    printf("G1 n=%zu loss=%u%% stall=%d lifeguard=%d seed=%llu sim=%llus\n", c.n, c.loss_pct, stall,
+           c.lifeguard, (unsigned long long)c.seed, (unsigned long long)secs);
     printf("  wall %.2f s  (%.1f s per simulated hour)\n", el, el * 3600.0 / (double)secs);
     printf("  crashes detected %llu: first detection mean %.2f periods, p99 %.2f periods\n",
            (unsigned long long)st->detect_n, mean, p99);

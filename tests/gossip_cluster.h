@@ -16,26 +16,27 @@
 #include <unitypes.h>
 
 typedef struct gc_config {
-    size_t n;             /* members, ids 1..n */
-    uint64_t seed;        /* network and member seeds */
-    unsigned loss_pct;    /* per-message loss, percent */
-    unsigned dup_pct;     /* per-message duplication, percent */
+    size_t n;          /* members, ids 1..n */
+    uint64_t seed;     /* network and member seeds */
+    unsigned loss_pct; /* per-message loss, percent */
+    unsigned dup_pct;  /* per-message duplication, percent */
     uint32_t delay_min_ms, delay_max_ms;
-    uint32_t tick_ms;     /* every live member is ticked this often */
+    uint32_t tick_ms; /* every live member is ticked this often */
     uint32_t probe_interval_ms, probe_timeout_ms;
     uint32_t push_pull_ms;
     bool lifeguard;
-    bool bootstrap;       /* start with every member knowing every other one */
+    bool bootstrap; /* start with every member knowing every other one */
 } gc_config_t;
 
 typedef struct gc_stats {
     uint64_t msgs, bytes, dropped;
     uint64_t suspicions, false_suspicions;
-    uint64_t deads, false_deads;    /* DEAD events about non-crashed members */
-    uint64_t oversize;              /* datagrams above max_datagram */
+    uint64_t deads, false_deads;                     /* DEAD events about non-crashed members */
+    uint64_t oversize;                               /* datagrams above max_datagram */
     uint64_t detect_sum_ms, detect_n, detect_max_ms; /* crash -> first suspicion */
     uint64_t dead_all_n, dead_all_sum_ms;            /* crash -> dead at every live member */
-    uint64_t *detect_ms; size_t detect_cap;          /* every first detection, ms */
+    uint64_t *detect_ms;
+    size_t detect_cap; /* every first detection, ms */
 } gc_stats_t;
 
 typedef struct gc gc_t;

@@ -860,7 +860,7 @@ static void test_codec_round_trip_and_truncation(void **state)
     u[0].len = 5;
     u[0].data = meta;
     ut_msg_type_t types[] = {UT_MSG_GOSSIP_PING, UT_MSG_GOSSIP_PING_REQ, UT_MSG_GOSSIP_ACK,
-                             UT_MSG_GOSSIP_NACK, UT_MSG_GOSSIP_SYNC, UT_MSG_GOSSIP_SYNC_RESP,
+                             UT_MSG_GOSSIP_NACK, UT_MSG_GOSSIP_SYNC,     UT_MSG_GOSSIP_SYNC_RESP,
                              UT_MSG_GOSSIP_PUSH};
     for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
         for (size_t n = 0; n <= 3; n++) {

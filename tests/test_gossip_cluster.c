@@ -121,8 +121,8 @@ static void test_loss_and_stalls_converge(void **state)
     uint64_t fd = 0;
     for (unsigned s = 1; s <= n_seeds(); s++)
         fd += run_stalls(200 + s, 5);
-    print_message("# false dead declarations under 5%% loss + stalls, %u seeds: %llu\n",
-                  n_seeds(), (unsigned long long)fd);
+    print_message("# false dead declarations under 5%% loss + stalls, %u seeds: %llu\n", n_seeds(),
+                  (unsigned long long)fd);
 }
 
 static void test_join_through_seed(void **state)

@@ -99,11 +99,11 @@ typedef struct ut_gossip_ready {
  * @since 0.2.0
  */
 typedef struct ut_gossip_member {
-    uint64_t id;              /**< Member id. */
-    ut_node_status_t status;  /**< ALIVE, SUSPECTED, DEAD or LEAVING (left); JOINING for self. */
-    uint64_t incarnation;     /**< Incarnation number (also the metadata version). */
-    const void *meta;         /**< Metadata, borrowed until the next mutating call. */
-    size_t meta_len;          /**< Bytes of @c meta. */
+    uint64_t id;             /**< Member id. */
+    ut_node_status_t status; /**< ALIVE, SUSPECTED, DEAD or LEAVING (left); JOINING for self. */
+    uint64_t incarnation;    /**< Incarnation number (also the metadata version). */
+    const void *meta;        /**< Metadata, borrowed until the next mutating call. */
+    size_t meta_len;         /**< Bytes of @c meta. */
 } ut_gossip_member_t;
 
 /**

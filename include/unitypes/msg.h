@@ -47,11 +47,11 @@ typedef enum ut_msg_type {
     /* <<< 2pc */
 
     /* >>> gossip (96-127, issue 16): add here */
-    UT_MSG_GOSSIP_PING = 96,      /**< SWIM ping (§4). Body: gossip. */
-    UT_MSG_GOSSIP_PING_REQ = 97,  /**< SWIM ping-req: probe @c target for the sender (§4). Body: gossip. */
-    UT_MSG_GOSSIP_ACK = 98,       /**< SWIM ack, direct or relayed (§4). Body: gossip. */
-    UT_MSG_GOSSIP_NACK = 99,      /**< Lifeguard nack from an intermediary (§4.2). Body: gossip. */
-    UT_MSG_GOSSIP_SYNC = 100,     /**< Push-pull state exchange / join request. Body: gossip. */
+    UT_MSG_GOSSIP_PING = 96,     /**< SWIM ping (§4). Body: gossip. */
+    UT_MSG_GOSSIP_PING_REQ = 97, /**< SWIM ping-req: probe @c target (§4). Body: gossip. */
+    UT_MSG_GOSSIP_ACK = 98,      /**< SWIM ack, direct or relayed (§4). Body: gossip. */
+    UT_MSG_GOSSIP_NACK = 99,     /**< Lifeguard nack from an intermediary (§4.2). Body: gossip. */
+    UT_MSG_GOSSIP_SYNC = 100,    /**< Push-pull state exchange / join request. Body: gossip. */
     UT_MSG_GOSSIP_SYNC_RESP = 101, /**< Push-pull reply. Body: gossip. */
     UT_MSG_GOSSIP_PUSH = 102,      /**< Updates only, to a few random members. Body: gossip. */
     /* <<< gossip */

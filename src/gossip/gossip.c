@@ -974,8 +974,8 @@ int ut_gossip_tick(ut_gossip_t *h, uint64_t now_ms)
                  (unsigned long long)h->now, (unsigned long long)now_ms);
     /* Worst case: k ping-reqs, a ping, every relay's nack, one sync; one
      * event per suspicion that expires. */
-    if (reserve_out(h, h->k + 1u + UT__GOSSIP_RELAYS + h->fanout, h->pp_interval > 0 || h->nseeds > 0, 0, 0) !=
-            UT_OK ||
+    if (reserve_out(h, h->k + 1u + UT__GOSSIP_RELAYS + h->fanout,
+                    h->pp_interval > 0 || h->nseeds > 0, 0, 0) != UT_OK ||
         reserve_events(h, h->nsusp) != UT_OK)
         UT__FAIL(&h->base, UT_ENOMEM, "tick: out of memory");
     if (!h->started) {
@@ -1237,8 +1237,7 @@ size_t ut_gossip_member_count(const ut_gossip_t *h)
     return h->n;
 }
 
-static void fill_member(const ut_gossip_t *h, const ut__gossip_member_t *m,
-                        ut_gossip_member_t *out)
+static void fill_member(const ut_gossip_t *h, const ut__gossip_member_t *m, ut_gossip_member_t *out)
 {
     out->id = m->id;
     out->status = (ut_node_status_t)m->status;

@@ -216,8 +216,8 @@ int ut_msg_encode(const ut_msg_t *msg, void *buf, size_t cap, size_t *out_len)
         q += 30;
         for (size_t i = 0; i < g->n_updates; i++) {
             const ut_entry_t *e = &g->updates[i];
-            ut__put64(q, e->index); /* member id */
-            ut__put64(q + 8, e->term); /* incarnation */
+            ut__put64(q, e->index);     /* member id */
+            ut__put64(q + 8, e->term);  /* incarnation */
             ut__put32(q + 16, e->type); /* status */
             ut__put32(q + 20, e->len);
             q += UT__MSG_ENTRY_HDR;

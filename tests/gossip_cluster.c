@@ -18,6 +18,8 @@ typedef struct gc_member {
     bool crashed;
     uint64_t stalled_until;
     uint64_t crashed_at;
+    uint64_t crash_inc; /* incarnation of the crashed instance */
+    bool was_crashed;
     bool detected;
     size_t dead_seen; /* live members that declared it dead since the crash */
     unsigned generation;
@@ -189,9 +191,11 @@ static void on_event(gc_t *g, size_t i, const ut_gossip_event_t *ev)
     if (j >= g->cfg.n)
         return;
     gc_member_t *t = &g->m[j];
+    /* About an instance that crashed (and has since restarted): not false. */
+    bool stale = t->was_crashed && ev->incarnation <= t->crash_inc;
     if (ev->kind == UT_GOSSIP_EVENT_SUSPECTED) {
         g->st.suspicions++;
-        if (!t->crashed)
+        if (!t->crashed && !stale)
             g->st.false_suspicions++;
         else if (!t->detected) {
             t->detected = true;
@@ -208,7 +212,7 @@ static void on_event(gc_t *g, size_t i, const ut_gossip_event_t *ev)
         }
     } else if (ev->kind == UT_GOSSIP_EVENT_DEAD) {
         g->st.deads++;
-        if (!t->crashed)
+        if (!t->crashed && !stale)
             g->st.false_deads++;
         else {
             t->dead_seen++;
@@ -340,6 +344,8 @@ void gc_crash(gc_t *g, size_t i)
         return;
     m->crashed = true;
     m->crashed_at = g->now;
+    m->crash_inc = ut_gossip_incarnation(m->h);
+    m->was_crashed = true;
     m->detected = false;
     m->dead_seen = 0;
     ut_gossip_free(m->h);

@@ -74,7 +74,8 @@ struct ut_gossip {
 
     ut__gossip_member_t *m;
     size_t n, cap;
-    size_t n_live; /* ALIVE or SUSPECTED, self included */
+    size_t n_live;     /* ALIVE or SUSPECTED, self included */
+    size_t meta_bytes; /* metadata of every member, for sync reservations */
     uint64_t *order;
     size_t order_pos;
     uint64_t *bq;
@@ -321,8 +322,7 @@ static int reserve_out(ut_gossip_t *h, size_t n, bool sync, size_t extra_ups, si
     size_t bytes = n * (size_t)h->max_dgram + extra_bytes;
     if (sync) {
         ups += h->n;
-        for (size_t i = 0; i < h->n; i++)
-            bytes += h->m[i].meta_len + 8u;
+        bytes += h->meta_bytes + 8u * h->n;
     }
     if (ut__outbox_reserve(&h->ob, n + (sync ? 1u : 0u), bytes) != UT_OK)
         return UT_ENOMEM;
@@ -507,6 +507,7 @@ static bool apply_update(ut_gossip_t *h, const ut_entry_t *e, unsigned char *met
         set_status(h, m, UT_NODE_ALIVE);
         m->meta = meta;
         m->meta_len = e->len;
+        h->meta_bytes += e->len;
         /* SWIM §4.3: a new member goes to a uniformly random place in the
          * probe order. */
         size_t nord = h->n - 1u, at = (size_t)ut__rand_below(&h->rng, nord + 1u);
@@ -529,6 +530,7 @@ static bool apply_update(ut_gossip_t *h, const ut_entry_t *e, unsigned char *met
         set_status(h, m, UT_NODE_ALIVE);
         bool took = false;
         if (changed) {
+            h->meta_bytes = h->meta_bytes - m->meta_len + e->len;
             ut__free(m->meta);
             m->meta = meta;
             m->meta_len = e->len;
@@ -703,6 +705,7 @@ int ut_gossip_new(ut_gossip_t **out, const ut_gossip_config_t *cfg)
     s->status = UT_NODE_ALIVE;
     s->meta = meta;
     s->meta_len = (uint32_t)cfg->meta_len;
+    h->meta_bytes = cfg->meta_len;
     h->n = 1;
     h->n_live = 1;
     h->order[0] = h->id;
@@ -1195,6 +1198,7 @@ int ut_gossip_set_meta(ut_gossip_t *h, const void *meta, size_t len)
         memcpy(copy, meta, len);
     }
     ut__gossip_member_t *s = self_member(h);
+    h->meta_bytes = h->meta_bytes - s->meta_len + len;
     ut__free(s->meta);
     s->meta = copy;
     s->meta_len = (uint32_t)len;

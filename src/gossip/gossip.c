@@ -975,10 +975,17 @@ int ut_gossip_tick(ut_gossip_t *h, uint64_t now_ms)
     if (h->started && now_ms < h->now)
         UT__FAIL(&h->base, UT_EINVAL, "tick: time went back from %llu to %llu",
                  (unsigned long long)h->now, (unsigned long long)now_ms);
-    /* Worst case: k ping-reqs, a ping, every relay's nack, one sync; one
-     * event per suspicion that expires. */
-    if (reserve_out(h, h->k + 1u + UT__GOSSIP_RELAYS + h->fanout,
-                    h->pp_interval > 0 || h->nseeds > 0, 0, 0) != UT_OK ||
+    /* Worst case: k ping-reqs, a ping, the nacks due, the pushes, one sync;
+     * one event per suspicion that expires. */
+    /* A sync (the whole list) is reserved only in a tick that sends one:
+     * reserving it every tick would keep a list-sized chunk in use. */
+    bool will_sync = h->local == UT_NODE_JOINING ? (!h->started || now_ms >= h->next_join)
+                                                 : (h->pp_interval > 0 && h->started &&
+                                                    now_ms >= h->next_pp && !h->left_done);
+    size_t due = 0;
+    for (unsigned i = 0; i < UT__GOSSIP_RELAYS; i++)
+        due += h->relays[i].used && now_ms >= h->relays[i].deadline;
+    if (reserve_out(h, h->k + 1u + due + h->fanout, will_sync, 0, 0) != UT_OK ||
         reserve_events(h, h->nsusp) != UT_OK)
         UT__FAIL(&h->base, UT_ENOMEM, "tick: out of memory");
     if (!h->started) {

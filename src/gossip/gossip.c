@@ -438,6 +438,12 @@ static void push_sync(ut_gossip_t *h, ut_msg_type_t type, uint64_t to)
 static void refute(ut_gossip_t *h, uint64_t inc)
 {
     ut__gossip_member_t *s = self_member(h);
+#ifdef UT__FAULT_GOSSIP_NO_REFUTE
+    /* Deliberately broken build (tests only): suspicions are never refuted. */
+    (void)s;
+    (void)inc;
+    return;
+#endif
     /* SWIM §4.2: only the member itself increments its incarnation; doing
      * so overrides every suspicion at the lower one. */
     s->inc = (inc > s->inc ? inc : s->inc) + 1u;

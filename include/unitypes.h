@@ -24,6 +24,7 @@
 /* <<< 2pc */
 
 /* >>> gossip (96-127, issue 16): #include here */
+#include "unitypes/gossip.h"
 /* <<< gossip */
 
 /* >>> replica (128-159, issue 13): #include here */

@@ -54,6 +54,13 @@ typedef enum ut_msg_type {
     /* <<< 2pc */
 
     /* >>> gossip (96-127, issue 16): add here */
+    UT_MSG_GOSSIP_PING = 96,     /**< SWIM ping (§4). Body: gossip. */
+    UT_MSG_GOSSIP_PING_REQ = 97, /**< SWIM ping-req: probe @c target (§4). Body: gossip. */
+    UT_MSG_GOSSIP_ACK = 98,      /**< SWIM ack, direct or relayed (§4). Body: gossip. */
+    UT_MSG_GOSSIP_NACK = 99,     /**< Lifeguard nack from an intermediary (§4.2). Body: gossip. */
+    UT_MSG_GOSSIP_SYNC = 100,    /**< Push-pull state exchange / join request. Body: gossip. */
+    UT_MSG_GOSSIP_SYNC_RESP = 101, /**< Push-pull reply. Body: gossip. */
+    UT_MSG_GOSSIP_PUSH = 102,      /**< Updates only, to a few random members. Body: gossip. */
     /* <<< gossip */
 
     /* >>> replica (128-159, issue 13): add here */
@@ -150,6 +157,25 @@ typedef struct ut_msg_2pc {
 /* <<< 2pc */
 
 /* >>> gossip (96-127, issue 16): add here */
+/**
+ * @brief Body of every UT_MSG_GOSSIP_* message (SWIM §4, Lifeguard).
+ *
+ * The piggybacked membership updates reuse ut_entry_t, as append entries
+ * do, so one decode array serves both: @c index = member id (non-zero),
+ * @c term = incarnation, @c type = a ut_node_status_t (ALIVE, SUSPECTED,
+ * DEAD, or LEAVING for "left"), @c data / @c len = the member's metadata for
+ * ALIVE updates, and for SUSPECTED updates the 8-byte little-endian id of
+ * the member that suspects (Lifeguard's independent confirmations).
+ * The layout of the first five members matches ut_msg_append_t.
+ * @since 0.2.0
+ */
+typedef struct ut_msg_gossip {
+    uint64_t seq;              /**< Probe sequence number (ping, ping-req, ack, nack). */
+    uint64_t target;           /**< The probed member (ping-req, ack, nack, relayed ping). */
+    uint64_t origin;           /**< Relayed ping/ack: the member that asked for the probe, or 0. */
+    size_t n_updates;          /**< Number of @c updates. */
+    const ut_entry_t *updates; /**< Piggybacked membership updates. */
+} ut_msg_gossip_t;
 /* <<< gossip */
 
 /* >>> replica (128-159, issue 13): add here */
@@ -196,6 +222,7 @@ typedef struct ut_msg {
         /* <<< 2pc */
 
         /* >>> gossip (96-127, issue 16): add here */
+        ut_msg_gossip_t gossip; /**< UT_MSG_GOSSIP_* */
         /* <<< gossip */
 
         /* >>> replica (128-159, issue 13): add here */

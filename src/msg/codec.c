@@ -42,6 +42,15 @@ static size_t ut__msg_fields_size(uint32_t type)
         /* <<< 2pc */
 
         /* >>> gossip (96-127, issue 16): add here */
+    case UT_MSG_GOSSIP_PING:
+    case UT_MSG_GOSSIP_PING_REQ:
+    case UT_MSG_GOSSIP_ACK:
+    case UT_MSG_GOSSIP_NACK:
+    case UT_MSG_GOSSIP_SYNC:
+    case UT_MSG_GOSSIP_SYNC_RESP:
+    case UT_MSG_GOSSIP_PUSH:
+        /* seq, target, origin, u32 count, u16 update-header length */
+        return UT__MSG_COMMON_FIELDS + 24u + 4u + 2u;
         /* <<< gossip */
 
         /* >>> replica (128-159, issue 13): add here */
@@ -133,6 +142,22 @@ static int ut__msg_check(const ut_msg_t *msg, size_t *frame_size)
         size += (uint64_t)t->n_peers * 8u + (uint64_t)t->len;
     }
     /* <<< 2pc */
+    /* >>> gossip (96-127, issue 16): variable-length bodies are sized here */
+    if (msg->type >= UT_MSG_GOSSIP_PING && msg->type <= UT_MSG_GOSSIP_PUSH) {
+        const ut_msg_gossip_t *g = &msg->body.gossip;
+        size_t n = g->n_updates;
+        if ((n > 0 && g->updates == NULL) || (uint64_t)n > UINT32_MAX)
+            return UT_EINVAL;
+        for (size_t i = 0; i < n; i++) {
+            const ut_entry_t *e = &g->updates[i];
+            if (e->index == 0 || e->type > 4u || (e->len > 0 && e->data == NULL))
+                return UT_EINVAL;
+            size += UT__MSG_ENTRY_HDR + (uint64_t)e->len;
+            if (size > UT_MSG_MAX_FRAME)
+                return UT_EINVAL;
+        }
+    }
+    /* <<< gossip */
     if (size > UT_MSG_MAX_FRAME)
         return UT_EINVAL;
     *frame_size = (size_t)size;
@@ -219,6 +244,33 @@ int ut_msg_encode(const ut_msg_t *msg, void *buf, size_t cap, size_t *out_len)
         /* <<< 2pc */
 
         /* >>> gossip (96-127, issue 16): add here */
+    case UT_MSG_GOSSIP_PING:
+    case UT_MSG_GOSSIP_PING_REQ:
+    case UT_MSG_GOSSIP_ACK:
+    case UT_MSG_GOSSIP_NACK:
+    case UT_MSG_GOSSIP_SYNC:
+    case UT_MSG_GOSSIP_SYNC_RESP:
+    case UT_MSG_GOSSIP_PUSH: {
+        const ut_msg_gossip_t *g = &msg->body.gossip;
+        ut__put64(q, g->seq);
+        ut__put64(q + 8, g->target);
+        ut__put64(q + 16, g->origin);
+        ut__put32(q + 24, (uint32_t)g->n_updates);
+        ut__put16(q + 28, UT__MSG_ENTRY_HDR);
+        q += 30;
+        for (size_t i = 0; i < g->n_updates; i++) {
+            const ut_entry_t *e = &g->updates[i];
+            ut__put64(q, e->index);     /* member id */
+            ut__put64(q + 8, e->term);  /* incarnation */
+            ut__put32(q + 16, e->type); /* status */
+            ut__put32(q + 20, e->len);
+            q += UT__MSG_ENTRY_HDR;
+            if (e->len > 0)
+                memcpy(q, e->data, e->len);
+            q += e->len;
+        }
+        break;
+    }
         /* <<< gossip */
 
         /* >>> replica (128-159, issue 13): add here */
@@ -399,6 +451,54 @@ static int ut__msg_parse(ut_msg_t *out, const unsigned char *p, size_t len, ut_e
         /* <<< 2pc */
 
         /* >>> gossip (96-127, issue 16): add here */
+    case UT_MSG_GOSSIP_PING:
+    case UT_MSG_GOSSIP_PING_REQ:
+    case UT_MSG_GOSSIP_ACK:
+    case UT_MSG_GOSSIP_NACK:
+    case UT_MSG_GOSSIP_SYNC:
+    case UT_MSG_GOSSIP_SYNC_RESP:
+    case UT_MSG_GOSSIP_PUSH: {
+        /* n_updates sits where append's n_entries does (static assert in
+         * src/gossip/gossip.c), so ut_msg_decoder_decode grows its array
+         * for either body. */
+        ut_msg_gossip_t *g = &out->body.gossip;
+        g->seq = ut__get64(f);
+        g->target = ut__get64(f + 8);
+        g->origin = ut__get64(f + 16);
+        size_t n = ut__get32(f + 24);
+        size_t ehl = ut__get16(f + 28);
+        if (ehl < UT__MSG_ENTRY_HDR || (ehl > UT__MSG_ENTRY_HDR && !newer))
+            return UT_ECORRUPT;
+        if (n > rem / ehl)
+            return UT_ECORRUPT;
+        for (size_t i = 0; i < n; i++) {
+            if (rem < ehl)
+                return UT_ECORRUPT;
+            ut_entry_t e;
+            e.index = ut__get64(q);
+            e.term = ut__get64(q + 8);
+            e.type = ut__get32(q + 16);
+            e.len = ut__get32(q + 20);
+            q += ehl;
+            rem -= ehl;
+            if (e.index == 0 || e.type > 4u || e.len > rem)
+                return UT_ECORRUPT;
+            e.data = e.len > 0 ? q : NULL;
+            q += e.len;
+            rem -= e.len;
+            if (i < cap)
+                entries[i] = e;
+        }
+        g->n_updates = n;
+        if (n > cap) {
+            g->updates = NULL;
+            if (rem > 0 && !newer)
+                return UT_ECORRUPT;
+            return UT_ERANGE;
+        }
+        g->updates = n > 0 ? entries : NULL;
+        break;
+    }
         /* <<< gossip */
 
         /* >>> replica (128-159, issue 13): add here */

@@ -46,6 +46,20 @@ const char *ut_msg_type_name(ut_msg_type_t type)
         /* <<< 2pc */
 
         /* >>> gossip (96-127, issue 16): add here */
+    case UT_MSG_GOSSIP_PING:
+        return "gossip-ping";
+    case UT_MSG_GOSSIP_PING_REQ:
+        return "gossip-ping-req";
+    case UT_MSG_GOSSIP_ACK:
+        return "gossip-ack";
+    case UT_MSG_GOSSIP_NACK:
+        return "gossip-nack";
+    case UT_MSG_GOSSIP_SYNC:
+        return "gossip-sync";
+    case UT_MSG_GOSSIP_SYNC_RESP:
+        return "gossip-sync-resp";
+    case UT_MSG_GOSSIP_PUSH:
+        return "gossip-push";
         /* <<< gossip */
 
         /* >>> replica (128-159, issue 13): add here */

@@ -1,0 +1,1321 @@
+/* SPDX-License-Identifier: MIT */
+/* SWIM membership (Das, Gupta & Motivala, "SWIM: Scalable Weakly-consistent
+ * Infection-style Process Group Membership Protocol", DSN 2002) with the
+ * Lifeguard refinements (Dadgar, Phillips & Currey, "Lifeguard: Local Health
+ * Awareness for More Accurate Failure Detection", 2018). Section numbers in
+ * comments refer to those papers ("SWIM §4.2", "Lifeguard §4.1").
+ *
+ * Storage: members live in one array sorted by id (binary search); the probe
+ * order, the broadcast queue and the suspicion list hold ids. Every step and
+ * tick first reserves what it may need (members, ids, events, outgoing
+ * messages and bytes, metadata copies) and only then changes anything, so
+ * UT_ENOMEM leaves the object as it was. */
+#include <stddef.h>
+
+#include "common/handle.h"
+#include "common/outbox.h"
+#include "common/rand.h"
+#include "gossip/gossip_internal.h"
+#include "internal.h"
+
+#define UT__GOSSIP_MAGIC 0x47535350u /* "GSSP" */
+#define UT__GOSSIP_MAX_CONF 8u       /* Lifeguard confirmations tracked */
+#define UT__GOSSIP_RELAYS 16u        /* ping-reqs served at once */
+#define UT__GOSSIP_INC_LIMIT (UINT64_C(1) << 62)
+/* Encoded size of a gossip message without updates: header 10, fields
+ * length 2, fields 54, crc 4 (docs/wire-format.md). */
+#define UT__GOSSIP_FRAME_BASE 70u
+#define UT__GOSSIP_UPDATE_HDR 24u
+
+/* ut_msg_decoder_decode grows its array from body.append.n_entries: the
+ * gossip body keeps its count and array where append keeps them. */
+_Static_assert(offsetof(ut_msg_gossip_t, n_updates) == offsetof(ut_msg_append_t, n_entries),
+               "gossip count must alias append count");
+_Static_assert(offsetof(ut_msg_gossip_t, updates) == offsetof(ut_msg_append_t, entries),
+               "gossip array must alias append array");
+_Static_assert(sizeof(ut_msg_gossip_t) <= 96, "message bodies are at most 96 bytes");
+
+typedef struct ut__gossip_member {
+    uint64_t id;
+    uint64_t inc;
+    uint64_t susp_start;    /* SUSPECTED: when the suspicion began */
+    uint64_t susp_deadline; /* SUSPECTED: when it turns into DEAD */
+    uint64_t suspecter;     /* SUSPECTED: who suspected first (re-broadcast) */
+    uint64_t conf[UT__GOSSIP_MAX_CONF];
+    unsigned char *meta;
+    uint32_t meta_len;
+    uint32_t tx_left; /* retransmissions left; > 0 iff queued */
+    uint8_t status;   /* ALIVE, SUSPECTED, DEAD, LEAVING (= left) */
+    uint8_t nconf;
+} ut__gossip_member_t;
+
+typedef struct ut__gossip_relay {
+    uint64_t origin, seq, target, deadline;
+    bool used;
+} ut__gossip_relay_t;
+
+typedef struct ut__gossip_evvec {
+    ut_gossip_event_t *ev;
+    size_t n, cap;
+} ut__gossip_evvec_t;
+
+typedef struct ut__gossip_pool {
+    ut_entry_t *e;
+    size_t n, cap;
+} ut__gossip_pool_t;
+
+struct ut_gossip {
+    ut__handle_t base;
+    uint64_t id;
+    uint64_t rng;
+    uint32_t interval, timeout, k, rt_mult, susp_mult, susp_max_mult, aw_max, max_dgram, max_meta,
+        pp_interval, gossip_interval, fanout;
+    bool lifeguard;
+
+    ut__gossip_member_t *m;
+    size_t n, cap;
+    size_t n_live;     /* ALIVE or SUSPECTED, self included */
+    size_t meta_bytes; /* metadata of every member, for sync reservations */
+    uint64_t *order;
+    size_t order_pos;
+    uint64_t *bq;
+    size_t nbq, bq_cursor;
+    uint64_t *susp;
+    size_t nsusp;
+    uint64_t *seeds;
+    size_t nseeds, seed_pos;
+
+    ut_node_status_t local;
+    bool left_done;
+    unsigned lhm; /* Lifeguard local health multiplier */
+
+    uint64_t now;
+    bool started;
+    uint64_t next_probe, next_join, next_pp, pp_round, next_gossip;
+    bool probe_active, probe_acked, ind_sent;
+    uint64_t probe_target, probe_seq, probe_sent;
+    uint32_t nacks_expected, nacks_got;
+    uint64_t seq;
+    ut__gossip_relay_t relays[UT__GOSSIP_RELAYS];
+
+    unsigned char **metas; /* step: pre-allocated metadata copies */
+    size_t metas_cap;
+
+    ut__outbox_t ob;
+    ut__readyseq_t rs;
+    ut__gossip_evvec_t ev[2];
+    ut__gossip_pool_t pool[2];
+    int live; /* index of the live ev / pool */
+};
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static size_t find_idx(const ut_gossip_t *h, uint64_t id, bool *found)
+{
+    size_t lo = 0, hi = h->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (h->m[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = lo < h->n && h->m[lo].id == id;
+    return lo;
+}
+
+static ut__gossip_member_t *find(const ut_gossip_t *h, uint64_t id)
+{
+    bool found;
+    size_t i = find_idx(h, id, &found);
+    return found ? &h->m[i] : NULL;
+}
+
+static ut__gossip_member_t *self_member(const ut_gossip_t *h)
+{
+    return find(h, h->id);
+}
+
+static bool is_live(uint8_t st)
+{
+    return st == UT_NODE_ALIVE || st == UT_NODE_SUSPECTED;
+}
+
+/* ⌈log10(N+1)⌉ for N ≥ 1: the number of decimal digits. */
+static uint32_t digits(size_t n)
+{
+    uint32_t d = 1;
+    while (n >= 10) {
+        n /= 10;
+        d++;
+    }
+    return d;
+}
+
+/* SWIM §4.1 / §5: each update is piggybacked λ·log(N) times, which spreads
+ * it to every member with high probability (infection-style). */
+static uint32_t retransmit_limit(const ut_gossip_t *h)
+{
+    return h->rt_mult * digits(h->n_live);
+}
+
+/* Lifeguard §5 (dynamic suspicion): the minimum is α·max(1, log10 N)·T;
+ * floor(log10 N) stands in for log10 N, so no floating point is needed. */
+static uint64_t susp_min(const ut_gossip_t *h)
+{
+    uint32_t l = digits(h->n_live) - 1u;
+    if (l < 1)
+        l = 1;
+    return (uint64_t)h->susp_mult * l * h->interval;
+}
+
+/* log2(i)·256 for i = 1..9 (i = confirmations + 1 ≤ MAX_CONF + 1). */
+static const uint32_t ut__gossip_log2x256[10] = {0, 0, 256, 406, 512, 594, 662, 719, 768, 811};
+
+/* Lifeguard §5: timeout(C) = max(Min, Max − (Max − Min)·log(C+1)/log(K+1)),
+ * so each independent confirmation shortens the suspicion. Without Lifeguard
+ * the timeout is SWIM's fixed one (SWIM §4.2). */
+static uint64_t susp_timeout(const ut_gossip_t *h, unsigned nconf)
+{
+    uint64_t mn = susp_min(h);
+    if (!h->lifeguard)
+        return mn;
+    uint64_t mx = mn * h->susp_max_mult;
+    unsigned k = h->k < UT__GOSSIP_MAX_CONF ? h->k : UT__GOSSIP_MAX_CONF;
+    if (k == 0)
+        return mn;
+    if (nconf > k)
+        nconf = k;
+    uint64_t frac = (uint64_t)ut__gossip_log2x256[nconf + 1] * 1024u / ut__gossip_log2x256[k + 1];
+    uint64_t t = mx - (mx - mn) * frac / 1024u;
+    return t < mn ? mn : t;
+}
+
+/* Lifeguard §4.1: probing slows and timeouts stretch by (LHM + 1). */
+static uint64_t scaled(const ut_gossip_t *h, uint32_t ms)
+{
+    return (uint64_t)ms * (h->lifeguard ? h->lhm + 1u : 1u);
+}
+
+static void lhm_add(ut_gossip_t *h, int delta)
+{
+    if (!h->lifeguard)
+        return;
+    long v = (long)h->lhm + delta;
+    if (v < 0)
+        v = 0;
+    if (v > (long)h->aw_max - 1)
+        v = (long)h->aw_max - 1;
+    h->lhm = (unsigned)v;
+}
+
+static void push_event(ut_gossip_t *h, ut_gossip_event_kind_t kind, const ut__gossip_member_t *m)
+{
+    ut__gossip_evvec_t *v = &h->ev[h->live];
+    if (v->n < v->cap) /* reserved beforehand; the check only guards */
+        v->ev[v->n++] = (ut_gossip_event_t){kind, m->id, m->inc};
+}
+
+/* Queue a member's current state for dissemination (SWIM §4.1). */
+static void enqueue(ut_gossip_t *h, ut__gossip_member_t *m)
+{
+    if (m->tx_left == 0)
+        h->bq[h->nbq++] = m->id; /* capacity = member capacity */
+    m->tx_left = retransmit_limit(h);
+}
+
+static void remove_id(uint64_t *arr, size_t *n, uint64_t id)
+{
+    for (size_t i = 0; i < *n; i++) {
+        if (arr[i] == id) {
+            arr[i] = arr[--*n];
+            return;
+        }
+    }
+}
+
+static void set_status(ut_gossip_t *h, ut__gossip_member_t *m, uint8_t st)
+{
+    if (is_live(m->status) && !is_live(st))
+        h->n_live--;
+    else if (!is_live(m->status) && is_live(st))
+        h->n_live++;
+    if (m->status == UT_NODE_SUSPECTED && st != UT_NODE_SUSPECTED)
+        remove_id(h->susp, &h->nsusp, m->id);
+    else if (m->status != UT_NODE_SUSPECTED && st == UT_NODE_SUSPECTED)
+        h->susp[h->nsusp++] = m->id;
+    m->status = st;
+}
+
+/* ---- reservation ------------------------------------------------------ */
+
+static int grow_ids(uint64_t **arr, size_t cap_old, size_t cap_new)
+{
+    void *p = *arr;
+    size_t c = cap_old;
+    if (ut__grow(&p, &c, cap_new, sizeof(uint64_t)) != UT_OK)
+        return UT_ENOMEM;
+    *arr = p;
+    return UT_OK;
+}
+
+/* Room for extra members (and their ids in every id list). */
+static int reserve_members(ut_gossip_t *h, size_t extra)
+{
+    if (extra > SIZE_MAX / 4 - h->n)
+        return UT_ENOMEM;
+    size_t need = h->n + extra;
+    if (need <= h->cap)
+        return UT_OK;
+    size_t cap = h->cap < 8 ? 8 : h->cap;
+    while (cap < need)
+        cap *= 2;
+    /* Each array is grown to exactly cap; a failure after some succeeded
+     * leaves bigger arrays and the old h->cap, which is harmless. */
+    if (grow_ids(&h->order, h->cap, cap) != UT_OK || grow_ids(&h->bq, h->cap, cap) != UT_OK ||
+        grow_ids(&h->susp, h->cap, cap) != UT_OK)
+        return UT_ENOMEM;
+    void *p = h->m;
+    size_t c = h->cap;
+    if (ut__grow(&p, &c, cap, sizeof(ut__gossip_member_t)) != UT_OK)
+        return UT_ENOMEM;
+    h->m = p;
+    h->cap = cap;
+    return UT_OK;
+}
+
+static int reserve_events(ut_gossip_t *h, size_t extra)
+{
+    ut__gossip_evvec_t *v = &h->ev[h->live];
+    if (extra > SIZE_MAX / 2 - v->n)
+        return UT_ENOMEM;
+    void *p = v->ev;
+    if (ut__grow(&p, &v->cap, v->n + extra, sizeof(ut_gossip_event_t)) != UT_OK)
+        return UT_ENOMEM;
+    v->ev = p;
+    return UT_OK;
+}
+
+static int reserve_pool(ut_gossip_t *h, size_t extra)
+{
+    ut__gossip_pool_t *p = &h->pool[h->live];
+    if (extra > SIZE_MAX / 2 - p->n)
+        return UT_ENOMEM;
+    void *q = p->e;
+    if (ut__grow(&q, &p->cap, p->n + extra, sizeof(ut_entry_t)) != UT_OK)
+        return UT_ENOMEM;
+    p->e = q;
+    return UT_OK;
+}
+
+/* Updates one datagram can carry, and the bytes they may need. */
+static size_t dgram_updates(const ut_gossip_t *h)
+{
+    return (h->max_dgram - UT__GOSSIP_FRAME_BASE) / UT__GOSSIP_UPDATE_HDR + 1u;
+}
+
+/* Room for n datagrams (with piggyback) and, when sync, one full-state
+ * message. */
+static int reserve_out(ut_gossip_t *h, size_t n, bool sync, size_t extra_ups, size_t extra_bytes)
+{
+    size_t ups = n * dgram_updates(h) + extra_ups;
+    size_t bytes = n * (size_t)h->max_dgram + extra_bytes;
+    if (sync) {
+        ups += h->n;
+        bytes += h->meta_bytes + 8u * h->n;
+    }
+    if (ut__outbox_reserve(&h->ob, n + (sync ? 1u : 0u), bytes) != UT_OK)
+        return UT_ENOMEM;
+    return reserve_pool(h, ups);
+}
+
+/* ---- building messages ------------------------------------------------ */
+
+/* The wire form of a member's state; bytes go to the outbox. */
+static void member_update(ut_gossip_t *h, const ut__gossip_member_t *m, ut_entry_t *e)
+{
+    e->index = m->id;
+    e->term = m->inc;
+    e->type = m->status;
+    e->len = 0;
+    e->data = NULL;
+    if (m->status == UT_NODE_ALIVE && m->meta_len > 0) {
+        e->len = m->meta_len;
+        e->data = ut__outbox_copy(&h->ob, m->meta, m->meta_len);
+    } else if (m->status == UT_NODE_SUSPECTED) {
+        unsigned char b[8];
+        for (int i = 0; i < 8; i++)
+            b[i] = (unsigned char)(m->suspecter >> (8 * i));
+        e->len = 8;
+        e->data = ut__outbox_copy(&h->ob, b, 8);
+    }
+}
+
+static size_t update_size(const ut__gossip_member_t *m)
+{
+    if (m->status == UT_NODE_ALIVE)
+        return UT__GOSSIP_UPDATE_HDR + m->meta_len;
+    if (m->status == UT_NODE_SUSPECTED)
+        return UT__GOSSIP_UPDATE_HDR + 8u;
+    return UT__GOSSIP_UPDATE_HDR;
+}
+
+/* Pool offsets stand in for the array pointer until ready() fixes them up
+ * (the pool may move while it grows). */
+static void set_updates(ut_msg_t *msg, size_t off, size_t n)
+{
+    msg->body.gossip.n_updates = n;
+    msg->body.gossip.updates = n > 0 ? (const ut_entry_t *)(uintptr_t)(off + 1u) : NULL;
+}
+
+/* Push a datagram with piggybacked updates (SWIM §4.1: dissemination rides
+ * on ping, ping-req and ack). The buddy system (Lifeguard §4.3) puts the
+ * suspicion of the receiver first, so a suspected member learns it at once. */
+static ut_msg_t *push_dgram(ut_gossip_t *h, ut_msg_type_t type, uint64_t to, uint64_t seq,
+                            uint64_t target, uint64_t origin)
+{
+    ut_msg_t *msg = ut__outbox_push(&h->ob, type, h->id, to);
+    msg->body.gossip.seq = seq;
+    msg->body.gossip.target = target;
+    msg->body.gossip.origin = origin;
+    ut__gossip_pool_t *p = &h->pool[h->live];
+    size_t off = p->n, cnt = 0, max = dgram_updates(h) - 1u;
+    size_t budget = h->max_dgram - UT__GOSSIP_FRAME_BASE;
+    ut__gossip_member_t *dest = find(h, to);
+    if (h->lifeguard && dest != NULL && dest->status == UT_NODE_SUSPECTED &&
+        update_size(dest) <= budget) {
+        member_update(h, dest, &p->e[p->n++]);
+        budget -= update_size(dest);
+        cnt++;
+    }
+    /* Each queued update is looked at once per message (a removal swaps
+     * the last one in, which the remaining count still covers). */
+    size_t remaining = h->nbq;
+    while (remaining > 0 && h->nbq > 0 && cnt < max) {
+        if (h->bq_cursor >= h->nbq)
+            h->bq_cursor = 0;
+        ut__gossip_member_t *m = find(h, h->bq[h->bq_cursor]);
+        remaining--;
+        if (m == NULL || m->tx_left == 0) { /* cannot happen; heal the queue */
+            h->bq[h->bq_cursor] = h->bq[--h->nbq];
+            continue;
+        }
+        size_t sz = update_size(m);
+        if (sz > budget || (m == dest && cnt > 0 && p->e[off].index == m->id)) {
+            h->bq_cursor++;
+            continue;
+        }
+        member_update(h, m, &p->e[p->n++]);
+        budget -= sz;
+        cnt++;
+        if (--m->tx_left == 0) {
+            h->bq[h->bq_cursor] = h->bq[--h->nbq];
+            if (m->id == h->id && h->local == UT_NODE_LEAVING)
+                h->left_done = true;
+        } else {
+            h->bq_cursor++;
+        }
+    }
+    set_updates(msg, off, cnt);
+    return msg;
+}
+
+/* Push-pull: the whole member list (memberlist's TCP state exchange; here
+ * one message, not bound by the datagram size). */
+static void push_sync(ut_gossip_t *h, ut_msg_type_t type, uint64_t to)
+{
+    ut_msg_t *msg = ut__outbox_push(&h->ob, type, h->id, to);
+    ut__gossip_pool_t *p = &h->pool[h->live];
+    size_t off = p->n;
+    for (size_t i = 0; i < h->n; i++)
+        member_update(h, &h->m[i], &p->e[p->n++]);
+    set_updates(msg, off, h->n);
+}
+
+/* ---- applying updates (SWIM §4.2 rules, with memberlist's handling of
+ * rejoin: a higher incarnation revives a dead or left member) ----------- */
+
+static void refute(ut_gossip_t *h, uint64_t inc)
+{
+    ut__gossip_member_t *s = self_member(h);
+#ifdef UT__FAULT_GOSSIP_NO_REFUTE
+    /* Deliberately broken build (tests only): suspicions are never refuted. */
+    (void)s;
+    (void)inc;
+    return;
+#endif
+    /* SWIM §4.2: only the member itself increments its incarnation; doing
+     * so overrides every suspicion at the lower one. */
+    s->inc = (inc > s->inc ? inc : s->inc) + 1u;
+    h->left_done = false;
+    enqueue(h, s);
+}
+
+static void apply_self(ut_gossip_t *h, const ut_entry_t *e)
+{
+    ut__gossip_member_t *s = self_member(h);
+    if (e->term < s->inc) {
+        /* A stale suspicion still in circulation: its holder missed our
+         * refutation, so send it again (no new incarnation needed). This
+         * is what lets the buddy system (Lifeguard §4.3) reach a member that
+         * suspects us: its ping carries the suspicion, our ack the answer. */
+        if ((e->type == UT_NODE_SUSPECTED || e->type == UT_NODE_DEAD) && s->tx_left == 0)
+            enqueue(h, s);
+        return;
+    }
+    switch (e->type) {
+    case UT_NODE_ALIVE:
+        if (e->term > s->inc)
+            refute(h, e->term); /* someone holds a newer incarnation of us */
+        break;
+    case UT_NODE_SUSPECTED:
+    case UT_NODE_DEAD:
+        /* SWIM §4.2 refutation; Lifeguard §4.1: being suspected is a sign
+         * that we are slow, so local health worsens. A leaving member
+         * re-asserts that it left instead. */
+        if (h->local != UT_NODE_LEAVING)
+            lhm_add(h, 1);
+        refute(h, e->term);
+        break;
+    case UT_NODE_LEAVING:
+        if (h->local != UT_NODE_LEAVING)
+            refute(h, e->term); /* a forged "left": we are here */
+        break;
+    default:
+        break;
+    }
+}
+
+static bool meta_equal(const ut__gossip_member_t *m, const ut_entry_t *e)
+{
+    return m->meta_len == e->len && (e->len == 0 || memcmp(m->meta, e->data, e->len) == 0);
+}
+
+/* Returns true when it took ownership of meta. */
+static bool apply_update(ut_gossip_t *h, const ut_entry_t *e, unsigned char *meta)
+{
+    if (e->index == h->id) {
+        apply_self(h, e);
+        return false;
+    }
+    bool found;
+    size_t idx = find_idx(h, e->index, &found);
+    if (!found) {
+        if (e->type != UT_NODE_ALIVE)
+            return false; /* nothing to suspect or bury: we never knew it */
+        memmove(&h->m[idx + 1], &h->m[idx], (h->n - idx) * sizeof h->m[0]);
+        h->n++;
+        ut__gossip_member_t *m = &h->m[idx];
+        memset(m, 0, sizeof *m);
+        m->id = e->index;
+        m->inc = e->term;
+        m->status = UT_NODE_DEAD; /* set_status counts it live */
+        set_status(h, m, UT_NODE_ALIVE);
+        m->meta = meta;
+        m->meta_len = e->len;
+        h->meta_bytes += e->len;
+        /* SWIM §4.3: a new member goes to a uniformly random place in the
+         * probe order. */
+        size_t nord = h->n - 1u, at = (size_t)ut__rand_below(&h->rng, nord + 1u);
+        h->order[nord] = h->order[at]; /* O(1): the displaced id goes last */
+        h->order[at] = m->id;
+        push_event(h, UT_GOSSIP_EVENT_JOINED, m);
+        enqueue(h, m);
+        return meta != NULL;
+    }
+    ut__gossip_member_t *m = &h->m[idx];
+    switch (e->type) {
+    case UT_NODE_ALIVE: {
+        /* SWIM §4.2: Alive(i) overrides Suspect(j) and Alive(j) for i > j. */
+        if (e->term <= m->inc)
+            return false;
+        uint8_t prev = m->status;
+        bool changed = !meta_equal(m, e);
+        m->inc = e->term;
+        m->nconf = 0;
+        set_status(h, m, UT_NODE_ALIVE);
+        bool took = false;
+        if (changed) {
+            h->meta_bytes = h->meta_bytes - m->meta_len + e->len;
+            ut__free(m->meta);
+            m->meta = meta;
+            m->meta_len = e->len;
+            took = meta != NULL;
+        }
+        if (prev == UT_NODE_DEAD || prev == UT_NODE_LEAVING)
+            push_event(h, UT_GOSSIP_EVENT_JOINED, m);
+        else if (prev == UT_NODE_SUSPECTED)
+            push_event(h, UT_GOSSIP_EVENT_ALIVE, m);
+        if (changed && prev != UT_NODE_DEAD && prev != UT_NODE_LEAVING)
+            push_event(h, UT_GOSSIP_EVENT_UPDATED, m);
+        enqueue(h, m);
+        return took;
+    }
+    case UT_NODE_SUSPECTED: {
+        if (!is_live(m->status) || e->term < m->inc)
+            return false;
+        uint64_t by = 0;
+        for (int i = 0; i < 8; i++)
+            by |= (uint64_t)((const unsigned char *)e->data)[i] << (8 * i);
+        if (m->status == UT_NODE_ALIVE || e->term > m->inc) {
+            /* SWIM §4.2: Suspect(i) overrides Alive(j) for i ≥ j and
+             * Suspect(j) for i > j. */
+            bool was_alive = m->status == UT_NODE_ALIVE;
+            m->inc = e->term;
+            m->suspecter = by;
+            m->nconf = 0;
+            if (was_alive) {
+                m->susp_start = h->now;
+                set_status(h, m, UT_NODE_SUSPECTED);
+                push_event(h, UT_GOSSIP_EVENT_SUSPECTED, m);
+            }
+            m->susp_deadline = m->susp_start + susp_timeout(h, 0);
+            enqueue(h, m);
+            return false;
+        }
+        /* Lifeguard §5: an independent suspicion of the same incarnation is
+         * a confirmation that shortens the timeout; it is re-gossiped. */
+        if (!h->lifeguard || by == m->suspecter || by == h->id)
+            return false;
+        for (unsigned i = 0; i < m->nconf; i++)
+            if (m->conf[i] == by)
+                return false;
+        if (m->nconf >= UT__GOSSIP_MAX_CONF)
+            return false;
+        m->conf[m->nconf++] = by;
+        m->susp_deadline = m->susp_start + susp_timeout(h, m->nconf);
+        enqueue(h, m);
+        return false;
+    }
+    case UT_NODE_DEAD:
+        /* SWIM §4.2: Confirm overrides everything (at the same or a newer
+         * incarnation; an older one is stale). */
+        if (!is_live(m->status) || e->term < m->inc)
+            return false;
+        m->inc = e->term;
+        set_status(h, m, UT_NODE_DEAD);
+        push_event(h, UT_GOSSIP_EVENT_DEAD, m);
+        enqueue(h, m);
+        return false;
+    case UT_NODE_LEAVING:
+        /* A graceful leave is a confirm the member sent about itself; it is
+         * kept apart from dead so callers can tell the two. */
+        if (m->status == UT_NODE_LEAVING || e->term < m->inc)
+            return false;
+        m->inc = e->term;
+        set_status(h, m, UT_NODE_LEAVING);
+        push_event(h, UT_GOSSIP_EVENT_LEFT, m);
+        enqueue(h, m);
+        return false;
+    default:
+        return false;
+    }
+}
+
+/* ---- public API ------------------------------------------------------- */
+
+int ut_gossip_config_init(ut_gossip_config_t *cfg, unsigned version)
+{
+    if (cfg == NULL)
+        return UT_EINVAL;
+    if (version < 1 || version > UT_GOSSIP_CONFIG_VERSION)
+        return UT_EVERSION;
+    memset(cfg, 0, sizeof *cfg);
+    cfg->version = version;
+    cfg->probe_interval_ms = 1000;
+    cfg->probe_timeout_ms = 500;
+    cfg->indirect_probes = 3;
+    cfg->retransmit_mult = 4;
+    cfg->suspicion_mult = 4;
+    cfg->suspicion_max_mult = 6;
+    cfg->awareness_max = 8;
+    cfg->max_datagram = 1400;
+    cfg->max_meta = 1024;
+    cfg->push_pull_interval_ms = 30000;
+    cfg->lifeguard = true;
+    cfg->gossip_interval_ms = 200;
+    cfg->gossip_fanout = 3;
+    return UT_OK;
+}
+
+static int check_config(const ut_gossip_config_t *c)
+{
+    if (c->version < 1 || c->version > UT_GOSSIP_CONFIG_VERSION)
+        return UT_EVERSION;
+    if (c->id == 0 || (c->n_seeds > 0 && c->seeds == NULL) || c->probe_interval_ms == 0 ||
+        c->probe_timeout_ms == 0 || c->probe_timeout_ms >= c->probe_interval_ms ||
+        c->retransmit_mult == 0 || c->suspicion_mult == 0 || c->suspicion_max_mult == 0 ||
+        c->awareness_max == 0 || c->awareness_max > 1000 || c->meta_len > c->max_meta ||
+        (c->meta_len > 0 && c->meta == NULL) || c->max_meta > UINT32_MAX / 2 ||
+        c->indirect_probes > 64 || c->gossip_fanout > 64)
+        return UT_EINVAL;
+    /* One update with full metadata must fit a datagram. */
+    if ((uint64_t)c->max_datagram <
+        (uint64_t)UT__GOSSIP_FRAME_BASE + UT__GOSSIP_UPDATE_HDR + c->max_meta)
+        return UT_EINVAL;
+    for (size_t i = 0; i < c->n_seeds; i++)
+        if (c->seeds[i] == 0 || c->seeds[i] == c->id)
+            return UT_EINVAL;
+    return UT_OK;
+}
+
+int ut_gossip_new(ut_gossip_t **out, const ut_gossip_config_t *cfg)
+{
+    if (out == NULL || cfg == NULL)
+        return UT_EINVAL;
+    int rc = check_config(cfg);
+    if (rc != UT_OK)
+        return rc;
+    ut_gossip_t *h = ut__calloc(1, sizeof *h);
+    if (h == NULL)
+        return UT_ENOMEM;
+    ut__handle_init(&h->base, UT__GOSSIP_MAGIC);
+    ut__outbox_init(&h->ob);
+    h->id = cfg->id;
+    h->rng = ut__rand_seed(cfg->seed, cfg->id);
+    h->interval = cfg->probe_interval_ms;
+    h->timeout = cfg->probe_timeout_ms;
+    h->k = cfg->indirect_probes;
+    h->rt_mult = cfg->retransmit_mult;
+    h->susp_mult = cfg->suspicion_mult;
+    h->susp_max_mult = cfg->suspicion_max_mult;
+    h->aw_max = cfg->awareness_max;
+    h->max_dgram = cfg->max_datagram;
+    h->max_meta = cfg->max_meta;
+    h->pp_interval = cfg->push_pull_interval_ms;
+    h->lifeguard = cfg->lifeguard;
+    h->gossip_interval = cfg->gossip_interval_ms;
+    h->fanout = cfg->gossip_fanout;
+    h->local = cfg->n_seeds > 0 ? UT_NODE_JOINING : UT_NODE_ALIVE;
+    unsigned char *meta = NULL;
+    if (cfg->meta_len > 0) {
+        meta = ut__malloc(cfg->meta_len);
+        if (meta == NULL)
+            goto oom;
+        memcpy(meta, cfg->meta, cfg->meta_len);
+    }
+    if (cfg->n_seeds > 0) {
+        if (cfg->n_seeds > SIZE_MAX / sizeof(uint64_t))
+            goto oom;
+        h->seeds = ut__malloc(cfg->n_seeds * sizeof(uint64_t));
+        if (h->seeds == NULL)
+            goto oom;
+        memcpy(h->seeds, cfg->seeds, cfg->n_seeds * sizeof(uint64_t));
+        h->nseeds = cfg->n_seeds;
+    }
+    if (reserve_members(h, 1) != UT_OK)
+        goto oom;
+    ut__gossip_member_t *s = &h->m[0];
+    memset(s, 0, sizeof *s);
+    s->id = h->id;
+    s->status = UT_NODE_ALIVE;
+    s->meta = meta;
+    s->meta_len = (uint32_t)cfg->meta_len;
+    h->meta_bytes = cfg->meta_len;
+    h->n = 1;
+    h->n_live = 1;
+    h->order[0] = h->id;
+    *out = h;
+    return UT_OK;
+oom:
+    ut__free(meta);
+    ut_gossip_free(h);
+    return UT_ENOMEM;
+}
+
+void ut_gossip_free(ut_gossip_t *h)
+{
+    if (h == NULL || !ut__handle_valid(&h->base, UT__GOSSIP_MAGIC))
+        return;
+    for (size_t i = 0; i < h->n; i++)
+        ut__free(h->m[i].meta);
+    ut__free(h->m);
+    ut__free(h->order);
+    ut__free(h->bq);
+    ut__free(h->susp);
+    ut__free(h->seeds);
+    ut__free(h->metas);
+    for (int i = 0; i < 2; i++) {
+        ut__free(h->ev[i].ev);
+        ut__free(h->pool[i].e);
+    }
+    ut__outbox_destroy(&h->ob);
+    ut__handle_retire(&h->base);
+    ut__free(h);
+}
+
+static bool gossip_type(ut_msg_type_t t)
+{
+    return t >= UT_MSG_GOSSIP_PING && t <= UT_MSG_GOSSIP_PUSH;
+}
+
+static int check_msg(ut_gossip_t *h, const ut_msg_t *m)
+{
+    if (!gossip_type(m->type))
+        UT__FAIL(&h->base, UT_EINVAL, "step: not a gossip message (type %d)", (int)m->type);
+    if (m->to != h->id)
+        UT__FAIL(&h->base, UT_EINVAL, "step: addressed to %llu", (unsigned long long)m->to);
+    if (m->from == 0 || m->from == h->id)
+        UT__FAIL(&h->base, UT_EINVAL, "step: bad sender %llu", (unsigned long long)m->from);
+    const ut_msg_gossip_t *g = &m->body.gossip;
+    if (g->n_updates > 0 && g->updates == NULL)
+        UT__FAIL(&h->base, UT_EINVAL, "step: %zu updates without an array", g->n_updates);
+    for (size_t i = 0; i < g->n_updates; i++) {
+        const ut_entry_t *e = &g->updates[i];
+        if (e->index == 0)
+            UT__FAIL(&h->base, UT_EINVAL, "step: update %zu names member 0", i);
+        if (e->term >= UT__GOSSIP_INC_LIMIT)
+            UT__FAIL(&h->base, UT_EINVAL, "step: update %zu: incarnation too far ahead", i);
+        if (e->len > 0 && e->data == NULL)
+            UT__FAIL(&h->base, UT_EINVAL, "step: update %zu: data missing", i);
+        switch (e->type) {
+        case UT_NODE_ALIVE:
+            if (e->len > h->max_meta)
+                UT__FAIL(&h->base, UT_EINVAL, "step: update %zu: metadata of %u bytes", i,
+                         (unsigned)e->len);
+            break;
+        case UT_NODE_SUSPECTED:
+            if (e->len != 8)
+                UT__FAIL(&h->base, UT_EINVAL, "step: update %zu: suspicion without suspecter", i);
+            break;
+        case UT_NODE_DEAD:
+        case UT_NODE_LEAVING:
+            if (e->len != 0)
+                UT__FAIL(&h->base, UT_EINVAL, "step: update %zu: data on a dead/left update", i);
+            break;
+        default:
+            UT__FAIL(&h->base, UT_EINVAL, "step: update %zu: status %u", i, (unsigned)e->type);
+        }
+    }
+    return UT_OK;
+}
+
+static ut__gossip_relay_t *relay_find(ut_gossip_t *h, uint64_t origin, uint64_t seq,
+                                      uint64_t target)
+{
+    for (unsigned i = 0; i < UT__GOSSIP_RELAYS; i++) {
+        ut__gossip_relay_t *r = &h->relays[i];
+        if (r->used && r->origin == origin && r->seq == seq && r->target == target)
+            return r;
+    }
+    return NULL;
+}
+
+int ut_gossip_step(ut_gossip_t *h, const ut_msg_t *m)
+{
+    if (h == NULL || !ut__handle_valid(&h->base, UT__GOSSIP_MAGIC))
+        return UT_EINVAL;
+    if (m == NULL)
+        UT__FAIL(&h->base, UT_EINVAL, "step: NULL message");
+    int rc = check_msg(h, m);
+    if (rc != UT_OK)
+        return rc;
+    const ut_msg_gossip_t *g = &m->body.gossip;
+    size_t nu = g->n_updates;
+    bool sync = m->type == UT_MSG_GOSSIP_SYNC;
+
+    /* Reserve everything first: nothing below can fail. */
+    /* A sync reply lists the members this message adds, too. */
+    size_t extra_bytes = 0;
+    for (size_t i = 0; sync && i < nu; i++)
+        extra_bytes += g->updates[i].len + 8u;
+    if (reserve_members(h, nu) != UT_OK || reserve_events(h, 2 * nu + 1) != UT_OK ||
+        reserve_out(h, 1, sync, sync ? nu : 0, extra_bytes) != UT_OK)
+        goto oom;
+    if (nu > h->metas_cap) {
+        void *p = h->metas;
+        if (ut__grow(&p, &h->metas_cap, nu, sizeof(unsigned char *)) != UT_OK)
+            goto oom;
+        h->metas = p;
+    }
+    size_t got = 0;
+    for (; got < nu; got++) {
+        const ut_entry_t *e = &g->updates[got];
+        h->metas[got] = NULL;
+        if (e->type == UT_NODE_ALIVE && e->len > 0) {
+            h->metas[got] = ut__malloc(e->len);
+            if (h->metas[got] == NULL)
+                break;
+            memcpy(h->metas[got], e->data, e->len);
+        }
+    }
+    if (got < nu) {
+        for (size_t i = 0; i < got; i++)
+            ut__free(h->metas[i]);
+        goto oom;
+    }
+
+    for (size_t i = 0; i < nu; i++)
+        if (!apply_update(h, &g->updates[i], h->metas[i]))
+            ut__free(h->metas[i]);
+
+    uint64_t from = m->from;
+    switch (m->type) {
+    case UT_MSG_GOSSIP_PING:
+        if (g->target != 0 && g->target != h->id)
+            break; /* a probe meant for another member */
+        /* SWIM §4: answer with an ack; a relayed ping (origin set) is
+         * answered to the intermediary, which forwards it. */
+        push_dgram(h, UT_MSG_GOSSIP_ACK, from, g->seq, h->id, g->origin);
+        break;
+    case UT_MSG_GOSSIP_PING_REQ: {
+        /* SWIM §4: probe the target on the requester's behalf. */
+        if (g->target == 0 || g->target == from)
+            break;
+        if (g->target == h->id) {
+            push_dgram(h, UT_MSG_GOSSIP_ACK, from, g->seq, h->id, 0);
+            break;
+        }
+        ut__gossip_relay_t *slot = NULL;
+        for (unsigned i = 0; i < UT__GOSSIP_RELAYS && slot == NULL; i++)
+            if (!h->relays[i].used)
+                slot = &h->relays[i];
+        if (slot == NULL)
+            break; /* too many at once: the requester's other helpers remain */
+        /* Lifeguard §4.2: nack at 80% of the timeout if the target is silent. */
+        *slot = (ut__gossip_relay_t){from, g->seq, g->target, h->now + h->timeout * 8u / 10u, true};
+        push_dgram(h, UT_MSG_GOSSIP_PING, g->target, g->seq, g->target, from);
+        break;
+    }
+    case UT_MSG_GOSSIP_ACK:
+        if (g->origin != 0 && g->origin != h->id) {
+            ut__gossip_relay_t *r = relay_find(h, g->origin, g->seq, from);
+            if (r != NULL) {
+                r->used = false;
+                push_dgram(h, UT_MSG_GOSSIP_ACK, r->origin, r->seq, r->target, 0);
+            }
+            break;
+        }
+        if (h->probe_active && !h->probe_acked && g->seq == h->probe_seq &&
+            g->target == h->probe_target) {
+            h->probe_acked = true;
+            lhm_add(h, -1); /* Lifeguard §4.1: a timely ack is a sign of health */
+        }
+        break;
+    case UT_MSG_GOSSIP_NACK:
+        if (h->probe_active && g->seq == h->probe_seq && g->target == h->probe_target &&
+            h->nacks_got < h->nacks_expected)
+            h->nacks_got++;
+        break;
+    case UT_MSG_GOSSIP_SYNC:
+        push_sync(h, UT_MSG_GOSSIP_SYNC_RESP, from);
+        break;
+    case UT_MSG_GOSSIP_SYNC_RESP:
+        if (h->local == UT_NODE_JOINING) {
+            /* The join is acknowledged: announce ourselves (SWIM §4.1,
+             * "joined" spreads like any other update). */
+            h->local = UT_NODE_ALIVE;
+            enqueue(h, self_member(h));
+        }
+        break;
+    default:
+        break;
+    }
+    return UT_OK;
+oom:
+    UT__FAIL(&h->base, UT_ENOMEM, "step: out of memory");
+}
+
+/* The next member to probe: SWIM §4.3 round-robin over a list shuffled at
+ * the end of every pass, skipping dead and left members. */
+static uint64_t next_target(ut_gossip_t *h)
+{
+    for (size_t tries = 0; tries <= h->n; tries++) {
+        if (h->order_pos >= h->n) {
+            for (size_t i = h->n; i > 1; i--) {
+                size_t j = (size_t)ut__rand_below(&h->rng, i);
+                uint64_t t = h->order[i - 1];
+                h->order[i - 1] = h->order[j];
+                h->order[j] = t;
+            }
+            h->order_pos = 0;
+        }
+        uint64_t id = h->order[h->order_pos++];
+        ut__gossip_member_t *m = find(h, id);
+        if (id != h->id && m != NULL && is_live(m->status))
+            return id;
+    }
+    return 0;
+}
+
+/* A random member satisfying want (0 if none): reservoir sampling. */
+static uint64_t random_member(ut_gossip_t *h, uint8_t want, uint64_t not1, const uint64_t *skip,
+                              size_t nskip)
+{
+    uint64_t pick = 0, seen = 0;
+    /* Rejection sampling first (O(1) when most members qualify, as live
+     * ones do); a scan when that keeps missing. */
+    for (int tries = 0; tries < 16 && h->n > 1; tries++) {
+        const ut__gossip_member_t *m = &h->m[ut__rand_below(&h->rng, h->n)];
+        if (m->id == h->id || m->id == not1)
+            continue;
+        if (want == UT_NODE_ALIVE ? !is_live(m->status) : m->status != want)
+            continue;
+        bool dup = false;
+        for (size_t j = 0; j < nskip; j++)
+            dup = dup || skip[j] == m->id;
+        if (!dup)
+            return m->id;
+    }
+    for (size_t i = 0; i < h->n; i++) {
+        const ut__gossip_member_t *m = &h->m[i];
+        if (m->id == h->id || m->id == not1)
+            continue;
+        if (want == UT_NODE_ALIVE ? !is_live(m->status) : m->status != want)
+            continue;
+        bool dup = false;
+        for (size_t j = 0; j < nskip; j++)
+            dup = dup || skip[j] == m->id;
+        if (dup)
+            continue;
+        if (ut__rand_below(&h->rng, ++seen) == 0)
+            pick = m->id;
+    }
+    return pick;
+}
+
+int ut_gossip_tick(ut_gossip_t *h, uint64_t now_ms)
+{
+    if (h == NULL || !ut__handle_valid(&h->base, UT__GOSSIP_MAGIC))
+        return UT_EINVAL;
+    if (h->started && now_ms < h->now)
+        UT__FAIL(&h->base, UT_EINVAL, "tick: time went back from %llu to %llu",
+                 (unsigned long long)h->now, (unsigned long long)now_ms);
+    /* Worst case: k ping-reqs, a ping, the nacks due, the pushes, one sync;
+     * one event per suspicion that expires. */
+    /* A sync (the whole list) is reserved only in a tick that sends one:
+     * reserving it every tick would keep a list-sized chunk in use. */
+    bool will_sync = h->local == UT_NODE_JOINING ? (!h->started || now_ms >= h->next_join)
+                                                 : (h->pp_interval > 0 && h->started &&
+                                                    now_ms >= h->next_pp && !h->left_done);
+    size_t due = 0;
+    for (unsigned i = 0; i < UT__GOSSIP_RELAYS; i++)
+        due += h->relays[i].used && now_ms >= h->relays[i].deadline;
+    if (reserve_out(h, h->k + 1u + due + h->fanout, will_sync, 0, 0) != UT_OK ||
+        reserve_events(h, h->nsusp) != UT_OK)
+        UT__FAIL(&h->base, UT_ENOMEM, "tick: out of memory");
+    if (!h->started) {
+        h->started = true;
+        h->next_probe = now_ms + h->interval;
+        h->next_pp = now_ms + h->pp_interval;
+        h->next_join = now_ms;
+        h->next_gossip = now_ms + h->gossip_interval;
+    }
+    h->now = now_ms;
+    if (h->left_done)
+        return UT_OK;
+
+    if (h->local == UT_NODE_JOINING) {
+        /* Join through the seeds, one at a time, once per period. */
+        if (now_ms >= h->next_join) {
+            push_sync(h, UT_MSG_GOSSIP_SYNC, h->seeds[h->seed_pos++ % h->nseeds]);
+            h->next_join = now_ms + h->interval;
+        }
+    }
+
+    /* SWIM §4.2: a suspicion not refuted in time becomes a confirm. */
+    for (size_t i = 0; i < h->nsusp;) {
+        ut__gossip_member_t *m = find(h, h->susp[i]);
+        if (m != NULL && now_ms >= m->susp_deadline) {
+            set_status(h, m, UT_NODE_DEAD); /* removes it from susp */
+            push_event(h, UT_GOSSIP_EVENT_DEAD, m);
+            enqueue(h, m);
+            continue;
+        }
+        i++;
+    }
+
+    for (unsigned i = 0; i < UT__GOSSIP_RELAYS; i++) {
+        ut__gossip_relay_t *r = &h->relays[i];
+        if (r->used && now_ms >= r->deadline) {
+            r->used = false;
+            /* Lifeguard §4.2: the nack tells the requester that we, its
+             * helper, are fine, so its own missed ack is not its fault. */
+            if (h->lifeguard)
+                push_dgram(h, UT_MSG_GOSSIP_NACK, r->origin, r->seq, r->target, 0);
+        }
+    }
+
+    if (h->probe_active && !h->probe_acked && !h->ind_sent &&
+        now_ms >= h->probe_sent + scaled(h, h->timeout)) {
+        /* SWIM §4: no direct ack in time, ask k others to probe. */
+        uint64_t chosen[64];
+        size_t nc = 0;
+        while (nc < h->k) {
+            uint64_t id = random_member(h, UT_NODE_ALIVE, h->probe_target, chosen, nc);
+            if (id == 0)
+                break;
+            chosen[nc++] = id;
+            push_dgram(h, UT_MSG_GOSSIP_PING_REQ, id, h->probe_seq, h->probe_target, 0);
+        }
+        h->ind_sent = true;
+        h->nacks_expected = (uint32_t)nc;
+        h->nacks_got = 0;
+    }
+
+    if (now_ms >= h->next_probe) {
+        if (h->probe_active && !h->probe_acked) {
+            /* End of the protocol period without any ack: suspect (SWIM
+             * §4.2). Lifeguard §4.1: missing nacks mean we may be the slow
+             * one, so local health worsens by the nacks that did not come. */
+            if (h->nacks_expected > 0)
+                lhm_add(h, (int)(h->nacks_expected - h->nacks_got));
+            else
+                lhm_add(h, 1);
+            ut__gossip_member_t *t = find(h, h->probe_target);
+            if (t != NULL && t->status == UT_NODE_ALIVE) {
+                t->suspecter = h->id;
+                t->nconf = 0;
+                t->susp_start = now_ms;
+                t->susp_deadline = now_ms + susp_timeout(h, 0);
+                set_status(h, t, UT_NODE_SUSPECTED);
+                push_event(h, UT_GOSSIP_EVENT_SUSPECTED, t);
+                enqueue(h, t);
+            }
+        }
+        h->probe_active = false;
+        uint64_t target = h->local == UT_NODE_JOINING ? 0 : next_target(h);
+        if (target != 0) {
+            h->probe_active = true;
+            h->probe_acked = false;
+            h->ind_sent = false;
+            h->nacks_expected = h->nacks_got = 0;
+            h->probe_target = target;
+            h->probe_seq = ++h->seq;
+            h->probe_sent = now_ms;
+            push_dgram(h, UT_MSG_GOSSIP_PING, target, h->probe_seq, target, 0);
+        }
+        h->next_probe = now_ms + scaled(h, h->interval);
+    }
+
+    if (h->gossip_interval > 0 && now_ms >= h->next_gossip) {
+        /* Dissemination beyond the probes (memberlist's gossip): queued
+         * updates go to a few random members every gossip interval, so they
+         * spread in O(log N) intervals rather than O(log N) periods. The
+         * retransmission bound (SWIM §4.1) still ends each update. */
+        h->next_gossip = now_ms + h->gossip_interval;
+        uint64_t chosen[64];
+        size_t nc = 0;
+        while (nc < h->fanout && h->nbq > 0) {
+            uint64_t id = random_member(h, UT_NODE_ALIVE, 0, chosen, nc);
+            if (id == 0)
+                break;
+            chosen[nc++] = id;
+            push_dgram(h, UT_MSG_GOSSIP_PUSH, id, 0, 0, 0);
+        }
+    }
+
+    if (h->pp_interval > 0 && h->local != UT_NODE_JOINING && now_ms >= h->next_pp) {
+        h->next_pp = now_ms + h->pp_interval;
+        /* Push-pull anti-entropy with one random member; every other round
+         * with a dead one instead, so that the sides of a healed partition
+         * find each other again (their members declared each other dead,
+         * and nothing else would ever talk to a dead member). */
+        uint64_t to = 0;
+        if (h->pp_round++ % 2u == 1u)
+            to = random_member(h, UT_NODE_DEAD, 0, NULL, 0);
+        if (to == 0)
+            to = random_member(h, UT_NODE_ALIVE, 0, NULL, 0);
+        if (to != 0)
+            push_sync(h, UT_MSG_GOSSIP_SYNC, to);
+    }
+    if (h->local == UT_NODE_LEAVING && h->n_live <= 1)
+        h->left_done = true; /* nobody left to tell */
+    return UT_OK;
+}
+
+int ut_gossip_ready(ut_gossip_t *h, ut_gossip_ready_t *out)
+{
+    if (h == NULL || !ut__handle_valid(&h->base, UT__GOSSIP_MAGIC))
+        return UT_EINVAL;
+    if (out == NULL)
+        UT__FAIL(&h->base, UT_EINVAL, "ready: NULL output");
+    if (ut__readyseq_busy(&h->rs))
+        UT__FAIL(&h->base, UT_ESTATE, "ready: the previous ready was not advanced");
+    memset(out, 0, sizeof *out);
+    bool empty = ut__outbox_pending(&h->ob) == 0 && h->ev[h->live].n == 0;
+    out->seq_ = ut__readyseq_hand_out(&h->rs, empty);
+    if (empty)
+        return UT_OK;
+    ut_msg_t *msgs;
+    size_t n;
+    ut__outbox_take(&h->ob, &msgs, &n);
+    ut__gossip_pool_t *p = &h->pool[h->live];
+    for (size_t i = 0; i < n; i++) {
+        ut_msg_gossip_t *g = &msgs[i].body.gossip;
+        if (g->n_updates > 0)
+            g->updates = p->e + ((uintptr_t)g->updates - 1u);
+    }
+    out->msgs = msgs;
+    out->n_msgs = n;
+    out->events = h->ev[h->live].n > 0 ? h->ev[h->live].ev : NULL;
+    out->n_events = h->ev[h->live].n;
+    h->live ^= 1;
+    h->ev[h->live].n = 0;
+    h->pool[h->live].n = 0;
+    return UT_OK;
+}
+
+bool ut_gossip_ready_empty(const ut_gossip_ready_t *rd)
+{
+    return rd == NULL || (rd->n_msgs == 0 && rd->n_events == 0);
+}
+
+int ut_gossip_advance(ut_gossip_t *h, const ut_gossip_ready_t *rd)
+{
+    if (h == NULL || !ut__handle_valid(&h->base, UT__GOSSIP_MAGIC))
+        return UT_EINVAL;
+    if (rd == NULL)
+        UT__FAIL(&h->base, UT_EINVAL, "advance: NULL ready");
+    int rc = ut__readyseq_advance(&h->rs, rd->seq_, ut_gossip_ready_empty(rd));
+    if (rc < 0)
+        UT__FAIL(&h->base, UT_EINVAL, "advance: not the outstanding ready");
+    if (rc == 0)
+        return UT_OK;
+    ut__outbox_release(&h->ob);
+    h->ev[h->live ^ 1].n = 0;
+    h->pool[h->live ^ 1].n = 0;
+    return UT_OK;
+}
+
+int ut_gossip_leave(ut_gossip_t *h)
+{
+    if (h == NULL || !ut__handle_valid(&h->base, UT__GOSSIP_MAGIC))
+        return UT_EINVAL;
+    if (h->local == UT_NODE_LEAVING)
+        UT__FAIL(&h->base, UT_ESTATE, "leave: already leaving");
+    ut__gossip_member_t *s = self_member(h);
+    h->local = UT_NODE_LEAVING;
+    set_status(h, s, UT_NODE_LEAVING);
+    h->n_live++; /* we still count ourselves while telling the others */
+    enqueue(h, s);
+    h->left_done = h->n_live <= 1;
+    return UT_OK;
+}
+
+int ut_gossip_set_meta(ut_gossip_t *h, const void *meta, size_t len)
+{
+    if (h == NULL || !ut__handle_valid(&h->base, UT__GOSSIP_MAGIC))
+        return UT_EINVAL;
+    if (len > 0 && meta == NULL)
+        UT__FAIL(&h->base, UT_EINVAL, "set_meta: NULL data");
+    if (len > h->max_meta)
+        UT__FAIL(&h->base, UT_EINVAL, "set_meta: %zu bytes > %u", len, (unsigned)h->max_meta);
+    if (h->local == UT_NODE_LEAVING)
+        UT__FAIL(&h->base, UT_ESTATE, "set_meta: leaving");
+    unsigned char *copy = NULL;
+    if (len > 0) {
+        copy = ut__malloc(len);
+        if (copy == NULL)
+            UT__FAIL(&h->base, UT_ENOMEM, "set_meta: out of memory");
+        memcpy(copy, meta, len);
+    }
+    ut__gossip_member_t *s = self_member(h);
+    h->meta_bytes = h->meta_bytes - s->meta_len + len;
+    ut__free(s->meta);
+    s->meta = copy;
+    s->meta_len = (uint32_t)len;
+    s->inc++; /* the incarnation is the metadata version */
+    enqueue(h, s);
+    return UT_OK;
+}
+
+ut_node_status_t ut_gossip_status(const ut_gossip_t *h)
+{
+    if (h == NULL || !ut__handle_valid(&h->base, UT__GOSSIP_MAGIC))
+        return UT_NODE_DEAD;
+    return h->local;
+}
+
+bool ut_gossip_has_left(const ut_gossip_t *h)
+{
+    return h != NULL && ut__handle_valid(&h->base, UT__GOSSIP_MAGIC) &&
+           h->local == UT_NODE_LEAVING && h->left_done;
+}
+
+uint64_t ut_gossip_incarnation(const ut_gossip_t *h)
+{
+    if (h == NULL || !ut__handle_valid(&h->base, UT__GOSSIP_MAGIC))
+        return 0;
+    return self_member(h)->inc;
+}
+
+unsigned ut_gossip_health(const ut_gossip_t *h)
+{
+    if (h == NULL || !ut__handle_valid(&h->base, UT__GOSSIP_MAGIC))
+        return 0;
+    return h->lhm;
+}
+
+size_t ut_gossip_member_count(const ut_gossip_t *h)
+{
+    if (h == NULL || !ut__handle_valid(&h->base, UT__GOSSIP_MAGIC))
+        return 0;
+    return h->n;
+}
+
+static void fill_member(const ut_gossip_t *h, const ut__gossip_member_t *m, ut_gossip_member_t *out)
+{
+    out->id = m->id;
+    out->status = (ut_node_status_t)m->status;
+    if (m->id == h->id)
+        out->status = h->local;
+    out->incarnation = m->inc;
+    out->meta = m->meta;
+    out->meta_len = m->meta_len;
+}
+
+int ut_gossip_member_at(const ut_gossip_t *h, size_t i, ut_gossip_member_t *out)
+{
+    if (h == NULL || !ut__handle_valid(&h->base, UT__GOSSIP_MAGIC) || out == NULL)
+        return UT_EINVAL;
+    if (i >= h->n)
+        return UT_ERANGE;
+    fill_member(h, &h->m[i], out);
+    return UT_OK;
+}
+
+int ut_gossip_member_find(const ut_gossip_t *h, uint64_t id, ut_gossip_member_t *out)
+{
+    if (h == NULL || !ut__handle_valid(&h->base, UT__GOSSIP_MAGIC) || out == NULL)
+        return UT_EINVAL;
+    const ut__gossip_member_t *m = find(h, id);
+    if (m == NULL)
+        return UT_ENOTFOUND;
+    fill_member(h, m, out);
+    return UT_OK;
+}
+
+const char *ut_gossip_errmsg(const ut_gossip_t *h)
+{
+    return ut__handle_errmsg(h != NULL ? &h->base : NULL, UT__GOSSIP_MAGIC);
+}
+
+const char *ut_gossip_event_name(ut_gossip_event_kind_t kind)
+{
+    switch (kind) {
+    case UT_GOSSIP_EVENT_JOINED:
+        return "joined";
+    case UT_GOSSIP_EVENT_UPDATED:
+        return "updated";
+    case UT_GOSSIP_EVENT_SUSPECTED:
+        return "suspected";
+    case UT_GOSSIP_EVENT_ALIVE:
+        return "alive";
+    case UT_GOSSIP_EVENT_DEAD:
+        return "dead";
+    case UT_GOSSIP_EVENT_LEFT:
+        return "left";
+    }
+    return "?";
+}
+
+void ut__gossip_quiesce(ut_gossip_t *h)
+{
+    for (size_t i = 0; i < h->nbq; i++) {
+        ut__gossip_member_t *m = find(h, h->bq[i]);
+        if (m != NULL)
+            m->tx_left = 0;
+    }
+    h->nbq = 0;
+}

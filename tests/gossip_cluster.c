@@ -1,0 +1,407 @@
+/* SPDX-License-Identifier: MIT */
+#include "gossip_cluster.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "gossip/gossip_internal.h"
+
+typedef struct gc_pkt {
+    uint64_t at, seq;
+    size_t to; /* index */
+    size_t len;
+    unsigned char *buf;
+} gc_pkt_t;
+
+typedef struct gc_member {
+    ut_gossip_t *h;
+    bool crashed;
+    uint64_t stalled_until;
+    uint64_t crashed_at;
+    uint64_t crash_inc; /* incarnation of the crashed instance */
+    bool was_crashed;
+    bool detected;
+    size_t dead_seen; /* live members that declared it dead since the crash */
+    unsigned generation;
+} gc_member_t;
+
+struct gc {
+    gc_config_t cfg;
+    gc_member_t *m;
+    uint64_t now, rng, seq, next_tick;
+    gc_pkt_t *heap;
+    size_t nheap, capheap;
+    unsigned char *side;
+    ut_msg_decoder_t *dec;
+    gc_stats_t st;
+    gc_event_fn fn;
+    void *ud;
+    uint64_t errors;
+};
+
+static uint64_t rnd(gc_t *g)
+{
+    uint64_t z = (g->rng += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+void gc_config_init(gc_config_t *c)
+{
+    memset(c, 0, sizeof *c);
+    c->n = 16;
+    c->seed = 1;
+    c->delay_min_ms = 1;
+    c->delay_max_ms = 20;
+    c->tick_ms = 50;
+    c->probe_interval_ms = 1000;
+    c->probe_timeout_ms = 500;
+    c->push_pull_ms = 30000;
+    c->lifeguard = true;
+    c->bootstrap = true;
+}
+
+static bool pkt_less(const gc_pkt_t *a, const gc_pkt_t *b)
+{
+    return a->at < b->at || (a->at == b->at && a->seq < b->seq);
+}
+
+static void heap_push(gc_t *g, gc_pkt_t p)
+{
+    if (g->nheap == g->capheap) {
+        g->capheap = g->capheap ? g->capheap * 2 : 1024;
+        g->heap = realloc(g->heap, g->capheap * sizeof *g->heap);
+    }
+    size_t i = g->nheap++;
+    while (i > 0) {
+        size_t up = (i - 1) / 2;
+        if (!pkt_less(&p, &g->heap[up]))
+            break;
+        g->heap[i] = g->heap[up];
+        i = up;
+    }
+    g->heap[i] = p;
+}
+
+static gc_pkt_t heap_pop(gc_t *g)
+{
+    gc_pkt_t top = g->heap[0], last = g->heap[--g->nheap];
+    size_t i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= g->nheap)
+            break;
+        if (c + 1 < g->nheap && pkt_less(&g->heap[c + 1], &g->heap[c]))
+            c++;
+        if (!pkt_less(&g->heap[c], &last))
+            break;
+        g->heap[i] = g->heap[c];
+        i = c;
+    }
+    if (g->nheap > 0)
+        g->heap[i] = last;
+    return top;
+}
+
+static ut_gossip_t *make(gc_t *g, size_t i, bool with_seed)
+{
+    ut_gossip_config_t c;
+    ut_gossip_config_init(&c, UT_GOSSIP_CONFIG_VERSION);
+    c.id = i + 1;
+    c.seed = g->cfg.seed * 7919u + g->m[i].generation;
+    c.probe_interval_ms = g->cfg.probe_interval_ms;
+    c.probe_timeout_ms = g->cfg.probe_timeout_ms;
+    c.push_pull_interval_ms = g->cfg.push_pull_ms;
+    c.lifeguard = g->cfg.lifeguard;
+    uint64_t seed_id = 0;
+    if (with_seed) {
+        for (size_t j = 0; j < g->cfg.n; j++)
+            if (j != i && !g->m[j].crashed) {
+                seed_id = j + 1;
+                break;
+            }
+    }
+    c.seeds = &seed_id;
+    c.n_seeds = seed_id != 0 ? 1 : 0;
+    ut_gossip_t *h = NULL;
+    if (ut_gossip_new(&h, &c) != UT_OK)
+        g->errors++;
+    return h;
+}
+
+gc_t *gc_new(const gc_config_t *c)
+{
+    gc_t *g = calloc(1, sizeof *g);
+    g->cfg = *c;
+    g->rng = c->seed ^ 0x5bd1e995u;
+    g->m = calloc(c->n, sizeof *g->m);
+    g->side = NULL;
+    if (ut_msg_decoder_new(&g->dec) != UT_OK)
+        g->errors++;
+    for (size_t i = 0; i < c->n; i++)
+        g->m[i].h = make(g, i, !c->bootstrap && i > 0);
+    if (c->bootstrap) {
+        /* Every member receives the full list once, as if it had joined. */
+        ut_entry_t *e = calloc(c->n, sizeof *e);
+        for (size_t j = 0; j < c->n; j++) {
+            e[j].index = j + 1;
+            e[j].type = UT_NODE_ALIVE;
+        }
+        for (size_t i = 0; i < c->n; i++) {
+            ut_msg_t msg;
+            memset(&msg, 0, sizeof msg);
+            msg.type = UT_MSG_GOSSIP_SYNC_RESP;
+            msg.from = i == 0 ? 2 : 1;
+            msg.to = i + 1;
+            msg.body.gossip.n_updates = c->n;
+            msg.body.gossip.updates = e;
+            if (ut_gossip_step(g->m[i].h, &msg) != UT_OK)
+                g->errors++;
+            ut_gossip_ready_t rd;
+            if (ut_gossip_ready(g->m[i].h, &rd) == UT_OK && !ut_gossip_ready_empty(&rd))
+                ut_gossip_advance(g->m[i].h, &rd);
+            ut__gossip_quiesce(g->m[i].h);
+        }
+        free(e);
+    }
+    /* Members start their clocks at random offsets within one period. */
+    return g;
+}
+
+void gc_free(gc_t *g)
+{
+    if (g == NULL)
+        return;
+    for (size_t i = 0; i < g->cfg.n; i++)
+        ut_gossip_free(g->m[i].h);
+    while (g->nheap > 0)
+        free(heap_pop(g).buf);
+    free(g->heap);
+    free(g->m);
+    free(g->side);
+    free(g->st.detect_ms);
+    ut_msg_decoder_free(g->dec);
+    free(g);
+}
+
+static void on_event(gc_t *g, size_t i, const ut_gossip_event_t *ev)
+{
+    size_t j = (size_t)(ev->node - 1);
+    if (j >= g->cfg.n)
+        return;
+    gc_member_t *t = &g->m[j];
+    /* About an instance that crashed (and has since restarted): not false. */
+    bool stale = t->was_crashed && ev->incarnation <= t->crash_inc;
+    if (ev->kind == UT_GOSSIP_EVENT_SUSPECTED) {
+        g->st.suspicions++;
+        if (!t->crashed && !stale)
+            g->st.false_suspicions++;
+        else if (!t->detected) {
+            t->detected = true;
+            uint64_t d = g->now - t->crashed_at;
+            g->st.detect_sum_ms += d;
+            g->st.detect_n++;
+            if (d > g->st.detect_max_ms)
+                g->st.detect_max_ms = d;
+            if (g->st.detect_n > g->st.detect_cap) {
+                g->st.detect_cap = g->st.detect_cap ? g->st.detect_cap * 2 : 64;
+                g->st.detect_ms = realloc(g->st.detect_ms, g->st.detect_cap * sizeof(uint64_t));
+            }
+            g->st.detect_ms[g->st.detect_n - 1] = d;
+        }
+    } else if (ev->kind == UT_GOSSIP_EVENT_DEAD) {
+        g->st.deads++;
+        if (!t->crashed && !stale)
+            g->st.false_deads++;
+        else {
+            t->dead_seen++;
+            size_t live = 0;
+            for (size_t k = 0; k < g->cfg.n; k++)
+                live += !g->m[k].crashed;
+            if (t->dead_seen == live) {
+                g->st.dead_all_n++;
+                g->st.dead_all_sum_ms += g->now - t->crashed_at;
+            }
+        }
+    }
+    if (g->fn != NULL)
+        g->fn(g->ud, i, ev, g->now);
+}
+
+static void send_all(gc_t *g, size_t i, const ut_gossip_ready_t *rd)
+{
+    for (size_t k = 0; k < rd->n_msgs; k++) {
+        const ut_msg_t *msg = &rd->msgs[k];
+        size_t len;
+        if (ut_msg_encoded_size(msg, &len) != UT_OK) {
+            g->errors++;
+            continue;
+        }
+        if (msg->type != UT_MSG_GOSSIP_SYNC && msg->type != UT_MSG_GOSSIP_SYNC_RESP && len > 1400)
+            g->st.oversize++;
+        g->st.msgs++;
+        g->st.bytes += len;
+        size_t to = (size_t)(msg->to - 1);
+        if (to >= g->cfg.n || (g->side != NULL && g->side[to] != g->side[i]) ||
+            rnd(g) % 100 < g->cfg.loss_pct) {
+            g->st.dropped++;
+            continue;
+        }
+        unsigned copies = rnd(g) % 100 < g->cfg.dup_pct ? 2 : 1;
+        for (unsigned c = 0; c < copies; c++) {
+            gc_pkt_t p;
+            p.buf = malloc(len);
+            if (ut_msg_encode(msg, p.buf, len, &p.len) != UT_OK)
+                g->errors++;
+            uint32_t span = g->cfg.delay_max_ms - g->cfg.delay_min_ms + 1;
+            p.at = g->now + g->cfg.delay_min_ms + rnd(g) % span;
+            p.seq = g->seq++;
+            p.to = to;
+            heap_push(g, p);
+        }
+    }
+    for (size_t k = 0; k < rd->n_events; k++)
+        on_event(g, i, &rd->events[k]);
+}
+
+static void drain(gc_t *g, size_t i)
+{
+    ut_gossip_t *h = g->m[i].h;
+    ut_gossip_ready_t rd;
+    while (ut_gossip_ready(h, &rd) == UT_OK && !ut_gossip_ready_empty(&rd)) {
+        send_all(g, i, &rd);
+        if (ut_gossip_advance(h, &rd) != UT_OK)
+            g->errors++;
+    }
+}
+
+static void deliver(gc_t *g, gc_pkt_t *p)
+{
+    gc_member_t *m = &g->m[p->to];
+    if (m->crashed || m->h == NULL)
+        return;
+    ut_msg_t msg;
+    if (ut_msg_decoder_decode(g->dec, &msg, p->buf, p->len, NULL) != UT_OK) {
+        g->errors++;
+        return;
+    }
+    int rc = ut_gossip_step(m->h, &msg);
+    if (rc != UT_OK)
+        g->errors++;
+    drain(g, p->to);
+}
+
+void gc_run_until(gc_t *g, uint64_t t)
+{
+    while (g->now < t) {
+        uint64_t next = g->next_tick;
+        if (g->nheap > 0 && g->heap[0].at < next)
+            next = g->heap[0].at;
+        if (next > t) {
+            g->now = t;
+            break;
+        }
+        g->now = next;
+        if (g->nheap > 0 && g->heap[0].at == next) {
+            gc_pkt_t p = heap_pop(g);
+            gc_member_t *m = &g->m[p.to];
+            if (!m->crashed && m->stalled_until > g->now) {
+                p.at = m->stalled_until; /* waits in the socket buffer */
+                heap_push(g, p);
+                continue;
+            }
+            deliver(g, &p);
+            free(p.buf);
+            continue;
+        }
+        for (size_t i = 0; i < g->cfg.n; i++) {
+            gc_member_t *m = &g->m[i];
+            if (m->crashed || m->h == NULL || m->stalled_until > g->now)
+                continue;
+            if (ut_gossip_tick(m->h, g->now) != UT_OK)
+                g->errors++;
+            drain(g, i);
+        }
+        g->next_tick += g->cfg.tick_ms;
+    }
+}
+
+uint64_t gc_now(const gc_t *g)
+{
+    return g->now;
+}
+
+ut_gossip_t *gc_node(gc_t *g, size_t i)
+{
+    return g->m[i].crashed ? NULL : g->m[i].h;
+}
+
+void gc_crash(gc_t *g, size_t i)
+{
+    gc_member_t *m = &g->m[i];
+    if (m->crashed)
+        return;
+    m->crashed = true;
+    m->crashed_at = g->now;
+    m->crash_inc = ut_gossip_incarnation(m->h);
+    m->was_crashed = true;
+    m->detected = false;
+    m->dead_seen = 0;
+    ut_gossip_free(m->h);
+    m->h = NULL;
+}
+
+void gc_restart(gc_t *g, size_t i)
+{
+    gc_member_t *m = &g->m[i];
+    if (!m->crashed)
+        return;
+    m->generation++;
+    m->h = make(g, i, true);
+    m->crashed = false;
+}
+
+void gc_stall(gc_t *g, size_t i, uint64_t until_ms)
+{
+    g->m[i].stalled_until = until_ms;
+}
+
+void gc_partition(gc_t *g, const unsigned char *side)
+{
+    free(g->side);
+    g->side = NULL;
+    if (side != NULL) {
+        g->side = malloc(g->cfg.n);
+        memcpy(g->side, side, g->cfg.n);
+    }
+}
+
+bool gc_crashed(const gc_t *g, size_t i)
+{
+    return g->m[i].crashed;
+}
+
+const gc_stats_t *gc_stats(const gc_t *g)
+{
+    return &g->st;
+}
+
+ut_node_status_t gc_view(gc_t *g, size_t i, size_t j)
+{
+    ut_gossip_member_t mm;
+    if (g->m[i].crashed || ut_gossip_member_find(g->m[i].h, j + 1, &mm) != UT_OK)
+        return UT_NODE_DEAD;
+    return mm.status;
+}
+
+void gc_on_event(gc_t *g, gc_event_fn fn, void *ud)
+{
+    g->fn = fn;
+    g->ud = ud;
+}
+
+uint64_t gc_errors(const gc_t *g)
+{
+    return g->errors;
+}

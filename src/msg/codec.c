@@ -105,6 +105,106 @@ static inline uint64_t ut__get64(const unsigned char *p)
 /* Validate and size in one pass, so encode walks the entries only twice
  * (here and when writing). Sizes are accumulated in 64 bits so that a 32-bit
  * size_t cannot wrap before the UT_MSG_MAX_FRAME check. */
+/* Entry arrays: Raft's AppendEntries log slice and gossip's membership
+ * updates share one layout (a u32 count, a u16 entry-header length, then
+ * per entry two u64, two u32 and the payload). They differ in the order of
+ * the two u64 (Raft: term, index; gossip: member id, incarnation) and in
+ * what a valid entry is. */
+typedef enum { UT__ENTS_RAFT, UT__ENTS_GOSSIP } ut__ents_kind_t;
+
+/* Raft: entries are the log slice that follows prev_index (Raft §5.3).
+ * Gossip: a member id is never 0 and a status is a ut_node_status_t. */
+static inline bool ut__entry_ok(ut__ents_kind_t kind, const ut_entry_t *e, uint64_t base, size_t i)
+{
+    if (kind == UT__ENTS_RAFT)
+        return e->index == base + 1u + (uint64_t)i;
+    return e->index != 0 && e->type <= 4u;
+}
+
+/* Adds the entries' encoded bytes to *size; UT_EINVAL for a malformed entry
+ * or a frame over the limit. */
+static int ut__msg_check_entries(ut__ents_kind_t kind, const ut_entry_t *es, size_t n,
+                                 uint64_t base, uint64_t *size)
+{
+    if ((n > 0 && es == NULL) || (uint64_t)n > UINT32_MAX)
+        return UT_EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        const ut_entry_t *e = &es[i];
+        if (!ut__entry_ok(kind, e, base, i) || (e->len > 0 && e->data == NULL))
+            return UT_EINVAL;
+        *size += UT__MSG_ENTRY_HDR + (uint64_t)e->len;
+        if (*size > UT_MSG_MAX_FRAME)
+            return UT_EINVAL;
+    }
+    return UT_OK;
+}
+
+/* Writes the count, the entry-header length and the entries (validated by
+ * ut__msg_check_entries); returns the position after them. */
+static unsigned char *ut__msg_put_entries(unsigned char *q, ut__ents_kind_t kind,
+                                          const ut_entry_t *es, size_t n)
+{
+    ut__put32(q, (uint32_t)n);
+    ut__put16(q + 4, UT__MSG_ENTRY_HDR);
+    q += 6;
+    for (size_t i = 0; i < n; i++) {
+        const ut_entry_t *e = &es[i];
+        bool raft = kind == UT__ENTS_RAFT;
+        ut__put64(q, raft ? e->term : e->index);
+        ut__put64(q + 8, raft ? e->index : e->term);
+        ut__put32(q + 16, e->type);
+        ut__put32(q + 20, e->len);
+        q += UT__MSG_ENTRY_HDR;
+        if (e->len > 0)
+            memcpy(q, e->data, e->len);
+        q += e->len;
+    }
+    return q;
+}
+
+/* Reads n entries of ehl-byte headers at *qp, bounded by *remp, into
+ * entries[0..cap). The count was bounded by the bytes its headers need
+ * before this is called. Once every entry was read, *out_n is n and *out
+ * is entries, or NULL when n is 0 or does not fit (then UT_ERANGE, after
+ * the whole frame was checked); a malformed entry sets neither. */
+static int ut__msg_get_entries(const unsigned char **qp, size_t *remp, ut__ents_kind_t kind,
+                               uint64_t base, size_t n, size_t ehl, bool newer, ut_entry_t *entries,
+                               size_t cap, const ut_entry_t **out, size_t *out_n)
+{
+    const unsigned char *q = *qp;
+    size_t rem = *remp;
+    bool raft = kind == UT__ENTS_RAFT;
+    for (size_t i = 0; i < n; i++) {
+        if (rem < ehl)
+            return UT_ECORRUPT;
+        ut_entry_t e;
+        e.term = ut__get64(raft ? q : q + 8);
+        e.index = ut__get64(raft ? q + 8 : q);
+        e.type = ut__get32(q + 16);
+        e.len = ut__get32(q + 20);
+        q += ehl;
+        rem -= ehl;
+        if (!ut__entry_ok(kind, &e, base, i) || e.len > rem)
+            return UT_ECORRUPT;
+        e.data = e.len > 0 ? q : NULL;
+        q += e.len;
+        rem -= e.len;
+        if (i < cap)
+            entries[i] = e;
+    }
+    *qp = q;
+    *remp = rem;
+    *out_n = n;
+    if (n > cap) {
+        *out = NULL;
+        if (rem > 0 && !newer)
+            return UT_ECORRUPT;
+        return UT_ERANGE;
+    }
+    *out = n > 0 ? entries : NULL;
+    return UT_OK;
+}
+
 static int ut__msg_check(const ut_msg_t *msg, size_t *frame_size)
 {
     if (msg == NULL)
@@ -115,22 +215,10 @@ static int ut__msg_check(const ut_msg_t *msg, size_t *frame_size)
     uint64_t size = UT_MSG_HEADER_SIZE + UT__MSG_FIELDS_LEN_SIZE + fields + UT__MSG_CRC_SIZE;
     if (msg->type == UT_MSG_APPEND) {
         const ut_msg_append_t *a = &msg->body.append;
-        size_t n = a->n_entries;
-        if (n > 0 && a->entries == NULL)
+        if ((uint64_t)a->n_entries > UINT64_MAX - a->prev_index ||
+            ut__msg_check_entries(UT__ENTS_RAFT, a->entries, a->n_entries, a->prev_index, &size) !=
+                UT_OK)
             return UT_EINVAL;
-        if ((uint64_t)n > UINT32_MAX || (uint64_t)n > UINT64_MAX - a->prev_index)
-            return UT_EINVAL;
-        for (size_t i = 0; i < n; i++) {
-            const ut_entry_t *e = &a->entries[i];
-            /* Entries are the log slice that follows prev_index (Raft §5.3). */
-            if (e->index != a->prev_index + 1u + (uint64_t)i)
-                return UT_EINVAL;
-            if (e->len > 0 && e->data == NULL)
-                return UT_EINVAL;
-            size += UT__MSG_ENTRY_HDR + (uint64_t)e->len;
-            if (size > UT_MSG_MAX_FRAME)
-                return UT_EINVAL;
-        }
     }
     /* >>> 2pc (64-95, issue 15): variable part */
     if (msg->type >= UT_MSG_2PC_PREPARE && msg->type <= UT_MSG_2PC_STATUS) {
@@ -145,17 +233,8 @@ static int ut__msg_check(const ut_msg_t *msg, size_t *frame_size)
     /* >>> gossip (96-127, issue 16): variable-length bodies are sized here */
     if (msg->type >= UT_MSG_GOSSIP_PING && msg->type <= UT_MSG_GOSSIP_PUSH) {
         const ut_msg_gossip_t *g = &msg->body.gossip;
-        size_t n = g->n_updates;
-        if ((n > 0 && g->updates == NULL) || (uint64_t)n > UINT32_MAX)
+        if (ut__msg_check_entries(UT__ENTS_GOSSIP, g->updates, g->n_updates, 0, &size) != UT_OK)
             return UT_EINVAL;
-        for (size_t i = 0; i < n; i++) {
-            const ut_entry_t *e = &g->updates[i];
-            if (e->index == 0 || e->type > 4u || (e->len > 0 && e->data == NULL))
-                return UT_EINVAL;
-            size += UT__MSG_ENTRY_HDR + (uint64_t)e->len;
-            if (size > UT_MSG_MAX_FRAME)
-                return UT_EINVAL;
-        }
     }
     /* <<< gossip */
     if (size > UT_MSG_MAX_FRAME)
@@ -255,20 +334,7 @@ int ut_msg_encode(const ut_msg_t *msg, void *buf, size_t cap, size_t *out_len)
         ut__put64(q, g->seq);
         ut__put64(q + 8, g->target);
         ut__put64(q + 16, g->origin);
-        ut__put32(q + 24, (uint32_t)g->n_updates);
-        ut__put16(q + 28, UT__MSG_ENTRY_HDR);
-        q += 30;
-        for (size_t i = 0; i < g->n_updates; i++) {
-            const ut_entry_t *e = &g->updates[i];
-            ut__put64(q, e->index);     /* member id */
-            ut__put64(q + 8, e->term);  /* incarnation */
-            ut__put32(q + 16, e->type); /* status */
-            ut__put32(q + 20, e->len);
-            q += UT__MSG_ENTRY_HDR;
-            if (e->len > 0)
-                memcpy(q, e->data, e->len);
-            q += e->len;
-        }
+        q = ut__msg_put_entries(q + 24, UT__ENTS_GOSSIP, g->updates, g->n_updates);
         break;
     }
         /* <<< gossip */
@@ -299,20 +365,7 @@ int ut_msg_encode(const ut_msg_t *msg, void *buf, size_t cap, size_t *out_len)
         ut__put64(q, a->prev_index);
         ut__put64(q + 8, a->prev_term);
         ut__put64(q + 16, a->commit);
-        ut__put32(q + 24, (uint32_t)a->n_entries);
-        ut__put16(q + 28, UT__MSG_ENTRY_HDR);
-        q += 30;
-        for (size_t i = 0; i < a->n_entries; i++) {
-            const ut_entry_t *e = &a->entries[i];
-            ut__put64(q, e->term);
-            ut__put64(q + 8, e->index);
-            ut__put32(q + 16, e->type);
-            ut__put32(q + 20, e->len);
-            q += UT__MSG_ENTRY_HDR;
-            if (e->len > 0)
-                memcpy(q, e->data, e->len);
-            q += e->len;
-        }
+        q = ut__msg_put_entries(q + 24, UT__ENTS_RAFT, a->entries, a->n_entries);
         break;
     }
     default:
@@ -471,32 +524,10 @@ static int ut__msg_parse(ut_msg_t *out, const unsigned char *p, size_t len, ut_e
             return UT_ECORRUPT;
         if (n > rem / ehl)
             return UT_ECORRUPT;
-        for (size_t i = 0; i < n; i++) {
-            if (rem < ehl)
-                return UT_ECORRUPT;
-            ut_entry_t e;
-            e.index = ut__get64(q);
-            e.term = ut__get64(q + 8);
-            e.type = ut__get32(q + 16);
-            e.len = ut__get32(q + 20);
-            q += ehl;
-            rem -= ehl;
-            if (e.index == 0 || e.type > 4u || e.len > rem)
-                return UT_ECORRUPT;
-            e.data = e.len > 0 ? q : NULL;
-            q += e.len;
-            rem -= e.len;
-            if (i < cap)
-                entries[i] = e;
-        }
-        g->n_updates = n;
-        if (n > cap) {
-            g->updates = NULL;
-            if (rem > 0 && !newer)
-                return UT_ECORRUPT;
-            return UT_ERANGE;
-        }
-        g->updates = n > 0 ? entries : NULL;
+        int erc = ut__msg_get_entries(&q, &rem, UT__ENTS_GOSSIP, 0, n, ehl, newer, entries, cap,
+                                      &g->updates, &g->n_updates);
+        if (erc != UT_OK)
+            return erc;
         break;
     }
         /* <<< gossip */
@@ -536,32 +567,10 @@ static int ut__msg_parse(ut_msg_t *out, const unsigned char *p, size_t len, ut_e
          * trusting it anywhere. */
         if (n > rem / ehl || (uint64_t)n > UINT64_MAX - a->prev_index)
             return UT_ECORRUPT;
-        for (size_t i = 0; i < n; i++) {
-            if (rem < ehl)
-                return UT_ECORRUPT;
-            ut_entry_t e;
-            e.term = ut__get64(q);
-            e.index = ut__get64(q + 8);
-            e.type = ut__get32(q + 16);
-            e.len = ut__get32(q + 20);
-            q += ehl;
-            rem -= ehl;
-            if (e.index != a->prev_index + 1u + (uint64_t)i || e.len > rem)
-                return UT_ECORRUPT;
-            e.data = e.len > 0 ? q : NULL;
-            q += e.len;
-            rem -= e.len;
-            if (i < cap)
-                entries[i] = e;
-        }
-        a->n_entries = n;
-        if (n > cap) {
-            a->entries = NULL;
-            if (rem > 0 && !newer)
-                return UT_ECORRUPT;
-            return UT_ERANGE;
-        }
-        a->entries = n > 0 ? entries : NULL;
+        int erc = ut__msg_get_entries(&q, &rem, UT__ENTS_RAFT, a->prev_index, n, ehl, newer,
+                                      entries, cap, &a->entries, &a->n_entries);
+        if (erc != UT_OK)
+            return erc;
         break;
     }
     default:

@@ -16,20 +16,10 @@
 
 #include <unitypes.h>
 
+#include "lock_test_util.h"
 #include "test_alloc.h"
 
 /* ---- helpers ------------------------------------------------------------- */
-
-static ut_lock_table_t *mk(uint64_t delay, uint32_t max_waiters)
-{
-    ut_lock_table_config_t cfg;
-    assert_int_equal(ut_lock_table_config_init(&cfg, UT_LOCK_TABLE_CONFIG_VERSION), UT_OK);
-    cfg.lock_delay_ms = delay;
-    cfg.max_waiters = max_waiters;
-    ut_lock_table_t *t = NULL;
-    assert_int_equal(ut_lock_table_new(&t, &cfg), UT_OK);
-    return t;
-}
 
 static int cmd(ut_lock_table_t *t, ut_lock_op_t op, const char *res, const char *who, uint64_t ttl,
                uint64_t wait, uint32_t flags, uint32_t limit, uint64_t now, ut_lock_reply_t *rp)
@@ -48,32 +38,6 @@ static int cmd(ut_lock_table_t *t, ut_lock_op_t op, const char *res, const char 
     cmd(t, UT_LOCK_OP_ACQUIRE, r, w, ttl, wait, fl, 0, now, rp)
 #define REL(t, r, w, now, rp) cmd(t, UT_LOCK_OP_RELEASE, r, w, 0, 0, 0, 0, now, rp)
 #define RENEW(t, r, w, ttl, now, rp) cmd(t, UT_LOCK_OP_RENEW, r, w, ttl, 0, 0, 0, now, rp)
-
-typedef struct snap {
-    unsigned char *p;
-    size_t n;
-} snap_t;
-
-static snap_t snap(const ut_lock_table_t *t)
-{
-    snap_t s = {NULL, 0};
-    assert_int_equal(ut_lock_table_snapshot(t, NULL, 0, &s.n), UT_ERANGE);
-    s.p = malloc(s.n);
-    assert_non_null(s.p);
-    size_t n2;
-    assert_int_equal(ut_lock_table_snapshot(t, s.p, s.n, &n2), UT_OK);
-    assert_int_equal(n2, s.n);
-    return s;
-}
-
-static void assert_same(const ut_lock_table_t *t, snap_t before)
-{
-    snap_t now = snap(t);
-    assert_int_equal(now.n, before.n);
-    assert_memory_equal(now.p, before.p, now.n);
-    free(now.p);
-    free(before.p);
-}
 
 static int next_ev(ut_lock_table_t *t, ut_lock_event_t *ev)
 {

@@ -14,10 +14,20 @@
 #   target_link_libraries(utsim_forget_vote PRIVATE unitypes_forget_vote)
 #
 # Call it after add_subdirectory(src), which defines unitypes_objects.
+# Calling it again with the same NAME and DEFINEs (tests/ and tools/ may
+# both need a variant) reuses the first target; other DEFINEs are an error.
 function(ut_add_fault_build name)
   if(ARGC LESS 2)
     message(FATAL_ERROR "ut_add_fault_build(${name}): give at least one DEFINE")
   endif()
+  get_property(_prev GLOBAL PROPERTY UT_FAULT_BUILD_${name})
+  if(TARGET unitypes_${name})
+    if(NOT "${_prev}" STREQUAL "${ARGN}")
+      message(FATAL_ERROR "ut_add_fault_build(${name}): already defined with ${_prev}")
+    endif()
+    return()
+  endif()
+  set_property(GLOBAL PROPERTY UT_FAULT_BUILD_${name} "${ARGN}")
   if(NOT TARGET unitypes_objects)
     message(FATAL_ERROR "ut_add_fault_build(${name}): unitypes_objects is not defined yet")
   endif()

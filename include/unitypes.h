@@ -10,6 +10,7 @@
 #include "unitypes/version.h"
 #include "unitypes/error.h"
 #include "unitypes/alloc.h"
+#include "unitypes/trace.h"
 #include "unitypes/types.h"
 #include "unitypes/msg.h"
 #include "unitypes/codec.h"

@@ -151,12 +151,11 @@ enum {
     OPT_SCENARIO_BASE = 512 /* + index into the merged scenario options */
 };
 
-#define MAX_SC_OPTS 32
+#define MAX_SC_OPTS 64
 
 int main(int argc, char **argv)
 {
     sim_options_t o;
-    sim_options_default(&o);
     uint64_t seed_a = 0, seed_b = 0;
     bool sweep = false, json = false;
     const char *report = NULL, *history = NULL;
@@ -199,6 +198,15 @@ int main(int argc, char **argv)
 
     opterr = 0;
     int c;
+    /* A first pass finds the scenario, whose defaults (scenario.h) come
+     * before every other option wherever --scenario appears; errors are
+     * reported by the second pass. */
+    const sim_scenario_t *chosen = NULL;
+    while ((c = getopt_long(argc, argv, "+:h", lo, NULL)) != -1)
+        if (c == OPT_SCENARIO && optarg && sim_scenario_find(optarg))
+            chosen = sim_scenario_find(optarg);
+    sim_options_for(&o, chosen);
+    optind = 0; /* glibc: reinitialise the scan */
     while ((c = getopt_long(argc, argv, "+:h", lo, NULL)) != -1) {
         const char *v = optarg;
         const char *a = argv[optind - 1];

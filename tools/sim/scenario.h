@@ -30,6 +30,10 @@ struct sim_scenario {
     const char *crash_point_text; /* what crash_point() marks ("right after a vote") */
     const sim_scenario_option_t *options;
     size_t n_options;
+    /* The scenario's own defaults for the world's options (e.g. clients = 0
+     * for a protocol that drives its own workload from tick), applied after
+     * sim_options_default and before the command line. May be NULL. */
+    void (*defaults)(sim_options_t *o);
 
     /* Set up the scenario's state for a run in w; 0, or -1 (out of memory
      * or a message through sim_fail_msg). */
@@ -65,6 +69,18 @@ struct sim_scenario {
 /* The registered scenarios (scenarios/ *.c), in --list-scenarios order. */
 extern const sim_scenario_t sim_scenario_raft;
 extern const sim_scenario_t sim_scenario_echo;
+/* >>> lock (issue 14) */
+/* <<< lock */
+/* >>> 2pc (issue 15) */
+/* <<< 2pc */
+/* >>> gossip (issue 16) */
+/* <<< gossip */
+/* >>> replica (issue 13) */
+/* <<< replica */
+
+/* sim_options_default, then sc's defaults (sc NULL: the default scenario);
+ * also sets o->scenario to sc's name. */
+void sim_options_for(sim_options_t *o, const sim_scenario_t *sc);
 
 /* By name; NULL name = the default (raft). NULL if unknown. */
 const sim_scenario_t *sim_scenario_find(const char *name);

@@ -1048,7 +1048,7 @@ void sim_faults_format(unsigned mask, char *buf, size_t cap)
 
 void sim_replay_command(const sim_options_t *o, char *buf, size_t cap)
 {
-    char f[128], extra[96] = "";
+    char f[128], extra[256] = "";
     sim_faults_format(o->faults, f, sizeof f);
     size_t off = 0;
     if (o->clients != 5)

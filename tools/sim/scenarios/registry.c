@@ -5,7 +5,17 @@
 
 #include "../scenario.h"
 
-static const sim_scenario_t *const scenarios[] = {&sim_scenario_raft, &sim_scenario_echo};
+static const sim_scenario_t *const scenarios[] = {
+    &sim_scenario_raft, &sim_scenario_echo,
+    /* >>> lock (issue 14) */
+    /* <<< lock */
+    /* >>> 2pc (issue 15) */
+    /* <<< 2pc */
+    /* >>> gossip (issue 16) */
+    /* <<< gossip */
+    /* >>> replica (issue 13) */
+    /* <<< replica */
+};
 
 const sim_scenario_t *sim_scenario_at(size_t i)
 {
@@ -20,4 +30,14 @@ const sim_scenario_t *sim_scenario_find(const char *name)
         if (strcmp(scenarios[i]->name, name) == 0)
             return scenarios[i];
     return NULL;
+}
+
+void sim_options_for(sim_options_t *o, const sim_scenario_t *sc)
+{
+    if (!sc)
+        sc = scenarios[0];
+    sim_options_default(o);
+    if (sc->defaults)
+        sc->defaults(o);
+    o->scenario = sc->name;
 }

@@ -85,15 +85,14 @@ struct ut_consensus {
     uint64_t match[UT_CONSENSUS_MAX_NODES];
     uint64_t *rings;
 
-    /* Persistent state (§5, Figure 2) and the copy last handed out. */
-    uint64_t term, vote, commit;
+    /* Persistent state (§5, Figure 2; the commit index is the log's
+     * cursor) and the copy last handed out. */
+    uint64_t term, vote;
     ut_consensus_hard_state_t last_hs;
 
+    /* The entries and their cursors: stable, persisted, commit, applied,
+     * truncate_from (consensus/log.h). */
     ut__consensus_log_t log;
-    uint64_t stable;        /* entries <= stable were handed out for persistence */
-    uint64_t persisted;     /* entries <= persisted are acknowledged durable */
-    uint64_t truncate_from; /* pending truncation of stable storage, 0 = none */
-    uint64_t applied;       /* committed entries <= applied were handed out */
 
     ut_consensus_state_t role;
     bool pre_candidate; /* pre-vote phase (thesis §9.6): still a follower */
@@ -170,7 +169,7 @@ static ut__consensus_progress_t *find_member(ut_consensus_t *h, uint64_t id)
 
 static uint64_t last_term(const ut_consensus_t *h)
 {
-    return ut__consensus_log_term(&h->log, h->log.last);
+    return ut__consensus_log_last_term(&h->log);
 }
 
 /* ------------------------------------------------------------- outbox */
@@ -293,17 +292,18 @@ static void send_append(ut_consensus_t *h, ut__consensus_progress_t *p, size_t m
     ut_msg_t *m = push_msg(h, UT_MSG_APPEND, p->id, h->term);
     m->body.append.prev_index = prev;
     m->body.append.prev_term = ut__consensus_log_term(&h->log, prev);
-    m->body.append.commit = h->commit;
+    m->body.append.commit = h->log.commit;
     size_t n = 0, bytes = 0;
     ut__consensus_msgbuf_t *b = h->live;
     b->off[b->n - 1] = b->n_ents;
-    for (uint64_t i = p->next; i <= h->log.last && n < max_entries; i++) {
-        const ut_entry_t *e = ut__consensus_log_at(&h->log, i);
+    /* max_entries <= entries from next to last (entries_to_send), so the
+     * walk stays inside the log; the offset is subtracted once, here. */
+    const ut_entry_t *e = max_entries > 0 ? ut__consensus_log_at(&h->log, p->next) : NULL;
+    for (; n < max_entries; n++, e++) {
         if (n > 0 && bytes + e->len > h->cfg.max_append_bytes)
             break;
         bytes += e->len;
         b->ents[b->n_ents++] = *e;
-        n++;
     }
     m->body.append.n_entries = n;
     if (n == 0)
@@ -327,7 +327,7 @@ static void send_heartbeat(ut_consensus_t *h, ut__consensus_progress_t *p)
     ut_msg_t *m = push_msg(h, UT_MSG_APPEND, p->id, h->term);
     m->body.append.prev_index = p->match;
     m->body.append.prev_term = ut__consensus_log_term(&h->log, p->match);
-    m->body.append.commit = h->commit;
+    m->body.append.commit = h->log.commit;
 }
 
 static bool needs_append(const ut_consensus_t *h, const ut__consensus_progress_t *p)
@@ -371,9 +371,9 @@ static int flush_appends(ut_consensus_t *h)
  * n_voters), members from the configuration's voter list first. */
 static void maybe_commit(ut_consensus_t *h)
 {
-    uint64_t best = ut__consensus_quorum_commit(h->match, h->n_voters, h->commit);
-    if (best > h->commit && ut__consensus_log_term(&h->log, best) == h->term)
-        h->commit = best;
+    uint64_t best = ut__consensus_quorum_commit(h->match, h->n_voters, h->log.commit);
+    if (best > h->log.commit && ut__consensus_log_term(&h->log, best) == h->term)
+        h->log.commit = best;
 }
 
 static int become_leader(ut_consensus_t *h)
@@ -395,7 +395,7 @@ static int become_leader(ut_consensus_t *h)
         p->active = true;
         ring_clear(p);
     }
-    set_match(h, &h->prs[h->self], h->persisted);
+    set_match(h, &h->prs[h->self], h->log.persisted);
     /* §5.4.2, §8: a new leader appends a no-op of its own term, so that the
      * entries of earlier terms can become committed through it. */
     ut__consensus_log_append(&h->log, h->term, UT_ENTRY_NOOP, NULL, 0);
@@ -736,12 +736,12 @@ int ut_consensus_restore(ut_consensus_t *h, const ut_consensus_hard_state_t *hs,
                                  entries[i].len);
     h->term = hs->term;
     h->vote = hs->vote;
-    h->commit = hs->commit > h->cfg.applied ? hs->commit : h->cfg.applied;
+    h->log.commit = hs->commit > h->cfg.applied ? hs->commit : h->cfg.applied;
     h->last_hs = *hs; /* a raised commit goes out in the next hard state */
-    h->stable = h->persisted = h->log.last;
+    h->log.stable = h->log.persisted = h->log.last;
     /* Committed entries the application does not hold yet are handed out
      * again: all of them for an in-memory state machine (applied = 0). */
-    h->applied = h->cfg.applied;
+    h->log.applied = h->cfg.applied;
     h->restored = true;
     return UT_OK;
 }
@@ -933,7 +933,7 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
         /* Leader Completeness (§5.4) makes a conflict at or below our commit
          * impossible from a legitimate leader: refuse rather than lose
          * committed entries. */
-        if (conflict != 0 && conflict <= h->commit)
+        if (conflict != 0 && conflict <= h->log.commit)
             return ut__handle_fail(&h->base, UT_EINVAL,
                                    "step: append would overwrite committed entry %llu",
                                    (unsigned long long)conflict);
@@ -971,7 +971,7 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
         } else {
             uint64_t ct = ut__consensus_log_term(&h->log, a->prev_index);
             uint64_t first = a->prev_index;
-            while (first > h->commit + 1 && first > 1 &&
+            while (first > h->log.commit + 1 && first > 1 &&
                    ut__consensus_log_term(&h->log, first - 1) == ct)
                 first--;
             r->body.append_resp.hint_term = ct;
@@ -980,14 +980,7 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
         return UT_OK;
     }
     if (conflict != 0) {
-        ut__consensus_log_truncate(&h->log, conflict);
-        if (conflict <= h->stable) {
-            if (h->truncate_from == 0 || conflict < h->truncate_from)
-                h->truncate_from = conflict;
-            h->stable = conflict - 1;
-        }
-        if (h->persisted >= conflict)
-            h->persisted = conflict - 1;
+        ut__consensus_log_truncate(&h->log, conflict); /* and stable, persisted */
         retract_acks(h, conflict);
     }
     for (size_t i = skip; i < a->n_entries; i++) {
@@ -998,8 +991,8 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
     /* §5.3: commitIndex = min(leaderCommit, index of last new entry); never
      * lowered, so a delayed AppendEntries cannot move it back. */
     uint64_t c = a->commit < last_new ? a->commit : last_new;
-    if (c > h->commit)
-        h->commit = c;
+    if (c > h->log.commit)
+        h->log.commit = c;
     r->body.append_resp.success = true;
     r->body.append_resp.index = last_new;
     return UT_OK;
@@ -1030,7 +1023,7 @@ static int handle_append_resp(ut_consensus_t *h, const ut_msg_t *m, ut__consensu
             /* The majority commit looks only at matches above the commit
              * index (its floor), so a match raised to at most that changes
              * nothing (the second acknowledgement of a 3-node cluster). */
-            if (r->index > h->commit)
+            if (r->index > h->log.commit)
                 maybe_commit(h);
         }
         while (p->ring_len > 0 && p->ring[p->ring_head] <= r->index) {
@@ -1248,10 +1241,11 @@ bool ut_consensus_has_ready(const ut_consensus_t *h)
 {
     if (!valid_handle(h) || h->ready_out)
         return false;
-    return h->live->n > 0 || h->stable < h->log.last || h->applied < h->commit ||
+    return h->live->n > 0 || h->log.stable < h->log.last || h->log.applied < h->log.commit ||
            h->term != h->last_hs.term || h->vote != h->last_hs.vote ||
-           h->commit != h->last_hs.commit || h->truncate_from != 0 || h->role != h->last_role ||
-           h->leader != h->last_leader || (h->flush_hint && pending_appends(h));
+           h->log.commit != h->last_hs.commit || h->log.truncate_from != 0 ||
+           h->role != h->last_role || h->leader != h->last_leader ||
+           (h->flush_hint && pending_appends(h));
 }
 
 int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
@@ -1264,9 +1258,10 @@ int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
     if (rc != UT_OK)
         return oom_message(h, rc, "ready");
     h->flush_hint = false;
-    if (h->live->n == 0 && h->stable == h->log.last && h->applied == h->commit &&
-        h->truncate_from == 0 && h->term == h->last_hs.term && h->vote == h->last_hs.vote &&
-        h->commit == h->last_hs.commit && h->role == h->last_role && h->leader == h->last_leader) {
+    if (h->live->n == 0 && h->log.stable == h->log.last && h->log.applied == h->log.commit &&
+        h->log.truncate_from == 0 && h->term == h->last_hs.term && h->vote == h->last_hs.vote &&
+        h->log.commit == h->last_hs.commit && h->role == h->last_role &&
+        h->leader == h->last_leader) {
         /* Nothing to hand out: an empty ready is not outstanding, so the
          * documented loop (stop at the first empty ready, DESIGN §2) does not
          * block the next one. */
@@ -1277,11 +1272,11 @@ int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
         rd->seq_ = h->ready_seq;
         return UT_OK;
     }
-    size_t n_ents = (size_t)(h->log.last - h->stable);
-    uint64_t apply_to = h->commit;
-    if (apply_to - h->applied > UT__CONSENSUS_MAX_APPLY_BATCH)
-        apply_to = h->applied + UT__CONSENSUS_MAX_APPLY_BATCH;
-    size_t n_apply = (size_t)(apply_to - h->applied);
+    size_t n_ents = (size_t)(h->log.last - h->log.stable);
+    uint64_t apply_to = h->log.commit;
+    if (apply_to - h->log.applied > UT__CONSENSUS_MAX_APPLY_BATCH)
+        apply_to = h->log.applied + UT__CONSENSUS_MAX_APPLY_BATCH;
+    size_t n_apply = (size_t)(apply_to - h->log.applied);
     if (n_ents > h->rd_ents_cap)
         rc = ut__grow((void **)&h->rd_ents, &h->rd_ents_cap, n_ents, sizeof(ut_entry_t));
     if (rc == UT_OK && n_apply > h->rd_apply_cap)
@@ -1291,7 +1286,7 @@ int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
 
     h->rd_hs.term = h->term;
     h->rd_hs.vote = h->vote;
-    h->rd_hs.commit = h->commit;
+    h->rd_hs.commit = h->log.commit;
     rd->hard_state = h->rd_hs;
     rd->hard_state_changed = !hs_equal(&h->rd_hs, &h->last_hs);
 #ifdef UT__FAULT_FORGET_VOTE
@@ -1300,14 +1295,14 @@ int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
      * catch this. */
     rd->hard_state.vote = 0;
 #endif
-    rd->truncate_from = h->truncate_from;
+    rd->truncate_from = h->log.truncate_from;
     if (n_ents > 0)
-        memcpy(h->rd_ents, ut__consensus_log_at(&h->log, h->stable + 1),
+        memcpy(h->rd_ents, ut__consensus_log_at(&h->log, h->log.stable + 1),
                n_ents * sizeof(ut_entry_t));
     rd->entries = n_ents > 0 ? h->rd_ents : NULL;
     rd->n_entries = n_ents;
     if (n_apply > 0)
-        memcpy(h->rd_apply, ut__consensus_log_at(&h->log, h->applied + 1),
+        memcpy(h->rd_apply, ut__consensus_log_at(&h->log, h->log.applied + 1),
                n_apply * sizeof(ut_entry_t));
     rd->committed = n_apply > 0 ? h->rd_apply : NULL;
     rd->n_committed = n_apply;
@@ -1338,8 +1333,8 @@ int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
     rd->seq_ = ++h->ready_seq;
     h->rd_last_entry = h->log.last;
     h->rd_applied = apply_to;
-    h->stable = h->log.last;
-    h->truncate_from = 0;
+    h->log.stable = h->log.last;
+    h->log.truncate_from = 0;
     return UT_OK;
 }
 
@@ -1360,12 +1355,12 @@ int ut_consensus_advance(ut_consensus_t *h, const ut_consensus_ready_t *rd)
     h->ready_out = false;
     /* A truncation that arrived after ready() lowered stable: only what is
      * still in the log counts as durable. */
-    uint64_t durable = h->rd_last_entry < h->stable ? h->rd_last_entry : h->stable;
-    if (durable > h->persisted)
-        h->persisted = durable;
+    uint64_t durable = h->rd_last_entry < h->log.stable ? h->rd_last_entry : h->log.stable;
+    if (durable > h->log.persisted)
+        h->log.persisted = durable;
     h->last_hs = h->rd_hs;
-    if (h->rd_applied > h->applied)
-        h->applied = h->rd_applied;
+    if (h->rd_applied > h->log.applied)
+        h->log.applied = h->rd_applied;
     h->out->n = 0;
     h->out->n_ents = 0;
     /* Nothing handed out points into the log any more; queued appends (a
@@ -1375,8 +1370,8 @@ int ut_consensus_advance(ut_consensus_t *h, const ut_consensus_ready_t *rd)
     if (h->role == UT_CONSENSUS_LEADER) {
         /* The leader counts itself only for entries on its own disk. */
         ut__consensus_progress_t *self = &h->prs[h->self];
-        if (h->persisted > self->match) {
-            set_match(h, self, h->persisted);
+        if (h->log.persisted > self->match) {
+            set_match(h, self, h->log.persisted);
             maybe_commit(h);
         }
     }
@@ -1412,7 +1407,7 @@ uint64_t ut_consensus_id(const ut_consensus_t *h)
 
 uint64_t ut_consensus_commit_index(const ut_consensus_t *h)
 {
-    return valid_handle(h) ? h->commit : 0;
+    return valid_handle(h) ? h->log.commit : 0;
 }
 
 uint64_t ut_consensus_last_index(const ut_consensus_t *h)

@@ -16,6 +16,7 @@
 #include "common/handle.h"
 #include "common/rand.h"
 #include "consensus/log.h"
+#include "consensus/progress.h"
 #include "consensus/quorum.h"
 #include "unitypes/codec.h"
 
@@ -47,22 +48,6 @@ _Static_assert(sizeof(ut_msg_append_t) >= sizeof(ut_msg_append_resp_t) &&
 #    define UT__CONSENSUS_NOINLINE
 #endif
 
-enum { PR_PROBE = 0, PR_PIPELINE = 1 };
-
-typedef struct ut__consensus_progress {
-    uint64_t id;
-    uint64_t match;       /* highest index known replicated (§5.3 matchIndex) */
-    uint64_t next;        /* next index to send (§5.3 nextIndex) */
-    uint64_t match_at_hb; /* match at the previous heartbeat (stall detection) */
-    uint64_t *ring;       /* last index of each in-flight AppendEntries */
-    unsigned ring_head, ring_len;
-    uint8_t mode; /* PR_PROBE or PR_PIPELINE */
-    bool paused;  /* probe sent, waiting for its answer or the next heartbeat */
-    bool active;  /* heard from since the last check-quorum round */
-    bool voter;
-    uint8_t vote; /* UT__CONSENSUS_VOTE_* bits of the current (pre-)vote round */
-} ut__consensus_progress_t;
-
 typedef struct ut__consensus_msgbuf {
     ut_msg_t *msgs;
     size_t n, cap;
@@ -79,11 +64,22 @@ struct ut_consensus {
     size_t n_members, n_voters;
     size_t self; /* index of this node in prs */
     bool self_voter;
+    /* Per member, by slot (voters first, then observers; self is one of
+     * them): its id, the leader's replication progress, and apart from it
+     * the vote tally of the current (pre-)vote round and liveness (heard
+     * from since the last check-quorum round), side by side as the quorum
+     * module takes them. */
+    uint64_t ids[UT_CONSENSUS_MAX_NODES];
     ut__consensus_progress_t prs[UT_CONSENSUS_MAX_NODES];
+    uint8_t votes[UT_CONSENSUS_MAX_NODES]; /* UT__CONSENSUS_VOTE_* bits */
+    bool active[UT_CONSENSUS_MAX_NODES];
     /* match[i] == prs[i].match (set_match keeps them equal): the voters'
      * match indexes side by side, as the quorum module takes them. */
     uint64_t match[UT_CONSENSUS_MAX_NODES];
-    uint64_t *rings;
+    ut__consensus_inflight_slot_t *rings; /* every member's in-flight window */
+    /* In-flight payload bytes per follower, 0 = no limit (not public yet:
+     * always 0, so the window counts messages only, as it always has). */
+    uint64_t max_inflight_bytes;
 
     /* Persistent state (§5, Figure 2; the commit index is the log's
      * cursor) and the copy last handed out. */
@@ -153,18 +149,19 @@ static void reset_election_timer(ut_consensus_t *h)
     h->election_timeout = t + ut__rand_below(&h->rng, t);
 }
 
-static inline void set_match(ut_consensus_t *h, ut__consensus_progress_t *p, uint64_t v)
+static inline void set_match(ut_consensus_t *h, size_t slot, uint64_t v)
 {
-    p->match = v;
-    h->match[p - h->prs] = v;
+    h->prs[slot].match = v;
+    h->match[slot] = v;
 }
 
-static ut__consensus_progress_t *find_member(ut_consensus_t *h, uint64_t id)
+/* The slot of member id, or n_members. */
+static size_t find_member(const ut_consensus_t *h, uint64_t id)
 {
-    for (size_t i = 0; i < h->n_members; i++)
-        if (h->prs[i].id == id)
-            return &h->prs[i];
-    return NULL;
+    size_t i = 0;
+    while (i < h->n_members && h->ids[i] != id)
+        i++;
+    return i;
 }
 
 static uint64_t last_term(const ut_consensus_t *h)
@@ -255,7 +252,7 @@ static int check_edge(const ut_consensus_t *h, ut_consensus_state_t to, uint64_t
 static void clear_votes(ut_consensus_t *h)
 {
     for (size_t i = 0; i < h->n_members; i++)
-        h->prs[i].vote = UT__CONSENSUS_VOTE_PENDING;
+        h->votes[i] = UT__CONSENSUS_VOTE_PENDING;
 }
 
 static int become_follower(ut_consensus_t *h, uint64_t term, uint64_t leader)
@@ -279,17 +276,13 @@ static int become_follower(ut_consensus_t *h, uint64_t term, uint64_t leader)
 
 /* ------------------------------------------------------------ replication */
 
-static void ring_clear(ut__consensus_progress_t *p)
-{
-    p->ring_head = p->ring_len = 0;
-}
-
 /* Send entries [p->next, ...] to p, batched up to the configured limits.
  * Caller reserved one message and the entries. */
-static void send_append(ut_consensus_t *h, ut__consensus_progress_t *p, size_t max_entries)
+static void send_append(ut_consensus_t *h, size_t slot, size_t max_entries)
 {
+    ut__consensus_progress_t *p = &h->prs[slot];
     uint64_t prev = p->next - 1;
-    ut_msg_t *m = push_msg(h, UT_MSG_APPEND, p->id, h->term);
+    ut_msg_t *m = push_msg(h, UT_MSG_APPEND, h->ids[slot], h->term);
     m->body.append.prev_index = prev;
     m->body.append.prev_term = ut__consensus_log_term(&h->log, prev);
     m->body.append.commit = h->log.commit;
@@ -308,23 +301,15 @@ static void send_append(ut_consensus_t *h, ut__consensus_progress_t *p, size_t m
     m->body.append.n_entries = n;
     if (n == 0)
         return;
-    uint64_t last = prev + n;
-    if (p->mode == PR_PIPELINE) {
-        /* Optimistically advance next so the pipeline keeps flowing (thesis §10.2.1). */
-        p->next = last + 1;
-        unsigned slot = (p->ring_head + p->ring_len) % h->cfg.max_inflight;
-        p->ring[slot] = last;
-        p->ring_len++;
-    } else {
-        p->paused = true;
-    }
+    ut__consensus_progress_sent(p, prev + n, bytes);
 }
 
 /* Heartbeat (§5.2): an empty AppendEntries whose prev_index is the follower's
  * known match, so it succeeds without backtracking and carries the commit. */
-static void send_heartbeat(ut_consensus_t *h, ut__consensus_progress_t *p)
+static void send_heartbeat(ut_consensus_t *h, size_t slot)
 {
-    ut_msg_t *m = push_msg(h, UT_MSG_APPEND, p->id, h->term);
+    const ut__consensus_progress_t *p = &h->prs[slot];
+    ut_msg_t *m = push_msg(h, UT_MSG_APPEND, h->ids[slot], h->term);
     m->body.append.prev_index = p->match;
     m->body.append.prev_term = ut__consensus_log_term(&h->log, p->match);
     m->body.append.commit = h->log.commit;
@@ -332,11 +317,7 @@ static void send_heartbeat(ut_consensus_t *h, ut__consensus_progress_t *p)
 
 static bool needs_append(const ut_consensus_t *h, const ut__consensus_progress_t *p)
 {
-    if (p->next > h->log.last)
-        return false;
-    if (p->mode == PR_PROBE)
-        return !p->paused;
-    return p->ring_len < h->cfg.max_inflight;
+    return ut__consensus_progress_can_send(p, h->log.last);
 }
 
 static size_t entries_to_send(const ut_consensus_t *h, const ut__consensus_progress_t *p)
@@ -359,7 +340,7 @@ static int flush_appends(ut_consensus_t *h)
             int rc = msgbuf_reserve(h->live, 1, n);
             if (rc != UT_OK)
                 return rc;
-            send_append(h, p, n);
+            send_append(h, i, n);
         }
     }
     return UT_OK;
@@ -386,16 +367,11 @@ static int become_leader(ut_consensus_t *h)
     h->pre_candidate = false;
     h->leader = h->id;
     for (size_t i = 0; i < h->n_members; i++) {
-        ut__consensus_progress_t *p = &h->prs[i];
-        set_match(h, p, 0);
-        p->next = h->log.last + 1;
-        p->match_at_hb = 0;
-        p->mode = PR_PROBE;
-        p->paused = false;
-        p->active = true;
-        ring_clear(p);
+        ut__consensus_progress_reset(&h->prs[i], h->log.last);
+        h->match[i] = 0;
+        h->active[i] = true;
     }
-    set_match(h, &h->prs[h->self], h->log.persisted);
+    set_match(h, h->self, h->log.persisted);
     /* §5.4.2, §8: a new leader appends a no-op of its own term, so that the
      * entries of earlier terms can become committed through it. */
     ut__consensus_log_append(&h->log, h->term, UT_ENTRY_NOOP, NULL, 0);
@@ -409,10 +385,7 @@ static int become_leader(ut_consensus_t *h)
 
 static ut__consensus_vote_result_t tally(const ut_consensus_t *h)
 {
-    uint8_t votes[UT_CONSENSUS_MAX_NODES];
-    for (size_t i = 0; i < h->n_voters; i++)
-        votes[i] = h->prs[i].vote;
-    return ut__consensus_quorum_vote(votes, h->n_voters);
+    return ut__consensus_quorum_vote(h->votes, h->n_voters);
 }
 
 /* Worst-case messages one election round queues: one per member. */
@@ -426,11 +399,10 @@ static int reserve_election(ut_consensus_t *h)
 
 static void send_vote_requests(ut_consensus_t *h, ut_msg_type_t type, uint64_t term)
 {
-    for (size_t i = 0; i < h->n_members; i++) {
-        ut__consensus_progress_t *p = &h->prs[i];
-        if (i == h->self || !p->voter)
+    for (size_t i = 0; i < h->n_voters; i++) {
+        if (i == h->self)
             continue;
-        ut_msg_t *m = push_msg(h, type, p->id, term);
+        ut_msg_t *m = push_msg(h, type, h->ids[i], term);
         m->body.vote.last_log_index = h->log.last;
         m->body.vote.last_log_term = last_term(h);
     }
@@ -442,7 +414,7 @@ static bool open_vote_round(ut_consensus_t *h)
 {
     reset_election_timer(h);
     clear_votes(h);
-    h->prs[h->self].vote = UT__CONSENSUS_VOTE_GRANTED;
+    h->votes[h->self] = UT__CONSENSUS_VOTE_GRANTED;
     return tally(h) == UT__CONSENSUS_VOTE_WON;
 }
 
@@ -632,7 +604,7 @@ int ut_consensus_new(ut_consensus_t **out, const ut_consensus_config_t *cfg)
     if (h == NULL)
         return UT_ENOMEM;
     size_t n = cfg->n_voters + cfg->n_observers;
-    h->rings = ut__calloc(n * cfg->max_inflight, sizeof(uint64_t));
+    h->rings = ut__calloc(n * cfg->max_inflight, sizeof(ut__consensus_inflight_slot_t));
     if (h->rings == NULL) {
         ut__free(h);
         return UT_ENOMEM;
@@ -647,13 +619,13 @@ int ut_consensus_new(ut_consensus_t **out, const ut_consensus_config_t *cfg)
     h->n_members = n;
     h->n_voters = cfg->n_voters;
     for (size_t i = 0; i < n; i++) {
-        ut__consensus_progress_t *p = &h->prs[i];
-        p->voter = i < cfg->n_voters;
-        p->id = p->voter ? cfg->voters[i] : cfg->observers[i - cfg->n_voters];
-        p->ring = h->rings + i * cfg->max_inflight;
-        if (p->id == h->id) {
+        bool voter = i < cfg->n_voters;
+        h->ids[i] = voter ? cfg->voters[i] : cfg->observers[i - cfg->n_voters];
+        ut__consensus_inflight_init(&h->prs[i].inflight, h->rings + i * cfg->max_inflight,
+                                    cfg->max_inflight, h->max_inflight_bytes);
+        if (h->ids[i] == h->id) {
             h->self = i;
-            h->self_voter = p->voter;
+            h->self_voter = voter;
         }
     }
     h->role = h->self_voter ? UT_CONSENSUS_FOLLOWER : UT_CONSENSUS_OBSERVER;
@@ -723,8 +695,7 @@ int ut_consensus_restore(ut_consensus_t *h, const ut_consensus_hard_state_t *hs,
                                "restore: commit %llu beyond the last entry %zu",
                                (unsigned long long)hs->commit, n);
     if (hs->vote != 0) {
-        ut__consensus_progress_t *p = find_member(h, hs->vote);
-        if (p == NULL || !p->voter || hs->term == 0)
+        if (find_member(h, hs->vote) >= h->n_voters || hs->term == 0)
             return ut__handle_fail(&h->base, UT_ECORRUPT, "restore: vote for %llu, not a voter",
                                    (unsigned long long)hs->vote);
     }
@@ -781,10 +752,9 @@ int ut_consensus_tick(ut_consensus_t *h, uint64_t now_ms)
         if (h->cfg.check_quorum && now_ms - h->quorum_start >= h->cfg.election_timeout_ms) {
             bool active[UT_CONSENSUS_MAX_NODES];
             for (size_t i = 0; i < h->n_members; i++) {
-                ut__consensus_progress_t *p = &h->prs[i];
                 if (i < h->n_voters)
-                    active[i] = i == h->self || p->active;
-                p->active = false;
+                    active[i] = i == h->self || h->active[i];
+                h->active[i] = false;
             }
             h->quorum_start = now_ms;
             if (!ut__consensus_quorum_active(active, h->n_voters))
@@ -796,19 +766,11 @@ int ut_consensus_tick(ut_consensus_t *h, uint64_t now_ms)
                 ut__consensus_progress_t *p = &h->prs[i];
                 if (i == h->self)
                     continue;
-                /* A pipeline that made no progress for a whole heartbeat
-                 * lost a message: fall back to probing from the match. */
-                if (p->mode == PR_PIPELINE && p->match == p->match_at_hb &&
-                    p->match < h->log.last) {
-                    p->mode = PR_PROBE;
-                    p->next = p->match + 1;
-                    ring_clear(p);
-                }
-                p->match_at_hb = p->match;
-                p->paused = false; /* re-send a lost probe */
+                /* A stalled pipeline probes again; a lost probe is re-sent. */
+                ut__consensus_progress_heartbeat(p, h->log.last);
                 if (needs_append(h, p))
                     h->flush_hint = true;
-                send_heartbeat(h, p);
+                send_heartbeat(h, i);
             }
         }
         return UT_OK;
@@ -998,8 +960,9 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
     return UT_OK;
 }
 
-static int handle_append_resp(ut_consensus_t *h, const ut_msg_t *m, ut__consensus_progress_t *p)
+static int handle_append_resp(ut_consensus_t *h, const ut_msg_t *m, size_t slot)
 {
+    ut__consensus_progress_t *p = &h->prs[slot];
     const ut_msg_append_resp_t *r = &m->body.append_resp;
     if (h->role != UT_CONSENSUS_LEADER)
         return UT_OK; /* a late answer to a former leader */
@@ -1009,32 +972,20 @@ static int handle_append_resp(ut_consensus_t *h, const ut_msg_t *m, ut__consensu
         return ut__handle_fail(&h->base, UT_EINVAL,
                                "step: append-resp index %llu beyond last index %llu",
                                (unsigned long long)r->index, (unsigned long long)h->log.last);
-    p->active = true;
+    h->active[slot] = true;
     if (r->success) {
-        if (r->index > p->match) {
-            set_match(h, p, r->index);
-            if (p->mode == PR_PROBE) {
-                p->mode = PR_PIPELINE;
-                p->next = p->match + 1;
-                ring_clear(p);
-            } else if (p->next <= p->match) {
-                p->next = p->match + 1;
-            }
+        if (ut__consensus_progress_ack(p, r->index)) {
+            h->match[slot] = r->index;
             /* The majority commit looks only at matches above the commit
              * index (its floor), so a match raised to at most that changes
              * nothing (the second acknowledgement of a 3-node cluster). */
             if (r->index > h->log.commit)
                 maybe_commit(h);
         }
-        while (p->ring_len > 0 && p->ring[p->ring_head] <= r->index) {
-            p->ring_head = (p->ring_head + 1) % h->cfg.max_inflight;
-            p->ring_len--;
-        }
-        p->paused = false;
         return UT_OK;
     }
     /* Rejection (§5.3): ignore stale ones, then back up next using the hint. */
-    if (r->index < p->match || (p->mode == PR_PROBE && r->index + 1 != p->next))
+    if (r->index < p->match || (p->state == UT__CONSENSUS_PR_PROBE && r->index + 1 != p->next))
         return UT_OK;
     uint64_t next;
     if (r->hint_term == 0) {
@@ -1052,10 +1003,7 @@ static int handle_append_resp(ut_consensus_t *h, const ut_msg_t *m, ut__consensu
         next = r->index;
     if (next < p->match + 1)
         next = p->match + 1;
-    p->next = next;
-    p->mode = PR_PROBE;
-    p->paused = false;
-    ring_clear(p);
+    ut__consensus_progress_become_probe(p, next);
     return UT_OK;
 }
 
@@ -1098,7 +1046,7 @@ static int handle_vote(ut_consensus_t *h, const ut_msg_t *m)
     return UT_OK;
 }
 
-static int handle_vote_resp(ut_consensus_t *h, const ut_msg_t *m, ut__consensus_progress_t *p)
+static int handle_vote_resp(ut_consensus_t *h, const ut_msg_t *m, size_t slot)
 {
     bool pre = m->type == UT_MSG_PREVOTE_RESP;
     if (pre) {
@@ -1110,7 +1058,8 @@ static int handle_vote_resp(ut_consensus_t *h, const ut_msg_t *m, ut__consensus_
     int rc = reserve_election(h);
     if (rc != UT_OK)
         return rc;
-    p->vote |= m->body.vote_resp.granted ? UT__CONSENSUS_VOTE_GRANTED : UT__CONSENSUS_VOTE_REJECTED;
+    h->votes[slot] |=
+        m->body.vote_resp.granted ? UT__CONSENSUS_VOTE_GRANTED : UT__CONSENSUS_VOTE_REJECTED;
     switch (tally(h)) {
     case UT__CONSENSUS_VOTE_WON:
         return pre ? start_election(h) : become_leader(h);
@@ -1122,7 +1071,7 @@ static int handle_vote_resp(ut_consensus_t *h, const ut_msg_t *m, ut__consensus_
     return UT_OK;
 }
 
-static int step_member(ut_consensus_t *h, const ut_msg_t *m, ut__consensus_progress_t *p);
+static int step_member(ut_consensus_t *h, const ut_msg_t *m, size_t slot);
 
 int ut_consensus_step(ut_consensus_t *h, const ut_msg_t *m)
 {
@@ -1153,16 +1102,16 @@ int ut_consensus_step(ut_consensus_t *h, const ut_msg_t *m)
                                    ut_msg_type_name(m->type), (unsigned long long)h->term,
                                    (unsigned long long)m->term);
     }
-    ut__consensus_progress_t *p = find_member(h, m->from);
-    if (p == NULL || m->from == h->id)
+    size_t slot = find_member(h, m->from);
+    if (slot == h->n_members || slot == h->self)
         return ut__handle_fail(&h->base, UT_ENOTFOUND, "step: %s from %llu, not a peer",
                                ut_msg_type_name(m->type), (unsigned long long)m->from);
     bool needs_voter =
         m->type == UT_MSG_VOTE || m->type == UT_MSG_PREVOTE || m->type == UT_MSG_APPEND;
-    if (needs_voter && !p->voter)
+    if (needs_voter && slot >= h->n_voters)
         return ut__handle_fail(&h->base, UT_EINVAL, "step: %s from observer %llu",
                                ut_msg_type_name(m->type), (unsigned long long)m->from);
-    int rc = step_member(h, m, p);
+    int rc = step_member(h, m, slot);
     /* A refused message (UT_EINVAL, UT_ENOMEM, UT_ESTATE) changed nothing,
      * so it does not count as input either: restore() stays possible. */
     if (rc == UT_OK || rc == UT_ESTALE)
@@ -1173,7 +1122,7 @@ int ut_consensus_step(ut_consensus_t *h, const ut_msg_t *m)
 }
 
 /* ut_consensus_step() once the message passed the envelope checks. */
-static int step_member(ut_consensus_t *h, const ut_msg_t *m, ut__consensus_progress_t *p)
+static int step_member(ut_consensus_t *h, const ut_msg_t *m, size_t slot)
 {
     if (m->term < h->term) {
         /* §5.1: a stale request is answered with our term so that its sender
@@ -1211,13 +1160,13 @@ static int step_member(ut_consensus_t *h, const ut_msg_t *m, ut__consensus_progr
     if (m->term > h->term && !(m->type == UT_MSG_PREVOTE_RESP && m->body.vote_resp.granted))
         return become_follower(h, m->term, 0);
     if (m->type == UT_MSG_APPEND_RESP) {
-        int rc = handle_append_resp(h, m, p);
+        int rc = handle_append_resp(h, m, slot);
         /* Only this peer's progress moved: it alone may have become sendable. */
-        if (h->role == UT_CONSENSUS_LEADER && needs_append(h, p))
+        if (h->role == UT_CONSENSUS_LEADER && needs_append(h, &h->prs[slot]))
             h->flush_hint = true;
         return rc;
     }
-    return handle_vote_resp(h, m, p);
+    return handle_vote_resp(h, m, slot);
 }
 
 /* ----------------------------------------------------------- ready/advance */
@@ -1369,9 +1318,8 @@ int ut_consensus_advance(ut_consensus_t *h, const ut_consensus_ready_t *rd)
         ut__consensus_log_compact(&h->log);
     if (h->role == UT_CONSENSUS_LEADER) {
         /* The leader counts itself only for entries on its own disk. */
-        ut__consensus_progress_t *self = &h->prs[h->self];
-        if (h->log.persisted > self->match) {
-            set_match(h, self, h->log.persisted);
+        if (h->log.persisted > h->prs[h->self].match) {
+            set_match(h, h->self, h->log.persisted);
             maybe_commit(h);
         }
     }
@@ -1433,7 +1381,7 @@ int ut_consensus_nodes(const ut_consensus_t *h, uint64_t *out, size_t cap, size_
     if (cap < h->n_members)
         return UT_ERANGE;
     for (size_t i = 0; i < h->n_members; i++)
-        out[i] = h->prs[i].id;
+        out[i] = h->ids[i];
     return UT_OK;
 }
 

@@ -13,11 +13,8 @@
  * is reading. */
 #include <stdio.h>
 
-#include "common/handle.h"
 #include "common/rand.h"
-#include "consensus/log.h"
-#include "consensus/progress.h"
-#include "consensus/quorum.h"
+#include "consensus/raft.h"
 #include "unitypes/codec.h"
 
 /* The public limits are the codec's frame limit seen from an AppendEntries:
@@ -33,107 +30,11 @@ _Static_assert(sizeof(ut_msg_append_t) >= sizeof(ut_msg_append_resp_t) &&
                    sizeof(ut_msg_append_t) >= sizeof(ut_msg_vote_resp_t),
                "the append body must be the largest consensus body");
 
-#define UT__CONSENSUS_MAGIC 0x52616674u /* "Raft" */
-#define UT__CONSENSUS_MAX_INFLIGHT 4096u
-/* Highest term a node accepts: far beyond any real cluster, and low enough
- * that term + 1 (a candidacy, a pre-vote) can never wrap to 0. */
-#define UT__CONSENSUS_MAX_TERM UT_CONSENSUS_MAX_TERM
-/* Committed entries handed out per ready(): bounds the copy after a restore
- * of a long log; the rest comes out of the next ready(). */
-#define UT__CONSENSUS_MAX_APPLY_BATCH 4096u
-
-#if defined(__GNUC__) || defined(__clang__)
-#    define UT__CONSENSUS_NOINLINE __attribute__((noinline))
-#else
-#    define UT__CONSENSUS_NOINLINE
-#endif
-
-typedef struct ut__consensus_msgbuf {
-    ut_msg_t *msgs;
-    size_t n, cap;
-    size_t *off; /* per message: offset of its entries in ents (APPEND only) */
-    size_t off_cap;
-    ut_entry_t *ents;
-    size_t n_ents, ents_cap;
-} ut__consensus_msgbuf_t;
-
-struct ut_consensus {
-    ut__handle_t base; /* first member: magic and error message (common/handle.h) */
-    uint64_t id;
-    ut_consensus_config_t cfg; /* copied; member arrays point into prs */
-    size_t n_members, n_voters;
-    size_t self; /* index of this node in prs */
-    bool self_voter;
-    /* Per member, by slot (voters first, then observers; self is one of
-     * them): its id, the leader's replication progress, and apart from it
-     * the vote tally of the current (pre-)vote round and liveness (heard
-     * from since the last check-quorum round), side by side as the quorum
-     * module takes them. */
-    uint64_t ids[UT_CONSENSUS_MAX_NODES];
-    ut__consensus_progress_t prs[UT_CONSENSUS_MAX_NODES];
-    uint8_t votes[UT_CONSENSUS_MAX_NODES]; /* UT__CONSENSUS_VOTE_* bits */
-    bool active[UT_CONSENSUS_MAX_NODES];
-    /* match[i] == prs[i].match (set_match keeps them equal): the voters'
-     * match indexes side by side, as the quorum module takes them. */
-    uint64_t match[UT_CONSENSUS_MAX_NODES];
-    ut__consensus_inflight_slot_t *rings; /* every member's in-flight window */
-    /* In-flight payload bytes per follower, 0 = no limit (not public yet:
-     * always 0, so the window counts messages only, as it always has). */
-    uint64_t max_inflight_bytes;
-
-    /* Persistent state (§5, Figure 2; the commit index is the log's
-     * cursor) and the copy last handed out. */
-    uint64_t term, vote;
-    ut_consensus_hard_state_t last_hs;
-
-    /* The entries and their cursors: stable, persisted, commit, applied,
-     * truncate_from (consensus/log.h). */
-    ut__consensus_log_t log;
-
-    ut_consensus_state_t role;
-    bool pre_candidate; /* pre-vote phase (thesis §9.6): still a follower */
-    uint64_t leader;
-    ut_consensus_state_t last_role;
-    uint64_t last_leader;
-
-    /* Time (milliseconds from the caller's monotonic clock). */
-    bool time_init;
-    uint64_t now;
-    uint64_t election_start, election_timeout;
-    uint64_t heartbeat_start, quorum_start;
-    uint64_t leader_contact; /* last time the current leader was heard from */
-    uint64_t rng;
-
-    bool took_input, restored;
-
-    /* live: being filled; out: handed out by ready(). ready() swaps the two
-     * pointers, so handing out a batch of messages copies nothing. */
-    ut__consensus_msgbuf_t bufs[2];
-    ut__consensus_msgbuf_t *live, *out;
-    /* Set whenever a peer may have become sendable (log grew, progress
-     * moved, a probe was unpaused); cleared by a complete flush. Keeps
-     * has_ready() and ready() from scanning every peer on every call. */
-    bool flush_hint;
-    ut_entry_t *rd_ents;
-    size_t rd_ents_cap;
-    ut_entry_t *rd_apply;
-    size_t rd_apply_cap;
-    bool ready_out;
-    uint64_t ready_seq;
-    uint64_t rd_last_entry, rd_applied;
-    ut_consensus_hard_state_t rd_hs;
-};
-
 /* ---------------------------------------------------------------- helpers */
-
-static bool valid_handle(const ut_consensus_t *h)
-{
-    return h != NULL && ut__handle_valid(&h->base, UT__CONSENSUS_MAGIC);
-}
 
 /* The out-of-memory exits of the public calls: every UT_ENOMEM leaves a
  * message too. Other codes pass through with the message already set. */
-static int oom_message(ut_consensus_t *h, int rc, const char *context)
+int ut__consensus_oom(ut_consensus_t *h, int rc, const char *context)
 {
     if (rc == UT_ENOMEM)
         return ut__handle_fail(&h->base, rc, "%s: out of memory", context);
@@ -147,12 +48,6 @@ static void reset_election_timer(ut_consensus_t *h)
     uint64_t t = h->cfg.election_timeout_ms;
     h->election_start = h->now;
     h->election_timeout = t + ut__rand_below(&h->rng, t);
-}
-
-static inline void set_match(ut_consensus_t *h, size_t slot, uint64_t v)
-{
-    h->prs[slot].match = v;
-    h->match[slot] = v;
 }
 
 /* The slot of member id, or n_members. */
@@ -171,9 +66,10 @@ static uint64_t last_term(const ut_consensus_t *h)
 
 /* ------------------------------------------------------------- outbox */
 
-/* The growing half of msgbuf_reserve(), kept out of line so that the
+/* The growing half of ut__consensus_msgbuf_reserve(), kept out of line so that the
  * steady-state check stays small wherever it is inlined. */
-static UT__CONSENSUS_NOINLINE int msgbuf_grow(ut__consensus_msgbuf_t *b, size_t nmsgs, size_t nents)
+UT__CONSENSUS_NOINLINE int ut__consensus_msgbuf_grow(ut__consensus_msgbuf_t *b, size_t nmsgs,
+                                                     size_t nents)
 {
     size_t old_cap = b->cap;
     int rc = ut__grow((void **)&b->msgs, &b->cap, b->n + nmsgs, sizeof(ut_msg_t));
@@ -190,13 +86,6 @@ static UT__CONSENSUS_NOINLINE int msgbuf_grow(ut__consensus_msgbuf_t *b, size_t 
     return rc;
 }
 
-static inline int msgbuf_reserve(ut__consensus_msgbuf_t *b, size_t nmsgs, size_t nents)
-{
-    if (b->n + nmsgs <= b->cap && b->n + nmsgs <= b->off_cap && b->n_ents + nents <= b->ents_cap)
-        return UT_OK; /* the steady state: no call, no allocation */
-    return msgbuf_grow(b, nmsgs, nents);
-}
-
 static void msgbuf_free(ut__consensus_msgbuf_t *b)
 {
     ut__free(b->msgs);
@@ -205,14 +94,14 @@ static void msgbuf_free(ut__consensus_msgbuf_t *b)
     memset(b, 0, sizeof *b);
 }
 
-/* Room must have been reserved with msgbuf_reserve(). */
+/* Room must have been reserved with ut__consensus_msgbuf_reserve(). */
 static ut_msg_t *push_msg(ut_consensus_t *h, ut_msg_type_t type, uint64_t to, uint64_t term)
 {
     ut__consensus_msgbuf_t *b = h->live;
     ut_msg_t *m = &b->msgs[b->n];
     /* Clear only what the bodies use: this runs for every message. The
      * rest of the slot was zeroed when the buffer grew and is never written
-     * (msgbuf_reserve), so the whole message is defined (consensus.h). */
+     * (ut__consensus_msgbuf_reserve), so the whole message is defined (consensus.h). */
     memset(&m->body, 0, sizeof m->body.append);
     m->type = type;
     m->from = h->id;
@@ -315,11 +204,6 @@ static void send_heartbeat(ut_consensus_t *h, size_t slot)
     m->body.append.commit = h->log.commit;
 }
 
-static bool needs_append(const ut_consensus_t *h, const ut__consensus_progress_t *p)
-{
-    return ut__consensus_progress_can_send(p, h->log.last);
-}
-
 static size_t entries_to_send(const ut_consensus_t *h, const ut__consensus_progress_t *p)
 {
     uint64_t avail = h->log.last - p->next + 1;
@@ -327,7 +211,7 @@ static size_t entries_to_send(const ut_consensus_t *h, const ut__consensus_progr
 }
 
 /* Leader: send whatever each peer is missing and may receive now. */
-static int flush_appends(ut_consensus_t *h)
+int ut__consensus_flush_appends(ut_consensus_t *h)
 {
     if (h->role != UT_CONSENSUS_LEADER)
         return UT_OK;
@@ -335,26 +219,15 @@ static int flush_appends(ut_consensus_t *h)
         ut__consensus_progress_t *p = &h->prs[i];
         if (i == h->self)
             continue;
-        while (needs_append(h, p)) {
+        while (ut__consensus_needs_append(h, p)) {
             size_t n = entries_to_send(h, p);
-            int rc = msgbuf_reserve(h->live, 1, n);
+            int rc = ut__consensus_msgbuf_reserve(h->live, 1, n);
             if (rc != UT_OK)
                 return rc;
             send_append(h, i, n);
         }
     }
     return UT_OK;
-}
-
-/* §5.3, §5.4.2 (Figure 8): the leader commits the highest index stored on a
- * majority of voters, but only if that entry is from its current term; the
- * entries before it are then committed indirectly. Voters are prs[0 ..
- * n_voters), members from the configuration's voter list first. */
-static void maybe_commit(ut_consensus_t *h)
-{
-    uint64_t best = ut__consensus_quorum_commit(h->match, h->n_voters, h->log.commit);
-    if (best > h->log.commit && ut__consensus_log_term(&h->log, best) == h->term)
-        h->log.commit = best;
 }
 
 static int become_leader(ut_consensus_t *h)
@@ -371,7 +244,7 @@ static int become_leader(ut_consensus_t *h)
         h->match[i] = 0;
         h->active[i] = true;
     }
-    set_match(h, h->self, h->log.persisted);
+    ut__consensus_set_match(h, h->self, h->log.persisted);
     /* §5.4.2, §8: a new leader appends a no-op of its own term, so that the
      * entries of earlier terms can become committed through it. */
     ut__consensus_log_append(&h->log, h->term, UT_ENTRY_NOOP, NULL, 0);
@@ -391,7 +264,7 @@ static ut__consensus_vote_result_t tally(const ut_consensus_t *h)
 /* Worst-case messages one election round queues: one per member. */
 static int reserve_election(ut_consensus_t *h)
 {
-    int rc = msgbuf_reserve(h->live, h->n_members, 0);
+    int rc = ut__consensus_msgbuf_reserve(h->live, h->n_members, 0);
     if (rc == UT_OK)
         rc = ut__consensus_log_reserve(&h->log, 1, 0); /* the no-op if we win at once */
     return rc;
@@ -639,7 +512,7 @@ int ut_consensus_new(ut_consensus_t **out, const ut_consensus_config_t *cfg)
 
 void ut_consensus_free(ut_consensus_t *h)
 {
-    if (!valid_handle(h))
+    if (!ut__consensus_valid(h))
         return;
     ut__consensus_log_destroy(&h->log);
     msgbuf_free(h->live);
@@ -654,7 +527,7 @@ void ut_consensus_free(ut_consensus_t *h)
 int ut_consensus_restore(ut_consensus_t *h, const ut_consensus_hard_state_t *hs,
                          const ut_entry_t *entries, size_t n)
 {
-    if (!valid_handle(h) || hs == NULL || (n > 0 && entries == NULL))
+    if (!ut__consensus_valid(h) || hs == NULL || (n > 0 && entries == NULL))
         return UT_EINVAL;
     if (h->took_input || h->restored)
         return ut__handle_fail(&h->base, UT_ESTATE, "restore: the node already took input");
@@ -717,9 +590,70 @@ int ut_consensus_restore(ut_consensus_t *h, const ut_consensus_hard_state_t *hs,
     return UT_OK;
 }
 
+/* ------------------------------------------------------------------ tick */
+
+/* The leader's timers: check-quorum (thesis §6.2) and heartbeats (§5.2).
+ * h->now is already the new time; old_now restores it on a refusal. */
+static int tick_leader(ut_consensus_t *h, uint64_t old_now)
+{
+    uint64_t now_ms = h->now;
+    /* Reserve the heartbeats before anything changes: UT_ENOMEM must not
+     * leave a quorum round half done. */
+    bool heartbeat = now_ms - h->heartbeat_start >= h->cfg.heartbeat_ms;
+    if (heartbeat) {
+        int rc = ut__consensus_msgbuf_reserve(h->live, h->n_members, 0);
+        if (rc != UT_OK) {
+            h->now = old_now;
+            return ut__consensus_oom(h, rc, "tick");
+        }
+    }
+    /* Thesis §6.2: step down when a majority has not been heard from for
+     * an election timeout, so a partitioned leader stops serving. */
+    if (h->cfg.check_quorum && now_ms - h->quorum_start >= h->cfg.election_timeout_ms) {
+        bool active[UT_CONSENSUS_MAX_NODES];
+        for (size_t i = 0; i < h->n_members; i++) {
+            if (i < h->n_voters)
+                active[i] = i == h->self || h->active[i];
+            h->active[i] = false;
+        }
+        h->quorum_start = now_ms;
+        if (!ut__consensus_quorum_active(active, h->n_voters))
+            return become_follower(h, h->term, 0);
+    }
+    if (heartbeat) {
+        h->heartbeat_start = now_ms;
+        for (size_t i = 0; i < h->n_members; i++) {
+            ut__consensus_progress_t *p = &h->prs[i];
+            if (i == h->self)
+                continue;
+            /* A stalled pipeline probes again; a lost probe is re-sent. */
+            ut__consensus_progress_heartbeat(p, h->log.last);
+            if (ut__consensus_needs_append(h, p))
+                h->flush_hint = true;
+            send_heartbeat(h, i);
+        }
+    }
+    return UT_OK;
+}
+
+/* A follower's, (pre-)candidate's election timer (§5.2); observers have
+ * none. */
+static int tick_election(ut_consensus_t *h, uint64_t old_now)
+{
+    if (!h->self_voter)
+        return UT_OK; /* observers never campaign */
+    if (h->now - h->election_start >= h->election_timeout) {
+        int rc = campaign(h);
+        if (rc != UT_OK)
+            h->now = old_now;
+        return ut__consensus_oom(h, rc, "tick");
+    }
+    return UT_OK;
+}
+
 int ut_consensus_tick(ut_consensus_t *h, uint64_t now_ms)
 {
-    if (!valid_handle(h))
+    if (!ut__consensus_valid(h))
         return UT_EINVAL;
     if (!h->time_init) {
         /* The first tick fixes the time origin: timers count from here. */
@@ -735,60 +669,12 @@ int ut_consensus_tick(ut_consensus_t *h, uint64_t now_ms)
                                (unsigned long long)now_ms, (unsigned long long)h->now);
     uint64_t old_now = h->now;
     h->now = now_ms;
-
-    if (h->role == UT_CONSENSUS_LEADER) {
-        /* Reserve the heartbeats before anything changes: UT_ENOMEM must not
-         * leave a quorum round half done. */
-        bool heartbeat = now_ms - h->heartbeat_start >= h->cfg.heartbeat_ms;
-        if (heartbeat) {
-            int rc = msgbuf_reserve(h->live, h->n_members, 0);
-            if (rc != UT_OK) {
-                h->now = old_now;
-                return oom_message(h, rc, "tick");
-            }
-        }
-        /* Thesis §6.2: step down when a majority has not been heard from for
-         * an election timeout, so a partitioned leader stops serving. */
-        if (h->cfg.check_quorum && now_ms - h->quorum_start >= h->cfg.election_timeout_ms) {
-            bool active[UT_CONSENSUS_MAX_NODES];
-            for (size_t i = 0; i < h->n_members; i++) {
-                if (i < h->n_voters)
-                    active[i] = i == h->self || h->active[i];
-                h->active[i] = false;
-            }
-            h->quorum_start = now_ms;
-            if (!ut__consensus_quorum_active(active, h->n_voters))
-                return become_follower(h, h->term, 0);
-        }
-        if (heartbeat) {
-            h->heartbeat_start = now_ms;
-            for (size_t i = 0; i < h->n_members; i++) {
-                ut__consensus_progress_t *p = &h->prs[i];
-                if (i == h->self)
-                    continue;
-                /* A stalled pipeline probes again; a lost probe is re-sent. */
-                ut__consensus_progress_heartbeat(p, h->log.last);
-                if (needs_append(h, p))
-                    h->flush_hint = true;
-                send_heartbeat(h, i);
-            }
-        }
-        return UT_OK;
-    }
-    if (!h->self_voter)
-        return UT_OK; /* observers never campaign */
-    if (now_ms - h->election_start >= h->election_timeout) {
-        int rc = campaign(h);
-        if (rc != UT_OK)
-            h->now = old_now;
-        return oom_message(h, rc, "tick");
-    }
-    return UT_OK;
+    return h->role == UT_CONSENSUS_LEADER ? tick_leader(h, old_now) : tick_election(h, old_now);
 }
 
 int ut_consensus_campaign(ut_consensus_t *h)
 {
-    if (!valid_handle(h))
+    if (!ut__consensus_valid(h))
         return UT_EINVAL;
     if (h->role == UT_CONSENSUS_LEADER || !h->self_voter)
         return ut__handle_fail(&h->base, UT_ESTATE, "campaign: a %s cannot campaign",
@@ -796,12 +682,12 @@ int ut_consensus_campaign(ut_consensus_t *h)
     int rc = campaign(h);
     if (rc == UT_OK)
         h->took_input = true; /* a refused call is no input (restore still allowed) */
-    return oom_message(h, rc, "campaign");
+    return ut__consensus_oom(h, rc, "campaign");
 }
 
 int ut_consensus_propose(ut_consensus_t *h, const void *data, size_t len, uint64_t *out_index)
 {
-    if (!valid_handle(h) || (data == NULL && len > 0))
+    if (!ut__consensus_valid(h) || (data == NULL && len > 0))
         return UT_EINVAL;
     if (h->role != UT_CONSENSUS_LEADER)
         return ut__handle_fail(&h->base, UT_ENOTLEADER, "propose: not the leader (leader is %llu)",
@@ -903,7 +789,7 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
         if (rc != UT_OK)
             return rc;
     }
-    rc = msgbuf_reserve(h->live, 1, 0);
+    rc = ut__consensus_msgbuf_reserve(h->live, 1, 0);
     if (rc != UT_OK)
         return rc;
 
@@ -980,7 +866,7 @@ static int handle_append_resp(ut_consensus_t *h, const ut_msg_t *m, size_t slot)
              * index (its floor), so a match raised to at most that changes
              * nothing (the second acknowledgement of a 3-node cluster). */
             if (r->index > h->log.commit)
-                maybe_commit(h);
+                ut__consensus_maybe_commit(h);
         }
         return UT_OK;
     }
@@ -1014,7 +900,7 @@ static int handle_vote(ut_consensus_t *h, const ut_msg_t *m)
     if (v->last_log_term > m->term || (v->last_log_index == 0) != (v->last_log_term == 0))
         return ut__handle_fail(&h->base, UT_EINVAL,
                                "step: vote request with impossible last log term");
-    int rc = msgbuf_reserve(h->live, 1, 0);
+    int rc = ut__consensus_msgbuf_reserve(h->live, 1, 0);
     if (rc != UT_OK)
         return rc;
     if (m->term > h->term && in_lease(h))
@@ -1075,7 +961,7 @@ static int step_member(ut_consensus_t *h, const ut_msg_t *m, size_t slot);
 
 int ut_consensus_step(ut_consensus_t *h, const ut_msg_t *m)
 {
-    if (!valid_handle(h))
+    if (!ut__consensus_valid(h))
         return UT_EINVAL;
     if (m == NULL)
         return ut__handle_fail(&h->base, UT_EINVAL, "step: NULL message");
@@ -1117,7 +1003,7 @@ int ut_consensus_step(ut_consensus_t *h, const ut_msg_t *m)
     if (rc == UT_OK || rc == UT_ESTALE)
         h->took_input = true;
     else
-        rc = oom_message(h, rc, "step");
+        rc = ut__consensus_oom(h, rc, "step");
     return rc;
 }
 
@@ -1129,7 +1015,7 @@ static int step_member(ut_consensus_t *h, const ut_msg_t *m, size_t slot)
          * learns it is behind; stale responses are dropped. A pre-vote for
          * our own term is the one "lower" message that is not stale. */
         if (m->type == UT_MSG_APPEND || m->type == UT_MSG_VOTE || m->type == UT_MSG_PREVOTE) {
-            int rc = msgbuf_reserve(h->live, 1, 0);
+            int rc = ut__consensus_msgbuf_reserve(h->live, 1, 0);
             if (rc != UT_OK)
                 return rc;
             ut_msg_type_t rt = m->type == UT_MSG_APPEND ? UT_MSG_APPEND_RESP
@@ -1162,210 +1048,51 @@ static int step_member(ut_consensus_t *h, const ut_msg_t *m, size_t slot)
     if (m->type == UT_MSG_APPEND_RESP) {
         int rc = handle_append_resp(h, m, slot);
         /* Only this peer's progress moved: it alone may have become sendable. */
-        if (h->role == UT_CONSENSUS_LEADER && needs_append(h, &h->prs[slot]))
+        if (h->role == UT_CONSENSUS_LEADER && ut__consensus_needs_append(h, &h->prs[slot]))
             h->flush_hint = true;
         return rc;
     }
     return handle_vote_resp(h, m, slot);
 }
 
-/* ----------------------------------------------------------- ready/advance */
-
-static bool hs_equal(const ut_consensus_hard_state_t *a, const ut_consensus_hard_state_t *b)
-{
-    return a->term == b->term && a->vote == b->vote && a->commit == b->commit;
-}
-
-static bool pending_appends(const ut_consensus_t *h)
-{
-    if (h->role != UT_CONSENSUS_LEADER)
-        return false;
-    for (size_t i = 0; i < h->n_members; i++)
-        if (i != h->self && needs_append(h, &h->prs[i]))
-            return true;
-    return false;
-}
-
-bool ut_consensus_has_ready(const ut_consensus_t *h)
-{
-    if (!valid_handle(h) || h->ready_out)
-        return false;
-    return h->live->n > 0 || h->log.stable < h->log.last || h->log.applied < h->log.commit ||
-           h->term != h->last_hs.term || h->vote != h->last_hs.vote ||
-           h->log.commit != h->last_hs.commit || h->log.truncate_from != 0 ||
-           h->role != h->last_role || h->leader != h->last_leader ||
-           (h->flush_hint && pending_appends(h));
-}
-
-int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
-{
-    if (!valid_handle(h) || rd == NULL)
-        return UT_EINVAL;
-    if (h->ready_out)
-        return ut__handle_fail(&h->base, UT_ESTATE, "ready: the previous ready was not advanced");
-    int rc = h->flush_hint ? flush_appends(h) : UT_OK;
-    if (rc != UT_OK)
-        return oom_message(h, rc, "ready");
-    h->flush_hint = false;
-    if (h->live->n == 0 && h->log.stable == h->log.last && h->log.applied == h->log.commit &&
-        h->log.truncate_from == 0 && h->term == h->last_hs.term && h->vote == h->last_hs.vote &&
-        h->log.commit == h->last_hs.commit && h->role == h->last_role &&
-        h->leader == h->last_leader) {
-        /* Nothing to hand out: an empty ready is not outstanding, so the
-         * documented loop (stop at the first empty ready, DESIGN §2) does not
-         * block the next one. */
-        memset(rd, 0, sizeof *rd);
-        rd->hard_state = h->last_hs;
-        rd->state = h->role;
-        rd->leader = h->leader;
-        rd->seq_ = h->ready_seq;
-        return UT_OK;
-    }
-    size_t n_ents = (size_t)(h->log.last - h->log.stable);
-    uint64_t apply_to = h->log.commit;
-    if (apply_to - h->log.applied > UT__CONSENSUS_MAX_APPLY_BATCH)
-        apply_to = h->log.applied + UT__CONSENSUS_MAX_APPLY_BATCH;
-    size_t n_apply = (size_t)(apply_to - h->log.applied);
-    if (n_ents > h->rd_ents_cap)
-        rc = ut__grow((void **)&h->rd_ents, &h->rd_ents_cap, n_ents, sizeof(ut_entry_t));
-    if (rc == UT_OK && n_apply > h->rd_apply_cap)
-        rc = ut__grow((void **)&h->rd_apply, &h->rd_apply_cap, n_apply, sizeof(ut_entry_t));
-    if (rc != UT_OK)
-        return ut__handle_fail(&h->base, rc, "ready: out of memory");
-
-    h->rd_hs.term = h->term;
-    h->rd_hs.vote = h->vote;
-    h->rd_hs.commit = h->log.commit;
-    rd->hard_state = h->rd_hs;
-    rd->hard_state_changed = !hs_equal(&h->rd_hs, &h->last_hs);
-#ifdef UT__FAULT_FORGET_VOTE
-    /* Test-only broken variant: the vote never reaches stable storage, so a
-     * restarted node can vote twice in one term. The safety tests must
-     * catch this. */
-    rd->hard_state.vote = 0;
-#endif
-    rd->truncate_from = h->log.truncate_from;
-    if (n_ents > 0)
-        memcpy(h->rd_ents, ut__consensus_log_at(&h->log, h->log.stable + 1),
-               n_ents * sizeof(ut_entry_t));
-    rd->entries = n_ents > 0 ? h->rd_ents : NULL;
-    rd->n_entries = n_ents;
-    if (n_apply > 0)
-        memcpy(h->rd_apply, ut__consensus_log_at(&h->log, h->log.applied + 1),
-               n_apply * sizeof(ut_entry_t));
-    rd->committed = n_apply > 0 ? h->rd_apply : NULL;
-    rd->n_committed = n_apply;
-
-    /* Hand the live outbox over and start a fresh one. */
-    ut__consensus_msgbuf_t *tmp = h->out;
-    h->out = h->live;
-    h->live = tmp;
-    h->live->n = 0;
-    h->live->n_ents = 0;
-    for (size_t i = 0; i < h->out->n; i++) {
-        ut_msg_t *m = &h->out->msgs[i];
-        if (m->type == UT_MSG_APPEND)
-            m->body.append.entries =
-                m->body.append.n_entries > 0 ? h->out->ents + h->out->off[i] : NULL;
-    }
-    rd->msgs = h->out->n > 0 ? h->out->msgs : NULL;
-    rd->n_msgs = h->out->n;
-
-    memset(rd->reserved_, 0, sizeof rd->reserved_);
-    rd->soft_state_changed = h->role != h->last_role || h->leader != h->last_leader;
-    rd->state = h->role;
-    rd->leader = h->leader;
-    h->last_role = h->role;
-    h->last_leader = h->leader;
-
-    h->ready_out = true;
-    rd->seq_ = ++h->ready_seq;
-    h->rd_last_entry = h->log.last;
-    h->rd_applied = apply_to;
-    h->log.stable = h->log.last;
-    h->log.truncate_from = 0;
-    return UT_OK;
-}
-
-bool ut_consensus_ready_empty(const ut_consensus_ready_t *rd)
-{
-    return rd == NULL || (!rd->hard_state_changed && rd->truncate_from == 0 && rd->n_entries == 0 &&
-                          rd->n_msgs == 0 && rd->n_committed == 0 && !rd->soft_state_changed);
-}
-
-int ut_consensus_advance(ut_consensus_t *h, const ut_consensus_ready_t *rd)
-{
-    if (!valid_handle(h) || rd == NULL)
-        return UT_EINVAL;
-    if (!h->ready_out && rd->seq_ == h->ready_seq && ut_consensus_ready_empty(rd))
-        return UT_OK; /* an empty ready: nothing to acknowledge */
-    if (!h->ready_out || rd->seq_ != h->ready_seq)
-        return ut__handle_fail(&h->base, UT_EINVAL, "advance: not the outstanding ready");
-    h->ready_out = false;
-    /* A truncation that arrived after ready() lowered stable: only what is
-     * still in the log counts as durable. */
-    uint64_t durable = h->rd_last_entry < h->log.stable ? h->rd_last_entry : h->log.stable;
-    if (durable > h->log.persisted)
-        h->log.persisted = durable;
-    h->last_hs = h->rd_hs;
-    if (h->rd_applied > h->log.applied)
-        h->log.applied = h->rd_applied;
-    h->out->n = 0;
-    h->out->n_ents = 0;
-    /* Nothing handed out points into the log any more; queued appends (a
-     * former leader's) still do, so wait for them to go out. */
-    if (h->log.dead != 0 && h->live->n_ents == 0)
-        ut__consensus_log_compact(&h->log);
-    if (h->role == UT_CONSENSUS_LEADER) {
-        /* The leader counts itself only for entries on its own disk. */
-        if (h->log.persisted > h->prs[h->self].match) {
-            set_match(h, h->self, h->log.persisted);
-            maybe_commit(h);
-        }
-    }
-    return UT_OK;
-}
-
-/* --------------------------------------------------------------- accessors */
-
 ut_consensus_state_t ut_consensus_state(const ut_consensus_t *h)
 {
-    return valid_handle(h) ? h->role : UT_CONSENSUS_FOLLOWER;
+    return ut__consensus_valid(h) ? h->role : UT_CONSENSUS_FOLLOWER;
 }
 
 uint64_t ut_consensus_term(const ut_consensus_t *h)
 {
-    return valid_handle(h) ? h->term : 0;
+    return ut__consensus_valid(h) ? h->term : 0;
 }
 
 uint64_t ut_consensus_leader(const ut_consensus_t *h)
 {
-    return valid_handle(h) ? h->leader : 0;
+    return ut__consensus_valid(h) ? h->leader : 0;
 }
 
 uint64_t ut_consensus_vote(const ut_consensus_t *h)
 {
-    return valid_handle(h) ? h->vote : 0;
+    return ut__consensus_valid(h) ? h->vote : 0;
 }
 
 uint64_t ut_consensus_id(const ut_consensus_t *h)
 {
-    return valid_handle(h) ? h->id : 0;
+    return ut__consensus_valid(h) ? h->id : 0;
 }
 
 uint64_t ut_consensus_commit_index(const ut_consensus_t *h)
 {
-    return valid_handle(h) ? h->log.commit : 0;
+    return ut__consensus_valid(h) ? h->log.commit : 0;
 }
 
 uint64_t ut_consensus_last_index(const ut_consensus_t *h)
 {
-    return valid_handle(h) ? h->log.last : 0;
+    return ut__consensus_valid(h) ? h->log.last : 0;
 }
 
 int ut_consensus_entry_term(const ut_consensus_t *h, uint64_t index, uint64_t *out)
 {
-    if (!valid_handle(h) || out == NULL)
+    if (!ut__consensus_valid(h) || out == NULL)
         return UT_EINVAL;
     if (index > h->log.last)
         return UT_ENOTFOUND;
@@ -1375,7 +1102,7 @@ int ut_consensus_entry_term(const ut_consensus_t *h, uint64_t index, uint64_t *o
 
 int ut_consensus_nodes(const ut_consensus_t *h, uint64_t *out, size_t cap, size_t *n)
 {
-    if (!valid_handle(h) || n == NULL || (out == NULL && cap > 0))
+    if (!ut__consensus_valid(h) || n == NULL || (out == NULL && cap > 0))
         return UT_EINVAL;
     *n = h->n_members;
     if (cap < h->n_members)
@@ -1387,14 +1114,14 @@ int ut_consensus_nodes(const ut_consensus_t *h, uint64_t *out, size_t cap, size_
 
 void *ut_consensus_userdata(const ut_consensus_t *h)
 {
-    return valid_handle(h) ? h->cfg.userdata : NULL;
+    return ut__consensus_valid(h) ? h->cfg.userdata : NULL;
 }
 
 const char *ut_consensus_errmsg(const ut_consensus_t *h)
 {
     if (h == NULL)
         return "NULL handle";
-    if (!valid_handle(h))
+    if (!ut__consensus_valid(h))
         return "invalid or freed handle";
     return h->base.errmsg;
 }

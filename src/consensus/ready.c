@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: MIT */
+/* Raft ready/advance: the work a node's inputs produced, handed out in one
+ * batch (persist entries and hard state, send messages, apply committed
+ * entries) and acknowledged by advance() (DESIGN §2; etcd-io/raft's Ready and
+ * RawNode.Advance). One ready is outstanding at a time; an empty one is not
+ * outstanding and needs no advance (consensus.md, "an empty ready"). */
+#include "consensus/raft.h"
+
+static bool hs_equal(const ut_consensus_hard_state_t *a, const ut_consensus_hard_state_t *b)
+{
+    return a->term == b->term && a->vote == b->vote && a->commit == b->commit;
+}
+
+static bool pending_appends(const ut_consensus_t *h)
+{
+    if (h->role != UT_CONSENSUS_LEADER)
+        return false;
+    for (size_t i = 0; i < h->n_members; i++)
+        if (i != h->self && ut__consensus_needs_append(h, &h->prs[i]))
+            return true;
+    return false;
+}
+
+bool ut_consensus_has_ready(const ut_consensus_t *h)
+{
+    if (!ut__consensus_valid(h) || h->ready_out)
+        return false;
+    return h->live->n > 0 || h->log.stable < h->log.last || h->log.applied < h->log.commit ||
+           h->term != h->last_hs.term || h->vote != h->last_hs.vote ||
+           h->log.commit != h->last_hs.commit || h->log.truncate_from != 0 ||
+           h->role != h->last_role || h->leader != h->last_leader ||
+           (h->flush_hint && pending_appends(h));
+}
+
+int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
+{
+    if (!ut__consensus_valid(h) || rd == NULL)
+        return UT_EINVAL;
+    if (h->ready_out)
+        return ut__handle_fail(&h->base, UT_ESTATE, "ready: the previous ready was not advanced");
+    int rc = h->flush_hint ? ut__consensus_flush_appends(h) : UT_OK;
+    if (rc != UT_OK)
+        return ut__consensus_oom(h, rc, "ready");
+    h->flush_hint = false;
+    if (h->live->n == 0 && h->log.stable == h->log.last && h->log.applied == h->log.commit &&
+        h->log.truncate_from == 0 && h->term == h->last_hs.term && h->vote == h->last_hs.vote &&
+        h->log.commit == h->last_hs.commit && h->role == h->last_role &&
+        h->leader == h->last_leader) {
+        /* Nothing to hand out: an empty ready is not outstanding, so the
+         * documented loop (stop at the first empty ready, DESIGN §2) does not
+         * block the next one. */
+        memset(rd, 0, sizeof *rd);
+        rd->hard_state = h->last_hs;
+        rd->state = h->role;
+        rd->leader = h->leader;
+        rd->seq_ = h->ready_seq;
+        return UT_OK;
+    }
+    size_t n_ents = (size_t)(h->log.last - h->log.stable);
+    uint64_t apply_to = h->log.commit;
+    if (apply_to - h->log.applied > UT__CONSENSUS_MAX_APPLY_BATCH)
+        apply_to = h->log.applied + UT__CONSENSUS_MAX_APPLY_BATCH;
+    size_t n_apply = (size_t)(apply_to - h->log.applied);
+    if (n_ents > h->rd_ents_cap)
+        rc = ut__grow((void **)&h->rd_ents, &h->rd_ents_cap, n_ents, sizeof(ut_entry_t));
+    if (rc == UT_OK && n_apply > h->rd_apply_cap)
+        rc = ut__grow((void **)&h->rd_apply, &h->rd_apply_cap, n_apply, sizeof(ut_entry_t));
+    if (rc != UT_OK)
+        return ut__handle_fail(&h->base, rc, "ready: out of memory");
+
+    h->rd_hs.term = h->term;
+    h->rd_hs.vote = h->vote;
+    h->rd_hs.commit = h->log.commit;
+    rd->hard_state = h->rd_hs;
+    rd->hard_state_changed = !hs_equal(&h->rd_hs, &h->last_hs);
+#ifdef UT__FAULT_FORGET_VOTE
+    /* Test-only broken variant: the vote never reaches stable storage, so a
+     * restarted node can vote twice in one term. The safety tests must
+     * catch this. */
+    rd->hard_state.vote = 0;
+#endif
+    rd->truncate_from = h->log.truncate_from;
+    if (n_ents > 0)
+        memcpy(h->rd_ents, ut__consensus_log_at(&h->log, h->log.stable + 1),
+               n_ents * sizeof(ut_entry_t));
+    rd->entries = n_ents > 0 ? h->rd_ents : NULL;
+    rd->n_entries = n_ents;
+    if (n_apply > 0)
+        memcpy(h->rd_apply, ut__consensus_log_at(&h->log, h->log.applied + 1),
+               n_apply * sizeof(ut_entry_t));
+    rd->committed = n_apply > 0 ? h->rd_apply : NULL;
+    rd->n_committed = n_apply;
+
+    /* Hand the live outbox over and start a fresh one. */
+    ut__consensus_msgbuf_t *tmp = h->out;
+    h->out = h->live;
+    h->live = tmp;
+    h->live->n = 0;
+    h->live->n_ents = 0;
+    for (size_t i = 0; i < h->out->n; i++) {
+        ut_msg_t *m = &h->out->msgs[i];
+        if (m->type == UT_MSG_APPEND)
+            m->body.append.entries =
+                m->body.append.n_entries > 0 ? h->out->ents + h->out->off[i] : NULL;
+    }
+    rd->msgs = h->out->n > 0 ? h->out->msgs : NULL;
+    rd->n_msgs = h->out->n;
+
+    memset(rd->reserved_, 0, sizeof rd->reserved_);
+    rd->soft_state_changed = h->role != h->last_role || h->leader != h->last_leader;
+    rd->state = h->role;
+    rd->leader = h->leader;
+    h->last_role = h->role;
+    h->last_leader = h->leader;
+
+    h->ready_out = true;
+    rd->seq_ = ++h->ready_seq;
+    h->rd_last_entry = h->log.last;
+    h->rd_applied = apply_to;
+    h->log.stable = h->log.last;
+    h->log.truncate_from = 0;
+    return UT_OK;
+}
+
+bool ut_consensus_ready_empty(const ut_consensus_ready_t *rd)
+{
+    return rd == NULL || (!rd->hard_state_changed && rd->truncate_from == 0 && rd->n_entries == 0 &&
+                          rd->n_msgs == 0 && rd->n_committed == 0 && !rd->soft_state_changed);
+}
+
+int ut_consensus_advance(ut_consensus_t *h, const ut_consensus_ready_t *rd)
+{
+    if (!ut__consensus_valid(h) || rd == NULL)
+        return UT_EINVAL;
+    if (!h->ready_out && rd->seq_ == h->ready_seq && ut_consensus_ready_empty(rd))
+        return UT_OK; /* an empty ready: nothing to acknowledge */
+    if (!h->ready_out || rd->seq_ != h->ready_seq)
+        return ut__handle_fail(&h->base, UT_EINVAL, "advance: not the outstanding ready");
+    h->ready_out = false;
+    /* A truncation that arrived after ready() lowered stable: only what is
+     * still in the log counts as durable. */
+    uint64_t durable = h->rd_last_entry < h->log.stable ? h->rd_last_entry : h->log.stable;
+    if (durable > h->log.persisted)
+        h->log.persisted = durable;
+    h->last_hs = h->rd_hs;
+    if (h->rd_applied > h->log.applied)
+        h->log.applied = h->rd_applied;
+    h->out->n = 0;
+    h->out->n_ents = 0;
+    /* Nothing handed out points into the log any more; queued appends (a
+     * former leader's) still do, so wait for them to go out. */
+    if (h->log.dead != 0 && h->live->n_ents == 0)
+        ut__consensus_log_compact(&h->log);
+    if (h->role == UT_CONSENSUS_LEADER) {
+        /* The leader counts itself only for entries on its own disk. */
+        if (h->log.persisted > h->prs[h->self].match) {
+            ut__consensus_set_match(h, h->self, h->log.persisted);
+            ut__consensus_maybe_commit(h);
+        }
+    }
+    return UT_OK;
+}
+
+/* --------------------------------------------------------------- accessors */

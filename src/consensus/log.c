@@ -32,12 +32,7 @@ void ut__consensus_log_init_at(ut__consensus_log_t *log, uint64_t off, uint64_t 
 
 void ut__consensus_log_destroy(ut__consensus_log_t *log)
 {
-    ut__consensus_log_chunk_t *c = log->chunks;
-    while (c != NULL) {
-        ut__consensus_log_chunk_t *next = c->next;
-        ut__free(c);
-        c = next;
-    }
+    ut__bytes_chunks_free(log->chunks);
     ut__free(log->ents);
     memset(log, 0, sizeof *log);
 }
@@ -60,18 +55,13 @@ int ut__consensus_log_reserve_slow(ut__consensus_log_t *log, size_t n, size_t by
     if (bytes > SIZE_MAX / 2 || n > (SIZE_MAX / 2) / 8)
         return UT_ENOMEM;
     bytes += 8 * n;
-    ut__consensus_log_chunk_t *c = log->chunks;
+    ut__bytes_chunk_t *c = log->chunks;
     if (c != NULL && c->cap - c->used >= bytes)
         return UT_OK;
-    size_t cap = bytes > UT__CONSENSUS_LOG_CHUNK ? bytes : UT__CONSENSUS_LOG_CHUNK;
-    if (cap > SIZE_MAX - sizeof(ut__consensus_log_chunk_t))
-        return UT_ENOMEM;
-    ut__consensus_log_chunk_t *nc = ut__malloc(sizeof *nc + cap);
+    ut__bytes_chunk_t *nc = ut__bytes_chunk_new(
+        bytes > UT__CONSENSUS_LOG_CHUNK ? bytes : UT__CONSENSUS_LOG_CHUNK, log->chunks);
     if (nc == NULL)
         return UT_ENOMEM;
-    nc->cap = cap;
-    nc->used = 0;
-    nc->next = log->chunks;
     log->chunks = nc;
     return UT_OK;
 }
@@ -109,20 +99,17 @@ void ut__consensus_log_compact(ut__consensus_log_t *log)
     if (log->dead < UT__CONSENSUS_LOG_COMPACT_MIN)
         return;
     size_t used = 0;
-    for (const ut__consensus_log_chunk_t *c = log->chunks; c != NULL; c = c->next)
+    for (const ut__bytes_chunk_t *c = log->chunks; c != NULL; c = c->next)
         used += c->used;
     size_t live = used - log->dead;
     /* Copying only once the dead bytes match the live ones keeps the copy
      * cost per truncated byte constant (amortised), whatever the log size. */
     if (log->dead < live)
         return;
-    size_t cap = live > UT__CONSENSUS_LOG_CHUNK ? live : UT__CONSENSUS_LOG_CHUNK;
-    ut__consensus_log_chunk_t *nc = ut__malloc(sizeof *nc + cap);
+    ut__bytes_chunk_t *nc =
+        ut__bytes_chunk_new(live > UT__CONSENSUS_LOG_CHUNK ? live : UT__CONSENSUS_LOG_CHUNK, NULL);
     if (nc == NULL)
         return;
-    nc->cap = cap;
-    nc->used = 0;
-    nc->next = NULL;
     unsigned char *base = (unsigned char *)(nc + 1);
     for (uint64_t i = 0; i < log->last - log->off; i++) {
         ut_entry_t *e = &log->ents[i];
@@ -132,12 +119,7 @@ void ut__consensus_log_compact(ut__consensus_log_t *log)
         e->data = base + nc->used;
         nc->used += padded(e->len);
     }
-    ut__consensus_log_chunk_t *c = log->chunks;
-    while (c != NULL) {
-        ut__consensus_log_chunk_t *next = c->next;
-        ut__free(c);
-        c = next;
-    }
+    ut__bytes_chunks_free(log->chunks);
     log->chunks = nc;
     log->dead = 0;
 }

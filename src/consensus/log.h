@@ -29,14 +29,8 @@
 #ifndef UT_CONSENSUS_LOG_H
 #define UT_CONSENSUS_LOG_H
 
+#include "common/outbox.h" /* ut__bytes_chunk_t */
 #include "internal.h"
-
-typedef struct ut__consensus_log_chunk {
-    struct ut__consensus_log_chunk *next;
-    size_t cap;
-    size_t used;
-    /* payload bytes follow */
-} ut__consensus_log_chunk_t;
 
 typedef struct ut__consensus_log {
     /* ents as an address minus (off + 1) entries: entry i is at base + i *
@@ -46,13 +40,13 @@ typedef struct ut__consensus_log {
      * platforms we build for have). */
     uintptr_t base;
     ut_entry_t *ents;
-    uint64_t cap_last;                 /* highest index the entry array has room for */
-    uint64_t last;                     /* index of the last entry; off = empty */
-    uint64_t off;                      /* index before the first entry held */
-    uint64_t off_term;                 /* term of entry off (0 when off == 0) */
-    ut__consensus_log_chunk_t *chunks; /* newest first */
-    size_t cap;                        /* entry headers allocated */
-    size_t dead;                       /* padded payload bytes of truncated entries */
+    uint64_t cap_last;         /* highest index the entry array has room for */
+    uint64_t last;             /* index of the last entry; off = empty */
+    uint64_t off;              /* index before the first entry held */
+    uint64_t off_term;         /* term of entry off (0 when off == 0) */
+    ut__bytes_chunk_t *chunks; /* newest first */
+    size_t cap;                /* entry headers allocated */
+    size_t dead;               /* padded payload bytes of truncated entries */
     uint64_t stable, persisted, commit, applied, truncate_from; /* the cursors above */
 } ut__consensus_log_t;
 
@@ -74,7 +68,7 @@ static inline int ut__consensus_log_reserve(ut__consensus_log_t *log, size_t n, 
     /* Fast path: room in the entry array and in the newest chunk (each
      * payload is padded to 8 bytes, hence the 8 * n). cap_last spares the
      * offset subtraction here. */
-    const ut__consensus_log_chunk_t *c = log->chunks;
+    const ut__bytes_chunk_t *c = log->chunks;
     if (n <= 64 && bytes <= 65536 && log->last + n <= log->cap_last &&
         (bytes == 0 || (c != NULL && c->cap - c->used >= bytes + 8 * n)))
         return UT_OK;
@@ -98,7 +92,7 @@ static inline void ut__consensus_log_append(ut__consensus_log_t *log, uint64_t t
     e->len = len;
     e->data = NULL;
     if (len > 0) {
-        ut__consensus_log_chunk_t *c = log->chunks;
+        ut__bytes_chunk_t *c = log->chunks;
         unsigned char *dst = (unsigned char *)(c + 1) + c->used;
         memcpy(dst, data, len);
         /* Keep the next payload 8-byte aligned for callers that cast. */

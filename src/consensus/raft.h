@@ -7,6 +7,7 @@
 #define UT_CONSENSUS_RAFT_H
 
 #include "common/handle.h"
+#include "common/outbox.h"
 #include "consensus/log.h"
 #include "consensus/progress.h"
 #include "consensus/quorum.h"
@@ -96,8 +97,7 @@ struct ut_consensus {
     size_t rd_ents_cap;
     ut_entry_t *rd_apply;
     size_t rd_apply_cap;
-    bool ready_out;
-    uint64_t ready_seq;
+    ut__readyseq_t rseq; /* one outstanding ready; empty ones need no advance */
     uint64_t rd_last_entry, rd_applied;
     ut_consensus_hard_state_t rd_hs;
 };

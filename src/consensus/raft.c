@@ -37,8 +37,20 @@ _Static_assert(sizeof(ut_msg_append_t) >= sizeof(ut_msg_append_resp_t) &&
 int ut__consensus_oom(ut_consensus_t *h, int rc, const char *context)
 {
     if (rc == UT_ENOMEM)
-        return ut__handle_fail(&h->base, rc, "%s: out of memory", context);
+        return ut__consensus_refuse(h, rc, "out-of-memory", context, 0, 0, "%s: out of memory",
+                                    context);
     return rc;
+}
+
+int ut__consensus_refuse(ut_consensus_t *h, int code, const char *ev, const char *why, uint64_t a,
+                         uint64_t b, const char *fmt, ...)
+{
+    UT__CONSENSUS_TRACE(h, UT_TRACE_WARN, ev, why, a, b);
+    va_list ap;
+    va_start(ap, fmt);
+    code = ut__handle_vfail(&h->base, code, fmt, ap);
+    va_end(ap);
+    return code;
 }
 
 /* §5.2: election timeouts are drawn at random from [T, 2T) so that split
@@ -144,16 +156,28 @@ static void clear_votes(ut_consensus_t *h)
         h->votes[i] = UT__CONSENSUS_VOTE_PENDING;
 }
 
-static int become_follower(ut_consensus_t *h, uint64_t term, uint64_t leader)
+/* A term change, traced (INFO "term": a = the new term, b = the old one). */
+static void set_term(ut_consensus_t *h, uint64_t term, const char *why)
+{
+    UT__CONSENSUS_TRACE(h, UT_TRACE_INFO, "term", why, term, h->term);
+    h->term = term;
+}
+
+/* why: a static reason for the trace ("higher term", "check-quorum", ...). */
+static int become_follower(ut_consensus_t *h, uint64_t term, uint64_t leader, const char *why)
 {
     ut_consensus_state_t to = h->self_voter ? UT_CONSENSUS_FOLLOWER : UT_CONSENSUS_OBSERVER;
     int rc = check_edge(h, to, term);
     if (rc != UT_OK)
         return rc;
     if (term > h->term) {
-        h->term = term;
+        set_term(h, term, why);
         h->vote = 0; /* votedFor is per term (Figure 2) */
     }
+    if (h->role != to || h->pre_candidate)
+        UT__CONSENSUS_TRACE(h, UT_TRACE_INFO,
+                            to == UT_CONSENSUS_OBSERVER ? "become-observer" : "become-follower",
+                            why, term, leader);
     h->role = to;
     h->pre_candidate = false;
     h->leader = leader;
@@ -236,6 +260,7 @@ static int become_leader(ut_consensus_t *h)
     if (rc != UT_OK)
         return rc;
     /* Room for the no-op is reserved by every caller before it changes state. */
+    UT__CONSENSUS_TRACE(h, UT_TRACE_INFO, "become-leader", NULL, h->term, 0);
     h->role = UT_CONSENSUS_LEADER;
     h->pre_candidate = false;
     h->leader = h->id;
@@ -297,8 +322,9 @@ static int start_election(ut_consensus_t *h)
     int rc = check_edge(h, UT_CONSENSUS_CANDIDATE, h->term + 1);
     if (rc != UT_OK)
         return rc;
-    h->term++;
+    set_term(h, h->term + 1, "campaign");
     h->vote = h->id;
+    UT__CONSENSUS_TRACE(h, UT_TRACE_INFO, "become-candidate", NULL, h->term, 0);
     h->role = UT_CONSENSUS_CANDIDATE;
     h->pre_candidate = false;
     h->leader = 0;
@@ -312,6 +338,7 @@ static int start_election(ut_consensus_t *h)
  * higher term. Our own term and vote stay unchanged. */
 static int start_pre_vote(ut_consensus_t *h)
 {
+    UT__CONSENSUS_TRACE(h, UT_TRACE_INFO, "become-pre-candidate", NULL, h->term + 1, 0);
     h->pre_candidate = true;
     h->role = UT_CONSENSUS_FOLLOWER;
     h->leader = 0;
@@ -328,7 +355,8 @@ static int campaign(ut_consensus_t *h)
          * must refuse. UT_ERANGE promises that nothing changed, so the
          * election timer (and the RNG behind it) is left alone too: every
          * later tick keeps reporting the exhausted term space. */
-        return ut__handle_fail(&h->base, UT_ERANGE, "campaign: term space exhausted");
+        return UT__CONSENSUS_REFUSE(h, UT_ERANGE, "campaign-refused", "term space exhausted",
+                                    h->term, 0, "campaign: term space exhausted");
     }
     int rc = reserve_election(h);
     if (rc != UT_OK)
@@ -372,6 +400,7 @@ static bool in_lease(const ut_consensus_t *h)
     (offsetof(ut_consensus_config_t, field) + sizeof(((ut_consensus_config_t *)0)->field))
 static const size_t config_size[UT_CONSENSUS_CONFIG_VERSION + 1] = {
     0, UT__CONSENSUS_CONFIG_END(applied), /* 1 */
+    UT__CONSENSUS_CONFIG_END(trace_arg),  /* 2: trace, trace_arg */
 };
 _Static_assert(sizeof config_size / sizeof config_size[0] == UT_CONSENSUS_CONFIG_VERSION + 1,
                "one size per config version");
@@ -483,6 +512,8 @@ int ut_consensus_new(ut_consensus_t **out, const ut_consensus_config_t *cfg)
         return UT_ENOMEM;
     }
     ut__handle_init(&h->base, UT__CONSENSUS_MAGIC);
+    h->tracer.fn = cfg->trace;
+    h->tracer.arg = cfg->trace_arg;
     h->live = &h->bufs[0];
     h->out = &h->bufs[1];
     h->cfg = *cfg;
@@ -530,51 +561,60 @@ int ut_consensus_restore(ut_consensus_t *h, const ut_consensus_hard_state_t *hs,
     if (!ut__consensus_valid(h) || hs == NULL || (n > 0 && entries == NULL))
         return UT_EINVAL;
     if (h->took_input || h->restored)
-        return ut__handle_fail(&h->base, UT_ESTATE, "restore: the node already took input");
+        return UT__CONSENSUS_REFUSE(h, UT_ESTATE, "restore-refused", "the node already took input",
+                                    0, 0, "restore: the node already took input");
     size_t bytes = 0;
     uint64_t prev_term = 0;
     for (size_t i = 0; i < n; i++) {
         const ut_entry_t *e = &entries[i];
         if (e->index != i + 1)
-            return ut__handle_fail(&h->base, UT_ECORRUPT, "restore: entry %zu has index %llu", i,
-                                   (unsigned long long)e->index);
+            return UT__CONSENSUS_REFUSE(
+                h, UT_ECORRUPT, "restore-refused", "entry index out of sequence", e->index, i,
+                "restore: entry %zu has index %llu", i, (unsigned long long)e->index);
         if (e->term == 0 || e->term < prev_term || e->term > hs->term)
-            return ut__handle_fail(&h->base, UT_ECORRUPT,
-                                   "restore: entry %llu has impossible term %llu",
-                                   (unsigned long long)e->index, (unsigned long long)e->term);
+            return UT__CONSENSUS_REFUSE(h, UT_ECORRUPT, "restore-refused", "entry term impossible",
+                                        e->index, e->term,
+                                        "restore: entry %llu has impossible term %llu",
+                                        (unsigned long long)e->index, (unsigned long long)e->term);
         if (e->type > UT_ENTRY_NOOP || (e->len > 0 && e->data == NULL) ||
             e->len > UT_CONSENSUS_MAX_ENTRY_BYTES)
-            return ut__handle_fail(&h->base, UT_ECORRUPT, "restore: entry %llu is malformed",
-                                   (unsigned long long)e->index);
+            return UT__CONSENSUS_REFUSE(h, UT_ECORRUPT, "restore-refused", "entry malformed",
+                                        e->index, e->len, "restore: entry %llu is malformed",
+                                        (unsigned long long)e->index);
         if (bytes > SIZE_MAX - e->len)
-            return ut__handle_fail(&h->base, UT_ENOMEM, "restore: out of memory (%zu entries)", n);
+            return UT__CONSENSUS_REFUSE(h, UT_ENOMEM, "restore-refused", "out of memory", n, 0,
+                                        "restore: out of memory (%zu entries)", n);
         bytes += e->len;
         prev_term = e->term;
     }
     if (hs->term > UT__CONSENSUS_MAX_TERM)
-        return ut__handle_fail(&h->base, UT_ECORRUPT, "restore: impossible term %llu",
-                               (unsigned long long)hs->term);
+        return UT__CONSENSUS_REFUSE(h, UT_ECORRUPT, "restore-refused", "term impossible", hs->term,
+                                    0, "restore: impossible term %llu",
+                                    (unsigned long long)hs->term);
     /* The commit index may be persisted lazily, so a durable state machine
      * may have applied beyond it; it applied only entries handed out as
      * committed, so its applied index is itself evidence of commitment
      * (§5.4: committed entries are in every later leader's log). It cannot
      * exceed the log, though: that would be another node's state. */
     if (h->cfg.applied > n)
-        return ut__handle_fail(&h->base, UT_ECORRUPT,
-                               "restore: applied %llu beyond the last entry %zu",
-                               (unsigned long long)h->cfg.applied, n);
+        return UT__CONSENSUS_REFUSE(h, UT_ECORRUPT, "restore-refused", "applied beyond the log",
+                                    h->cfg.applied, n,
+                                    "restore: applied %llu beyond the last entry %zu",
+                                    (unsigned long long)h->cfg.applied, n);
     if (hs->commit > n)
-        return ut__handle_fail(&h->base, UT_ECORRUPT,
-                               "restore: commit %llu beyond the last entry %zu",
-                               (unsigned long long)hs->commit, n);
+        return UT__CONSENSUS_REFUSE(h, UT_ECORRUPT, "restore-refused", "commit beyond the log",
+                                    hs->commit, n, "restore: commit %llu beyond the last entry %zu",
+                                    (unsigned long long)hs->commit, n);
     if (hs->vote != 0) {
         if (find_member(h, hs->vote) >= h->n_voters || hs->term == 0)
-            return ut__handle_fail(&h->base, UT_ECORRUPT, "restore: vote for %llu, not a voter",
-                                   (unsigned long long)hs->vote);
+            return UT__CONSENSUS_REFUSE(h, UT_ECORRUPT, "restore-refused", "vote not for a voter",
+                                        hs->vote, hs->term, "restore: vote for %llu, not a voter",
+                                        (unsigned long long)hs->vote);
     }
     int rc = ut__consensus_log_reserve(&h->log, n, bytes);
     if (rc != UT_OK)
-        return ut__handle_fail(&h->base, rc, "restore: out of memory");
+        return UT__CONSENSUS_REFUSE(h, rc, "restore-refused", "out of memory", n, 0,
+                                    "restore: out of memory");
     for (size_t i = 0; i < n; i++)
         ut__consensus_log_append(&h->log, entries[i].term, entries[i].type, entries[i].data,
                                  entries[i].len);
@@ -617,8 +657,11 @@ static int tick_leader(ut_consensus_t *h, uint64_t old_now)
             h->active[i] = false;
         }
         h->quorum_start = now_ms;
-        if (!ut__consensus_quorum_active(active, h->n_voters))
-            return become_follower(h, h->term, 0);
+        if (!ut__consensus_quorum_active(active, h->n_voters)) {
+            UT__CONSENSUS_TRACE(h, UT_TRACE_WARN, "step-down", "check-quorum: no quorum active",
+                                h->term, 0);
+            return become_follower(h, h->term, 0, "check-quorum");
+        }
     }
     if (heartbeat) {
         h->heartbeat_start = now_ms;
@@ -643,6 +686,9 @@ static int tick_election(ut_consensus_t *h, uint64_t old_now)
     if (!h->self_voter)
         return UT_OK; /* observers never campaign */
     if (h->now - h->election_start >= h->election_timeout) {
+        UT__CONSENSUS_TRACE(h, UT_TRACE_INFO, "election-timeout",
+                            h->leader != 0 ? "no word from the leader" : "no leader", h->term,
+                            h->leader);
         int rc = campaign(h);
         if (rc != UT_OK)
             h->now = old_now;
@@ -665,8 +711,9 @@ int ut_consensus_tick(ut_consensus_t *h, uint64_t now_ms)
         return UT_OK;
     }
     if (now_ms < h->now)
-        return ut__handle_fail(&h->base, UT_ERANGE, "tick: time went backwards (%llu < %llu)",
-                               (unsigned long long)now_ms, (unsigned long long)h->now);
+        return UT__CONSENSUS_REFUSE(h, UT_ERANGE, "tick-refused", "time went backwards", now_ms,
+                                    h->now, "tick: time went backwards (%llu < %llu)",
+                                    (unsigned long long)now_ms, (unsigned long long)h->now);
     uint64_t old_now = h->now;
     h->now = now_ms;
     return h->role == UT_CONSENSUS_LEADER ? tick_leader(h, old_now) : tick_election(h, old_now);
@@ -677,8 +724,9 @@ int ut_consensus_campaign(ut_consensus_t *h)
     if (!ut__consensus_valid(h))
         return UT_EINVAL;
     if (h->role == UT_CONSENSUS_LEADER || !h->self_voter)
-        return ut__handle_fail(&h->base, UT_ESTATE, "campaign: a %s cannot campaign",
-                               ut_consensus_state_name(h->role));
+        return UT__CONSENSUS_REFUSE(h, UT_ESTATE, "campaign-refused", "not a follower or candidate",
+                                    h->role, 0, "campaign: a %s cannot campaign",
+                                    ut_consensus_state_name(h->role));
     int rc = campaign(h);
     if (rc == UT_OK)
         h->took_input = true; /* a refused call is no input (restore still allowed) */
@@ -690,17 +738,20 @@ int ut_consensus_propose(ut_consensus_t *h, const void *data, size_t len, uint64
     if (!ut__consensus_valid(h) || (data == NULL && len > 0))
         return UT_EINVAL;
     if (h->role != UT_CONSENSUS_LEADER)
-        return ut__handle_fail(&h->base, UT_ENOTLEADER, "propose: not the leader (leader is %llu)",
-                               (unsigned long long)h->leader);
+        return UT__CONSENSUS_REFUSE(h, UT_ENOTLEADER, "propose-refused", "not the leader",
+                                    h->leader, 0, "propose: not the leader (leader is %llu)",
+                                    (unsigned long long)h->leader);
     /* A leader sends every entry, alone if need be: one that no frame can
      * carry would stall replication behind it for good. */
     if (len > UT_CONSENSUS_MAX_ENTRY_BYTES)
-        return ut__handle_fail(&h->base, UT_ERANGE,
-                               "propose: %zu bytes is more than an AppendEntries can carry (%u)",
-                               len, (unsigned)UT_CONSENSUS_MAX_ENTRY_BYTES);
+        return UT__CONSENSUS_REFUSE(
+            h, UT_ERANGE, "propose-refused", "entry too large", len, 0,
+            "propose: %zu bytes is more than an AppendEntries can carry (%u)", len,
+            (unsigned)UT_CONSENSUS_MAX_ENTRY_BYTES);
     int rc = ut__consensus_log_reserve(&h->log, 1, len);
     if (rc != UT_OK)
-        return ut__handle_fail(&h->base, rc, "propose: out of memory");
+        return UT__CONSENSUS_REFUSE(h, rc, "propose-refused", "out of memory", len, 0,
+                                    "propose: out of memory");
     h->took_input = true;
     ut__consensus_log_append(&h->log, h->term, UT_ENTRY_NORMAL, data, (uint32_t)len);
     h->flush_hint = true;
@@ -736,15 +787,20 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
 {
     const ut_msg_append_t *a = &m->body.append;
     if (a->n_entries > 0 && a->entries == NULL)
-        return ut__handle_fail(&h->base, UT_EINVAL, "step: append with entries == NULL");
+        return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused", "malformed append: entries NULL",
+                                    m->term, m->from, "step: append with entries == NULL");
     if (a->prev_index > UINT64_MAX - a->n_entries)
-        return ut__handle_fail(&h->base, UT_EINVAL, "step: append indexes overflow");
+        return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused",
+                                    "malformed append: indexes overflow", m->term, m->from,
+                                    "step: append indexes overflow");
     if (a->prev_term > m->term || (a->prev_index == 0) != (a->prev_term == 0))
-        return ut__handle_fail(&h->base, UT_EINVAL, "step: append has impossible prev_term");
+        return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused", "malformed append: prev_term",
+                                    m->term, m->from, "step: append has impossible prev_term");
     if (h->role == UT_CONSENSUS_LEADER && m->term == h->term)
-        return ut__handle_fail(&h->base, UT_EINVAL,
-                               "step: append from %llu, but this node leads term %llu",
-                               (unsigned long long)m->from, (unsigned long long)h->term);
+        return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused",
+                                    "append from a second leader of this term", m->term, m->from,
+                                    "step: append from %llu, but this node leads term %llu",
+                                    (unsigned long long)m->from, (unsigned long long)h->term);
 
     bool ok = a->prev_index <= h->log.last &&
               ut__consensus_log_term(&h->log, a->prev_index) == a->prev_term;
@@ -753,17 +809,19 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
     for (size_t i = 0; i < a->n_entries; i++) {
         const ut_entry_t *e = &a->entries[i];
         if (e->index != a->prev_index + 1 + i)
-            return ut__handle_fail(
-                &h->base, UT_EINVAL, "step: append entry %zu has index %llu, want %llu", i,
-                (unsigned long long)e->index, (unsigned long long)(a->prev_index + 1 + i));
+            return UT__CONSENSUS_REFUSE(
+                h, UT_EINVAL, "step-refused", "malformed append: entry index", m->term, m->from,
+                "step: append entry %zu has index %llu, want %llu", i, (unsigned long long)e->index,
+                (unsigned long long)(a->prev_index + 1 + i));
         if (e->term < t || e->term == 0 || e->term > m->term)
-            return ut__handle_fail(&h->base, UT_EINVAL,
-                                   "step: append entry %llu has impossible term",
-                                   (unsigned long long)e->index);
+            return UT__CONSENSUS_REFUSE(
+                h, UT_EINVAL, "step-refused", "malformed append: entry term", m->term, m->from,
+                "step: append entry %llu has impossible term", (unsigned long long)e->index);
         if (e->type > UT_ENTRY_NOOP || (e->len > 0 && e->data == NULL) ||
             e->len > UT_CONSENSUS_MAX_ENTRY_BYTES)
-            return ut__handle_fail(&h->base, UT_EINVAL, "step: append entry %llu is malformed",
-                                   (unsigned long long)e->index);
+            return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused", "malformed append: entry",
+                                        m->term, m->from, "step: append entry %llu is malformed",
+                                        (unsigned long long)e->index);
         t = e->term;
         if (skip == a->n_entries) {
             if (e->index > h->log.last) {
@@ -782,9 +840,10 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
          * impossible from a legitimate leader: refuse rather than lose
          * committed entries. */
         if (conflict != 0 && conflict <= h->log.commit)
-            return ut__handle_fail(&h->base, UT_EINVAL,
-                                   "step: append would overwrite committed entry %llu",
-                                   (unsigned long long)conflict);
+            return UT__CONSENSUS_REFUSE(
+                h, UT_EINVAL, "step-refused", "append would overwrite a committed entry", m->term,
+                m->from, "step: append would overwrite committed entry %llu",
+                (unsigned long long)conflict);
         rc = ut__consensus_log_reserve(&h->log, a->n_entries - skip, bytes);
         if (rc != UT_OK)
             return rc;
@@ -797,10 +856,15 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
     if (m->term > h->term ||
         (h->role != UT_CONSENSUS_FOLLOWER && h->role != UT_CONSENSUS_OBSERVER)) {
         /* §5.1 newer term, or §5.2 a candidate meets the term's leader. */
-        rc = become_follower(h, m->term, m->from);
+        rc = become_follower(h, m->term, m->from,
+                             m->term > h->term ? "append of a higher term"
+                                               : "append from the leader");
         if (rc != UT_OK)
             return rc;
     } else {
+        if (h->pre_candidate)
+            UT__CONSENSUS_TRACE(h, UT_TRACE_INFO, "become-follower", "append from the leader",
+                                h->term, m->from);
         h->pre_candidate = false;
         h->leader = m->from;
         h->leader_contact = h->now;
@@ -811,6 +875,8 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
     if (!ok) {
         /* Consistency check failed: tell the leader where our log diverges
          * so it can skip a whole term per round trip. */
+        UT__CONSENSUS_TRACE(h, UT_TRACE_DEBUG, "append-rejected", "log mismatch", a->prev_index,
+                            m->from);
         r->body.append_resp.success = false;
         r->body.append_resp.index = a->prev_index;
         if (a->prev_index > h->log.last) {
@@ -828,6 +894,8 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
         return UT_OK;
     }
     if (conflict != 0) {
+        UT__CONSENSUS_TRACE(h, UT_TRACE_INFO, "log-truncated", "conflict with the leader", conflict,
+                            m->from);
         ut__consensus_log_truncate(&h->log, conflict); /* and stable, persisted */
         retract_acks(h, conflict);
     }
@@ -855,9 +923,10 @@ static int handle_append_resp(ut_consensus_t *h, const ut_msg_t *m, size_t slot)
     if (!r->success && r->hint_index == 0)
         return UT_OK; /* a term notice for an older request, not a rejection */
     if (r->index > h->log.last)
-        return ut__handle_fail(&h->base, UT_EINVAL,
-                               "step: append-resp index %llu beyond last index %llu",
-                               (unsigned long long)r->index, (unsigned long long)h->log.last);
+        return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused",
+                                    "append-resp beyond the last index", m->term, m->from,
+                                    "step: append-resp index %llu beyond last index %llu",
+                                    (unsigned long long)r->index, (unsigned long long)h->log.last);
     h->active[slot] = true;
     if (r->success) {
         if (ut__consensus_progress_ack(p, r->index)) {
@@ -893,20 +962,53 @@ static int handle_append_resp(ut_consensus_t *h, const ut_msg_t *m, size_t slot)
     return UT_OK;
 }
 
+/* The outcome of a (pre-)vote request, with the reason of a refusal (only
+ * called with a tracer installed: it re-derives the reason). */
+static void trace_vote(const ut_consensus_t *h, const ut_msg_t *m, bool grant)
+{
+    bool pre = m->type == UT_MSG_PREVOTE;
+    const ut_msg_vote_t *v = &m->body.vote;
+    if (grant) {
+        UT__CONSENSUS_TRACE(h, UT_TRACE_DEBUG, pre ? "pre-vote-granted" : "vote-granted", NULL,
+                            m->term, m->from);
+        return;
+    }
+    const char *why;
+    if (!h->self_voter)
+        why = "an observer does not vote";
+    else if (pre && m->term <= h->term)
+        why = "proposed term not ahead";
+    else if (!pre && m->term != h->term)
+        why = "not this term";
+    else if (!pre && h->vote != 0 && h->vote != m->from)
+        why = "already voted in this term";
+    else if (!log_up_to_date(h, v->last_log_term, v->last_log_index))
+        why = "candidate's log is behind";
+    else
+        why = "refused";
+    UT__CONSENSUS_TRACE(h, UT_TRACE_WARN, pre ? "pre-vote-refused" : "vote-refused", why, m->term,
+                        m->from);
+}
+
 static int handle_vote(ut_consensus_t *h, const ut_msg_t *m)
 {
     bool pre = m->type == UT_MSG_PREVOTE;
     const ut_msg_vote_t *v = &m->body.vote;
     if (v->last_log_term > m->term || (v->last_log_index == 0) != (v->last_log_term == 0))
-        return ut__handle_fail(&h->base, UT_EINVAL,
-                               "step: vote request with impossible last log term");
+        return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused",
+                                    "malformed vote request: last log term", m->term, m->from,
+                                    "step: vote request with impossible last log term");
     int rc = ut__consensus_msgbuf_reserve(h->live, 1, 0);
     if (rc != UT_OK)
         return rc;
-    if (m->term > h->term && in_lease(h))
-        return UT_OK; /* thesis §4.2.3: ignore, a leader is alive */
+    if (m->term > h->term && in_lease(h)) {
+        /* thesis §4.2.3: ignore, a leader is alive */
+        UT__CONSENSUS_TRACE(h, UT_TRACE_WARN, pre ? "pre-vote-refused" : "vote-refused",
+                            "leader lease: a leader is alive", m->term, m->from);
+        return UT_OK;
+    }
     if (!pre && m->term > h->term) {
-        rc = become_follower(h, m->term, 0);
+        rc = become_follower(h, m->term, 0, "vote request of a higher term");
         if (rc != UT_OK)
             return rc;
     }
@@ -926,6 +1028,8 @@ static int handle_vote(ut_consensus_t *h, const ut_msg_t *m)
             reset_election_timer(h);
         }
     }
+    if (UT__TRACE_UNLIKELY(h->tracer.fn != NULL))
+        trace_vote(h, m, grant);
     ut_msg_t *r = push_msg(h, pre ? UT_MSG_PREVOTE_RESP : UT_MSG_VOTE_RESP, m->from,
                            (pre && grant) ? m->term : h->term);
     r->body.vote_resp.granted = grant;
@@ -950,7 +1054,7 @@ static int handle_vote_resp(ut_consensus_t *h, const ut_msg_t *m, size_t slot)
     case UT__CONSENSUS_VOTE_WON:
         return pre ? start_election(h) : become_leader(h);
     case UT__CONSENSUS_VOTE_LOST:
-        return become_follower(h, h->term, 0);
+        return become_follower(h, h->term, 0, pre ? "pre-vote lost" : "vote lost");
     case UT__CONSENSUS_VOTE_UNDECIDED:
         break;
     }
@@ -964,39 +1068,45 @@ int ut_consensus_step(ut_consensus_t *h, const ut_msg_t *m)
     if (!ut__consensus_valid(h))
         return UT_EINVAL;
     if (m == NULL)
-        return ut__handle_fail(&h->base, UT_EINVAL, "step: NULL message");
+        return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused", "NULL message", 0, 0,
+                                    "step: NULL message");
     if (m->to != h->id)
-        return ut__handle_fail(&h->base, UT_EINVAL,
-                               "step: message for node %llu delivered to node %llu",
-                               (unsigned long long)m->to, (unsigned long long)h->id);
+        return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused", "message for another node", m->to,
+                                    m->from, "step: message for node %llu delivered to node %llu",
+                                    (unsigned long long)m->to, (unsigned long long)h->id);
     if (m->type < UT_MSG_VOTE || m->type > UT_MSG_APPEND_RESP)
-        return ut__handle_fail(&h->base, UT_EINVAL,
-                               "step: message type %d is not a consensus message", (int)m->type);
+        return UT__CONSENSUS_REFUSE(
+            h, UT_EINVAL, "step-refused", "not a consensus message", (uint64_t)m->type, m->from,
+            "step: message type %d is not a consensus message", (int)m->type);
     /* One compare for the common case (0 wraps to the top): terms 1 up to
      * the term-jump line need no further check. */
     if (m->term - 1 >= UT__CONSENSUS_MAX_TERM - UT_CONSENSUS_TERM_HEADROOM) {
         if (m->term == 0 || m->term > UT__CONSENSUS_MAX_TERM)
-            return ut__handle_fail(&h->base, UT_EINVAL, "step: %s with impossible term %llu",
-                                   ut_msg_type_name(m->type), (unsigned long long)m->term);
+            return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused", "impossible term", m->term,
+                                        m->from, "step: %s with impossible term %llu",
+                                        ut_msg_type_name(m->type), (unsigned long long)m->term);
         /* Term-jump rule (consensus.h, UT_CONSENSUS_TERM_HEADROOM): the last
          * 2^32 terms are entered one term at a time, as elections do, so one
          * corrupt or buggy message cannot use up the term space (which would
          * leave every later campaign with UT_ERANGE: no leader, ever). */
         if (m->term > h->term + 1)
-            return ut__handle_fail(&h->base, UT_EINVAL,
-                                   "step: %s jumps from term %llu to %llu, in the last 2^32 terms",
-                                   ut_msg_type_name(m->type), (unsigned long long)h->term,
-                                   (unsigned long long)m->term);
+            return UT__CONSENSUS_REFUSE(
+                h, UT_EINVAL, "step-refused", "term jump in the last 2^32 terms", m->term, m->from,
+                "step: %s jumps from term %llu to %llu, in the last 2^32 terms",
+                ut_msg_type_name(m->type), (unsigned long long)h->term,
+                (unsigned long long)m->term);
     }
     size_t slot = find_member(h, m->from);
     if (slot == h->n_members || slot == h->self)
-        return ut__handle_fail(&h->base, UT_ENOTFOUND, "step: %s from %llu, not a peer",
-                               ut_msg_type_name(m->type), (unsigned long long)m->from);
+        return UT__CONSENSUS_REFUSE(h, UT_ENOTFOUND, "step-refused", "not a peer", m->term, m->from,
+                                    "step: %s from %llu, not a peer", ut_msg_type_name(m->type),
+                                    (unsigned long long)m->from);
     bool needs_voter =
         m->type == UT_MSG_VOTE || m->type == UT_MSG_PREVOTE || m->type == UT_MSG_APPEND;
     if (needs_voter && slot >= h->n_voters)
-        return ut__handle_fail(&h->base, UT_EINVAL, "step: %s from observer %llu",
-                               ut_msg_type_name(m->type), (unsigned long long)m->from);
+        return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused", "request from an observer",
+                                    m->term, m->from, "step: %s from observer %llu",
+                                    ut_msg_type_name(m->type), (unsigned long long)m->from);
     int rc = step_member(h, m, slot);
     /* A refused message (UT_EINVAL, UT_ENOMEM, UT_ESTATE) changed nothing,
      * so it does not count as input either: restore() stays possible. */
@@ -1027,9 +1137,9 @@ static int step_member(ut_consensus_t *h, const ut_msg_t *m, size_t slot)
              * does not mistake it for a rejection of its current log. */
             (void)push_msg(h, rt, m->from, h->term);
         }
-        return ut__handle_fail(&h->base, UT_ESTALE, "step: %s from term %llu < %llu",
-                               ut_msg_type_name(m->type), (unsigned long long)m->term,
-                               (unsigned long long)h->term);
+        return UT__CONSENSUS_REFUSE(h, UT_ESTALE, "step-refused", "stale term", m->term, m->from,
+                                    "step: %s from term %llu < %llu", ut_msg_type_name(m->type),
+                                    (unsigned long long)m->term, (unsigned long long)h->term);
     }
 
     switch (m->type) {
@@ -1044,7 +1154,7 @@ static int step_member(ut_consensus_t *h, const ut_msg_t *m, size_t slot)
     /* Responses. A higher term in a response means we are behind (§5.1);
      * a granted pre-vote carries the proposed term and is not one. */
     if (m->term > h->term && !(m->type == UT_MSG_PREVOTE_RESP && m->body.vote_resp.granted))
-        return become_follower(h, m->term, 0);
+        return become_follower(h, m->term, 0, "response of a higher term");
     if (m->type == UT_MSG_APPEND_RESP) {
         int rc = handle_append_resp(h, m, slot);
         /* Only this peer's progress moved: it alone may have become sendable. */

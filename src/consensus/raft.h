@@ -8,6 +8,7 @@
 
 #include "common/handle.h"
 #include "common/outbox.h"
+#include "common/trace.h"
 #include "consensus/log.h"
 #include "consensus/progress.h"
 #include "consensus/quorum.h"
@@ -37,7 +38,8 @@ typedef struct ut__consensus_msgbuf {
 } ut__consensus_msgbuf_t;
 
 struct ut_consensus {
-    ut__handle_t base; /* first member: magic and error message (common/handle.h) */
+    ut__handle_t base;   /* first member: magic and error message (common/handle.h) */
+    ut__tracer_t tracer; /* cfg.trace, cfg.trace_arg (fn NULL: tracing off) */
     uint64_t id;
     ut_consensus_config_t cfg; /* copied; member arrays point into prs */
     size_t n_members, n_voters;
@@ -112,6 +114,24 @@ static inline void ut__consensus_set_match(ut_consensus_t *h, size_t slot, uint6
     h->prs[slot].match = v;
     h->match[slot] = v;
 }
+
+/* Tracing (include/unitypes/trace.h): module "consensus", this node's id,
+ * static strings only; one branch when no tracer is installed. */
+#define UT__CONSENSUS_TRACE(h, lvl, ev, why, a, b)                                                 \
+    ut__trace(&(h)->tracer, (lvl), "consensus", (h)->id, (ev), (why), (a), (b))
+
+/* A refused input, out of line and cold so that the paths it serves cost
+ * the hot ones nothing: traced (WARN, ev such as "step-refused", why a short
+ * static reason, a and b numbers such as the message's term and sender),
+ * then failed with the formatted message (ut__handle_fail). Returns code. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((cold, noinline, format(printf, 7, 8)))
+#endif
+int ut__consensus_refuse(ut_consensus_t *h, int code, const char *ev, const char *why, uint64_t a,
+                         uint64_t b, const char *fmt, ...);
+
+#define UT__CONSENSUS_REFUSE(h, code, ev, why, a, b, ...)                                          \
+    ut__consensus_refuse((h), (code), (ev), (why), (uint64_t)(a), (uint64_t)(b), __VA_ARGS__)
 
 /* The out-of-memory exits of the public calls: every UT_ENOMEM leaves a
  * message too ("context: out of memory"). Other codes pass through with the

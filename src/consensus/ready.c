@@ -48,7 +48,8 @@ int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
     if (!ut__consensus_valid(h) || rd == NULL)
         return UT_EINVAL;
     if (ut__readyseq_busy(&h->rseq))
-        return ut__handle_fail(&h->base, UT_ESTATE, "ready: the previous ready was not advanced");
+        return UT__CONSENSUS_REFUSE(h, UT_ESTATE, "ready-refused", "previous ready not advanced", 0,
+                                    0, "ready: the previous ready was not advanced");
     int rc = h->flush_hint ? ut__consensus_flush_appends(h) : UT_OK;
     if (rc != UT_OK)
         return ut__consensus_oom(h, rc, "ready");
@@ -77,7 +78,8 @@ int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
     if (rc == UT_OK && n_apply > h->rd_apply_cap)
         rc = ut__grow((void **)&h->rd_apply, &h->rd_apply_cap, n_apply, sizeof(ut_entry_t));
     if (rc != UT_OK)
-        return ut__handle_fail(&h->base, rc, "ready: out of memory");
+        return UT__CONSENSUS_REFUSE(h, rc, "ready-refused", "out of memory", 0, 0,
+                                    "ready: out of memory");
 
     h->rd_hs.term = h->term;
     h->rd_hs.vote = h->vote;
@@ -143,7 +145,8 @@ int ut_consensus_advance(ut_consensus_t *h, const ut_consensus_ready_t *rd)
     if (seq == 0)
         return UT_OK; /* an empty ready: nothing to acknowledge */
     if (seq != 1)
-        return ut__handle_fail(&h->base, UT_EINVAL, "advance: not the outstanding ready");
+        return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "advance-refused", "not the outstanding ready",
+                                    rd->seq_, 0, "advance: not the outstanding ready");
     /* A truncation that arrived after ready() lowered stable: only what is
      * still in the log counts as durable. */
     uint64_t durable = h->rd_last_entry < h->log.stable ? h->rd_last_entry : h->log.stable;

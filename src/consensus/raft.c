@@ -10,7 +10,13 @@
  * by ut_consensus_ready(); ut_consensus_advance() acknowledges it. Messages
  * and their entry headers are double-buffered: ready() swaps the live buffers
  * out, so inputs that arrive before advance() never move memory the caller
- * is reading. */
+ * is reading.
+ *
+ * The core is split by type (docs/consensus.md, "Inside the module"): this
+ * file holds roles, election, replication, step and tick; raft.h the handle;
+ * ready.c ready/advance; log.{h,c} the entries and their cursors;
+ * progress.{h,c} each follower's replication state and in-flight window;
+ * quorum.{h,c} the majority rules. */
 #include <stdio.h>
 
 #include "common/rand.h"

@@ -14,6 +14,8 @@
 
 #include <unitypes.h>
 
+#include "test_alloc.h"
+
 #define N 3
 #define MAX_RECS 1024
 
@@ -277,6 +279,30 @@ static void test_trace_step_down(void **state)
     cluster_free(&c);
 }
 
+/* Out of memory is a refusal with a reason too, and leaves the leader as it
+ * was. */
+static void test_trace_out_of_memory(void **state)
+{
+    (void)state;
+    cluster_t c;
+    cluster_init(&c, true, true);
+    elect_node1(&c);
+    uint64_t last = ut_consensus_last_index(c.h[0]);
+    static unsigned char big[70000]; /* more than the log's current payload chunk */
+    size_t mark = rec.n;
+    test_alloc_t ta;
+    test_alloc_install(&ta, 1);
+    int rc = ut_consensus_propose(c.h[0], big, sizeof big, NULL);
+    test_alloc_uninstall();
+    assert_int_equal(rc, UT_ENOMEM);
+    assert_int_equal(ta.failures, 1);
+    assert_int_equal(ut_consensus_last_index(c.h[0]), last);
+    long i = find(mark, 1, "propose-refused", "out of memory");
+    assert_true(i >= 0);
+    assert_int_equal(rec.recs[i].a, sizeof big);
+    cluster_free(&c);
+}
+
 static void test_trace_only_where_installed(void **state)
 {
     (void)state;
@@ -335,6 +361,7 @@ int main(void)
         cmocka_unit_test(test_trace_election),
         cmocka_unit_test(test_trace_refused_vote),
         cmocka_unit_test(test_trace_step_down),
+        cmocka_unit_test(test_trace_out_of_memory),
         cmocka_unit_test(test_trace_only_where_installed),
         cmocka_unit_test(test_trace_none_installed),
     };

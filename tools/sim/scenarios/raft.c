@@ -510,6 +510,21 @@ static void drain(raft_t *s, unsigned i)
     observe(s, i);
 }
 
+/* --trace NODE: that node's trace events (ut_consensus_config_t::trace),
+ * one line each on stderr, stamped with the world's time; 0 = off. The
+ * option lives here, not in sim_options_t, so the world is untouched. */
+static uint64_t trace_node;
+
+static void print_trace(void *arg, const ut_trace_event_t *ev)
+{
+    static const char *const level[] = {"debug", "info", "warn"};
+    const raft_t *s = arg;
+    fprintf(
+        stderr, "trace t=%" PRIu64 " node=%" PRIu64 " %s %s%s%s%s a=%" PRIu64 " b=%" PRIu64 "\n",
+        sim_now(s->w), ev->node, (unsigned)ev->level < 3 ? level[ev->level] : "?", ev->event,
+        ev->reason ? " (" : "", ev->reason ? ev->reason : "", ev->reason ? ")" : "", ev->a, ev->b);
+}
+
 static int raft_node_start(void *ctx, unsigned i, bool restore, uint64_t local_ms)
 {
     raft_t *s = ctx;
@@ -534,6 +549,10 @@ static int raft_node_start(void *ctx, unsigned i, bool restore, uint64_t local_m
     uint64_t x = s->w->o.seed ^ (n->id * 0x9e3779b97f4a7c15ull) ^
                  ((uint64_t)sim_node_incarnation(s->w, i) << 40);
     cfg.seed = sim_splitmix64(&x);
+    if (trace_node != 0 && n->id == trace_node) {
+        cfg.trace = print_trace;
+        cfg.trace_arg = s;
+    }
     int rc = ut_consensus_new(&n->h, &cfg);
     if (rc != UT_OK) {
         sim_fail_msg(s->w, "ut_consensus_new: %s", ut_strerror(rc));
@@ -787,6 +806,26 @@ static void replay_vary_config(const sim_options_t *o, char *buf, size_t cap)
         snprintf(buf, cap, " --vary-config");
 }
 
+static int set_trace(sim_options_t *o, const char *v, char *err, size_t cap)
+{
+    (void)o;
+    char *end = NULL;
+    unsigned long long id = v ? strtoull(v, &end, 10) : 0;
+    if (!v || end == v || *end != '\0' || id == 0 || id > SIM_MAX_NODES) {
+        snprintf(err, cap, "want a node id from 1 to %u, got '%s'", SIM_MAX_NODES, v ? v : "");
+        return -1;
+    }
+    trace_node = id;
+    return 0;
+}
+
+static void replay_trace(const sim_options_t *o, char *buf, size_t cap)
+{
+    (void)o;
+    if (trace_node != 0)
+        snprintf(buf, cap, " --trace %" PRIu64, trace_node);
+}
+
 static const sim_scenario_option_t raft_options[] = {
     {"no-durability-checks", false,
      "  --no-durability-checks\n"
@@ -798,6 +837,10 @@ static const sim_scenario_option_t raft_options[] = {
      "                    check-quorum on or off, an observer (4+ nodes), batching\n"
      "                    (entries, bytes per AppendEntries) and in-flight limits\n",
      set_vary_config, replay_vary_config},
+    {"trace", true,
+     "  --trace NODE      raft: print node NODE's trace events (role and term changes,\n"
+     "                    refused input with its reason, step-downs, timeouts) to stderr\n",
+     set_trace, replay_trace},
 };
 
 const sim_scenario_t sim_scenario_raft = {

@@ -968,6 +968,63 @@ static void test_client(void **state)
     ut_lock_table_free(tr.t);
 }
 
+/* The client's clock is not the table's: a queued grant's lease is counted
+ * on the client's clock from the last request answered while it waited,
+ * never from the event's table-time expiry. A lost GRANTED event is found
+ * by the waiter's own renewal. */
+static void test_client_clocks_and_lost_grant(void **state)
+{
+    (void)state;
+    transport_t tr = {mk(0, 0), 1000000, 0}; /* table time: 1,000,000 ms */
+    ut_lock_t *a = client(&tr, "res", "alice", 100);
+    ut_lock_t *b = client(&tr, "res", "bob", 100);
+    ut_lock_result_t r;
+    assert_int_equal(ut_lock_acquire(a, 5, 0, &r), UT_OK); /* client clocks near 0 */
+    assert_int_equal(r, UT_LOCK_ACQUIRED);
+    assert_int_equal(ut_lock_acquire(b, 10, 80, &r), UT_EBUSY);
+    tr.now = 1000020;
+    assert_int_equal(ut_lock_renew(b, 30), UT_OK); /* a waiter's renewal */
+    assert_true(ut_lock_waiting(b));
+    assert_int_equal(ut_lock_release(a, 40), UT_OK);
+    ut_lock_event_t ev;
+    assert_int_equal(ut_lock_table_next_event(tr.t, &ev), UT_OK);
+    assert_int_equal(ev.type, UT_LOCK_EV_GRANTED);
+    assert_int_equal(ev.expires_ms, 1000120);
+    assert_int_equal(ut_lock_on_event(b, &ev, &r), UT_OK);
+    assert_int_equal(r, UT_LOCK_ACQUIRED);
+    bool lost = true;
+    assert_int_equal(ut_lock_tick(b, 129, &lost), UT_OK); /* 30 + 100 on b's clock */
+    assert_false(lost);
+    assert_int_equal(ut_lock_tick(b, 130, &lost), UT_OK);
+    assert_true(lost);
+    assert_false(ut_lock_acquired(b));
+
+    /* The GRANTED event never reaches the waiter: its renewal finds the grant. */
+    tr.now = 1000200;
+    assert_int_equal(ut_lock_table_tick(tr.t, 1000200), UT_OK);
+    assert_int_equal(ut_lock_acquire(a, 200, 0, &r), UT_OK);
+    assert_int_equal(r, UT_LOCK_ACQUIRED);
+    assert_int_equal(ut_lock_acquire(b, 210, 500, &r), UT_EBUSY);
+    assert_int_equal(ut_lock_release(a, 220), UT_OK); /* b granted; event dropped */
+    uint64_t tok = ut_lock_table_last_token(tr.t);
+    assert_true(ut_lock_waiting(b));
+    assert_int_equal(ut_lock_renew(b, 230), UT_OK);
+    assert_false(ut_lock_waiting(b));
+    assert_true(ut_lock_acquired(b));
+    assert_int_equal(ut_lock_token(b), tok);
+    assert_int_equal(ut_lock_tick(b, 329, &lost), UT_OK);
+    assert_false(lost);
+    assert_int_equal(ut_lock_tick(b, 330, &lost), UT_OK);
+    assert_true(lost);
+    /* A late copy of the dropped event changes nothing now. */
+    ev.type = UT_LOCK_EV_GRANTED;
+    ev.token = tok;
+    assert_int_equal(ut_lock_on_event(b, &ev, &r), UT_ENOTFOUND);
+    ut_lock_free(a);
+    ut_lock_free(b);
+    ut_lock_table_free(tr.t);
+}
+
 static void test_client_config(void **state)
 {
     (void)state;
@@ -1075,6 +1132,7 @@ int main(void)
         cmocka_unit_test(test_forgotten_resource_matches_restored),
         cmocka_unit_test(test_alloc_sweep),
         cmocka_unit_test(test_client),
+        cmocka_unit_test(test_client_clocks_and_lost_grant),
         cmocka_unit_test(test_client_config),
         cmocka_unit_test(test_fence),
     };

@@ -473,6 +473,10 @@ UT_API int ut_lock_release(ut_lock_t *l, uint64_t now_ms);
 /**
  * @brief Renew the lease for another TTL (a held lock, or a queued
  *        request's own lease, which must be renewed to keep its place).
+ *
+ * A waiter whose renewal finds that the table already granted it the lock
+ * (the GRANTED event was lost, or arrived before the ACQUIRE's answer)
+ * becomes the holder, with the grant's token.
  * @param[in] l Client.
  * @param[in] now_ms Client time.
  * @return UT_OK or an error.
@@ -488,6 +492,11 @@ UT_API int ut_lock_renew(ut_lock_t *l, uint64_t now_ms);
 
 /**
  * @brief Feed a table event; events for other resources/holders are ignored.
+ *
+ * On GRANTED the client's lease is counted on the client's clock from the
+ * last request the table answered while it waited (the queued ACQUIRE or
+ * a waiter's RENEW), not from the event's @c expires_ms, which is table
+ * time: the two clocks need not agree.
  * @param[in] l Client.
  * @param[in] ev Event from ut_lock_table_next_event().
  * @param[out] out Result when the event ends a wait (ACQUIRED / TIMEOUT /

@@ -21,6 +21,10 @@ struct ut_lock {
     bool acquired, waiting;
     uint64_t token;
     uint64_t lease_end;
+    /* Client time of the last request the table answered while waiting
+     * (the queued ACQUIRE, a waiter's RENEW): a grant came after it, so a
+     * lease counted from it never outlives the table's. */
+    uint64_t wait_base;
     size_t cmdcap;
     unsigned char buf[]; /* names, then the command buffer */
 };
@@ -130,6 +134,7 @@ int ut_lock_acquire(ut_lock_t *l, uint64_t now_ms, uint64_t wait_ms, ut_lock_res
     }
     if (rp.queued) {
         l->waiting = true;
+        l->wait_base = now_ms;
         UT__FAIL(&l->base, UT_EBUSY, "acquire: queued");
     }
     *out = rp.result;
@@ -182,8 +187,17 @@ int ut_lock_renew(ut_lock_t *l, uint64_t now_ms)
         l->token = 0;
         UT__FAIL(&l->base, rp.status, "renew: %s (the lock is lost)", ut_strerror(rp.status));
     }
+    if (l->waiting && rp.token != 0) {
+        /* The table says it holds the lock: the GRANTED event was lost
+         * (or came before the ACQUIRE's answer). */
+        l->waiting = false;
+        l->acquired = true;
+        l->token = rp.token;
+    }
     if (l->acquired)
         l->lease_end = lease_end(now_ms, l->ttl);
+    else
+        l->wait_base = now_ms;
     return UT_OK;
 }
 
@@ -207,7 +221,10 @@ int ut_lock_on_event(ut_lock_t *l, const ut_lock_event_t *ev, ut_lock_result_t *
         l->waiting = false;
         l->acquired = true;
         l->token = ev->token;
-        l->lease_end = ev->expires_ms;
+        /* The event's expires_ms is table time, which need not be the
+         * client's clock: count the lease on the client's clock from the
+         * last request answered while waiting (the grant came later). */
+        l->lease_end = lease_end(l->wait_base, l->ttl);
         if (out)
             *out = UT_LOCK_ACQUIRED;
         return UT_OK;

@@ -14,8 +14,8 @@
  * reserved u32, then the two names. */
 #define CMD_HEADER 32u
 
-__attribute__((format(printf, 3, 4))) static void fail(lkc_t *k, const char *inv,
-                                                       const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void fail(lkc_t *k, const char *inv, const char *fmt,
+                                                       ...)
 {
     if (k->failed)
         return;
@@ -333,8 +333,8 @@ void lkc_replica(lkc_t *k, uint64_t node, uint64_t index, const ut_lock_table_t 
         k->hash[index] = h;
     else if (k->hash[index] != h)
         fail(k, "replica-agreement",
-             "node %" PRIu64 ": table after index %" PRIu64 " differs from another replica's",
-             node, index);
+             "node %" PRIu64 ": table after index %" PRIu64 " differs from another replica's", node,
+             index);
 }
 
 bool lkc_was_granted(const lkc_t *k, int r, int c, uint64_t token)
@@ -362,8 +362,9 @@ void lkc_write(lkc_t *k, int r, int c, uint64_t token, int fence_rc)
     if (fence_rc == UT_ESTALE) {
         k->n_stale++;
         if (token >= k->acc_token[r])
-            fail(k, "fence", "resource %s: the fence refused c%d's token %" PRIu64
-                             " though the newest accepted is %" PRIu64,
+            fail(k, "fence",
+                 "resource %s: the fence refused c%d's token %" PRIu64
+                 " though the newest accepted is %" PRIu64,
                  k->res_name[r], c, token, k->acc_token[r]);
         return;
     }

@@ -52,7 +52,7 @@ typedef struct lkc {
     uint64_t delay_until[LKC_MAX_RES];
     int queue[LKC_MAX_RES][LKC_MAX_QUEUE];
     size_t nq[LKC_MAX_RES];
-    int waiting_on[LKC_MAX_CLIENTS]; /* resource, or -1 */
+    int waiting_on[LKC_MAX_CLIENTS];  /* resource, or -1 */
     lkc_grant_t *grants[LKC_MAX_RES]; /* every grant, in token order */
     size_t ngrants[LKC_MAX_RES], capgrants[LKC_MAX_RES];
     /* replicas: hash of the table after each index (0 = not yet seen) */
@@ -89,8 +89,8 @@ const ut_lock_event_t *lkc_take_events(lkc_t *k, ut_lock_table_t *t, size_t *n);
 /* The first application of a log entry: the encoded command, the table's
  * reply, the length of the deadlock cycle it reported, its events, and the
  * table time after it. */
-void lkc_observe(lkc_t *k, const void *cmd, size_t len, const ut_lock_reply_t *rp,
-                 size_t cycle_len, const ut_lock_event_t *ev, size_t nev, uint64_t table_now);
+void lkc_observe(lkc_t *k, const void *cmd, size_t len, const ut_lock_reply_t *rp, size_t cycle_len,
+                 const ut_lock_event_t *ev, size_t nev, uint64_t table_now);
 /* Any node's table after any application: mutual exclusion. */
 void lkc_table(lkc_t *k, uint64_t node, const ut_lock_table_t *t);
 /* The model against the table that produced it (holders and waiters). */

@@ -247,19 +247,36 @@ static int cmd_decode(ut_lock_table_t *t, const unsigned char *p, size_t len, cm
 
 /* ---- lookups and small helpers ------------------------------------------ */
 
-static bool key_is(const ut__lock_key_t *k, const void *name, size_t len)
+/* Names are short: eight bytes per compare, inline (a libc memcmp call
+ * cost as much as the rest of the cache hit on the acquire path). */
+static inline bool key_is(const ut__lock_key_t *k, const void *name, size_t len)
 {
-    return k->len == len && memcmp(k->name, name, len) == 0;
+    if (k->len != len)
+        return false;
+    const unsigned char *a = k->name, *b = name;
+    uint64_t x, y;
+    if (len < 8) {
+        for (; len > 0; a++, b++, len--)
+            if (*a != *b)
+                return false;
+        return true;
+    }
+    /* Whole words, then the last eight bytes (overlapping the previous). */
+    for (size_t i = 0; i + 8 < len; i += 8) {
+        memcpy(&x, a + i, 8);
+        memcpy(&y, b + i, 8);
+        if (x != y)
+            return false;
+    }
+    memcpy(&x, a + len - 8, 8);
+    memcpy(&y, b + len - 8, 8);
+    return x == y;
 }
 
 /* Look-ups of the command path: *hash is set when the name was hashed
  * (a miss of the one-entry cache), so creation can reuse it. */
-static res_t *res_get(ut_lock_table_t *t, const void *name, size_t len, uint64_t *hash)
+static res_t *res_get_slow(ut_lock_table_t *t, const void *name, size_t len, uint64_t *hash)
 {
-    if (t->last_res != NULL && key_is(&t->last_res->key, name, len)) {
-        *hash = t->last_res->key.hash;
-        return t->last_res;
-    }
     *hash = ut__lock_hash(name, len);
     res_t *r = (res_t *)ut__lock_map_find(&t->res, *hash, name, len);
     if (r != NULL)
@@ -267,17 +284,32 @@ static res_t *res_get(ut_lock_table_t *t, const void *name, size_t len, uint64_t
     return r;
 }
 
-static sess_t *sess_get(ut_lock_table_t *t, const void *name, size_t len, uint64_t *hash)
+static sess_t *sess_get_slow(ut_lock_table_t *t, const void *name, size_t len, uint64_t *hash)
 {
-    if (t->last_sess != NULL && key_is(&t->last_sess->key, name, len)) {
-        *hash = t->last_sess->key.hash;
-        return t->last_sess;
-    }
     *hash = ut__lock_hash(name, len);
     sess_t *s = (sess_t *)ut__lock_map_find(&t->sess, *hash, name, len);
     if (s != NULL)
         t->last_sess = s;
     return s;
+}
+
+/* The cache hit, inline in the command path; the miss hashes. */
+static inline res_t *res_get(ut_lock_table_t *t, const void *name, size_t len, uint64_t *hash)
+{
+    if (t->last_res != NULL && key_is(&t->last_res->key, name, len)) {
+        *hash = t->last_res->key.hash;
+        return t->last_res;
+    }
+    return res_get_slow(t, name, len, hash);
+}
+
+static inline sess_t *sess_get(ut_lock_table_t *t, const void *name, size_t len, uint64_t *hash)
+{
+    if (t->last_sess != NULL && key_is(&t->last_sess->key, name, len)) {
+        *hash = t->last_sess->key.hash;
+        return t->last_sess;
+    }
+    return sess_get_slow(t, name, len, hash);
 }
 
 static res_t *res_find(const ut_lock_table_t *t, const void *name, size_t len)
@@ -347,7 +379,7 @@ static void res_set_active(ut_lock_table_t *t, res_t *r, bool want)
     }
 }
 
-static void res_update_active(ut_lock_table_t *t, res_t *r)
+static inline void res_update_active(ut_lock_table_t *t, res_t *r)
 {
     res_set_active(t, r, res_in_use(r, t->now));
 }
@@ -659,7 +691,9 @@ static int do_acquire(ut_lock_table_t *t, const cmd_t *c, uint64_t now, ut_lock_
      * the grant itself (in release or tick) cannot fail. */
     if (holders_reserve(rr, rr->nh + rr->nw + 1) != UT_OK)
         goto nomem;
-    if (search_reserve(t, t->sess.n + (ns != NULL)) != UT_OK)
+    /* The deadlock search's stack holds every session: it grows with a new
+     * one (a known session's room was made when it was created). */
+    if (ns != NULL && search_reserve(t, t->sess.n + 1) != UT_OK)
         goto nomem;
     if (nr != NULL)
         ut__lock_map_insert(&t->res, &nr->key);
@@ -733,15 +767,18 @@ static int do_release(ut_lock_table_t *t, const cmd_t *c, uint64_t now, ut_lock_
             rp->expires_ms = h->expires;
             return UT_OK;
         }
-        memmove(r->h + hi, r->h + hi + 1, (r->nh - (size_t)hi - 1) * sizeof *r->h);
+        if ((size_t)hi + 1 < r->nh)
+            memmove(r->h + hi, r->h + hi + 1, (r->nh - (size_t)hi - 1) * sizeof *r->h);
         r->nh--;
     } else {
         memmove(r->w + wi, r->w + wi + 1, (r->nw - (size_t)wi - 1) * sizeof *r->w);
         r->nw--;
         s->waiting = NULL;
     }
-    drop_stale_waiters(t, r, now);
-    promote(t, r);
+    if (r->nw > 0) {
+        drop_stale_waiters(t, r, now);
+        promote(t, r);
+    }
     res_update_active(t, r);
     return UT_OK;
 }

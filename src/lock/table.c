@@ -14,6 +14,7 @@
 #include "lock/lock_internal.h"
 
 #include "common/handle.h"
+#include "common/trace.h"
 #include "internal.h"
 
 #define CMD_HEADER 32u
@@ -65,6 +66,8 @@ struct res {
 
 struct ut_lock_table {
     ut__handle_t base;
+    ut__tracer_t tracer;
+    uint64_t node; /* for trace events */
     uint64_t lock_delay;
     uint32_t max_waiters;
     uint64_t now;
@@ -100,14 +103,25 @@ typedef struct cmd {
 
 /* ---- config, new, free ------------------------------------------------- */
 
+static const size_t table_config_size[UT_LOCK_TABLE_CONFIG_VERSION + 1] = {
+    0, UT__LOCK_CFG_END(ut_lock_table_config_t, max_waiters), /* 1 */
+    UT__LOCK_CFG_END(ut_lock_table_config_t, trace_arg),      /* 2: the trace hook */
+};
+_Static_assert(sizeof table_config_size / sizeof table_config_size[0] ==
+                   UT_LOCK_TABLE_CONFIG_VERSION + 1,
+               "one size per config version");
+
 int ut_lock_table_config_init(ut_lock_table_config_t *cfg, unsigned version)
 {
     if (cfg == NULL)
         return UT_EINVAL;
     if (version == 0 || version > UT_LOCK_TABLE_CONFIG_VERSION)
         return UT_EVERSION;
-    memset(cfg, 0, sizeof *cfg);
-    cfg->version = version;
+    /* Write only the bytes a struct of that version has. */
+    ut_lock_table_config_t d;
+    memset(&d, 0, sizeof d);
+    d.version = version;
+    memcpy(cfg, &d, table_config_size[version]);
     return UT_OK;
 }
 
@@ -136,12 +150,19 @@ int ut_lock_table_new(ut_lock_table_t **out, const ut_lock_table_config_t *cfg)
         return UT_EINVAL;
     if (cfg->version == 0 || cfg->version > UT_LOCK_TABLE_CONFIG_VERSION)
         return UT_EVERSION;
+    /* Read only the fields the caller's version has. */
+    ut_lock_table_config_t c;
+    memset(&c, 0, sizeof c);
+    memcpy(&c, cfg, table_config_size[cfg->version]);
     ut_lock_table_t *t = ut__calloc(1, sizeof *t);
     if (t == NULL)
         return UT_ENOMEM;
     ut__handle_init(&t->base, UT__LOCK_TABLE_MAGIC);
-    t->lock_delay = cfg->lock_delay_ms;
-    t->max_waiters = cfg->max_waiters ? cfg->max_waiters : DEFAULT_MAX_WAITERS;
+    t->lock_delay = c.lock_delay_ms;
+    t->max_waiters = c.max_waiters ? c.max_waiters : DEFAULT_MAX_WAITERS;
+    t->node = c.node;
+    t->tracer.fn = c.trace;
+    t->tracer.arg = c.trace_arg;
     *out = t;
     return UT_OK;
 }
@@ -421,6 +442,24 @@ static void ev_push(ut_lock_table_t *t, ut_lock_event_type_t type, const res_t *
     e->holder_len = s->key.len;
     e->token = token;
     e->expires_ms = expires;
+    switch (type) {
+    case UT_LOCK_EV_GRANTED:
+        ut__trace(&t->tracer, UT_TRACE_DEBUG, "lock", t->node, "granted", "from the queue", token,
+                  expires);
+        break;
+    case UT_LOCK_EV_EXPIRED:
+        ut__trace(&t->tracer, UT_TRACE_WARN, "lock", t->node, "lease-expired",
+                  "not renewed before its end", token, expires);
+        break;
+    case UT_LOCK_EV_WAIT_TIMEOUT:
+        ut__trace(&t->tracer, UT_TRACE_DEBUG, "lock", t->node, "wait-timeout",
+                  "the waiter's deadline passed", 0, 0);
+        break;
+    default:
+        ut__trace(&t->tracer, UT_TRACE_WARN, "lock", t->node, "waiter-lease-expired",
+                  "the waiter did not renew", 0, 0);
+        break;
+    }
 }
 
 /* now + d, saturating: a lease or deadline past the end of the clock ends
@@ -670,6 +709,9 @@ static int do_acquire(ut_lock_table_t *t, const cmd_t *c, uint64_t now, ut_lock_
     }
     if (!grant && (c->wait == 0 || deadlock)) {
         /* Unchanged table: only the reply says CONFLICT. */
+        if (deadlock)
+            ut__trace(&t->tracer, UT_TRACE_WARN, "lock", t->node, "deadlock-refused",
+                      "the request would close a wait-for cycle", t->ncycle, 0);
         rp->result = UT_LOCK_CONFLICT;
         return UT_OK;
     }
@@ -716,6 +758,8 @@ static int do_acquire(ut_lock_table_t *t, const cmd_t *c, uint64_t now, ut_lock_
         rp->token = h->token;
         rp->expires_ms = h->expires;
         rp->count = 1;
+        ut__trace(&t->tracer, UT_TRACE_DEBUG, "lock", t->node, "granted", "free at the request",
+                  h->token, h->expires);
     } else {
         waiter_t *w = &rr->w[rr->nw++];
         w->s = ss;
@@ -869,6 +913,8 @@ static int do_tick(ut_lock_table_t *t, uint64_t now)
                         until = UINT64_MAX;
                     if (until > r->delay_until)
                         r->delay_until = until;
+                    ut__trace(&t->tracer, UT_TRACE_INFO, "lock", t->node, "lock-delay",
+                              "a lease expired (Chubby 2.4)", until, h->token);
                 }
             } else {
                 r->h[k++] = *h;
@@ -928,6 +974,14 @@ int ut_lock_table_apply(ut_lock_table_t *t, const void *cmd, size_t len, uint64_
     }
     rp->status = rc;
     if (rc != UT_OK) {
+        static const char *const refused[] = {"command-refused", "acquire-refused",
+                                              "release-refused", "renew-refused",
+                                              "command-refused"};
+        unsigned op = len >= 2 && ((const unsigned char *)cmd)[1] <= UT_LOCK_OP_TICK
+                          ? ((const unsigned char *)cmd)[1]
+                          : 0;
+        ut__trace(&t->tracer, UT_TRACE_WARN, "lock", t->node, refused[op], ut_strerror(rc), op,
+                  (uint64_t) - (int64_t)rc);
         rp->result = UT_LOCK_ERROR;
         rp->queued = false;
         rp->token = rp->expires_ms = 0;
@@ -1245,9 +1299,13 @@ int ut_lock_table_restore(ut_lock_table_t *t, const void *buf, size_t len)
     memset(&tmp, 0, sizeof tmp);
     tmp.lock_delay = t->lock_delay;
     tmp.max_waiters = t->max_waiters;
+    tmp.node = t->node;
+    tmp.tracer = t->tracer;
     int rc = load(&tmp, buf, len);
     if (rc != UT_OK) {
         table_clear(&tmp);
+        ut__trace(&t->tracer, UT_TRACE_WARN, "lock", t->node, "restore-refused", ut_strerror(rc),
+                  len, 0);
         UT__FAIL(&t->base, rc, "restore: %s",
                  rc == UT_ENOMEM     ? "out of memory"
                  : rc == UT_EVERSION ? "unknown snapshot version"

@@ -142,7 +142,7 @@ static void frame(lock_sc_t *s, unsigned from, unsigned to, uint32_t kind, uint3
                     .index = m.body.append.prev_index + 1,
                     .type = UT_ENTRY_NORMAL,
                     .len = (uint32_t)len,
-                    .data = data};
+                    .data = len ? data : ""}; /* never a NULL source for the codec's copy */
     m.body.append.n_entries = 1;
     m.body.append.entries = &e;
     sim_send(s->w, from, &m);
@@ -360,8 +360,9 @@ static void apply(lock_sc_t *s, unsigned i, const ut_entry_t *e)
                             ut_lock_table_now(n->tab));
                 lkc_model_matches(&s->k, n->tab);
                 int rq_res = -1;
-                if (c != TICK_CLIENT && len >= 34)
-                    rq_res = lkc_res_of(&s->k, cmd + 32, (size_t)cmd[24] | (size_t)cmd[25] << 8);
+                size_t rl = len >= 32 ? ((size_t)cmd[24] | (size_t)cmd[25] << 8) : 0;
+                if (c != TICK_CLIENT && len >= 32 && 32 + rl <= len)
+                    rq_res = lkc_res_of(&s->k, cmd + 32, rl);
                 mark_events(s, i, ev, nev, &rp, rq_res, (int)c);
             }
             /* The leader tells the clients; followers stay quiet. */

@@ -885,6 +885,19 @@ static bool lock_target(void *ctx, unsigned *idx)
     return found;
 }
 
+/* The leader just told a client that it holds a lock: crashing it now
+ * makes the next leader honour a grant it did not hand out itself. */
+static bool lock_crash_point(void *ctx, unsigned i, const ut_msg_t *m)
+{
+    (void)ctx;
+    (void)i;
+    if (m->type != UT_MSG_APPEND || m->term != 0 || m->body.append.n_entries != 1 ||
+        m->body.append.prev_index >> 32 != K_RESP || m->body.append.entries[0].len != 26)
+        return false;
+    const unsigned char *d = m->body.append.entries[0].data;
+    return get32(d) == 0 && d[4] == UT_LOCK_ACQUIRED && sim_get_u64(d + 6) != 0;
+}
+
 static int lock_create(sim_world_t *w, void **out)
 {
     lock_sc_t *s = calloc(1, sizeof *s);
@@ -1005,7 +1018,7 @@ const sim_scenario_t sim_scenario_lock = {
     .title = "Lock service on Raft",
     .invariants = "replica agreement, mutual exclusion, token order, FIFO, no deadlock,\n"
                   "               no lost grant, fenced writes, client views, progress",
-    .crash_point_text = "at a crash point",
+    .crash_point_text = "right after a grant",
     .defaults = lock_defaults,
     .create = lock_create,
     .destroy = lock_destroy,
@@ -1015,6 +1028,7 @@ const sim_scenario_t sim_scenario_lock = {
     .deliver = lock_deliver,
     .drain = lock_drain,
     .request = lock_request,
+    .crash_point = lock_crash_point,
     .target = lock_target,
     .finish = lock_finish,
 };

@@ -184,6 +184,25 @@ static void test_lost_grant(void **state)
     expect(&k, "lost-grant");
 }
 
+static void test_lock_delay(void **state)
+{
+    (void)state;
+    lkc_t k;
+    fresh(&k, 50);
+    see(&k, UT_LOCK_OP_ACQUIRE, 0, 0, UT_LOCK_ACQUIRED, false, 1);
+    see(&k, UT_LOCK_OP_ACQUIRE, 0, 1, UT_LOCK_CONFLICT, true, 0);
+    see_event(&k, UT_LOCK_EV_EXPIRED, 0, 0, 1, 100);
+    see_event(&k, UT_LOCK_EV_GRANTED, 0, 1, 2, 149); /* delay until 150 */
+    expect(&k, "lock-delay");
+    fresh(&k, 50);
+    see(&k, UT_LOCK_OP_ACQUIRE, 0, 0, UT_LOCK_ACQUIRED, false, 1);
+    see(&k, UT_LOCK_OP_ACQUIRE, 0, 1, UT_LOCK_CONFLICT, true, 0);
+    see_event(&k, UT_LOCK_EV_EXPIRED, 0, 0, 1, 100);
+    see_event(&k, UT_LOCK_EV_GRANTED, 0, 1, 2, 150);
+    assert_false(k.failed);
+    lkc_free(&k);
+}
+
 static void test_fenced_writes(void **state)
 {
     (void)state;
@@ -285,7 +304,7 @@ int main(void)
         cmocka_unit_test(test_token_order), cmocka_unit_test(test_mutual_exclusion),
         cmocka_unit_test(test_fifo),        cmocka_unit_test(test_deadlock),
         cmocka_unit_test(test_lost_grant),  cmocka_unit_test(test_fenced_writes),
-        cmocka_unit_test(test_tables),
+        cmocka_unit_test(test_tables),      cmocka_unit_test(test_lock_delay),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

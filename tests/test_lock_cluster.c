@@ -10,7 +10,8 @@
  * The invariants are checked after every event by tools/sim/lock_check.c,
  * which utsim's lock scenario shares: replicas agree (same snapshot bytes
  * after the same index), mutual exclusion in the model and in every
- * node's table, tokens strictly increasing per resource, FIFO grants, no
+ * node's table, tokens strictly increasing per resource, no grant inside a
+ * lock-delay, FIFO grants, no
  * deadlock among waiters (clients take A then B and B then A), no lost
  * grant (after a TICK, and at the end after a quiet period nobody is
  * queued), the model agreeing with the table's counts, and the resource

@@ -907,7 +907,13 @@ static int do_tick(ut_lock_table_t *t, uint64_t now)
                 ev_push(t, UT_LOCK_EV_EXPIRED, r, h->s, h->token, h->expires);
                 /* Chubby §2.4: after a holder fails, its locks stay
                  * unavailable for the lock-delay, counted from the lapse. */
+#ifdef UT__FAULT_LOCK_NO_DELAY
+                /* Deliberately broken build for utsim: the lock-delay is
+                 * never started. */
+                if (0) {
+#else
                 if (t->lock_delay > 0) {
+#endif
                     uint64_t until = h->expires + t->lock_delay;
                     if (until < h->expires)
                         until = UINT64_MAX;

@@ -110,9 +110,16 @@ static void q_remove(lkc_t *k, int r, int c)
         }
 }
 
-static void note_grant(lkc_t *k, int r, int c, uint64_t token, bool from_queue)
+static void note_grant(lkc_t *k, int r, int c, uint64_t token, bool from_queue, uint64_t now)
 {
     k->checks++;
+    /* Chubby §2.4: after a lease lapses the lock stays unavailable for the
+     * lock-delay. */
+    if (now < k->delay_until[r])
+        fail(k, "lock-delay",
+             "resource %s granted to c%d at %" PRIu64 " ms (table time), inside its lock-delay "
+             "(until %" PRIu64 ")",
+             k->res_name[r], c, now, k->delay_until[r]);
     /* Chubby §2.4: a sequencer names one grant; a later grant of the same
      * lock must carry a larger one, or a fenced server cannot tell them
      * apart. */
@@ -196,7 +203,7 @@ void lkc_observe(lkc_t *k, const void *cmdp, size_t len, const ut_lock_reply_t *
                         k->oom = true;
                     k->waiting_on[c] = r;
                 } else if (rp->result == UT_LOCK_ACQUIRED) {
-                    note_grant(k, r, c, rp->token, false);
+                    note_grant(k, r, c, rp->token, false, table_now);
                 }
             } else if (op == UT_LOCK_OP_RELEASE) {
                 if (k->waiting_on[c] == r) {
@@ -215,7 +222,7 @@ void lkc_observe(lkc_t *k, const void *cmdp, size_t len, const ut_lock_reply_t *
             continue;
         switch (ev[e].type) {
         case UT_LOCK_EV_GRANTED:
-            note_grant(k, r, c, ev[e].token, true);
+            note_grant(k, r, c, ev[e].token, true, table_now);
             break;
         case UT_LOCK_EV_EXPIRED:
             k->holder[r][c] = false;

@@ -12,6 +12,7 @@
  *  - mutual exclusion: no exclusive resource has two holders, in the model
  *    and in every node's table after every application;
  *  - tokens strictly increase over the grants of a resource (Chubby §2.4);
+ *  - no grant inside a resource's lock-delay after an expiry (Chubby §2.4);
  *  - FIFO: a queued holder is granted only at the head of its queue;
  *  - no deadlock among waiters (the wait-for graph of the model);
  *  - no lost grant: after a TICK no free resource (no holder, lock-delay

@@ -76,7 +76,7 @@ static void test_config(void **state)
     ut_lock_table_t *t = NULL;
     assert_int_equal(ut_lock_table_new(NULL, &cfg), UT_EINVAL);
     assert_int_equal(ut_lock_table_new(&t, NULL), UT_EINVAL);
-    cfg.version = 2;
+    cfg.version = UT_LOCK_TABLE_CONFIG_VERSION + 1;
     assert_int_equal(ut_lock_table_new(&t, &cfg), UT_EVERSION);
     cfg.version = 0;
     assert_int_equal(ut_lock_table_new(&t, &cfg), UT_EVERSION);
@@ -968,6 +968,221 @@ static void test_client(void **state)
     ut_lock_table_free(tr.t);
 }
 
+/* The client's clock is not the table's: a queued grant's lease is counted
+ * on the client's clock from the last request answered while it waited,
+ * never from the event's table-time expiry. A lost GRANTED event is found
+ * by the waiter's own renewal. */
+static void test_client_clocks_and_lost_grant(void **state)
+{
+    (void)state;
+    transport_t tr = {mk(0, 0), 1000000, 0}; /* table time: 1,000,000 ms */
+    ut_lock_t *a = client(&tr, "res", "alice", 100);
+    ut_lock_t *b = client(&tr, "res", "bob", 100);
+    ut_lock_result_t r;
+    assert_int_equal(ut_lock_acquire(a, 5, 0, &r), UT_OK); /* client clocks near 0 */
+    assert_int_equal(r, UT_LOCK_ACQUIRED);
+    assert_int_equal(ut_lock_acquire(b, 10, 80, &r), UT_EBUSY);
+    tr.now = 1000020;
+    assert_int_equal(ut_lock_renew(b, 30), UT_OK); /* a waiter's renewal */
+    assert_true(ut_lock_waiting(b));
+    assert_int_equal(ut_lock_release(a, 40), UT_OK);
+    ut_lock_event_t ev;
+    assert_int_equal(ut_lock_table_next_event(tr.t, &ev), UT_OK);
+    assert_int_equal(ev.type, UT_LOCK_EV_GRANTED);
+    assert_int_equal(ev.expires_ms, 1000120);
+    assert_int_equal(ut_lock_on_event(b, &ev, &r), UT_OK);
+    assert_int_equal(r, UT_LOCK_ACQUIRED);
+    bool lost = true;
+    assert_int_equal(ut_lock_tick(b, 129, &lost), UT_OK); /* 30 + 100 on b's clock */
+    assert_false(lost);
+    assert_int_equal(ut_lock_tick(b, 130, &lost), UT_OK);
+    assert_true(lost);
+    assert_false(ut_lock_acquired(b));
+
+    /* The GRANTED event never reaches the waiter: its renewal finds the grant. */
+    tr.now = 1000200;
+    assert_int_equal(ut_lock_table_tick(tr.t, 1000200), UT_OK);
+    assert_int_equal(ut_lock_acquire(a, 200, 0, &r), UT_OK);
+    assert_int_equal(r, UT_LOCK_ACQUIRED);
+    assert_int_equal(ut_lock_acquire(b, 210, 500, &r), UT_EBUSY);
+    assert_int_equal(ut_lock_release(a, 220), UT_OK); /* b granted; event dropped */
+    uint64_t tok = ut_lock_table_last_token(tr.t);
+    assert_true(ut_lock_waiting(b));
+    assert_int_equal(ut_lock_renew(b, 230), UT_OK);
+    assert_false(ut_lock_waiting(b));
+    assert_true(ut_lock_acquired(b));
+    assert_int_equal(ut_lock_token(b), tok);
+    assert_int_equal(ut_lock_tick(b, 329, &lost), UT_OK);
+    assert_false(lost);
+    assert_int_equal(ut_lock_tick(b, 330, &lost), UT_OK);
+    assert_true(lost);
+    /* A late copy of the dropped event changes nothing now. */
+    ev.type = UT_LOCK_EV_GRANTED;
+    ev.token = tok;
+    assert_int_equal(ut_lock_on_event(b, &ev, &r), UT_ENOTFOUND);
+    ut_lock_free(a);
+    ut_lock_free(b);
+    ut_lock_table_free(tr.t);
+}
+
+/* ---- the trace hook (config version 2) ------------------------------------ */
+
+typedef struct trace_rec {
+    int n;
+    const char *event[64];
+    const char *reason[64];
+    ut_trace_level_t level[64];
+    uint64_t node[64], a[64];
+} trace_rec_t;
+
+static void recorder(void *arg, const ut_trace_event_t *ev)
+{
+    trace_rec_t *r = arg;
+    assert_string_equal(ev->module, "lock");
+    if (r->n < 64) {
+        r->event[r->n] = ev->event;
+        r->reason[r->n] = ev->reason;
+        r->level[r->n] = ev->level;
+        r->node[r->n] = ev->node;
+        r->a[r->n] = ev->a;
+        r->n++;
+    }
+}
+
+static int traced(const trace_rec_t *r, const char *event)
+{
+    for (int i = 0; i < r->n; i++)
+        if (strcmp(r->event[i], event) == 0)
+            return i;
+    return -1;
+}
+
+static void test_trace_hook(void **state)
+{
+    (void)state;
+    trace_rec_t rec = {0};
+    ut_lock_table_config_t cfg;
+    assert_int_equal(ut_lock_table_config_init(&cfg, UT_LOCK_TABLE_CONFIG_VERSION), UT_OK);
+    assert_null(cfg.trace);
+    cfg.lock_delay_ms = 50;
+    cfg.node = 7;
+    cfg.trace = recorder;
+    cfg.trace_arg = &rec;
+    ut_lock_table_t *t = NULL;
+    assert_int_equal(ut_lock_table_new(&t, &cfg), UT_OK);
+    ut_lock_reply_t rp;
+    /* A refused command: the reason is the code's static text. */
+    assert_int_equal(cmd(t, UT_LOCK_OP_ACQUIRE, "r", "alice", 0, 0, 0, 0, 10, &rp), UT_EINVAL);
+    int i = traced(&rec, "acquire-refused");
+    assert_true(i >= 0);
+    assert_int_equal(rec.level[i], UT_TRACE_WARN);
+    assert_int_equal(rec.node[i], 7);
+    assert_string_equal(rec.reason[i], ut_strerror(UT_EINVAL));
+    assert_int_equal(cmd(t, UT_LOCK_OP_RELEASE, "r", "alice", 0, 0, 0, 0, 10, &rp), UT_ENOTFOUND);
+    assert_true(traced(&rec, "release-refused") >= 0);
+    /* A grant, a refused deadlock, an expiry and its lock-delay. */
+    assert_int_equal(cmd(t, UT_LOCK_OP_ACQUIRE, "a", "alice", 100, 0, 0, 0, 10, &rp), UT_OK);
+    i = traced(&rec, "granted");
+    assert_true(i >= 0);
+    assert_int_equal(rec.level[i], UT_TRACE_DEBUG);
+    assert_int_equal(rec.a[i], rp.token);
+    assert_int_equal(cmd(t, UT_LOCK_OP_ACQUIRE, "b", "bob", 100, 0, 0, 0, 10, &rp), UT_OK);
+    assert_int_equal(cmd(t, UT_LOCK_OP_ACQUIRE, "b", "alice", 100, 50, 0, 0, 10, &rp), UT_OK);
+    assert_true(rp.queued);
+    assert_int_equal(cmd(t, UT_LOCK_OP_ACQUIRE, "a", "bob", 100, 50, 0, 0, 10, &rp), UT_OK);
+    assert_false(rp.queued);
+    i = traced(&rec, "deadlock-refused");
+    assert_true(i >= 0);
+    assert_int_equal(rec.a[i], 2);
+    assert_int_equal(ut_lock_table_tick(t, 200), UT_OK);
+    assert_true(traced(&rec, "lease-expired") >= 0);
+    assert_true(traced(&rec, "lock-delay") >= 0);
+    assert_true(traced(&rec, "wait-timeout") >= 0);
+    /* A refused restore. */
+    assert_int_equal(ut_lock_table_restore(t, "junk", 4), UT_ECORRUPT);
+    assert_true(traced(&rec, "restore-refused") >= 0);
+    ut_lock_table_free(t);
+
+    /* Version 1: init writes only its bytes; new reads only its fields (a
+     * garbage tracer behind them is never called). */
+    union {
+        ut_lock_table_config_t c;
+        unsigned char b[sizeof(ut_lock_table_config_t)];
+    } old;
+    memset(&old, 0xa5, sizeof old);
+    assert_int_equal(ut_lock_table_config_init(&old.c, 1), UT_OK);
+    size_t end = offsetof(ut_lock_table_config_t, max_waiters) + sizeof old.c.max_waiters;
+    for (size_t k = offsetof(ut_lock_table_config_t, node); k < sizeof old; k++)
+        assert_int_equal(old.b[k], 0xa5);
+    assert_true(end <= offsetof(ut_lock_table_config_t, node));
+    assert_int_equal(old.c.version, 1);
+    assert_int_equal(ut_lock_table_new(&t, &old.c), UT_OK);
+    assert_int_equal(cmd(t, UT_LOCK_OP_ACQUIRE, "r", "alice", 0, 0, 0, 0, 10, &rp), UT_EINVAL);
+    ut_lock_table_free(t);
+
+    /* The client: a failed submit, a lost lease; the fence: a stale token. */
+    trace_rec_t crec = {0};
+    transport_t tr = {mk(0, 0), 0, 0};
+    ut_lock_config_t lc;
+    assert_int_equal(ut_lock_config_init(&lc, UT_LOCK_CONFIG_VERSION), UT_OK);
+    lc.resource = "r";
+    lc.resource_len = 1;
+    lc.holder = "h";
+    lc.holder_len = 1;
+    lc.ttl_ms = 100;
+    lc.submit = submit;
+    lc.userdata = &tr;
+    lc.node = 3;
+    lc.trace = recorder;
+    lc.trace_arg = &crec;
+    ut_lock_t *l = NULL;
+    assert_int_equal(ut_lock_new(&l, &lc), UT_OK);
+    ut_lock_result_t r;
+    tr.fail = UT_ENOTLEADER;
+    assert_int_equal(ut_lock_acquire(l, 0, 0, &r), UT_OK);
+    assert_int_equal(r, UT_LOCK_ERROR);
+    i = traced(&crec, "submit-failed");
+    assert_true(i >= 0);
+    assert_int_equal(crec.node[i], 3);
+    tr.fail = 0;
+    assert_int_equal(ut_lock_acquire(l, 0, 0, &r), UT_OK);
+    bool lost = false;
+    assert_int_equal(ut_lock_tick(l, 100, &lost), UT_OK);
+    assert_true(lost);
+    assert_true(traced(&crec, "lease-lost") >= 0);
+    ut_lock_config_t lc1;
+    memset(&lc1, 0xa5, sizeof lc1);
+    assert_int_equal(ut_lock_config_init(&lc1, 1), UT_OK);
+    assert_int_equal(lc1.ttl_ms, 10000);
+    for (size_t k = offsetof(ut_lock_config_t, node); k < sizeof lc1; k++)
+        assert_int_equal(((unsigned char *)&lc1)[k], 0xa5);
+    ut_lock_free(l);
+    ut_lock_table_free(tr.t);
+
+    trace_rec_t frec = {0};
+    ut_fence_config_t fc;
+    assert_int_equal(ut_fence_config_init(&fc, UT_FENCE_CONFIG_VERSION), UT_OK);
+    fc.trace = recorder;
+    fc.trace_arg = &frec;
+    ut_fence_t *f = NULL;
+    assert_int_equal(ut_fence_new(&f, &fc), UT_OK);
+    assert_int_equal(ut_fence_check(f, "r", 1, 5), UT_OK);
+    assert_int_equal(frec.n, 0);
+    assert_int_equal(ut_fence_check(f, "r", 1, 4), UT_ESTALE);
+    i = traced(&frec, "stale-token-refused");
+    assert_true(i >= 0);
+    assert_int_equal(frec.a[i], 4);
+    ut_fence_free(f);
+    ut_fence_config_t fc1;
+    memset(&fc1, 0xa5, sizeof fc1);
+    assert_int_equal(ut_fence_config_init(&fc1, 1), UT_OK);
+    assert_int_equal(fc1.version, 1);
+    assert_int_equal(ut_fence_new(&f, &fc1), UT_OK); /* garbage tracer ignored */
+    assert_int_equal(ut_fence_check(f, "r", 1, 5), UT_OK);
+    assert_int_equal(ut_fence_check(f, "r", 1, 4), UT_ESTALE);
+    ut_fence_free(f);
+}
+
 static void test_client_config(void **state)
 {
     (void)state;
@@ -975,7 +1190,7 @@ static void test_client_config(void **state)
     ut_lock_t *l = NULL;
     assert_int_equal(ut_lock_config_init(NULL, 1), UT_EINVAL);
     assert_int_equal(ut_lock_config_init(&cfg, 0), UT_EVERSION);
-    assert_int_equal(ut_lock_config_init(&cfg, 2), UT_EVERSION);
+    assert_int_equal(ut_lock_config_init(&cfg, UT_LOCK_CONFIG_VERSION + 1), UT_EVERSION);
     assert_int_equal(ut_lock_config_init(&cfg, 1), UT_OK);
     assert_int_equal(ut_lock_new(&l, &cfg), UT_EINVAL); /* no names, no submit */
     cfg.resource = "r";
@@ -992,7 +1207,7 @@ static void test_client_config(void **state)
     cfg.resource_len = UT_LOCK_NAME_MAX + 1;
     assert_int_equal(ut_lock_new(&l, &cfg), UT_EINVAL);
     cfg.resource_len = 1;
-    cfg.version = 2;
+    cfg.version = UT_LOCK_CONFIG_VERSION + 1;
     assert_int_equal(ut_lock_new(&l, &cfg), UT_EVERSION);
     cfg.version = 1;
     assert_int_equal(ut_lock_new(NULL, &cfg), UT_EINVAL);
@@ -1013,7 +1228,7 @@ static void test_fence(void **state)
     (void)state;
     ut_fence_config_t cfg;
     assert_int_equal(ut_fence_config_init(NULL, 1), UT_EINVAL);
-    assert_int_equal(ut_fence_config_init(&cfg, 2), UT_EVERSION);
+    assert_int_equal(ut_fence_config_init(&cfg, UT_FENCE_CONFIG_VERSION + 1), UT_EVERSION);
     assert_int_equal(ut_fence_config_init(&cfg, 1), UT_OK);
     ut_fence_t *f = NULL;
     assert_int_equal(ut_fence_new(NULL, &cfg), UT_EINVAL);
@@ -1075,6 +1290,8 @@ int main(void)
         cmocka_unit_test(test_forgotten_resource_matches_restored),
         cmocka_unit_test(test_alloc_sweep),
         cmocka_unit_test(test_client),
+        cmocka_unit_test(test_client_clocks_and_lost_grant),
+        cmocka_unit_test(test_trace_hook),
         cmocka_unit_test(test_client_config),
         cmocka_unit_test(test_fence),
     };

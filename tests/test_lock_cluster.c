@@ -7,20 +7,16 @@
  * reordering, partitions and crash-restarts (a restarted node's table comes
  * back from its ut_lock_table_snapshot bytes) driven by the seed.
  *
- * Invariants, checked after every event:
- *  1. replicas agree: every node's table after applying index i has the
- *     same snapshot bytes (hash) as the first node that applied i;
- *  2. tokens strictly increase over the grants of each resource;
- *  3. an exclusive resource never has two holders;
- *  4. the resource server (ut_fence_t) never accepts a write whose token is
- *     not the one granted to the writer, or older than one it accepted;
- *  5. FIFO: a queued holder is granted only when every holder queued before
- *     it for that resource has been granted or has left the queue;
- *  6. no deadlock among waiters: the wait-for graph observed from the
- *     applied stream has no cycle (clients take A then B and B then A);
- *  7. no lost grant: at the end, after a quiet period, no one is queued.
- * Structured so it can move into a utsim scenario: world (harness), service
- * (tables), clients and the resource server are separate pieces.
+ * The invariants are checked after every event by tools/sim/lock_check.c,
+ * which utsim's lock scenario shares: replicas agree (same snapshot bytes
+ * after the same index), mutual exclusion in the model and in every
+ * node's table, tokens strictly increasing per resource, no grant inside a
+ * lock-delay, FIFO grants, no
+ * deadlock among waiters (clients take A then B and B then A), no lost
+ * grant (after a TICK, and at the end after a quiet period nobody is
+ * queued), the model agreeing with the table's counts, and the resource
+ * server (ut_fence_t) accepting only tokens granted to the writer, never
+ * older than an accepted one, never one token from two writers.
  *
  * Built twice: against the real library and, with UT_LOCK_EXPECT_VIOLATION,
  * against one whose queued grants reuse the last token
@@ -38,14 +34,14 @@
 #include <unitypes.h>
 
 #include "raft_cluster.h"
+#include "sim/lock_check.h"
 
 #define NODES 5
 #define CLIENTS 6
 #define NRES 2
-#define MAXIDX 20000
-#define MAXW 64
+#define LOCK_DELAY_MS 50
 
-static const char *res_name[NRES] = {"A", "B"};
+static const char *const res_name[NRES] = {"A", "B"};
 
 typedef enum { C_IDLE, C_WANT, C_HOLD, C_RELEASING } cstate_t;
 
@@ -70,178 +66,28 @@ typedef struct world {
     unsigned char *saved[NODES + 1];
     size_t saved_len[NODES + 1];
     size_t ai[NODES + 1];
-    uint64_t hash[MAXIDX + 1];
-    bool hashed[MAXIDX + 1];
     size_t first_applied; /* highest index applied by anyone */
-    /* Observed model, from the first application of each index. */
-    int holder[NRES][CLIENTS]; /* 1 if client holds resource */
-    uint64_t hold_token[NRES][CLIENTS];
-    uint64_t last_token[NRES];
-    int queue[NRES][MAXW];
-    size_t nq[NRES];
-    int waiting_on[CLIENTS]; /* -1 or resource */
+    /* The properties and the model built from the first application of
+     * each index: shared with utsim's lock scenario (tools/sim/lock_check.h). */
+    lkc_t k;
     cl_t cl[CLIENTS];
     ut_fence_t *fence;
     wr_t writes[256];
     size_t nwrites;
-    uint64_t accepted_max;
-    char err[256];
-    bool failed;
-    long grants, queued, conflicts, deadlocks, accepted, stale;
+    long accepted, stale;
 } world_t;
 
 static long st_grants, st_queued, st_conflicts, st_deadlocks, st_accepted, st_stale, st_ran;
 static size_t st_applied;
 
-static void vfail(world_t *w, const char *fmt, ...)
-{
-    if (w->failed)
-        return;
-    w->failed = true;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(w->err, sizeof w->err, fmt, ap);
-    va_end(ap);
-}
-
 static ut_lock_table_t *mk_table(void)
 {
     ut_lock_table_config_t cfg;
     ut_lock_table_config_init(&cfg, UT_LOCK_TABLE_CONFIG_VERSION);
-    cfg.lock_delay_ms = 50;
+    cfg.lock_delay_ms = LOCK_DELAY_MS;
     ut_lock_table_t *t = NULL;
     assert_int_equal(ut_lock_table_new(&t, &cfg), UT_OK);
     return t;
-}
-
-static int client_of(const void *p, size_t n)
-{
-    for (int i = 0; i < CLIENTS; i++)
-        if (n == 2 && memcmp(p, "c", 1) == 0 && ((const char *)p)[1] == '0' + i)
-            return i;
-    return -1;
-}
-
-static int res_of(const void *p, size_t n)
-{
-    for (int i = 0; i < NRES; i++)
-        if (n == 1 && memcmp(p, res_name[i], 1) == 0)
-            return i;
-    return -1;
-}
-
-static void q_remove(world_t *w, int r, int c)
-{
-    for (size_t i = 0; i < w->nq[r]; i++)
-        if (w->queue[r][i] == c) {
-            memmove(&w->queue[r][i], &w->queue[r][i + 1], (w->nq[r] - i - 1) * sizeof(int));
-            w->nq[r]--;
-            return;
-        }
-}
-
-static void note_grant(world_t *w, int r, int c, uint64_t token, bool from_queue)
-{
-    if (token <= w->last_token[r])
-        vfail(w, "resource %s: token %llu granted after %llu (not increasing)", res_name[r],
-              (unsigned long long)token, (unsigned long long)w->last_token[r]);
-    w->last_token[r] = token;
-    w->grants++;
-    if (from_queue) {
-        if (w->nq[r] == 0 || w->queue[r][0] != c)
-            vfail(w, "resource %s: c%d granted out of FIFO order", res_name[r], c);
-        q_remove(w, r, c);
-        w->waiting_on[c] = -1;
-    }
-    w->holder[r][c] = 1;
-    w->hold_token[r][c] = token;
-    int n = 0;
-    for (int i = 0; i < CLIENTS; i++)
-        n += w->holder[r][i];
-    if (n > 1)
-        vfail(w, "resource %s: %d exclusive holders", res_name[r], n);
-}
-
-static bool dl_reach(const world_t *w, int from, int target, int depth)
-{
-    if (depth > CLIENTS)
-        return false;
-    int r = w->waiting_on[from];
-    if (r < 0)
-        return false;
-    for (int i = 0; i < CLIENTS; i++) {
-        bool edge = w->holder[r][i] != 0;
-        for (size_t k = 0; k < w->nq[r] && w->queue[r][k] != from; k++)
-            edge = edge || w->queue[r][k] == i;
-        if (edge && (i == target || dl_reach(w, i, target, depth + 1)))
-            return true;
-    }
-    return false;
-}
-
-/* Model update from the first application of one entry. */
-static void observe(world_t *w, const unsigned char *cmd, size_t len, const ut_lock_reply_t *rp,
-                    ut_lock_table_t *t)
-{
-    if (len >= 32 && cmd[1] != UT_LOCK_OP_TICK && rp->status == UT_OK) {
-        size_t rl = (size_t)cmd[24] | ((size_t)cmd[25] << 8);
-        int r = res_of(cmd + 32, rl), c = client_of(cmd + 32 + rl, len - 32 - rl);
-        if (r >= 0 && c >= 0) {
-            if (cmd[1] == UT_LOCK_OP_ACQUIRE) {
-                if (rp->result == UT_LOCK_CONFLICT && !rp->queued) {
-                    w->conflicts++;
-                    w->deadlocks += ut_lock_table_cycle_len(t) > 0;
-                }
-                if (rp->queued) {
-                    w->queued++;
-                    w->queue[r][w->nq[r]++] = c;
-                    w->waiting_on[c] = r;
-                } else if (rp->result == UT_LOCK_ACQUIRED) {
-                    note_grant(w, r, c, rp->token, false);
-                }
-            } else if (cmd[1] == UT_LOCK_OP_RELEASE) {
-                if (w->waiting_on[c] == r) {
-                    q_remove(w, r, c);
-                    w->waiting_on[c] = -1;
-                } else {
-                    w->holder[r][c] = 0;
-                }
-            }
-        }
-    }
-    ut_lock_event_t ev;
-    while (ut_lock_table_next_event(t, &ev) == UT_OK) {
-        int r = res_of(ev.resource, ev.resource_len), c = client_of(ev.holder, ev.holder_len);
-        if (r < 0 || c < 0)
-            continue;
-        switch (ev.type) {
-        case UT_LOCK_EV_GRANTED:
-            note_grant(w, r, c, ev.token, true);
-            break;
-        case UT_LOCK_EV_EXPIRED:
-            w->holder[r][c] = 0;
-            break;
-        default:
-            q_remove(w, r, c);
-            w->waiting_on[c] = -1;
-            break;
-        }
-    }
-    for (int c = 0; c < CLIENTS; c++)
-        if (dl_reach(w, c, c, 0))
-            vfail(w, "deadlock: c%d waits for itself", c);
-}
-
-static unsigned char **dbg_keep;
-static size_t *dbg_keepn;
-
-static uint64_t table_hash(ut_lock_table_t *t)
-{
-    static unsigned char buf[1 << 16];
-    size_t n = 0;
-    if (ut_lock_table_snapshot(t, buf, sizeof buf, &n) != UT_OK)
-        return 0;
-    return rc_hash(buf, n);
 }
 
 /* Service: every up node applies what its Raft node applied. */
@@ -251,7 +97,7 @@ static void apply_all(world_t *w)
         rc_node_t *n = rc_node(&w->c, id);
         if (!n->up)
             continue;
-        while (w->ai[id] < n->n_applied && w->ai[id] < MAXIDX) {
+        while (w->ai[id] < n->n_applied) {
             size_t i = ++w->ai[id];
             const rc_applied_t *a = &n->applied[i - 1];
             ut_lock_reply_t rp;
@@ -263,48 +109,17 @@ static void apply_all(world_t *w)
                 for (int k = 7; k >= 0; k--)
                     now = (now << 8) | d[k];
                 (void)ut_lock_table_apply(w->tab[id], d + 8, a->len - 8, now, &rp);
+                size_t nev;
+                const ut_lock_event_t *ev = lkc_take_events(&w->k, w->tab[id], &nev);
                 if (i > w->first_applied) {
                     w->first_applied = i;
-                    observe(w, d + 8, a->len - 8, &rp, w->tab[id]);
+                    lkc_observe(&w->k, d + 8, a->len - 8, &rp, ut_lock_table_cycle_len(w->tab[id]),
+                                ev, nev, ut_lock_table_now(w->tab[id]));
+                    lkc_model_matches(&w->k, w->tab[id]);
                 }
             }
-            uint64_t h = table_hash(w->tab[id]);
-            if (!w->hashed[i]) {
-                if (getenv("LOCK_DEBUG")) {
-                    static unsigned char *keep[MAXIDX + 1];
-                    static size_t keepn[MAXIDX + 1];
-                    size_t kn = 0;
-                    ut_lock_table_snapshot(w->tab[id], NULL, 0, &kn);
-                    free(keep[i]);
-                    keep[i] = malloc(kn);
-                    ut_lock_table_snapshot(w->tab[id], keep[i], kn, &kn);
-                    keepn[i] = kn;
-                    dbg_keep = keep;
-                    dbg_keepn = keepn;
-                }
-                w->hashed[i] = true;
-                w->hash[i] = h;
-            } else if (w->hash[i] != h) {
-                if (getenv("LOCK_DEBUG")) {
-                    unsigned char b1[4096];
-                    size_t n1 = 0;
-                    ut_lock_table_snapshot(w->tab[id], b1, sizeof b1, &n1);
-                    fprintf(stderr, "node %d idx %zu len %zu op %d:", (int)id, i, n1,
-                            cmd ? n->log[i - 1].data[9] : -1);
-                    for (size_t q = 0; q < n1; q++)
-                        fprintf(stderr, "%02x", b1[q]);
-                    fprintf(stderr, "\n");
-                    fprintf(stderr, "first applier:");
-                    for (size_t q = 0; q < dbg_keepn[i]; q++)
-                        fprintf(stderr, "%02x", dbg_keep[i][q]);
-                    fprintf(stderr, "\n");
-                    for (uint64_t o = 1; o <= NODES; o++)
-                        if (w->ai[o] >= i && o != id)
-                            fprintf(stderr, "other node %d ai %zu\n", (int)o, w->ai[o]);
-                }
-                vfail(w, "node %llu: table after index %zu differs from another replica's",
-                      (unsigned long long)id, i);
-            }
+            lkc_table(&w->k, id, w->tab[id]);
+            lkc_replica(&w->k, id, i, w->tab[id]);
         }
     }
 }
@@ -348,8 +163,8 @@ static void clients(world_t *w, bool quiet)
         int want = (k->order + k->step) % NRES;
         if (w->c.now < k->next_ms)
             continue;
-        bool holds_want = w->holder[want][c] != 0;
-        bool queued = w->waiting_on[c] >= 0;
+        bool holds_want = w->k.holder[want][c];
+        bool queued = w->k.waiting_on[c] >= 0;
         if (queued)
             continue;
         if (holds_want) {
@@ -358,13 +173,13 @@ static void clients(world_t *w, bool quiet)
                 wr_t *x = &w->writes[w->nwrites++];
                 x->at = w->c.now + rc_rand(&w->c) % 400;
                 x->client = c;
-                x->token = w->hold_token[0][c];
+                x->token = w->k.hold_token[0][c];
             }
             if (k->step == 0 && !quiet) {
                 k->step = 1; /* now the other one, still holding this */
             } else {
                 for (int r = 0; r < NRES; r++)
-                    if (w->holder[r][c])
+                    if (w->k.holder[r][c])
                         propose(w, UT_LOCK_OP_RELEASE, r, c, 0);
                 k->step = 0;
                 k->order = (int)(rc_rand(&w->c) % 2);
@@ -374,7 +189,7 @@ static void clients(world_t *w, bool quiet)
         }
         if (quiet) {
             for (int r = 0; r < NRES; r++)
-                if (w->holder[r][c])
+                if (w->k.holder[r][c])
                     propose(w, UT_LOCK_OP_RELEASE, r, c, 0);
             continue;
         }
@@ -392,17 +207,9 @@ static void resource_server(world_t *w)
             continue;
         }
         int rc = ut_fence_check(w->fence, "A", 1, x->token);
-        if (rc == UT_OK) {
-            if (x->token < w->accepted_max)
-                vfail(w, "fence accepted token %llu after %llu", (unsigned long long)x->token,
-                      (unsigned long long)w->accepted_max);
-            w->accepted_max = x->token;
-            w->accepted++;
-        } else if (rc == UT_ESTALE) {
-            w->stale++;
-        } else if (rc != UT_ESTALE) {
-            vfail(w, "fence: %d", rc);
-        }
+        lkc_write(&w->k, 0, x->client, x->token, rc);
+        w->accepted += rc == UT_OK;
+        w->stale += rc == UT_ESTALE;
         w->writes[i] = w->writes[--w->nwrites];
     }
 }
@@ -441,15 +248,15 @@ static bool run_seed(uint64_t seed, char *why, size_t whylen)
     ut_fence_config_t fc;
     ut_fence_config_init(&fc, UT_FENCE_CONFIG_VERSION);
     assert_int_equal(ut_fence_new(&w->fence, &fc), UT_OK);
+    assert_int_equal(lkc_init(&w->k, NRES, res_name, CLIENTS, LOCK_DELAY_MS), 0);
     for (int c = 0; c < CLIENTS; c++) {
         snprintf(w->cl[c].name, sizeof w->cl[c].name, "c%d", c);
-        w->waiting_on[c] = -1;
         w->cl[c].order = c % 2;
     }
     const uint64_t busy = 6000, end = 9000;
     int down = 0;
     bool parted = false;
-    while (w->c.now < end && !w->failed && !w->c.failed) {
+    while (w->c.now < end && !w->k.failed && !w->c.failed) {
         bool quiet = w->c.now >= busy;
         uint64_t roll = rc_rand(&w->c) % 1000;
         if (!quiet && roll < 4) {
@@ -499,26 +306,26 @@ static bool run_seed(uint64_t seed, char *why, size_t whylen)
         clients(w, quiet);
         resource_server(w);
     }
-    for (int r = 0; r < NRES && !w->failed && !w->c.failed; r++)
-        if (w->nq[r] != 0)
-            vfail(w, "resource %s: %zu still queued after the quiet period (lost grant)",
-                  res_name[r], w->nq[r]);
-    bool ok = !w->failed && !w->c.failed;
-    st_grants += w->grants;
-    st_queued += w->queued;
-    st_conflicts += w->conflicts;
-    st_deadlocks += w->deadlocks;
+    if (!w->c.failed)
+        lkc_idle(&w->k);
+    assert_false(w->k.oom);
+    bool ok = !w->k.failed && !w->c.failed;
+    st_grants += (long)w->k.n_grants;
+    st_queued += (long)w->k.n_queued;
+    st_conflicts += (long)w->k.n_conflicts;
+    st_deadlocks += (long)w->k.n_deadlocks;
     st_ran++;
     st_accepted += w->accepted;
     st_stale += w->stale;
     st_applied += w->first_applied;
     if (!ok)
-        snprintf(why, whylen, "%s", w->failed ? w->err : w->c.err);
+        snprintf(why, whylen, "%s", w->k.failed ? w->k.detail : w->c.err);
     for (int i = 1; i <= NODES; i++) {
         ut_lock_table_free(w->tab[i]);
         free(w->saved[i]);
     }
     ut_fence_free(w->fence);
+    lkc_free(&w->k);
     rc_destroy(&w->c);
     free(w);
     return ok;

@@ -25,18 +25,20 @@
 #include <stdint.h>
 
 #include "unitypes/common.h"
+#include "unitypes/trace.h"
 #include "unitypes/types.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/** @brief Current version of ut_lock_table_config_t. @since 0.2.0 */
-#define UT_LOCK_TABLE_CONFIG_VERSION 1u
-/** @brief Current version of ut_lock_config_t. @since 0.2.0 */
-#define UT_LOCK_CONFIG_VERSION 1u
-/** @brief Current version of ut_fence_config_t. @since 0.2.0 */
-#define UT_FENCE_CONFIG_VERSION 1u
+/** @brief Current version of ut_lock_table_config_t (2: the trace hook).
+ *  @since 0.2.0 */
+#define UT_LOCK_TABLE_CONFIG_VERSION 2u
+/** @brief Current version of ut_lock_config_t (2: the trace hook). @since 0.2.0 */
+#define UT_LOCK_CONFIG_VERSION 2u
+/** @brief Current version of ut_fence_config_t (2: the trace hook). @since 0.2.0 */
+#define UT_FENCE_CONFIG_VERSION 2u
 /** @brief Longest resource or holder name, in bytes. @since 0.2.0 */
 #define UT_LOCK_NAME_MAX 1024u
 
@@ -127,6 +129,11 @@ typedef struct ut_lock_table_config {
     uint64_t lock_delay_ms; /**< After a lease expiry the resource stays unavailable
                                  this long (Chubby §2.4); 0 = none. */
     uint32_t max_waiters;   /**< Per resource queue bound (0 = 65536). */
+    uint64_t node;          /**< (version 2) Node id in trace events (0: none). */
+    ut_trace_fn trace;      /**< (version 2) Tracer (unitypes/trace.h): refused
+                                 commands, refused deadlocks, lease expiries,
+                                 lock-delays, grants, ends of waits; NULL: off. */
+    void *trace_arg;        /**< (version 2) Passed to @c trace. */
 } ut_lock_table_config_t;
 
 /**
@@ -393,6 +400,10 @@ typedef struct ut_lock_config {
     uint32_t limit;           /**< Shared limit for its ACQUIRE commands. */
     ut_lock_submit_fn submit; /**< Transport to the table (required). */
     void *userdata;           /**< Passed to @c submit. */
+    uint64_t node;            /**< (version 2) Node id in trace events (0: none). */
+    ut_trace_fn trace;        /**< (version 2) Tracer: submit failures, refusals by
+                                   the table, lost leases; NULL: off. */
+    void *trace_arg;          /**< (version 2) Passed to @c trace. */
 } ut_lock_config_t;
 
 /**
@@ -473,6 +484,10 @@ UT_API int ut_lock_release(ut_lock_t *l, uint64_t now_ms);
 /**
  * @brief Renew the lease for another TTL (a held lock, or a queued
  *        request's own lease, which must be renewed to keep its place).
+ *
+ * A waiter whose renewal finds that the table already granted it the lock
+ * (the GRANTED event was lost, or arrived before the ACQUIRE's answer)
+ * becomes the holder, with the grant's token.
  * @param[in] l Client.
  * @param[in] now_ms Client time.
  * @return UT_OK or an error.
@@ -488,6 +503,11 @@ UT_API int ut_lock_renew(ut_lock_t *l, uint64_t now_ms);
 
 /**
  * @brief Feed a table event; events for other resources/holders are ignored.
+ *
+ * On GRANTED the client's lease is counted on the client's clock from the
+ * last request the table answered while it waited (the queued ACQUIRE or
+ * a waiter's RENEW), not from the event's @c expires_ms, which is table
+ * time: the two clocks need not agree.
  * @param[in] l Client.
  * @param[in] ev Event from ut_lock_table_next_event().
  * @param[out] out Result when the event ends a wait (ACQUIRED / TIMEOUT /
@@ -545,7 +565,10 @@ UT_API bool ut_lock_waiting(const ut_lock_t *l);
 
 /** @brief Fence configuration. @since 0.2.0 */
 typedef struct ut_fence_config {
-    unsigned version; /**< UT_FENCE_CONFIG_VERSION. */
+    unsigned version;  /**< UT_FENCE_CONFIG_VERSION. */
+    uint64_t node;     /**< (version 2) Node id in trace events (0: none). */
+    ut_trace_fn trace; /**< (version 2) Tracer: stale tokens refused; NULL: off. */
+    void *trace_arg;   /**< (version 2) Passed to @c trace. */
 } ut_fence_config_t;
 
 /**

@@ -6,10 +6,13 @@
 #include "lock/lock_internal.h"
 
 #include "common/handle.h"
+#include "common/trace.h"
 #include "internal.h"
 
 struct ut_lock {
     ut__handle_t base;
+    ut__tracer_t tracer;
+    uint64_t node; /* for trace events */
     unsigned char *res;
     size_t rlen;
     unsigned char *hold;
@@ -21,9 +24,20 @@ struct ut_lock {
     bool acquired, waiting;
     uint64_t token;
     uint64_t lease_end;
+    /* Client time of the last request the table answered while waiting
+     * (the queued ACQUIRE, a waiter's RENEW): a grant came after it, so a
+     * lease counted from it never outlives the table's. */
+    uint64_t wait_base;
     size_t cmdcap;
     unsigned char buf[]; /* names, then the command buffer */
 };
+
+static const size_t lock_config_size[UT_LOCK_CONFIG_VERSION + 1] = {
+    0, UT__LOCK_CFG_END(ut_lock_config_t, userdata), /* 1 */
+    UT__LOCK_CFG_END(ut_lock_config_t, trace_arg),   /* 2: the trace hook */
+};
+_Static_assert(sizeof lock_config_size / sizeof lock_config_size[0] == UT_LOCK_CONFIG_VERSION + 1,
+               "one size per config version");
 
 int ut_lock_config_init(ut_lock_config_t *cfg, unsigned version)
 {
@@ -31,18 +45,26 @@ int ut_lock_config_init(ut_lock_config_t *cfg, unsigned version)
         return UT_EINVAL;
     if (version == 0 || version > UT_LOCK_CONFIG_VERSION)
         return UT_EVERSION;
-    memset(cfg, 0, sizeof *cfg);
-    cfg->version = version;
-    cfg->ttl_ms = 10000;
+    /* Write only the bytes a struct of that version has. */
+    ut_lock_config_t d;
+    memset(&d, 0, sizeof d);
+    d.version = version;
+    d.ttl_ms = 10000;
+    memcpy(cfg, &d, lock_config_size[version]);
     return UT_OK;
 }
 
-int ut_lock_new(ut_lock_t **out, const ut_lock_config_t *cfg)
+int ut_lock_new(ut_lock_t **out, const ut_lock_config_t *user)
 {
-    if (out == NULL || cfg == NULL)
+    if (out == NULL || user == NULL)
         return UT_EINVAL;
-    if (cfg->version == 0 || cfg->version > UT_LOCK_CONFIG_VERSION)
+    if (user->version == 0 || user->version > UT_LOCK_CONFIG_VERSION)
         return UT_EVERSION;
+    /* Read only the fields the caller's version has. */
+    ut_lock_config_t full;
+    memset(&full, 0, sizeof full);
+    memcpy(&full, user, lock_config_size[user->version]);
+    const ut_lock_config_t *cfg = &full;
     if (cfg->resource == NULL || cfg->resource_len == 0 || cfg->resource_len > UT_LOCK_NAME_MAX ||
         cfg->holder == NULL || cfg->holder_len == 0 || cfg->holder_len > UT_LOCK_NAME_MAX ||
         cfg->ttl_ms == 0 || cfg->submit == NULL || cfg->flags > 0xffffu)
@@ -65,6 +87,9 @@ int ut_lock_new(ut_lock_t **out, const ut_lock_config_t *cfg)
     l->submit = cfg->submit;
     l->userdata = cfg->userdata;
     l->cmdcap = cmdcap;
+    l->node = cfg->node;
+    l->tracer.fn = cfg->trace;
+    l->tracer.arg = cfg->trace_arg;
     *out = l;
     return UT_OK;
 }
@@ -106,6 +131,9 @@ static int send(ut_lock_t *l, ut_lock_op_t op, uint64_t wait_ms, ut_lock_reply_t
     memset(rp, 0, sizeof *rp);
     rc = l->submit(l->userdata, cmd, n, rp);
     if (rc != UT_OK)
+        ut__trace(&l->tracer, UT_TRACE_WARN, "lock", l->node, "submit-failed", ut_strerror(rc),
+                  (uint64_t)op, (uint64_t) - (int64_t)rc);
+    if (rc != UT_OK)
         UT__FAIL(&l->base, rc, "submit: %s (no quorum answer)", ut_strerror(rc));
     return UT_OK;
 }
@@ -124,12 +152,15 @@ int ut_lock_acquire(ut_lock_t *l, uint64_t now_ms, uint64_t wait_ms, ut_lock_res
     }
     if (rp.status != UT_OK) {
         *out = UT_LOCK_ERROR;
+        ut__trace(&l->tracer, UT_TRACE_WARN, "lock", l->node, "acquire-refused",
+                  ut_strerror(rp.status), 0, (uint64_t) - (int64_t)rp.status);
         ut__handle_fail(&l->base, rp.status, "acquire: refused by the table: %s",
                         ut_strerror(rp.status));
         return UT_OK;
     }
     if (rp.queued) {
         l->waiting = true;
+        l->wait_base = now_ms;
         UT__FAIL(&l->base, UT_EBUSY, "acquire: queued");
     }
     *out = rp.result;
@@ -178,12 +209,25 @@ int ut_lock_renew(ut_lock_t *l, uint64_t now_ms)
     if (rp.status == UT_ENOMEM)
         UT__FAIL(&l->base, UT_ENOMEM, "renew: the table is out of memory (retry)");
     if (rp.status != UT_OK) {
+        ut__trace(&l->tracer, UT_TRACE_WARN, "lock", l->node, "lease-lost",
+                  "the table refused the renewal", l->token, (uint64_t) - (int64_t)rp.status);
         l->acquired = l->waiting = false;
         l->token = 0;
         UT__FAIL(&l->base, rp.status, "renew: %s (the lock is lost)", ut_strerror(rp.status));
     }
+    if (l->waiting && rp.token != 0) {
+        /* The table says it holds the lock: the GRANTED event was lost
+         * (or came before the ACQUIRE's answer). */
+        l->waiting = false;
+        l->acquired = true;
+        l->token = rp.token;
+        ut__trace(&l->tracer, UT_TRACE_INFO, "lock", l->node, "grant-found",
+                  "a waiter's renewal found the lock granted", rp.token, 0);
+    }
     if (l->acquired)
         l->lease_end = lease_end(now_ms, l->ttl);
+    else
+        l->wait_base = now_ms;
     return UT_OK;
 }
 
@@ -207,7 +251,10 @@ int ut_lock_on_event(ut_lock_t *l, const ut_lock_event_t *ev, ut_lock_result_t *
         l->waiting = false;
         l->acquired = true;
         l->token = ev->token;
-        l->lease_end = ev->expires_ms;
+        /* The event's expires_ms is table time, which need not be the
+         * client's clock: count the lease on the client's clock from the
+         * last request answered while waiting (the grant came later). */
+        l->lease_end = lease_end(l->wait_base, l->ttl);
         if (out)
             *out = UT_LOCK_ACQUIRED;
         return UT_OK;
@@ -222,6 +269,8 @@ int ut_lock_on_event(ut_lock_t *l, const ut_lock_event_t *ev, ut_lock_result_t *
     case UT_LOCK_EV_EXPIRED:
         if (!l->acquired || ev->token != l->token)
             return UT_ENOTFOUND;
+        ut__trace(&l->tracer, UT_TRACE_WARN, "lock", l->node, "lease-lost",
+                  "the table expired the lease", l->token, 0);
         l->acquired = false;
         l->token = 0;
         return UT_OK;
@@ -236,6 +285,8 @@ int ut_lock_tick(ut_lock_t *l, uint64_t now_ms, bool *lost)
         return UT_EINVAL;
     bool gone = l->acquired && now_ms >= l->lease_end;
     if (gone) {
+        ut__trace(&l->tracer, UT_TRACE_WARN, "lock", l->node, "lease-lost",
+                  "the lease ran out on the client's clock", l->token, l->lease_end);
         l->acquired = false;
         l->token = 0;
     }
@@ -292,8 +343,18 @@ typedef struct fence_ent {
 
 struct ut_fence {
     ut__handle_t base;
+    ut__tracer_t tracer;
+    uint64_t node;
     ut__lock_map_t map;
 };
+
+static const size_t fence_config_size[UT_FENCE_CONFIG_VERSION + 1] = {
+    0, UT__LOCK_CFG_END(ut_fence_config_t, version), /* 1 */
+    UT__LOCK_CFG_END(ut_fence_config_t, trace_arg),  /* 2: the trace hook */
+};
+_Static_assert(sizeof fence_config_size / sizeof fence_config_size[0] ==
+                   UT_FENCE_CONFIG_VERSION + 1,
+               "one size per config version");
 
 int ut_fence_config_init(ut_fence_config_t *cfg, unsigned version)
 {
@@ -301,8 +362,10 @@ int ut_fence_config_init(ut_fence_config_t *cfg, unsigned version)
         return UT_EINVAL;
     if (version == 0 || version > UT_FENCE_CONFIG_VERSION)
         return UT_EVERSION;
-    memset(cfg, 0, sizeof *cfg);
-    cfg->version = version;
+    ut_fence_config_t d;
+    memset(&d, 0, sizeof d);
+    d.version = version;
+    memcpy(cfg, &d, fence_config_size[version]);
     return UT_OK;
 }
 
@@ -312,10 +375,16 @@ int ut_fence_new(ut_fence_t **out, const ut_fence_config_t *cfg)
         return UT_EINVAL;
     if (cfg->version == 0 || cfg->version > UT_FENCE_CONFIG_VERSION)
         return UT_EVERSION;
+    ut_fence_config_t c;
+    memset(&c, 0, sizeof c);
+    memcpy(&c, cfg, fence_config_size[cfg->version]);
     ut_fence_t *f = ut__calloc(1, sizeof *f);
     if (f == NULL)
         return UT_ENOMEM;
     ut__handle_init(&f->base, UT__FENCE_MAGIC);
+    f->node = c.node;
+    f->tracer.fn = c.trace;
+    f->tracer.arg = c.trace_arg;
     *out = f;
     return UT_OK;
 }
@@ -347,6 +416,9 @@ int ut_fence_check(ut_fence_t *f, const void *resource, size_t len, uint64_t tok
     if (e != NULL) {
         /* Chubby §2.4: a server rejects a request whose sequencer is older
          * than the newest it has seen for that lock. */
+        if (token < e->highest)
+            ut__trace(&f->tracer, UT_TRACE_WARN, "lock", f->node, "stale-token-refused",
+                      "older than the newest token seen (Chubby 2.4)", token, e->highest);
         if (token < e->highest)
             UT__FAIL(&f->base, UT_ESTALE, "check: token %llu is older than %llu",
                      (unsigned long long)token, (unsigned long long)e->highest);

@@ -9,6 +9,11 @@
 #include <stdint.h>
 #include <string.h>
 
+/* Bytes of a config struct of each version: a caller built against an
+ * older header passes a shorter struct (STYLE.md C: fields are only ever
+ * appended). */
+#define UT__LOCK_CFG_END(type, field) (offsetof(type, field) + sizeof(((type *)0)->field))
+
 #define UT__LOCK_TABLE_MAGIC 0x4c6b5462u /* "LkTb" */
 #define UT__LOCK_MAGIC 0x4c6f636bu       /* "Lock" */
 #define UT__FENCE_MAGIC 0x46656e63u      /* "Fenc" */

@@ -14,6 +14,7 @@
 #include "lock/lock_internal.h"
 
 #include "common/handle.h"
+#include "common/trace.h"
 #include "internal.h"
 
 #define CMD_HEADER 32u
@@ -65,6 +66,8 @@ struct res {
 
 struct ut_lock_table {
     ut__handle_t base;
+    ut__tracer_t tracer;
+    uint64_t node; /* for trace events */
     uint64_t lock_delay;
     uint32_t max_waiters;
     uint64_t now;
@@ -100,14 +103,25 @@ typedef struct cmd {
 
 /* ---- config, new, free ------------------------------------------------- */
 
+static const size_t table_config_size[UT_LOCK_TABLE_CONFIG_VERSION + 1] = {
+    0, UT__LOCK_CFG_END(ut_lock_table_config_t, max_waiters), /* 1 */
+    UT__LOCK_CFG_END(ut_lock_table_config_t, trace_arg),      /* 2: the trace hook */
+};
+_Static_assert(sizeof table_config_size / sizeof table_config_size[0] ==
+                   UT_LOCK_TABLE_CONFIG_VERSION + 1,
+               "one size per config version");
+
 int ut_lock_table_config_init(ut_lock_table_config_t *cfg, unsigned version)
 {
     if (cfg == NULL)
         return UT_EINVAL;
     if (version == 0 || version > UT_LOCK_TABLE_CONFIG_VERSION)
         return UT_EVERSION;
-    memset(cfg, 0, sizeof *cfg);
-    cfg->version = version;
+    /* Write only the bytes a struct of that version has. */
+    ut_lock_table_config_t d;
+    memset(&d, 0, sizeof d);
+    d.version = version;
+    memcpy(cfg, &d, table_config_size[version]);
     return UT_OK;
 }
 
@@ -136,12 +150,19 @@ int ut_lock_table_new(ut_lock_table_t **out, const ut_lock_table_config_t *cfg)
         return UT_EINVAL;
     if (cfg->version == 0 || cfg->version > UT_LOCK_TABLE_CONFIG_VERSION)
         return UT_EVERSION;
+    /* Read only the fields the caller's version has. */
+    ut_lock_table_config_t c;
+    memset(&c, 0, sizeof c);
+    memcpy(&c, cfg, table_config_size[cfg->version]);
     ut_lock_table_t *t = ut__calloc(1, sizeof *t);
     if (t == NULL)
         return UT_ENOMEM;
     ut__handle_init(&t->base, UT__LOCK_TABLE_MAGIC);
-    t->lock_delay = cfg->lock_delay_ms;
-    t->max_waiters = cfg->max_waiters ? cfg->max_waiters : DEFAULT_MAX_WAITERS;
+    t->lock_delay = c.lock_delay_ms;
+    t->max_waiters = c.max_waiters ? c.max_waiters : DEFAULT_MAX_WAITERS;
+    t->node = c.node;
+    t->tracer.fn = c.trace;
+    t->tracer.arg = c.trace_arg;
     *out = t;
     return UT_OK;
 }
@@ -247,19 +268,36 @@ static int cmd_decode(ut_lock_table_t *t, const unsigned char *p, size_t len, cm
 
 /* ---- lookups and small helpers ------------------------------------------ */
 
-static bool key_is(const ut__lock_key_t *k, const void *name, size_t len)
+/* Names are short: eight bytes per compare, inline (a libc memcmp call
+ * cost as much as the rest of the cache hit on the acquire path). */
+static inline bool key_is(const ut__lock_key_t *k, const void *name, size_t len)
 {
-    return k->len == len && memcmp(k->name, name, len) == 0;
+    if (k->len != len)
+        return false;
+    const unsigned char *a = k->name, *b = name;
+    uint64_t x, y;
+    if (len < 8) {
+        for (; len > 0; a++, b++, len--)
+            if (*a != *b)
+                return false;
+        return true;
+    }
+    /* Whole words, then the last eight bytes (overlapping the previous). */
+    for (size_t i = 0; i + 8 < len; i += 8) {
+        memcpy(&x, a + i, 8);
+        memcpy(&y, b + i, 8);
+        if (x != y)
+            return false;
+    }
+    memcpy(&x, a + len - 8, 8);
+    memcpy(&y, b + len - 8, 8);
+    return x == y;
 }
 
 /* Look-ups of the command path: *hash is set when the name was hashed
  * (a miss of the one-entry cache), so creation can reuse it. */
-static res_t *res_get(ut_lock_table_t *t, const void *name, size_t len, uint64_t *hash)
+static res_t *res_get_slow(ut_lock_table_t *t, const void *name, size_t len, uint64_t *hash)
 {
-    if (t->last_res != NULL && key_is(&t->last_res->key, name, len)) {
-        *hash = t->last_res->key.hash;
-        return t->last_res;
-    }
     *hash = ut__lock_hash(name, len);
     res_t *r = (res_t *)ut__lock_map_find(&t->res, *hash, name, len);
     if (r != NULL)
@@ -267,17 +305,32 @@ static res_t *res_get(ut_lock_table_t *t, const void *name, size_t len, uint64_t
     return r;
 }
 
-static sess_t *sess_get(ut_lock_table_t *t, const void *name, size_t len, uint64_t *hash)
+static sess_t *sess_get_slow(ut_lock_table_t *t, const void *name, size_t len, uint64_t *hash)
 {
-    if (t->last_sess != NULL && key_is(&t->last_sess->key, name, len)) {
-        *hash = t->last_sess->key.hash;
-        return t->last_sess;
-    }
     *hash = ut__lock_hash(name, len);
     sess_t *s = (sess_t *)ut__lock_map_find(&t->sess, *hash, name, len);
     if (s != NULL)
         t->last_sess = s;
     return s;
+}
+
+/* The cache hit, inline in the command path; the miss hashes. */
+static inline res_t *res_get(ut_lock_table_t *t, const void *name, size_t len, uint64_t *hash)
+{
+    if (t->last_res != NULL && key_is(&t->last_res->key, name, len)) {
+        *hash = t->last_res->key.hash;
+        return t->last_res;
+    }
+    return res_get_slow(t, name, len, hash);
+}
+
+static inline sess_t *sess_get(ut_lock_table_t *t, const void *name, size_t len, uint64_t *hash)
+{
+    if (t->last_sess != NULL && key_is(&t->last_sess->key, name, len)) {
+        *hash = t->last_sess->key.hash;
+        return t->last_sess;
+    }
+    return sess_get_slow(t, name, len, hash);
 }
 
 static res_t *res_find(const ut_lock_table_t *t, const void *name, size_t len)
@@ -347,7 +400,7 @@ static void res_set_active(ut_lock_table_t *t, res_t *r, bool want)
     }
 }
 
-static void res_update_active(ut_lock_table_t *t, res_t *r)
+static inline void res_update_active(ut_lock_table_t *t, res_t *r)
 {
     res_set_active(t, r, res_in_use(r, t->now));
 }
@@ -389,6 +442,24 @@ static void ev_push(ut_lock_table_t *t, ut_lock_event_type_t type, const res_t *
     e->holder_len = s->key.len;
     e->token = token;
     e->expires_ms = expires;
+    switch (type) {
+    case UT_LOCK_EV_GRANTED:
+        ut__trace(&t->tracer, UT_TRACE_DEBUG, "lock", t->node, "granted", "from the queue", token,
+                  expires);
+        break;
+    case UT_LOCK_EV_EXPIRED:
+        ut__trace(&t->tracer, UT_TRACE_WARN, "lock", t->node, "lease-expired",
+                  "not renewed before its end", token, expires);
+        break;
+    case UT_LOCK_EV_WAIT_TIMEOUT:
+        ut__trace(&t->tracer, UT_TRACE_DEBUG, "lock", t->node, "wait-timeout",
+                  "the waiter's deadline passed", 0, 0);
+        break;
+    default:
+        ut__trace(&t->tracer, UT_TRACE_WARN, "lock", t->node, "waiter-lease-expired",
+                  "the waiter did not renew", 0, 0);
+        break;
+    }
 }
 
 /* now + d, saturating: a lease or deadline past the end of the clock ends
@@ -638,6 +709,9 @@ static int do_acquire(ut_lock_table_t *t, const cmd_t *c, uint64_t now, ut_lock_
     }
     if (!grant && (c->wait == 0 || deadlock)) {
         /* Unchanged table: only the reply says CONFLICT. */
+        if (deadlock)
+            ut__trace(&t->tracer, UT_TRACE_WARN, "lock", t->node, "deadlock-refused",
+                      "the request would close a wait-for cycle", t->ncycle, 0);
         rp->result = UT_LOCK_CONFLICT;
         return UT_OK;
     }
@@ -659,7 +733,9 @@ static int do_acquire(ut_lock_table_t *t, const cmd_t *c, uint64_t now, ut_lock_
      * the grant itself (in release or tick) cannot fail. */
     if (holders_reserve(rr, rr->nh + rr->nw + 1) != UT_OK)
         goto nomem;
-    if (search_reserve(t, t->sess.n + (ns != NULL)) != UT_OK)
+    /* The deadlock search's stack holds every session: it grows with a new
+     * one (a known session's room was made when it was created). */
+    if (ns != NULL && search_reserve(t, t->sess.n + 1) != UT_OK)
         goto nomem;
     if (nr != NULL)
         ut__lock_map_insert(&t->res, &nr->key);
@@ -682,6 +758,8 @@ static int do_acquire(ut_lock_table_t *t, const cmd_t *c, uint64_t now, ut_lock_
         rp->token = h->token;
         rp->expires_ms = h->expires;
         rp->count = 1;
+        ut__trace(&t->tracer, UT_TRACE_DEBUG, "lock", t->node, "granted", "free at the request",
+                  h->token, h->expires);
     } else {
         waiter_t *w = &rr->w[rr->nw++];
         w->s = ss;
@@ -733,15 +811,18 @@ static int do_release(ut_lock_table_t *t, const cmd_t *c, uint64_t now, ut_lock_
             rp->expires_ms = h->expires;
             return UT_OK;
         }
-        memmove(r->h + hi, r->h + hi + 1, (r->nh - (size_t)hi - 1) * sizeof *r->h);
+        if ((size_t)hi + 1 < r->nh)
+            memmove(r->h + hi, r->h + hi + 1, (r->nh - (size_t)hi - 1) * sizeof *r->h);
         r->nh--;
     } else {
         memmove(r->w + wi, r->w + wi + 1, (r->nw - (size_t)wi - 1) * sizeof *r->w);
         r->nw--;
         s->waiting = NULL;
     }
-    drop_stale_waiters(t, r, now);
-    promote(t, r);
+    if (r->nw > 0) {
+        drop_stale_waiters(t, r, now);
+        promote(t, r);
+    }
     res_update_active(t, r);
     return UT_OK;
 }
@@ -826,12 +907,20 @@ static int do_tick(ut_lock_table_t *t, uint64_t now)
                 ev_push(t, UT_LOCK_EV_EXPIRED, r, h->s, h->token, h->expires);
                 /* Chubby §2.4: after a holder fails, its locks stay
                  * unavailable for the lock-delay, counted from the lapse. */
+#ifdef UT__FAULT_LOCK_NO_DELAY
+                /* Deliberately broken build for utsim: the lock-delay is
+                 * never started. */
+                if (0) {
+#else
                 if (t->lock_delay > 0) {
+#endif
                     uint64_t until = h->expires + t->lock_delay;
                     if (until < h->expires)
                         until = UINT64_MAX;
                     if (until > r->delay_until)
                         r->delay_until = until;
+                    ut__trace(&t->tracer, UT_TRACE_INFO, "lock", t->node, "lock-delay",
+                              "a lease expired (Chubby 2.4)", until, h->token);
                 }
             } else {
                 r->h[k++] = *h;
@@ -891,6 +980,14 @@ int ut_lock_table_apply(ut_lock_table_t *t, const void *cmd, size_t len, uint64_
     }
     rp->status = rc;
     if (rc != UT_OK) {
+        static const char *const refused[] = {"command-refused", "acquire-refused",
+                                              "release-refused", "renew-refused",
+                                              "command-refused"};
+        unsigned op = len >= 2 && ((const unsigned char *)cmd)[1] <= UT_LOCK_OP_TICK
+                          ? ((const unsigned char *)cmd)[1]
+                          : 0;
+        ut__trace(&t->tracer, UT_TRACE_WARN, "lock", t->node, refused[op], ut_strerror(rc), op,
+                  (uint64_t) - (int64_t)rc);
         rp->result = UT_LOCK_ERROR;
         rp->queued = false;
         rp->token = rp->expires_ms = 0;
@@ -1208,9 +1305,13 @@ int ut_lock_table_restore(ut_lock_table_t *t, const void *buf, size_t len)
     memset(&tmp, 0, sizeof tmp);
     tmp.lock_delay = t->lock_delay;
     tmp.max_waiters = t->max_waiters;
+    tmp.node = t->node;
+    tmp.tracer = t->tracer;
     int rc = load(&tmp, buf, len);
     if (rc != UT_OK) {
         table_clear(&tmp);
+        ut__trace(&t->tracer, UT_TRACE_WARN, "lock", t->node, "restore-refused", ut_strerror(rc),
+                  len, 0);
         UT__FAIL(&t->base, rc, "restore: %s",
                  rc == UT_ENOMEM     ? "out of memory"
                  : rc == UT_EVERSION ? "unknown snapshot version"

@@ -70,6 +70,7 @@ struct sim_scenario {
 extern const sim_scenario_t sim_scenario_raft;
 extern const sim_scenario_t sim_scenario_echo;
 /* >>> lock (issue 14) */
+extern const sim_scenario_t sim_scenario_lock;
 /* <<< lock */
 /* >>> 2pc (issue 15) */
 /* <<< 2pc */

@@ -8,6 +8,7 @@
 static const sim_scenario_t *const scenarios[] = {
     &sim_scenario_raft, &sim_scenario_echo,
     /* >>> lock (issue 14) */
+    &sim_scenario_lock,
     /* <<< lock */
     /* >>> 2pc (issue 15) */
     /* <<< 2pc */

@@ -366,7 +366,8 @@ int main(int argc, char **argv)
         tot.ops_total += r.stats.ops_total;
         tot.ops_ok += r.stats.ops_ok;
         tot.ops_unknown += r.stats.ops_unknown;
-        tot.leaders_elected += r.stats.leaders_elected;
+        for (unsigned k = 0; k < SIM_MAX_SCENARIO_STATS; k++)
+            tot.scen[k] += r.stats.scen[k];
         tot.crashes += r.stats.crashes;
         tot.partitions += r.stats.partitions + r.stats.isolations;
         tot.invariant_checks += r.stats.invariant_checks;
@@ -410,11 +411,15 @@ int main(int argc, char **argv)
         printf("utsim sweep: seeds %" PRIu64 "..%" PRIu64 " (%" PRIu64 " runs), %u nodes, %" PRIu64
                " s each, faults %s\n",
                seed_a, seed_b, runs, o.nodes, o.time_ms / 1000, faults);
-        printf("  %" PRIu64 " failing seeds; %" PRIu64 " leaders elected, %" PRIu64
-               " crashes, %" PRIu64 " partitions, %" PRIu64 " ops (%" PRIu64 " ok, %" PRIu64
-               " unknown), %" PRIu64 " deliveries, %" PRIu64 " invariant checks\n",
-               failures, tot.leaders_elected, tot.crashes, tot.partitions, tot.ops_total,
-               tot.ops_ok, tot.ops_unknown, tot.msgs_delivered, tot.invariant_checks);
+        printf("  %" PRIu64 " failing seeds; ", failures);
+        if (sc->sweep_text) {
+            sim_stat_format(stdout, sc, tot.scen, sc->sweep_text);
+            printf(", ");
+        }
+        printf("%" PRIu64 " crashes, %" PRIu64 " partitions, %" PRIu64 " ops (%" PRIu64
+               " ok, %" PRIu64 " unknown), %" PRIu64 " deliveries, %" PRIu64 " invariant checks\n",
+               tot.crashes, tot.partitions, tot.ops_total, tot.ops_ok, tot.ops_unknown,
+               tot.msgs_delivered, tot.invariant_checks);
         if (have_fail)
             printf("  first failing seed: %" PRIu64 "\n", first_fail);
     }

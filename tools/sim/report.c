@@ -12,8 +12,7 @@
 
 static const sim_scenario_t *scenario_of(const sim_result_t *r)
 {
-    const sim_scenario_t *sc = r->opts.impl ? r->opts.impl : sim_scenario_find(r->opts.scenario);
-    return sc ? sc : sim_scenario_at(0);
+    return sim_result_scenario(r);
 }
 
 static const char *role_name(unsigned r)
@@ -65,14 +64,12 @@ void sim_print_summary(FILE *f, const sim_result_t *r)
             ", faults %s\n",
             scenario_of(r)->name, r->opts.nodes, r->opts.clients, r->opts.time_ms / 1000,
             r->opts.seed, faults);
-    fprintf(f,
-            "  leaders      %" PRIu64 " elected, %" PRIu64 " leader changes, highest term %" PRIu64
-            "\n",
-            s->leaders_elected, s->leader_changes, s->max_term);
-    fprintf(f,
-            "  commits      index %" PRIu64 " committed, %" PRIu64
-            " commands applied across nodes\n",
-            s->commit_index, s->entries_applied);
+    const sim_scenario_t *sc = scenario_of(r);
+    for (size_t k = 0; k < sc->n_rows; k++) {
+        fprintf(f, "  %-12s ", sc->rows[k].label);
+        sim_stat_format(f, sc, s->scen, sc->rows[k].text);
+        fputc('\n', f);
+    }
     fprintf(f,
             "  operations   %" PRIu64 " invoked: %" PRIu64 " ok, %" PRIu64 " failed, %" PRIu64
             " unknown (%" PRIu64 " client retries)\n",
@@ -87,7 +84,7 @@ void sim_print_summary(FILE *f, const sim_result_t *r)
             " partitions, %" PRIu64 " isolations,\n"
             "               %" PRIu64 " skewed clocks, %" PRIu64 " lying-disk losses, %" PRIu64
             " power failures\n",
-            s->crashes, s->vote_crashes, scenario_of(r)->crash_point_text, s->restarts,
+            s->crashes, s->point_crashes, scenario_of(r)->crash_point_text, s->restarts,
             s->partitions, s->isolations, s->skewed_nodes, s->lying_disk_losses, s->power_failures);
     fprintf(f, "  invariants   %" PRIu64 " checks over %" PRIu64 " events (%s): %s\n",
             s->invariant_checks, s->events, scenario_of(r)->invariants,
@@ -192,11 +189,11 @@ void sim_write_json(FILE *f, const sim_result_t *r, double wall_s, double cpu_s)
             r->opts.time_ms);
     json_str(f, faults);
     fprintf(f, ",\"ok\":%s,", sim_result_ok(r) ? "true" : "false");
-    fprintf(f,
-            "\"leaders_elected\":%" PRIu64 ",\"leader_changes\":%" PRIu64 ",\"max_term\":%" PRIu64
-            ",\"commit_index\":%" PRIu64 ",\"entries_applied\":%" PRIu64 ",",
-            s->leaders_elected, s->leader_changes, s->max_term, s->commit_index,
-            s->entries_applied);
+    const sim_scenario_t *sc = scenario_of(r);
+    for (size_t k = 0; k < sc->n_stats && k < SIM_MAX_SCENARIO_STATS; k++) {
+        json_str(f, sc->stats[k].name);
+        fprintf(f, ":%" PRIu64 ",", s->scen[k]);
+    }
     fprintf(f,
             "\"ops\":{\"total\":%" PRIu64 ",\"ok\":%" PRIu64 ",\"failed\":%" PRIu64
             ",\"unknown\":%" PRIu64 ",\"retries\":%" PRIu64 "},",
@@ -212,7 +209,7 @@ void sim_write_json(FILE *f, const sim_result_t *r, double wall_s, double cpu_s)
             ",\"lying_disk_losses\":%" PRIu64 ",\"vote_crashes\":%" PRIu64
             ",\"power_failures\":%" PRIu64 "},",
             s->crashes, s->restarts, s->partitions, s->isolations, s->skewed_nodes,
-            s->lying_disk_losses, s->vote_crashes, s->power_failures);
+            s->lying_disk_losses, s->point_crashes, s->power_failures);
     fprintf(f, "\"events\":%" PRIu64 ",\"invariant_checks\":%" PRIu64 ",", s->events,
             s->invariant_checks);
     fprintf(f, "\"violation\":");

@@ -102,20 +102,22 @@ typedef struct sim_interval {
     uint8_t kind;        /* 0 partition, 1 down */
 } sim_interval_t;
 
+/* Room for a scenario's own figures (sim_scenario_t.stats). */
+#define SIM_MAX_SCENARIO_STATS 16u
+
 typedef struct sim_stats {
-    uint64_t events;          /* events processed (= steps) */
-    uint64_t leaders_elected; /* terms that had a leader */
-    uint64_t leader_changes;  /* times the newest leader was another node */
-    uint64_t max_term;
-    uint64_t commit_index;    /* highest committed index in the cluster */
-    uint64_t entries_applied; /* normal entries applied, all nodes */
+    uint64_t events; /* events processed (= steps) */
+    /* The scenario's figures, in the order of its sim_scenario_t.stats
+     * (raft: leaders elected, leader changes, highest term, ...); the
+     * reports print them where the scenario's rows say. */
+    uint64_t scen[SIM_MAX_SCENARIO_STATS];
     uint64_t ops_total, ops_ok, ops_failed, ops_unknown;
     uint64_t client_retries;
     uint64_t msgs_sent, msgs_delivered, msgs_dropped, msgs_duplicated, msgs_rejected;
     uint64_t bytes_sent; /* encoded frames (ut_msg_encode), copies not counted */
     uint64_t crashes, restarts, partitions, isolations, skewed_nodes, lying_disk_losses;
-    uint64_t vote_crashes;   /* of the crashes: at a scenario's crash point
-                                (raft: right after granting a vote) */
+    uint64_t point_crashes;  /* of the crashes: at a scenario's crash point
+                                (JSON "vote_crashes", its first use) */
     uint64_t power_failures; /* lying-disk runs: every node crashed at once */
     uint64_t invariant_checks;
 } sim_stats_t;
@@ -161,6 +163,10 @@ void sim_result_free(sim_result_t *r);
 
 /* True if the run found no violation and the history is linearizable. */
 bool sim_result_ok(const sim_result_t *r);
+
+/* The scenario's figure called name (its JSON key) in r->stats.scen; false
+ * if the scenario has no such figure (*out is then 0). */
+bool sim_result_stat(const sim_result_t *r, const char *name, uint64_t *out);
 
 /* Reports (report.c). Output is a function of the result only: same seed,
  * same bytes. */

@@ -495,6 +495,104 @@ void sim_fail_msg(sim_world_t *w, const char *fmt, ...)
     va_end(ap);
 }
 
+/* ---- disks ------------------------------------------------------------------- */
+
+int sim_disk_write_state(sim_world_t *w, unsigned i, const void *p, size_t len)
+{
+    sim_disk_t *d = &w->disks[i];
+    if (len > d->state_cap) {
+        unsigned char *a = realloc(d->state, len);
+        if (a)
+            d->state = a;
+        unsigned char *b = a ? realloc(d->synced_state, len) : NULL;
+        if (!b) {
+            w->failed = true;
+            return -1;
+        }
+        d->synced_state = b;
+        d->state_cap = len;
+    }
+    if (len)
+        memcpy(d->state, p, len);
+    d->state_len = len;
+    return 0;
+}
+
+int sim_disk_append(sim_world_t *w, unsigned i, const uint64_t meta[4], const void *data,
+                    uint32_t len)
+{
+    sim_disk_t *d = &w->disks[i];
+    if (sim_grow((void **)&d->log, &d->cap_log, d->n_log + 1, sizeof *d->log)) {
+        w->failed = true;
+        return -1;
+    }
+    sim_disk_rec_t *rec = &d->log[d->n_log];
+    memcpy(rec->meta, meta, sizeof rec->meta);
+    rec->len = len;
+    rec->data = NULL;
+    if (len) {
+        void *p = malloc(len);
+        if (!p) {
+            w->failed = true;
+            return -1;
+        }
+        memcpy(p, data, len);
+        rec->data = p;
+    }
+    d->n_log++;
+    return 0;
+}
+
+void sim_disk_truncate(sim_world_t *w, unsigned i, size_t keep)
+{
+    sim_disk_t *d = &w->disks[i];
+    for (size_t k = keep; k < d->n_log; k++)
+        free((void *)d->log[k].data);
+    if (keep < d->n_log)
+        d->n_log = keep;
+    if (d->synced_len > d->n_log)
+        d->synced_len = d->n_log;
+}
+
+bool sim_disk_sync(sim_world_t *w, unsigned i)
+{
+    if ((w->o.faults & SIM_F_LYING_DISK) && !sim_rng_chance(&w->rng, SIM_LYING_SYNC_PPM))
+        return false; /* acknowledged, not durable */
+    sim_disk_t *d = &w->disks[i];
+    if (d->state_len)
+        memcpy(d->synced_state, d->state, d->state_len);
+    d->synced_state_len = d->state_len;
+    d->synced_len = d->n_log;
+    return true;
+}
+
+/* Node i crashed: its disk goes back to what was durable. True if that
+ * lost writes under the lying-disk fault (the disk had acknowledged them). */
+static bool disk_crash(sim_world_t *w, unsigned i)
+{
+    sim_disk_t *d = &w->disks[i];
+    bool lost = d->synced_len < d->n_log || d->synced_state_len != d->state_len ||
+                memcmp(d->synced_state, d->state, d->state_len) != 0;
+    d->lost = lost;
+    if (!lost)
+        return false;
+    sim_disk_truncate(w, i, d->synced_len);
+    if (d->synced_state_len)
+        memcpy(d->state, d->synced_state, d->synced_state_len);
+    d->state_len = d->synced_state_len;
+    return (w->o.faults & SIM_F_LYING_DISK) != 0;
+}
+
+static void disk_free(sim_world_t *w, unsigned i)
+{
+    sim_disk_t *d = &w->disks[i];
+    sim_disk_truncate(w, i, 0);
+    free(d->log);
+    free(d->state);
+    free(d->synced_state);
+    memset(d, 0, sizeof *d);
+}
+
 /* ---- nodes ------------------------------------------------------------------- */
 
 static int node_start(sim_t *s, unsigned i, bool restore)
@@ -512,6 +610,7 @@ static void node_crash(sim_t *s, unsigned i, uint64_t down_min, uint64_t down_ma
 {
     node_t *n = &s->nodes[i];
     bool lost = s->sc->node_crash(s->ctx, i);
+    lost = disk_crash(&s->w, i) || lost;
     if (lost)
         s->w.r->stats.lying_disk_losses++;
     n->up = false;
@@ -811,7 +910,7 @@ static void handle(sim_t *s, ev_t *e)
     case EV_CRASH:
         if (s->nodes[e->who].up && e->arg == s->nodes[e->who].incarnation &&
             s->n_down < (s->w.o.nodes - 1) / 2) {
-            s->w.r->stats.vote_crashes++;
+            s->w.r->stats.point_crashes++;
             node_crash(s, e->who, POINT_DOWN_MIN_MS, POINT_DOWN_MAX_MS);
         }
         return;
@@ -936,25 +1035,71 @@ int sim_run(const sim_options_t *opts, sim_result_t *out)
             snprintf(out->violation.detail, sizeof out->violation.detail, "out of memory");
     }
     if (rc == 0 && !out->violation.found) {
-        if (lc_check(out->ops, out->n_ops, opts->lin_budget, &out->lin) != 0) {
+        if ((sc->check_history ? sc->check_history(s->ctx, out) : sim_check_linearizable(out)) != 0)
             rc = -1;
-        } else {
-            out->lin_checked = true;
-            if (out->lin.verdict == LC_VIOLATION) {
-                char d[160];
-                lc_op_describe(&out->ops[out->lin.op], d, sizeof d);
-                snprintf(out->lin_detail, sizeof out->lin_detail,
-                         "key %" PRIu32 ": cannot linearize %s after %zu ops", out->lin.key, d,
-                         out->lin.depth);
-            }
-        }
     }
     sc->destroy(s->ctx);
+    for (unsigned i = 0; i < SIM_MAX_NODES; i++)
+        disk_free(&s->w, i);
     ut_msg_decoder_free(s->dec);
     free(s->heap);
     pool_free_all(s);
     free(s);
     return rc;
+}
+
+int sim_check_linearizable(sim_result_t *out)
+{
+    if (lc_check(out->ops, out->n_ops, out->opts.lin_budget, &out->lin) != 0)
+        return -1;
+    out->lin_checked = true;
+    if (out->lin.verdict == LC_VIOLATION) {
+        char d[160];
+        lc_op_describe(&out->ops[out->lin.op], d, sizeof d);
+        snprintf(out->lin_detail, sizeof out->lin_detail,
+                 "key %" PRIu32 ": cannot linearize %s after %zu ops", out->lin.key, d,
+                 out->lin.depth);
+    }
+    return 0;
+}
+
+const sim_scenario_t *sim_result_scenario(const sim_result_t *r)
+{
+    const sim_scenario_t *sc = r->opts.impl ? r->opts.impl : sim_scenario_find(r->opts.scenario);
+    return sc ? sc : sim_scenario_at(0);
+}
+
+bool sim_result_stat(const sim_result_t *r, const char *name, uint64_t *out)
+{
+    const sim_scenario_t *sc = sim_result_scenario(r);
+    *out = 0;
+    for (size_t k = 0; k < sc->n_stats && k < SIM_MAX_SCENARIO_STATS; k++) {
+        if (strcmp(sc->stats[k].name, name) == 0) {
+            *out = r->stats.scen[k];
+            return true;
+        }
+    }
+    return false;
+}
+
+void sim_stat_format(FILE *f, const sim_scenario_t *sc, const uint64_t *vals, const char *tmpl)
+{
+    for (const char *p = tmpl; *p;) {
+        const char *q = *p == '{' ? strchr(p, '}') : NULL;
+        size_t k = 0;
+        if (q) {
+            for (; k < sc->n_stats && k < SIM_MAX_SCENARIO_STATS; k++)
+                if (strlen(sc->stats[k].name) == (size_t)(q - p - 1) &&
+                    strncmp(sc->stats[k].name, p + 1, (size_t)(q - p - 1)) == 0)
+                    break;
+        }
+        if (q && k < sc->n_stats && k < SIM_MAX_SCENARIO_STATS) {
+            fprintf(f, "%" PRIu64, vals[k]);
+            p = q + 1;
+        } else {
+            fputc(*p++, f);
+        }
+    }
 }
 
 void sim_result_free(sim_result_t *r)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* utsim: run libunitypes' Raft core in a deterministic simulated cluster
- * under network faults, crashes and clock skew; check safety invariants at
- * every step and the clients' history for linearizability. */
+/* utsim: run one of libunitypes' protocols (a scenario, sim/scenario.h) in
+ * a deterministic simulated cluster under network faults, crashes and clock
+ * skew; check its invariants at every step and the clients' history at the
+ * end. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <getopt.h>
@@ -15,16 +16,16 @@
 #include "sim/scenario.h"
 #include "sim/sim.h"
 
-static void usage(FILE *f)
+/* only: with --scenario NAME before --help, that scenario's part alone. */
+static void usage(FILE *f, const sim_scenario_t *only)
 {
     fprintf(f,
             "usage: utsim [options]\n"
             "\n"
             "Runs a cluster of libunitypes nodes in a deterministic simulation: virtual time,\n"
             "seeded network faults, crashes and clock skew; checks the scenario's invariants\n"
-            "after every event (raft: election safety, log matching, leader completeness,\n"
-            "state machine safety and monotonic term/commit), and linearizability of the\n"
-            "clients' history. Same seed and options, same output.\n"
+            "after every event and the clients' history at the end (by default its\n"
+            "linearizability). Same seed and options, same output.\n"
             "\n"
             "options:\n"
             "  --scenario NAME   protocol under test (default raft; see --list-scenarios)\n"
@@ -47,9 +48,15 @@ static void usage(FILE *f)
             SIM_MAX_NODES, SIM_MAX_CLIENTS, SIM_MAX_KEYS);
     for (size_t i = 0; sim_scenario_at(i); i++) {
         const sim_scenario_t *sc = sim_scenario_at(i);
-        if (!sc->n_options)
+        if (only && sc != only)
             continue;
-        fprintf(f, "\noptions of scenario %s:\n", sc->name);
+        fprintf(f, "\nscenario %s%s:\n", sc->name, i == 0 ? " (default)" : "");
+        if (sc->help)
+            fputs(sc->help, f);
+        else
+            fprintf(f, "  %s\n", sc->summary);
+        if (sc->n_options)
+            fprintf(f, "options of scenario %s:\n", sc->name);
         for (size_t k = 0; k < sc->n_options; k++)
             fputs(sc->options[k].help, f);
     }
@@ -222,7 +229,7 @@ int main(int argc, char **argv)
         switch (c) {
         case 'h':
         case OPT_HELP:
-            usage(stdout);
+            usage(stdout, chosen);
             return 0;
         case OPT_LIST:
             list_scenarios(stdout);

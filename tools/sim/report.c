@@ -47,10 +47,12 @@ void sim_print_violation(FILE *f, const sim_result_t *r)
                 r->opts.seed, r->violation.step, t, r->violation.invariant, r->violation.detail,
                 cmd);
     } else if (r->lin_checked && r->lin.verdict != LC_LINEARIZABLE) {
-        fprintf(
-            f, "VIOLATION seed %" PRIu64 " (end of run): linearizability: %s\n  %s\n  replay: %s\n",
-            r->opts.seed, lc_verdict_name(r->lin.verdict),
-            r->lin_detail[0] ? r->lin_detail : "(search budget exhausted)", cmd);
+        const char *prop = scenario_of(r)->history_property;
+        fprintf(f, "VIOLATION seed %" PRIu64 " (end of run): %s: %s\n  %s\n  replay: %s\n",
+                r->opts.seed, prop ? prop : "linearizability",
+                prop && r->lin.verdict == LC_VIOLATION ? "violated"
+                                                       : lc_verdict_name(r->lin.verdict),
+                r->lin_detail[0] ? r->lin_detail : "(search budget exhausted)", cmd);
     }
 }
 
@@ -90,7 +92,14 @@ void sim_print_summary(FILE *f, const sim_result_t *r)
             s->invariant_checks, s->events, scenario_of(r)->invariants,
             r->violation.found ? "VIOLATED" : "all held");
     if (r->violation.found)
-        fprintf(f, "  linearizable not checked (the run stopped at the violation)\n");
+        fprintf(f, "  %-12s not checked (the run stopped at the violation)\n",
+                sc->history_property ? "history" : "linearizable");
+    else if (r->lin_checked && sc->history_property)
+        fprintf(f, "  history      %s: %s%s%s\n", sc->history_property,
+                r->lin.verdict == LC_LINEARIZABLE ? "holds"
+                : r->lin.verdict == LC_VIOLATION  ? "VIOLATED"
+                                                  : lc_verdict_name(r->lin.verdict),
+                r->lin_detail[0] ? ", " : "", r->lin_detail);
     else if (r->lin_checked)
         fprintf(f, "  linearizable %s (%zu ops over %zu keys, %" PRIu64 " search steps)\n",
                 r->lin.verdict == LC_LINEARIZABLE ? "yes" : lc_verdict_name(r->lin.verdict),
@@ -227,6 +236,10 @@ void sim_write_json(FILE *f, const sim_result_t *r, double wall_s, double cpu_s)
     if (r->lin_checked) {
         fprintf(f, "{\"verdict\":");
         json_str(f, lc_verdict_name(r->lin.verdict));
+        if (sc->history_property) {
+            fprintf(f, ",\"property\":");
+            json_str(f, sc->history_property);
+        }
         fprintf(f, ",\"ops\":%zu,\"keys\":%zu,\"steps\":%" PRIu64 ",\"detail\":", r->lin.n_ops,
                 r->lin.n_keys, r->lin.steps);
         json_str(f, r->lin_detail);

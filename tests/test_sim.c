@@ -189,9 +189,14 @@ static void test_html_report_has_timeline(void **state)
     assert_int_equal(sim_write_html(f, &r), 0);
     fclose(f);
     assert_non_null(strstr(buf, "<!DOCTYPE html>"));
-    assert_int_equal(count(buf, "<svg "), 1);
-    assert_int_equal(count(buf, "</svg>"), 1);
+    /* The timeline, the operations per second and the latency histogram. */
+    assert_int_equal(count(buf, "<svg "), 3);
+    assert_int_equal(count(buf, "</svg>"), 3);
     assert_true(strstr(buf, "<svg ") < strstr(buf, "</svg>"));
+    assert_non_null(strstr(buf, "aria-label=\"timeline\""));
+    assert_non_null(strstr(buf, "aria-label=\"throughput\""));
+    assert_non_null(strstr(buf, "aria-label=\"latency histogram\""));
+    assert_true(count(buf, "class=\"tput\"") >= 20);
     assert_true(count(buf, "class=\"role leader\"") >= 1);
     assert_true(count(buf, "class=\"role follower\"") >= o.nodes);
     assert_true(count(buf, "class=\"op\"") >= 100);
@@ -201,9 +206,8 @@ static void test_html_report_has_timeline(void **state)
         assert_true(count(buf, "class=\"partition\"") >= 1);
     /* Every element opened in the SVG is closed (a cheap well-formedness
      * check; the python xml parser test in tools/ does the real one). */
-    const char *svg = strstr(buf, "<svg ");
     size_t opens = 0, closes = 0;
-    for (const char *p = svg; p && *p; p++) {
+    for (const char *p = strstr(buf, "<svg "); p && *p; p++) {
         if (*p != '<')
             continue;
         if (p[1] == '/')
@@ -214,8 +218,13 @@ static void test_html_report_has_timeline(void **state)
             if (gt[-1] != '/')
                 opens++;
         }
-        if (strncmp(p, "</svg>", 6) == 0)
-            break;
+        if (strncmp(p, "</svg>", 6) == 0) {
+            assert_int_equal(opens, closes);
+            p = strstr(p, "<svg ");
+            if (!p)
+                break;
+            p--;
+        }
     }
     assert_int_equal(opens, closes);
     free(buf);

@@ -38,8 +38,9 @@ static void usage(FILE *f, const sim_scenario_t *only)
             "  --keys N          keys in the replicated key-value store, 1..%u (default 5)\n"
             "  --faults LIST     comma-separated: loss,dup,reorder,partition,crash,skew,\n"
             "                    lying-disk; or none, default (all but lying-disk), all\n"
-            "  --report FILE     write a self-contained HTML report with an SVG timeline\n"
-            "                    (with --seeds: of the first failing seed, else the last)\n"
+            "  --report FILE     write a self-contained HTML report: timeline, operations\n"
+            "                    per second, client latency (with --seeds: a row per seed,\n"
+            "                    then the first failing seed's run, else the last's)\n"
             "  --history FILE    write the clients' history, one JSON object per operation\n"
             "                    (with --seeds: of the same seed as --report)\n"
             "  --json            machine-readable results (one JSON object per run),\n"
@@ -354,6 +355,9 @@ int main(int argc, char **argv)
     const bool tty = isatty(STDOUT_FILENO) && !json;
     uint64_t runs = 0, failures = 0, first_fail = 0;
     bool have_fail = false;
+    /* With --report: a row per seed for the sweep's page. */
+    sim_seed_row_t *rows = NULL;
+    size_t n_rows = 0, cap_rows = 0;
     sim_stats_t tot;
     memset(&tot, 0, sizeof tot);
     double t0 = wall_now();
@@ -368,6 +372,16 @@ int main(int argc, char **argv)
             return 3;
         }
         runs++;
+        if (report) {
+            if (sim_grow((void **)&rows, &cap_rows, n_rows + 1, sizeof *rows) != 0 ||
+                sim_seed_row(&r, &rows[n_rows]) != 0) {
+                fprintf(stderr, "utsim: out of memory\n");
+                sim_result_free(&r);
+                free(rows);
+                return 3;
+            }
+            n_rows++;
+        }
         tot.events += r.stats.events;
         tot.msgs_delivered += r.stats.msgs_delivered;
         tot.ops_total += r.stats.ops_total;
@@ -438,11 +452,25 @@ int main(int argc, char **argv)
         o.seed = have_fail ? first_fail : seed_b;
         o.record = true;
         sim_result_t r;
-        if (sim_run(&o, &r) != 0)
+        if (sim_run(&o, &r) != 0) {
             status = status ? status : 3;
-        else
-            status = write_outputs(report, history, &r, status);
+        } else {
+            int out_rc = 0;
+            if (report) {
+                FILE *f = fopen(report, "w");
+                if (!f || sim_write_sweep_html(f, rows, n_rows, &r) != 0)
+                    out_rc = -1;
+                if (f && fclose(f) != 0)
+                    out_rc = -1;
+                if (out_rc)
+                    fprintf(stderr, "utsim: cannot write %s\n", report);
+            }
+            status = write_outputs(NULL, history, &r, status);
+            if (out_rc && status == 0)
+                status = 3;
+        }
         sim_result_free(&r);
     }
+    free(rows);
     return status;
 }

@@ -174,6 +174,33 @@ void sim_print_summary(FILE *f, const sim_result_t *r);
 void sim_print_timeline(FILE *f, const sim_result_t *r, unsigned width);
 void sim_print_violation(FILE *f, const sim_result_t *r);
 int sim_write_html(FILE *f, const sim_result_t *r);
+/* Client latency of r's completed operations (ok and failed: invocation to
+ * response, virtual ms): nearest-rank p50/p99, max, and a histogram whose
+ * bin b holds [2^(b-1), 2^b) ms (bin 0: under 1 ms; the last bin is open).
+ * 0, or -1 (out of memory). */
+#define SIM_LAT_BINS 15u
+typedef struct sim_latency {
+    size_t n;
+    uint64_t p50, p99, max;
+    uint64_t hist[SIM_LAT_BINS];
+} sim_latency_t;
+int sim_latency(const sim_result_t *r, sim_latency_t *out);
+void sim_latency_bin(unsigned b, uint64_t *lo, uint64_t *hi); /* hi UINT64_MAX: open */
+
+/* A sweep report's row for one seed (sim_seed_row: 0, or -1 out of memory),
+ * and the sweep's one page: a row per seed (failing seeds stand out), then
+ * the full report of detail (the first failing seed, else the last). */
+typedef struct sim_seed_row {
+    uint64_t seed;
+    bool ok;
+    char verdict[64]; /* "ok", or the invariant / history property broken */
+    char roles[96];   /* the scenario's seed_text */
+    uint64_t ops_total, ops_ok, ops_failed, ops_unknown;
+    uint64_t p50, p99, max;
+    char replay[256];
+} sim_seed_row_t;
+int sim_seed_row(const sim_result_t *r, sim_seed_row_t *out);
+int sim_write_sweep_html(FILE *f, const sim_seed_row_t *rows, size_t n, const sim_result_t *detail);
 /* wall_s <= 0: speed figures omitted. cpu_s: process CPU time of the run. */
 void sim_write_json(FILE *f, const sim_result_t *r, double wall_s, double cpu_s);
 /* The clients' history, one JSON object per line and operation, in

@@ -720,8 +720,12 @@ static void client_response(sim_t *s, unsigned c, const cmsg_t *m)
         s->w.r->op_seen[cl->op_idx] = m->result;
         if (o->kind == LC_GET)
             o->value = m->result;
-        if (o->kind == LC_CAS)
+        if (o->kind == LC_CAS) {
             o->cas_ok = m->cas_ok;
+            /* A refused CAS tells what it found (sim_cmsg_t.result). */
+            o->seen_known = !m->cas_ok;
+            o->seen = m->cas_ok ? 0 : m->result;
+        }
         cl->last_seen[o->key] = m->result;
         s->w.r->stats.ops_ok++;
         client_done(s, c);

@@ -35,7 +35,9 @@ typedef struct sim_cmsg {
     uint32_t kind, client;
     uint64_t reqid;
     uint64_t leader_hint; /* SIM_CM_NOTLEADER: 1-based node, 0 = none */
-    int64_t result;       /* SIM_CM_OK: value read / written */
+    int64_t result;       /* SIM_CM_OK: value read / written; for a refused
+                             compare-and-set the value it found (the history
+                             records it and the checker holds it to it) */
     bool cas_ok;
     uint8_t op[SIM_CMD_LEN]; /* SIM_CM_REQ: encoded command (sim_cmd_decode) */
 } sim_cmsg_t;

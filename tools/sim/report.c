@@ -75,8 +75,9 @@ void sim_print_summary(FILE *f, const sim_result_t *r)
     }
     fprintf(f,
             "  operations   %" PRIu64 " invoked: %" PRIu64 " ok, %" PRIu64 " failed, %" PRIu64
-            " unknown (%" PRIu64 " client retries)\n",
-            s->ops_total, s->ops_ok, s->ops_failed, s->ops_unknown, s->client_retries);
+            " unknown (%" PRIu64 " given up yet applied; %" PRIu64 " client retries)\n",
+            s->ops_total, s->ops_ok, s->ops_failed, s->ops_unknown, s->ops_unknown_applied,
+            s->client_retries);
     fprintf(f,
             "  messages     %" PRIu64 " sent, %" PRIu64 " delivered, %" PRIu64 " dropped, %" PRIu64
             " duplicated, %" PRIu64 " rejected; %" PRIu64 " bytes encoded\n",
@@ -206,8 +207,9 @@ void sim_write_json(FILE *f, const sim_result_t *r, double wall_s, double cpu_s)
     }
     fprintf(f,
             "\"ops\":{\"total\":%" PRIu64 ",\"ok\":%" PRIu64 ",\"failed\":%" PRIu64
-            ",\"unknown\":%" PRIu64 ",\"retries\":%" PRIu64 "},",
-            s->ops_total, s->ops_ok, s->ops_failed, s->ops_unknown, s->client_retries);
+            ",\"unknown\":%" PRIu64 ",\"unknown_applied\":%" PRIu64 ",\"retries\":%" PRIu64 "},",
+            s->ops_total, s->ops_ok, s->ops_failed, s->ops_unknown, s->ops_unknown_applied,
+            s->client_retries);
     fprintf(f,
             "\"messages\":{\"sent\":%" PRIu64 ",\"delivered\":%" PRIu64 ",\"dropped\":%" PRIu64
             ",\"duplicated\":%" PRIu64 ",\"rejected\":%" PRIu64 ",\"bytes_encoded\":%" PRIu64 "},",

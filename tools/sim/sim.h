@@ -112,6 +112,7 @@ typedef struct sim_stats {
      * reports print them where the scenario's rows say. */
     uint64_t scen[SIM_MAX_SCENARIO_STATS];
     uint64_t ops_total, ops_ok, ops_failed, ops_unknown;
+    uint64_t ops_unknown_applied; /* of the unknown: given up mid-run, yet applied */
     uint64_t client_retries;
     uint64_t msgs_sent, msgs_delivered, msgs_dropped, msgs_duplicated, msgs_rejected;
     uint64_t bytes_sent; /* encoded frames (ut_msg_encode), copies not counted */
@@ -196,6 +197,7 @@ typedef struct sim_seed_row {
     char verdict[64]; /* "ok", or the invariant / history property broken */
     char roles[96];   /* the scenario's seed_text */
     uint64_t ops_total, ops_ok, ops_failed, ops_unknown;
+    uint64_t ops_unknown_applied; /* of the unknown: given up mid-run, yet applied */
     uint64_t p50, p99, max;
     char replay[256];
 } sim_seed_row_t;

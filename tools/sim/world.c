@@ -119,11 +119,18 @@ typedef struct sim {
     bool partition_active;
     unsigned n_down;
     size_t cap_ops, cap_marks, cap_iv, cap_seg[SIM_MAX_NODES];
+    /* Per operation (history index): OPF_* flags. Per client: the history
+     * index of each request id (ids are 1, 2, 3... per client). */
+    uint8_t *op_flags;
+    size_t *op_of[SIM_MAX_CLIENTS];
+    size_t cap_op_of[SIM_MAX_CLIENTS];
     size_t open_partition_iv; /* index of the open partition interval + 1 */
     size_t open_down_iv[SIM_MAX_NODES];
     ut_msg_decoder_t *dec;
     struct block *pool[POOL_CLASSES]; /* released event payloads, by size class */
 } sim_t;
+
+enum { OPF_APPLIED = 1, OPF_GAVE_UP = 2 };
 
 /* ---- small helpers ------------------------------------------------------- */
 
@@ -475,6 +482,14 @@ void sim_reply(sim_world_t *w, unsigned i, uint32_t client, const sim_cmsg_t *m)
     client_send(s, s->w.now + latency(s), EV_CRESP, client, m);
 }
 
+void sim_applied(sim_world_t *w, uint32_t client, uint64_t reqid)
+{
+    sim_t *s = (sim_t *)w;
+    if (client >= s->w.o.clients || reqid == 0 || reqid > s->clients[client].reqid)
+        return;
+    s->op_flags[s->op_of[client][reqid - 1]] |= OPF_APPLIED;
+}
+
 bool sim_node_up(const sim_world_t *w, unsigned i)
 {
     return ((const sim_t *)w)->nodes[i].up;
@@ -664,11 +679,14 @@ static void client_start(sim_t *s, unsigned c)
         if (b)
             r->op_response_ms = b;
         int64_t *sv = b ? realloc(r->op_seen, nc * sizeof *sv) : NULL;
-        if (!sv) {
+        if (sv)
+            r->op_seen = sv;
+        uint8_t *fl = sv ? realloc(s->op_flags, nc) : NULL;
+        if (!fl) {
             s->w.failed = true;
             return;
         }
-        r->op_seen = sv;
+        s->op_flags = fl;
         s->cap_ops = nc;
     }
     lc_op_t *o = &r->ops[r->n_ops];
@@ -690,6 +708,12 @@ static void client_start(sim_t *s, unsigned c)
     r->op_invoke_ms[r->n_ops] = s->w.now;
     r->op_response_ms[r->n_ops] = UINT64_MAX;
     r->op_seen[r->n_ops] = 0;
+    s->op_flags[r->n_ops] = 0;
+    if (sim_grow((void **)&s->op_of[c], &s->cap_op_of[c], cl->reqid + 1, sizeof *s->op_of[c])) {
+        s->w.failed = true;
+        return;
+    }
+    s->op_of[c][cl->reqid] = r->n_ops; /* the request id it is about to get, minus 1 */
     cl->op_idx = r->n_ops++;
     r->stats.ops_total++;
     cl->busy = true;
@@ -887,6 +911,7 @@ static void handle(sim_t *s, ev_t *e)
         if (s->w.now >= cl->giveup_at) {
             /* The request may still commit later: its outcome is unknown. */
             s->w.r->stats.ops_unknown++;
+            s->op_flags[cl->op_idx] |= OPF_GAVE_UP;
             client_done(s, e->who);
             return;
         }
@@ -1029,6 +1054,9 @@ int sim_run(const sim_options_t *opts, sim_result_t *out)
     for (unsigned c = 0; c < opts->clients; c++)
         if (s->clients[c].busy)
             out->stats.ops_unknown++;
+    for (size_t k = 0; k < out->n_ops; k++)
+        if ((s->op_flags[k] & (OPF_APPLIED | OPF_GAVE_UP)) == (OPF_APPLIED | OPF_GAVE_UP))
+            out->stats.ops_unknown_applied++;
     while (s->n_heap) {
         ev_t e = pop(s);
         pool_release(s, e.ptr);
@@ -1047,6 +1075,9 @@ int sim_run(const sim_options_t *opts, sim_result_t *out)
         disk_free(&s->w, i);
     ut_msg_decoder_free(s->dec);
     free(s->heap);
+    free(s->op_flags);
+    for (unsigned c = 0; c < SIM_MAX_CLIENTS; c++)
+        free(s->op_of[c]);
     pool_free_all(s);
     free(s);
     return rc;

@@ -142,6 +142,12 @@ void sim_send(sim_world_t *w, unsigned i, const ut_msg_t *m);
  * latency and may be lost). */
 void sim_reply(sim_world_t *w, unsigned i, uint32_t client, const sim_cmsg_t *m);
 
+/* A client's request (client, reqid from its command) took effect: call it
+ * when the command is first applied (again later is harmless). The world
+ * counts the operations whose client gave up on them and that took effect
+ * anyway (stats.ops_unknown_applied). */
+void sim_applied(sim_world_t *w, uint32_t client, uint64_t reqid);
+
 /* Node i's state in the world. */
 bool sim_node_up(const sim_world_t *w, unsigned i);
 uint32_t sim_node_incarnation(const sim_world_t *w, unsigned i);

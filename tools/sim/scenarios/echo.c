@@ -132,6 +132,7 @@ static void write_all(echo_t *s, unsigned i, const sim_cmd_t *c, int64_t value, 
     /* Lamport timestamp, node id in the low 4 bits (ids are 1..15). */
     uint64_t ts = ((n->ts[c->key] >> 4) + 1) << 4 | (i + 1);
     store(s, i, c->key, ts, value);
+    sim_applied(s->w, c->client, c->reqid);
     echo_pending_t *p = &n->pend[c->client];
     p->valid = true;
     p->reqid = c->reqid;

@@ -416,6 +416,7 @@ static void apply(raft_t *s, unsigned i, const ut_entry_t *e)
     /* Exactly-once: a retried request id is answered from the session. */
     if (c.reqid > ss->reqid) {
         int64_t *v = &n->kv[c.key];
+        sim_applied(s->w, c.client, c.reqid);
         ss->reqid = c.reqid;
         ss->cas_ok = false;
         switch (c.kind) {

@@ -49,7 +49,7 @@ static void test_default_sweep_finds_nothing(void **state)
     (void)state;
     /* SIM_SEEDS is lowered under sanitizers (see tests/CMakeLists.txt). */
     unsigned seeds = env_unsigned("SIM_SEEDS", 200);
-    uint64_t ops = 0, leaders = 0, crashes = 0, partitions = 0;
+    uint64_t ops = 0, leaders = 0, crashes = 0, partitions = 0, failed = 0;
     for (unsigned seed = 1; seed <= seeds; seed++) {
         sim_options_t o;
         sim_options_default(&o);
@@ -62,6 +62,7 @@ static void test_default_sweep_finds_nothing(void **state)
         assert_true(r.lin_checked);
         assert_int_equal(r.lin.verdict, LC_LINEARIZABLE);
         ops += r.stats.ops_ok;
+        failed += r.stats.ops_failed;
         uint64_t le = 0;
         assert_true(sim_result_stat(&r, "leaders_elected", &le));
         leaders += le;
@@ -74,6 +75,8 @@ static void test_default_sweep_finds_nothing(void **state)
     assert_true(leaders > seeds);
     assert_true(crashes > seeds);
     assert_true(partitions > seeds);
+    /* Requests refused before they were proposed come back failed. */
+    assert_true(failed > 0);
 }
 
 static void test_fault_free_run_is_quiet(void **state)

@@ -101,6 +101,8 @@ typedef struct client {
     bool resend;         /* attempt_at is a back-off, not a timeout */
     uint64_t giveup_at;  /* outcome unknown from this time on */
     uint64_t timer_at;   /* time of the one live EV_CTIMER, 0 = none */
+    bool maybe_proposed; /* an attempt of this op went unanswered, or was
+                            accepted and then lost: it may take effect */
     uint8_t cmd[33];
     int64_t last_seen[SIM_MAX_KEYS];
     uint64_t next_value;
@@ -720,6 +722,7 @@ static void client_start(sim_t *s, unsigned c)
     cl->reqid++;
     cmd_encode(cl->cmd, o->kind, c, cl->reqid, o->key, o->value, o->expected);
     cl->giveup_at = s->w.now + CLIENT_GIVEUP_MS;
+    cl->maybe_proposed = false;
     client_attempt(s, c);
 }
 
@@ -755,7 +758,25 @@ static void client_response(sim_t *s, unsigned c, const cmsg_t *m)
         client_done(s, c);
         break;
     case CM_NOTLEADER:
+        if (!cl->maybe_proposed) {
+            /* Refused before it was proposed, and so was every earlier
+             * attempt (each was answered, none was taken): it never takes
+             * effect. The operation comes back failed; the next one goes
+             * to the leader the node named, if any. */
+            o->outcome = LC_FAILED;
+            o->response = s->w.step;
+            s->w.r->op_response_ms[cl->op_idx] = s->w.now;
+            s->w.r->stats.ops_failed++;
+            if (m->leader_hint >= 1 && m->leader_hint <= s->w.o.nodes)
+                cl->target = (uint32_t)(m->leader_hint - 1);
+            else
+                cl->target = (uint32_t)sim_rng_below(&s->w.rng, s->w.o.nodes);
+            client_done(s, c);
+            break;
+        }
+        /* fall through */
     case CM_LOST:
+        cl->maybe_proposed = true;
         s->w.r->stats.client_retries++;
         if (m->kind == CM_NOTLEADER && m->leader_hint >= 1 && m->leader_hint <= s->w.o.nodes &&
             m->leader_hint - 1 != cl->target) {
@@ -920,7 +941,9 @@ static void handle(sim_t *s, ev_t *e)
             return;
         }
         if (!cl->resend) {
-            /* No answer: try another node (the leader may have moved). */
+            /* No answer: try another node (the leader may have moved). The
+             * node may have taken the request: from now on it may commit. */
+            cl->maybe_proposed = true;
             s->w.r->stats.client_retries++;
             cl->target = (uint32_t)sim_rng_below(&s->w.rng, s->w.o.nodes);
         }

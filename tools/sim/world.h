@@ -29,7 +29,12 @@
 typedef struct sim_scenario sim_scenario_t;
 typedef struct sim_world sim_world_t;
 
-/* A client <-> node message. A node answers a request with sim_reply(). */
+/* A client <-> node message. A node answers a request with sim_reply():
+ * SIM_CM_OK (it took effect, with its result), SIM_CM_NOTLEADER (refused
+ * before it was proposed: this attempt never takes effect; leader_hint
+ * names where to go; a client whose every attempt was so refused reports
+ * the operation "failed"), SIM_CM_LOST (accepted, then lost: try again). A
+ * scenario must answer NOTLEADER only when that is true of its protocol. */
 enum { SIM_CM_REQ = 1, SIM_CM_OK, SIM_CM_NOTLEADER, SIM_CM_LOST };
 typedef struct sim_cmsg {
     uint32_t kind, client;

@@ -49,7 +49,7 @@ static void test_default_sweep_finds_nothing(void **state)
     (void)state;
     /* SIM_SEEDS is lowered under sanitizers (see tests/CMakeLists.txt). */
     unsigned seeds = env_unsigned("SIM_SEEDS", 200);
-    uint64_t ops = 0, leaders = 0, crashes = 0, partitions = 0, failed = 0;
+    uint64_t ops = 0, leaders = 0, crashes = 0, partitions = 0, failed = 0, late = 0;
     for (unsigned seed = 1; seed <= seeds; seed++) {
         sim_options_t o;
         sim_options_default(&o);
@@ -63,6 +63,7 @@ static void test_default_sweep_finds_nothing(void **state)
         assert_int_equal(r.lin.verdict, LC_LINEARIZABLE);
         ops += r.stats.ops_ok;
         failed += r.stats.ops_failed;
+        late += r.stats.ops_unknown_applied > 0;
         uint64_t le = 0;
         assert_true(sim_result_stat(&r, "leaders_elected", &le));
         leaders += le;
@@ -77,6 +78,9 @@ static void test_default_sweep_finds_nothing(void **state)
     assert_true(partitions > seeds);
     /* Requests refused before they were proposed come back failed. */
     assert_true(failed > 0);
+    /* Nearly every run has an operation whose client gave up on it and
+     * that took effect anyway (all 200 default seeds do). */
+    assert_true(late * 10 >= seeds * 9);
 }
 
 static void test_fault_free_run_is_quiet(void **state)

@@ -83,7 +83,7 @@ static inline bool sim_cmd_decode(const void *data, size_t len, sim_cmd_t *c)
 /* The world's state a scenario may read. Scenarios change it only through
  * the functions below. */
 typedef struct sim_disk_rec {
-    uint64_t meta[4]; /* the scenario's own fields (raft: term, index, type, prefix hash) */
+    uint64_t meta[4]; /* the scenario's own fields (e.g. an entry's term, index, type) */
     uint32_t len;
     const void *data; /* len bytes owned by the disk; NULL when len is 0 */
 } sim_disk_rec_t;
@@ -164,7 +164,7 @@ void sim_mark(sim_world_t *w, uint8_t kind, unsigned node, uint64_t a, const cha
 
 /* ---- the disk -------------------------------------------------------------
  * Every node has a disk that outlives its crashes: a state record written
- * whole (raft: the hard state) and a log of records, appended at the end
+ * whole (e.g. a hard state) and a log of records, appended at the end
  * and truncated from a point. The persistence contract: a write is durable
  * once a sim_disk_sync() after it really synced; a crash of the node (and
  * a power failure, which crashes every node at once) puts the disk back to

@@ -4,6 +4,7 @@
 
   check_report.py FILE NODES          one run's report
   check_report.py --sweep FILE SEEDS  a sweep's report (SEEDS rows)
+  (--leaderless first: a scenario without leaders, e.g. echo)
 
 Every inline SVG must parse as XML. A run's report holds the timeline (node
 rows with roles, client operation bars, a legend), the completed operations
@@ -52,6 +53,9 @@ def rect_classes(root):
     return [(r.get("class", ""), r) for r in root.iter(NS + "rect")]
 
 
+LEADER = True
+
+
 def check_run(html, nodes):
     parts = svgs(html)
     for need in ("timeline", "throughput", "latency histogram"):
@@ -65,8 +69,10 @@ def check_run(html, nodes):
     for i in range(1, nodes + 1):
         if "node %d" % i not in labels:
             fail("no row for node %d" % i)
-    if not any(c == "role leader" for c in roles):
+    if LEADER and not any(c == "role leader" for c in roles):
         fail("no leader segment")
+    if len(roles) < nodes:
+        fail("only %d role segments for %d nodes" % (len(roles), nodes))
     if len(ops) < 10:
         fail("only %d client operations drawn" % len(ops))
     for root in parts.values():
@@ -104,6 +110,10 @@ def check_run(html, nodes):
 
 
 def main(argv):
+    global LEADER
+    if argv[1] == "--leaderless":
+        LEADER = False
+        argv = argv[1:]
     sweep = argv[1] == "--sweep"
     path, count = (argv[2], int(argv[3])) if sweep else (argv[1], int(argv[2]))
     html = open(path, encoding="utf-8").read()

@@ -21,3 +21,13 @@ execute_process(COMMAND ${PY} ${SCRIPT} --sweep ${OUT}.sweep.html 10 RESULT_VARI
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "sweep report check failed")
 endif()
+# Another scenario's sweep report (echo: no leaders, its own figures).
+execute_process(COMMAND ${EXE} --scenario echo --seeds 1..3 --time 10 --report ${OUT}.echo.html
+  RESULT_VARIABLE rc OUTPUT_QUIET)
+if(NOT rc EQUAL 1)
+  message(FATAL_ERROR "utsim --scenario echo --seeds --report exited with ${rc}, expected 1")
+endif()
+execute_process(COMMAND ${PY} ${SCRIPT} --leaderless --sweep ${OUT}.echo.html 3 RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "echo sweep report check failed")
+endif()

@@ -346,6 +346,7 @@ static const char css[] = "<style>body{font-family:sans-serif;margin:16px;color:
                           "table{border-collapse:collapse;font-size:13px}"
                           "th,td{border:1px solid #ccc;padding:2px 8px;text-align:right}"
                           "th{background:#eee}td.l{text-align:left;white-space:nowrap}"
+                          "td.cmd{text-align:left;font-size:11px;font-weight:normal}"
                           "tr.fail td{background:#ffcdd2;font-weight:bold}"
                           "svg text{font-family:sans-serif;font-size:11px}</style>";
 
@@ -826,7 +827,8 @@ int sim_write_sweep_html(FILE *f, const sim_seed_row_t *rows, size_t n, const si
         xml_text(f, w->roles);
         fprintf(f,
                 "</td><td>%" PRIu64 "</td><td>%" PRIu64 "</td><td>%" PRIu64 "</td><td>%" PRIu64
-                "</td><td>%" PRIu64 "</td><td>%" PRIu64 "</td><td>%" PRIu64 "</td><td class=\"l\">",
+                "</td><td>%" PRIu64 "</td><td>%" PRIu64 "</td><td>%" PRIu64
+                "</td><td class=\"cmd\">",
                 w->ops_ok, w->ops_total, w->ops_failed, w->ops_unknown, w->p50, w->p99, w->max);
         if (!w->ok) {
             fprintf(f, "<code>");

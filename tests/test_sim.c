@@ -97,7 +97,9 @@ static void test_fault_free_run_is_quiet(void **state)
     assert_true(sim_result_stat(&r, "leaders_elected", &leaders));
     assert_int_equal(leaders, 1);
     assert_int_equal(r.stats.msgs_dropped, 0);
-    assert_true(r.stats.ops_unknown <= o.clients); /* in flight at the end */
+    /* Unknown: in flight at the end, or an impatient client's (1 op in
+     * 100 has a deadline of 5-50 ms). */
+    assert_true(r.stats.ops_unknown <= o.clients + r.stats.ops_total / 50);
     assert_true(r.stats.ops_ok > 100);
     sim_result_free(&r);
 }

@@ -190,6 +190,50 @@ static void test_cas_anomalies_are_caught(void **state)
     CHECK(ok, LC_LINEARIZABLE);
 }
 
+/* A refused compare-and-set that reports the value it saw: a stale value is
+ * caught, which "not the expected value" alone could not show. */
+static void test_refused_cas_seen_value(void **state)
+{
+    (void)state;
+    lc_op_t h[] = {
+        put(1, 0, 5, 0, 10, LC_OK),
+        put(1, 0, 6, 20, 30, LC_OK),
+        cas(2, 0, 9, 1, false, 40, 50, LC_OK),
+    };
+    CHECK(h, LC_LINEARIZABLE); /* saw something other than 9: fine */
+    h[2].seen_known = true;
+    h[2].seen = 6;
+    CHECK(h, LC_LINEARIZABLE); /* saw the current value */
+    h[2].seen = 5;
+    CHECK(h, LC_VIOLATION); /* a stale value, after 6 was written */
+    h[2].seen = 9;
+    CHECK(h, LC_VIOLATION); /* saw the expected value yet refused */
+    char buf[160];
+    lc_op_describe(&h[2], buf, sizeof buf);
+    assert_non_null(strstr(buf, "not-swapped saw 9"));
+    /* What a refused CAS saw makes an unknown write that wrote it certain. */
+    lc_op_t u[] = {
+        put(1, 0, 7, 0, INF, LC_UNKNOWN),
+        cas(2, 0, 3, 4, false, 10, 20, LC_OK),
+        get(3, 0, 0, 30, 40),
+    };
+    u[1].seen_known = true;
+    u[1].seen = 7;
+    CHECK(u, LC_VIOLATION); /* 7 was there at 20, gone at 30 with no writer */
+    u[2].value = 7;
+    CHECK(u, LC_LINEARIZABLE);
+    /* An unknown write nobody saw can be dropped even with a refused CAS
+     * around, once that CAS says what it saw. */
+    lc_op_t d[] = {
+        put(1, 0, 7, 0, INF, LC_UNKNOWN),
+        cas(2, 0, 7, 4, false, 10, 20, LC_OK),
+        get(3, 0, 0, 30, 40),
+    };
+    d[1].seen_known = true;
+    d[1].seen = 0;
+    CHECK(d, LC_LINEARIZABLE);
+}
+
 static void test_unknown_and_failed_outcomes(void **state)
 {
     (void)state;
@@ -392,7 +436,7 @@ static bool bf_model(const lc_op_t *o, int64_t st, int64_t *next)
     default:
         if (o->outcome == LC_OK && !o->cas_ok) {
             *next = st;
-            return st != o->expected;
+            return st != o->expected && (!o->seen_known || st == o->seen);
         }
         *next = o->value;
         return st == o->expected;
@@ -457,6 +501,9 @@ static void test_agrees_with_brute_force(void **state)
             o->value = (int64_t)sim_rng_below(&rng, 3);
             o->expected = (int64_t)sim_rng_below(&rng, 3);
             o->cas_ok = sim_rng_below(&rng, 2);
+            /* Half the refused CASes report the value they saw. */
+            o->seen_known = sim_rng_below(&rng, 2);
+            o->seen = (int64_t)sim_rng_below(&rng, 3);
         }
         lc_result_t r;
         assert_int_equal(lc_check(h, n, 0, &r), 0);
@@ -504,6 +551,7 @@ int main(void)
         cmocka_unit_test(test_duplicated_write_is_caught),
         cmocka_unit_test(test_cas_anomalies_are_caught),
         cmocka_unit_test(test_unknown_and_failed_outcomes),
+        cmocka_unit_test(test_refused_cas_seen_value),
         cmocka_unit_test(test_keys_are_independent),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_large_generated_history),

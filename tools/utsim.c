@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* utsim: run libunitypes' Raft core in a deterministic simulated cluster
- * under network faults, crashes and clock skew; check safety invariants at
- * every step and the clients' history for linearizability. */
+/* utsim: run one of libunitypes' protocols (a scenario, sim/scenario.h) in
+ * a deterministic simulated cluster under network faults, crashes and clock
+ * skew; check its invariants at every step and the clients' history at the
+ * end. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <getopt.h>
@@ -15,16 +16,16 @@
 #include "sim/scenario.h"
 #include "sim/sim.h"
 
-static void usage(FILE *f)
+/* only: with --scenario NAME before --help, that scenario's part alone. */
+static void usage(FILE *f, const sim_scenario_t *only)
 {
     fprintf(f,
             "usage: utsim [options]\n"
             "\n"
             "Runs a cluster of libunitypes nodes in a deterministic simulation: virtual time,\n"
             "seeded network faults, crashes and clock skew; checks the scenario's invariants\n"
-            "after every event (raft: election safety, log matching, leader completeness,\n"
-            "state machine safety and monotonic term/commit), and linearizability of the\n"
-            "clients' history. Same seed and options, same output.\n"
+            "after every event and the clients' history at the end (by default its\n"
+            "linearizability). Same seed and options, same output.\n"
             "\n"
             "options:\n"
             "  --scenario NAME   protocol under test (default raft; see --list-scenarios)\n"
@@ -37,8 +38,9 @@ static void usage(FILE *f)
             "  --keys N          keys in the replicated key-value store, 1..%u (default 5)\n"
             "  --faults LIST     comma-separated: loss,dup,reorder,partition,crash,skew,\n"
             "                    lying-disk; or none, default (all but lying-disk), all\n"
-            "  --report FILE     write a self-contained HTML report with an SVG timeline\n"
-            "                    (with --seeds: of the first failing seed, else the last)\n"
+            "  --report FILE     write a self-contained HTML report: timeline, operations\n"
+            "                    per second, client latency (with --seeds: a row per seed,\n"
+            "                    then the first failing seed's run, else the last's)\n"
             "  --history FILE    write the clients' history, one JSON object per operation\n"
             "                    (with --seeds: of the same seed as --report)\n"
             "  --json            machine-readable results (one JSON object per run),\n"
@@ -47,9 +49,15 @@ static void usage(FILE *f)
             SIM_MAX_NODES, SIM_MAX_CLIENTS, SIM_MAX_KEYS);
     for (size_t i = 0; sim_scenario_at(i); i++) {
         const sim_scenario_t *sc = sim_scenario_at(i);
-        if (!sc->n_options)
+        if (only && sc != only)
             continue;
-        fprintf(f, "\noptions of scenario %s:\n", sc->name);
+        fprintf(f, "\nscenario %s%s:\n", sc->name, i == 0 ? " (default)" : "");
+        if (sc->help)
+            fputs(sc->help, f);
+        else
+            fprintf(f, "  %s\n", sc->summary);
+        if (sc->n_options)
+            fprintf(f, "options of scenario %s:\n", sc->name);
         for (size_t k = 0; k < sc->n_options; k++)
             fputs(sc->options[k].help, f);
     }
@@ -222,7 +230,7 @@ int main(int argc, char **argv)
         switch (c) {
         case 'h':
         case OPT_HELP:
-            usage(stdout);
+            usage(stdout, chosen);
             return 0;
         case OPT_LIST:
             list_scenarios(stdout);
@@ -347,6 +355,9 @@ int main(int argc, char **argv)
     const bool tty = isatty(STDOUT_FILENO) && !json;
     uint64_t runs = 0, failures = 0, first_fail = 0;
     bool have_fail = false;
+    /* With --report: a row per seed for the sweep's page. */
+    sim_seed_row_t *rows = NULL;
+    size_t n_rows = 0, cap_rows = 0;
     sim_stats_t tot;
     memset(&tot, 0, sizeof tot);
     double t0 = wall_now();
@@ -361,12 +372,23 @@ int main(int argc, char **argv)
             return 3;
         }
         runs++;
+        if (report) {
+            if (sim_grow((void **)&rows, &cap_rows, n_rows + 1, sizeof *rows) != 0 ||
+                sim_seed_row(&r, &rows[n_rows]) != 0) {
+                fprintf(stderr, "utsim: out of memory\n");
+                sim_result_free(&r);
+                free(rows);
+                return 3;
+            }
+            n_rows++;
+        }
         tot.events += r.stats.events;
         tot.msgs_delivered += r.stats.msgs_delivered;
         tot.ops_total += r.stats.ops_total;
         tot.ops_ok += r.stats.ops_ok;
         tot.ops_unknown += r.stats.ops_unknown;
-        tot.leaders_elected += r.stats.leaders_elected;
+        for (unsigned k = 0; k < SIM_MAX_SCENARIO_STATS; k++)
+            tot.scen[k] += r.stats.scen[k];
         tot.crashes += r.stats.crashes;
         tot.partitions += r.stats.partitions + r.stats.isolations;
         tot.invariant_checks += r.stats.invariant_checks;
@@ -410,11 +432,15 @@ int main(int argc, char **argv)
         printf("utsim sweep: seeds %" PRIu64 "..%" PRIu64 " (%" PRIu64 " runs), %u nodes, %" PRIu64
                " s each, faults %s\n",
                seed_a, seed_b, runs, o.nodes, o.time_ms / 1000, faults);
-        printf("  %" PRIu64 " failing seeds; %" PRIu64 " leaders elected, %" PRIu64
-               " crashes, %" PRIu64 " partitions, %" PRIu64 " ops (%" PRIu64 " ok, %" PRIu64
-               " unknown), %" PRIu64 " deliveries, %" PRIu64 " invariant checks\n",
-               failures, tot.leaders_elected, tot.crashes, tot.partitions, tot.ops_total,
-               tot.ops_ok, tot.ops_unknown, tot.msgs_delivered, tot.invariant_checks);
+        printf("  %" PRIu64 " failing seeds; ", failures);
+        if (sc->sweep_text) {
+            sim_stat_format(stdout, sc, tot.scen, sc->sweep_text);
+            printf(", ");
+        }
+        printf("%" PRIu64 " crashes, %" PRIu64 " partitions, %" PRIu64 " ops (%" PRIu64
+               " ok, %" PRIu64 " unknown), %" PRIu64 " deliveries, %" PRIu64 " invariant checks\n",
+               tot.crashes, tot.partitions, tot.ops_total, tot.ops_ok, tot.ops_unknown,
+               tot.msgs_delivered, tot.invariant_checks);
         if (have_fail)
             printf("  first failing seed: %" PRIu64 "\n", first_fail);
     }
@@ -426,11 +452,25 @@ int main(int argc, char **argv)
         o.seed = have_fail ? first_fail : seed_b;
         o.record = true;
         sim_result_t r;
-        if (sim_run(&o, &r) != 0)
+        if (sim_run(&o, &r) != 0) {
             status = status ? status : 3;
-        else
-            status = write_outputs(report, history, &r, status);
+        } else {
+            int out_rc = 0;
+            if (report) {
+                FILE *f = fopen(report, "w");
+                if (!f || sim_write_sweep_html(f, rows, n_rows, &r) != 0)
+                    out_rc = -1;
+                if (f && fclose(f) != 0)
+                    out_rc = -1;
+                if (out_rc)
+                    fprintf(stderr, "utsim: cannot write %s\n", report);
+            }
+            status = write_outputs(NULL, history, &r, status);
+            if (out_rc && status == 0)
+                status = 3;
+        }
         sim_result_free(&r);
     }
+    free(rows);
     return status;
 }

@@ -70,13 +70,18 @@ void lc_op_describe(const lc_op_t *o, char *buf, size_t cap)
                  o->client, o->key, o->value, lc_outcome_name((lc_outcome_t)o->outcome), o->invoke,
                  resp);
         break;
-    case LC_CAS:
+    case LC_CAS: {
+        char saw[40] = "";
+        if (o->outcome == LC_OK && !o->cas_ok && o->seen_known)
+            snprintf(saw, sizeof saw, " saw %" PRId64, o->seen);
         snprintf(
             buf, cap,
-            "c%" PRIu32 " cas(k%" PRIu32 ", %" PRId64 " -> %" PRId64 ") %s%s [%" PRIu64 ", %s]",
+            "c%" PRIu32 " cas(k%" PRIu32 ", %" PRId64 " -> %" PRId64 ") %s%s%s [%" PRIu64 ", %s]",
             o->client, o->key, o->expected, o->value, lc_outcome_name((lc_outcome_t)o->outcome),
-            o->outcome == LC_OK ? (o->cas_ok ? " swapped" : " not-swapped") : "", o->invoke, resp);
+            o->outcome == LC_OK ? (o->cas_ok ? " swapped" : " not-swapped") : "", saw, o->invoke,
+            resp);
         break;
+    }
     default:
         snprintf(buf, cap, "c%" PRIu32 " ?", o->client);
     }
@@ -253,8 +258,10 @@ static bool model_step(const lc_op_t *o, int64_t state, int64_t *next)
         return true;
     case LC_CAS:
         if (o->outcome == LC_OK && !o->cas_ok) {
+            /* A refused CAS read the register: the value it saw, if
+             * known, and in any case not the one it expected. */
             *next = state;
-            return state != o->expected;
+            return state != o->expected && (!o->seen_known || state == o->seen);
         }
         /* A swap that happened, or an unknown one linearized here: it must
          * have seen the expected value. (An unknown CAS that saw another
@@ -334,14 +341,18 @@ static int classify(const lc_op_t *ops, const size_t *idx, size_t m, uint8_t *cl
             seen[ns++] = o->value;
         else if (o->kind == LC_CAS && (o->outcome == LC_UNKNOWN || o->cas_ok))
             seen[ns++] = o->expected;
+        else if (o->kind == LC_CAS && o->seen_known)
+            seen[ns++] = o->seen; /* a refused CAS that reports what it saw */
     }
     qsort(writes, nw, sizeof *writes, i64_cmp);
     qsort(seen, ns, sizeof *seen, i64_cmp);
-    /* A refused CAS only constrains the register if the value it expected
-     * can actually be there. */
+    /* A refused CAS that only says "not the expected value" constrains the
+     * register if the value it expected can actually be there: dropping an
+     * unobserved write could then make it wrong. One that reports the value
+     * it saw is an observation like a read (above). */
     for (size_t j = 0; j < m && !cas_refused; j++) {
         const lc_op_t *o = &ops[idx[j]];
-        if (o->kind == LC_CAS && o->outcome == LC_OK && !o->cas_ok &&
+        if (o->kind == LC_CAS && o->outcome == LC_OK && !o->cas_ok && !o->seen_known &&
             count_eq(writes, nw, o->expected) > 0)
             cas_refused = true;
     }

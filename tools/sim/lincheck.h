@@ -33,8 +33,12 @@ typedef struct lc_op {
     uint8_t kind;     /* lc_kind_t */
     uint8_t outcome;  /* lc_outcome_t */
     bool cas_ok;      /* LC_CAS with LC_OK: whether the swap happened */
+    bool seen_known;  /* LC_CAS with LC_OK and !cas_ok: seen is the value the
+                         refused CAS found in the register (it must then be
+                         that value, not merely other than expected) */
     int64_t value;    /* PUT/CAS: value written; GET: value read */
     int64_t expected; /* CAS: expected value */
+    int64_t seen;     /* see seen_known */
 } lc_op_t;
 
 typedef enum lc_verdict {

@@ -5,6 +5,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "scenario.h"
@@ -12,8 +13,7 @@
 
 static const sim_scenario_t *scenario_of(const sim_result_t *r)
 {
-    const sim_scenario_t *sc = r->opts.impl ? r->opts.impl : sim_scenario_find(r->opts.scenario);
-    return sc ? sc : sim_scenario_at(0);
+    return sim_result_scenario(r);
 }
 
 static const char *role_name(unsigned r)
@@ -48,10 +48,12 @@ void sim_print_violation(FILE *f, const sim_result_t *r)
                 r->opts.seed, r->violation.step, t, r->violation.invariant, r->violation.detail,
                 cmd);
     } else if (r->lin_checked && r->lin.verdict != LC_LINEARIZABLE) {
-        fprintf(
-            f, "VIOLATION seed %" PRIu64 " (end of run): linearizability: %s\n  %s\n  replay: %s\n",
-            r->opts.seed, lc_verdict_name(r->lin.verdict),
-            r->lin_detail[0] ? r->lin_detail : "(search budget exhausted)", cmd);
+        const char *prop = scenario_of(r)->history_property;
+        fprintf(f, "VIOLATION seed %" PRIu64 " (end of run): %s: %s\n  %s\n  replay: %s\n",
+                r->opts.seed, prop ? prop : "linearizability",
+                prop && r->lin.verdict == LC_VIOLATION ? "violated"
+                                                       : lc_verdict_name(r->lin.verdict),
+                r->lin_detail[0] ? r->lin_detail : "(search budget exhausted)", cmd);
     }
 }
 
@@ -65,18 +67,17 @@ void sim_print_summary(FILE *f, const sim_result_t *r)
             ", faults %s\n",
             scenario_of(r)->name, r->opts.nodes, r->opts.clients, r->opts.time_ms / 1000,
             r->opts.seed, faults);
-    fprintf(f,
-            "  leaders      %" PRIu64 " elected, %" PRIu64 " leader changes, highest term %" PRIu64
-            "\n",
-            s->leaders_elected, s->leader_changes, s->max_term);
-    fprintf(f,
-            "  commits      index %" PRIu64 " committed, %" PRIu64
-            " commands applied across nodes\n",
-            s->commit_index, s->entries_applied);
+    const sim_scenario_t *sc = scenario_of(r);
+    for (size_t k = 0; k < sc->n_rows; k++) {
+        fprintf(f, "  %-12s ", sc->rows[k].label);
+        sim_stat_format(f, sc, s->scen, sc->rows[k].text);
+        fputc('\n', f);
+    }
     fprintf(f,
             "  operations   %" PRIu64 " invoked: %" PRIu64 " ok, %" PRIu64 " failed, %" PRIu64
-            " unknown (%" PRIu64 " client retries)\n",
-            s->ops_total, s->ops_ok, s->ops_failed, s->ops_unknown, s->client_retries);
+            " unknown (%" PRIu64 " given up yet applied; %" PRIu64 " client retries)\n",
+            s->ops_total, s->ops_ok, s->ops_failed, s->ops_unknown, s->ops_unknown_applied,
+            s->client_retries);
     fprintf(f,
             "  messages     %" PRIu64 " sent, %" PRIu64 " delivered, %" PRIu64 " dropped, %" PRIu64
             " duplicated, %" PRIu64 " rejected; %" PRIu64 " bytes encoded\n",
@@ -87,13 +88,20 @@ void sim_print_summary(FILE *f, const sim_result_t *r)
             " partitions, %" PRIu64 " isolations,\n"
             "               %" PRIu64 " skewed clocks, %" PRIu64 " lying-disk losses, %" PRIu64
             " power failures\n",
-            s->crashes, s->vote_crashes, scenario_of(r)->crash_point_text, s->restarts,
+            s->crashes, s->point_crashes, scenario_of(r)->crash_point_text, s->restarts,
             s->partitions, s->isolations, s->skewed_nodes, s->lying_disk_losses, s->power_failures);
     fprintf(f, "  invariants   %" PRIu64 " checks over %" PRIu64 " events (%s): %s\n",
             s->invariant_checks, s->events, scenario_of(r)->invariants,
             r->violation.found ? "VIOLATED" : "all held");
     if (r->violation.found)
-        fprintf(f, "  linearizable not checked (the run stopped at the violation)\n");
+        fprintf(f, "  %-12s not checked (the run stopped at the violation)\n",
+                sc->history_property ? "history" : "linearizable");
+    else if (r->lin_checked && sc->history_property)
+        fprintf(f, "  history      %s: %s%s%s\n", sc->history_property,
+                r->lin.verdict == LC_LINEARIZABLE ? "holds"
+                : r->lin.verdict == LC_VIOLATION  ? "VIOLATED"
+                                                  : lc_verdict_name(r->lin.verdict),
+                r->lin_detail[0] ? ", " : "", r->lin_detail);
     else if (r->lin_checked)
         fprintf(f, "  linearizable %s (%zu ops over %zu keys, %" PRIu64 " search steps)\n",
                 r->lin.verdict == LC_LINEARIZABLE ? "yes" : lc_verdict_name(r->lin.verdict),
@@ -192,15 +200,16 @@ void sim_write_json(FILE *f, const sim_result_t *r, double wall_s, double cpu_s)
             r->opts.time_ms);
     json_str(f, faults);
     fprintf(f, ",\"ok\":%s,", sim_result_ok(r) ? "true" : "false");
-    fprintf(f,
-            "\"leaders_elected\":%" PRIu64 ",\"leader_changes\":%" PRIu64 ",\"max_term\":%" PRIu64
-            ",\"commit_index\":%" PRIu64 ",\"entries_applied\":%" PRIu64 ",",
-            s->leaders_elected, s->leader_changes, s->max_term, s->commit_index,
-            s->entries_applied);
+    const sim_scenario_t *sc = scenario_of(r);
+    for (size_t k = 0; k < sc->n_stats && k < SIM_MAX_SCENARIO_STATS; k++) {
+        json_str(f, sc->stats[k].name);
+        fprintf(f, ":%" PRIu64 ",", s->scen[k]);
+    }
     fprintf(f,
             "\"ops\":{\"total\":%" PRIu64 ",\"ok\":%" PRIu64 ",\"failed\":%" PRIu64
-            ",\"unknown\":%" PRIu64 ",\"retries\":%" PRIu64 "},",
-            s->ops_total, s->ops_ok, s->ops_failed, s->ops_unknown, s->client_retries);
+            ",\"unknown\":%" PRIu64 ",\"unknown_applied\":%" PRIu64 ",\"retries\":%" PRIu64 "},",
+            s->ops_total, s->ops_ok, s->ops_failed, s->ops_unknown, s->ops_unknown_applied,
+            s->client_retries);
     fprintf(f,
             "\"messages\":{\"sent\":%" PRIu64 ",\"delivered\":%" PRIu64 ",\"dropped\":%" PRIu64
             ",\"duplicated\":%" PRIu64 ",\"rejected\":%" PRIu64 ",\"bytes_encoded\":%" PRIu64 "},",
@@ -212,7 +221,7 @@ void sim_write_json(FILE *f, const sim_result_t *r, double wall_s, double cpu_s)
             ",\"lying_disk_losses\":%" PRIu64 ",\"vote_crashes\":%" PRIu64
             ",\"power_failures\":%" PRIu64 "},",
             s->crashes, s->restarts, s->partitions, s->isolations, s->skewed_nodes,
-            s->lying_disk_losses, s->vote_crashes, s->power_failures);
+            s->lying_disk_losses, s->point_crashes, s->power_failures);
     fprintf(f, "\"events\":%" PRIu64 ",\"invariant_checks\":%" PRIu64 ",", s->events,
             s->invariant_checks);
     fprintf(f, "\"violation\":");
@@ -230,6 +239,10 @@ void sim_write_json(FILE *f, const sim_result_t *r, double wall_s, double cpu_s)
     if (r->lin_checked) {
         fprintf(f, "{\"verdict\":");
         json_str(f, lc_verdict_name(r->lin.verdict));
+        if (sc->history_property) {
+            fprintf(f, ",\"property\":");
+            json_str(f, sc->history_property);
+        }
         fprintf(f, ",\"ops\":%zu,\"keys\":%zu,\"steps\":%" PRIu64 ",\"detail\":", r->lin.n_ops,
                 r->lin.n_keys, r->lin.steps);
         json_str(f, r->lin_detail);
@@ -282,7 +295,243 @@ static void xml_text(FILE *f, const char *s)
 #define ROW_H 24
 #define CROW_H 16
 
-int sim_write_html(FILE *f, const sim_result_t *r)
+/* ---- latency and throughput ------------------------------------------------ */
+
+static int u64_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : (x > y);
+}
+
+int sim_latency(const sim_result_t *r, sim_latency_t *out)
+{
+    memset(out, 0, sizeof *out);
+    uint64_t *v = malloc((r->n_ops ? r->n_ops : 1) * sizeof *v);
+    if (!v)
+        return -1;
+    size_t n = 0;
+    for (size_t k = 0; k < r->n_ops; k++) {
+        if (r->op_response_ms[k] == UINT64_MAX || r->ops[k].outcome == LC_UNKNOWN)
+            continue;
+        uint64_t d = r->op_response_ms[k] - r->op_invoke_ms[k];
+        v[n++] = d;
+        unsigned b = 0;
+        while (b + 1 < SIM_LAT_BINS && d >= (1ull << b))
+            b++;
+        out->hist[b]++;
+    }
+    qsort(v, n, sizeof *v, u64_cmp);
+    out->n = n;
+    if (n) {
+        /* Nearest rank: the smallest latency with at least p% at or below. */
+        out->p50 = v[(n * 50 + 99) / 100 - 1];
+        out->p99 = v[(n * 99 + 99) / 100 - 1];
+        out->max = v[n - 1];
+    }
+    free(v);
+    return 0;
+}
+
+void sim_latency_bin(unsigned b, uint64_t *lo, uint64_t *hi)
+{
+    *lo = b ? 1ull << (b - 1) : 0;
+    *hi = b + 1 < SIM_LAT_BINS ? 1ull << b : UINT64_MAX;
+}
+
+/* ---- HTML / SVG: one run ------------------------------------------------------ */
+
+static const char css[] = "<style>body{font-family:sans-serif;margin:16px;color:#222}"
+                          "pre{background:#f6f6f6;padding:8px;font-size:12px}"
+                          ".ok{color:#2e7d32}.bad{color:#c62828}"
+                          "table{border-collapse:collapse;font-size:13px}"
+                          "th,td{border:1px solid #ccc;padding:2px 8px;text-align:right}"
+                          "th{background:#eee}td.l{text-align:left;white-space:nowrap}"
+                          "td.cmd{text-align:left;font-size:11px;font-weight:normal}"
+                          "tr.fail td{background:#ffcdd2;font-weight:bold}"
+                          "svg text{font-family:sans-serif;font-size:11px}</style>";
+
+static void svg_open(FILE *f, int w, int h, const char *label)
+{
+    fprintf(f,
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+            "viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"%s\">\n"
+            "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"#ffffff\"/>\n",
+            w, h, w, h, label, w, h);
+}
+
+/* The step of the time axis's ticks for a run of span ms. */
+static uint64_t axis_step(double span)
+{
+    uint64_t step = 1000;
+    while (span / (double)step > 24)
+        step *= (step % 3 == 1 || step == 1000) ? 5 : 2;
+    return step;
+}
+
+/* Completed operations per second of virtual time (by response time), with
+ * the faults shaded over the same time axis as the timeline. */
+static void html_throughput(FILE *f, const sim_result_t *r)
+{
+    const double span = r->end_ms ? (double)r->end_ms : 1.0;
+    const double plot = SVG_W - LEFT - RIGHT;
+    const int top = 20, ch = 160, height = top + ch + 40;
+    size_t nb = (size_t)(r->end_ms / 1000) + 1;
+    uint64_t *ok = calloc(nb, sizeof *ok), *bad = calloc(nb, sizeof *bad);
+    if (!ok || !bad) {
+        free(ok);
+        free(bad);
+        return;
+    }
+    for (size_t k = 0; k < r->n_ops; k++) {
+        uint64_t t = r->op_response_ms[k];
+        if (t == UINT64_MAX || t / 1000 >= nb)
+            continue;
+        if (r->ops[k].outcome == LC_OK)
+            ok[t / 1000]++;
+        else if (r->ops[k].outcome == LC_FAILED)
+            bad[t / 1000]++;
+    }
+    uint64_t peak = 1;
+    for (size_t b = 0; b < nb; b++)
+        if (ok[b] + bad[b] > peak)
+            peak = ok[b] + bad[b];
+    /* The axis: grid lines every half power of ten (5, 50, 500...) under
+     * the peak, the top the first of them at or above it. */
+    uint64_t grid = 1;
+    while (grid * 10 <= peak)
+        grid *= 10;
+    grid = grid >= 10 ? grid / 2 : 1;
+    uint64_t scale = (peak + grid - 1) / grid * grid;
+    if (scale / grid > 8)
+        grid *= 2;
+#define TX(ms) (LEFT + plot * (double)(ms) / span)
+#define TY(v) (top + ch - (double)ch * (double)(v) / (double)scale)
+    svg_open(f, SVG_W, height, "throughput");
+    /* Faults first, under the bars: partitions red, nodes down grey. */
+    for (size_t k = 0; k < r->n_intervals; k++) {
+        const sim_interval_t *iv = &r->intervals[k];
+        uint64_t e = iv->end == UINT64_MAX ? r->end_ms : iv->end;
+        fprintf(f,
+                "<rect class=\"fault %s\" x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" "
+                "fill=\"%s\" fill-opacity=\"%s\"><title>%s %" PRIu64 "-%" PRIu64
+                " ms</title></rect>\n",
+                iv->kind ? "crash" : "partition", TX(iv->start), top, TX(e) - TX(iv->start), ch,
+                iv->kind ? "#616161" : "#e53935", iv->kind ? "0.18" : "0.22",
+                iv->kind ? "node down" : "partition", iv->start, e);
+    }
+    uint64_t step = axis_step(span);
+    for (uint64_t t = 0; t <= r->end_ms; t += step)
+        fprintf(f,
+                "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#e0e0e0\"/>"
+                "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%" PRIu64 "s</text>\n",
+                TX(t), top, TX(t), top + ch, TX(t), top + ch + 14, t / 1000);
+    for (uint64_t v = 0; v <= scale; v += grid) {
+        fprintf(f,
+                "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#eeeeee\"/>"
+                "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%" PRIu64 "</text>\n",
+                LEFT, TY(v), SVG_W - RIGHT, TY(v), LEFT - 4, TY(v) + 4, v);
+    }
+    for (size_t b = 0; b < nb; b++) {
+        uint64_t a = b * 1000, e = a + 1000 < r->end_ms ? a + 1000 : r->end_ms;
+        if (e <= a)
+            continue;
+        double x = TX(a), w = TX(e) - TX(a) - 0.5;
+        if (w < 0.5)
+            w = 0.5;
+        if (ok[b])
+            fprintf(f,
+                    "<rect class=\"tput\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" "
+                    "fill=\"#1e88e5\"><title>%" PRIu64 "-%" PRIu64 " s: %" PRIu64
+                    " ok</title></rect>\n",
+                    x, TY(ok[b]), w, (double)ch * (double)ok[b] / (double)scale, a / 1000,
+                    e / 1000 + (e % 1000 != 0), ok[b]);
+        if (bad[b])
+            fprintf(f,
+                    "<rect class=\"tput-failed\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" "
+                    "height=\"%.2f\" fill=\"#8e24aa\"><title>%" PRIu64 " failed</title></rect>\n",
+                    x, TY(ok[b] + bad[b]), w, (double)ch * (double)bad[b] / (double)scale, bad[b]);
+    }
+    fprintf(f,
+            "<text x=\"8\" y=\"%d\">ops/s</text>\n"
+            "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"10\" fill=\"#1e88e5\"/>"
+            "<text x=\"%d\" y=\"%d\">ok</text>"
+            "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"10\" fill=\"#8e24aa\"/>"
+            "<text x=\"%d\" y=\"%d\">failed</text>"
+            "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"10\" fill=\"#e53935\" "
+            "fill-opacity=\"0.22\"/><text x=\"%d\" y=\"%d\">partition</text>"
+            "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"10\" fill=\"#616161\" "
+            "fill-opacity=\"0.18\"/><text x=\"%d\" y=\"%d\">node down</text>\n",
+            top + 10, LEFT, height - 18, LEFT + 16, height - 9, LEFT + 120, height - 18, LEFT + 136,
+            height - 9, LEFT + 240, height - 18, LEFT + 256, height - 9, LEFT + 360, height - 18,
+            LEFT + 376, height - 9);
+    fprintf(f, "</svg>\n");
+#undef TX
+#undef TY
+    free(ok);
+    free(bad);
+}
+
+static void html_latency(FILE *f, const sim_result_t *r)
+{
+    sim_latency_t l;
+    if (sim_latency(r, &l) != 0)
+        return;
+    fprintf(f,
+            "<table class=\"latency\"><tr><th>completed ops</th><th>p50</th><th>p99</th>"
+            "<th>max</th></tr>\n<tr><td>%zu</td><td class=\"p50\">%" PRIu64
+            " ms</td><td class=\"p99\">%" PRIu64 " ms</td><td class=\"max\">%" PRIu64
+            " ms</td></tr></table>\n",
+            l.n, l.p50, l.p99, l.max);
+    const int W = 900, left = 60, top = 20, ch = 150, height = top + ch + 40;
+    const int bw = (W - left - 20) / SIM_LAT_BINS;
+    uint64_t peak = 1;
+    for (unsigned b = 0; b < SIM_LAT_BINS; b++)
+        if (l.hist[b] > peak)
+            peak = l.hist[b];
+    svg_open(f, W, height, "latency histogram");
+    for (unsigned b = 0; b < SIM_LAT_BINS; b++) {
+        uint64_t lo, hi;
+        sim_latency_bin(b, &lo, &hi);
+        double h = (double)ch * (double)l.hist[b] / (double)peak;
+        int x = left + (int)b * bw;
+        /* Labelled by the lower bound: "<1", 1, 2, 4, ... 512, 1k, ... "8k+". */
+        char label[32];
+        if (!b)
+            snprintf(label, sizeof label, "&lt;1");
+        else if (lo >= 1024)
+            snprintf(label, sizeof label, "%" PRIu64 "k%s", lo / 1024, hi == UINT64_MAX ? "+" : "");
+        else
+            snprintf(label, sizeof label, "%" PRIu64 "%s", lo, hi == UINT64_MAX ? "+" : "");
+        fprintf(f,
+                "<rect class=\"bin\" x=\"%d\" y=\"%.2f\" width=\"%d\" height=\"%.2f\" "
+                "fill=\"#43a047\"><title>%" PRIu64 "-%" PRIu64 " ms: %" PRIu64 " ops</title></rect>"
+                "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">%s</text>",
+                x + 1, top + ch - h, bw - 2, h, lo, hi == UINT64_MAX ? lo * 2 : hi, l.hist[b],
+                x + bw / 2, top + ch + 14, label);
+        if (l.hist[b])
+            fprintf(f, "<text x=\"%d\" y=\"%.2f\" text-anchor=\"middle\">%" PRIu64 "</text>",
+                    x + bw / 2, top + ch - h - 3, l.hist[b]);
+        fputc('\n', f);
+    }
+    fprintf(f,
+            "<text x=\"8\" y=\"%d\">ops</text><text x=\"%d\" y=\"%d\" "
+            "text-anchor=\"middle\">latency, ms from invocation to response (a bin from its "
+            "label to the next)</text>\n"
+            "</svg>\n",
+            top + 10, left + (W - left) / 2, height - 6);
+}
+
+static const char *verdict_text(const sim_result_t *r)
+{
+    if (!sim_result_ok(r))
+        return "Violation found.";
+    return scenario_of(r)->history_property
+               ? "All invariants held; the history check passed."
+               : "All invariants held; the client history is linearizable.";
+}
+
+/* One run's report (everything below the page's head). */
+static void html_run(FILE *f, const sim_result_t *r, const char *h1, const char *h2)
 {
     const unsigned N = r->opts.nodes, C = r->opts.clients;
     const double span = r->end_ms ? (double)r->end_ms : 1.0;
@@ -296,19 +545,10 @@ int sim_write_html(FILE *f, const sim_result_t *r)
     sim_faults_format(r->opts.faults, faults, sizeof faults);
     sim_replay_command(&r->opts, cmd, sizeof cmd);
 
-    fprintf(f,
-            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/>\n"
-            "<title>utsim report: seed %" PRIu64 "</title>\n"
-            "<style>body{font-family:sans-serif;margin:16px;color:#222}"
-            "pre{background:#f6f6f6;padding:8px;font-size:12px}"
-            ".ok{color:#2e7d32}.bad{color:#c62828}"
-            "svg text{font-family:sans-serif;font-size:11px}</style></head><body>\n",
-            r->opts.seed);
-    fprintf(f, "<h1>utsim: %s, %u nodes, seed %" PRIu64 "</h1>\n", scenario_of(r)->title, N,
-            r->opts.seed);
-    fprintf(f, "<p class=\"%s\"><b>%s</b></p>\n", sim_result_ok(r) ? "ok" : "bad",
-            sim_result_ok(r) ? "All invariants held; the client history is linearizable."
-                             : "Violation found.");
+    fprintf(f, "<%s>utsim: %s, %u nodes, seed %" PRIu64 "</%s>\n", h1, scenario_of(r)->title, N,
+            r->opts.seed, h1);
+    fprintf(f, "<p class=\"%s verdict\"><b>%s</b></p>\n", sim_result_ok(r) ? "ok" : "bad",
+            verdict_text(r));
     fprintf(f, "<pre>");
     {
         /* The text summary, escaped. */
@@ -325,16 +565,10 @@ int sim_write_html(FILE *f, const sim_result_t *r)
     xml_text(f, cmd);
     fprintf(f, "</code></p>\n");
 
-    fprintf(f,
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-            "viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"timeline\">\n",
-            SVG_W, height, SVG_W, height);
-    fprintf(f, "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"#ffffff\"/>\n", SVG_W,
-            height);
+    fprintf(f, "<%s>Timeline</%s>\n", h2, h2);
+    svg_open(f, SVG_W, height, "timeline");
     /* Time axis. */
-    uint64_t step = 1000;
-    while (span / (double)step > 24)
-        step *= (step % 3 == 1 || step == 1000) ? 5 : 2;
+    uint64_t step = axis_step(span);
     for (uint64_t t = 0; t <= r->end_ms; t += step) {
         double x = X(t);
         fprintf(
@@ -415,7 +649,9 @@ int sim_write_html(FILE *f, const sim_result_t *r)
             uint64_t b = r->op_response_ms[k] == UINT64_MAX ? r->end_ms : r->op_response_ms[k];
             x0 = X(a);
             x1 = X(b) - X(a) < 1.0 ? X(a) + 1.0 : X(b);
-            fill = o->outcome == LC_OK ? (o->kind == LC_GET ? "#66bb6a" : "#1e88e5") : "#fb8c00";
+            fill = o->outcome == LC_OK       ? (o->kind == LC_GET ? "#66bb6a" : "#1e88e5")
+                   : o->outcome == LC_FAILED ? "#8e24aa"
+                                             : "#fb8c00";
             struct bar *br = &bars[o->client];
             if (br->open && br->fill == fill && x0 - br->x1 < 0.5) {
                 if (x1 > br->x1)
@@ -449,7 +685,7 @@ int sim_write_html(FILE *f, const sim_result_t *r)
         const char *label, *fill;
     } legend[] = {{"follower", "#90caf9"},   {"candidate", "#ffb300"},   {"leader", "#2e7d32"},
                   {"down", "#616161"},       {"partitioned", "#ef9a9a"}, {"get ok", "#66bb6a"},
-                  {"put/cas ok", "#1e88e5"}, {"unknown", "#fb8c00"}};
+                  {"put/cas ok", "#1e88e5"}, {"failed", "#8e24aa"},      {"unknown", "#fb8c00"}};
     for (size_t k = 0; k < sizeof legend / sizeof legend[0]; k++) {
         int x = LEFT + (int)k * 120;
         fprintf(f,
@@ -461,8 +697,15 @@ int sim_write_html(FILE *f, const sim_result_t *r)
     fprintf(f,
             "<p>%zu client operations in %zu bars (touching operations of one kind merge).</p>\n",
             r->n_ops, drawn);
+    fprintf(f,
+            "<%s>Completed operations per second</%s>\n<p>By response time, over the "
+            "timeline's time axis; faults shaded.</p>\n",
+            h2, h2);
+    html_throughput(f, r);
+    fprintf(f, "<%s>Client latency</%s>\n", h2, h2);
+    html_latency(f, r);
     /* Event list. */
-    fprintf(f, "<h2>Events</h2>\n<pre>");
+    fprintf(f, "<%s>Events</%s>\n<pre>", h2, h2);
     for (size_t k = 0; k < r->n_marks; k++) {
         char t[32];
         ms_str(r->marks[k].t, t, sizeof t);
@@ -470,8 +713,134 @@ int sim_write_html(FILE *f, const sim_result_t *r)
         xml_text(f, r->marks[k].text);
         fputc('\n', f);
     }
-    fprintf(f, "</pre>\n</body></html>\n");
+    fprintf(f, "</pre>\n");
 #undef X
+}
+
+int sim_write_html(FILE *f, const sim_result_t *r)
+{
+    fprintf(f,
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/>\n"
+            "<title>utsim report: seed %" PRIu64 "</title>\n%s</head><body>\n",
+            r->opts.seed, css);
+    html_run(f, r, "h1", "h2");
+    fprintf(f, "</body></html>\n");
+    return ferror(f) ? -1 : 0;
+}
+
+/* ---- HTML: a sweep ------------------------------------------------------------ */
+
+int sim_seed_row(const sim_result_t *r, sim_seed_row_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->seed = r->opts.seed;
+    out->ok = sim_result_ok(r);
+    const sim_stats_t *s = &r->stats;
+    out->ops_total = s->ops_total;
+    out->ops_ok = s->ops_ok;
+    out->ops_failed = s->ops_failed;
+    out->ops_unknown = s->ops_unknown;
+    if (r->violation.found)
+        snprintf(out->verdict, sizeof out->verdict, "%s", r->violation.invariant);
+    else if (!out->ok)
+        snprintf(out->verdict, sizeof out->verdict, "%s: %s",
+                 scenario_of(r)->history_property ? scenario_of(r)->history_property
+                                                  : "linearizability",
+                 lc_verdict_name(r->lin.verdict));
+    else
+        snprintf(out->verdict, sizeof out->verdict, "ok");
+    const sim_scenario_t *sc = scenario_of(r);
+    if (sc->seed_text) {
+        FILE *m = fmemopen(out->roles, sizeof out->roles, "w");
+        if (m) {
+            sim_stat_format(m, sc, s->scen, sc->seed_text);
+            fclose(m);
+            out->roles[sizeof out->roles - 1] = 0;
+        }
+    }
+    sim_replay_command(&r->opts, out->replay, sizeof out->replay);
+    sim_latency_t l;
+    if (sim_latency(r, &l) != 0)
+        return -1;
+    out->p50 = l.p50;
+    out->p99 = l.p99;
+    out->max = l.max;
+    return 0;
+}
+
+int sim_write_sweep_html(FILE *f, const sim_seed_row_t *rows, size_t n, const sim_result_t *detail)
+{
+    const sim_scenario_t *sc = scenario_of(detail);
+    size_t fails = 0;
+    uint64_t peak = 1;
+    for (size_t k = 0; k < n; k++) {
+        fails += !rows[k].ok;
+        if (rows[k].p99 > peak)
+            peak = rows[k].p99;
+    }
+    char faults[128];
+    sim_faults_format(detail->opts.faults, faults, sizeof faults);
+    uint64_t a = n ? rows[0].seed : 0, b = n ? rows[n - 1].seed : 0;
+    fprintf(f,
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/>\n"
+            "<title>utsim sweep report: seeds %" PRIu64 "..%" PRIu64 "</title>\n%s</head><body>\n",
+            a, b, css);
+    fprintf(f,
+            "<h1>utsim sweep: %s, %u nodes, seeds %" PRIu64 "..%" PRIu64 "</h1>\n"
+            "<p>%zu runs of %" PRIu64 " s, faults %s.</p>\n",
+            sc->title, detail->opts.nodes, a, b, n, detail->opts.time_ms / 1000, faults);
+    fprintf(f, "<p class=\"%s verdict\"><b>%zu of %zu seeds failed.</b></p>\n",
+            fails ? "bad" : "ok", fails, n);
+    /* A strip with one bar per seed: its p99 latency, a failing seed red
+     * and full height. */
+    const int W = SVG_W, top = 10, ch = 80, height = top + ch + 24;
+    const double bw = n ? (double)(W - LEFT - RIGHT) / (double)n : 1.0;
+    svg_open(f, W, height, "seeds");
+    for (size_t k = 0; k < n; k++) {
+        double h = rows[k].ok ? (double)ch * (double)rows[k].p99 / (double)peak : ch;
+        if (h < 1)
+            h = 1;
+        fprintf(f,
+                "<rect class=\"seed %s\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" "
+                "fill=\"%s\"><title>seed %" PRIu64 ": %s, p99 %" PRIu64 " ms</title></rect>\n",
+                rows[k].ok ? "pass" : "fail", LEFT + bw * (double)k, top + ch - h,
+                bw > 1.5 ? bw - 0.5 : bw, h, rows[k].ok ? "#90caf9" : "#d50000", rows[k].seed,
+                rows[k].verdict, rows[k].p99);
+    }
+    fprintf(f,
+            "<text x=\"8\" y=\"%d\">p99</text><text x=\"%d\" y=\"%d\">seed %" PRIu64
+            "</text><text x=\"%d\" y=\"%d\" text-anchor=\"end\">seed %" PRIu64 "</text>"
+            "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">one bar per seed: p99 latency "
+            "(max %" PRIu64 " ms); failing seeds red, full height</text>\n</svg>\n",
+            top + 10, LEFT, height - 4, a, W - RIGHT, height - 4, b, W / 2, height - 4, peak);
+    fprintf(f,
+            "<table class=\"seeds\"><tr><th>seed</th><th>verdict</th><th>%s</th><th>ops "
+            "ok</th><th>of</th><th>failed</th><th>unknown</th><th>p50 ms</th><th>p99 "
+            "ms</th><th>max ms</th><th>replay</th></tr>\n",
+            sc->seed_text ? "roles" : "");
+    for (size_t k = 0; k < n; k++) {
+        const sim_seed_row_t *w = &rows[k];
+        fprintf(f, "<tr class=\"%s\"><td>%" PRIu64 "</td><td class=\"l\">", w->ok ? "pass" : "fail",
+                w->seed);
+        xml_text(f, w->verdict);
+        fprintf(f, "</td><td class=\"l\">");
+        xml_text(f, w->roles);
+        fprintf(f,
+                "</td><td>%" PRIu64 "</td><td>%" PRIu64 "</td><td>%" PRIu64 "</td><td>%" PRIu64
+                "</td><td>%" PRIu64 "</td><td>%" PRIu64 "</td><td>%" PRIu64
+                "</td><td class=\"cmd\">",
+                w->ops_ok, w->ops_total, w->ops_failed, w->ops_unknown, w->p50, w->p99, w->max);
+        if (!w->ok) {
+            fprintf(f, "<code>");
+            xml_text(f, w->replay);
+            fprintf(f, "</code>");
+        }
+        fprintf(f, "</td></tr>\n");
+    }
+    fprintf(f, "</table>\n<p>Below: the run of seed %" PRIu64 " (%s).</p>\n", detail->opts.seed,
+            sim_result_ok(detail) ? "the last seed" : "the first failing seed");
+    html_run(f, detail, "h2", "h3");
+    fprintf(f, "</body></html>\n");
     return ferror(f) ? -1 : 0;
 }
 

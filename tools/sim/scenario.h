@@ -22,14 +22,52 @@ typedef struct sim_scenario_option {
     void (*replay)(const sim_options_t *o, char *buf, size_t cap);
 } sim_scenario_option_t;
 
+/* A figure of the scenario's own (r->stats.scen[k] for the k-th entry of
+ * sim_scenario_t.stats): its JSON key, written in table order after "ok". */
+typedef struct sim_stat_def {
+    const char *name;
+} sim_stat_def_t;
+
+/* A row of the text summary: "  LABEL        TEXT", where every "{name}" in
+ * text is replaced by the figure of that name. The same substitution
+ * serves sim_scenario_t's sweep_text and seed_text. */
+typedef struct sim_stat_row {
+    const char *label; /* padded to 12 columns */
+    const char *text;
+} sim_stat_row_t;
+
 struct sim_scenario {
     const char *name;             /* --scenario NAME */
     const char *summary;          /* one line, for --list-scenarios */
+    const char *help;             /* --help: what it runs and checks, each line
+                                     indented by two spaces and ending in "\n" */
     const char *title;            /* the report's heading ("Raft") */
     const char *invariants;       /* what is checked, for the summary's invariants line */
     const char *crash_point_text; /* what crash_point() marks ("right after a vote") */
     const sim_scenario_option_t *options;
     size_t n_options;
+    /* The scenario's figures (at most SIM_MAX_SCENARIO_STATS), filled
+     * through sim_stat(); the summary rows that print them (after the
+     * first line, before "operations"); the sweep summary's fragment
+     * ("{leaders_elected} leaders elected", over the sum of every seed's
+     * figures) and a sweep report's per-seed column (what the roles did:
+     * "{leader_changes} leader changes"). Each may be NULL/0. */
+    const sim_stat_def_t *stats;
+    size_t n_stats;
+    const sim_stat_row_t *rows;
+    size_t n_rows;
+    const char *sweep_text;
+    const char *seed_text;
+    /* End-of-run check of the clients' history, run when no invariant was
+     * violated: sets r->lin_checked, r->lin (verdict LC_LINEARIZABLE when
+     * the property holds, LC_VIOLATION or LC_INCONCLUSIVE otherwise) and
+     * r->lin_detail (why not). NULL: the world's linearizability check of
+     * the key-value history, sim_check_linearizable(), which a scenario's
+     * own check may also call. Returns 0, or -1 (internal error). */
+    int (*check_history)(void *ctx, sim_result_t *r);
+    /* The name of what check_history checks, for the reports
+     * ("linearizable"; NULL: that). */
+    const char *history_property;
     /* The scenario's own defaults for the world's options (e.g. clients = 0
      * for a protocol that drives its own workload from tick), applied after
      * sim_options_default and before the command line. May be NULL. */
@@ -65,6 +103,18 @@ struct sim_scenario {
     /* End of the run: fill scenario figures in r->stats. May be NULL. */
     void (*finish)(void *ctx, sim_result_t *r);
 };
+
+/* The world's linearizability check of r's history (r->ops against the
+ * key-value register model, lincheck.h), with r->opts.lin_budget: the
+ * default check_history. 0, or -1 (out of memory). */
+int sim_check_linearizable(sim_result_t *r);
+
+/* The scenario r ran (its options' impl, else by name, else the default). */
+const sim_scenario_t *sim_result_scenario(const sim_result_t *r);
+
+/* Write tmpl with every "{name}" replaced by the figure of that name of
+ * sc (vals: r->stats.scen, or a sweep's sums). */
+void sim_stat_format(FILE *f, const sim_scenario_t *sc, const uint64_t *vals, const char *tmpl);
 
 /* The registered scenarios (scenarios/ *.c), in --list-scenarios order. */
 extern const sim_scenario_t sim_scenario_raft;

@@ -102,20 +102,23 @@ typedef struct sim_interval {
     uint8_t kind;        /* 0 partition, 1 down */
 } sim_interval_t;
 
+/* Room for a scenario's own figures (sim_scenario_t.stats). */
+#define SIM_MAX_SCENARIO_STATS 16u
+
 typedef struct sim_stats {
-    uint64_t events;          /* events processed (= steps) */
-    uint64_t leaders_elected; /* terms that had a leader */
-    uint64_t leader_changes;  /* times the newest leader was another node */
-    uint64_t max_term;
-    uint64_t commit_index;    /* highest committed index in the cluster */
-    uint64_t entries_applied; /* normal entries applied, all nodes */
+    uint64_t events; /* events processed (= steps) */
+    /* The scenario's figures, in the order of its sim_scenario_t.stats
+     * (raft: leaders elected, leader changes, highest term, ...); the
+     * reports print them where the scenario's rows say. */
+    uint64_t scen[SIM_MAX_SCENARIO_STATS];
     uint64_t ops_total, ops_ok, ops_failed, ops_unknown;
+    uint64_t ops_unknown_applied; /* of the unknown: given up mid-run, yet applied */
     uint64_t client_retries;
     uint64_t msgs_sent, msgs_delivered, msgs_dropped, msgs_duplicated, msgs_rejected;
     uint64_t bytes_sent; /* encoded frames (ut_msg_encode), copies not counted */
     uint64_t crashes, restarts, partitions, isolations, skewed_nodes, lying_disk_losses;
-    uint64_t vote_crashes;   /* of the crashes: at a scenario's crash point
-                                (raft: right after granting a vote) */
+    uint64_t point_crashes;  /* of the crashes: at a scenario's crash point
+                                (JSON "vote_crashes", its first use) */
     uint64_t power_failures; /* lying-disk runs: every node crashed at once */
     uint64_t invariant_checks;
 } sim_stats_t;
@@ -162,12 +165,44 @@ void sim_result_free(sim_result_t *r);
 /* True if the run found no violation and the history is linearizable. */
 bool sim_result_ok(const sim_result_t *r);
 
+/* The scenario's figure called name (its JSON key) in r->stats.scen; false
+ * if the scenario has no such figure (*out is then 0). */
+bool sim_result_stat(const sim_result_t *r, const char *name, uint64_t *out);
+
 /* Reports (report.c). Output is a function of the result only: same seed,
  * same bytes. */
 void sim_print_summary(FILE *f, const sim_result_t *r);
 void sim_print_timeline(FILE *f, const sim_result_t *r, unsigned width);
 void sim_print_violation(FILE *f, const sim_result_t *r);
 int sim_write_html(FILE *f, const sim_result_t *r);
+/* Client latency of r's completed operations (ok and failed: invocation to
+ * response, virtual ms): nearest-rank p50/p99, max, and a histogram whose
+ * bin b holds [2^(b-1), 2^b) ms (bin 0: under 1 ms; the last bin is open).
+ * 0, or -1 (out of memory). */
+#define SIM_LAT_BINS 15u
+typedef struct sim_latency {
+    size_t n;
+    uint64_t p50, p99, max;
+    uint64_t hist[SIM_LAT_BINS];
+} sim_latency_t;
+int sim_latency(const sim_result_t *r, sim_latency_t *out);
+void sim_latency_bin(unsigned b, uint64_t *lo, uint64_t *hi); /* hi UINT64_MAX: open */
+
+/* A sweep report's row for one seed (sim_seed_row: 0, or -1 out of memory),
+ * and the sweep's one page: a row per seed (failing seeds stand out), then
+ * the full report of detail (the first failing seed, else the last). */
+typedef struct sim_seed_row {
+    uint64_t seed;
+    bool ok;
+    char verdict[64]; /* "ok", or the invariant / history property broken */
+    char roles[96];   /* the scenario's seed_text */
+    uint64_t ops_total, ops_ok, ops_failed, ops_unknown;
+    uint64_t ops_unknown_applied; /* of the unknown: given up mid-run, yet applied */
+    uint64_t p50, p99, max;
+    char replay[256];
+} sim_seed_row_t;
+int sim_seed_row(const sim_result_t *r, sim_seed_row_t *out);
+int sim_write_sweep_html(FILE *f, const sim_seed_row_t *rows, size_t n, const sim_result_t *detail);
 /* wall_s <= 0: speed figures omitted. cpu_s: process CPU time of the run. */
 void sim_write_json(FILE *f, const sim_result_t *r, double wall_s, double cpu_s);
 /* The clients' history, one JSON object per line and operation, in

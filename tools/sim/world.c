@@ -34,6 +34,12 @@
 #define CLIENT_ATTEMPT_MS 400u
 #define CLIENT_GIVEUP_MS 5000u
 #define CLIENT_BACKOFF_MS 20u
+/* 1 operation in 100 has a short deadline of its own (an impatient caller):
+ * it often gives up while its command is still in flight and commits
+ * after all, the unknown outcome a checker must get right. */
+#define CLIENT_HURRY_PPM 10000u
+#define CLIENT_HURRY_MIN_MS 5u
+#define CLIENT_HURRY_MAX_MS 50u
 
 enum {
     EV_TICK = 1,
@@ -101,6 +107,8 @@ typedef struct client {
     bool resend;         /* attempt_at is a back-off, not a timeout */
     uint64_t giveup_at;  /* outcome unknown from this time on */
     uint64_t timer_at;   /* time of the one live EV_CTIMER, 0 = none */
+    bool maybe_proposed; /* an attempt of this op went unanswered, or was
+                            accepted and then lost: it may take effect */
     uint8_t cmd[33];
     int64_t last_seen[SIM_MAX_KEYS];
     uint64_t next_value;
@@ -119,11 +127,19 @@ typedef struct sim {
     bool partition_active;
     unsigned n_down;
     size_t cap_ops, cap_marks, cap_iv, cap_seg[SIM_MAX_NODES];
+    /* Per operation (history index): OPF_* flags. Per client: the history
+     * index of each request id (ids are 1, 2, 3... per client). */
+    uint8_t *op_flags;
+    size_t *op_of[SIM_MAX_CLIENTS];
+    size_t cap_op_of[SIM_MAX_CLIENTS];
     size_t open_partition_iv; /* index of the open partition interval + 1 */
     size_t open_down_iv[SIM_MAX_NODES];
     ut_msg_decoder_t *dec;
+    sim_rng_t client_rng;             /* the clients' deadlines: a stream of its own */
     struct block *pool[POOL_CLASSES]; /* released event payloads, by size class */
 } sim_t;
+
+enum { OPF_APPLIED = 1, OPF_GAVE_UP = 2 };
 
 /* ---- small helpers ------------------------------------------------------- */
 
@@ -475,6 +491,14 @@ void sim_reply(sim_world_t *w, unsigned i, uint32_t client, const sim_cmsg_t *m)
     client_send(s, s->w.now + latency(s), EV_CRESP, client, m);
 }
 
+void sim_applied(sim_world_t *w, uint32_t client, uint64_t reqid)
+{
+    sim_t *s = (sim_t *)w;
+    if (client >= s->w.o.clients || reqid == 0 || reqid > s->clients[client].reqid)
+        return;
+    s->op_flags[s->op_of[client][reqid - 1]] |= OPF_APPLIED;
+}
+
 bool sim_node_up(const sim_world_t *w, unsigned i)
 {
     return ((const sim_t *)w)->nodes[i].up;
@@ -495,6 +519,104 @@ void sim_fail_msg(sim_world_t *w, const char *fmt, ...)
     va_end(ap);
 }
 
+/* ---- disks ------------------------------------------------------------------- */
+
+int sim_disk_write_state(sim_world_t *w, unsigned i, const void *p, size_t len)
+{
+    sim_disk_t *d = &w->disks[i];
+    if (len > d->state_cap) {
+        unsigned char *a = realloc(d->state, len);
+        if (a)
+            d->state = a;
+        unsigned char *b = a ? realloc(d->synced_state, len) : NULL;
+        if (!b) {
+            w->failed = true;
+            return -1;
+        }
+        d->synced_state = b;
+        d->state_cap = len;
+    }
+    if (len)
+        memcpy(d->state, p, len);
+    d->state_len = len;
+    return 0;
+}
+
+int sim_disk_append(sim_world_t *w, unsigned i, const uint64_t meta[4], const void *data,
+                    uint32_t len)
+{
+    sim_disk_t *d = &w->disks[i];
+    if (sim_grow((void **)&d->log, &d->cap_log, d->n_log + 1, sizeof *d->log)) {
+        w->failed = true;
+        return -1;
+    }
+    sim_disk_rec_t *rec = &d->log[d->n_log];
+    memcpy(rec->meta, meta, sizeof rec->meta);
+    rec->len = len;
+    rec->data = NULL;
+    if (len) {
+        void *p = malloc(len);
+        if (!p) {
+            w->failed = true;
+            return -1;
+        }
+        memcpy(p, data, len);
+        rec->data = p;
+    }
+    d->n_log++;
+    return 0;
+}
+
+void sim_disk_truncate(sim_world_t *w, unsigned i, size_t keep)
+{
+    sim_disk_t *d = &w->disks[i];
+    for (size_t k = keep; k < d->n_log; k++)
+        free((void *)d->log[k].data);
+    if (keep < d->n_log)
+        d->n_log = keep;
+    if (d->synced_len > d->n_log)
+        d->synced_len = d->n_log;
+}
+
+bool sim_disk_sync(sim_world_t *w, unsigned i)
+{
+    if ((w->o.faults & SIM_F_LYING_DISK) && !sim_rng_chance(&w->rng, SIM_LYING_SYNC_PPM))
+        return false; /* acknowledged, not durable */
+    sim_disk_t *d = &w->disks[i];
+    if (d->state_len)
+        memcpy(d->synced_state, d->state, d->state_len);
+    d->synced_state_len = d->state_len;
+    d->synced_len = d->n_log;
+    return true;
+}
+
+/* Node i crashed: its disk goes back to what was durable. True if that
+ * lost writes under the lying-disk fault (the disk had acknowledged them). */
+static bool disk_crash(sim_world_t *w, unsigned i)
+{
+    sim_disk_t *d = &w->disks[i];
+    bool lost = d->synced_len < d->n_log || d->synced_state_len != d->state_len ||
+                memcmp(d->synced_state, d->state, d->state_len) != 0;
+    d->lost = lost;
+    if (!lost)
+        return false;
+    sim_disk_truncate(w, i, d->synced_len);
+    if (d->synced_state_len)
+        memcpy(d->state, d->synced_state, d->synced_state_len);
+    d->state_len = d->synced_state_len;
+    return (w->o.faults & SIM_F_LYING_DISK) != 0;
+}
+
+static void disk_free(sim_world_t *w, unsigned i)
+{
+    sim_disk_t *d = &w->disks[i];
+    sim_disk_truncate(w, i, 0);
+    free(d->log);
+    free(d->state);
+    free(d->synced_state);
+    memset(d, 0, sizeof *d);
+}
+
 /* ---- nodes ------------------------------------------------------------------- */
 
 static int node_start(sim_t *s, unsigned i, bool restore)
@@ -512,6 +634,7 @@ static void node_crash(sim_t *s, unsigned i, uint64_t down_min, uint64_t down_ma
 {
     node_t *n = &s->nodes[i];
     bool lost = s->sc->node_crash(s->ctx, i);
+    lost = disk_crash(&s->w, i) || lost;
     if (lost)
         s->w.r->stats.lying_disk_losses++;
     n->up = false;
@@ -546,7 +669,7 @@ static void client_attempt(sim_t *s, unsigned c)
     client_send(s, s->w.now + latency(s), EV_CREQ, cl->target, &m);
     cl->attempt_at = s->w.now + CLIENT_ATTEMPT_MS;
     cl->resend = false;
-    client_arm(s, c, cl->attempt_at);
+    client_arm(s, c, cl->attempt_at < cl->giveup_at ? cl->attempt_at : cl->giveup_at);
 }
 
 static void client_start(sim_t *s, unsigned c)
@@ -565,11 +688,14 @@ static void client_start(sim_t *s, unsigned c)
         if (b)
             r->op_response_ms = b;
         int64_t *sv = b ? realloc(r->op_seen, nc * sizeof *sv) : NULL;
-        if (!sv) {
+        if (sv)
+            r->op_seen = sv;
+        uint8_t *fl = sv ? realloc(s->op_flags, nc) : NULL;
+        if (!fl) {
             s->w.failed = true;
             return;
         }
-        r->op_seen = sv;
+        s->op_flags = fl;
         s->cap_ops = nc;
     }
     lc_op_t *o = &r->ops[r->n_ops];
@@ -591,12 +717,22 @@ static void client_start(sim_t *s, unsigned c)
     r->op_invoke_ms[r->n_ops] = s->w.now;
     r->op_response_ms[r->n_ops] = UINT64_MAX;
     r->op_seen[r->n_ops] = 0;
+    s->op_flags[r->n_ops] = 0;
+    if (sim_grow((void **)&s->op_of[c], &s->cap_op_of[c], cl->reqid + 1, sizeof *s->op_of[c])) {
+        s->w.failed = true;
+        return;
+    }
+    s->op_of[c][cl->reqid] = r->n_ops; /* the request id it is about to get, minus 1 */
     cl->op_idx = r->n_ops++;
     r->stats.ops_total++;
     cl->busy = true;
     cl->reqid++;
     cmd_encode(cl->cmd, o->kind, c, cl->reqid, o->key, o->value, o->expected);
-    cl->giveup_at = s->w.now + CLIENT_GIVEUP_MS;
+    cl->giveup_at =
+        s->w.now + (sim_rng_chance(&s->client_rng, CLIENT_HURRY_PPM)
+                        ? sim_rng_range(&s->client_rng, CLIENT_HURRY_MIN_MS, CLIENT_HURRY_MAX_MS)
+                        : CLIENT_GIVEUP_MS);
+    cl->maybe_proposed = false;
     client_attempt(s, c);
 }
 
@@ -621,14 +757,36 @@ static void client_response(sim_t *s, unsigned c, const cmsg_t *m)
         s->w.r->op_seen[cl->op_idx] = m->result;
         if (o->kind == LC_GET)
             o->value = m->result;
-        if (o->kind == LC_CAS)
+        if (o->kind == LC_CAS) {
             o->cas_ok = m->cas_ok;
+            /* A refused CAS tells what it found (sim_cmsg_t.result). */
+            o->seen_known = !m->cas_ok;
+            o->seen = m->cas_ok ? 0 : m->result;
+        }
         cl->last_seen[o->key] = m->result;
         s->w.r->stats.ops_ok++;
         client_done(s, c);
         break;
     case CM_NOTLEADER:
+        if (!cl->maybe_proposed) {
+            /* Refused before it was proposed, and so was every earlier
+             * attempt (each was answered, none was taken): it never takes
+             * effect. The operation comes back failed; the next one goes
+             * to the leader the node named, if any. */
+            o->outcome = LC_FAILED;
+            o->response = s->w.step;
+            s->w.r->op_response_ms[cl->op_idx] = s->w.now;
+            s->w.r->stats.ops_failed++;
+            if (m->leader_hint >= 1 && m->leader_hint <= s->w.o.nodes)
+                cl->target = (uint32_t)(m->leader_hint - 1);
+            else
+                cl->target = (uint32_t)sim_rng_below(&s->w.rng, s->w.o.nodes);
+            client_done(s, c);
+            break;
+        }
+        /* fall through */
     case CM_LOST:
+        cl->maybe_proposed = true;
         s->w.r->stats.client_retries++;
         if (m->kind == CM_NOTLEADER && m->leader_hint >= 1 && m->leader_hint <= s->w.o.nodes &&
             m->leader_hint - 1 != cl->target) {
@@ -784,6 +942,7 @@ static void handle(sim_t *s, ev_t *e)
         if (s->w.now >= cl->giveup_at) {
             /* The request may still commit later: its outcome is unknown. */
             s->w.r->stats.ops_unknown++;
+            s->op_flags[cl->op_idx] |= OPF_GAVE_UP;
             client_done(s, e->who);
             return;
         }
@@ -792,7 +951,9 @@ static void handle(sim_t *s, ev_t *e)
             return;
         }
         if (!cl->resend) {
-            /* No answer: try another node (the leader may have moved). */
+            /* No answer: try another node (the leader may have moved). The
+             * node may have taken the request: from now on it may commit. */
+            cl->maybe_proposed = true;
             s->w.r->stats.client_retries++;
             cl->target = (uint32_t)sim_rng_below(&s->w.rng, s->w.o.nodes);
         }
@@ -811,7 +972,7 @@ static void handle(sim_t *s, ev_t *e)
     case EV_CRASH:
         if (s->nodes[e->who].up && e->arg == s->nodes[e->who].incarnation &&
             s->n_down < (s->w.o.nodes - 1) / 2) {
-            s->w.r->stats.vote_crashes++;
+            s->w.r->stats.point_crashes++;
             node_crash(s, e->who, POINT_DOWN_MIN_MS, POINT_DOWN_MAX_MS);
         }
         return;
@@ -869,6 +1030,7 @@ int sim_run(const sim_options_t *opts, sim_result_t *out)
     s->w.r = out;
     s->sc = sc;
     sim_rng_seed(&s->w.rng, opts->seed);
+    sim_rng_seed(&s->client_rng, opts->seed ^ 0xc11e4700deadull);
     if (ut_msg_decoder_new(&s->dec) != UT_OK) {
         free(s);
         return -1;
@@ -926,6 +1088,9 @@ int sim_run(const sim_options_t *opts, sim_result_t *out)
     for (unsigned c = 0; c < opts->clients; c++)
         if (s->clients[c].busy)
             out->stats.ops_unknown++;
+    for (size_t k = 0; k < out->n_ops; k++)
+        if ((s->op_flags[k] & (OPF_APPLIED | OPF_GAVE_UP)) == (OPF_APPLIED | OPF_GAVE_UP))
+            out->stats.ops_unknown_applied++;
     while (s->n_heap) {
         ev_t e = pop(s);
         pool_release(s, e.ptr);
@@ -936,25 +1101,74 @@ int sim_run(const sim_options_t *opts, sim_result_t *out)
             snprintf(out->violation.detail, sizeof out->violation.detail, "out of memory");
     }
     if (rc == 0 && !out->violation.found) {
-        if (lc_check(out->ops, out->n_ops, opts->lin_budget, &out->lin) != 0) {
+        if ((sc->check_history ? sc->check_history(s->ctx, out) : sim_check_linearizable(out)) != 0)
             rc = -1;
-        } else {
-            out->lin_checked = true;
-            if (out->lin.verdict == LC_VIOLATION) {
-                char d[160];
-                lc_op_describe(&out->ops[out->lin.op], d, sizeof d);
-                snprintf(out->lin_detail, sizeof out->lin_detail,
-                         "key %" PRIu32 ": cannot linearize %s after %zu ops", out->lin.key, d,
-                         out->lin.depth);
-            }
-        }
     }
     sc->destroy(s->ctx);
+    for (unsigned i = 0; i < SIM_MAX_NODES; i++)
+        disk_free(&s->w, i);
     ut_msg_decoder_free(s->dec);
     free(s->heap);
+    free(s->op_flags);
+    for (unsigned c = 0; c < SIM_MAX_CLIENTS; c++)
+        free(s->op_of[c]);
     pool_free_all(s);
     free(s);
     return rc;
+}
+
+int sim_check_linearizable(sim_result_t *out)
+{
+    if (lc_check(out->ops, out->n_ops, out->opts.lin_budget, &out->lin) != 0)
+        return -1;
+    out->lin_checked = true;
+    if (out->lin.verdict == LC_VIOLATION) {
+        char d[160];
+        lc_op_describe(&out->ops[out->lin.op], d, sizeof d);
+        snprintf(out->lin_detail, sizeof out->lin_detail,
+                 "key %" PRIu32 ": cannot linearize %s after %zu ops", out->lin.key, d,
+                 out->lin.depth);
+    }
+    return 0;
+}
+
+const sim_scenario_t *sim_result_scenario(const sim_result_t *r)
+{
+    const sim_scenario_t *sc = r->opts.impl ? r->opts.impl : sim_scenario_find(r->opts.scenario);
+    return sc ? sc : sim_scenario_at(0);
+}
+
+bool sim_result_stat(const sim_result_t *r, const char *name, uint64_t *out)
+{
+    const sim_scenario_t *sc = sim_result_scenario(r);
+    *out = 0;
+    for (size_t k = 0; k < sc->n_stats && k < SIM_MAX_SCENARIO_STATS; k++) {
+        if (strcmp(sc->stats[k].name, name) == 0) {
+            *out = r->stats.scen[k];
+            return true;
+        }
+    }
+    return false;
+}
+
+void sim_stat_format(FILE *f, const sim_scenario_t *sc, const uint64_t *vals, const char *tmpl)
+{
+    for (const char *p = tmpl; *p;) {
+        const char *q = *p == '{' ? strchr(p, '}') : NULL;
+        size_t k = 0;
+        if (q) {
+            for (; k < sc->n_stats && k < SIM_MAX_SCENARIO_STATS; k++)
+                if (strlen(sc->stats[k].name) == (size_t)(q - p - 1) &&
+                    strncmp(sc->stats[k].name, p + 1, (size_t)(q - p - 1)) == 0)
+                    break;
+        }
+        if (q && k < sc->n_stats && k < SIM_MAX_SCENARIO_STATS) {
+            fprintf(f, "%" PRIu64, vals[k]);
+            p = q + 1;
+        } else {
+            fputc(*p++, f);
+        }
+    }
 }
 
 void sim_result_free(sim_result_t *r)

@@ -29,13 +29,20 @@
 typedef struct sim_scenario sim_scenario_t;
 typedef struct sim_world sim_world_t;
 
-/* A client <-> node message. A node answers a request with sim_reply(). */
+/* A client <-> node message. A node answers a request with sim_reply():
+ * SIM_CM_OK (it took effect, with its result), SIM_CM_NOTLEADER (refused
+ * before it was proposed: this attempt never takes effect; leader_hint
+ * names where to go; a client whose every attempt was so refused reports
+ * the operation "failed"), SIM_CM_LOST (accepted, then lost: try again). A
+ * scenario must answer NOTLEADER only when that is true of its protocol. */
 enum { SIM_CM_REQ = 1, SIM_CM_OK, SIM_CM_NOTLEADER, SIM_CM_LOST };
 typedef struct sim_cmsg {
     uint32_t kind, client;
     uint64_t reqid;
     uint64_t leader_hint; /* SIM_CM_NOTLEADER: 1-based node, 0 = none */
-    int64_t result;       /* SIM_CM_OK: value read / written */
+    int64_t result;       /* SIM_CM_OK: value read / written; for a refused
+                             compare-and-set the value it found (the history
+                             records it and the checker holds it to it) */
     bool cas_ok;
     uint8_t op[SIM_CMD_LEN]; /* SIM_CM_REQ: encoded command (sim_cmd_decode) */
 } sim_cmsg_t;
@@ -75,12 +82,27 @@ static inline bool sim_cmd_decode(const void *data, size_t len, sim_cmd_t *c)
 
 /* The world's state a scenario may read. Scenarios change it only through
  * the functions below. */
+typedef struct sim_disk_rec {
+    uint64_t meta[4]; /* the scenario's own fields (e.g. an entry's term, index, type) */
+    uint32_t len;
+    const void *data; /* len bytes owned by the disk; NULL when len is 0 */
+} sim_disk_rec_t;
+
+typedef struct sim_disk {
+    unsigned char *state, *synced_state;
+    size_t state_len, synced_state_len, state_cap;
+    sim_disk_rec_t *log;
+    size_t n_log, cap_log, synced_len;
+    bool lost; /* the node's last crash dropped writes */
+} sim_disk_t;
+
 struct sim_world {
     sim_options_t o;
     sim_result_t *r;
     sim_rng_t rng;
     uint64_t now, step;
     bool failed; /* internal error (out of memory) */
+    struct sim_disk disks[SIM_MAX_NODES];
 };
 
 /* ---- for scenarios ------------------------------------------------------ */
@@ -125,6 +147,12 @@ void sim_send(sim_world_t *w, unsigned i, const ut_msg_t *m);
  * latency and may be lost). */
 void sim_reply(sim_world_t *w, unsigned i, uint32_t client, const sim_cmsg_t *m);
 
+/* A client's request (client, reqid from its command) took effect: call it
+ * when the command is first applied (again later is harmless). The world
+ * counts the operations whose client gave up on them and that took effect
+ * anyway (stats.ops_unknown_applied). */
+void sim_applied(sim_world_t *w, uint32_t client, uint64_t reqid);
+
 /* Node i's state in the world. */
 bool sim_node_up(const sim_world_t *w, unsigned i);
 uint32_t sim_node_incarnation(const sim_world_t *w, unsigned i);
@@ -134,11 +162,55 @@ void sim_segment(sim_world_t *w, unsigned i, uint8_t role, uint64_t term);
 void sim_mark(sim_world_t *w, uint8_t kind, unsigned node, uint64_t a, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
-/* A write reached the disk: true if it is durable (always, unless the
- * lying-disk fault is on and the disk only pretended). */
-static inline bool sim_disk_synced(sim_world_t *w)
+/* ---- the disk -------------------------------------------------------------
+ * Every node has a disk that outlives its crashes: a state record written
+ * whole (e.g. a hard state) and a log of records, appended at the end
+ * and truncated from a point. The persistence contract: a write is durable
+ * once a sim_disk_sync() after it really synced; a crash of the node (and
+ * a power failure, which crashes every node at once) puts the disk back to
+ * what was durable and drops the rest. The disk always syncs truly, except
+ * under the lying-disk fault (SIM_F_LYING_DISK): then only 1 sync in 4
+ * (SIM_LYING_SYNC_PPM) is real and the others just acknowledge; a crash
+ * that loses writes is then a lying-disk loss (stats, "disk lied" mark).
+ * Truncating durable records makes them gone, durably (a simplification:
+ * a real disk might still have them after the crash). */
+/* Write node i's state record (len bytes from p, replacing the last one);
+ * 0, or -1 (out of memory: the run stops). */
+int sim_disk_write_state(sim_world_t *w, unsigned i, const void *p, size_t len);
+/* Append a record of len bytes from data to node i's log; 0 or -1. */
+int sim_disk_append(sim_world_t *w, unsigned i, const uint64_t meta[4], const void *data,
+                    uint32_t len);
+/* Keep node i's first keep records. */
+void sim_disk_truncate(sim_world_t *w, unsigned i, size_t keep);
+/* Sync node i's disk: true if what was written is now durable (always,
+ * unless the lying-disk fault is on and the disk only pretended). */
+bool sim_disk_sync(sim_world_t *w, unsigned i);
+
+/* Read node i's disk (as the node sees it: durable or not). */
+static inline const sim_disk_t *sim_disk(const sim_world_t *w, unsigned i)
 {
-    return !(w->o.faults & SIM_F_LYING_DISK) || sim_rng_chance(&w->rng, SIM_LYING_SYNC_PPM);
+    return &w->disks[i];
+}
+static inline size_t sim_disk_len(const sim_world_t *w, unsigned i)
+{
+    return w->disks[i].n_log;
+}
+/* The k-th record (0-based, k < sim_disk_len). */
+static inline const sim_disk_rec_t *sim_disk_rec(const sim_world_t *w, unsigned i, size_t k)
+{
+    return &w->disks[i].log[k];
+}
+/* The state record (NULL and *len 0 if never written). */
+static inline const void *sim_disk_state(const sim_world_t *w, unsigned i, size_t *len)
+{
+    *len = w->disks[i].state_len;
+    return w->disks[i].state_len ? w->disks[i].state : NULL;
+}
+
+/* The scenario's k-th figure (sim_scenario_t.stats), to count into. */
+static inline uint64_t *sim_stat(sim_world_t *w, unsigned k)
+{
+    return &w->r->stats.scen[k];
 }
 
 /* Grow *buf (of *cap elements of elem bytes) to hold need; 0 or -1. */

@@ -27,12 +27,16 @@ with open(hist) as f:
                 assert "cas_ok" in op and "seen" in op, op
                 if op["cas_ok"]:
                     assert op["seen"] == op["value"], op
-        if op["outcome"] == "ok":
+        if op["outcome"] in ("ok", "failed"):
             assert op["response_ms"] is not None and op["response_ms"] >= op["invoke_ms"], op
+        if op["op"] == "cas" and op["outcome"] == "ok" and not op["cas_ok"]:
+            # a refused compare-and-set says what it found, never the expected value
+            assert op["seen"] != op["expected"], op
         assert op["invoke_step"] > last_invoke, "not in invocation order"
         last_invoke = op["invoke_step"]
         outcomes[op["outcome"]] = outcomes.get(op["outcome"], 0) + 1
         n += 1
 assert n == want, f"{n} lines, {want} operations"
-assert outcomes.get("ok", 0) == run["ops"]["ok"], (outcomes, run["ops"])
+for kind in ("ok", "failed"):
+    assert outcomes.get(kind, 0) == run["ops"][kind], (outcomes, run["ops"])
 print(f"history ok: {n} operations, {outcomes}")

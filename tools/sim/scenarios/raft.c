@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The Raft scenario: N ut_consensus_t nodes, each with a simulated disk
- * (hard state and log, with the lying-disk fault) and an in-memory
+/* The Raft scenario: N ut_consensus_t nodes, each persisting its hard state
+ * and log to the world's disk (world.h: the persistence contract, the
+ * lying-disk fault) and applying to an in-memory
  * key-value state machine with exactly-once client sessions. Checked after
  * every event: Election Safety (§5.2), Log Matching (§5.3), Leader
  * Completeness (§5.4), State Machine Safety (§5.4.3), monotonic
@@ -18,10 +19,16 @@
 #define ELECTION_MS 300u
 #define HEARTBEAT_MS 50u
 
-typedef struct disk_entry {
-    ut_entry_t e;    /* e.data owned */
-    uint64_t prefix; /* hash of the log up to and including this entry */
-} disk_entry_t;
+/* A log entry on the world's disk: the record's meta words. */
+enum {
+    D_TERM = 0,
+    D_INDEX,
+    D_TYPE,
+    D_PREFIX /* hash of the log up to and including this entry */
+};
+
+/* The figures the scenario reports (sim_stat), in the JSON's order. */
+enum { ST_LEADERS, ST_CHANGES, ST_MAX_TERM, ST_COMMIT, ST_APPLIED };
 
 typedef struct pending {
     bool valid;
@@ -37,12 +44,8 @@ typedef struct session {
 typedef struct node {
     uint64_t id;
     ut_consensus_t *h;
-    /* disk */
-    ut_consensus_hard_state_t hs;
-    disk_entry_t *log;
-    size_t n_log, cap_log;
-    ut_consensus_hard_state_t synced_hs; /* lying disk: what really is durable */
-    size_t synced_len;
+    /* the disk (world's) holds the hard state and the log; here only what
+     * the durability checks remember across crashes */
     uint64_t disk_max_term, disk_max_commit;
     /* volatile state machine */
     int64_t kv[SIM_MAX_KEYS];
@@ -130,8 +133,8 @@ static void observe(raft_t *s, unsigned i)
                       n->id, n->max_term, term, sim_node_incarnation(s->w, i));
     if (term > n->max_term)
         n->max_term = term;
-    if (term > s->w->r->stats.max_term)
-        s->w->r->stats.max_term = term;
+    if (term > *sim_stat(s->w, ST_MAX_TERM))
+        *sim_stat(s->w, ST_MAX_TERM) = term;
     check_commit(s, i);
     if (st == UT_CONSENSUS_LEADER) {
         /* Election Safety (§5.2) and, for a new leader, Leader Completeness
@@ -144,9 +147,9 @@ static void observe(raft_t *s, unsigned i)
         }
         (void)checked(s, rc);
         if (elected) {
-            s->w->r->stats.leaders_elected++;
+            (*sim_stat(s->w, ST_LEADERS))++;
             if (s->last_leader && s->last_leader != n->id)
-                s->w->r->stats.leader_changes++;
+                (*sim_stat(s->w, ST_CHANGES))++;
             s->last_leader = n->id;
             sim_mark(s->w, SIM_MARK_LEADER, i, term, "n%" PRIu64 " leader t%" PRIu64, n->id, term);
         }
@@ -160,91 +163,82 @@ static void observe(raft_t *s, unsigned i)
 
 /* ---- disk ---------------------------------------------------------------- */
 
-static void disk_truncate(node_t *n, size_t keep)
+static ut_consensus_hard_state_t disk_hs(raft_t *s, unsigned i)
 {
-    for (size_t k = keep; k < n->n_log; k++)
-        free((void *)n->log[k].e.data);
-    if (keep < n->n_log)
-        n->n_log = keep;
+    ut_consensus_hard_state_t hs = {0, 0, 0};
+    size_t len = 0;
+    const void *p = sim_disk_state(s->w, i, &len);
+    if (p && len == sizeof hs)
+        memcpy(&hs, p, sizeof hs);
+    return hs;
 }
 
+/* The ready's persistence work, on the world's disk, then one sync. */
 static void persist(raft_t *s, unsigned i, const ut_consensus_ready_t *rd)
 {
     node_t *n = &s->nodes[i];
     bool wrote = false;
     if (rd->hard_state_changed) {
-        if (rd->hard_state.term < n->hs.term)
+        ut_consensus_hard_state_t hs = disk_hs(s, i);
+        if (rd->hard_state.term < hs.term)
             sim_violation(s->w, "monotonic-term",
                           "node %" PRIu64 " persisted term %" PRIu64 " below the stored %" PRIu64,
-                          n->id, rd->hard_state.term, n->hs.term);
-        if (rd->hard_state.commit < n->hs.commit)
+                          n->id, rd->hard_state.term, hs.term);
+        if (rd->hard_state.commit < hs.commit)
             sim_violation(s->w, "monotonic-commit",
                           "node %" PRIu64 " persisted commit %" PRIu64 " below the stored %" PRIu64,
-                          n->id, rd->hard_state.commit, n->hs.commit);
-        n->hs = rd->hard_state;
-        if (n->hs.term > n->disk_max_term)
-            n->disk_max_term = n->hs.term;
-        if (n->hs.commit > n->disk_max_commit)
-            n->disk_max_commit = n->hs.commit;
+                          n->id, rd->hard_state.commit, hs.commit);
+        hs = rd->hard_state;
+        if (sim_disk_write_state(s->w, i, &hs, sizeof hs) != 0)
+            return;
+        if (hs.term > n->disk_max_term)
+            n->disk_max_term = hs.term;
+        if (hs.commit > n->disk_max_commit)
+            n->disk_max_commit = hs.commit;
         wrote = true;
     }
+    size_t n_log = sim_disk_len(s->w, i);
     if (rd->truncate_from) {
-        if (rd->truncate_from == 0 || rd->truncate_from - 1 > n->n_log)
+        if (rd->truncate_from == 0 || rd->truncate_from - 1 > n_log)
             sim_violation(s->w, "persist-contract",
                           "node %" PRIu64 " truncate_from %" PRIu64 " beyond its stored log (%zu)",
-                          n->id, rd->truncate_from, n->n_log);
-        else {
-            disk_truncate(n, (size_t)(rd->truncate_from - 1));
-            if (n->synced_len > n->n_log)
-                n->synced_len = n->n_log;
-        }
+                          n->id, rd->truncate_from, n_log);
+        else
+            sim_disk_truncate(s->w, i, (size_t)(rd->truncate_from - 1));
         wrote = true;
     }
     for (size_t k = 0; k < rd->n_entries; k++) {
         const ut_entry_t *e = &rd->entries[k];
-        if (e->index != n->n_log + 1) {
-            if (e->index <= n->n_log) {
+        n_log = sim_disk_len(s->w, i);
+        if (e->index != n_log + 1) {
+            if (e->index <= n_log) {
                 /* Overwrite without truncate_from: treat as an implicit
                  * truncation but flag the contract breach. */
                 sim_violation(s->w, "persist-contract",
                               "node %" PRIu64 " asked to append entry %" PRIu64
                               " over a stored one without truncate_from",
                               n->id, e->index);
-                disk_truncate(n, (size_t)(e->index - 1));
+                sim_disk_truncate(s->w, i, (size_t)(e->index - 1));
+                n_log = sim_disk_len(s->w, i);
             } else {
                 sim_violation(s->w, "persist-contract",
                               "node %" PRIu64 " asked to append entry %" PRIu64
                               " after a log of %zu",
-                              n->id, e->index, n->n_log);
+                              n->id, e->index, n_log);
                 return;
             }
         }
-        if (sim_grow((void **)&n->log, &n->cap_log, n->n_log + 1, sizeof *n->log)) {
-            sim_fail(s->w);
+        uint64_t meta[4] = {e->term, e->index, e->type, 0};
+        meta[D_PREFIX] =
+            entry_hash(n_log ? sim_disk_rec(s->w, i, n_log - 1)->meta[D_PREFIX] : 0, e);
+        if (sim_disk_append(s->w, i, meta, e->data, e->len) != 0)
             return;
-        }
-        disk_entry_t *d = &n->log[n->n_log];
-        d->e = *e;
-        d->e.data = NULL;
-        if (e->len) {
-            void *p = malloc(e->len);
-            if (!p) {
-                sim_fail(s->w);
-                return;
-            }
-            memcpy(p, e->data, e->len);
-            d->e.data = p;
-        }
-        d->prefix = entry_hash(n->n_log ? n->log[n->n_log - 1].prefix : 0, e);
-        n->n_log++;
         /* Log Matching (§5.3): an (index, term) pair names one log prefix. */
-        (void)checked(s, raft_check_persisted(&s->ck, n->id, e->index, e->term, d->prefix));
+        (void)checked(s, raft_check_persisted(&s->ck, n->id, e->index, e->term, meta[D_PREFIX]));
         wrote = true;
     }
-    if (wrote && sim_disk_synced(s->w)) {
-        n->synced_hs = n->hs;
-        n->synced_len = n->n_log;
-    }
+    if (wrote)
+        sim_disk_sync(s->w, i);
 }
 
 /* ---- state machine --------------------------------------------------------- */
@@ -272,11 +266,12 @@ static void apply(raft_t *s, unsigned i, const ut_entry_t *e)
                       "node %" PRIu64 " applied a malformed command at %" PRIu64, n->id, e->index);
         return;
     }
-    s->w->r->stats.entries_applied++;
+    (*sim_stat(s->w, ST_APPLIED))++;
     session_t *ss = &n->sess[c.client];
     /* Exactly-once: a retried request id is answered from the session. */
     if (c.reqid > ss->reqid) {
         int64_t *v = &n->kv[c.key];
+        sim_applied(s->w, c.client, c.reqid);
         ss->reqid = c.reqid;
         ss->cas_ok = false;
         switch (c.kind) {
@@ -413,16 +408,31 @@ static int raft_node_start(void *ctx, unsigned i, bool restore, uint64_t local_m
         sim_fail_msg(s->w, "ut_consensus_new: %s", ut_strerror(rc));
         return -1;
     }
+    ut_consensus_hard_state_t hs = disk_hs(s, i);
     if (restore) {
+        size_t n_log = sim_disk_len(s->w, i);
+        /* A disk that lost its log tail (lying disk) may hold a commit
+         * index past it; Raft would refuse that state outright. */
+        if (sim_disk(s->w, i)->lost && hs.commit > n_log) {
+            hs.commit = n_log;
+            if (sim_disk_write_state(s->w, i, &hs, sizeof hs) != 0)
+                return -1;
+        }
         ut_entry_t *ents = NULL;
-        if (n->n_log) {
-            ents = malloc(n->n_log * sizeof *ents);
+        if (n_log) {
+            ents = malloc(n_log * sizeof *ents);
             if (!ents)
                 return -1;
-            for (size_t k = 0; k < n->n_log; k++)
-                ents[k] = n->log[k].e;
+            for (size_t k = 0; k < n_log; k++) {
+                const sim_disk_rec_t *d = sim_disk_rec(s->w, i, k);
+                ents[k] = (ut_entry_t){.term = d->meta[D_TERM],
+                                       .index = d->meta[D_INDEX],
+                                       .type = (uint32_t)d->meta[D_TYPE],
+                                       .len = d->len,
+                                       .data = d->data};
+            }
         }
-        rc = ut_consensus_restore(n->h, &n->hs, ents, n->n_log);
+        rc = ut_consensus_restore(n->h, &hs, ents, n_log);
         free(ents);
         if (rc != UT_OK)
             sim_violation(s->w, "restore",
@@ -454,11 +464,11 @@ static int raft_node_start(void *ctx, unsigned i, bool restore, uint64_t local_m
                           "node %" PRIu64 " restarted in term %" PRIu64 " with vote %" PRIu64
                           " after voting for %" PRIu64 " in that term",
                           n->id, n->crash_term, ut_consensus_vote(n->h), n->crash_vote);
-        if (n->hs.commit < n->disk_max_commit)
+        if (hs.commit < n->disk_max_commit)
             sim_violation(s->w, "monotonic-commit",
                           "node %" PRIu64 " restarted with commit %" PRIu64
                           " after persisting %" PRIu64,
-                          n->id, n->hs.commit, n->disk_max_commit);
+                          n->id, hs.commit, n->disk_max_commit);
     }
     ut_consensus_tick(n->h, local_ms); /* time origin */
     return 0;
@@ -468,21 +478,12 @@ static bool raft_node_crash(void *ctx, unsigned i)
 {
     raft_t *s = ctx;
     node_t *n = &s->nodes[i];
-    bool lost = false;
-    if ((s->w->o.faults & SIM_F_LYING_DISK) &&
-        (n->synced_len < n->n_log || memcmp(&n->synced_hs, &n->hs, sizeof n->hs) != 0)) {
-        /* The disk had acknowledged writes it never made durable. */
-        disk_truncate(n, n->synced_len);
-        n->hs = n->synced_hs;
-        if (n->hs.commit > n->n_log)
-            n->hs.commit = n->n_log;
-        lost = true;
-    }
+    /* The world puts the disk back to what was durable. */
     n->crash_term = ut_consensus_term(n->h);
     n->crash_vote = ut_consensus_vote(n->h);
     ut_consensus_free(n->h);
     n->h = NULL;
-    return lost;
+    return false;
 }
 
 static void raft_request(void *ctx, unsigned i, const sim_cmsg_t *m)
@@ -616,8 +617,6 @@ static void raft_destroy(void *ctx)
         return;
     for (unsigned i = 0; i < SIM_MAX_NODES; i++) {
         ut_consensus_free(s->nodes[i].h);
-        disk_truncate(&s->nodes[i], 0);
-        free(s->nodes[i].log);
     }
     raft_check_free(&s->ck);
     free(s);
@@ -626,7 +625,7 @@ static void raft_destroy(void *ctx)
 static void raft_finish(void *ctx, sim_result_t *r)
 {
     raft_t *s = ctx;
-    r->stats.commit_index = s->ck.max_commit;
+    r->stats.scen[ST_COMMIT] = s->ck.max_commit;
 }
 
 static int set_no_durability(sim_options_t *o, const char *v, char *err, size_t cap)
@@ -696,10 +695,37 @@ static const sim_scenario_option_t raft_options[] = {
      set_trace, replay_trace},
 };
 
+static const sim_stat_def_t raft_stats[] = {
+    [ST_LEADERS] = {"leaders_elected"}, /* terms that had a leader */
+    [ST_CHANGES] = {"leader_changes"},  /* times the newest leader was another node */
+    [ST_MAX_TERM] = {"max_term"},
+    [ST_COMMIT] = {"commit_index"},     /* highest committed index in the cluster */
+    [ST_APPLIED] = {"entries_applied"}, /* normal entries applied, all nodes */
+};
+
+static const sim_stat_row_t raft_rows[] = {
+    {"leaders", "{leaders_elected} elected, {leader_changes} leader changes, highest term "
+                "{max_term}"},
+    {"commits", "index {commit_index} committed, {entries_applied} commands applied across nodes"},
+};
+
 const sim_scenario_t sim_scenario_raft = {
     .name = "raft",
     .summary = "libunitypes' Raft core (ut_consensus_t) with a replicated key-value store",
+    .help = "  N nodes of ut_consensus_t (election timeout 300 ms, heartbeat 50 ms) replicate\n"
+            "  the clients' key-value commands; each node persists its hard state and log to\n"
+            "  the world's disk and applies committed commands to an in-memory store with\n"
+            "  exactly-once sessions. After every event: election safety, log matching,\n"
+            "  leader completeness, state machine safety (Raft paper 5.2-5.4), term, vote\n"
+            "  and commit surviving restarts, and the library's ready/persist/codec\n"
+            "  contracts; at the end, linearizability of the history.\n",
     .title = "Raft",
+    .stats = raft_stats,
+    .n_stats = sizeof raft_stats / sizeof raft_stats[0],
+    .rows = raft_rows,
+    .n_rows = sizeof raft_rows / sizeof raft_rows[0],
+    .sweep_text = "{leaders_elected} leaders elected",
+    .seed_text = "{leaders_elected} leaders, {leader_changes} changes, term {max_term}",
     .invariants = "election safety, log matching, leader completeness,\n"
                   "               state machine safety, persistent term, vote and commit",
     .crash_point_text = "right after a vote",

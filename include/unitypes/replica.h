@@ -183,6 +183,26 @@ UT_API const char *ut_replica_set_errmsg(const ut_replica_set_t *h);
 UT_API int ut_replica_set_write(ut_replica_set_t *h, uint64_t *out);
 
 /**
+ * @brief Resume a restarted primary: a fresh handle takes over the positions
+ * its predecessor wrote (@p last, from the primary's own log) and the
+ * durable position it last reported (@p durable, which it persisted).
+ *
+ * What the replicas hold is unknown after a restart, so every in-sync
+ * replica becomes syncing (without events, as ut_replica_set_new() starts
+ * them in-sync without events) and earns in-sync again by acks that reach
+ * @p durable; the durable position never goes below @p durable. The
+ * semi-sync timeout and the lag in ms count from the restore.
+ * @param[in] h       A handle that has written nothing and taken no ack; unchanged on failure.
+ * @param[in] last    Last position written before the restart.
+ * @param[in] durable Durable position persisted before the restart, at most @p last.
+ * @retval UT_OK     Restored.
+ * @retval UT_EINVAL NULL handle, or @p durable above @p last.
+ * @retval UT_ESTATE @p h has already written or been acknowledged.
+ * @since 0.2.0
+ */
+UT_API int ut_replica_set_restore(ut_replica_set_t *h, uint64_t last, uint64_t durable);
+
+/**
  * @brief Feed a received message (#UT_MSG_REPL_ACK).
  * @param[in] h Handle; unchanged on failure.
  * @param[in] m The message.

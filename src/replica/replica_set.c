@@ -37,6 +37,7 @@ struct ut_replica_set {
     size_t chain_n;
     uint64_t last, durable, now;
     bool degraded;
+    bool started; /* wrote or took an ack: too late to restore */
     uint64_t degradations;
     uint64_t *wtime; /* time each of the last UT__WRITE_RING positions was written */
     ut__outbox_t ob;
@@ -512,6 +513,7 @@ int ut_replica_set_write(ut_replica_set_t *h, uint64_t *out)
     if (ut__replica_reserve(h, h->n, 2 * h->n + 1) != UT_OK)
         UT__FAIL(&h->base, UT_ENOMEM, "write: out of memory");
 
+    h->started = true;
     uint64_t p = ++h->last;
     h->wtime[p % UT__WRITE_RING] = h->now;
     for (size_t i = 0; i < h->n; i++) {
@@ -535,6 +537,31 @@ int ut_replica_set_write(ut_replica_set_t *h, uint64_t *out)
         ut__replica_judge(h, i);
     ut__replica_settle(h);
     *out = p;
+    return UT_OK;
+}
+
+int ut_replica_set_restore(ut_replica_set_t *h, uint64_t last, uint64_t durable)
+{
+    if (!ut__rs_ok(h))
+        return UT_EINVAL;
+    if (durable > last)
+        UT__FAIL(&h->base, UT_EINVAL, "restore: durable %llu above last %llu",
+                 (unsigned long long)durable, (unsigned long long)last);
+    if (h->started || h->last != 0)
+        UT__FAIL(&h->base, UT_ESTATE, "restore: the set has already written or taken acks");
+    h->last = last;
+    h->durable = durable;
+    /* Lag and the semi-sync timeout count from now: when the restored
+     * positions were written is not known. */
+    for (size_t k = 0; k < UT__WRITE_RING; k++)
+        h->wtime[k] = h->now;
+    for (size_t i = 0; i < h->n; i++) {
+        if (h->reps[i].status == UT_REPLICA_IN_SYNC)
+            h->reps[i].status = UT_REPLICA_SYNCING;
+        h->reps[i].last_heard_ms = h->now;
+    }
+    /* Async: the primary's own log is the durable copy. */
+    h->durable = ut__durable_now(h);
     return UT_OK;
 }
 
@@ -567,6 +594,7 @@ int ut_replica_set_step(ut_replica_set_t *h, const ut_msg_t *m)
     if (ut__replica_reserve(h, h->n, h->n + 4) != UT_OK)
         UT__FAIL(&h->base, UT_ENOMEM, "step: out of memory");
 
+    h->started = true;
     r->last_heard_ms = h->now;
     /* Acks may be reordered or duplicated by the network: positions only
      * move forward. */

@@ -165,9 +165,11 @@ static inline bool rc_check(rc_state_t *s, const ut_replica_set_t *h, const uint
             break;
         }
         if (holder && stored[i] < d)
-            rc_fail(s, s->strat == UT_REPLICATION_SYNC   ? "sync: an in-sync replica lacks a durable write"
-                       : s->strat == UT_REPLICATION_CHAIN ? "chain: a live link lacks a durable write"
-                                                          : "tree: a live node lacks a durable write",
+            rc_fail(s,
+                    s->strat == UT_REPLICATION_SYNC
+                        ? "sync: an in-sync replica lacks a durable write"
+                    : s->strat == UT_REPLICATION_CHAIN ? "chain: a live link lacks a durable write"
+                                                       : "tree: a live node lacks a durable write",
                     s->ids[i], d);
     }
     if (d > s->durable_seen) {

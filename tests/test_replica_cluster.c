@@ -298,7 +298,8 @@ static void world_event(world_t *w, bool faults)
             /* no crash this time */
         } else if (w->r[i].up) {
             w->r[i].up = false; /* crash */
-            if (below(w, 2) == 0 && w->rc.st[i] != UT_REPLICA_OFFLINE && w->rc.st[i] != UT_REPLICA_FAILED)
+            if (below(w, 2) == 0 && w->rc.st[i] != UT_REPLICA_OFFLINE &&
+                w->rc.st[i] != UT_REPLICA_FAILED)
                 (void)ut_replica_set_mark(w->h, ids[i], UT_REPLICA_OFFLINE);
         } else {
             w->r[i].up = true; /* restart */

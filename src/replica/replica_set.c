@@ -33,11 +33,18 @@ struct ut_replica_set {
     ut_replica_set_config_t cfg; /* cfg.replicas is not kept */
     ut__replica_t *reps;
     size_t n;
-    size_t *chain; /* chain order: indices into reps, live links only */
+    size_t n_in_sync; /* replicas in-sync now, kept with every status change */
+    size_t *chain;    /* chain order: indices into reps, live links only */
     size_t chain_n;
     uint64_t last, durable, now;
     bool degraded;
     bool started; /* wrote or took an ack: too late to restore */
+    /* Min-based strategies (sync, chain, tree): the smallest ack among the
+     * holders and how many holders have it, as of the last full settle, so
+     * that an ack that does not move that minimum skips the O(n) work. */
+    bool min_valid;
+    uint64_t min_ack;
+    size_t at_min;
     uint64_t degradations;
     uint64_t *wtime; /* time each of the last UT__WRITE_RING positions was written */
     ut__outbox_t ob;
@@ -102,7 +109,7 @@ int ut_replica_set_config_init(ut_replica_set_config_t *cfg, unsigned version)
 
 /* Events and messages room for one operation, reserved before any change so
  * that UT_ENOMEM leaves the set as it was. */
-static int ut__replica_reserve(ut_replica_set_t *h, size_t msgs, size_t events)
+static inline int ut__replica_reserve(ut_replica_set_t *h, size_t msgs, size_t events)
 {
     ut__evvec_t *v = h->live_ev;
     int rc = UT_OK;
@@ -195,14 +202,6 @@ static void ut__chain_append(ut_replica_set_t *h, size_t idx)
 
 /* ---- durable position under each strategy ---- */
 
-static size_t ut__count_status(const ut_replica_set_t *h, ut_replica_status_t st)
-{
-    size_t c = 0;
-    for (size_t i = 0; i < h->n; i++)
-        c += h->reps[i].status == st;
-    return c;
-}
-
 static size_t ut__count_live(const ut_replica_set_t *h)
 {
     size_t c = 0;
@@ -225,6 +224,28 @@ static bool ut__tree_top(const ut_replica_set_t *h, size_t i)
     return true;
 }
 
+/* Semi-sync: the k-th highest ack among replicas whose data is intact, in
+ * one pass keeping the k highest in descending order (k is small; the old
+ * all-pairs count was O(n^2) per ack). Its own function so that the other
+ * strategies do not pay for its stack array. */
+static uint64_t ut__semi_sync_kth(const ut_replica_set_t *h)
+{
+    uint32_t k = h->cfg.semi_sync_acks, have = 0;
+    uint64_t top[UT_REPLICA_SET_MAX];
+    for (size_t i = 0; i < h->n; i++) {
+        if (h->reps[i].status == UT_REPLICA_FAILED)
+            continue;
+        uint64_t a = h->reps[i].acked;
+        if (have == k && a <= top[k - 1])
+            continue;
+        uint32_t j = have < k ? have++ : k - 1;
+        for (; j > 0 && top[j - 1] < a; j--)
+            top[j] = top[j - 1];
+        top[j] = a;
+    }
+    return have == k ? top[k - 1] : 0;
+}
+
 static uint64_t ut__durable_now(const ut_replica_set_t *h)
 {
     uint64_t d = h->last;
@@ -236,7 +257,7 @@ static uint64_t ut__durable_now(const ut_replica_set_t *h)
          * watermark), and that set has at least min_in_sync members
          * (Kafka's min.insync.replicas): a set shrunk below the minimum
          * makes nothing durable, or an empty set would make everything so. */
-        if (ut__count_status(h, UT_REPLICA_IN_SYNC) < h->cfg.min_in_sync) {
+        if (h->n_in_sync < h->cfg.min_in_sync) {
             d = h->durable;
             break;
         }
@@ -247,19 +268,7 @@ static uint64_t ut__durable_now(const ut_replica_set_t *h)
     case UT_REPLICATION_SEMI_SYNC: {
         if (h->degraded)
             break; /* async while degraded: the event and accessor say so */
-        /* The k-th highest ack among replicas whose data is intact. */
-        uint32_t k = h->cfg.semi_sync_acks;
-        uint64_t best = 0;
-        for (size_t i = 0; i < h->n; i++) {
-            uint64_t a = h->reps[i].acked;
-            if (h->reps[i].status == UT_REPLICA_FAILED || a <= best)
-                continue;
-            uint32_t ge = 0;
-            for (size_t j = 0; j < h->n; j++)
-                ge += h->reps[j].status != UT_REPLICA_FAILED && h->reps[j].acked >= a;
-            if (ge >= k)
-                best = a;
-        }
+        uint64_t best = ut__semi_sync_kth(h);
         d = best < d ? best : d;
         break;
     }
@@ -308,6 +317,7 @@ static void ut__replica_set_status(ut_replica_set_t *h, size_t i, ut_replica_sta
     ut__replica_t *r = &h->reps[i];
     ut_replica_status_t from = r->status;
     r->status = to;
+    h->n_in_sync += (to == UT_REPLICA_IN_SYNC) - (from == UT_REPLICA_IN_SYNC);
     ut__replica_event(h, UT_REPLICA_EVENT_STATUS, r->id, from, to, 0);
     if (h->cfg.strategy == UT_REPLICATION_CHAIN) {
         if (!ut__replica_live(r))
@@ -360,10 +370,62 @@ static void ut__semi_sync_judge(ut_replica_set_t *h)
     }
 }
 
+/* Whose acks the durable position is the minimum of (sync, chain, tree). */
+static bool ut__replica_holder(const ut_replica_set_t *h, const ut__replica_t *r)
+{
+    switch (h->cfg.strategy) {
+    case UT_REPLICATION_SYNC:
+        return r->status == UT_REPLICA_IN_SYNC;
+    case UT_REPLICATION_CHAIN:
+        return r->in_chain;
+    case UT_REPLICATION_TREE:
+        return ut__replica_live(r);
+    default:
+        return false;
+    }
+}
+
 static void ut__replica_settle(ut_replica_set_t *h)
 {
     ut__semi_sync_judge(h);
     h->durable = ut__durable_now(h);
+    h->min_valid = false;
+    if (h->cfg.strategy == UT_REPLICATION_ASYNC || h->cfg.strategy == UT_REPLICATION_SEMI_SYNC)
+        return;
+    uint64_t m = UINT64_MAX;
+    size_t c = 0;
+    for (size_t i = 0; i < h->n; i++) {
+        const ut__replica_t *r = &h->reps[i];
+        if (!ut__replica_holder(h, r))
+            continue;
+        if (r->acked < m) {
+            m = r->acked;
+            c = 0;
+        }
+        c += r->acked == m;
+    }
+    h->min_valid = c > 0;
+    h->min_ack = m;
+    h->at_min = c;
+}
+
+/* After an ack raised replica r from old_acked without changing its status:
+ * true if the durable position cannot have moved, so settling can be
+ * skipped. The durable position is max(durable, min(holders' acks, last))
+ * and last did not change: it moves only if the minimum does. */
+static bool ut__replica_settled(ut_replica_set_t *h, const ut__replica_t *r, uint64_t old_acked)
+{
+    if (h->cfg.strategy == UT_REPLICATION_ASYNC)
+        return true; /* the primary's own last: an ack does not move it */
+    if (!h->min_valid || !ut__replica_holder(h, r))
+        return h->min_valid; /* a non-holder's ack moves no minimum */
+    if (old_acked == r->acked || old_acked > h->min_ack)
+        return true;
+    if (h->at_min > 1) { /* another holder still has the minimum */
+        h->at_min--;
+        return true;
+    }
+    return false;
 }
 
 /* ---- constructor ---- */
@@ -426,6 +488,7 @@ int ut_replica_set_new(ut_replica_set_t **out, const ut_replica_set_config_t *cf
     for (size_t i = 0; i < n; i++) {
         h->reps[i].id = cfg->replicas[i];
         h->reps[i].status = UT_REPLICA_IN_SYNC; /* nothing written: all caught up */
+        h->n_in_sync++;
         h->reps[i].in_chain = true;
         h->chain[i] = i;
     }
@@ -481,7 +544,7 @@ int ut_replica_set_write(ut_replica_set_t *h, uint64_t *out)
         UT__FAIL(&h->base, UT_ERANGE, "write: position would overflow");
     switch (h->cfg.strategy) {
     case UT_REPLICATION_SYNC: {
-        size_t isr = ut__count_status(h, UT_REPLICA_IN_SYNC);
+        size_t isr = h->n_in_sync;
         if (isr < h->cfg.min_in_sync)
             UT__FAIL(&h->base, UT_ESTATE, "write: sync: %zu in-sync replicas, minimum %u", isr,
                      h->cfg.min_in_sync);
@@ -533,8 +596,12 @@ int ut_replica_set_write(ut_replica_set_t *h, uint64_t *out)
         if (send)
             ut__replica_send(h, UT_MSG_REPL_WRITE, r->id, p, h->durable);
     }
+    /* One more write can only push an in-sync replica over a bound: skip
+     * the ones well within the entry bound when there is no time bound. */
     for (size_t i = 0; i < h->n; i++)
-        ut__replica_judge(h, i);
+        if (h->reps[i].status != UT_REPLICA_IN_SYNC || h->cfg.lag_bound_ms > 0 ||
+            p - h->reps[i].acked > h->cfg.lag_bound_entries)
+            ut__replica_judge(h, i);
     ut__replica_settle(h);
     *out = p;
     return UT_OK;
@@ -556,12 +623,15 @@ int ut_replica_set_restore(ut_replica_set_t *h, uint64_t last, uint64_t durable)
     for (size_t k = 0; k < UT__WRITE_RING; k++)
         h->wtime[k] = h->now;
     for (size_t i = 0; i < h->n; i++) {
-        if (h->reps[i].status == UT_REPLICA_IN_SYNC)
+        if (h->reps[i].status == UT_REPLICA_IN_SYNC) {
             h->reps[i].status = UT_REPLICA_SYNCING;
+            h->n_in_sync--;
+        }
         h->reps[i].last_heard_ms = h->now;
     }
     /* Async: the primary's own log is the durable copy. */
     h->durable = ut__durable_now(h);
+    h->min_valid = false;
     return UT_OK;
 }
 
@@ -595,6 +665,8 @@ int ut_replica_set_step(ut_replica_set_t *h, const ut_msg_t *m)
         UT__FAIL(&h->base, UT_ENOMEM, "step: out of memory");
 
     h->started = true;
+    uint64_t old_acked = r->acked;
+    ut_replica_status_t old_status = r->status;
     r->last_heard_ms = h->now;
     /* Acks may be reordered or duplicated by the network: positions only
      * move forward. */
@@ -609,7 +681,8 @@ int ut_replica_set_step(ut_replica_set_t *h, const ut_msg_t *m)
     if (r->status == UT_REPLICA_OFFLINE)
         ut__replica_set_status(h, i, UT_REPLICA_SYNCING); /* back: catch up first */
     ut__replica_judge(h, i);
-    ut__replica_settle(h);
+    if (r->status != old_status || !ut__replica_settled(h, r, old_acked))
+        ut__replica_settle(h);
     return UT_OK;
 }
 
@@ -737,7 +810,7 @@ uint64_t ut_replica_set_degradations(const ut_replica_set_t *h)
 
 size_t ut_replica_set_in_sync(const ut_replica_set_t *h)
 {
-    return ut__rs_ok(h) ? ut__count_status(h, UT_REPLICA_IN_SYNC) : 0;
+    return ut__rs_ok(h) ? h->n_in_sync : 0;
 }
 
 int ut_replica_set_status(const ut_replica_set_t *h, uint64_t id, ut_replica_status_t *out)

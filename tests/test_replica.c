@@ -956,6 +956,45 @@ static void test_restore_errors_leave_unchanged(void **state)
     ut_replica_set_free(h);
 }
 
+static void test_write_refusals_leave_unchanged(void **state)
+{
+    (void)state;
+    uint64_t p = 7;
+    snap_t s;
+    ut_replica_ready_t rd;
+    /* The position would overflow (reachable through a restore). */
+    ut_replica_set_t *h = make(UT_REPLICATION_SYNC, 2, NULL);
+    assert_int_equal(ut_replica_set_restore(h, UINT64_MAX, 5), UT_OK);
+    take_snap(h, 2, &s);
+    assert_int_equal(ut_replica_set_write(h, &p), UT_ERANGE);
+    assert_non_null(strstr(ut_replica_set_errmsg(h), "overflow"));
+    assert_int_equal(p, 7);
+    assert_unchanged(h, 2, &s);
+    ut_replica_set_free(h);
+    /* Chain and tree with every replica failed: nowhere to write. */
+    for (int strat = UT_REPLICATION_CHAIN; strat <= UT_REPLICATION_TREE; strat++) {
+        h = make((ut_replication_t)strat, 3, NULL);
+        write1(h);
+        for (size_t i = 0; i < 3; i++)
+            assert_int_equal(ut_replica_set_mark(h, ids[i], UT_REPLICA_FAILED), UT_OK);
+        drained_t d;
+        drain(h, &d);
+        take_snap(h, 3, &s);
+        assert_int_equal(ut_replica_set_write(h, &p), UT_ESTATE);
+        assert_non_null(strstr(ut_replica_set_errmsg(h), "no live"));
+        assert_unchanged(h, 3, &s);
+        assert_int_equal(ut_replica_set_ready(h, &rd), UT_OK);
+        assert_true(ut_replica_set_ready_empty(&rd)); /* nothing was queued */
+        /* Time going back is refused the same way. */
+        assert_int_equal(ut_replica_set_tick(h, 500), UT_OK);
+        drain(h, &d);
+        take_snap(h, 3, &s);
+        assert_int_equal(ut_replica_set_tick(h, 499), UT_EINVAL);
+        assert_unchanged(h, 3, &s);
+        ut_replica_set_free(h);
+    }
+}
+
 /* ---- wire ---- */
 
 static void test_wire_round_trip_and_truncation(void **state)
@@ -1026,6 +1065,7 @@ int main(void)
         cmocka_unit_test(test_alloc_failure_sweep),
         cmocka_unit_test(test_no_allocation_per_ack_at_steady_state),
         cmocka_unit_test(test_restore_resumes_and_resyncs),
+        cmocka_unit_test(test_write_refusals_leave_unchanged),
         cmocka_unit_test(test_restore_errors_leave_unchanged),
         cmocka_unit_test(test_wire_round_trip_and_truncation),
     };

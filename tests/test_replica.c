@@ -995,6 +995,74 @@ static void test_write_refusals_leave_unchanged(void **state)
     }
 }
 
+/* ---- trace hook ---- */
+
+typedef struct trace_log {
+    size_t n;
+    ut_trace_event_t ev[64];
+} trace_log_t;
+
+static void record(void *arg, const ut_trace_event_t *ev)
+{
+    trace_log_t *t = arg;
+    if (t->n < 64)
+        t->ev[t->n++] = *ev;
+}
+
+static const ut_trace_event_t *traced(const trace_log_t *t, const char *event, const char *why)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (strcmp(t->ev[i].event, event) == 0 && (!why || strcmp(t->ev[i].reason, why) == 0))
+            return &t->ev[i];
+    return NULL;
+}
+
+static trace_log_t g_trace;
+
+static void with_tracer(ut_replica_set_config_t *c)
+{
+    c->semi_sync_acks = 2;
+    c->semi_sync_degrade = true;
+    c->trace = record;
+    c->trace_arg = &g_trace;
+}
+
+static void test_trace_hook(void **state)
+{
+    (void)state;
+    memset(&g_trace, 0, sizeof g_trace);
+    ut_replica_set_t *h = make(UT_REPLICATION_SEMI_SYNC, 3, with_tracer);
+    uint64_t p = write1(h);
+    assert_int_equal(g_trace.n, 0); /* routine work is not traced */
+    /* A refused ack: the reason and the code. */
+    assert_int_equal(ack(h, 99, p, p), UT_ENOTFOUND);
+    const ut_trace_event_t *e = traced(&g_trace, "refuse-ack", "sender is not a replica");
+    assert_non_null(e);
+    assert_int_equal(e->level, UT_TRACE_WARN);
+    assert_string_equal(e->module, "replica");
+    assert_int_equal(e->node, PRIMARY);
+    assert_int_equal(e->a, (uint64_t) - (int64_t)UT_ENOTFOUND);
+    /* A status change and the degradation it causes. */
+    assert_int_equal(ut_replica_set_mark(h, ids[0], UT_REPLICA_FAILED), UT_OK);
+    assert_int_equal(ut_replica_set_mark(h, ids[1], UT_REPLICA_OFFLINE), UT_OK);
+    e = traced(&g_trace, "failed", "reported by the caller");
+    assert_non_null(e);
+    assert_int_equal(e->a, ids[0]);
+    assert_int_equal(e->b, UT_REPLICA_IN_SYNC);
+    e = traced(&g_trace, "degraded", "too few replicas reachable");
+    assert_non_null(e);
+    assert_int_equal(e->level, UT_TRACE_WARN);
+    /* A refused transition. */
+    assert_int_equal(ut_replica_set_mark(h, ids[0], UT_REPLICA_OFFLINE), UT_ESTATE);
+    assert_non_null(traced(&g_trace, "refuse-mark", "not in the status graph"));
+    ut_replica_set_free(h);
+    /* Without a tracer nothing is called (the default config has none). */
+    ut_replica_set_config_t cfg;
+    assert_int_equal(ut_replica_set_config_init(&cfg, UT_REPLICA_SET_CONFIG_VERSION), UT_OK);
+    assert_null(cfg.trace);
+    assert_null(cfg.trace_arg);
+}
+
 /* ---- wire ---- */
 
 static void test_wire_round_trip_and_truncation(void **state)
@@ -1065,6 +1133,7 @@ int main(void)
         cmocka_unit_test(test_alloc_failure_sweep),
         cmocka_unit_test(test_no_allocation_per_ack_at_steady_state),
         cmocka_unit_test(test_restore_resumes_and_resyncs),
+        cmocka_unit_test(test_trace_hook),
         cmocka_unit_test(test_write_refusals_leave_unchanged),
         cmocka_unit_test(test_restore_errors_leave_unchanged),
         cmocka_unit_test(test_wire_round_trip_and_truncation),

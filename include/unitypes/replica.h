@@ -46,6 +46,7 @@
 
 #include "unitypes/common.h"
 #include "unitypes/msg.h"
+#include "unitypes/trace.h"
 #include "unitypes/types.h"
 
 #ifdef __cplusplus
@@ -82,6 +83,13 @@ typedef struct ut_replica_set_config {
     uint64_t lag_bound_ms; /**< In-sync while behind for at most this long (0 = no time bound). */
     uint64_t
         offline_after_ms; /**< No ack for this long: offline (0 = only when the caller says). */
+    ut_trace_fn
+        trace;       /**< Tracer (unitypes/trace.h, module "replica"), or NULL (default). Events:
+                        each status change (event: the new status's name, a = replica, b = the
+                        old status), "degraded", "restored", "relink" (a, b = the link and its
+                        new successor), "restore", and every refused input ("refuse-write",
+                        "refuse-ack", "refuse-mark", "refuse-tick"; a = the negated UT_E* code). */
+    void *trace_arg; /**< Passed to @c trace. */
 } ut_replica_set_config_t;
 
 /** @brief Kinds of replica set events. @since 0.2.0 */

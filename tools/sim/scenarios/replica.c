@@ -620,10 +620,12 @@ static void replica_finish(void *ctx, sim_result_t *r)
     replica_t *s = ctx;
     uint64_t durable = s->rc.durable_seen;
     r->stats.commit_index = durable;
-    r->stats.ops_total = s->writes + s->refused;
-    r->stats.ops_failed = s->refused;
-    r->stats.ops_ok = durable < s->writes ? durable : s->writes;
-    r->stats.ops_unknown = s->writes - r->stats.ops_ok;
+    if (r->opts.clients == 0) { /* else the lines are the world's clients' */
+        r->stats.ops_total = s->writes + s->refused;
+        r->stats.ops_failed = s->refused;
+        r->stats.ops_ok = durable < s->writes ? durable : s->writes;
+        r->stats.ops_unknown = s->writes - r->stats.ops_ok;
+    }
     /* End of run: the set was not wedged (a run of 20 s or more without
      * faults that keep the primary away the whole time makes progress). */
     if (!r->violation.found && r->opts.time_ms >= 20000 && durable == 0)

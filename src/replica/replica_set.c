@@ -719,7 +719,11 @@ int ut_replica_set_step(ut_replica_set_t *h, const ut_msg_t *m)
     if (r->status == UT_REPLICA_OFFLINE)
         ut__replica_set_status(h, i, UT_REPLICA_SYNCING,
                                "an ack from an offline replica"); /* back: catch up first */
-    ut__replica_judge(h, i);
+    /* An in-sync replica within the entry bound, with no time bound, stays
+     * in-sync: nothing to judge (the common ack). */
+    if (r->status != UT_REPLICA_IN_SYNC || h->cfg.lag_bound_ms > 0 ||
+        h->last - r->acked > h->cfg.lag_bound_entries)
+        ut__replica_judge(h, i);
     if (r->status != old_status || !ut__replica_settled(h, r, old_acked))
         ut__replica_settle(h);
     return UT_OK;

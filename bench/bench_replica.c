@@ -14,6 +14,8 @@
  * Usage: bench_replica [-n N] [-r runs]   (default N = 10000000, 3 runs, median)
  *        bench_replica --callgrind        one run per part with N = 200000, for
  *        valgrind --tool=callgrind --toggle-collect='rs1_*'
+ *        bench_replica -s NAME            one strategy only (instructions per
+ *        strategy under callgrind), then the clocks
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 
@@ -151,7 +153,15 @@ int main(int argc, char **argv)
     uint64_t n = 10000000;
     int runs = 3;
     int callgrind = 0;
+    int only = -1;
     for (int i = 1; i < argc; i++) {
+        ut_replication_t st;
+        if (strcmp(argv[i], "-s") == 0 && i + 1 < argc &&
+            ut_replication_parse(argv[i + 1], &st) == UT_OK) {
+            only = (int)st;
+            i++;
+            continue;
+        }
         if (strcmp(argv[i], "-n") == 0 && i + 1 < argc)
             n = strtoull(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "-r") == 0 && i + 1 < argc)
@@ -171,6 +181,8 @@ int main(int argc, char **argv)
     printf("RS1 replica set: 4 replicas, N = %llu writes, 4 acks each, median of %d\n",
            (unsigned long long)n, runs);
     for (int s = UT_REPLICATION_SYNC; s <= UT_REPLICATION_TREE; s++) {
+        if (only >= 0 && s != only)
+            continue;
         double t[15];
         long allocs = 0;
         for (int r = 0; r < runs; r++) {

@@ -869,6 +869,200 @@ static void test_no_allocation_per_ack_at_steady_state(void **state)
     assert_int_equal(t.live, 0);
 }
 
+/* ---- a restarted primary ---- */
+
+static void semi_timeout(ut_replica_set_config_t *c)
+{
+    c->semi_sync_acks = 2;
+    c->semi_sync_timeout_ms = 100;
+}
+
+static void test_restore_resumes_and_resyncs(void **state)
+{
+    (void)state;
+    /* Sync, in-sync minimum 2: nothing is in-sync after the restart, so
+     * writes wait until two replicas proved they hold the durable position. */
+    ut_replica_set_t *h = make(UT_REPLICATION_SYNC, 3, min2);
+    assert_int_equal(ut_replica_set_tick(h, 1000), UT_OK);
+    assert_int_equal(ut_replica_set_restore(h, 10, 7), UT_OK);
+    assert_int_equal(ut_replica_set_last(h), 10);
+    assert_int_equal(ut_replica_set_durable(h), 7);
+    assert_int_equal(ut_replica_set_in_sync(h), 0);
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(status_of(h, ids[i]), UT_REPLICA_SYNCING);
+    drained_t d;
+    drain(h, &d);
+    assert_int_equal(d.n_ev, 0); /* as new() starts them in-sync without events */
+    uint64_t p = 0;
+    assert_int_equal(ut_replica_set_write(h, &p), UT_ESTATE);
+    assert_int_equal(ack(h, ids[0], 6, 6), UT_OK); /* below durable: still syncing */
+    assert_int_equal(status_of(h, ids[0]), UT_REPLICA_SYNCING);
+    assert_int_equal(ack(h, ids[0], 10, 10), UT_OK);
+    assert_int_equal(ack(h, ids[1], 8, 8), UT_OK);
+    assert_int_equal(ut_replica_set_in_sync(h), 2);
+    assert_int_equal(ut_replica_set_durable(h), 8);
+    assert_int_equal(write1(h), 11);
+    drain(h, &d);
+    assert_true(has_event(&d, UT_REPLICA_EVENT_STATUS, ids[0], UT_REPLICA_IN_SYNC));
+    /* Restoring again is refused: the set has written. */
+    snap_t s;
+    take_snap(h, 3, &s);
+    assert_int_equal(ut_replica_set_restore(h, 20, 20), UT_ESTATE);
+    assert_non_null(strstr(ut_replica_set_errmsg(h), "already"));
+    assert_unchanged(h, 3, &s);
+    ut_replica_set_free(h);
+
+    /* Async: the primary's log is the durable copy. */
+    h = make(UT_REPLICATION_ASYNC, 2, NULL);
+    assert_int_equal(ut_replica_set_restore(h, 10, 7), UT_OK);
+    assert_int_equal(ut_replica_set_durable(h), 10);
+    ut_replica_set_free(h);
+
+    /* Chain: the tail's ack still decides, from the restored position on. */
+    h = make(UT_REPLICATION_CHAIN, 3, NULL);
+    assert_int_equal(ut_replica_set_restore(h, 5, 3), UT_OK);
+    assert_int_equal(ack(h, ids[0], 5, 5), UT_OK);
+    assert_int_equal(ack(h, ids[1], 5, 5), UT_OK);
+    assert_int_equal(ut_replica_set_durable(h), 3);
+    assert_int_equal(ack(h, ids[2], 4, 4), UT_OK);
+    assert_int_equal(ut_replica_set_durable(h), 4);
+    ut_replica_set_free(h);
+
+    /* Semi-sync: the timeout counts from the restore, not from time 0. */
+    h = make(UT_REPLICATION_SEMI_SYNC, 3, semi_timeout);
+    assert_int_equal(ut_replica_set_tick(h, 5000), UT_OK);
+    assert_int_equal(ut_replica_set_restore(h, 4, 2), UT_OK);
+    assert_int_equal(ut_replica_set_write(h, &p), UT_OK);
+    assert_int_equal(ut_replica_set_tick(h, 5200), UT_OK);
+    assert_int_equal(ut_replica_set_write(h, &p), UT_ESTATE); /* now it timed out */
+    ut_replica_set_free(h);
+}
+
+static void test_restore_errors_leave_unchanged(void **state)
+{
+    (void)state;
+    assert_int_equal(ut_replica_set_restore(NULL, 1, 1), UT_EINVAL);
+    ut_replica_set_t *h = make(UT_REPLICATION_SYNC, 3, NULL);
+    snap_t s;
+    take_snap(h, 3, &s);
+    assert_int_equal(ut_replica_set_restore(h, 3, 4), UT_EINVAL);
+    assert_non_null(strstr(ut_replica_set_errmsg(h), "above"));
+    assert_unchanged(h, 3, &s);
+    /* An ack, even of nothing, means the set is running: too late. */
+    assert_int_equal(ack(h, ids[0], 0, 0), UT_OK);
+    take_snap(h, 3, &s);
+    assert_int_equal(ut_replica_set_restore(h, 3, 3), UT_ESTATE);
+    assert_unchanged(h, 3, &s);
+    ut_replica_set_free(h);
+}
+
+static void test_write_refusals_leave_unchanged(void **state)
+{
+    (void)state;
+    uint64_t p = 7;
+    snap_t s;
+    ut_replica_ready_t rd;
+    /* The position would overflow (reachable through a restore). */
+    ut_replica_set_t *h = make(UT_REPLICATION_SYNC, 2, NULL);
+    assert_int_equal(ut_replica_set_restore(h, UINT64_MAX, 5), UT_OK);
+    take_snap(h, 2, &s);
+    assert_int_equal(ut_replica_set_write(h, &p), UT_ERANGE);
+    assert_non_null(strstr(ut_replica_set_errmsg(h), "overflow"));
+    assert_int_equal(p, 7);
+    assert_unchanged(h, 2, &s);
+    ut_replica_set_free(h);
+    /* Chain and tree with every replica failed: nowhere to write. */
+    for (int strat = UT_REPLICATION_CHAIN; strat <= UT_REPLICATION_TREE; strat++) {
+        h = make((ut_replication_t)strat, 3, NULL);
+        write1(h);
+        for (size_t i = 0; i < 3; i++)
+            assert_int_equal(ut_replica_set_mark(h, ids[i], UT_REPLICA_FAILED), UT_OK);
+        drained_t d;
+        drain(h, &d);
+        take_snap(h, 3, &s);
+        assert_int_equal(ut_replica_set_write(h, &p), UT_ESTATE);
+        assert_non_null(strstr(ut_replica_set_errmsg(h), "no live"));
+        assert_unchanged(h, 3, &s);
+        assert_int_equal(ut_replica_set_ready(h, &rd), UT_OK);
+        assert_true(ut_replica_set_ready_empty(&rd)); /* nothing was queued */
+        /* Time going back is refused the same way. */
+        assert_int_equal(ut_replica_set_tick(h, 500), UT_OK);
+        drain(h, &d);
+        take_snap(h, 3, &s);
+        assert_int_equal(ut_replica_set_tick(h, 499), UT_EINVAL);
+        assert_unchanged(h, 3, &s);
+        ut_replica_set_free(h);
+    }
+}
+
+/* ---- trace hook ---- */
+
+typedef struct trace_log {
+    size_t n;
+    ut_trace_event_t ev[64];
+} trace_log_t;
+
+static void record(void *arg, const ut_trace_event_t *ev)
+{
+    trace_log_t *t = arg;
+    if (t->n < 64)
+        t->ev[t->n++] = *ev;
+}
+
+static const ut_trace_event_t *traced(const trace_log_t *t, const char *event, const char *why)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (strcmp(t->ev[i].event, event) == 0 && (!why || strcmp(t->ev[i].reason, why) == 0))
+            return &t->ev[i];
+    return NULL;
+}
+
+static trace_log_t g_trace;
+
+static void with_tracer(ut_replica_set_config_t *c)
+{
+    c->semi_sync_acks = 2;
+    c->semi_sync_degrade = true;
+    c->trace = record;
+    c->trace_arg = &g_trace;
+}
+
+static void test_trace_hook(void **state)
+{
+    (void)state;
+    memset(&g_trace, 0, sizeof g_trace);
+    ut_replica_set_t *h = make(UT_REPLICATION_SEMI_SYNC, 3, with_tracer);
+    uint64_t p = write1(h);
+    assert_int_equal(g_trace.n, 0); /* routine work is not traced */
+    /* A refused ack: the reason and the code. */
+    assert_int_equal(ack(h, 99, p, p), UT_ENOTFOUND);
+    const ut_trace_event_t *e = traced(&g_trace, "refuse-ack", "sender is not a replica");
+    assert_non_null(e);
+    assert_int_equal(e->level, UT_TRACE_WARN);
+    assert_string_equal(e->module, "replica");
+    assert_int_equal(e->node, PRIMARY);
+    assert_int_equal(e->a, (uint64_t) - (int64_t)UT_ENOTFOUND);
+    /* A status change and the degradation it causes. */
+    assert_int_equal(ut_replica_set_mark(h, ids[0], UT_REPLICA_FAILED), UT_OK);
+    assert_int_equal(ut_replica_set_mark(h, ids[1], UT_REPLICA_OFFLINE), UT_OK);
+    e = traced(&g_trace, "failed", "reported by the caller");
+    assert_non_null(e);
+    assert_int_equal(e->a, ids[0]);
+    assert_int_equal(e->b, UT_REPLICA_IN_SYNC);
+    e = traced(&g_trace, "degraded", "too few replicas reachable");
+    assert_non_null(e);
+    assert_int_equal(e->level, UT_TRACE_WARN);
+    /* A refused transition. */
+    assert_int_equal(ut_replica_set_mark(h, ids[0], UT_REPLICA_OFFLINE), UT_ESTATE);
+    assert_non_null(traced(&g_trace, "refuse-mark", "not in the status graph"));
+    ut_replica_set_free(h);
+    /* Without a tracer nothing is called (the default config has none). */
+    ut_replica_set_config_t cfg;
+    assert_int_equal(ut_replica_set_config_init(&cfg, UT_REPLICA_SET_CONFIG_VERSION), UT_OK);
+    assert_null(cfg.trace);
+    assert_null(cfg.trace_arg);
+}
+
 /* ---- wire ---- */
 
 static void test_wire_round_trip_and_truncation(void **state)
@@ -938,6 +1132,10 @@ int main(void)
         cmocka_unit_test(test_ready_advance_rules),
         cmocka_unit_test(test_alloc_failure_sweep),
         cmocka_unit_test(test_no_allocation_per_ack_at_steady_state),
+        cmocka_unit_test(test_restore_resumes_and_resyncs),
+        cmocka_unit_test(test_trace_hook),
+        cmocka_unit_test(test_write_refusals_leave_unchanged),
+        cmocka_unit_test(test_restore_errors_leave_unchanged),
         cmocka_unit_test(test_wire_round_trip_and_truncation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -25,6 +25,8 @@
 
 #include <unitypes.h>
 
+#include "replica_check.h"
+
 #define NR 5
 #define PRIMARY 1u
 #define MAXQ 4096
@@ -50,11 +52,8 @@ typedef struct world {
     inflight_t q[MAXQ];
     size_t nq;
     uint64_t now;
-    uint64_t durable_seen;
-    uint64_t degr_events;
-    ut_replica_status_t st[NR]; /* status as told by events */
+    rc_state_t rc; /* the shared checks (replica_check.h), also utsim's */
     bool violation;
-    bool weak_seen; /* a durable write on no replica: failover would lose it */
     char why[200];
 } world_t;
 
@@ -117,94 +116,20 @@ static void drain(world_t *w)
     while (ut_replica_set_ready(w->h, &rd) == UT_OK && !ut_replica_set_ready_empty(&rd)) {
         for (size_t i = 0; i < rd.n_msgs; i++)
             net_send(w, &rd.msgs[i]);
-        for (size_t i = 0; i < rd.n_events; i++) {
-            const ut_replica_event_t *e = &rd.events[i];
-            if (e->kind == UT_REPLICA_EVENT_DEGRADED)
-                w->degr_events++;
-            if (e->kind != UT_REPLICA_EVENT_STATUS)
-                continue;
-            int k = idx_of(e->replica);
-            if (k < 0 || w->st[k] != e->from)
-                violate(w, "status event does not follow the last one", e->replica, e->from);
-            else if (e->from == UT_REPLICA_FAILED && e->to != UT_REPLICA_SYNCING)
-                violate(w, "failed replica left failed other than by resync", e->replica, e->to);
-            else
-                w->st[k] = e->to;
-        }
+        for (size_t i = 0; i < rd.n_events; i++)
+            rc_event(&w->rc, &rd.events[i]);
         assert_int_equal(ut_replica_set_advance(w->h, &rd), UT_OK);
     }
 }
 
-/* Copies a durable write must be on, per strategy. */
+/* The shared checks (replica_check.h) over what the replicas really hold. */
 static void world_check(world_t *w)
 {
-    uint64_t d = ut_replica_set_durable(w->h), last = ut_replica_set_last(w->h);
-    if (d < w->durable_seen)
-        violate(w, "durable went back", w->durable_seen, d);
-    if (d > last)
-        violate(w, "durable beyond last", d, last);
-    if (ut_replica_set_degradations(w->h) != w->degr_events)
-        violate(w, "a degradation without an event", ut_replica_set_degradations(w->h),
-                w->degr_events);
-    for (int i = 0; i < NR; i++) {
-        ut_replica_status_t st;
-        assert_int_equal(ut_replica_set_status(w->h, ids[i], &st), UT_OK);
-        if (st != w->st[i])
-            violate(w, "status changed without an event", ids[i], st);
-    }
-    if (d > w->durable_seen) {
-        /* At the moment a write becomes durable, the copies the strategy
-         * promises exist. */
-        size_t have = 0;
-        for (int i = 0; i < NR; i++)
-            have += w->r[i].stored >= d;
-        size_t need = 0;
-        switch (w->strat) {
-        case UT_REPLICATION_SYNC:
-            need = 2; /* min_in_sync */
-            break;
-        case UT_REPLICATION_SEMI_SYNC:
-            need = ut_replica_set_degraded(w->h) ? 0 : 2;
-            break;
-        case UT_REPLICATION_ASYNC:
-            need = 0;
-            break;
-        case UT_REPLICATION_CHAIN: {
-            /* Every live link holds it (van Renesse & Schneider §3). */
-            uint64_t link = 0;
-            assert_int_equal(ut_replica_set_successor(w->h, PRIMARY, &link), UT_OK);
-            while (link != 0) {
-                int k = idx_of(link);
-                if (w->r[k].stored < d) {
-                    ut_replica_info_t inf;
-                    (void)ut_replica_set_info(w->h, link, &inf);
-                    if (getenv("UT_REPLICA_DEBUG"))
-                        fprintf(stderr, "link %llu acked %llu status %d real %llu up %d\n",
-                                (unsigned long long)link, (unsigned long long)inf.acked,
-                                (int)inf.status, (unsigned long long)w->r[k].stored, w->r[k].up);
-                    violate(w, "chain: a live link lacks a durable write", link, d);
-                }
-                need++;
-                assert_int_equal(ut_replica_set_successor(w->h, link, &link), UT_OK);
-            }
-            need = need > 0 ? 1 : 0;
-            break;
-        }
-        case UT_REPLICATION_TREE:
-            for (int i = 0; i < NR; i++)
-                if (w->st[i] != UT_REPLICA_OFFLINE && w->st[i] != UT_REPLICA_FAILED) {
-                    need++;
-                    if (w->r[i].stored < d)
-                        violate(w, "tree: a live node lacks a durable write", ids[i], d);
-                }
-            break;
-        }
-        if (have < need)
-            violate(w, "durable write on too few replicas", have, need);
-        if (have == 0)
-            w->weak_seen = true;
-        w->durable_seen = d;
-    }
+    uint64_t stored[NR];
+    for (int i = 0; i < NR; i++)
+        stored[i] = w->r[i].stored;
+    if (!rc_check(&w->rc, w->h, stored))
+        violate(w, w->rc.why, w->rc.a, w->rc.b);
 }
 
 static void world_init(world_t *w, uint64_t seed, ut_replication_t strat)
@@ -227,11 +152,11 @@ static void world_init(world_t *w, uint64_t seed, ut_replication_t strat)
     cfg.offline_after_ms = 400;
     cfg.tree_fanout = 2;
     assert_int_equal(ut_replica_set_new(&w->h, &cfg), UT_OK);
+    rc_init(&w->rc, &cfg);
     for (int i = 0; i < NR; i++) {
         w->r[i].id = ids[i];
         w->r[i].up = true;
         w->r[i].successor = i + 1 < NR ? ids[i + 1] : 0;
-        w->st[i] = UT_REPLICA_IN_SYNC;
     }
 }
 
@@ -373,7 +298,8 @@ static void world_event(world_t *w, bool faults)
             /* no crash this time */
         } else if (w->r[i].up) {
             w->r[i].up = false; /* crash */
-            if (below(w, 2) == 0 && w->st[i] != UT_REPLICA_OFFLINE && w->st[i] != UT_REPLICA_FAILED)
+            if (below(w, 2) == 0 && w->rc.st[i] != UT_REPLICA_OFFLINE &&
+                w->rc.st[i] != UT_REPLICA_FAILED)
                 (void)ut_replica_set_mark(w->h, ids[i], UT_REPLICA_OFFLINE);
         } else {
             w->r[i].up = true; /* restart */
@@ -381,7 +307,7 @@ static void world_event(world_t *w, bool faults)
                 /* The disk is gone: the operator reports it before the
                  * replica speaks again, then it resyncs from scratch. */
                 w->r[i].stored = 0;
-                if (w->st[i] != UT_REPLICA_FAILED)
+                if (w->rc.st[i] != UT_REPLICA_FAILED)
                     assert_int_equal(ut_replica_set_mark(w->h, ids[i], UT_REPLICA_FAILED), UT_OK);
                 drain(w);
                 world_check(w);
@@ -397,7 +323,7 @@ static void world_event(world_t *w, bool faults)
     } else if (faults) {
         /* A resync request for an offline replica that is up again. */
         int i = (int)below(w, NR);
-        if (w->r[i].up && w->st[i] == UT_REPLICA_OFFLINE)
+        if (w->r[i].up && w->rc.st[i] == UT_REPLICA_OFFLINE)
             (void)ut_replica_set_mark(w->h, ids[i], UT_REPLICA_SYNCING);
     }
     drain(w);
@@ -412,7 +338,7 @@ static void world_heal(world_t *w)
     }
     for (int round = 0; round < 4000 && !w->violation; round++) {
         for (int i = 0; i < NR; i++)
-            if (w->st[i] == UT_REPLICA_OFFLINE || w->st[i] == UT_REPLICA_FAILED)
+            if (w->rc.st[i] == UT_REPLICA_OFFLINE || w->rc.st[i] == UT_REPLICA_FAILED)
                 (void)ut_replica_set_mark(w->h, ids[i], UT_REPLICA_SYNCING);
         drain(w);
         retransmit(w);
@@ -448,11 +374,11 @@ static bool run_seed(uint64_t seed, ut_replication_t strat, char *why, size_t wh
     if (!w.violation)
         world_heal(&w);
     /* Degradations all appear as events (the report of a scenario). */
-    if (!w.violation && ut_replica_set_degradations(w.h) != w.degr_events)
+    if (!w.violation && ut_replica_set_degradations(w.h) != w.rc.degr_events)
         violate(&w, "degradations missing from the events", 0, 0);
     g_durable += ut_replica_set_durable(w.h);
-    g_degradations += w.degr_events;
-    g_weak += w.weak_seen;
+    g_degradations += w.rc.degr_events;
+    g_weak += w.rc.weak_seen;
     ut_replica_set_free(w.h);
     if (w.violation)
         snprintf(why, whylen, "seed %llu: %s", (unsigned long long)seed, w.why);

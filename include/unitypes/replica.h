@@ -46,6 +46,7 @@
 
 #include "unitypes/common.h"
 #include "unitypes/msg.h"
+#include "unitypes/trace.h"
 #include "unitypes/types.h"
 
 #ifdef __cplusplus
@@ -82,6 +83,13 @@ typedef struct ut_replica_set_config {
     uint64_t lag_bound_ms; /**< In-sync while behind for at most this long (0 = no time bound). */
     uint64_t
         offline_after_ms; /**< No ack for this long: offline (0 = only when the caller says). */
+    ut_trace_fn
+        trace;       /**< Tracer (unitypes/trace.h, module "replica"), or NULL (default). Events:
+                        each status change (event: the new status's name, a = replica, b = the
+                        old status), "degraded", "restored", "relink" (a, b = the link and its
+                        new successor), "restore", and every refused input ("refuse-write",
+                        "refuse-ack", "refuse-mark", "refuse-tick"; a = the negated UT_E* code). */
+    void *trace_arg; /**< Passed to @c trace. */
 } ut_replica_set_config_t;
 
 /** @brief Kinds of replica set events. @since 0.2.0 */
@@ -181,6 +189,26 @@ UT_API const char *ut_replica_set_errmsg(const ut_replica_set_t *h);
  * @since 0.2.0
  */
 UT_API int ut_replica_set_write(ut_replica_set_t *h, uint64_t *out);
+
+/**
+ * @brief Resume a restarted primary: a fresh handle takes over the positions
+ * its predecessor wrote (@p last, from the primary's own log) and the
+ * durable position it last reported (@p durable, which it persisted).
+ *
+ * What the replicas hold is unknown after a restart, so every in-sync
+ * replica becomes syncing (without events, as ut_replica_set_new() starts
+ * them in-sync without events) and earns in-sync again by acks that reach
+ * @p durable; the durable position never goes below @p durable. The
+ * semi-sync timeout and the lag in ms count from the restore.
+ * @param[in] h       A handle that has written nothing and taken no ack; unchanged on failure.
+ * @param[in] last    Last position written before the restart.
+ * @param[in] durable Durable position persisted before the restart, at most @p last.
+ * @retval UT_OK     Restored.
+ * @retval UT_EINVAL NULL handle, or @p durable above @p last.
+ * @retval UT_ESTATE @p h has already written or been acknowledged.
+ * @since 0.2.0
+ */
+UT_API int ut_replica_set_restore(ut_replica_set_t *h, uint64_t last, uint64_t durable);
 
 /**
  * @brief Feed a received message (#UT_MSG_REPL_ACK).

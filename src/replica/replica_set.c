@@ -6,6 +6,7 @@
 
 #include "common/handle.h"
 #include "common/outbox.h"
+#include "common/trace.h"
 #include "unitypes/replica.h"
 
 #define UT__REPLICA_MAGIC 0x52455053u /* 'REPS' */
@@ -30,13 +31,22 @@ typedef struct ut__evvec {
 
 struct ut_replica_set {
     ut__handle_t base;
+    ut__tracer_t tracer;
     ut_replica_set_config_t cfg; /* cfg.replicas is not kept */
     ut__replica_t *reps;
     size_t n;
-    size_t *chain; /* chain order: indices into reps, live links only */
+    size_t n_in_sync; /* replicas in-sync now, kept with every status change */
+    size_t *chain;    /* chain order: indices into reps, live links only */
     size_t chain_n;
     uint64_t last, durable, now;
     bool degraded;
+    bool started; /* wrote or took an ack: too late to restore */
+    /* Min-based strategies (sync, chain, tree): the smallest ack among the
+     * holders and how many holders have it, as of the last full settle, so
+     * that an ack that does not move that minimum skips the O(n) work. */
+    bool min_valid;
+    uint64_t min_ack;
+    size_t at_min;
     uint64_t degradations;
     uint64_t *wtime; /* time each of the last UT__WRITE_RING positions was written */
     ut__outbox_t ob;
@@ -44,6 +54,17 @@ struct ut_replica_set {
     ut__evvec_t *live_ev, *out_ev;
     ut__readyseq_t rs;
 };
+
+/* The config's tracer (unitypes/trace.h): static strings only. */
+#define UT__RS_TRACE(h, lvl, ev, why, a, b)                                                        \
+    ut__trace(&(h)->tracer, (lvl), "replica", (h)->cfg.self_id, (ev), (why), (a), (b))
+/* Refuse an input: trace it (event, static reason), then fail with the
+ * formatted message. */
+#define UT__RS_REFUSE(h, ev, why, code, ...)                                                       \
+    do {                                                                                           \
+        UT__RS_TRACE((h), UT_TRACE_WARN, (ev), (why), (uint64_t) - (int64_t)(code), 0);            \
+        UT__FAIL(&(h)->base, (code), __VA_ARGS__);                                                 \
+    } while (0)
 
 /* The status graph (replica.h): a failed replica goes through syncing. */
 static bool ut__replica_edge(ut_replica_status_t from, ut_replica_status_t to)
@@ -101,7 +122,7 @@ int ut_replica_set_config_init(ut_replica_set_config_t *cfg, unsigned version)
 
 /* Events and messages room for one operation, reserved before any change so
  * that UT_ENOMEM leaves the set as it was. */
-static int ut__replica_reserve(ut_replica_set_t *h, size_t msgs, size_t events)
+static inline int ut__replica_reserve(ut_replica_set_t *h, size_t msgs, size_t events)
 {
     ut__evvec_t *v = h->live_ev;
     int rc = UT_OK;
@@ -172,8 +193,10 @@ static void ut__chain_remove(ut_replica_set_t *h, size_t idx)
         uint64_t pred = h->reps[h->chain[k - 1]].id;
         ut__replica_send(h, UT_MSG_REPL_LINK, pred, succ, from);
         ut__replica_event(h, UT_REPLICA_EVENT_RELINKED, pred, 0, 0, succ);
+        UT__RS_TRACE(h, UT_TRACE_INFO, "relink", "a link left the chain", pred, succ);
     } else if (succ != 0) {
         ut__replica_event(h, UT_REPLICA_EVENT_RELINKED, h->cfg.self_id, 0, 0, succ);
+        UT__RS_TRACE(h, UT_TRACE_INFO, "relink", "the head left the chain", h->cfg.self_id, succ);
     }
 }
 
@@ -187,20 +210,14 @@ static void ut__chain_append(ut_replica_set_t *h, size_t idx)
         uint64_t tail = h->reps[h->chain[h->chain_n - 1]].id;
         ut__replica_send(h, UT_MSG_REPL_LINK, tail, h->reps[idx].id, h->reps[idx].acked);
         ut__replica_event(h, UT_REPLICA_EVENT_RELINKED, tail, 0, 0, h->reps[idx].id);
+        UT__RS_TRACE(h, UT_TRACE_INFO, "relink", "a resynced replica joins as the tail", tail,
+                     h->reps[idx].id);
     }
     h->chain[h->chain_n++] = idx;
     h->reps[idx].in_chain = true;
 }
 
 /* ---- durable position under each strategy ---- */
-
-static size_t ut__count_status(const ut_replica_set_t *h, ut_replica_status_t st)
-{
-    size_t c = 0;
-    for (size_t i = 0; i < h->n; i++)
-        c += h->reps[i].status == st;
-    return c;
-}
 
 static size_t ut__count_live(const ut_replica_set_t *h)
 {
@@ -224,6 +241,28 @@ static bool ut__tree_top(const ut_replica_set_t *h, size_t i)
     return true;
 }
 
+/* Semi-sync: the k-th highest ack among replicas whose data is intact, in
+ * one pass keeping the k highest in descending order (k is small; the old
+ * all-pairs count was O(n^2) per ack). Its own function so that the other
+ * strategies do not pay for its stack array. */
+static uint64_t ut__semi_sync_kth(const ut_replica_set_t *h)
+{
+    uint32_t k = h->cfg.semi_sync_acks, have = 0;
+    uint64_t top[UT_REPLICA_SET_MAX];
+    for (size_t i = 0; i < h->n; i++) {
+        if (h->reps[i].status == UT_REPLICA_FAILED)
+            continue;
+        uint64_t a = h->reps[i].acked;
+        if (have == k && a <= top[k - 1])
+            continue;
+        uint32_t j = have < k ? have++ : k - 1;
+        for (; j > 0 && top[j - 1] < a; j--)
+            top[j] = top[j - 1];
+        top[j] = a;
+    }
+    return have == k ? top[k - 1] : 0;
+}
+
 static uint64_t ut__durable_now(const ut_replica_set_t *h)
 {
     uint64_t d = h->last;
@@ -235,7 +274,7 @@ static uint64_t ut__durable_now(const ut_replica_set_t *h)
          * watermark), and that set has at least min_in_sync members
          * (Kafka's min.insync.replicas): a set shrunk below the minimum
          * makes nothing durable, or an empty set would make everything so. */
-        if (ut__count_status(h, UT_REPLICA_IN_SYNC) < h->cfg.min_in_sync) {
+        if (h->n_in_sync < h->cfg.min_in_sync) {
             d = h->durable;
             break;
         }
@@ -246,19 +285,7 @@ static uint64_t ut__durable_now(const ut_replica_set_t *h)
     case UT_REPLICATION_SEMI_SYNC: {
         if (h->degraded)
             break; /* async while degraded: the event and accessor say so */
-        /* The k-th highest ack among replicas whose data is intact. */
-        uint32_t k = h->cfg.semi_sync_acks;
-        uint64_t best = 0;
-        for (size_t i = 0; i < h->n; i++) {
-            uint64_t a = h->reps[i].acked;
-            if (h->reps[i].status == UT_REPLICA_FAILED || a <= best)
-                continue;
-            uint32_t ge = 0;
-            for (size_t j = 0; j < h->n; j++)
-                ge += h->reps[j].status != UT_REPLICA_FAILED && h->reps[j].acked >= a;
-            if (ge >= k)
-                best = a;
-        }
+        uint64_t best = ut__semi_sync_kth(h);
         d = best < d ? best : d;
         break;
     }
@@ -302,12 +329,17 @@ static uint64_t ut__durable_now(const ut_replica_set_t *h)
 
 /* ---- status changes ---- */
 
-static void ut__replica_set_status(ut_replica_set_t *h, size_t i, ut_replica_status_t to)
+static void ut__replica_set_status(ut_replica_set_t *h, size_t i, ut_replica_status_t to,
+                                   const char *why)
 {
     ut__replica_t *r = &h->reps[i];
     ut_replica_status_t from = r->status;
     r->status = to;
+    h->n_in_sync += (to == UT_REPLICA_IN_SYNC) - (from == UT_REPLICA_IN_SYNC);
     ut__replica_event(h, UT_REPLICA_EVENT_STATUS, r->id, from, to, 0);
+    UT__RS_TRACE(
+        h, to == UT_REPLICA_IN_SYNC || to == UT_REPLICA_SYNCING ? UT_TRACE_INFO : UT_TRACE_WARN,
+        ut_replica_status_name(to), why, r->id, (uint64_t)from);
     if (h->cfg.strategy == UT_REPLICATION_CHAIN) {
         if (!ut__replica_live(r))
             ut__chain_remove(h, i);
@@ -329,9 +361,10 @@ static void ut__replica_judge(ut_replica_set_t *h, size_t i)
     if (within && h->cfg.lag_bound_ms > 0 && ut__wait_ms(h, r->acked) > h->cfg.lag_bound_ms)
         within = false;
     if (within && r->status != UT_REPLICA_IN_SYNC && r->acked >= h->durable)
-        ut__replica_set_status(h, i, UT_REPLICA_IN_SYNC);
+        ut__replica_set_status(h, i, UT_REPLICA_IN_SYNC,
+                               "holds the durable position within the lag bounds");
     else if (!within && r->status == UT_REPLICA_IN_SYNC)
-        ut__replica_set_status(h, i, UT_REPLICA_LAGGING);
+        ut__replica_set_status(h, i, UT_REPLICA_LAGGING, "beyond a lag bound");
 }
 
 /* Semi-sync degradation and its restoration: always an event (the issue's
@@ -347,6 +380,9 @@ static void ut__semi_sync_judge(ut_replica_set_t *h)
         h->degraded = true;
         h->degradations++;
         ut__replica_event(h, UT_REPLICA_EVENT_DEGRADED, 0, 0, 0, 0);
+        UT__RS_TRACE(h, UT_TRACE_WARN, "degraded",
+                     short_of_acks ? "too few replicas reachable" : "semi-sync timeout", h->last,
+                     h->durable);
     } else if (h->degraded && !short_of_acks) {
         /* Restored once k replicas have caught up with the primary again. */
         uint32_t caught = 0;
@@ -355,7 +391,24 @@ static void ut__semi_sync_judge(ut_replica_set_t *h)
         if (caught >= h->cfg.semi_sync_acks) {
             h->degraded = false;
             ut__replica_event(h, UT_REPLICA_EVENT_RESTORED, 0, 0, 0, 0);
+            UT__RS_TRACE(h, UT_TRACE_INFO, "restored", "enough replicas caught up", h->last,
+                         caught);
         }
+    }
+}
+
+/* Whose acks the durable position is the minimum of (sync, chain, tree). */
+static bool ut__replica_holder(const ut_replica_set_t *h, const ut__replica_t *r)
+{
+    switch (h->cfg.strategy) {
+    case UT_REPLICATION_SYNC:
+        return r->status == UT_REPLICA_IN_SYNC;
+    case UT_REPLICATION_CHAIN:
+        return r->in_chain;
+    case UT_REPLICATION_TREE:
+        return ut__replica_live(r);
+    default:
+        return false;
     }
 }
 
@@ -363,6 +416,43 @@ static void ut__replica_settle(ut_replica_set_t *h)
 {
     ut__semi_sync_judge(h);
     h->durable = ut__durable_now(h);
+    h->min_valid = false;
+    if (h->cfg.strategy == UT_REPLICATION_ASYNC || h->cfg.strategy == UT_REPLICATION_SEMI_SYNC)
+        return;
+    uint64_t m = UINT64_MAX;
+    size_t c = 0;
+    for (size_t i = 0; i < h->n; i++) {
+        const ut__replica_t *r = &h->reps[i];
+        if (!ut__replica_holder(h, r))
+            continue;
+        if (r->acked < m) {
+            m = r->acked;
+            c = 0;
+        }
+        c += r->acked == m;
+    }
+    h->min_valid = c > 0;
+    h->min_ack = m;
+    h->at_min = c;
+}
+
+/* After an ack raised replica r from old_acked without changing its status:
+ * true if the durable position cannot have moved, so settling can be
+ * skipped. The durable position is max(durable, min(holders' acks, last))
+ * and last did not change: it moves only if the minimum does. */
+static bool ut__replica_settled(ut_replica_set_t *h, const ut__replica_t *r, uint64_t old_acked)
+{
+    if (h->cfg.strategy == UT_REPLICATION_ASYNC)
+        return true; /* the primary's own last: an ack does not move it */
+    if (!h->min_valid || !ut__replica_holder(h, r))
+        return h->min_valid; /* a non-holder's ack moves no minimum */
+    if (old_acked == r->acked || old_acked > h->min_ack)
+        return true;
+    if (h->at_min > 1) { /* another holder still has the minimum */
+        h->at_min--;
+        return true;
+    }
+    return false;
 }
 
 /* ---- constructor ---- */
@@ -419,12 +509,15 @@ int ut_replica_set_new(ut_replica_set_t **out, const ut_replica_set_config_t *cf
         return UT_ENOMEM;
     }
     ut__handle_init(&h->base, UT__REPLICA_MAGIC);
+    h->tracer.fn = cfg->trace;
+    h->tracer.arg = cfg->trace_arg;
     h->cfg = *cfg;
     h->cfg.replicas = NULL;
     h->n = n;
     for (size_t i = 0; i < n; i++) {
         h->reps[i].id = cfg->replicas[i];
         h->reps[i].status = UT_REPLICA_IN_SYNC; /* nothing written: all caught up */
+        h->n_in_sync++;
         h->reps[i].in_chain = true;
         h->chain[i] = i;
     }
@@ -477,41 +570,46 @@ int ut_replica_set_write(ut_replica_set_t *h, uint64_t *out)
     if (out == NULL)
         UT__FAIL(&h->base, UT_EINVAL, "write: out is NULL");
     if (h->last == UINT64_MAX)
-        UT__FAIL(&h->base, UT_ERANGE, "write: position would overflow");
+        UT__RS_REFUSE(h, "refuse-write", "position would overflow", UT_ERANGE,
+                      "write: position would overflow");
     switch (h->cfg.strategy) {
     case UT_REPLICATION_SYNC: {
-        size_t isr = ut__count_status(h, UT_REPLICA_IN_SYNC);
+        size_t isr = h->n_in_sync;
         if (isr < h->cfg.min_in_sync)
-            UT__FAIL(&h->base, UT_ESTATE, "write: sync: %zu in-sync replicas, minimum %u", isr,
-                     h->cfg.min_in_sync);
+            UT__RS_REFUSE(h, "refuse-write", "in-sync set below its minimum", UT_ESTATE,
+                          "write: sync: %zu in-sync replicas, minimum %u", isr, h->cfg.min_in_sync);
         break;
     }
     case UT_REPLICATION_SEMI_SYNC:
         if (!h->cfg.semi_sync_degrade) {
             size_t live = ut__count_live(h);
             if (live < h->cfg.semi_sync_acks)
-                UT__FAIL(&h->base, UT_ESTATE,
-                         "write: semi-sync: %zu replicas reachable, %u acks needed", live,
-                         h->cfg.semi_sync_acks);
+                UT__RS_REFUSE(h, "refuse-write", "too few replicas reachable", UT_ESTATE,
+                              "write: semi-sync: %zu replicas reachable, %u acks needed", live,
+                              h->cfg.semi_sync_acks);
             if (h->cfg.semi_sync_timeout_ms > 0 && h->durable < h->last &&
                 ut__wait_ms(h, h->durable) > h->cfg.semi_sync_timeout_ms)
-                UT__FAIL(&h->base, UT_ESTATE, "write: semi-sync: no acks for %llu ms",
-                         (unsigned long long)ut__wait_ms(h, h->durable));
+                UT__RS_REFUSE(h, "refuse-write", "semi-sync timeout", UT_ESTATE,
+                              "write: semi-sync: no acks for %llu ms",
+                              (unsigned long long)ut__wait_ms(h, h->durable));
         }
         break;
     case UT_REPLICATION_CHAIN:
         if (h->chain_n == 0)
-            UT__FAIL(&h->base, UT_ESTATE, "write: chain: no live link");
+            UT__RS_REFUSE(h, "refuse-write", "no live link", UT_ESTATE,
+                          "write: chain: no live link");
         break;
     case UT_REPLICATION_TREE:
     case UT_REPLICATION_ASYNC:
         if (ut__count_live(h) == 0 && h->cfg.strategy == UT_REPLICATION_TREE)
-            UT__FAIL(&h->base, UT_ESTATE, "write: tree: no live replica");
+            UT__RS_REFUSE(h, "refuse-write", "no live replica", UT_ESTATE,
+                          "write: tree: no live replica");
         break;
     }
     if (ut__replica_reserve(h, h->n, 2 * h->n + 1) != UT_OK)
         UT__FAIL(&h->base, UT_ENOMEM, "write: out of memory");
 
+    h->started = true;
     uint64_t p = ++h->last;
     h->wtime[p % UT__WRITE_RING] = h->now;
     for (size_t i = 0; i < h->n; i++) {
@@ -531,10 +629,43 @@ int ut_replica_set_write(ut_replica_set_t *h, uint64_t *out)
         if (send)
             ut__replica_send(h, UT_MSG_REPL_WRITE, r->id, p, h->durable);
     }
+    /* One more write can only push an in-sync replica over a bound: skip
+     * the ones well within the entry bound when there is no time bound. */
     for (size_t i = 0; i < h->n; i++)
-        ut__replica_judge(h, i);
+        if (h->reps[i].status != UT_REPLICA_IN_SYNC || h->cfg.lag_bound_ms > 0 ||
+            p - h->reps[i].acked > h->cfg.lag_bound_entries)
+            ut__replica_judge(h, i);
     ut__replica_settle(h);
     *out = p;
+    return UT_OK;
+}
+
+int ut_replica_set_restore(ut_replica_set_t *h, uint64_t last, uint64_t durable)
+{
+    if (!ut__rs_ok(h))
+        return UT_EINVAL;
+    if (durable > last)
+        UT__FAIL(&h->base, UT_EINVAL, "restore: durable %llu above last %llu",
+                 (unsigned long long)durable, (unsigned long long)last);
+    if (h->started || h->last != 0)
+        UT__FAIL(&h->base, UT_ESTATE, "restore: the set has already written or taken acks");
+    h->last = last;
+    h->durable = durable;
+    /* Lag and the semi-sync timeout count from now: when the restored
+     * positions were written is not known. */
+    for (size_t k = 0; k < UT__WRITE_RING; k++)
+        h->wtime[k] = h->now;
+    for (size_t i = 0; i < h->n; i++) {
+        if (h->reps[i].status == UT_REPLICA_IN_SYNC) {
+            h->reps[i].status = UT_REPLICA_SYNCING;
+            h->n_in_sync--;
+        }
+        h->reps[i].last_heard_ms = h->now;
+    }
+    /* Async: the primary's own log is the durable copy. */
+    h->durable = ut__durable_now(h);
+    h->min_valid = false;
+    UT__RS_TRACE(h, UT_TRACE_INFO, "restore", "the primary restarted", last, h->durable);
     return UT_OK;
 }
 
@@ -545,28 +676,35 @@ int ut_replica_set_step(ut_replica_set_t *h, const ut_msg_t *m)
     if (m == NULL)
         UT__FAIL(&h->base, UT_EINVAL, "step: message is NULL");
     if (m->type != UT_MSG_REPL_ACK)
-        UT__FAIL(&h->base, UT_EINVAL, "step: unexpected message type %d", (int)m->type);
+        UT__RS_REFUSE(h, "refuse-ack", "unexpected message type", UT_EINVAL,
+                      "step: unexpected message type %d", (int)m->type);
     if (m->to != h->cfg.self_id)
-        UT__FAIL(&h->base, UT_EINVAL, "step: addressed to %llu, not %llu",
-                 (unsigned long long)m->to, (unsigned long long)h->cfg.self_id);
+        UT__RS_REFUSE(h, "refuse-ack", "addressed to another node", UT_EINVAL,
+                      "step: addressed to %llu, not %llu", (unsigned long long)m->to,
+                      (unsigned long long)h->cfg.self_id);
     size_t i = ut__replica_index(h, m->from);
     if (i == SIZE_MAX)
-        UT__FAIL(&h->base, UT_ENOTFOUND, "step: %llu is not a replica",
-                 (unsigned long long)m->from);
+        UT__RS_REFUSE(h, "refuse-ack", "sender is not a replica", UT_ENOTFOUND,
+                      "step: %llu is not a replica", (unsigned long long)m->from);
     const ut_msg_repl_ack_t *a = &m->body.repl_ack;
     if (a->applied > a->acked)
-        UT__FAIL(&h->base, UT_EINVAL, "step: applied %llu above acked %llu",
-                 (unsigned long long)a->applied, (unsigned long long)a->acked);
+        UT__RS_REFUSE(h, "refuse-ack", "applied above acked", UT_EINVAL,
+                      "step: applied %llu above acked %llu", (unsigned long long)a->applied,
+                      (unsigned long long)a->acked);
     if (a->acked > h->last)
-        UT__FAIL(&h->base, UT_EINVAL, "step: ack of %llu beyond last position %llu",
-                 (unsigned long long)a->acked, (unsigned long long)h->last);
+        UT__RS_REFUSE(h, "refuse-ack", "ack beyond the last position", UT_EINVAL,
+                      "step: ack of %llu beyond last position %llu", (unsigned long long)a->acked,
+                      (unsigned long long)h->last);
     ut__replica_t *r = &h->reps[i];
     if (r->status == UT_REPLICA_FAILED)
-        UT__FAIL(&h->base, UT_ESTATE, "step: replica %llu is failed; resync it first",
-                 (unsigned long long)r->id);
+        UT__RS_REFUSE(h, "refuse-ack", "sender is failed", UT_ESTATE,
+                      "step: replica %llu is failed; resync it first", (unsigned long long)r->id);
     if (ut__replica_reserve(h, h->n, h->n + 4) != UT_OK)
         UT__FAIL(&h->base, UT_ENOMEM, "step: out of memory");
 
+    h->started = true;
+    uint64_t old_acked = r->acked;
+    ut_replica_status_t old_status = r->status;
     r->last_heard_ms = h->now;
     /* Acks may be reordered or duplicated by the network: positions only
      * move forward. */
@@ -579,9 +717,15 @@ int ut_replica_set_step(ut_replica_set_t *h, const ut_msg_t *m)
     if (r->acked == h->last)
         r->last_sync_ms = h->now;
     if (r->status == UT_REPLICA_OFFLINE)
-        ut__replica_set_status(h, i, UT_REPLICA_SYNCING); /* back: catch up first */
-    ut__replica_judge(h, i);
-    ut__replica_settle(h);
+        ut__replica_set_status(h, i, UT_REPLICA_SYNCING,
+                               "an ack from an offline replica"); /* back: catch up first */
+    /* An in-sync replica within the entry bound, with no time bound, stays
+     * in-sync: nothing to judge (the common ack). */
+    if (r->status != UT_REPLICA_IN_SYNC || h->cfg.lag_bound_ms > 0 ||
+        h->last - r->acked > h->cfg.lag_bound_entries)
+        ut__replica_judge(h, i);
+    if (r->status != old_status || !ut__replica_settled(h, r, old_acked))
+        ut__replica_settle(h);
     return UT_OK;
 }
 
@@ -590,8 +734,9 @@ int ut_replica_set_tick(ut_replica_set_t *h, uint64_t now_ms)
     if (!ut__rs_ok(h))
         return UT_EINVAL;
     if (now_ms < h->now)
-        UT__FAIL(&h->base, UT_EINVAL, "tick: time went back from %llu to %llu",
-                 (unsigned long long)h->now, (unsigned long long)now_ms);
+        UT__RS_REFUSE(h, "refuse-tick", "time went back", UT_EINVAL,
+                      "tick: time went back from %llu to %llu", (unsigned long long)h->now,
+                      (unsigned long long)now_ms);
     if (ut__replica_reserve(h, 2 * h->n, 3 * h->n + 2) != UT_OK)
         UT__FAIL(&h->base, UT_ENOMEM, "tick: out of memory");
     h->now = now_ms;
@@ -599,7 +744,7 @@ int ut_replica_set_tick(ut_replica_set_t *h, uint64_t now_ms)
         ut__replica_t *r = &h->reps[i];
         if (h->cfg.offline_after_ms > 0 && ut__replica_live(r) && r->acked < h->last &&
             now_ms - r->last_heard_ms > h->cfg.offline_after_ms)
-            ut__replica_set_status(h, i, UT_REPLICA_OFFLINE);
+            ut__replica_set_status(h, i, UT_REPLICA_OFFLINE, "no ack within offline_after_ms");
         ut__replica_judge(h, i);
     }
     ut__replica_settle(h);
@@ -618,8 +763,9 @@ int ut_replica_set_mark(ut_replica_set_t *h, uint64_t id, ut_replica_status_t st
         UT__FAIL(&h->base, UT_ENOTFOUND, "mark: %llu is not a replica", (unsigned long long)id);
     ut__replica_t *r = &h->reps[i];
     if (!ut__replica_edge(r->status, status))
-        UT__FAIL(&h->base, UT_ESTATE, "mark: %llu: %s -> %s is not allowed", (unsigned long long)id,
-                 ut_replica_status_name(r->status), ut_replica_status_name(status));
+        UT__RS_REFUSE(h, "refuse-mark", "not in the status graph", UT_ESTATE,
+                      "mark: %llu: %s -> %s is not allowed", (unsigned long long)id,
+                      ut_replica_status_name(r->status), ut_replica_status_name(status));
     if (ut__replica_reserve(h, h->n + 1, h->n + 4) != UT_OK)
         UT__FAIL(&h->base, UT_ENOMEM, "mark: out of memory");
     bool was_failed = r->status == UT_REPLICA_FAILED;
@@ -630,7 +776,7 @@ int ut_replica_set_mark(ut_replica_set_t *h, uint64_t id, ut_replica_status_t st
     }
     if (status == UT_REPLICA_SYNCING)
         r->last_heard_ms = h->now;
-    ut__replica_set_status(h, i, status);
+    ut__replica_set_status(h, i, status, "reported by the caller");
     ut__replica_judge(h, i);
     ut__replica_settle(h);
     return UT_OK;
@@ -709,7 +855,7 @@ uint64_t ut_replica_set_degradations(const ut_replica_set_t *h)
 
 size_t ut_replica_set_in_sync(const ut_replica_set_t *h)
 {
-    return ut__rs_ok(h) ? ut__count_status(h, UT_REPLICA_IN_SYNC) : 0;
+    return ut__rs_ok(h) ? h->n_in_sync : 0;
 }
 
 int ut_replica_set_status(const ut_replica_set_t *h, uint64_t id, ut_replica_status_t *out)

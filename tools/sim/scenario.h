@@ -127,6 +127,7 @@ extern const sim_scenario_t sim_scenario_lock;
 /* >>> gossip (issue 16) */
 /* <<< gossip */
 /* >>> replica (issue 13) */
+extern const sim_scenario_t sim_scenario_replica;
 /* <<< replica */
 
 /* sim_options_default, then sc's defaults (sc NULL: the default scenario);

@@ -15,6 +15,7 @@ static const sim_scenario_t *const scenarios[] = {
     /* >>> gossip (issue 16) */
     /* <<< gossip */
     /* >>> replica (issue 13) */
+    &sim_scenario_replica,
     /* <<< replica */
 };
 

@@ -1,0 +1,714 @@
+/* SPDX-License-Identifier: MIT */
+/* The replica scenario: node 1 is a primary running libunitypes' replica
+ * set (ut_replica_set_t, include/unitypes/replica.h) under one replication
+ * strategy; nodes 2..N are its replicas, which really store positions (a
+ * contiguous prefix on their simulated disk), forward them as the strategy
+ * says (chain: to the successor, van Renesse & Schneider, OSDI 2004, §2-3;
+ * tree: to their children) and acknowledge what they hold. The workload
+ * runs from the primary's tick (clients = 0): writes, two writers' dotted
+ * version vector register (Almeida et al., DAIS 2014) and a hybrid logical
+ * clock stamp per write (Kulkarni et al., OPODIS 2014).
+ *
+ * Everything crosses the world's network as UT_MSG_REPL_* through the
+ * codec, so loss, duplication, reordering, partitions, crashes and skew all
+ * apply. The primary persists its last position (its log) at each write and
+ * the durable position it reports at each drain; a restarted primary
+ * resumes with ut_replica_set_restore. A replica persists what it stores
+ * and its chain successor; one crash in eight also loses its disk (the
+ * operator reports it failed, and resyncs it once it is back).
+ *
+ * After every event: the checks shared with the seeded cluster test
+ * (tests/replica_check.h: durable held by the replicas the strategy names,
+ * at every event and when it moves; status changes and degradations only
+ * as events; durable never back), CRAQ clean reads held by the link that
+ * serves them, bounded causal metadata, HLC timestamps strictly rising. At
+ * the end: the durable position advanced. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../scenario.h"
+
+#include "../../../tests/replica_check.h"
+
+#define PRIMARY 0u
+#define WRITE_PPM 300000u        /* a write at 3 primary ticks in 10 */
+#define RETRANSMIT_TICKS 5u      /* the transport's repair, every 50 ms */
+#define ANNOUNCE_TICKS 50u       /* chain membership re-announced every 500 ms */
+#define REACK_TICKS 10u          /* a replica repeats its ack every 100 ms */
+#define WINDOW 8u                /* positions resent at once */
+#define WIPE_PPM 125000u         /* 1 replica crash in 8 loses the disk */
+#define MARK_OFFLINE_PPM 500000u /* the operator notices half the other crashes */
+#define WRITERS 2u               /* clients of the dotted version vector register */
+#define HLC_MAX_OFFSET_MS 1000u
+
+typedef struct rdisk {
+    uint64_t stored;    /* contiguous prefix held */
+    uint64_t successor; /* chain: node id it forwards to, 0 = tail */
+} rdisk_t;
+
+typedef struct rnode {
+    rdisk_t disk, synced; /* synced: what the lying disk really wrote */
+    unsigned ticks;
+    bool wiped; /* lost its disk; not yet resynced */
+    uint8_t role;
+} rnode_t;
+
+typedef struct pdisk {
+    uint64_t last, durable;
+    ut_dvv_t dvv;
+} pdisk_t;
+
+typedef struct replica {
+    sim_world_t *w;
+    ut_replica_set_config_t cfg;
+    uint64_t ids[SIM_MAX_NODES]; /* replica ids, 2..N */
+    size_t nrep;
+    ut_replica_set_t *h; /* NULL while the primary is down */
+    pdisk_t disk, synced;
+    ut_vclock_t ctx[WRITERS]; /* what each writer last read */
+    ut_hlc_t hlc;             /* volatile: the physical clock carries it over restarts */
+    uint64_t hlc_max;
+    unsigned ticks;
+    rnode_t r[SIM_MAX_NODES]; /* by node index; 0 unused */
+    rc_state_t rc;
+    /* figures */
+    uint64_t writes, refused, degradations, restores, wipes, max_siblings;
+} replica_t;
+
+/* --strategy: the one option, kept here because sim_options_t has no room
+ * for a scenario's own values; -1 = drawn per seed. */
+static int g_strategy = -1;
+/* --failover: a durable write on no replica is a violation too. */
+static bool g_failover = false;
+
+static void check(replica_t *s);
+
+static void send_msg(replica_t *s, unsigned from, ut_msg_type_t type, uint64_t to, uint64_t a,
+                     uint64_t b)
+{
+    ut_msg_t m;
+    memset(&m, 0, sizeof m);
+    m.type = type;
+    m.from = from + 1;
+    m.to = to;
+    if (type == UT_MSG_REPL_WRITE) {
+        m.body.repl_write.position = a;
+        m.body.repl_write.durable = b;
+    } else if (type == UT_MSG_REPL_ACK) {
+        m.body.repl_ack.acked = a;
+        m.body.repl_ack.applied = b;
+    } else {
+        m.body.repl_link.successor = a;
+        m.body.repl_link.position = b;
+    }
+    sim_send(s->w, from, &m);
+}
+
+static int rep_index(const replica_t *s, uint64_t id)
+{
+    return id >= 2 && id <= s->nrep + 1 ? (int)(id - 2) : -1;
+}
+
+/* ---- the primary ------------------------------------------------------- */
+
+static void primary_persist(replica_t *s)
+{
+    if (sim_disk_synced(s->w))
+        s->synced = s->disk;
+}
+
+static void replica_roles(replica_t *s)
+{
+    for (size_t k = 0; k < s->nrep; k++) {
+        unsigned i = (unsigned)k + 1;
+        if (!sim_node_up(s->w, i))
+            continue;
+        uint8_t role = s->rc.st[k] == UT_REPLICA_IN_SYNC ? SIM_ROLE_FOLLOWER : SIM_ROLE_CANDIDATE;
+        if (role != s->r[i].role) {
+            s->r[i].role = role;
+            sim_segment(s->w, i, role, 0);
+        }
+    }
+}
+
+static void primary_drain(replica_t *s)
+{
+    if (!s->h)
+        return;
+    ut_replica_ready_t rd;
+    for (;;) {
+        int rc = ut_replica_set_ready(s->h, &rd);
+        if (rc != UT_OK) {
+            sim_violation(s->w, "ready-contract", "primary ready: %s", ut_err_name(rc));
+            return;
+        }
+        if (ut_replica_set_ready_empty(&rd))
+            break;
+        for (size_t k = 0; k < rd.n_msgs; k++)
+            sim_send(s->w, PRIMARY, &rd.msgs[k]);
+        for (size_t k = 0; k < rd.n_events; k++) {
+            const ut_replica_event_t *e = &rd.events[k];
+            rc_event(&s->rc, e);
+            if (e->kind == UT_REPLICA_EVENT_DEGRADED) {
+                s->degradations++;
+                sim_mark(s->w, SIM_MARK_LEADER, PRIMARY, e->position,
+                         "n1 semi-sync degraded to async at %" PRIu64, e->position);
+            } else if (e->kind == UT_REPLICA_EVENT_RESTORED) {
+                sim_mark(s->w, SIM_MARK_LEADER, PRIMARY, e->position,
+                         "n1 semi-sync restored at %" PRIu64, e->position);
+            }
+        }
+        rc = ut_replica_set_advance(s->h, &rd);
+        if (rc != UT_OK) {
+            sim_violation(s->w, "ready-contract", "primary advance: %s", ut_err_name(rc));
+            return;
+        }
+    }
+    /* The durable position is reported (to clients) only once persisted. */
+    if (rd.durable != s->disk.durable) {
+        s->disk.durable = rd.durable;
+        primary_persist(s);
+    }
+    replica_roles(s);
+}
+
+static void operator_mark(replica_t *s, size_t k, ut_replica_status_t st)
+{
+    int rc = ut_replica_set_mark(s->h, s->ids[k], st);
+    if (rc == UT_ENOMEM)
+        sim_fail(s->w);
+    else if (rc != UT_OK)
+        sim_violation(s->w, "mark", "marking replica %" PRIu64 " %s from %s: %s", s->ids[k],
+                      ut_replica_status_name(st), ut_replica_status_name(s->rc.st[k]),
+                      ut_err_name(rc));
+}
+
+static int primary_start(replica_t *s, bool restore, uint64_t local_ms)
+{
+    int rc = ut_replica_set_new(&s->h, &s->cfg);
+    if (rc != UT_OK) {
+        sim_fail_msg(s->w, "ut_replica_set_new: %s", ut_strerror(rc));
+        return -1;
+    }
+    if (!restore)
+        rc_init(&s->rc, &s->cfg);
+    rc = ut_replica_set_tick(s->h, local_ms); /* time origin */
+    if (rc == UT_OK && restore) {
+        rc = ut_replica_set_restore(s->h, s->disk.last, s->disk.durable);
+        rc_reset(&s->rc, UT_REPLICA_SYNCING);
+        s->restores++;
+        s->w->r->stats.invariant_checks++;
+        if (rc != UT_OK)
+            sim_violation(s->w, "restore",
+                          "the primary refused its own log (last %" PRIu64 ", durable %" PRIu64
+                          "): %s",
+                          s->disk.last, s->disk.durable, ut_replica_set_errmsg(s->h));
+        /* The operator tells the new primary which disks were lost. */
+        for (size_t k = 0; k < s->nrep; k++)
+            if (s->r[k + 1].wiped)
+                operator_mark(s, k, UT_REPLICA_FAILED);
+    }
+    if (rc != UT_OK && !restore) {
+        sim_fail_msg(s->w, "primary start: %s", ut_strerror(rc));
+        return -1;
+    }
+    memset(&s->hlc, 0, sizeof s->hlc);
+    ut_hlc_init(&s->hlc, HLC_MAX_OFFSET_MS);
+    s->w->r->stats.leaders_elected++;
+    sim_segment(s->w, PRIMARY, SIM_ROLE_LEADER, 0);
+    return 0;
+}
+
+static void primary_write(replica_t *s, uint64_t local_ms)
+{
+    uint64_t p = 0;
+    int rc = ut_replica_set_write(s->h, &p);
+    if (rc == UT_ESTATE) {
+        s->refused++; /* the strategy's contract: refuse rather than weaken */
+        return;
+    }
+    if (rc == UT_ENOMEM) {
+        sim_fail(s->w);
+        return;
+    }
+    if (rc != UT_OK || p != s->disk.last + 1) {
+        sim_violation(s->w, "write", "write gave position %" PRIu64 " after %" PRIu64 ": %s", p,
+                      s->disk.last, ut_err_name(rc));
+        return;
+    }
+    s->writes++;
+    s->disk.last = p;
+    /* Two clients write one key through this coordinator, each with the
+     * context it last read (its own last write, not the other's): a dotted version vector keeps
+     * one sibling per client at most, where per-server version vectors
+     * grow one per write (the Riak sibling explosion). */
+    unsigned c = (unsigned)(p % WRITERS);
+    rc = ut_dvv_put(&s->disk.dvv, &s->ctx[c], 1, p, NULL);
+    s->w->r->stats.invariant_checks++;
+    if (rc != UT_OK)
+        sim_violation(s->w, "causal-metadata", "dvv put by writer %u: %s", c, ut_err_name(rc));
+    else if (s->disk.dvv.n > WRITERS || s->disk.dvv.past.n > 1)
+        sim_violation(s->w, "causal-metadata",
+                      "%" PRIu32 " siblings and %" PRIu32 " clock entries for %u writers through "
+                      "one coordinator",
+                      s->disk.dvv.n, s->disk.dvv.past.n, WRITERS);
+    if (s->disk.dvv.n > s->max_siblings)
+        s->max_siblings = s->disk.dvv.n;
+    s->ctx[c] = s->disk.dvv.past; /* the writer reads its write back */
+    primary_persist(s);
+    /* HLC stamps rise strictly, whatever the node's clock skew and restarts. */
+    uint64_t ts = 0;
+    rc = ut_hlc_now(&s->hlc, local_ms, &ts);
+    if (rc != UT_OK || ts <= s->hlc_max)
+        sim_violation(s->w, "hlc", "hlc stamp %" PRIu64 " after %" PRIu64 ": %s", ts, s->hlc_max,
+                      ut_err_name(rc));
+    s->hlc_max = ts;
+}
+
+static uint64_t acked_of(replica_t *s, uint64_t id)
+{
+    ut_replica_info_t inf;
+    return ut_replica_set_info(s->h, id, &inf) == UT_OK ? inf.acked : 0;
+}
+
+/* The transport's repair: resend what a replica lacks, re-announce the
+ * chain (a lost UT_MSG_REPL_LINK must not wedge it). */
+static void primary_retransmit(replica_t *s, bool announce)
+{
+    uint64_t last = ut_replica_set_last(s->h), durable = ut_replica_set_durable(s->h);
+    if (s->cfg.strategy != UT_REPLICATION_CHAIN) {
+        for (size_t k = 0; k < s->nrep; k++) {
+            if (s->rc.st[k] == UT_REPLICA_FAILED)
+                continue;
+            uint64_t a = acked_of(s, s->ids[k]);
+            for (uint64_t p = a + 1; p <= last && p <= a + WINDOW; p++)
+                send_msg(s, PRIMARY, UT_MSG_REPL_WRITE, s->ids[k], p, durable);
+        }
+        return;
+    }
+    uint64_t link = 0;
+    if (ut_replica_set_successor(s->h, s->cfg.self_id, &link) != UT_OK || link == 0)
+        return;
+    uint64_t a = acked_of(s, link);
+    for (uint64_t p = a + 1; p <= last && p <= a + WINDOW; p++)
+        send_msg(s, PRIMARY, UT_MSG_REPL_WRITE, link, p, durable);
+    for (size_t hops = 0; link != 0 && hops < s->nrep; hops++) {
+        uint64_t succ = 0;
+        if (ut_replica_set_successor(s->h, link, &succ) != UT_OK)
+            break;
+        uint64_t sa = succ ? acked_of(s, succ) : 0;
+        if (announce || (succ && sa < acked_of(s, link)))
+            send_msg(s, PRIMARY, UT_MSG_REPL_LINK, link, succ, sa);
+        link = succ;
+    }
+}
+
+static void primary_tick(replica_t *s, uint64_t local_ms)
+{
+    int rc = ut_replica_set_tick(s->h, local_ms);
+    if (rc == UT_ENOMEM) {
+        sim_fail(s->w);
+        return;
+    }
+    if (rc != UT_OK) {
+        sim_violation(s->w, "tick", "primary tick: %s", ut_replica_set_errmsg(s->h));
+        return;
+    }
+    s->ticks++;
+    /* The operator resyncs a failed replica once it is back. */
+    for (size_t k = 0; k < s->nrep; k++) {
+        if (s->rc.st[k] == UT_REPLICA_FAILED && sim_node_up(s->w, (unsigned)k + 1)) {
+            operator_mark(s, k, UT_REPLICA_SYNCING);
+            s->r[k + 1].wiped = false;
+        }
+    }
+    if (sim_rng_chance(sim_rng(s->w), WRITE_PPM))
+        primary_write(s, local_ms);
+    if (s->ticks % RETRANSMIT_TICKS == 0)
+        primary_retransmit(s, s->ticks % ANNOUNCE_TICKS == 0);
+}
+
+static void primary_deliver(replica_t *s, const ut_msg_t *m)
+{
+    if (m->type != UT_MSG_REPL_ACK) {
+        s->w->r->stats.msgs_rejected++;
+        sim_violation(s->w, "message-validity", "the primary got a %s", ut_msg_type_name(m->type));
+        return;
+    }
+    int rc = ut_replica_set_step(s->h, m);
+    if (rc == UT_ENOMEM) {
+        sim_fail(s->w);
+        return;
+    }
+    /* A failed replica's late ack is refused; nothing else may be. */
+    int k = rep_index(s, m->from);
+    if (rc != UT_OK && !(rc == UT_ESTATE && k >= 0 && s->rc.st[k] == UT_REPLICA_FAILED)) {
+        s->w->r->stats.msgs_rejected++;
+        sim_violation(s->w, "ack-refused",
+                      "the primary refused an ack of %" PRIu64 " from node %" PRIu64 ": %s",
+                      m->body.repl_ack.acked, m->from, ut_replica_set_errmsg(s->h));
+    }
+}
+
+/* ---- the replicas ------------------------------------------------------ */
+
+static void replica_persist(replica_t *s, unsigned i)
+{
+    if (sim_disk_synced(s->w))
+        s->r[i].synced = s->r[i].disk;
+}
+
+static void replica_ack(replica_t *s, unsigned i)
+{
+    send_msg(s, i, UT_MSG_REPL_ACK, PRIMARY + 1, s->r[i].disk.stored, s->r[i].disk.stored);
+}
+
+/* Tree: replica k (0-based, config order) has children (k+1)f .. (k+1)f+f-1,
+ * the heap layout of replica.h. */
+static void tree_forward(replica_t *s, unsigned i, uint64_t p, uint64_t durable)
+{
+    size_t f = s->cfg.tree_fanout, k = i - 1;
+    for (size_t c = (k + 1) * f; c < (k + 1) * f + f && c < s->nrep; c++)
+        send_msg(s, i, UT_MSG_REPL_WRITE, s->ids[c], p, durable);
+}
+
+static void replica_deliver(replica_t *s, unsigned i, const ut_msg_t *m)
+{
+    rnode_t *r = &s->r[i];
+    if (m->type == UT_MSG_REPL_WRITE) {
+        uint64_t p = m->body.repl_write.position;
+        if (p == r->disk.stored + 1) {
+            r->disk.stored = p; /* stored before it is acknowledged */
+            replica_persist(s, i);
+            s->w->r->stats.entries_applied++;
+            if (s->cfg.strategy == UT_REPLICATION_CHAIN && r->disk.successor)
+                send_msg(s, i, UT_MSG_REPL_WRITE, r->disk.successor, p, m->body.repl_write.durable);
+            else if (s->cfg.strategy == UT_REPLICATION_TREE)
+                tree_forward(s, i, p, m->body.repl_write.durable);
+        }
+        replica_ack(s, i);
+    } else if (m->type == UT_MSG_REPL_LINK) {
+        uint64_t succ = m->body.repl_link.successor;
+        if (succ != 0 && rep_index(s, succ) < 0) {
+            sim_violation(s->w, "message-validity", "node %u told to forward to %" PRIu64, i + 1,
+                          succ);
+            return;
+        }
+        r->disk.successor = succ;
+        replica_persist(s, i);
+        for (uint64_t p = m->body.repl_link.position + 1;
+             succ && p <= r->disk.stored && p <= m->body.repl_link.position + 8 * WINDOW; p++)
+            send_msg(s, i, UT_MSG_REPL_WRITE, succ, p, 0);
+    } else {
+        s->w->r->stats.msgs_rejected++;
+        sim_violation(s->w, "message-validity", "replica %u got a %s", i + 1,
+                      ut_msg_type_name(m->type));
+    }
+}
+
+/* ---- the scenario table ---------------------------------------------------- */
+
+static void check(replica_t *s)
+{
+    if (!s->h)
+        return;
+    uint64_t stored[SIM_MAX_NODES];
+    for (size_t k = 0; k < s->nrep; k++)
+        stored[k] = s->r[k + 1].disk.stored;
+    s->w->r->stats.invariant_checks++;
+    if (!rc_check(&s->rc, s->h, stored)) {
+        const char *why = s->rc.why;
+        const char *inv = strstr(why, "degrad")   ? "never-silent"
+                          : strstr(why, "status") ? "status-graph"
+                                                  : "durability";
+        sim_violation(s->w, inv, "%s (%" PRIu64 ", %" PRIu64 "), strategy %s", why, s->rc.a,
+                      s->rc.b, ut_replication_name(s->cfg.strategy));
+        s->rc.why = NULL; /* reported: the world stops the run */
+        return;
+    }
+    if (g_failover && s->rc.weak_seen) {
+        sim_violation(s->w, "failover-loss",
+                      "position %" PRIu64 " was reported durable while no replica held it: a "
+                      "failover now loses it (strategy %s%s)",
+                      s->rc.durable_seen, ut_replication_name(s->cfg.strategy),
+                      ut_replica_set_degraded(s->h) ? ", degraded" : "");
+        s->rc.weak_seen = false;
+        return;
+    }
+    /* CRAQ (Terrace & Freedman 2009, §2.3): a link serving the clean
+     * version holds it. */
+    if (s->cfg.strategy == UT_REPLICATION_CHAIN) {
+        for (size_t k = 0; k < s->nrep; k++) {
+            uint64_t v = 0;
+            if (ut_replica_set_read_version(s->h, s->ids[k], &v) == UT_OK && stored[k] < v)
+                sim_violation(s->w, "durability",
+                              "CRAQ: link %" PRIu64 " serves clean version %" PRIu64
+                              " holding %" PRIu64,
+                              s->ids[k], v, stored[k]);
+        }
+    }
+}
+
+static int replica_create(sim_world_t *w, void **out)
+{
+    if (w->o.nodes < 2) {
+        sim_fail_msg(w, "scenario replica: needs 2 nodes or more (a primary and a replica)");
+        return -1;
+    }
+    replica_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return -1;
+    s->w = w;
+    s->nrep = w->o.nodes - 1;
+    for (size_t k = 0; k < s->nrep; k++)
+        s->ids[k] = k + 2;
+    /* The configuration, drawn from a stream of its own. */
+    uint64_t x = w->o.seed ^ 0x2e91ca5e7e91ca5eull;
+    uint64_t r = sim_splitmix64(&x);
+    ut_replica_set_config_t *c = &s->cfg;
+    ut_replica_set_config_init(c, UT_REPLICA_SET_CONFIG_VERSION);
+    c->self_id = 1;
+    c->replicas = s->ids;
+    c->n_replicas = s->nrep;
+    c->strategy = g_strategy >= 0 ? (ut_replication_t)g_strategy : (ut_replication_t)(r % 5);
+    c->min_in_sync = s->nrep >= 2 ? 2 : 1;
+    c->semi_sync_acks = s->nrep >= 2 ? 2 : 1;
+    c->semi_sync_degrade = (r >> 8) & 1;
+    c->semi_sync_timeout_ms = 300;
+    c->lag_bound_entries = 16;
+    c->lag_bound_ms = (r >> 9) & 1 ? 300 : 0;
+    c->offline_after_ms = 500;
+    c->tree_fanout = 2;
+    /* The strongest level the strategy serves (consistency.h): strong for
+     * the strategies that never acknowledge on fewer copies than promised,
+     * eventual for async and a semi-sync that may degrade. */
+    bool weak = c->strategy == UT_REPLICATION_ASYNC ||
+                (c->strategy == UT_REPLICATION_SEMI_SYNC &&
+                 (c->semi_sync_degrade || 2u * (c->semi_sync_acks + 1u) <= s->nrep + 1u));
+    c->consistency = weak ? UT_CONSISTENCY_EVENTUAL
+                          : ((r >> 10) & 1 ? UT_CONSISTENCY_LINEARIZABLE : UT_CONSISTENCY_STRONG);
+    if (weak) {
+        /* ...and the library refuses the strong level for it. */
+        ut_replica_set_config_t strong = *c;
+        ut_replica_set_t *h = NULL;
+        strong.consistency = UT_CONSISTENCY_STRONG;
+        w->r->stats.invariant_checks++;
+        if (ut_replica_set_new(&h, &strong) != UT_EINVAL) {
+            ut_replica_set_free(h);
+            sim_violation(w, "consistency", "strong consistency accepted under %s%s",
+                          ut_replication_name(c->strategy),
+                          c->semi_sync_degrade ? " (degradable)" : "");
+        }
+    }
+    ut_dvv_init(&s->disk.dvv);
+    for (unsigned k = 0; k < WRITERS; k++)
+        ut_vclock_init(&s->ctx[k]);
+    s->synced = s->disk;
+    *out = s;
+    return 0;
+}
+
+static void replica_destroy(void *ctx)
+{
+    replica_t *s = ctx;
+    if (!s)
+        return;
+    ut_replica_set_free(s->h);
+    free(s);
+}
+
+static int replica_node_start(void *ctx, unsigned i, bool restore, uint64_t local_ms)
+{
+    replica_t *s = ctx;
+    if (i == PRIMARY)
+        return primary_start(s, restore, local_ms);
+    rnode_t *r = &s->r[i];
+    if (!restore) {
+        memset(r, 0, sizeof *r);
+        r->disk.successor = i < s->nrep ? s->ids[i] : 0; /* config order */
+        r->synced = r->disk;
+    }
+    r->ticks = 0;
+    r->role = SIM_ROLE_FOLLOWER;
+    sim_segment(s->w, i, SIM_ROLE_FOLLOWER, 0);
+    return 0;
+}
+
+static bool replica_node_crash(void *ctx, unsigned i)
+{
+    replica_t *s = ctx;
+    bool lost = false;
+    if (i == PRIMARY) {
+        if ((s->w->o.faults & SIM_F_LYING_DISK) && memcmp(&s->synced, &s->disk, sizeof s->disk)) {
+            s->disk = s->synced;
+            lost = true;
+        }
+        ut_replica_set_free(s->h);
+        s->h = NULL;
+        return lost;
+    }
+    rnode_t *r = &s->r[i];
+    size_t k = i - 1;
+    if ((s->w->o.faults & SIM_F_LYING_DISK) && memcmp(&r->synced, &r->disk, sizeof r->disk)) {
+        r->disk = r->synced;
+        lost = true;
+    }
+    if (sim_rng_chance(sim_rng(s->w), WIPE_PPM)) {
+        /* The disk is gone: a new one knows nothing. The operator reports
+         * it at once, so the primary stops counting its copies. */
+        memset(&r->disk, 0, sizeof r->disk);
+        r->synced = r->disk;
+        r->wiped = true;
+        s->wipes++;
+        if (s->h && s->rc.st[k] != UT_REPLICA_FAILED)
+            operator_mark(s, k, UT_REPLICA_FAILED);
+    } else if (s->h && rc_live(s->rc.st[k]) && sim_rng_chance(sim_rng(s->w), MARK_OFFLINE_PPM)) {
+        operator_mark(s, k, UT_REPLICA_OFFLINE);
+    }
+    primary_drain(s);
+    check(s);
+    return lost;
+}
+
+static void replica_tick(void *ctx, unsigned i, uint64_t local_ms)
+{
+    replica_t *s = ctx;
+    if (i == PRIMARY) {
+        primary_tick(s, local_ms);
+        return;
+    }
+    if (++s->r[i].ticks % REACK_TICKS == 0)
+        replica_ack(s, i);
+}
+
+static void replica_deliver_msg(void *ctx, unsigned i, const ut_msg_t *m)
+{
+    replica_t *s = ctx;
+    if (i == PRIMARY)
+        primary_deliver(s, m);
+    else
+        replica_deliver(s, i, m);
+}
+
+static void replica_drain(void *ctx, unsigned i)
+{
+    replica_t *s = ctx;
+    (void)i;
+    primary_drain(s);
+    check(s);
+}
+
+static void replica_request(void *ctx, unsigned i, const sim_cmsg_t *m)
+{
+    /* The workload runs from the primary's tick; a client given with
+     * --clients is told there is no leader to talk to. */
+    replica_t *s = ctx;
+    sim_cmsg_t r = {.kind = SIM_CM_NOTLEADER, .client = m->client, .reqid = m->reqid};
+    sim_reply(s->w, i, m->client, &r);
+}
+
+static bool replica_target(void *ctx, unsigned *i)
+{
+    replica_t *s = ctx;
+    *i = PRIMARY;
+    return s->h != NULL;
+}
+
+static void replica_finish(void *ctx, sim_result_t *r)
+{
+    replica_t *s = ctx;
+    uint64_t durable = s->rc.durable_seen;
+    r->stats.commit_index = durable;
+    if (r->opts.clients == 0) { /* else the lines are the world's clients' */
+        r->stats.ops_total = s->writes + s->refused;
+        r->stats.ops_failed = s->refused;
+        r->stats.ops_ok = durable < s->writes ? durable : s->writes;
+        r->stats.ops_unknown = s->writes - r->stats.ops_ok;
+    }
+    /* End of run: the set was not wedged (a run of 20 s or more without
+     * faults that keep the primary away the whole time makes progress). */
+    if (!r->violation.found && r->opts.time_ms >= 20000 && durable == 0)
+        sim_violation(s->w, "progress", "no write became durable in %" PRIu64 " s (strategy %s)",
+                      r->opts.time_ms / 1000, ut_replication_name(s->cfg.strategy));
+}
+
+static void defaults(sim_options_t *o)
+{
+    o->clients = 0;
+}
+
+static int set_strategy(sim_options_t *o, const char *v, char *err, size_t cap)
+{
+    (void)o;
+    ut_replication_t st;
+    if (v && strcmp(v, "mixed") == 0) {
+        g_strategy = -1;
+        return 0;
+    }
+    if (!v || ut_replication_parse(v, &st) != UT_OK) {
+        snprintf(err, cap, "--strategy: '%s' is not sync, semi-sync, async, chain, tree or mixed",
+                 v ? v : "");
+        return -1;
+    }
+    g_strategy = (int)st;
+    return 0;
+}
+
+static void replay_strategy(const sim_options_t *o, char *buf, size_t cap)
+{
+    (void)o;
+    if (g_strategy >= 0)
+        snprintf(buf, cap, " --strategy %s", ut_replication_name((ut_replication_t)g_strategy));
+}
+
+static int set_failover(sim_options_t *o, const char *v, char *err, size_t cap)
+{
+    (void)o;
+    (void)v;
+    (void)err;
+    (void)cap;
+    g_failover = true;
+    return 0;
+}
+
+static void replay_failover(const sim_options_t *o, char *buf, size_t cap)
+{
+    (void)o;
+    if (g_failover)
+        snprintf(buf, cap, " --failover");
+}
+
+static const sim_scenario_option_t replica_options[] = {
+    {"strategy", true,
+     "  --strategy NAME   replica: sync, semi-sync, async, chain, tree, or mixed (the\n"
+     "                    default: one drawn per seed)\n",
+     set_strategy, replay_strategy},
+    {"failover", false,
+     "  --failover        replica: also a violation: a write reported durable while no\n"
+     "                    replica holds it (a failover would lose it; async does this)\n",
+     set_failover, replay_failover},
+};
+
+const sim_scenario_t sim_scenario_replica = {
+    .name = "replica",
+    .summary = "libunitypes' replica set (ut_replica_set_t): a primary and its replicas under "
+               "each replication strategy",
+    .title = "replica set",
+    .invariants = "durable held by the strategy's replicas, status and degradation\n"
+                  "               only as events, causal metadata bounded, HLC rising",
+    .crash_point_text = "at a crash point",
+    .options = replica_options,
+    .n_options = sizeof replica_options / sizeof replica_options[0],
+    .defaults = defaults,
+    .create = replica_create,
+    .destroy = replica_destroy,
+    .node_start = replica_node_start,
+    .node_crash = replica_node_crash,
+    .tick = replica_tick,
+    .deliver = replica_deliver_msg,
+    .drain = replica_drain,
+    .request = replica_request,
+    .target = replica_target,
+    .finish = replica_finish,
+};

@@ -108,6 +108,11 @@ struct sim_scenario {
  * key-value register model, lincheck.h), with r->opts.lin_budget: the
  * default check_history. 0, or -1 (out of memory). */
 int sim_check_linearizable(sim_result_t *r);
+/* A check_history for a scenario that drives its own clients and checks
+ * their properties as the run goes and in finish (a violation there stops
+ * the report at it): it records the history property as holding. Name the
+ * property in history_property. Returns 0. */
+int sim_check_in_run(void *ctx, sim_result_t *r);
 
 /* The scenario r ran (its options' impl, else by name, else the default). */
 const sim_scenario_t *sim_result_scenario(const sim_result_t *r);

@@ -1027,16 +1027,6 @@ static const sim_stat_row_t lock_rows[] = {
                 "nodes"},
 };
 
-/* The clients' properties are checked as the run goes and at its end
- * (finish); there is no key-value history to linearize. */
-static int lock_check_history(void *ctx, sim_result_t *r)
-{
-    (void)ctx;
-    r->lin_checked = true;
-    r->lin.verdict = LC_LINEARIZABLE;
-    return 0;
-}
-
 const sim_scenario_t sim_scenario_lock = {
     .name = "lock",
     .help = "  N nodes of ut_consensus_t replicate a ut_lock_table_t; lock clients (ut_lock_t)\n"
@@ -1050,8 +1040,8 @@ const sim_scenario_t sim_scenario_lock = {
     .n_rows = sizeof lock_rows / sizeof lock_rows[0],
     .sweep_text = "{leaders_elected} leaders elected",
     .seed_text = "{leaders_elected} leaders, {leader_changes} changes, term {max_term}",
-    .check_history = lock_check_history,
-    .history_property = "lock properties (checked during the run)",
+    .check_history = sim_check_in_run,
+    .history_property = "client views and progress (checked in the run)",
     .summary = "a lock service on Raft: ut_lock_table_t replicated by ut_consensus_t, "
                "ut_lock_t clients, a fenced store",
     .title = "Lock service on Raft",

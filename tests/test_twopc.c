@@ -46,7 +46,7 @@ static void test_commit_all_yes(void **state)
     for (int i = 0; i < 3; i++)
         assert_int_equal(pstate(&w, i), UT_TXN_COMMITTED);
     assert_int_equal(ut_2pc_count(w.c), 0);
-    assert_int_equal(w.done_state, UT_TXN_COMMITTED);
+    assert_int_equal(w.orc.done, UT_TXN_COMMITTED);
     /* PA commit: coordinator forced commit + unforced end; participants
      * forced prepared + forced committed (Mohan §3.1, Table). */
     assert_int_equal(w.logs[0].n, 2);
@@ -68,7 +68,7 @@ static void test_vote_no_aborts(void **state)
     world_run(&w);
     for (int i = 0; i < 3; i++)
         assert_int_equal(pstate(&w, i), UT_TXN_ABORTED);
-    assert_int_equal(w.done_state, UT_TXN_ABORTED);
+    assert_int_equal(w.orc.done, UT_TXN_ABORTED);
     assert_int_equal(w.logs[0].n, 0); /* presumed abort: nothing logged */
     assert_int_equal(ut_2pc_count(w.c), 0);
     world_free(&w);
@@ -90,7 +90,7 @@ static void test_vote_timeout(void **state)
     assert_int_equal(cstate(&w), 98);
     world_run(&w);
     assert_int_equal(pstate(&w, 0), UT_TXN_ABORTED);
-    assert_int_equal(w.done_state, UT_TXN_ABORTED);
+    assert_int_equal(w.orc.done, UT_TXN_ABORTED);
     world_free(&w);
 }
 
@@ -112,7 +112,7 @@ static void test_read_only_and_one_phase(void **state)
         w.votes[i] = UT_2PC_VOTE_READ_ONLY;
     world_begin(&w, -2);
     world_run(&w);
-    assert_int_equal(w.done_state, UT_TXN_COMMITTED);
+    assert_int_equal(w.orc.done, UT_TXN_COMMITTED);
     assert_int_equal(w.logs[0].n, 0); /* no second phase at all */
     world_free(&w);
 
@@ -121,7 +121,7 @@ static void test_read_only_and_one_phase(void **state)
     assert_int_equal(w.net[0].m.body.twopc.code, UT_2PC_FLAG_ONE_PHASE);
     world_run(&w);
     assert_int_equal(pstate(&w, 0), UT_TXN_COMMITTED);
-    assert_int_equal(w.done_state, UT_TXN_COMMITTED);
+    assert_int_equal(w.orc.done, UT_TXN_COMMITTED);
     assert_int_equal(w.logs[0].n, 0);
     assert_int_equal(w.logs[1].n, 1);
     world_free(&w);
@@ -134,7 +134,7 @@ static void test_read_only_and_one_phase(void **state)
     world_timeout(&w, 0, -2);
     assert_int_equal(cstate(&w), UT_TXN_TIMEOUT);
     world_run(&w);
-    assert_int_equal(w.done_state, UT_TXN_COMMITTED);
+    assert_int_equal(w.orc.done, UT_TXN_COMMITTED);
     world_free(&w);
 }
 
@@ -228,7 +228,7 @@ static void test_cooperative_termination(void **state)
     assert_int_equal(pstate(&w, 0), UT_TXN_ABORTED);
     assert_int_equal(ut_2pc_participant_vote(w.p[1], W_TXID, UT_2PC_VOTE_YES), UT_ESTATE);
     world_run(&w); /* P3's no reaches the coordinator */
-    assert_int_equal(w.done_state, UT_TXN_ABORTED);
+    assert_int_equal(w.orc.done, UT_TXN_ABORTED);
     assert_false(w.violation);
     world_free(&w);
 }
@@ -277,14 +277,14 @@ static void test_presumed_commit_counts(void **state)
     assert_true(w.logs[0].rec[0].forced && w.logs[0].rec[0].state == UT_TXN_INIT);
     assert_int_equal(w.logs[1].n, 2);
     assert_false(w.logs[1].rec[1].forced);
-    assert_int_equal(w.done_state, UT_TXN_COMMITTED);
+    assert_int_equal(w.orc.done, UT_TXN_COMMITTED);
     world_free(&w);
 
     world_init(&w, 3, UT_2PC_PRESUME_COMMIT, false);
     w.votes[2] = UT_2PC_VOTE_NO;
     world_begin(&w, -2);
     world_run(&w);
-    assert_int_equal(w.done_state, UT_TXN_ABORTED); /* after every ack */
+    assert_int_equal(w.orc.done, UT_TXN_ABORTED); /* after every ack */
     assert_true(w.logs[0].rec[w.logs[0].n - 1].end);
     world_free(&w);
 }
@@ -464,7 +464,7 @@ static void test_coordinator_errors(void **state)
     m = mk(UT_MSG_2PC_ACK, 2, 1, 7, UT_TXN_ABORTED);
     ASSERT_C_UNCHANGED(&w, ut_2pc_step(w.c, &m), UT_ESTATE);
     world_run(&w);
-    assert_int_equal(w.done_state, UT_TXN_COMMITTED);
+    assert_int_equal(w.orc.done, UT_TXN_COMMITTED);
     world_free(&w);
 
     /* rollback before a decision */

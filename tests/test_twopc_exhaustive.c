@@ -82,8 +82,8 @@ static uint64_t world_hash(const world_t *w)
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)w->crashes_left << 16 | (uint64_t)w->timeouts_left << 8 |
                    (uint64_t)w->drops_left);
-    h = mix(h, w->seen_commit << 8 | w->seen_abort);
-    h = mix(h, (uint64_t)(w->done_state + 1));
+    h = mix(h, w->orc.committed << 8 | w->orc.aborted);
+    h = mix(h, (uint64_t)(w->orc.done + 1) << 8 | (uint64_t)w->orc.decision);
     ut_txn_state_t s;
     h = mix(h, ut_2pc_state(w->c, W_TXID, &s) == UT_OK ? (uint64_t)s : 99);
     for (int i = 0; i < w->np; i++) {

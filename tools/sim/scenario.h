@@ -72,6 +72,7 @@ extern const sim_scenario_t sim_scenario_echo;
 /* >>> lock (issue 14) */
 /* <<< lock */
 /* >>> 2pc (issue 15) */
+extern const sim_scenario_t sim_scenario_twopc;
 /* <<< 2pc */
 /* >>> gossip (issue 16) */
 /* <<< gossip */

@@ -10,6 +10,7 @@ static const sim_scenario_t *const scenarios[] = {
     /* >>> lock (issue 14) */
     /* <<< lock */
     /* >>> 2pc (issue 15) */
+    &sim_scenario_twopc,
     /* <<< 2pc */
     /* >>> gossip (issue 16) */
     /* <<< gossip */

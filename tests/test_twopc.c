@@ -674,6 +674,118 @@ static int run_with_alloc(long fail_at, int pres)
     return fail_at > calls ? 0 : 1;
 }
 
+/* Take one participant ready; the message of type t it holds, or NULL. */
+static const ut_msg_t *ready_msg(ut_2pc_participant_t *p, ut_2pc_ready_t *rd, ut_msg_type_t t)
+{
+    assert_int_equal(ut_2pc_participant_ready(p, rd), UT_OK);
+    for (size_t i = 0; i < rd->n_msgs; i++)
+        if (rd->msgs[i].type == t)
+            return &rd->msgs[i];
+    return NULL;
+}
+
+/* Regressions found by utsim's 2pc scenario (each failed before its fix). */
+static void test_found_by_utsim(void **state)
+{
+    (void)state;
+    ut_2pc_participant_config_t pc;
+    ut_2pc_participant_config_init(&pc, UT_2PC_CONFIG_VERSION);
+    pc.id = 2;
+    ut_2pc_participant_t *p;
+    assert_int_equal(ut_2pc_participant_new(&p, &pc), UT_OK);
+    /* 1. An ABORT before the PREPARE leaves a tombstone that knows no
+     * peers; a peer in doubt asks it: it answers its outcome (was: refused
+     * as "not a peer"), and a late STATUS to it is ignored, not refused. */
+    ut_msg_t m = mk(UT_MSG_2PC_ABORT, 1, 2, 7, UT_2PC_FLAG_ACK);
+    assert_int_equal(ut_2pc_participant_step(p, &m), UT_OK);
+    ut_2pc_ready_t rd;
+    assert_non_null(ready_msg(p, &rd, UT_MSG_2PC_ACK));
+    assert_int_equal(ut_2pc_participant_advance(p, &rd), UT_OK);
+    m = mk(UT_MSG_2PC_INQUIRY, 3, 2, 7, 0);
+    assert_int_equal(ut_2pc_participant_step(p, &m), UT_OK);
+    const ut_msg_t *st = ready_msg(p, &rd, UT_MSG_2PC_STATUS);
+    assert_non_null(st);
+    assert_int_equal(st->to, 3);
+    assert_int_equal(st->body.twopc.code, UT_TXN_ABORTED);
+    assert_int_equal(ut_2pc_participant_advance(p, &rd), UT_OK);
+    m = mk(UT_MSG_2PC_STATUS, 3, 2, 7, UT_TXN_ABORTED);
+    assert_int_equal(ut_2pc_participant_step(p, &m), UT_OK);
+    ut_txn_state_t s;
+    assert_int_equal(ut_2pc_participant_state(p, 7, &s), UT_OK);
+    assert_int_equal(s, UT_TXN_ABORTED);
+    /* A prepared participant knows its peers: a stranger is still refused,
+     * the object unchanged. */
+    unsigned char peers[16];
+    for (int i = 0; i < 8; i++) {
+        peers[i] = (unsigned char)(i == 0 ? 2 : 0);
+        peers[8 + i] = (unsigned char)(i == 0 ? 3 : 0);
+    }
+    m = mk(UT_MSG_2PC_PREPARE, 1, 2, 8, 0);
+    m.body.twopc.n_peers = 2;
+    m.body.twopc.peers = peers;
+    assert_int_equal(ut_2pc_participant_step(p, &m), UT_OK);
+    ut_2pc_participant_ready(p, &rd);
+    ut_2pc_participant_advance(p, &rd);
+    assert_int_equal(ut_2pc_participant_vote(p, 8, UT_2PC_VOTE_YES), UT_OK);
+    ut_2pc_participant_ready(p, &rd);
+    ut_2pc_participant_advance(p, &rd);
+    m = mk(UT_MSG_2PC_INQUIRY, 4, 2, 8, 0);
+    assert_int_equal(ut_2pc_participant_step(p, &m), UT_EINVAL);
+    m = mk(UT_MSG_2PC_STATUS, 4, 2, 8, UT_TXN_ABORTED);
+    assert_int_equal(ut_2pc_participant_step(p, &m), UT_EINVAL);
+    assert_int_equal(ut_2pc_participant_state(p, 8, &s), UT_OK);
+    assert_int_equal(s, UT_TXN_PREPARED);
+    assert_int_equal(ut_2pc_participant_ready(p, &rd), UT_OK);
+    assert_true(ut_2pc_ready_empty(&rd));
+    ut_2pc_participant_free(p);
+
+    /* 2. A one-phase commit restored from its record answers the
+     * coordinator's repeated one-phase PREPARE (was: silence, and the
+     * coordinator asked forever). */
+    ut_2pc_record_t rec = {.txid = 9, .state = UT_TXN_COMMITTED, .forced = true, .coordinator = 1};
+    assert_int_equal(ut_2pc_participant_new(&p, &pc), UT_OK);
+    assert_int_equal(ut_2pc_participant_restore(p, &rec, 1), UT_OK);
+    m = mk(UT_MSG_2PC_PREPARE, 1, 2, 9, UT_2PC_FLAG_ONE_PHASE);
+    m.body.twopc.n_peers = 1;
+    m.body.twopc.peers = peers;
+    assert_int_equal(ut_2pc_participant_step(p, &m), UT_OK);
+    const ut_msg_t *v = ready_msg(p, &rd, UT_MSG_2PC_VOTE);
+    assert_non_null(v);
+    assert_int_equal(v->body.twopc.code, UT_2PC_VOTE_YES);
+    ut_2pc_participant_advance(p, &rd);
+    ut_2pc_participant_free(p);
+
+    /* 3. A coordinator restored from an abort record, which names only
+     * phase two (here node 2), takes a late no or read-only vote from one
+     * that dropped out (node 3) quietly (was: "vote from non-participant");
+     * a yes from it is still refused, the object unchanged. */
+    ut_2pc_config_t cc;
+    ut_2pc_config_init(&cc, UT_2PC_CONFIG_VERSION);
+    cc.id = 1;
+    cc.presumption = UT_2PC_PRESUME_NOTHING;
+    ut_2pc_t *c;
+    assert_int_equal(ut_2pc_new(&c, &cc), UT_OK);
+    uint64_t two = 2;
+    rec = (ut_2pc_record_t){
+        .txid = 5, .state = UT_TXN_ABORTED, .forced = true, .nodes = &two, .n_nodes = 1};
+    assert_int_equal(ut_2pc_restore(c, &rec, 1), UT_OK);
+    ut_2pc_ready_t cr;
+    assert_int_equal(ut_2pc_ready(c, &cr), UT_OK);
+    assert_int_equal(cr.n_msgs, 1);
+    assert_int_equal(ut_2pc_advance(c, &cr), UT_OK);
+    m = mk(UT_MSG_2PC_VOTE, 3, 1, 5, UT_2PC_VOTE_NO);
+    assert_int_equal(ut_2pc_step(c, &m), UT_OK);
+    m = mk(UT_MSG_2PC_VOTE, 3, 1, 5, UT_2PC_VOTE_READ_ONLY);
+    assert_int_equal(ut_2pc_step(c, &m), UT_OK);
+    m = mk(UT_MSG_2PC_VOTE, 3, 1, 5, UT_2PC_VOTE_YES);
+    assert_int_equal(ut_2pc_step(c, &m), UT_EINVAL);
+    assert_int_equal(ut_2pc_state(c, 5, &s), UT_OK);
+    assert_int_equal(s, UT_TXN_ABORTED);
+    assert_int_equal(ut_2pc_ready(c, &cr), UT_OK);
+    assert_true(ut_2pc_ready_empty(&cr));
+    ut_2pc_free(c);
+}
+
 static void test_alloc_sweep(void **state)
 {
     (void)state;
@@ -773,6 +885,7 @@ int main(void)
         cmocka_unit_test(test_heuristic),
         cmocka_unit_test(test_coordinator_errors),
         cmocka_unit_test(test_participant_errors),
+        cmocka_unit_test(test_found_by_utsim),
         cmocka_unit_test(test_alloc_sweep),
         cmocka_unit_test(test_codec),
     };

@@ -532,10 +532,9 @@ int ut_2pc_step(ut_2pc_t *h, const ut_msg_t *m)
 {
     if (!valid(h))
         return UT_EINVAL;
-    if (m == NULL || m->to != h->cfg.id || m->from == 0 || m->from == h->cfg.id)
-        UT__FAIL(&h->base, UT_EINVAL, "step: NULL message or wrong addresses");
-    if (m->body.twopc.txid == 0)
-        UT__FAIL(&h->base, UT_EINVAL, "step: txid 0");
+    int rc = ut__twopc_step_check(&h->base, h->cfg.id, m);
+    if (rc != UT_OK)
+        return rc;
     ut__2pc_txn_t *t = find(h, m->body.twopc.txid);
     switch (m->type) {
     case UT_MSG_2PC_VOTE:
@@ -554,8 +553,8 @@ int ut_2pc_tick(ut_2pc_t *h, uint64_t now_ms)
 {
     if (!valid(h))
         return UT_EINVAL;
-    if (now_ms < h->now)
-        UT__FAIL(&h->base, UT_EINVAL, "tick: time went backwards");
+    if (ut__twopc_tick_check(&h->base, h->now, now_ms) != UT_OK)
+        return UT_EINVAL;
     size_t msgs = 0, bytes = 0, recs = 0, evs = 0, ids = 0;
     for (size_t i = 0; i < h->n_txns; i++) {
         const ut__2pc_txn_t *t = &h->txns[i];
@@ -606,23 +605,18 @@ int ut_2pc_ready(ut_2pc_t *h, ut_2pc_ready_t *rd)
 {
     if (!valid(h))
         return UT_EINVAL;
-    if (rd == NULL)
-        UT__FAIL(&h->base, UT_EINVAL, "ready: NULL ready");
-    if (ut__twopc_io_ready(&h->io, rd) != UT_OK)
-        UT__FAIL(&h->base, UT_ESTATE, "ready: a ready is outstanding");
-    return UT_OK;
+    return ut__twopc_ready(&h->base, &h->io, rd);
 }
 
 int ut_2pc_advance(ut_2pc_t *h, const ut_2pc_ready_t *rd)
 {
     if (!valid(h))
         return UT_EINVAL;
-    if (rd == NULL)
-        UT__FAIL(&h->base, UT_EINVAL, "advance: NULL ready");
-    int rc = ut__twopc_io_advance(&h->io, rd);
-    if (rc < 0)
-        UT__FAIL(&h->base, UT_EINVAL, "advance: not the outstanding ready");
-    if (rc == 1) {
+    bool advanced;
+    int rc = ut__twopc_advance(&h->base, &h->io, rd, &advanced);
+    if (rc != UT_OK)
+        return rc;
+    if (advanced) {
         /* The abort after a timeout is decided once handed out. */
         for (size_t i = 0; i < h->n_txns; i++) {
             if (h->txns[i].settle) {
@@ -723,32 +717,40 @@ int ut_2pc_state(const ut_2pc_t *h, uint64_t txid, ut_txn_state_t *out)
     return UT_OK;
 }
 
-int ut_2pc_vote(const ut_2pc_t *h, uint64_t txid, uint64_t participant, ut_2pc_vote_t *out)
+/* The lookup of the per-participant accessors: transaction and index. */
+static int member(const ut_2pc_t *h, uint64_t txid, uint64_t participant, const void *out,
+                  const ut__2pc_txn_t **t, size_t *i)
 {
     if (!valid(h) || out == NULL)
         return UT_EINVAL;
-    const ut__2pc_txn_t *t = find(h, txid);
-    if (t == NULL)
+    *t = find(h, txid);
+    if (*t == NULL)
         return UT_ENOTFOUND;
-    ptrdiff_t i = index_of(t, participant);
-    if (i < 0)
+    ptrdiff_t k = index_of(*t, participant);
+    if (k < 0)
         return UT_EINVAL;
-    *out = (ut_2pc_vote_t)t->vote[i];
+    *i = (size_t)k;
     return UT_OK;
+}
+
+int ut_2pc_vote(const ut_2pc_t *h, uint64_t txid, uint64_t participant, ut_2pc_vote_t *out)
+{
+    const ut__2pc_txn_t *t;
+    size_t i;
+    int rc = member(h, txid, participant, out, &t, &i);
+    if (rc == UT_OK)
+        *out = (ut_2pc_vote_t)t->vote[i];
+    return rc;
 }
 
 int ut_2pc_acked(const ut_2pc_t *h, uint64_t txid, uint64_t participant, bool *out)
 {
-    if (!valid(h) || out == NULL)
-        return UT_EINVAL;
-    const ut__2pc_txn_t *t = find(h, txid);
-    if (t == NULL)
-        return UT_ENOTFOUND;
-    ptrdiff_t i = index_of(t, participant);
-    if (i < 0)
-        return UT_EINVAL;
-    *out = t->acked[i] != 0 && t->outcome != UT_TXN_INIT;
-    return UT_OK;
+    const ut__2pc_txn_t *t;
+    size_t i;
+    int rc = member(h, txid, participant, out, &t, &i);
+    if (rc == UT_OK)
+        *out = t->acked[i] != 0 && t->outcome != UT_TXN_INIT;
+    return rc;
 }
 
 int ut_2pc_participants(const ut_2pc_t *h, uint64_t txid, const uint64_t **ids, size_t *n)

@@ -48,6 +48,17 @@ int ut__twopc_io_ready(ut__twopc_io_t *io, ut_2pc_ready_t *rd);
 /* 1: the outstanding ready was advanced; 0: empty ready; UT_EINVAL. */
 int ut__twopc_io_advance(ut__twopc_io_t *io, const ut_2pc_ready_t *rd);
 
+/* The doors both sides share, with the refusal recorded in base: the
+ * checks a step starts with (a message for node self, from another node,
+ * about a transaction), the check a tick starts with (time never goes
+ * back from now), and ready/advance of io (advanced: the outstanding
+ * ready was advanced). */
+int ut__twopc_step_check(ut__handle_t *base, uint64_t self, const ut_msg_t *m);
+int ut__twopc_tick_check(ut__handle_t *base, uint64_t now, uint64_t now_ms);
+int ut__twopc_ready(ut__handle_t *base, ut__twopc_io_t *io, ut_2pc_ready_t *rd);
+int ut__twopc_advance(ut__handle_t *base, ut__twopc_io_t *io, const ut_2pc_ready_t *rd,
+                      bool *advanced);
+
 static inline void ut__twopc_put_le(unsigned char *p, uint64_t v)
 {
     for (int i = 0; i < 8; i++)

@@ -418,10 +418,9 @@ int ut_2pc_participant_step(ut_2pc_participant_t *p, const ut_msg_t *m)
 {
     if (!valid(p))
         return UT_EINVAL;
-    if (m == NULL || m->to != p->cfg.id || m->from == 0 || m->from == p->cfg.id)
-        UT__FAIL(&p->base, UT_EINVAL, "step: NULL message or wrong addresses");
-    if (m->body.twopc.txid == 0)
-        UT__FAIL(&p->base, UT_EINVAL, "step: txid 0");
+    int rc = ut__twopc_step_check(&p->base, p->cfg.id, m);
+    if (rc != UT_OK)
+        return rc;
     ut__2pcp_txn_t *t = find(p, m->body.twopc.txid);
     switch (m->type) {
     case UT_MSG_2PC_PREPARE:
@@ -443,8 +442,8 @@ int ut_2pc_participant_tick(ut_2pc_participant_t *p, uint64_t now_ms)
 {
     if (!valid(p))
         return UT_EINVAL;
-    if (now_ms < p->now)
-        UT__FAIL(&p->base, UT_EINVAL, "tick: time went backwards");
+    if (ut__twopc_tick_check(&p->base, p->now, now_ms) != UT_OK)
+        return UT_EINVAL;
     size_t msgs = 0;
     for (size_t i = 0; i < p->n_txns; i++) {
         const ut__2pcp_txn_t *t = &p->txns[i];
@@ -472,22 +471,15 @@ int ut_2pc_participant_ready(ut_2pc_participant_t *p, ut_2pc_ready_t *rd)
 {
     if (!valid(p))
         return UT_EINVAL;
-    if (rd == NULL)
-        UT__FAIL(&p->base, UT_EINVAL, "ready: NULL ready");
-    if (ut__twopc_io_ready(&p->io, rd) != UT_OK)
-        UT__FAIL(&p->base, UT_ESTATE, "ready: a ready is outstanding");
-    return UT_OK;
+    return ut__twopc_ready(&p->base, &p->io, rd);
 }
 
 int ut_2pc_participant_advance(ut_2pc_participant_t *p, const ut_2pc_ready_t *rd)
 {
     if (!valid(p))
         return UT_EINVAL;
-    if (rd == NULL)
-        UT__FAIL(&p->base, UT_EINVAL, "advance: NULL ready");
-    if (ut__twopc_io_advance(&p->io, rd) < 0)
-        UT__FAIL(&p->base, UT_EINVAL, "advance: not the outstanding ready");
-    return UT_OK;
+    bool advanced;
+    return ut__twopc_advance(&p->base, &p->io, rd, &advanced);
 }
 
 int ut_2pc_participant_restore(ut_2pc_participant_t *p, const ut_2pc_record_t *rec, size_t n)
@@ -550,26 +542,32 @@ int ut_2pc_participant_forget(ut_2pc_participant_t *p, uint64_t txid)
     return UT_OK;
 }
 
-int ut_2pc_participant_state(const ut_2pc_participant_t *p, uint64_t txid, ut_txn_state_t *out)
+/* The lookup of the per-transaction accessors. */
+static int lookup(const ut_2pc_participant_t *p, uint64_t txid, const void *out,
+                  const ut__2pcp_txn_t **t)
 {
     if (!valid(p) || out == NULL)
         return UT_EINVAL;
-    const ut__2pcp_txn_t *t = find(p, txid);
-    if (t == NULL)
-        return UT_ENOTFOUND;
-    *out = t->state;
-    return UT_OK;
+    *t = find(p, txid);
+    return *t == NULL ? UT_ENOTFOUND : UT_OK;
+}
+
+int ut_2pc_participant_state(const ut_2pc_participant_t *p, uint64_t txid, ut_txn_state_t *out)
+{
+    const ut__2pcp_txn_t *t;
+    int rc = lookup(p, txid, out, &t);
+    if (rc == UT_OK)
+        *out = t->state;
+    return rc;
 }
 
 int ut_2pc_participant_is_heuristic(const ut_2pc_participant_t *p, uint64_t txid, bool *out)
 {
-    if (!valid(p) || out == NULL)
-        return UT_EINVAL;
-    const ut__2pcp_txn_t *t = find(p, txid);
-    if (t == NULL)
-        return UT_ENOTFOUND;
-    *out = t->heuristic;
-    return UT_OK;
+    const ut__2pcp_txn_t *t;
+    int rc = lookup(p, txid, out, &t);
+    if (rc == UT_OK)
+        *out = t->heuristic;
+    return rc;
 }
 
 uint64_t ut_2pc_participant_id(const ut_2pc_participant_t *p)

@@ -272,13 +272,14 @@ static run_t check(int np, int pres, int votes, int drops, int timeouts, bool co
     world_free(&w);
     free(r.seen.slots);
     printf("# exhaustive: %d participants, %s%s, votes %s, 1 crash, %d timeouts, %d drops: %ld "
-           "states, %ld transitions, %llu schedules, %ld quiescent states settled, %ld violations%s%s\n",
+           "states, %ld transitions, %llu schedules, %ld quiescent states settled, %ld "
+           "violations%s%s\n",
            np, pres_name(pres), coop ? " +cooperative" : "",
            votes == 0   ? "all-yes"
            : votes == 1 ? "one-no"
                         : "one-read-only",
-           timeouts, drops, r.states, r.transitions, (unsigned long long)r.schedules, r.settled, r.violations,
-           r.violations ? ": " : "", r.first_why);
+           timeouts, drops, r.states, r.transitions, (unsigned long long)r.schedules, r.settled,
+           r.violations, r.violations ? ": " : "", r.first_why);
     return r;
 }
 

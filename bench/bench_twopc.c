@@ -185,16 +185,15 @@ int main(int argc, char **argv)
     int runs = argc > 2 ? atoi(argv[2]) : 5;
     static const char *pn[] = {"presumed-abort", "presumed-commit", "textbook"};
     static const char *mn[] = {"all-yes", "one-read-only", "1%-no"};
-    printf("%-16s %-14s %3s %10s %12s %14s %12s   (tx/s: median of %d runs)\n", "protocol",
-           "votes", "P", "tx/s", "committed", "forced/tx", "msgs/tx", runs);
+    printf("%-16s %-14s %3s %10s %12s %14s %12s   (tx/s: median of %d runs)\n", "protocol", "votes",
+           "P", "tx/s", "committed", "forced/tx", "msgs/tx", runs);
     for (int np = 3; np <= 16; np += 13)
         for (int pres = 0; pres < 3; pres++)
             for (int mode = 0; mode < 3; mode++) {
                 long committed;
                 double tps = median_tps(np, pres, mode, n, runs, &committed);
                 printf("%-16s %-14s %3d %10.0f %12ld %14.2f %12.2f\n", pn[pres], mn[mode], np, tps,
-                       committed, (double)n_forced_writes / (double)n,
-                       (double)n_msgs / (double)n);
+                       committed, (double)n_forced_writes / (double)n, (double)n_msgs / (double)n);
             }
     free(q);
     return 0;

@@ -117,8 +117,8 @@ typedef struct tpc {
     uint64_t touched[64];
     size_t n_touched;
     bool touch_all;
-    bool first_decision; /* the coordinator is sending a ready's first decision */
-    uint64_t committed, aborted, outcomes;
+    bool first_decision;         /* the coordinator is sending a ready's first decision */
+    uint64_t committed, aborted; /* decisions seen */
     /* the quiet period at the end */
     bool quiet;
     tpc_frame_t *q;
@@ -453,12 +453,13 @@ static void drain(tpc_t *s, unsigned i)
             touch(s, e->txid);
             if (e->kind == UT_2PC_EVENT_PREPARE && i > 0) {
                 ut_2pc_vote_t v = on_prepare(s, i, e);
-                if (v != UT_2PC_VOTE_NONE && n_votes < 16) {
+                if (v != UT_2PC_VOTE_NONE && n_votes == 16)
+                    sim_fail_msg(s->w, "n%u: more than 16 PREPAREs in one ready", i + 1);
+                else if (v != UT_2PC_VOTE_NONE) {
                     vote_tx[n_votes] = e->txid;
                     vote_v[n_votes++] = v;
                 }
             } else if (e->kind == UT_2PC_EVENT_OUTCOME) {
-                s->outcomes++;
                 s->w->r->stats.entries_applied++;
             } else if (e->kind == UT_2PC_EVENT_DONE && txn(s, e->txid)) {
                 report(s, e->txid, tpc_oracle_done(&s->tx[e->txid - 1].orc, e->state));

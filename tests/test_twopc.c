@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <string.h>
 
 #include "test_alloc.h"
 #include "twopc_world.h"
@@ -786,6 +787,97 @@ static void test_found_by_utsim(void **state)
     ut_2pc_free(c);
 }
 
+typedef struct trace_log {
+    ut_trace_event_t ev[32];
+    int n;
+} trace_log_t;
+
+static void record_trace(void *arg, const ut_trace_event_t *ev)
+{
+    trace_log_t *l = arg;
+    if (l->n < 32)
+        l->ev[l->n++] = *ev;
+}
+
+static const ut_trace_event_t *traced(const trace_log_t *l, const char *event, const char *reason)
+{
+    for (int i = 0; i < l->n; i++)
+        if (strcmp(l->ev[i].event, event) == 0 &&
+            (reason == NULL || (l->ev[i].reason && strcmp(l->ev[i].reason, reason) == 0)))
+            return &l->ev[i];
+    return NULL;
+}
+
+/* The trace hook: decisions and outcomes with their reason, refused
+ * messages; off by default. */
+static void test_trace(void **state)
+{
+    (void)state;
+    trace_log_t cl = {0}, pl = {0};
+    ut_2pc_config_t cc;
+    ut_2pc_config_init(&cc, UT_2PC_CONFIG_VERSION);
+    assert_null(cc.trace);
+    cc.id = 1;
+    cc.trace = record_trace;
+    cc.trace_arg = &cl;
+    ut_2pc_t *c;
+    assert_int_equal(ut_2pc_new(&c, &cc), UT_OK);
+    uint64_t ids[] = {2, 3};
+    assert_int_equal(ut_2pc_begin(c, 4, ids, 2, NULL, 0), UT_OK);
+    ut_msg_t m = mk(UT_MSG_2PC_VOTE, 2, 1, 4, UT_2PC_VOTE_YES);
+    assert_int_equal(ut_2pc_step(c, &m), UT_OK);
+    m = mk(UT_MSG_2PC_VOTE, 9, 1, 4, UT_2PC_VOTE_YES);
+    assert_int_equal(ut_2pc_step(c, &m), UT_EINVAL);
+    const ut_trace_event_t *e = traced(&cl, "refused", "2pc-vote");
+    assert_non_null(e);
+    assert_int_equal(e->level, UT_TRACE_WARN);
+    assert_string_equal(e->module, "2pc");
+    assert_int_equal(e->node, 1);
+    assert_int_equal(e->a, 4);
+    assert_int_equal(e->b, (uint64_t)-UT_EINVAL);
+    m = mk(UT_MSG_2PC_VOTE, 3, 1, 4, UT_2PC_VOTE_YES);
+    assert_int_equal(ut_2pc_step(c, &m), UT_OK);
+    e = traced(&cl, "decide", "every vote yes");
+    assert_non_null(e);
+    assert_int_equal(e->level, UT_TRACE_INFO);
+    assert_int_equal(e->a, 4);
+    assert_int_equal(e->b, UT_TXN_COMMITTED);
+    assert_int_equal(ut_2pc_begin(c, 5, ids, 2, NULL, 0), UT_OK);
+    assert_int_equal(ut_2pc_tick(c, 5000), UT_OK);
+    assert_non_null(traced(&cl, "decide", "vote deadline"));
+    ut_2pc_free(c);
+
+    ut_2pc_participant_config_t pc;
+    ut_2pc_participant_config_init(&pc, UT_2PC_CONFIG_VERSION);
+    assert_null(pc.trace);
+    pc.id = 2;
+    pc.trace = record_trace;
+    pc.trace_arg = &pl;
+    ut_2pc_participant_t *p;
+    assert_int_equal(ut_2pc_participant_new(&p, &pc), UT_OK);
+    m = mk(UT_MSG_2PC_PREPARE, 1, 2, 4, 0);
+    assert_int_equal(ut_2pc_participant_step(p, &m), UT_OK);
+    assert_int_equal(ut_2pc_participant_vote(p, 4, UT_2PC_VOTE_YES), UT_OK);
+    assert_non_null(traced(&pl, "vote", "yes"));
+    assert_int_equal(ut_2pc_participant_tick(p, 1000), UT_OK);
+    e = traced(&pl, "in-doubt-inquiry", "coordinator");
+    assert_non_null(e);
+    assert_int_equal(e->a, 4);
+    m = mk(UT_MSG_2PC_COMMIT, 1, 2, 4, UT_2PC_FLAG_ACK);
+    assert_int_equal(ut_2pc_participant_step(p, &m), UT_OK);
+    e = traced(&pl, "outcome", "the coordinator");
+    assert_non_null(e);
+    assert_int_equal(e->b, UT_TXN_COMMITTED);
+    m = mk(UT_MSG_2PC_ABORT, 1, 2, 4, 0);
+    assert_int_equal(ut_2pc_participant_step(p, &m), UT_ESTATE);
+    e = traced(&pl, "refused", "2pc-abort");
+    assert_non_null(e);
+    assert_int_equal(e->b, (uint64_t)-UT_ESTATE);
+    assert_int_equal(ut_2pc_participant_step(p, NULL), UT_EINVAL);
+    assert_non_null(traced(&pl, "refused", "NULL message"));
+    ut_2pc_participant_free(p);
+}
+
 static void test_alloc_sweep(void **state)
 {
     (void)state;
@@ -886,6 +978,7 @@ int main(void)
         cmocka_unit_test(test_coordinator_errors),
         cmocka_unit_test(test_participant_errors),
         cmocka_unit_test(test_found_by_utsim),
+        cmocka_unit_test(test_trace),
         cmocka_unit_test(test_alloc_sweep),
         cmocka_unit_test(test_codec),
     };

@@ -38,6 +38,7 @@ struct ut_2pc {
     ut__2pc_txn_t *txns;
     size_t n_txns, cap_txns;
     ut__twopc_io_t io;
+    ut__tracer_t tracer;
 };
 
 static bool valid(const ut_2pc_t *h)
@@ -74,6 +75,8 @@ int ut_2pc_new(ut_2pc_t **out, const ut_2pc_config_t *cfg)
         return UT_ENOMEM;
     ut__handle_init(&h->base, UT__2PC_MAGIC);
     h->cfg = *cfg;
+    h->tracer.fn = cfg->trace;
+    h->tracer.arg = cfg->trace_arg;
     ut__twopc_io_init(&h->io);
     *out = h;
     return UT_OK;
@@ -216,12 +219,17 @@ static void finish(ut_2pc_t *h, ut__2pc_txn_t *t)
             r->end = true;
     }
     ut__twopc_io_event(&h->io, UT_2PC_EVENT_DONE, t->txid, t->outcome);
+    ut__trace(&h->tracer, UT_TRACE_DEBUG, "2pc", h->cfg.id, "forget", NULL, t->txid,
+              (uint64_t)t->outcome);
     t->forget = true;
 }
 
 /* Needs (reserved): t->n messages, 2 records, 1 event, t->n ids. */
-static void decide(ut_2pc_t *h, ut__2pc_txn_t *t, ut_txn_state_t outcome, bool timeout)
+static void decide(ut_2pc_t *h, ut__2pc_txn_t *t, ut_txn_state_t outcome, bool timeout,
+                   const char *why)
 {
+    ut__trace(&h->tracer, UT_TRACE_INFO, "2pc", h->cfg.id, "decide", why, t->txid,
+              (uint64_t)outcome);
     t->outcome = outcome;
     t->state = timeout ? UT_TXN_TIMEOUT : outcome;
     t->settle = timeout;
@@ -344,7 +352,7 @@ static int decide_checked(ut_2pc_t *h, ut__2pc_txn_t *t, ut_txn_state_t outcome)
 {
     if (ut__twopc_io_reserve(&h->io, t->n, 0, 2, 1, t->n) != UT_OK)
         UT__FAIL(&h->base, UT_ENOMEM, "decide: out of memory");
-    decide(h, t, outcome, false);
+    decide(h, t, outcome, false, "asked by the application");
     sweep(h);
     return UT_OK;
 }
@@ -425,9 +433,11 @@ static int on_vote(ut_2pc_t *h, const ut_msg_t *m, ut__2pc_txn_t *t)
         /* One-phase commit: the participant's vote is its decision. */
         t->outcome = v == UT_2PC_VOTE_NO ? UT_TXN_ABORTED : UT_TXN_COMMITTED;
         t->state = t->outcome;
+        ut__trace(&h->tracer, UT_TRACE_INFO, "2pc", h->cfg.id, "decide",
+                  "one-phase: the participant decided", t->txid, (uint64_t)t->outcome);
         finish(h, t);
     } else if (v == UT_2PC_VOTE_NO) {
-        decide(h, t, UT_TXN_ABORTED, false); /* one no aborts (Gray & Lamport §3) */
+        decide(h, t, UT_TXN_ABORTED, false, "a vote no"); /* one no aborts (Gray & Lamport §3) */
     } else {
         bool all = true, all_ro = true;
         for (size_t k = 0; k < t->n; k++) {
@@ -440,11 +450,13 @@ static int on_vote(ut_2pc_t *h, const ut_msg_t *m, ut__2pc_txn_t *t)
             /* Every participant read-only: no second phase (Mohan §2). */
             t->outcome = UT_TXN_COMMITTED;
             t->state = UT_TXN_COMMITTED;
+            ut__trace(&h->tracer, UT_TRACE_INFO, "2pc", h->cfg.id, "decide", "every vote read-only",
+                      t->txid, (uint64_t)t->outcome);
             finish(h, t);
         } else if (all) {
             t->state = UT_TXN_PREPARED;
             if (h->cfg.auto_commit)
-                decide(h, t, UT_TXN_COMMITTED, false);
+                decide(h, t, UT_TXN_COMMITTED, false, "every vote yes");
         }
     }
     sweep(h);
@@ -508,6 +520,8 @@ static int on_inquiry(ut_2pc_t *h, const ut_msg_t *m, ut__2pc_txn_t *t)
         if (ut__twopc_io_reserve(&h->io, 1, 0, 0, 0, 0) != UT_OK)
             UT__FAIL(&h->base, UT_ENOMEM, "step: out of memory");
         ut__twopc_io_msg(&h->io, type, h->cfg.id, m->from, m->body.twopc.txid, 0);
+        ut__trace(&h->tracer, UT_TRACE_DEBUG, "2pc", h->cfg.id, "presumed-answer",
+                  ut_msg_type_name(type), m->body.twopc.txid, m->from);
         return UT_OK;
     }
     ptrdiff_t i = index_of(t, m->from);
@@ -528,13 +542,8 @@ static int on_inquiry(ut_2pc_t *h, const ut_msg_t *m, ut__2pc_txn_t *t)
     return UT_OK;
 }
 
-int ut_2pc_step(ut_2pc_t *h, const ut_msg_t *m)
+static int step(ut_2pc_t *h, const ut_msg_t *m)
 {
-    if (!valid(h))
-        return UT_EINVAL;
-    int rc = ut__twopc_step_check(&h->base, h->cfg.id, m);
-    if (rc != UT_OK)
-        return rc;
     ut__2pc_txn_t *t = find(h, m->body.twopc.txid);
     switch (m->type) {
     case UT_MSG_2PC_VOTE:
@@ -547,6 +556,20 @@ int ut_2pc_step(ut_2pc_t *h, const ut_msg_t *m)
         UT__FAIL(&h->base, UT_EINVAL, "step: %s is not for a coordinator",
                  ut_msg_type_name(m->type));
     }
+}
+
+int ut_2pc_step(ut_2pc_t *h, const ut_msg_t *m)
+{
+    if (!valid(h))
+        return UT_EINVAL;
+    int rc = ut__twopc_step_check(&h->base, h->cfg.id, m);
+    if (rc == UT_OK)
+        rc = step(h, m);
+    if (rc != UT_OK)
+        ut__trace(&h->tracer, UT_TRACE_WARN, "2pc", h->cfg.id, "refused",
+                  m != NULL ? ut_msg_type_name(m->type) : "NULL message",
+                  m != NULL ? m->body.twopc.txid : 0, (uint64_t)-rc);
+    return rc;
 }
 
 int ut_2pc_tick(ut_2pc_t *h, uint64_t now_ms)
@@ -590,10 +613,12 @@ int ut_2pc_tick(ut_2pc_t *h, uint64_t now_ms)
                 m->body.twopc.data = data;
             } else {
                 /* No vote by the deadline: abort (Gray & Lamport §3). */
-                decide(h, t, UT_TXN_ABORTED, true);
+                decide(h, t, UT_TXN_ABORTED, true, "vote deadline");
             }
         } else if (t->need_acks && now_ms >= t->next_resend) {
             send_decision(h, t, 0); /* until every participant acknowledges */
+            ut__trace(&h->tracer, UT_TRACE_DEBUG, "2pc", h->cfg.id, "resend-decision", NULL,
+                      t->txid, (uint64_t)t->outcome);
             t->next_resend = now_ms + h->cfg.resend_ms;
         }
     }
@@ -685,13 +710,14 @@ int ut_2pc_restore(ut_2pc_t *h, const ut_2pc_record_t *rec, size_t n)
             memset(t.vote, UT_2PC_VOTE_YES, t.n);
         h->txns[h->n_txns++] = t;
     }
+    ut__trace(&h->tracer, UT_TRACE_INFO, "2pc", h->cfg.id, "restore", NULL, h->n_txns, n);
     for (size_t i = 0; i < h->n_txns; i++) {
         ut__2pc_txn_t *t = &h->txns[i];
         ut_txn_state_t s = t->state;
         if (s == UT_TXN_INIT) {
             /* Collecting, no decision: abort (Mohan §3.2: the recovering
              * coordinator aborts and tells every participant). */
-            decide(h, t, UT_TXN_ABORTED, false);
+            decide(h, t, UT_TXN_ABORTED, false, "restored undecided");
         } else {
             /* Decided: send it again until acknowledged (Gray & Lamport §3). */
             t->outcome = s;

@@ -8,6 +8,7 @@
 #include "internal.h"
 #include "common/handle.h"
 #include "common/outbox.h"
+#include "common/trace.h"
 
 typedef struct ut__twopc_vec {
     ut_2pc_record_t *rec;

@@ -31,6 +31,7 @@ struct ut_2pc_participant {
     ut__2pcp_txn_t *txns;
     size_t n_txns, cap_txns;
     ut__twopc_io_t io;
+    ut__tracer_t tracer;
 };
 
 static bool valid(const ut_2pc_participant_t *p)
@@ -64,6 +65,8 @@ int ut_2pc_participant_new(ut_2pc_participant_t **out, const ut_2pc_participant_
         return UT_ENOMEM;
     ut__handle_init(&p->base, UT__2PCP_MAGIC);
     p->cfg = *cfg;
+    p->tracer.fn = cfg->trace;
+    p->tracer.arg = cfg->trace_arg;
     ut__twopc_io_init(&p->io);
     *out = p;
     return UT_OK;
@@ -144,8 +147,10 @@ static void emit_record(ut_2pc_participant_t *p, ut__2pcp_txn_t *t, bool forced)
         ut__twopc_io_record_nodes(&p->io, t->peers, t->n_peers);
 }
 
-static void emit_outcome(ut_2pc_participant_t *p, const ut__2pcp_txn_t *t)
+static void emit_outcome(ut_2pc_participant_t *p, const ut__2pcp_txn_t *t, const char *why)
 {
+    ut__trace(&p->tracer, UT_TRACE_INFO, "2pc", p->cfg.id, "outcome", why, t->txid,
+              (uint64_t)t->state);
     ut_2pc_event_t *e = ut__twopc_io_event(&p->io, UT_2PC_EVENT_OUTCOME, t->txid, t->state);
     if (e != NULL)
         e->node = t->coord;
@@ -180,6 +185,8 @@ int ut_2pc_participant_vote(ut_2pc_participant_t *p, uint64_t txid, ut_2pc_vote_
     if (reserve(p, 1, 0, t->n_peers) != UT_OK)
         return UT_ENOMEM;
     uint64_t coord = t->coord;
+    ut__trace(&p->tracer, UT_TRACE_INFO, "2pc", p->cfg.id, "vote", ut_2pc_vote_name(vote), txid,
+              coord);
     switch (vote) {
     case UT_2PC_VOTE_YES:
         if (t->one_phase) {
@@ -187,7 +194,7 @@ int ut_2pc_participant_vote(ut_2pc_participant_t *p, uint64_t txid, ut_2pc_vote_
              * reply (Mohan §5, "last agent" / one-phase). */
             t->state = UT_TXN_COMMITTED;
             emit_record(p, t, true);
-            emit_outcome(p, t);
+            emit_outcome(p, t, "one-phase: its own vote");
         } else {
             /* Prepared: the vote is durable before it leaves, so that a
              * crash cannot make us forget a yes (Gray & Lamport §3). */
@@ -201,7 +208,7 @@ int ut_2pc_participant_vote(ut_2pc_participant_t *p, uint64_t txid, ut_2pc_vote_
          * whatever happens (Mohan §3.1). */
         t->state = UT_TXN_ABORTED;
         emit_record(p, t, false);
-        emit_outcome(p, t);
+        emit_outcome(p, t, "voted no");
         break;
     default:
         /* Read-only: nothing to log, out of phase two (Mohan §2). */
@@ -230,7 +237,7 @@ int ut_2pc_participant_heuristic(ut_2pc_participant_t *p, uint64_t txid, ut_txn_
     t->state = outcome;
     t->heuristic = true;
     emit_record(p, t, true);
-    emit_outcome(p, t);
+    emit_outcome(p, t, "heuristic");
     return UT_OK;
 }
 
@@ -350,7 +357,7 @@ static int on_decision(ut_2pc_participant_t *p, const ut_msg_t *m, ut__2pcp_txn_
      * (Mohan §3.1, §3.2). */
     t->state = outcome;
     emit_record(p, t, ack);
-    emit_outcome(p, t);
+    emit_outcome(p, t, "the coordinator");
     if (ack)
         send(p, UT_MSG_2PC_ACK, t->coord, t->txid, (uint32_t)outcome);
     return UT_OK;
@@ -379,7 +386,7 @@ static int on_inquiry(ut_2pc_participant_t *p, const ut_msg_t *m, ut__2pcp_txn_t
     if (t->state == UT_TXN_INIT && !t->one_phase) {
         t->state = UT_TXN_ABORTED;
         emit_record(p, t, true); /* we must never vote yes now */
-        emit_outcome(p, t);
+        emit_outcome(p, t, "a peer asked before the vote");
         send(p, UT_MSG_2PC_VOTE, t->coord, t->txid, UT_2PC_VOTE_NO);
         status = UT_TXN_ABORTED;
     } else if (!t->heuristic && (t->state == UT_TXN_COMMITTED || t->state == UT_TXN_ABORTED)) {
@@ -410,17 +417,12 @@ static int on_status(ut_2pc_participant_t *p, const ut_msg_t *m, ut__2pcp_txn_t 
      * Not forced: if lost, we are in doubt again and ask again. */
     t->state = (ut_txn_state_t)code;
     emit_record(p, t, false);
-    emit_outcome(p, t);
+    emit_outcome(p, t, "a peer");
     return UT_OK;
 }
 
-int ut_2pc_participant_step(ut_2pc_participant_t *p, const ut_msg_t *m)
+static int step(ut_2pc_participant_t *p, const ut_msg_t *m)
 {
-    if (!valid(p))
-        return UT_EINVAL;
-    int rc = ut__twopc_step_check(&p->base, p->cfg.id, m);
-    if (rc != UT_OK)
-        return rc;
     ut__2pcp_txn_t *t = find(p, m->body.twopc.txid);
     switch (m->type) {
     case UT_MSG_2PC_PREPARE:
@@ -436,6 +438,20 @@ int ut_2pc_participant_step(ut_2pc_participant_t *p, const ut_msg_t *m)
         UT__FAIL(&p->base, UT_EINVAL, "step: %s is not for a participant",
                  ut_msg_type_name(m->type));
     }
+}
+
+int ut_2pc_participant_step(ut_2pc_participant_t *p, const ut_msg_t *m)
+{
+    if (!valid(p))
+        return UT_EINVAL;
+    int rc = ut__twopc_step_check(&p->base, p->cfg.id, m);
+    if (rc == UT_OK)
+        rc = step(p, m);
+    if (rc != UT_OK)
+        ut__trace(&p->tracer, UT_TRACE_WARN, "2pc", p->cfg.id, "refused",
+                  m != NULL ? ut_msg_type_name(m->type) : "NULL message",
+                  m != NULL ? m->body.twopc.txid : 0, (uint64_t)-rc);
+    return rc;
 }
 
 int ut_2pc_participant_tick(ut_2pc_participant_t *p, uint64_t now_ms)
@@ -458,6 +474,8 @@ int ut_2pc_participant_tick(ut_2pc_participant_t *p, uint64_t now_ms)
         if (t->state != UT_TXN_PREPARED || now_ms < t->next_inquiry)
             continue;
         /* In doubt: ask, never decide alone (Gray & Lamport §3). */
+        ut__trace(&p->tracer, UT_TRACE_INFO, "2pc", p->cfg.id, "in-doubt-inquiry",
+                  p->cfg.cooperative ? "coordinator and peers" : "coordinator", t->txid, t->coord);
         send(p, UT_MSG_2PC_INQUIRY, t->coord, t->txid, 0);
         if (p->cfg.cooperative)
             for (size_t k = 0; k < t->n_peers; k++)
@@ -524,6 +542,7 @@ int ut_2pc_participant_restore(ut_2pc_participant_t *p, const ut_2pc_record_t *r
         t->durable = true;
         t->next_inquiry = 0; /* in doubt: ask at the first tick */
     }
+    ut__trace(&p->tracer, UT_TRACE_INFO, "2pc", p->cfg.id, "restore", NULL, p->n_txns, n);
     return UT_OK;
 }
 

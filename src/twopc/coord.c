@@ -565,11 +565,7 @@ int ut_2pc_step(ut_2pc_t *h, const ut_msg_t *m)
     int rc = ut__twopc_step_check(&h->base, h->cfg.id, m);
     if (rc == UT_OK)
         rc = step(h, m);
-    if (rc != UT_OK)
-        ut__trace(&h->tracer, UT_TRACE_WARN, "2pc", h->cfg.id, "refused",
-                  m != NULL ? ut_msg_type_name(m->type) : "NULL message",
-                  m != NULL ? m->body.twopc.txid : 0, (uint64_t)-rc);
-    return rc;
+    return ut__twopc_step_result(&h->tracer, h->cfg.id, m, rc);
 }
 
 int ut_2pc_tick(ut_2pc_t *h, uint64_t now_ms)

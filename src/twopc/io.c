@@ -165,6 +165,15 @@ int ut__twopc_step_check(ut__handle_t *base, uint64_t self, const ut_msg_t *m)
     return UT_OK;
 }
 
+int ut__twopc_step_result(const ut__tracer_t *tr, uint64_t self, const ut_msg_t *m, int rc)
+{
+    if (rc != UT_OK)
+        ut__trace(tr, UT_TRACE_WARN, "2pc", self, "refused",
+                  m != NULL ? ut_msg_type_name(m->type) : "NULL message",
+                  m != NULL ? m->body.twopc.txid : 0, (uint64_t)-rc);
+    return rc;
+}
+
 int ut__twopc_tick_check(ut__handle_t *base, uint64_t now, uint64_t now_ms)
 {
     if (now_ms < now)

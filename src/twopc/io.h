@@ -55,6 +55,8 @@ int ut__twopc_io_advance(ut__twopc_io_t *io, const ut_2pc_ready_t *rd);
  * back from now), and ready/advance of io (advanced: the outstanding
  * ready was advanced). */
 int ut__twopc_step_check(ut__handle_t *base, uint64_t self, const ut_msg_t *m);
+/* A step's result: a refusal (rc != UT_OK) is traced as "refused". */
+int ut__twopc_step_result(const ut__tracer_t *tr, uint64_t self, const ut_msg_t *m, int rc);
 int ut__twopc_tick_check(ut__handle_t *base, uint64_t now, uint64_t now_ms);
 int ut__twopc_ready(ut__handle_t *base, ut__twopc_io_t *io, ut_2pc_ready_t *rd);
 int ut__twopc_advance(ut__handle_t *base, ut__twopc_io_t *io, const ut_2pc_ready_t *rd,

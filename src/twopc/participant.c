@@ -447,11 +447,7 @@ int ut_2pc_participant_step(ut_2pc_participant_t *p, const ut_msg_t *m)
     int rc = ut__twopc_step_check(&p->base, p->cfg.id, m);
     if (rc == UT_OK)
         rc = step(p, m);
-    if (rc != UT_OK)
-        ut__trace(&p->tracer, UT_TRACE_WARN, "2pc", p->cfg.id, "refused",
-                  m != NULL ? ut_msg_type_name(m->type) : "NULL message",
-                  m != NULL ? m->body.twopc.txid : 0, (uint64_t)-rc);
-    return rc;
+    return ut__twopc_step_result(&p->tracer, p->cfg.id, m, rc);
 }
 
 int ut_2pc_participant_tick(ut_2pc_participant_t *p, uint64_t now_ms)

@@ -136,7 +136,8 @@ static size_t encode_record(const ut_2pc_record_t *r, unsigned char *b)
     b[9] = r->end;
     b[10] = r->forced;
     b[11] = (unsigned char)r->n_nodes;
-    memcpy(b + 12, r->nodes, r->n_nodes * 8);
+    if (r->n_nodes > 0)
+        memcpy(b + 12, r->nodes, r->n_nodes * 8);
     return 12 + r->n_nodes * 8;
 }
 
@@ -156,7 +157,8 @@ static size_t committed_records(const rnode_t *n, ut_2pc_record_t *out, uint64_t
         out[k].end = d[9];
         out[k].forced = d[10];
         out[k].n_nodes = d[11];
-        memcpy(ids[k], d + 12, out[k].n_nodes * 8);
+        if (out[k].n_nodes > 0)
+            memcpy(ids[k], d + 12, out[k].n_nodes * 8);
         out[k].nodes = ids[k];
         k++;
     }

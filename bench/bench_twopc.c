@@ -2,14 +2,17 @@
 /* T1 (BENCHMARKS.md): a coordinator and P participants (3 and 16) in one
  * process, a global FIFO network of deep copies, persistence acknowledged
  * at once but counted. N transactions each: all yes; one participant
- * read-only; 1 % with one participant voting no. Reports transactions/s,
- * forced log writes and messages per transaction, for presumed abort,
- * presumed commit and the textbook protocol.
- *   bench_twopc [N]     (default 100000)
- * Instructions per committed transaction: run under
- *   valgrind --tool=callgrind bench_twopc N P PRESUMPTION MODE
- * at two values of N and divide the difference in Ir by the difference in
- * committed transactions (docs/BENCHMARKS.md). */
+ * read-only; 1 % with one participant voting no. Reports transactions/s
+ * (median of RUNS runs), forced log writes and messages per transaction,
+ * for presumed abort, presumed commit and the textbook protocol.
+ *   bench_twopc [N [RUNS]]          every configuration (default 100000, 5)
+ *   bench_twopc N P PRESUMPTION MODE [RUNS]   one configuration
+ * Instructions per committed transaction: the timed loop is t1_workload,
+ *   valgrind --tool=callgrind --toggle-collect=t1_workload \
+ *       bench_twopc N P PRESUMPTION MODE 1
+ * and divide its Ir by the committed count printed (docs/BENCHMARKS.md);
+ * callgrind_annotate --inclusive=yes gives the library-only part (the
+ * ut_2pc_* calls). */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,27 +68,11 @@ static void account(const ut_2pc_ready_t *rd)
         push(&rd->msgs[i]);
 }
 
-static long run(int np, int pres, int mode, long n, double *secs)
+/* The timed loop (callgrind: --toggle-collect=t1_workload). */
+__attribute__((noinline)) static long t1_workload(ut_2pc_t *c, ut_2pc_participant_t **p,
+                                                  const uint64_t *ids, int np, int mode, long n)
 {
-    ut_2pc_config_t cc;
-    ut_2pc_config_init(&cc, UT_2PC_CONFIG_VERSION);
-    cc.id = 1;
-    cc.presumption = (ut_2pc_presumption_t)pres;
-    ut_2pc_t *c;
-    ut_2pc_new(&c, &cc);
-    ut_2pc_participant_t *p[MAXP];
-    uint64_t ids[MAXP];
-    for (int i = 0; i < np; i++) {
-        ut_2pc_participant_config_t pc;
-        ut_2pc_participant_config_init(&pc, UT_2PC_CONFIG_VERSION);
-        pc.id = (uint64_t)(i + 2);
-        ids[i] = pc.id;
-        ut_2pc_participant_new(&p[i], &pc);
-    }
-    n_forced_writes = n_msgs = 0;
     long committed = 0;
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
     for (long tx = 1; tx <= n; tx++) {
         ut_2pc_begin(c, (uint64_t)tx, ids, (size_t)np, "transfer", 8);
         for (;;) {
@@ -110,13 +97,9 @@ static long run(int np, int pres, int mode, long n, double *secs)
             while (ut_2pc_participant_ready(p[i], &rd) == UT_OK && !ut_2pc_ready_empty(&rd)) {
                 account(&rd);
                 uint64_t vt = 0;
-                bool done = false;
-                for (size_t k = 0; k < rd.n_events; k++) {
+                for (size_t k = 0; k < rd.n_events; k++)
                     if (rd.events[k].kind == UT_2PC_EVENT_PREPARE)
                         vt = rd.events[k].txid;
-                    if (rd.events[k].kind == UT_2PC_EVENT_OUTCOME)
-                        done = true;
-                }
                 ut_2pc_participant_advance(p[i], &rd);
                 if (vt != 0) {
                     ut_2pc_vote_t v = UT_2PC_VOTE_YES;
@@ -126,13 +109,36 @@ static long run(int np, int pres, int mode, long n, double *secs)
                         v = UT_2PC_VOTE_NO;
                     ut_2pc_participant_vote(p[i], vt, v);
                 }
-                (void)done;
             }
         }
         /* the harness forgets finished transactions at the participants */
         for (int i = 0; i < np; i++)
             ut_2pc_participant_forget(p[i], (uint64_t)tx);
     }
+    return committed;
+}
+
+static long run(int np, int pres, int mode, long n, double *secs)
+{
+    ut_2pc_config_t cc;
+    ut_2pc_config_init(&cc, UT_2PC_CONFIG_VERSION);
+    cc.id = 1;
+    cc.presumption = (ut_2pc_presumption_t)pres;
+    ut_2pc_t *c;
+    ut_2pc_new(&c, &cc);
+    ut_2pc_participant_t *p[MAXP];
+    uint64_t ids[MAXP];
+    for (int i = 0; i < np; i++) {
+        ut_2pc_participant_config_t pc;
+        ut_2pc_participant_config_init(&pc, UT_2PC_CONFIG_VERSION);
+        pc.id = (uint64_t)(i + 2);
+        ids[i] = pc.id;
+        ut_2pc_participant_new(&p[i], &pc);
+    }
+    n_forced_writes = n_msgs = 0;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    long committed = t1_workload(c, p, ids, np, mode, n);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     *secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     for (int i = 0; i < np; i++)
@@ -141,29 +147,53 @@ static long run(int np, int pres, int mode, long n, double *secs)
     return committed;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Median transactions/s of `runs` runs; the counts are the same in each. */
+static double median_tps(int np, int pres, int mode, long n, int runs, long *committed)
+{
+    double tps[16];
+    if (runs < 1)
+        runs = 1;
+    if (runs > 16)
+        runs = 16;
+    for (int r = 0; r < runs; r++) {
+        double secs;
+        *committed = run(np, pres, mode, n, &secs);
+        tps[r] = (double)n / secs;
+    }
+    qsort(tps, (size_t)runs, sizeof *tps, cmp_double);
+    return tps[runs / 2];
+}
+
 int main(int argc, char **argv)
 {
     long n = argc > 1 ? atol(argv[1]) : 100000;
-    if (argc > 4) { /* one configuration: N P PRESUMPTION MODE (for callgrind) */
-        double secs;
-        long committed = run(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), n, &secs);
-        printf("committed %ld forced/tx %.2f msgs/tx %.2f\n", committed,
-               (double)n_forced_writes / (double)n, (double)n_msgs / (double)n);
+    if (argc > 4) { /* one configuration: N P PRESUMPTION MODE [RUNS] */
+        long committed;
+        double tps = median_tps(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), n,
+                                argc > 5 ? atoi(argv[5]) : 5, &committed);
+        printf("committed %ld forced/tx %.2f msgs/tx %.2f tx/s %.0f (median)\n", committed,
+               (double)n_forced_writes / (double)n, (double)n_msgs / (double)n, tps);
         free(q);
         return 0;
     }
+    int runs = argc > 2 ? atoi(argv[2]) : 5;
     static const char *pn[] = {"presumed-abort", "presumed-commit", "textbook"};
     static const char *mn[] = {"all-yes", "one-read-only", "1%-no"};
-    printf("%-16s %-14s %3s %10s %12s %14s %12s\n", "protocol", "votes", "P", "tx/s", "committed",
-           "forced/tx", "msgs/tx");
+    printf("%-16s %-14s %3s %10s %12s %14s %12s   (tx/s: median of %d runs)\n", "protocol", "votes",
+           "P", "tx/s", "committed", "forced/tx", "msgs/tx", runs);
     for (int np = 3; np <= 16; np += 13)
         for (int pres = 0; pres < 3; pres++)
             for (int mode = 0; mode < 3; mode++) {
-                double secs;
-                long committed = run(np, pres, mode, n, &secs);
-                printf("%-16s %-14s %3d %10.0f %12ld %14.2f %12.2f\n", pn[pres], mn[mode], np,
-                       (double)n / secs, committed, (double)n_forced_writes / (double)n,
-                       (double)n_msgs / (double)n);
+                long committed;
+                double tps = median_tps(np, pres, mode, n, runs, &committed);
+                printf("%-16s %-14s %3d %10.0f %12ld %14.2f %12.2f\n", pn[pres], mn[mode], np, tps,
+                       committed, (double)n_forced_writes / (double)n, (double)n_msgs / (double)n);
             }
     free(q);
     return 0;

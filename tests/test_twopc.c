@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <string.h>
 
 #include "test_alloc.h"
 #include "twopc_world.h"
@@ -46,7 +47,7 @@ static void test_commit_all_yes(void **state)
     for (int i = 0; i < 3; i++)
         assert_int_equal(pstate(&w, i), UT_TXN_COMMITTED);
     assert_int_equal(ut_2pc_count(w.c), 0);
-    assert_int_equal(w.done_state, UT_TXN_COMMITTED);
+    assert_int_equal(w.orc.done, UT_TXN_COMMITTED);
     /* PA commit: coordinator forced commit + unforced end; participants
      * forced prepared + forced committed (Mohan §3.1, Table). */
     assert_int_equal(w.logs[0].n, 2);
@@ -68,7 +69,7 @@ static void test_vote_no_aborts(void **state)
     world_run(&w);
     for (int i = 0; i < 3; i++)
         assert_int_equal(pstate(&w, i), UT_TXN_ABORTED);
-    assert_int_equal(w.done_state, UT_TXN_ABORTED);
+    assert_int_equal(w.orc.done, UT_TXN_ABORTED);
     assert_int_equal(w.logs[0].n, 0); /* presumed abort: nothing logged */
     assert_int_equal(ut_2pc_count(w.c), 0);
     world_free(&w);
@@ -90,7 +91,7 @@ static void test_vote_timeout(void **state)
     assert_int_equal(cstate(&w), 98);
     world_run(&w);
     assert_int_equal(pstate(&w, 0), UT_TXN_ABORTED);
-    assert_int_equal(w.done_state, UT_TXN_ABORTED);
+    assert_int_equal(w.orc.done, UT_TXN_ABORTED);
     world_free(&w);
 }
 
@@ -112,7 +113,7 @@ static void test_read_only_and_one_phase(void **state)
         w.votes[i] = UT_2PC_VOTE_READ_ONLY;
     world_begin(&w, -2);
     world_run(&w);
-    assert_int_equal(w.done_state, UT_TXN_COMMITTED);
+    assert_int_equal(w.orc.done, UT_TXN_COMMITTED);
     assert_int_equal(w.logs[0].n, 0); /* no second phase at all */
     world_free(&w);
 
@@ -121,7 +122,7 @@ static void test_read_only_and_one_phase(void **state)
     assert_int_equal(w.net[0].m.body.twopc.code, UT_2PC_FLAG_ONE_PHASE);
     world_run(&w);
     assert_int_equal(pstate(&w, 0), UT_TXN_COMMITTED);
-    assert_int_equal(w.done_state, UT_TXN_COMMITTED);
+    assert_int_equal(w.orc.done, UT_TXN_COMMITTED);
     assert_int_equal(w.logs[0].n, 0);
     assert_int_equal(w.logs[1].n, 1);
     world_free(&w);
@@ -134,7 +135,7 @@ static void test_read_only_and_one_phase(void **state)
     world_timeout(&w, 0, -2);
     assert_int_equal(cstate(&w), UT_TXN_TIMEOUT);
     world_run(&w);
-    assert_int_equal(w.done_state, UT_TXN_COMMITTED);
+    assert_int_equal(w.orc.done, UT_TXN_COMMITTED);
     world_free(&w);
 }
 
@@ -228,7 +229,7 @@ static void test_cooperative_termination(void **state)
     assert_int_equal(pstate(&w, 0), UT_TXN_ABORTED);
     assert_int_equal(ut_2pc_participant_vote(w.p[1], W_TXID, UT_2PC_VOTE_YES), UT_ESTATE);
     world_run(&w); /* P3's no reaches the coordinator */
-    assert_int_equal(w.done_state, UT_TXN_ABORTED);
+    assert_int_equal(w.orc.done, UT_TXN_ABORTED);
     assert_false(w.violation);
     world_free(&w);
 }
@@ -277,14 +278,14 @@ static void test_presumed_commit_counts(void **state)
     assert_true(w.logs[0].rec[0].forced && w.logs[0].rec[0].state == UT_TXN_INIT);
     assert_int_equal(w.logs[1].n, 2);
     assert_false(w.logs[1].rec[1].forced);
-    assert_int_equal(w.done_state, UT_TXN_COMMITTED);
+    assert_int_equal(w.orc.done, UT_TXN_COMMITTED);
     world_free(&w);
 
     world_init(&w, 3, UT_2PC_PRESUME_COMMIT, false);
     w.votes[2] = UT_2PC_VOTE_NO;
     world_begin(&w, -2);
     world_run(&w);
-    assert_int_equal(w.done_state, UT_TXN_ABORTED); /* after every ack */
+    assert_int_equal(w.orc.done, UT_TXN_ABORTED); /* after every ack */
     assert_true(w.logs[0].rec[w.logs[0].n - 1].end);
     world_free(&w);
 }
@@ -464,7 +465,7 @@ static void test_coordinator_errors(void **state)
     m = mk(UT_MSG_2PC_ACK, 2, 1, 7, UT_TXN_ABORTED);
     ASSERT_C_UNCHANGED(&w, ut_2pc_step(w.c, &m), UT_ESTATE);
     world_run(&w);
-    assert_int_equal(w.done_state, UT_TXN_COMMITTED);
+    assert_int_equal(w.orc.done, UT_TXN_COMMITTED);
     world_free(&w);
 
     /* rollback before a decision */
@@ -674,6 +675,209 @@ static int run_with_alloc(long fail_at, int pres)
     return fail_at > calls ? 0 : 1;
 }
 
+/* Take one participant ready; the message of type t it holds, or NULL. */
+static const ut_msg_t *ready_msg(ut_2pc_participant_t *p, ut_2pc_ready_t *rd, ut_msg_type_t t)
+{
+    assert_int_equal(ut_2pc_participant_ready(p, rd), UT_OK);
+    for (size_t i = 0; i < rd->n_msgs; i++)
+        if (rd->msgs[i].type == t)
+            return &rd->msgs[i];
+    return NULL;
+}
+
+/* Regressions found by utsim's 2pc scenario (each failed before its fix). */
+static void test_found_by_utsim(void **state)
+{
+    (void)state;
+    ut_2pc_participant_config_t pc;
+    ut_2pc_participant_config_init(&pc, UT_2PC_CONFIG_VERSION);
+    pc.id = 2;
+    ut_2pc_participant_t *p;
+    assert_int_equal(ut_2pc_participant_new(&p, &pc), UT_OK);
+    /* 1. An ABORT before the PREPARE leaves a tombstone that knows no
+     * peers; a peer in doubt asks it: it answers its outcome (was: refused
+     * as "not a peer"), and a late STATUS to it is ignored, not refused. */
+    ut_msg_t m = mk(UT_MSG_2PC_ABORT, 1, 2, 7, UT_2PC_FLAG_ACK);
+    assert_int_equal(ut_2pc_participant_step(p, &m), UT_OK);
+    ut_2pc_ready_t rd;
+    assert_non_null(ready_msg(p, &rd, UT_MSG_2PC_ACK));
+    assert_int_equal(ut_2pc_participant_advance(p, &rd), UT_OK);
+    m = mk(UT_MSG_2PC_INQUIRY, 3, 2, 7, 0);
+    assert_int_equal(ut_2pc_participant_step(p, &m), UT_OK);
+    const ut_msg_t *st = ready_msg(p, &rd, UT_MSG_2PC_STATUS);
+    assert_non_null(st);
+    assert_int_equal(st->to, 3);
+    assert_int_equal(st->body.twopc.code, UT_TXN_ABORTED);
+    assert_int_equal(ut_2pc_participant_advance(p, &rd), UT_OK);
+    m = mk(UT_MSG_2PC_STATUS, 3, 2, 7, UT_TXN_ABORTED);
+    assert_int_equal(ut_2pc_participant_step(p, &m), UT_OK);
+    ut_txn_state_t s;
+    assert_int_equal(ut_2pc_participant_state(p, 7, &s), UT_OK);
+    assert_int_equal(s, UT_TXN_ABORTED);
+    /* A prepared participant knows its peers: a stranger is still refused,
+     * the object unchanged. */
+    unsigned char peers[16];
+    for (int i = 0; i < 8; i++) {
+        peers[i] = (unsigned char)(i == 0 ? 2 : 0);
+        peers[8 + i] = (unsigned char)(i == 0 ? 3 : 0);
+    }
+    m = mk(UT_MSG_2PC_PREPARE, 1, 2, 8, 0);
+    m.body.twopc.n_peers = 2;
+    m.body.twopc.peers = peers;
+    assert_int_equal(ut_2pc_participant_step(p, &m), UT_OK);
+    ut_2pc_participant_ready(p, &rd);
+    ut_2pc_participant_advance(p, &rd);
+    assert_int_equal(ut_2pc_participant_vote(p, 8, UT_2PC_VOTE_YES), UT_OK);
+    ut_2pc_participant_ready(p, &rd);
+    ut_2pc_participant_advance(p, &rd);
+    m = mk(UT_MSG_2PC_INQUIRY, 4, 2, 8, 0);
+    assert_int_equal(ut_2pc_participant_step(p, &m), UT_EINVAL);
+    m = mk(UT_MSG_2PC_STATUS, 4, 2, 8, UT_TXN_ABORTED);
+    assert_int_equal(ut_2pc_participant_step(p, &m), UT_EINVAL);
+    assert_int_equal(ut_2pc_participant_state(p, 8, &s), UT_OK);
+    assert_int_equal(s, UT_TXN_PREPARED);
+    assert_int_equal(ut_2pc_participant_ready(p, &rd), UT_OK);
+    assert_true(ut_2pc_ready_empty(&rd));
+    ut_2pc_participant_free(p);
+
+    /* 2. A one-phase commit restored from its record answers the
+     * coordinator's repeated one-phase PREPARE (was: silence, and the
+     * coordinator asked forever). */
+    ut_2pc_record_t rec = {.txid = 9, .state = UT_TXN_COMMITTED, .forced = true, .coordinator = 1};
+    assert_int_equal(ut_2pc_participant_new(&p, &pc), UT_OK);
+    assert_int_equal(ut_2pc_participant_restore(p, &rec, 1), UT_OK);
+    m = mk(UT_MSG_2PC_PREPARE, 1, 2, 9, UT_2PC_FLAG_ONE_PHASE);
+    m.body.twopc.n_peers = 1;
+    m.body.twopc.peers = peers;
+    assert_int_equal(ut_2pc_participant_step(p, &m), UT_OK);
+    const ut_msg_t *v = ready_msg(p, &rd, UT_MSG_2PC_VOTE);
+    assert_non_null(v);
+    assert_int_equal(v->body.twopc.code, UT_2PC_VOTE_YES);
+    ut_2pc_participant_advance(p, &rd);
+    ut_2pc_participant_free(p);
+
+    /* 3. A coordinator restored from an abort record, which names only
+     * phase two (here node 2), takes a late no or read-only vote from one
+     * that dropped out (node 3) quietly (was: "vote from non-participant");
+     * a yes from it is still refused, the object unchanged. */
+    ut_2pc_config_t cc;
+    ut_2pc_config_init(&cc, UT_2PC_CONFIG_VERSION);
+    cc.id = 1;
+    cc.presumption = UT_2PC_PRESUME_NOTHING;
+    ut_2pc_t *c;
+    assert_int_equal(ut_2pc_new(&c, &cc), UT_OK);
+    uint64_t two = 2;
+    rec = (ut_2pc_record_t){
+        .txid = 5, .state = UT_TXN_ABORTED, .forced = true, .nodes = &two, .n_nodes = 1};
+    assert_int_equal(ut_2pc_restore(c, &rec, 1), UT_OK);
+    ut_2pc_ready_t cr;
+    assert_int_equal(ut_2pc_ready(c, &cr), UT_OK);
+    assert_int_equal(cr.n_msgs, 1);
+    assert_int_equal(ut_2pc_advance(c, &cr), UT_OK);
+    m = mk(UT_MSG_2PC_VOTE, 3, 1, 5, UT_2PC_VOTE_NO);
+    assert_int_equal(ut_2pc_step(c, &m), UT_OK);
+    m = mk(UT_MSG_2PC_VOTE, 3, 1, 5, UT_2PC_VOTE_READ_ONLY);
+    assert_int_equal(ut_2pc_step(c, &m), UT_OK);
+    m = mk(UT_MSG_2PC_VOTE, 3, 1, 5, UT_2PC_VOTE_YES);
+    assert_int_equal(ut_2pc_step(c, &m), UT_EINVAL);
+    assert_int_equal(ut_2pc_state(c, 5, &s), UT_OK);
+    assert_int_equal(s, UT_TXN_ABORTED);
+    assert_int_equal(ut_2pc_ready(c, &cr), UT_OK);
+    assert_true(ut_2pc_ready_empty(&cr));
+    ut_2pc_free(c);
+}
+
+typedef struct trace_log {
+    ut_trace_event_t ev[32];
+    int n;
+} trace_log_t;
+
+static void record_trace(void *arg, const ut_trace_event_t *ev)
+{
+    trace_log_t *l = arg;
+    if (l->n < 32)
+        l->ev[l->n++] = *ev;
+}
+
+static const ut_trace_event_t *traced(const trace_log_t *l, const char *event, const char *reason)
+{
+    for (int i = 0; i < l->n; i++)
+        if (strcmp(l->ev[i].event, event) == 0 &&
+            (reason == NULL || (l->ev[i].reason && strcmp(l->ev[i].reason, reason) == 0)))
+            return &l->ev[i];
+    return NULL;
+}
+
+/* The trace hook: decisions and outcomes with their reason, refused
+ * messages; off by default. */
+static void test_trace(void **state)
+{
+    (void)state;
+    trace_log_t cl = {0}, pl = {0};
+    ut_2pc_config_t cc;
+    ut_2pc_config_init(&cc, UT_2PC_CONFIG_VERSION);
+    assert_null(cc.trace);
+    cc.id = 1;
+    cc.trace = record_trace;
+    cc.trace_arg = &cl;
+    ut_2pc_t *c;
+    assert_int_equal(ut_2pc_new(&c, &cc), UT_OK);
+    uint64_t ids[] = {2, 3};
+    assert_int_equal(ut_2pc_begin(c, 4, ids, 2, NULL, 0), UT_OK);
+    ut_msg_t m = mk(UT_MSG_2PC_VOTE, 2, 1, 4, UT_2PC_VOTE_YES);
+    assert_int_equal(ut_2pc_step(c, &m), UT_OK);
+    m = mk(UT_MSG_2PC_VOTE, 9, 1, 4, UT_2PC_VOTE_YES);
+    assert_int_equal(ut_2pc_step(c, &m), UT_EINVAL);
+    const ut_trace_event_t *e = traced(&cl, "refused", "2pc-vote");
+    assert_non_null(e);
+    assert_int_equal(e->level, UT_TRACE_WARN);
+    assert_string_equal(e->module, "2pc");
+    assert_int_equal(e->node, 1);
+    assert_int_equal(e->a, 4);
+    assert_int_equal(e->b, (uint64_t)-UT_EINVAL);
+    m = mk(UT_MSG_2PC_VOTE, 3, 1, 4, UT_2PC_VOTE_YES);
+    assert_int_equal(ut_2pc_step(c, &m), UT_OK);
+    e = traced(&cl, "decide", "every vote yes");
+    assert_non_null(e);
+    assert_int_equal(e->level, UT_TRACE_INFO);
+    assert_int_equal(e->a, 4);
+    assert_int_equal(e->b, UT_TXN_COMMITTED);
+    assert_int_equal(ut_2pc_begin(c, 5, ids, 2, NULL, 0), UT_OK);
+    assert_int_equal(ut_2pc_tick(c, 5000), UT_OK);
+    assert_non_null(traced(&cl, "decide", "vote deadline"));
+    ut_2pc_free(c);
+
+    ut_2pc_participant_config_t pc;
+    ut_2pc_participant_config_init(&pc, UT_2PC_CONFIG_VERSION);
+    assert_null(pc.trace);
+    pc.id = 2;
+    pc.trace = record_trace;
+    pc.trace_arg = &pl;
+    ut_2pc_participant_t *p;
+    assert_int_equal(ut_2pc_participant_new(&p, &pc), UT_OK);
+    m = mk(UT_MSG_2PC_PREPARE, 1, 2, 4, 0);
+    assert_int_equal(ut_2pc_participant_step(p, &m), UT_OK);
+    assert_int_equal(ut_2pc_participant_vote(p, 4, UT_2PC_VOTE_YES), UT_OK);
+    assert_non_null(traced(&pl, "vote", "yes"));
+    assert_int_equal(ut_2pc_participant_tick(p, 1000), UT_OK);
+    e = traced(&pl, "in-doubt-inquiry", "coordinator");
+    assert_non_null(e);
+    assert_int_equal(e->a, 4);
+    m = mk(UT_MSG_2PC_COMMIT, 1, 2, 4, UT_2PC_FLAG_ACK);
+    assert_int_equal(ut_2pc_participant_step(p, &m), UT_OK);
+    e = traced(&pl, "outcome", "the coordinator");
+    assert_non_null(e);
+    assert_int_equal(e->b, UT_TXN_COMMITTED);
+    m = mk(UT_MSG_2PC_ABORT, 1, 2, 4, 0);
+    assert_int_equal(ut_2pc_participant_step(p, &m), UT_ESTATE);
+    e = traced(&pl, "refused", "2pc-abort");
+    assert_non_null(e);
+    assert_int_equal(e->b, (uint64_t)-UT_ESTATE);
+    assert_int_equal(ut_2pc_participant_step(p, NULL), UT_EINVAL);
+    assert_non_null(traced(&pl, "refused", "NULL message"));
+    ut_2pc_participant_free(p);
+}
+
 static void test_alloc_sweep(void **state)
 {
     (void)state;
@@ -773,6 +977,8 @@ int main(void)
         cmocka_unit_test(test_heuristic),
         cmocka_unit_test(test_coordinator_errors),
         cmocka_unit_test(test_participant_errors),
+        cmocka_unit_test(test_found_by_utsim),
+        cmocka_unit_test(test_trace),
         cmocka_unit_test(test_alloc_sweep),
         cmocka_unit_test(test_codec),
     };

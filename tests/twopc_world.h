@@ -21,6 +21,7 @@
 #include <unitypes.h>
 
 #include "twopc/twopc_internal.h"
+#include "twopc_oracle.h"
 
 #define W_MAXP 4
 #define W_TXID 7u
@@ -47,8 +48,7 @@ typedef struct world {
     size_t n_net, cap_net;
     ut_2pc_vote_t votes[W_MAXP];
     uint64_t now;
-    unsigned seen_commit, seen_abort; /* bit i: participant i ever showed it */
-    int done_state;                   /* coordinator's DONE event, or -1 */
+    tpc_oracle_t orc; /* what was observed of the transaction, and its checks */
     int heuristic_events;
     int violation;
     char why[800];
@@ -61,7 +61,7 @@ static inline void w_fail(world_t *w, const char *why)
 {
     if (!w->violation) {
         w->violation = 1;
-        snprintf(w->why, sizeof w->why, "%s after [%s]", why, w->path);
+        snprintf(w->why, sizeof w->why, "%.190s after [%s]", why, w->path);
     }
 }
 
@@ -142,29 +142,42 @@ static inline void w_net_remove(world_t *w, size_t i)
     w->n_net--;
 }
 
-static inline void w_observe(world_t *w)
+static inline void w_check(world_t *w, const char *inv)
 {
+    if (inv != NULL) {
+        char why[sizeof w->orc.why + 48];
+        snprintf(why, sizeof why, "%s: %s", inv, w->orc.why);
+        w_fail(w, why);
+    }
+}
+
+/* The oracle's checks (twopc_oracle.h) on what every node shows now; the
+ * coordinator only when its output was persisted and sent (a decision
+ * still in memory when it crashes was never made). */
+static inline void w_observe_nodes(world_t *w, bool coordinator)
+{
+    bool in_doubt = false;
     for (int i = 0; i < w->np; i++) {
         ut_txn_state_t s;
         bool heur = false;
         if (ut_2pc_participant_state(w->p[i], W_TXID, &s) != UT_OK)
             continue;
         ut_2pc_participant_is_heuristic(w->p[i], W_TXID, &heur);
-        if (heur)
-            continue;
-        if (s == UT_TXN_COMMITTED)
-            w->seen_commit |= 1u << i;
-        if (s == UT_TXN_ABORTED)
-            w->seen_abort |= 1u << i;
+        in_doubt |= s == UT_TXN_PREPARED;
+        w_check(w, tpc_oracle_participant(&w->orc, i, s, heur));
     }
-    /* Atomicity (Gray & Lamport §2, "Stability" and "Consistency"): never
-     * committed at one participant and aborted at another, ever. */
-    if (w->seen_commit && w->seen_abort)
-        w_fail(w, "atomicity: committed at one participant, aborted at another");
-    if (w->done_state == UT_TXN_COMMITTED && w->seen_abort)
-        w_fail(w, "coordinator reported commit, a participant aborted");
-    if (w->done_state == UT_TXN_ABORTED && w->seen_commit)
-        w_fail(w, "coordinator reported abort, a participant committed");
+    if (!coordinator)
+        return;
+    ut_txn_state_t cs = UT_TXN_INIT;
+    bool have = ut_2pc_state(w->c, W_TXID, &cs) == UT_OK;
+    ut_txn_state_t presumed =
+        w->ccfg.presumption == UT_2PC_PRESUME_COMMIT ? UT_TXN_COMMITTED : UT_TXN_ABORTED;
+    w_check(w, tpc_oracle_coordinator(&w->orc, have, cs, presumed, in_doubt));
+}
+
+static inline void w_observe(world_t *w)
+{
+    w_observe_nodes(w, true);
 }
 
 static inline void w_restart(world_t *w, int node);
@@ -207,7 +220,7 @@ static inline int w_drain(world_t *w, int node, int crash)
             if (e->kind == UT_2PC_EVENT_PREPARE && n_vote < 8)
                 vote_tx[n_vote++] = e->txid;
             if (e->kind == UT_2PC_EVENT_DONE)
-                w->done_state = (int)e->state;
+                w_check(w, tpc_oracle_done(&w->orc, e->state));
             if (e->kind == UT_2PC_EVENT_HEURISTIC)
                 w->heuristic_events++;
         }
@@ -216,8 +229,9 @@ static inline int w_drain(world_t *w, int node, int crash)
         else
             ut_2pc_participant_advance(w->p[node - 1], &rd);
         for (int i = 0; i < n_vote; i++)
-            if (w->votes[node - 1] != UT_2PC_VOTE_NONE)
-                ut_2pc_participant_vote(w->p[node - 1], vote_tx[i], w->votes[node - 1]);
+            if (w->votes[node - 1] != UT_2PC_VOTE_NONE &&
+                ut_2pc_participant_vote(w->p[node - 1], vote_tx[i], w->votes[node - 1]) == UT_OK)
+                tpc_oracle_vote(&w->orc, node - 1, w->votes[node - 1]);
     }
     w_observe(w);
     return crashed;
@@ -226,7 +240,7 @@ static inline int w_drain(world_t *w, int node, int crash)
 static inline void w_restart(world_t *w, int node)
 {
     w_log_crash(&w->logs[node]);
-    w_observe(w);
+    w_observe_nodes(w, false);
     if (node == 0) {
         ut_2pc_free(w->c);
         ut_2pc_new(&w->c, &w->ccfg);
@@ -248,7 +262,7 @@ static inline void world_init(world_t *w, int np, ut_2pc_presumption_t pres, boo
 {
     memset(w, 0, sizeof *w);
     w->np = np;
-    w->done_state = -1;
+    tpc_oracle_init(&w->orc, (1ull << np) - 1);
     ut_2pc_config_init(&w->ccfg, UT_2PC_CONFIG_VERSION);
     w->ccfg.id = W_COORD;
     w->ccfg.presumption = pres;

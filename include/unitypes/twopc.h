@@ -24,6 +24,7 @@
 
 #include "unitypes/common.h"
 #include "unitypes/msg.h"
+#include "unitypes/trace.h"
 #include "unitypes/types.h"
 
 #ifdef __cplusplus
@@ -117,6 +118,11 @@ typedef struct ut_2pc_config {
     uint64_t vote_timeout_ms; /**< Votes missing this long after begin: abort. Default 1000. */
     uint64_t resend_ms;       /**< Resend unacknowledged decisions. Default 200. */
     bool auto_commit;         /**< Commit as soon as every vote is yes. Default true. */
+    /** Tracer (module "2pc"): decisions with their reason (INFO), forgotten
+     * transactions, resends and presumed answers (DEBUG), refused
+     * messages (WARN, reason: the message type). NULL (default): off. */
+    ut_trace_fn trace;
+    void *trace_arg; /**< Passed to @c trace. */
 } ut_2pc_config_t;
 
 /** @brief Participant configuration. @since 0.2.0 */
@@ -125,6 +131,11 @@ typedef struct ut_2pc_participant_config {
     uint64_t id;                 /**< This participant's node id (not 0). */
     uint64_t inquiry_timeout_ms; /**< In doubt this long: ask. Default 500. */
     bool cooperative;            /**< Also ask the other participants. Default false. */
+    /** Tracer (module "2pc"): votes and outcomes with their source, and
+     * inquiries in doubt (INFO), refused messages (WARN, reason: the
+     * message type). NULL (default): off. */
+    ut_trace_fn trace;
+    void *trace_arg; /**< Passed to @c trace. */
 } ut_2pc_participant_config_t;
 
 /** @brief Two-phase commit coordinator. @since 0.2.0 */

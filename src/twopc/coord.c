@@ -38,6 +38,7 @@ struct ut_2pc {
     ut__2pc_txn_t *txns;
     size_t n_txns, cap_txns;
     ut__twopc_io_t io;
+    ut__tracer_t tracer;
 };
 
 static bool valid(const ut_2pc_t *h)
@@ -74,6 +75,8 @@ int ut_2pc_new(ut_2pc_t **out, const ut_2pc_config_t *cfg)
         return UT_ENOMEM;
     ut__handle_init(&h->base, UT__2PC_MAGIC);
     h->cfg = *cfg;
+    h->tracer.fn = cfg->trace;
+    h->tracer.arg = cfg->trace_arg;
     ut__twopc_io_init(&h->io);
     *out = h;
     return UT_OK;
@@ -216,12 +219,17 @@ static void finish(ut_2pc_t *h, ut__2pc_txn_t *t)
             r->end = true;
     }
     ut__twopc_io_event(&h->io, UT_2PC_EVENT_DONE, t->txid, t->outcome);
+    ut__trace(&h->tracer, UT_TRACE_DEBUG, "2pc", h->cfg.id, "forget", NULL, t->txid,
+              (uint64_t)t->outcome);
     t->forget = true;
 }
 
 /* Needs (reserved): t->n messages, 2 records, 1 event, t->n ids. */
-static void decide(ut_2pc_t *h, ut__2pc_txn_t *t, ut_txn_state_t outcome, bool timeout)
+static void decide(ut_2pc_t *h, ut__2pc_txn_t *t, ut_txn_state_t outcome, bool timeout,
+                   const char *why)
 {
+    ut__trace(&h->tracer, UT_TRACE_INFO, "2pc", h->cfg.id, "decide", why, t->txid,
+              (uint64_t)outcome);
     t->outcome = outcome;
     t->state = timeout ? UT_TXN_TIMEOUT : outcome;
     t->settle = timeout;
@@ -344,7 +352,7 @@ static int decide_checked(ut_2pc_t *h, ut__2pc_txn_t *t, ut_txn_state_t outcome)
 {
     if (ut__twopc_io_reserve(&h->io, t->n, 0, 2, 1, t->n) != UT_OK)
         UT__FAIL(&h->base, UT_ENOMEM, "decide: out of memory");
-    decide(h, t, outcome, false);
+    decide(h, t, outcome, false, "asked by the application");
     sweep(h);
     return UT_OK;
 }
@@ -397,6 +405,10 @@ static int on_vote(ut_2pc_t *h, const ut_msg_t *m, ut__2pc_txn_t *t)
                  (unsigned long long)m->body.twopc.txid);
     }
     ptrdiff_t i = index_of(t, m->from);
+    if (i < 0 && t->outcome != UT_TXN_INIT && t->logged &&
+        (v == UT_2PC_VOTE_READ_ONLY || (v == UT_2PC_VOTE_NO && t->outcome == UT_TXN_ABORTED)))
+        return UT_OK; /* a restored decision names only phase two: a late vote from one that
+                         dropped out agrees with it (found by utsim's 2pc scenario) */
     if (i < 0)
         UT__FAIL(&h->base, UT_EINVAL, "step: vote from non-participant %llu",
                  (unsigned long long)m->from);
@@ -421,9 +433,11 @@ static int on_vote(ut_2pc_t *h, const ut_msg_t *m, ut__2pc_txn_t *t)
         /* One-phase commit: the participant's vote is its decision. */
         t->outcome = v == UT_2PC_VOTE_NO ? UT_TXN_ABORTED : UT_TXN_COMMITTED;
         t->state = t->outcome;
+        ut__trace(&h->tracer, UT_TRACE_INFO, "2pc", h->cfg.id, "decide",
+                  "one-phase: the participant decided", t->txid, (uint64_t)t->outcome);
         finish(h, t);
     } else if (v == UT_2PC_VOTE_NO) {
-        decide(h, t, UT_TXN_ABORTED, false); /* one no aborts (Gray & Lamport §3) */
+        decide(h, t, UT_TXN_ABORTED, false, "a vote no"); /* one no aborts (Gray & Lamport §3) */
     } else {
         bool all = true, all_ro = true;
         for (size_t k = 0; k < t->n; k++) {
@@ -436,11 +450,13 @@ static int on_vote(ut_2pc_t *h, const ut_msg_t *m, ut__2pc_txn_t *t)
             /* Every participant read-only: no second phase (Mohan §2). */
             t->outcome = UT_TXN_COMMITTED;
             t->state = UT_TXN_COMMITTED;
+            ut__trace(&h->tracer, UT_TRACE_INFO, "2pc", h->cfg.id, "decide", "every vote read-only",
+                      t->txid, (uint64_t)t->outcome);
             finish(h, t);
         } else if (all) {
             t->state = UT_TXN_PREPARED;
             if (h->cfg.auto_commit)
-                decide(h, t, UT_TXN_COMMITTED, false);
+                decide(h, t, UT_TXN_COMMITTED, false, "every vote yes");
         }
     }
     sweep(h);
@@ -504,6 +520,8 @@ static int on_inquiry(ut_2pc_t *h, const ut_msg_t *m, ut__2pc_txn_t *t)
         if (ut__twopc_io_reserve(&h->io, 1, 0, 0, 0, 0) != UT_OK)
             UT__FAIL(&h->base, UT_ENOMEM, "step: out of memory");
         ut__twopc_io_msg(&h->io, type, h->cfg.id, m->from, m->body.twopc.txid, 0);
+        ut__trace(&h->tracer, UT_TRACE_DEBUG, "2pc", h->cfg.id, "presumed-answer",
+                  ut_msg_type_name(type), m->body.twopc.txid, m->from);
         return UT_OK;
     }
     ptrdiff_t i = index_of(t, m->from);
@@ -524,14 +542,8 @@ static int on_inquiry(ut_2pc_t *h, const ut_msg_t *m, ut__2pc_txn_t *t)
     return UT_OK;
 }
 
-int ut_2pc_step(ut_2pc_t *h, const ut_msg_t *m)
+static int step(ut_2pc_t *h, const ut_msg_t *m)
 {
-    if (!valid(h))
-        return UT_EINVAL;
-    if (m == NULL || m->to != h->cfg.id || m->from == 0 || m->from == h->cfg.id)
-        UT__FAIL(&h->base, UT_EINVAL, "step: NULL message or wrong addresses");
-    if (m->body.twopc.txid == 0)
-        UT__FAIL(&h->base, UT_EINVAL, "step: txid 0");
     ut__2pc_txn_t *t = find(h, m->body.twopc.txid);
     switch (m->type) {
     case UT_MSG_2PC_VOTE:
@@ -546,12 +558,22 @@ int ut_2pc_step(ut_2pc_t *h, const ut_msg_t *m)
     }
 }
 
+int ut_2pc_step(ut_2pc_t *h, const ut_msg_t *m)
+{
+    if (!valid(h))
+        return UT_EINVAL;
+    int rc = ut__twopc_step_check(&h->base, h->cfg.id, m);
+    if (rc == UT_OK)
+        rc = step(h, m);
+    return ut__twopc_step_result(&h->tracer, h->cfg.id, m, rc);
+}
+
 int ut_2pc_tick(ut_2pc_t *h, uint64_t now_ms)
 {
     if (!valid(h))
         return UT_EINVAL;
-    if (now_ms < h->now)
-        UT__FAIL(&h->base, UT_EINVAL, "tick: time went backwards");
+    if (ut__twopc_tick_check(&h->base, h->now, now_ms) != UT_OK)
+        return UT_EINVAL;
     size_t msgs = 0, bytes = 0, recs = 0, evs = 0, ids = 0;
     for (size_t i = 0; i < h->n_txns; i++) {
         const ut__2pc_txn_t *t = &h->txns[i];
@@ -587,10 +609,12 @@ int ut_2pc_tick(ut_2pc_t *h, uint64_t now_ms)
                 m->body.twopc.data = data;
             } else {
                 /* No vote by the deadline: abort (Gray & Lamport §3). */
-                decide(h, t, UT_TXN_ABORTED, true);
+                decide(h, t, UT_TXN_ABORTED, true, "vote deadline");
             }
         } else if (t->need_acks && now_ms >= t->next_resend) {
             send_decision(h, t, 0); /* until every participant acknowledges */
+            ut__trace(&h->tracer, UT_TRACE_DEBUG, "2pc", h->cfg.id, "resend-decision", NULL,
+                      t->txid, (uint64_t)t->outcome);
             t->next_resend = now_ms + h->cfg.resend_ms;
         }
     }
@@ -602,23 +626,18 @@ int ut_2pc_ready(ut_2pc_t *h, ut_2pc_ready_t *rd)
 {
     if (!valid(h))
         return UT_EINVAL;
-    if (rd == NULL)
-        UT__FAIL(&h->base, UT_EINVAL, "ready: NULL ready");
-    if (ut__twopc_io_ready(&h->io, rd) != UT_OK)
-        UT__FAIL(&h->base, UT_ESTATE, "ready: a ready is outstanding");
-    return UT_OK;
+    return ut__twopc_ready(&h->base, &h->io, rd);
 }
 
 int ut_2pc_advance(ut_2pc_t *h, const ut_2pc_ready_t *rd)
 {
     if (!valid(h))
         return UT_EINVAL;
-    if (rd == NULL)
-        UT__FAIL(&h->base, UT_EINVAL, "advance: NULL ready");
-    int rc = ut__twopc_io_advance(&h->io, rd);
-    if (rc < 0)
-        UT__FAIL(&h->base, UT_EINVAL, "advance: not the outstanding ready");
-    if (rc == 1) {
+    bool advanced;
+    int rc = ut__twopc_advance(&h->base, &h->io, rd, &advanced);
+    if (rc != UT_OK)
+        return rc;
+    if (advanced) {
         /* The abort after a timeout is decided once handed out. */
         for (size_t i = 0; i < h->n_txns; i++) {
             if (h->txns[i].settle) {
@@ -687,13 +706,14 @@ int ut_2pc_restore(ut_2pc_t *h, const ut_2pc_record_t *rec, size_t n)
             memset(t.vote, UT_2PC_VOTE_YES, t.n);
         h->txns[h->n_txns++] = t;
     }
+    ut__trace(&h->tracer, UT_TRACE_INFO, "2pc", h->cfg.id, "restore", NULL, h->n_txns, n);
     for (size_t i = 0; i < h->n_txns; i++) {
         ut__2pc_txn_t *t = &h->txns[i];
         ut_txn_state_t s = t->state;
         if (s == UT_TXN_INIT) {
             /* Collecting, no decision: abort (Mohan §3.2: the recovering
              * coordinator aborts and tells every participant). */
-            decide(h, t, UT_TXN_ABORTED, false);
+            decide(h, t, UT_TXN_ABORTED, false, "restored undecided");
         } else {
             /* Decided: send it again until acknowledged (Gray & Lamport §3). */
             t->outcome = s;
@@ -719,32 +739,40 @@ int ut_2pc_state(const ut_2pc_t *h, uint64_t txid, ut_txn_state_t *out)
     return UT_OK;
 }
 
-int ut_2pc_vote(const ut_2pc_t *h, uint64_t txid, uint64_t participant, ut_2pc_vote_t *out)
+/* The lookup of the per-participant accessors: transaction and index. */
+static int member(const ut_2pc_t *h, uint64_t txid, uint64_t participant, const void *out,
+                  const ut__2pc_txn_t **t, size_t *i)
 {
     if (!valid(h) || out == NULL)
         return UT_EINVAL;
-    const ut__2pc_txn_t *t = find(h, txid);
-    if (t == NULL)
+    *t = find(h, txid);
+    if (*t == NULL)
         return UT_ENOTFOUND;
-    ptrdiff_t i = index_of(t, participant);
-    if (i < 0)
+    ptrdiff_t k = index_of(*t, participant);
+    if (k < 0)
         return UT_EINVAL;
-    *out = (ut_2pc_vote_t)t->vote[i];
+    *i = (size_t)k;
     return UT_OK;
+}
+
+int ut_2pc_vote(const ut_2pc_t *h, uint64_t txid, uint64_t participant, ut_2pc_vote_t *out)
+{
+    const ut__2pc_txn_t *t;
+    size_t i;
+    int rc = member(h, txid, participant, out, &t, &i);
+    if (rc == UT_OK)
+        *out = (ut_2pc_vote_t)t->vote[i];
+    return rc;
 }
 
 int ut_2pc_acked(const ut_2pc_t *h, uint64_t txid, uint64_t participant, bool *out)
 {
-    if (!valid(h) || out == NULL)
-        return UT_EINVAL;
-    const ut__2pc_txn_t *t = find(h, txid);
-    if (t == NULL)
-        return UT_ENOTFOUND;
-    ptrdiff_t i = index_of(t, participant);
-    if (i < 0)
-        return UT_EINVAL;
-    *out = t->acked[i] != 0 && t->outcome != UT_TXN_INIT;
-    return UT_OK;
+    const ut__2pc_txn_t *t;
+    size_t i;
+    int rc = member(h, txid, participant, out, &t, &i);
+    if (rc == UT_OK)
+        *out = t->acked[i] != 0 && t->outcome != UT_TXN_INIT;
+    return rc;
 }
 
 int ut_2pc_participants(const ut_2pc_t *h, uint64_t txid, const uint64_t **ids, size_t *n)

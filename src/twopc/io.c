@@ -156,6 +156,53 @@ int ut__twopc_io_advance(ut__twopc_io_t *io, const ut_2pc_ready_t *rd)
     return rc;
 }
 
+int ut__twopc_step_check(ut__handle_t *base, uint64_t self, const ut_msg_t *m)
+{
+    if (m == NULL || m->to != self || m->from == 0 || m->from == self)
+        UT__FAIL(base, UT_EINVAL, "step: NULL message or wrong addresses");
+    if (m->body.twopc.txid == 0)
+        UT__FAIL(base, UT_EINVAL, "step: txid 0");
+    return UT_OK;
+}
+
+int ut__twopc_step_result(const ut__tracer_t *tr, uint64_t self, const ut_msg_t *m, int rc)
+{
+    if (rc != UT_OK)
+        ut__trace(tr, UT_TRACE_WARN, "2pc", self, "refused",
+                  m != NULL ? ut_msg_type_name(m->type) : "NULL message",
+                  m != NULL ? m->body.twopc.txid : 0, (uint64_t)-rc);
+    return rc;
+}
+
+int ut__twopc_tick_check(ut__handle_t *base, uint64_t now, uint64_t now_ms)
+{
+    if (now_ms < now)
+        UT__FAIL(base, UT_EINVAL, "tick: time went backwards");
+    return UT_OK;
+}
+
+int ut__twopc_ready(ut__handle_t *base, ut__twopc_io_t *io, ut_2pc_ready_t *rd)
+{
+    if (rd == NULL)
+        UT__FAIL(base, UT_EINVAL, "ready: NULL ready");
+    if (ut__twopc_io_ready(io, rd) != UT_OK)
+        UT__FAIL(base, UT_ESTATE, "ready: a ready is outstanding");
+    return UT_OK;
+}
+
+int ut__twopc_advance(ut__handle_t *base, ut__twopc_io_t *io, const ut_2pc_ready_t *rd,
+                      bool *advanced)
+{
+    *advanced = false;
+    if (rd == NULL)
+        UT__FAIL(base, UT_EINVAL, "advance: NULL ready");
+    int rc = ut__twopc_io_advance(io, rd);
+    if (rc < 0)
+        UT__FAIL(base, UT_EINVAL, "advance: not the outstanding ready");
+    *advanced = rc == 1;
+    return UT_OK;
+}
+
 const char *ut_2pc_vote_name(ut_2pc_vote_t v)
 {
     switch (v) {

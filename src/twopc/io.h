@@ -8,6 +8,7 @@
 #include "internal.h"
 #include "common/handle.h"
 #include "common/outbox.h"
+#include "common/trace.h"
 
 typedef struct ut__twopc_vec {
     ut_2pc_record_t *rec;
@@ -47,6 +48,19 @@ bool ut__twopc_io_pending(const ut__twopc_io_t *io);
 int ut__twopc_io_ready(ut__twopc_io_t *io, ut_2pc_ready_t *rd);
 /* 1: the outstanding ready was advanced; 0: empty ready; UT_EINVAL. */
 int ut__twopc_io_advance(ut__twopc_io_t *io, const ut_2pc_ready_t *rd);
+
+/* The doors both sides share, with the refusal recorded in base: the
+ * checks a step starts with (a message for node self, from another node,
+ * about a transaction), the check a tick starts with (time never goes
+ * back from now), and ready/advance of io (advanced: the outstanding
+ * ready was advanced). */
+int ut__twopc_step_check(ut__handle_t *base, uint64_t self, const ut_msg_t *m);
+/* A step's result: a refusal (rc != UT_OK) is traced as "refused". */
+int ut__twopc_step_result(const ut__tracer_t *tr, uint64_t self, const ut_msg_t *m, int rc);
+int ut__twopc_tick_check(ut__handle_t *base, uint64_t now, uint64_t now_ms);
+int ut__twopc_ready(ut__handle_t *base, ut__twopc_io_t *io, ut_2pc_ready_t *rd);
+int ut__twopc_advance(ut__handle_t *base, ut__twopc_io_t *io, const ut_2pc_ready_t *rd,
+                      bool *advanced);
 
 static inline void ut__twopc_put_le(unsigned char *p, uint64_t v)
 {

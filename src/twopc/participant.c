@@ -31,6 +31,7 @@ struct ut_2pc_participant {
     ut__2pcp_txn_t *txns;
     size_t n_txns, cap_txns;
     ut__twopc_io_t io;
+    ut__tracer_t tracer;
 };
 
 static bool valid(const ut_2pc_participant_t *p)
@@ -64,6 +65,8 @@ int ut_2pc_participant_new(ut_2pc_participant_t **out, const ut_2pc_participant_
         return UT_ENOMEM;
     ut__handle_init(&p->base, UT__2PCP_MAGIC);
     p->cfg = *cfg;
+    p->tracer.fn = cfg->trace;
+    p->tracer.arg = cfg->trace_arg;
     ut__twopc_io_init(&p->io);
     *out = p;
     return UT_OK;
@@ -144,8 +147,10 @@ static void emit_record(ut_2pc_participant_t *p, ut__2pcp_txn_t *t, bool forced)
         ut__twopc_io_record_nodes(&p->io, t->peers, t->n_peers);
 }
 
-static void emit_outcome(ut_2pc_participant_t *p, const ut__2pcp_txn_t *t)
+static void emit_outcome(ut_2pc_participant_t *p, const ut__2pcp_txn_t *t, const char *why)
 {
+    ut__trace(&p->tracer, UT_TRACE_INFO, "2pc", p->cfg.id, "outcome", why, t->txid,
+              (uint64_t)t->state);
     ut_2pc_event_t *e = ut__twopc_io_event(&p->io, UT_2PC_EVENT_OUTCOME, t->txid, t->state);
     if (e != NULL)
         e->node = t->coord;
@@ -180,6 +185,8 @@ int ut_2pc_participant_vote(ut_2pc_participant_t *p, uint64_t txid, ut_2pc_vote_
     if (reserve(p, 1, 0, t->n_peers) != UT_OK)
         return UT_ENOMEM;
     uint64_t coord = t->coord;
+    ut__trace(&p->tracer, UT_TRACE_INFO, "2pc", p->cfg.id, "vote", ut_2pc_vote_name(vote), txid,
+              coord);
     switch (vote) {
     case UT_2PC_VOTE_YES:
         if (t->one_phase) {
@@ -187,7 +194,7 @@ int ut_2pc_participant_vote(ut_2pc_participant_t *p, uint64_t txid, ut_2pc_vote_
              * reply (Mohan §5, "last agent" / one-phase). */
             t->state = UT_TXN_COMMITTED;
             emit_record(p, t, true);
-            emit_outcome(p, t);
+            emit_outcome(p, t, "one-phase: its own vote");
         } else {
             /* Prepared: the vote is durable before it leaves, so that a
              * crash cannot make us forget a yes (Gray & Lamport §3). */
@@ -201,7 +208,7 @@ int ut_2pc_participant_vote(ut_2pc_participant_t *p, uint64_t txid, ut_2pc_vote_
          * whatever happens (Mohan §3.1). */
         t->state = UT_TXN_ABORTED;
         emit_record(p, t, false);
-        emit_outcome(p, t);
+        emit_outcome(p, t, "voted no");
         break;
     default:
         /* Read-only: nothing to log, out of phase two (Mohan §2). */
@@ -230,7 +237,7 @@ int ut_2pc_participant_heuristic(ut_2pc_participant_t *p, uint64_t txid, ut_txn_
     t->state = outcome;
     t->heuristic = true;
     emit_record(p, t, true);
-    emit_outcome(p, t);
+    emit_outcome(p, t, "heuristic");
     return UT_OK;
 }
 
@@ -247,7 +254,11 @@ static int on_prepare(ut_2pc_participant_t *p, const ut_msg_t *m, ut__2pcp_txn_t
         uint32_t vote;
         if (t->state == UT_TXN_INIT || t->heuristic)
             return UT_OK; /* the application is voting; duplicate */
-        if (t->state == UT_TXN_PREPARED || (t->state == UT_TXN_COMMITTED && t->one_phase))
+        /* A one-phase commit restored from its record no longer knows it
+         * was one; the coordinator's one-phase flag says so (found by
+         * utsim's 2pc scenario: the coordinator asked forever). */
+        bool one_phase = t->one_phase || (b->code & UT_2PC_FLAG_ONE_PHASE) != 0;
+        if (t->state == UT_TXN_PREPARED || (t->state == UT_TXN_COMMITTED && one_phase))
             vote = UT_2PC_VOTE_YES; /* our vote was lost: say it again */
         else if (t->state == UT_TXN_ABORTED)
             vote = UT_2PC_VOTE_NO;
@@ -346,7 +357,7 @@ static int on_decision(ut_2pc_participant_t *p, const ut_msg_t *m, ut__2pcp_txn_
      * (Mohan §3.1, §3.2). */
     t->state = outcome;
     emit_record(p, t, ack);
-    emit_outcome(p, t);
+    emit_outcome(p, t, "the coordinator");
     if (ack)
         send(p, UT_MSG_2PC_ACK, t->coord, t->txid, (uint32_t)outcome);
     return UT_OK;
@@ -362,7 +373,11 @@ static int on_inquiry(ut_2pc_participant_t *p, const ut_msg_t *m, ut__2pcp_txn_t
         send(p, UT_MSG_2PC_STATUS, m->from, m->body.twopc.txid, UT_2PC_STATUS_UNKNOWN);
         return UT_OK;
     }
-    if (!is_peer(t, m->from))
+    /* A tombstone, or an outcome restored from a record that names no
+     * peers, does not know who the peers are: it answers any inquirer,
+     * which is harmless once decided (found by utsim's 2pc scenario). */
+    bool peers_known = t->n_peers > 0 || t->state == UT_TXN_INIT || t->state == UT_TXN_PREPARED;
+    if (peers_known && !is_peer(t, m->from))
         UT__FAIL(&p->base, UT_EINVAL, "step: inquiry from %llu, not a peer",
                  (unsigned long long)m->from);
     if (reserve(p, 2, 0, 0) != UT_OK)
@@ -371,7 +386,7 @@ static int on_inquiry(ut_2pc_participant_t *p, const ut_msg_t *m, ut__2pcp_txn_t
     if (t->state == UT_TXN_INIT && !t->one_phase) {
         t->state = UT_TXN_ABORTED;
         emit_record(p, t, true); /* we must never vote yes now */
-        emit_outcome(p, t);
+        emit_outcome(p, t, "a peer asked before the vote");
         send(p, UT_MSG_2PC_VOTE, t->coord, t->txid, UT_2PC_VOTE_NO);
         status = UT_TXN_ABORTED;
     } else if (!t->heuristic && (t->state == UT_TXN_COMMITTED || t->state == UT_TXN_ABORTED)) {
@@ -389,7 +404,9 @@ static int on_status(ut_2pc_participant_t *p, const ut_msg_t *m, ut__2pcp_txn_t 
         UT__FAIL(&p->base, UT_EINVAL, "step: status code %u", (unsigned)code);
     if (t == NULL)
         UT__FAIL(&p->base, UT_ENOTFOUND, "step: status of unknown transaction");
-    if (!is_peer(t, m->from))
+    /* As for an inquiry: a decided transaction may not know its peers. */
+    bool peers_known = t->n_peers > 0 || t->state == UT_TXN_INIT || t->state == UT_TXN_PREPARED;
+    if (peers_known && !is_peer(t, m->from))
         UT__FAIL(&p->base, UT_EINVAL, "step: status from %llu, not a peer",
                  (unsigned long long)m->from);
     if (t->state != UT_TXN_PREPARED || (code != UT_TXN_COMMITTED && code != UT_TXN_ABORTED))
@@ -400,18 +417,12 @@ static int on_status(ut_2pc_participant_t *p, const ut_msg_t *m, ut__2pcp_txn_t 
      * Not forced: if lost, we are in doubt again and ask again. */
     t->state = (ut_txn_state_t)code;
     emit_record(p, t, false);
-    emit_outcome(p, t);
+    emit_outcome(p, t, "a peer");
     return UT_OK;
 }
 
-int ut_2pc_participant_step(ut_2pc_participant_t *p, const ut_msg_t *m)
+static int step(ut_2pc_participant_t *p, const ut_msg_t *m)
 {
-    if (!valid(p))
-        return UT_EINVAL;
-    if (m == NULL || m->to != p->cfg.id || m->from == 0 || m->from == p->cfg.id)
-        UT__FAIL(&p->base, UT_EINVAL, "step: NULL message or wrong addresses");
-    if (m->body.twopc.txid == 0)
-        UT__FAIL(&p->base, UT_EINVAL, "step: txid 0");
     ut__2pcp_txn_t *t = find(p, m->body.twopc.txid);
     switch (m->type) {
     case UT_MSG_2PC_PREPARE:
@@ -429,12 +440,22 @@ int ut_2pc_participant_step(ut_2pc_participant_t *p, const ut_msg_t *m)
     }
 }
 
+int ut_2pc_participant_step(ut_2pc_participant_t *p, const ut_msg_t *m)
+{
+    if (!valid(p))
+        return UT_EINVAL;
+    int rc = ut__twopc_step_check(&p->base, p->cfg.id, m);
+    if (rc == UT_OK)
+        rc = step(p, m);
+    return ut__twopc_step_result(&p->tracer, p->cfg.id, m, rc);
+}
+
 int ut_2pc_participant_tick(ut_2pc_participant_t *p, uint64_t now_ms)
 {
     if (!valid(p))
         return UT_EINVAL;
-    if (now_ms < p->now)
-        UT__FAIL(&p->base, UT_EINVAL, "tick: time went backwards");
+    if (ut__twopc_tick_check(&p->base, p->now, now_ms) != UT_OK)
+        return UT_EINVAL;
     size_t msgs = 0;
     for (size_t i = 0; i < p->n_txns; i++) {
         const ut__2pcp_txn_t *t = &p->txns[i];
@@ -449,6 +470,8 @@ int ut_2pc_participant_tick(ut_2pc_participant_t *p, uint64_t now_ms)
         if (t->state != UT_TXN_PREPARED || now_ms < t->next_inquiry)
             continue;
         /* In doubt: ask, never decide alone (Gray & Lamport §3). */
+        ut__trace(&p->tracer, UT_TRACE_INFO, "2pc", p->cfg.id, "in-doubt-inquiry",
+                  p->cfg.cooperative ? "coordinator and peers" : "coordinator", t->txid, t->coord);
         send(p, UT_MSG_2PC_INQUIRY, t->coord, t->txid, 0);
         if (p->cfg.cooperative)
             for (size_t k = 0; k < t->n_peers; k++)
@@ -462,22 +485,15 @@ int ut_2pc_participant_ready(ut_2pc_participant_t *p, ut_2pc_ready_t *rd)
 {
     if (!valid(p))
         return UT_EINVAL;
-    if (rd == NULL)
-        UT__FAIL(&p->base, UT_EINVAL, "ready: NULL ready");
-    if (ut__twopc_io_ready(&p->io, rd) != UT_OK)
-        UT__FAIL(&p->base, UT_ESTATE, "ready: a ready is outstanding");
-    return UT_OK;
+    return ut__twopc_ready(&p->base, &p->io, rd);
 }
 
 int ut_2pc_participant_advance(ut_2pc_participant_t *p, const ut_2pc_ready_t *rd)
 {
     if (!valid(p))
         return UT_EINVAL;
-    if (rd == NULL)
-        UT__FAIL(&p->base, UT_EINVAL, "advance: NULL ready");
-    if (ut__twopc_io_advance(&p->io, rd) < 0)
-        UT__FAIL(&p->base, UT_EINVAL, "advance: not the outstanding ready");
-    return UT_OK;
+    bool advanced;
+    return ut__twopc_advance(&p->base, &p->io, rd, &advanced);
 }
 
 int ut_2pc_participant_restore(ut_2pc_participant_t *p, const ut_2pc_record_t *rec, size_t n)
@@ -522,6 +538,7 @@ int ut_2pc_participant_restore(ut_2pc_participant_t *p, const ut_2pc_record_t *r
         t->durable = true;
         t->next_inquiry = 0; /* in doubt: ask at the first tick */
     }
+    ut__trace(&p->tracer, UT_TRACE_INFO, "2pc", p->cfg.id, "restore", NULL, p->n_txns, n);
     return UT_OK;
 }
 
@@ -540,26 +557,32 @@ int ut_2pc_participant_forget(ut_2pc_participant_t *p, uint64_t txid)
     return UT_OK;
 }
 
-int ut_2pc_participant_state(const ut_2pc_participant_t *p, uint64_t txid, ut_txn_state_t *out)
+/* The lookup of the per-transaction accessors. */
+static int lookup(const ut_2pc_participant_t *p, uint64_t txid, const void *out,
+                  const ut__2pcp_txn_t **t)
 {
     if (!valid(p) || out == NULL)
         return UT_EINVAL;
-    const ut__2pcp_txn_t *t = find(p, txid);
-    if (t == NULL)
-        return UT_ENOTFOUND;
-    *out = t->state;
-    return UT_OK;
+    *t = find(p, txid);
+    return *t == NULL ? UT_ENOTFOUND : UT_OK;
+}
+
+int ut_2pc_participant_state(const ut_2pc_participant_t *p, uint64_t txid, ut_txn_state_t *out)
+{
+    const ut__2pcp_txn_t *t;
+    int rc = lookup(p, txid, out, &t);
+    if (rc == UT_OK)
+        *out = t->state;
+    return rc;
 }
 
 int ut_2pc_participant_is_heuristic(const ut_2pc_participant_t *p, uint64_t txid, bool *out)
 {
-    if (!valid(p) || out == NULL)
-        return UT_EINVAL;
-    const ut__2pcp_txn_t *t = find(p, txid);
-    if (t == NULL)
-        return UT_ENOTFOUND;
-    *out = t->heuristic;
-    return UT_OK;
+    const ut__2pcp_txn_t *t;
+    int rc = lookup(p, txid, out, &t);
+    if (rc == UT_OK)
+        *out = t->heuristic;
+    return rc;
 }
 
 uint64_t ut_2pc_participant_id(const ut_2pc_participant_t *p)

@@ -128,6 +128,7 @@ extern const sim_scenario_t sim_scenario_echo;
 extern const sim_scenario_t sim_scenario_lock;
 /* <<< lock */
 /* >>> 2pc (issue 15) */
+extern const sim_scenario_t sim_scenario_twopc;
 /* <<< 2pc */
 /* >>> gossip (issue 16) */
 /* <<< gossip */

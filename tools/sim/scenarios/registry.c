@@ -11,6 +11,7 @@ static const sim_scenario_t *const scenarios[] = {
     &sim_scenario_lock,
     /* <<< lock */
     /* >>> 2pc (issue 15) */
+    &sim_scenario_twopc,
     /* <<< 2pc */
     /* >>> gossip (issue 16) */
     /* <<< gossip */

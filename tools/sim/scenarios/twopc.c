@@ -38,6 +38,9 @@
 #include <string.h>
 
 #include "../scenario.h"
+
+/* The scenario's figures (sim_stat). */
+enum { TST_OUTCOMES, TST_COMMITTED, TST_ABORTED };
 /* The checks of tests/twopc_world.h and this scenario, written once. */
 #include "../../../tests/twopc_oracle.h"
 
@@ -259,7 +262,7 @@ static void persist(tpc_t *s, unsigned i, const ut_2pc_ready_t *rd)
      * lies); the write makes everything before it durable too. */
     if (forced) {
         d->believed = d->n;
-        if (sim_disk_synced(s->w))
+        if (sim_disk_sync(s->w, i))
             d->durable = d->n;
     }
 }
@@ -460,7 +463,7 @@ static void drain(tpc_t *s, unsigned i)
                     vote_v[n_votes++] = v;
                 }
             } else if (e->kind == UT_2PC_EVENT_OUTCOME) {
-                s->w->r->stats.entries_applied++;
+                (*sim_stat(s->w, TST_OUTCOMES))++;
             } else if (e->kind == UT_2PC_EVENT_DONE && txn(s, e->txid)) {
                 report(s, e->txid, tpc_oracle_done(&s->tx[e->txid - 1].orc, e->state));
             } else if (e->kind == UT_2PC_EVENT_HEURISTIC) {
@@ -901,7 +904,8 @@ static void tpc_finish(void *ctx, sim_result_t *r)
     r->stats.ops_ok = s->committed;
     r->stats.ops_failed = s->aborted;
     r->stats.ops_unknown = s->n_tx - s->committed - s->aborted;
-    r->stats.commit_index = s->committed;
+    r->stats.scen[TST_COMMITTED] = s->committed;
+    r->stats.scen[TST_ABORTED] = s->aborted;
 }
 
 static void tpc_defaults(sim_options_t *o)
@@ -909,8 +913,33 @@ static void tpc_defaults(sim_options_t *o)
     o->clients = 0;
 }
 
+static const sim_stat_def_t tpc_stats[] = {
+    [TST_OUTCOMES] = {"outcomes_applied"}, /* outcomes applied by participants */
+    [TST_COMMITTED] = {"committed"},       /* transactions committed */
+    [TST_ABORTED] = {"aborted"},           /* transactions aborted */
+};
+
+static const sim_stat_row_t tpc_rows[] = {
+    {"outcomes", "{committed} committed, {aborted} aborted, {outcomes_applied} outcomes applied "
+                 "by participants"},
+};
+
 const sim_scenario_t sim_scenario_twopc = {
     .name = "2pc",
+    .help = "  Node 1 coordinates (ut_2pc_t), nodes 2..N are participants holding accounts;\n"
+            "  the coordinator starts transfers over 1-4 participants with yes, no and\n"
+            "  read-only votes. After every event: atomicity, a decision never changes, no\n"
+            "  commit without every yes, the coordinator never forgets what a participant\n"
+            "  is in doubt about, money is conserved; at the end, after a quiet period with\n"
+            "  every node up, no participant is left in doubt.\n",
+    .stats = tpc_stats,
+    .n_stats = sizeof tpc_stats / sizeof tpc_stats[0],
+    .rows = tpc_rows,
+    .n_rows = sizeof tpc_rows / sizeof tpc_rows[0],
+    .sweep_text = "{committed} committed",
+    .seed_text = "{committed} committed, {aborted} aborted",
+    .check_history = sim_check_in_run,
+    .history_property = "termination after the quiet period (checked in the run)",
     .summary = "libunitypes' two-phase commit (ut_2pc_t, ut_2pc_participant_t) moving money "
                "between accounts",
     .title = "two-phase commit",

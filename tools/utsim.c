@@ -425,10 +425,10 @@ int main(int argc, char **argv)
     if (!json) {
         char faults[128];
         sim_faults_format(o.faults, faults, sizeof faults);
-        printf("utsim sweep: seeds %" PRIu64 "..%" PRIu64 " (%" PRIu64 " runs%s), %u nodes, %" PRIu64
-               " s each, faults %s\n",
-               seed_a, seed_b, runs, stopped ? ", stopped at the first failure" : "",
-               o.nodes, o.time_ms / 1000, faults);
+        printf("utsim sweep: seeds %" PRIu64 "..%" PRIu64 " (%" PRIu64
+               " runs%s), %u nodes, %" PRIu64 " s each, faults %s\n",
+               seed_a, seed_b, runs, stopped ? ", stopped at the first failure" : "", o.nodes,
+               o.time_ms / 1000, faults);
         printf("  %" PRIu64 " failing seeds; %" PRIu64 " leaders elected, %" PRIu64
                " crashes, %" PRIu64 " partitions, %" PRIu64 " ops (%" PRIu64 " ok, %" PRIu64
                " unknown), %" PRIu64 " deliveries, %" PRIu64 " invariant checks\n",

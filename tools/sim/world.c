@@ -550,8 +550,8 @@ static void node_crash(sim_t *s, unsigned i, uint64_t down_min, uint64_t down_ma
     sim_segment(&s->w, i, SIM_ROLE_DOWN, 0);
     sim_mark(&s->w, SIM_MARK_CRASH, i, lost, "n%u crash%s", i + 1, lost ? " (disk lied)" : "");
     s->open_down_iv[i] = interval_open(s, 1, 1ull << i);
-    push(s, s->w.now + sim_rng_range(&s->w.rng, down_min, down_max), EV_RESTART, i,
-         n->incarnation, NULL);
+    push(s, s->w.now + sim_rng_range(&s->w.rng, down_min, down_max), EV_RESTART, i, n->incarnation,
+         NULL);
 }
 
 static void node_restart(sim_t *s, unsigned i)
@@ -592,8 +592,7 @@ void sim_hint(sim_world_t *w, unsigned i, sim_hint_t hint)
         push(s, s->w.now + sim_rng_below(&s->w.rng, LEADER_CUT_MAX_MS + 1), EV_HINT_CUT, i,
              s->nodes[i].incarnation, NULL);
     else if (hint == SIM_HINT_APPENDED && (s->w.o.faults & SIM_F_PARTITION) &&
-             !s->partition_active && s->w.o.nodes > 1 &&
-             sim_rng_chance(&s->w.rng, APPEND_CUT_PPM))
+             !s->partition_active && s->w.o.nodes > 1 && sim_rng_chance(&s->w.rng, APPEND_CUT_PPM))
         isolate(s, i, APPEND_CUT_MIN_MS, APPEND_CUT_MAX_MS, "cut off after a write:");
 }
 

@@ -939,7 +939,8 @@ const sim_scenario_t sim_scenario_raft = {
     .summary = "libunitypes' Raft core (ut_consensus_t) with a replicated key-value store",
     .title = "Raft",
     .invariants = "election safety, log matching, leader completeness,\n"
-                  "               state machine safety, persistent term, vote and commit",
+                  "               state machine safety, persistent term, vote and commit,\n"
+                  "               commit rule, term without election, check-quorum, liveness",
     .crash_point_text = "right after a vote",
     .options = raft_options,
     .n_options = sizeof raft_options / sizeof raft_options[0],

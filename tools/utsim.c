@@ -45,7 +45,7 @@ static void usage(FILE *f)
             "                    including wall-clock speed\n"
             "  --stop-on-fail    with --seeds: stop the sweep at the first failing seed\n"
             "  --no-quiet        no quiet phase at the end of the run (by default the last\n"
-            "                    sixth of a run of 10 s or more, 5..15 s, has no faults,\n"
+            "                    sixth of a run of 20 s or more, 7..15 s, has no faults,\n"
             "                    every node up and connected, and liveness is checked)\n"
             "  --help            this text\n",
             SIM_MAX_NODES, SIM_MAX_CLIENTS, SIM_MAX_KEYS);

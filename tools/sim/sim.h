@@ -54,7 +54,7 @@ typedef struct sim_options {
     bool vary_config;       /* raft: draw pre-vote, check-quorum, observers,
                                batching and in-flight limits from the seed
                                (default on; off: the library's defaults) */
-    bool quiet;             /* end every run of 10 s or more with a quiet
+    bool quiet;             /* end every run of 20 s or more with a quiet
                                phase (no faults, all nodes up and connected)
                                in which liveness is checked (default on) */
 } sim_options_t;

@@ -51,9 +51,10 @@
 #define APPEND_CUT_PPM 2000u
 #define APPEND_CUT_MIN_MS 300u
 #define APPEND_CUT_MAX_MS 3000u
-/* The quiet phase: a sixth of the run, 5 to 15 s, in runs of 10 s or more. */
-#define QUIET_MIN_RUN_MS 10000u
-#define QUIET_MIN_MS 5000u
+/* The quiet phase: a sixth of the run, 7 to 15 s, in runs of 20 s or more
+ * (3 s or more of it settled: time for an operation to be timed out). */
+#define QUIET_MIN_RUN_MS 20000u
+#define QUIET_MIN_MS 7000u
 #define QUIET_MAX_MS 15000u
 
 enum {

@@ -169,7 +169,7 @@ int main(int argc, char **argv)
 
     printf("C1 codec: libunitypes %s, wire format %u.%u, CRC32C %s, median of %d runs\n",
            ut_version_string(), UT_MSG_WIRE_MAJOR, UT_MSG_WIRE_MINOR,
-           ut__crc32c_hw_available() ? "SSE4.2" : "slice-by-8", RUNS);
+           ut__msg_crc32c_hw_available() ? "SSE4.2" : "slice-by-8", RUNS);
     const struct {
         const char *name;
         const ut_msg_t *m;
@@ -185,7 +185,7 @@ int main(int argc, char **argv)
         for (int op = 0; op < 3; op++)
             report(w[i].name, ops[op], median_ns(w[i].m, op, w[i].n), w[i].payload, w[i].frame);
     printf("crc32c 4 KiB buffers: SSE4.2 %.0f MB/s, slice-by-8 %.0f MB/s\n",
-           ut__crc32c_hw_available() ? crc_mbps(ut__crc32c_hw, 200000) : 0.0,
-           crc_mbps(ut__crc32c_sw, 50000));
+           ut__msg_crc32c_hw_available() ? crc_mbps(ut__msg_crc32c_hw, 200000) : 0.0,
+           crc_mbps(ut__msg_crc32c_sw, 50000));
     return 0;
 }

@@ -42,13 +42,6 @@ uint64_t rc_hash(const void *p, size_t n)
     return h;
 }
 
-static uint64_t mix(uint64_t h, uint64_t v)
-{
-    h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
-    h *= 0xff51afd7ed558ccdull;
-    return h ^ (h >> 33);
-}
-
 static void *xgrow(void *p, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap)
@@ -133,105 +126,28 @@ static void net_remove(rc_cluster_t *c, size_t k, rc_msg_t *out)
 
 /* ---- safety bookkeeping ------------------------------------------------ */
 
-static void note_leader(rc_cluster_t *c, uint64_t id, uint64_t term);
-
-static void lm_insert(rc_cluster_t *c, uint64_t index, uint64_t term, uint64_t prefix)
+/* A node's log view for the checker. */
+static bool log_term(const void *h, uint64_t index, uint64_t *term)
 {
-    if ((c->n_lm + 1) * 2 > c->cap_lm) {
-        size_t ncap = c->cap_lm ? c->cap_lm * 2 : 1024;
-        rc_lm_slot_t *old = c->lm;
-        size_t ocap = c->cap_lm;
-        c->lm = calloc(ncap, sizeof *c->lm);
-        if (c->lm == NULL)
-            abort();
-        c->cap_lm = ncap;
-        c->n_lm = 0;
-        for (size_t i = 0; i < ocap; i++)
-            if (old[i].used)
-                lm_insert(c, old[i].index, old[i].term, old[i].prefix);
-        free(old);
-    }
-    size_t mask = c->cap_lm - 1;
-    size_t s = (size_t)mix(index, term) & mask;
-    for (;;) {
-        rc_lm_slot_t *sl = &c->lm[s];
-        if (!sl->used) {
-            sl->used = true;
-            sl->index = index;
-            sl->term = term;
-            sl->prefix = prefix;
-            c->n_lm++;
-            return;
-        }
-        if (sl->index == index && sl->term == term) {
-            if (sl->prefix != prefix)
-                rc_fail(c,
-                        "Log Matching violated: two logs hold (index %llu, term %llu) "
-                        "with different prefixes",
-                        (unsigned long long)index, (unsigned long long)term);
-            return;
-        }
-        s = (s + 1) & mask;
+    return ut_consensus_entry_term(h, index, term) == UT_OK;
+}
+
+/* The checker's verdict: the first violation fails the cluster. */
+static void checked(rc_cluster_t *c, int rc)
+{
+    if (rc == RAFT_CHECK_VIOLATION) {
+        rc_fail(c, "%s: %s", c->ck.invariant, c->ck.detail);
+    } else if (rc != RAFT_CHECK_OK) {
+        fprintf(stderr, "raft_cluster: out of memory\n");
+        abort();
     }
 }
 
-static void check_leader_has(rc_cluster_t *c, rc_node_t *n, uint64_t idx)
+/* Election Safety and, for a new leader, Leader Completeness. */
+static void note_leader(rc_cluster_t *c, rc_node_t *n)
 {
-    const rc_gc_t *g = &c->gc[idx - 1];
-    uint64_t t = 0;
-    if (ut_consensus_entry_term(n->h, idx, &t) != UT_OK || t != g->term)
-        rc_fail(c,
-                "Leader Completeness violated: leader %llu (term %llu) lacks committed "
-                "entry %llu (term %llu, committed seen in term %llu)",
-                (unsigned long long)n->id, (unsigned long long)ut_consensus_term(n->h),
-                (unsigned long long)idx, (unsigned long long)g->term,
-                (unsigned long long)g->seen_term);
-}
-
-static void gc_note(rc_cluster_t *c, rc_node_t *n, const rc_applied_t *a)
-{
-    c->gc = xgrow(c->gc, &c->cap_gc, a->index, sizeof *c->gc);
-    if (a->index > c->n_gc)
-        c->n_gc = a->index;
-    rc_gc_t *g = &c->gc[a->index - 1];
-    if (!g->set) {
-        g->set = true;
-        g->term = a->term;
-        g->hash = a->hash;
-        g->seen_term = ut_consensus_term(n->h);
-        for (size_t i = 0; i < c->n; i++) {
-            rc_node_t *l = &c->node[i];
-            if (l->up && ut_consensus_state(l->h) == UT_CONSENSUS_LEADER &&
-                ut_consensus_term(l->h) >= g->seen_term)
-                check_leader_has(c, l, a->index);
-        }
-        return;
-    }
-    if (g->term != a->term || g->hash != a->hash)
-        rc_fail(c,
-                "State Machine Safety violated: node %llu applied index %llu term %llu, "
-                "another node applied term %llu there",
-                (unsigned long long)n->id, (unsigned long long)a->index,
-                (unsigned long long)a->term, (unsigned long long)g->term);
-}
-
-static void note_leader(rc_cluster_t *c, uint64_t id, uint64_t term)
-{
-    c->term_leader = xgrow(c->term_leader, &c->cap_terms, term + 1, sizeof *c->term_leader);
-    uint64_t *slot = &c->term_leader[term];
-    if (*slot == id)
-        return;
-    if (*slot != 0) {
-        rc_fail(c, "Election Safety violated: nodes %llu and %llu both leader in term %llu",
-                (unsigned long long)*slot, (unsigned long long)id, (unsigned long long)term);
-        return;
-    }
-    *slot = id;
-    /* A new leader: it must hold every entry committed so far (§5.4). */
-    rc_node_t *n = rc_node(c, id);
-    for (size_t i = 1; i <= c->n_gc; i++)
-        if (c->gc[i - 1].set && c->gc[i - 1].seen_term <= term)
-            check_leader_has(c, n, i);
+    bool elected = false;
+    checked(c, raft_check_leader(&c->ck, n->id, ut_consensus_term(n->h), log_term, n->h, &elected));
 }
 
 static void check_node(rc_cluster_t *c, rc_node_t *n)
@@ -251,11 +167,12 @@ static void check_node(rc_cluster_t *c, rc_node_t *n)
     if (commit > ut_consensus_last_index(n->h))
         rc_fail(c, "node %llu: commit %llu beyond last index %llu", (unsigned long long)n->id,
                 (unsigned long long)commit, (unsigned long long)ut_consensus_last_index(n->h));
+    checked(c, raft_check_commit(&c->ck, n->id, commit, log_term, n->h));
     ut_consensus_state_t st = ut_consensus_state(n->h);
     if (n->observer && st != UT_CONSENSUS_OBSERVER)
         rc_fail(c, "observer %llu in state %d", (unsigned long long)n->id, (int)st);
     if (st == UT_CONSENSUS_LEADER)
-        note_leader(c, n->id, term);
+        note_leader(c, n);
 }
 
 /* ---- disk -------------------------------------------------------------- */
@@ -293,8 +210,8 @@ static void disk_append(rc_cluster_t *c, rc_node_t *n, const ut_entry_t *e)
         memcpy(d->data, e->data, e->len);
     }
     uint64_t prev = n->n_log > 1 ? n->log[n->n_log - 2].prefix : 0;
-    d->prefix = mix(mix(mix(mix(prev, d->term), d->index), d->type), rc_hash(d->data, d->len));
-    lm_insert(c, d->index, d->term, d->prefix);
+    d->prefix = raft_check_hash(prev, d->term, d->index, d->type, d->data, d->len);
+    checked(c, raft_check_persisted(&c->ck, n->id, d->index, d->term, d->prefix));
 }
 
 static void persist(rc_cluster_t *c, rc_node_t *n, const ut_consensus_ready_t *rd)
@@ -318,7 +235,7 @@ static void persist(rc_cluster_t *c, rc_node_t *n, const ut_consensus_ready_t *r
             rc_fail(c, "node %llu: truncate_from %llu beyond the log (%zu)",
                     (unsigned long long)n->id, (unsigned long long)rd->truncate_from, n->n_log);
         for (uint64_t i = rd->truncate_from; i <= n->n_log; i++) {
-            if (i <= c->n_gc && c->gc[i - 1].set && c->gc[i - 1].term == n->log[i - 1].term)
+            if (raft_check_committed_term(&c->ck, i) == n->log[i - 1].term)
                 rc_fail(c, "node %llu: truncates committed entry %llu (term %llu)",
                         (unsigned long long)n->id, (unsigned long long)i,
                         (unsigned long long)n->log[i - 1].term);
@@ -421,7 +338,9 @@ static void apply(rc_cluster_t *c, rc_node_t *n, const ut_consensus_ready_t *rd)
             n->applied = xgrow(n->applied, &n->cap_applied, n->n_applied + 1, sizeof a);
             n->applied[n->n_applied++] = a;
         }
-        gc_note(c, n, &a);
+        checked(
+            c, raft_check_applied(&c->ck, n->id, e->index, e->term,
+                                  raft_check_hash(0, e->term, e->index, e->type, e->data, e->len)));
     }
 }
 
@@ -432,7 +351,7 @@ void rc_handle_ready(rc_cluster_t *c, uint64_t id, const ut_consensus_ready_t *r
     send_msgs(c, n, rd);
     apply(c, n, rd);
     if (rd->state == UT_CONSENSUS_LEADER)
-        note_leader(c, id, ut_consensus_term(n->h));
+        note_leader(c, n);
 }
 
 void rc_process(rc_cluster_t *c, uint64_t id)
@@ -503,6 +422,7 @@ int rc_init(rc_cluster_t *c, size_t n_voters, size_t n_observers, const ut_conse
     c->n = n_voters + n_observers;
     c->n_voters = n_voters;
     c->n_observers = n_observers;
+    raft_check_init(&c->ck, NULL);
     for (size_t i = 0; i < c->n; i++) {
         if (i < n_voters)
             c->voters[i] = i + 1;
@@ -540,15 +460,10 @@ void rc_destroy(rc_cluster_t *c)
         free(c->hist[i].buf);
     free(c->net);
     free(c->hist);
-    free(c->term_leader);
-    free(c->gc);
-    free(c->lm);
+    raft_check_free(&c->ck);
     c->n = 0;
     c->net = NULL;
     c->hist = NULL;
-    c->term_leader = NULL;
-    c->gc = NULL;
-    c->lm = NULL;
 }
 
 int rc_set_log(rc_cluster_t *c, uint64_t id, uint64_t term, uint64_t vote, uint64_t commit,
@@ -578,6 +493,7 @@ int rc_set_log(rc_cluster_t *c, uint64_t id, uint64_t term, uint64_t vote, uint6
         nd->max_term = term;
         /* The application has nothing yet; restore may re-emit from 1. */
         nd->apply_next = 0;
+        raft_check_restart(&c->ck, id);
         check_node(c, nd);
     }
     free(es);
@@ -629,6 +545,7 @@ int rc_restart(rc_cluster_t *c, uint64_t id)
     n->restarts++;
     n->apply_next = 0;
     n->life_commit = 0;
+    raft_check_restart(&c->ck, id);
     check_node(c, n);
     rc = ut_consensus_tick(n->h, c->now);
     rc_process(c, id);

@@ -6,13 +6,15 @@
  * disk only, and an application per node that records what it applied.
  *
  * The harness also checks the Raft safety properties (Raft paper §5.2, §5.3,
- * §5.4, Figure 3) every time a node's ready is processed:
- *   - Election Safety: at most one leader per term, over the whole run;
- *   - Log Matching: two persisted logs with an entry of the same index and
+ * §5.4, Figure 3) every time a node's ready is processed, with the checker
+ * utsim uses too (raft_check.h; c->err then starts with its invariant name):
+ *   - election-safety: at most one leader per term, over the whole run;
+ *   - log-matching: two persisted logs with an entry of the same index and
  *     term are identical up to that index;
- *   - Leader Completeness: a leader holds every entry committed in an
- *     earlier (or its own) term;
- *   - State Machine Safety: no two nodes apply different entries at an index;
+ *   - leader-completeness: a new leader holds every entry committed so far;
+ *   - state-machine-safety: no two nodes commit or apply different entries
+ *     at an index;
+ * and on its own:
  *   - a node's term never decreases, it grants at most one vote per term
  *     (§5.2, across restarts) and its persisted vote never changes within a
  *     term;
@@ -28,13 +30,15 @@
 
 #include <unitypes.h>
 
+#include "raft_check.h"
+
 #define RC_MAX_NODES 9
 
 typedef struct rc_entry {
     uint64_t term, index;
     uint32_t type, len;
     uint8_t *data;
-    uint64_t prefix; /* hash of the log prefix 1..index (Log Matching) */
+    uint64_t prefix; /* raft_check_hash of the log prefix 1..index */
 } rc_entry_t;
 
 typedef struct rc_applied {
@@ -72,17 +76,6 @@ typedef struct rc_msg {
     void *buf; /* entries + payloads, one allocation */
 } rc_msg_t;
 
-typedef struct rc_gc {
-    uint64_t term, hash;
-    uint64_t seen_term; /* node term when commitment was first observed */
-    bool set;
-} rc_gc_t;
-
-typedef struct rc_lm_slot {
-    uint64_t index, term, prefix;
-    bool used;
-} rc_lm_slot_t;
-
 struct rc_cluster;
 typedef void (*rc_send_hook_t)(struct rc_cluster *c, const ut_msg_t *m, void *ud);
 typedef bool (*rc_pred_t)(const ut_msg_t *m, void *ud);
@@ -112,13 +105,8 @@ typedef struct rc_cluster {
     uint64_t sent, dropped, delivered;
     uint64_t sent_type[16];
 
-    /* Safety bookkeeping. */
-    uint64_t *term_leader;
-    size_t cap_terms;
-    rc_gc_t *gc; /* committed entries, index i at gc[i-1] */
-    size_t n_gc, cap_gc;
-    rc_lm_slot_t *lm;
-    size_t cap_lm, n_lm;
+    /* Safety bookkeeping: what was led, committed, applied and stored. */
+    raft_check_t ck;
 
     bool no_vote_check; /* skip the one-vote-per-term check (see random test) */
     bool failed;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Message envelope and codec: CRC32C (both implementations), randomised
  * round trips, golden frames, truncation and bit flips, forward
- * compatibility, argument checking. White-box: reaches ut__crc32c_sw/hw. */
+ * compatibility, argument checking. White-box: reaches ut__msg_crc32c_sw/hw. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -206,7 +206,7 @@ static size_t ref_encode(const ut_msg_t *m, const ext_t *x, unsigned char *buf)
     *h++ = (unsigned char)x->minor;
     put_le(&h, (uint64_t)m->type, 2);
     put_le(&h, body, 4);
-    uint32_t crc = ut__crc32c_sw(0, buf, (size_t)(p - buf));
+    uint32_t crc = ut__msg_crc32c_sw(0, buf, (size_t)(p - buf));
     put_le(&p, crc, 4);
     return (size_t)(p - buf);
 }
@@ -219,7 +219,7 @@ static void fix_crc(unsigned char *f, size_t len)
 {
     if (len < 14)
         return;
-    uint32_t c = ut__crc32c_sw(0, f, len - 4);
+    uint32_t c = ut__msg_crc32c_sw(0, f, len - 4);
     unsigned char *p = f + len - 4;
     put_le(&p, c, 4);
 }
@@ -263,15 +263,15 @@ static void test_crc32c_known_vectors(void **state)
     } v[] = {{"123456789", 9, 0xE3069283u}, {z, 32, 0x8A9136AAu},   {ff, 32, 0x62A8AB43u},
              {inc, 32, 0x46DD794Eu},        {dec, 32, 0x113FDB5Cu}, {"", 0, 0u}};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
-        assert_int_equal(ut__crc32c_sw(0, v[i].p, v[i].n), v[i].crc);
+        assert_int_equal(ut__msg_crc32c_sw(0, v[i].p, v[i].n), v[i].crc);
         assert_int_equal(ut_crc32c(0, v[i].p, v[i].n), v[i].crc);
         assert_int_equal(crc_bitwise(0, v[i].p, v[i].n), v[i].crc);
-        if (ut__crc32c_hw_available())
-            assert_int_equal(ut__crc32c_hw(0, v[i].p, v[i].n), v[i].crc);
+        if (ut__msg_crc32c_hw_available())
+            assert_int_equal(ut__msg_crc32c_hw(0, v[i].p, v[i].n), v[i].crc);
     }
     assert_int_equal(ut_crc32c(0x1234u, NULL, 0), 0x1234u);
     assert_int_equal(ut_crc32c(0x1234u, NULL, 5), 0x1234u);
-    if (!ut__crc32c_hw_available())
+    if (!ut__msg_crc32c_hw_available())
         print_message("# SSE4.2 not available: hardware CRC path not tested\n");
 }
 
@@ -287,15 +287,15 @@ static void test_crc32c_paths_agree(void **state)
     for (size_t off = 0; off < 8; off++) {
         for (size_t n = 0; n <= 300; n++) {
             uint32_t want = crc_bitwise(0, buf + off, n);
-            assert_int_equal(ut__crc32c_sw(0, buf + off, n), want);
-            if (ut__crc32c_hw_available())
-                assert_int_equal(ut__crc32c_hw(0, buf + off, n), want);
+            assert_int_equal(ut__msg_crc32c_sw(0, buf + off, n), want);
+            if (ut__msg_crc32c_hw_available())
+                assert_int_equal(ut__msg_crc32c_hw(0, buf + off, n), want);
             size_t cut = n / 3;
             assert_int_equal(ut_crc32c(ut_crc32c(0, buf + off, cut), buf + off + cut, n - cut),
                              want);
-            assert_int_equal(
-                ut__crc32c_sw(ut__crc32c_sw(0xDEADBEEFu, buf + off, cut), buf + off + cut, n - cut),
-                crc_bitwise(0xDEADBEEFu, buf + off, n));
+            assert_int_equal(ut__msg_crc32c_sw(ut__msg_crc32c_sw(0xDEADBEEFu, buf + off, cut),
+                                               buf + off + cut, n - cut),
+                             crc_bitwise(0xDEADBEEFu, buf + off, n));
         }
     }
 }
@@ -315,9 +315,9 @@ static void test_crc32c_long_inputs(void **state)
     for (size_t off = 0; off < 8; off += 3) {
         for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
             uint32_t want = crc_bitwise(0, buf + off, lens[i]);
-            assert_int_equal(ut__crc32c_sw(0, buf + off, lens[i]), want);
-            if (ut__crc32c_hw_available())
-                assert_int_equal(ut__crc32c_hw(0, buf + off, lens[i]), want);
+            assert_int_equal(ut__msg_crc32c_sw(0, buf + off, lens[i]), want);
+            if (ut__msg_crc32c_hw_available())
+                assert_int_equal(ut__msg_crc32c_hw(0, buf + off, lens[i]), want);
             assert_int_equal(ut_crc32c(0x5555u, buf + off, lens[i]),
                              crc_bitwise(0x5555u, buf + off, lens[i]));
         }
@@ -576,7 +576,7 @@ static void test_golden_vote_layout(void **state)
     assert_int_equal(ut_msg_encode(&goldens[0].msg, enc, sizeof enc, &len), UT_OK);
     assert_int_equal(len, sizeof want + 4);
     assert_memory_equal(enc, want, sizeof want);
-    uint32_t crc = ut__crc32c_sw(0, want, sizeof want);
+    uint32_t crc = ut__msg_crc32c_sw(0, want, sizeof want);
     assert_int_equal(
         enc[len - 4] | enc[len - 3] << 8 | enc[len - 2] << 16 | (uint32_t)enc[len - 1] << 24, crc);
 }

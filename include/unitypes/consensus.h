@@ -18,6 +18,7 @@
 
 #include "unitypes/common.h"
 #include "unitypes/msg.h"
+#include "unitypes/trace.h"
 #include "unitypes/types.h"
 
 #ifdef __cplusplus
@@ -34,10 +35,11 @@ typedef struct ut_consensus ut_consensus_t;
  * and ut_consensus_new() (since 0.2.0): a program built against an older
  * header passes its older, smaller struct, and only the fields that version
  * had are read; later fields take their defaults. Version 1 is every field
- * up to and including @c applied.
+ * up to and including @c applied; version 2 (0.2.0) adds @c trace and
+ * @c trace_arg.
  * @since 0.1.0
  */
-#define UT_CONSENSUS_CONFIG_VERSION 1u
+#define UT_CONSENSUS_CONFIG_VERSION 2u
 
 /**
  * @brief Configuration of a Raft node (libgit2-style versioned options).
@@ -76,6 +78,25 @@ typedef struct ut_consensus_config {
      * a node that starts empty.
      */
     uint64_t applied;
+    /* Version 2 (0.2.0) appends the fields below. */
+    /**
+     * Tracer (include/unitypes/trace.h), or NULL (the default: no tracing,
+     * at the cost of one branch per traced decision). Called, module
+     * "consensus", for every role and term change ("become-follower",
+     * "become-pre-candidate", "become-candidate", "become-leader",
+     * "become-observer", "term" with a = new term, b = old term), every
+     * refused input with its reason ("step-refused" with "stale term", "not
+     * a peer", "malformed append: ..."; "vote-refused" / "pre-vote-refused"
+     * with "already voted in this term", "candidate's log is behind",
+     * "leader lease: a leader is alive", ...; "propose-refused", "tick-refused",
+     * "restore-refused", ...; a and b are then the message's term and sender
+     * for step), and fault-relevant decisions ("election-timeout",
+     * "step-down" by check-quorum, "append-rejected", "log-truncated").
+     * docs/consensus.md, "Tracing", lists them. The tracer must not call back
+     * into this node. @since 0.2.0
+     */
+    ut_trace_fn trace;
+    void *trace_arg; /**< Passed to @c trace as its first argument. @since 0.2.0 */
 } ut_consensus_config_t;
 
 /** @brief Most members (voters + observers) a node supports. @since 0.1.0 */

@@ -15,11 +15,17 @@ void ut__handle_retire(ut__handle_t *h)
     h->magic = UT__HANDLE_FREED;
 }
 
+int ut__handle_vfail(ut__handle_t *h, int code, const char *fmt, va_list ap)
+{
+    vsnprintf(h->errmsg, sizeof h->errmsg, fmt, ap);
+    return code;
+}
+
 int ut__handle_fail(ut__handle_t *h, int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(h->errmsg, sizeof h->errmsg, fmt, ap);
+    code = ut__handle_vfail(h, code, fmt, ap);
     va_end(ap);
     return code;
 }

@@ -7,6 +7,7 @@
 #ifndef UT_COMMON_HANDLE_H
 #define UT_COMMON_HANDLE_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -37,6 +38,9 @@ static inline bool ut__handle_valid(const ut__handle_t *h, uint32_t magic)
 __attribute__((format(printf, 3, 4)))
 #endif
 int ut__handle_fail(ut__handle_t *h, int code, const char *fmt, ...);
+
+/* ut__handle_fail with a va_list, for a module's own failure wrapper. */
+int ut__handle_vfail(ut__handle_t *h, int code, const char *fmt, va_list ap);
 
 /* The errmsg accessor of every module: "invalid handle" for NULL or a
  * handle of the wrong kind. */

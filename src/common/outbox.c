@@ -12,15 +12,32 @@ void ut__outbox_init(ut__outbox_t *ob)
     ob->out = &ob->bufs[1];
 }
 
-static void msgvec_destroy(ut__msgvec_t *v)
+ut__bytes_chunk_t *ut__bytes_chunk_new(size_t cap, ut__bytes_chunk_t *next)
 {
-    ut__free(v->msgs);
-    ut__bytes_chunk_t *c = v->chunks;
+    if (cap > SIZE_MAX - sizeof(ut__bytes_chunk_t))
+        return NULL;
+    ut__bytes_chunk_t *c = ut__malloc(sizeof *c + cap);
+    if (c == NULL)
+        return NULL;
+    c->cap = cap;
+    c->used = 0;
+    c->next = next;
+    return c;
+}
+
+void ut__bytes_chunks_free(ut__bytes_chunk_t *c)
+{
     while (c != NULL) {
         ut__bytes_chunk_t *next = c->next;
         ut__free(c);
         c = next;
     }
+}
+
+static void msgvec_destroy(ut__msgvec_t *v)
+{
+    ut__free(v->msgs);
+    ut__bytes_chunks_free(v->chunks);
     memset(v, 0, sizeof *v);
 }
 
@@ -57,14 +74,11 @@ int ut__outbox_reserve(ut__outbox_t *ob, size_t n, size_t bytes)
         return UT_OK;
     if (bytes > SIZE_MAX - sizeof(ut__bytes_chunk_t) - UT__OUTBOX_CHUNK)
         return UT_ENOMEM;
-    size_t cap = bytes > UT__OUTBOX_CHUNK ? bytes : UT__OUTBOX_CHUNK;
-    ut__bytes_chunk_t *c = ut__malloc(sizeof *c + cap);
+    /* The new chunk is filled first; the old first one keeps what it holds. */
+    ut__bytes_chunk_t *c =
+        ut__bytes_chunk_new(bytes > UT__OUTBOX_CHUNK ? bytes : UT__OUTBOX_CHUNK, v->chunks);
     if (c == NULL)
         return UT_ENOMEM;
-    c->cap = cap;
-    c->used = 0;
-    /* The new chunk is filled first; the old first one keeps what it holds. */
-    c->next = v->chunks;
     v->chunks = c;
     return UT_OK;
 }

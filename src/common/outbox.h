@@ -28,6 +28,15 @@ typedef struct ut__bytes_chunk {
     /* bytes follow */
 } ut__bytes_chunk_t;
 
+/* A chunk of cap bytes (used 0) linked in front of next, or NULL when out
+ * of memory or cap is beyond what can be allocated. Chunks never move, so
+ * pointers into them stay valid until the chunk is freed; the outbox's byte
+ * store and the Raft log's payload arena are lists of them. */
+ut__bytes_chunk_t *ut__bytes_chunk_new(size_t cap, ut__bytes_chunk_t *next);
+
+/* Frees the list from c on. */
+void ut__bytes_chunks_free(ut__bytes_chunk_t *c);
+
 typedef struct ut__msgvec {
     ut_msg_t *msgs;
     size_t n, cap;

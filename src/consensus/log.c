@@ -9,48 +9,59 @@
 #    define UT__CONSENSUS_LOG_COMPACT_MIN UT__CONSENSUS_LOG_CHUNK
 #endif
 
+/* The cached base address (log.h): ents as if it began at index 0. */
+static void set_base(ut__consensus_log_t *log)
+{
+    log->base = (uintptr_t)log->ents - (uintptr_t)(log->off + 1) * sizeof(ut_entry_t);
+}
+
 void ut__consensus_log_init(ut__consensus_log_t *log)
 {
+    ut__consensus_log_init_at(log, 0, 0);
+}
+
+void ut__consensus_log_init_at(ut__consensus_log_t *log, uint64_t off, uint64_t off_term)
+{
     memset(log, 0, sizeof *log);
+    log->off = off;
+    log->off_term = off == 0 ? 0 : off_term;
+    log->last = log->cap_last = off;
+    log->stable = log->persisted = log->commit = log->applied = off;
+    set_base(log);
 }
 
 void ut__consensus_log_destroy(ut__consensus_log_t *log)
 {
-    ut__consensus_log_chunk_t *c = log->chunks;
-    while (c != NULL) {
-        ut__consensus_log_chunk_t *next = c->next;
-        ut__free(c);
-        c = next;
-    }
+    ut__bytes_chunks_free(log->chunks);
     ut__free(log->ents);
     memset(log, 0, sizeof *log);
 }
 
 int ut__consensus_log_reserve_slow(ut__consensus_log_t *log, size_t n, size_t bytes)
 {
-    if (n > SIZE_MAX - (size_t)log->last)
+    size_t held = (size_t)(log->last - log->off);
+    if (n > SIZE_MAX - held || n > UINT64_MAX - log->last)
         return UT_ENOMEM;
-    int rc = ut__grow((void **)&log->ents, &log->cap, (size_t)log->last + n, sizeof(ut_entry_t));
+    int rc = ut__grow((void **)&log->ents, &log->cap, held + n, sizeof(ut_entry_t));
     if (rc != UT_OK)
         return rc;
+    set_base(log);
+    log->cap_last = log->off + (uint64_t)log->cap;
+    if (log->cap_last < log->off) /* a capacity beyond the index space */
+        log->cap_last = UINT64_MAX;
     /* Each payload is padded to 8 bytes: reserve the padding as well. */
     if (bytes == 0)
         return UT_OK;
     if (bytes > SIZE_MAX / 2 || n > (SIZE_MAX / 2) / 8)
         return UT_ENOMEM;
     bytes += 8 * n;
-    ut__consensus_log_chunk_t *c = log->chunks;
+    ut__bytes_chunk_t *c = log->chunks;
     if (c != NULL && c->cap - c->used >= bytes)
         return UT_OK;
-    size_t cap = bytes > UT__CONSENSUS_LOG_CHUNK ? bytes : UT__CONSENSUS_LOG_CHUNK;
-    if (cap > SIZE_MAX - sizeof(ut__consensus_log_chunk_t))
-        return UT_ENOMEM;
-    ut__consensus_log_chunk_t *nc = ut__malloc(sizeof *nc + cap);
+    ut__bytes_chunk_t *nc = ut__bytes_chunk_new(
+        bytes > UT__CONSENSUS_LOG_CHUNK ? bytes : UT__CONSENSUS_LOG_CHUNK, log->chunks);
     if (nc == NULL)
         return UT_ENOMEM;
-    nc->cap = cap;
-    nc->used = 0;
-    nc->next = log->chunks;
     log->chunks = nc;
     return UT_OK;
 }
@@ -66,11 +77,21 @@ void ut__consensus_log_truncate(ut__consensus_log_t *log, uint64_t from)
      * already handed out must remain valid until advance(). Counting them
      * costs a walk over the removed entries, and truncation is rare (a new
      * leader overwriting an uncommitted tail, §5.3). */
-    if (from < 1 || from > log->last)
+    if (from <= log->off || from > log->last)
         return;
-    for (uint64_t i = from; i <= log->last; i++)
-        log->dead += padded(log->ents[i - 1].len);
+    const ut_entry_t *e = ut__consensus_log_at(log, from);
+    for (uint64_t i = from; i <= log->last; i++, e++)
+        log->dead += padded(e->len);
     log->last = from - 1;
+    if (from <= log->stable) {
+        /* Entries already handed out for persistence go: stable storage
+         * must drop them too (ready's truncate_from). */
+        if (log->truncate_from == 0 || from < log->truncate_from)
+            log->truncate_from = from;
+        log->stable = from - 1;
+    }
+    if (log->persisted >= from)
+        log->persisted = from - 1;
 }
 
 void ut__consensus_log_compact(ut__consensus_log_t *log)
@@ -78,22 +99,19 @@ void ut__consensus_log_compact(ut__consensus_log_t *log)
     if (log->dead < UT__CONSENSUS_LOG_COMPACT_MIN)
         return;
     size_t used = 0;
-    for (const ut__consensus_log_chunk_t *c = log->chunks; c != NULL; c = c->next)
+    for (const ut__bytes_chunk_t *c = log->chunks; c != NULL; c = c->next)
         used += c->used;
     size_t live = used - log->dead;
     /* Copying only once the dead bytes match the live ones keeps the copy
      * cost per truncated byte constant (amortised), whatever the log size. */
     if (log->dead < live)
         return;
-    size_t cap = live > UT__CONSENSUS_LOG_CHUNK ? live : UT__CONSENSUS_LOG_CHUNK;
-    ut__consensus_log_chunk_t *nc = ut__malloc(sizeof *nc + cap);
+    ut__bytes_chunk_t *nc =
+        ut__bytes_chunk_new(live > UT__CONSENSUS_LOG_CHUNK ? live : UT__CONSENSUS_LOG_CHUNK, NULL);
     if (nc == NULL)
         return;
-    nc->cap = cap;
-    nc->used = 0;
-    nc->next = NULL;
     unsigned char *base = (unsigned char *)(nc + 1);
-    for (uint64_t i = 0; i < log->last; i++) {
+    for (uint64_t i = 0; i < log->last - log->off; i++) {
         ut_entry_t *e = &log->ents[i];
         if (e->len == 0)
             continue;
@@ -101,12 +119,7 @@ void ut__consensus_log_compact(ut__consensus_log_t *log)
         e->data = base + nc->used;
         nc->used += padded(e->len);
     }
-    ut__consensus_log_chunk_t *c = log->chunks;
-    while (c != NULL) {
-        ut__consensus_log_chunk_t *next = c->next;
-        ut__free(c);
-        c = next;
-    }
+    ut__bytes_chunks_free(log->chunks);
     log->chunks = nc;
     log->dead = 0;
 }

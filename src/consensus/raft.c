@@ -10,13 +10,17 @@
  * by ut_consensus_ready(); ut_consensus_advance() acknowledges it. Messages
  * and their entry headers are double-buffered: ready() swaps the live buffers
  * out, so inputs that arrive before advance() never move memory the caller
- * is reading. */
+ * is reading.
+ *
+ * The core is split by type (docs/consensus.md, "Inside the module"): this
+ * file holds roles, election, replication, step and tick; raft.h the handle;
+ * ready.c ready/advance; log.{h,c} the entries and their cursors;
+ * progress.{h,c} each follower's replication state and in-flight window;
+ * quorum.{h,c} the majority rules. */
 #include <stdio.h>
 
-#include "common/handle.h"
 #include "common/rand.h"
-#include "consensus/log.h"
-#include "consensus/quorum.h"
+#include "consensus/raft.h"
 #include "unitypes/codec.h"
 
 /* The public limits are the codec's frame limit seen from an AppendEntries:
@@ -32,117 +36,27 @@ _Static_assert(sizeof(ut_msg_append_t) >= sizeof(ut_msg_append_resp_t) &&
                    sizeof(ut_msg_append_t) >= sizeof(ut_msg_vote_resp_t),
                "the append body must be the largest consensus body");
 
-#define UT__CONSENSUS_MAGIC 0x52616674u /* "Raft" */
-#define UT__CONSENSUS_MAX_INFLIGHT 4096u
-/* Highest term a node accepts: far beyond any real cluster, and low enough
- * that term + 1 (a candidacy, a pre-vote) can never wrap to 0. */
-#define UT__CONSENSUS_MAX_TERM UT_CONSENSUS_MAX_TERM
-/* Committed entries handed out per ready(): bounds the copy after a restore
- * of a long log; the rest comes out of the next ready(). */
-#define UT__CONSENSUS_MAX_APPLY_BATCH 4096u
-
-#if defined(__GNUC__) || defined(__clang__)
-#    define UT__CONSENSUS_NOINLINE __attribute__((noinline))
-#else
-#    define UT__CONSENSUS_NOINLINE
-#endif
-
-enum { PR_PROBE = 0, PR_PIPELINE = 1 };
-
-typedef struct ut__consensus_progress {
-    uint64_t id;
-    uint64_t match;       /* highest index known replicated (§5.3 matchIndex) */
-    uint64_t next;        /* next index to send (§5.3 nextIndex) */
-    uint64_t match_at_hb; /* match at the previous heartbeat (stall detection) */
-    uint64_t *ring;       /* last index of each in-flight AppendEntries */
-    unsigned ring_head, ring_len;
-    uint8_t mode; /* PR_PROBE or PR_PIPELINE */
-    bool paused;  /* probe sent, waiting for its answer or the next heartbeat */
-    bool active;  /* heard from since the last check-quorum round */
-    bool voter;
-    uint8_t vote; /* UT__CONSENSUS_VOTE_* bits of the current (pre-)vote round */
-} ut__consensus_progress_t;
-
-typedef struct ut__consensus_msgbuf {
-    ut_msg_t *msgs;
-    size_t n, cap;
-    size_t *off; /* per message: offset of its entries in ents (APPEND only) */
-    size_t off_cap;
-    ut_entry_t *ents;
-    size_t n_ents, ents_cap;
-} ut__consensus_msgbuf_t;
-
-struct ut_consensus {
-    ut__handle_t base; /* first member: magic and error message (common/handle.h) */
-    uint64_t id;
-    ut_consensus_config_t cfg; /* copied; member arrays point into prs */
-    size_t n_members, n_voters;
-    size_t self; /* index of this node in prs */
-    bool self_voter;
-    ut__consensus_progress_t prs[UT_CONSENSUS_MAX_NODES];
-    /* match[i] == prs[i].match (set_match keeps them equal): the voters'
-     * match indexes side by side, as the quorum module takes them. */
-    uint64_t match[UT_CONSENSUS_MAX_NODES];
-    uint64_t *rings;
-
-    /* Persistent state (§5, Figure 2) and the copy last handed out. */
-    uint64_t term, vote, commit;
-    ut_consensus_hard_state_t last_hs;
-
-    ut__consensus_log_t log;
-    uint64_t stable;        /* entries <= stable were handed out for persistence */
-    uint64_t persisted;     /* entries <= persisted are acknowledged durable */
-    uint64_t truncate_from; /* pending truncation of stable storage, 0 = none */
-    uint64_t applied;       /* committed entries <= applied were handed out */
-
-    ut_consensus_state_t role;
-    bool pre_candidate; /* pre-vote phase (thesis §9.6): still a follower */
-    uint64_t leader;
-    ut_consensus_state_t last_role;
-    uint64_t last_leader;
-
-    /* Time (milliseconds from the caller's monotonic clock). */
-    bool time_init;
-    uint64_t now;
-    uint64_t election_start, election_timeout;
-    uint64_t heartbeat_start, quorum_start;
-    uint64_t leader_contact; /* last time the current leader was heard from */
-    uint64_t rng;
-
-    bool took_input, restored;
-
-    /* live: being filled; out: handed out by ready(). ready() swaps the two
-     * pointers, so handing out a batch of messages copies nothing. */
-    ut__consensus_msgbuf_t bufs[2];
-    ut__consensus_msgbuf_t *live, *out;
-    /* Set whenever a peer may have become sendable (log grew, progress
-     * moved, a probe was unpaused); cleared by a complete flush. Keeps
-     * has_ready() and ready() from scanning every peer on every call. */
-    bool flush_hint;
-    ut_entry_t *rd_ents;
-    size_t rd_ents_cap;
-    ut_entry_t *rd_apply;
-    size_t rd_apply_cap;
-    bool ready_out;
-    uint64_t ready_seq;
-    uint64_t rd_last_entry, rd_applied;
-    ut_consensus_hard_state_t rd_hs;
-};
-
 /* ---------------------------------------------------------------- helpers */
-
-static bool valid_handle(const ut_consensus_t *h)
-{
-    return h != NULL && ut__handle_valid(&h->base, UT__CONSENSUS_MAGIC);
-}
 
 /* The out-of-memory exits of the public calls: every UT_ENOMEM leaves a
  * message too. Other codes pass through with the message already set. */
-static int oom_message(ut_consensus_t *h, int rc, const char *context)
+int ut__consensus_oom(ut_consensus_t *h, int rc, const char *context)
 {
     if (rc == UT_ENOMEM)
-        return ut__handle_fail(&h->base, rc, "%s: out of memory", context);
+        return ut__consensus_refuse(h, rc, "out-of-memory", context, 0, 0, "%s: out of memory",
+                                    context);
     return rc;
+}
+
+int ut__consensus_refuse(ut_consensus_t *h, int code, const char *ev, const char *why, uint64_t a,
+                         uint64_t b, const char *fmt, ...)
+{
+    UT__CONSENSUS_TRACE(h, UT_TRACE_WARN, ev, why, a, b);
+    va_list ap;
+    va_start(ap, fmt);
+    code = ut__handle_vfail(&h->base, code, fmt, ap);
+    va_end(ap);
+    return code;
 }
 
 /* §5.2: election timeouts are drawn at random from [T, 2T) so that split
@@ -154,30 +68,26 @@ static void reset_election_timer(ut_consensus_t *h)
     h->election_timeout = t + ut__rand_below(&h->rng, t);
 }
 
-static inline void set_match(ut_consensus_t *h, ut__consensus_progress_t *p, uint64_t v)
+/* The slot of member id, or n_members. */
+static size_t find_member(const ut_consensus_t *h, uint64_t id)
 {
-    p->match = v;
-    h->match[p - h->prs] = v;
-}
-
-static ut__consensus_progress_t *find_member(ut_consensus_t *h, uint64_t id)
-{
-    for (size_t i = 0; i < h->n_members; i++)
-        if (h->prs[i].id == id)
-            return &h->prs[i];
-    return NULL;
+    size_t i = 0;
+    while (i < h->n_members && h->ids[i] != id)
+        i++;
+    return i;
 }
 
 static uint64_t last_term(const ut_consensus_t *h)
 {
-    return ut__consensus_log_term(&h->log, h->log.last);
+    return ut__consensus_log_last_term(&h->log);
 }
 
 /* ------------------------------------------------------------- outbox */
 
-/* The growing half of msgbuf_reserve(), kept out of line so that the
+/* The growing half of ut__consensus_msgbuf_reserve(), kept out of line so that the
  * steady-state check stays small wherever it is inlined. */
-static UT__CONSENSUS_NOINLINE int msgbuf_grow(ut__consensus_msgbuf_t *b, size_t nmsgs, size_t nents)
+UT__CONSENSUS_NOINLINE int ut__consensus_msgbuf_grow(ut__consensus_msgbuf_t *b, size_t nmsgs,
+                                                     size_t nents)
 {
     size_t old_cap = b->cap;
     int rc = ut__grow((void **)&b->msgs, &b->cap, b->n + nmsgs, sizeof(ut_msg_t));
@@ -194,13 +104,6 @@ static UT__CONSENSUS_NOINLINE int msgbuf_grow(ut__consensus_msgbuf_t *b, size_t 
     return rc;
 }
 
-static inline int msgbuf_reserve(ut__consensus_msgbuf_t *b, size_t nmsgs, size_t nents)
-{
-    if (b->n + nmsgs <= b->cap && b->n + nmsgs <= b->off_cap && b->n_ents + nents <= b->ents_cap)
-        return UT_OK; /* the steady state: no call, no allocation */
-    return msgbuf_grow(b, nmsgs, nents);
-}
-
 static void msgbuf_free(ut__consensus_msgbuf_t *b)
 {
     ut__free(b->msgs);
@@ -209,14 +112,14 @@ static void msgbuf_free(ut__consensus_msgbuf_t *b)
     memset(b, 0, sizeof *b);
 }
 
-/* Room must have been reserved with msgbuf_reserve(). */
+/* Room must have been reserved with ut__consensus_msgbuf_reserve(). */
 static ut_msg_t *push_msg(ut_consensus_t *h, ut_msg_type_t type, uint64_t to, uint64_t term)
 {
     ut__consensus_msgbuf_t *b = h->live;
     ut_msg_t *m = &b->msgs[b->n];
     /* Clear only what the bodies use: this runs for every message. The
      * rest of the slot was zeroed when the buffer grew and is never written
-     * (msgbuf_reserve), so the whole message is defined (consensus.h). */
+     * (ut__consensus_msgbuf_reserve), so the whole message is defined (consensus.h). */
     memset(&m->body, 0, sizeof m->body.append);
     m->type = type;
     m->from = h->id;
@@ -256,19 +159,31 @@ static int check_edge(const ut_consensus_t *h, ut_consensus_state_t to, uint64_t
 static void clear_votes(ut_consensus_t *h)
 {
     for (size_t i = 0; i < h->n_members; i++)
-        h->prs[i].vote = UT__CONSENSUS_VOTE_PENDING;
+        h->votes[i] = UT__CONSENSUS_VOTE_PENDING;
 }
 
-static int become_follower(ut_consensus_t *h, uint64_t term, uint64_t leader)
+/* A term change, traced (INFO "term": a = the new term, b = the old one). */
+static void set_term(ut_consensus_t *h, uint64_t term, const char *why)
+{
+    UT__CONSENSUS_TRACE(h, UT_TRACE_INFO, "term", why, term, h->term);
+    h->term = term;
+}
+
+/* why: a static reason for the trace ("higher term", "check-quorum", ...). */
+static int become_follower(ut_consensus_t *h, uint64_t term, uint64_t leader, const char *why)
 {
     ut_consensus_state_t to = h->self_voter ? UT_CONSENSUS_FOLLOWER : UT_CONSENSUS_OBSERVER;
     int rc = check_edge(h, to, term);
     if (rc != UT_OK)
         return rc;
     if (term > h->term) {
-        h->term = term;
+        set_term(h, term, why);
         h->vote = 0; /* votedFor is per term (Figure 2) */
     }
+    if (h->role != to || h->pre_candidate)
+        UT__CONSENSUS_TRACE(h, UT_TRACE_INFO,
+                            to == UT_CONSENSUS_OBSERVER ? "become-observer" : "become-follower",
+                            why, term, leader);
     h->role = to;
     h->pre_candidate = false;
     h->leader = leader;
@@ -280,63 +195,43 @@ static int become_follower(ut_consensus_t *h, uint64_t term, uint64_t leader)
 
 /* ------------------------------------------------------------ replication */
 
-static void ring_clear(ut__consensus_progress_t *p)
-{
-    p->ring_head = p->ring_len = 0;
-}
-
 /* Send entries [p->next, ...] to p, batched up to the configured limits.
  * Caller reserved one message and the entries. */
-static void send_append(ut_consensus_t *h, ut__consensus_progress_t *p, size_t max_entries)
+static void send_append(ut_consensus_t *h, size_t slot, size_t max_entries)
 {
+    ut__consensus_progress_t *p = &h->prs[slot];
     uint64_t prev = p->next - 1;
-    ut_msg_t *m = push_msg(h, UT_MSG_APPEND, p->id, h->term);
+    ut_msg_t *m = push_msg(h, UT_MSG_APPEND, h->ids[slot], h->term);
     m->body.append.prev_index = prev;
     m->body.append.prev_term = ut__consensus_log_term(&h->log, prev);
-    m->body.append.commit = h->commit;
+    m->body.append.commit = h->log.commit;
     size_t n = 0, bytes = 0;
     ut__consensus_msgbuf_t *b = h->live;
     b->off[b->n - 1] = b->n_ents;
-    for (uint64_t i = p->next; i <= h->log.last && n < max_entries; i++) {
-        const ut_entry_t *e = ut__consensus_log_at(&h->log, i);
+    /* max_entries <= entries from next to last (entries_to_send), so the
+     * walk stays inside the log; the offset is subtracted once, here. */
+    const ut_entry_t *e = max_entries > 0 ? ut__consensus_log_at(&h->log, p->next) : NULL;
+    for (; n < max_entries; n++, e++) {
         if (n > 0 && bytes + e->len > h->cfg.max_append_bytes)
             break;
         bytes += e->len;
         b->ents[b->n_ents++] = *e;
-        n++;
     }
     m->body.append.n_entries = n;
     if (n == 0)
         return;
-    uint64_t last = prev + n;
-    if (p->mode == PR_PIPELINE) {
-        /* Optimistically advance next so the pipeline keeps flowing (thesis §10.2.1). */
-        p->next = last + 1;
-        unsigned slot = (p->ring_head + p->ring_len) % h->cfg.max_inflight;
-        p->ring[slot] = last;
-        p->ring_len++;
-    } else {
-        p->paused = true;
-    }
+    ut__consensus_progress_sent(p, prev + n, bytes);
 }
 
 /* Heartbeat (§5.2): an empty AppendEntries whose prev_index is the follower's
  * known match, so it succeeds without backtracking and carries the commit. */
-static void send_heartbeat(ut_consensus_t *h, ut__consensus_progress_t *p)
+static void send_heartbeat(ut_consensus_t *h, size_t slot)
 {
-    ut_msg_t *m = push_msg(h, UT_MSG_APPEND, p->id, h->term);
+    const ut__consensus_progress_t *p = &h->prs[slot];
+    ut_msg_t *m = push_msg(h, UT_MSG_APPEND, h->ids[slot], h->term);
     m->body.append.prev_index = p->match;
     m->body.append.prev_term = ut__consensus_log_term(&h->log, p->match);
-    m->body.append.commit = h->commit;
-}
-
-static bool needs_append(const ut_consensus_t *h, const ut__consensus_progress_t *p)
-{
-    if (p->next > h->log.last)
-        return false;
-    if (p->mode == PR_PROBE)
-        return !p->paused;
-    return p->ring_len < h->cfg.max_inflight;
+    m->body.append.commit = h->log.commit;
 }
 
 static size_t entries_to_send(const ut_consensus_t *h, const ut__consensus_progress_t *p)
@@ -346,7 +241,7 @@ static size_t entries_to_send(const ut_consensus_t *h, const ut__consensus_progr
 }
 
 /* Leader: send whatever each peer is missing and may receive now. */
-static int flush_appends(ut_consensus_t *h)
+int ut__consensus_flush_appends(ut_consensus_t *h)
 {
     if (h->role != UT_CONSENSUS_LEADER)
         return UT_OK;
@@ -354,39 +249,15 @@ static int flush_appends(ut_consensus_t *h)
         ut__consensus_progress_t *p = &h->prs[i];
         if (i == h->self)
             continue;
-        while (needs_append(h, p)) {
+        while (ut__consensus_needs_append(h, p)) {
             size_t n = entries_to_send(h, p);
-            int rc = msgbuf_reserve(h->live, 1, n);
+            int rc = ut__consensus_msgbuf_reserve(h->live, 1, n);
             if (rc != UT_OK)
                 return rc;
-            send_append(h, p, n);
+            send_append(h, i, n);
         }
     }
     return UT_OK;
-}
-
-/* §5.3, §5.4.2 (Figure 8): the leader commits the highest index stored on a
- * majority of voters, but only if that entry is from its current term; the
- * entries before it are then committed indirectly. Voters are prs[0 ..
- * n_voters), members from the configuration's voter list first. */
-static void maybe_commit(ut_consensus_t *h)
-{
-#ifdef UT__FAULT_OBSERVER_QUORUM
-    /* Test-only broken variant (mutation suite): observers count in the
-     * commit quorum. */
-    uint64_t best = ut__consensus_quorum_commit(h->match, h->n_members, h->commit);
-#else
-    uint64_t best = ut__consensus_quorum_commit(h->match, h->n_voters, h->commit);
-#endif
-#ifdef UT__FAULT_COMMIT_OLD_TERM
-    /* Test-only broken variant: an entry of an earlier term is committed by
-     * counting replicas (the Figure 8 bug). */
-    if (best > h->commit)
-        h->commit = best;
-#else
-    if (best > h->commit && ut__consensus_log_term(&h->log, best) == h->term)
-        h->commit = best;
-#endif
 }
 
 static int become_leader(ut_consensus_t *h)
@@ -395,20 +266,16 @@ static int become_leader(ut_consensus_t *h)
     if (rc != UT_OK)
         return rc;
     /* Room for the no-op is reserved by every caller before it changes state. */
+    UT__CONSENSUS_TRACE(h, UT_TRACE_INFO, "become-leader", NULL, h->term, 0);
     h->role = UT_CONSENSUS_LEADER;
     h->pre_candidate = false;
     h->leader = h->id;
     for (size_t i = 0; i < h->n_members; i++) {
-        ut__consensus_progress_t *p = &h->prs[i];
-        set_match(h, p, 0);
-        p->next = h->log.last + 1;
-        p->match_at_hb = 0;
-        p->mode = PR_PROBE;
-        p->paused = false;
-        p->active = true;
-        ring_clear(p);
+        ut__consensus_progress_reset(&h->prs[i], h->log.last);
+        h->match[i] = 0;
+        h->active[i] = true;
     }
-    set_match(h, &h->prs[h->self], h->persisted);
+    ut__consensus_set_match(h, h->self, h->log.persisted);
     /* §5.4.2, §8: a new leader appends a no-op of its own term, so that the
      * entries of earlier terms can become committed through it. */
     ut__consensus_log_append(&h->log, h->term, UT_ENTRY_NOOP, NULL, 0);
@@ -422,16 +289,13 @@ static int become_leader(ut_consensus_t *h)
 
 static ut__consensus_vote_result_t tally(const ut_consensus_t *h)
 {
-    uint8_t votes[UT_CONSENSUS_MAX_NODES];
-    for (size_t i = 0; i < h->n_voters; i++)
-        votes[i] = h->prs[i].vote;
-    return ut__consensus_quorum_vote(votes, h->n_voters);
+    return ut__consensus_quorum_vote(h->votes, h->n_voters);
 }
 
 /* Worst-case messages one election round queues: one per member. */
 static int reserve_election(ut_consensus_t *h)
 {
-    int rc = msgbuf_reserve(h->live, h->n_members, 0);
+    int rc = ut__consensus_msgbuf_reserve(h->live, h->n_members, 0);
     if (rc == UT_OK)
         rc = ut__consensus_log_reserve(&h->log, 1, 0); /* the no-op if we win at once */
     return rc;
@@ -439,11 +303,10 @@ static int reserve_election(ut_consensus_t *h)
 
 static void send_vote_requests(ut_consensus_t *h, ut_msg_type_t type, uint64_t term)
 {
-    for (size_t i = 0; i < h->n_members; i++) {
-        ut__consensus_progress_t *p = &h->prs[i];
-        if (i == h->self || !p->voter)
+    for (size_t i = 0; i < h->n_voters; i++) {
+        if (i == h->self)
             continue;
-        ut_msg_t *m = push_msg(h, type, p->id, term);
+        ut_msg_t *m = push_msg(h, type, h->ids[i], term);
         m->body.vote.last_log_index = h->log.last;
         m->body.vote.last_log_term = last_term(h);
     }
@@ -455,7 +318,7 @@ static bool open_vote_round(ut_consensus_t *h)
 {
     reset_election_timer(h);
     clear_votes(h);
-    h->prs[h->self].vote = UT__CONSENSUS_VOTE_GRANTED;
+    h->votes[h->self] = UT__CONSENSUS_VOTE_GRANTED;
     return tally(h) == UT__CONSENSUS_VOTE_WON;
 }
 
@@ -465,8 +328,9 @@ static int start_election(ut_consensus_t *h)
     int rc = check_edge(h, UT_CONSENSUS_CANDIDATE, h->term + 1);
     if (rc != UT_OK)
         return rc;
-    h->term++;
+    set_term(h, h->term + 1, "campaign");
     h->vote = h->id;
+    UT__CONSENSUS_TRACE(h, UT_TRACE_INFO, "become-candidate", NULL, h->term, 0);
     h->role = UT_CONSENSUS_CANDIDATE;
     h->pre_candidate = false;
     h->leader = 0;
@@ -480,6 +344,7 @@ static int start_election(ut_consensus_t *h)
  * higher term. Our own term and vote stay unchanged. */
 static int start_pre_vote(ut_consensus_t *h)
 {
+    UT__CONSENSUS_TRACE(h, UT_TRACE_INFO, "become-pre-candidate", NULL, h->term + 1, 0);
     h->pre_candidate = true;
     h->role = UT_CONSENSUS_FOLLOWER;
     h->leader = 0;
@@ -501,7 +366,8 @@ static int campaign(ut_consensus_t *h)
          * must refuse. UT_ERANGE promises that nothing changed, so the
          * election timer (and the RNG behind it) is left alone too: every
          * later tick keeps reporting the exhausted term space. */
-        return ut__handle_fail(&h->base, UT_ERANGE, "campaign: term space exhausted");
+        return UT__CONSENSUS_REFUSE(h, UT_ERANGE, "campaign-refused", "term space exhausted",
+                                    h->term, 0, "campaign: term space exhausted");
     }
     int rc = reserve_election(h);
     if (rc != UT_OK)
@@ -513,7 +379,8 @@ static int campaign(ut_consensus_t *h)
 static bool log_up_to_date(const ut_consensus_t *h, uint64_t lterm, uint64_t lindex)
 {
 #ifdef UT__FAULT_LOG_INDEX_ONLY
-    /* Test-only broken variant: logs compared by length only. */
+    /* Test-only broken variant (mutation suite): logs compared by length
+     * only. */
     (void)lterm;
     return lindex >= h->log.last;
 #else
@@ -551,6 +418,7 @@ static bool in_lease(const ut_consensus_t *h)
     (offsetof(ut_consensus_config_t, field) + sizeof(((ut_consensus_config_t *)0)->field))
 static const size_t config_size[UT_CONSENSUS_CONFIG_VERSION + 1] = {
     0, UT__CONSENSUS_CONFIG_END(applied), /* 1 */
+    UT__CONSENSUS_CONFIG_END(trace_arg),  /* 2: trace, trace_arg */
 };
 _Static_assert(sizeof config_size / sizeof config_size[0] == UT_CONSENSUS_CONFIG_VERSION + 1,
                "one size per config version");
@@ -656,12 +524,14 @@ int ut_consensus_new(ut_consensus_t **out, const ut_consensus_config_t *cfg)
     if (h == NULL)
         return UT_ENOMEM;
     size_t n = cfg->n_voters + cfg->n_observers;
-    h->rings = ut__calloc(n * cfg->max_inflight, sizeof(uint64_t));
+    h->rings = ut__calloc(n * cfg->max_inflight, sizeof(ut__consensus_inflight_slot_t));
     if (h->rings == NULL) {
         ut__free(h);
         return UT_ENOMEM;
     }
     ut__handle_init(&h->base, UT__CONSENSUS_MAGIC);
+    h->tracer.fn = cfg->trace;
+    h->tracer.arg = cfg->trace_arg;
     h->live = &h->bufs[0];
     h->out = &h->bufs[1];
     h->cfg = *cfg;
@@ -671,13 +541,13 @@ int ut_consensus_new(ut_consensus_t **out, const ut_consensus_config_t *cfg)
     h->n_members = n;
     h->n_voters = cfg->n_voters;
     for (size_t i = 0; i < n; i++) {
-        ut__consensus_progress_t *p = &h->prs[i];
-        p->voter = i < cfg->n_voters;
-        p->id = p->voter ? cfg->voters[i] : cfg->observers[i - cfg->n_voters];
-        p->ring = h->rings + i * cfg->max_inflight;
-        if (p->id == h->id) {
+        bool voter = i < cfg->n_voters;
+        h->ids[i] = voter ? cfg->voters[i] : cfg->observers[i - cfg->n_voters];
+        ut__consensus_inflight_init(&h->prs[i].inflight, h->rings + i * cfg->max_inflight,
+                                    cfg->max_inflight, h->max_inflight_bytes);
+        if (h->ids[i] == h->id) {
             h->self = i;
-            h->self_voter = p->voter;
+            h->self_voter = voter;
         }
     }
     h->role = h->self_voter ? UT_CONSENSUS_FOLLOWER : UT_CONSENSUS_OBSERVER;
@@ -691,7 +561,7 @@ int ut_consensus_new(ut_consensus_t **out, const ut_consensus_config_t *cfg)
 
 void ut_consensus_free(ut_consensus_t *h)
 {
-    if (!valid_handle(h))
+    if (!ut__consensus_valid(h))
         return;
     ut__consensus_log_destroy(&h->log);
     msgbuf_free(h->live);
@@ -706,73 +576,148 @@ void ut_consensus_free(ut_consensus_t *h)
 int ut_consensus_restore(ut_consensus_t *h, const ut_consensus_hard_state_t *hs,
                          const ut_entry_t *entries, size_t n)
 {
-    if (!valid_handle(h) || hs == NULL || (n > 0 && entries == NULL))
+    if (!ut__consensus_valid(h) || hs == NULL || (n > 0 && entries == NULL))
         return UT_EINVAL;
     if (h->took_input || h->restored)
-        return ut__handle_fail(&h->base, UT_ESTATE, "restore: the node already took input");
+        return UT__CONSENSUS_REFUSE(h, UT_ESTATE, "restore-refused", "the node already took input",
+                                    0, 0, "restore: the node already took input");
     size_t bytes = 0;
     uint64_t prev_term = 0;
     for (size_t i = 0; i < n; i++) {
         const ut_entry_t *e = &entries[i];
         if (e->index != i + 1)
-            return ut__handle_fail(&h->base, UT_ECORRUPT, "restore: entry %zu has index %llu", i,
-                                   (unsigned long long)e->index);
+            return UT__CONSENSUS_REFUSE(
+                h, UT_ECORRUPT, "restore-refused", "entry index out of sequence", e->index, i,
+                "restore: entry %zu has index %llu", i, (unsigned long long)e->index);
         if (e->term == 0 || e->term < prev_term || e->term > hs->term)
-            return ut__handle_fail(&h->base, UT_ECORRUPT,
-                                   "restore: entry %llu has impossible term %llu",
-                                   (unsigned long long)e->index, (unsigned long long)e->term);
+            return UT__CONSENSUS_REFUSE(h, UT_ECORRUPT, "restore-refused", "entry term impossible",
+                                        e->index, e->term,
+                                        "restore: entry %llu has impossible term %llu",
+                                        (unsigned long long)e->index, (unsigned long long)e->term);
         if (e->type > UT_ENTRY_NOOP || (e->len > 0 && e->data == NULL) ||
             e->len > UT_CONSENSUS_MAX_ENTRY_BYTES)
-            return ut__handle_fail(&h->base, UT_ECORRUPT, "restore: entry %llu is malformed",
-                                   (unsigned long long)e->index);
+            return UT__CONSENSUS_REFUSE(h, UT_ECORRUPT, "restore-refused", "entry malformed",
+                                        e->index, e->len, "restore: entry %llu is malformed",
+                                        (unsigned long long)e->index);
         if (bytes > SIZE_MAX - e->len)
-            return ut__handle_fail(&h->base, UT_ENOMEM, "restore: out of memory (%zu entries)", n);
+            return UT__CONSENSUS_REFUSE(h, UT_ENOMEM, "restore-refused", "out of memory", n, 0,
+                                        "restore: out of memory (%zu entries)", n);
         bytes += e->len;
         prev_term = e->term;
     }
     if (hs->term > UT__CONSENSUS_MAX_TERM)
-        return ut__handle_fail(&h->base, UT_ECORRUPT, "restore: impossible term %llu",
-                               (unsigned long long)hs->term);
+        return UT__CONSENSUS_REFUSE(h, UT_ECORRUPT, "restore-refused", "term impossible", hs->term,
+                                    0, "restore: impossible term %llu",
+                                    (unsigned long long)hs->term);
     /* The commit index may be persisted lazily, so a durable state machine
      * may have applied beyond it; it applied only entries handed out as
      * committed, so its applied index is itself evidence of commitment
      * (§5.4: committed entries are in every later leader's log). It cannot
      * exceed the log, though: that would be another node's state. */
     if (h->cfg.applied > n)
-        return ut__handle_fail(&h->base, UT_ECORRUPT,
-                               "restore: applied %llu beyond the last entry %zu",
-                               (unsigned long long)h->cfg.applied, n);
+        return UT__CONSENSUS_REFUSE(h, UT_ECORRUPT, "restore-refused", "applied beyond the log",
+                                    h->cfg.applied, n,
+                                    "restore: applied %llu beyond the last entry %zu",
+                                    (unsigned long long)h->cfg.applied, n);
     if (hs->commit > n)
-        return ut__handle_fail(&h->base, UT_ECORRUPT,
-                               "restore: commit %llu beyond the last entry %zu",
-                               (unsigned long long)hs->commit, n);
+        return UT__CONSENSUS_REFUSE(h, UT_ECORRUPT, "restore-refused", "commit beyond the log",
+                                    hs->commit, n, "restore: commit %llu beyond the last entry %zu",
+                                    (unsigned long long)hs->commit, n);
     if (hs->vote != 0) {
-        ut__consensus_progress_t *p = find_member(h, hs->vote);
-        if (p == NULL || !p->voter || hs->term == 0)
-            return ut__handle_fail(&h->base, UT_ECORRUPT, "restore: vote for %llu, not a voter",
-                                   (unsigned long long)hs->vote);
+        if (find_member(h, hs->vote) >= h->n_voters || hs->term == 0)
+            return UT__CONSENSUS_REFUSE(h, UT_ECORRUPT, "restore-refused", "vote not for a voter",
+                                        hs->vote, hs->term, "restore: vote for %llu, not a voter",
+                                        (unsigned long long)hs->vote);
     }
     int rc = ut__consensus_log_reserve(&h->log, n, bytes);
     if (rc != UT_OK)
-        return ut__handle_fail(&h->base, rc, "restore: out of memory");
+        return UT__CONSENSUS_REFUSE(h, rc, "restore-refused", "out of memory", n, 0,
+                                    "restore: out of memory");
     for (size_t i = 0; i < n; i++)
         ut__consensus_log_append(&h->log, entries[i].term, entries[i].type, entries[i].data,
                                  entries[i].len);
     h->term = hs->term;
     h->vote = hs->vote;
-    h->commit = hs->commit > h->cfg.applied ? hs->commit : h->cfg.applied;
+    h->log.commit = hs->commit > h->cfg.applied ? hs->commit : h->cfg.applied;
     h->last_hs = *hs; /* a raised commit goes out in the next hard state */
-    h->stable = h->persisted = h->log.last;
+    h->log.stable = h->log.persisted = h->log.last;
     /* Committed entries the application does not hold yet are handed out
      * again: all of them for an in-memory state machine (applied = 0). */
-    h->applied = h->cfg.applied;
+    h->log.applied = h->cfg.applied;
     h->restored = true;
+    return UT_OK;
+}
+
+/* ------------------------------------------------------------------ tick */
+
+/* The leader's timers: check-quorum (thesis §6.2) and heartbeats (§5.2).
+ * h->now is already the new time; old_now restores it on a refusal. */
+static int tick_leader(ut_consensus_t *h, uint64_t old_now)
+{
+    uint64_t now_ms = h->now;
+    /* Reserve the heartbeats before anything changes: UT_ENOMEM must not
+     * leave a quorum round half done. */
+    bool heartbeat = now_ms - h->heartbeat_start >= h->cfg.heartbeat_ms;
+    if (heartbeat) {
+        int rc = ut__consensus_msgbuf_reserve(h->live, h->n_members, 0);
+        if (rc != UT_OK) {
+            h->now = old_now;
+            return ut__consensus_oom(h, rc, "tick");
+        }
+    }
+    /* Thesis §6.2: step down when a majority has not been heard from for
+     * an election timeout, so a partitioned leader stops serving. */
+    if (h->cfg.check_quorum && now_ms - h->quorum_start >= h->cfg.election_timeout_ms) {
+        bool active[UT_CONSENSUS_MAX_NODES];
+        for (size_t i = 0; i < h->n_members; i++) {
+            if (i < h->n_voters)
+                active[i] = i == h->self || h->active[i];
+            h->active[i] = false;
+        }
+        h->quorum_start = now_ms;
+        if (!ut__consensus_quorum_active(active, h->n_voters)) {
+            UT__CONSENSUS_TRACE(h, UT_TRACE_WARN, "step-down", "check-quorum: no quorum active",
+                                h->term, 0);
+            return become_follower(h, h->term, 0, "check-quorum");
+        }
+    }
+    if (heartbeat) {
+        h->heartbeat_start = now_ms;
+        for (size_t i = 0; i < h->n_members; i++) {
+            ut__consensus_progress_t *p = &h->prs[i];
+            if (i == h->self)
+                continue;
+            /* A stalled pipeline probes again; a lost probe is re-sent. */
+            ut__consensus_progress_heartbeat(p, h->log.last);
+            if (ut__consensus_needs_append(h, p))
+                h->flush_hint = true;
+            send_heartbeat(h, i);
+        }
+    }
+    return UT_OK;
+}
+
+/* A follower's, (pre-)candidate's election timer (§5.2); observers have
+ * none. */
+static int tick_election(ut_consensus_t *h, uint64_t old_now)
+{
+    if (!h->self_voter)
+        return UT_OK; /* observers never campaign */
+    if (h->now - h->election_start >= h->election_timeout) {
+        UT__CONSENSUS_TRACE(h, UT_TRACE_INFO, "election-timeout",
+                            h->leader != 0 ? "no word from the leader" : "no leader", h->term,
+                            h->leader);
+        int rc = campaign(h);
+        if (rc != UT_OK)
+            h->now = old_now;
+        return ut__consensus_oom(h, rc, "tick");
+    }
     return UT_OK;
 }
 
 int ut_consensus_tick(ut_consensus_t *h, uint64_t now_ms)
 {
-    if (!valid_handle(h))
+    if (!ut__consensus_valid(h))
         return UT_EINVAL;
     if (!h->time_init) {
         /* The first tick fixes the time origin: timers count from here. */
@@ -784,99 +729,47 @@ int ut_consensus_tick(ut_consensus_t *h, uint64_t now_ms)
         return UT_OK;
     }
     if (now_ms < h->now)
-        return ut__handle_fail(&h->base, UT_ERANGE, "tick: time went backwards (%llu < %llu)",
-                               (unsigned long long)now_ms, (unsigned long long)h->now);
+        return UT__CONSENSUS_REFUSE(h, UT_ERANGE, "tick-refused", "time went backwards", now_ms,
+                                    h->now, "tick: time went backwards (%llu < %llu)",
+                                    (unsigned long long)now_ms, (unsigned long long)h->now);
     uint64_t old_now = h->now;
     h->now = now_ms;
-
-    if (h->role == UT_CONSENSUS_LEADER) {
-        /* Reserve the heartbeats before anything changes: UT_ENOMEM must not
-         * leave a quorum round half done. */
-        bool heartbeat = now_ms - h->heartbeat_start >= h->cfg.heartbeat_ms;
-        if (heartbeat) {
-            int rc = msgbuf_reserve(h->live, h->n_members, 0);
-            if (rc != UT_OK) {
-                h->now = old_now;
-                return oom_message(h, rc, "tick");
-            }
-        }
-        /* Thesis §6.2: step down when a majority has not been heard from for
-         * an election timeout, so a partitioned leader stops serving. */
-        if (h->cfg.check_quorum && now_ms - h->quorum_start >= h->cfg.election_timeout_ms) {
-            bool active[UT_CONSENSUS_MAX_NODES];
-            for (size_t i = 0; i < h->n_members; i++) {
-                ut__consensus_progress_t *p = &h->prs[i];
-                if (i < h->n_voters)
-                    active[i] = i == h->self || p->active;
-                p->active = false;
-            }
-            h->quorum_start = now_ms;
-            if (!ut__consensus_quorum_active(active, h->n_voters))
-                return become_follower(h, h->term, 0);
-        }
-        if (heartbeat) {
-            h->heartbeat_start = now_ms;
-            for (size_t i = 0; i < h->n_members; i++) {
-                ut__consensus_progress_t *p = &h->prs[i];
-                if (i == h->self)
-                    continue;
-                /* A pipeline that made no progress for a whole heartbeat
-                 * lost a message: fall back to probing from the match. */
-                if (p->mode == PR_PIPELINE && p->match == p->match_at_hb &&
-                    p->match < h->log.last) {
-                    p->mode = PR_PROBE;
-                    p->next = p->match + 1;
-                    ring_clear(p);
-                }
-                p->match_at_hb = p->match;
-                p->paused = false; /* re-send a lost probe */
-                if (needs_append(h, p))
-                    h->flush_hint = true;
-                send_heartbeat(h, p);
-            }
-        }
-        return UT_OK;
-    }
-    if (!h->self_voter)
-        return UT_OK; /* observers never campaign */
-    if (now_ms - h->election_start >= h->election_timeout) {
-        int rc = campaign(h);
-        if (rc != UT_OK)
-            h->now = old_now;
-        return oom_message(h, rc, "tick");
-    }
-    return UT_OK;
+    return h->role == UT_CONSENSUS_LEADER ? tick_leader(h, old_now) : tick_election(h, old_now);
 }
 
 int ut_consensus_campaign(ut_consensus_t *h)
 {
-    if (!valid_handle(h))
+    if (!ut__consensus_valid(h))
         return UT_EINVAL;
     if (h->role == UT_CONSENSUS_LEADER || !h->self_voter)
-        return ut__handle_fail(&h->base, UT_ESTATE, "campaign: a %s cannot campaign",
-                               ut_consensus_state_name(h->role));
+        return UT__CONSENSUS_REFUSE(h, UT_ESTATE, "campaign-refused", "not a follower or candidate",
+                                    h->role, 0, "campaign: a %s cannot campaign",
+                                    ut_consensus_state_name(h->role));
     int rc = campaign(h);
     if (rc == UT_OK)
         h->took_input = true; /* a refused call is no input (restore still allowed) */
-    return oom_message(h, rc, "campaign");
+    return ut__consensus_oom(h, rc, "campaign");
 }
 
 int ut_consensus_propose(ut_consensus_t *h, const void *data, size_t len, uint64_t *out_index)
 {
-    if (!valid_handle(h) || (data == NULL && len > 0))
+    if (!ut__consensus_valid(h) || (data == NULL && len > 0))
         return UT_EINVAL;
     if (h->role != UT_CONSENSUS_LEADER)
-        return ut__handle_fail(&h->base, UT_ENOTLEADER, "propose: not the leader (leader is %llu)",
-                               (unsigned long long)h->leader);
+        return UT__CONSENSUS_REFUSE(h, UT_ENOTLEADER, "propose-refused", "not the leader",
+                                    h->leader, 0, "propose: not the leader (leader is %llu)",
+                                    (unsigned long long)h->leader);
     /* A leader sends every entry, alone if need be: one that no frame can
      * carry would stall replication behind it for good. */
     if (len > UT_CONSENSUS_MAX_ENTRY_BYTES)
-        return ut__handle_fail(&h->base, UT_ERANGE,
-                               "propose: %zu bytes is more than an AppendEntries can carry (%u)",
-                               len, (unsigned)UT_CONSENSUS_MAX_ENTRY_BYTES);
+        return UT__CONSENSUS_REFUSE(
+            h, UT_ERANGE, "propose-refused", "entry too large", len, 0,
+            "propose: %zu bytes is more than an AppendEntries can carry (%u)", len,
+            (unsigned)UT_CONSENSUS_MAX_ENTRY_BYTES);
     int rc = ut__consensus_log_reserve(&h->log, 1, len);
     if (rc != UT_OK)
-        return ut__handle_fail(&h->base, rc, "propose: out of memory");
+        return UT__CONSENSUS_REFUSE(h, rc, "propose-refused", "out of memory", len, 0,
+                                    "propose: out of memory");
     h->took_input = true;
     ut__consensus_log_append(&h->log, h->term, UT_ENTRY_NORMAL, data, (uint32_t)len);
     h->flush_hint = true;
@@ -912,15 +805,20 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
 {
     const ut_msg_append_t *a = &m->body.append;
     if (a->n_entries > 0 && a->entries == NULL)
-        return ut__handle_fail(&h->base, UT_EINVAL, "step: append with entries == NULL");
+        return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused", "malformed append: entries NULL",
+                                    m->term, m->from, "step: append with entries == NULL");
     if (a->prev_index > UINT64_MAX - a->n_entries)
-        return ut__handle_fail(&h->base, UT_EINVAL, "step: append indexes overflow");
+        return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused",
+                                    "malformed append: indexes overflow", m->term, m->from,
+                                    "step: append indexes overflow");
     if (a->prev_term > m->term || (a->prev_index == 0) != (a->prev_term == 0))
-        return ut__handle_fail(&h->base, UT_EINVAL, "step: append has impossible prev_term");
+        return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused", "malformed append: prev_term",
+                                    m->term, m->from, "step: append has impossible prev_term");
     if (h->role == UT_CONSENSUS_LEADER && m->term == h->term)
-        return ut__handle_fail(&h->base, UT_EINVAL,
-                               "step: append from %llu, but this node leads term %llu",
-                               (unsigned long long)m->from, (unsigned long long)h->term);
+        return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused",
+                                    "append from a second leader of this term", m->term, m->from,
+                                    "step: append from %llu, but this node leads term %llu",
+                                    (unsigned long long)m->from, (unsigned long long)h->term);
 
     bool ok = a->prev_index <= h->log.last &&
               ut__consensus_log_term(&h->log, a->prev_index) == a->prev_term;
@@ -929,17 +827,19 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
     for (size_t i = 0; i < a->n_entries; i++) {
         const ut_entry_t *e = &a->entries[i];
         if (e->index != a->prev_index + 1 + i)
-            return ut__handle_fail(
-                &h->base, UT_EINVAL, "step: append entry %zu has index %llu, want %llu", i,
-                (unsigned long long)e->index, (unsigned long long)(a->prev_index + 1 + i));
+            return UT__CONSENSUS_REFUSE(
+                h, UT_EINVAL, "step-refused", "malformed append: entry index", m->term, m->from,
+                "step: append entry %zu has index %llu, want %llu", i, (unsigned long long)e->index,
+                (unsigned long long)(a->prev_index + 1 + i));
         if (e->term < t || e->term == 0 || e->term > m->term)
-            return ut__handle_fail(&h->base, UT_EINVAL,
-                                   "step: append entry %llu has impossible term",
-                                   (unsigned long long)e->index);
+            return UT__CONSENSUS_REFUSE(
+                h, UT_EINVAL, "step-refused", "malformed append: entry term", m->term, m->from,
+                "step: append entry %llu has impossible term", (unsigned long long)e->index);
         if (e->type > UT_ENTRY_NOOP || (e->len > 0 && e->data == NULL) ||
             e->len > UT_CONSENSUS_MAX_ENTRY_BYTES)
-            return ut__handle_fail(&h->base, UT_EINVAL, "step: append entry %llu is malformed",
-                                   (unsigned long long)e->index);
+            return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused", "malformed append: entry",
+                                        m->term, m->from, "step: append entry %llu is malformed",
+                                        (unsigned long long)e->index);
         t = e->term;
         if (skip == a->n_entries) {
             if (e->index > h->log.last) {
@@ -957,15 +857,16 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
         /* Leader Completeness (§5.4) makes a conflict at or below our commit
          * impossible from a legitimate leader: refuse rather than lose
          * committed entries. */
-        if (conflict != 0 && conflict <= h->commit)
-            return ut__handle_fail(&h->base, UT_EINVAL,
-                                   "step: append would overwrite committed entry %llu",
-                                   (unsigned long long)conflict);
+        if (conflict != 0 && conflict <= h->log.commit)
+            return UT__CONSENSUS_REFUSE(
+                h, UT_EINVAL, "step-refused", "append would overwrite a committed entry", m->term,
+                m->from, "step: append would overwrite committed entry %llu",
+                (unsigned long long)conflict);
         rc = ut__consensus_log_reserve(&h->log, a->n_entries - skip, bytes);
         if (rc != UT_OK)
             return rc;
     }
-    rc = msgbuf_reserve(h->live, 1, 0);
+    rc = ut__consensus_msgbuf_reserve(h->live, 1, 0);
     if (rc != UT_OK)
         return rc;
 
@@ -973,10 +874,15 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
     if (m->term > h->term ||
         (h->role != UT_CONSENSUS_FOLLOWER && h->role != UT_CONSENSUS_OBSERVER)) {
         /* §5.1 newer term, or §5.2 a candidate meets the term's leader. */
-        rc = become_follower(h, m->term, m->from);
+        rc = become_follower(h, m->term, m->from,
+                             m->term > h->term ? "append of a higher term"
+                                               : "append from the leader");
         if (rc != UT_OK)
             return rc;
     } else {
+        if (h->pre_candidate)
+            UT__CONSENSUS_TRACE(h, UT_TRACE_INFO, "become-follower", "append from the leader",
+                                h->term, m->from);
         h->pre_candidate = false;
         h->leader = m->from;
         h->leader_contact = h->now;
@@ -989,6 +895,8 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
     if (!ok) {
         /* Consistency check failed: tell the leader where our log diverges
          * so it can skip a whole term per round trip. */
+        UT__CONSENSUS_TRACE(h, UT_TRACE_DEBUG, "append-rejected", "log mismatch", a->prev_index,
+                            m->from);
         r->body.append_resp.success = false;
         r->body.append_resp.index = a->prev_index;
         if (a->prev_index > h->log.last) {
@@ -997,7 +905,7 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
         } else {
             uint64_t ct = ut__consensus_log_term(&h->log, a->prev_index);
             uint64_t first = a->prev_index;
-            while (first > h->commit + 1 && first > 1 &&
+            while (first > h->log.commit + 1 && first > 1 &&
                    ut__consensus_log_term(&h->log, first - 1) == ct)
                 first--;
             r->body.append_resp.hint_term = ct;
@@ -1006,14 +914,9 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
         return UT_OK;
     }
     if (conflict != 0) {
-        ut__consensus_log_truncate(&h->log, conflict);
-        if (conflict <= h->stable) {
-            if (h->truncate_from == 0 || conflict < h->truncate_from)
-                h->truncate_from = conflict;
-            h->stable = conflict - 1;
-        }
-        if (h->persisted >= conflict)
-            h->persisted = conflict - 1;
+        UT__CONSENSUS_TRACE(h, UT_TRACE_INFO, "log-truncated", "conflict with the leader", conflict,
+                            m->from);
+        ut__consensus_log_truncate(&h->log, conflict); /* and stable, persisted */
         retract_acks(h, conflict);
     }
     for (size_t i = skip; i < a->n_entries; i++) {
@@ -1029,50 +932,40 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
      * last index, not by the last entry this message vouched for. */
     c = a->commit < h->log.last ? a->commit : h->log.last;
 #endif
-    if (c > h->commit)
-        h->commit = c;
+    if (c > h->log.commit)
+        h->log.commit = c;
     r->body.append_resp.success = true;
     r->body.append_resp.index = last_new;
     return UT_OK;
 }
 
-static int handle_append_resp(ut_consensus_t *h, const ut_msg_t *m, ut__consensus_progress_t *p)
+static int handle_append_resp(ut_consensus_t *h, const ut_msg_t *m, size_t slot)
 {
+    ut__consensus_progress_t *p = &h->prs[slot];
     const ut_msg_append_resp_t *r = &m->body.append_resp;
     if (h->role != UT_CONSENSUS_LEADER)
         return UT_OK; /* a late answer to a former leader */
     if (!r->success && r->hint_index == 0)
         return UT_OK; /* a term notice for an older request, not a rejection */
     if (r->index > h->log.last)
-        return ut__handle_fail(&h->base, UT_EINVAL,
-                               "step: append-resp index %llu beyond last index %llu",
-                               (unsigned long long)r->index, (unsigned long long)h->log.last);
-    p->active = true;
+        return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused",
+                                    "append-resp beyond the last index", m->term, m->from,
+                                    "step: append-resp index %llu beyond last index %llu",
+                                    (unsigned long long)r->index, (unsigned long long)h->log.last);
+    h->active[slot] = true;
     if (r->success) {
-        if (r->index > p->match) {
-            set_match(h, p, r->index);
-            if (p->mode == PR_PROBE) {
-                p->mode = PR_PIPELINE;
-                p->next = p->match + 1;
-                ring_clear(p);
-            } else if (p->next <= p->match) {
-                p->next = p->match + 1;
-            }
+        if (ut__consensus_progress_ack(p, r->index)) {
+            h->match[slot] = r->index;
             /* The majority commit looks only at matches above the commit
              * index (its floor), so a match raised to at most that changes
              * nothing (the second acknowledgement of a 3-node cluster). */
-            if (r->index > h->commit)
-                maybe_commit(h);
+            if (r->index > h->log.commit)
+                ut__consensus_maybe_commit(h);
         }
-        while (p->ring_len > 0 && p->ring[p->ring_head] <= r->index) {
-            p->ring_head = (p->ring_head + 1) % h->cfg.max_inflight;
-            p->ring_len--;
-        }
-        p->paused = false;
         return UT_OK;
     }
     /* Rejection (§5.3): ignore stale ones, then back up next using the hint. */
-    if (r->index < p->match || (p->mode == PR_PROBE && r->index + 1 != p->next))
+    if (r->index < p->match || (p->state == UT__CONSENSUS_PR_PROBE && r->index + 1 != p->next))
         return UT_OK;
     uint64_t next;
     if (r->hint_term == 0) {
@@ -1090,11 +983,36 @@ static int handle_append_resp(ut_consensus_t *h, const ut_msg_t *m, ut__consensu
         next = r->index;
     if (next < p->match + 1)
         next = p->match + 1;
-    p->next = next;
-    p->mode = PR_PROBE;
-    p->paused = false;
-    ring_clear(p);
+    ut__consensus_progress_become_probe(p, next);
     return UT_OK;
+}
+
+/* The outcome of a (pre-)vote request, with the reason of a refusal (only
+ * called with a tracer installed: it re-derives the reason). */
+static void trace_vote(const ut_consensus_t *h, const ut_msg_t *m, bool grant)
+{
+    bool pre = m->type == UT_MSG_PREVOTE;
+    const ut_msg_vote_t *v = &m->body.vote;
+    if (grant) {
+        UT__CONSENSUS_TRACE(h, UT_TRACE_DEBUG, pre ? "pre-vote-granted" : "vote-granted", NULL,
+                            m->term, m->from);
+        return;
+    }
+    const char *why;
+    if (!h->self_voter)
+        why = "an observer does not vote";
+    else if (pre && m->term <= h->term)
+        why = "proposed term not ahead";
+    else if (!pre && m->term != h->term)
+        why = "not this term";
+    else if (!pre && h->vote != 0 && h->vote != m->from)
+        why = "already voted in this term";
+    else if (!log_up_to_date(h, v->last_log_term, v->last_log_index))
+        why = "candidate's log is behind";
+    else
+        why = "refused";
+    UT__CONSENSUS_TRACE(h, UT_TRACE_WARN, pre ? "pre-vote-refused" : "vote-refused", why, m->term,
+                        m->from);
 }
 
 static int handle_vote(ut_consensus_t *h, const ut_msg_t *m)
@@ -1102,15 +1020,20 @@ static int handle_vote(ut_consensus_t *h, const ut_msg_t *m)
     bool pre = m->type == UT_MSG_PREVOTE;
     const ut_msg_vote_t *v = &m->body.vote;
     if (v->last_log_term > m->term || (v->last_log_index == 0) != (v->last_log_term == 0))
-        return ut__handle_fail(&h->base, UT_EINVAL,
-                               "step: vote request with impossible last log term");
-    int rc = msgbuf_reserve(h->live, 1, 0);
+        return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused",
+                                    "malformed vote request: last log term", m->term, m->from,
+                                    "step: vote request with impossible last log term");
+    int rc = ut__consensus_msgbuf_reserve(h->live, 1, 0);
     if (rc != UT_OK)
         return rc;
-    if (m->term > h->term && in_lease(h))
-        return UT_OK; /* thesis §4.2.3: ignore, a leader is alive */
+    if (m->term > h->term && in_lease(h)) {
+        /* thesis §4.2.3: ignore, a leader is alive */
+        UT__CONSENSUS_TRACE(h, UT_TRACE_WARN, pre ? "pre-vote-refused" : "vote-refused",
+                            "leader lease: a leader is alive", m->term, m->from);
+        return UT_OK;
+    }
     if (!pre && m->term > h->term) {
-        rc = become_follower(h, m->term, 0);
+        rc = become_follower(h, m->term, 0, "vote request of a higher term");
         if (rc != UT_OK)
             return rc;
     }
@@ -1138,13 +1061,15 @@ static int handle_vote(ut_consensus_t *h, const ut_msg_t *m)
             reset_election_timer(h);
         }
     }
+    if (UT__TRACE_UNLIKELY(h->tracer.fn != NULL))
+        trace_vote(h, m, grant);
     ut_msg_t *r = push_msg(h, pre ? UT_MSG_PREVOTE_RESP : UT_MSG_VOTE_RESP, m->from,
                            (pre && grant) ? m->term : h->term);
     r->body.vote_resp.granted = grant;
     return UT_OK;
 }
 
-static int handle_vote_resp(ut_consensus_t *h, const ut_msg_t *m, ut__consensus_progress_t *p)
+static int handle_vote_resp(ut_consensus_t *h, const ut_msg_t *m, size_t slot)
 {
     bool pre = m->type == UT_MSG_PREVOTE_RESP;
     if (pre) {
@@ -1156,77 +1081,84 @@ static int handle_vote_resp(ut_consensus_t *h, const ut_msg_t *m, ut__consensus_
     int rc = reserve_election(h);
     if (rc != UT_OK)
         return rc;
-    p->vote |= m->body.vote_resp.granted ? UT__CONSENSUS_VOTE_GRANTED : UT__CONSENSUS_VOTE_REJECTED;
+    h->votes[slot] |=
+        m->body.vote_resp.granted ? UT__CONSENSUS_VOTE_GRANTED : UT__CONSENSUS_VOTE_REJECTED;
     switch (tally(h)) {
     case UT__CONSENSUS_VOTE_WON:
         return pre ? start_election(h) : become_leader(h);
     case UT__CONSENSUS_VOTE_LOST:
-        return become_follower(h, h->term, 0);
+        return become_follower(h, h->term, 0, pre ? "pre-vote lost" : "vote lost");
     case UT__CONSENSUS_VOTE_UNDECIDED:
         break;
     }
     return UT_OK;
 }
 
-static int step_member(ut_consensus_t *h, const ut_msg_t *m, ut__consensus_progress_t *p);
+static int step_member(ut_consensus_t *h, const ut_msg_t *m, size_t slot);
 
 int ut_consensus_step(ut_consensus_t *h, const ut_msg_t *m)
 {
-    if (!valid_handle(h))
+    if (!ut__consensus_valid(h))
         return UT_EINVAL;
     if (m == NULL)
-        return ut__handle_fail(&h->base, UT_EINVAL, "step: NULL message");
+        return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused", "NULL message", 0, 0,
+                                    "step: NULL message");
     if (m->to != h->id)
-        return ut__handle_fail(&h->base, UT_EINVAL,
-                               "step: message for node %llu delivered to node %llu",
-                               (unsigned long long)m->to, (unsigned long long)h->id);
+        return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused", "message for another node", m->to,
+                                    m->from, "step: message for node %llu delivered to node %llu",
+                                    (unsigned long long)m->to, (unsigned long long)h->id);
     if (m->type < UT_MSG_VOTE || m->type > UT_MSG_APPEND_RESP)
-        return ut__handle_fail(&h->base, UT_EINVAL,
-                               "step: message type %d is not a consensus message", (int)m->type);
+        return UT__CONSENSUS_REFUSE(
+            h, UT_EINVAL, "step-refused", "not a consensus message", (uint64_t)m->type, m->from,
+            "step: message type %d is not a consensus message", (int)m->type);
     /* One compare for the common case (0 wraps to the top): terms 1 up to
      * the term-jump line need no further check. */
     if (m->term - 1 >= UT__CONSENSUS_MAX_TERM - UT_CONSENSUS_TERM_HEADROOM) {
         if (m->term == 0 || m->term > UT__CONSENSUS_MAX_TERM)
-            return ut__handle_fail(&h->base, UT_EINVAL, "step: %s with impossible term %llu",
-                                   ut_msg_type_name(m->type), (unsigned long long)m->term);
+            return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused", "impossible term", m->term,
+                                        m->from, "step: %s with impossible term %llu",
+                                        ut_msg_type_name(m->type), (unsigned long long)m->term);
         /* Term-jump rule (consensus.h, UT_CONSENSUS_TERM_HEADROOM): the last
          * 2^32 terms are entered one term at a time, as elections do, so one
          * corrupt or buggy message cannot use up the term space (which would
          * leave every later campaign with UT_ERANGE: no leader, ever). */
         if (m->term > h->term + 1)
-            return ut__handle_fail(&h->base, UT_EINVAL,
-                                   "step: %s jumps from term %llu to %llu, in the last 2^32 terms",
-                                   ut_msg_type_name(m->type), (unsigned long long)h->term,
-                                   (unsigned long long)m->term);
+            return UT__CONSENSUS_REFUSE(
+                h, UT_EINVAL, "step-refused", "term jump in the last 2^32 terms", m->term, m->from,
+                "step: %s jumps from term %llu to %llu, in the last 2^32 terms",
+                ut_msg_type_name(m->type), (unsigned long long)h->term,
+                (unsigned long long)m->term);
     }
-    ut__consensus_progress_t *p = find_member(h, m->from);
-    if (p == NULL || m->from == h->id)
-        return ut__handle_fail(&h->base, UT_ENOTFOUND, "step: %s from %llu, not a peer",
-                               ut_msg_type_name(m->type), (unsigned long long)m->from);
+    size_t slot = find_member(h, m->from);
+    if (slot == h->n_members || slot == h->self)
+        return UT__CONSENSUS_REFUSE(h, UT_ENOTFOUND, "step-refused", "not a peer", m->term, m->from,
+                                    "step: %s from %llu, not a peer", ut_msg_type_name(m->type),
+                                    (unsigned long long)m->from);
     bool needs_voter =
         m->type == UT_MSG_VOTE || m->type == UT_MSG_PREVOTE || m->type == UT_MSG_APPEND;
-    if (needs_voter && !p->voter)
-        return ut__handle_fail(&h->base, UT_EINVAL, "step: %s from observer %llu",
-                               ut_msg_type_name(m->type), (unsigned long long)m->from);
-    int rc = step_member(h, m, p);
+    if (needs_voter && slot >= h->n_voters)
+        return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused", "request from an observer",
+                                    m->term, m->from, "step: %s from observer %llu",
+                                    ut_msg_type_name(m->type), (unsigned long long)m->from);
+    int rc = step_member(h, m, slot);
     /* A refused message (UT_EINVAL, UT_ENOMEM, UT_ESTATE) changed nothing,
      * so it does not count as input either: restore() stays possible. */
     if (rc == UT_OK || rc == UT_ESTALE)
         h->took_input = true;
     else
-        rc = oom_message(h, rc, "step");
+        rc = ut__consensus_oom(h, rc, "step");
     return rc;
 }
 
 /* ut_consensus_step() once the message passed the envelope checks. */
-static int step_member(ut_consensus_t *h, const ut_msg_t *m, ut__consensus_progress_t *p)
+static int step_member(ut_consensus_t *h, const ut_msg_t *m, size_t slot)
 {
     if (m->term < h->term) {
         /* §5.1: a stale request is answered with our term so that its sender
          * learns it is behind; stale responses are dropped. A pre-vote for
          * our own term is the one "lower" message that is not stale. */
         if (m->type == UT_MSG_APPEND || m->type == UT_MSG_VOTE || m->type == UT_MSG_PREVOTE) {
-            int rc = msgbuf_reserve(h->live, 1, 0);
+            int rc = ut__consensus_msgbuf_reserve(h->live, 1, 0);
             if (rc != UT_OK)
                 return rc;
             ut_msg_type_t rt = m->type == UT_MSG_APPEND ? UT_MSG_APPEND_RESP
@@ -1238,9 +1170,9 @@ static int step_member(ut_consensus_t *h, const ut_msg_t *m, ut__consensus_progr
              * does not mistake it for a rejection of its current log. */
             (void)push_msg(h, rt, m->from, h->term);
         }
-        return ut__handle_fail(&h->base, UT_ESTALE, "step: %s from term %llu < %llu",
-                               ut_msg_type_name(m->type), (unsigned long long)m->term,
-                               (unsigned long long)h->term);
+        return UT__CONSENSUS_REFUSE(h, UT_ESTALE, "step-refused", "stale term", m->term, m->from,
+                                    "step: %s from term %llu < %llu", ut_msg_type_name(m->type),
+                                    (unsigned long long)m->term, (unsigned long long)h->term);
     }
 
     switch (m->type) {
@@ -1261,214 +1193,56 @@ static int step_member(ut_consensus_t *h, const ut_msg_t *m, ut__consensus_progr
         if (h->role == UT_CONSENSUS_LEADER)
             return UT_OK;
 #endif
-        return become_follower(h, m->term, 0);
+        return become_follower(h, m->term, 0, "response of a higher term");
     }
     if (m->type == UT_MSG_APPEND_RESP) {
-        int rc = handle_append_resp(h, m, p);
+        int rc = handle_append_resp(h, m, slot);
         /* Only this peer's progress moved: it alone may have become sendable. */
-        if (h->role == UT_CONSENSUS_LEADER && needs_append(h, p))
+        if (h->role == UT_CONSENSUS_LEADER && ut__consensus_needs_append(h, &h->prs[slot]))
             h->flush_hint = true;
         return rc;
     }
-    return handle_vote_resp(h, m, p);
+    return handle_vote_resp(h, m, slot);
 }
-
-/* ----------------------------------------------------------- ready/advance */
-
-static bool hs_equal(const ut_consensus_hard_state_t *a, const ut_consensus_hard_state_t *b)
-{
-    return a->term == b->term && a->vote == b->vote && a->commit == b->commit;
-}
-
-static bool pending_appends(const ut_consensus_t *h)
-{
-    if (h->role != UT_CONSENSUS_LEADER)
-        return false;
-    for (size_t i = 0; i < h->n_members; i++)
-        if (i != h->self && needs_append(h, &h->prs[i]))
-            return true;
-    return false;
-}
-
-bool ut_consensus_has_ready(const ut_consensus_t *h)
-{
-    if (!valid_handle(h) || h->ready_out)
-        return false;
-    return h->live->n > 0 || h->stable < h->log.last || h->applied < h->commit ||
-           h->term != h->last_hs.term || h->vote != h->last_hs.vote ||
-           h->commit != h->last_hs.commit || h->truncate_from != 0 || h->role != h->last_role ||
-           h->leader != h->last_leader || (h->flush_hint && pending_appends(h));
-}
-
-int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
-{
-    if (!valid_handle(h) || rd == NULL)
-        return UT_EINVAL;
-    if (h->ready_out)
-        return ut__handle_fail(&h->base, UT_ESTATE, "ready: the previous ready was not advanced");
-    int rc = h->flush_hint ? flush_appends(h) : UT_OK;
-    if (rc != UT_OK)
-        return oom_message(h, rc, "ready");
-    h->flush_hint = false;
-    if (h->live->n == 0 && h->stable == h->log.last && h->applied == h->commit &&
-        h->truncate_from == 0 && h->term == h->last_hs.term && h->vote == h->last_hs.vote &&
-        h->commit == h->last_hs.commit && h->role == h->last_role && h->leader == h->last_leader) {
-        /* Nothing to hand out: an empty ready is not outstanding, so the
-         * documented loop (stop at the first empty ready, DESIGN §2) does not
-         * block the next one. */
-        memset(rd, 0, sizeof *rd);
-        rd->hard_state = h->last_hs;
-        rd->state = h->role;
-        rd->leader = h->leader;
-        rd->seq_ = h->ready_seq;
-        return UT_OK;
-    }
-    size_t n_ents = (size_t)(h->log.last - h->stable);
-    uint64_t apply_to = h->commit;
-    if (apply_to - h->applied > UT__CONSENSUS_MAX_APPLY_BATCH)
-        apply_to = h->applied + UT__CONSENSUS_MAX_APPLY_BATCH;
-    size_t n_apply = (size_t)(apply_to - h->applied);
-    if (n_ents > h->rd_ents_cap)
-        rc = ut__grow((void **)&h->rd_ents, &h->rd_ents_cap, n_ents, sizeof(ut_entry_t));
-    if (rc == UT_OK && n_apply > h->rd_apply_cap)
-        rc = ut__grow((void **)&h->rd_apply, &h->rd_apply_cap, n_apply, sizeof(ut_entry_t));
-    if (rc != UT_OK)
-        return ut__handle_fail(&h->base, rc, "ready: out of memory");
-
-    h->rd_hs.term = h->term;
-    h->rd_hs.vote = h->vote;
-    h->rd_hs.commit = h->commit;
-    rd->hard_state = h->rd_hs;
-    rd->hard_state_changed = !hs_equal(&h->rd_hs, &h->last_hs);
-#ifdef UT__FAULT_FORGET_VOTE
-    /* Test-only broken variant: the vote never reaches stable storage, so a
-     * restarted node can vote twice in one term. The safety tests must
-     * catch this. */
-    rd->hard_state.vote = 0;
-#endif
-    rd->truncate_from = h->truncate_from;
-    if (n_ents > 0)
-        memcpy(h->rd_ents, ut__consensus_log_at(&h->log, h->stable + 1),
-               n_ents * sizeof(ut_entry_t));
-    rd->entries = n_ents > 0 ? h->rd_ents : NULL;
-    rd->n_entries = n_ents;
-    if (n_apply > 0)
-        memcpy(h->rd_apply, ut__consensus_log_at(&h->log, h->applied + 1),
-               n_apply * sizeof(ut_entry_t));
-    rd->committed = n_apply > 0 ? h->rd_apply : NULL;
-    rd->n_committed = n_apply;
-
-    /* Hand the live outbox over and start a fresh one. */
-    ut__consensus_msgbuf_t *tmp = h->out;
-    h->out = h->live;
-    h->live = tmp;
-    h->live->n = 0;
-    h->live->n_ents = 0;
-    for (size_t i = 0; i < h->out->n; i++) {
-        ut_msg_t *m = &h->out->msgs[i];
-        if (m->type == UT_MSG_APPEND)
-            m->body.append.entries =
-                m->body.append.n_entries > 0 ? h->out->ents + h->out->off[i] : NULL;
-    }
-    rd->msgs = h->out->n > 0 ? h->out->msgs : NULL;
-    rd->n_msgs = h->out->n;
-
-    memset(rd->reserved_, 0, sizeof rd->reserved_);
-    rd->soft_state_changed = h->role != h->last_role || h->leader != h->last_leader;
-    rd->state = h->role;
-    rd->leader = h->leader;
-    h->last_role = h->role;
-    h->last_leader = h->leader;
-
-    h->ready_out = true;
-    rd->seq_ = ++h->ready_seq;
-    h->rd_last_entry = h->log.last;
-    h->rd_applied = apply_to;
-    h->stable = h->log.last;
-    h->truncate_from = 0;
-    return UT_OK;
-}
-
-bool ut_consensus_ready_empty(const ut_consensus_ready_t *rd)
-{
-    return rd == NULL || (!rd->hard_state_changed && rd->truncate_from == 0 && rd->n_entries == 0 &&
-                          rd->n_msgs == 0 && rd->n_committed == 0 && !rd->soft_state_changed);
-}
-
-int ut_consensus_advance(ut_consensus_t *h, const ut_consensus_ready_t *rd)
-{
-    if (!valid_handle(h) || rd == NULL)
-        return UT_EINVAL;
-    if (!h->ready_out && rd->seq_ == h->ready_seq && ut_consensus_ready_empty(rd))
-        return UT_OK; /* an empty ready: nothing to acknowledge */
-    if (!h->ready_out || rd->seq_ != h->ready_seq)
-        return ut__handle_fail(&h->base, UT_EINVAL, "advance: not the outstanding ready");
-    h->ready_out = false;
-    /* A truncation that arrived after ready() lowered stable: only what is
-     * still in the log counts as durable. */
-    uint64_t durable = h->rd_last_entry < h->stable ? h->rd_last_entry : h->stable;
-    if (durable > h->persisted)
-        h->persisted = durable;
-    h->last_hs = h->rd_hs;
-    if (h->rd_applied > h->applied)
-        h->applied = h->rd_applied;
-    h->out->n = 0;
-    h->out->n_ents = 0;
-    /* Nothing handed out points into the log any more; queued appends (a
-     * former leader's) still do, so wait for them to go out. */
-    if (h->log.dead != 0 && h->live->n_ents == 0)
-        ut__consensus_log_compact(&h->log);
-    if (h->role == UT_CONSENSUS_LEADER) {
-        /* The leader counts itself only for entries on its own disk. */
-        ut__consensus_progress_t *self = &h->prs[h->self];
-        if (h->persisted > self->match) {
-            set_match(h, self, h->persisted);
-            maybe_commit(h);
-        }
-    }
-    return UT_OK;
-}
-
-/* --------------------------------------------------------------- accessors */
 
 ut_consensus_state_t ut_consensus_state(const ut_consensus_t *h)
 {
-    return valid_handle(h) ? h->role : UT_CONSENSUS_FOLLOWER;
+    return ut__consensus_valid(h) ? h->role : UT_CONSENSUS_FOLLOWER;
 }
 
 uint64_t ut_consensus_term(const ut_consensus_t *h)
 {
-    return valid_handle(h) ? h->term : 0;
+    return ut__consensus_valid(h) ? h->term : 0;
 }
 
 uint64_t ut_consensus_leader(const ut_consensus_t *h)
 {
-    return valid_handle(h) ? h->leader : 0;
+    return ut__consensus_valid(h) ? h->leader : 0;
 }
 
 uint64_t ut_consensus_vote(const ut_consensus_t *h)
 {
-    return valid_handle(h) ? h->vote : 0;
+    return ut__consensus_valid(h) ? h->vote : 0;
 }
 
 uint64_t ut_consensus_id(const ut_consensus_t *h)
 {
-    return valid_handle(h) ? h->id : 0;
+    return ut__consensus_valid(h) ? h->id : 0;
 }
 
 uint64_t ut_consensus_commit_index(const ut_consensus_t *h)
 {
-    return valid_handle(h) ? h->commit : 0;
+    return ut__consensus_valid(h) ? h->log.commit : 0;
 }
 
 uint64_t ut_consensus_last_index(const ut_consensus_t *h)
 {
-    return valid_handle(h) ? h->log.last : 0;
+    return ut__consensus_valid(h) ? h->log.last : 0;
 }
 
 int ut_consensus_entry_term(const ut_consensus_t *h, uint64_t index, uint64_t *out)
 {
-    if (!valid_handle(h) || out == NULL)
+    if (!ut__consensus_valid(h) || out == NULL)
         return UT_EINVAL;
     if (index > h->log.last)
         return UT_ENOTFOUND;
@@ -1478,26 +1252,26 @@ int ut_consensus_entry_term(const ut_consensus_t *h, uint64_t index, uint64_t *o
 
 int ut_consensus_nodes(const ut_consensus_t *h, uint64_t *out, size_t cap, size_t *n)
 {
-    if (!valid_handle(h) || n == NULL || (out == NULL && cap > 0))
+    if (!ut__consensus_valid(h) || n == NULL || (out == NULL && cap > 0))
         return UT_EINVAL;
     *n = h->n_members;
     if (cap < h->n_members)
         return UT_ERANGE;
     for (size_t i = 0; i < h->n_members; i++)
-        out[i] = h->prs[i].id;
+        out[i] = h->ids[i];
     return UT_OK;
 }
 
 void *ut_consensus_userdata(const ut_consensus_t *h)
 {
-    return valid_handle(h) ? h->cfg.userdata : NULL;
+    return ut__consensus_valid(h) ? h->cfg.userdata : NULL;
 }
 
 const char *ut_consensus_errmsg(const ut_consensus_t *h)
 {
     if (h == NULL)
         return "NULL handle";
-    if (!valid_handle(h))
+    if (!ut__consensus_valid(h))
         return "invalid or freed handle";
     return h->base.errmsg;
 }

@@ -10,13 +10,13 @@
 
 /* Both CRC32C implementations, with ut_crc32c()'s chaining convention, so the
  * tests can check each one whatever CPU they run on. */
-uint32_t ut__crc32c_sw(uint32_t crc, const void *buf, size_t len);
+uint32_t ut__msg_crc32c_sw(uint32_t crc, const void *buf, size_t len);
 
-/* True when ut__crc32c_hw() may be called on this CPU. */
-bool ut__crc32c_hw_available(void);
+/* True when ut__msg_crc32c_hw() may be called on this CPU. */
+bool ut__msg_crc32c_hw_available(void);
 
-/* SSE4.2 crc32 instruction; only call when ut__crc32c_hw_available(). On
+/* SSE4.2 crc32 instruction; only call when ut__msg_crc32c_hw_available(). On
  * builds without x86 support this is the table version. */
-uint32_t ut__crc32c_hw(uint32_t crc, const void *buf, size_t len);
+uint32_t ut__msg_crc32c_hw(uint32_t crc, const void *buf, size_t len);
 
 #endif

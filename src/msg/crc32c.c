@@ -21,7 +21,7 @@ static inline uint32_t ut__crc32c_le32(const unsigned char *p)
 /* Slice-by-8: eight table lookups per 8 input bytes instead of one per byte
  * (Kounavis and Berry, "Novel Table Lookup-Based Algorithms for High-
  * Performance CRC Generation", 2008). */
-uint32_t ut__crc32c_sw(uint32_t crc, const void *buf, size_t len)
+uint32_t ut__msg_crc32c_sw(uint32_t crc, const void *buf, size_t len)
 {
     const uint32_t(*t)[256] = ut__crc32c_table;
     const unsigned char *p = buf;
@@ -49,7 +49,7 @@ uint32_t ut__crc32c_sw(uint32_t crc, const void *buf, size_t len)
 
 #ifdef UT__CRC32C_X86
 
-bool ut__crc32c_hw_available(void)
+bool ut__msg_crc32c_hw_available(void)
 {
     /* Asked each time rather than cached: a cache would be global mutable
      * state, and the answer is one load of a libgcc/compiler-rt variable.
@@ -105,7 +105,8 @@ __attribute__((target("sse4.2"))) static uint32_t ut__crc32c_hw_blocks(uint32_t 
     return c;
 }
 
-__attribute__((target("sse4.2"))) uint32_t ut__crc32c_hw(uint32_t crc, const void *buf, size_t len)
+__attribute__((target("sse4.2"))) uint32_t ut__msg_crc32c_hw(uint32_t crc, const void *buf,
+                                                             size_t len)
 {
     const unsigned char *p = buf;
     uint32_t c = ~crc;
@@ -133,21 +134,21 @@ __attribute__((target("sse4.2"))) uint32_t ut__crc32c_hw(uint32_t crc, const voi
 
 #else
 
-bool ut__crc32c_hw_available(void)
+bool ut__msg_crc32c_hw_available(void)
 {
     return false;
 }
 
-uint32_t ut__crc32c_hw(uint32_t crc, const void *buf, size_t len)
+uint32_t ut__msg_crc32c_hw(uint32_t crc, const void *buf, size_t len)
 {
-    return ut__crc32c_sw(crc, buf, len);
+    return ut__msg_crc32c_sw(crc, buf, len);
 }
 
 #endif
 
 uint32_t ut_crc32c(uint32_t crc, const void *buf, size_t len)
 {
-    if (ut__crc32c_hw_available())
-        return ut__crc32c_hw(crc, buf, len);
-    return ut__crc32c_sw(crc, buf, len);
+    if (ut__msg_crc32c_hw_available())
+        return ut__msg_crc32c_hw(crc, buf, len);
+    return ut__msg_crc32c_sw(crc, buf, len);
 }

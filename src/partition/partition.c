@@ -47,7 +47,7 @@ struct ut_partitioner {
     bkey_t *bounds; /* RANGE first level */
     size_t n_bounds;
     uint64_t *st_bytes, *st_load; /* RANGE: n_bounds + 1 counters */
-    uint64_t *sample;             /* prefix of every SAMPLE-th boundary */
+    uint64_t *sample;             /* the range index (make_samples) */
     size_t n_sample;
     bkey_t *lvals; /* LIST first level */
     uint32_t *lpart;
@@ -696,21 +696,51 @@ static inline bool valid(const ut_partitioner_t *h)
 
 /* --- lookup (no allocation) ------------------------------------------- */
 
-/* Two-level search: the prefixes of every SAMPLE-th boundary sit in one
- * small array that stays in cache, so a lookup at 10^6 ranges touches the
- * big array only inside one block of SAMPLE boundaries. */
-#define SAMPLE 64u
+/* The range index: a static search tree of the boundaries' prefixes in
+ * levels (a B+-tree with no pointers, fan-out IX_FAN): level 0 holds every
+ * boundary's prefix in order, level k+1 every IX_FAN-th entry of level k,
+ * up to a top level of at most IX_FAN entries; all levels in one array.
+ * A lookup reads one aligned window of IX_FAN prefixes (two cache lines)
+ * per level, finding without branches how many are below the key's prefix;
+ * the upper levels stay in cache, so a lookup at 10^6 ranges misses about
+ * twice instead of once per binary-search step. (Static search trees laid
+ * out for the cache: Khuong & Morin, "Array Layouts for Comparison-Based
+ * Searching", JEA 2017.) Only when boundaries share the key's prefix does
+ * the search compare key bytes, by binary search from the first of them. */
+#define IX_FAN 16u
+
+/* The sizes of the levels over n prefixes: returns the number of levels
+ * (0 when n is 0) and their sizes in m[]. */
+static unsigned ix_levels(size_t n, size_t m[8])
+{
+    unsigned k = 0;
+    if (n == 0)
+        return 0;
+    m[k++] = n;
+    while (m[k - 1] > IX_FAN)
+        m[k] = (m[k - 1] + IX_FAN - 1) / IX_FAN, k++;
+    return k;
+}
 
 static int make_samples(const bkey_t *b, size_t n, uint64_t **out, size_t *ns)
 {
-    size_t m = (n + SAMPLE - 1) / SAMPLE;
-    uint64_t *s = ut__malloc(m * sizeof *s + 1);
+    size_t m[8], tot = 0;
+    unsigned L = ix_levels(n, m);
+    for (unsigned k = 0; k < L; k++)
+        tot += m[k];
+    uint64_t *s = ut__malloc(tot * sizeof *s + 1);
     if (s == NULL)
         return UT_ENOMEM;
-    for (size_t j = 0; j < m; j++)
-        s[j] = b[j * SAMPLE].pre;
+    for (size_t j = 0; j < n; j++)
+        s[j] = b[j].pre;
+    for (unsigned k = 1, off = 0; k < L; k++) {
+        uint64_t *lo = s + off, *up = lo + m[k - 1];
+        for (size_t j = 0; j < m[k]; j++)
+            up[j] = lo[j * IX_FAN];
+        off += (unsigned)m[k - 1];
+    }
     *out = s;
-    *ns = m;
+    *ns = tot;
     return UT_OK;
 }
 
@@ -719,26 +749,42 @@ static inline bool bound_le(const bkey_t *b, uint64_t kp, const void *key, size_
     return b->pre != kp ? b->pre < kp : keycmp(b->data, b->len, key, len) <= 0;
 }
 
-static uint32_t range_find(const bkey_t *b, size_t n, const uint64_t *smp, size_t ns,
+static uint32_t range_find(const bkey_t *b, size_t n, const uint64_t *ix, size_t ns,
                            const void *key, size_t len)
 {
-    /* number of boundaries <= key */
-    uint64_t kp = key_prefix(key, len);
-    size_t lo = 0, hi = ns;
-    while (lo < hi) { /* c = number of samples <= key */
-        size_t mid = lo + (hi - lo) / 2;
-        bool le = smp[mid] != kp ? smp[mid] < kp
-                                 : keycmp(b[mid * SAMPLE].data, b[mid * SAMPLE].len, key, len) <= 0;
-        if (le)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (lo == 0)
+    (void)ns;
+    size_t m[8], off[8];
+    unsigned L = ix_levels(n, m);
+    if (L == 0)
         return 0;
-    /* b[(c-1)*SAMPLE] <= key < b[c*SAMPLE]: the answer is in between. */
-    hi = lo * SAMPLE < n ? lo * SAMPLE : n;
-    lo = (lo - 1) * SAMPLE + 1;
+    off[0] = 0;
+    for (unsigned k = 1; k < L; k++)
+        off[k] = off[k - 1] + m[k - 1];
+    uint64_t kp = key_prefix(key, len);
+    /* c = number of entries of the level below kp; at the top, all. */
+    size_t c = 0;
+    for (size_t j = 0; j < m[L - 1]; j++)
+        c += ix[off[L - 1] + j] < kp;
+    for (unsigned k = L - 1; k-- > 0;) {
+        if (c == 0)
+            break; /* the level's first entry is not below kp: none is */
+        /* Entries before the window are below kp, from the window's end on
+         * they are not: count inside it. */
+        size_t base = (c - 1) * IX_FAN, end = base + IX_FAN < m[k] ? base + IX_FAN : m[k];
+        const uint64_t *w = ix + off[k] + base, *p = w;
+        size_t wn = end - base;
+        while (wn > 1) { /* branchless lower bound (a conditional move) */
+            size_t half = wn / 2;
+            p = p[half] < kp ? p + half : p;
+            wn -= half;
+        }
+        c = base + (size_t)(p - w) + (*p < kp);
+    }
+    /* c boundaries have a prefix below the key's, so they are below the
+     * key; the rest are above it unless their prefix ties. */
+    if (c == n || ix[c] != kp) /* level 0 (in cache now), not b[c] */
+        return (uint32_t)c;
+    size_t lo = c, hi = n; /* number of boundaries <= key */
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         if (bound_le(&b[mid], kp, key, len))

@@ -15,6 +15,8 @@
 #include <string.h>
 
 #include "../scenario.h"
+/* The safety checker shared with tests/raft_cluster.c (header-only). */
+#include "../../../tests/raft_check.h"
 
 #define ELECTION_MS 300u
 #define HEARTBEAT_MS 50u
@@ -55,30 +57,17 @@ typedef struct node {
     uint64_t max_term;               /* lifetime */
     uint64_t crash_term, crash_vote; /* term and vote when it last went down */
     uint64_t commit_seen;            /* this incarnation */
-    uint64_t checked_commit;
     uint8_t role;
     uint64_t role_term;
     uint64_t leader_since; /* check-quorum: when it became leader of role_term */
     uint64_t cq_checked;   /* check-quorum: when last checked */
 } node_t;
 
-typedef struct tkey {
-    uint64_t index, term, prefix; /* index 0 = empty slot */
-} tkey_t;
-
 typedef struct raft {
     sim_world_t *w;
     node_t nodes[SIM_MAX_NODES];
     uint64_t ids[SIM_MAX_NODES];
-    /* invariants */
-    uint64_t *leader_of_term; /* [term] = node id */
-    size_t cap_terms;
-    uint64_t *committed_term; /* [index] */
-    uint64_t *applied_hash;   /* [index]: hash of (term, type, payload) */
-    size_t cap_commit;
-    uint64_t max_commit;
-    tkey_t *tmap; /* log matching: (index, term) -> prefix hash */
-    size_t cap_tmap, n_tmap;
+    raft_check_t ck; /* Raft's safety properties (tests/raft_check.h) */
     uint64_t last_leader;
     /* liveness: the leader (0-based index + 1) and term the cluster settled
      * on in the quiet phase; 0 = not yet looked */
@@ -92,108 +81,30 @@ typedef struct raft {
     unsigned max_inflight;
 } raft_t;
 
-static uint64_t mix(uint64_t h, uint64_t v)
-{
-    h ^= v;
-    h *= 0x9e3779b97f4a7c15ull;
-    return h ^ (h >> 29);
-}
-
-/* Hash of an entry (and, chained through seed, of a log prefix): eight
- * bytes at a time, since it runs for every persisted and applied entry. */
+/* Hash of an entry (and, chained through seed, of a log prefix). */
 static uint64_t entry_hash(uint64_t seed, const ut_entry_t *e)
 {
-    uint64_t h = mix(seed ^ 0xcbf29ce484222325ull, e->term);
-    h = mix(h, e->index);
-    h = mix(h, (uint64_t)e->type << 32 | e->len);
-    const unsigned char *p = e->data;
-    size_t n = e->data ? e->len : 0;
-    for (; n >= 8; p += 8, n -= 8) {
-        uint64_t w;
-        memcpy(&w, p, 8);
-        h = mix(h, w);
-    }
-    if (n) {
-        /* Equal to memcpy(&w, p, n) on a little-endian host, without a
-         * call to memcpy for a variable length (the hash is only ever
-         * compared with itself, never printed). */
-        uint64_t w = 0;
-        for (size_t k = 0; k < n; k++)
-            w |= (uint64_t)p[k] << (8 * k);
-        h = mix(h, w ^ (uint64_t)n << 56);
-    }
-    return h;
+    return raft_check_hash(seed, e->term, e->index, e->type, e->data, e->len);
 }
 
 /* ---- invariants ---------------------------------------------------------- */
 
-static uint64_t tmap_slot(uint64_t index, uint64_t term, size_t cap)
+/* A node's log view for the checker. */
+static bool log_term(const void *h, uint64_t index, uint64_t *term)
 {
-    uint64_t x = index * 0x9e3779b97f4a7c15ull ^ term * 0xc2b2ae3d27d4eb4full;
-    return (x ^ (x >> 29)) & (cap - 1);
+    return ut_consensus_entry_term(h, index, term) == UT_OK;
 }
 
-/* Log Matching (§5.3): an (index, term) pair names one log prefix. */
-static void check_log_matching(raft_t *s, unsigned i, uint64_t index, uint64_t term,
-                               uint64_t prefix)
+/* The checker's verdict: a violation is the run's, out of memory stops it. */
+static bool checked(raft_t *s, int rc)
 {
-    if ((s->n_tmap + 1) * 2 > s->cap_tmap) {
-        size_t nc = s->cap_tmap ? s->cap_tmap * 2 : 4096;
-        tkey_t *nt = calloc(nc, sizeof *nt);
-        if (!nt) {
-            sim_fail(s->w);
-            return;
-        }
-        for (size_t k = 0; k < s->cap_tmap; k++) {
-            if (!s->tmap[k].index)
-                continue;
-            size_t j = tmap_slot(s->tmap[k].index, s->tmap[k].term, nc);
-            while (nt[j].index)
-                j = (j + 1) & (nc - 1);
-            nt[j] = s->tmap[k];
-        }
-        free(s->tmap);
-        s->tmap = nt;
-        s->cap_tmap = nc;
-    }
-    size_t j = tmap_slot(index, term, s->cap_tmap);
-    while (s->tmap[j].index) {
-        if (s->tmap[j].index == index && s->tmap[j].term == term) {
-            if (s->tmap[j].prefix != prefix)
-                sim_violation(s->w, "log-matching",
-                              "node %" PRIu64 " stored entry %" PRIu64 " of term %" PRIu64
-                              " whose log prefix differs from another node's entry %" PRIu64
-                              "/%" PRIu64,
-                              s->nodes[i].id, index, term, index, term);
-            return;
-        }
-        j = (j + 1) & (s->cap_tmap - 1);
-    }
-    s->tmap[j].index = index;
-    s->tmap[j].term = term;
-    s->tmap[j].prefix = prefix;
-    s->n_tmap++;
-}
-
-static int ensure_commit_cap(raft_t *s, uint64_t index)
-{
-    if (index < s->cap_commit)
-        return 0;
-    size_t nc = s->cap_commit ? s->cap_commit : 1024;
-    while (nc <= index)
-        nc *= 2;
-    uint64_t *a = realloc(s->committed_term, nc * sizeof *a);
-    if (!a)
-        return -1;
-    s->committed_term = a;
-    uint64_t *b = realloc(s->applied_hash, nc * sizeof *b);
-    if (!b)
-        return -1;
-    s->applied_hash = b;
-    memset(a + s->cap_commit, 0, (nc - s->cap_commit) * sizeof *a);
-    memset(b + s->cap_commit, 0, (nc - s->cap_commit) * sizeof *b);
-    s->cap_commit = nc;
-    return 0;
+    if (rc == RAFT_CHECK_OK)
+        return true;
+    if (rc == RAFT_CHECK_VIOLATION)
+        sim_violation(s->w, s->ck.invariant, "%s", s->ck.detail);
+    else
+        sim_fail(s->w);
+    return false;
 }
 
 /* Record the terms of newly committed entries and check them against what
@@ -202,7 +113,6 @@ static void check_commit(raft_t *s, unsigned i)
 {
     node_t *n = &s->nodes[i];
     uint64_t c = ut_consensus_commit_index(n->h);
-    s->w->r->stats.invariant_checks++;
     if (c < n->commit_seen)
         sim_violation(s->w, "monotonic-commit",
                       "node %" PRIu64 " commit index went back from %" PRIu64 " to %" PRIu64, n->id,
@@ -212,45 +122,9 @@ static void check_commit(raft_t *s, unsigned i)
         sim_violation(s->w, "commit-beyond-log",
                       "node %" PRIu64 " commit %" PRIu64 " > last index %" PRIu64, n->id, c,
                       ut_consensus_last_index(n->h));
-    if (c <= n->checked_commit)
-        return;
-    if (ensure_commit_cap(s, c)) {
-        sim_fail(s->w);
-        return;
-    }
-    for (uint64_t k = n->checked_commit + 1; k <= c; k++) {
-        uint64_t t = 0;
-        if (ut_consensus_entry_term(n->h, k, &t) != UT_OK)
-            break;
-        if (s->committed_term[k] && s->committed_term[k] != t) {
-            sim_violation(s->w, "state-machine-safety",
-                          "index %" PRIu64 " committed with term %" PRIu64 " on node %" PRIu64
-                          " but with term %" PRIu64 " elsewhere",
-                          k, t, n->id, s->committed_term[k]);
-            break;
-        }
-        s->committed_term[k] = t;
-    }
-    n->checked_commit = c;
-    if (c > s->max_commit)
-        s->max_commit = c;
-}
-
-/* Leader Completeness (§5.4): a new leader holds every committed entry. */
-static void check_leader_completeness(raft_t *s, unsigned i)
-{
-    node_t *n = &s->nodes[i];
-    for (uint64_t k = 1; k <= s->max_commit; k++) {
-        uint64_t t = 0;
-        s->w->r->stats.invariant_checks++;
-        if (ut_consensus_entry_term(n->h, k, &t) != UT_OK || t != s->committed_term[k]) {
-            sim_violation(s->w, "leader-completeness",
-                          "node %" PRIu64 " became leader of term %" PRIu64
-                          " without committed entry %" PRIu64 " (term %" PRIu64 ")",
-                          n->id, ut_consensus_term(n->h), k, s->committed_term[k]);
-            return;
-        }
-    }
+    /* State Machine Safety (§5.4.3), counted as one check with the two
+     * above. */
+    (void)checked(s, raft_check_commit(&s->ck, n->id, c, log_term, n->h));
 }
 
 /* Thesis §6.2 (check-quorum): a leader that has heard from no majority of
@@ -350,28 +224,20 @@ static void observe(raft_t *s, unsigned i)
         n->commit_seen > prev_commit)
         check_commit_rule(s, i, term);
     if (st == UT_CONSENSUS_LEADER) {
-        if (term >= s->cap_terms) {
-            size_t old = s->cap_terms;
-            if (sim_grow((void **)&s->leader_of_term, &s->cap_terms, term + 1,
-                         sizeof *s->leader_of_term)) {
-                sim_fail(s->w);
-                return;
-            }
-            memset(s->leader_of_term + old, 0, (s->cap_terms - old) * sizeof *s->leader_of_term);
+        /* Election Safety (§5.2) and, for a new leader, Leader Completeness
+         * (§5.4). */
+        bool elected = false;
+        int rc = raft_check_leader(&s->ck, n->id, term, log_term, n->h, &elected);
+        if (rc == RAFT_CHECK_NOMEM) {
+            sim_fail(s->w);
+            return;
         }
-        uint64_t prev = s->leader_of_term[term];
-        if (prev && prev != n->id) {
-            /* Election Safety (§5.2): at most one leader per term. */
-            sim_violation(s->w, "election-safety",
-                          "nodes %" PRIu64 " and %" PRIu64 " are both leaders of term %" PRIu64,
-                          prev, n->id, term);
-        } else if (!prev) {
-            s->leader_of_term[term] = n->id;
+        (void)checked(s, rc);
+        if (elected) {
             s->w->r->stats.leaders_elected++;
             if (s->last_leader && s->last_leader != n->id)
                 s->w->r->stats.leader_changes++;
             s->last_leader = n->id;
-            check_leader_completeness(s, i);
             sim_mark(s->w, SIM_MARK_LEADER, i, term, "n%" PRIu64 " leader t%" PRIu64, n->id, term);
             sim_hint(s->w, i, SIM_HINT_LEADER);
         }
@@ -467,7 +333,8 @@ static void persist(raft_t *s, unsigned i, const ut_consensus_ready_t *rd)
         }
         d->prefix = entry_hash(n->n_log ? n->log[n->n_log - 1].prefix : 0, e);
         n->n_log++;
-        check_log_matching(s, i, e->index, e->term, d->prefix);
+        /* Log Matching (§5.3): an (index, term) pair names one log prefix. */
+        (void)checked(s, raft_check_persisted(&s->ck, n->id, e->index, e->term, d->prefix));
         wrote = true;
     }
     if (wrote && sim_disk_synced(s->w)) {
@@ -488,22 +355,10 @@ static void apply(raft_t *s, unsigned i, const ut_entry_t *e)
         return;
     }
     n->applied = e->index;
-    if (ensure_commit_cap(s, e->index)) {
-        sim_fail(s->w);
-        return;
-    }
     /* State Machine Safety (§5.4.3): every node applies the same entry at
      * a given index. */
-    uint64_t h = entry_hash(0, e) | 1;
-    s->w->r->stats.invariant_checks++;
-    if (s->applied_hash[e->index] && s->applied_hash[e->index] != h) {
-        sim_violation(s->w, "state-machine-safety",
-                      "node %" PRIu64 " applied a different entry at index %" PRIu64
-                      " (term %" PRIu64 ") than another node",
-                      n->id, e->index, e->term);
+    if (!checked(s, raft_check_applied(&s->ck, n->id, e->index, e->term, entry_hash(0, e))))
         return;
-    }
-    s->applied_hash[e->index] = h;
     if (e->type != UT_ENTRY_NORMAL)
         return;
     sim_cmd_t c;
@@ -606,6 +461,21 @@ static void drain(raft_t *s, unsigned i)
     observe(s, i);
 }
 
+/* --trace NODE: that node's trace events (ut_consensus_config_t::trace),
+ * one line each on stderr, stamped with the world's time; 0 = off. The
+ * option lives here, not in sim_options_t, so the world is untouched. */
+static uint64_t trace_node;
+
+static void print_trace(void *arg, const ut_trace_event_t *ev)
+{
+    static const char *const level[] = {"debug", "info", "warn"};
+    const raft_t *s = arg;
+    fprintf(
+        stderr, "trace t=%" PRIu64 " node=%" PRIu64 " %s %s%s%s%s a=%" PRIu64 " b=%" PRIu64 "\n",
+        sim_now(s->w), ev->node, (unsigned)ev->level < 3 ? level[ev->level] : "?", ev->event,
+        ev->reason ? " (" : "", ev->reason ? ev->reason : "", ev->reason ? ")" : "", ev->a, ev->b);
+}
+
 static int raft_node_start(void *ctx, unsigned i, bool restore, uint64_t local_ms)
 {
     raft_t *s = ctx;
@@ -627,6 +497,10 @@ static int raft_node_start(void *ctx, unsigned i, bool restore, uint64_t local_m
     uint64_t x = s->w->o.seed ^ (n->id * 0x9e3779b97f4a7c15ull) ^
                  ((uint64_t)sim_node_incarnation(s->w, i) << 40);
     cfg.seed = sim_splitmix64(&x);
+    if (trace_node != 0 && n->id == trace_node) {
+        cfg.trace = print_trace;
+        cfg.trace_arg = s;
+    }
     int rc = ut_consensus_new(&n->h, &cfg);
     if (rc != UT_OK) {
         sim_fail_msg(s->w, "ut_consensus_new: %s", ut_strerror(rc));
@@ -654,7 +528,7 @@ static int raft_node_start(void *ctx, unsigned i, bool restore, uint64_t local_m
     memset(n->pend, 0, sizeof n->pend);
     n->n_pend = 0;
     n->commit_seen = ut_consensus_commit_index(n->h);
-    n->checked_commit = 0;
+    raft_check_restart(&s->ck, n->id);
     n->role = 255;
     n->leader_since = sim_now(s->w);
     /* Monotonic term/commit across the node's lifetime (§5, Figure 2:
@@ -813,6 +687,7 @@ static int raft_create(sim_world_t *w, void **out)
     if (!s)
         return -1;
     s->w = w;
+    raft_check_init(&s->ck, &w->r->stats.invariant_checks);
     for (unsigned i = 0; i < w->o.nodes; i++) {
         s->ids[i] = i + 1;
         s->nodes[i].id = i + 1;
@@ -864,17 +739,14 @@ static void raft_destroy(void *ctx)
         disk_truncate(&s->nodes[i], 0);
         free(s->nodes[i].log);
     }
-    free(s->leader_of_term);
-    free(s->committed_term);
-    free(s->applied_hash);
-    free(s->tmap);
+    raft_check_free(&s->ck);
     free(s);
 }
 
 static void raft_finish(void *ctx, sim_result_t *r)
 {
     raft_t *s = ctx;
-    r->stats.commit_index = s->max_commit;
+    r->stats.commit_index = s->ck.max_commit;
 }
 
 static int set_no_durability(sim_options_t *o, const char *v, char *err, size_t cap)
@@ -916,6 +788,26 @@ static void replay_fixed_config(const sim_options_t *o, char *buf, size_t cap)
         snprintf(buf, cap, " --fixed-config");
 }
 
+static int set_trace(sim_options_t *o, const char *v, char *err, size_t cap)
+{
+    (void)o;
+    char *end = NULL;
+    unsigned long long id = v ? strtoull(v, &end, 10) : 0;
+    if (!v || end == v || *end != '\0' || id == 0 || id > SIM_MAX_NODES) {
+        snprintf(err, cap, "want a node id from 1 to %u, got '%s'", SIM_MAX_NODES, v ? v : "");
+        return -1;
+    }
+    trace_node = id;
+    return 0;
+}
+
+static void replay_trace(const sim_options_t *o, char *buf, size_t cap)
+{
+    (void)o;
+    if (trace_node != 0)
+        snprintf(buf, cap, " --trace %" PRIu64, trace_node);
+}
+
 static const sim_scenario_option_t raft_options[] = {
     {"no-durability-checks", false,
      "  --no-durability-checks\n"
@@ -932,6 +824,10 @@ static const sim_scenario_option_t raft_options[] = {
     {"vary-config", false,
      "  --vary-config     raft: draw the configuration from the seed (the default)\n",
      set_vary_config, NULL},
+    {"trace", true,
+     "  --trace NODE      raft: print node NODE's trace events (role and term changes,\n"
+     "                    refused input with its reason, step-downs, timeouts) to stderr\n",
+     set_trace, replay_trace},
 };
 
 const sim_scenario_t sim_scenario_raft = {

@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: MIT */
+/* The Raft handle (private): what raft.c (roles, election, replication,
+ * step, tick) and ready.c (ready/advance) share. The log and its cursors are
+ * consensus/log.h, a follower's replication progress consensus/progress.h,
+ * majorities consensus/quorum.h. */
+#ifndef UT_CONSENSUS_RAFT_H
+#define UT_CONSENSUS_RAFT_H
+
+#include "common/handle.h"
+#include "common/outbox.h"
+#include "common/trace.h"
+#include "consensus/log.h"
+#include "consensus/progress.h"
+#include "consensus/quorum.h"
+
+#define UT__CONSENSUS_MAGIC 0x52616674u /* "Raft" */
+#define UT__CONSENSUS_MAX_INFLIGHT 4096u
+/* Highest term a node accepts: far beyond any real cluster, and low enough
+ * that term + 1 (a candidacy, a pre-vote) can never wrap to 0. */
+#define UT__CONSENSUS_MAX_TERM UT_CONSENSUS_MAX_TERM
+/* Committed entries handed out per ready(): bounds the copy after a restore
+ * of a long log; the rest comes out of the next ready(). */
+#define UT__CONSENSUS_MAX_APPLY_BATCH 4096u
+
+#if defined(__GNUC__) || defined(__clang__)
+#    define UT__CONSENSUS_NOINLINE __attribute__((noinline))
+#else
+#    define UT__CONSENSUS_NOINLINE
+#endif
+
+typedef struct ut__consensus_msgbuf {
+    ut_msg_t *msgs;
+    size_t n, cap;
+    size_t *off; /* per message: offset of its entries in ents (APPEND only) */
+    size_t off_cap;
+    ut_entry_t *ents;
+    size_t n_ents, ents_cap;
+} ut__consensus_msgbuf_t;
+
+struct ut_consensus {
+    ut__handle_t base;   /* first member: magic and error message (common/handle.h) */
+    ut__tracer_t tracer; /* cfg.trace, cfg.trace_arg (fn NULL: tracing off) */
+    uint64_t id;
+    ut_consensus_config_t cfg; /* copied; member arrays point into prs */
+    size_t n_members, n_voters;
+    size_t self; /* index of this node in prs */
+    bool self_voter;
+    /* Per member, by slot (voters first, then observers; self is one of
+     * them): its id, the leader's replication progress, and apart from it
+     * the vote tally of the current (pre-)vote round and liveness (heard
+     * from since the last check-quorum round), side by side as the quorum
+     * module takes them. */
+    uint64_t ids[UT_CONSENSUS_MAX_NODES];
+    ut__consensus_progress_t prs[UT_CONSENSUS_MAX_NODES];
+    uint8_t votes[UT_CONSENSUS_MAX_NODES]; /* UT__CONSENSUS_VOTE_* bits */
+    bool active[UT_CONSENSUS_MAX_NODES];
+    /* match[i] == prs[i].match (ut__consensus_set_match keeps them equal): the voters'
+     * match indexes side by side, as the quorum module takes them. */
+    uint64_t match[UT_CONSENSUS_MAX_NODES];
+    ut__consensus_inflight_slot_t *rings; /* every member's in-flight window */
+    /* In-flight payload bytes per follower, 0 = no limit (not public yet:
+     * always 0, so the window counts messages only, as it always has). */
+    uint64_t max_inflight_bytes;
+
+    /* Persistent state (§5, Figure 2; the commit index is the log's
+     * cursor) and the copy last handed out. */
+    uint64_t term, vote;
+    ut_consensus_hard_state_t last_hs;
+
+    /* The entries and their cursors: stable, persisted, commit, applied,
+     * truncate_from (consensus/log.h). */
+    ut__consensus_log_t log;
+
+    ut_consensus_state_t role;
+    bool pre_candidate; /* pre-vote phase (thesis §9.6): still a follower */
+    uint64_t leader;
+    ut_consensus_state_t last_role;
+    uint64_t last_leader;
+
+    /* Time (milliseconds from the caller's monotonic clock). */
+    bool time_init;
+    uint64_t now;
+    uint64_t election_start, election_timeout;
+    uint64_t heartbeat_start, quorum_start;
+    uint64_t leader_contact; /* last time the current leader was heard from */
+    uint64_t rng;
+
+    bool took_input, restored;
+
+    /* live: being filled; out: handed out by ready(). ready() swaps the two
+     * pointers, so handing out a batch of messages copies nothing. */
+    ut__consensus_msgbuf_t bufs[2];
+    ut__consensus_msgbuf_t *live, *out;
+    /* Set whenever a peer may have become sendable (log grew, progress
+     * moved, a probe was unpaused); cleared by a complete flush. Keeps
+     * has_ready() and ready() from scanning every peer on every call. */
+    bool flush_hint;
+    ut_entry_t *rd_ents;
+    size_t rd_ents_cap;
+    ut_entry_t *rd_apply;
+    size_t rd_apply_cap;
+    ut__readyseq_t rseq; /* one outstanding ready; empty ones need no advance */
+    uint64_t rd_last_entry, rd_applied;
+    ut_consensus_hard_state_t rd_hs;
+};
+
+static inline bool ut__consensus_valid(const ut_consensus_t *h)
+{
+    return h != NULL && ut__handle_valid(&h->base, UT__CONSENSUS_MAGIC);
+}
+
+static inline void ut__consensus_set_match(ut_consensus_t *h, size_t slot, uint64_t v)
+{
+    h->prs[slot].match = v;
+    h->match[slot] = v;
+}
+
+/* Tracing (include/unitypes/trace.h): module "consensus", this node's id,
+ * static strings only; one branch when no tracer is installed. */
+#define UT__CONSENSUS_TRACE(h, lvl, ev, why, a, b)                                                 \
+    ut__trace(&(h)->tracer, (lvl), "consensus", (h)->id, (ev), (why), (a), (b))
+
+/* A refused input, out of line and cold so that the paths it serves cost
+ * the hot ones nothing: traced (WARN, ev such as "step-refused", why a short
+ * static reason, a and b numbers such as the message's term and sender),
+ * then failed with the formatted message (ut__handle_fail). Returns code. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((cold, noinline, format(printf, 7, 8)))
+#endif
+int ut__consensus_refuse(ut_consensus_t *h, int code, const char *ev, const char *why, uint64_t a,
+                         uint64_t b, const char *fmt, ...);
+
+#define UT__CONSENSUS_REFUSE(h, code, ev, why, a, b, ...)                                          \
+    ut__consensus_refuse((h), (code), (ev), (why), (uint64_t)(a), (uint64_t)(b), __VA_ARGS__)
+
+/* The out-of-memory exits of the public calls: every UT_ENOMEM leaves a
+ * message too ("context: out of memory"). Other codes pass through with the
+ * message already set. */
+int ut__consensus_oom(ut_consensus_t *h, int rc, const char *context);
+
+/* The growing half of ut__consensus_msgbuf_reserve(), out of line. */
+UT__CONSENSUS_NOINLINE int ut__consensus_msgbuf_grow(ut__consensus_msgbuf_t *b, size_t nmsgs,
+                                                     size_t nents);
+
+static inline int ut__consensus_msgbuf_reserve(ut__consensus_msgbuf_t *b, size_t nmsgs,
+                                               size_t nents)
+{
+    if (b->n + nmsgs <= b->cap && b->n + nmsgs <= b->off_cap && b->n_ents + nents <= b->ents_cap)
+        return UT_OK; /* the steady state: no call, no allocation */
+    return ut__consensus_msgbuf_grow(b, nmsgs, nents);
+}
+
+static inline bool ut__consensus_needs_append(const ut_consensus_t *h,
+                                              const ut__consensus_progress_t *p)
+{
+    return ut__consensus_progress_can_send(p, h->log.last);
+}
+
+/* Leader: send whatever each peer is missing and may receive now. */
+int ut__consensus_flush_appends(ut_consensus_t *h);
+
+/* §5.3, §5.4.2 (Figure 8): the leader commits the highest index stored on a
+ * majority of voters, but only if that entry is from its current term; the
+ * entries before it are then committed indirectly. Voters are prs[0 ..
+ * n_voters), members from the configuration's voter list first. */
+static inline void ut__consensus_maybe_commit(ut_consensus_t *h)
+{
+#ifdef UT__FAULT_OBSERVER_QUORUM
+    /* Test-only broken variant (mutation suite, tools/CMakeLists.txt):
+     * observers count in the commit quorum. */
+    uint64_t best = ut__consensus_quorum_commit(h->match, h->n_members, h->log.commit);
+#else
+    uint64_t best = ut__consensus_quorum_commit(h->match, h->n_voters, h->log.commit);
+#endif
+#ifdef UT__FAULT_COMMIT_OLD_TERM
+    /* Test-only broken variant: an entry of an earlier term is committed by
+     * counting replicas (the Figure 8 bug). */
+    if (best > h->log.commit)
+        h->log.commit = best;
+#else
+    if (best > h->log.commit && ut__consensus_log_term(&h->log, best) == h->term)
+        h->log.commit = best;
+#endif
+}
+
+#endif

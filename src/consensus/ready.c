@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: MIT */
+/* Raft ready/advance: the work a node's inputs produced, handed out in one
+ * batch (persist entries and hard state, send messages, apply committed
+ * entries) and acknowledged by advance() (DESIGN §2; etcd-io/raft's Ready and
+ * RawNode.Advance). One ready is outstanding at a time; an empty one is not
+ * outstanding and needs no advance (consensus.md, "an empty ready"). */
+#include "consensus/raft.h"
+
+static bool hs_equal(const ut_consensus_hard_state_t *a, const ut_consensus_hard_state_t *b)
+{
+    return a->term == b->term && a->vote == b->vote && a->commit == b->commit;
+}
+
+/* The n entries from index first, copied into dst (NULL for none): the
+ * headers a ready hands out, to persist or to apply. */
+static const ut_entry_t *copy_run(ut_entry_t *dst, const ut__consensus_log_t *log, uint64_t first,
+                                  size_t n)
+{
+    if (n == 0)
+        return NULL;
+    memcpy(dst, ut__consensus_log_at(log, first), n * sizeof(ut_entry_t));
+    return dst;
+}
+
+static bool pending_appends(const ut_consensus_t *h)
+{
+    if (h->role != UT_CONSENSUS_LEADER)
+        return false;
+    for (size_t i = 0; i < h->n_members; i++)
+        if (i != h->self && ut__consensus_needs_append(h, &h->prs[i]))
+            return true;
+    return false;
+}
+
+bool ut_consensus_has_ready(const ut_consensus_t *h)
+{
+    if (!ut__consensus_valid(h) || ut__readyseq_busy(&h->rseq))
+        return false;
+    return h->live->n > 0 || h->log.stable < h->log.last || h->log.applied < h->log.commit ||
+           h->term != h->last_hs.term || h->vote != h->last_hs.vote ||
+           h->log.commit != h->last_hs.commit || h->log.truncate_from != 0 ||
+           h->role != h->last_role || h->leader != h->last_leader ||
+           (h->flush_hint && pending_appends(h));
+}
+
+int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
+{
+    if (!ut__consensus_valid(h) || rd == NULL)
+        return UT_EINVAL;
+    if (ut__readyseq_busy(&h->rseq))
+        return UT__CONSENSUS_REFUSE(h, UT_ESTATE, "ready-refused", "previous ready not advanced", 0,
+                                    0, "ready: the previous ready was not advanced");
+    int rc = h->flush_hint ? ut__consensus_flush_appends(h) : UT_OK;
+    if (rc != UT_OK)
+        return ut__consensus_oom(h, rc, "ready");
+    h->flush_hint = false;
+    if (h->live->n == 0 && h->log.stable == h->log.last && h->log.applied == h->log.commit &&
+        h->log.truncate_from == 0 && h->term == h->last_hs.term && h->vote == h->last_hs.vote &&
+        h->log.commit == h->last_hs.commit && h->role == h->last_role &&
+        h->leader == h->last_leader) {
+        /* Nothing to hand out: an empty ready is not outstanding, so the
+         * documented loop (stop at the first empty ready, DESIGN §2) does not
+         * block the next one. */
+        memset(rd, 0, sizeof *rd);
+        rd->hard_state = h->last_hs;
+        rd->state = h->role;
+        rd->leader = h->leader;
+        rd->seq_ = ut__readyseq_hand_out(&h->rseq, true);
+        return UT_OK;
+    }
+    size_t n_ents = (size_t)(h->log.last - h->log.stable);
+    uint64_t apply_to = h->log.commit;
+    if (apply_to - h->log.applied > UT__CONSENSUS_MAX_APPLY_BATCH)
+        apply_to = h->log.applied + UT__CONSENSUS_MAX_APPLY_BATCH;
+    size_t n_apply = (size_t)(apply_to - h->log.applied);
+    if (n_ents > h->rd_ents_cap)
+        rc = ut__grow((void **)&h->rd_ents, &h->rd_ents_cap, n_ents, sizeof(ut_entry_t));
+    if (rc == UT_OK && n_apply > h->rd_apply_cap)
+        rc = ut__grow((void **)&h->rd_apply, &h->rd_apply_cap, n_apply, sizeof(ut_entry_t));
+    if (rc != UT_OK)
+        return UT__CONSENSUS_REFUSE(h, rc, "ready-refused", "out of memory", 0, 0,
+                                    "ready: out of memory");
+
+    h->rd_hs.term = h->term;
+    h->rd_hs.vote = h->vote;
+    h->rd_hs.commit = h->log.commit;
+    rd->hard_state = h->rd_hs;
+    rd->hard_state_changed = !hs_equal(&h->rd_hs, &h->last_hs);
+#ifdef UT__FAULT_FORGET_VOTE
+    /* Test-only broken variant: the vote never reaches stable storage, so a
+     * restarted node can vote twice in one term. The safety tests must
+     * catch this. */
+    rd->hard_state.vote = 0;
+#endif
+    rd->truncate_from = h->log.truncate_from;
+    rd->entries = copy_run(h->rd_ents, &h->log, h->log.stable + 1, n_ents);
+    rd->n_entries = n_ents;
+    rd->committed = copy_run(h->rd_apply, &h->log, h->log.applied + 1, n_apply);
+    rd->n_committed = n_apply;
+
+    /* Hand the live outbox over and start a fresh one. */
+    ut__consensus_msgbuf_t *tmp = h->out;
+    h->out = h->live;
+    h->live = tmp;
+    h->live->n = 0;
+    h->live->n_ents = 0;
+    for (size_t i = 0; i < h->out->n; i++) {
+        ut_msg_t *m = &h->out->msgs[i];
+        if (m->type == UT_MSG_APPEND)
+            m->body.append.entries =
+                m->body.append.n_entries > 0 ? h->out->ents + h->out->off[i] : NULL;
+    }
+    rd->msgs = h->out->n > 0 ? h->out->msgs : NULL;
+    rd->n_msgs = h->out->n;
+
+    memset(rd->reserved_, 0, sizeof rd->reserved_);
+    rd->soft_state_changed = h->role != h->last_role || h->leader != h->last_leader;
+    rd->state = h->role;
+    rd->leader = h->leader;
+    h->last_role = h->role;
+    h->last_leader = h->leader;
+
+    rd->seq_ = ut__readyseq_hand_out(&h->rseq, false);
+    h->rd_last_entry = h->log.last;
+    h->rd_applied = apply_to;
+    h->log.stable = h->log.last;
+    h->log.truncate_from = 0;
+    return UT_OK;
+}
+
+bool ut_consensus_ready_empty(const ut_consensus_ready_t *rd)
+{
+    return rd == NULL || (!rd->hard_state_changed && rd->truncate_from == 0 && rd->n_entries == 0 &&
+                          rd->n_msgs == 0 && rd->n_committed == 0 && !rd->soft_state_changed);
+}
+
+int ut_consensus_advance(ut_consensus_t *h, const ut_consensus_ready_t *rd)
+{
+    if (!ut__consensus_valid(h) || rd == NULL)
+        return UT_EINVAL;
+    /* Whether rd is empty matters only while no ready is outstanding: the
+     * check is skipped on the common path (it cost 51 instr./entry on R1). */
+    bool empty = !ut__readyseq_busy(&h->rseq) && ut_consensus_ready_empty(rd);
+    int seq = ut__readyseq_advance(&h->rseq, rd->seq_, empty);
+    if (seq == 0)
+        return UT_OK; /* an empty ready: nothing to acknowledge */
+    if (seq != 1)
+        return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "advance-refused", "not the outstanding ready",
+                                    rd->seq_, 0, "advance: not the outstanding ready");
+    /* A truncation that arrived after ready() lowered stable: only what is
+     * still in the log counts as durable. */
+    uint64_t durable = h->rd_last_entry < h->log.stable ? h->rd_last_entry : h->log.stable;
+    if (durable > h->log.persisted)
+        h->log.persisted = durable;
+    h->last_hs = h->rd_hs;
+    if (h->rd_applied > h->log.applied)
+        h->log.applied = h->rd_applied;
+    h->out->n = 0;
+    h->out->n_ents = 0;
+    /* Nothing handed out points into the log any more; queued appends (a
+     * former leader's) still do, so wait for them to go out. */
+    if (h->log.dead != 0 && h->live->n_ents == 0)
+        ut__consensus_log_compact(&h->log);
+    if (h->role == UT_CONSENSUS_LEADER) {
+        /* The leader counts itself only for entries on its own disk. */
+        if (h->log.persisted > h->prs[h->self].match) {
+            ut__consensus_set_match(h, h->self, h->log.persisted);
+            ut__consensus_maybe_commit(h);
+        }
+    }
+    return UT_OK;
+}
+
+/* --------------------------------------------------------------- accessors */

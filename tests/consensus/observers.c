@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/* Raft core (ut_consensus_t), observers (non-voting learners, thesis
+ * §4.2.1): an observer never votes, campaigns or counts towards a quorum. A
+ * group of test_consensus (tests/test_consensus.c runs every group). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "consensus_test.h"
+
+static void test_observer_never_votes_or_counts(void **state)
+{
+    (void)state;
+    rc_cluster_t c;
+    ut_consensus_config_t cfg = cfg_base();
+    cfg.check_quorum = false;
+    cluster(&c, 3, 2, &cfg); /* voters 1..3, observers 4, 5 */
+    start(&c);
+    assert_int_equal(state_of(&c, 4), UT_CONSENSUS_OBSERVER);
+    snap_t s = take(rc_h(&c, 4));
+    assert_int_equal(ut_consensus_campaign(rc_h(&c, 4)), UT_ESTATE);
+    ASSERT_UNCHANGED(s, rc_h(&c, 4));
+    /* Observers never campaign, whatever the time (the harness fails on
+     * any vote request or granted vote an observer sends). */
+    for (uint64_t id = 1; id <= 5; id++)
+        rc_isolate(&c, id);
+    rc_run(&c, 20 * cfg.election_timeout_ms);
+    assert_int_equal(term_of(&c, 4), 0);
+    assert_int_equal(term_of(&c, 5), 0);
+    rc_heal(&c);
+    assert_true(rc_run_until(&c, rc_has_leader, NULL, 30000));
+    uint64_t l = rc_leader(&c);
+    assert_true(l <= 3);
+    /* Observers receive and apply the log. */
+    assert_int_equal(rc_propose(&c, l, "a", 1, NULL), UT_OK);
+    rc_run(&c, 300);
+    assert_true(applied_payload(&c, 4, "a", 1));
+    assert_true(applied_payload(&c, 5, "a", 1));
+    assert_int_equal(ut_consensus_leader(rc_h(&c, 4)), l);
+    /* An observer asked for its vote does not give it. */
+    uint64_t t = term_of(&c, l);
+    ut_msg_t m = mk_vote(UT_MSG_VOTE, l, 4, t + 1, last_of(&c, l), t);
+    (void)rc_inject(&c, &m);
+    assert_int_equal(ut_consensus_vote(rc_h(&c, 4)), 0);
+    assert_int_equal(state_of(&c, 4), UT_CONSENSUS_OBSERVER);
+    rc_drop_if(&c, any_msg, NULL);
+    RC_OK(&c);
+    rc_destroy(&c);
+
+    /* Observers are not counted in a quorum: the leader plus two observers
+     * acknowledging is 3 of 5 members but 1 of 3 voters. */
+    cluster(&c, 3, 2, &cfg);
+    elect_and_commit(&c, 1, 1);
+    uint64_t others[] = {2, 3};
+    for (size_t i = 0; i < 2; i++)
+        rc_crash(&c, others[i]);
+    uint64_t xi = 0;
+    assert_int_equal(rc_propose(&c, 1, "b", 1, &xi), UT_OK);
+    rc_run(&c, 2000);
+    assert_int_equal(last_of(&c, 4), xi);
+    assert_int_equal(last_of(&c, 5), xi);
+    assert_true(commit_of(&c, 1) < xi);
+    assert_false(applied_payload(&c, 4, "b", 1));
+    assert_int_equal(rc_restart(&c, 2), UT_OK);
+    rc_run(&c, 1000);
+    assert_true(commit_of(&c, 1) >= xi);
+    assert_true(applied_payload(&c, 4, "b", 1));
+    assert_true(applied_payload(&c, 5, "b", 1));
+    RC_OK(&c);
+    rc_destroy(&c);
+}
+
+/* An observer's (forged) granted vote is never counted: 3 voters + 2
+ * observers, a candidate with two observer grants has 3 of 5 members but only
+ * 1 of 3 voters. */
+static void test_observer_grants_not_counted(void **state)
+{
+    (void)state;
+    rc_cluster_t c;
+    ut_consensus_config_t cfg = cfg_base();
+    cfg.pre_vote = false;
+    cluster(&c, 3, 2, &cfg);
+    start(&c);
+    assert_int_equal(rc_campaign(&c, 1), UT_OK);
+    assert_int_equal(state_of(&c, 1), UT_CONSENSUS_CANDIDATE);
+    rc_drop_if(&c, any_msg, NULL);
+    uint64_t t = term_of(&c, 1);
+    for (uint64_t o = 4; o <= 5; o++) {
+        ut_msg_t m = mk_msg(UT_MSG_VOTE_RESP, o, 1, t);
+        m.body.vote_resp.granted = true;
+        (void)rc_inject(&c, &m);
+        assert_int_equal(state_of(&c, 1), UT_CONSENSUS_CANDIDATE);
+    }
+    /* A voter's grant does it. */
+    ut_msg_t m = mk_msg(UT_MSG_VOTE_RESP, 2, 1, t);
+    m.body.vote_resp.granted = true;
+    assert_int_equal(rc_inject(&c, &m), UT_OK);
+    assert_int_equal(state_of(&c, 1), UT_CONSENSUS_LEADER);
+    rc_drop_if(&c, any_msg, NULL);
+    RC_OK(&c);
+    rc_destroy(&c);
+}
+
+int consensus_group_observers(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_observer_never_votes_or_counts),
+        cmocka_unit_test(test_observer_grants_not_counted),
+    };
+    return cmocka_run_group_tests_name("consensus_observers", tests, NULL, NULL);
+}

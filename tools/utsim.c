@@ -45,6 +45,10 @@ static void usage(FILE *f, const sim_scenario_t *only)
             "                    (with --seeds: of the same seed as --report)\n"
             "  --json            machine-readable results (one JSON object per run),\n"
             "                    including wall-clock speed\n"
+            "  --stop-on-fail    with --seeds: stop the sweep at the first failing seed\n"
+            "  --no-quiet        no quiet phase at the end of the run (by default the last\n"
+            "                    sixth of a run of 20 s or more, 7..15 s, has no faults,\n"
+            "                    every node up and connected, and liveness is checked)\n"
             "  --help            this text\n",
             SIM_MAX_NODES, SIM_MAX_CLIENTS, SIM_MAX_KEYS);
     for (size_t i = 0; sim_scenario_at(i); i++) {
@@ -156,6 +160,8 @@ enum {
     OPT_HISTORY,
     OPT_JSON,
     OPT_HELP,
+    OPT_STOP_ON_FAIL,
+    OPT_NO_QUIET,
     OPT_SCENARIO_BASE = 512 /* + index into the merged scenario options */
 };
 
@@ -165,7 +171,7 @@ int main(int argc, char **argv)
 {
     sim_options_t o;
     uint64_t seed_a = 0, seed_b = 0;
-    bool sweep = false, json = false;
+    bool sweep = false, json = false, stop_on_fail = false;
     const char *report = NULL, *history = NULL;
 
     /* The world's options, then every scenario's, in one getopt_long
@@ -188,6 +194,8 @@ int main(int argc, char **argv)
         {"history", required_argument, NULL, OPT_HISTORY},
         {"json", no_argument, NULL, OPT_JSON},
         {"help", no_argument, NULL, OPT_HELP},
+        {"stop-on-fail", no_argument, NULL, OPT_STOP_ON_FAIL},
+        {"no-quiet", no_argument, NULL, OPT_NO_QUIET},
     };
     size_t nlo = 0, nso = 0;
     for (size_t k = 0; k < sizeof world_opts / sizeof world_opts[0]; k++)
@@ -237,6 +245,12 @@ int main(int argc, char **argv)
             return 0;
         case OPT_JSON:
             json = true;
+            break;
+        case OPT_STOP_ON_FAIL:
+            stop_on_fail = true;
+            break;
+        case OPT_NO_QUIET:
+            o.quiet = false;
             break;
         case OPT_SEED:
             if (parse_u64(v, &o.seed))
@@ -354,7 +368,7 @@ int main(int argc, char **argv)
     /* Sweep. */
     const bool tty = isatty(STDOUT_FILENO) && !json;
     uint64_t runs = 0, failures = 0, first_fail = 0;
-    bool have_fail = false;
+    bool have_fail = false, stopped = false;
     /* With --report: a row per seed for the sweep's page. */
     sim_seed_row_t *rows = NULL;
     size_t n_rows = 0, cap_rows = 0;
@@ -422,6 +436,10 @@ int main(int argc, char **argv)
         }
         if (seed == seed_b)
             break;
+        if (stop_on_fail && have_fail) {
+            stopped = true;
+            break;
+        }
     }
     double wall = wall_now() - t0;
     if (tty)
@@ -429,9 +447,10 @@ int main(int argc, char **argv)
     if (!json) {
         char faults[128];
         sim_faults_format(o.faults, faults, sizeof faults);
-        printf("utsim sweep: seeds %" PRIu64 "..%" PRIu64 " (%" PRIu64 " runs), %u nodes, %" PRIu64
-               " s each, faults %s\n",
-               seed_a, seed_b, runs, o.nodes, o.time_ms / 1000, faults);
+        printf("utsim sweep: seeds %" PRIu64 "..%" PRIu64 " (%" PRIu64
+               " runs%s), %u nodes, %" PRIu64 " s each, faults %s\n",
+               seed_a, seed_b, runs, stopped ? ", stopped at the first failure" : "", o.nodes,
+               o.time_ms / 1000, faults);
         printf("  %" PRIu64 " failing seeds; ", failures);
         if (sc->sweep_text) {
             sim_stat_format(stdout, sc, tot.scen, sc->sweep_text);

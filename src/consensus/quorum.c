@@ -45,7 +45,13 @@ bool ut__consensus_quorum_active(const bool *active, size_t n)
     size_t count = 0;
     for (size_t i = 0; i < n; i++)
         count += active[i];
+#ifdef UT__FAULT_CHECK_QUORUM_OFF_BY_ONE
+    /* Test-only broken variant: check-quorum keeps a leader one voter short
+     * of a majority. */
+    return count + 1 >= ut__consensus_quorum_size(n);
+#else
     return count >= ut__consensus_quorum_size(n);
+#endif
 }
 
 bool ut__consensus_quorum_active_joint(const bool *a, size_t na, const bool *b, size_t nb)

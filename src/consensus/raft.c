@@ -348,6 +348,11 @@ static int start_pre_vote(ut_consensus_t *h)
     h->pre_candidate = true;
     h->role = UT_CONSENSUS_FOLLOWER;
     h->leader = 0;
+#ifdef UT__FAULT_PREVOTE_RAISES_TERM
+    /* Test-only broken variant: the pre-vote raises the term. */
+    h->term++;
+    h->vote = 0;
+#endif
     if (open_vote_round(h))
         return start_election(h);
     send_vote_requests(h, UT_MSG_PREVOTE, h->term + 1);
@@ -373,8 +378,15 @@ static int campaign(ut_consensus_t *h)
 /* §5.4.1: grant only to a candidate whose log is at least as up-to-date. */
 static bool log_up_to_date(const ut_consensus_t *h, uint64_t lterm, uint64_t lindex)
 {
+#ifdef UT__FAULT_LOG_INDEX_ONLY
+    /* Test-only broken variant (mutation suite): logs compared by length
+     * only. */
+    (void)lterm;
+    return lindex >= h->log.last;
+#else
     uint64_t mine = last_term(h);
     return lterm > mine || (lterm == mine && lindex >= h->log.last);
+#endif
 }
 
 /* Thesis §4.2.3 / §6.2: with check-quorum, a node that heard from a live
@@ -874,7 +886,9 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
         h->pre_candidate = false;
         h->leader = m->from;
         h->leader_contact = h->now;
+#ifndef UT__FAULT_NO_TIMER_RESET /* test-only: a follower keeps its election timer */
         reset_election_timer(h);
+#endif
     }
 
     ut_msg_t *r = push_msg(h, UT_MSG_APPEND_RESP, m->from, h->term);
@@ -913,6 +927,11 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
     /* §5.3: commitIndex = min(leaderCommit, index of last new entry); never
      * lowered, so a delayed AppendEntries cannot move it back. */
     uint64_t c = a->commit < last_new ? a->commit : last_new;
+#ifdef UT__FAULT_COMMIT_PAST_NEW
+    /* Test-only broken variant: the follower's commit is capped by its own
+     * last index, not by the last entry this message vouched for. */
+    c = a->commit < h->log.last ? a->commit : h->log.last;
+#endif
     if (c > h->log.commit)
         h->log.commit = c;
     r->body.append_resp.success = true;
@@ -1029,6 +1048,14 @@ static int handle_vote(ut_consensus_t *h, const ut_msg_t *m)
         /* §5.2, §5.4.1: one vote per term, only for an up-to-date log. */
         grant = m->term == h->term && (h->vote == 0 || h->vote == m->from) &&
                 log_up_to_date(h, v->last_log_term, v->last_log_index);
+#ifdef UT__FAULT_VOTE_ANY_LOG
+        /* Test-only broken variant: the vote skips the §5.4.1 check. */
+        grant = m->term == h->term && (h->vote == 0 || h->vote == m->from);
+#endif
+#ifdef UT__FAULT_VOTE_TWICE
+        /* Test-only broken variant: a second vote in the same term. */
+        grant = m->term == h->term && log_up_to_date(h, v->last_log_term, v->last_log_index);
+#endif
         if (grant) {
             h->vote = m->from;
             reset_election_timer(h);
@@ -1159,8 +1186,15 @@ static int step_member(ut_consensus_t *h, const ut_msg_t *m, size_t slot)
     }
     /* Responses. A higher term in a response means we are behind (§5.1);
      * a granted pre-vote carries the proposed term and is not one. */
-    if (m->term > h->term && !(m->type == UT_MSG_PREVOTE_RESP && m->body.vote_resp.granted))
+    if (m->term > h->term && !(m->type == UT_MSG_PREVOTE_RESP && m->body.vote_resp.granted)) {
+#ifdef UT__FAULT_IGNORE_HIGHER_TERM_RESP
+        /* Test-only broken variant: a leader ignores a higher term in a
+         * response. */
+        if (h->role == UT_CONSENSUS_LEADER)
+            return UT_OK;
+#endif
         return become_follower(h, m->term, 0, "response of a higher term");
+    }
     if (m->type == UT_MSG_APPEND_RESP) {
         int rc = handle_append_resp(h, m, slot);
         /* Only this peer's progress moved: it alone may have become sendable. */

@@ -165,9 +165,22 @@ int ut__consensus_flush_appends(ut_consensus_t *h);
  * n_voters), members from the configuration's voter list first. */
 static inline void ut__consensus_maybe_commit(ut_consensus_t *h)
 {
+#ifdef UT__FAULT_OBSERVER_QUORUM
+    /* Test-only broken variant (mutation suite, tools/CMakeLists.txt):
+     * observers count in the commit quorum. */
+    uint64_t best = ut__consensus_quorum_commit(h->match, h->n_members, h->log.commit);
+#else
     uint64_t best = ut__consensus_quorum_commit(h->match, h->n_voters, h->log.commit);
+#endif
+#ifdef UT__FAULT_COMMIT_OLD_TERM
+    /* Test-only broken variant: an entry of an earlier term is committed by
+     * counting replicas (the Figure 8 bug). */
+    if (best > h->log.commit)
+        h->log.commit = best;
+#else
     if (best > h->log.commit && ut__consensus_log_term(&h->log, best) == h->term)
         h->log.commit = best;
+#endif
 }
 
 #endif

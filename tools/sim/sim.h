@@ -51,8 +51,12 @@ typedef struct sim_options {
     bool durability_checks; /* raft: monotonic term/commit across restarts
                                (default on; off leaves only the Raft-level
                                invariants to notice what a lying disk breaks) */
-    bool vary_config;       /* raft: draw pre-vote, check-quorum, an observer,
-                               batching and in-flight limits from the seed */
+    bool vary_config;       /* raft: draw pre-vote, check-quorum, observers,
+                               batching and in-flight limits from the seed
+                               (default on; off: the library's defaults) */
+    bool quiet;             /* end every run of 20 s or more with a quiet
+                               phase (no faults, all nodes up and connected)
+                               in which liveness is checked (default on) */
 } sim_options_t;
 
 void sim_options_default(sim_options_t *o);

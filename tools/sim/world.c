@@ -40,6 +40,28 @@
 #define CLIENT_HURRY_PPM 10000u
 #define CLIENT_HURRY_MIN_MS 5u
 #define CLIENT_HURRY_MAX_MS 50u
+/* With reorder, a few messages take so long that they arrive terms later. */
+#define LONG_DELAY_PPM 3000u
+#define LONG_DELAY_MIN_MS 300u
+#define LONG_DELAY_MAX_MS 2500u
+/* SIM_HINT_LEADER: crash a just-elected node, a few ms later, briefly. */
+#define LEADER_CRASH_PPM 150000u
+#define LEADER_CRASH_MAX_MS 40u
+#define LEADER_DOWN_MIN_MS 1u
+#define LEADER_DOWN_MAX_MS 400u
+/* SIM_HINT_LEADER, else: cut a just-elected node off a few ms later, while
+ * the entries it sends to repair its followers' logs are in flight. */
+#define LEADER_CUT_PPM 150000u
+#define LEADER_CUT_MAX_MS 30u
+/* SIM_HINT_APPENDED: cut a node off right after it accepted a write. */
+#define APPEND_CUT_PPM 2000u
+#define APPEND_CUT_MIN_MS 300u
+#define APPEND_CUT_MAX_MS 3000u
+/* The quiet phase: a sixth of the run, 7 to 15 s, in runs of 20 s or more
+ * (3 s or more of it settled: time for an operation to be timed out). */
+#define QUIET_MIN_RUN_MS 20000u
+#define QUIET_MIN_MS 7000u
+#define QUIET_MAX_MS 15000u
 
 enum {
     EV_TICK = 1,
@@ -51,7 +73,10 @@ enum {
     EV_FAULT,   /* fault scheduler */
     EV_HEAL,    /* end of a partition */
     EV_RESTART,
-    EV_CRASH /* targeted crash (at a scenario's crash point) */
+    EV_CRASH,      /* targeted crash (at a scenario's crash point) */
+    EV_HINT_CRASH, /* crash after SIM_HINT_LEADER */
+    EV_HINT_CUT,   /* cut off after SIM_HINT_LEADER */
+    EV_QUIET       /* the quiet phase begins */
 };
 
 /* Event payloads (wire frames and client messages) are recycled through
@@ -399,8 +424,12 @@ static bool sim_net_decode(sim_t *s, const frame_t *f, ut_msg_t *out)
 static uint64_t latency(sim_t *s)
 {
     uint64_t d = LAT_MIN_MS + sim_rng_below(&s->w.rng, LAT_JITTER_MS + 1);
-    if ((s->w.o.faults & SIM_F_REORDER) && sim_rng_chance(&s->w.rng, REORDER_PPM))
-        d += sim_rng_range(&s->w.rng, 5, REORDER_MAX_MS);
+    if ((s->w.o.faults & SIM_F_REORDER) && !sim_quiet(&s->w)) {
+        if (sim_rng_chance(&s->w.rng, REORDER_PPM))
+            d += sim_rng_range(&s->w.rng, 5, REORDER_MAX_MS);
+        else if (sim_rng_chance(&s->w.rng, LONG_DELAY_PPM))
+            d += sim_rng_range(&s->w.rng, LONG_DELAY_MIN_MS, LONG_DELAY_MAX_MS);
+    }
     return d;
 }
 
@@ -415,19 +444,20 @@ void sim_send(sim_world_t *w, unsigned from, const ut_msg_t *m)
                       (uint64_t)from + 1, to);
         return;
     }
-    if ((s->w.o.faults & SIM_F_LOSS) && sim_rng_chance(&s->w.rng, LOSS_PPM)) {
+    const bool faulty = !sim_quiet(&s->w);
+    if ((s->w.o.faults & SIM_F_LOSS) && faulty && sim_rng_chance(&s->w.rng, LOSS_PPM)) {
         s->w.r->stats.msgs_dropped++;
         return;
     }
     /* Targeted crash: a node that just sent a message the scenario marks
      * as a crash point (e.g. a granted vote) goes down and comes back
      * quickly, while what the message committed it to is still in play. */
-    if ((s->w.o.faults & SIM_F_CRASH) && s->sc->crash_point &&
+    if ((s->w.o.faults & SIM_F_CRASH) && faulty && s->sc->crash_point &&
         s->sc->crash_point(s->ctx, from, m) && s->n_down < (s->w.o.nodes - 1) / 2 &&
         sim_rng_chance(&s->w.rng, POINT_CRASH_PPM))
         push(s, s->w.now, EV_CRASH, from, s->nodes[from].incarnation, NULL);
     int copies = 1;
-    if ((s->w.o.faults & SIM_F_DUP) && sim_rng_chance(&s->w.rng, DUP_PPM)) {
+    if ((s->w.o.faults & SIM_F_DUP) && faulty && sim_rng_chance(&s->w.rng, DUP_PPM)) {
         copies = 2;
         s->w.r->stats.msgs_duplicated++;
     }
@@ -446,7 +476,7 @@ void sim_send(sim_world_t *w, unsigned from, const ut_msg_t *m)
 
 static void client_send(sim_t *s, uint64_t at, uint32_t type, uint32_t who, const cmsg_t *m)
 {
-    if ((s->w.o.faults & SIM_F_LOSS) && sim_rng_chance(&s->w.rng, LOSS_PPM))
+    if ((s->w.o.faults & SIM_F_LOSS) && !sim_quiet(&s->w) && sim_rng_chance(&s->w.rng, LOSS_PPM))
         return;
     cmsg_t *c = pool_alloc(s, sizeof *c);
     if (!c)
@@ -644,7 +674,50 @@ static void node_crash(sim_t *s, unsigned i, uint64_t down_min, uint64_t down_ma
     sim_segment(&s->w, i, SIM_ROLE_DOWN, 0);
     sim_mark(&s->w, SIM_MARK_CRASH, i, lost, "n%u crash%s", i + 1, lost ? " (disk lied)" : "");
     s->open_down_iv[i] = interval_open(s, 1, 1ull << i);
-    push(s, s->w.now + sim_rng_range(&s->w.rng, down_min, down_max), EV_RESTART, i, 0, NULL);
+    push(s, s->w.now + sim_rng_range(&s->w.rng, down_min, down_max), EV_RESTART, i, n->incarnation,
+         NULL);
+}
+
+static void node_restart(sim_t *s, unsigned i)
+{
+    s->n_down--;
+    s->w.r->stats.restarts++;
+    interval_close(s, &s->open_down_iv[i]);
+    sim_mark(&s->w, SIM_MARK_RESTART, i, 0, "n%u restart", i + 1);
+    if (node_start(s, i, true) != 0)
+        s->w.failed = true;
+}
+
+/* Cut node v off from every other node (both ways) for a while. */
+static void isolate(sim_t *s, unsigned v, uint64_t min_ms, uint64_t max_ms, const char *why)
+{
+    unsigned N = s->w.o.nodes;
+    memset(s->blocked, 0, sizeof s->blocked);
+    for (unsigned b = 0; b < N; b++)
+        s->blocked[v][b] = s->blocked[b][v] = b != v;
+    s->w.r->stats.isolations++;
+    s->partition_active = true;
+    sim_mark(&s->w, SIM_MARK_PARTITION, 255, 1ull << v, "%s n%u", why, v + 1);
+    s->open_partition_iv = interval_open(s, 0, 1ull << v);
+    push(s, s->w.now + sim_rng_range(&s->w.rng, min_ms, max_ms), EV_HEAL, 0, 0, NULL);
+}
+
+void sim_hint(sim_world_t *w, unsigned i, sim_hint_t hint)
+{
+    sim_t *s = (sim_t *)w;
+    if (sim_quiet(w) || i >= s->w.o.nodes || !s->nodes[i].up)
+        return;
+    if (hint == SIM_HINT_LEADER && (s->w.o.faults & SIM_F_CRASH) &&
+        sim_rng_chance(&s->w.rng, LEADER_CRASH_PPM))
+        push(s, s->w.now + sim_rng_below(&s->w.rng, LEADER_CRASH_MAX_MS + 1), EV_HINT_CRASH, i,
+             s->nodes[i].incarnation, NULL);
+    else if (hint == SIM_HINT_LEADER && (s->w.o.faults & SIM_F_PARTITION) && s->w.o.nodes > 1 &&
+             sim_rng_chance(&s->w.rng, LEADER_CUT_PPM))
+        push(s, s->w.now + sim_rng_below(&s->w.rng, LEADER_CUT_MAX_MS + 1), EV_HINT_CUT, i,
+             s->nodes[i].incarnation, NULL);
+    else if (hint == SIM_HINT_APPENDED && (s->w.o.faults & SIM_F_PARTITION) &&
+             !s->partition_active && s->w.o.nodes > 1 && sim_rng_chance(&s->w.rng, APPEND_CUT_PPM))
+        isolate(s, i, APPEND_CUT_MIN_MS, APPEND_CUT_MAX_MS, "cut off after a write:");
 }
 
 /* ---- clients --------------------------------------------------------------- */
@@ -751,6 +824,12 @@ static void client_response(sim_t *s, unsigned c, const cmsg_t *m)
     lc_op_t *o = &s->w.r->ops[cl->op_idx];
     switch (m->kind) {
     case CM_OK:
+        if (s->w.r->op_invoke_ms[cl->op_idx] >= s->w.settle_at &&
+            s->w.now - s->w.r->op_invoke_ms[cl->op_idx] > SIM_LIVE_OP_MS)
+            sim_violation(&s->w, "liveness",
+                          "client %u's operation took %" PRIu64 " ms in the settled quiet phase "
+                          "(bound %u ms)",
+                          c, s->w.now - s->w.r->op_invoke_ms[cl->op_idx], SIM_LIVE_OP_MS);
         o->outcome = LC_OK;
         o->response = s->w.step;
         s->w.r->op_response_ms[cl->op_idx] = s->w.now;
@@ -808,6 +887,8 @@ static void fault(sim_t *s)
 {
     unsigned kinds[4], nk = 0;
     unsigned N = s->w.o.nodes;
+    if (sim_quiet(&s->w))
+        return; /* and no more faults */
     /* With lying disks, sometimes the power fails everywhere at once: the
      * correlated crash in which unsynced writes hurt most. */
     if ((s->w.o.faults & SIM_F_LYING_DISK) && (s->w.o.faults & SIM_F_CRASH) && s->n_down == 0 &&
@@ -916,6 +997,7 @@ static void handle(sim_t *s, ev_t *e)
         if (!sim_net_decode(s, e->ptr, &msg))
             return;
         s->w.r->stats.msgs_delivered++;
+        s->w.heard[e->who][from] = s->w.now;
         s->sc->deliver(s->ctx, e->who, m);
         if (!s->w.failed)
             s->sc->drain(s->ctx, e->who);
@@ -939,6 +1021,14 @@ static void handle(sim_t *s, ev_t *e)
         cl->timer_at = 0;
         if (!cl->busy)
             return;
+        if (s->w.r->op_invoke_ms[cl->op_idx] >= s->w.settle_at &&
+            s->w.now - s->w.r->op_invoke_ms[cl->op_idx] >= SIM_LIVE_OP_MS) {
+            sim_violation(&s->w, "liveness",
+                          "client %u's operation has no answer after %" PRIu64
+                          " ms in the settled quiet phase (bound %u ms)",
+                          e->who, s->w.now - s->w.r->op_invoke_ms[cl->op_idx], SIM_LIVE_OP_MS);
+            return;
+        }
         if (s->w.now >= cl->giveup_at) {
             /* The request may still commit later: its outcome is unknown. */
             s->w.r->stats.ops_unknown++;
@@ -964,27 +1054,46 @@ static void handle(sim_t *s, ev_t *e)
         fault(s);
         return;
     case EV_HEAL:
+        if (!s->partition_active)
+            return; /* healed already, at the start of the quiet phase */
         memset(s->blocked, 0, sizeof s->blocked);
         s->partition_active = false;
         sim_mark(&s->w, SIM_MARK_HEAL, 255, 0, "heal");
         interval_close(s, &s->open_partition_iv);
         return;
     case EV_CRASH:
+    case EV_HINT_CRASH:
         if (s->nodes[e->who].up && e->arg == s->nodes[e->who].incarnation &&
-            s->n_down < (s->w.o.nodes - 1) / 2) {
-            s->w.r->stats.point_crashes++;
-            node_crash(s, e->who, POINT_DOWN_MIN_MS, POINT_DOWN_MAX_MS);
+            s->n_down < (s->w.o.nodes - 1) / 2 && !sim_quiet(&s->w)) {
+            if (e->type == EV_CRASH) {
+                s->w.r->stats.point_crashes++;
+                node_crash(s, e->who, POINT_DOWN_MIN_MS, POINT_DOWN_MAX_MS);
+            } else {
+                node_crash(s, e->who, LEADER_DOWN_MIN_MS, LEADER_DOWN_MAX_MS);
+            }
         }
         return;
-    case EV_RESTART: {
-        s->n_down--;
-        s->w.r->stats.restarts++;
-        interval_close(s, &s->open_down_iv[e->who]);
-        sim_mark(&s->w, SIM_MARK_RESTART, e->who, 0, "n%u restart", e->who + 1);
-        if (node_start(s, e->who, true) != 0)
-            s->w.failed = true;
+    case EV_HINT_CUT:
+        if (s->nodes[e->who].up && e->arg == s->nodes[e->who].incarnation && !s->partition_active &&
+            !sim_quiet(&s->w))
+            isolate(s, e->who, APPEND_CUT_MIN_MS, APPEND_CUT_MAX_MS, "cut off after an election:");
         return;
-    }
+    case EV_RESTART:
+        if (!s->nodes[e->who].up && e->arg == s->nodes[e->who].incarnation)
+            node_restart(s, e->who);
+        return;
+    case EV_QUIET:
+        /* No faults from now on: heal, bring every node back. */
+        if (s->partition_active) {
+            memset(s->blocked, 0, sizeof s->blocked);
+            s->partition_active = false;
+            interval_close(s, &s->open_partition_iv);
+        }
+        sim_mark(&s->w, SIM_MARK_HEAL, 255, 0, "quiet phase");
+        for (unsigned i = 0; i < s->w.o.nodes && !s->w.failed; i++)
+            if (!s->nodes[i].up)
+                node_restart(s, i);
+        return;
     default:
         return;
     }
@@ -1002,6 +1111,8 @@ void sim_options_default(sim_options_t *o)
     o->record = false;
     o->lin_budget = 200000000ull;
     o->durability_checks = true;
+    o->vary_config = true;
+    o->quiet = true;
 }
 
 bool sim_result_ok(const sim_result_t *r)
@@ -1029,6 +1140,13 @@ int sim_run(const sim_options_t *opts, sim_result_t *out)
     s->w.o = *opts;
     s->w.r = out;
     s->sc = sc;
+    s->w.quiet_at = s->w.settle_at = UINT64_MAX;
+    if (opts->quiet && opts->time_ms >= QUIET_MIN_RUN_MS) {
+        uint64_t q = opts->time_ms / 6;
+        q = q < QUIET_MIN_MS ? QUIET_MIN_MS : q > QUIET_MAX_MS ? QUIET_MAX_MS : q;
+        s->w.quiet_at = opts->time_ms - q;
+        s->w.settle_at = s->w.quiet_at + SIM_SETTLE_MS;
+    }
     sim_rng_seed(&s->w.rng, opts->seed);
     sim_rng_seed(&s->client_rng, opts->seed ^ 0xc11e4700deadull);
     if (ut_msg_decoder_new(&s->dec) != UT_OK) {
@@ -1061,6 +1179,8 @@ int sim_run(const sim_options_t *opts, sim_result_t *out)
     }
     if (opts->faults & (SIM_F_PARTITION | SIM_F_CRASH))
         push(s, sim_rng_range(&s->w.rng, FAULT_GAP_MIN_MS, FAULT_GAP_MAX_MS), EV_FAULT, 0, 0, NULL);
+    if (s->w.quiet_at != UINT64_MAX)
+        push(s, s->w.quiet_at, EV_QUIET, 0, 0, NULL);
 
     while (rc == 0 && s->n_heap && !s->w.failed && !out->violation.found) {
         if (s->heap[0].time > opts->time_ms)
@@ -1277,6 +1397,8 @@ void sim_replay_command(const sim_options_t *o, char *buf, size_t cap)
         off += (size_t)snprintf(extra + off, sizeof extra - off, " --clients %u", o->clients);
     if (o->keys != 5 && off < sizeof extra)
         off += (size_t)snprintf(extra + off, sizeof extra - off, " --keys %u", o->keys);
+    if (!o->quiet && off < sizeof extra)
+        off += (size_t)snprintf(extra + off, sizeof extra - off, " --no-quiet");
     const sim_scenario_t *sc = o->impl ? o->impl : sim_scenario_find(o->scenario);
     if (sc && sc != sim_scenario_at(0) && off < sizeof extra)
         off += (size_t)snprintf(extra + off, sizeof extra - off, " --scenario %s", sc->name);

@@ -103,7 +103,19 @@ struct sim_world {
     uint64_t now, step;
     bool failed; /* internal error (out of memory) */
     struct sim_disk disks[SIM_MAX_NODES];
+    /* The quiet phase at the end of a run (sim_options_t.quiet): from
+     * quiet_at on no faults, every node up and connected; from settle_at
+     * (SIM_SETTLE_MS later) on the cluster must have settled: scenarios
+     * check their liveness property, the world that every client operation
+     * invoked from then on completes within SIM_LIVE_OP_MS. UINT64_MAX:
+     * no quiet phase. */
+    uint64_t quiet_at, settle_at;
+    uint64_t heard[SIM_MAX_NODES][SIM_MAX_NODES]; /* [to][from]: time of the last delivery */
 };
+
+/* Settling time and the bound on an operation in the quiet phase (ms). */
+#define SIM_SETTLE_MS 4000u
+#define SIM_LIVE_OP_MS 1000u
 
 /* ---- for scenarios ------------------------------------------------------ */
 
@@ -122,6 +134,21 @@ static inline sim_rng_t *sim_rng(sim_world_t *w)
 static inline sim_stats_t *sim_stats(sim_world_t *w)
 {
     return &w->r->stats;
+}
+/* In the quiet phase; in it and settled (see struct sim_world). */
+static inline bool sim_quiet(const sim_world_t *w)
+{
+    return w->now >= w->quiet_at;
+}
+static inline bool sim_settled(const sim_world_t *w)
+{
+    return w->now >= w->settle_at;
+}
+/* Virtual time of the last message delivered to node `to` from node
+ * `from` (0-based); 0 if none yet. */
+static inline uint64_t sim_last_heard(const sim_world_t *w, unsigned to, unsigned from)
+{
+    return w->heard[to][from];
 }
 /* An internal error (out of memory): the run stops, exit status 3. */
 static inline void sim_fail(sim_world_t *w)
@@ -156,6 +183,21 @@ void sim_applied(sim_world_t *w, uint32_t client, uint64_t reqid);
 /* Node i's state in the world. */
 bool sim_node_up(const sim_world_t *w, unsigned i);
 uint32_t sim_node_incarnation(const sim_world_t *w, unsigned i);
+
+/* Hints to the fault scheduler, which decides from its own seeded draws
+ * whether to strike at the moment a hint marks (only with the matching
+ * fault class on, never in the quiet phase). */
+typedef enum sim_hint {
+    /* Node i just took charge of a new term (was elected): sometimes
+     * crashed a few ms later, restarted soon after (crash storms around
+     * elections; --faults crash). */
+    SIM_HINT_LEADER = 1,
+    /* Node i just accepted a client write into its log, not yet
+     * replicated: sometimes cut off from every other node at once, while
+     * clients keep writing to it (--faults partition). */
+    SIM_HINT_APPENDED
+} sim_hint_t;
+void sim_hint(sim_world_t *w, unsigned i, sim_hint_t hint);
 
 /* Timeline: node i's role changed (SIM_ROLE_*), a mark. */
 void sim_segment(sim_world_t *w, unsigned i, uint8_t role, uint64_t term);

@@ -6,8 +6,11 @@
  * every event: Election Safety (§5.2), Log Matching (§5.3), Leader
  * Completeness (§5.4), State Machine Safety (§5.4.3), monotonic
  * term/commit and a persistent vote across restarts (Figure 2), and the
- * library's own contracts (ready/advance, persist, codec). Ongaro and
- * Ousterhout, "In Search of an Understandable Consensus Algorithm", 2014. */
+ * library's own contracts (ready/advance, persist, codec); check-quorum
+ * (thesis §6.2) and pre-vote (thesis §9.6) where configured; and in the
+ * world's quiet phase, liveness: leadership settles and stays put. Ongaro
+ * and Ousterhout, "In Search of an Understandable Consensus Algorithm",
+ * 2014; Ongaro, "Consensus: Bridging Theory and Practice", 2014. */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +62,8 @@ typedef struct node {
     uint64_t commit_seen;            /* this incarnation */
     uint8_t role;
     uint64_t role_term;
+    uint64_t leader_since; /* check-quorum: when it became leader of role_term */
+    uint64_t cq_checked;   /* check-quorum: when last checked */
 } node_t;
 
 typedef struct raft {
@@ -67,7 +72,12 @@ typedef struct raft {
     uint64_t ids[SIM_MAX_NODES];
     raft_check_t ck; /* Raft's safety properties (tests/raft_check.h) */
     uint64_t last_leader;
-    /* --vary-config: the protocol's configuration, drawn from the seed */
+    /* liveness: the leader (0-based index + 1) and term the cluster settled
+     * on in the quiet phase; 0 = not yet looked */
+    unsigned settled_leader;
+    uint64_t settled_term;
+    /* The protocol's configuration: the library's defaults, or drawn from
+     * the seed (the default; --fixed-config keeps the library's) */
     bool pre_vote, check_quorum;
     size_t n_voters, n_observers; /* observers are the last nodes */
     size_t max_append_entries, max_append_bytes;
@@ -120,6 +130,82 @@ static void check_commit(raft_t *s, unsigned i)
     (void)checked(s, raft_check_commit(&s->ck, n->id, c, log_term, n->h));
 }
 
+/* Thesis §6.2 (check-quorum): a leader that has heard from no majority of
+ * voters for an election timeout steps down. Here: a leader that got no
+ * message at all from enough voters for CQ_WINDOW_MS (more than two of its
+ * check rounds of ELECTION_MS, at the slowest skewed clock) must have
+ * stepped down. */
+#define CQ_WINDOW_MS 1000u
+#define CQ_STEP_MS 50u
+static void check_quorum_rule(raft_t *s, unsigned i)
+{
+    node_t *n = &s->nodes[i];
+    uint64_t now = sim_now(s->w);
+    /* Every CQ_STEP_MS is enough (the rule only gets more certain with
+     * time), and keeps it off the path of every acknowledgement. */
+    if (now - n->leader_since < CQ_WINDOW_MS || now - n->cq_checked < CQ_STEP_MS ||
+        i >= s->n_voters)
+        return;
+    n->cq_checked = now;
+    size_t heard = 1; /* itself */
+    for (unsigned j = 0; j < s->n_voters; j++)
+        if (j != i && sim_last_heard(s->w, i, j) + CQ_WINDOW_MS > now)
+            heard++;
+    s->w->r->stats.invariant_checks++;
+    if (heard < s->n_voters / 2 + 1)
+        sim_violation(s->w, "check-quorum",
+                      "node %" PRIu64 " still leads term %" PRIu64
+                      " after hearing from only %zu of "
+                      "%zu voters for %u ms",
+                      n->id, n->role_term, heard, s->n_voters, CQ_WINDOW_MS);
+}
+
+/* Liveness, in the world's settled quiet phase (no faults, every node up
+ * and connected for SIM_SETTLE_MS): there is a leader, and from then on
+ * every node stays in its term and follows it. */
+static void check_settled(raft_t *s, unsigned i)
+{
+    if (!s->settled_leader) {
+        uint64_t best = 0;
+        for (unsigned j = 0; j < s->w->o.nodes; j++) {
+            node_t *m = &s->nodes[j];
+            if (ut_consensus_state(m->h) == UT_CONSENSUS_LEADER && ut_consensus_term(m->h) > best) {
+                best = ut_consensus_term(m->h);
+                s->settled_leader = j + 1;
+            }
+        }
+        if (!s->settled_leader) {
+            sim_violation(s->w, "liveness", "no leader %u ms into the quiet phase", SIM_SETTLE_MS);
+            return;
+        }
+        s->settled_term = best;
+    }
+    node_t *n = &s->nodes[i];
+    uint64_t lid = s->nodes[s->settled_leader - 1].id;
+    s->w->r->stats.invariant_checks++;
+    if (ut_consensus_term(n->h) != s->settled_term || ut_consensus_leader(n->h) != lid)
+        sim_violation(s->w, "liveness",
+                      "node %" PRIu64 " is in term %" PRIu64 " following %" PRIu64
+                      " in the settled quiet phase, after node %" PRIu64 " led term %" PRIu64,
+                      n->id, ut_consensus_term(n->h), ut_consensus_leader(n->h), lid,
+                      s->settled_term);
+}
+
+/* §5.4.2 (Figure 8): a leader commits by counting replicas only an entry of
+ * its own term; earlier entries become committed through it. So wherever
+ * a leader's commit index moves, it lands on an entry of its term. */
+static void check_commit_rule(raft_t *s, unsigned i, uint64_t term)
+{
+    node_t *n = &s->nodes[i];
+    uint64_t t = 0;
+    s->w->r->stats.invariant_checks++;
+    if (ut_consensus_entry_term(n->h, n->commit_seen, &t) == UT_OK && t != term)
+        sim_violation(s->w, "commit-rule",
+                      "leader %" PRIu64 " of term %" PRIu64 " moved its commit index to %" PRIu64
+                      ", an entry of term %" PRIu64 ", by counting replicas",
+                      n->id, term, n->commit_seen, t);
+}
+
 static void observe(raft_t *s, unsigned i)
 {
     node_t *n = &s->nodes[i];
@@ -135,7 +221,11 @@ static void observe(raft_t *s, unsigned i)
         n->max_term = term;
     if (term > *sim_stat(s->w, ST_MAX_TERM))
         *sim_stat(s->w, ST_MAX_TERM) = term;
+    uint64_t prev_commit = n->commit_seen;
     check_commit(s, i);
+    if (st == UT_CONSENSUS_LEADER && n->role == UT_CONSENSUS_LEADER && n->role_term == term &&
+        n->commit_seen > prev_commit)
+        check_commit_rule(s, i, term);
     if (st == UT_CONSENSUS_LEADER) {
         /* Election Safety (§5.2) and, for a new leader, Leader Completeness
          * (§5.4). */
@@ -152,13 +242,19 @@ static void observe(raft_t *s, unsigned i)
                 (*sim_stat(s->w, ST_CHANGES))++;
             s->last_leader = n->id;
             sim_mark(s->w, SIM_MARK_LEADER, i, term, "n%" PRIu64 " leader t%" PRIu64, n->id, term);
+            sim_hint(s->w, i, SIM_HINT_LEADER);
         }
     }
     if ((uint8_t)st != n->role || term != n->role_term) {
         n->role = (uint8_t)st;
         n->role_term = term;
+        n->leader_since = sim_now(s->w);
         sim_segment(s->w, i, (uint8_t)st, term);
     }
+    if (st == UT_CONSENSUS_LEADER && s->check_quorum)
+        check_quorum_rule(s, i);
+    if (sim_settled(s->w))
+        check_settled(s, i);
 }
 
 /* ---- disk ---------------------------------------------------------------- */
@@ -383,17 +479,14 @@ static int raft_node_start(void *ctx, unsigned i, bool restore, uint64_t local_m
     ut_consensus_config_init(&cfg, UT_CONSENSUS_CONFIG_VERSION);
     cfg.id = n->id;
     cfg.voters = s->ids;
-    cfg.n_voters = s->w->o.nodes;
-    if (s->w->o.vary_config) {
-        cfg.n_voters = s->n_voters;
-        cfg.observers = s->n_observers ? s->ids + s->n_voters : NULL;
-        cfg.n_observers = s->n_observers;
-        cfg.pre_vote = s->pre_vote;
-        cfg.check_quorum = s->check_quorum;
-        cfg.max_append_entries = s->max_append_entries;
-        cfg.max_append_bytes = s->max_append_bytes;
-        cfg.max_inflight = s->max_inflight;
-    }
+    cfg.n_voters = s->n_voters;
+    cfg.observers = s->n_observers ? s->ids + s->n_voters : NULL;
+    cfg.n_observers = s->n_observers;
+    cfg.pre_vote = s->pre_vote;
+    cfg.check_quorum = s->check_quorum;
+    cfg.max_append_entries = s->max_append_entries;
+    cfg.max_append_bytes = s->max_append_bytes;
+    cfg.max_inflight = s->max_inflight;
     cfg.election_timeout_ms = ELECTION_MS;
     cfg.heartbeat_ms = HEARTBEAT_MS;
     uint64_t x = s->w->o.seed ^ (n->id * 0x9e3779b97f4a7c15ull) ^
@@ -447,6 +540,7 @@ static int raft_node_start(void *ctx, unsigned i, bool restore, uint64_t local_m
     n->commit_seen = ut_consensus_commit_index(n->h);
     raft_check_restart(&s->ck, n->id);
     n->role = 255;
+    n->leader_since = sim_now(s->w);
     /* Monotonic term/commit across the node's lifetime (§5, Figure 2:
      * currentTerm is persistent; a restarted node must not forget it). */
     if (restore && s->w->o.durability_checks) {
@@ -511,6 +605,7 @@ static void raft_request(void *ctx, unsigned i, const sim_cmsg_t *m)
     n->pend[m->client].valid = true;
     n->pend[m->client].reqid = m->reqid;
     n->pend[m->client].index = index;
+    sim_hint(s->w, i, SIM_HINT_APPENDED);
     drain(s, i);
 }
 
@@ -535,11 +630,22 @@ static void raft_tick(void *ctx, unsigned i, uint64_t local_ms)
 {
     raft_t *s = ctx;
     node_t *n = &s->nodes[i];
+    uint64_t term = ut_consensus_term(n->h);
     int rc = ut_consensus_tick(n->h, local_ms);
     if (rc == UT_ENOMEM)
         sim_fail(s->w);
     else if (rc != UT_OK)
         sim_violation(s->w, "tick", "node %" PRIu64 " tick: %s", n->id, ut_strerror(rc));
+    /* A timer raises the term only by starting an election (§5.2): the node
+     * is then a candidate (or the leader, alone). A pre-vote round (thesis
+     * §9.6) leaves the term as it is. */
+    s->w->r->stats.invariant_checks++;
+    if (ut_consensus_term(n->h) != term && ut_consensus_state(n->h) != UT_CONSENSUS_CANDIDATE &&
+        ut_consensus_state(n->h) != UT_CONSENSUS_LEADER)
+        sim_violation(s->w, "term-without-election",
+                      "node %" PRIu64 " moved from term %" PRIu64 " to %" PRIu64
+                      " on a timer without becoming a candidate",
+                      n->id, term, ut_consensus_term(n->h));
 }
 
 static void raft_deliver(void *ctx, unsigned i, const ut_msg_t *m)
@@ -587,20 +693,34 @@ static int raft_create(sim_world_t *w, void **out)
         s->ids[i] = i + 1;
         s->nodes[i].id = i + 1;
     }
+    ut_consensus_config_t def;
+    ut_consensus_config_init(&def, UT_CONSENSUS_CONFIG_VERSION);
+    s->pre_vote = def.pre_vote;
+    s->check_quorum = def.check_quorum;
+    s->n_observers = 0;
+    s->n_voters = w->o.nodes;
+    s->max_append_entries = def.max_append_entries;
+    s->max_append_bytes = def.max_append_bytes;
+    s->max_inflight = def.max_inflight;
     if (w->o.vary_config) {
         /* Drawn from a stream of its own, so that the world's streams (and
-         * with them the fault schedule of a seed) stay as they are. The
+         * with them the fault schedule of a seed) do not depend on it. The
          * settings the unit random test varies: a path a setting guards
          * (pre-vote, check-quorum, observers, batching) is then exercised
-         * by some seeds. */
+         * by some seeds. Observers: none for half the seeds, else 1 or up
+         * to (nodes - 1) / 2, the most that leaves the voters a majority of
+         * the cluster (a commit quorum that counted observers could then
+         * be all observers but the leader). */
         uint64_t x = w->o.seed ^ 0x5eed5eed5eed5eedull;
         uint64_t r = sim_splitmix64(&x);
         static const size_t entries[] = {1, 4, 256};
         static const size_t bytes[] = {64, 4096, 1u << 20};
         static const unsigned inflight[] = {1, 2, 16};
+        unsigned most = (w->o.nodes - 1) / 2;
+        unsigned k = (unsigned)((r >> 2) & 3);
         s->pre_vote = r & 1;
         s->check_quorum = (r >> 1) & 1;
-        s->n_observers = w->o.nodes >= 4 && ((r >> 2) & 1) ? 1 : 0;
+        s->n_observers = k < 2 ? 0 : k == 2 ? (most ? 1 : 0) : most;
         s->n_voters = w->o.nodes - s->n_observers;
         s->max_append_entries = entries[(r >> 8) % 3];
         s->max_append_bytes = bytes[(r >> 16) % 3];
@@ -652,10 +772,19 @@ static int set_vary_config(sim_options_t *o, const char *v, char *err, size_t ca
     return 0;
 }
 
-static void replay_vary_config(const sim_options_t *o, char *buf, size_t cap)
+static int set_fixed_config(sim_options_t *o, const char *v, char *err, size_t cap)
 {
-    if (o->vary_config)
-        snprintf(buf, cap, " --vary-config");
+    (void)v;
+    (void)err;
+    (void)cap;
+    o->vary_config = false;
+    return 0;
+}
+
+static void replay_fixed_config(const sim_options_t *o, char *buf, size_t cap)
+{
+    if (!o->vary_config)
+        snprintf(buf, cap, " --fixed-config");
 }
 
 static int set_trace(sim_options_t *o, const char *v, char *err, size_t cap)
@@ -684,11 +813,16 @@ static const sim_scenario_option_t raft_options[] = {
      "                    raft: do not check that a node's term and commit survive its\n"
      "                    restarts; only Raft's own invariants then catch a lying disk\n",
      set_no_durability, replay_no_durability},
+    {"fixed-config", false,
+     "  --fixed-config    raft: run every seed with the library's default configuration\n"
+     "                    (pre-vote and check-quorum on, no observers); by default the\n"
+     "                    configuration is drawn from the seed: pre-vote and check-quorum\n"
+     "                    on or off, up to (nodes-1)/2 observers, batching (entries,\n"
+     "                    bytes per AppendEntries) and in-flight limits\n",
+     set_fixed_config, replay_fixed_config},
     {"vary-config", false,
-     "  --vary-config     raft: draw the configuration from the seed: pre-vote and\n"
-     "                    check-quorum on or off, an observer (4+ nodes), batching\n"
-     "                    (entries, bytes per AppendEntries) and in-flight limits\n",
-     set_vary_config, replay_vary_config},
+     "  --vary-config     raft: draw the configuration from the seed (the default)\n",
+     set_vary_config, NULL},
     {"trace", true,
      "  --trace NODE      raft: print node NODE's trace events (role and term changes,\n"
      "                    refused input with its reason, step-downs, timeouts) to stderr\n",
@@ -727,7 +861,8 @@ const sim_scenario_t sim_scenario_raft = {
     .sweep_text = "{leaders_elected} leaders elected",
     .seed_text = "{leaders_elected} leaders, {leader_changes} changes, term {max_term}",
     .invariants = "election safety, log matching, leader completeness,\n"
-                  "               state machine safety, persistent term, vote and commit",
+                  "               state machine safety, persistent term, vote and commit,\n"
+                  "               commit rule, term without election, check-quorum, liveness",
     .crash_point_text = "right after a vote",
     .options = raft_options,
     .n_options = sizeof raft_options / sizeof raft_options[0],

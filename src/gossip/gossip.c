@@ -790,6 +790,14 @@ static int check_msg(ut_gossip_t *h, const ut_msg_t *m)
     return UT_OK;
 }
 
+/* The join is acknowledged: announce ourselves (SWIM §4.1, "joined"
+ * spreads like any other update). */
+static void join_done(ut_gossip_t *h)
+{
+    h->local = UT_NODE_ALIVE;
+    enqueue(h, self_member(h));
+}
+
 static ut__gossip_relay_t *relay_find(ut_gossip_t *h, uint64_t origin, uint64_t seq,
                                       uint64_t target)
 {
@@ -898,15 +906,23 @@ int ut_gossip_step(ut_gossip_t *h, const ut_msg_t *m)
             h->nacks_got++;
         break;
     case UT_MSG_GOSSIP_SYNC:
+        /* A member that pushes its list to us, with us in it, has us as a
+         * member: that acknowledges the join as well as a seed's answer
+         * would (else a joiner whose seeds are gone, contacted by the
+         * group, would stay joining and never probe anyone). */
+        if (h->local == UT_NODE_JOINING) {
+            for (size_t i = 0; i < nu; i++) {
+                if (g->updates[i].index == h->id) {
+                    join_done(h);
+                    break;
+                }
+            }
+        }
         push_sync(h, UT_MSG_GOSSIP_SYNC_RESP, from);
         break;
     case UT_MSG_GOSSIP_SYNC_RESP:
-        if (h->local == UT_NODE_JOINING) {
-            /* The join is acknowledged: announce ourselves (SWIM §4.1,
-             * "joined" spreads like any other update). */
-            h->local = UT_NODE_ALIVE;
-            enqueue(h, self_member(h));
-        }
+        if (h->local == UT_NODE_JOINING)
+            join_done(h);
         break;
     default:
         break;
@@ -938,6 +954,16 @@ static uint64_t next_target(ut_gossip_t *h)
     return 0;
 }
 
+/* want ALIVE: alive or suspected; want DEAD: dead or left (gone). */
+static bool wanted(uint8_t st, uint8_t want)
+{
+    if (want == UT_NODE_ALIVE)
+        return is_live(st);
+    if (want == UT_NODE_DEAD)
+        return st == UT_NODE_DEAD || st == UT_NODE_LEAVING;
+    return st == want;
+}
+
 /* A random member satisfying want (0 if none): reservoir sampling. */
 static uint64_t random_member(ut_gossip_t *h, uint8_t want, uint64_t not1, const uint64_t *skip,
                               size_t nskip)
@@ -949,7 +975,7 @@ static uint64_t random_member(ut_gossip_t *h, uint8_t want, uint64_t not1, const
         const ut__gossip_member_t *m = &h->m[ut__rand_below(&h->rng, h->n)];
         if (m->id == h->id || m->id == not1)
             continue;
-        if (want == UT_NODE_ALIVE ? !is_live(m->status) : m->status != want)
+        if (!wanted(m->status, want))
             continue;
         bool dup = false;
         for (size_t j = 0; j < nskip; j++)
@@ -961,7 +987,7 @@ static uint64_t random_member(ut_gossip_t *h, uint8_t want, uint64_t not1, const
         const ut__gossip_member_t *m = &h->m[i];
         if (m->id == h->id || m->id == not1)
             continue;
-        if (want == UT_NODE_ALIVE ? !is_live(m->status) : m->status != want)
+        if (!wanted(m->status, want))
             continue;
         bool dup = false;
         for (size_t j = 0; j < nskip; j++)
@@ -1108,14 +1134,20 @@ int ut_gossip_tick(ut_gossip_t *h, uint64_t now_ms)
     if (h->pp_interval > 0 && h->local != UT_NODE_JOINING && now_ms >= h->next_pp) {
         h->next_pp = now_ms + h->pp_interval;
         /* Push-pull anti-entropy with one random member; every other round
-         * with a dead one instead, so that the sides of a healed partition
-         * find each other again (their members declared each other dead,
-         * and nothing else would ever talk to a dead member). */
+         * with a dead or left one instead, so that the sides of a healed
+         * partition find each other again (their members declared each
+         * other dead, and nothing else would ever talk to a dead member;
+         * a member that left may be back as a new instance, unknown to
+         * the other side). A member with nobody alive to talk to goes back
+         * to its seeds: the group it joined through may have moved on
+         * without it (found by utsim's gossip scenario, docs/gossip.md). */
         uint64_t to = 0;
         if (h->pp_round++ % 2u == 1u)
             to = random_member(h, UT_NODE_DEAD, 0, NULL, 0);
         if (to == 0)
             to = random_member(h, UT_NODE_ALIVE, 0, NULL, 0);
+        if (to == 0 && h->nseeds > 0)
+            to = h->seeds[h->seed_pos++ % h->nseeds];
         if (to != 0)
             push_sync(h, UT_MSG_GOSSIP_SYNC, to);
     }

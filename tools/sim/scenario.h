@@ -74,6 +74,7 @@ extern const sim_scenario_t sim_scenario_echo;
 /* >>> 2pc (issue 15) */
 /* <<< 2pc */
 /* >>> gossip (issue 16) */
+extern const sim_scenario_t sim_scenario_gossip;
 /* <<< gossip */
 /* >>> replica (issue 13) */
 /* <<< replica */

@@ -12,6 +12,7 @@ static const sim_scenario_t *const scenarios[] = {
     /* >>> 2pc (issue 15) */
     /* <<< 2pc */
     /* >>> gossip (issue 16) */
+    &sim_scenario_gossip,
     /* <<< gossip */
     /* >>> replica (issue 13) */
     /* <<< replica */

@@ -40,13 +40,17 @@ typedef struct ut__gossip_member {
     uint64_t inc;
     uint64_t susp_start;    /* SUSPECTED: when the suspicion began */
     uint64_t susp_deadline; /* SUSPECTED: when it turns into DEAD */
-    uint64_t suspecter;     /* SUSPECTED: who suspected first (re-broadcast) */
+    uint64_t suspecter;     /* SUSPECTED: who suspected first */
+    uint64_t bcast_by;      /* SUSPECTED: the suspecter our broadcast names: the first one,
+                               or the latest confirmation (Lifeguard §5: confirmations are
+                               gossiped as suspicions of their own) */
     uint64_t conf[UT__GOSSIP_MAX_CONF];
     unsigned char *meta;
     uint32_t meta_len;
     uint32_t tx_left; /* retransmissions left; > 0 iff queued */
     uint8_t status;   /* ALIVE, SUSPECTED, DEAD, LEAVING (= left) */
     uint8_t nconf;
+    bool susp_probed; /* SUSPECTED: probed by us since the suspicion began */
 } ut__gossip_member_t;
 
 typedef struct ut__gossip_relay {
@@ -159,14 +163,34 @@ static uint32_t retransmit_limit(const ut_gossip_t *h)
     return h->rt_mult * digits(h->n_live);
 }
 
-/* Lifeguard §5 (dynamic suspicion): the minimum is α·max(1, log10 N)·T;
- * floor(log10 N) stands in for log10 N, so no floating point is needed. */
+/* log2(1 + i/16)·256, rounded. */
+static const uint16_t ut__gossip_log2frac[16] = {0,   22,  44,  63,  82,  100, 118, 134,
+                                                 150, 165, 179, 193, 207, 220, 232, 244};
+
+/* log10(n)·256 without floating point: log2 from the bit length and the
+ * next four bits (error < 0.02), times log10(2) ≈ 77/256. */
+static uint32_t log10_x256(size_t n)
+{
+    if (n <= 1)
+        return 0;
+    uint32_t e = 0;
+    while (((uint64_t)n >> e) > 1u)
+        e++;
+    uint32_t idx = e >= 4 ? (uint32_t)(((uint64_t)n >> (e - 4)) & 15u)
+                          : (uint32_t)(((uint64_t)n << (4 - e)) & 15u);
+    return (uint32_t)(((uint64_t)e * 256u + ut__gossip_log2frac[idx]) * 77u / 256u);
+}
+
+/* Lifeguard §5 (dynamic suspicion): the minimum is α·max(1, log10 N)·T, as
+ * in memberlist. (⌊log10 N⌋ was used before: at 32 members that made the
+ * minimum 4 s instead of 6 s, and false "dead" declarations under loss and
+ * stalls more likely.) */
 static uint64_t susp_min(const ut_gossip_t *h)
 {
-    uint32_t l = digits(h->n_live) - 1u;
-    if (l < 1)
-        l = 1;
-    return (uint64_t)h->susp_mult * l * h->interval;
+    uint32_t l = log10_x256(h->n_live);
+    if (l < 256)
+        l = 256;
+    return (uint64_t)h->susp_mult * l * h->interval / 256u;
 }
 
 /* log2(i)·256 for i = 1..9 (i = confirmations + 1 ≤ MAX_CONF + 1). */
@@ -242,8 +266,10 @@ static void set_status(ut_gossip_t *h, ut__gossip_member_t *m, uint8_t st)
         h->n_live++;
     if (m->status == UT_NODE_SUSPECTED && st != UT_NODE_SUSPECTED)
         remove_id(h->susp, &h->nsusp, m->id);
-    else if (m->status != UT_NODE_SUSPECTED && st == UT_NODE_SUSPECTED)
+    else if (m->status != UT_NODE_SUSPECTED && st == UT_NODE_SUSPECTED) {
         h->susp[h->nsusp++] = m->id;
+        m->susp_probed = false;
+    }
     m->status = st;
 }
 
@@ -345,7 +371,7 @@ static void member_update(ut_gossip_t *h, const ut__gossip_member_t *m, ut_entry
     } else if (m->status == UT_NODE_SUSPECTED) {
         unsigned char b[8];
         for (int i = 0; i < 8; i++)
-            b[i] = (unsigned char)(m->suspecter >> (8 * i));
+            b[i] = (unsigned char)(m->bcast_by >> (8 * i));
         e->len = 8;
         e->data = ut__outbox_copy(&h->ob, b, 8);
     }
@@ -486,6 +512,36 @@ static void apply_self(ut_gossip_t *h, const ut_entry_t *e)
     }
 }
 
+/* A suspicion or confirm older than the alive we hold is still in
+ * circulation: its holders missed the refutation, so it goes out again
+ * (as apply_self does for claims about ourselves). Without this, a
+ * refutation that the retransmission limit ended before it reached every
+ * holder of the suspicion lets the suspicion expire there: a false "dead"
+ * (seen under 5 % loss with stalled members). */
+static void stale_claim(ut_gossip_t *h, ut__gossip_member_t *m)
+{
+    if (m->status == UT_NODE_ALIVE && m->tx_left == 0)
+        enqueue(h, m);
+}
+
+/* Lifeguard §5: an independent suspicion of the same incarnation is a
+ * confirmation that shortens the timeout; it is gossiped on, naming its
+ * confirmer, so that the others count it too. */
+static void confirm(ut_gossip_t *h, ut__gossip_member_t *m, uint64_t by)
+{
+    if (!h->lifeguard || by == m->suspecter)
+        return;
+    for (unsigned i = 0; i < m->nconf; i++)
+        if (m->conf[i] == by)
+            return;
+    if (m->nconf >= UT__GOSSIP_MAX_CONF)
+        return;
+    m->conf[m->nconf++] = by;
+    m->susp_deadline = m->susp_start + susp_timeout(h, m->nconf);
+    m->bcast_by = by;
+    enqueue(h, m);
+}
+
 static bool meta_equal(const ut__gossip_member_t *m, const ut_entry_t *e)
 {
     return m->meta_len == e->len && (e->len == 0 || memcmp(m->meta, e->data, e->len) == 0);
@@ -552,6 +608,10 @@ static bool apply_update(ut_gossip_t *h, const ut_entry_t *e, unsigned char *met
         return took;
     }
     case UT_NODE_SUSPECTED: {
+        if (is_live(m->status) && e->term < m->inc) {
+            stale_claim(h, m);
+            return false;
+        }
         if (!is_live(m->status) || e->term < m->inc)
             return false;
         uint64_t by = 0;
@@ -563,6 +623,7 @@ static bool apply_update(ut_gossip_t *h, const ut_entry_t *e, unsigned char *met
             bool was_alive = m->status == UT_NODE_ALIVE;
             m->inc = e->term;
             m->suspecter = by;
+            m->bcast_by = by;
             m->nconf = 0;
             if (was_alive) {
                 m->susp_start = h->now;
@@ -573,23 +634,17 @@ static bool apply_update(ut_gossip_t *h, const ut_entry_t *e, unsigned char *met
             enqueue(h, m);
             return false;
         }
-        /* Lifeguard §5: an independent suspicion of the same incarnation is
-         * a confirmation that shortens the timeout; it is re-gossiped. */
-        if (!h->lifeguard || by == m->suspecter || by == h->id)
-            return false;
-        for (unsigned i = 0; i < m->nconf; i++)
-            if (m->conf[i] == by)
-                return false;
-        if (m->nconf >= UT__GOSSIP_MAX_CONF)
-            return false;
-        m->conf[m->nconf++] = by;
-        m->susp_deadline = m->susp_start + susp_timeout(h, m->nconf);
-        enqueue(h, m);
+        if (by != h->id)
+            confirm(h, m, by);
         return false;
     }
     case UT_NODE_DEAD:
         /* SWIM §4.2: Confirm overrides everything (at the same or a newer
          * incarnation; an older one is stale). */
+        if (is_live(m->status) && e->term < m->inc) {
+            stale_claim(h, m);
+            return false;
+        }
         if (!is_live(m->status) || e->term < m->inc)
             return false;
         m->inc = e->term;
@@ -932,10 +987,53 @@ oom:
     UT__FAIL(&h->base, UT_ENOMEM, "step: out of memory");
 }
 
+/* Lifeguard §4 (local health awareness), carried one step further: a tick
+ * more than a protocol period after the previous one means this member was
+ * not running (a stall, a pause), and what it did not hear meanwhile says
+ * nothing about the others. So suspicion deadlines move by the gap (the
+ * refutations may be waiting unread in the socket buffer), the probe in
+ * flight ends without a suspicion, relayed probes that expired end without
+ * a nack, and local health worsens by one. Before, a member back from a
+ * stall first declared dead whoever it suspected, then read the
+ * refutations. */
+static void stalled(ut_gossip_t *h, uint64_t gap)
+{
+    for (size_t i = 0; i < h->nsusp; i++) {
+        ut__gossip_member_t *m = find(h, h->susp[i]);
+        if (m != NULL) {
+            m->susp_start += gap;
+            m->susp_deadline += gap;
+        }
+    }
+    if (h->probe_active && !h->probe_acked)
+        h->probe_active = false;
+    for (unsigned i = 0; i < UT__GOSSIP_RELAYS; i++)
+        if (h->relays[i].used && h->now >= h->relays[i].deadline)
+            h->relays[i].used = false;
+    lhm_add(h, 1);
+}
+
 /* The next member to probe: SWIM §4.3 round-robin over a list shuffled at
  * the end of every pass, skipping dead and left members. */
 static uint64_t next_target(ut_gossip_t *h)
 {
+    /* A suspected member is probed next, once per suspicion (the
+     * round-robin position stays): the buddy system
+     * (Lifeguard §4.3) tells a suspect only when it is pinged, and a live
+     * suspect whose refutation missed us answers the ping with it; a
+     * crashed one fails the probe, which confirms the suspicion (§5). In
+     * round-robin order alone, the next probe of a suspect came after the
+     * suspicion had often expired. Bounded: one extra probe per suspicion,
+     * so SWIM's time-bounded completeness (§4.3) still holds. */
+    if (h->lifeguard) {
+        for (size_t i = 0; i < h->nsusp; i++) {
+            ut__gossip_member_t *m = find(h, h->susp[i]);
+            if (m != NULL && !m->susp_probed) {
+                m->susp_probed = true;
+                return m->id;
+            }
+        }
+    }
     for (size_t tries = 0; tries <= h->n; tries++) {
         if (h->order_pos >= h->n) {
             for (size_t i = h->n; i > 1; i--) {
@@ -1020,6 +1118,7 @@ int ut_gossip_tick(ut_gossip_t *h, uint64_t now_ms)
     if (reserve_out(h, h->k + 1u + due + h->fanout, will_sync, 0, 0) != UT_OK ||
         reserve_events(h, h->nsusp) != UT_OK)
         UT__FAIL(&h->base, UT_ENOMEM, "tick: out of memory");
+    bool was_started = h->started;
     if (!h->started) {
         h->started = true;
         h->next_probe = now_ms + h->interval;
@@ -1027,9 +1126,12 @@ int ut_gossip_tick(ut_gossip_t *h, uint64_t now_ms)
         h->next_join = now_ms;
         h->next_gossip = now_ms + h->gossip_interval;
     }
+    uint64_t gap = was_started ? now_ms - h->now : 0;
     h->now = now_ms;
     if (h->left_done)
         return UT_OK;
+    if (h->lifeguard && gap > h->interval && gap > scaled(h, h->timeout))
+        stalled(h, gap);
 
     if (h->local == UT_NODE_JOINING) {
         /* Join through the seeds, one at a time, once per period. */
@@ -1089,8 +1191,16 @@ int ut_gossip_tick(ut_gossip_t *h, uint64_t now_ms)
             else
                 lhm_add(h, 1);
             ut__gossip_member_t *t = find(h, h->probe_target);
-            if (t != NULL && t->status == UT_NODE_ALIVE) {
+            if (t != NULL && t->status == UT_NODE_SUSPECTED) {
+                /* Our own failed probe of a member others suspect is an
+                 * independent suspicion (Lifeguard §5; memberlist does the
+                 * same): before, only suspicions raised before hearing of
+                 * the first one counted, so the timeout stayed near its
+                 * maximum and real failures took long to be declared. */
+                confirm(h, t, h->id);
+            } else if (t != NULL && t->status == UT_NODE_ALIVE) {
                 t->suspecter = h->id;
+                t->bcast_by = h->id;
                 t->nconf = 0;
                 t->susp_start = now_ms;
                 t->susp_deadline = now_ms + susp_timeout(h, 0);

@@ -15,6 +15,7 @@
 
 #include <unitypes.h>
 
+#include "gossip/gossip_internal.h"
 #include "test_alloc.h"
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -962,6 +963,253 @@ static void test_datagram_bound(void **state)
     ut_gossip_free(h);
 }
 
+/* ---- fixes found by the cluster test and utsim's gossip scenario ------- */
+
+/* Drains one ready; true if a message of type t (to `to`, 0 = any) carries
+ * the update (node, st, inc); *by gets a suspicion's suspecter. */
+static bool drain_update(ut_gossip_t *h, ut_msg_type_t t, uint64_t to, uint64_t node, uint32_t st,
+                         uint64_t inc, uint64_t *by)
+{
+    ut_gossip_ready_t rd;
+    bool found = false;
+    assert_int_equal(ut_gossip_ready(h, &rd), UT_OK);
+    for (size_t i = 0; i < rd.n_msgs && !found; i++) {
+        const ut_msg_t *m = &rd.msgs[i];
+        if (m->type != t || (to != 0 && m->to != to))
+            continue;
+        for (size_t k = 0; k < m->body.gossip.n_updates && !found; k++) {
+            const ut_entry_t *e = &m->body.gossip.updates[k];
+            if (e->index == node && e->type == st && e->term == inc) {
+                found = true;
+                if (by != NULL && e->len == 8)
+                    *by = ((const unsigned char *)e->data)[0];
+            }
+        }
+    }
+    if (!ut_gossip_ready_empty(&rd))
+        assert_int_equal(ut_gossip_advance(h, &rd), UT_OK);
+    return found;
+}
+
+/* Lifeguard §5's minimum suspicion timeout is α·log10(N)·T: at 32 members
+ * 4 × 1.5 × 1 s ≈ 6 s, not the 4 s that ⌊log10 N⌋ gave (plain SWIM
+ * timeout: lifeguard off, so the minimum is the timeout). */
+static void test_suspicion_timeout_log10(void **state)
+{
+    (void)state;
+    ut_gossip_t *a = mk(1, NULL, 0, false);
+    ut_entry_t u[31];
+    for (uint64_t id = 2; id <= 32; id++)
+        u[id - 2] = upd(id, UT_NODE_ALIVE, 0);
+    ut_msg_t m = gmsg(UT_MSG_GOSSIP_PUSH, 2, 1, u, 31);
+    assert_int_equal(ut_gossip_step(a, &m), UT_OK);
+    out_t o;
+    drain(a, &o);
+    assert_int_equal(ut_gossip_tick(a, 0), UT_OK);
+    ut_entry_t s = susp(5, 0, by3);
+    m = gmsg(UT_MSG_GOSSIP_PUSH, 3, 1, &s, 1);
+    assert_int_equal(ut_gossip_step(a, &m), UT_OK);
+    uint64_t dead_at = 0;
+    for (uint64_t t = 100; t <= 10000 && dead_at == 0; t += 100) {
+        assert_int_equal(ut_gossip_tick(a, t), UT_OK);
+        drain(a, &o);
+        if (has_event(&o, UT_GOSSIP_EVENT_DEAD, 5))
+            dead_at = t;
+    }
+    assert_true(dead_at >= 6000 && dead_at <= 6100);
+    ut_gossip_free(a);
+}
+
+/* A suspicion older than the alive we hold is answered with that alive:
+ * its sender missed the refutation. */
+static void test_stale_suspicion_answered(void **state)
+{
+    (void)state;
+    ut_gossip_t *a = mk(1, NULL, 0, true);
+    learn(a, 1, 2); /* 2, 3 */
+    ut_entry_t al = upd(2, UT_NODE_ALIVE, 2);
+    ut_msg_t m = gmsg(UT_MSG_GOSSIP_PUSH, 3, 1, &al, 1);
+    assert_int_equal(ut_gossip_step(a, &m), UT_OK);
+    out_t o;
+    drain(a, &o);
+    ut__gossip_quiesce(a); /* the refutation has been sent as often as any update */
+    ut_entry_t s = susp(2, 1, by3);
+    m = gmsg(UT_MSG_GOSSIP_PING, 3, 1, &s, 1);
+    m.body.gossip.target = 1;
+    m.body.gossip.seq = 9;
+    assert_int_equal(ut_gossip_step(a, &m), UT_OK);
+    assert_int_equal(view(a, 2), UT_NODE_ALIVE);
+    assert_true(drain_update(a, UT_MSG_GOSSIP_ACK, 3, 2, UT_NODE_ALIVE, 2, NULL));
+    /* a stale confirm too */
+    ut__gossip_quiesce(a);
+    ut_entry_t d = upd(2, UT_NODE_DEAD, 1);
+    m = gmsg(UT_MSG_GOSSIP_PING, 3, 1, &d, 1);
+    m.body.gossip.target = 1;
+    assert_int_equal(ut_gossip_step(a, &m), UT_OK);
+    assert_int_equal(view(a, 2), UT_NODE_ALIVE);
+    assert_true(drain_update(a, UT_MSG_GOSSIP_ACK, 3, 2, UT_NODE_ALIVE, 2, NULL));
+    ut_gossip_free(a);
+}
+
+/* Lifeguard §5 and §4.3: a suspect is probed right away, the ping carrying
+ * the suspicion first (buddy system); a failed probe of it is our own
+ * confirmation, gossiped naming us, and shortens the timeout below the
+ * maximum (6 × 4 s = 24 s at 4 members; one confirmation of k = 3: 14 s). */
+static void test_failed_probe_confirms(void **state)
+{
+    (void)state;
+    ut_gossip_t *a = mk(1, NULL, 0, true);
+    learn(a, 1, 8); /* 2..9 */
+    out_t o;
+    drain(a, &o);
+    assert_int_equal(ut_gossip_tick(a, 0), UT_OK);
+    ut_entry_t s = susp(2, 0, by3);
+    ut_msg_t m = gmsg(UT_MSG_GOSSIP_PUSH, 3, 1, &s, 1);
+    assert_int_equal(ut_gossip_step(a, &m), UT_OK);
+    drain(a, &o);
+    assert_int_equal(ut_gossip_tick(a, 1000), UT_OK);
+    ut_gossip_ready_t rd;
+    assert_int_equal(ut_gossip_ready(a, &rd), UT_OK);
+    assert_int_equal(rd.n_msgs, 1);
+    assert_int_equal(rd.msgs[0].type, UT_MSG_GOSSIP_PING);
+    assert_int_equal(rd.msgs[0].to, 2);
+    assert_true(rd.msgs[0].body.gossip.n_updates >= 1);
+    assert_int_equal(rd.msgs[0].body.gossip.updates[0].index, 2);
+    assert_int_equal(rd.msgs[0].body.gossip.updates[0].type, UT_NODE_SUSPECTED);
+    assert_int_equal(ut_gossip_advance(a, &rd), UT_OK);
+    uint64_t dead_at = 0;
+    bool named_us = false;
+    for (uint64_t t = 1100; t <= 30000 && dead_at == 0; t += 100) {
+        assert_int_equal(ut_gossip_tick(a, t), UT_OK);
+        ut_gossip_ready_t r2;
+        assert_int_equal(ut_gossip_ready(a, &r2), UT_OK);
+        for (size_t i = 0; i < r2.n_msgs; i++)
+            for (size_t k = 0; k < r2.msgs[i].body.gossip.n_updates; k++) {
+                const ut_entry_t *e = &r2.msgs[i].body.gossip.updates[k];
+                if (e->index == 2 && e->type == UT_NODE_SUSPECTED && e->len == 8 &&
+                    ((const unsigned char *)e->data)[0] == 1)
+                    named_us = true;
+            }
+        for (size_t i = 0; i < r2.n_events; i++)
+            if (r2.events[i].kind == UT_GOSSIP_EVENT_DEAD && r2.events[i].node == 2)
+                dead_at = t;
+        if (!ut_gossip_ready_empty(&r2))
+            assert_int_equal(ut_gossip_advance(a, &r2), UT_OK);
+    }
+    assert_true(named_us);
+    assert_true(dead_at > 0 && dead_at < 24000);
+    ut_gossip_free(a);
+}
+
+/* A tick long after the previous one means this member was stalled: what
+ * it suspected is not declared dead by time it did not listen; the
+ * refutation read afterwards clears it (Lifeguard §4, local health). */
+static void test_stall_does_not_bury(void **state)
+{
+    (void)state;
+    ut_gossip_t *a = mk(1, NULL, 0, true);
+    learn(a, 1, 2); /* 2, 3 */
+    out_t o;
+    drain(a, &o);
+    assert_int_equal(ut_gossip_tick(a, 0), UT_OK);
+    ut_entry_t s = susp(2, 0, by3);
+    ut_msg_t m = gmsg(UT_MSG_GOSSIP_PUSH, 3, 1, &s, 1);
+    assert_int_equal(ut_gossip_step(a, &m), UT_OK);
+    drain(a, &o);
+    unsigned lhm = ut_gossip_health(a);
+    assert_int_equal(ut_gossip_tick(a, 60000), UT_OK); /* past every timeout */
+    drain(a, &o);
+    assert_false(has_event(&o, UT_GOSSIP_EVENT_DEAD, 2));
+    assert_int_equal(view(a, 2), UT_NODE_SUSPECTED);
+    assert_int_equal(ut_gossip_health(a), lhm + 1);
+    ut_entry_t al = upd(2, UT_NODE_ALIVE, 1);
+    m = gmsg(UT_MSG_GOSSIP_ACK, 2, 1, &al, 1);
+    assert_int_equal(ut_gossip_step(a, &m), UT_OK);
+    drain(a, &o);
+    assert_true(has_event(&o, UT_GOSSIP_EVENT_ALIVE, 2));
+    /* SWIM alone (no Lifeguard) keeps its plain timeout */
+    ut_gossip_t *b = mk(1, NULL, 0, false);
+    learn(b, 1, 2);
+    drain(b, &o);
+    assert_int_equal(ut_gossip_tick(b, 0), UT_OK);
+    assert_int_equal(ut_gossip_step(b, &m), UT_OK); /* alive(2, 1) first */
+    ut_entry_t s1 = susp(2, 1, by3);
+    ut_msg_t m1 = gmsg(UT_MSG_GOSSIP_PUSH, 3, 1, &s1, 1);
+    assert_int_equal(ut_gossip_step(b, &m1), UT_OK);
+    drain(b, &o);
+    assert_int_equal(ut_gossip_tick(b, 60000), UT_OK);
+    drain(b, &o);
+    assert_true(has_event(&o, UT_GOSSIP_EVENT_DEAD, 2));
+    ut_gossip_free(a);
+    ut_gossip_free(b);
+}
+
+/* A joiner whose seed never answers is still joined once a member pushes
+ * it a list that has it in it (found by utsim's gossip scenario: it stayed
+ * joining, never probing anyone). */
+static void test_join_acknowledged_by_sync(void **state)
+{
+    (void)state;
+    uint64_t seed = 1;
+    ut_gossip_t *j = mk(5, &seed, 1, true);
+    assert_int_equal(ut_gossip_tick(j, 0), UT_OK);
+    out_t o;
+    drain(j, &o);
+    assert_non_null(find_msg(&o, UT_MSG_GOSSIP_SYNC, 1));
+    assert_int_equal(ut_gossip_status(j), UT_NODE_JOINING);
+    /* a sync without us: not an acknowledgement */
+    ut_entry_t u[2] = {upd(2, UT_NODE_ALIVE, 0), upd(5, UT_NODE_ALIVE, 0)};
+    ut_msg_t m = gmsg(UT_MSG_GOSSIP_SYNC, 2, 5, u, 1);
+    assert_int_equal(ut_gossip_step(j, &m), UT_OK);
+    assert_int_equal(ut_gossip_status(j), UT_NODE_JOINING);
+    drain(j, &o);
+    m = gmsg(UT_MSG_GOSSIP_SYNC, 2, 5, u, 2);
+    assert_int_equal(ut_gossip_step(j, &m), UT_OK);
+    assert_int_equal(ut_gossip_status(j), UT_NODE_ALIVE);
+    assert_true(drain_update(j, UT_MSG_GOSSIP_SYNC_RESP, 2, 5, UT_NODE_ALIVE, 0, NULL));
+    ut_gossip_free(j);
+}
+
+/* A member left with nobody alive goes back to its seeds, and the
+ * dead-member push-pull round tries left members too: a member that left
+ * may be back as a new instance (found by utsim's gossip scenario: two
+ * members that each held the other as left never spoke again). */
+static void test_lone_member_resyncs(void **state)
+{
+    (void)state;
+    uint64_t seed = 1;
+    ut_gossip_config_t c;
+    assert_int_equal(ut_gossip_config_init(&c, UT_GOSSIP_CONFIG_VERSION), UT_OK);
+    c.id = 5;
+    c.seed = 42;
+    c.seeds = &seed;
+    c.n_seeds = 1;
+    c.gossip_interval_ms = 0;
+    c.push_pull_interval_ms = 2000;
+    ut_gossip_t *j = NULL;
+    assert_int_equal(ut_gossip_new(&j, &c), UT_OK);
+    assert_int_equal(ut_gossip_tick(j, 0), UT_OK);
+    out_t o;
+    drain(j, &o);
+    ut_entry_t u = upd(1, UT_NODE_ALIVE, 0);
+    ut_msg_t m = gmsg(UT_MSG_GOSSIP_SYNC_RESP, 1, 5, &u, 1);
+    assert_int_equal(ut_gossip_step(j, &m), UT_OK);
+    assert_int_equal(ut_gossip_status(j), UT_NODE_ALIVE);
+    ut_entry_t l = upd(1, UT_NODE_LEAVING, 0);
+    m = gmsg(UT_MSG_GOSSIP_PUSH, 1, 5, &l, 1);
+    assert_int_equal(ut_gossip_step(j, &m), UT_OK);
+    assert_int_equal(view(j, 1), UT_NODE_LEAVING);
+    drain(j, &o);
+    size_t syncs = 0;
+    for (uint64_t t = 100; t <= 8000; t += 100) {
+        assert_int_equal(ut_gossip_tick(j, t), UT_OK);
+        drain(j, &o);
+        syncs += find_msg(&o, UT_MSG_GOSSIP_SYNC, 1) != NULL;
+    }
+    assert_true(syncs >= 3); /* every push-pull round */
+    ut_gossip_free(j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -980,6 +1228,12 @@ int main(void)
         cmocka_unit_test(test_alloc_failures),
         cmocka_unit_test(test_codec_round_trip_and_truncation),
         cmocka_unit_test(test_datagram_bound),
+        cmocka_unit_test(test_suspicion_timeout_log10),
+        cmocka_unit_test(test_stale_suspicion_answered),
+        cmocka_unit_test(test_failed_probe_confirms),
+        cmocka_unit_test(test_stall_does_not_bury),
+        cmocka_unit_test(test_join_acknowledged_by_sync),
+        cmocka_unit_test(test_lone_member_resyncs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

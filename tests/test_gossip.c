@@ -1052,14 +1052,16 @@ static void test_stale_suspicion_answered(void **state)
 }
 
 /* Lifeguard §5 and §4.3: a suspect is probed right away, the ping carrying
- * the suspicion first (buddy system); a failed probe of it is our own
- * confirmation, gossiped naming us, and shortens the timeout below the
- * maximum (6 × 4 s = 24 s at 4 members; one confirmation of k = 3: 14 s). */
+ * the suspicion first (buddy system); a failed regular probe of it is our
+ * own confirmation (the extra buddy probe's is not: it would make every
+ * suspicion confirmed at once), gossiped naming us, and it shortens the
+ * timeout below the maximum (6 × 4 s = 24 s; one confirmation of k = 3:
+ * 14 s). */
 static void test_failed_probe_confirms(void **state)
 {
     (void)state;
     ut_gossip_t *a = mk(1, NULL, 0, true);
-    learn(a, 1, 8); /* 2..9 */
+    learn(a, 1, 2); /* 2, 3 */
     out_t o;
     drain(a, &o);
     assert_int_equal(ut_gossip_tick(a, 0), UT_OK);
@@ -1210,6 +1212,76 @@ static void test_lone_member_resyncs(void **state)
     ut_gossip_free(j);
 }
 
+/* Dead and left members are forgotten reap_after_ms after they went (and
+ * their news was sent), so memory is bounded; live and suspected ones never
+ * are; a version-1 config keeps them for ever. */
+static void test_reaping(void **state)
+{
+    (void)state;
+    ut_gossip_config_t c;
+    assert_int_equal(ut_gossip_config_init(&c, UT_GOSSIP_CONFIG_VERSION), UT_OK);
+    assert_int_equal(c.reap_after_ms, 3600000u);
+    c.id = 1;
+    c.seed = 42;
+    c.gossip_interval_ms = 0;
+    c.push_pull_interval_ms = 0;
+    c.reap_after_ms = 5000;
+    ut_gossip_t *a = NULL;
+    assert_int_equal(ut_gossip_new(&a, &c), UT_OK);
+    c.version = 1; /* reads only the version-1 fields: reap_after_ms is ignored */
+    ut_gossip_t *old = NULL;
+    assert_int_equal(ut_gossip_new(&old, &c), UT_OK);
+    ut_gossip_t *hs[2] = {a, old};
+    out_t o;
+    for (int k = 0; k < 2; k++) {
+        learn(hs[k], 1, 4); /* 2..5 */
+        drain(hs[k], &o);
+        assert_int_equal(ut_gossip_tick(hs[k], 0), UT_OK);
+        ut_entry_t u[3] = {upd(2, UT_NODE_DEAD, 0), upd(3, UT_NODE_LEAVING, 0), susp(4, 0, by3)};
+        ut_msg_t m = gmsg(UT_MSG_GOSSIP_PUSH, 5, 1, u, 3);
+        assert_int_equal(ut_gossip_step(hs[k], &m), UT_OK);
+        drain(hs[k], &o);
+    }
+    assert_int_equal(ut_gossip_member_count(a), 5);
+    ut_gossip_member_t mm;
+    /* Members 2 and 3 are forgotten within 5 s plus the time their news
+     * takes to go out (4 sends, one ping per period here). */
+    uint64_t t = 0;
+    while (ut_gossip_member_find(a, 3, &mm) == UT_OK && t < 60000) {
+        t += 100;
+        assert_int_equal(ut_gossip_tick(a, t), UT_OK);
+        drain(a, &o);
+        assert_int_equal(ut_gossip_tick(old, t), UT_OK);
+        drain(old, &o);
+    }
+    assert_true(t >= 5000 && t < 60000);
+    assert_int_equal(ut_gossip_member_find(a, 2, &mm), UT_ENOTFOUND);
+    assert_int_equal(ut_gossip_member_find(a, 3, &mm), UT_ENOTFOUND);
+    assert_int_equal(ut_gossip_member_find(a, 5, &mm), UT_OK); /* live: kept */
+    assert_int_equal(ut_gossip_member_find(a, 1, &mm), UT_OK); /* self */
+    assert_int_equal(ut_gossip_member_find(old, 2, &mm), UT_OK);
+    assert_int_equal(ut_gossip_member_find(old, 3, &mm), UT_OK);
+    /* a stale confirm of a forgotten member does not bring it back */
+    ut_entry_t d = upd(2, UT_NODE_DEAD, 0);
+    ut_msg_t m = gmsg(UT_MSG_GOSSIP_PUSH, 5, 1, &d, 1);
+    assert_int_equal(ut_gossip_step(a, &m), UT_OK);
+    assert_int_equal(ut_gossip_member_find(a, 2, &mm), UT_ENOTFOUND);
+    /* a newer alive does: it came back */
+    ut_entry_t al = upd(2, UT_NODE_ALIVE, 1);
+    m = gmsg(UT_MSG_GOSSIP_PUSH, 5, 1, &al, 1);
+    assert_int_equal(ut_gossip_step(a, &m), UT_OK);
+    drain(a, &o);
+    assert_true(has_event(&o, UT_GOSSIP_EVENT_JOINED, 2));
+    assert_int_equal(view(a, 2), UT_NODE_ALIVE);
+    /* probing still works on what is left */
+    for (uint64_t u = t + 100; u < t + 5000; u += 100) {
+        assert_int_equal(ut_gossip_tick(a, u), UT_OK);
+        drain(a, &o);
+    }
+    ut_gossip_free(a);
+    ut_gossip_free(old);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1234,6 +1306,7 @@ int main(void)
         cmocka_unit_test(test_stall_does_not_bury),
         cmocka_unit_test(test_join_acknowledged_by_sync),
         cmocka_unit_test(test_lone_member_resyncs),
+        cmocka_unit_test(test_reaping),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

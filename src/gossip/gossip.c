@@ -51,6 +51,7 @@ typedef struct ut__gossip_member {
     uint8_t status;   /* ALIVE, SUSPECTED, DEAD, LEAVING (= left) */
     uint8_t nconf;
     bool susp_probed; /* SUSPECTED: probed by us since the suspicion began */
+    uint64_t gone_since; /* DEAD or LEAVING: since when (reaping) */
 } ut__gossip_member_t;
 
 typedef struct ut__gossip_relay {
@@ -86,6 +87,9 @@ struct ut_gossip {
     size_t nbq, bq_cursor;
     uint64_t *susp;
     size_t nsusp;
+    uint64_t *gone; /* remote members DEAD or LEAVING, for reaping */
+    size_t ngone;
+    uint64_t reap_after; /* 0 = never */
     uint64_t *seeds;
     size_t nseeds, seed_pos;
 
@@ -97,6 +101,7 @@ struct ut_gossip {
     bool started;
     uint64_t next_probe, next_join, next_pp, pp_round, next_gossip;
     bool probe_active, probe_acked, ind_sent;
+    bool probe_buddy; /* the probe is the extra one of a suspect (next_target) */
     uint64_t probe_target, probe_seq, probe_sent;
     uint32_t nacks_expected, nacks_got;
     uint64_t seq;
@@ -270,6 +275,16 @@ static void set_status(ut_gossip_t *h, ut__gossip_member_t *m, uint8_t st)
         h->susp[h->nsusp++] = m->id;
         m->susp_probed = false;
     }
+    if (m->id != h->id) {
+        bool was_gone = !is_live(m->status) && m->gone_since != UINT64_MAX;
+        if (was_gone && is_live(st)) {
+            remove_id(h->gone, &h->ngone, m->id);
+        } else if (!is_live(st)) {
+            if (!was_gone)
+                h->gone[h->ngone++] = m->id; /* capacity = member capacity */
+            m->gone_since = h->now;
+        }
+    }
     m->status = st;
 }
 
@@ -299,7 +314,7 @@ static int reserve_members(ut_gossip_t *h, size_t extra)
     /* Each array is grown to exactly cap; a failure after some succeeded
      * leaves bigger arrays and the old h->cap, which is harmless. */
     if (grow_ids(&h->order, h->cap, cap) != UT_OK || grow_ids(&h->bq, h->cap, cap) != UT_OK ||
-        grow_ids(&h->susp, h->cap, cap) != UT_OK)
+        grow_ids(&h->susp, h->cap, cap) != UT_OK || grow_ids(&h->gone, h->cap, cap) != UT_OK)
         return UT_ENOMEM;
     void *p = h->m;
     size_t c = h->cap;
@@ -566,6 +581,7 @@ static bool apply_update(ut_gossip_t *h, const ut_entry_t *e, unsigned char *met
         m->id = e->index;
         m->inc = e->term;
         m->status = UT_NODE_DEAD; /* set_status counts it live */
+        m->gone_since = UINT64_MAX;  /* ... and not as one that was gone */
         set_status(h, m, UT_NODE_ALIVE);
         m->meta = meta;
         m->meta_len = e->len;
@@ -690,6 +706,8 @@ int ut_gossip_config_init(ut_gossip_config_t *cfg, unsigned version)
     cfg->lifeguard = true;
     cfg->gossip_interval_ms = 200;
     cfg->gossip_fanout = 3;
+    if (version >= 2)
+        cfg->reap_after_ms = 3600000u;
     return UT_OK;
 }
 
@@ -741,6 +759,7 @@ int ut_gossip_new(ut_gossip_t **out, const ut_gossip_config_t *cfg)
     h->lifeguard = cfg->lifeguard;
     h->gossip_interval = cfg->gossip_interval_ms;
     h->fanout = cfg->gossip_fanout;
+    h->reap_after = cfg->version >= 2 ? cfg->reap_after_ms : 0;
     h->local = cfg->n_seeds > 0 ? UT_NODE_JOINING : UT_NODE_ALIVE;
     unsigned char *meta = NULL;
     if (cfg->meta_len > 0) {
@@ -788,6 +807,7 @@ void ut_gossip_free(ut_gossip_t *h)
     ut__free(h->order);
     ut__free(h->bq);
     ut__free(h->susp);
+    ut__free(h->gone);
     ut__free(h->seeds);
     ut__free(h->metas);
     for (int i = 0; i < 2; i++) {
@@ -1013,10 +1033,44 @@ static void stalled(ut_gossip_t *h, uint64_t gap)
     lhm_add(h, 1);
 }
 
+/* Forget members dead or left for reap_after ms (memberlist removes them
+ * after GossipToTheDeadTime; it keeps none for ever): memory stays bounded
+ * by the live members plus those gone within the window. One still being
+ * disseminated waits until its retransmissions are done. */
+static void reap(ut_gossip_t *h)
+{
+    for (size_t i = 0; i < h->ngone;) {
+        uint64_t id = h->gone[i];
+        bool found;
+        size_t idx = find_idx(h, id, &found);
+        ut__gossip_member_t *m = found ? &h->m[idx] : NULL;
+        if (m != NULL && (m->tx_left > 0 || h->now - m->gone_since < h->reap_after)) {
+            i++;
+            continue;
+        }
+        h->gone[i] = h->gone[--h->ngone];
+        if (m == NULL)
+            continue; /* cannot happen; heal the list */
+        for (size_t k = 0; k < h->n; k++) {
+            if (h->order[k] == id) {
+                memmove(&h->order[k], &h->order[k + 1], (h->n - 1 - k) * sizeof h->order[0]);
+                if (k < h->order_pos)
+                    h->order_pos--;
+                break;
+            }
+        }
+        h->meta_bytes -= m->meta_len;
+        ut__free(m->meta);
+        memmove(&h->m[idx], &h->m[idx + 1], (h->n - 1 - idx) * sizeof h->m[0]);
+        h->n--;
+    }
+}
+
 /* The next member to probe: SWIM §4.3 round-robin over a list shuffled at
  * the end of every pass, skipping dead and left members. */
 static uint64_t next_target(ut_gossip_t *h)
 {
+    h->probe_buddy = false;
     /* A suspected member is probed next, once per suspicion (the
      * round-robin position stays): the buddy system
      * (Lifeguard §4.3) tells a suspect only when it is pinged, and a live
@@ -1030,6 +1084,7 @@ static uint64_t next_target(ut_gossip_t *h)
             ut__gossip_member_t *m = find(h, h->susp[i]);
             if (m != NULL && !m->susp_probed) {
                 m->susp_probed = true;
+                h->probe_buddy = true;
                 return m->id;
             }
         }
@@ -1153,6 +1208,9 @@ int ut_gossip_tick(ut_gossip_t *h, uint64_t now_ms)
         i++;
     }
 
+    if (h->reap_after > 0)
+        reap(h);
+
     for (unsigned i = 0; i < UT__GOSSIP_RELAYS; i++) {
         ut__gossip_relay_t *r = &h->relays[i];
         if (r->used && now_ms >= r->deadline) {
@@ -1197,7 +1255,8 @@ int ut_gossip_tick(ut_gossip_t *h, uint64_t now_ms)
                  * same): before, only suspicions raised before hearing of
                  * the first one counted, so the timeout stayed near its
                  * maximum and real failures took long to be declared. */
-                confirm(h, t, h->id);
+                if (!h->probe_buddy)
+                    confirm(h, t, h->id);
             } else if (t != NULL && t->status == UT_NODE_ALIVE) {
                 t->suspecter = h->id;
                 t->bcast_by = h->id;

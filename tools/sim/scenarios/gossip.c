@@ -49,6 +49,9 @@
 #define GS_DGRAM 1400u
 #define GS_STALL_QUEUE 128u
 #define GS_QUIET_STEP_MS 10u
+/* Dead and left members are forgotten after 10 s, so that reaping runs
+ * under every fault (the library's default is an hour). */
+#define GS_REAP_MS 10000u
 
 /* Scenario options (utsim's options struct has no room for them; one run
  * per process reads them). */
@@ -181,6 +184,7 @@ static bool new_instance(gs_t *s, unsigned i, bool first)
     c.push_pull_interval_ms = GS_PUSH_PULL_MS;
     c.gossip_interval_ms = GS_GOSSIP_MS;
     c.lifeguard = !gs_no_lifeguard;
+    c.reap_after_ms = GS_REAP_MS;
     int rc = ut_gossip_new(&n->h, &c);
     if (rc != UT_OK) {
         sim_fail_msg(s->w, "ut_gossip_new: %s", ut_strerror(rc));
@@ -360,7 +364,7 @@ static void workload(gs_t *s)
         s->next_stall = now + sim_rng_range(&s->rng, 2000, 10000);
         unsigned v = (unsigned)sim_rng_below(&s->rng, N);
         if (running(s, v) && s->nodes[v].stall_until == 0) {
-            s->nodes[v].stall_until = now + sim_rng_range(&s->rng, 1000, 3000);
+            s->nodes[v].stall_until = now + sim_rng_range(&s->rng, 100, 700);
             s->stalls++;
         }
     }

@@ -355,17 +355,37 @@ static size_t dgram_updates(const ut_gossip_t *h)
     return (h->max_dgram - UT__GOSSIP_FRAME_BASE) / UT__GOSSIP_UPDATE_HDR + 1u;
 }
 
+static size_t update_size(const ut__gossip_member_t *m);
+
+/* The datagrams a full-state message takes (push_sync's packing). */
+static size_t sync_parts(const ut_gossip_t *h)
+{
+    size_t parts = 1, used = 0, budget = h->max_dgram - UT__GOSSIP_FRAME_BASE;
+    for (size_t i = 0; i < h->n; i++) {
+        size_t sz = update_size(&h->m[i]);
+        if (used + sz > budget && used > 0) {
+            parts++;
+            used = 0;
+        }
+        used += sz;
+    }
+    return parts;
+}
+
 /* Room for n datagrams (with piggyback) and, when sync, one full-state
- * message. */
+ * message (in parts; extra_ups members that the current step may add could
+ * each need a part of their own). */
 static int reserve_out(ut_gossip_t *h, size_t n, bool sync, size_t extra_ups, size_t extra_bytes)
 {
     size_t ups = n * dgram_updates(h) + extra_ups;
     size_t bytes = n * (size_t)h->max_dgram + extra_bytes;
+    size_t parts = 0;
     if (sync) {
         ups += h->n;
         bytes += h->meta_bytes + 8u * h->n;
+        parts = sync_parts(h) + extra_ups;
     }
-    if (ut__outbox_reserve(&h->ob, n + (sync ? 1u : 0u), bytes) != UT_OK)
+    if (ut__outbox_reserve(&h->ob, n + parts, bytes) != UT_OK)
         return UT_ENOMEM;
     return reserve_pool(h, ups);
 }
@@ -461,16 +481,33 @@ static ut_msg_t *push_dgram(ut_gossip_t *h, ut_msg_type_t type, uint64_t to, uin
     return msg;
 }
 
-/* Push-pull: the whole member list (memberlist's TCP state exchange; here
- * one message, not bound by the datagram size). */
+/* Push-pull: the whole member list (memberlist's state exchange, which it
+ * sends over TCP), cut into parts that each fit max_datagram, numbered in
+ * seq from 0; a receiver answers part 0 only, so one exchange gets one
+ * answer. (It was one message of any size: at 1,000 members with 1 KiB of
+ * metadata each, a megabyte no datagram transport carries.) */
 static void push_sync(ut_gossip_t *h, ut_msg_type_t type, uint64_t to)
 {
+    size_t budget = h->max_dgram - UT__GOSSIP_FRAME_BASE, used = 0, cnt = 0;
     ut_msg_t *msg = ut__outbox_push(&h->ob, type, h->id, to);
     ut__gossip_pool_t *p = &h->pool[h->live];
     size_t off = p->n;
-    for (size_t i = 0; i < h->n; i++)
+    for (size_t i = 0; i < h->n; i++) {
+        size_t sz = update_size(&h->m[i]);
+        if (used + sz > budget && cnt > 0) {
+            set_updates(msg, off, cnt);
+            uint64_t part = msg->body.gossip.seq + 1u;
+            msg = ut__outbox_push(&h->ob, type, h->id, to);
+            msg->body.gossip.seq = part;
+            off = p->n;
+            cnt = 0;
+            used = 0;
+        }
         member_update(h, &h->m[i], &p->e[p->n++]);
-    set_updates(msg, off, h->n);
+        used += sz;
+        cnt++;
+    }
+    set_updates(msg, off, cnt);
 }
 
 /* ---- applying updates (SWIM §4.2 rules, with memberlist's handling of
@@ -722,9 +759,10 @@ static int check_config(const ut_gossip_config_t *c)
         (c->meta_len > 0 && c->meta == NULL) || c->max_meta > UINT32_MAX / 2 ||
         c->indirect_probes > 64 || c->gossip_fanout > 64)
         return UT_EINVAL;
-    /* One update with full metadata must fit a datagram. */
-    if ((uint64_t)c->max_datagram <
-        (uint64_t)UT__GOSSIP_FRAME_BASE + UT__GOSSIP_UPDATE_HDR + c->max_meta)
+    /* One update with full metadata, or a suspicion (8 bytes), must fit a
+     * datagram. */
+    if ((uint64_t)c->max_datagram < (uint64_t)UT__GOSSIP_FRAME_BASE + UT__GOSSIP_UPDATE_HDR +
+                                        (c->max_meta > 8 ? c->max_meta : 8))
         return UT_EINVAL;
     for (size_t i = 0; i < c->n_seeds; i++)
         if (c->seeds[i] == 0 || c->seeds[i] == c->id)
@@ -895,7 +933,7 @@ int ut_gossip_step(ut_gossip_t *h, const ut_msg_t *m)
         return rc;
     const ut_msg_gossip_t *g = &m->body.gossip;
     size_t nu = g->n_updates;
-    bool sync = m->type == UT_MSG_GOSSIP_SYNC;
+    bool sync = m->type == UT_MSG_GOSSIP_SYNC && m->body.gossip.seq == 0; /* answered */
 
     /* Reserve everything first: nothing below can fail. */
     /* A sync reply lists the members this message adds, too. */
@@ -993,7 +1031,8 @@ int ut_gossip_step(ut_gossip_t *h, const ut_msg_t *m)
                 }
             }
         }
-        push_sync(h, UT_MSG_GOSSIP_SYNC_RESP, from);
+        if (g->seq == 0)
+            push_sync(h, UT_MSG_GOSSIP_SYNC_RESP, from);
         break;
     case UT_MSG_GOSSIP_SYNC_RESP:
         if (h->local == UT_NODE_JOINING)

@@ -66,6 +66,7 @@ void gc_config_init(gc_config_t *c)
     c->push_pull_ms = 30000;
     c->lifeguard = true;
     c->bootstrap = true;
+    c->check_views = true;
 }
 
 static bool pkt_less(const gc_pkt_t *a, const gc_pkt_t *b)
@@ -147,7 +148,7 @@ gc_t *gc_new(const gc_config_t *c)
         g->errors++;
     for (size_t i = 0; i < c->n; i++) {
         g->m[i].h = make(g, i, !c->bootstrap && i > 0);
-        if (c->n <= GC_VIEW_CHECK_MAX)
+        if (c->check_views && c->n <= GC_VIEW_CHECK_MAX)
             g->m[i].view = calloc(c->n, sizeof(gck_view_t));
     }
     if (c->bootstrap) {

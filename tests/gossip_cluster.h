@@ -26,6 +26,7 @@ typedef struct gc_config {
     uint32_t push_pull_ms;
     bool lifeguard;
     bool bootstrap; /* start with every member knowing every other one */
+    bool check_views; /* check every view after every drain (n <= 256; default on) */
 } gc_config_t;
 
 typedef struct gc_stats {

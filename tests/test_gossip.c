@@ -1355,6 +1355,73 @@ static void test_sync_bounded_by_datagram(void **state)
     ut_gossip_free(b);
 }
 
+typedef struct trace_count {
+    unsigned suspected, dead, refused, stall, refute;
+} trace_count_t;
+
+static void count_trace(void *arg, const ut_trace_event_t *ev)
+{
+    trace_count_t *c = arg;
+    assert_string_equal(ev->module, "gossip");
+    if (strcmp(ev->event, "suspected") == 0)
+        c->suspected++;
+    else if (strcmp(ev->event, "dead") == 0 && ev->level == UT_TRACE_WARN)
+        c->dead++;
+    else if (strcmp(ev->event, "refused") == 0 && ev->level == UT_TRACE_WARN)
+        c->refused++;
+    else if (strcmp(ev->event, "stall") == 0)
+        c->stall++;
+    else if (strcmp(ev->event, "refute") == 0)
+        c->refute++;
+}
+
+/* The trace hook (config version 2) sees membership changes, refused
+ * input, refutations and stalls; off by default and in version 1. */
+static void test_trace_hook(void **state)
+{
+    (void)state;
+    trace_count_t tc = {0};
+    ut_gossip_config_t c;
+    assert_int_equal(ut_gossip_config_init(&c, UT_GOSSIP_CONFIG_VERSION), UT_OK);
+    assert_null(c.trace);
+    c.id = 1;
+    c.gossip_interval_ms = 0;
+    c.trace = count_trace;
+    c.trace_arg = &tc;
+    ut_gossip_t *a = NULL;
+    assert_int_equal(ut_gossip_new(&a, &c), UT_OK);
+    learn(a, 1, 2);
+    out_t o;
+    drain(a, &o);
+    assert_int_equal(ut_gossip_tick(a, 0), UT_OK);
+    ut_entry_t s = susp(2, 0, by3);
+    ut_msg_t m = gmsg(UT_MSG_GOSSIP_PUSH, 3, 1, &s, 1);
+    assert_int_equal(ut_gossip_step(a, &m), UT_OK);
+    ut_entry_t me = susp(1, 0, by3);
+    m = gmsg(UT_MSG_GOSSIP_PUSH, 3, 1, &me, 1);
+    assert_int_equal(ut_gossip_step(a, &m), UT_OK);
+    ut_entry_t bad = upd(0, UT_NODE_ALIVE, 0);
+    m = gmsg(UT_MSG_GOSSIP_PUSH, 3, 1, &bad, 1);
+    assert_int_equal(ut_gossip_step(a, &m), UT_EINVAL);
+    assert_int_equal(ut_gossip_tick(a, 60000), UT_OK);
+    assert_int_equal(ut_gossip_tick(a, 60100), UT_OK);
+    drain(a, &o);
+    assert_int_equal(tc.suspected, 1);
+    assert_int_equal(tc.refute, 1);
+    assert_int_equal(tc.refused, 1);
+    assert_int_equal(tc.stall, 1);
+    ut_gossip_free(a);
+    /* version 1 has no tracer */
+    trace_count_t t1 = {0};
+    c.version = 1;
+    c.trace_arg = &t1;
+    assert_int_equal(ut_gossip_new(&a, &c), UT_OK);
+    m = gmsg(UT_MSG_GOSSIP_PUSH, 3, 1, &bad, 1);
+    assert_int_equal(ut_gossip_step(a, &m), UT_EINVAL);
+    assert_int_equal(t1.refused, 0);
+    ut_gossip_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1381,6 +1448,7 @@ int main(void)
         cmocka_unit_test(test_lone_member_resyncs),
         cmocka_unit_test(test_reaping),
         cmocka_unit_test(test_sync_bounded_by_datagram),
+        cmocka_unit_test(test_trace_hook),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,6 +19,7 @@
 
 #include "unitypes/common.h"
 #include "unitypes/msg.h"
+#include "unitypes/trace.h"
 #include "unitypes/types.h"
 
 #ifdef __cplusplus
@@ -66,6 +67,14 @@ typedef struct ut_gossip_config {
      * gone within the window; a partition that lasts longer heals through
      * the seeds only (docs/gossip.md). */
     uint32_t reap_after_ms;
+    /** Version 2: tracer (include/unitypes/trace.h), NULL = off. Module
+     * "gossip"; events: membership events by their names (a = member,
+     * b = incarnation; "dead" at WARN), "refute" (a = new incarnation),
+     * "stall" (WARN, a = the tick gap in ms), "refused" (WARN, a = message
+     * type, b = sender), "confirm" (a = member, b = confirmer), "reap"
+     * (a = member), "join-done", "leave". */
+    ut_trace_fn trace;
+    void *trace_arg; /**< Version 2: passed to @c trace. */
 } ut_gossip_config_t;
 
 /** @brief Kinds of membership events. @since 0.2.0 */

@@ -15,6 +15,7 @@
 #include "common/handle.h"
 #include "common/outbox.h"
 #include "common/rand.h"
+#include "common/trace.h"
 #include "gossip/gossip_internal.h"
 #include "internal.h"
 
@@ -110,6 +111,7 @@ struct ut_gossip {
     unsigned char **metas; /* step: pre-allocated metadata copies */
     size_t metas_cap;
 
+    ut__tracer_t tracer;
     ut__outbox_t ob;
     ut__readyseq_t rs;
     ut__gossip_evvec_t ev[2];
@@ -238,8 +240,12 @@ static void lhm_add(ut_gossip_t *h, int delta)
     h->lhm = (unsigned)v;
 }
 
+static const char *event_name(ut_gossip_event_kind_t kind);
+
 static void push_event(ut_gossip_t *h, ut_gossip_event_kind_t kind, const ut__gossip_member_t *m)
 {
+    ut__trace(&h->tracer, kind == UT_GOSSIP_EVENT_DEAD ? UT_TRACE_WARN : UT_TRACE_INFO, "gossip",
+              h->id, event_name(kind), NULL, m->id, m->inc);
     ut__gossip_evvec_t *v = &h->ev[h->live];
     if (v->n < v->cap) /* reserved beforehand; the check only guards */
         v->ev[v->n++] = (ut_gossip_event_t){kind, m->id, m->inc};
@@ -525,6 +531,7 @@ static void refute(ut_gossip_t *h, uint64_t inc)
     /* SWIM §4.2: only the member itself increments its incarnation; doing
      * so overrides every suspicion at the lower one. */
     s->inc = (inc > s->inc ? inc : s->inc) + 1u;
+    ut__trace(&h->tracer, UT_TRACE_INFO, "gossip", h->id, "refute", NULL, s->inc, 0);
     h->left_done = false;
     enqueue(h, s);
 }
@@ -591,6 +598,7 @@ static void confirm(ut_gossip_t *h, ut__gossip_member_t *m, uint64_t by)
     m->conf[m->nconf++] = by;
     m->susp_deadline = m->susp_start + susp_timeout(h, m->nconf);
     m->bcast_by = by;
+    ut__trace(&h->tracer, UT_TRACE_DEBUG, "gossip", h->id, "confirm", NULL, m->id, by);
     enqueue(h, m);
 }
 
@@ -798,6 +806,10 @@ int ut_gossip_new(ut_gossip_t **out, const ut_gossip_config_t *cfg)
     h->gossip_interval = cfg->gossip_interval_ms;
     h->fanout = cfg->gossip_fanout;
     h->reap_after = cfg->version >= 2 ? cfg->reap_after_ms : 0;
+    if (cfg->version >= 2) {
+        h->tracer.fn = cfg->trace;
+        h->tracer.arg = cfg->trace_arg;
+    }
     h->local = cfg->n_seeds > 0 ? UT_NODE_JOINING : UT_NODE_ALIVE;
     unsigned char *meta = NULL;
     if (cfg->meta_len > 0) {
@@ -907,6 +919,7 @@ static int check_msg(ut_gossip_t *h, const ut_msg_t *m)
  * spreads like any other update). */
 static void join_done(ut_gossip_t *h)
 {
+    ut__trace(&h->tracer, UT_TRACE_INFO, "gossip", h->id, "join-done", NULL, 0, 0);
     h->local = UT_NODE_ALIVE;
     enqueue(h, self_member(h));
 }
@@ -929,8 +942,11 @@ int ut_gossip_step(ut_gossip_t *h, const ut_msg_t *m)
     if (m == NULL)
         UT__FAIL(&h->base, UT_EINVAL, "step: NULL message");
     int rc = check_msg(h, m);
-    if (rc != UT_OK)
+    if (rc != UT_OK) {
+        ut__trace(&h->tracer, UT_TRACE_WARN, "gossip", h->id, "refused", "malformed message",
+                  (uint64_t)m->type, m->from);
         return rc;
+    }
     const ut_msg_gossip_t *g = &m->body.gossip;
     size_t nu = g->n_updates;
     bool sync = m->type == UT_MSG_GOSSIP_SYNC && m->body.gossip.seq == 0; /* answered */
@@ -1057,6 +1073,8 @@ oom:
  * refutations. */
 static void stalled(ut_gossip_t *h, uint64_t gap)
 {
+    ut__trace(&h->tracer, UT_TRACE_WARN, "gossip", h->id, "stall", "tick gap over a period", gap,
+              0);
     for (size_t i = 0; i < h->nsusp; i++) {
         ut__gossip_member_t *m = find(h, h->susp[i]);
         if (m != NULL) {
@@ -1098,6 +1116,7 @@ static void reap(ut_gossip_t *h)
                 break;
             }
         }
+        ut__trace(&h->tracer, UT_TRACE_DEBUG, "gossip", h->id, "reap", NULL, id, m->inc);
         h->meta_bytes -= m->meta_len;
         ut__free(m->meta);
         memmove(&h->m[idx], &h->m[idx + 1], (h->n - 1 - idx) * sizeof h->m[0]);
@@ -1425,6 +1444,7 @@ int ut_gossip_leave(ut_gossip_t *h)
     if (h->local == UT_NODE_LEAVING)
         UT__FAIL(&h->base, UT_ESTATE, "leave: already leaving");
     ut__gossip_member_t *s = self_member(h);
+    ut__trace(&h->tracer, UT_TRACE_INFO, "gossip", h->id, "leave", NULL, s->inc, 0);
     h->local = UT_NODE_LEAVING;
     set_status(h, s, UT_NODE_LEAVING);
     h->n_live++; /* we still count ourselves while telling the others */
@@ -1532,6 +1552,11 @@ const char *ut_gossip_errmsg(const ut_gossip_t *h)
 }
 
 const char *ut_gossip_event_name(ut_gossip_event_kind_t kind)
+{
+    return event_name(kind);
+}
+
+static const char *event_name(ut_gossip_event_kind_t kind)
 {
     switch (kind) {
     case UT_GOSSIP_EVENT_JOINED:

@@ -38,7 +38,8 @@ static inline bool gck_transition(const gck_view_t *prev, bool known, uint8_t st
     if (!known) {
         if (prev_gone)
             return true;
-        snprintf(why, cap, "forgotten while %s", ut_node_status_name((ut_node_status_t)prev->status));
+        snprintf(why, cap, "forgotten while %s",
+                 ut_node_status_name((ut_node_status_t)prev->status));
         return false;
     }
     if (inc < prev->inc) {

@@ -25,7 +25,7 @@ typedef struct gc_config {
     uint32_t probe_interval_ms, probe_timeout_ms;
     uint32_t push_pull_ms;
     bool lifeguard;
-    bool bootstrap; /* start with every member knowing every other one */
+    bool bootstrap;   /* start with every member knowing every other one */
     bool check_views; /* check every view after every drain (n <= 256; default on) */
 } gc_config_t;
 

@@ -51,7 +51,7 @@ typedef struct ut__gossip_member {
     uint32_t tx_left; /* retransmissions left; > 0 iff queued */
     uint8_t status;   /* ALIVE, SUSPECTED, DEAD, LEAVING (= left) */
     uint8_t nconf;
-    bool susp_probed; /* SUSPECTED: probed by us since the suspicion began */
+    bool susp_probed;    /* SUSPECTED: probed by us since the suspicion began */
     uint64_t gone_since; /* DEAD or LEAVING: since when (reaping) */
 } ut__gossip_member_t;
 
@@ -625,8 +625,8 @@ static bool apply_update(ut_gossip_t *h, const ut_entry_t *e, unsigned char *met
         memset(m, 0, sizeof *m);
         m->id = e->index;
         m->inc = e->term;
-        m->status = UT_NODE_DEAD; /* set_status counts it live */
-        m->gone_since = UINT64_MAX;  /* ... and not as one that was gone */
+        m->status = UT_NODE_DEAD;   /* set_status counts it live */
+        m->gone_since = UINT64_MAX; /* ... and not as one that was gone */
         set_status(h, m, UT_NODE_ALIVE);
         m->meta = meta;
         m->meta_len = e->len;

@@ -292,10 +292,10 @@ static void step_now(gs_t *s, unsigned i, const ut_msg_t *m)
     int rc = ut_gossip_step(n->h, m);
     s->w->r->stats.invariant_checks++;
     if (rc != UT_OK)
-        sim_violation(s->w, "contract",
-                      "node %u refused a %s from node %" PRIu64 " that a correct peer sent: %s (%s)",
-                      i + 1, ut_msg_type_name(m->type), m->from, ut_strerror(rc),
-                      ut_gossip_errmsg(n->h));
+        sim_violation(
+            s->w, "contract",
+            "node %u refused a %s from node %" PRIu64 " that a correct peer sent: %s (%s)", i + 1,
+            ut_msg_type_name(m->type), m->from, ut_strerror(rc), ut_gossip_errmsg(n->h));
 }
 
 static bool decode_frame(gs_t *s, const gs_frame_t *f, ut_msg_t *m)
@@ -646,8 +646,10 @@ static void gs_request(void *ctx, unsigned i, const sim_cmsg_t *m)
 {
     gs_t *s = ctx;
     (void)m;
-    sim_violation(s->w, "client-request", "node %u got a client request (the gossip scenario "
-                  "runs no clients)", i + 1);
+    sim_violation(s->w, "client-request",
+                  "node %u got a client request (the gossip scenario "
+                  "runs no clients)",
+                  i + 1);
 }
 
 /* ---- the quiet tail ------------------------------------------------------- */
@@ -756,14 +758,14 @@ static void quiet_tail(gs_t *s)
             s->w->r->stats.invariant_checks++;
             if (s->nodes[j].h) {
                 if (!known || m.status != UT_NODE_ALIVE) {
-                    sim_violation(s->w, "accuracy-after-heal",
-                                  "node %u sees live member %u (%s, incarnation %" PRIu64
-                                  ", knows %zu members) as %s after a quiet, healed period of "
-                                  "%" PRIu64 " ms",
-                                  i + 1, j + 1, ut_node_status_name(ut_gossip_status(s->nodes[j].h)),
-                                  ut_gossip_incarnation(s->nodes[j].h),
-                                  ut_gossip_member_count(s->nodes[j].h),
-                                  known ? ut_node_status_name(m.status) : "unknown", bound);
+                    sim_violation(
+                        s->w, "accuracy-after-heal",
+                        "node %u sees live member %u (%s, incarnation %" PRIu64
+                        ", knows %zu members) as %s after a quiet, healed period of "
+                        "%" PRIu64 " ms",
+                        i + 1, j + 1, ut_node_status_name(ut_gossip_status(s->nodes[j].h)),
+                        ut_gossip_incarnation(s->nodes[j].h), ut_gossip_member_count(s->nodes[j].h),
+                        known ? ut_node_status_name(m.status) : "unknown", bound);
                     return;
                 }
             } else if (known && m.status != UT_NODE_DEAD && m.status != UT_NODE_LEAVING) {
@@ -771,7 +773,7 @@ static void quiet_tail(gs_t *s)
                               "node %u still sees member %u, which is %s, as %s after %" PRIu64
                               " quiet ms",
                               i + 1, j + 1,
-                              j == victim                    ? "crashed"
+                              j == victim                   ? "crashed"
                               : s->nodes[j].phase == GS_OUT ? "gone (left)"
                                                             : "down",
                               ut_node_status_name(m.status), bound);

@@ -784,7 +784,7 @@ static void test_join_and_leave(void **state)
 
 /* ---- allocation failures --------------------------------------------- */
 
-static void exercise(void)
+static size_t exercise(void)
 {
     uint64_t seed = 1;
     ut_gossip_t *s = NULL, *j = NULL;
@@ -793,16 +793,27 @@ static void exercise(void)
     c.id = 1;
     c.meta = "m";
     c.meta_len = 1;
+    c.max_datagram = 200; /* push-pull in several parts */
+    c.max_meta = 64;
+    c.reap_after_ms = 1000; /* silent members: suspected, dead, reaped */
     if (ut_gossip_new(&s, &c) != UT_OK)
-        return;
+        return 0;
+    ut_entry_t silent[10];
+    for (int i = 0; i < 10; i++)
+        silent[i] = upd((uint64_t)i + 10, UT_NODE_ALIVE, 0);
+    ut_msg_t pm = gmsg(UT_MSG_GOSSIP_PUSH, 10, 1, silent, 10);
+    snap_t b0;
+    take(s, &b0);
+    if (ut_gossip_step(s, &pm) == UT_ENOMEM)
+        same(s, &b0);
     c.id = 2;
     c.seeds = &seed;
     c.n_seeds = 1;
     if (ut_gossip_new(&j, &c) != UT_OK) {
         ut_gossip_free(s);
-        return;
+        return 0;
     }
-    for (uint64_t t = 0; t < 8000; t += 250) {
+    for (uint64_t t = 0; t < 20000; t += 250) {
         for (int k = 0; k < 2; k++) {
             ut_gossip_t *h = k ? s : j, *peer = k ? j : s;
             snap_t before;
@@ -827,9 +838,23 @@ static void exercise(void)
             if (ut_gossip_set_meta(j, "abc", 3) == UT_ENOMEM)
                 same(j, &b);
         }
+        if (t == 2000) {
+            /* the silent members: half confirmed dead, half left; reaped
+             * a second after their news went out */
+            ut_entry_t gone[10];
+            for (int i = 0; i < 10; i++)
+                gone[i] = upd((uint64_t)i + 10, i < 5 ? UT_NODE_DEAD : UT_NODE_LEAVING, 0);
+            ut_msg_t gm = gmsg(UT_MSG_GOSSIP_PUSH, 2, 1, gone, 10);
+            snap_t b;
+            take(s, &b);
+            if (ut_gossip_step(s, &gm) == UT_ENOMEM)
+                same(s, &b);
+        }
     }
+    size_t left = ut_gossip_member_count(s);
     ut_gossip_free(s);
     ut_gossip_free(j);
+    return left;
 }
 
 static void test_alloc_failures(void **state)
@@ -837,7 +862,7 @@ static void test_alloc_failures(void **state)
     (void)state;
     test_alloc_t t;
     test_alloc_install(&t, 0);
-    exercise();
+    assert_int_equal(exercise(), 2); /* the 10 silent members were reaped */
     long total = t.calls;
     assert_int_equal(t.live, 0);
     test_alloc_uninstall();

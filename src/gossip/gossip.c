@@ -593,7 +593,11 @@ static void confirm(ut_gossip_t *h, ut__gossip_member_t *m, uint64_t by)
     for (unsigned i = 0; i < m->nconf; i++)
         if (m->conf[i] == by)
             return;
-    if (m->nconf >= UT__GOSSIP_MAX_CONF)
+    /* Past k confirmations the timeout is at its minimum: more change
+     * nothing and are not gossiped again (memberlist's Confirm does the
+     * same), which keeps a crash's confirmation waves to k. */
+    unsigned k = h->k < UT__GOSSIP_MAX_CONF ? h->k : UT__GOSSIP_MAX_CONF;
+    if (m->nconf >= k)
         return;
     m->conf[m->nconf++] = by;
     m->susp_deadline = m->susp_start + susp_timeout(h, m->nconf);

@@ -22,7 +22,9 @@
  * incarnation above what the member itself ever reached (SWIM §4.2: only
  * the member raises it), its own status only joining -> alive -> leaving and
  * never an event saying it is suspected or dead, every datagram within
- * max_datagram, every call's result (a correct peer's message is accepted).
+ * max_datagram, every call's result (a correct peer's message is accepted),
+ * and refutation (a member told it is suspected or dead at its incarnation
+ * holds a higher one after that step, SWIM §4.2).
  *
  * At the end (finish), the world's faults cannot be switched off, so the
  * scenario continues the surviving members on a quiet, healed network of
@@ -289,13 +291,37 @@ static bool gs_node_crash(void *ctx, unsigned i)
 static void step_now(gs_t *s, unsigned i, const ut_msg_t *m)
 {
     gs_node_t *n = &s->nodes[i];
+    /* The highest claim in m that node i is suspected, dead, or (while it
+     * is not leaving) gone, at or above its incarnation. */
+    uint64_t inc = ut_gossip_incarnation(n->h), claim = 0;
+    bool claimed = false, leaving = ut_gossip_status(n->h) == UT_NODE_LEAVING;
+    for (size_t k = 0; k < m->body.gossip.n_updates; k++) {
+        const ut_entry_t *e = &m->body.gossip.updates[k];
+        if (e->index == i + 1 && e->term >= inc &&
+            (e->type == UT_NODE_SUSPECTED || e->type == UT_NODE_DEAD ||
+             (e->type == UT_NODE_LEAVING && !leaving)) &&
+            (!claimed || e->term > claim)) {
+            claim = e->term;
+            claimed = true;
+        }
+    }
     int rc = ut_gossip_step(n->h, m);
     s->w->r->stats.invariant_checks++;
-    if (rc != UT_OK)
+    if (rc != UT_OK) {
         sim_violation(
             s->w, "contract",
             "node %u refused a %s from node %" PRIu64 " that a correct peer sent: %s (%s)", i + 1,
             ut_msg_type_name(m->type), m->from, ut_strerror(rc), ut_gossip_errmsg(n->h));
+        return;
+    }
+    /* SWIM §4.2: a member told it is suspected (or dead, or gone) at its
+     * current incarnation refutes with a higher one. */
+    s->w->r->stats.invariant_checks++;
+    if (claimed && ut_gossip_incarnation(n->h) <= claim)
+        sim_violation(s->w, "refutation",
+                      "node %u was told by node %" PRIu64 " that it is suspected or gone at "
+                      "incarnation %" PRIu64 " and still has incarnation %" PRIu64,
+                      i + 1, m->from, claim, ut_gossip_incarnation(n->h));
 }
 
 static bool decode_frame(gs_t *s, const gs_frame_t *f, ut_msg_t *m)

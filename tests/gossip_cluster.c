@@ -5,6 +5,11 @@
 #include <string.h>
 
 #include "gossip/gossip_internal.h"
+#include "gossip_check.h"
+
+/* Views are checked after every drain up to this many members (n^2 of
+ * memory; the benchmark's 10,000 members skip it). */
+#define GC_VIEW_CHECK_MAX 256u
 
 typedef struct gc_pkt {
     uint64_t at, seq;
@@ -23,6 +28,7 @@ typedef struct gc_member {
     bool detected;
     size_t dead_seen; /* live members that declared it dead since the crash */
     unsigned generation;
+    gck_view_t *view; /* this instance's view of each member (small n only) */
 } gc_member_t;
 
 struct gc {
@@ -60,6 +66,7 @@ void gc_config_init(gc_config_t *c)
     c->push_pull_ms = 30000;
     c->lifeguard = true;
     c->bootstrap = true;
+    c->check_views = true;
 }
 
 static bool pkt_less(const gc_pkt_t *a, const gc_pkt_t *b)
@@ -139,8 +146,11 @@ gc_t *gc_new(const gc_config_t *c)
     g->side = NULL;
     if (ut_msg_decoder_new(&g->dec) != UT_OK)
         g->errors++;
-    for (size_t i = 0; i < c->n; i++)
+    for (size_t i = 0; i < c->n; i++) {
         g->m[i].h = make(g, i, !c->bootstrap && i > 0);
+        if (c->check_views && c->n <= GC_VIEW_CHECK_MAX)
+            g->m[i].view = calloc(c->n, sizeof(gck_view_t));
+    }
     if (c->bootstrap) {
         /* Every member receives the full list once, as if it had joined. */
         ut_entry_t *e = calloc(c->n, sizeof *e);
@@ -173,8 +183,10 @@ void gc_free(gc_t *g)
 {
     if (g == NULL)
         return;
-    for (size_t i = 0; i < g->cfg.n; i++)
+    for (size_t i = 0; i < g->cfg.n; i++) {
         ut_gossip_free(g->m[i].h);
+        free(g->m[i].view);
+    }
     while (g->nheap > 0)
         free(heap_pop(g).buf);
     free(g->heap);
@@ -238,7 +250,7 @@ static void send_all(gc_t *g, size_t i, const ut_gossip_ready_t *rd)
             g->errors++;
             continue;
         }
-        if (msg->type != UT_MSG_GOSSIP_SYNC && msg->type != UT_MSG_GOSSIP_SYNC_RESP && len > 1400)
+        if (len > 1400) /* push-pull parts included */
             g->st.oversize++;
         g->st.msgs++;
         g->st.bytes += len;
@@ -265,6 +277,36 @@ static void send_all(gc_t *g, size_t i, const ut_gossip_ready_t *rd)
         on_event(g, i, &rd->events[k]);
 }
 
+/* The rules of gossip_check.h over member i's whole list (the same checks
+ * as utsim's gossip scenario). */
+static void check_views(gc_t *g, size_t i)
+{
+    gc_member_t *o = &g->m[i];
+    if (o->view == NULL)
+        return;
+    size_t cnt = ut_gossip_member_count(o->h);
+    size_t k = 0;
+    for (size_t j = 0; j < g->cfg.n; j++) {
+        ut_gossip_member_t mm;
+        bool known = k < cnt && ut_gossip_member_at(o->h, k, &mm) == UT_OK && mm.id == j + 1;
+        if (known)
+            k++;
+        g->st.view_checks++;
+        char why[120];
+        if (j == i) {
+            if (!known || gck_self_rank(mm.status) < 0)
+                g->st.view_errors++;
+            continue;
+        }
+        if (!gck_transition(&o->view[j], known, (uint8_t)(known ? mm.status : 0),
+                            known ? mm.incarnation : 0, why, sizeof why))
+            g->st.view_errors++;
+        o->view[j].known = known;
+        o->view[j].status = (uint8_t)(known ? mm.status : 0);
+        o->view[j].inc = known ? mm.incarnation : 0;
+    }
+}
+
 static void drain(gc_t *g, size_t i)
 {
     ut_gossip_t *h = g->m[i].h;
@@ -274,6 +316,7 @@ static void drain(gc_t *g, size_t i)
         if (ut_gossip_advance(h, &rd) != UT_OK)
             g->errors++;
     }
+    check_views(g, i);
 }
 
 static void deliver(gc_t *g, gc_pkt_t *p)
@@ -350,6 +393,8 @@ void gc_crash(gc_t *g, size_t i)
     m->dead_seen = 0;
     ut_gossip_free(m->h);
     m->h = NULL;
+    if (m->view != NULL)
+        memset(m->view, 0, g->cfg.n * sizeof(gck_view_t)); /* a new instance sees anew */
 }
 
 void gc_restart(gc_t *g, size_t i)
@@ -375,6 +420,11 @@ void gc_partition(gc_t *g, const unsigned char *side)
         g->side = malloc(g->cfg.n);
         memcpy(g->side, side, g->cfg.n);
     }
+}
+
+void gc_set_loss(gc_t *g, unsigned loss_pct)
+{
+    g->cfg.loss_pct = loss_pct;
 }
 
 bool gc_crashed(const gc_t *g, size_t i)

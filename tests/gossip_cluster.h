@@ -25,7 +25,8 @@ typedef struct gc_config {
     uint32_t probe_interval_ms, probe_timeout_ms;
     uint32_t push_pull_ms;
     bool lifeguard;
-    bool bootstrap; /* start with every member knowing every other one */
+    bool bootstrap;   /* start with every member knowing every other one */
+    bool check_views; /* check every view after every drain (n <= 256; default on) */
 } gc_config_t;
 
 typedef struct gc_stats {
@@ -36,7 +37,9 @@ typedef struct gc_stats {
     uint64_t detect_sum_ms, detect_n, detect_max_ms; /* crash -> first suspicion */
     uint64_t dead_all_n, dead_all_sum_ms;            /* crash -> dead at every live member */
     uint64_t *detect_ms;
-    size_t detect_cap; /* every first detection, ms */
+    size_t detect_cap;    /* every first detection, ms */
+    uint64_t view_checks; /* rules of tests/gossip_check.h checked (n <= 256) */
+    uint64_t view_errors; /* ... and broken (must stay 0) */
 } gc_stats_t;
 
 typedef struct gc gc_t;
@@ -53,6 +56,8 @@ void gc_restart(gc_t *g, size_t i); /* a new incarnation joining through a live 
 void gc_stall(gc_t *g, size_t i, uint64_t until_ms);
 /* Members with side[i] != side[j] cannot talk; NULL heals. */
 void gc_partition(gc_t *g, const unsigned char *side);
+/* Change the loss rate from now on (e.g. 0: the faults stop). */
+void gc_set_loss(gc_t *g, unsigned loss_pct);
 bool gc_crashed(const gc_t *g, size_t i);
 const gc_stats_t *gc_stats(const gc_t *g);
 /* Status of member j as seen by member i (UT_NODE_DEAD if i crashed or j unknown). */

@@ -15,6 +15,7 @@
 
 #include <unitypes.h>
 
+#include "gossip/gossip_internal.h"
 #include "test_alloc.h"
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -783,7 +784,7 @@ static void test_join_and_leave(void **state)
 
 /* ---- allocation failures --------------------------------------------- */
 
-static void exercise(void)
+static size_t exercise(void)
 {
     uint64_t seed = 1;
     ut_gossip_t *s = NULL, *j = NULL;
@@ -792,16 +793,27 @@ static void exercise(void)
     c.id = 1;
     c.meta = "m";
     c.meta_len = 1;
+    c.max_datagram = 200; /* push-pull in several parts */
+    c.max_meta = 64;
+    c.reap_after_ms = 1000; /* silent members: suspected, dead, reaped */
     if (ut_gossip_new(&s, &c) != UT_OK)
-        return;
+        return 0;
+    ut_entry_t silent[10];
+    for (int i = 0; i < 10; i++)
+        silent[i] = upd((uint64_t)i + 10, UT_NODE_ALIVE, 0);
+    ut_msg_t pm = gmsg(UT_MSG_GOSSIP_PUSH, 10, 1, silent, 10);
+    snap_t b0;
+    take(s, &b0);
+    if (ut_gossip_step(s, &pm) == UT_ENOMEM)
+        same(s, &b0);
     c.id = 2;
     c.seeds = &seed;
     c.n_seeds = 1;
     if (ut_gossip_new(&j, &c) != UT_OK) {
         ut_gossip_free(s);
-        return;
+        return 0;
     }
-    for (uint64_t t = 0; t < 8000; t += 250) {
+    for (uint64_t t = 0; t < 20000; t += 250) {
         for (int k = 0; k < 2; k++) {
             ut_gossip_t *h = k ? s : j, *peer = k ? j : s;
             snap_t before;
@@ -826,9 +838,23 @@ static void exercise(void)
             if (ut_gossip_set_meta(j, "abc", 3) == UT_ENOMEM)
                 same(j, &b);
         }
+        if (t == 2000) {
+            /* the silent members: half confirmed dead, half left; reaped
+             * a second after their news went out */
+            ut_entry_t gone[10];
+            for (int i = 0; i < 10; i++)
+                gone[i] = upd((uint64_t)i + 10, i < 5 ? UT_NODE_DEAD : UT_NODE_LEAVING, 0);
+            ut_msg_t gm = gmsg(UT_MSG_GOSSIP_PUSH, 2, 1, gone, 10);
+            snap_t b;
+            take(s, &b);
+            if (ut_gossip_step(s, &gm) == UT_ENOMEM)
+                same(s, &b);
+        }
     }
+    size_t left = ut_gossip_member_count(s);
     ut_gossip_free(s);
     ut_gossip_free(j);
+    return left;
 }
 
 static void test_alloc_failures(void **state)
@@ -836,7 +862,7 @@ static void test_alloc_failures(void **state)
     (void)state;
     test_alloc_t t;
     test_alloc_install(&t, 0);
-    exercise();
+    assert_int_equal(exercise(), 2); /* the 10 silent members were reaped */
     long total = t.calls;
     assert_int_equal(t.live, 0);
     test_alloc_uninstall();
@@ -953,13 +979,472 @@ static void test_datagram_bound(void **state)
         for (size_t i = 0; i < rd.n_msgs; i++) {
             size_t len;
             assert_int_equal(ut_msg_encoded_size(&rd.msgs[i], &len), UT_OK);
-            if (rd.msgs[i].type != UT_MSG_GOSSIP_SYNC && rd.msgs[i].type != UT_MSG_GOSSIP_SYNC_RESP)
-                assert_true(len <= 512);
+            assert_true(len <= 512); /* push-pull parts too */
         }
         if (!ut_gossip_ready_empty(&rd))
             ut_gossip_advance(h, &rd);
     }
     ut_gossip_free(h);
+}
+
+/* ---- fixes found by the cluster test and utsim's gossip scenario ------- */
+
+/* Drains one ready; true if a message of type t (to `to`, 0 = any) carries
+ * the update (node, st, inc); *by gets a suspicion's suspecter. */
+static bool drain_update(ut_gossip_t *h, ut_msg_type_t t, uint64_t to, uint64_t node, uint32_t st,
+                         uint64_t inc, uint64_t *by)
+{
+    ut_gossip_ready_t rd;
+    bool found = false;
+    assert_int_equal(ut_gossip_ready(h, &rd), UT_OK);
+    for (size_t i = 0; i < rd.n_msgs && !found; i++) {
+        const ut_msg_t *m = &rd.msgs[i];
+        if (m->type != t || (to != 0 && m->to != to))
+            continue;
+        for (size_t k = 0; k < m->body.gossip.n_updates && !found; k++) {
+            const ut_entry_t *e = &m->body.gossip.updates[k];
+            if (e->index == node && e->type == st && e->term == inc) {
+                found = true;
+                if (by != NULL && e->len == 8)
+                    *by = ((const unsigned char *)e->data)[0];
+            }
+        }
+    }
+    if (!ut_gossip_ready_empty(&rd))
+        assert_int_equal(ut_gossip_advance(h, &rd), UT_OK);
+    return found;
+}
+
+/* Lifeguard §5's minimum suspicion timeout is α·log10(N)·T: at 32 members
+ * 4 × 1.5 × 1 s ≈ 6 s, not the 4 s that ⌊log10 N⌋ gave (plain SWIM
+ * timeout: lifeguard off, so the minimum is the timeout). */
+static void test_suspicion_timeout_log10(void **state)
+{
+    (void)state;
+    ut_gossip_t *a = mk(1, NULL, 0, false);
+    ut_entry_t u[31];
+    for (uint64_t id = 2; id <= 32; id++)
+        u[id - 2] = upd(id, UT_NODE_ALIVE, 0);
+    ut_msg_t m = gmsg(UT_MSG_GOSSIP_PUSH, 2, 1, u, 31);
+    assert_int_equal(ut_gossip_step(a, &m), UT_OK);
+    out_t o;
+    drain(a, &o);
+    assert_int_equal(ut_gossip_tick(a, 0), UT_OK);
+    ut_entry_t s = susp(5, 0, by3);
+    m = gmsg(UT_MSG_GOSSIP_PUSH, 3, 1, &s, 1);
+    assert_int_equal(ut_gossip_step(a, &m), UT_OK);
+    uint64_t dead_at = 0;
+    for (uint64_t t = 100; t <= 10000 && dead_at == 0; t += 100) {
+        assert_int_equal(ut_gossip_tick(a, t), UT_OK);
+        drain(a, &o);
+        if (has_event(&o, UT_GOSSIP_EVENT_DEAD, 5))
+            dead_at = t;
+    }
+    assert_true(dead_at >= 6000 && dead_at <= 6100);
+    ut_gossip_free(a);
+}
+
+/* A suspicion older than the alive we hold is answered with that alive:
+ * its sender missed the refutation. */
+static void test_stale_suspicion_answered(void **state)
+{
+    (void)state;
+    ut_gossip_t *a = mk(1, NULL, 0, true);
+    learn(a, 1, 2); /* 2, 3 */
+    ut_entry_t al = upd(2, UT_NODE_ALIVE, 2);
+    ut_msg_t m = gmsg(UT_MSG_GOSSIP_PUSH, 3, 1, &al, 1);
+    assert_int_equal(ut_gossip_step(a, &m), UT_OK);
+    out_t o;
+    drain(a, &o);
+    ut__gossip_quiesce(a); /* the refutation has been sent as often as any update */
+    ut_entry_t s = susp(2, 1, by3);
+    m = gmsg(UT_MSG_GOSSIP_PING, 3, 1, &s, 1);
+    m.body.gossip.target = 1;
+    m.body.gossip.seq = 9;
+    assert_int_equal(ut_gossip_step(a, &m), UT_OK);
+    assert_int_equal(view(a, 2), UT_NODE_ALIVE);
+    assert_true(drain_update(a, UT_MSG_GOSSIP_ACK, 3, 2, UT_NODE_ALIVE, 2, NULL));
+    /* a stale confirm too */
+    ut__gossip_quiesce(a);
+    ut_entry_t d = upd(2, UT_NODE_DEAD, 1);
+    m = gmsg(UT_MSG_GOSSIP_PING, 3, 1, &d, 1);
+    m.body.gossip.target = 1;
+    assert_int_equal(ut_gossip_step(a, &m), UT_OK);
+    assert_int_equal(view(a, 2), UT_NODE_ALIVE);
+    assert_true(drain_update(a, UT_MSG_GOSSIP_ACK, 3, 2, UT_NODE_ALIVE, 2, NULL));
+    ut_gossip_free(a);
+}
+
+/* Lifeguard §5 and §4.3: a suspect is probed right away, the ping carrying
+ * the suspicion first (buddy system); a failed regular probe of it is our
+ * own confirmation (the extra buddy probe's is not: it would make every
+ * suspicion confirmed at once), gossiped naming us, and it shortens the
+ * timeout below the maximum (6 × 4 s = 24 s; one confirmation of k = 3:
+ * 14 s). */
+static void test_failed_probe_confirms(void **state)
+{
+    (void)state;
+    ut_gossip_t *a = mk(1, NULL, 0, true);
+    learn(a, 1, 2); /* 2, 3 */
+    out_t o;
+    drain(a, &o);
+    assert_int_equal(ut_gossip_tick(a, 0), UT_OK);
+    ut_entry_t s = susp(2, 0, by3);
+    ut_msg_t m = gmsg(UT_MSG_GOSSIP_PUSH, 3, 1, &s, 1);
+    assert_int_equal(ut_gossip_step(a, &m), UT_OK);
+    drain(a, &o);
+    assert_int_equal(ut_gossip_tick(a, 1000), UT_OK);
+    ut_gossip_ready_t rd;
+    assert_int_equal(ut_gossip_ready(a, &rd), UT_OK);
+    assert_int_equal(rd.n_msgs, 1);
+    assert_int_equal(rd.msgs[0].type, UT_MSG_GOSSIP_PING);
+    assert_int_equal(rd.msgs[0].to, 2);
+    assert_true(rd.msgs[0].body.gossip.n_updates >= 1);
+    assert_int_equal(rd.msgs[0].body.gossip.updates[0].index, 2);
+    assert_int_equal(rd.msgs[0].body.gossip.updates[0].type, UT_NODE_SUSPECTED);
+    assert_int_equal(ut_gossip_advance(a, &rd), UT_OK);
+    uint64_t dead_at = 0;
+    bool named_us = false;
+    for (uint64_t t = 1100; t <= 30000 && dead_at == 0; t += 100) {
+        assert_int_equal(ut_gossip_tick(a, t), UT_OK);
+        ut_gossip_ready_t r2;
+        assert_int_equal(ut_gossip_ready(a, &r2), UT_OK);
+        for (size_t i = 0; i < r2.n_msgs; i++)
+            for (size_t k = 0; k < r2.msgs[i].body.gossip.n_updates; k++) {
+                const ut_entry_t *e = &r2.msgs[i].body.gossip.updates[k];
+                if (e->index == 2 && e->type == UT_NODE_SUSPECTED && e->len == 8 &&
+                    ((const unsigned char *)e->data)[0] == 1)
+                    named_us = true;
+            }
+        for (size_t i = 0; i < r2.n_events; i++)
+            if (r2.events[i].kind == UT_GOSSIP_EVENT_DEAD && r2.events[i].node == 2)
+                dead_at = t;
+        if (!ut_gossip_ready_empty(&r2))
+            assert_int_equal(ut_gossip_advance(a, &r2), UT_OK);
+    }
+    assert_true(named_us);
+    assert_true(dead_at > 0 && dead_at < 24000);
+    ut_gossip_free(a);
+}
+
+/* A tick long after the previous one means this member was stalled: what
+ * it suspected is not declared dead by time it did not listen; the
+ * refutation read afterwards clears it (Lifeguard §4, local health). */
+static void test_stall_does_not_bury(void **state)
+{
+    (void)state;
+    ut_gossip_t *a = mk(1, NULL, 0, true);
+    learn(a, 1, 2); /* 2, 3 */
+    out_t o;
+    drain(a, &o);
+    assert_int_equal(ut_gossip_tick(a, 0), UT_OK);
+    ut_entry_t s = susp(2, 0, by3);
+    ut_msg_t m = gmsg(UT_MSG_GOSSIP_PUSH, 3, 1, &s, 1);
+    assert_int_equal(ut_gossip_step(a, &m), UT_OK);
+    drain(a, &o);
+    unsigned lhm = ut_gossip_health(a);
+    assert_int_equal(ut_gossip_tick(a, 60000), UT_OK); /* past every timeout */
+    drain(a, &o);
+    assert_false(has_event(&o, UT_GOSSIP_EVENT_DEAD, 2));
+    assert_int_equal(view(a, 2), UT_NODE_SUSPECTED);
+    assert_int_equal(ut_gossip_health(a), lhm + 1);
+    ut_entry_t al = upd(2, UT_NODE_ALIVE, 1);
+    m = gmsg(UT_MSG_GOSSIP_ACK, 2, 1, &al, 1);
+    assert_int_equal(ut_gossip_step(a, &m), UT_OK);
+    drain(a, &o);
+    assert_true(has_event(&o, UT_GOSSIP_EVENT_ALIVE, 2));
+    /* SWIM alone (no Lifeguard) keeps its plain timeout */
+    ut_gossip_t *b = mk(1, NULL, 0, false);
+    learn(b, 1, 2);
+    drain(b, &o);
+    assert_int_equal(ut_gossip_tick(b, 0), UT_OK);
+    assert_int_equal(ut_gossip_step(b, &m), UT_OK); /* alive(2, 1) first */
+    ut_entry_t s1 = susp(2, 1, by3);
+    ut_msg_t m1 = gmsg(UT_MSG_GOSSIP_PUSH, 3, 1, &s1, 1);
+    assert_int_equal(ut_gossip_step(b, &m1), UT_OK);
+    drain(b, &o);
+    assert_int_equal(ut_gossip_tick(b, 60000), UT_OK);
+    drain(b, &o);
+    assert_true(has_event(&o, UT_GOSSIP_EVENT_DEAD, 2));
+    ut_gossip_free(a);
+    ut_gossip_free(b);
+}
+
+/* A joiner whose seed never answers is still joined once a member pushes
+ * it a list that has it in it (found by utsim's gossip scenario: it stayed
+ * joining, never probing anyone). */
+static void test_join_acknowledged_by_sync(void **state)
+{
+    (void)state;
+    uint64_t seed = 1;
+    ut_gossip_t *j = mk(5, &seed, 1, true);
+    assert_int_equal(ut_gossip_tick(j, 0), UT_OK);
+    out_t o;
+    drain(j, &o);
+    assert_non_null(find_msg(&o, UT_MSG_GOSSIP_SYNC, 1));
+    assert_int_equal(ut_gossip_status(j), UT_NODE_JOINING);
+    /* a sync without us: not an acknowledgement */
+    ut_entry_t u[2] = {upd(2, UT_NODE_ALIVE, 0), upd(5, UT_NODE_ALIVE, 0)};
+    ut_msg_t m = gmsg(UT_MSG_GOSSIP_SYNC, 2, 5, u, 1);
+    assert_int_equal(ut_gossip_step(j, &m), UT_OK);
+    assert_int_equal(ut_gossip_status(j), UT_NODE_JOINING);
+    drain(j, &o);
+    m = gmsg(UT_MSG_GOSSIP_SYNC, 2, 5, u, 2);
+    assert_int_equal(ut_gossip_step(j, &m), UT_OK);
+    assert_int_equal(ut_gossip_status(j), UT_NODE_ALIVE);
+    assert_true(drain_update(j, UT_MSG_GOSSIP_SYNC_RESP, 2, 5, UT_NODE_ALIVE, 0, NULL));
+    ut_gossip_free(j);
+}
+
+/* A member left with nobody alive goes back to its seeds, and the
+ * dead-member push-pull round tries left members too: a member that left
+ * may be back as a new instance (found by utsim's gossip scenario: two
+ * members that each held the other as left never spoke again). */
+static void test_lone_member_resyncs(void **state)
+{
+    (void)state;
+    uint64_t seed = 1;
+    ut_gossip_config_t c;
+    assert_int_equal(ut_gossip_config_init(&c, UT_GOSSIP_CONFIG_VERSION), UT_OK);
+    c.id = 5;
+    c.seed = 42;
+    c.seeds = &seed;
+    c.n_seeds = 1;
+    c.gossip_interval_ms = 0;
+    c.push_pull_interval_ms = 2000;
+    ut_gossip_t *j = NULL;
+    assert_int_equal(ut_gossip_new(&j, &c), UT_OK);
+    assert_int_equal(ut_gossip_tick(j, 0), UT_OK);
+    out_t o;
+    drain(j, &o);
+    ut_entry_t u = upd(1, UT_NODE_ALIVE, 0);
+    ut_msg_t m = gmsg(UT_MSG_GOSSIP_SYNC_RESP, 1, 5, &u, 1);
+    assert_int_equal(ut_gossip_step(j, &m), UT_OK);
+    assert_int_equal(ut_gossip_status(j), UT_NODE_ALIVE);
+    ut_entry_t l = upd(1, UT_NODE_LEAVING, 0);
+    m = gmsg(UT_MSG_GOSSIP_PUSH, 1, 5, &l, 1);
+    assert_int_equal(ut_gossip_step(j, &m), UT_OK);
+    assert_int_equal(view(j, 1), UT_NODE_LEAVING);
+    drain(j, &o);
+    size_t syncs = 0;
+    for (uint64_t t = 100; t <= 8000; t += 100) {
+        assert_int_equal(ut_gossip_tick(j, t), UT_OK);
+        drain(j, &o);
+        syncs += find_msg(&o, UT_MSG_GOSSIP_SYNC, 1) != NULL;
+    }
+    assert_true(syncs >= 3); /* every push-pull round */
+    ut_gossip_free(j);
+}
+
+/* Dead and left members are forgotten reap_after_ms after they went (and
+ * their news was sent), so memory is bounded; live and suspected ones never
+ * are; a version-1 config keeps them for ever. */
+static void test_reaping(void **state)
+{
+    (void)state;
+    ut_gossip_config_t c;
+    assert_int_equal(ut_gossip_config_init(&c, UT_GOSSIP_CONFIG_VERSION), UT_OK);
+    assert_int_equal(c.reap_after_ms, 3600000u);
+    c.id = 1;
+    c.seed = 42;
+    c.gossip_interval_ms = 0;
+    c.push_pull_interval_ms = 0;
+    c.reap_after_ms = 5000;
+    ut_gossip_t *a = NULL;
+    assert_int_equal(ut_gossip_new(&a, &c), UT_OK);
+    c.version = 1; /* reads only the version-1 fields: reap_after_ms is ignored */
+    ut_gossip_t *old = NULL;
+    assert_int_equal(ut_gossip_new(&old, &c), UT_OK);
+    ut_gossip_t *hs[2] = {a, old};
+    out_t o;
+    for (int k = 0; k < 2; k++) {
+        learn(hs[k], 1, 4); /* 2..5 */
+        drain(hs[k], &o);
+        assert_int_equal(ut_gossip_tick(hs[k], 0), UT_OK);
+        ut_entry_t u[3] = {upd(2, UT_NODE_DEAD, 0), upd(3, UT_NODE_LEAVING, 0), susp(4, 0, by3)};
+        ut_msg_t m = gmsg(UT_MSG_GOSSIP_PUSH, 5, 1, u, 3);
+        assert_int_equal(ut_gossip_step(hs[k], &m), UT_OK);
+        drain(hs[k], &o);
+    }
+    assert_int_equal(ut_gossip_member_count(a), 5);
+    ut_gossip_member_t mm;
+    /* Members 2 and 3 are forgotten within 5 s plus the time their news
+     * takes to go out (4 sends, one ping per period here). */
+    uint64_t t = 0;
+    while (ut_gossip_member_find(a, 3, &mm) == UT_OK && t < 60000) {
+        t += 100;
+        assert_int_equal(ut_gossip_tick(a, t), UT_OK);
+        drain(a, &o);
+        assert_int_equal(ut_gossip_tick(old, t), UT_OK);
+        drain(old, &o);
+    }
+    assert_true(t >= 5000 && t < 60000);
+    assert_int_equal(ut_gossip_member_find(a, 2, &mm), UT_ENOTFOUND);
+    assert_int_equal(ut_gossip_member_find(a, 3, &mm), UT_ENOTFOUND);
+    assert_int_equal(ut_gossip_member_find(a, 5, &mm), UT_OK); /* live: kept */
+    assert_int_equal(ut_gossip_member_find(a, 1, &mm), UT_OK); /* self */
+    assert_int_equal(ut_gossip_member_find(old, 2, &mm), UT_OK);
+    assert_int_equal(ut_gossip_member_find(old, 3, &mm), UT_OK);
+    /* a stale confirm of a forgotten member does not bring it back */
+    ut_entry_t d = upd(2, UT_NODE_DEAD, 0);
+    ut_msg_t m = gmsg(UT_MSG_GOSSIP_PUSH, 5, 1, &d, 1);
+    assert_int_equal(ut_gossip_step(a, &m), UT_OK);
+    assert_int_equal(ut_gossip_member_find(a, 2, &mm), UT_ENOTFOUND);
+    /* a newer alive does: it came back */
+    ut_entry_t al = upd(2, UT_NODE_ALIVE, 1);
+    m = gmsg(UT_MSG_GOSSIP_PUSH, 5, 1, &al, 1);
+    assert_int_equal(ut_gossip_step(a, &m), UT_OK);
+    drain(a, &o);
+    assert_true(has_event(&o, UT_GOSSIP_EVENT_JOINED, 2));
+    assert_int_equal(view(a, 2), UT_NODE_ALIVE);
+    /* probing still works on what is left */
+    for (uint64_t u = t + 100; u < t + 5000; u += 100) {
+        assert_int_equal(ut_gossip_tick(a, u), UT_OK);
+        drain(a, &o);
+    }
+    ut_gossip_free(a);
+    ut_gossip_free(old);
+}
+
+/* The push-pull state is cut into datagrams: 2,000 members with 100 bytes
+ * of metadata each (about 250 KB) go out as parts of at most max_datagram
+ * bytes, numbered from 0; a member that gets them all knows everyone; only
+ * part 0 is answered. */
+static void test_sync_bounded_by_datagram(void **state)
+{
+    (void)state;
+    enum { NM = 2000 };
+    ut_gossip_config_t c;
+    ut_gossip_config_init(&c, UT_GOSSIP_CONFIG_VERSION);
+    c.id = 1;
+    c.gossip_interval_ms = 0;
+    ut_gossip_t *a = NULL, *b = NULL;
+    assert_int_equal(ut_gossip_new(&a, &c), UT_OK);
+    c.id = NM + 5;
+    assert_int_equal(ut_gossip_new(&b, &c), UT_OK);
+    static unsigned char meta[100];
+    static ut_entry_t u[NM];
+    for (int i = 0; i < NM; i++) {
+        u[i] = upd((uint64_t)i + 2, UT_NODE_ALIVE, 0);
+        u[i].len = sizeof meta;
+        u[i].data = meta;
+    }
+    ut_msg_t m = gmsg(UT_MSG_GOSSIP_PUSH, 2, 1, u, NM);
+    assert_int_equal(ut_gossip_step(a, &m), UT_OK);
+    out_t o;
+    drain(a, &o);
+    /* b asks a: one part */
+    assert_int_equal(ut_gossip_tick(b, 0), UT_OK);
+    ut_entry_t me = upd(NM + 5, UT_NODE_ALIVE, 0);
+    m = gmsg(UT_MSG_GOSSIP_SYNC, NM + 5, 1, &me, 1);
+    assert_int_equal(ut_gossip_step(a, &m), UT_OK);
+    ut_gossip_ready_t rd;
+    assert_int_equal(ut_gossip_ready(a, &rd), UT_OK);
+    assert_true(rd.n_msgs > 100);
+    size_t listed = 0;
+    ut_msg_decoder_t *dec = NULL;
+    assert_int_equal(ut_msg_decoder_new(&dec), UT_OK);
+    static unsigned char buf[2048];
+    for (size_t i = 0; i < rd.n_msgs; i++) {
+        const ut_msg_t *p = &rd.msgs[i];
+        assert_int_equal(p->type, UT_MSG_GOSSIP_SYNC_RESP);
+        assert_int_equal(p->body.gossip.seq, i);
+        size_t len;
+        assert_int_equal(ut_msg_encoded_size(p, &len), UT_OK);
+        assert_true(len <= c.max_datagram);
+        listed += p->body.gossip.n_updates;
+        /* through the wire into b */
+        assert_int_equal(ut_msg_encode(p, buf, sizeof buf, &len), UT_OK);
+        ut_msg_t q;
+        assert_int_equal(ut_msg_decoder_decode(dec, &q, buf, len, NULL), UT_OK);
+        q.to = NM + 5;
+        assert_int_equal(ut_gossip_step(b, &q), UT_OK);
+    }
+    assert_int_equal(listed, NM + 2); /* a, its 2,000 and b */
+    assert_int_equal(ut_gossip_advance(a, &rd), UT_OK);
+    assert_int_equal(ut_gossip_member_count(b), NM + 2);
+    ut_gossip_ready_t r2;
+    assert_int_equal(ut_gossip_ready(b, &r2), UT_OK);
+    for (size_t i = 0; i < r2.n_msgs; i++)
+        assert_true(r2.msgs[i].type != UT_MSG_GOSSIP_SYNC_RESP); /* b answers no RESP */
+    if (!ut_gossip_ready_empty(&r2))
+        assert_int_equal(ut_gossip_advance(b, &r2), UT_OK);
+    /* a part other than 0 of a SYNC gets no answer */
+    m = gmsg(UT_MSG_GOSSIP_SYNC, NM + 5, 1, &me, 1);
+    m.body.gossip.seq = 3;
+    assert_int_equal(ut_gossip_step(a, &m), UT_OK);
+    assert_int_equal(ut_gossip_ready(a, &rd), UT_OK);
+    assert_int_equal(rd.n_msgs, 0);
+    ut_msg_decoder_free(dec);
+    ut_gossip_free(a);
+    ut_gossip_free(b);
+}
+
+typedef struct trace_count {
+    unsigned suspected, dead, refused, stall, refute;
+} trace_count_t;
+
+static void count_trace(void *arg, const ut_trace_event_t *ev)
+{
+    trace_count_t *c = arg;
+    assert_string_equal(ev->module, "gossip");
+    if (strcmp(ev->event, "suspected") == 0)
+        c->suspected++;
+    else if (strcmp(ev->event, "dead") == 0 && ev->level == UT_TRACE_WARN)
+        c->dead++;
+    else if (strcmp(ev->event, "refused") == 0 && ev->level == UT_TRACE_WARN)
+        c->refused++;
+    else if (strcmp(ev->event, "stall") == 0)
+        c->stall++;
+    else if (strcmp(ev->event, "refute") == 0)
+        c->refute++;
+}
+
+/* The trace hook (config version 2) sees membership changes, refused
+ * input, refutations and stalls; off by default and in version 1. */
+static void test_trace_hook(void **state)
+{
+    (void)state;
+    trace_count_t tc = {0};
+    ut_gossip_config_t c;
+    assert_int_equal(ut_gossip_config_init(&c, UT_GOSSIP_CONFIG_VERSION), UT_OK);
+    assert_null(c.trace);
+    c.id = 1;
+    c.gossip_interval_ms = 0;
+    c.trace = count_trace;
+    c.trace_arg = &tc;
+    ut_gossip_t *a = NULL;
+    assert_int_equal(ut_gossip_new(&a, &c), UT_OK);
+    learn(a, 1, 2);
+    out_t o;
+    drain(a, &o);
+    assert_int_equal(ut_gossip_tick(a, 0), UT_OK);
+    ut_entry_t s = susp(2, 0, by3);
+    ut_msg_t m = gmsg(UT_MSG_GOSSIP_PUSH, 3, 1, &s, 1);
+    assert_int_equal(ut_gossip_step(a, &m), UT_OK);
+    ut_entry_t me = susp(1, 0, by3);
+    m = gmsg(UT_MSG_GOSSIP_PUSH, 3, 1, &me, 1);
+    assert_int_equal(ut_gossip_step(a, &m), UT_OK);
+    ut_entry_t bad = upd(0, UT_NODE_ALIVE, 0);
+    m = gmsg(UT_MSG_GOSSIP_PUSH, 3, 1, &bad, 1);
+    assert_int_equal(ut_gossip_step(a, &m), UT_EINVAL);
+    assert_int_equal(ut_gossip_tick(a, 60000), UT_OK);
+    assert_int_equal(ut_gossip_tick(a, 60100), UT_OK);
+    drain(a, &o);
+    assert_int_equal(tc.suspected, 1);
+    assert_int_equal(tc.refute, 1);
+    assert_int_equal(tc.refused, 1);
+    assert_int_equal(tc.stall, 1);
+    ut_gossip_free(a);
+    /* version 1 has no tracer */
+    trace_count_t t1 = {0};
+    c.version = 1;
+    c.trace_arg = &t1;
+    assert_int_equal(ut_gossip_new(&a, &c), UT_OK);
+    m = gmsg(UT_MSG_GOSSIP_PUSH, 3, 1, &bad, 1);
+    assert_int_equal(ut_gossip_step(a, &m), UT_EINVAL);
+    assert_int_equal(t1.refused, 0);
+    ut_gossip_free(a);
 }
 
 int main(void)
@@ -980,6 +1465,15 @@ int main(void)
         cmocka_unit_test(test_alloc_failures),
         cmocka_unit_test(test_codec_round_trip_and_truncation),
         cmocka_unit_test(test_datagram_bound),
+        cmocka_unit_test(test_suspicion_timeout_log10),
+        cmocka_unit_test(test_stale_suspicion_answered),
+        cmocka_unit_test(test_failed_probe_confirms),
+        cmocka_unit_test(test_stall_does_not_bury),
+        cmocka_unit_test(test_join_acknowledged_by_sync),
+        cmocka_unit_test(test_lone_member_resyncs),
+        cmocka_unit_test(test_reaping),
+        cmocka_unit_test(test_sync_bounded_by_datagram),
+        cmocka_unit_test(test_trace_hook),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

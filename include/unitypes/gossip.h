@@ -19,6 +19,7 @@
 
 #include "unitypes/common.h"
 #include "unitypes/msg.h"
+#include "unitypes/trace.h"
 #include "unitypes/types.h"
 
 #ifdef __cplusplus
@@ -29,7 +30,7 @@ extern "C" {
 typedef struct ut_gossip ut_gossip_t;
 
 /** @brief Current version of ut_gossip_config_t. @since 0.2.0 */
-#define UT_GOSSIP_CONFIG_VERSION 1u
+#define UT_GOSSIP_CONFIG_VERSION 2u
 
 /**
  * @brief Configuration of a member (libgit2-style versioned options).
@@ -60,6 +61,20 @@ typedef struct ut_gossip_config {
     uint32_t gossip_interval_ms; /**< Period of update pushes to random members; 0 = off
                                     (piggyback only, as in SWIM). Default 200. */
     uint32_t gossip_fanout;      /**< Members each push goes to. Default 3. */
+    /** Version 2: forget a member this long after it was declared dead or
+     * left (and its news was sent); 0 = never (what version 1 does).
+     * Default 3,600,000 (1 h). Bounds memory by the live members plus those
+     * gone within the window; a partition that lasts longer heals through
+     * the seeds only (docs/gossip.md). */
+    uint32_t reap_after_ms;
+    /** Version 2: tracer (include/unitypes/trace.h), NULL = off. Module
+     * "gossip"; events: membership events by their names (a = member,
+     * b = incarnation; "dead" at WARN), "refute" (a = new incarnation),
+     * "stall" (WARN, a = the tick gap in ms), "refused" (WARN, a = message
+     * type, b = sender), "confirm" (a = member, b = confirmer), "reap"
+     * (a = member), "join-done", "leave". */
+    ut_trace_fn trace;
+    void *trace_arg; /**< Version 2: passed to @c trace. */
 } ut_gossip_config_t;
 
 /** @brief Kinds of membership events. @since 0.2.0 */

@@ -15,6 +15,7 @@
 #include "common/handle.h"
 #include "common/outbox.h"
 #include "common/rand.h"
+#include "common/trace.h"
 #include "gossip/gossip_internal.h"
 #include "internal.h"
 
@@ -40,13 +41,18 @@ typedef struct ut__gossip_member {
     uint64_t inc;
     uint64_t susp_start;    /* SUSPECTED: when the suspicion began */
     uint64_t susp_deadline; /* SUSPECTED: when it turns into DEAD */
-    uint64_t suspecter;     /* SUSPECTED: who suspected first (re-broadcast) */
+    uint64_t suspecter;     /* SUSPECTED: who suspected first */
+    uint64_t bcast_by;      /* SUSPECTED: the suspecter our broadcast names: the first one,
+                               or the latest confirmation (Lifeguard §5: confirmations are
+                               gossiped as suspicions of their own) */
     uint64_t conf[UT__GOSSIP_MAX_CONF];
     unsigned char *meta;
     uint32_t meta_len;
     uint32_t tx_left; /* retransmissions left; > 0 iff queued */
     uint8_t status;   /* ALIVE, SUSPECTED, DEAD, LEAVING (= left) */
     uint8_t nconf;
+    bool susp_probed;    /* SUSPECTED: probed by us since the suspicion began */
+    uint64_t gone_since; /* DEAD or LEAVING: since when (reaping) */
 } ut__gossip_member_t;
 
 typedef struct ut__gossip_relay {
@@ -82,6 +88,9 @@ struct ut_gossip {
     size_t nbq, bq_cursor;
     uint64_t *susp;
     size_t nsusp;
+    uint64_t *gone; /* remote members DEAD or LEAVING, for reaping */
+    size_t ngone;
+    uint64_t reap_after; /* 0 = never */
     uint64_t *seeds;
     size_t nseeds, seed_pos;
 
@@ -93,6 +102,7 @@ struct ut_gossip {
     bool started;
     uint64_t next_probe, next_join, next_pp, pp_round, next_gossip;
     bool probe_active, probe_acked, ind_sent;
+    bool probe_buddy; /* the probe is the extra one of a suspect (next_target) */
     uint64_t probe_target, probe_seq, probe_sent;
     uint32_t nacks_expected, nacks_got;
     uint64_t seq;
@@ -101,6 +111,7 @@ struct ut_gossip {
     unsigned char **metas; /* step: pre-allocated metadata copies */
     size_t metas_cap;
 
+    ut__tracer_t tracer;
     ut__outbox_t ob;
     ut__readyseq_t rs;
     ut__gossip_evvec_t ev[2];
@@ -159,14 +170,34 @@ static uint32_t retransmit_limit(const ut_gossip_t *h)
     return h->rt_mult * digits(h->n_live);
 }
 
-/* Lifeguard §5 (dynamic suspicion): the minimum is α·max(1, log10 N)·T;
- * floor(log10 N) stands in for log10 N, so no floating point is needed. */
+/* log2(1 + i/16)·256, rounded. */
+static const uint16_t ut__gossip_log2frac[16] = {0,   22,  44,  63,  82,  100, 118, 134,
+                                                 150, 165, 179, 193, 207, 220, 232, 244};
+
+/* log10(n)·256 without floating point: log2 from the bit length and the
+ * next four bits (error < 0.02), times log10(2) ≈ 77/256. */
+static uint32_t log10_x256(size_t n)
+{
+    if (n <= 1)
+        return 0;
+    uint32_t e = 0;
+    while (((uint64_t)n >> e) > 1u)
+        e++;
+    uint32_t idx = e >= 4 ? (uint32_t)(((uint64_t)n >> (e - 4)) & 15u)
+                          : (uint32_t)(((uint64_t)n << (4 - e)) & 15u);
+    return (uint32_t)(((uint64_t)e * 256u + ut__gossip_log2frac[idx]) * 77u / 256u);
+}
+
+/* Lifeguard §5 (dynamic suspicion): the minimum is α·max(1, log10 N)·T, as
+ * in memberlist. (⌊log10 N⌋ was used before: at 32 members that made the
+ * minimum 4 s instead of 6 s, and false "dead" declarations under loss and
+ * stalls more likely.) */
 static uint64_t susp_min(const ut_gossip_t *h)
 {
-    uint32_t l = digits(h->n_live) - 1u;
-    if (l < 1)
-        l = 1;
-    return (uint64_t)h->susp_mult * l * h->interval;
+    uint32_t l = log10_x256(h->n_live);
+    if (l < 256)
+        l = 256;
+    return (uint64_t)h->susp_mult * l * h->interval / 256u;
 }
 
 /* log2(i)·256 for i = 1..9 (i = confirmations + 1 ≤ MAX_CONF + 1). */
@@ -209,8 +240,12 @@ static void lhm_add(ut_gossip_t *h, int delta)
     h->lhm = (unsigned)v;
 }
 
+static const char *event_name(ut_gossip_event_kind_t kind);
+
 static void push_event(ut_gossip_t *h, ut_gossip_event_kind_t kind, const ut__gossip_member_t *m)
 {
+    ut__trace(&h->tracer, kind == UT_GOSSIP_EVENT_DEAD ? UT_TRACE_WARN : UT_TRACE_INFO, "gossip",
+              h->id, event_name(kind), NULL, m->id, m->inc);
     ut__gossip_evvec_t *v = &h->ev[h->live];
     if (v->n < v->cap) /* reserved beforehand; the check only guards */
         v->ev[v->n++] = (ut_gossip_event_t){kind, m->id, m->inc};
@@ -242,8 +277,20 @@ static void set_status(ut_gossip_t *h, ut__gossip_member_t *m, uint8_t st)
         h->n_live++;
     if (m->status == UT_NODE_SUSPECTED && st != UT_NODE_SUSPECTED)
         remove_id(h->susp, &h->nsusp, m->id);
-    else if (m->status != UT_NODE_SUSPECTED && st == UT_NODE_SUSPECTED)
+    else if (m->status != UT_NODE_SUSPECTED && st == UT_NODE_SUSPECTED) {
         h->susp[h->nsusp++] = m->id;
+        m->susp_probed = false;
+    }
+    if (m->id != h->id) {
+        bool was_gone = !is_live(m->status) && m->gone_since != UINT64_MAX;
+        if (was_gone && is_live(st)) {
+            remove_id(h->gone, &h->ngone, m->id);
+        } else if (!is_live(st)) {
+            if (!was_gone)
+                h->gone[h->ngone++] = m->id; /* capacity = member capacity */
+            m->gone_since = h->now;
+        }
+    }
     m->status = st;
 }
 
@@ -273,7 +320,7 @@ static int reserve_members(ut_gossip_t *h, size_t extra)
     /* Each array is grown to exactly cap; a failure after some succeeded
      * leaves bigger arrays and the old h->cap, which is harmless. */
     if (grow_ids(&h->order, h->cap, cap) != UT_OK || grow_ids(&h->bq, h->cap, cap) != UT_OK ||
-        grow_ids(&h->susp, h->cap, cap) != UT_OK)
+        grow_ids(&h->susp, h->cap, cap) != UT_OK || grow_ids(&h->gone, h->cap, cap) != UT_OK)
         return UT_ENOMEM;
     void *p = h->m;
     size_t c = h->cap;
@@ -314,17 +361,37 @@ static size_t dgram_updates(const ut_gossip_t *h)
     return (h->max_dgram - UT__GOSSIP_FRAME_BASE) / UT__GOSSIP_UPDATE_HDR + 1u;
 }
 
+static size_t update_size(const ut__gossip_member_t *m);
+
+/* The datagrams a full-state message takes (push_sync's packing). */
+static size_t sync_parts(const ut_gossip_t *h)
+{
+    size_t parts = 1, used = 0, budget = h->max_dgram - UT__GOSSIP_FRAME_BASE;
+    for (size_t i = 0; i < h->n; i++) {
+        size_t sz = update_size(&h->m[i]);
+        if (used + sz > budget && used > 0) {
+            parts++;
+            used = 0;
+        }
+        used += sz;
+    }
+    return parts;
+}
+
 /* Room for n datagrams (with piggyback) and, when sync, one full-state
- * message. */
+ * message (in parts; extra_ups members that the current step may add could
+ * each need a part of their own). */
 static int reserve_out(ut_gossip_t *h, size_t n, bool sync, size_t extra_ups, size_t extra_bytes)
 {
     size_t ups = n * dgram_updates(h) + extra_ups;
     size_t bytes = n * (size_t)h->max_dgram + extra_bytes;
+    size_t parts = 0;
     if (sync) {
         ups += h->n;
         bytes += h->meta_bytes + 8u * h->n;
+        parts = sync_parts(h) + extra_ups;
     }
-    if (ut__outbox_reserve(&h->ob, n + (sync ? 1u : 0u), bytes) != UT_OK)
+    if (ut__outbox_reserve(&h->ob, n + parts, bytes) != UT_OK)
         return UT_ENOMEM;
     return reserve_pool(h, ups);
 }
@@ -345,7 +412,7 @@ static void member_update(ut_gossip_t *h, const ut__gossip_member_t *m, ut_entry
     } else if (m->status == UT_NODE_SUSPECTED) {
         unsigned char b[8];
         for (int i = 0; i < 8; i++)
-            b[i] = (unsigned char)(m->suspecter >> (8 * i));
+            b[i] = (unsigned char)(m->bcast_by >> (8 * i));
         e->len = 8;
         e->data = ut__outbox_copy(&h->ob, b, 8);
     }
@@ -420,16 +487,33 @@ static ut_msg_t *push_dgram(ut_gossip_t *h, ut_msg_type_t type, uint64_t to, uin
     return msg;
 }
 
-/* Push-pull: the whole member list (memberlist's TCP state exchange; here
- * one message, not bound by the datagram size). */
+/* Push-pull: the whole member list (memberlist's state exchange, which it
+ * sends over TCP), cut into parts that each fit max_datagram, numbered in
+ * seq from 0; a receiver answers part 0 only, so one exchange gets one
+ * answer. (It was one message of any size: at 1,000 members with 1 KiB of
+ * metadata each, a megabyte no datagram transport carries.) */
 static void push_sync(ut_gossip_t *h, ut_msg_type_t type, uint64_t to)
 {
+    size_t budget = h->max_dgram - UT__GOSSIP_FRAME_BASE, used = 0, cnt = 0;
     ut_msg_t *msg = ut__outbox_push(&h->ob, type, h->id, to);
     ut__gossip_pool_t *p = &h->pool[h->live];
     size_t off = p->n;
-    for (size_t i = 0; i < h->n; i++)
+    for (size_t i = 0; i < h->n; i++) {
+        size_t sz = update_size(&h->m[i]);
+        if (used + sz > budget && cnt > 0) {
+            set_updates(msg, off, cnt);
+            uint64_t part = msg->body.gossip.seq + 1u;
+            msg = ut__outbox_push(&h->ob, type, h->id, to);
+            msg->body.gossip.seq = part;
+            off = p->n;
+            cnt = 0;
+            used = 0;
+        }
         member_update(h, &h->m[i], &p->e[p->n++]);
-    set_updates(msg, off, h->n);
+        used += sz;
+        cnt++;
+    }
+    set_updates(msg, off, cnt);
 }
 
 /* ---- applying updates (SWIM §4.2 rules, with memberlist's handling of
@@ -447,6 +531,7 @@ static void refute(ut_gossip_t *h, uint64_t inc)
     /* SWIM §4.2: only the member itself increments its incarnation; doing
      * so overrides every suspicion at the lower one. */
     s->inc = (inc > s->inc ? inc : s->inc) + 1u;
+    ut__trace(&h->tracer, UT_TRACE_INFO, "gossip", h->id, "refute", NULL, s->inc, 0);
     h->left_done = false;
     enqueue(h, s);
 }
@@ -486,6 +571,41 @@ static void apply_self(ut_gossip_t *h, const ut_entry_t *e)
     }
 }
 
+/* A suspicion or confirm older than the alive we hold is still in
+ * circulation: its holders missed the refutation, so it goes out again
+ * (as apply_self does for claims about ourselves). Without this, a
+ * refutation that the retransmission limit ended before it reached every
+ * holder of the suspicion lets the suspicion expire there: a false "dead"
+ * (seen under 5 % loss with stalled members). */
+static void stale_claim(ut_gossip_t *h, ut__gossip_member_t *m)
+{
+    if (m->status == UT_NODE_ALIVE && m->tx_left == 0)
+        enqueue(h, m);
+}
+
+/* Lifeguard §5: an independent suspicion of the same incarnation is a
+ * confirmation that shortens the timeout; it is gossiped on, naming its
+ * confirmer, so that the others count it too. */
+static void confirm(ut_gossip_t *h, ut__gossip_member_t *m, uint64_t by)
+{
+    if (!h->lifeguard || by == m->suspecter)
+        return;
+    for (unsigned i = 0; i < m->nconf; i++)
+        if (m->conf[i] == by)
+            return;
+    /* Past k confirmations the timeout is at its minimum: more change
+     * nothing and are not gossiped again (memberlist's Confirm does the
+     * same), which keeps a crash's confirmation waves to k. */
+    unsigned k = h->k < UT__GOSSIP_MAX_CONF ? h->k : UT__GOSSIP_MAX_CONF;
+    if (m->nconf >= k)
+        return;
+    m->conf[m->nconf++] = by;
+    m->susp_deadline = m->susp_start + susp_timeout(h, m->nconf);
+    m->bcast_by = by;
+    ut__trace(&h->tracer, UT_TRACE_DEBUG, "gossip", h->id, "confirm", NULL, m->id, by);
+    enqueue(h, m);
+}
+
 static bool meta_equal(const ut__gossip_member_t *m, const ut_entry_t *e)
 {
     return m->meta_len == e->len && (e->len == 0 || memcmp(m->meta, e->data, e->len) == 0);
@@ -509,7 +629,8 @@ static bool apply_update(ut_gossip_t *h, const ut_entry_t *e, unsigned char *met
         memset(m, 0, sizeof *m);
         m->id = e->index;
         m->inc = e->term;
-        m->status = UT_NODE_DEAD; /* set_status counts it live */
+        m->status = UT_NODE_DEAD;   /* set_status counts it live */
+        m->gone_since = UINT64_MAX; /* ... and not as one that was gone */
         set_status(h, m, UT_NODE_ALIVE);
         m->meta = meta;
         m->meta_len = e->len;
@@ -552,6 +673,10 @@ static bool apply_update(ut_gossip_t *h, const ut_entry_t *e, unsigned char *met
         return took;
     }
     case UT_NODE_SUSPECTED: {
+        if (is_live(m->status) && e->term < m->inc) {
+            stale_claim(h, m);
+            return false;
+        }
         if (!is_live(m->status) || e->term < m->inc)
             return false;
         uint64_t by = 0;
@@ -563,6 +688,7 @@ static bool apply_update(ut_gossip_t *h, const ut_entry_t *e, unsigned char *met
             bool was_alive = m->status == UT_NODE_ALIVE;
             m->inc = e->term;
             m->suspecter = by;
+            m->bcast_by = by;
             m->nconf = 0;
             if (was_alive) {
                 m->susp_start = h->now;
@@ -573,23 +699,17 @@ static bool apply_update(ut_gossip_t *h, const ut_entry_t *e, unsigned char *met
             enqueue(h, m);
             return false;
         }
-        /* Lifeguard §5: an independent suspicion of the same incarnation is
-         * a confirmation that shortens the timeout; it is re-gossiped. */
-        if (!h->lifeguard || by == m->suspecter || by == h->id)
-            return false;
-        for (unsigned i = 0; i < m->nconf; i++)
-            if (m->conf[i] == by)
-                return false;
-        if (m->nconf >= UT__GOSSIP_MAX_CONF)
-            return false;
-        m->conf[m->nconf++] = by;
-        m->susp_deadline = m->susp_start + susp_timeout(h, m->nconf);
-        enqueue(h, m);
+        if (by != h->id)
+            confirm(h, m, by);
         return false;
     }
     case UT_NODE_DEAD:
         /* SWIM §4.2: Confirm overrides everything (at the same or a newer
          * incarnation; an older one is stale). */
+        if (is_live(m->status) && e->term < m->inc) {
+            stale_claim(h, m);
+            return false;
+        }
         if (!is_live(m->status) || e->term < m->inc)
             return false;
         m->inc = e->term;
@@ -635,6 +755,8 @@ int ut_gossip_config_init(ut_gossip_config_t *cfg, unsigned version)
     cfg->lifeguard = true;
     cfg->gossip_interval_ms = 200;
     cfg->gossip_fanout = 3;
+    if (version >= 2)
+        cfg->reap_after_ms = 3600000u;
     return UT_OK;
 }
 
@@ -649,9 +771,10 @@ static int check_config(const ut_gossip_config_t *c)
         (c->meta_len > 0 && c->meta == NULL) || c->max_meta > UINT32_MAX / 2 ||
         c->indirect_probes > 64 || c->gossip_fanout > 64)
         return UT_EINVAL;
-    /* One update with full metadata must fit a datagram. */
-    if ((uint64_t)c->max_datagram <
-        (uint64_t)UT__GOSSIP_FRAME_BASE + UT__GOSSIP_UPDATE_HDR + c->max_meta)
+    /* One update with full metadata, or a suspicion (8 bytes), must fit a
+     * datagram. */
+    if ((uint64_t)c->max_datagram < (uint64_t)UT__GOSSIP_FRAME_BASE + UT__GOSSIP_UPDATE_HDR +
+                                        (c->max_meta > 8 ? c->max_meta : 8))
         return UT_EINVAL;
     for (size_t i = 0; i < c->n_seeds; i++)
         if (c->seeds[i] == 0 || c->seeds[i] == c->id)
@@ -686,6 +809,11 @@ int ut_gossip_new(ut_gossip_t **out, const ut_gossip_config_t *cfg)
     h->lifeguard = cfg->lifeguard;
     h->gossip_interval = cfg->gossip_interval_ms;
     h->fanout = cfg->gossip_fanout;
+    h->reap_after = cfg->version >= 2 ? cfg->reap_after_ms : 0;
+    if (cfg->version >= 2) {
+        h->tracer.fn = cfg->trace;
+        h->tracer.arg = cfg->trace_arg;
+    }
     h->local = cfg->n_seeds > 0 ? UT_NODE_JOINING : UT_NODE_ALIVE;
     unsigned char *meta = NULL;
     if (cfg->meta_len > 0) {
@@ -733,6 +861,7 @@ void ut_gossip_free(ut_gossip_t *h)
     ut__free(h->order);
     ut__free(h->bq);
     ut__free(h->susp);
+    ut__free(h->gone);
     ut__free(h->seeds);
     ut__free(h->metas);
     for (int i = 0; i < 2; i++) {
@@ -790,6 +919,15 @@ static int check_msg(ut_gossip_t *h, const ut_msg_t *m)
     return UT_OK;
 }
 
+/* The join is acknowledged: announce ourselves (SWIM §4.1, "joined"
+ * spreads like any other update). */
+static void join_done(ut_gossip_t *h)
+{
+    ut__trace(&h->tracer, UT_TRACE_INFO, "gossip", h->id, "join-done", NULL, 0, 0);
+    h->local = UT_NODE_ALIVE;
+    enqueue(h, self_member(h));
+}
+
 static ut__gossip_relay_t *relay_find(ut_gossip_t *h, uint64_t origin, uint64_t seq,
                                       uint64_t target)
 {
@@ -808,11 +946,14 @@ int ut_gossip_step(ut_gossip_t *h, const ut_msg_t *m)
     if (m == NULL)
         UT__FAIL(&h->base, UT_EINVAL, "step: NULL message");
     int rc = check_msg(h, m);
-    if (rc != UT_OK)
+    if (rc != UT_OK) {
+        ut__trace(&h->tracer, UT_TRACE_WARN, "gossip", h->id, "refused", "malformed message",
+                  (uint64_t)m->type, m->from);
         return rc;
+    }
     const ut_msg_gossip_t *g = &m->body.gossip;
     size_t nu = g->n_updates;
-    bool sync = m->type == UT_MSG_GOSSIP_SYNC;
+    bool sync = m->type == UT_MSG_GOSSIP_SYNC && m->body.gossip.seq == 0; /* answered */
 
     /* Reserve everything first: nothing below can fail. */
     /* A sync reply lists the members this message adds, too. */
@@ -898,15 +1039,24 @@ int ut_gossip_step(ut_gossip_t *h, const ut_msg_t *m)
             h->nacks_got++;
         break;
     case UT_MSG_GOSSIP_SYNC:
-        push_sync(h, UT_MSG_GOSSIP_SYNC_RESP, from);
+        /* A member that pushes its list to us, with us in it, has us as a
+         * member: that acknowledges the join as well as a seed's answer
+         * would (else a joiner whose seeds are gone, contacted by the
+         * group, would stay joining and never probe anyone). */
+        if (h->local == UT_NODE_JOINING) {
+            for (size_t i = 0; i < nu; i++) {
+                if (g->updates[i].index == h->id) {
+                    join_done(h);
+                    break;
+                }
+            }
+        }
+        if (g->seq == 0)
+            push_sync(h, UT_MSG_GOSSIP_SYNC_RESP, from);
         break;
     case UT_MSG_GOSSIP_SYNC_RESP:
-        if (h->local == UT_NODE_JOINING) {
-            /* The join is acknowledged: announce ourselves (SWIM §4.1,
-             * "joined" spreads like any other update). */
-            h->local = UT_NODE_ALIVE;
-            enqueue(h, self_member(h));
-        }
+        if (h->local == UT_NODE_JOINING)
+            join_done(h);
         break;
     default:
         break;
@@ -916,10 +1066,91 @@ oom:
     UT__FAIL(&h->base, UT_ENOMEM, "step: out of memory");
 }
 
+/* Lifeguard §4 (local health awareness), carried one step further: a tick
+ * more than a protocol period after the previous one means this member was
+ * not running (a stall, a pause), and what it did not hear meanwhile says
+ * nothing about the others. So suspicion deadlines move by the gap (the
+ * refutations may be waiting unread in the socket buffer), the probe in
+ * flight ends without a suspicion, relayed probes that expired end without
+ * a nack, and local health worsens by one. Before, a member back from a
+ * stall first declared dead whoever it suspected, then read the
+ * refutations. */
+static void stalled(ut_gossip_t *h, uint64_t gap)
+{
+    ut__trace(&h->tracer, UT_TRACE_WARN, "gossip", h->id, "stall", "tick gap over a period", gap,
+              0);
+    for (size_t i = 0; i < h->nsusp; i++) {
+        ut__gossip_member_t *m = find(h, h->susp[i]);
+        if (m != NULL) {
+            m->susp_start += gap;
+            m->susp_deadline += gap;
+        }
+    }
+    if (h->probe_active && !h->probe_acked)
+        h->probe_active = false;
+    for (unsigned i = 0; i < UT__GOSSIP_RELAYS; i++)
+        if (h->relays[i].used && h->now >= h->relays[i].deadline)
+            h->relays[i].used = false;
+    lhm_add(h, 1);
+}
+
+/* Forget members dead or left for reap_after ms (memberlist removes them
+ * after GossipToTheDeadTime; it keeps none for ever): memory stays bounded
+ * by the live members plus those gone within the window. One still being
+ * disseminated waits until its retransmissions are done. */
+static void reap(ut_gossip_t *h)
+{
+    for (size_t i = 0; i < h->ngone;) {
+        uint64_t id = h->gone[i];
+        bool found;
+        size_t idx = find_idx(h, id, &found);
+        ut__gossip_member_t *m = found ? &h->m[idx] : NULL;
+        if (m != NULL && (m->tx_left > 0 || h->now - m->gone_since < h->reap_after)) {
+            i++;
+            continue;
+        }
+        h->gone[i] = h->gone[--h->ngone];
+        if (m == NULL)
+            continue; /* cannot happen; heal the list */
+        for (size_t k = 0; k < h->n; k++) {
+            if (h->order[k] == id) {
+                memmove(&h->order[k], &h->order[k + 1], (h->n - 1 - k) * sizeof h->order[0]);
+                if (k < h->order_pos)
+                    h->order_pos--;
+                break;
+            }
+        }
+        ut__trace(&h->tracer, UT_TRACE_DEBUG, "gossip", h->id, "reap", NULL, id, m->inc);
+        h->meta_bytes -= m->meta_len;
+        ut__free(m->meta);
+        memmove(&h->m[idx], &h->m[idx + 1], (h->n - 1 - idx) * sizeof h->m[0]);
+        h->n--;
+    }
+}
+
 /* The next member to probe: SWIM §4.3 round-robin over a list shuffled at
  * the end of every pass, skipping dead and left members. */
 static uint64_t next_target(ut_gossip_t *h)
 {
+    h->probe_buddy = false;
+    /* A suspected member is probed next, once per suspicion (the
+     * round-robin position stays): the buddy system
+     * (Lifeguard §4.3) tells a suspect only when it is pinged, and a live
+     * suspect whose refutation missed us answers the ping with it; a
+     * crashed one fails the probe, which confirms the suspicion (§5). In
+     * round-robin order alone, the next probe of a suspect came after the
+     * suspicion had often expired. Bounded: one extra probe per suspicion,
+     * so SWIM's time-bounded completeness (§4.3) still holds. */
+    if (h->lifeguard) {
+        for (size_t i = 0; i < h->nsusp; i++) {
+            ut__gossip_member_t *m = find(h, h->susp[i]);
+            if (m != NULL && !m->susp_probed) {
+                m->susp_probed = true;
+                h->probe_buddy = true;
+                return m->id;
+            }
+        }
+    }
     for (size_t tries = 0; tries <= h->n; tries++) {
         if (h->order_pos >= h->n) {
             for (size_t i = h->n; i > 1; i--) {
@@ -938,6 +1169,16 @@ static uint64_t next_target(ut_gossip_t *h)
     return 0;
 }
 
+/* want ALIVE: alive or suspected; want DEAD: dead or left (gone). */
+static bool wanted(uint8_t st, uint8_t want)
+{
+    if (want == UT_NODE_ALIVE)
+        return is_live(st);
+    if (want == UT_NODE_DEAD)
+        return st == UT_NODE_DEAD || st == UT_NODE_LEAVING;
+    return st == want;
+}
+
 /* A random member satisfying want (0 if none): reservoir sampling. */
 static uint64_t random_member(ut_gossip_t *h, uint8_t want, uint64_t not1, const uint64_t *skip,
                               size_t nskip)
@@ -949,7 +1190,7 @@ static uint64_t random_member(ut_gossip_t *h, uint8_t want, uint64_t not1, const
         const ut__gossip_member_t *m = &h->m[ut__rand_below(&h->rng, h->n)];
         if (m->id == h->id || m->id == not1)
             continue;
-        if (want == UT_NODE_ALIVE ? !is_live(m->status) : m->status != want)
+        if (!wanted(m->status, want))
             continue;
         bool dup = false;
         for (size_t j = 0; j < nskip; j++)
@@ -961,7 +1202,7 @@ static uint64_t random_member(ut_gossip_t *h, uint8_t want, uint64_t not1, const
         const ut__gossip_member_t *m = &h->m[i];
         if (m->id == h->id || m->id == not1)
             continue;
-        if (want == UT_NODE_ALIVE ? !is_live(m->status) : m->status != want)
+        if (!wanted(m->status, want))
             continue;
         bool dup = false;
         for (size_t j = 0; j < nskip; j++)
@@ -994,6 +1235,7 @@ int ut_gossip_tick(ut_gossip_t *h, uint64_t now_ms)
     if (reserve_out(h, h->k + 1u + due + h->fanout, will_sync, 0, 0) != UT_OK ||
         reserve_events(h, h->nsusp) != UT_OK)
         UT__FAIL(&h->base, UT_ENOMEM, "tick: out of memory");
+    bool was_started = h->started;
     if (!h->started) {
         h->started = true;
         h->next_probe = now_ms + h->interval;
@@ -1001,9 +1243,12 @@ int ut_gossip_tick(ut_gossip_t *h, uint64_t now_ms)
         h->next_join = now_ms;
         h->next_gossip = now_ms + h->gossip_interval;
     }
+    uint64_t gap = was_started ? now_ms - h->now : 0;
     h->now = now_ms;
     if (h->left_done)
         return UT_OK;
+    if (h->lifeguard && gap > h->interval && gap > scaled(h, h->timeout))
+        stalled(h, gap);
 
     if (h->local == UT_NODE_JOINING) {
         /* Join through the seeds, one at a time, once per period. */
@@ -1024,6 +1269,9 @@ int ut_gossip_tick(ut_gossip_t *h, uint64_t now_ms)
         }
         i++;
     }
+
+    if (h->reap_after > 0)
+        reap(h);
 
     for (unsigned i = 0; i < UT__GOSSIP_RELAYS; i++) {
         ut__gossip_relay_t *r = &h->relays[i];
@@ -1063,8 +1311,17 @@ int ut_gossip_tick(ut_gossip_t *h, uint64_t now_ms)
             else
                 lhm_add(h, 1);
             ut__gossip_member_t *t = find(h, h->probe_target);
-            if (t != NULL && t->status == UT_NODE_ALIVE) {
+            if (t != NULL && t->status == UT_NODE_SUSPECTED) {
+                /* Our own failed probe of a member others suspect is an
+                 * independent suspicion (Lifeguard §5; memberlist does the
+                 * same): before, only suspicions raised before hearing of
+                 * the first one counted, so the timeout stayed near its
+                 * maximum and real failures took long to be declared. */
+                if (!h->probe_buddy)
+                    confirm(h, t, h->id);
+            } else if (t != NULL && t->status == UT_NODE_ALIVE) {
                 t->suspecter = h->id;
+                t->bcast_by = h->id;
                 t->nconf = 0;
                 t->susp_start = now_ms;
                 t->susp_deadline = now_ms + susp_timeout(h, 0);
@@ -1108,14 +1365,20 @@ int ut_gossip_tick(ut_gossip_t *h, uint64_t now_ms)
     if (h->pp_interval > 0 && h->local != UT_NODE_JOINING && now_ms >= h->next_pp) {
         h->next_pp = now_ms + h->pp_interval;
         /* Push-pull anti-entropy with one random member; every other round
-         * with a dead one instead, so that the sides of a healed partition
-         * find each other again (their members declared each other dead,
-         * and nothing else would ever talk to a dead member). */
+         * with a dead or left one instead, so that the sides of a healed
+         * partition find each other again (their members declared each
+         * other dead, and nothing else would ever talk to a dead member;
+         * a member that left may be back as a new instance, unknown to
+         * the other side). A member with nobody alive to talk to goes back
+         * to its seeds: the group it joined through may have moved on
+         * without it (found by utsim's gossip scenario, docs/gossip.md). */
         uint64_t to = 0;
         if (h->pp_round++ % 2u == 1u)
             to = random_member(h, UT_NODE_DEAD, 0, NULL, 0);
         if (to == 0)
             to = random_member(h, UT_NODE_ALIVE, 0, NULL, 0);
+        if (to == 0 && h->nseeds > 0)
+            to = h->seeds[h->seed_pos++ % h->nseeds];
         if (to != 0)
             push_sync(h, UT_MSG_GOSSIP_SYNC, to);
     }
@@ -1185,6 +1448,7 @@ int ut_gossip_leave(ut_gossip_t *h)
     if (h->local == UT_NODE_LEAVING)
         UT__FAIL(&h->base, UT_ESTATE, "leave: already leaving");
     ut__gossip_member_t *s = self_member(h);
+    ut__trace(&h->tracer, UT_TRACE_INFO, "gossip", h->id, "leave", NULL, s->inc, 0);
     h->local = UT_NODE_LEAVING;
     set_status(h, s, UT_NODE_LEAVING);
     h->n_live++; /* we still count ourselves while telling the others */
@@ -1292,6 +1556,11 @@ const char *ut_gossip_errmsg(const ut_gossip_t *h)
 }
 
 const char *ut_gossip_event_name(ut_gossip_event_kind_t kind)
+{
+    return event_name(kind);
+}
+
+static const char *event_name(ut_gossip_event_kind_t kind)
 {
     switch (kind) {
     case UT_GOSSIP_EVENT_JOINED:

@@ -131,6 +131,7 @@ extern const sim_scenario_t sim_scenario_lock;
 extern const sim_scenario_t sim_scenario_twopc;
 /* <<< 2pc */
 /* >>> gossip (issue 16) */
+extern const sim_scenario_t sim_scenario_gossip;
 /* <<< gossip */
 /* >>> replica (issue 13) */
 extern const sim_scenario_t sim_scenario_replica;

@@ -14,6 +14,7 @@ static const sim_scenario_t *const scenarios[] = {
     &sim_scenario_twopc,
     /* <<< 2pc */
     /* >>> gossip (issue 16) */
+    &sim_scenario_gossip,
     /* <<< gossip */
     /* >>> replica (issue 13) */
     &sim_scenario_replica,

@@ -899,6 +899,91 @@ static void test_balance_bounds(void **state)
     }
 }
 
+/* The trace hook: refusals (with the message as the reason and the code)
+ * and map changes (apply, split, merge) reach the tracer; without one
+ * nothing is called. */
+typedef struct tr_log {
+    int n, refused, changed;
+    char last_event[32], last_reason[160];
+    uint64_t last_a, last_b;
+} tr_log_t;
+
+static void tr_record(void *arg, const ut_trace_event_t *ev)
+{
+    tr_log_t *t = arg;
+    t->n++;
+    assert_string_equal(ev->module, "partition");
+    assert_int_equal(ev->node, 0);
+    if (strcmp(ev->event, "refused") == 0) {
+        t->refused++;
+        assert_int_equal(ev->level, UT_TRACE_WARN);
+    } else {
+        assert_string_equal(ev->event, "map-changed");
+        assert_int_equal(ev->level, UT_TRACE_INFO);
+        t->changed++;
+    }
+    snprintf(t->last_event, sizeof t->last_event, "%s", ev->event);
+    snprintf(t->last_reason, sizeof t->last_reason, "%s", ev->reason ? ev->reason : "");
+    t->last_a = ev->a;
+    t->last_b = ev->b;
+}
+
+static void test_trace(void **state)
+{
+    (void)state;
+    tr_log_t t;
+    memset(&t, 0, sizeof t);
+    ut_partition_node_t nodes[3] = {{1, 1, 0}, {2, 1, 1}, {3, 1, 2}};
+    ut_partition_key_t b[2] = {{"g", 1}, {"p", 1}};
+    ut_partitioner_config_t c;
+    ut_partitioner_config_init(&c, UT_PARTITIONER_CONFIG_VERSION);
+    assert_null(c.trace);
+    c.strategy = UT_PARTITION_RANGE;
+    c.nodes = nodes;
+    c.n_nodes = 3;
+    c.bounds = b;
+    c.n_bounds = 2;
+    c.trace = tr_record;
+    c.trace_arg = &t;
+    ut_partitioner_t *h;
+    assert_int_equal(ut_partitioner_new(&h, &c), UT_OK);
+    assert_int_equal(t.n, 0);
+    /* a refused split: the reason is the message, a the code */
+    assert_int_equal(ut_partitioner_split(h, "g", 1), UT_EEXIST);
+    assert_int_equal(t.refused, 1);
+    assert_string_equal(t.last_reason, ut_partitioner_errmsg(h));
+    assert_int_equal((int64_t)t.last_a, UT_EEXIST);
+    /* split and merge are map changes: a = new version, b = count */
+    assert_int_equal(ut_partitioner_split(h, "k", 1), UT_OK);
+    assert_int_equal(t.changed, 1);
+    assert_string_equal(t.last_reason, "split");
+    assert_int_equal(t.last_a, ut_partitioner_version(h));
+    assert_int_equal(t.last_b, 4);
+    assert_int_equal(ut_partitioner_merge(h, 1), UT_OK);
+    assert_string_equal(t.last_reason, "merge");
+    assert_int_equal(t.last_b, 3);
+    /* a plan applied */
+    ut_partition_node_t add = {9, 1, 0};
+    ut_partition_plan_t *pl;
+    assert_int_equal(ut_partitioner_plan_add(h, &add, &pl), UT_OK);
+    assert_int_equal(ut_partitioner_apply(h, pl), UT_OK);
+    assert_string_equal(t.last_event, "map-changed");
+    assert_string_equal(t.last_reason, "apply");
+    assert_int_equal(t.last_a, ut_partitioner_version(h));
+    assert_int_equal(ut_partitioner_apply(h, pl), UT_EINVAL); /* spent: refused, traced */
+    assert_string_equal(t.last_event, "refused");
+    ut_partition_plan_free(pl);
+    ut_partitioner_free(h);
+    /* without a tracer nothing is called */
+    int before = t.n;
+    c.trace = NULL;
+    assert_int_equal(ut_partitioner_new(&h, &c), UT_OK);
+    assert_int_equal(ut_partitioner_split(h, "g", 1), UT_EEXIST);
+    assert_int_equal(ut_partitioner_split(h, "k", 1), UT_OK);
+    assert_int_equal(t.n, before);
+    ut_partitioner_free(h);
+}
+
 static void test_plan_errors(void **state)
 {
     (void)state;
@@ -1126,8 +1211,9 @@ int main(void)
         cmocka_unit_test(test_split_merge),       cmocka_unit_test(test_range_many),
         cmocka_unit_test(test_range_index_sizes), cmocka_unit_test(test_suggest),
         cmocka_unit_test(test_composite),         cmocka_unit_test(test_properties),
-        cmocka_unit_test(test_balance_bounds),    cmocka_unit_test(test_plan_errors),
-        cmocka_unit_test(test_serialise),         cmocka_unit_test(test_alloc_sweep),
+        cmocka_unit_test(test_balance_bounds),    cmocka_unit_test(test_trace),
+        cmocka_unit_test(test_plan_errors),       cmocka_unit_test(test_serialise),
+        cmocka_unit_test(test_alloc_sweep),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

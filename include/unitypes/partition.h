@@ -24,6 +24,7 @@
 #define UNITYPES_PARTITION_H
 
 #include "unitypes/common.h"
+#include "unitypes/trace.h"
 #include "unitypes/types.h"
 
 #ifdef __cplusplus
@@ -88,6 +89,13 @@ typedef struct ut_partitioner_config {
     bool list_default;              /**< add a default partition (id n_lists) for other values */
     /** COMPOSITE: the first level, UT_PARTITION_RANGE or UT_PARTITION_LIST. */
     ut_partition_strategy_t first_level;
+    /** Optional tracer (unitypes/trace.h), module "partition", node 0:
+     *  every refused call (event "refused", the error message as the
+     *  reason, a = the error code) and every map change (event
+     *  "map-changed", reason "apply", "split" or "merge", a = the new
+     *  version, b = the partition count). NULL: no tracing. */
+    ut_trace_fn trace;
+    void *trace_arg; /**< passed to trace */
 } ut_partitioner_config_t;
 
 /** @brief Opaque partitioner. @since 0.2.0 */

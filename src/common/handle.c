@@ -8,6 +8,9 @@ void ut__handle_init(ut__handle_t *h, uint32_t magic)
 {
     h->magic = magic;
     snprintf(h->errmsg, sizeof h->errmsg, "no error");
+    h->tracer = NULL;
+    h->module = NULL;
+    h->node = 0;
 }
 
 void ut__handle_retire(ut__handle_t *h)
@@ -18,6 +21,9 @@ void ut__handle_retire(ut__handle_t *h)
 int ut__handle_vfail(ut__handle_t *h, int code, const char *fmt, va_list ap)
 {
     vsnprintf(h->errmsg, sizeof h->errmsg, fmt, ap);
+    if (h->tracer)
+        ut__trace(h->tracer, UT_TRACE_WARN, h->module, h->node, "refused", h->errmsg,
+                  (uint64_t)(int64_t)code, 0);
     return code;
 }
 

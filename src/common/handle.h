@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/trace.h"
+
 #define UT__HANDLE_ERRMSG_SIZE 160
 
 /* Magic numbers, one per handle kind; a freed handle gets UT__HANDLE_FREED
@@ -22,6 +24,13 @@
 typedef struct ut__handle {
     uint32_t magic;
     char errmsg[UT__HANDLE_ERRMSG_SIZE];
+    /* Optional (NULL after init): every refusal through ut__handle_fail is
+     * also traced here, at UT_TRACE_WARN, event "refused", the message as
+     * the reason and a = the error code (two's complement). For modules
+     * that trace no refusals of their own. */
+    const ut__tracer_t *tracer;
+    const char *module;
+    uint64_t node;
 } ut__handle_t;
 
 void ut__handle_init(ut__handle_t *h, uint32_t magic);

@@ -36,6 +36,7 @@ static uint64_t key_prefix(const void *d, size_t len)
 
 struct ut_partitioner {
     ut__handle_t base;
+    ut__tracer_t tracer; /* cfg.trace; base.tracer points here when set */
     ut_partition_strategy_t strategy, first_level;
     ut_partition_algo_t algo;
     unsigned replicas, vnodes;
@@ -582,6 +583,12 @@ static int build(ut_partitioner_t **out, const ut_partitioner_config_t *cfg, con
     if (h == NULL)
         return UT_ENOMEM;
     ut__handle_init(&h->base, UT__PARTITION_MAGIC);
+    h->tracer.fn = cfg->trace;
+    h->tracer.arg = cfg->trace_arg;
+    if (cfg->trace != NULL) { /* refusals are traced by the handle base */
+        h->base.tracer = &h->tracer;
+        h->base.module = "partition";
+    }
     h->strategy = cfg->strategy;
     h->first_level = composite ? fl : cfg->strategy;
     h->algo = cfg->algorithm;
@@ -1123,6 +1130,8 @@ UT_API int ut_partitioner_apply(ut_partitioner_t *h, ut_partition_plan_t *plan)
     plan->nodes = NULL;
     plan->owners = NULL;
     h->version++;
+    ut__trace(&h->tracer, UT_TRACE_INFO, "partition", 0, "map-changed", "apply", h->version,
+              h->count);
     return UT_OK;
 }
 
@@ -1184,6 +1193,7 @@ static int range_replace(ut_partitioner_t *h, bkey_t *nb, size_t n_nb, uint64_t 
     h->owners = own;
     h->count = (uint32_t)n_nb + 1;
     h->version++;
+    ut__trace(&h->tracer, UT_TRACE_INFO, "partition", 0, "map-changed", what, h->version, h->count);
     return UT_OK;
 }
 

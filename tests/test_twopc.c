@@ -792,6 +792,63 @@ typedef struct trace_log {
     int n;
 } trace_log_t;
 
+/* utsim 2pc seed 266 (3 nodes, long reordering delays): a participant
+ * commits a one-phase transaction, the application forgets it, and the
+ * coordinator's presumed-abort answer to a stale yes arrives afterwards.
+ * An ABORT that asks for no acknowledgement must leave nothing (was: an
+ * ABORTED tombstone, "committed" then "aborted" for the same txid); one
+ * that asks for an acknowledgement still leaves its durable tombstone. */
+static void test_stale_presumed_abort(void **state)
+{
+    (void)state;
+    ut_2pc_participant_config_t pc;
+    ut_2pc_participant_config_init(&pc, UT_2PC_CONFIG_VERSION);
+    pc.id = 2;
+    ut_2pc_participant_t *p;
+    assert_int_equal(ut_2pc_participant_new(&p, &pc), UT_OK);
+    unsigned char peers[8] = {2};
+    ut_msg_t m = mk(UT_MSG_2PC_PREPARE, 1, 2, 402, UT_2PC_FLAG_ONE_PHASE);
+    m.body.twopc.n_peers = 1;
+    m.body.twopc.peers = peers;
+    assert_int_equal(ut_2pc_participant_step(p, &m), UT_OK);
+    ut_2pc_ready_t rd;
+    assert_int_equal(ut_2pc_participant_ready(p, &rd), UT_OK);
+    assert_int_equal(ut_2pc_participant_advance(p, &rd), UT_OK);
+    assert_int_equal(ut_2pc_participant_vote(p, 402, UT_2PC_VOTE_YES), UT_OK);
+    assert_int_equal(ut_2pc_participant_ready(p, &rd), UT_OK);
+    assert_int_equal(ut_2pc_participant_advance(p, &rd), UT_OK);
+    ut_txn_state_t s;
+    assert_int_equal(ut_2pc_participant_state(p, 402, &s), UT_OK);
+    assert_int_equal(s, UT_TXN_COMMITTED);
+    /* While it is held, the stale ABORT is refused and changes nothing. */
+    m = mk(UT_MSG_2PC_ABORT, 1, 2, 402, 0);
+    assert_int_equal(ut_2pc_participant_step(p, &m), UT_ESTATE);
+    assert_int_equal(ut_2pc_participant_forget(p, 402), UT_OK);
+    /* Forgotten: a second copy of it arrives. */
+    assert_int_equal(ut_2pc_participant_step(p, &m), UT_OK);
+    assert_int_equal(ut_2pc_participant_state(p, 402, &s), UT_ENOTFOUND);
+    assert_int_equal(ut_2pc_participant_ready(p, &rd), UT_OK);
+    assert_true(ut_2pc_ready_empty(&rd));
+    assert_int_equal(ut_2pc_participant_advance(p, &rd), UT_OK);
+    /* An unacknowledged COMMIT for an unknown transaction: nothing either. */
+    m = mk(UT_MSG_2PC_COMMIT, 1, 2, 403, 0);
+    assert_int_equal(ut_2pc_participant_step(p, &m), UT_OK);
+    assert_int_equal(ut_2pc_participant_state(p, 403, &s), UT_ENOTFOUND);
+    /* An acknowledged ABORT (presumed commit, textbook): the tombstone,
+     * forced, then the acknowledgement. */
+    m = mk(UT_MSG_2PC_ABORT, 1, 2, 404, UT_2PC_FLAG_ACK);
+    assert_int_equal(ut_2pc_participant_step(p, &m), UT_OK);
+    assert_int_equal(ut_2pc_participant_state(p, 404, &s), UT_OK);
+    assert_int_equal(s, UT_TXN_ABORTED);
+    assert_int_equal(ut_2pc_participant_ready(p, &rd), UT_OK);
+    assert_int_equal(rd.n_records, 1);
+    assert_true(rd.records[0].forced);
+    assert_int_equal(rd.n_msgs, 1);
+    assert_int_equal(rd.msgs[0].type, UT_MSG_2PC_ACK);
+    assert_int_equal(ut_2pc_participant_advance(p, &rd), UT_OK);
+    ut_2pc_participant_free(p);
+}
+
 static void record_trace(void *arg, const ut_trace_event_t *ev)
 {
     trace_log_t *l = arg;
@@ -978,6 +1035,7 @@ int main(void)
         cmocka_unit_test(test_coordinator_errors),
         cmocka_unit_test(test_participant_errors),
         cmocka_unit_test(test_found_by_utsim),
+        cmocka_unit_test(test_stale_presumed_abort),
         cmocka_unit_test(test_trace),
         cmocka_unit_test(test_alloc_sweep),
         cmocka_unit_test(test_codec),

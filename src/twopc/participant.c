@@ -295,15 +295,26 @@ static int on_decision(ut_2pc_participant_t *p, const ut_msg_t *m, ut__2pcp_txn_
     ut_txn_state_t outcome = m->type == UT_MSG_2PC_COMMIT ? UT_TXN_COMMITTED : UT_TXN_ABORTED;
     bool ack = (m->body.twopc.code & UT_2PC_FLAG_ACK) != 0;
     if (t == NULL) {
-        /* Nothing here (read-only, or the PREPARE is late or lost). An
-         * abort leaves a tombstone, durable before the acknowledgement:
-         * otherwise a PREPARE still in the network could make us prepare
-         * after the coordinator forgot, and under presumed commit our
-         * inquiry would then be answered "commit" (Mohan §3.2 relies on
-         * ordered sessions; this network reorders). */
+        /* Nothing here (read-only, the PREPARE is late or lost, or we
+         * decided it and the application forgot it). An abort that asks
+         * for an acknowledgement leaves a tombstone, durable before the
+         * acknowledgement: otherwise a PREPARE still in the network could
+         * make us prepare after the coordinator forgot, and under presumed
+         * commit our inquiry would then be answered "commit" (Mohan §3.2
+         * relies on ordered sessions; this network reorders). A decision
+         * that asks for none changes nothing here: under presumed abort it
+         * may be the coordinator's presumed answer to a stale vote or
+         * inquiry of a transaction that committed here and was forgotten,
+         * and a tombstone would contradict that commit; a PREPARE still in
+         * the network is harmless without one, as our inquiry is then
+         * answered "abort" (Mohan §3.1). Found by utsim's 2pc scenario
+         * (seed 266, 3 nodes): a one-phase commit's duplicate PREPARE,
+         * 2 s late, drew a yes, the coordinator (which had forgotten the
+         * commit) answered ABORT, and that ABORT arrived 1.7 s later, after
+         * the participant had forgotten the commit. */
+        if (!ack)
+            return UT_OK;
         if (outcome == UT_TXN_COMMITTED) {
-            if (!ack)
-                return UT_OK;
             if (reserve(p, 1, 0, 0) != UT_OK)
                 return UT_ENOMEM;
             send(p, UT_MSG_2PC_ACK, m->from, m->body.twopc.txid, (uint32_t)outcome);
@@ -312,10 +323,8 @@ static int on_decision(ut_2pc_participant_t *p, const ut_msg_t *m, ut__2pcp_txn_
         if (reserve(p, 1, 0, 0) != UT_OK || add_txn(p, m->body.twopc.txid, m->from, NULL, 0, &t))
             UT__FAIL(&p->base, UT_ENOMEM, "step: out of memory");
         t->state = UT_TXN_ABORTED;
-        if (ack) {
-            emit_record(p, t, true);
-            send(p, UT_MSG_2PC_ACK, m->from, t->txid, (uint32_t)outcome);
-        }
+        emit_record(p, t, true);
+        send(p, UT_MSG_2PC_ACK, m->from, t->txid, (uint32_t)outcome);
         return UT_OK;
     }
     if (t->coord != m->from)

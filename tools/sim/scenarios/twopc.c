@@ -53,16 +53,18 @@ enum { TST_OUTCOMES, TST_COMMITTED, TST_ABORTED };
 #define TPC_INQUIRY_MS 200u
 #define TPC_LATE_VOTE_PPM 50000u
 #define TPC_LATE_VOTE_MAX_MS 800u
-/* A participant's application forgets a decided transaction once it has
- * been decided there for TPC_FORGET_MS and TPC_FORGET_LAG later ones have
- * been prepared there: by then no message about it is still in this
- * network (a message is delayed by at most ~65 ms; an answer to an
- * inquiry sent before the decision arrives within ~130 ms of it). Earlier,
- * a stale presumed-abort answer would leave a tombstone that contradicts
- * the commit it forgot (found by a 3000-seed sweep with the lag rule
- * alone). */
+/* A participant's application forgets a decided transaction once
+ * TPC_FORGET_LAG later ones have been prepared there and it has heard
+ * nothing about it (decision, PREPARE, inquiry answer) for TPC_FORGET_MS:
+ * by then the coordinator has stopped sending about it and no message
+ * about it is still in this network. A message is delayed by at most
+ * ~2.5 s (the world's long detours), so the coordinator's last PREPARE
+ * (sent before the vote that ended its wait arrived) lands within ~5 s
+ * of our last message about it. Counting from the decision instead let a
+ * one-phase PREPARE resent through a 7 s loss streak start the forgotten
+ * transaction anew (seed 866, 3 nodes, after the harder world). */
 #define TPC_FORGET_LAG 64u
-#define TPC_FORGET_MS 2000u
+#define TPC_FORGET_MS 6000u
 #define TPC_QUIET_MS 30000u
 #define TPC_BALANCE 1000
 #define TPC_PAYLOAD 9u
@@ -77,6 +79,7 @@ typedef struct tpc_txn {
     int64_t amount;
     bool marked;                          /* its decision is on the timeline */
     uint64_t decided_at[TPC_MAX_MEMBERS]; /* member's local ms + 1 when seen decided, 0 = not */
+    uint64_t heard_at[TPC_MAX_MEMBERS];   /* member's local ms of its last message about it */
 } tpc_txn_t;
 
 typedef struct tpc_disk {
@@ -488,8 +491,9 @@ static void drain(tpc_t *s, unsigned i)
         int k = t ? member_index(t, i) : -1;
         ut_txn_state_t st;
         if (k >= 0 && ut_2pc_participant_state(n->p, n->forget, &st) == UT_OK) {
-            if (t->decided_at[k] == 0 || n->local_ms + 1 < t->decided_at[k] + TPC_FORGET_MS)
-                break; /* undecided, or not for long: kept */
+            if (t->decided_at[k] == 0 || n->local_ms + 1 < t->decided_at[k] + TPC_FORGET_MS ||
+                n->local_ms < t->heard_at[k] + TPC_FORGET_MS)
+                break; /* undecided, or not quiet for long: kept */
             int rc = ut_2pc_participant_forget(n->p, n->forget);
             if (dbg_tx() && n->forget == dbg_tx())
                 fprintf(stderr, "n%u forget rc %d\n", i + 1, rc);
@@ -707,6 +711,10 @@ static void tpc_deliver(void *ctx, unsigned i, const ut_msg_t *m)
         return;
     }
     touch(s, m->body.twopc.txid);
+    tpc_txn_t *t = i > 0 ? txn(s, m->body.twopc.txid) : NULL;
+    int k = t ? member_index(t, i) : -1;
+    if (k >= 0)
+        t->heard_at[k] = n->local_ms;
     if (dbg_tx() && m->body.twopc.txid == dbg_tx())
         fprintf(stderr, "%llu n%u recv %s from %llu code %u\n", (unsigned long long)sim_now(s->w),
                 i + 1, ut_msg_type_name(m->type), (unsigned long long)m->from, m->body.twopc.code);

@@ -803,15 +803,15 @@ int ut_replica_set_mark(ut_replica_set_t *h, uint64_t id, ut_replica_status_t st
         r->acked = 0;
         r->applied = 0;
         r->epoch = (h->cfg.incarnation << 32) | ++h->resyncs;
-        /* The replica learns it from a write sent to it directly (in chain
-         * and tree it gets no other write from the primary): position 1,
-         * which a rebuilt disk stores first. */
-        if (h->last > 0)
-            ut__replica_send(h, UT_MSG_REPL_WRITE, r->id, 1, h->durable, r->epoch);
     }
     if (status == UT_REPLICA_SYNCING)
         r->last_heard_ms = h->now;
     ut__replica_set_status(h, i, status, "reported by the caller");
+    /* The resynced replica learns its epoch from a write sent to it
+     * directly (in chain and tree it gets no other write from the
+     * primary): position 1, which a rebuilt disk stores first. */
+    if (status == UT_REPLICA_SYNCING && was_failed && h->last > 0)
+        ut__replica_send(h, UT_MSG_REPL_WRITE, r->id, 1, h->durable, r->epoch);
     ut__replica_judge(h, i);
     ut__replica_settle(h);
     return UT_OK;

@@ -137,7 +137,7 @@ typedef struct ut_replica_info {
     uint64_t lag_entries;       /**< Primary's last position − acked. */
     uint64_t lag_ms;            /**< How long the oldest write it lacks has waited (0 if none). */
     uint64_t last_sync_ms;      /**< Seed's lastSync: when it was last fully caught up. */
-    uint64_t epoch; /**< Its resync epoch: writes to it carry it, acks below it are stale. */
+    uint64_t epoch;        /**< Its resync epoch: writes to it carry it, acks below it are stale. */
     uint64_t reserved_[3]; /**< Zero; room to grow. */
 } ut_replica_info_t;
 
@@ -225,7 +225,9 @@ UT_API int ut_replica_set_restore(ut_replica_set_t *h, uint64_t last, uint64_t d
  * @retval UT_EINVAL   NULL argument, wrong type or addressee, applied above acked,
  *                     or an ack beyond the last position written.
  * @retval UT_ENOTFOUND The sender is not a replica of this set.
- * @retval UT_ESTATE   The sender is failed and must be resynced first.
+ * @retval UT_ESTATE   The sender is failed and must be resynced first, or the ack's
+ *                     epoch is below the sender's resync epoch (sent by the disk it
+ *                     had before its last resync, delayed past it; set unchanged).
  * @retval UT_ENOMEM   Out of memory.
  * @since 0.2.0
  */

@@ -54,7 +54,7 @@ struct ut_replica_set {
     size_t at_min;
     uint64_t degradations;
     uint64_t resyncs; /* resync epochs handed out by this incarnation */
-    uint64_t *wtime; /* time each of the last UT__WRITE_RING positions was written */
+    uint64_t *wtime;  /* time each of the last UT__WRITE_RING positions was written */
     ut__outbox_t ob;
     ut__evvec_t evs[2];
     ut__evvec_t *live_ev, *out_ev;

@@ -626,7 +626,7 @@ static bool disk_crash(sim_world_t *w, unsigned i)
 {
     sim_disk_t *d = &w->disks[i];
     bool lost = d->synced_len < d->n_log || d->synced_state_len != d->state_len ||
-                memcmp(d->synced_state, d->state, d->state_len) != 0;
+                (d->state_len > 0 && memcmp(d->synced_state, d->state, d->state_len) != 0);
     d->lost = lost;
     if (!lost)
         return false;

@@ -94,6 +94,20 @@ static int ack(ut_replica_set_t *h, uint64_t from, uint64_t acked, uint64_t appl
     return ut_replica_set_step(h, &m);
 }
 
+static int ack_epoch(ut_replica_set_t *h, uint64_t from, uint64_t acked, uint64_t applied,
+                     uint64_t epoch)
+{
+    ut_msg_t m;
+    memset(&m, 0, sizeof m);
+    m.type = UT_MSG_REPL_ACK;
+    m.from = from;
+    m.to = PRIMARY;
+    m.body.repl_ack.acked = acked;
+    m.body.repl_ack.applied = applied;
+    m.body.repl_ack.epoch = epoch;
+    return ut_replica_set_step(h, &m);
+}
+
 static uint64_t write1(ut_replica_set_t *h)
 {
     uint64_t p = 0;
@@ -446,7 +460,13 @@ static void test_chain_writes_to_head_durable_at_tail(void **state)
     assert_int_equal(ut_replica_set_durable(h), 2); /* never back */
     assert_int_equal(ack(h, 12, 3, 3), UT_OK);
     assert_int_equal(ut_replica_set_durable(h), 2); /* 13 is the tail now */
-    assert_int_equal(ack(h, 13, 3, 3), UT_OK);
+    /* The resync wrote position 1 to 13 directly, with its new epoch. */
+    assert_int_equal(d.msgs[1].type, UT_MSG_REPL_WRITE);
+    assert_int_equal(d.msgs[1].to, 13);
+    assert_int_equal(d.msgs[1].body.repl_write.position, 1);
+    assert_int_not_equal(d.msgs[1].body.repl_write.epoch, 0);
+    assert_int_equal(ack(h, 13, 3, 3), UT_ESTATE); /* from before the resync */
+    assert_int_equal(ack_epoch(h, 13, 3, 3, d.msgs[1].body.repl_write.epoch), UT_OK);
     assert_int_equal(ut_replica_set_durable(h), 3);
     assert_int_equal(status_of(h, 13), UT_REPLICA_IN_SYNC);
     assert_int_equal(ut_replica_set_successor(h, 11, &succ), UT_ENOTFOUND);
@@ -670,9 +690,57 @@ static void test_failed_must_resync_before_in_sync(void **state)
     assert_int_equal(ut_replica_set_info(h, 11, &inf), UT_OK);
     assert_int_equal(inf.acked, 0); /* its old data does not count */
     assert_int_equal(inf.status, UT_REPLICA_SYNCING);
-    assert_int_equal(ack(h, 11, 1, 1), UT_OK);
+    assert_int_not_equal(inf.epoch, 0);
+    /* Its ack of 1 sent before the failure, delayed past the resync, is
+     * stale: the rebuilt disk holds nothing (before the epoch it was
+     * credited, and a replica holding 0 counted as holding 1). */
+    take_snap(h, 2, &s);
+    assert_int_equal(ack(h, 11, 1, 1), UT_ESTATE);
+    assert_unchanged(h, 2, &s);
+    assert_int_equal(ut_replica_set_info(h, 11, &inf), UT_OK);
+    assert_int_equal(inf.acked, 0);
+    assert_int_equal(status_of(h, 11), UT_REPLICA_SYNCING);
+    /* The rebuilt disk's acks carry the epoch the resync wrote to it. */
+    assert_int_equal(ack_epoch(h, 11, 1, 1, inf.epoch), UT_OK);
     assert_int_equal(status_of(h, 11), UT_REPLICA_IN_SYNC);
     ut_replica_set_free(h);
+}
+
+/* Resync epochs rise across the primary's restarts: a set of a later
+ * incarnation refuses an ack its predecessor's resync epoch made valid. */
+static void test_resync_epoch_across_incarnations(void **state)
+{
+    (void)state;
+    uint64_t reps[2] = {11, 12};
+    ut_replica_set_config_t cfg;
+    assert_int_equal(ut_replica_set_config_init(&cfg, UT_REPLICA_SET_CONFIG_VERSION), UT_OK);
+    cfg.self_id = PRIMARY;
+    cfg.replicas = reps;
+    cfg.n_replicas = 2;
+    cfg.incarnation = 1;
+    ut_replica_set_t *a = NULL, *b = NULL;
+    assert_int_equal(ut_replica_set_new(&a, &cfg), UT_OK);
+    write1(a);
+    assert_int_equal(ut_replica_set_mark(a, 11, UT_REPLICA_FAILED), UT_OK);
+    assert_int_equal(ut_replica_set_mark(a, 11, UT_REPLICA_SYNCING), UT_OK);
+    ut_replica_info_t ia, ib;
+    assert_int_equal(ut_replica_set_info(a, 11, &ia), UT_OK);
+    cfg.incarnation = 2; /* the primary restarted */
+    assert_int_equal(ut_replica_set_new(&b, &cfg), UT_OK);
+    assert_int_equal(ut_replica_set_restore(b, 1, 0), UT_OK);
+    assert_int_equal(ut_replica_set_mark(b, 11, UT_REPLICA_FAILED), UT_OK);
+    assert_int_equal(ut_replica_set_mark(b, 11, UT_REPLICA_SYNCING), UT_OK);
+    assert_int_equal(ut_replica_set_info(b, 11, &ib), UT_OK);
+    assert_true(ib.epoch > ia.epoch);
+    assert_int_equal(ack_epoch(b, 11, 1, 1, ia.epoch), UT_ESTATE);
+    assert_int_equal(ack_epoch(b, 11, 1, 1, ib.epoch), UT_OK);
+    /* An incarnation of 2^32 or more is refused. */
+    ut_replica_set_t *c = NULL;
+    cfg.incarnation = UINT64_C(1) << 32;
+    assert_int_equal(ut_replica_set_new(&c, &cfg), UT_EINVAL);
+    assert_null(c);
+    ut_replica_set_free(a);
+    ut_replica_set_free(b);
 }
 
 /* ---- step and ready/advance errors ---- */
@@ -1073,9 +1141,11 @@ static void test_wire_round_trip_and_truncation(void **state)
     ms[0].type = UT_MSG_REPL_WRITE;
     ms[0].body.repl_write.position = 0x0102030405060708ull;
     ms[0].body.repl_write.durable = 7;
+    ms[0].body.repl_write.epoch = (UINT64_C(3) << 32) | 5;
     ms[1].type = UT_MSG_REPL_ACK;
     ms[1].body.repl_ack.acked = 99;
     ms[1].body.repl_ack.applied = 98;
+    ms[1].body.repl_ack.epoch = UINT64_MAX;
     ms[2].type = UT_MSG_REPL_LINK;
     ms[2].body.repl_link.successor = 13;
     ms[2].body.repl_link.position = UINT64_MAX;
@@ -1087,7 +1157,7 @@ static void test_wire_round_trip_and_truncation(void **state)
         assert_int_equal(ut_msg_encoded_size(&ms[i], &sz), UT_OK);
         assert_int_equal(ut_msg_encode(&ms[i], buf, sizeof buf, &len), UT_OK);
         assert_int_equal(len, sz);
-        assert_int_equal(len, 56); /* docs/wire-format.md §10 */
+        assert_int_equal(len, i < 2 ? 64 : 56); /* docs/wire-format.md §10 */
         assert_int_equal(buf[4], 128 + i);
         assert_int_equal(buf[5], 0);
         ut_msg_t out;
@@ -1096,7 +1166,7 @@ static void test_wire_round_trip_and_truncation(void **state)
         assert_int_equal(out.type, ms[i].type);
         assert_int_equal(out.from, ms[i].from);
         assert_int_equal(out.to, ms[i].to);
-        assert_memory_equal(&out.body.repl_write, &ms[i].body.repl_write, 16);
+        assert_memory_equal(&out.body.repl_write, &ms[i].body.repl_write, i < 2 ? 24 : 16);
         /* Every truncation is refused. */
         for (size_t cut = 0; cut < len; cut++)
             assert_int_not_equal(ut_msg_decode(&out, buf, cut, NULL, 0, &used), UT_OK);
@@ -1137,6 +1207,7 @@ int main(void)
         cmocka_unit_test(test_write_refusals_leave_unchanged),
         cmocka_unit_test(test_restore_errors_leave_unchanged),
         cmocka_unit_test(test_wire_round_trip_and_truncation),
+        cmocka_unit_test(test_resync_epoch_across_incarnations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -42,6 +42,7 @@ typedef struct rep {
     bool up;
     bool cut;           /* partitioned from everyone */
     uint64_t successor; /* chain: where it forwards */
+    uint64_t epoch;     /* highest resync epoch a write gave it; its acks echo it */
 } rep_t;
 
 typedef struct world {
@@ -106,6 +107,9 @@ static void send_write(world_t *w, uint64_t from, uint64_t to, uint64_t p)
     m.from = from;
     m.to = to;
     m.body.repl_write.position = p;
+    ut_replica_info_t inf; /* the primary's writes carry the receiver's resync epoch */
+    if (from == PRIMARY && ut_replica_set_info(w->h, to, &inf) == UT_OK)
+        m.body.repl_write.epoch = inf.epoch;
     net_send(w, &m);
 }
 
@@ -169,6 +173,7 @@ static void replica_ack(world_t *w, int i)
     m.to = PRIMARY;
     m.body.repl_ack.acked = w->r[i].stored;
     m.body.repl_ack.applied = w->r[i].stored;
+    m.body.repl_ack.epoch = w->r[i].epoch;
     net_send(w, &m);
 }
 
@@ -182,7 +187,8 @@ static void deliver(world_t *w, const ut_msg_t *m)
 {
     if (m->to == PRIMARY) {
         int rc = ut_replica_set_step(w->h, m);
-        /* A failed replica's late ack is refused; nothing else may be. */
+        /* A failed replica's late ack is refused, and so is one from
+         * before its resync (an older epoch); nothing else may be. */
         if (rc != UT_OK && rc != UT_ESTATE)
             violate(w, "step refused an ack", (uint64_t)-rc, m->from);
         return;
@@ -193,6 +199,8 @@ static void deliver(world_t *w, const ut_msg_t *m)
         return;
     if (m->type == UT_MSG_REPL_WRITE) {
         uint64_t p = m->body.repl_write.position;
+        if (m->body.repl_write.epoch > r->epoch)
+            r->epoch = m->body.repl_write.epoch;
         if (p == r->stored + 1) {
             r->stored = p;
             if (w->strat == UT_REPLICATION_CHAIN && r->successor != 0)
@@ -237,6 +245,10 @@ static void retransmit(world_t *w)
             (void)ut_replica_set_successor(w->h, PRIMARY, &head);
             if (head == r->id && r->stored < last)
                 send_write(w, PRIMARY, r->id, r->stored + 1);
+            /* A resynced link learns its epoch from the primary's write. */
+            ut_replica_info_t e;
+            if (ut_replica_set_info(w->h, r->id, &e) == UT_OK && e.epoch > r->epoch && last > 0)
+                send_write(w, PRIMARY, r->id, 1);
             int s = r->successor ? idx_of(r->successor) : -1;
             if (s >= 0 && w->r[s].stored < r->stored)
                 send_write(w, r->id, r->successor, w->r[s].stored + 1);

@@ -183,12 +183,15 @@ typedef struct ut_msg_gossip {
 typedef struct ut_msg_repl_write {
     uint64_t position; /**< Position written (payload travels out of band). */
     uint64_t durable;  /**< Primary's durable position (CRAQ: clean up to here). */
+    uint64_t epoch;    /**< The receiver's resync epoch (0: none; forwarded writes). @since 0.2.0 */
 } ut_msg_repl_write_t;
 
 /** @brief Body of UT_MSG_REPL_ACK. @since 0.2.0 */
 typedef struct ut_msg_repl_ack {
     uint64_t acked;   /**< Highest position stored, in order. */
     uint64_t applied; /**< Highest position applied (at most acked). */
+    uint64_t epoch;   /**< Highest resync epoch the sender was given; older than the primary's:
+                           stale, ignored. @since 0.2.0 */
 } ut_msg_repl_ack_t;
 
 /** @brief Body of UT_MSG_REPL_LINK (chain repair, van Renesse & Schneider 2004 §3). @since 0.2.0 */

@@ -54,7 +54,7 @@ extern "C" {
 #endif
 
 /** @brief Current version of ut_replica_set_config_t. @since 0.2.0 */
-#define UT_REPLICA_SET_CONFIG_VERSION 1u
+#define UT_REPLICA_SET_CONFIG_VERSION 2u
 /** @brief Most replicas in one set. @since 0.2.0 */
 #define UT_REPLICA_SET_MAX 64u
 
@@ -90,6 +90,12 @@ typedef struct ut_replica_set_config {
                         new successor), "restore", and every refused input ("refuse-write",
                         "refuse-ack", "refuse-mark", "refuse-tick"; a = the negated UT_E* code). */
     void *trace_arg; /**< Passed to @c trace. */
+    uint64_t incarnation; /**< Version 2: the primary's start count, persisted by the caller and
+                             raised at every (re)start, below 2^32. Resync epochs are
+                             incarnation << 32 | a count, so that a replica resynced by this
+                             primary refuses no ack of its new disk and the primary refuses
+                             every ack the replica sent before, even one sent to an earlier
+                             incarnation (default 0; version 1: 0). */
 } ut_replica_set_config_t;
 
 /** @brief Kinds of replica set events. @since 0.2.0 */
@@ -131,7 +137,8 @@ typedef struct ut_replica_info {
     uint64_t lag_entries;       /**< Primary's last position − acked. */
     uint64_t lag_ms;            /**< How long the oldest write it lacks has waited (0 if none). */
     uint64_t last_sync_ms;      /**< Seed's lastSync: when it was last fully caught up. */
-    uint64_t reserved_[4];      /**< Zero; room to grow. */
+    uint64_t epoch;        /**< Its resync epoch: writes to it carry it, acks below it are stale. */
+    uint64_t reserved_[3]; /**< Zero; room to grow. */
 } ut_replica_info_t;
 
 /**
@@ -218,7 +225,9 @@ UT_API int ut_replica_set_restore(ut_replica_set_t *h, uint64_t last, uint64_t d
  * @retval UT_EINVAL   NULL argument, wrong type or addressee, applied above acked,
  *                     or an ack beyond the last position written.
  * @retval UT_ENOTFOUND The sender is not a replica of this set.
- * @retval UT_ESTATE   The sender is failed and must be resynced first.
+ * @retval UT_ESTATE   The sender is failed and must be resynced first, or the ack's
+ *                     epoch is below the sender's resync epoch (sent by the disk it
+ *                     had before its last resync, delayed past it; set unchanged).
  * @retval UT_ENOMEM   Out of memory.
  * @since 0.2.0
  */

@@ -56,6 +56,7 @@ static size_t ut__msg_fields_size(uint32_t type)
         /* >>> replica (128-159, issue 13): add here */
     case UT_MSG_REPL_WRITE:
     case UT_MSG_REPL_ACK:
+        return UT__MSG_COMMON_FIELDS + 24u; /* two positions and the epoch */
     case UT_MSG_REPL_LINK:
         return UT__MSG_COMMON_FIELDS + 16u;
         /* <<< replica */
@@ -350,6 +351,11 @@ int ut_msg_encode(const ut_msg_t *msg, void *buf, size_t cap, size_t *out_len)
                          : msg->type == UT_MSG_REPL_ACK ? msg->body.repl_ack.applied
                                                         : msg->body.repl_link.position);
         q += 16;
+        if (msg->type != UT_MSG_REPL_LINK) {
+            ut__put64(q, msg->type == UT_MSG_REPL_WRITE ? msg->body.repl_write.epoch
+                                                        : msg->body.repl_ack.epoch);
+            q += 8;
+        }
         break;
         /* <<< replica */
 
@@ -536,10 +542,12 @@ static int ut__msg_parse(ut_msg_t *out, const unsigned char *p, size_t len, ut_e
     case UT_MSG_REPL_WRITE:
         out->body.repl_write.position = ut__get64(f);
         out->body.repl_write.durable = ut__get64(f + 8);
+        out->body.repl_write.epoch = ut__get64(f + 16);
         break;
     case UT_MSG_REPL_ACK:
         out->body.repl_ack.acked = ut__get64(f);
         out->body.repl_ack.applied = ut__get64(f + 8);
+        out->body.repl_ack.epoch = ut__get64(f + 16);
         break;
     case UT_MSG_REPL_LINK:
         out->body.repl_link.successor = ut__get64(f);

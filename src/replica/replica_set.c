@@ -22,6 +22,11 @@ typedef struct ut__replica {
     uint64_t last_sync_ms; /* last time acked == the primary's last */
     uint64_t last_heard_ms;
     bool in_chain; /* chain: a live link */
+    /* Resync epoch: raised each time a failed replica is resynced (its disk
+     * was rebuilt from nothing); writes to it carry it and the replica
+     * echoes the highest it was given. An ack below it was sent by the old
+     * disk before the resync and reports positions the new disk lacks. */
+    uint64_t epoch;
 } ut__replica_t;
 
 typedef struct ut__evvec {
@@ -48,7 +53,8 @@ struct ut_replica_set {
     uint64_t min_ack;
     size_t at_min;
     uint64_t degradations;
-    uint64_t *wtime; /* time each of the last UT__WRITE_RING positions was written */
+    uint64_t resyncs; /* resync epochs handed out by this incarnation */
+    uint64_t *wtime;  /* time each of the last UT__WRITE_RING positions was written */
     ut__outbox_t ob;
     ut__evvec_t evs[2];
     ut__evvec_t *live_ev, *out_ev;
@@ -150,7 +156,7 @@ static void ut__replica_event(ut_replica_set_t *h, ut_replica_event_kind_t kind,
 }
 
 static void ut__replica_send(ut_replica_set_t *h, ut_msg_type_t type, uint64_t to, uint64_t a,
-                             uint64_t b)
+                             uint64_t b, uint64_t epoch)
 {
     ut_msg_t *m = ut__outbox_push(&h->ob, type, h->cfg.self_id, to);
     if (m == NULL)
@@ -158,6 +164,7 @@ static void ut__replica_send(ut_replica_set_t *h, ut_msg_type_t type, uint64_t t
     if (type == UT_MSG_REPL_WRITE) {
         m->body.repl_write.position = a;
         m->body.repl_write.durable = b;
+        m->body.repl_write.epoch = epoch;
     } else {
         m->body.repl_link.successor = a;
         m->body.repl_link.position = b;
@@ -191,7 +198,7 @@ static void ut__chain_remove(ut_replica_set_t *h, size_t idx)
     uint64_t from = k < h->chain_n ? h->reps[h->chain[k]].acked : 0;
     if (k > 0) {
         uint64_t pred = h->reps[h->chain[k - 1]].id;
-        ut__replica_send(h, UT_MSG_REPL_LINK, pred, succ, from);
+        ut__replica_send(h, UT_MSG_REPL_LINK, pred, succ, from, 0);
         ut__replica_event(h, UT_REPLICA_EVENT_RELINKED, pred, 0, 0, succ);
         UT__RS_TRACE(h, UT_TRACE_INFO, "relink", "a link left the chain", pred, succ);
     } else if (succ != 0) {
@@ -208,7 +215,7 @@ static void ut__chain_append(ut_replica_set_t *h, size_t idx)
         return;
     if (h->chain_n > 0) {
         uint64_t tail = h->reps[h->chain[h->chain_n - 1]].id;
-        ut__replica_send(h, UT_MSG_REPL_LINK, tail, h->reps[idx].id, h->reps[idx].acked);
+        ut__replica_send(h, UT_MSG_REPL_LINK, tail, h->reps[idx].id, h->reps[idx].acked, 0);
         ut__replica_event(h, UT_REPLICA_EVENT_RELINKED, tail, 0, 0, h->reps[idx].id);
         UT__RS_TRACE(h, UT_TRACE_INFO, "relink", "a resynced replica joins as the tail", tail,
                      h->reps[idx].id);
@@ -495,6 +502,9 @@ int ut_replica_set_new(ut_replica_set_t **out, const ut_replica_set_config_t *cf
             return UT_EINVAL;
     }
 
+    if (cfg->version >= 2 && cfg->incarnation >= (UINT64_C(1) << 32))
+        return UT_EINVAL;
+
     ut_replica_set_t *h = ut__calloc(1, sizeof *h);
     if (h == NULL)
         return UT_ENOMEM;
@@ -513,6 +523,8 @@ int ut_replica_set_new(ut_replica_set_t **out, const ut_replica_set_config_t *cf
     h->tracer.arg = cfg->trace_arg;
     h->cfg = *cfg;
     h->cfg.replicas = NULL;
+    if (cfg->version < 2)
+        h->cfg.incarnation = 0;
     h->n = n;
     for (size_t i = 0; i < n; i++) {
         h->reps[i].id = cfg->replicas[i];
@@ -627,7 +639,7 @@ int ut_replica_set_write(ut_replica_set_t *h, uint64_t *out)
             break;
         }
         if (send)
-            ut__replica_send(h, UT_MSG_REPL_WRITE, r->id, p, h->durable);
+            ut__replica_send(h, UT_MSG_REPL_WRITE, r->id, p, h->durable, r->epoch);
     }
     /* One more write can only push an in-sync replica over a bound: skip
      * the ones well within the entry bound when there is no time bound. */
@@ -699,6 +711,17 @@ int ut_replica_set_step(ut_replica_set_t *h, const ut_msg_t *m)
     if (r->status == UT_REPLICA_FAILED)
         UT__RS_REFUSE(h, "refuse-ack", "sender is failed", UT_ESTATE,
                       "step: replica %llu is failed; resync it first", (unsigned long long)r->id);
+    /* An ack from before the replica's last resync: the network delayed it
+     * past the resync, and the positions it reports were on the disk that
+     * was lost (the stale-incarnation rule of Viewstamped Replication
+     * Revisited, Liskov & Cowling 2012, §4.3 recovery: a replica's old
+     * messages must not count once it has restarted empty). */
+    if (a->epoch < r->epoch)
+        UT__RS_REFUSE(h, "refuse-ack", "from before the replica's resync", UT_ESTATE,
+                      "step: ack of %llu from replica %llu has epoch %llu, before its resync "
+                      "(epoch %llu)",
+                      (unsigned long long)a->acked, (unsigned long long)r->id,
+                      (unsigned long long)a->epoch, (unsigned long long)r->epoch);
     if (ut__replica_reserve(h, h->n, h->n + 4) != UT_OK)
         UT__FAIL(&h->base, UT_ENOMEM, "step: out of memory");
 
@@ -770,13 +793,25 @@ int ut_replica_set_mark(ut_replica_set_t *h, uint64_t id, ut_replica_status_t st
         UT__FAIL(&h->base, UT_ENOMEM, "mark: out of memory");
     bool was_failed = r->status == UT_REPLICA_FAILED;
     if (status == UT_REPLICA_SYNCING && was_failed) {
-        /* Rebuilt from scratch: what it held is gone. */
+        if ((h->resyncs & UINT64_C(0xffffffff)) == UINT64_C(0xffffffff))
+            UT__RS_REFUSE(h, "refuse-mark", "resync epochs exhausted", UT_ERANGE,
+                          "mark: %llu: this incarnation has no resync epoch left",
+                          (unsigned long long)id);
+        /* Rebuilt from scratch: what it held is gone, and so is every ack
+         * it sent before: a new epoch, above any an earlier incarnation of
+         * the primary handed out, tells them apart. */
         r->acked = 0;
         r->applied = 0;
+        r->epoch = (h->cfg.incarnation << 32) | ++h->resyncs;
     }
     if (status == UT_REPLICA_SYNCING)
         r->last_heard_ms = h->now;
     ut__replica_set_status(h, i, status, "reported by the caller");
+    /* The resynced replica learns its epoch from a write sent to it
+     * directly (in chain and tree it gets no other write from the
+     * primary): position 1, which a rebuilt disk stores first. */
+    if (status == UT_REPLICA_SYNCING && was_failed && h->last > 0)
+        ut__replica_send(h, UT_MSG_REPL_WRITE, r->id, 1, h->durable, r->epoch);
     ut__replica_judge(h, i);
     ut__replica_settle(h);
     return UT_OK;
@@ -885,6 +920,7 @@ int ut_replica_set_info(const ut_replica_set_t *h, uint64_t id, ut_replica_info_
     out->lag_entries = h->last - r->acked;
     out->lag_ms = ut__wait_ms(h, r->acked);
     out->last_sync_ms = r->last_sync_ms;
+    out->epoch = r->epoch;
     return UT_OK;
 }
 

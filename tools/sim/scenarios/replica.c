@@ -48,6 +48,7 @@ enum { RST_STARTS, RST_STORED, RST_DURABLE };
 typedef struct rdisk {
     uint64_t stored;    /* contiguous prefix held */
     uint64_t successor; /* chain: node id it forwards to, 0 = tail */
+    uint64_t epoch;     /* highest resync epoch a write gave it; its acks carry it */
 } rdisk_t;
 
 typedef struct rnode {
@@ -59,6 +60,7 @@ typedef struct rnode {
 
 typedef struct pdisk {
     uint64_t last, durable;
+    uint64_t starts; /* the primary's incarnation (ut_replica_set_config_t) */
     ut_dvv_t dvv;
 } pdisk_t;
 
@@ -88,7 +90,7 @@ static bool g_failover = false;
 static void check(replica_t *s);
 
 static void send_msg(replica_t *s, unsigned from, ut_msg_type_t type, uint64_t to, uint64_t a,
-                     uint64_t b)
+                     uint64_t b, uint64_t epoch)
 {
     ut_msg_t m;
     memset(&m, 0, sizeof m);
@@ -98,9 +100,11 @@ static void send_msg(replica_t *s, unsigned from, ut_msg_type_t type, uint64_t t
     if (type == UT_MSG_REPL_WRITE) {
         m.body.repl_write.position = a;
         m.body.repl_write.durable = b;
+        m.body.repl_write.epoch = epoch;
     } else if (type == UT_MSG_REPL_ACK) {
         m.body.repl_ack.acked = a;
         m.body.repl_ack.applied = b;
+        m.body.repl_ack.epoch = epoch;
     } else {
         m.body.repl_link.successor = a;
         m.body.repl_link.position = b;
@@ -189,6 +193,11 @@ static void operator_mark(replica_t *s, size_t k, ut_replica_status_t st)
 
 static int primary_start(replica_t *s, bool restore, uint64_t local_ms)
 {
+    /* A new incarnation at every start, persisted before the set runs, so
+     * that its resync epochs are above every one handed out before. */
+    s->disk.starts++;
+    primary_persist(s);
+    s->cfg.incarnation = s->disk.starts;
     int rc = ut_replica_set_new(&s->h, &s->cfg);
     if (rc != UT_OK) {
         sim_fail_msg(s->w, "ut_replica_set_new: %s", ut_strerror(rc));
@@ -275,6 +284,12 @@ static uint64_t acked_of(replica_t *s, uint64_t id)
     return ut_replica_set_info(s->h, id, &inf) == UT_OK ? inf.acked : 0;
 }
 
+static uint64_t epoch_of(replica_t *s, uint64_t id)
+{
+    ut_replica_info_t inf;
+    return ut_replica_set_info(s->h, id, &inf) == UT_OK ? inf.epoch : 0;
+}
+
 /* The transport's repair: resend what a replica lacks, re-announce the
  * chain (a lost UT_MSG_REPL_LINK must not wedge it). */
 static void primary_retransmit(replica_t *s, bool announce)
@@ -284,25 +299,33 @@ static void primary_retransmit(replica_t *s, bool announce)
         for (size_t k = 0; k < s->nrep; k++) {
             if (s->rc.st[k] == UT_REPLICA_FAILED)
                 continue;
-            uint64_t a = acked_of(s, s->ids[k]);
+            uint64_t a = acked_of(s, s->ids[k]), e = epoch_of(s, s->ids[k]);
             for (uint64_t p = a + 1; p <= last && p <= a + WINDOW; p++)
-                send_msg(s, PRIMARY, UT_MSG_REPL_WRITE, s->ids[k], p, durable);
+                send_msg(s, PRIMARY, UT_MSG_REPL_WRITE, s->ids[k], p, durable, e);
         }
         return;
+    }
+    /* A resynced replica learns its epoch from a write of the primary's
+     * own: the resync sent one; repeat it while the replica resyncs (a
+     * lost one must not leave every later ack stale). */
+    for (size_t k = 0; k < s->nrep; k++) {
+        uint64_t e = epoch_of(s, s->ids[k]);
+        if (e != 0 && s->rc.st[k] == UT_REPLICA_SYNCING && last > 0)
+            send_msg(s, PRIMARY, UT_MSG_REPL_WRITE, s->ids[k], 1, durable, e);
     }
     uint64_t link = 0;
     if (ut_replica_set_successor(s->h, s->cfg.self_id, &link) != UT_OK || link == 0)
         return;
     uint64_t a = acked_of(s, link);
     for (uint64_t p = a + 1; p <= last && p <= a + WINDOW; p++)
-        send_msg(s, PRIMARY, UT_MSG_REPL_WRITE, link, p, durable);
+        send_msg(s, PRIMARY, UT_MSG_REPL_WRITE, link, p, durable, epoch_of(s, link));
     for (size_t hops = 0; link != 0 && hops < s->nrep; hops++) {
         uint64_t succ = 0;
         if (ut_replica_set_successor(s->h, link, &succ) != UT_OK)
             break;
         uint64_t sa = succ ? acked_of(s, succ) : 0;
         if (announce || (succ && sa < acked_of(s, link)))
-            send_msg(s, PRIMARY, UT_MSG_REPL_LINK, link, succ, sa);
+            send_msg(s, PRIMARY, UT_MSG_REPL_LINK, link, succ, sa, 0);
         link = succ;
     }
 }
@@ -344,9 +367,12 @@ static void primary_deliver(replica_t *s, const ut_msg_t *m)
         sim_fail(s->w);
         return;
     }
-    /* A failed replica's late ack is refused; nothing else may be. */
+    /* A failed replica's late ack is refused, and so is one sent before
+     * the replica's resync (an older epoch); nothing else may be. */
     int k = rep_index(s, m->from);
-    if (rc != UT_OK && !(rc == UT_ESTATE && k >= 0 && s->rc.st[k] == UT_REPLICA_FAILED)) {
+    bool stale = k >= 0 && (s->rc.st[k] == UT_REPLICA_FAILED ||
+                            m->body.repl_ack.epoch < epoch_of(s, m->from));
+    if (rc != UT_OK && !(rc == UT_ESTATE && stale)) {
         s->w->r->stats.msgs_rejected++;
         sim_violation(s->w, "ack-refused",
                       "the primary refused an ack of %" PRIu64 " from node %" PRIu64 ": %s",
@@ -364,7 +390,8 @@ static void replica_persist(replica_t *s, unsigned i)
 
 static void replica_ack(replica_t *s, unsigned i)
 {
-    send_msg(s, i, UT_MSG_REPL_ACK, PRIMARY + 1, s->r[i].disk.stored, s->r[i].disk.stored);
+    send_msg(s, i, UT_MSG_REPL_ACK, PRIMARY + 1, s->r[i].disk.stored, s->r[i].disk.stored,
+             s->r[i].disk.epoch);
 }
 
 /* Tree: replica k (0-based, config order) has children (k+1)f .. (k+1)f+f-1,
@@ -373,7 +400,7 @@ static void tree_forward(replica_t *s, unsigned i, uint64_t p, uint64_t durable)
 {
     size_t f = s->cfg.tree_fanout, k = i - 1;
     for (size_t c = (k + 1) * f; c < (k + 1) * f + f && c < s->nrep; c++)
-        send_msg(s, i, UT_MSG_REPL_WRITE, s->ids[c], p, durable);
+        send_msg(s, i, UT_MSG_REPL_WRITE, s->ids[c], p, durable, 0);
 }
 
 static void replica_deliver(replica_t *s, unsigned i, const ut_msg_t *m)
@@ -381,12 +408,17 @@ static void replica_deliver(replica_t *s, unsigned i, const ut_msg_t *m)
     rnode_t *r = &s->r[i];
     if (m->type == UT_MSG_REPL_WRITE) {
         uint64_t p = m->body.repl_write.position;
+        if (m->body.repl_write.epoch > r->disk.epoch) {
+            r->disk.epoch = m->body.repl_write.epoch; /* resynced: later acks say so */
+            replica_persist(s, i);
+        }
         if (p == r->disk.stored + 1) {
             r->disk.stored = p; /* stored before it is acknowledged */
             replica_persist(s, i);
             (*sim_stat(s->w, RST_STORED))++;
             if (s->cfg.strategy == UT_REPLICATION_CHAIN && r->disk.successor)
-                send_msg(s, i, UT_MSG_REPL_WRITE, r->disk.successor, p, m->body.repl_write.durable);
+                send_msg(s, i, UT_MSG_REPL_WRITE, r->disk.successor, p, m->body.repl_write.durable,
+                         0);
             else if (s->cfg.strategy == UT_REPLICATION_TREE)
                 tree_forward(s, i, p, m->body.repl_write.durable);
         }
@@ -402,7 +434,7 @@ static void replica_deliver(replica_t *s, unsigned i, const ut_msg_t *m)
         replica_persist(s, i);
         for (uint64_t p = m->body.repl_link.position + 1;
              succ && p <= r->disk.stored && p <= m->body.repl_link.position + 8 * WINDOW; p++)
-            send_msg(s, i, UT_MSG_REPL_WRITE, succ, p, 0);
+            send_msg(s, i, UT_MSG_REPL_WRITE, succ, p, 0, 0);
     } else {
         s->w->r->stats.msgs_rejected++;
         sim_violation(s->w, "message-validity", "replica %u got a %s", i + 1,

@@ -100,6 +100,10 @@ struct sim_scenario {
     /* The node a fault should prefer to hit (the leader); false if none.
      * May be NULL. */
     bool (*target)(void *ctx, unsigned *i);
+    /* True if node i's crash costs the cluster a member of its quorums (a
+     * voter): the world keeps more than half of these up, as well as more
+     * than half of all nodes. May be NULL: every node counts. */
+    bool (*voter)(void *ctx, unsigned i);
     /* End of the run: fill scenario figures in r->stats. May be NULL. */
     void (*finish)(void *ctx, sim_result_t *r);
 };

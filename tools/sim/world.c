@@ -115,6 +115,7 @@ typedef sim_cmsg_t cmsg_t;
 #define CM_OK SIM_CM_OK
 #define CM_NOTLEADER SIM_CM_NOTLEADER
 #define CM_LOST SIM_CM_LOST
+#define CM_REFUSED SIM_CM_REFUSED
 
 /* A node as the world sees it: up or down, and its clock. */
 typedef struct node {
@@ -433,6 +434,8 @@ static uint64_t latency(sim_t *s)
     return d;
 }
 
+static bool may_crash(const sim_t *s, unsigned v);
+
 void sim_send(sim_world_t *w, unsigned from, const ut_msg_t *m)
 {
     sim_t *s = (sim_t *)w;
@@ -453,7 +456,7 @@ void sim_send(sim_world_t *w, unsigned from, const ut_msg_t *m)
      * as a crash point (e.g. a granted vote) goes down and comes back
      * quickly, while what the message committed it to is still in play. */
     if ((s->w.o.faults & SIM_F_CRASH) && faulty && s->sc->crash_point &&
-        s->sc->crash_point(s->ctx, from, m) && s->n_down < (s->w.o.nodes - 1) / 2 &&
+        s->sc->crash_point(s->ctx, from, m) && may_crash(s, from) &&
         sim_rng_chance(&s->w.rng, POINT_CRASH_PPM))
         push(s, s->w.now, EV_CRASH, from, s->nodes[from].incarnation, NULL);
     int copies = 1;
@@ -660,6 +663,27 @@ static int node_start(sim_t *s, unsigned i, bool restore)
     return 0;
 }
 
+/* The crash budget: a crash the world injects keeps more than half of the
+ * cluster up, and more than half of the voters when the scenario says which
+ * nodes vote (scenario.h, voter), so that faults test recovery rather than
+ * stop the cluster for good. Observers count against the first bound only. */
+static bool may_crash(const sim_t *s, unsigned v)
+{
+    unsigned N = s->w.o.nodes;
+    if (!s->nodes[v].up || s->n_down >= (N - 1) / 2)
+        return false;
+    if (!s->sc->voter || !s->sc->voter(s->ctx, v))
+        return true;
+    unsigned voters = 0, down = 0;
+    for (unsigned i = 0; i < N; i++) {
+        if (s->sc->voter(s->ctx, i)) {
+            voters++;
+            down += !s->nodes[i].up;
+        }
+    }
+    return down + 1 <= (voters - 1) / 2;
+}
+
 static void node_crash(sim_t *s, unsigned i, uint64_t down_min, uint64_t down_max)
 {
     node_t *n = &s->nodes[i];
@@ -732,6 +756,18 @@ static void client_arm(sim_t *s, unsigned c, uint64_t at)
         return;
     cl->timer_at = at;
     push(s, at, EV_CTIMER, c, at, NULL);
+}
+
+/* Where a client goes next when node cur did not serve it (no answer in
+ * time, or "not leader" with no one else named): any other node, drawn
+ * uniformly, as a client with a list of endpoints rotates away from one that
+ * failed it; never cur again, unless the cluster has one node. */
+static uint32_t other_node(sim_t *s, uint32_t cur)
+{
+    unsigned N = s->w.o.nodes;
+    if (N < 2)
+        return 0;
+    return (uint32_t)((cur + 1 + sim_rng_below(&s->w.rng, N - 1)) % N);
 }
 
 static void client_attempt(sim_t *s, unsigned c)
@@ -859,7 +895,7 @@ static void client_response(sim_t *s, unsigned c, const cmsg_t *m)
             if (m->leader_hint >= 1 && m->leader_hint <= s->w.o.nodes)
                 cl->target = (uint32_t)(m->leader_hint - 1);
             else
-                cl->target = (uint32_t)sim_rng_below(&s->w.rng, s->w.o.nodes);
+                cl->target = other_node(s, cl->target);
             client_done(s, c);
             break;
         }
@@ -872,11 +908,20 @@ static void client_response(sim_t *s, unsigned c, const cmsg_t *m)
             cl->target = (uint32_t)(m->leader_hint - 1);
             client_attempt(s, c);
         } else {
-            cl->target = (uint32_t)sim_rng_below(&s->w.rng, s->w.o.nodes);
+            cl->target = other_node(s, cl->target);
             cl->attempt_at = s->w.now + sim_rng_range(&s->w.rng, 1, CLIENT_BACKOFF_MS);
             cl->resend = true;
             client_arm(s, c, cl->attempt_at);
         }
+        break;
+    case CM_REFUSED:
+        /* Not taken (the node was down): whether the operation may still
+         * take effect is what the earlier attempts made it. */
+        s->w.r->stats.client_retries++;
+        cl->target = other_node(s, cl->target);
+        cl->attempt_at = s->w.now + sim_rng_range(&s->w.rng, 1, CLIENT_BACKOFF_MS);
+        cl->resend = true;
+        client_arm(s, c, cl->attempt_at < cl->giveup_at ? cl->attempt_at : cl->giveup_at);
         break;
     default:
         break;
@@ -906,23 +951,22 @@ static void fault(sim_t *s)
         kinds[nk++] = 1; /* asymmetric */
         kinds[nk++] = 2; /* isolate one */
     }
-    if ((s->w.o.faults & SIM_F_CRASH) && s->n_down < (N - 1) / 2)
+    unsigned up[SIM_MAX_NODES], nu = 0; /* the nodes a crash may hit */
+    if (s->w.o.faults & SIM_F_CRASH)
+        for (unsigned i = 0; i < N; i++)
+            if (may_crash(s, i))
+                up[nu++] = i;
+    if (nu)
         kinds[nk++] = 3;
     if (nk) {
         unsigned k = kinds[sim_rng_below(&s->w.rng, nk)];
         unsigned li = 0;
         bool has_leader = s->sc->target && s->sc->target(s->ctx, &li);
         if (k == 3) {
-            unsigned up[SIM_MAX_NODES], nu = 0;
-            for (unsigned i = 0; i < N; i++)
-                if (s->nodes[i].up)
-                    up[nu++] = i;
-            if (nu) {
-                unsigned v = (has_leader && sim_rng_below(&s->w.rng, 2))
-                                 ? li
-                                 : up[sim_rng_below(&s->w.rng, nu)];
-                node_crash(s, v, DOWN_MIN_MS, DOWN_MAX_MS);
-            }
+            unsigned v = (has_leader && may_crash(s, li) && sim_rng_below(&s->w.rng, 2))
+                             ? li
+                             : up[sim_rng_below(&s->w.rng, nu)];
+            node_crash(s, v, DOWN_MIN_MS, DOWN_MAX_MS);
         } else {
             uint64_t mask = 0;
             memset(s->blocked, 0, sizeof s->blocked);
@@ -1004,8 +1048,15 @@ static void handle(sim_t *s, ev_t *e)
         return;
     }
     case EV_CREQ:
-        if (s->nodes[e->who].up)
+        if (s->nodes[e->who].up) {
             s->sc->request(s->ctx, e->who, e->ptr);
+        } else {
+            /* A crashed node's port is closed: the client learns at once
+             * (one network delay) that this attempt was not taken. */
+            const cmsg_t *q = e->ptr;
+            cmsg_t m = {.kind = CM_REFUSED, .client = q->client, .reqid = q->reqid};
+            client_send(s, s->w.now + latency(s), EV_CRESP, q->client, &m);
+        }
         return;
     case EV_CRESP:
         client_response(s, e->who, e->ptr);
@@ -1045,7 +1096,7 @@ static void handle(sim_t *s, ev_t *e)
              * node may have taken the request: from now on it may commit. */
             cl->maybe_proposed = true;
             s->w.r->stats.client_retries++;
-            cl->target = (uint32_t)sim_rng_below(&s->w.rng, s->w.o.nodes);
+            cl->target = other_node(s, cl->target);
         }
         client_attempt(s, e->who);
         return;
@@ -1063,8 +1114,8 @@ static void handle(sim_t *s, ev_t *e)
         return;
     case EV_CRASH:
     case EV_HINT_CRASH:
-        if (s->nodes[e->who].up && e->arg == s->nodes[e->who].incarnation &&
-            s->n_down < (s->w.o.nodes - 1) / 2 && !sim_quiet(&s->w)) {
+        if (s->nodes[e->who].up && e->arg == s->nodes[e->who].incarnation && may_crash(s, e->who) &&
+            !sim_quiet(&s->w)) {
             if (e->type == EV_CRASH) {
                 s->w.r->stats.point_crashes++;
                 node_crash(s, e->who, POINT_DOWN_MIN_MS, POINT_DOWN_MAX_MS);

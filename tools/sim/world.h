@@ -34,8 +34,11 @@ typedef struct sim_world sim_world_t;
  * before it was proposed: this attempt never takes effect; leader_hint
  * names where to go; a client whose every attempt was so refused reports
  * the operation "failed"), SIM_CM_LOST (accepted, then lost: try again). A
- * scenario must answer NOTLEADER only when that is true of its protocol. */
-enum { SIM_CM_REQ = 1, SIM_CM_OK, SIM_CM_NOTLEADER, SIM_CM_LOST };
+ * scenario must answer NOTLEADER only when that is true of its protocol.
+ * SIM_CM_REFUSED is the world's own answer, never a scenario's: the node was
+ * down, so the request was refused unread (a closed port: connection
+ * refused) and the client tries another node at once. */
+enum { SIM_CM_REQ = 1, SIM_CM_OK, SIM_CM_NOTLEADER, SIM_CM_LOST, SIM_CM_REFUSED };
 typedef struct sim_cmsg {
     uint32_t kind, client;
     uint64_t reqid;

@@ -610,6 +610,13 @@ static void raft_request(void *ctx, unsigned i, const sim_cmsg_t *m)
 }
 
 /* The fault scheduler's preferred victim: the leader of the highest term. */
+/* Observers are the last nodes (create): only voters make quorums. */
+static bool raft_voter(void *ctx, unsigned i)
+{
+    const raft_t *s = ctx;
+    return i < s->n_voters;
+}
+
 static bool raft_target(void *ctx, unsigned *idx)
 {
     raft_t *s = ctx;
@@ -876,5 +883,6 @@ const sim_scenario_t sim_scenario_raft = {
     .request = raft_request,
     .crash_point = raft_crash_point,
     .target = raft_target,
+    .voter = raft_voter,
     .finish = raft_finish,
 };

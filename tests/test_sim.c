@@ -727,6 +727,183 @@ static void test_quiet_phase_liveness(void **state)
     sim_result_free(&r);
 }
 
+/* ---- the world's clients and crash budget, under a stub scenario ---------- */
+
+/* Five nodes, the first three voters. One node serves every request at once,
+ * a different one every 2 s; the others answer "not leader" and name no one. Recorded: how
+ * many voters and nodes are ever down together, and whether a client ever
+ * went straight back to the node that had just refused it. */
+typedef struct cstub {
+    sim_world_t *w;
+    unsigned max_voters_down, max_down;
+    uint64_t voter_with_observer_down; /* ticks with both a voter and an observer down */
+    uint64_t served, refused, same_again, judged;
+    unsigned down;    /* nodes down now */
+    uint64_t crashes; /* so far */
+    int last_refuser[SIM_MAX_CLIENTS];
+    uint64_t crashes_at_refusal[SIM_MAX_CLIENTS];
+} cstub_t;
+
+static cstub_t *g_cstub;
+
+static int cstub_create(sim_world_t *w, void **ctx)
+{
+    cstub_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return -1;
+    s->w = w;
+    for (unsigned c = 0; c < SIM_MAX_CLIENTS; c++)
+        s->last_refuser[c] = -1;
+    g_cstub = s;
+    *ctx = s;
+    return 0;
+}
+
+static bool cstub_voter(void *ctx, unsigned i)
+{
+    (void)ctx;
+    return i < 3;
+}
+
+static int cstub_start(void *ctx, unsigned i, bool restore, uint64_t local_ms)
+{
+    cstub_t *s = ctx;
+    (void)i;
+    (void)local_ms;
+    if (restore)
+        s->down--;
+    return 0;
+}
+
+static bool cstub_crash(void *ctx, unsigned i)
+{
+    cstub_t *s = ctx;
+    (void)i;
+    s->down++;
+    s->crashes++;
+    return false;
+}
+
+static void cstub_tick(void *ctx, unsigned i, uint64_t local_ms)
+{
+    cstub_t *s = ctx;
+    (void)i;
+    (void)local_ms;
+    unsigned vd = 0, od = 0;
+    for (unsigned k = 0; k < s->w->o.nodes; k++)
+        if (!sim_node_up(s->w, k))
+            *(k < 3 ? &vd : &od) += 1;
+    if (vd > s->max_voters_down)
+        s->max_voters_down = vd;
+    if (vd + od > s->max_down)
+        s->max_down = vd + od;
+    if (vd && od)
+        s->voter_with_observer_down++;
+}
+
+static void cstub_request(void *ctx, unsigned i, const sim_cmsg_t *m)
+{
+    cstub_t *s = ctx;
+    sim_cmsg_t r = {.client = m->client, .reqid = m->reqid};
+    if (i == (sim_now(s->w) / 2000) % s->w->o.nodes) {
+        r.kind = SIM_CM_OK;
+        s->served++;
+        s->last_refuser[m->client] = -1;
+    } else {
+        r.kind = SIM_CM_NOTLEADER; /* leader_hint 0: no one named */
+        s->refused++;
+        /* Judged only when no node was down since the last refusal: a
+         * request to a down node is refused by the world, unseen here,
+         * and may send the client back through it. */
+        if (s->last_refuser[m->client] >= 0 && !s->down &&
+            s->crashes_at_refusal[m->client] == s->crashes) {
+            s->judged++;
+            if (s->last_refuser[m->client] == (int)i)
+                s->same_again++;
+        }
+        s->last_refuser[m->client] = s->down ? -1 : (int)i;
+        s->crashes_at_refusal[m->client] = s->crashes;
+    }
+    sim_reply(s->w, i, m->client, &r);
+}
+
+static int cstub_check(void *ctx, sim_result_t *r)
+{
+    (void)ctx;
+    r->lin_checked = true;
+    r->lin.verdict = LC_LINEARIZABLE; /* the stub keeps no register */
+    return 0;
+}
+
+static const sim_scenario_t cstub_scenario = {
+    .name = "client-stub",
+    .summary = "test stub: one node serves, the others refuse",
+    .title = "client stub",
+    .invariants = "none",
+    .crash_point_text = "at a crash point",
+    .check_history = cstub_check,
+    .create = cstub_create,
+    .destroy = stub_destroy,
+    .node_start = cstub_start,
+    .node_crash = cstub_crash,
+    .tick = cstub_tick,
+    .deliver = stub_deliver,
+    .drain = stub_drain,
+    .request = cstub_request,
+    .voter = cstub_voter,
+};
+
+static void test_world_clients_and_crash_budget(void **state)
+{
+    (void)state;
+    for (uint64_t seed = 1; seed <= 3; seed++) {
+        sim_options_t o;
+        sim_options_default(&o);
+        o.impl = &cstub_scenario;
+        o.faults = SIM_F_CRASH; /* no loss: every answer arrives */
+        o.seed = seed;
+        o.nodes = 5;
+        o.clients = 4;
+        o.time_ms = 120000;
+        sim_result_t r;
+        assert_int_equal(sim_run(&o, &r), 0);
+        cstub_t st = *g_cstub;
+        free(g_cstub);
+        g_cstub = NULL;
+        assert_true(sim_result_ok(&r));
+        assert_true(r.stats.crashes > 10);
+        /* The crash budget: a minority of the nodes, and of the voters: with
+         * 3 voters one at most is down, though an observer may be down
+         * beside it. */
+        assert_int_equal(st.max_voters_down, 1);
+        assert_int_equal(st.max_down, 2);
+        assert_true(st.voter_with_observer_down > 0);
+        /* A client does not go straight back to the node that refused it. */
+        assert_true(st.refused > 100);
+        assert_true(st.served > 1000);
+        /* Only an impatient client (one operation in 100 gives up after
+         * 5-50 ms) may miss a refusal and go back; drawing any node, the one
+         * that refused included, went back one time in five. */
+        assert_true(st.judged > 100);
+        assert_true(st.same_again * 25 <= st.judged);
+        /* A request to a down node is refused at once: every operation is
+         * answered well within one attempt timeout (400 ms), since every
+         * node that is up answers at once and nothing is lost. */
+        uint64_t worst = 0;
+        for (size_t k = 0; k < r.n_ops; k++) {
+            if (r.op_response_ms[k] == UINT64_MAX)
+                continue;
+            uint64_t lat = r.op_response_ms[k] - r.op_invoke_ms[k];
+            if (lat > worst)
+                worst = lat;
+        }
+        assert_true(worst > 0);
+        assert_true(worst < 400);
+        assert_true(r.stats.ops_failed > 0); /* refused by every node tried */
+        sim_result_free(&r);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -734,6 +911,7 @@ int main(void)
         cmocka_unit_test(test_world_network_stub),
         cmocka_unit_test(test_quiet_phase_liveness),
         cmocka_unit_test(test_world_disk_stub),
+        cmocka_unit_test(test_world_clients_and_crash_budget),
         cmocka_unit_test(test_scenario_figures_and_check),
         cmocka_unit_test(test_fault_free_run_is_quiet),
         cmocka_unit_test(test_same_seed_same_bytes),

@@ -683,11 +683,12 @@ static void html_run(FILE *f, const sim_result_t *r, const char *h1, const char 
     int ly = height - 12;
     static const struct {
         const char *label, *fill;
-    } legend[] = {{"follower", "#90caf9"},   {"candidate", "#ffb300"},   {"leader", "#2e7d32"},
-                  {"down", "#616161"},       {"partitioned", "#ef9a9a"}, {"get ok", "#66bb6a"},
-                  {"put/cas ok", "#1e88e5"}, {"failed", "#8e24aa"},      {"unknown", "#fb8c00"}};
+    } legend[] = {{"follower", "#90caf9"}, {"candidate", "#ffb300"},  {"leader", "#2e7d32"},
+                  {"observer", "#b39ddb"}, {"down", "#616161"},       {"partitioned", "#ef9a9a"},
+                  {"get ok", "#66bb6a"},   {"put/cas ok", "#1e88e5"}, {"failed", "#8e24aa"},
+                  {"unknown", "#fb8c00"}};
     for (size_t k = 0; k < sizeof legend / sizeof legend[0]; k++) {
-        int x = LEFT + (int)k * 120;
+        int x = LEFT + (int)k * 106;
         fprintf(f,
                 "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"10\" fill=\"%s\"/>"
                 "<text x=\"%d\" y=\"%d\">%s</text>\n",

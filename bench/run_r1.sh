@@ -155,7 +155,7 @@ if [ -x "$PHASES" ]; then
         cg_fn "$TMP/cgp.$W" incl >"$TMP/pincl.$W"
         cg_fn "$TMP/cgp.$W" self >"$TMP/pself.$W"
         lib_ut "$TMP/pincl.$W" >"$TMP/plib.$W"
-        grep '^r1_phases calls:' "$TMP/cgp.$W.err" | tr ' ' '\n' | grep = >"$TMP/pcalls.$W" || :
+        grep '^r1_phases calls:' "$TMP/cgp.$W.err" | tr ' ' '\n' | grep '=' >"$TMP/pcalls.$W" || :
         # A wrapper's library cost: its inclusive cost minus its own.
         awk -v n="$N_CG" -v libfile="$TMP/plib.$W" -v callfile="$TMP/pcalls.$W" '
             function phase(f) {
@@ -213,15 +213,15 @@ fi
 
 : >"$TMP/pcg.txt"
 for cfg in "1 single" "64 single" "64 batch"; do
+    # shellcheck disable=SC2086 # split "W MODE"
     set -- $cfg
     W=$1 MODE=$2
     flag=
     [ "$MODE" = batch ] && flag=-b
     tag="$W.$MODE"
     echo "== peer callgrind (N = $N_CG, W = $W, $MODE)"
-    # shellcheck disable=SC2086
     valgrind --tool=callgrind --toggle-collect=r1_workload --separate-callers=40 \
-        --callgrind-out-file="$TMP/pcg.$tag" "$PEER" --callgrind -w "$W" $flag \
+        --callgrind-out-file="$TMP/pcg.$tag" "$PEER" --callgrind -w "$W" ${flag:+"$flag"} \
         >"$TMP/pcg.$tag.out" 2>"$TMP/pcg.$tag.err"
     cat "$TMP/pcg.$tag.out"
     if grep -q "CHECK FAILED" "$TMP/pcg.$tag.out"; then
@@ -231,7 +231,7 @@ for cfg in "1 single" "64 single" "64 batch"; do
     total=$(cg_total "$TMP/pcg.$tag")
     cg_fn "$TMP/pcg.$tag" incl >"$TMP/pqi.$tag"
     cg_fn "$TMP/pcg.$tag" self >"$TMP/pqs.$tag"
-    grep '^peer calls:' "$TMP/pcg.$tag.err" | tr ' ' '\n' | grep = >"$TMP/pqc.$tag" || :
+    grep '^peer calls:' "$TMP/pcg.$tag.err" | tr ' ' '\n' | grep '=' >"$TMP/pqc.$tag" || :
     # Per context chain: a peer_lib_X chain is a call into the library (X
     # names the call and the role); a peer_io_/peer_fsm_/peer_cb_ chain is a
     # harness callback, charged to the first peer_lib_X up its chain.
@@ -244,13 +244,8 @@ for cfg in "1 single" "64 single" "64 batch"; do
             if (x == "done_leader") return "leader_ready"
             return "follower_ready"
         }
-        function callphase(x) {
-            if (x == "alloc" || x == "apply") return "propose"
-            if (x ~ /^tick/) return "tick"
-            return phase(x)
-        }
         BEGIN {
-            while ((getline l < callfile) > 0) { split(l, a, "="); calls[callphase(a[1])] += a[2] }
+            while ((getline l < callfile) > 0) { split(l, a, "="); calls[phase(a[1])] += a[2] }
         }
         {
             m = split($2, ch, "\047")

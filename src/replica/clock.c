@@ -212,9 +212,9 @@ __attribute__((target("avx2"))) int ut__replica_vc_same_avx2(const ut_vclock_ent
     __m256i hi = _mm256_setzero_si256(), lt = hi, gt = hi, last = hi;
     __m256i asc = _mm256_set1_epi64x(-1);
     const ut_vclock_entry_t *end = a + (n & ~1u);
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC unroll 2
-#endif
+#    if defined(__GNUC__) && !defined(__clang__)
+#        pragma GCC unroll 2
+#    endif
     for (; a != end; a += 2, b += 2) {
         __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)a);
         __m256i y = _mm256_loadu_si256((const __m256i *)(const void *)b);

@@ -16,6 +16,8 @@
  *        valgrind --tool=callgrind --toggle-collect='rs1_*'
  *        bench_replica -s NAME            one strategy only (instructions per
  *        strategy under callgrind), then the clocks
+ *        bench_replica -c 8|64            the vector clocks at that size only
+ *        (instructions per compare under callgrind: 4N compares)
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 
@@ -154,6 +156,7 @@ int main(int argc, char **argv)
     int runs = 3;
     int callgrind = 0;
     int only = -1;
+    int vc_only = 0;
     for (int i = 1; i < argc; i++) {
         ut_replication_t st;
         if (strcmp(argv[i], "-s") == 0 && i + 1 < argc &&
@@ -166,6 +169,8 @@ int main(int argc, char **argv)
             n = strtoull(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "-r") == 0 && i + 1 < argc)
             runs = atoi(argv[++i]);
+        else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
+            vc_only = atoi(argv[++i]);
         else if (strcmp(argv[i], "--callgrind") == 0)
             callgrind = 1;
     }
@@ -226,6 +231,8 @@ int main(int argc, char **argv)
     }
     printf("HLC update   %6.2f ns\n", median(t, runs));
     for (int size = 8; size <= 64; size *= 8) {
+        if (vc_only != 0 && size != vc_only)
+            continue;
         ut_vclock_t x, y;
         ut_vclock_init(&x);
         for (int i = 1; i <= size; i++)

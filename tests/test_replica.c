@@ -796,7 +796,65 @@ static void test_step_errors_leave_unchanged(void **state)
     assert_false(ut_replica_set_degraded(NULL));
     assert_int_equal(ut_replica_set_degradations(NULL), 0);
     assert_int_equal(ut_replica_set_in_sync(NULL), 0);
+    /* A failed sender, and an ack from before a resync: refused with
+     * UT_ESTATE, nothing changed. */
+    assert_int_equal(ut_replica_set_mark(h, 11, UT_REPLICA_FAILED), UT_OK);
+    drain(h, &d);
+    take_snap(h, 3, &s);
+    m.body.repl_ack.acked = 1;
+    m.body.repl_ack.applied = 1;
+    assert_int_equal(ut_replica_set_step(h, &m), UT_ESTATE);
+    assert_non_null(strstr(ut_replica_set_errmsg(h), "failed"));
+    assert_unchanged(h, 3, &s);
+    assert_int_equal(ut_replica_set_mark(h, 11, UT_REPLICA_SYNCING), UT_OK);
+    drain(h, &d);
+    take_snap(h, 3, &s);
+    assert_int_not_equal(s.info[0].epoch, 0);
+    assert_int_equal(ut_replica_set_step(h, &m), UT_ESTATE); /* epoch 0: stale */
+    assert_non_null(strstr(ut_replica_set_errmsg(h), "before its resync"));
+    assert_unchanged(h, 3, &s);
     ut_replica_set_free(h);
+}
+
+/* Replica ids in any order and with gaps are found as well as ids
+ * base, base + 1, ... (which the set finds by a subtraction). */
+static void test_replica_ids_any_order(void **state)
+{
+    (void)state;
+    static const uint64_t orders[][3] = {
+        {11, 12, 13}, {13, 11, 12}, {11, 20, 15}, {UINT64_MAX, 2, 7}};
+    for (size_t k = 0; k < sizeof orders / sizeof orders[0]; k++) {
+        uint64_t rid[3] = {orders[k][0], orders[k][1], orders[k][2]};
+        ut_replica_set_config_t cfg;
+        assert_int_equal(ut_replica_set_config_init(&cfg, UT_REPLICA_SET_CONFIG_VERSION), UT_OK);
+        cfg.self_id = PRIMARY;
+        cfg.replicas = rid;
+        cfg.n_replicas = 3;
+        cfg.strategy = UT_REPLICATION_SYNC;
+        cfg.min_in_sync = 3;
+        ut_replica_set_t *h = NULL;
+        assert_int_equal(ut_replica_set_new(&h, &cfg), UT_OK);
+        uint64_t p;
+        assert_int_equal(ut_replica_set_write(h, &p), UT_OK);
+        /* Ids that are not replicas, next to the ones that are. */
+        static const uint64_t strangers[] = {10, 14, 16, 19, 21, 0, 1, 3, UINT64_MAX - 1};
+        for (size_t j = 0; j < sizeof strangers / sizeof strangers[0]; j++) {
+            bool member = false;
+            for (size_t i = 0; i < 3; i++)
+                member |= rid[i] == strangers[j];
+            if (!member)
+                assert_int_equal(ack(h, strangers[j], 1, 1), UT_ENOTFOUND);
+        }
+        for (size_t i = 0; i < 3; i++) {
+            assert_int_equal(ut_replica_set_durable(h), 0);
+            assert_int_equal(ack(h, rid[i], 1, 1), UT_OK);
+            ut_replica_info_t inf;
+            assert_int_equal(ut_replica_set_info(h, rid[i], &inf), UT_OK);
+            assert_int_equal(inf.acked, 1);
+        }
+        assert_int_equal(ut_replica_set_durable(h), 1); /* every one of the three */
+        ut_replica_set_free(h);
+    }
 }
 
 static void test_ready_advance_rules(void **state)
@@ -1199,6 +1257,7 @@ int main(void)
         cmocka_unit_test(test_status_graph),
         cmocka_unit_test(test_failed_must_resync_before_in_sync),
         cmocka_unit_test(test_step_errors_leave_unchanged),
+        cmocka_unit_test(test_replica_ids_any_order),
         cmocka_unit_test(test_ready_advance_rules),
         cmocka_unit_test(test_alloc_failure_sweep),
         cmocka_unit_test(test_no_allocation_per_ack_at_steady_state),

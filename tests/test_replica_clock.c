@@ -125,6 +125,7 @@ static void test_vclock_errors_leave_unchanged(void **state)
     ut_vclock_t bad = c;
     bad.n = UT_VCLOCK_MAX + 1;
     assert_int_equal(ut_vclock_compare(&bad, &c, &o), UT_EINVAL);
+    assert_int_equal(ut_vclock_compare(&bad, &bad, &o), UT_EINVAL); /* equal lengths, too long */
     assert_int_equal(ut_vclock_merge(&c, &bad), UT_EINVAL);
     assert_int_equal(ut_vclock_increment(&bad, 1), UT_EINVAL);
     assert_int_equal(ut_vclock_get(&bad, 1), 0);

@@ -6,6 +6,12 @@
 
 #include "unitypes/clock.h"
 
+#include "replica/vclock_fast.h"
+
+#if UT__VC_X86
+#    include <immintrin.h>
+#endif
+
 const char *ut_clock_order_name(ut_clock_order_t v)
 {
     switch (v) {
@@ -124,9 +130,155 @@ int ut_vclock_merge(ut_vclock_t *dst, const ut_vclock_t *src)
     return UT_OK;
 }
 
+/* ---- the compare's fast path (vclock_fast.h) ----
+ * For two clocks of n entries each that name the same nodes (clocks of
+ * one group usually do): no branch per entry, every test the top bit of a
+ * 64-bit difference. It answers only when it has proved both clocks well
+ * formed and their nodes equal, and returns -1 otherwise (the exact walk
+ * then decides, and refuses what is malformed). For entry i, with prev the
+ * node of a's entry i-1 (0 for the first):
+ *   hi:  an | x has its top bit clear: an, x < 2^63;
+ *   asc: prev - an, prev - bn, 0 - x, 0 - y all have it set: an and bn in
+ *        (prev, prev + 2^63], x and y in [1, 2^63], so (with an < 2^63)
+ *        a's nodes ascend from 1 and no counter is 0;
+ *   lt, gt: x - y, y - x; on the node: an - bn, bn - an.
+ * Within those ranges every difference is smaller than 2^63 in size, so
+ * its top bit is exactly its sign: the node differences say whether the
+ * nodes differ, x - y < 0 that a is behind b there, y - x < 0 ahead. The
+ * vector versions hold an entry in 128 bits (lane 0 the node, lane 1 the
+ * counter) and do both lanes at once, prev being [node, 0]. */
+static int ut__vc_order(bool lt, bool gt)
+{
+    return lt ? (gt ? UT_CLOCK_CONCURRENT : UT_CLOCK_BEFORE)
+              : (gt ? UT_CLOCK_AFTER : UT_CLOCK_EQUAL);
+}
+
+int ut__replica_vc_same_scalar(const ut_vclock_entry_t *a, const ut_vclock_entry_t *b, uint32_t n)
+{
+    uint64_t hi = 0, asc = UINT64_MAX, neq = 0, lt = 0, gt = 0, prev = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t an = a[i].node, bn = b[i].node, x = a[i].counter, y = b[i].counter;
+        hi |= an | x;
+        asc &= (prev - an) & (prev - bn) & (0 - x) & (0 - y);
+        neq |= (an - bn) | (bn - an);
+        lt |= x - y;
+        gt |= y - x;
+        prev = an;
+    }
+    if (((hi | ~asc | neq) >> 63) != 0)
+        return -1;
+    return ut__vc_order(lt >> 63, gt >> 63);
+}
+
+#if UT__VC_X86
+/* One entry: x, y its two halves, *prev = [previous node, 0]. */
+static inline void ut__vc_step128(__m128i x, __m128i y, __m128i *prev, __m128i *hi, __m128i *asc,
+                                  __m128i *lt, __m128i *gt)
+{
+    *hi = _mm_or_si128(*hi, x);
+    *asc = _mm_and_si128(*asc, _mm_and_si128(_mm_sub_epi64(*prev, x), _mm_sub_epi64(*prev, y)));
+    *lt = _mm_or_si128(*lt, _mm_sub_epi64(x, y));
+    *gt = _mm_or_si128(*gt, _mm_sub_epi64(y, x));
+    *prev = _mm_move_epi64(x);
+}
+
+static int ut__vc_finish128(__m128i hi, __m128i asc, __m128i lt, __m128i gt)
+{
+    int mh = _mm_movemask_pd(_mm_castsi128_pd(hi));
+    int ma = _mm_movemask_pd(_mm_castsi128_pd(asc));
+    int ml = _mm_movemask_pd(_mm_castsi128_pd(lt));
+    int mg = _mm_movemask_pd(_mm_castsi128_pd(gt));
+    if (mh != 0 || ma != 3 || ((ml | mg) & 1) != 0)
+        return -1;
+    return ut__vc_order((ml & 2) != 0, (mg & 2) != 0);
+}
+
+int ut__replica_vc_same_sse2(const ut_vclock_entry_t *a, const ut_vclock_entry_t *b, uint32_t n)
+{
+    __m128i hi = _mm_setzero_si128(), lt = hi, gt = hi, prev = hi, asc = _mm_set1_epi64x(-1);
+    for (uint32_t i = 0; i < n; i++)
+        ut__vc_step128(_mm_loadu_si128((const __m128i *)(const void *)&a[i]),
+                       _mm_loadu_si128((const __m128i *)(const void *)&b[i]), &prev, &hi, &asc, &lt,
+                       &gt);
+    return ut__vc_finish128(hi, asc, lt, gt);
+}
+
+/* Two entries per 256-bit register; the previous node of each is the node
+ * lane of the entry before it (a lane permute and a mask). */
+__attribute__((target("avx2"))) int ut__replica_vc_same_avx2(const ut_vclock_entry_t *a,
+                                                             const ut_vclock_entry_t *b, uint32_t n)
+{
+    const __m256i node_lanes = _mm256_set_epi64x(0, -1, 0, -1);
+    __m256i hi = _mm256_setzero_si256(), lt = hi, gt = hi, last = hi;
+    __m256i asc = _mm256_set1_epi64x(-1);
+    const ut_vclock_entry_t *end = a + (n & ~1u);
+#    if defined(__GNUC__) && !defined(__clang__)
+#        pragma GCC unroll 2
+#    endif
+    for (; a != end; a += 2, b += 2) {
+        __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)a);
+        __m256i y = _mm256_loadu_si256((const __m256i *)(const void *)b);
+        __m256i prev = _mm256_and_si256(_mm256_permute2x128_si256(last, x, 0x21), node_lanes);
+        hi = _mm256_or_si256(hi, x);
+        asc = _mm256_and_si256(
+            asc, _mm256_and_si256(_mm256_sub_epi64(prev, x), _mm256_sub_epi64(prev, y)));
+        lt = _mm256_or_si256(lt, _mm256_sub_epi64(x, y));
+        gt = _mm256_or_si256(gt, _mm256_sub_epi64(y, x));
+        last = x;
+    }
+    if ((n & 1u) == 0) {
+        /* Lanes 0 and 2 are nodes, 1 and 3 counters. */
+        int mh = _mm256_movemask_pd(_mm256_castsi256_pd(hi));
+        int ma = _mm256_movemask_pd(_mm256_castsi256_pd(asc));
+        int ml = _mm256_movemask_pd(_mm256_castsi256_pd(lt));
+        int mg = _mm256_movemask_pd(_mm256_castsi256_pd(gt));
+        if (mh != 0 || ma != 15 || ((ml | mg) & 5) != 0)
+            return -1;
+        return ut__vc_order((ml & 10) != 0, (mg & 10) != 0);
+    }
+    __m128i hi2 = _mm_or_si128(_mm256_castsi256_si128(hi), _mm256_extracti128_si256(hi, 1));
+    __m128i asc2 = _mm_and_si128(_mm256_castsi256_si128(asc), _mm256_extracti128_si256(asc, 1));
+    __m128i lt2 = _mm_or_si128(_mm256_castsi256_si128(lt), _mm256_extracti128_si256(lt, 1));
+    __m128i gt2 = _mm_or_si128(_mm256_castsi256_si128(gt), _mm256_extracti128_si256(gt, 1));
+    __m128i prev = _mm_move_epi64(_mm256_extracti128_si256(last, 1));
+    ut__vc_step128(_mm_loadu_si128((const __m128i *)(const void *)a),
+                   _mm_loadu_si128((const __m128i *)(const void *)b), &prev, &hi2, &asc2, &lt2,
+                   &gt2);
+    return ut__vc_finish128(hi2, asc2, lt2, gt2);
+}
+
+bool ut__replica_vc_have_avx2(void)
+{
+    return __builtin_cpu_supports("avx2");
+}
+#endif
+
+/* The exact walk: any two clocks, malformed ones refused. */
+static int ut__vc_walk(const ut_vclock_t *a, const ut_vclock_t *b, ut_clock_order_t *out);
+
 int ut_vclock_compare(const ut_vclock_t *a, const ut_vclock_t *b, ut_clock_order_t *out)
 {
-    if (a == NULL || b == NULL || out == NULL || a->n > UT_VCLOCK_MAX || b->n > UT_VCLOCK_MAX)
+    if (a == NULL || b == NULL || out == NULL)
+        return UT_EINVAL;
+    if (a->n == b->n && a->n <= UT_VCLOCK_MAX) {
+#if UT__VC_X86
+        int o = __builtin_cpu_supports("avx2") ? ut__replica_vc_same_avx2(a->e, b->e, a->n)
+                                               : ut__replica_vc_same_sse2(a->e, b->e, a->n);
+#else
+        int o = ut__replica_vc_same_scalar(a->e, b->e, a->n);
+#endif
+        if (o >= 0) {
+            *out = (ut_clock_order_t)o;
+            return UT_OK;
+        }
+    }
+    return ut__vc_walk(a, b, out);
+}
+
+__attribute__((noinline)) static int ut__vc_walk(const ut_vclock_t *a, const ut_vclock_t *b,
+                                                 ut_clock_order_t *out)
+{
+    if (a->n > UT_VCLOCK_MAX || b->n > UT_VCLOCK_MAX)
         return UT_EINVAL;
     /* a <= b iff every counter of a is <= b's (Mattern 1989, §4). The
      * well-formedness check (ascending non-zero nodes, non-zero counters)

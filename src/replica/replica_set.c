@@ -41,7 +41,9 @@ struct ut_replica_set {
     ut__replica_t *reps;
     size_t n;
     size_t n_in_sync; /* replicas in-sync now, kept with every status change */
-    size_t *chain;    /* chain order: indices into reps, live links only */
+    uint64_t id_base; /* ids_dense: reps[i].id == id_base + i for every i */
+    bool ids_dense;
+    size_t *chain; /* chain order: indices into reps, live links only */
     size_t chain_n;
     uint64_t last, durable, now;
     bool degraded;
@@ -128,15 +130,24 @@ int ut_replica_set_config_init(ut_replica_set_config_t *cfg, unsigned version)
 
 /* Events and messages room for one operation, reserved before any change so
  * that UT_ENOMEM leaves the set as it was. */
-static inline int ut__replica_reserve(ut_replica_set_t *h, size_t msgs, size_t events)
+__attribute__((noinline)) static int ut__replica_grow(ut_replica_set_t *h, size_t msgs,
+                                                      size_t events)
 {
     ut__evvec_t *v = h->live_ev;
     int rc = UT_OK;
-    if (v->n + events > v->cap) /* the common case at steady state skips the call */
+    if (v->n + events > v->cap)
         rc = ut__grow((void **)&v->ev, &v->cap, v->n + events, sizeof v->ev[0]);
     if (rc == UT_OK && h->ob.live->n + msgs > h->ob.live->cap)
         rc = ut__outbox_reserve(&h->ob, msgs, 0);
     return rc;
+}
+
+static inline int ut__replica_reserve(ut_replica_set_t *h, size_t msgs, size_t events)
+{
+    /* The common case at steady state: room already, no call. */
+    if (h->live_ev->n + events <= h->live_ev->cap && h->ob.live->n + msgs <= h->ob.live->cap)
+        return UT_OK;
+    return ut__replica_grow(h, msgs, events);
 }
 
 static void ut__replica_event(ut_replica_set_t *h, ut_replica_event_kind_t kind, uint64_t id,
@@ -155,12 +166,30 @@ static void ut__replica_event(ut_replica_set_t *h, ut_replica_event_kind_t kind,
     e->successor = succ;
 }
 
+/* A zeroed message, padding included (static storage). */
+static const ut_msg_t ut__replica_msg_zero;
+
 static void ut__replica_send(ut_replica_set_t *h, ut_msg_type_t type, uint64_t to, uint64_t a,
                              uint64_t b, uint64_t epoch)
 {
-    ut_msg_t *m = ut__outbox_push(&h->ob, type, h->cfg.self_id, to);
-    if (m == NULL)
-        return; /* unreachable: every caller reserved */
+    /* ut__outbox_push's contract (a zeroed message in the live buffer),
+     * inline for the room every caller reserved: a copy of a zero message
+     * is a few vector stores, where the push's memset of the whole
+     * envelope compiles to a rep stos, about 20 ns per message on the
+     * bench's machine (RS1, docs/BENCHMARKS.md). */
+    ut__msgvec_t *v = h->ob.live;
+    ut_msg_t *m;
+    if (v->n < v->cap) {
+        m = &v->msgs[v->n++];
+        *m = ut__replica_msg_zero;
+        m->type = type;
+        m->from = h->cfg.self_id;
+        m->to = to;
+    } else {
+        m = ut__outbox_push(&h->ob, type, h->cfg.self_id, to);
+        if (m == NULL)
+            return; /* unreachable: every caller reserved */
+    }
     if (type == UT_MSG_REPL_WRITE) {
         m->body.repl_write.position = a;
         m->body.repl_write.durable = b;
@@ -419,13 +448,35 @@ static bool ut__replica_holder(const ut_replica_set_t *h, const ut__replica_t *r
     }
 }
 
-static void ut__replica_settle(ut_replica_set_t *h)
+__attribute__((noinline)) static void ut__replica_settle(ut_replica_set_t *h)
 {
     ut__semi_sync_judge(h);
-    h->durable = ut__durable_now(h);
     h->min_valid = false;
-    if (h->cfg.strategy == UT_REPLICATION_ASYNC || h->cfg.strategy == UT_REPLICATION_SEMI_SYNC)
+    switch (h->cfg.strategy) {
+    case UT_REPLICATION_ASYNC:
+        h->durable = ut__durable_now(h);
         return;
+    case UT_REPLICATION_SEMI_SYNC:
+        if (h->degraded) {
+            h->durable = ut__durable_now(h);
+            return;
+        }
+        /* ut__durable_now's rule, keeping the k-th highest ack for
+         * ut__replica_settled. */
+        h->min_ack = ut__semi_sync_kth(h);
+        h->min_valid = h->min_ack > 0;
+        if (h->min_ack > h->durable)
+            h->durable = h->min_ack < h->last ? h->min_ack : h->last;
+        return;
+    default:
+        break;
+    }
+#ifdef UT__FAULT_CHAIN_HEAD_DURABLE
+    h->durable = ut__durable_now(h);
+#endif
+    /* Sync, chain, tree: the durable position is the smallest ack of the
+     * holders (ut__durable_now's rule), found in the same pass that keeps
+     * the minimum and how many hold it. */
     uint64_t m = UINT64_MAX;
     size_t c = 0;
     for (size_t i = 0; i < h->n; i++) {
@@ -441,16 +492,36 @@ static void ut__replica_settle(ut_replica_set_t *h)
     h->min_valid = c > 0;
     h->min_ack = m;
     h->at_min = c;
+#ifndef UT__FAULT_CHAIN_HEAD_DURABLE
+    /* Sync: nothing moves while the in-sync set is below its minimum (an
+     * empty set would make everything durable); chain and tree: nor with
+     * no holder at all. */
+    bool counts =
+        h->cfg.strategy == UT_REPLICATION_SYNC ? h->n_in_sync >= h->cfg.min_in_sync : c > 0;
+    if (counts) {
+        uint64_t d = m < h->last ? m : h->last;
+        if (d > h->durable)
+            h->durable = d; /* never goes back */
+    }
+#endif
 }
 
 /* After an ack raised replica r from old_acked without changing its status:
  * true if the durable position cannot have moved, so settling can be
  * skipped. The durable position is max(durable, min(holders' acks, last))
  * and last did not change: it moves only if the minimum does. */
-static bool ut__replica_settled(ut_replica_set_t *h, const ut__replica_t *r, uint64_t old_acked)
+static inline __attribute__((always_inline)) bool
+ut__replica_settled(ut_replica_set_t *h, const ut__replica_t *r, uint64_t old_acked)
 {
     if (h->cfg.strategy == UT_REPLICATION_ASYNC)
         return true; /* the primary's own last: an ack does not move it */
+    if (h->cfg.strategy == UT_REPLICATION_SEMI_SYNC) {
+        /* The k-th highest ack K moves only if an ack crosses it: one that
+         * ends at or below K, or starts above it, leaves it. (A degraded
+         * set keeps no K: it settles at every ack, to notice the
+         * restoration.) */
+        return h->min_valid && (r->acked <= h->min_ack || old_acked > h->min_ack);
+    }
     if (!h->min_valid || !ut__replica_holder(h, r))
         return h->min_valid; /* a non-holder's ack moves no minimum */
     if (old_acked == r->acked || old_acked > h->min_ack)
@@ -460,6 +531,12 @@ static bool ut__replica_settled(ut_replica_set_t *h, const ut__replica_t *r, uin
         return true;
     }
     return false;
+}
+
+static int ut__replica_settle_ok(ut_replica_set_t *h)
+{
+    ut__replica_settle(h);
+    return UT_OK;
 }
 
 /* ---- constructor ---- */
@@ -534,6 +611,12 @@ int ut_replica_set_new(ut_replica_set_t **out, const ut_replica_set_config_t *cf
         h->chain[i] = i;
     }
     h->chain_n = cfg->strategy == UT_REPLICATION_CHAIN ? n : 0;
+    /* Replica ids in config order base, base + 1, ... (the usual case)
+     * are found by a subtraction; any others by a search. */
+    h->id_base = cfg->replicas[0];
+    h->ids_dense = true;
+    for (size_t i = 0; i < n; i++)
+        h->ids_dense &= cfg->replicas[i] - h->id_base == i;
     ut__outbox_init(&h->ob);
     h->live_ev = &h->evs[0];
     h->out_ev = &h->evs[1];
@@ -567,6 +650,8 @@ static bool ut__rs_ok(const ut_replica_set_t *h)
 
 static size_t ut__replica_index(const ut_replica_set_t *h, uint64_t id)
 {
+    if (h->ids_dense)
+        return id - h->id_base < h->n ? (size_t)(id - h->id_base) : SIZE_MAX;
     for (size_t i = 0; i < h->n; i++)
         if (h->reps[i].id == id)
             return i;
@@ -643,11 +728,21 @@ int ut_replica_set_write(ut_replica_set_t *h, uint64_t *out)
     }
     /* One more write can only push an in-sync replica over a bound: skip
      * the ones well within the entry bound when there is no time bound. */
+    size_t events = h->live_ev->n;
     for (size_t i = 0; i < h->n; i++)
         if (h->reps[i].status != UT_REPLICA_IN_SYNC || h->cfg.lag_bound_ms > 0 ||
             p - h->reps[i].acked > h->cfg.lag_bound_entries)
             ut__replica_judge(h, i);
-    ut__replica_settle(h);
+    /* A write moves the durable position only where it is the primary's
+     * own last (async). With no status change, the holders' acks and the
+     * k-th highest ack are as they were (all at most the old last), so
+     * sync, chain, tree and a semi-sync that cannot degrade skip the
+     * settle; a degradable semi-sync settles, to judge its timeout now. */
+    if (h->live_ev->n != events ||
+        (h->cfg.strategy == UT_REPLICATION_SEMI_SYNC && h->cfg.semi_sync_degrade))
+        ut__replica_settle(h);
+    else if (h->cfg.strategy == UT_REPLICATION_ASYNC)
+        h->durable = p;
     *out = p;
     return UT_OK;
 }
@@ -681,10 +776,29 @@ int ut_replica_set_restore(ut_replica_set_t *h, uint64_t last, uint64_t durable)
     return UT_OK;
 }
 
-int ut_replica_set_step(ut_replica_set_t *h, const ut_msg_t *m)
+/* The rest of an ack (out of line): an offline replica is back, a replica
+ * not in-sync or under a time bound is judged, and the durable position
+ * settled if a status changed or the ack can move it. */
+__attribute__((noinline)) static int ut__replica_step_judge(ut_replica_set_t *h, size_t i,
+                                                            uint64_t old_acked)
 {
-    if (!ut__rs_ok(h))
-        return UT_EINVAL;
+    ut__replica_t *r = &h->reps[i];
+    ut_replica_status_t old_status = r->status;
+    if (r->status == UT_REPLICA_OFFLINE)
+        ut__replica_set_status(h, i, UT_REPLICA_SYNCING,
+                               "an ack from an offline replica"); /* back: catch up first */
+    ut__replica_judge(h, i);
+    if (r->status != old_status || !ut__replica_settled(h, r, old_acked))
+        ut__replica_settle(h);
+    return UT_OK;
+}
+
+/* Why ut_replica_set_step refuses m (the cold path, out of line so that
+ * the common ack keeps its registers): the checks in order, each with its
+ * trace and message. Called only when one of them fails. */
+__attribute__((noinline, cold)) static int ut__replica_step_refuse(ut_replica_set_t *h,
+                                                                   const ut_msg_t *m)
+{
     if (m == NULL)
         UT__FAIL(&h->base, UT_EINVAL, "step: message is NULL");
     if (m->type != UT_MSG_REPL_ACK)
@@ -707,7 +821,7 @@ int ut_replica_set_step(ut_replica_set_t *h, const ut_msg_t *m)
         UT__RS_REFUSE(h, "refuse-ack", "ack beyond the last position", UT_EINVAL,
                       "step: ack of %llu beyond last position %llu", (unsigned long long)a->acked,
                       (unsigned long long)h->last);
-    ut__replica_t *r = &h->reps[i];
+    const ut__replica_t *r = &h->reps[i];
     if (r->status == UT_REPLICA_FAILED)
         UT__RS_REFUSE(h, "refuse-ack", "sender is failed", UT_ESTATE,
                       "step: replica %llu is failed; resync it first", (unsigned long long)r->id);
@@ -722,12 +836,27 @@ int ut_replica_set_step(ut_replica_set_t *h, const ut_msg_t *m)
                       "(epoch %llu)",
                       (unsigned long long)a->acked, (unsigned long long)r->id,
                       (unsigned long long)a->epoch, (unsigned long long)r->epoch);
-    if (ut__replica_reserve(h, h->n, h->n + 4) != UT_OK)
-        UT__FAIL(&h->base, UT_ENOMEM, "step: out of memory");
+    UT__FAIL(&h->base, UT_ENOMEM, "step: out of memory");
+}
+
+int ut_replica_set_step(ut_replica_set_t *h, const ut_msg_t *m)
+{
+    if (!ut__rs_ok(h))
+        return UT_EINVAL;
+    /* Every refusal of ut__replica_step_refuse, tested at once. */
+    if (m == NULL || m->type != UT_MSG_REPL_ACK || m->to != h->cfg.self_id)
+        return ut__replica_step_refuse(h, m);
+    size_t i = ut__replica_index(h, m->from);
+    if (i == SIZE_MAX)
+        return ut__replica_step_refuse(h, m);
+    const ut_msg_repl_ack_t *a = &m->body.repl_ack;
+    ut__replica_t *r = &h->reps[i];
+    if (a->applied > a->acked || a->acked > h->last || r->status == UT_REPLICA_FAILED ||
+        a->epoch < r->epoch || ut__replica_reserve(h, h->n, h->n + 4) != UT_OK)
+        return ut__replica_step_refuse(h, m); /* the last: out of memory */
 
     h->started = true;
     uint64_t old_acked = r->acked;
-    ut_replica_status_t old_status = r->status;
     r->last_heard_ms = h->now;
     /* Acks may be reordered or duplicated by the network: positions only
      * move forward. */
@@ -739,17 +868,13 @@ int ut_replica_set_step(ut_replica_set_t *h, const ut_msg_t *m)
         r->applied = r->acked;
     if (r->acked == h->last)
         r->last_sync_ms = h->now;
-    if (r->status == UT_REPLICA_OFFLINE)
-        ut__replica_set_status(h, i, UT_REPLICA_SYNCING,
-                               "an ack from an offline replica"); /* back: catch up first */
-    /* An in-sync replica within the entry bound, with no time bound, stays
-     * in-sync: nothing to judge (the common ack). */
-    if (r->status != UT_REPLICA_IN_SYNC || h->cfg.lag_bound_ms > 0 ||
-        h->last - r->acked > h->cfg.lag_bound_entries)
-        ut__replica_judge(h, i);
-    if (r->status != old_status || !ut__replica_settled(h, r, old_acked))
-        ut__replica_settle(h);
-    return UT_OK;
+    /* The common ack: an in-sync replica within the entry bound, with no
+     * time bound, stays in-sync; nothing to judge, and the durable position
+     * is recomputed only if this ack can move it. */
+    if (r->status == UT_REPLICA_IN_SYNC && h->cfg.lag_bound_ms == 0 &&
+        h->last - r->acked <= h->cfg.lag_bound_entries)
+        return ut__replica_settled(h, r, old_acked) ? UT_OK : ut__replica_settle_ok(h);
+    return ut__replica_step_judge(h, i, old_acked);
 }
 
 int ut_replica_set_tick(ut_replica_set_t *h, uint64_t now_ms)
@@ -827,7 +952,8 @@ int ut_replica_set_ready(ut_replica_set_t *h, ut_replica_ready_t *rd)
         UT__FAIL(&h->base, UT_EINVAL, "ready: rd is NULL");
     if (ut__readyseq_busy(&h->rs))
         UT__FAIL(&h->base, UT_ESTATE, "ready: the previous ready was not advanced");
-    memset(rd, 0, sizeof *rd);
+    static const ut_replica_ready_t zero; /* a copy, not a memset: see ut__replica_send */
+    *rd = zero;
     rd->version = 1;
     rd->durable = h->durable;
     bool empty = ut__outbox_pending(&h->ob) == 0 && h->live_ev->n == 0;

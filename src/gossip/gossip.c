@@ -1169,7 +1169,15 @@ static uint64_t next_target(ut_gossip_t *h)
     return 0;
 }
 
-/* want ALIVE: alive or suspected; want DEAD: dead or left (gone). */
+/* want ALIVE: alive or suspected; want DEAD: dead or left (gone);
+ * want GOSSIP_TO: alive, suspected, or dead for less than
+ * gossip_to_dead_ms(). */
+#define UT__WANT_GOSSIP_TO 255u
+static uint64_t gossip_to_dead_ms(const ut_gossip_t *h)
+{
+    return h->pp_interval > 0 ? h->pp_interval : 30000u;
+}
+
 static bool wanted(uint8_t st, uint8_t want)
 {
     if (want == UT_NODE_ALIVE)
@@ -1180,6 +1188,21 @@ static bool wanted(uint8_t st, uint8_t want)
 }
 
 /* A random member satisfying want (0 if none): reservoir sampling. */
+/* memberlist's GossipToTheDeadTime: a member buried a moment ago still
+ * gets the pushes for a while, so that it hears that it was declared dead
+ * and refutes (SWIM §4.2). Without it a verdict that a member cut off by a
+ * partition reached after the heal (its slowed probes had not yet told
+ * the suspect) spread to every member at once, and the buried one, which
+ * nobody probed or pushed to any more, heard of it only at its next
+ * push-pull, seconds later (found by utsim's gossip scenario). */
+static bool eligible(const ut_gossip_t *h, const ut__gossip_member_t *m, uint8_t want)
+{
+    if (want != UT__WANT_GOSSIP_TO)
+        return wanted(m->status, want);
+    return is_live(m->status) || (m->status == UT_NODE_DEAD && m->gone_since != UINT64_MAX &&
+                                  h->now - m->gone_since < gossip_to_dead_ms(h));
+}
+
 static uint64_t random_member(ut_gossip_t *h, uint8_t want, uint64_t not1, const uint64_t *skip,
                               size_t nskip)
 {
@@ -1190,7 +1213,7 @@ static uint64_t random_member(ut_gossip_t *h, uint8_t want, uint64_t not1, const
         const ut__gossip_member_t *m = &h->m[ut__rand_below(&h->rng, h->n)];
         if (m->id == h->id || m->id == not1)
             continue;
-        if (!wanted(m->status, want))
+        if (!eligible(h, m, want))
             continue;
         bool dup = false;
         for (size_t j = 0; j < nskip; j++)
@@ -1202,7 +1225,7 @@ static uint64_t random_member(ut_gossip_t *h, uint8_t want, uint64_t not1, const
         const ut__gossip_member_t *m = &h->m[i];
         if (m->id == h->id || m->id == not1)
             continue;
-        if (!wanted(m->status, want))
+        if (!eligible(h, m, want))
             continue;
         bool dup = false;
         for (size_t j = 0; j < nskip; j++)
@@ -1354,7 +1377,7 @@ int ut_gossip_tick(ut_gossip_t *h, uint64_t now_ms)
         uint64_t chosen[64];
         size_t nc = 0;
         while (nc < h->fanout && h->nbq > 0) {
-            uint64_t id = random_member(h, UT_NODE_ALIVE, 0, chosen, nc);
+            uint64_t id = random_member(h, UT__WANT_GOSSIP_TO, 0, chosen, nc);
             if (id == 0)
                 break;
             chosen[nc++] = id;

@@ -1075,6 +1075,35 @@ static void test_stale_suspicion_answered(void **state)
     ut_gossip_free(a);
 }
 
+/* The buddy system carried one step further: a message to a member we hold
+ * dead carries the verdict first, so a buried member that still probes us
+ * hears it in our ack and refutes (utsim's gossip scenario: the verdict's
+ * retransmissions had all gone to others). */
+static void test_ack_tells_the_buried(void **state)
+{
+    (void)state;
+    ut_gossip_t *a = mk(1, NULL, 0, true);
+    learn(a, 1, 3); /* 2, 3, 4 */
+    ut_entry_t d = upd(3, UT_NODE_DEAD, 0);
+    ut_msg_t m = gmsg(UT_MSG_GOSSIP_PUSH, 2, 1, &d, 1);
+    assert_int_equal(ut_gossip_step(a, &m), UT_OK);
+    assert_int_equal(view(a, 3), UT_NODE_DEAD);
+    out_t o;
+    drain(a, &o);
+    ut__gossip_quiesce(a); /* the verdict has been sent as often as any update */
+    m = gmsg(UT_MSG_GOSSIP_PING, 3, 1, NULL, 0);
+    m.body.gossip.target = 1;
+    m.body.gossip.seq = 5;
+    assert_int_equal(ut_gossip_step(a, &m), UT_OK);
+    assert_true(drain_update(a, UT_MSG_GOSSIP_ACK, 3, 3, UT_NODE_DEAD, 0, NULL));
+    /* ... and only to it: an ack to member 2 does not carry it again. */
+    m = gmsg(UT_MSG_GOSSIP_PING, 2, 1, NULL, 0);
+    m.body.gossip.target = 1;
+    assert_int_equal(ut_gossip_step(a, &m), UT_OK);
+    assert_false(drain_update(a, UT_MSG_GOSSIP_ACK, 2, 3, UT_NODE_DEAD, 0, NULL));
+    ut_gossip_free(a);
+}
+
 /* memberlist's GossipToTheDeadTime: a member declared dead still gets
  * pushes for a push-pull interval (30 s when push-pull is off), so that it
  * hears its verdict and refutes; after that, no more (utsim's gossip
@@ -1524,6 +1553,7 @@ int main(void)
         cmocka_unit_test(test_suspicion_timeout_log10),
         cmocka_unit_test(test_stale_suspicion_answered),
         cmocka_unit_test(test_gossip_to_the_dead),
+        cmocka_unit_test(test_ack_tells_the_buried),
         cmocka_unit_test(test_failed_probe_confirms),
         cmocka_unit_test(test_stall_does_not_bury),
         cmocka_unit_test(test_join_acknowledged_by_sync),

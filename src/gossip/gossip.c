@@ -449,7 +449,14 @@ static ut_msg_t *push_dgram(ut_gossip_t *h, ut_msg_type_t type, uint64_t to, uin
     size_t off = p->n, cnt = 0, max = dgram_updates(h) - 1u;
     size_t budget = h->max_dgram - UT__GOSSIP_FRAME_BASE;
     ut__gossip_member_t *dest = find(h, to);
-    if (h->lifeguard && dest != NULL && dest->status == UT_NODE_SUSPECTED &&
+    /* Lifeguard §4.3 (buddy system): a message to a member we suspect
+     * carries that suspicion first; one to a member we hold dead carries
+     * the verdict, so that a buried member that still talks to us (its
+     * probes, our acks) hears it at once and refutes (found by utsim's
+     * gossip scenario: the verdict's few retransmissions had all gone to
+     * others, and the member we acked heard of it seconds later). */
+    if (h->lifeguard && dest != NULL &&
+        (dest->status == UT_NODE_SUSPECTED || dest->status == UT_NODE_DEAD) &&
         update_size(dest) <= budget) {
         member_update(h, dest, &p->e[p->n++]);
         budget -= update_size(dest);

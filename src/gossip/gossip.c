@@ -540,6 +540,12 @@ static void refute(ut_gossip_t *h, uint64_t inc)
     s->inc = (inc > s->inc ? inc : s->inc) + 1u;
     ut__trace(&h->tracer, UT_TRACE_INFO, "gossip", h->id, "refute", NULL, s->inc, 0);
     h->left_done = false;
+#ifdef UT__FAULT_GOSSIP_SILENT_REFUTE
+    /* Deliberately broken build (tests only): the new incarnation is never
+     * disseminated, nor sent again for a stale claim (apply_self): only
+     * push-pull carries it. */
+    return;
+#endif
     enqueue(h, s);
 }
 
@@ -551,8 +557,10 @@ static void apply_self(ut_gossip_t *h, const ut_entry_t *e)
          * refutation, so send it again (no new incarnation needed). This
          * is what lets the buddy system (Lifeguard §4.3) reach a member that
          * suspects us: its ping carries the suspicion, our ack the answer. */
+#ifndef UT__FAULT_GOSSIP_SILENT_REFUTE
         if ((e->type == UT_NODE_SUSPECTED || e->type == UT_NODE_DEAD) && s->tx_left == 0)
             enqueue(h, s);
+#endif
         return;
     }
     switch (e->type) {
@@ -1206,6 +1214,10 @@ static bool eligible(const ut_gossip_t *h, const ut__gossip_member_t *m, uint8_t
 {
     if (want != UT__WANT_GOSSIP_TO)
         return wanted(m->status, want);
+#ifdef UT__FAULT_GOSSIP_NO_DEAD_CONTACT
+    /* Deliberately broken build (tests only): nothing goes to the dead. */
+    return is_live(m->status);
+#endif
     return is_live(m->status) || (m->status == UT_NODE_DEAD && m->gone_since != UINT64_MAX &&
                                   h->now - m->gone_since < gossip_to_dead_ms(h));
 }
@@ -1291,7 +1303,12 @@ int ut_gossip_tick(ut_gossip_t *h, uint64_t now_ms)
     /* SWIM §4.2: a suspicion not refuted in time becomes a confirm. */
     for (size_t i = 0; i < h->nsusp;) {
         ut__gossip_member_t *m = find(h, h->susp[i]);
+#ifdef UT__FAULT_GOSSIP_NO_CONFIRM
+        /* Deliberately broken build (tests only): suspicions never expire. */
+        if (m != NULL && false) {
+#else
         if (m != NULL && now_ms >= m->susp_deadline) {
+#endif
             set_status(h, m, UT_NODE_DEAD); /* removes it from susp */
             push_event(h, UT_GOSSIP_EVENT_DEAD, m);
             enqueue(h, m);
@@ -1403,12 +1420,16 @@ int ut_gossip_tick(ut_gossip_t *h, uint64_t now_ms)
          * to its seeds: the group it joined through may have moved on
          * without it (found by utsim's gossip scenario, docs/gossip.md). */
         uint64_t to = 0;
+#ifndef UT__FAULT_GOSSIP_NO_DEAD_CONTACT /* broken build (tests only): never */
         if (h->pp_round++ % 2u == 1u)
             to = random_member(h, UT_NODE_DEAD, 0, NULL, 0);
+#endif
         if (to == 0)
             to = random_member(h, UT_NODE_ALIVE, 0, NULL, 0);
+#ifndef UT__FAULT_GOSSIP_NO_DEAD_CONTACT /* broken build (tests only): never */
         if (to == 0 && h->nseeds > 0)
             to = h->seeds[h->seed_pos++ % h->nseeds];
+#endif
         if (to != 0)
             push_sync(h, UT_MSG_GOSSIP_SYNC, to);
     }

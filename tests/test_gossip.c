@@ -1075,6 +1075,91 @@ static void test_stale_suspicion_answered(void **state)
     ut_gossip_free(a);
 }
 
+/* The buddy system carried one step further: a message to a member we hold
+ * dead carries the verdict first, so a buried member that still probes us
+ * hears it in our ack and refutes (utsim's gossip scenario: the verdict's
+ * retransmissions had all gone to others). */
+static void test_ack_tells_the_buried(void **state)
+{
+    (void)state;
+    ut_gossip_t *a = mk(1, NULL, 0, true);
+    learn(a, 1, 3); /* 2, 3, 4 */
+    ut_entry_t d = upd(3, UT_NODE_DEAD, 0);
+    ut_msg_t m = gmsg(UT_MSG_GOSSIP_PUSH, 2, 1, &d, 1);
+    assert_int_equal(ut_gossip_step(a, &m), UT_OK);
+    assert_int_equal(view(a, 3), UT_NODE_DEAD);
+    out_t o;
+    drain(a, &o);
+    ut__gossip_quiesce(a); /* the verdict has been sent as often as any update */
+    m = gmsg(UT_MSG_GOSSIP_PING, 3, 1, NULL, 0);
+    m.body.gossip.target = 1;
+    m.body.gossip.seq = 5;
+    assert_int_equal(ut_gossip_step(a, &m), UT_OK);
+    assert_true(drain_update(a, UT_MSG_GOSSIP_ACK, 3, 3, UT_NODE_DEAD, 0, NULL));
+    /* ... and only to it: an ack to member 2 does not carry it again. */
+    m = gmsg(UT_MSG_GOSSIP_PING, 2, 1, NULL, 0);
+    m.body.gossip.target = 1;
+    assert_int_equal(ut_gossip_step(a, &m), UT_OK);
+    assert_false(drain_update(a, UT_MSG_GOSSIP_ACK, 2, 3, UT_NODE_DEAD, 0, NULL));
+    ut_gossip_free(a);
+}
+
+/* memberlist's GossipToTheDeadTime: a member declared dead still gets
+ * pushes for a push-pull interval (30 s when push-pull is off), so that it
+ * hears its verdict and refutes; after that, no more (utsim's gossip
+ * scenario: a partitioned member's verdict, reached after the heal, was
+ * adopted by all, and the buried member heard of it only at its next
+ * push-pull, seconds later). */
+static void test_gossip_to_the_dead(void **state)
+{
+    (void)state;
+    ut_gossip_config_t c;
+    assert_int_equal(ut_gossip_config_init(&c, UT_GOSSIP_CONFIG_VERSION), UT_OK);
+    c.id = 1;
+    c.seed = 7;
+    c.push_pull_interval_ms = 0;
+    c.gossip_interval_ms = 50;
+    ut_gossip_t *a = NULL;
+    assert_int_equal(ut_gossip_new(&a, &c), UT_OK);
+    assert_int_equal(ut_gossip_tick(a, 0), UT_OK);
+    learn(a, 1, 8); /* 2..9 */
+    ut_entry_t d = upd(3, UT_NODE_DEAD, 0);
+    ut_msg_t m = gmsg(UT_MSG_GOSSIP_PUSH, 2, 1, &d, 1);
+    assert_int_equal(ut_gossip_step(a, &m), UT_OK);
+    assert_int_equal(view(a, 3), UT_NODE_DEAD);
+    bool told = false;
+    uint64_t t = 0;
+    /* Fresh news keeps the pushes going; member 3 is among their targets
+     * while the window lasts (fanout 3 of 8: within a few pushes). */
+    for (uint64_t inc = 1; t < 5000 && !told; inc++) {
+        ut_entry_t al = upd(4, UT_NODE_ALIVE, inc);
+        m = gmsg(UT_MSG_GOSSIP_PUSH, 2, 1, &al, 1);
+        assert_int_equal(ut_gossip_step(a, &m), UT_OK);
+        for (int k = 0; k < 4 && !told; k++) {
+            t += 50;
+            assert_int_equal(ut_gossip_tick(a, t), UT_OK);
+            told = drain_update(a, UT_MSG_GOSSIP_PUSH, 3, 4, UT_NODE_ALIVE, inc, NULL) || told;
+        }
+    }
+    assert_true(told);
+    /* After the window: never again. */
+    t = 31000;
+    assert_int_equal(ut_gossip_tick(a, t), UT_OK);
+    out_t o;
+    drain(a, &o);
+    for (uint64_t inc = 1000; inc < 1100; inc++) {
+        ut_entry_t al = upd(4, UT_NODE_ALIVE, inc);
+        m = gmsg(UT_MSG_GOSSIP_PUSH, 2, 1, &al, 1);
+        assert_int_equal(ut_gossip_step(a, &m), UT_OK);
+        t += 50;
+        assert_int_equal(ut_gossip_tick(a, t), UT_OK);
+        drain(a, &o);
+        assert_null(find_msg(&o, UT_MSG_GOSSIP_PUSH, 3));
+        assert_non_null(find_msg(&o, UT_MSG_GOSSIP_PUSH, 0));
+    }
+    ut_gossip_free(a);
+}
+
 /* Lifeguard §5 and §4.3: a suspect is probed right away, the ping carrying
  * the suspicion first (buddy system); a failed regular probe of it is our
  * own confirmation (the extra buddy probe's is not: it would make every
@@ -1467,6 +1552,8 @@ int main(void)
         cmocka_unit_test(test_datagram_bound),
         cmocka_unit_test(test_suspicion_timeout_log10),
         cmocka_unit_test(test_stale_suspicion_answered),
+        cmocka_unit_test(test_gossip_to_the_dead),
+        cmocka_unit_test(test_ack_tells_the_buried),
         cmocka_unit_test(test_failed_probe_confirms),
         cmocka_unit_test(test_stall_does_not_bury),
         cmocka_unit_test(test_join_acknowledged_by_sync),

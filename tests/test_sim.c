@@ -449,6 +449,143 @@ static void test_world_network_stub(void **state)
     sim_result_free(&r2);
 }
 
+/* ---- the world's reachability query (sim_reachable), under a stub ------- */
+
+/* Every node sends its send time to every other node on every tick. A
+ * delivery from a to b must find a -> b reachable; a link reachable since
+ * t for a while must have carried a message sent at or after t. */
+typedef struct rstub {
+    sim_world_t *w;
+    uint64_t got[SIM_MAX_NODES][SIM_MAX_NODES]; /* [to][from]: latest send time received */
+    uint64_t deliveries, blocked_seen, reopened_seen, open_checked;
+    uint64_t bad_delivery, bad_open, bad_self;
+} rstub_t;
+
+static rstub_t *g_rstub;
+
+static int rstub_create(sim_world_t *w, void **ctx)
+{
+    rstub_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return -1;
+    s->w = w;
+    g_rstub = s;
+    *ctx = s;
+    return 0;
+}
+
+static void rstub_tick(void *ctx, unsigned i, uint64_t local_ms)
+{
+    rstub_t *s = ctx;
+    sim_world_t *w = s->w;
+    unsigned N = w->o.nodes;
+    (void)local_ms;
+    uint64_t now = sim_now(w);
+    if (!sim_reachable(w, i, i) || sim_reachable_since(w, i, i) != 0 || sim_reachable(w, i, N) ||
+        sim_reachable(w, N, i) || sim_reachable_since(w, N, i) != UINT64_MAX)
+        s->bad_self++;
+    for (unsigned a = 0; a < N; a++) {
+        if (a == i)
+            continue;
+        uint64_t since = sim_reachable_since(w, a, i);
+        if (sim_reachable(w, a, i) != (since != UINT64_MAX))
+            s->bad_open++;
+        if (since == UINT64_MAX) {
+            s->blocked_seen++;
+            continue;
+        }
+        if (since > 0)
+            s->reopened_seen++;
+        /* a ticks every 10 ms and latency is at most 5 ms without
+         * reordering: 30 ms after the link opened, something sent after
+         * that has arrived. */
+        if (now >= since + 30) {
+            s->open_checked++;
+            if (s->got[i][a] < since)
+                s->bad_open++;
+        }
+        if (sim_quiet(w) && since > w->quiet_at)
+            s->bad_open++; /* the quiet phase heals at its start */
+    }
+    for (unsigned b = 0; b < N; b++) {
+        if (b == i)
+            continue;
+        ut_msg_t m = {.type = UT_MSG_APPEND_RESP, .from = i + 1, .to = b + 1};
+        m.body.append_resp.index = now;
+        sim_send(w, i, &m);
+    }
+}
+
+static void rstub_deliver(void *ctx, unsigned i, const ut_msg_t *m)
+{
+    rstub_t *s = ctx;
+    unsigned from = (unsigned)m->from - 1;
+    s->deliveries++;
+    if (!sim_reachable(s->w, from, i) || sim_reachable_since(s->w, from, i) > sim_now(s->w))
+        s->bad_delivery++;
+    if (m->body.append_resp.index > s->got[i][from])
+        s->got[i][from] = m->body.append_resp.index;
+}
+
+static const sim_scenario_t rstub_scenario = {
+    .name = "rstub",
+    .summary = "test stub",
+    .title = "rstub",
+    .invariants = "none",
+    .crash_point_text = "at a crash point",
+    .create = rstub_create,
+    .destroy = stub_destroy,
+    .node_start = stub_start,
+    .node_crash = stub_crash,
+    .tick = rstub_tick,
+    .deliver = rstub_deliver,
+    .drain = stub_drain,
+    .request = stub_request,
+};
+
+static void rstub_run(unsigned faults, uint64_t seed, rstub_t *out)
+{
+    sim_options_t o;
+    sim_options_default(&o);
+    o.impl = &rstub_scenario;
+    o.faults = faults;
+    o.seed = seed;
+    o.nodes = 5;
+    o.clients = 0;
+    o.time_ms = 30000;
+    sim_result_t r;
+    assert_int_equal(sim_run(&o, &r), 0);
+    assert_true(sim_result_ok(&r));
+    *out = *g_rstub;
+    free(g_rstub);
+    g_rstub = NULL;
+    if (faults & SIM_F_PARTITION)
+        assert_true(r.stats.partitions + r.stats.isolations > 2);
+    sim_result_free(&r);
+}
+
+static void test_world_reachability(void **state)
+{
+    (void)state;
+    rstub_t st;
+    /* No partitions: every link is reachable from the start. */
+    rstub_run(SIM_F_LOSS | SIM_F_DUP, 3, &st);
+    assert_true(st.deliveries > 10000);
+    assert_int_equal(st.blocked_seen + st.reopened_seen, 0);
+    assert_true(st.open_checked > 10000);
+    assert_int_equal(st.bad_delivery + st.bad_open + st.bad_self, 0);
+    /* Partitions, isolations and one-way cuts: links are seen blocked and
+     * reopened; every delivery crossed a reachable link; a link reachable
+     * since t carried what was sent after t. */
+    for (uint64_t seed = 1; seed <= 3; seed++) {
+        rstub_run(SIM_F_PARTITION, seed, &st);
+        assert_true(st.blocked_seen > 0);
+        assert_true(st.reopened_seen > 0);
+        assert_true(st.open_checked > 10000);
+        assert_int_equal(st.bad_delivery + st.bad_open + st.bad_self, 0);
+    }
+}
+
 /* ---- the world's disk, under a stub scenario ----------------------------- */
 
 /* Every tick a node writes its counter as the state record and appends a
@@ -909,6 +1046,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_options_round_trip),
         cmocka_unit_test(test_world_network_stub),
+        cmocka_unit_test(test_world_reachability),
         cmocka_unit_test(test_quiet_phase_liveness),
         cmocka_unit_test(test_world_disk_stub),
         cmocka_unit_test(test_world_clients_and_crash_budget),

@@ -449,7 +449,14 @@ static ut_msg_t *push_dgram(ut_gossip_t *h, ut_msg_type_t type, uint64_t to, uin
     size_t off = p->n, cnt = 0, max = dgram_updates(h) - 1u;
     size_t budget = h->max_dgram - UT__GOSSIP_FRAME_BASE;
     ut__gossip_member_t *dest = find(h, to);
-    if (h->lifeguard && dest != NULL && dest->status == UT_NODE_SUSPECTED &&
+    /* Lifeguard §4.3 (buddy system): a message to a member we suspect
+     * carries that suspicion first; one to a member we hold dead carries
+     * the verdict, so that a buried member that still talks to us (its
+     * probes, our acks) hears it at once and refutes (found by utsim's
+     * gossip scenario: the verdict's few retransmissions had all gone to
+     * others, and the member we acked heard of it seconds later). */
+    if (h->lifeguard && dest != NULL &&
+        (dest->status == UT_NODE_SUSPECTED || dest->status == UT_NODE_DEAD) &&
         update_size(dest) <= budget) {
         member_update(h, dest, &p->e[p->n++]);
         budget -= update_size(dest);
@@ -533,6 +540,12 @@ static void refute(ut_gossip_t *h, uint64_t inc)
     s->inc = (inc > s->inc ? inc : s->inc) + 1u;
     ut__trace(&h->tracer, UT_TRACE_INFO, "gossip", h->id, "refute", NULL, s->inc, 0);
     h->left_done = false;
+#ifdef UT__FAULT_GOSSIP_SILENT_REFUTE
+    /* Deliberately broken build (tests only): the new incarnation is never
+     * disseminated, nor sent again for a stale claim (apply_self): only
+     * push-pull carries it. */
+    return;
+#endif
     enqueue(h, s);
 }
 
@@ -544,8 +557,10 @@ static void apply_self(ut_gossip_t *h, const ut_entry_t *e)
          * refutation, so send it again (no new incarnation needed). This
          * is what lets the buddy system (Lifeguard §4.3) reach a member that
          * suspects us: its ping carries the suspicion, our ack the answer. */
+#ifndef UT__FAULT_GOSSIP_SILENT_REFUTE
         if ((e->type == UT_NODE_SUSPECTED || e->type == UT_NODE_DEAD) && s->tx_left == 0)
             enqueue(h, s);
+#endif
         return;
     }
     switch (e->type) {
@@ -1169,7 +1184,15 @@ static uint64_t next_target(ut_gossip_t *h)
     return 0;
 }
 
-/* want ALIVE: alive or suspected; want DEAD: dead or left (gone). */
+/* want ALIVE: alive or suspected; want DEAD: dead or left (gone);
+ * want GOSSIP_TO: alive, suspected, or dead for less than
+ * gossip_to_dead_ms(). */
+#define UT__WANT_GOSSIP_TO 255u
+static uint64_t gossip_to_dead_ms(const ut_gossip_t *h)
+{
+    return h->pp_interval > 0 ? h->pp_interval : 30000u;
+}
+
 static bool wanted(uint8_t st, uint8_t want)
 {
     if (want == UT_NODE_ALIVE)
@@ -1180,6 +1203,25 @@ static bool wanted(uint8_t st, uint8_t want)
 }
 
 /* A random member satisfying want (0 if none): reservoir sampling. */
+/* memberlist's GossipToTheDeadTime: a member buried a moment ago still
+ * gets the pushes for a while, so that it hears that it was declared dead
+ * and refutes (SWIM §4.2). Without it a verdict that a member cut off by a
+ * partition reached after the heal (its slowed probes had not yet told
+ * the suspect) spread to every member at once, and the buried one, which
+ * nobody probed or pushed to any more, heard of it only at its next
+ * push-pull, seconds later (found by utsim's gossip scenario). */
+static bool eligible(const ut_gossip_t *h, const ut__gossip_member_t *m, uint8_t want)
+{
+    if (want != UT__WANT_GOSSIP_TO)
+        return wanted(m->status, want);
+#ifdef UT__FAULT_GOSSIP_NO_DEAD_CONTACT
+    /* Deliberately broken build (tests only): nothing goes to the dead. */
+    return is_live(m->status);
+#endif
+    return is_live(m->status) || (m->status == UT_NODE_DEAD && m->gone_since != UINT64_MAX &&
+                                  h->now - m->gone_since < gossip_to_dead_ms(h));
+}
+
 static uint64_t random_member(ut_gossip_t *h, uint8_t want, uint64_t not1, const uint64_t *skip,
                               size_t nskip)
 {
@@ -1190,7 +1232,7 @@ static uint64_t random_member(ut_gossip_t *h, uint8_t want, uint64_t not1, const
         const ut__gossip_member_t *m = &h->m[ut__rand_below(&h->rng, h->n)];
         if (m->id == h->id || m->id == not1)
             continue;
-        if (!wanted(m->status, want))
+        if (!eligible(h, m, want))
             continue;
         bool dup = false;
         for (size_t j = 0; j < nskip; j++)
@@ -1202,7 +1244,7 @@ static uint64_t random_member(ut_gossip_t *h, uint8_t want, uint64_t not1, const
         const ut__gossip_member_t *m = &h->m[i];
         if (m->id == h->id || m->id == not1)
             continue;
-        if (!wanted(m->status, want))
+        if (!eligible(h, m, want))
             continue;
         bool dup = false;
         for (size_t j = 0; j < nskip; j++)
@@ -1261,7 +1303,12 @@ int ut_gossip_tick(ut_gossip_t *h, uint64_t now_ms)
     /* SWIM §4.2: a suspicion not refuted in time becomes a confirm. */
     for (size_t i = 0; i < h->nsusp;) {
         ut__gossip_member_t *m = find(h, h->susp[i]);
+#ifdef UT__FAULT_GOSSIP_NO_CONFIRM
+        /* Deliberately broken build (tests only): suspicions never expire. */
+        if (m != NULL && false) {
+#else
         if (m != NULL && now_ms >= m->susp_deadline) {
+#endif
             set_status(h, m, UT_NODE_DEAD); /* removes it from susp */
             push_event(h, UT_GOSSIP_EVENT_DEAD, m);
             enqueue(h, m);
@@ -1354,7 +1401,7 @@ int ut_gossip_tick(ut_gossip_t *h, uint64_t now_ms)
         uint64_t chosen[64];
         size_t nc = 0;
         while (nc < h->fanout && h->nbq > 0) {
-            uint64_t id = random_member(h, UT_NODE_ALIVE, 0, chosen, nc);
+            uint64_t id = random_member(h, UT__WANT_GOSSIP_TO, 0, chosen, nc);
             if (id == 0)
                 break;
             chosen[nc++] = id;
@@ -1373,12 +1420,16 @@ int ut_gossip_tick(ut_gossip_t *h, uint64_t now_ms)
          * to its seeds: the group it joined through may have moved on
          * without it (found by utsim's gossip scenario, docs/gossip.md). */
         uint64_t to = 0;
+#ifndef UT__FAULT_GOSSIP_NO_DEAD_CONTACT /* broken build (tests only): never */
         if (h->pp_round++ % 2u == 1u)
             to = random_member(h, UT_NODE_DEAD, 0, NULL, 0);
+#endif
         if (to == 0)
             to = random_member(h, UT_NODE_ALIVE, 0, NULL, 0);
+#ifndef UT__FAULT_GOSSIP_NO_DEAD_CONTACT /* broken build (tests only): never */
         if (to == 0 && h->nseeds > 0)
             to = h->seeds[h->seed_pos++ % h->nseeds];
+#endif
         if (to != 0)
             push_sync(h, UT_MSG_GOSSIP_SYNC, to);
     }

@@ -4,6 +4,7 @@
  * through its table of functions and names no protocol. */
 #include "world.h"
 
+#include <stdatomic.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -244,6 +245,27 @@ static void interval_close(sim_t *s, size_t *h)
     if (*h && s->w.o.record)
         s->w.r->intervals[*h - 1].end = s->w.now;
     *h = 0;
+}
+
+/* After every change of s->blocked: a link that was blocked and is open
+ * now has been open since now; a blocked one is not open
+ * (sim_reachable_since). The signal fence is a compiler barrier, no
+ * instruction: without it GCC 12.2 at -O1 and above drops every call of
+ * this function (reproduced: the calls vanish in the tree dce2 pass while
+ * the body keeps its stores, also when the function is noinline; clang 14
+ * and -O0 keep them; the cause is not identified), and test_sim's
+ * test_world_reachability then sees no link ever blocked. */
+static void links_changed(sim_t *s)
+{
+    for (unsigned a = 0; a < SIM_MAX_NODES; a++)
+        for (unsigned b = 0; b < SIM_MAX_NODES; b++) {
+            uint64_t *since = &s->w.link_open_since[a][b];
+            if (s->blocked[a][b])
+                *since = UINT64_MAX;
+            else if (*since == UINT64_MAX)
+                *since = s->w.now;
+        }
+    atomic_signal_fence(memory_order_seq_cst);
 }
 
 void sim_segment(sim_world_t *w, unsigned i, uint8_t role, uint64_t term)
@@ -719,6 +741,7 @@ static void isolate(sim_t *s, unsigned v, uint64_t min_ms, uint64_t max_ms, cons
     memset(s->blocked, 0, sizeof s->blocked);
     for (unsigned b = 0; b < N; b++)
         s->blocked[v][b] = s->blocked[b][v] = b != v;
+    links_changed(s);
     s->w.r->stats.isolations++;
     s->partition_active = true;
     sim_mark(&s->w, SIM_MARK_PARTITION, 255, 1ull << v, "%s n%u", why, v + 1);
@@ -1004,6 +1027,7 @@ static void fault(sim_t *s)
                 snprintf(desc, sizeof desc, "isolate n%u", v + 1);
                 s->w.r->stats.isolations++;
             }
+            links_changed(s);
             s->partition_active = true;
             sim_mark(&s->w, SIM_MARK_PARTITION, 255, mask, "%s", desc);
             s->open_partition_iv = interval_open(s, 0, mask);
@@ -1108,6 +1132,7 @@ static void handle(sim_t *s, ev_t *e)
         if (!s->partition_active)
             return; /* healed already, at the start of the quiet phase */
         memset(s->blocked, 0, sizeof s->blocked);
+        links_changed(s);
         s->partition_active = false;
         sim_mark(&s->w, SIM_MARK_HEAL, 255, 0, "heal");
         interval_close(s, &s->open_partition_iv);
@@ -1137,6 +1162,7 @@ static void handle(sim_t *s, ev_t *e)
         /* No faults from now on: heal, bring every node back. */
         if (s->partition_active) {
             memset(s->blocked, 0, sizeof s->blocked);
+            links_changed(s);
             s->partition_active = false;
             interval_close(s, &s->open_partition_iv);
         }

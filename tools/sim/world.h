@@ -114,6 +114,9 @@ struct sim_world {
      * no quiet phase. */
     uint64_t quiet_at, settle_at;
     uint64_t heard[SIM_MAX_NODES][SIM_MAX_NODES]; /* [to][from]: time of the last delivery */
+    /* [from][to]: world time since which no partition has blocked the
+     * link, UINT64_MAX while one does (sim_reachable_since). */
+    uint64_t link_open_since[SIM_MAX_NODES][SIM_MAX_NODES];
 };
 
 /* Settling time and the bound on an operation in the quiet phase (ms). */
@@ -152,6 +155,25 @@ static inline bool sim_settled(const sim_world_t *w)
 static inline uint64_t sim_last_heard(const sim_world_t *w, unsigned to, unsigned from)
 {
     return w->heard[to][from];
+}
+/* The network's partitions as they stand now (0-based nodes; says nothing
+ * of loss, latency or whether the nodes are up): sim_reachable() is true
+ * when a message from `from` to `to` delivered now would not be dropped by
+ * a partition, an isolation or a one-way cut (a node always reaches
+ * itself; an index out of range never is). sim_reachable_since() is the
+ * world time since which that has been so without a break (0 from the
+ * start of the run), UINT64_MAX while it is not, so that a scenario can
+ * allow its protocol a bound after a heal. One direction only: ask both
+ * for a two-way link. */
+static inline uint64_t sim_reachable_since(const sim_world_t *w, unsigned from, unsigned to)
+{
+    if (from >= w->o.nodes || to >= w->o.nodes)
+        return UINT64_MAX;
+    return from == to ? 0 : w->link_open_since[from][to];
+}
+static inline bool sim_reachable(const sim_world_t *w, unsigned from, unsigned to)
+{
+    return sim_reachable_since(w, from, to) != UINT64_MAX;
 }
 /* An internal error (out of memory): the run stops, exit status 3. */
 static inline void sim_fail(sim_world_t *w)

@@ -24,7 +24,13 @@
  * never an event saying it is suspected or dead, every datagram within
  * max_datagram, every call's result (a correct peer's message is accepted),
  * and refutation (a member told it is suspected or dead at its incarnation
- * holds a higher one after that step, SWIM §4.2).
+ * holds a higher one after that step, SWIM §4.2). Against the world's
+ * reachability (sim_reachable_since), at every step: accuracy (a member
+ * that has run unstalled and reached a majority both ways for a bound is
+ * not held dead by a majority for longer than it takes to refute) and
+ * merging (two members that have run unstalled and reached each other for
+ * a bound have seen each other alive since), bounds from the
+ * configuration (set_bounds).
  *
  * At the end (finish), the world's faults cannot be switched off, so the
  * scenario continues the surviving members on a quiet, healed network of
@@ -44,7 +50,16 @@
 #include "../scenario.h"
 
 /* The scenario's figures (sim_stat). */
-enum { GST_DEADS, GST_FALSE_DEADS, GST_SUSPICIONS, GST_MAX_INC, GST_EVENTS };
+enum {
+    GST_DEADS,
+    GST_FALSE_DEADS,
+    GST_SUSPICIONS,
+    GST_MAX_INC,
+    GST_EVENTS,
+    GST_MERGES,
+    GST_MAX_MERGE,
+    GST_MAX_HELD
+};
 
 #define GS_PERIOD_MS 200u
 #define GS_TIMEOUT_MS 80u
@@ -80,11 +95,12 @@ typedef struct gs_node {
     gs_frame_t *q; /* messages waiting during a stall */
     size_t nq, capq;
     uint32_t generation;
-    uint64_t inc;      /* this instance's incarnation, last seen */
-    int self_rank;     /* gck_self_rank of the instance's status, last seen */
-    uint64_t max_inc;  /* highest incarnation any instance ever had */
-    uint64_t base_inc; /* max_inc when this instance started */
-    bool has_base;     /* an earlier instance existed */
+    uint64_t inc;        /* this instance's incarnation, last seen */
+    int self_rank;       /* gck_self_rank of the instance's status, last seen */
+    uint64_t max_inc;    /* highest incarnation any instance ever had */
+    uint64_t base_inc;   /* max_inc when this instance started */
+    uint64_t calm_since; /* time (gs_time) since which the instance runs unstalled */
+    bool has_base;       /* an earlier instance existed */
     gck_view_t view[SIM_MAX_NODES];
     uint32_t meta_ver;
 } gs_node_t;
@@ -102,6 +118,14 @@ typedef struct gs {
     size_t nqq, capqq;
     uint64_t suspicions, false_suspicions, deads, false_deads, events, stalls, leaves,
         left_seen_dead, quiet_ms;
+    /* [observer][member]: the observer's current instance holds the member
+     * alive or suspected now; else the last time it did (0: never). */
+    bool live_view[SIM_MAX_NODES][SIM_MAX_NODES];
+    uint64_t last_live[SIM_MAX_NODES][SIM_MAX_NODES];
+    uint64_t tail_start, tail_now;             /* the quiet tail's own clock */
+    uint64_t merge_ms, accuracy_ms, refute_ms; /* the bounds (merge_bound, accuracy_bound) */
+    uint64_t merges, max_merge_ms, max_held_ms;
+    uint64_t held_since[SIM_MAX_NODES]; /* accuracy: held dead while protected, since; 0 = not */
 } gs_t;
 
 static void gs_drain(void *ctx, unsigned i);
@@ -109,6 +133,31 @@ static void gs_drain(void *ctx, unsigned i);
 static unsigned count(const gs_t *s)
 {
     return s->w->o.nodes;
+}
+
+/* World time; in the quiet tail (which the world's clock does not see),
+ * the tail's own. */
+static uint64_t gs_time(const gs_t *s)
+{
+    return s->quiet ? s->tail_now : sim_now(s->w);
+}
+
+static uint64_t pair_since(const gs_t *s, unsigned a, unsigned b);
+static bool steady(const gs_t *s, unsigned j);
+
+static void set_live_view(gs_t *s, unsigned i, unsigned j, bool live)
+{
+    if (s->live_view[i][j] && !live)
+        s->last_live[i][j] = gs_time(s);
+    if (!s->live_view[i][j] && live && steady(s, i) && steady(s, j)) {
+        uint64_t t = pair_since(s, i, j), now = gs_time(s);
+        if (t != UINT64_MAX && now > t && s->last_live[i][j] < t) {
+            s->merges++;
+            if (now - t > s->max_merge_ms)
+                s->max_merge_ms = now - t;
+        }
+    }
+    s->live_view[i][j] = live;
 }
 
 /* ---- timeline: the worst view the others hold of a node ---------------- */
@@ -151,6 +200,8 @@ static void forget_views(gs_t *s, unsigned i)
         view_count(s, j, v, -1);
         memset(v, 0, sizeof *v);
         gs_role(s, j);
+        s->live_view[i][j] = false;
+        s->last_live[i][j] = 0; /* a new instance has seen nobody yet */
     }
 }
 
@@ -203,6 +254,7 @@ static bool new_instance(gs_t *s, unsigned i, bool first)
     n->phase = GS_LIVE;
     n->stall_until = 0;
     n->meta_ver = 0;
+    n->calm_since = gs_time(s);
     return true;
 }
 
@@ -223,6 +275,36 @@ static void end_instance(gs_t *s, unsigned i)
     forget_views(s, i);
 }
 
+/* ---- the bounds of the per-step checks (docs/simulator.md, "gossip") ----- */
+
+/* merge_ms: two members that run unstalled and reach each other see each
+ * other alive within two dead-member push-pull rounds of every member
+ * (every other round of push_pull_interval goes to a dead or left member,
+ * docs/gossip.md: 4 x push_pull_interval); a verdict younger than a
+ * push-pull interval merges sooner (gossip to the dead); a join (a sync
+ * with a seed every period) and a rejoin after a leave take less.
+ * accuracy_ms: a member is protected once it has been steady and
+ * reachable both ways from a majority for merge_ms + refute_ms: whatever
+ * that majority buried before has merged again, and a verdict reached just
+ * before has been refuted.
+ * refute_ms: a verdict any member reaches overrides all others at once
+ * (SWIM §4.2 confirm), so a protected member may be held dead by a majority
+ * for as long as it takes to hear of it and refute: the verdict's
+ * λ·⌈log10(N+1)⌉ retransmissions, one per gossip interval, which go to the
+ * buried member too (gossip to the dead), as many for its refutation to
+ * come back, and one probe period. */
+static void set_bounds(gs_t *s)
+{
+    ut_gossip_config_t c;
+    ut_gossip_config_init(&c, UT_GOSSIP_CONFIG_VERSION);
+    uint64_t digits = 1;
+    for (uint64_t n = count(s) + 1u; n >= 10u; n /= 10u)
+        digits++;
+    s->merge_ms = 2u * 2u * GS_PUSH_PULL_MS;
+    s->refute_ms = GS_PERIOD_MS + 2u * c.retransmit_mult * digits * GS_GOSSIP_MS;
+    s->accuracy_ms = s->merge_ms + s->refute_ms;
+}
+
 /* ---- the scenario table --------------------------------------------------- */
 
 static int gs_create(sim_world_t *w, void **out)
@@ -241,6 +323,7 @@ static int gs_create(sim_world_t *w, void **out)
     s->next_meta = sim_rng_range(&s->rng, 3000, 10000);
     for (unsigned j = 0; j < SIM_MAX_NODES; j++)
         s->role[j] = 255;
+    set_bounds(s);
     *out = s;
     return 0;
 }
@@ -369,6 +452,7 @@ static void unstall(gs_t *s, unsigned i)
 {
     gs_node_t *n = &s->nodes[i];
     n->stall_until = 0;
+    n->calm_since = gs_time(s);
     for (size_t k = 0; k < n->nq && n->h && !s->w->r->violation.found && !sim_failed(s->w); k++) {
         ut_msg_t m;
         if (decode_frame(s, &n->q[k], &m))
@@ -614,6 +698,7 @@ static void check_node(gs_t *s, unsigned i)
             gs_role(s, j);
         }
         v->inc = m.incarnation;
+        set_live_view(s, i, j, m.status == UT_NODE_ALIVE || m.status == UT_NODE_SUSPECTED);
     }
     for (unsigned j = 0; j < count(s); j++) {
         gck_view_t *v = &n->view[j];
@@ -627,6 +712,104 @@ static void check_node(gs_t *s, unsigned i)
         view_count(s, j, v, -1);
         memset(v, 0, sizeof *v);
         gs_role(s, j);
+        set_live_view(s, i, j, false);
+    }
+}
+
+/* ---- accuracy and merging, against the world's reachability ------------- */
+
+/* Since when members a and b have both run unstalled and reached each
+ * other both ways without a break (sim_reachable_since); UINT64_MAX if
+ * they do not now. The quiet tail's network is healed: every pair is
+ * reachable there from the tail's start at the latest. */
+static uint64_t pair_since(const gs_t *s, unsigned a, unsigned b)
+{
+    uint64_t ab = sim_reachable_since(s->w, a, b), ba = sim_reachable_since(s->w, b, a);
+    uint64_t t = ab > ba ? ab : ba;
+    if (s->quiet && t > s->tail_start)
+        t = s->tail_start;
+    if (t == UINT64_MAX)
+        return t;
+    uint64_t ca = s->nodes[a].calm_since, cb = s->nodes[b].calm_since;
+    t = ca > t ? ca : t;
+    return cb > t ? cb : t;
+}
+
+/* A member that runs, is not leaving and is not stalled. */
+static bool steady(const gs_t *s, unsigned j)
+{
+    return running(s, j) && s->nodes[j].phase == GS_LIVE && s->nodes[j].stall_until == 0;
+}
+
+/* Accuracy (Lifeguard's claim, checked at every step): a member that has
+ * run unstalled, reachable both ways from a majority of the running
+ * members (itself included) for longer than s->accuracy_ms, is not held
+ * dead by a majority of them for longer than s->refute_ms (set_bounds). */
+static void check_accuracy(gs_t *s)
+{
+    unsigned N = count(s), live = 0;
+    uint64_t now = gs_time(s);
+    for (unsigned k = 0; k < N; k++)
+        live += running(s, k);
+    for (unsigned j = 0; j < N; j++) {
+        if (2u * s->dead_cnt[j] <= live || !steady(s, j)) {
+            s->held_since[j] = 0;
+            continue;
+        }
+        unsigned reach = 1; /* itself */
+        for (unsigned k = 0; k < N; k++) {
+            if (k == j || !running(s, k) || s->nodes[k].stall_until != 0)
+                continue;
+            uint64_t t = pair_since(s, j, k);
+            reach += t != UINT64_MAX && now >= t + s->accuracy_ms;
+        }
+        s->w->r->stats.invariant_checks++;
+        if (2u * reach <= live) {
+            s->held_since[j] = 0;
+            continue;
+        }
+        if (s->held_since[j] == 0)
+            s->held_since[j] = now;
+        if (now - s->held_since[j] > s->max_held_ms)
+            s->max_held_ms = now - s->held_since[j];
+        if (now - s->held_since[j] > s->refute_ms) {
+            sim_violation(s->w, "accuracy",
+                          "member %u (incarnation %" PRIu64 ") has run unstalled and reached %u of "
+                          "the %u running members both ways for over %" PRIu64
+                          " ms, and %u of them have held it dead for %" PRIu64 " ms (bound %" PRIu64
+                          " ms)",
+                          j + 1, ut_gossip_incarnation(s->nodes[j].h), reach, live, s->accuracy_ms,
+                          s->dead_cnt[j], now - s->held_since[j], s->refute_ms);
+            return;
+        }
+    }
+}
+
+/* Merging after a heal (checked at every step of observer i): once i and
+ * j have both run unstalled and reached each other both ways for
+ * s->merge_ms, i has held j alive (or suspected: loss may make it so
+ * again at any time) at some moment since then. After a partition, a
+ * stall, a restart or a rejoin alike. */
+static void check_merge(gs_t *s, unsigned i)
+{
+    if (!steady(s, i))
+        return;
+    uint64_t now = gs_time(s);
+    for (unsigned j = 0; j < count(s); j++) {
+        if (j == i || s->live_view[i][j] || !steady(s, j))
+            continue;
+        uint64_t t = pair_since(s, i, j);
+        s->w->r->stats.invariant_checks++;
+        if (t == UINT64_MAX || now < t + s->merge_ms || s->last_live[i][j] >= t)
+            continue;
+        const gck_view_t *v = &s->nodes[i].view[j];
+        sim_violation(s->w, "merge-after-heal",
+                      "node %u has not seen member %u alive in the %" PRIu64
+                      " ms since both ran unstalled and reached each other both ways "
+                      "(bound %" PRIu64 " ms); it holds it %s",
+                      i + 1, j + 1, now - t, s->merge_ms,
+                      v->known ? ut_node_status_name((ut_node_status_t)v->status) : "unknown");
+        return;
     }
 }
 
@@ -661,6 +844,10 @@ static void gs_drain(void *ctx, unsigned i)
         }
     }
     check_node(s, i);
+    if (!s->w->r->violation.found)
+        check_merge(s, i);
+    if (!s->w->r->violation.found)
+        check_accuracy(s);
     if (n->phase == GS_LEAVING && ut_gossip_has_left(n->h)) {
         /* Its leave was disseminated: the process exits, and comes back
          * later as a new instance. */
@@ -715,6 +902,7 @@ static uint64_t quiet_bound(const gs_t *s)
 static void quiet_tail(gs_t *s)
 {
     unsigned N = count(s);
+    s->tail_start = s->tail_now = sim_now(s->w);
     s->quiet = true;
     /* Stalls end; members that were leaving finish; the network is quiet
      * from here on (what was in flight in the world is lost). */
@@ -739,6 +927,7 @@ static void quiet_tail(gs_t *s)
     uint64_t bound = quiet_bound(s);
     for (uint64_t t = 0; t < bound && !s->w->r->violation.found && !sim_failed(s->w);
          t += GS_QUIET_STEP_MS) {
+        s->tail_now = s->tail_start + t + GS_QUIET_STEP_MS;
         for (unsigned i = 0; i < N; i++) {
             if (!s->nodes[i].h)
                 continue;
@@ -826,6 +1015,9 @@ static void gs_finish(void *ctx, sim_result_t *r)
     for (unsigned j = 0; j < count(s); j++)
         mx = s->nodes[j].max_inc > mx ? s->nodes[j].max_inc : mx;
     r->stats.scen[GST_MAX_INC] = mx;
+    r->stats.scen[GST_MERGES] = s->merges;
+    r->stats.scen[GST_MAX_MERGE] = s->max_merge_ms;
+    r->stats.scen[GST_MAX_HELD] = s->max_held_ms;
 }
 
 /* ---- options ---------------------------------------------------------------- */
@@ -886,17 +1078,23 @@ static const sim_scenario_option_t gs_options[] = {
 };
 
 static const sim_stat_def_t gs_stats[] = {
-    [GST_DEADS] = {"dead_declarations"},  /* members declared dead, all views */
-    [GST_FALSE_DEADS] = {"false_dead"},   /* of them, of a member that was alive */
-    [GST_SUSPICIONS] = {"suspicions"},    /* suspicion events, all views */
-    [GST_MAX_INC] = {"max_incarnation"},  /* highest incarnation seen */
-    [GST_EVENTS] = {"membership_events"}, /* membership events, all nodes */
+    [GST_DEADS] = {"dead_declarations"},    /* members declared dead, all views */
+    [GST_FALSE_DEADS] = {"false_dead"},     /* of them, of a member that was alive */
+    [GST_SUSPICIONS] = {"suspicions"},      /* suspicion events, all views */
+    [GST_MAX_INC] = {"max_incarnation"},    /* highest incarnation seen */
+    [GST_EVENTS] = {"membership_events"},   /* membership events, all nodes */
+    [GST_MERGES] = {"merges"},              /* pairs that (re)merged after a heal, stall or join */
+    [GST_MAX_MERGE] = {"slowest_merge_ms"}, /* the slowest of them (a run's figure) */
+    [GST_MAX_HELD] = {"longest_held_dead_ms"}, /* accuracy: longest a majority held a
+                                                  protected member dead (a run's figure) */
 };
 
 static const sim_stat_row_t gs_rows[] = {
     {"members", "{dead_declarations} declared dead ({false_dead} of a live member), "
                 "{suspicions} suspicions, highest incarnation {max_incarnation}"},
     {"events", "{membership_events} membership events across nodes"},
+    {"merging", "{merges} merges after heals, stalls and joins, the slowest {slowest_merge_ms} ms; "
+                "a protected member held dead by a majority for at most {longest_held_dead_ms} ms"},
 };
 
 const sim_scenario_t sim_scenario_gossip = {
@@ -904,7 +1102,10 @@ const sim_scenario_t sim_scenario_gossip = {
     .help = "  N nodes run ut_gossip_t (SWIM with Lifeguard) over the world's network, with\n"
             "  joins, graceful leaves and rejoins, stalls and metadata updates. After every\n"
             "  event: incarnations only rise, a member never believes itself suspect or\n"
-            "  dead, suspicions are refuted, datagrams stay within their bound; at the end,\n"
+            "  dead, suspicions are refuted, datagrams stay within their bound, a member\n"
+            "  steady and reachable from a majority is not held dead by a majority beyond\n"
+            "  a refutation bound, members that reach each other merge within a bound after\n"
+            "  heals, stalls and restarts (the world's reachability); at the end,\n"
             "  after a quiet healed tail, completeness (every crashed member dead in every\n"
             "  live view) and accuracy (false dead declarations counted).\n",
     .stats = gs_stats,
@@ -917,8 +1118,8 @@ const sim_scenario_t sim_scenario_gossip = {
     .history_property = "completeness after the quiet tail (checked in the run)",
     .summary = "libunitypes' SWIM + Lifeguard membership (ut_gossip_t): joins, leaves, stalls",
     .title = "gossip membership (SWIM + Lifeguard)",
-    .invariants = "incarnations, refutation, self view, datagram bound;\n"
-                  "               completeness and accuracy after a quiet, healed tail",
+    .invariants = "incarnations, refutation, self view, datagrams, accuracy and merging\n"
+                  "               (reachability); completeness, accuracy after a quiet tail",
     .crash_point_text = "at the quiet tail",
     .options = gs_options,
     .n_options = sizeof gs_options / sizeof gs_options[0],

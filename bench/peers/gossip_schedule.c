@@ -180,8 +180,8 @@ static int load(const char *path, sched_t *s)
             s->delay_min = (unsigned)a, s->delay_max = (unsigned)b;
         else if (strcmp(key, "loss_pct") == 0 && k == 1 && a <= 100)
             s->loss_pct = (unsigned)a;
-        else if (strcmp(key, "crash") == 0 && k == 2 && s->n > 0 && a < s->n &&
-                 s->ncrash < MAX_N && s->crash_at[a] < 0) {
+        else if (strcmp(key, "crash") == 0 && k == 2 && s->n > 0 && a < s->n && s->ncrash < MAX_N &&
+                 s->crash_at[a] < 0) {
             s->crash[s->ncrash].member = (unsigned)a;
             s->crash[s->ncrash++].at = b;
             s->crash_at[a] = (long)b;
@@ -290,7 +290,8 @@ typedef struct result {
     size_t n_first_susp, n_first_dead, n_per_member;
     unsigned long false_susp, false_susp_stalled, false_dead, false_origin, origins, refutes;
     unsigned long suspects_about_crashed;
-    double bytes, suspect_total;
+    double bytes, suspect_total, lag[3];
+    int have_lag;
     int have_origin, have_suspect_total;
 } result_t;
 
@@ -347,6 +348,9 @@ static int analyze_one(const sched_t *s, const char *label, const char *path, re
                     r->suspect_total = v, r->have_suspect_total = 1;
                 else if (strcmp(k1, "has_origin") == 0)
                     r->have_origin = 1;
+                else if (strcmp(k1, "timer_lag_ms_p50_p99_max") == 0 &&
+                         sscanf(line, "# %*s %lf %lf %lf", &r->lag[0], &r->lag[1], &r->lag[2]) == 3)
+                    r->have_lag = 1;
             }
             continue;
         }
@@ -444,10 +448,12 @@ static void row_times(const sched_t *s, const char *what, result_t *r, int nr, i
 {
     printf("| %s |", what);
     for (int i = 0; i < nr; i++) {
-        const double *v = which == 0 ? r[i].first_susp : which == 1 ? r[i].first_dead
-                                                                    : r[i].per_member;
-        size_t n = which == 0 ? r[i].n_first_susp : which == 1 ? r[i].n_first_dead
-                                                               : r[i].n_per_member;
+        const double *v = which == 0   ? r[i].first_susp
+                          : which == 1 ? r[i].first_dead
+                                       : r[i].per_member;
+        size_t n = which == 0   ? r[i].n_first_susp
+                   : which == 1 ? r[i].n_first_dead
+                                : r[i].n_per_member;
         double mean, p99, max, P = (double)s->period_ms;
         stats(v, n, &mean, &p99, &max);
         if (n == 0)
@@ -496,7 +502,7 @@ static int analyze(int argc, char **argv)
     printf("\n| suspect transitions counted by the peer itself (all, incl. crashed) |");
     for (int i = 0; i < nr; i++) {
         if (r[i].have_suspect_total)
-            printf(" %.0f (polled: %lu false + %lu about crashed) |", r[i].suspect_total,
+            printf(" %.0f (mirror: %lu false + %lu about crashed) |", r[i].suspect_total,
                    r[i].false_susp, r[i].suspects_about_crashed);
         else
             printf(" = events: %lu |", r[i].false_susp + r[i].suspects_about_crashed);
@@ -514,6 +520,13 @@ static int analyze(int argc, char **argv)
     printf("\n| bytes sent per member per second |");
     for (int i = 0; i < nr; i++)
         printf(" %.0f |", r[i].bytes / (double)s.n / ((double)s.duration_ms / 1000.0));
+    printf("\n| timer lateness of the process, 10 ms sleeps (p50 / p99 / max) |");
+    for (int i = 0; i < nr; i++) {
+        if (r[i].have_lag)
+            printf(" %.1f / %.1f / %.1f ms |", r[i].lag[0], r[i].lag[1], r[i].lag[2]);
+        else
+            printf(" none (simulated time) |");
+    }
     printf("\n");
     for (int i = 0; i < nr; i++) {
         free(r[i].first_susp);
@@ -533,8 +546,9 @@ int main(int argc, char **argv)
         return run(argc - 2, argv + 2);
     if (argc >= 2 && strcmp(argv[1], "analyze") == 0)
         return analyze(argc - 2, argv + 2);
-    fprintf(stderr, "usage: %s gen [k=v ...] | run sched events [lifeguard=1] [tick=10] | "
-                    "analyze sched label events [label events ...]\n",
+    fprintf(stderr,
+            "usage: %s gen [k=v ...] | run sched events [lifeguard=1] [tick=10] | "
+            "analyze sched label events [label events ...]\n",
             argv[0]);
     return 2;
 }

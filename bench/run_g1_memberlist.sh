@@ -47,7 +47,7 @@ if command -v go >/dev/null 2>&1 && [ -d "$GOCODE/src/github.com/hashicorp/membe
     # shellcheck disable=SC2086
     "$OUT/memberlist-g1" -q ${ML_FLAGS:-} "$OUT/schedule.txt" "$OUT/memberlist.ev"
     grep '^# \(peer\|timer_lag\|log_errors\)' "$OUT/memberlist.ev" | sed 's/^# /memberlist: /'
-    cols+=("memberlist 0.2.2 (wall clock)" "$OUT/memberlist.ev")
+    cols+=("memberlist 0.2.2 (wall clock${ML_FLAGS:+, $ML_FLAGS})" "$OUT/memberlist.ev")
 else
     echo "memberlist: SKIPPED - needs \`go\` and Debian's golang-github-hashicorp-memberlist-dev" \
         "(apt-get install golang-go golang-github-hashicorp-memberlist-dev); ut_gossip_t only."

@@ -20,10 +20,15 @@
 //     as TCP would be);
 //   - delay: each packet is delivered after delay_ms MIN..MAX, uniform;
 //   - stall: a stalled member's incoming packets wait until the stall ends
-//     (a socket buffer); what it sends meanwhile is dropped and its dials
-//     fail (a stopped process sends nothing; memberlist's timers cannot be
-//     stopped from outside, so this is the nearest emulation); streams
-//     dialled to it are handed over when the stall ends;
+//     (a socket buffer), and so do streams dialled to it. memberlist's
+//     goroutines and timers cannot be stopped from outside, so it keeps
+//     running: its probes time out and it suspects others. What it sends
+//     meanwhile leaves when the stall ends (-stall_send=hold, the default:
+//     nothing it did is lost, only late, as after a pause) or is lost
+//     (-stall_send=drop: a network blackout; memberlist then spends its
+//     retransmissions of a new suspicion inside the stall and may never
+//     tell anyone, the suspected member included, until its own timer
+//     declares the member dead);
 //   - crash: Shutdown() at the crash time, no leave message; its packets are
 //     dropped and dials to it fail from then on.
 //
@@ -39,7 +44,9 @@
 // the shared 2-core machine LZW took ~10x the CPU of the rest of the run
 // and the members' 100 ms timeouts then failed for lack of CPU.
 //
-// usage: memberlist-g1 [-tcp_pings=true] [-compress=false] [-q] sched.txt events.txt
+// usage: memberlist-g1 [-stall_send=hold|drop] [-tcp_pings=true] [-compress=false] [-q]
+//
+//	sched.txt events.txt
 package main
 
 import (
@@ -331,8 +338,9 @@ func (t *transport) WriteTo(b []byte, to string) (time.Time, error) {
 		return now, nil
 	}
 	t.nw.r.count(len(b))
-	if _, st := t.nw.stalledUntil(t.idx); st {
-		return now, nil // a stopped process sends nothing
+	until, stalled := t.nw.stalledUntil(t.idx)
+	if stalled && !holdSends {
+		return now, nil // -stall_send=drop
 	}
 	dst, ok := t.nw.byAddr[to]
 	if !ok {
@@ -344,6 +352,9 @@ func (t *transport) WriteTo(b []byte, to string) (time.Time, error) {
 	}
 	buf := append([]byte(nil), b...)
 	from := addr(t.addr)
+	if stalled { // -stall_send=hold: leaves when the stall ends
+		d += time.Until(until)
+	}
 	time.AfterFunc(d, func() { dst.deliver(buf, from) })
 	return now, nil
 }
@@ -381,11 +392,16 @@ func (c countConn) Write(p []byte) (int, error) {
 
 var errDown = errors.New("connection refused")
 
+// holdSends: what a stalled member sends leaves when its stall ends
+// (-stall_send=hold), or is lost (-stall_send=drop).
+var holdSends = true
+
 func (t *transport) DialTimeout(to string, timeout time.Duration) (net.Conn, error) {
 	if atomic.LoadInt32(&t.crashed) != 0 {
 		return nil, errDown
 	}
-	if _, st := t.nw.stalledUntil(t.idx); st {
+	srcUntil, srcStalled := t.nw.stalledUntil(t.idx)
+	if srcStalled && !holdSends {
 		return nil, errDown
 	}
 	dst, ok := t.nw.byAddr[to]
@@ -394,6 +410,9 @@ func (t *transport) DialTimeout(to string, timeout time.Duration) (net.Conn, err
 	}
 	mine, theirs := net.Pipe()
 	go func() {
+		if srcStalled {
+			time.Sleep(time.Until(srcUntil))
+		}
 		if until, st := t.nw.stalledUntil(dst.idx); st {
 			time.Sleep(time.Until(until))
 		}
@@ -410,11 +429,17 @@ func (t *transport) DialTimeout(to string, timeout time.Duration) (net.Conn, err
 
 func main() {
 	tcpPings := flag.Bool("tcp_pings", true, "memberlist's TCP fallback ping (its default)")
+	stallSend := flag.String("stall_send", "hold", "what a stalled member sends: hold (until the stall ends) or drop")
 	compress := flag.Bool("compress", false, "LZW compression of packets (memberlist's default; ut_gossip_t has none)")
 	quiet := flag.Bool("q", false, "no progress on stderr")
 	flag.Parse()
+	if *stallSend != "hold" && *stallSend != "drop" {
+		fmt.Fprintln(os.Stderr, "-stall_send: hold or drop")
+		os.Exit(2)
+	}
+	holdSends = *stallSend == "hold"
 	if flag.NArg() != 2 {
-		fmt.Fprintln(os.Stderr, "usage: memberlist-g1 [-tcp_pings=true] sched.txt events.txt")
+		fmt.Fprintln(os.Stderr, "usage: memberlist-g1 [-stall_send=hold|drop] [-tcp_pings=true] [-compress=false] [-q] sched.txt events.txt")
 		os.Exit(2)
 	}
 	s, err := loadSchedule(flag.Arg(0))
@@ -537,8 +562,8 @@ func main() {
 	r.mu.Unlock()
 	sort.SliceStable(ev, func(a, b int) bool { return ev[a].t < ev[b].t })
 	var out bytes.Buffer
-	fmt.Fprintf(&out, "# peer hashicorp/memberlist 0.2.2 (Debian), %d members, tcp_pings=%v, compression=%v\n",
-		s.n, *tcpPings, *compress)
+	fmt.Fprintf(&out, "# peer hashicorp/memberlist 0.2.2 (Debian), %d members, tcp_pings=%v, compression=%v, stall_send=%s\n",
+		s.n, *tcpPings, *compress, *stallSend)
 	lagMu.Lock()
 	sort.Float64s(lags)
 	if k := len(lags); k > 0 {

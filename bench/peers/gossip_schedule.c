@@ -289,6 +289,7 @@ typedef struct result {
     double *first_susp, *first_dead, *per_member; /* ms */
     size_t n_first_susp, n_first_dead, n_per_member;
     unsigned long false_susp, false_susp_stalled, false_dead, false_origin, origins, refutes;
+    unsigned long false_origin_by_stalled;
     unsigned long suspects_about_crashed;
     double bytes, suspect_total, lag[3];
     int have_lag;
@@ -379,8 +380,10 @@ static int analyze_one(const sched_t *s, const char *label, const char *path, re
                 int c = crash_idx[node];
                 if (fs[c] < 0 || t < fs[c])
                     fs[c] = t;
-            } else
+            } else {
                 r->false_origin++;
+                r->false_origin_by_stalled += (unsigned long)stalled_near(s, m, t);
+            }
         } else if (strcmp(kind, "dead") == 0) {
             if (about_crashed) {
                 int c = crash_idx[node];
@@ -510,7 +513,8 @@ static int analyze(int argc, char **argv)
     printf("\n| suspicions raised by a prober about a live member |");
     for (int i = 0; i < nr; i++) {
         if (r[i].have_origin)
-            printf(" %lu of %lu |", r[i].false_origin, r[i].origins);
+            printf(" %lu of %lu (%lu by a prober stalled then or < 1 s before) |",
+                   r[i].false_origin, r[i].origins, r[i].false_origin_by_stalled);
         else
             printf(" not recorded |");
     }

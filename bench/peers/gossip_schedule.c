@@ -69,7 +69,7 @@ static unsigned long long rnd(void)
 static unsigned long kv(int argc, char **argv, const char *key, unsigned long def)
 {
     size_t kl = strlen(key);
-    for (int i = 0; i < argc; i++)
+    for (int i = argc - 1; i >= 0; i--) /* the last one wins: defaults first */
         if (strncmp(argv[i], key, kl) == 0 && argv[i][kl] == '=')
             return strtoul(argv[i] + kl + 1, NULL, 10);
     return def;

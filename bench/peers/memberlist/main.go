@@ -47,6 +47,8 @@
 // usage: memberlist-g1 [-stall_send=hold|drop] [-tcp_pings=true] [-compress=false] [-q]
 //
 //	sched.txt events.txt
+//
+// G1_DEBUG=1 in the environment copies every member's log to stderr.
 package main
 
 import (

@@ -80,7 +80,8 @@ enum {
     TST_LEADERS,   /* Raft leaders elected */
     TST_CHANGES,   /* of which on another node than the last */
     TST_MAX_TERM,
-    TST_LOG_COMMIT /* highest index committed in the decision log */
+    TST_LOG_COMMIT, /* highest index committed in the decision log */
+    TST_BARRIERS    /* presumed answers held behind a barrier entry */
 };
 /* The checks of tests/twopc_world.h and this scenario, written once. */
 #include "../../../tests/twopc_oracle.h"
@@ -190,10 +191,10 @@ typedef struct tpc_node {
     uint64_t applied;
     tpc_logrec_t *tab; /* tab[txid] */
     size_t cap_tab;
-    uint64_t lead_term;    /* the term c runs in, 0 = no coordinator here */
-    uint64_t forced_at;    /* index of the last forced record c proposed */
-    bool want_barrier;     /* c is answering from its presumption */
-    tpc_held_t *held;      /* c's messages and events, waiting for a commit */
+    uint64_t lead_term; /* the term c runs in, 0 = no coordinator here */
+    uint64_t forced_at; /* index of the last forced record c proposed */
+    bool want_barrier;  /* c is answering from its presumption */
+    tpc_held_t *held;   /* c's messages and events, waiting for a commit */
     size_t held_head, n_held, cap_held;
     uint8_t role;
     uint64_t role_term;
@@ -739,9 +740,9 @@ static void raft_persist(tpc_t *s, unsigned i, const ut_consensus_ready_t *rd)
             return;
         }
         uint64_t meta[4] = {e->term, e->index, e->type, 0};
-        meta[D_PREFIX] = raft_check_hash(n_log ? sim_disk_rec(s->w, i, n_log - 1)->meta[D_PREFIX]
-                                               : 0,
-                                         e->term, e->index, e->type, e->data, e->len);
+        meta[D_PREFIX] =
+            raft_check_hash(n_log ? sim_disk_rec(s->w, i, n_log - 1)->meta[D_PREFIX] : 0, e->term,
+                            e->index, e->type, e->data, e->len);
         if (sim_disk_append(s->w, i, meta, e->data, e->len) != 0)
             return;
         /* Log Matching (§5.3). */
@@ -783,9 +784,9 @@ static void raft_apply(tpc_t *s, unsigned i, const ut_entry_t *e)
     }
     n->applied = e->index;
     /* State Machine Safety (§5.4.3). */
-    if (!checked(s, raft_check_applied(&s->ck, i + 1, e->index, e->term,
-                                       raft_check_hash(0, e->term, e->index, e->type, e->data,
-                                                       e->len))))
+    if (!checked(
+            s, raft_check_applied(&s->ck, i + 1, e->index, e->term,
+                                  raft_check_hash(0, e->term, e->index, e->type, e->data, e->len))))
         return;
     if (e->type != UT_ENTRY_NORMAL)
         return;
@@ -907,8 +908,8 @@ static void coord_start(tpc_t *s, unsigned i)
     if (rc == UT_OK) {
         rc = ut_2pc_restore(n->c, rec, live);
         if (rc != UT_OK)
-            sim_violation(s->w, "restore", "n%u refused the decision log's records: %s (%s)",
-                          i + 1, ut_err_name(rc), ut_2pc_errmsg(n->c));
+            sim_violation(s->w, "restore", "n%u refused the decision log's records: %s (%s)", i + 1,
+                          ut_err_name(rc), ut_2pc_errmsg(n->c));
         ut_2pc_tick(n->c, n->local_ms);
     }
     free(rec);
@@ -923,9 +924,8 @@ static void coord_start(tpc_t *s, unsigned i)
     (*sim_stat(s->w, TST_TAKEOVERS))++;
     *sim_stat(s->w, TST_RESTORED) += ut_2pc_count(n->c);
     s->touch_all = true;
-    sim_mark(s->w, SIM_MARK_LEADER, i, n->lead_term,
-             "n%u coordinates (t%" PRIu64 "), %zu restored", i + 1, n->lead_term,
-             ut_2pc_count(n->c));
+    sim_mark(s->w, SIM_MARK_LEADER, i, n->lead_term, "n%u coordinates (t%" PRIu64 "), %zu restored",
+             i + 1, n->lead_term, ut_2pc_count(n->c));
 }
 
 /* Stop or start replica i's coordinator as its Raft role says. */
@@ -1027,6 +1027,7 @@ static bool coord_ready(tpc_t *s, unsigned i)
             if (propose(s, i, &b, 1, &need) != 0)
                 return any;
             n->want_barrier = false;
+            (*sim_stat(s->w, TST_BARRIERS))++;
         }
 #ifdef UTSIM_FAULT_2PC_UNCOMMITTED_DECISION
         /* Deliberately broken composition: the coordinator acts on what it
@@ -1103,19 +1104,17 @@ static void raft_drain_once(tpc_t *s, unsigned i)
             if (rc == UT_ENOMEM)
                 sim_fail(s->w);
             else
-                sim_violation(s->w, "ready-contract", "n%u raft ready: %s", i + 1,
-                              ut_strerror(rc));
+                sim_violation(s->w, "ready-contract", "n%u raft ready: %s", i + 1, ut_strerror(rc));
             return;
         }
-        raft_persist(s, i, &rd);                 /* 1. durable */
+        raft_persist(s, i, &rd);               /* 1. durable */
         for (size_t k = 0; k < rd.n_msgs; k++) /* 2. send */
             send(s, i, &rd.msgs[k]);
         for (size_t k = 0; k < rd.n_committed; k++) /* 3. apply */
             raft_apply(s, i, &rd.committed[k]);
         rc = ut_consensus_advance(n->h, &rd);
         if (rc != UT_OK) {
-            sim_violation(s->w, "ready-contract", "n%u raft advance: %s", i + 1,
-                          ut_strerror(rc));
+            sim_violation(s->w, "ready-contract", "n%u raft advance: %s", i + 1, ut_strerror(rc));
             return;
         }
     }
@@ -1453,8 +1452,8 @@ static void tpc_deliver(void *ctx, unsigned i, const ut_msg_t *m)
         if (rc == UT_ENOMEM)
             sim_fail(s->w);
         else if (rc != UT_OK && rc != UT_ESTALE)
-            sim_violation(s->w, "message-validity", "n%u refused a %s from n%" PRIu64 ": %s",
-                          i + 1, ut_msg_type_name(m->type), m->from, ut_err_name(rc));
+            sim_violation(s->w, "message-validity", "n%u refused a %s from n%" PRIu64 ": %s", i + 1,
+                          ut_msg_type_name(m->type), m->from, ut_err_name(rc));
         return;
     }
     if (!is_2pc(m)) {
@@ -1538,8 +1537,8 @@ static bool tpc_crash_point(void *ctx, unsigned i, const ut_msg_t *m)
     /* A replica that just granted its vote (the raft scenario's point). */
     if (s->raft && is_coord(s, i))
         return m->type == UT_MSG_VOTE_RESP && m->body.vote_resp.granted;
-    return !is_coord(s, i) && m->type == UT_MSG_2PC_VOTE &&
-           m->body.twopc.code == UT_2PC_VOTE_YES && sim_rng_below(sim_rng(s->w), 20) == 0;
+    return !is_coord(s, i) && m->type == UT_MSG_2PC_VOTE && m->body.twopc.code == UT_2PC_VOTE_YES &&
+           sim_rng_below(sim_rng(s->w), 20) == 0;
 }
 
 /* Faults prefer the coordinator: node 1, or the Raft leader of the highest
@@ -1595,8 +1594,7 @@ static int tpc_create(sim_world_t *w, void **out)
     s->coop = (r >> 8) & 1;
     s->lo = 1;
     sim_mark(w, SIM_MARK_LEADER, 0, 0, "%s%s%s", pres_name(s->pres),
-             s->coop ? ", cooperative termination" : "",
-             s->raft ? ", decisions in Raft" : "");
+             s->coop ? ", cooperative termination" : "", s->raft ? ", decisions in Raft" : "");
     *out = s;
     return 0;
 }
@@ -1769,23 +1767,24 @@ static const sim_scenario_option_t tpc_options[] = {
 };
 
 static const sim_stat_def_t tpc_stats[] = {
-    [TST_OUTCOMES] = {"outcomes_applied"},  /* outcomes applied by participants */
-    [TST_COMMITTED] = {"committed"},        /* transactions committed */
-    [TST_ABORTED] = {"aborted"},            /* transactions aborted */
-    [TST_TAKEOVERS] = {"takeovers"},        /* coordinators started on a Raft leader */
-    [TST_RESTORED] = {"restored"},          /* transactions they restored */
-    [TST_LEADERS] = {"leaders_elected"},    /* Raft leaders of the decision log */
-    [TST_CHANGES] = {"leader_changes"},     /* of which on another node */
-    [TST_MAX_TERM] = {"max_term"},          /* highest Raft term */
-    [TST_LOG_COMMIT] = {"log_commit_index"} /* decision log: highest index committed */
+    [TST_OUTCOMES] = {"outcomes_applied"},   /* outcomes applied by participants */
+    [TST_COMMITTED] = {"committed"},         /* transactions committed */
+    [TST_ABORTED] = {"aborted"},             /* transactions aborted */
+    [TST_TAKEOVERS] = {"takeovers"},         /* coordinators started on a Raft leader */
+    [TST_RESTORED] = {"restored"},           /* transactions they restored */
+    [TST_LEADERS] = {"leaders_elected"},     /* Raft leaders of the decision log */
+    [TST_CHANGES] = {"leader_changes"},      /* of which on another node */
+    [TST_MAX_TERM] = {"max_term"},           /* highest Raft term */
+    [TST_LOG_COMMIT] = {"log_commit_index"}, /* decision log: highest index committed */
+    [TST_BARRIERS] = {"barriers"},           /* presumed answers held behind a barrier */
 };
 
 static const sim_stat_row_t tpc_rows[] = {
     {"outcomes", "{committed} committed, {aborted} aborted, {outcomes_applied} outcomes applied "
                  "by participants"},
-    {"raft log", "{takeovers} coordinator takeovers ({restored} transactions restored), "
-                 "{leaders_elected} leaders elected, {leader_changes} leader changes, highest "
-                 "term {max_term}, index {log_commit_index} committed (0 with --coordinators 1)"},
+    {"raft log", "{takeovers} takeovers ({restored} transactions restored), {leaders_elected} "
+                 "leaders elected, {leader_changes} changes, highest term {max_term}, index "
+                 "{log_commit_index} committed, {barriers} barriers"},
 };
 
 const sim_scenario_t sim_scenario_twopc = {

@@ -1,9 +1,31 @@
 /* SPDX-License-Identifier: MIT */
 /* The 2pc scenario: libunitypes' two-phase commit (ut_2pc_t,
  * ut_2pc_participant_t) moving money between accounts under the world's
- * faults. Node 1 is the coordinator (the module has no Raft-backed
- * coordinator of its own; tests/test_twopc_raft.c shows that composition),
- * nodes 2..N are participants, each holding one account.
+ * faults. Nodes 1..K keep the coordinator (--coordinators K; by default 3
+ * with 5 nodes or more, else 1), nodes K+1..N are participants, each
+ * holding one account.
+ *
+ * With K = 1, node 1 is the coordinator and persists its records to its
+ * own log. With K >= 2 the coordinator's decision log is a Raft group
+ * (DESIGN §5, docs/twopc.md "The Raft-backed coordinator"): nodes 1..K run
+ * ut_consensus_t on the world's disks, and every committed entry is applied
+ * to each replica's table of the last record of every transaction (the
+ * decisions ut_consensus_t applies). The leader, once the no-op of its term
+ * is committed and applied (Raft §5.4.2, §8: it then holds every committed
+ * entry), creates the coordinator (id 1: the service's address, not a
+ * machine's) and restores it from its table; every record of a coordinator
+ * ready is proposed to the log, and the ready's messages and events are
+ * held until the last forced record proposed so far is committed (what
+ * "forced" means here). A presumed answer (a vote or inquiry about a
+ * transaction the coordinator does not hold) waits for a barrier entry
+ * proposed after it: committed, it proves the coordinator was still the
+ * leader after the question arrived, so no newer leader can have decided
+ * otherwise (the reason Raft §8 confirms leadership before a read). When
+ * its node stops leading that term the coordinator is dropped with what it
+ * held. Participants address the coordinator as node 1: the scenario sends
+ * their messages to the replica they last heard a coordinator message from
+ * (another one after TPC_HINT_MS without a word); a replica that does not
+ * coordinate drops them.
  *
  * Workload (clients = 0: the scenario drives it from tick): the
  * coordinator begins a transaction every 20-60 ms of its clock while fewer
@@ -15,32 +37,52 @@
  * which survives crashes; the votes are the application's, drawn at begin,
  * so a participant asked again after a crash votes the same.
  *
- * Persistence contract (docs/twopc.md): each node's records go to a log;
- * a ready with a forced record is made durable before its messages leave
- * (under the lying-disk fault the disk sometimes only pretends); at a crash
- * the log keeps what was made durable plus a random part of the unforced
- * tail (a buffered log may have written some of it). The logging protocol
- * (presumed abort, presumed commit or textbook) and cooperative termination
- * are drawn from the seed and shown as the timeline's first mark.
+ * Persistence contract (docs/twopc.md): each participant's (and with K = 1
+ * the coordinator's) records go to a log; a ready with a forced record is
+ * made durable before its messages leave (under the lying-disk fault the
+ * disk sometimes only pretends); at a crash the log keeps what was made
+ * durable plus a random part of the unforced tail (a buffered log may have
+ * written some of it). The logging protocol (presumed abort, presumed
+ * commit or textbook) and cooperative termination are drawn from the seed
+ * and shown as the timeline's first mark.
  *
  * Checked after every event, for every transaction the event touched
  * (every open one after a restart), by the checks shared with the unit
  * tests (tests/twopc_oracle.h): atomicity, decision-stable,
  * commit-needs-yes, coordinator-memory, coordinator-outcome, and no
- * transfer half applied. At the end of the run (finish): the quiet period,
- * in which every node that is down restarts from its log and the nodes'
- * messages are delivered in order without faults (the world's own traffic
- * still in flight is dropped) for up to TPC_QUIET_MS; then every
- * transaction must have settled (termination: no participant prepared or
- * undecided, the coordinator holds nothing) and the money is conserved. */
+ * transfer half applied. "The coordinator" is, with K >= 2, the one on the
+ * leader of the highest term whose coordinator is running, together with
+ * that replica's table (what it would answer); with a Raft group also
+ * Raft's own invariants (tests/raft_check.h: election safety, leader
+ * completeness, log matching, state machine safety). At the end of the run
+ * (finish): the quiet period, in which every node that is down restarts
+ * from its log and the nodes' messages are delivered in order without
+ * faults (the world's own traffic still in flight is dropped) for up to
+ * TPC_QUIET_MS; then every transaction must have settled (termination: no
+ * participant prepared or undecided, the coordinator holds nothing) and
+ * the money is conserved. */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../scenario.h"
+/* Raft's safety checker, shared with tests/raft_cluster.c and utsim's raft
+ * scenario (header-only), run on the coordinators' Raft group. */
+#include "../../../tests/raft_check.h"
 
 /* The scenario's figures (sim_stat). */
-enum { TST_OUTCOMES, TST_COMMITTED, TST_ABORTED };
+enum {
+    TST_OUTCOMES,
+    TST_COMMITTED,
+    TST_ABORTED,
+    TST_TAKEOVERS, /* coordinators started on a Raft leader */
+    TST_RESTORED,  /* transactions they restored from the log */
+    TST_LEADERS,   /* Raft leaders elected */
+    TST_CHANGES,   /* of which on another node than the last */
+    TST_MAX_TERM,
+    TST_LOG_COMMIT, /* highest index committed in the decision log */
+    TST_BARRIERS    /* presumed answers held behind a barrier entry */
+};
 /* The checks of tests/twopc_world.h and this scenario, written once. */
 #include "../../../tests/twopc_oracle.h"
 
@@ -68,6 +110,26 @@ enum { TST_OUTCOMES, TST_COMMITTED, TST_ABORTED };
 #define TPC_QUIET_MS 30000u
 #define TPC_BALANCE 1000
 #define TPC_PAYLOAD 9u
+/* The coordinator's address, whichever node runs it. */
+#define TPC_COORD_ID 1u
+#define TPC_MAX_COORDS 7u
+#define TPC_ELECTION_MS 300u
+#define TPC_HEARTBEAT_MS 50u
+/* A participant that has not heard from the replica it sends to for this
+ * long tries the next one. */
+#define TPC_HINT_MS 1000u
+/* A decision-log entry: 'R' a coordinator record (txid u64, state, end,
+ * forced, n, n node ids u64), 'B' a barrier (nothing to apply). */
+#define TPC_ENT_RECORD 'R'
+#define TPC_ENT_BARRIER 'B'
+#define TPC_ENT_HDR 13u
+#define TPC_ENT_MAX (TPC_ENT_HDR + 8u * TPC_MAX_MEMBERS)
+
+/* --coordinators (0: by the node count). One run per process reads it. */
+static unsigned tpc_coords_opt;
+
+/* A Raft entry on the world's disk: the record's meta words. */
+enum { D_TERM = 0, D_INDEX, D_TYPE, D_PREFIX };
 
 typedef struct tpc_txn {
     tpc_oracle_t orc;
@@ -89,6 +151,25 @@ typedef struct tpc_disk {
     size_t believed; /* what the node was told is durable (lying disk) */
 } tpc_disk_t;
 
+/* A replica's table: the last committed record of a transaction. */
+typedef struct tpc_logrec {
+    bool present, end, forced;
+    uint8_t state, n;
+    uint64_t nodes[TPC_MAX_MEMBERS];
+} tpc_logrec_t;
+
+/* A coordinator's message (encoded) or event, held until the decision log
+ * has committed index `needed`. */
+typedef struct tpc_held {
+    uint64_t needed;
+    bool is_event;
+    ut_2pc_event_kind_t kind;
+    ut_txn_state_t state;
+    uint64_t txid;
+    unsigned char *buf;
+    size_t len;
+} tpc_held_t;
+
 typedef struct tpc_due {
     uint64_t txid, at; /* node-local ms */
     uint8_t vote;
@@ -103,10 +184,25 @@ typedef struct tpc_node {
     size_t n_due, cap_due;
     uint64_t next_begin;       /* coordinator, node-local ms */
     uint64_t max_seen, forget; /* participant: highest PREPARE seen, next txid to forget */
+    unsigned hint;             /* participant: the replica it sends the coordinator's mail to */
+    uint64_t hint_at;          /* participant: local ms it last heard from it (or moved on) */
+    /* a replica of the decision log (K >= 2) */
+    ut_consensus_t *h;
+    uint64_t applied;
+    tpc_logrec_t *tab; /* tab[txid] */
+    size_t cap_tab;
+    uint64_t lead_term; /* the term c runs in, 0 = no coordinator here */
+    uint64_t forced_at; /* index of the last forced record c proposed */
+    bool want_barrier;  /* c is answering from its presumption */
+    tpc_held_t *held;   /* c's messages and events, waiting for a commit */
+    size_t held_head, n_held, cap_held;
+    uint8_t role;
+    uint64_t role_term;
 } tpc_node_t;
 
 typedef struct tpc_frame {
     unsigned to;
+    bool twopc;
     size_t len;
     unsigned char *buf;
 } tpc_frame_t;
@@ -114,6 +210,12 @@ typedef struct tpc_frame {
 typedef struct tpc {
     sim_world_t *w;
     unsigned n_nodes;
+    unsigned k; /* coordinator nodes: 0..k-1 */
+    bool raft;  /* k >= 2: the decision log is a Raft group */
+    uint64_t ids[SIM_MAX_NODES];
+    raft_check_t ck;
+    uint64_t last_leader;
+    ut_msg_decoder_t *dec; /* the quiet period's */
     ut_2pc_presumption_t pres;
     bool coop;
     tpc_node_t nodes[SIM_MAX_NODES];
@@ -129,6 +231,7 @@ typedef struct tpc {
     bool quiet;
     tpc_frame_t *q;
     size_t q_head, q_n, q_cap;
+    size_t q_2pc; /* of which 2PC messages (Raft's heartbeats never stop) */
 } tpc_t;
 
 static const char *pres_name(ut_2pc_presumption_t p)
@@ -140,7 +243,34 @@ static const char *pres_name(ut_2pc_presumption_t p)
 
 static bool is_up(const tpc_node_t *n)
 {
-    return n->c != NULL || n->p != NULL;
+    return n->c != NULL || n->p != NULL || n->h != NULL;
+}
+
+static bool is_coord(const tpc_t *s, unsigned i)
+{
+    return i < s->k;
+}
+
+static uint64_t replica_term(tpc_t *s, unsigned i);
+
+/* The coordinator that would answer now: node 1's, or with a Raft group
+ * the one on the leader of the highest term, unless a majority of the
+ * replicas has moved to a later term (then it can commit nothing, not even
+ * the barrier its answers wait for, and nobody answers). NULL: none. */
+static tpc_node_t *coordinator(tpc_t *s)
+{
+    if (!s->raft)
+        return s->nodes[0].c ? &s->nodes[0] : NULL;
+    tpc_node_t *best = NULL;
+    for (unsigned i = 0; i < s->k; i++)
+        if (s->nodes[i].c && (!best || s->nodes[i].lead_term > best->lead_term))
+            best = &s->nodes[i];
+    if (!best)
+        return NULL;
+    unsigned later = 0;
+    for (unsigned i = 0; i < s->k; i++)
+        later += replica_term(s, i) > best->lead_term;
+    return later > s->k / 2 ? NULL : best;
 }
 
 static tpc_txn_t *txn(tpc_t *s, uint64_t txid)
@@ -176,8 +306,38 @@ static void touch(tpc_t *s, uint64_t txid)
 
 /* ---- the network: the world's, or the quiet period's FIFO ----------------- */
 
+static bool is_2pc(const ut_msg_t *m)
+{
+    return m->type >= UT_MSG_2PC_PREPARE && m->type <= UT_MSG_2PC_STATUS;
+}
+
+/* With a Raft group, the replica participant i sends the coordinator's
+ * mail to: the one it last heard a coordinator message from, the next one
+ * after TPC_HINT_MS of silence. */
+static unsigned route(tpc_t *s, unsigned i)
+{
+    tpc_node_t *n = &s->nodes[i];
+    if (n->local_ms >= n->hint_at + TPC_HINT_MS) {
+        n->hint = (n->hint + 1) % s->k;
+        n->hint_at = n->local_ms;
+    }
+    return n->hint;
+}
+
 static void send(tpc_t *s, unsigned i, const ut_msg_t *m)
 {
+    ut_msg_t c;
+    if (s->raft && is_2pc(m)) {
+        /* The coordinator's address is TPC_COORD_ID; on the wire a
+         * message names the machines, and the receiver's side of the
+         * transport (tpc_deliver) puts the address back. */
+        c = *m;
+        if (is_coord(s, i))
+            c.from = i + 1;
+        else if (c.to == TPC_COORD_ID)
+            c.to = route(s, i) + 1;
+        m = &c;
+    }
     if (!s->quiet) {
         sim_send(s->w, i, m);
         return;
@@ -205,6 +365,8 @@ static void send(tpc_t *s, unsigned i, const ut_msg_t *m)
         return;
     }
     f->to = (unsigned)m->to - 1;
+    f->twopc = is_2pc(m);
+    s->q_2pc += f->twopc;
     s->q_n++;
 }
 
@@ -300,11 +462,25 @@ static void check_txn(tpc_t *s, uint64_t txid, unsigned at)
             t->decided_at[k] = n->local_ms + 1;
         report(s, txid, tpc_oracle_participant(&t->orc, t->member[k], st, heur));
     }
-    tpc_node_t *c = &s->nodes[0];
+    /* What the coordinator would answer: it holds the transaction, or
+     * (Raft group) its replica's committed table does, which a coordinator
+     * restored there would hold; else its presumption. Nobody answers while
+     * no coordinator runs. */
+    tpc_node_t *c = coordinator(s);
     ut_txn_state_t cs = UT_TXN_INIT;
     bool have = false;
-    if (c->c) {
+    if (c) {
         have = ut_2pc_state(c->c, txid, &cs) == UT_OK;
+        if (s->raft && txid < c->cap_tab && c->tab[txid].present && !c->tab[txid].end) {
+            have = true;
+            cs = (ut_txn_state_t)c->tab[txid].state;
+        } else if (s->raft && cs == UT_TXN_COMMITTED) {
+            /* Its commit point is the log's commit of the record: until
+             * then a new leader may abort it, and nothing has acted on it
+             * (an abort, logged or not, is final: no commit record will
+             * be written for it). */
+            cs = UT_TXN_INIT;
+        }
         ut_txn_state_t presumed =
             s->pres == UT_2PC_PRESUME_COMMIT ? UT_TXN_COMMITTED : UT_TXN_ABORTED;
         report(s, txid, tpc_oracle_coordinator(&t->orc, have, cs, presumed, in_doubt));
@@ -323,7 +499,7 @@ static void check_txn(tpc_t *s, uint64_t txid, unsigned at)
             s->aborted++;
         /* Forgotten by a coordinator while someone is in doubt: its
          * presumption decided. */
-        const char *how = c->c && !have && in_doubt ? " (presumed)" : "";
+        const char *how = c && !have && in_doubt ? " (presumed)" : "";
         sim_mark(s->w, SIM_MARK_LEADER, at, txid, "tx %" PRIu64 " %s at n%u%s", txid,
                  commit ? "commits" : "aborts", at + 1, how);
     }
@@ -335,7 +511,8 @@ static bool settled(tpc_t *s, uint64_t txid)
 {
     tpc_txn_t *t = &s->tx[txid - 1];
     ut_txn_state_t st;
-    if (!s->nodes[0].c || ut_2pc_state(s->nodes[0].c, txid, &st) == UT_OK)
+    tpc_node_t *c = coordinator(s);
+    if (!c || ut_2pc_state(c->c, txid, &st) == UT_OK)
         return false;
     for (unsigned k = 0; k < t->n; k++) {
         tpc_node_t *n = &s->nodes[t->member[k]];
@@ -414,12 +591,25 @@ static ut_2pc_vote_t on_prepare(tpc_t *s, unsigned i, const ut_2pc_event_t *e)
 
 /* ---- node driver ------------------------------------------------------------ */
 
-static void drain(tpc_t *s, unsigned i)
+/* A coordinator's event, acted on once its records are durable. */
+static void coord_event(tpc_t *s, ut_2pc_event_kind_t kind, uint64_t txid, ut_txn_state_t st)
+{
+    touch(s, txid);
+    if (kind == UT_2PC_EVENT_DONE && txn(s, txid))
+        report(s, txid, tpc_oracle_done(&s->tx[txid - 1].orc, st));
+    else if (kind == UT_2PC_EVENT_HEURISTIC)
+        sim_violation(s->w, "heuristic",
+                      "tx %" PRIu64 ": a heuristic outcome, which no application here forces",
+                      txid);
+}
+
+/* A participant, or the coordinator of a single node, with its own log. */
+static void log_drain(tpc_t *s, unsigned i)
 {
     tpc_node_t *n = &s->nodes[i];
     for (int guard = 0; guard < 1000 && !sim_failed(s->w) && is_up(n); guard++) {
         ut_2pc_ready_t rd;
-        int rc = i == 0 ? ut_2pc_ready(n->c, &rd) : ut_2pc_participant_ready(n->p, &rd);
+        int rc = is_coord(s, i) ? ut_2pc_ready(n->c, &rd) : ut_2pc_participant_ready(n->p, &rd);
         if (rc != UT_OK) {
             sim_violation(s->w, "ready-contract", "n%u ready: %s", i + 1, ut_err_name(rc));
             return;
@@ -457,7 +647,7 @@ static void drain(tpc_t *s, unsigned i)
         for (size_t k = 0; k < rd.n_events; k++) { /* 3. apply */
             const ut_2pc_event_t *e = &rd.events[k];
             touch(s, e->txid);
-            if (e->kind == UT_2PC_EVENT_PREPARE && i > 0) {
+            if (e->kind == UT_2PC_EVENT_PREPARE && !is_coord(s, i)) {
                 ut_2pc_vote_t v = on_prepare(s, i, e);
                 if (v != UT_2PC_VOTE_NONE && n_votes == 16)
                     sim_fail_msg(s->w, "n%u: more than 16 PREPAREs in one ready", i + 1);
@@ -467,16 +657,11 @@ static void drain(tpc_t *s, unsigned i)
                 }
             } else if (e->kind == UT_2PC_EVENT_OUTCOME) {
                 (*sim_stat(s->w, TST_OUTCOMES))++;
-            } else if (e->kind == UT_2PC_EVENT_DONE && txn(s, e->txid)) {
-                report(s, e->txid, tpc_oracle_done(&s->tx[e->txid - 1].orc, e->state));
-            } else if (e->kind == UT_2PC_EVENT_HEURISTIC) {
-                sim_violation(s->w, "heuristic",
-                              "tx %" PRIu64 ": a heuristic outcome, which no application here "
-                              "forces",
-                              e->txid);
+            } else if (e->kind == UT_2PC_EVENT_DONE || e->kind == UT_2PC_EVENT_HEURISTIC) {
+                coord_event(s, e->kind, e->txid, e->state);
             }
         }
-        rc = i == 0 ? ut_2pc_advance(n->c, &rd) : ut_2pc_participant_advance(n->p, &rd);
+        rc = is_coord(s, i) ? ut_2pc_advance(n->c, &rd) : ut_2pc_participant_advance(n->p, &rd);
         if (rc != UT_OK) {
             sim_violation(s->w, "ready-contract", "n%u advance: %s", i + 1, ut_err_name(rc));
             return;
@@ -484,9 +669,485 @@ static void drain(tpc_t *s, unsigned i)
         for (size_t k = 0; k < n_votes; k++)
             cast(s, i, vote_tx[k], vote_v[k]);
     }
+}
+
+/* ---- the decision log in a Raft group (K >= 2) ------------------------------ */
+
+static void put64(unsigned char *p, uint64_t v)
+{
+    for (int b = 0; b < 8; b++)
+        p[b] = (unsigned char)(v >> (8 * b));
+}
+
+static bool checked(tpc_t *s, int rc)
+{
+    if (rc == RAFT_CHECK_OK)
+        return true;
+    if (rc == RAFT_CHECK_VIOLATION)
+        sim_violation(s->w, s->ck.invariant, "%s", s->ck.detail);
+    else
+        sim_fail(s->w);
+    return false;
+}
+
+static bool log_term(const void *h, uint64_t index, uint64_t *term)
+{
+    return ut_consensus_entry_term(h, index, term) == UT_OK;
+}
+
+static ut_consensus_hard_state_t disk_hs(tpc_t *s, unsigned i)
+{
+    ut_consensus_hard_state_t hs = {0, 0, 0};
+    size_t len = 0;
+    const void *p = sim_disk_state(s->w, i, &len);
+    if (p && len == sizeof hs)
+        memcpy(&hs, p, sizeof hs);
+    return hs;
+}
+
+/* Replica i's term: its handle's, or what its disk will restart it in. */
+static uint64_t replica_term(tpc_t *s, unsigned i)
+{
+    return s->nodes[i].h ? ut_consensus_term(s->nodes[i].h) : disk_hs(s, i).term;
+}
+
+/* A Raft ready's persistence work on the world's disk, then one sync (the
+ * raft scenario's layout: hard state as the state record, one log record
+ * per entry with its term, index, type and prefix hash). */
+static void raft_persist(tpc_t *s, unsigned i, const ut_consensus_ready_t *rd)
+{
+    bool wrote = false;
+    if (rd->hard_state_changed) {
+        if (sim_disk_write_state(s->w, i, &rd->hard_state, sizeof rd->hard_state) != 0)
+            return;
+        wrote = true;
+    }
+    if (rd->truncate_from) {
+        if (rd->truncate_from - 1 > sim_disk_len(s->w, i)) {
+            sim_violation(s->w, "persist-contract", "n%u truncate_from %" PRIu64 " beyond %zu",
+                          i + 1, rd->truncate_from, sim_disk_len(s->w, i));
+            return;
+        }
+        sim_disk_truncate(s->w, i, (size_t)(rd->truncate_from - 1));
+        wrote = true;
+    }
+    for (size_t k = 0; k < rd->n_entries; k++) {
+        const ut_entry_t *e = &rd->entries[k];
+        size_t n_log = sim_disk_len(s->w, i);
+        if (e->index != n_log + 1) {
+            sim_violation(s->w, "persist-contract", "n%u appends entry %" PRIu64 " after %zu",
+                          i + 1, e->index, n_log);
+            return;
+        }
+        uint64_t meta[4] = {e->term, e->index, e->type, 0};
+        meta[D_PREFIX] =
+            raft_check_hash(n_log ? sim_disk_rec(s->w, i, n_log - 1)->meta[D_PREFIX] : 0, e->term,
+                            e->index, e->type, e->data, e->len);
+        if (sim_disk_append(s->w, i, meta, e->data, e->len) != 0)
+            return;
+        /* Log Matching (§5.3). */
+        if (!checked(s, raft_check_persisted(&s->ck, i + 1, e->index, e->term, meta[D_PREFIX])))
+            return;
+        wrote = true;
+    }
+    if (wrote)
+        sim_disk_sync(s->w, i);
+}
+
+static tpc_logrec_t *tab_slot(tpc_t *s, tpc_node_t *n, uint64_t txid)
+{
+    if (txid >= n->cap_tab) {
+        size_t old = n->cap_tab, cap = old ? old : 64;
+        while (cap <= txid)
+            cap *= 2;
+        tpc_logrec_t *t = realloc(n->tab, cap * sizeof *t);
+        if (!t) {
+            sim_fail(s->w);
+            return NULL;
+        }
+        memset(t + old, 0, (cap - old) * sizeof *t);
+        n->tab = t;
+        n->cap_tab = cap;
+    }
+    return &n->tab[txid];
+}
+
+/* A committed entry: the replica's table takes the record (the last record
+ * of a transaction is what it reached, as in ut_2pc_restore). */
+static void raft_apply(tpc_t *s, unsigned i, const ut_entry_t *e)
+{
+    tpc_node_t *n = &s->nodes[i];
+    if (e->index != n->applied + 1) {
+        sim_violation(s->w, "apply-order", "n%u applies index %" PRIu64 " after %" PRIu64, i + 1,
+                      e->index, n->applied);
+        return;
+    }
+    n->applied = e->index;
+    /* State Machine Safety (§5.4.3). */
+    if (!checked(
+            s, raft_check_applied(&s->ck, i + 1, e->index, e->term,
+                                  raft_check_hash(0, e->term, e->index, e->type, e->data, e->len))))
+        return;
+    if (e->type != UT_ENTRY_NORMAL)
+        return;
+    const unsigned char *d = e->data;
+    if (e->len == 1 && d[0] == TPC_ENT_BARRIER)
+        return;
+    if (e->len < TPC_ENT_HDR || d[0] != TPC_ENT_RECORD || d[12] > TPC_MAX_MEMBERS ||
+        e->len != TPC_ENT_HDR + 8u * d[12] || d[9] > UT_TXN_TIMEOUT) {
+        sim_violation(s->w, "decision-log", "n%u applied a malformed entry at %" PRIu64, i + 1,
+                      e->index);
+        return;
+    }
+    uint64_t txid = sim_get_u64(d + 1);
+    tpc_logrec_t *r = tab_slot(s, n, txid);
+    if (!r)
+        return;
+    r->present = true;
+    r->state = d[9];
+    r->end = d[10] != 0;
+    r->forced = d[11] != 0;
+    r->n = d[12];
+    for (unsigned k = 0; k < r->n; k++)
+        r->nodes[k] = sim_get_u64(d + TPC_ENT_HDR + 8 * k);
+    touch(s, txid);
+}
+
+static void raft_observe(tpc_t *s, unsigned i)
+{
+    tpc_node_t *n = &s->nodes[i];
+    uint64_t term = ut_consensus_term(n->h), commit = ut_consensus_commit_index(n->h);
+    ut_consensus_state_t st = ut_consensus_state(n->h);
+    if (term > *sim_stat(s->w, TST_MAX_TERM))
+        *sim_stat(s->w, TST_MAX_TERM) = term;
+    if (commit > *sim_stat(s->w, TST_LOG_COMMIT))
+        *sim_stat(s->w, TST_LOG_COMMIT) = commit;
+    if (!checked(s, raft_check_commit(&s->ck, i + 1, commit, log_term, n->h)))
+        return;
+    if (st == UT_CONSENSUS_LEADER) {
+        bool elected = false;
+        /* Election Safety (§5.2), Leader Completeness (§5.4). */
+        if (!checked(s, raft_check_leader(&s->ck, i + 1, term, log_term, n->h, &elected)))
+            return;
+        if (elected) {
+            (*sim_stat(s->w, TST_LEADERS))++;
+            if (s->last_leader && s->last_leader != i + 1)
+                (*sim_stat(s->w, TST_CHANGES))++;
+            s->last_leader = i + 1;
+            if (!s->quiet)
+                sim_hint(s->w, i, SIM_HINT_LEADER);
+        }
+    }
+    if ((uint8_t)st != n->role || term != n->role_term) {
+        n->role = (uint8_t)st;
+        n->role_term = term;
+        if (!s->quiet)
+            sim_segment(s->w, i, (uint8_t)st, term);
+    }
+}
+
+static void held_clear(tpc_node_t *n)
+{
+    for (size_t k = n->held_head; k < n->n_held; k++)
+        free(n->held[k].buf);
+    n->held_head = n->n_held = 0;
+}
+
+/* The coordinator on replica i stops: its node no longer leads the term it
+ * started in. What it held never happened. */
+static void coord_stop(tpc_t *s, unsigned i)
+{
+    tpc_node_t *n = &s->nodes[i];
+    if (!n->c)
+        return;
+    if (dbg_tx())
+        fprintf(stderr, "%llu n%u coordinator stops (term %llu), %zu held\n",
+                (unsigned long long)sim_now(s->w), i + 1, (unsigned long long)n->lead_term,
+                n->n_held - n->held_head);
+    ut_2pc_free(n->c);
+    n->c = NULL;
+    n->lead_term = 0;
+    n->forced_at = 0;
+    n->want_barrier = false;
+    held_clear(n);
+    s->touch_all = true;
+}
+
+/* Replica i leads and has applied an entry of its own term, so its table
+ * holds every committed record (§5.4.2): a coordinator starts there,
+ * restored from the table. */
+static void coord_start(tpc_t *s, unsigned i)
+{
+    tpc_node_t *n = &s->nodes[i];
+    size_t live = 0;
+    for (size_t x = 0; x < n->cap_tab; x++)
+        live += n->tab[x].present && !n->tab[x].end;
+    ut_2pc_record_t *rec = live ? calloc(live, sizeof *rec) : NULL;
+    if (live && !rec) {
+        sim_fail(s->w);
+        return;
+    }
+    size_t k = 0;
+    for (size_t x = 0; x < n->cap_tab; x++) {
+        const tpc_logrec_t *r = &n->tab[x];
+        if (!r->present || r->end)
+            continue;
+        rec[k++] = (ut_2pc_record_t){.txid = x,
+                                     .state = (ut_txn_state_t)r->state,
+                                     .forced = r->forced,
+                                     .nodes = r->nodes,
+                                     .n_nodes = r->n};
+    }
+    ut_2pc_config_t cfg;
+    ut_2pc_config_init(&cfg, UT_2PC_CONFIG_VERSION);
+    cfg.id = TPC_COORD_ID;
+    cfg.presumption = s->pres;
+    cfg.vote_timeout_ms = TPC_VOTE_TIMEOUT_MS;
+    cfg.resend_ms = TPC_RESEND_MS;
+    int rc = ut_2pc_new(&n->c, &cfg);
+    if (rc == UT_OK) {
+        rc = ut_2pc_restore(n->c, rec, live);
+        if (rc != UT_OK)
+            sim_violation(s->w, "restore", "n%u refused the decision log's records: %s (%s)", i + 1,
+                          ut_err_name(rc), ut_2pc_errmsg(n->c));
+        ut_2pc_tick(n->c, n->local_ms);
+    }
+    free(rec);
+    if (rc == UT_ENOMEM || !n->c) {
+        sim_fail(s->w);
+        return;
+    }
+    n->lead_term = ut_consensus_term(n->h);
+    n->forced_at = 0;
+    n->want_barrier = false;
+    n->next_begin = n->local_ms + TPC_BEGIN_GAP_MIN_MS;
+    (*sim_stat(s->w, TST_TAKEOVERS))++;
+    *sim_stat(s->w, TST_RESTORED) += ut_2pc_count(n->c);
+    s->touch_all = true;
+    sim_mark(s->w, SIM_MARK_LEADER, i, n->lead_term, "n%u coordinates (t%" PRIu64 "), %zu restored",
+             i + 1, n->lead_term, ut_2pc_count(n->c));
+}
+
+/* Stop or start replica i's coordinator as its Raft role says. */
+static void coord_follow(tpc_t *s, unsigned i)
+{
+    tpc_node_t *n = &s->nodes[i];
+    bool leads = ut_consensus_state(n->h) == UT_CONSENSUS_LEADER;
+    uint64_t term = ut_consensus_term(n->h), t = 0;
+    if (n->c && (!leads || term != n->lead_term))
+        coord_stop(s, i);
+    if (!n->c && leads && n->applied == ut_consensus_commit_index(n->h) &&
+        ut_consensus_entry_term(n->h, n->applied, &t) == UT_OK && t == term)
+        coord_start(s, i);
+}
+
+static int hold(tpc_t *s, tpc_node_t *n, const tpc_held_t *h)
+{
+    if (n->held_head > 0 && n->n_held == n->cap_held) {
+        memmove(n->held, n->held + n->held_head, (n->n_held - n->held_head) * sizeof *n->held);
+        n->n_held -= n->held_head;
+        n->held_head = 0;
+    }
+    if (sim_grow((void **)&n->held, &n->cap_held, n->n_held + 1, sizeof *n->held)) {
+        sim_fail(s->w);
+        return -1;
+    }
+    n->held[n->n_held++] = *h;
+    return 0;
+}
+
+/* Propose one decision-log entry; 0, or -1 (the node no longer leads: its
+ * coordinator stops). */
+static int propose(tpc_t *s, unsigned i, const unsigned char *b, size_t len, uint64_t *index)
+{
+    tpc_node_t *n = &s->nodes[i];
+    int rc = ut_consensus_propose(n->h, b, len, index);
+    if (rc == UT_OK)
+        return 0;
+    if (rc == UT_ENOMEM)
+        sim_fail(s->w);
+    else
+        coord_stop(s, i);
+    return -1;
+}
+
+/* Replica i's coordinator readies: records to the log, messages and events
+ * held behind the last forced record (and a barrier for presumed answers).
+ * Returns whether there was any. */
+static bool coord_ready(tpc_t *s, unsigned i)
+{
+    tpc_node_t *n = &s->nodes[i];
+    bool any = false;
+    for (int guard = 0; guard < 1000 && n->c && !sim_failed(s->w); guard++) {
+        ut_2pc_ready_t rd;
+        int rc = ut_2pc_ready(n->c, &rd);
+        if (rc != UT_OK) {
+            sim_violation(s->w, "ready-contract", "n%u ready: %s", i + 1, ut_err_name(rc));
+            return any;
+        }
+        if (ut_2pc_ready_empty(&rd))
+            break;
+        any = true;
+        for (size_t k = 0; k < rd.n_records; k++) { /* 1. to the decision log */
+            const ut_2pc_record_t *r = &rd.records[k];
+            if (r->n_nodes > TPC_MAX_MEMBERS) {
+                sim_fail_msg(s->w, "n%u: a record naming %zu nodes", i + 1, r->n_nodes);
+                return any;
+            }
+            unsigned char b[TPC_ENT_MAX];
+            b[0] = TPC_ENT_RECORD;
+            put64(b + 1, r->txid);
+            b[9] = (unsigned char)r->state;
+            b[10] = r->end;
+            b[11] = r->forced;
+            b[12] = (unsigned char)r->n_nodes;
+            for (size_t j = 0; j < r->n_nodes; j++)
+                put64(b + TPC_ENT_HDR + 8 * j, r->nodes[j]);
+            uint64_t index = 0;
+            if (propose(s, i, b, TPC_ENT_HDR + 8 * r->n_nodes, &index) != 0)
+                return any;
+            if (dbg_tx() && r->txid == dbg_tx())
+                fprintf(stderr, "%llu n%u propose %s forced=%d end=%d at %llu\n",
+                        (unsigned long long)sim_now(s->w), i + 1, ut_txn_state_name(r->state),
+                        r->forced, r->end, (unsigned long long)index);
+            if (r->forced) {
+                n->forced_at = index;
+                /* Sometimes cut the leader off right now, its decision
+                 * not yet replicated. */
+                if (!s->quiet)
+                    sim_hint(s->w, i, SIM_HINT_APPENDED);
+            }
+            touch(s, r->txid);
+        }
+        uint64_t need = n->forced_at;
+        if (n->want_barrier) {
+            /* A presumed answer: only once the log proves this node still
+             * led after the question came (Raft §8). */
+            unsigned char b = TPC_ENT_BARRIER;
+            if (propose(s, i, &b, 1, &need) != 0)
+                return any;
+            n->want_barrier = false;
+            (*sim_stat(s->w, TST_BARRIERS))++;
+        }
+#ifdef UTSIM_FAULT_2PC_UNCOMMITTED_DECISION
+        /* Deliberately broken composition: the coordinator acts on what it
+         * proposed before the log has committed it. */
+        need = 0;
+#endif
+        for (size_t k = 0; k < rd.n_msgs; k++) { /* 2. held until committed */
+            tpc_held_t h = {.needed = need};
+            touch(s, rd.msgs[k].body.twopc.txid);
+            if (ut_msg_encoded_size(&rd.msgs[k], &h.len) != UT_OK) {
+                sim_violation(s->w, "message-validity", "n%u produced an invalid %s", i + 1,
+                              ut_msg_type_name(rd.msgs[k].type));
+                return any;
+            }
+            h.buf = malloc(h.len);
+            if (!h.buf || ut_msg_encode(&rd.msgs[k], h.buf, h.len, &h.len) != UT_OK ||
+                hold(s, n, &h) != 0) {
+                free(h.buf);
+                sim_fail(s->w);
+                return any;
+            }
+        }
+        for (size_t k = 0; k < rd.n_events; k++) { /* 3. events too */
+            tpc_held_t h = {.needed = need,
+                            .is_event = true,
+                            .kind = rd.events[k].kind,
+                            .state = rd.events[k].state,
+                            .txid = rd.events[k].txid};
+            if (hold(s, n, &h) != 0)
+                return any;
+        }
+        rc = ut_2pc_advance(n->c, &rd);
+        if (rc != UT_OK) {
+            sim_violation(s->w, "ready-contract", "n%u advance: %s", i + 1, ut_err_name(rc));
+            return any;
+        }
+    }
+    return any;
+}
+
+/* Send and act on what the log has committed, in order. The node still
+ * leads the term its coordinator started in (coord_follow), so the
+ * committed entries up to its commit index include its own proposals. */
+static void release(tpc_t *s, unsigned i)
+{
+    tpc_node_t *n = &s->nodes[i];
+    s->first_decision = true;
+    while (n->c && n->held_head < n->n_held && n->held[n->held_head].needed <= n->applied &&
+           !sim_failed(s->w)) {
+        tpc_held_t h = n->held[n->held_head++];
+        if (h.is_event) {
+            coord_event(s, h.kind, h.txid, h.state);
+            continue;
+        }
+        ut_msg_t m;
+        if (ut_msg_decode(&m, h.buf, h.len, NULL, 0, NULL) != UT_OK)
+            sim_violation(s->w, "codec", "n%u: a held frame does not decode", i + 1);
+        else
+            send(s, i, &m);
+        free(h.buf);
+    }
+    s->first_decision = false;
+    if (n->held_head == n->n_held)
+        n->held_head = n->n_held = 0;
+}
+
+static void raft_drain_once(tpc_t *s, unsigned i)
+{
+    tpc_node_t *n = &s->nodes[i];
+    while (!sim_failed(s->w) && !s->w->r->violation.found && ut_consensus_has_ready(n->h)) {
+        ut_consensus_ready_t rd;
+        int rc = ut_consensus_ready(n->h, &rd);
+        if (rc != UT_OK) {
+            if (rc == UT_ENOMEM)
+                sim_fail(s->w);
+            else
+                sim_violation(s->w, "ready-contract", "n%u raft ready: %s", i + 1, ut_strerror(rc));
+            return;
+        }
+        raft_persist(s, i, &rd);               /* 1. durable */
+        for (size_t k = 0; k < rd.n_msgs; k++) /* 2. send */
+            send(s, i, &rd.msgs[k]);
+        for (size_t k = 0; k < rd.n_committed; k++) /* 3. apply */
+            raft_apply(s, i, &rd.committed[k]);
+        rc = ut_consensus_advance(n->h, &rd);
+        if (rc != UT_OK) {
+            sim_violation(s->w, "ready-contract", "n%u raft advance: %s", i + 1, ut_strerror(rc));
+            return;
+        }
+    }
+    raft_observe(s, i);
+}
+
+/* A replica: Raft's ready, the coordinator's life, its readies (which
+ * propose), what is committed, until nothing moves. */
+static void replica_drain(tpc_t *s, unsigned i)
+{
+    tpc_node_t *n = &s->nodes[i];
+    for (int guard = 0; guard < 100 && n->h && !sim_failed(s->w) && !s->w->r->violation.found;
+         guard++) {
+        raft_drain_once(s, i);
+        coord_follow(s, i);
+        bool more = n->c && coord_ready(s, i);
+        coord_follow(s, i);
+        release(s, i);
+        if (!more && !ut_consensus_has_ready(n->h))
+            break;
+    }
+}
+
+static void drain(tpc_t *s, unsigned i)
+{
+    tpc_node_t *n = &s->nodes[i];
+    if (s->raft && is_coord(s, i))
+        replica_drain(s, i);
+    else
+        log_drain(s, i);
     observe(s, i);
     /* The application forgets what nobody can still ask or answer. */
-    while (i > 0 && n->p && n->forget + TPC_FORGET_LAG <= n->max_seen) {
+    while (!is_coord(s, i) && n->p && n->forget + TPC_FORGET_LAG <= n->max_seen) {
         tpc_txn_t *t = txn(s, n->forget);
         int k = t ? member_index(t, i) : -1;
         ut_txn_state_t st;
@@ -505,10 +1166,10 @@ static void drain(tpc_t *s, unsigned i)
 }
 
 /* Begin one transaction at the coordinator. */
-static void begin_one(tpc_t *s)
+static void begin_one(tpc_t *s, unsigned at)
 {
     sim_rng_t *g = sim_rng(s->w);
-    unsigned np = s->n_nodes - 1;
+    unsigned np = s->n_nodes - s->k;
     if (sim_grow((void **)&s->tx, &s->cap_tx, s->n_tx + 1, sizeof *s->tx)) {
         sim_fail(s->w);
         return;
@@ -520,7 +1181,7 @@ static void begin_one(tpc_t *s)
     for (unsigned k = 0; k < t->n; k++) {
         unsigned j;
         do
-            j = 1 + (unsigned)sim_rng_below(g, np);
+            j = s->k + (unsigned)sim_rng_below(g, np);
         while (mask & (1ull << j));
         mask |= 1ull << j;
         t->member[k] = (uint8_t)j;
@@ -552,12 +1213,12 @@ static void begin_one(tpc_t *s)
     pl[1] = (unsigned char)(t->payee + 1);
     for (int b = 0; b < 7; b++)
         pl[2 + b] = (unsigned char)((uint64_t)t->amount >> (8 * b));
-    int rc = ut_2pc_begin(s->nodes[0].c, txid, ids, t->n, pl, sizeof pl);
+    int rc = ut_2pc_begin(s->nodes[at].c, txid, ids, t->n, pl, sizeof pl);
     if (rc == UT_ENOMEM)
         sim_fail(s->w);
     else if (rc != UT_OK)
         sim_violation(s->w, "begin", "tx %" PRIu64 ": %s (%s)", txid, ut_err_name(rc),
-                      ut_2pc_errmsg(s->nodes[0].c));
+                      ut_2pc_errmsg(s->nodes[at].c));
     touch(s, txid);
 }
 
@@ -576,6 +1237,60 @@ static bool part_keep(const tpc_t *s, const ut_2pc_record_t *r, void *arg)
     return r->txid >= *(const uint64_t *)arg; /* below: forgotten */
 }
 
+/* Replica i (re)starts: a new ut_consensus_t, restored from the world's
+ * disk; committed entries come again from index 1 and rebuild its table. */
+static int replica_start(tpc_t *s, unsigned i, bool restore, uint64_t local_ms)
+{
+    tpc_node_t *n = &s->nodes[i];
+    ut_consensus_config_t cfg;
+    ut_consensus_config_init(&cfg, UT_CONSENSUS_CONFIG_VERSION);
+    cfg.id = i + 1;
+    cfg.voters = s->ids;
+    cfg.n_voters = s->k;
+    cfg.election_timeout_ms = TPC_ELECTION_MS;
+    cfg.heartbeat_ms = TPC_HEARTBEAT_MS;
+    uint64_t x = s->w->o.seed ^ ((i + 1) * 0x9e3779b97f4a7c15ull) ^
+                 ((uint64_t)sim_node_incarnation(s->w, i) << 40) ^ 0x2bcull;
+    cfg.seed = sim_splitmix64(&x);
+    int rc = ut_consensus_new(&n->h, &cfg);
+    if (rc != UT_OK) {
+        sim_fail_msg(s->w, "ut_consensus_new: %s", ut_strerror(rc));
+        return -1;
+    }
+    n->applied = 0;
+    n->role = 255;
+    raft_check_restart(&s->ck, i + 1);
+    if (restore) {
+        ut_consensus_hard_state_t hs = disk_hs(s, i);
+        size_t n_log = sim_disk_len(s->w, i);
+        /* A disk that lost its log tail (lying disk) may hold a commit
+         * index past it; Raft would refuse that state outright. */
+        if (sim_disk(s->w, i)->lost && hs.commit > n_log) {
+            hs.commit = n_log;
+            if (sim_disk_write_state(s->w, i, &hs, sizeof hs) != 0)
+                return -1;
+        }
+        ut_entry_t *ents = n_log ? malloc(n_log * sizeof *ents) : NULL;
+        if (n_log && !ents)
+            return -1;
+        for (size_t k = 0; k < n_log; k++) {
+            const sim_disk_rec_t *d = sim_disk_rec(s->w, i, k);
+            ents[k] = (ut_entry_t){.term = d->meta[D_TERM],
+                                   .index = d->meta[D_INDEX],
+                                   .type = (uint32_t)d->meta[D_TYPE],
+                                   .len = d->len,
+                                   .data = d->data};
+        }
+        rc = ut_consensus_restore(n->h, &hs, ents, n_log);
+        free(ents);
+        if (rc != UT_OK)
+            sim_violation(s->w, "restore", "n%u refused its own Raft state: %s (%s)", i + 1,
+                          ut_strerror(rc), ut_consensus_errmsg(n->h));
+    }
+    ut_consensus_tick(n->h, local_ms);
+    return 0;
+}
+
 static bool tpc_node_crash(void *ctx, unsigned i)
 {
     tpc_t *s = ctx;
@@ -583,12 +1298,24 @@ static bool tpc_node_crash(void *ctx, unsigned i)
     tpc_disk_t *d = &n->disk;
     if (dbg_tx())
         fprintf(stderr, "%llu n%u CRASH\n", (unsigned long long)sim_now(s->w), i + 1);
+    if (s->raft && is_coord(s, i)) {
+        /* A replica loses everything but the world's disk (which the
+         * world puts back to what was durable). */
+        coord_stop(s, i);
+        ut_consensus_free(n->h);
+        n->h = NULL;
+        free(n->tab);
+        n->tab = NULL;
+        n->cap_tab = 0;
+        n->applied = 0;
+        return false;
+    }
     /* What survives: the durable prefix and some of the buffered tail. */
     size_t keep = d->durable + (size_t)sim_rng_below(sim_rng(s->w), d->n - d->durable + 1);
     bool lost = keep < d->believed;
     disk_cut(d, keep);
     d->durable = d->believed = d->n;
-    if (i == 0) {
+    if (is_coord(s, i)) {
         bool *ended = calloc(s->n_tx + 1, sizeof *ended);
         if (!ended) {
             sim_fail(s->w);
@@ -620,10 +1347,16 @@ static int tpc_node_start(void *ctx, unsigned i, bool restore, uint64_t local_ms
         n->forget = 1;
         n->max_seen = 0;
     }
-    if (i == 0) {
+    n->local_ms = local_ms;
+    n->hint = 0;
+    n->hint_at = local_ms;
+    if (s->raft && is_coord(s, i)) {
+        if (replica_start(s, i, restore, local_ms) != 0)
+            return -1;
+    } else if (is_coord(s, i)) {
         ut_2pc_config_t cfg;
         ut_2pc_config_init(&cfg, UT_2PC_CONFIG_VERSION);
-        cfg.id = 1;
+        cfg.id = TPC_COORD_ID;
         cfg.presumption = s->pres;
         cfg.vote_timeout_ms = TPC_VOTE_TIMEOUT_MS;
         cfg.resend_ms = TPC_RESEND_MS;
@@ -656,10 +1389,11 @@ static int tpc_node_start(void *ctx, unsigned i, bool restore, uint64_t local_ms
         sim_fail_msg(s->w, "n%u: cannot create its 2PC handle", i + 1);
         return -1;
     }
-    n->local_ms = local_ms;
     n->next_begin = local_ms + TPC_BEGIN_GAP_MIN_MS;
-    if (!s->quiet)
+    if (!s->quiet && !s->raft)
         sim_segment(s->w, i, i == 0 ? SIM_ROLE_LEADER : SIM_ROLE_FOLLOWER, 0);
+    else if (!s->quiet && !is_coord(s, i))
+        sim_segment(s->w, i, SIM_ROLE_FOLLOWER, 0);
     if (restore)
         s->touch_all = true;
     return 0;
@@ -670,15 +1404,24 @@ static void tpc_tick(void *ctx, unsigned i, uint64_t local_ms)
     tpc_t *s = ctx;
     tpc_node_t *n = &s->nodes[i];
     n->local_ms = local_ms;
-    if (i == 0) {
-        int rc = ut_2pc_tick(n->c, local_ms);
+    if (is_coord(s, i)) {
+        int rc = UT_OK;
+        if (s->raft) {
+            rc = ut_consensus_tick(n->h, local_ms);
+            if (rc == UT_ENOMEM)
+                sim_fail(s->w);
+            else if (rc != UT_OK)
+                sim_violation(s->w, "tick", "n%u raft tick: %s", i + 1, ut_err_name(rc));
+            if (!n->c)
+                return;
+        }
+        rc = ut_2pc_tick(n->c, local_ms);
         if (rc == UT_ENOMEM)
             sim_fail(s->w);
         else if (rc != UT_OK)
-            sim_violation(s->w, "tick", "n1 tick: %s", ut_err_name(rc));
-        if (!s->quiet && s->n_nodes > 1 && local_ms >= n->next_begin &&
-            ut_2pc_count(n->c) < TPC_MAX_INFLIGHT) {
-            begin_one(s);
+            sim_violation(s->w, "tick", "n%u tick: %s", i + 1, ut_err_name(rc));
+        if (!s->quiet && local_ms >= n->next_begin && ut_2pc_count(n->c) < TPC_MAX_INFLIGHT) {
+            begin_one(s, i);
             n->next_begin =
                 local_ms + sim_rng_range(sim_rng(s->w), TPC_BEGIN_GAP_MIN_MS, TPC_BEGIN_GAP_MAX_MS);
         }
@@ -704,21 +1447,49 @@ static void tpc_deliver(void *ctx, unsigned i, const ut_msg_t *m)
 {
     tpc_t *s = ctx;
     tpc_node_t *n = &s->nodes[i];
-    if (m->type < UT_MSG_2PC_PREPARE || m->type > UT_MSG_2PC_STATUS) {
+    if (s->raft && is_coord(s, i) && !is_2pc(m) && m->from >= 1 && m->from <= s->k) {
+        int rc = ut_consensus_step(n->h, m);
+        if (rc == UT_ENOMEM)
+            sim_fail(s->w);
+        else if (rc != UT_OK && rc != UT_ESTALE)
+            sim_violation(s->w, "message-validity", "n%u refused a %s from n%" PRIu64 ": %s", i + 1,
+                          ut_msg_type_name(m->type), m->from, ut_err_name(rc));
+        return;
+    }
+    if (!is_2pc(m)) {
         s->w->r->stats.msgs_rejected++;
         sim_violation(s->w, "message-validity", "n%u got a %s, which 2PC never sends", i + 1,
                       ut_msg_type_name(m->type));
         return;
     }
+    ut_msg_t c;
+    if (s->raft) {
+        /* The transport's side of the coordinator's address (send). */
+        c = *m;
+        if (is_coord(s, i)) {
+            if (!n->c)
+                return; /* this replica does not coordinate: dropped */
+            c.to = TPC_COORD_ID;
+            ut_txn_state_t st;
+            if ((c.type == UT_MSG_2PC_VOTE || c.type == UT_MSG_2PC_INQUIRY) &&
+                ut_2pc_state(n->c, c.body.twopc.txid, &st) == UT_ENOTFOUND)
+                n->want_barrier = true; /* the presumption may answer */
+        } else if (c.from >= 1 && c.from <= s->k) {
+            n->hint = (unsigned)c.from - 1;
+            n->hint_at = n->local_ms;
+            c.from = TPC_COORD_ID;
+        }
+        m = &c;
+    }
     touch(s, m->body.twopc.txid);
-    tpc_txn_t *t = i > 0 ? txn(s, m->body.twopc.txid) : NULL;
+    tpc_txn_t *t = !is_coord(s, i) ? txn(s, m->body.twopc.txid) : NULL;
     int k = t ? member_index(t, i) : -1;
     if (k >= 0)
         t->heard_at[k] = n->local_ms;
     if (dbg_tx() && m->body.twopc.txid == dbg_tx())
         fprintf(stderr, "%llu n%u recv %s from %llu code %u\n", (unsigned long long)sim_now(s->w),
                 i + 1, ut_msg_type_name(m->type), (unsigned long long)m->from, m->body.twopc.code);
-    int rc = i == 0 ? ut_2pc_step(n->c, m) : ut_2pc_participant_step(n->p, m);
+    int rc = is_coord(s, i) ? ut_2pc_step(n->c, m) : ut_2pc_participant_step(n->p, m);
     if (rc == UT_OK)
         return;
     if (rc == UT_ENOMEM) {
@@ -736,7 +1507,7 @@ static void tpc_deliver(void *ctx, unsigned i, const ut_msg_t *m)
                       "n%u refused a %s (code %u) about tx %" PRIu64 " from n%" PRIu64 ": %s",
                       i + 1, ut_msg_type_name(m->type), (unsigned)m->body.twopc.code,
                       m->body.twopc.txid, m->from,
-                      i == 0 ? ut_2pc_errmsg(n->c) : ut_2pc_participant_errmsg(n->p));
+                      is_coord(s, i) ? ut_2pc_errmsg(n->c) : ut_2pc_participant_errmsg(n->p));
 }
 
 static void tpc_drain(void *ctx, unsigned i)
@@ -758,20 +1529,39 @@ static void tpc_request(void *ctx, unsigned i, const sim_cmsg_t *m)
 static bool tpc_crash_point(void *ctx, unsigned i, const ut_msg_t *m)
 {
     tpc_t *s = ctx;
-    if (i == 0 && (m->type == UT_MSG_2PC_COMMIT || m->type == UT_MSG_2PC_ABORT) &&
+    if (is_coord(s, i) && (m->type == UT_MSG_2PC_COMMIT || m->type == UT_MSG_2PC_ABORT) &&
         s->first_decision) {
         s->first_decision = false;
         return sim_rng_below(sim_rng(s->w), 3) == 0;
     }
-    return i > 0 && m->type == UT_MSG_2PC_VOTE && m->body.twopc.code == UT_2PC_VOTE_YES &&
+    /* A replica that just granted its vote (the raft scenario's point). */
+    if (s->raft && is_coord(s, i))
+        return m->type == UT_MSG_VOTE_RESP && m->body.vote_resp.granted;
+    return !is_coord(s, i) && m->type == UT_MSG_2PC_VOTE && m->body.twopc.code == UT_2PC_VOTE_YES &&
            sim_rng_below(sim_rng(s->w), 20) == 0;
 }
 
+/* Faults prefer the coordinator: node 1, or the Raft leader of the highest
+ * term. */
 static bool tpc_target(void *ctx, unsigned *i)
 {
     tpc_t *s = ctx;
-    *i = 0;
-    return s->nodes[0].c != NULL;
+    if (!s->raft) {
+        *i = 0;
+        return s->nodes[0].c != NULL;
+    }
+    uint64_t term = 0;
+    bool found = false;
+    for (unsigned j = 0; j < s->k; j++) {
+        tpc_node_t *n = &s->nodes[j];
+        if (n->h && ut_consensus_state(n->h) == UT_CONSENSUS_LEADER &&
+            ut_consensus_term(n->h) >= term) {
+            term = ut_consensus_term(n->h);
+            *i = j;
+            found = true;
+        }
+    }
+    return found;
 }
 
 static int tpc_create(sim_world_t *w, void **out)
@@ -781,11 +1571,21 @@ static int tpc_create(sim_world_t *w, void **out)
                         "participant)");
         return -1;
     }
+    unsigned k = tpc_coords_opt ? tpc_coords_opt : w->o.nodes >= 5 ? 3 : 1;
+    if (k >= w->o.nodes) {
+        sim_fail_msg(w, "the 2pc scenario with %u coordinators needs at least %u nodes", k, k + 1);
+        return -1;
+    }
     tpc_t *s = calloc(1, sizeof *s);
     if (!s)
         return -1;
     s->w = w;
     s->n_nodes = w->o.nodes;
+    s->k = k;
+    s->raft = k >= 2;
+    for (unsigned i = 0; i < w->o.nodes; i++)
+        s->ids[i] = i + 1;
+    raft_check_init(&s->ck, &w->r->stats.invariant_checks);
     /* Drawn from a stream of its own, so the world's streams stay as they
      * are: each seed runs one logging protocol. */
     uint64_t x = w->o.seed ^ 0x2bc2bc2bc2bc2bc2ull;
@@ -793,8 +1593,8 @@ static int tpc_create(sim_world_t *w, void **out)
     s->pres = (ut_2pc_presumption_t)(r % 3);
     s->coop = (r >> 8) & 1;
     s->lo = 1;
-    sim_mark(w, SIM_MARK_LEADER, 0, 0, "%s%s", pres_name(s->pres),
-             s->coop ? ", cooperative termination" : "");
+    sim_mark(w, SIM_MARK_LEADER, 0, 0, "%s%s%s", pres_name(s->pres),
+             s->coop ? ", cooperative termination" : "", s->raft ? ", decisions in Raft" : "");
     *out = s;
     return 0;
 }
@@ -805,12 +1605,19 @@ static void tpc_destroy(void *ctx)
     if (!s)
         return;
     for (unsigned i = 0; i < SIM_MAX_NODES; i++) {
-        ut_2pc_free(s->nodes[i].c);
-        ut_2pc_participant_free(s->nodes[i].p);
-        disk_cut(&s->nodes[i].disk, 0);
-        free(s->nodes[i].disk.rec);
-        free(s->nodes[i].due);
+        tpc_node_t *n = &s->nodes[i];
+        ut_2pc_free(n->c);
+        ut_2pc_participant_free(n->p);
+        ut_consensus_free(n->h);
+        held_clear(n);
+        free(n->held);
+        free(n->tab);
+        disk_cut(&n->disk, 0);
+        free(n->disk.rec);
+        free(n->due);
     }
+    raft_check_free(&s->ck);
+    ut_msg_decoder_free(s->dec);
     for (size_t k = s->q_head; k < s->q_n; k++)
         free(s->q[k].buf);
     free(s->q);
@@ -825,6 +1632,10 @@ static void tpc_destroy(void *ctx)
 static uint64_t quiet_period(tpc_t *s)
 {
     s->quiet = true;
+    if (!s->dec && ut_msg_decoder_new(&s->dec) != UT_OK) {
+        sim_fail(s->w);
+        return UINT64_MAX;
+    }
     for (unsigned i = 0; i < s->n_nodes; i++) {
         if (!is_up(&s->nodes[i])) {
             if (tpc_node_start(s, i, true, s->nodes[i].local_ms + 1) != 0)
@@ -838,7 +1649,7 @@ static uint64_t quiet_period(tpc_t *s)
         bool votes = false;
         for (unsigned i = 0; i < s->n_nodes; i++)
             votes |= s->nodes[i].n_due > 0;
-        if (s->lo > s->n_tx && s->q_head == s->q_n && !votes)
+        if (s->lo > s->n_tx && s->q_2pc == 0 && !votes)
             return ms;
         for (unsigned i = 0; i < s->n_nodes; i++) {
             tpc_tick(s, i, s->nodes[i].local_ms + SIM_TICK_MS);
@@ -846,8 +1657,10 @@ static uint64_t quiet_period(tpc_t *s)
         }
         for (size_t budget = 100000; s->q_head < s->q_n && budget > 0; budget--) {
             tpc_frame_t f = s->q[s->q_head++];
+            s->q_2pc -= f.twopc;
             ut_msg_t m;
-            if (ut_msg_decode(&m, f.buf, f.len, NULL, 0, NULL) == UT_OK) {
+            size_t used = 0;
+            if (ut_msg_decoder_decode(s->dec, &m, f.buf, f.len, &used) == UT_OK) {
                 s->w->r->stats.msgs_delivered++;
                 tpc_deliver(s, f.to, &m);
                 drain(s, f.to);
@@ -863,7 +1676,10 @@ static void describe_open(tpc_t *s, uint64_t txid, char *buf, size_t cap)
     tpc_txn_t *t = &s->tx[txid - 1];
     ut_txn_state_t st;
     size_t off = 0;
-    if (ut_2pc_state(s->nodes[0].c, txid, &st) == UT_OK)
+    tpc_node_t *c = coordinator(s);
+    if (!c)
+        off += (size_t)snprintf(buf + off, cap - off, " no coordinator runs;");
+    else if (ut_2pc_state(c->c, txid, &st) == UT_OK)
         off += (size_t)snprintf(buf + off, cap - off, " the coordinator holds it (%s);",
                                 ut_txn_state_name(st));
     for (unsigned k = 0; k < t->n && off < cap; k++) {
@@ -921,25 +1737,69 @@ static void tpc_defaults(sim_options_t *o)
     o->clients = 0;
 }
 
+static int set_coordinators(sim_options_t *o, const char *v, char *err, size_t cap)
+{
+    (void)o;
+    char *end = NULL;
+    unsigned long k = strtoul(v, &end, 10);
+    if (!*v || *end || k < 1 || k > TPC_MAX_COORDS) {
+        snprintf(err, cap, "want 1..%u coordinator nodes, got '%s'", TPC_MAX_COORDS, v);
+        return -1;
+    }
+    tpc_coords_opt = (unsigned)k;
+    return 0;
+}
+
+static void replay_coordinators(const sim_options_t *o, char *buf, size_t cap)
+{
+    (void)o;
+    if (tpc_coords_opt)
+        snprintf(buf, cap, " --coordinators %u", tpc_coords_opt);
+}
+
+static const sim_scenario_option_t tpc_options[] = {
+    {"coordinators", true,
+     "  --coordinators K  2pc: nodes 1..K keep the coordinator (1..7; default 3 with 5\n"
+     "                    nodes or more, else 1). K >= 2: its decision log is a Raft\n"
+     "                    group of K ut_consensus_t replicas, the leader coordinates;\n"
+     "                    K = 1: node 1 coordinates from its own log\n",
+     set_coordinators, replay_coordinators},
+};
+
 static const sim_stat_def_t tpc_stats[] = {
-    [TST_OUTCOMES] = {"outcomes_applied"}, /* outcomes applied by participants */
-    [TST_COMMITTED] = {"committed"},       /* transactions committed */
-    [TST_ABORTED] = {"aborted"},           /* transactions aborted */
+    [TST_OUTCOMES] = {"outcomes_applied"},   /* outcomes applied by participants */
+    [TST_COMMITTED] = {"committed"},         /* transactions committed */
+    [TST_ABORTED] = {"aborted"},             /* transactions aborted */
+    [TST_TAKEOVERS] = {"takeovers"},         /* coordinators started on a Raft leader */
+    [TST_RESTORED] = {"restored"},           /* transactions they restored */
+    [TST_LEADERS] = {"leaders_elected"},     /* Raft leaders of the decision log */
+    [TST_CHANGES] = {"leader_changes"},      /* of which on another node */
+    [TST_MAX_TERM] = {"max_term"},           /* highest Raft term */
+    [TST_LOG_COMMIT] = {"log_commit_index"}, /* decision log: highest index committed */
+    [TST_BARRIERS] = {"barriers"},           /* presumed answers held behind a barrier */
 };
 
 static const sim_stat_row_t tpc_rows[] = {
     {"outcomes", "{committed} committed, {aborted} aborted, {outcomes_applied} outcomes applied "
                  "by participants"},
+    {"raft log", "{takeovers} takeovers ({restored} transactions restored), {leaders_elected} "
+                 "leaders elected, {leader_changes} changes, highest term {max_term}, index "
+                 "{log_commit_index} committed, {barriers} barriers"},
 };
 
 const sim_scenario_t sim_scenario_twopc = {
     .name = "2pc",
-    .help = "  Node 1 coordinates (ut_2pc_t), nodes 2..N are participants holding accounts;\n"
-            "  the coordinator starts transfers over 1-4 participants with yes, no and\n"
-            "  read-only votes. After every event: atomicity, a decision never changes, no\n"
-            "  commit without every yes, the coordinator never forgets what a participant\n"
-            "  is in doubt about, money is conserved; at the end, after a quiet period with\n"
-            "  every node up, no participant is left in doubt.\n",
+    .help = "  Nodes 1..K keep the coordinator (ut_2pc_t): with K >= 2 its decision log is a\n"
+            "  Raft group (ut_consensus_t) and its leader coordinates, acting on a decision\n"
+            "  only once the log has committed it; nodes K+1..N are participants holding\n"
+            "  accounts. The coordinator starts transfers over 1-4 participants with yes,\n"
+            "  no and read-only votes. After every event: atomicity, a decision never\n"
+            "  changes, no commit without every yes, the coordinator never forgets what a\n"
+            "  participant is in doubt about, money is conserved, and Raft's own safety; at\n"
+            "  the end, after a quiet period with every node up, no participant is left in\n"
+            "  doubt.\n",
+    .options = tpc_options,
+    .n_options = sizeof tpc_options / sizeof tpc_options[0],
     .stats = tpc_stats,
     .n_stats = sizeof tpc_stats / sizeof tpc_stats[0],
     .rows = tpc_rows,
@@ -952,8 +1812,10 @@ const sim_scenario_t sim_scenario_twopc = {
                "between accounts",
     .title = "two-phase commit",
     .invariants = "atomicity, decision-stable, commit-needs-yes, coordinator-memory,\n"
-                  "               coordinator-outcome, money; termination after a quiet period",
-    .crash_point_text = "right after a decision or a yes vote",
+                  "               coordinator-outcome, money; with a Raft group election safety,\n"
+                  "               leader completeness, log matching, state machine safety;\n"
+                  "               termination after a quiet period",
+    .crash_point_text = "right after a decision, a yes vote or a Raft vote",
     .defaults = tpc_defaults,
     .create = tpc_create,
     .destroy = tpc_destroy,

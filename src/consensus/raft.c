@@ -127,6 +127,7 @@ static ut_msg_t *push_msg(ut_consensus_t *h, ut_msg_type_t type, uint64_t to, ui
     m->term = term;
     b->off[b->n] = 0;
     b->n++;
+    ut__consensus_pend(h, UT__CONSENSUS_PEND_MSGS);
     return m;
 }
 
@@ -167,6 +168,7 @@ static void set_term(ut_consensus_t *h, uint64_t term, const char *why)
 {
     UT__CONSENSUS_TRACE(h, UT_TRACE_INFO, "term", why, term, h->term);
     h->term = term;
+    ut__consensus_pend(h, UT__CONSENSUS_PEND_TERM | UT__CONSENSUS_PEND_CHECK);
 }
 
 /* why: a static reason for the trace ("higher term", "check-quorum", ...). */
@@ -187,6 +189,7 @@ static int become_follower(ut_consensus_t *h, uint64_t term, uint64_t leader, co
     h->role = to;
     h->pre_candidate = false;
     h->leader = leader;
+    ut__consensus_pend(h, UT__CONSENSUS_PEND_CHECK);
     if (leader != 0)
         h->leader_contact = h->now;
     reset_election_timer(h);
@@ -279,7 +282,8 @@ static int become_leader(ut_consensus_t *h)
     /* §5.4.2, §8: a new leader appends a no-op of its own term, so that the
      * entries of earlier terms can become committed through it. */
     ut__consensus_log_append(&h->log, h->term, UT_ENTRY_NOOP, NULL, 0);
-    h->flush_hint = true;
+    ut__consensus_pend(h, UT__CONSENSUS_PEND_ENTS | UT__CONSENSUS_PEND_CHECK |
+                              UT__CONSENSUS_PEND_FLUSH);
     h->heartbeat_start = h->now;
     h->quorum_start = h->now;
     return UT_OK;
@@ -334,6 +338,7 @@ static int start_election(ut_consensus_t *h)
     h->role = UT_CONSENSUS_CANDIDATE;
     h->pre_candidate = false;
     h->leader = 0;
+    ut__consensus_pend(h, UT__CONSENSUS_PEND_CHECK);
     if (open_vote_round(h))
         return become_leader(h);
     send_vote_requests(h, UT_MSG_VOTE, h->term);
@@ -348,6 +353,7 @@ static int start_pre_vote(ut_consensus_t *h)
     h->pre_candidate = true;
     h->role = UT_CONSENSUS_FOLLOWER;
     h->leader = 0;
+    ut__consensus_pend(h, UT__CONSENSUS_PEND_CHECK);
 #ifdef UT__FAULT_PREVOTE_RAISES_TERM
     /* Test-only broken variant: the pre-vote raises the term. */
     h->term++;
@@ -645,6 +651,7 @@ int ut_consensus_restore(ut_consensus_t *h, const ut_consensus_hard_state_t *hs,
      * again: all of them for an in-memory state machine (applied = 0). */
     h->log.applied = h->cfg.applied;
     h->restored = true;
+    ut__consensus_pend(h, UT__CONSENSUS_PEND_CHECK);
     return UT_OK;
 }
 
@@ -690,7 +697,7 @@ static int tick_leader(ut_consensus_t *h, uint64_t old_now)
             /* A stalled pipeline probes again; a lost probe is re-sent. */
             ut__consensus_progress_heartbeat(p, h->log.last);
             if (ut__consensus_needs_append(h, p))
-                h->flush_hint = true;
+                ut__consensus_pend(h, UT__CONSENSUS_PEND_FLUSH);
             send_heartbeat(h, i);
         }
     }
@@ -772,7 +779,7 @@ int ut_consensus_propose(ut_consensus_t *h, const void *data, size_t len, uint64
                                     "propose: out of memory");
     h->took_input = true;
     ut__consensus_log_append(&h->log, h->term, UT_ENTRY_NORMAL, data, (uint32_t)len);
-    h->flush_hint = true;
+    ut__consensus_pend(h, UT__CONSENSUS_PEND_ENTS | UT__CONSENSUS_PEND_FLUSH);
     if (out_index != NULL)
         *out_index = h->log.last;
     return UT_OK;
@@ -884,7 +891,10 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
             UT__CONSENSUS_TRACE(h, UT_TRACE_INFO, "become-follower", "append from the leader",
                                 h->term, m->from);
         h->pre_candidate = false;
-        h->leader = m->from;
+        if (h->leader != m->from) {
+            h->leader = m->from;
+            ut__consensus_pend(h, UT__CONSENSUS_PEND_CHECK);
+        }
         h->leader_contact = h->now;
 #ifndef UT__FAULT_NO_TIMER_RESET /* test-only: a follower keeps its election timer */
         reset_election_timer(h);
@@ -917,12 +927,15 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
         UT__CONSENSUS_TRACE(h, UT_TRACE_INFO, "log-truncated", "conflict with the leader", conflict,
                             m->from);
         ut__consensus_log_truncate(&h->log, conflict); /* and stable, persisted */
+        ut__consensus_pend(h, UT__CONSENSUS_PEND_CHECK);
         retract_acks(h, conflict);
     }
     for (size_t i = skip; i < a->n_entries; i++) {
         const ut_entry_t *e = &a->entries[i];
         ut__consensus_log_append(&h->log, e->term, e->type, e->data, e->len);
     }
+    if (skip < a->n_entries)
+        ut__consensus_pend(h, UT__CONSENSUS_PEND_ENTS);
     uint64_t last_new = a->prev_index + a->n_entries;
     /* §5.3: commitIndex = min(leaderCommit, index of last new entry); never
      * lowered, so a delayed AppendEntries cannot move it back. */
@@ -932,8 +945,10 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
      * last index, not by the last entry this message vouched for. */
     c = a->commit < h->log.last ? a->commit : h->log.last;
 #endif
-    if (c > h->log.commit)
+    if (c > h->log.commit) {
         h->log.commit = c;
+        ut__consensus_pend(h, UT__CONSENSUS_PEND_COMMIT);
+    }
     r->body.append_resp.success = true;
     r->body.append_resp.index = last_new;
     return UT_OK;
@@ -1058,6 +1073,7 @@ static int handle_vote(ut_consensus_t *h, const ut_msg_t *m)
 #endif
         if (grant) {
             h->vote = m->from;
+            ut__consensus_pend(h, UT__CONSENSUS_PEND_CHECK);
             reset_election_timer(h);
         }
     }
@@ -1199,7 +1215,7 @@ static int step_member(ut_consensus_t *h, const ut_msg_t *m, size_t slot)
         int rc = handle_append_resp(h, m, slot);
         /* Only this peer's progress moved: it alone may have become sendable. */
         if (h->role == UT_CONSENSUS_LEADER && ut__consensus_needs_append(h, &h->prs[slot]))
-            h->flush_hint = true;
+            ut__consensus_pend(h, UT__CONSENSUS_PEND_FLUSH);
         return rc;
     }
     return handle_vote_resp(h, m, slot);

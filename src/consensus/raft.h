@@ -91,10 +91,10 @@ struct ut_consensus {
      * pointers, so handing out a batch of messages copies nothing. */
     ut__consensus_msgbuf_t bufs[2];
     ut__consensus_msgbuf_t *live, *out;
-    /* Set whenever a peer may have become sendable (log grew, progress
-     * moved, a probe was unpaused); cleared by a complete flush. Keeps
-     * has_ready() and ready() from scanning every peer on every call. */
-    bool flush_hint;
+    /* The pending-work summary (UT__CONSENSUS_PEND_* bits): set where work
+     * is queued, cleared by ready(). Keeps has_ready() and an empty ready()
+     * to a few instructions: see ut__consensus_pend(). */
+    uint32_t pending;
     ut_entry_t *rd_ents;
     size_t rd_ents_cap;
     ut_entry_t *rd_apply;
@@ -103,6 +103,32 @@ struct ut_consensus {
     uint64_t rd_last_entry, rd_applied;
     ut_consensus_hard_state_t rd_hs;
 };
+
+/* Pending-work summary bits (h->pending). EXACT bits mean ready() has work
+ * for certain until it runs: a message is queued (MSGS), an entry was
+ * appended past stable (ENTS; a truncation is always followed by the append
+ * of the conflicting entry), the commit index rose or committed entries are
+ * left to apply (COMMIT), the term rose (TERM). The others only say that
+ * work may be pending: CHECK after a role, leader or vote change, a
+ * truncation or a restore (ready() compares with what it last handed out),
+ * FLUSH when a peer may have become sendable (log grew, progress moved, a
+ * probe was unpaused: ready() then scans the peers). No bit: no work. */
+enum {
+    UT__CONSENSUS_PEND_MSGS = 1u,
+    UT__CONSENSUS_PEND_ENTS = 2u,
+    UT__CONSENSUS_PEND_COMMIT = 4u,
+    UT__CONSENSUS_PEND_TERM = 8u,
+    UT__CONSENSUS_PEND_CHECK = 16u,
+    UT__CONSENSUS_PEND_FLUSH = 32u,
+};
+#define UT__CONSENSUS_PEND_EXACT                                                                   \
+    (UT__CONSENSUS_PEND_MSGS | UT__CONSENSUS_PEND_ENTS | UT__CONSENSUS_PEND_COMMIT |               \
+     UT__CONSENSUS_PEND_TERM)
+
+static inline void ut__consensus_pend(ut_consensus_t *h, uint32_t bits)
+{
+    h->pending |= bits;
+}
 
 static inline bool ut__consensus_valid(const ut_consensus_t *h)
 {
@@ -175,11 +201,15 @@ static inline void ut__consensus_maybe_commit(ut_consensus_t *h)
 #ifdef UT__FAULT_COMMIT_OLD_TERM
     /* Test-only broken variant: an entry of an earlier term is committed by
      * counting replicas (the Figure 8 bug). */
-    if (best > h->log.commit)
+    if (best > h->log.commit) {
         h->log.commit = best;
+        ut__consensus_pend(h, UT__CONSENSUS_PEND_COMMIT);
+    }
 #else
-    if (best > h->log.commit && ut__consensus_log_term(&h->log, best) == h->term)
+    if (best > h->log.commit && ut__consensus_log_term(&h->log, best) == h->term) {
         h->log.commit = best;
+        ut__consensus_pend(h, UT__CONSENSUS_PEND_COMMIT);
+    }
 #endif
 }
 

@@ -32,15 +32,46 @@ static bool pending_appends(const ut_consensus_t *h)
     return false;
 }
 
-bool ut_consensus_has_ready(const ut_consensus_t *h)
+/* The full comparison with what the last ready handed out (and advance
+ * acknowledged), for when the summary holds only inexact bits (raft.h,
+ * UT__CONSENSUS_PEND_*). The leader's peers are scanned only when FLUSH
+ * says one may have become sendable. */
+static bool work_pending(const ut_consensus_t *h, uint32_t p)
 {
-    if (!ut__consensus_valid(h) || ut__readyseq_busy(&h->rseq))
-        return false;
     return h->live->n > 0 || h->log.stable < h->log.last || h->log.applied < h->log.commit ||
            h->term != h->last_hs.term || h->vote != h->last_hs.vote ||
            h->log.commit != h->last_hs.commit || h->log.truncate_from != 0 ||
            h->role != h->last_role || h->leader != h->last_leader ||
-           (h->flush_hint && pending_appends(h));
+           ((p & UT__CONSENSUS_PEND_FLUSH) && pending_appends(h));
+}
+
+bool ut_consensus_has_ready(const ut_consensus_t *h)
+{
+    if (!ut__consensus_valid(h) || ut__readyseq_busy(&h->rseq))
+        return false;
+    uint32_t p = h->pending;
+    if (p & UT__CONSENSUS_PEND_EXACT)
+        return true; /* the common case with work: no comparison at all */
+    return p != 0 && work_pending(h, p);
+}
+
+/* An empty ready, every field written (no memset of the whole struct). */
+static void empty_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
+{
+    rd->hard_state_changed = false;
+    rd->hard_state = h->last_hs;
+    rd->truncate_from = 0;
+    rd->entries = NULL;
+    rd->n_entries = 0;
+    rd->msgs = NULL;
+    rd->n_msgs = 0;
+    rd->committed = NULL;
+    rd->n_committed = 0;
+    rd->soft_state_changed = false;
+    rd->state = h->role;
+    rd->leader = h->leader;
+    rd->seq_ = ut__readyseq_hand_out(&h->rseq, true);
+    memset(rd->reserved_, 0, sizeof rd->reserved_);
 }
 
 int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
@@ -50,22 +81,20 @@ int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
     if (ut__readyseq_busy(&h->rseq))
         return UT__CONSENSUS_REFUSE(h, UT_ESTATE, "ready-refused", "previous ready not advanced", 0,
                                     0, "ready: the previous ready was not advanced");
-    int rc = h->flush_hint ? ut__consensus_flush_appends(h) : UT_OK;
-    if (rc != UT_OK)
-        return ut__consensus_oom(h, rc, "ready");
-    h->flush_hint = false;
-    if (h->live->n == 0 && h->log.stable == h->log.last && h->log.applied == h->log.commit &&
-        h->log.truncate_from == 0 && h->term == h->last_hs.term && h->vote == h->last_hs.vote &&
-        h->log.commit == h->last_hs.commit && h->role == h->last_role &&
-        h->leader == h->last_leader) {
+    uint32_t p = h->pending;
+    int rc = UT_OK;
+    if (p & UT__CONSENSUS_PEND_FLUSH) {
+        rc = ut__consensus_flush_appends(h);
+        if (rc != UT_OK)
+            return ut__consensus_oom(h, rc, "ready");
+        p = h->pending & ~(uint32_t)UT__CONSENSUS_PEND_FLUSH; /* the flush may queue MSGS */
+    }
+    if (!(p & UT__CONSENSUS_PEND_EXACT) && (p == 0 || !work_pending(h, p))) {
         /* Nothing to hand out: an empty ready is not outstanding, so the
          * documented loop (stop at the first empty ready, DESIGN §2) does not
          * block the next one. */
-        memset(rd, 0, sizeof *rd);
-        rd->hard_state = h->last_hs;
-        rd->state = h->role;
-        rd->leader = h->leader;
-        rd->seq_ = ut__readyseq_hand_out(&h->rseq, true);
+        h->pending = 0;
+        empty_ready(h, rd);
         return UT_OK;
     }
     size_t n_ents = (size_t)(h->log.last - h->log.stable);
@@ -123,6 +152,8 @@ int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
     rd->seq_ = ut__readyseq_hand_out(&h->rseq, false);
     h->rd_last_entry = h->log.last;
     h->rd_applied = apply_to;
+    /* Everything is handed out but committed entries beyond the batch. */
+    h->pending = apply_to < h->log.commit ? UT__CONSENSUS_PEND_COMMIT : 0;
     h->log.stable = h->log.last;
     h->log.truncate_from = 0;
     return UT_OK;
@@ -165,7 +196,7 @@ int ut_consensus_advance(ut_consensus_t *h, const ut_consensus_ready_t *rd)
         /* The leader counts itself only for entries on its own disk. */
         if (h->log.persisted > h->prs[h->self].match) {
             ut__consensus_set_match(h, h->self, h->log.persisted);
-            ut__consensus_maybe_commit(h);
+            ut__consensus_maybe_commit(h); /* marks COMMIT if it moved */
         }
     }
     return UT_OK;

@@ -125,7 +125,7 @@ static ut_msg_t *push_msg(ut_consensus_t *h, ut_msg_type_t type, uint64_t to, ui
     m->from = h->id;
     m->to = to;
     m->term = term;
-    b->off[b->n] = 0;
+    b->off[b->n] = SIZE_MAX;
     b->n++;
     ut__consensus_pend(h, UT__CONSENSUS_PEND_MSGS);
     return m;
@@ -210,19 +210,34 @@ static void send_append(ut_consensus_t *h, size_t slot, size_t max_entries)
     m->body.append.commit = h->log.commit;
     size_t n = 0, bytes = 0;
     ut__consensus_msgbuf_t *b = h->live;
-    b->off[b->n - 1] = b->n_ents;
-    /* max_entries <= entries from next to last (entries_to_send), so the
-     * walk stays inside the log; the offset is subtracted once, here. */
-    const ut_entry_t *e = max_entries > 0 ? ut__consensus_log_at(&h->log, p->next) : NULL;
-    for (; n < max_entries; n++, e++) {
-        if (n > 0 && bytes + e->len > h->cfg.max_append_bytes)
-            break;
-        bytes += e->len;
-        b->ents[b->n_ents++] = *e;
-    }
-    m->body.append.n_entries = n;
-    if (n == 0)
+    if (max_entries == 0) {
+        m->body.append.n_entries = 0;
         return;
+    }
+    /* max_entries <= entries from next to last (entries_to_send), so the
+     * walk stays inside the log. A run inside one segment is sent where it
+     * lies; one across segments is copied (consensus/log.h). */
+    const ut_entry_t *e = ut__consensus_log_run(&h->log, p->next, max_entries);
+    if (e != NULL) {
+        const ut_entry_t *run = e;
+        for (; n < max_entries; n++, e++) {
+            if (n > 0 && bytes + e->len > h->cfg.max_append_bytes)
+                break;
+            bytes += e->len;
+        }
+        m->body.append.entries = run;
+    } else {
+        b->off[b->n - 1] = b->n_ents;
+        for (; n < max_entries; n++) {
+            e = ut__consensus_log_at(&h->log, p->next + n);
+            if (n > 0 && bytes + e->len > h->cfg.max_append_bytes)
+                break;
+            bytes += e->len;
+            b->ents[b->n_ents++] = *e;
+        }
+    }
+    b->n_refs++;
+    m->body.append.n_entries = n;
     ut__consensus_progress_sent(p, prev + n, bytes);
 }
 
@@ -870,6 +885,9 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
                 m->from, "step: append would overwrite committed entry %llu",
                 (unsigned long long)conflict);
         rc = ut__consensus_log_reserve(&h->log, a->n_entries - skip, bytes);
+        if (rc == UT_OK && conflict != 0)
+            rc =
+                ut__consensus_log_prepare_truncate(&h->log, conflict, a->prev_index + a->n_entries);
         if (rc != UT_OK)
             return rc;
     }

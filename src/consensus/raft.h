@@ -24,17 +24,26 @@
 
 #if defined(__GNUC__) || defined(__clang__)
 #    define UT__CONSENSUS_NOINLINE __attribute__((noinline))
+#    define UT__LIKELY(x) __builtin_expect(!!(x), 1)
+#    define UT__UNLIKELY(x) __builtin_expect(!!(x), 0)
 #else
 #    define UT__CONSENSUS_NOINLINE
+#    define UT__LIKELY(x) (x)
+#    define UT__UNLIKELY(x) (x)
 #endif
 
+/* An AppendEntries points at its entries in the log (they never move or
+ * change while a pointer is out: consensus/log.h). Only a run that spans two
+ * log segments is copied, into ents; ready() then points the message at its
+ * copy (ents may move while the buffer fills). */
 typedef struct ut__consensus_msgbuf {
     ut_msg_t *msgs;
     size_t n, cap;
-    size_t *off; /* per message: offset of its entries in ents (APPEND only) */
+    size_t *off; /* per message: offset of its copied entries in ents, or SIZE_MAX */
     size_t off_cap;
     ut_entry_t *ents;
     size_t n_ents, ents_cap;
+    size_t n_refs; /* AppendEntries with entries: pointers into the log */
 } ut__consensus_msgbuf_t;
 
 struct ut_consensus {

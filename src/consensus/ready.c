@@ -11,15 +11,25 @@ static bool hs_equal(const ut_consensus_hard_state_t *a, const ut_consensus_hard
     return a->term == b->term && a->vote == b->vote && a->commit == b->commit;
 }
 
-/* The n entries from index first, copied into dst (NULL for none): the
- * headers a ready hands out, to persist or to apply. */
-static const ut_entry_t *copy_run(ut_entry_t *dst, const ut__consensus_log_t *log, uint64_t first,
-                                  size_t n)
+/* The n entries from index first as one array: where they lie in the log
+ * when they are inside one segment (the common case: nothing is copied),
+ * else copied into *dst, grown to *cap (NULL for none, or on UT_ENOMEM with
+ * *rc set). The log never moves or overwrites an entry while the ready is
+ * outstanding (consensus/log.h), so the pointers stay valid until advance. */
+static inline const ut_entry_t *run_of(ut_entry_t **dst, size_t *cap,
+                                       const ut__consensus_log_t *log, uint64_t first, size_t n,
+                                       int *rc)
 {
     if (n == 0)
         return NULL;
-    memcpy(dst, ut__consensus_log_at(log, first), n * sizeof(ut_entry_t));
-    return dst;
+    const ut_entry_t *run = ut__consensus_log_run(log, first, n);
+    if (UT__LIKELY(run != NULL))
+        return run;
+    *rc = ut__grow((void **)dst, cap, n, sizeof(ut_entry_t));
+    if (*rc != UT_OK)
+        return NULL;
+    ut__consensus_log_copy(log, *dst, first, n);
+    return *dst;
 }
 
 static bool pending_appends(const ut_consensus_t *h)
@@ -102,10 +112,11 @@ int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
     if (apply_to - h->log.applied > UT__CONSENSUS_MAX_APPLY_BATCH)
         apply_to = h->log.applied + UT__CONSENSUS_MAX_APPLY_BATCH;
     size_t n_apply = (size_t)(apply_to - h->log.applied);
-    if (n_ents > h->rd_ents_cap)
-        rc = ut__grow((void **)&h->rd_ents, &h->rd_ents_cap, n_ents, sizeof(ut_entry_t));
-    if (rc == UT_OK && n_apply > h->rd_apply_cap)
-        rc = ut__grow((void **)&h->rd_apply, &h->rd_apply_cap, n_apply, sizeof(ut_entry_t));
+    const ut_entry_t *ents =
+        run_of(&h->rd_ents, &h->rd_ents_cap, &h->log, h->log.stable + 1, n_ents, &rc);
+    const ut_entry_t *apply = rc == UT_OK ? run_of(&h->rd_apply, &h->rd_apply_cap, &h->log,
+                                                   h->log.applied + 1, n_apply, &rc)
+                                          : NULL;
     if (rc != UT_OK)
         return UT__CONSENSUS_REFUSE(h, rc, "ready-refused", "out of memory", 0, 0,
                                     "ready: out of memory");
@@ -122,9 +133,9 @@ int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
     rd->hard_state.vote = 0;
 #endif
     rd->truncate_from = h->log.truncate_from;
-    rd->entries = copy_run(h->rd_ents, &h->log, h->log.stable + 1, n_ents);
+    rd->entries = ents;
     rd->n_entries = n_ents;
-    rd->committed = copy_run(h->rd_apply, &h->log, h->log.applied + 1, n_apply);
+    rd->committed = apply;
     rd->n_committed = n_apply;
 
     /* Hand the live outbox over and start a fresh one. */
@@ -133,12 +144,13 @@ int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
     h->live = tmp;
     h->live->n = 0;
     h->live->n_ents = 0;
-    for (size_t i = 0; i < h->out->n; i++) {
-        ut_msg_t *m = &h->out->msgs[i];
-        if (m->type == UT_MSG_APPEND)
-            m->body.append.entries =
-                m->body.append.n_entries > 0 ? h->out->ents + h->out->off[i] : NULL;
-    }
+    h->live->n_refs = 0;
+    /* Point the AppendEntries whose entries were copied (a run across log
+     * segments) at their copies, now that ents no longer moves. */
+    if (h->out->n_ents != 0)
+        for (size_t i = 0; i < h->out->n; i++)
+            if (h->out->off[i] != SIZE_MAX)
+                h->out->msgs[i].body.append.entries = h->out->ents + h->out->off[i];
     rd->msgs = h->out->n > 0 ? h->out->msgs : NULL;
     rd->n_msgs = h->out->n;
 
@@ -188,10 +200,13 @@ int ut_consensus_advance(ut_consensus_t *h, const ut_consensus_ready_t *rd)
         h->log.applied = h->rd_applied;
     h->out->n = 0;
     h->out->n_ents = 0;
+    h->out->n_refs = 0;
     /* Nothing handed out points into the log any more; queued appends (a
      * former leader's) still do, so wait for them to go out. */
-    if (h->log.dead != 0 && h->live->n_ents == 0)
+    if ((h->log.retired != NULL || h->log.dead != 0) && h->live->n_refs == 0) {
+        ut__consensus_log_release(&h->log);
         ut__consensus_log_compact(&h->log);
+    }
     if (h->role == UT_CONSENSUS_LEADER) {
         /* The leader counts itself only for entries on its own disk. */
         if (h->log.persisted > h->prs[h->self].match) {

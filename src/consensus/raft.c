@@ -571,6 +571,16 @@ int ut_consensus_new(ut_consensus_t **out, const ut_consensus_config_t *cfg)
             h->self_voter = voter;
         }
     }
+    _Static_assert(2 * UT_CONSENSUS_MAX_NODES == 128 && UT_CONSENSUS_MAX_NODES < 255,
+                   "peer_slot: 128 entries (ut__consensus_peer_hash) of slot + 1 in a byte");
+    for (size_t i = 0; i < n; i++) {
+        if (i == h->self)
+            continue;
+        size_t k = ut__consensus_peer_hash(h->ids[i]);
+        while (h->peer_slot[k] != 0)
+            k = (k + 1) & (2 * UT_CONSENSUS_MAX_NODES - 1);
+        h->peer_slot[k] = (uint8_t)(i + 1);
+    }
     h->role = h->self_voter ? UT_CONSENSUS_FOLLOWER : UT_CONSENSUS_OBSERVER;
     h->last_role = h->role;
     h->rng = ut__rand_seed(cfg->seed, cfg->id);
@@ -1130,10 +1140,12 @@ static int handle_vote_resp(ut_consensus_t *h, const ut_msg_t *m, size_t slot)
 
 static int step_member(ut_consensus_t *h, const ut_msg_t *m, size_t slot);
 
-int ut_consensus_step(ut_consensus_t *h, const ut_msg_t *m)
+/* The envelope checks of ut_consensus_step() that the common message skips
+ * with one combined test, out of line: a refusal's code, or UT_OK for a
+ * message that only looked suspicious (a term in the last 2^32 that obeys
+ * the term-jump rule). */
+UT__CONSENSUS_NOINLINE static int step_envelope(ut_consensus_t *h, const ut_msg_t *m)
 {
-    if (!ut__consensus_valid(h))
-        return UT_EINVAL;
     if (m == NULL)
         return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused", "NULL message", 0, 0,
                                     "step: NULL message");
@@ -1145,39 +1157,62 @@ int ut_consensus_step(ut_consensus_t *h, const ut_msg_t *m)
         return UT__CONSENSUS_REFUSE(
             h, UT_EINVAL, "step-refused", "not a consensus message", (uint64_t)m->type, m->from,
             "step: message type %d is not a consensus message", (int)m->type);
-    /* One compare for the common case (0 wraps to the top): terms 1 up to
-     * the term-jump line need no further check. */
-    if (m->term - 1 >= UT__CONSENSUS_MAX_TERM - UT_CONSENSUS_TERM_HEADROOM) {
-        if (m->term == 0 || m->term > UT__CONSENSUS_MAX_TERM)
-            return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused", "impossible term", m->term,
-                                        m->from, "step: %s with impossible term %llu",
-                                        ut_msg_type_name(m->type), (unsigned long long)m->term);
-        /* Term-jump rule (consensus.h, UT_CONSENSUS_TERM_HEADROOM): the last
-         * 2^32 terms are entered one term at a time, as elections do, so one
-         * corrupt or buggy message cannot use up the term space (which would
-         * leave every later campaign with UT_ERANGE: no leader, ever). */
-        if (m->term > h->term + 1)
-            return UT__CONSENSUS_REFUSE(
-                h, UT_EINVAL, "step-refused", "term jump in the last 2^32 terms", m->term, m->from,
-                "step: %s jumps from term %llu to %llu, in the last 2^32 terms",
-                ut_msg_type_name(m->type), (unsigned long long)h->term,
-                (unsigned long long)m->term);
-    }
-    size_t slot = find_member(h, m->from);
-    if (slot == h->n_members || slot == h->self)
+    if (m->term == 0 || m->term > UT__CONSENSUS_MAX_TERM)
+        return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused", "impossible term", m->term,
+                                    m->from, "step: %s with impossible term %llu",
+                                    ut_msg_type_name(m->type), (unsigned long long)m->term);
+    /* Term-jump rule (consensus.h, UT_CONSENSUS_TERM_HEADROOM): the last
+     * 2^32 terms are entered one term at a time, as elections do, so one
+     * corrupt or buggy message cannot use up the term space (which would
+     * leave every later campaign with UT_ERANGE: no leader, ever). */
+    if (m->term > h->term + 1)
+        return UT__CONSENSUS_REFUSE(
+            h, UT_EINVAL, "step-refused", "term jump in the last 2^32 terms", m->term, m->from,
+            "step: %s jumps from term %llu to %llu, in the last 2^32 terms",
+            ut_msg_type_name(m->type), (unsigned long long)h->term, (unsigned long long)m->term);
+    return UT_OK;
+}
+
+/* A sender that is no peer, or an observer sending a request only voters
+ * send (RequestVote, pre-vote, AppendEntries), out of line. slot >= n_voters. */
+UT__CONSENSUS_NOINLINE static int step_sender(ut_consensus_t *h, const ut_msg_t *m, size_t slot)
+{
+    if (slot == h->n_members)
         return UT__CONSENSUS_REFUSE(h, UT_ENOTFOUND, "step-refused", "not a peer", m->term, m->from,
                                     "step: %s from %llu, not a peer", ut_msg_type_name(m->type),
                                     (unsigned long long)m->from);
-    bool needs_voter =
-        m->type == UT_MSG_VOTE || m->type == UT_MSG_PREVOTE || m->type == UT_MSG_APPEND;
-    if (needs_voter && slot >= h->n_voters)
+    if (m->type == UT_MSG_VOTE || m->type == UT_MSG_PREVOTE || m->type == UT_MSG_APPEND)
         return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused", "request from an observer",
                                     m->term, m->from, "step: %s from observer %llu",
                                     ut_msg_type_name(m->type), (unsigned long long)m->from);
+    return UT_OK;
+}
+
+int ut_consensus_step(ut_consensus_t *h, const ut_msg_t *m)
+{
+    if (!ut__consensus_valid(h))
+        return UT_EINVAL;
+    /* One test for the whole envelope of the common message: addressed to
+     * us, a consensus type, and a term from 1 up to the term-jump line (0
+     * wraps to the top). Anything else is sorted out of line. */
+    if (UT__UNLIKELY(m == NULL || m->to != h->id ||
+                     (unsigned)m->type - UT_MSG_VOTE > UT_MSG_APPEND_RESP - UT_MSG_VOTE ||
+                     m->term - 1 >= UT__CONSENSUS_MAX_TERM - UT_CONSENSUS_TERM_HEADROOM)) {
+        int rc = step_envelope(h, m);
+        if (rc != UT_OK)
+            return rc;
+    }
+    /* The sender's slot in O(1) (peer_slot never holds self). */
+    size_t slot = ut__consensus_peer(h, m->from);
+    if (UT__UNLIKELY(slot >= h->n_voters)) {
+        int rc = step_sender(h, m, slot);
+        if (rc != UT_OK)
+            return rc;
+    }
     int rc = step_member(h, m, slot);
     /* A refused message (UT_EINVAL, UT_ENOMEM, UT_ESTATE) changed nothing,
      * so it does not count as input either: restore() stays possible. */
-    if (rc == UT_OK || rc == UT_ESTALE)
+    if (UT__LIKELY(rc == UT_OK || rc == UT_ESTALE))
         h->took_input = true;
     else
         rc = ut__consensus_oom(h, rc, "step");

@@ -60,6 +60,10 @@ struct ut_consensus {
      * from since the last check-quorum round), side by side as the quorum
      * module takes them. */
     uint64_t ids[UT_CONSENSUS_MAX_NODES];
+    /* id -> slot + 1 of every peer (self left out; 0 = empty), open
+     * addressing from ut__consensus_peer_hash(): step() finds its sender in
+     * O(1) instead of scanning ids. Built once by ut_consensus_new(). */
+    uint8_t peer_slot[2 * UT_CONSENSUS_MAX_NODES];
     ut__consensus_progress_t prs[UT_CONSENSUS_MAX_NODES];
     uint8_t votes[UT_CONSENSUS_MAX_NODES]; /* UT__CONSENSUS_VOTE_* bits */
     bool active[UT_CONSENSUS_MAX_NODES];
@@ -142,6 +146,27 @@ static inline void ut__consensus_pend(ut_consensus_t *h, uint32_t bits)
 static inline bool ut__consensus_valid(const ut_consensus_t *h)
 {
     return h != NULL && ut__handle_valid(&h->base, UT__CONSENSUS_MAGIC);
+}
+
+/* Fibonacci hashing of a member id onto the peer_slot table (2 * MAX_NODES,
+ * a power of two: at most half full, so probes are short and end). */
+static inline size_t ut__consensus_peer_hash(uint64_t id)
+{
+    return (size_t)((id * UINT64_C(0x9E3779B97F4A7C15)) >> 57);
+}
+
+/* The slot of peer id (never self), or n_members when it is not a peer. */
+static inline size_t ut__consensus_peer(const ut_consensus_t *h, uint64_t id)
+{
+    size_t k = ut__consensus_peer_hash(id);
+    for (;;) {
+        unsigned v = h->peer_slot[k];
+        if (v == 0)
+            return h->n_members;
+        if (h->ids[v - 1] == id)
+            return v - 1;
+        k = (k + 1) & (2 * UT_CONSENSUS_MAX_NODES - 1);
+    }
 }
 
 static inline void ut__consensus_set_match(ut_consensus_t *h, size_t slot, uint64_t v)

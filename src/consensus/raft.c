@@ -68,6 +68,12 @@ static void reset_election_timer(ut_consensus_t *h)
     h->election_timeout = t + ut__rand_below(&h->rng, t);
 }
 
+/* The election timer counts again from now, with the timeout drawn last. */
+static inline void restart_election_timer(ut_consensus_t *h)
+{
+    h->election_start = h->now;
+}
+
 /* The slot of member id, or n_members. */
 static size_t find_member(const ut_consensus_t *h, uint64_t id)
 {
@@ -925,7 +931,11 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
         }
         h->leader_contact = h->now;
 #ifndef UT__FAULT_NO_TIMER_RESET /* test-only: a follower keeps its election timer */
-        reset_election_timer(h);
+        /* §5.2: word from the leader restarts the election timer. The
+         * timeout itself was drawn when this node last became a follower,
+         * granted a vote or campaigned (once per term at most, as
+         * consensus.h says): no random draw per AppendEntries. */
+        restart_election_timer(h);
 #endif
     }
 

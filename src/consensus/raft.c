@@ -816,6 +816,52 @@ int ut_consensus_propose(ut_consensus_t *h, const void *data, size_t len, uint64
     return UT_OK;
 }
 
+int ut_consensus_propose_batch(ut_consensus_t *h, const ut_consensus_buf_t *bufs, size_t n,
+                               uint64_t *first_index)
+{
+    if (!ut__consensus_valid(h))
+        return UT_EINVAL;
+    if (bufs == NULL && n > 0)
+        return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "propose-refused", "NULL batch", n, 0,
+                                    "propose_batch: NULL bufs for %zu entries", n);
+    if (h->role != UT_CONSENSUS_LEADER)
+        return UT__CONSENSUS_REFUSE(h, UT_ENOTLEADER, "propose-refused", "not the leader",
+                                    h->leader, 0, "propose_batch: not the leader (leader is %llu)",
+                                    (unsigned long long)h->leader);
+    /* All or nothing: every payload checked, all the room reserved, before
+     * the first entry is appended. */
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = bufs[i].len;
+        if (bufs[i].data == NULL && len > 0)
+            return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "propose-refused", "NULL payload", i, len,
+                                        "propose_batch: entry %zu has NULL data", i);
+        if (len > UT_CONSENSUS_MAX_ENTRY_BYTES)
+            return UT__CONSENSUS_REFUSE(
+                h, UT_ERANGE, "propose-refused", "entry too large", i, len,
+                "propose_batch: entry %zu has %zu bytes, more than an AppendEntries can carry (%u)",
+                i, len, (unsigned)UT_CONSENSUS_MAX_ENTRY_BYTES);
+        if (bytes > SIZE_MAX - len)
+            return UT__CONSENSUS_REFUSE(h, UT_ERANGE, "propose-refused", "batch too large", n, 0,
+                                        "propose_batch: %zu entries exceed SIZE_MAX bytes", n);
+        bytes += len;
+    }
+    int rc = ut__consensus_log_reserve(&h->log, n, bytes);
+    if (rc != UT_OK)
+        return UT__CONSENSUS_REFUSE(h, rc, "propose-refused", "out of memory", n, bytes,
+                                    "propose_batch: out of memory (%zu entries)", n);
+    if (first_index != NULL)
+        *first_index = h->log.last + 1;
+    if (n == 0)
+        return UT_OK;
+    h->took_input = true;
+    for (size_t i = 0; i < n; i++)
+        ut__consensus_log_append(&h->log, h->term, UT_ENTRY_NORMAL, bufs[i].data,
+                                 (uint32_t)bufs[i].len);
+    ut__consensus_pend(h, UT__CONSENSUS_PEND_ENTS | UT__CONSENSUS_PEND_FLUSH);
+    return UT_OK;
+}
+
 /* -------------------------------------------------------------------- step */
 
 /* Entries >= from were just replaced in memory. A success reply still in the

@@ -161,8 +161,16 @@ typedef struct ut_consensus_hard_state {
  * if @c truncate_from is non-zero delete every persisted entry with index
  * ≥ truncate_from; append @c entries durably (fsync); (2) send @c msgs;
  * (3) apply @c committed in order; then call ut_consensus_advance().
- * Every pointer stays valid until ut_consensus_advance() or
- * ut_consensus_free() on the same handle. A message in @c msgs claims only
+ *
+ * Pointer validity (since 0.1.0; unchanged contents since 0.2.0): every
+ * pointer in the ready (@c entries, @c committed, @c msgs, and each
+ * message's entries and payloads) stays valid until ut_consensus_advance()
+ * or ut_consensus_free() on the same handle, and what it points at does not
+ * change in between: the caller may hold the ready across any other call on
+ * the node (step, tick, propose, propose_batch, campaign, has_ready, the
+ * accessors), including input that truncates or grows the log. Input after
+ * ready() goes out in the next ready. After advance() no pointer of the
+ * ready may be used. A message in @c msgs claims only
  * what this ready (or an earlier one) persists, even when input arrived
  * between ready and advance. Every byte of each ut_msg_t in @c msgs is
  * written (padding and unused body bytes are zero; since 0.2.0), so whole

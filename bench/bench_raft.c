@@ -20,8 +20,9 @@
  *     sequence number) and every commit index is N + 1 (the leader's no-op
  *     is index 1). A failed check prints no figure.
  *
- * Usage: bench_raft [-n N] [-w W] [-r runs]
+ * Usage: bench_raft [-n N] [-w W] [-r runs] [-b]
  *   default: W = 1 and W = 64, N = 100000, 5 runs each, median entries/s.
+ *   -b: each round of W proposals is one ut_consensus_propose_batch() call.
  *   bench_raft --callgrind -w W: one run with N = 20000 for
  *     valgrind --tool=callgrind --toggle-collect=r1_workload (see run_r1.sh).
  */
@@ -241,6 +242,11 @@ static void teardown(bench_t *b)
  * W, drained to quiescence after each round, then one heartbeat round. */
 __attribute__((noinline)) void r1_workload(bench_t *b, size_t n, size_t w);
 
+/* -b: each round is one ut_consensus_propose_batch() call (payloads and
+ * their descriptors prepared outside the timed function). */
+static uint8_t *batch_pay;
+static ut_consensus_buf_t *batch_bufs;
+
 __attribute__((noinline)) void r1_workload(bench_t *b, size_t n, size_t w)
 {
     ut_consensus_t *leader = b->nodes[0].h;
@@ -248,7 +254,16 @@ __attribute__((noinline)) void r1_workload(bench_t *b, size_t n, size_t w)
     memset(payload + 8, 0xAB, 8);
     for (size_t done = 0; done < n;) {
         size_t round = n - done < w ? n - done : w;
-        for (size_t i = 0; i < round; i++) {
+        if (batch_bufs != NULL) {
+            for (size_t i = 0; i < round; i++) {
+                uint64_t seq = done + i;
+                memcpy(batch_pay + i * PAYLOAD, &seq, 8);
+            }
+            int rc = ut_consensus_propose_batch(leader, batch_bufs, round, NULL);
+            if (rc != UT_OK)
+                die("propose_batch", rc);
+        }
+        for (size_t i = 0; batch_bufs == NULL && i < round; i++) {
             uint64_t seq = done + i;
             memcpy(payload, &seq, 8);
             int rc = ut_consensus_propose(leader, payload, PAYLOAD, NULL);
@@ -346,7 +361,7 @@ int main(int argc, char **argv)
     size_t n = 100000, runs = 5;
     size_t ws[2] = {1, 64};
     size_t n_ws = 2;
-    int callgrind = 0;
+    int callgrind = 0, batch = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--callgrind") == 0) {
             callgrind = 1;
@@ -357,10 +372,12 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "-w") == 0 && i + 1 < argc) {
             ws[0] = strtoul(argv[++i], NULL, 10);
             n_ws = 1;
+        } else if (strcmp(argv[i], "-b") == 0) {
+            batch = 1;
         } else if (strcmp(argv[i], "-r") == 0 && i + 1 < argc) {
             runs = strtoul(argv[++i], NULL, 10);
         } else {
-            fprintf(stderr, "usage: %s [-n N] [-w W] [-r runs] [--callgrind]\n", argv[0]);
+            fprintf(stderr, "usage: %s [-n N] [-w W] [-r runs] [-b] [--callgrind]\n", argv[0]);
             return 2;
         }
     }
@@ -368,8 +385,21 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_raft: N, W and runs must be positive (runs <= 99)\n");
         return 2;
     }
-    printf("R1 Raft 3-node in-memory commit: N = %zu entries of %d bytes, %zu run(s)%s\n", n,
-           PAYLOAD, runs, callgrind ? " (callgrind mode)" : "");
+    if (batch) {
+        size_t wmax = ws[0] > ws[n_ws - 1] ? ws[0] : ws[n_ws - 1];
+        batch_pay = malloc(wmax * PAYLOAD);
+        batch_bufs = malloc(wmax * sizeof *batch_bufs);
+        if (batch_pay == NULL || batch_bufs == NULL)
+            die("batch", UT_ENOMEM);
+        for (size_t i = 0; i < wmax; i++) {
+            memset(batch_pay + i * PAYLOAD + 8, 0xAB, 8);
+            batch_bufs[i].data = batch_pay + i * PAYLOAD;
+            batch_bufs[i].len = PAYLOAD;
+        }
+    }
+    printf("R1 Raft 3-node in-memory commit: N = %zu entries of %d bytes, %zu run(s)%s%s\n", n,
+           PAYLOAD, runs, callgrind ? " (callgrind mode)" : "",
+           batch ? ", one propose_batch per round" : "");
     printf("%-4s %14s %14s %18s\n", "W", "entries/s", "msgs/entry", "checksum");
     int status = 0;
     for (size_t wi = 0; wi < n_ws; wi++) {
@@ -392,5 +422,7 @@ int main(int argc, char **argv)
         double med = secs[runs / 2];
         printf("%-4zu %14.0f %14.3f %18llx\n", w, (double)n / med, mpe, (unsigned long long)sum);
     }
+    free(batch_pay);
+    free(batch_bufs);
     return status;
 }

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -202,12 +203,141 @@ static void test_log_reserve_enomem(void **state)
     ut__consensus_log_destroy(&log);
 }
 
+/* A payload naming its index and term: "i<index>t<term>" in 16 bytes. */
+static void named(char *buf, uint64_t index, uint64_t term)
+{
+    memset(buf, 0, 16);
+    snprintf(buf, 16, "i%llut%llu", (unsigned long long)index, (unsigned long long)term);
+}
+
+static void append_named(ut__consensus_log_t *log, size_t n, uint64_t term)
+{
+    assert_int_equal(ut__consensus_log_reserve(log, n, 16 * n), UT_OK);
+    for (size_t i = 0; i < n; i++) {
+        char buf[16];
+        named(buf, log->last + 1, term);
+        ut__consensus_log_append(log, term, UT_ENTRY_NORMAL, buf, 16);
+    }
+}
+
+/* Segments (issue 10): every index finds its entry across segment
+ * boundaries, a run is one array only inside a segment, and a copy of a run
+ * across segments equals the entries one by one. */
+static void test_log_segments(void **state)
+{
+    (void)state;
+    const size_t n = 3 * UT__CONSENSUS_LOG_SEG + 7;
+    ut__consensus_log_t log;
+    ut__consensus_log_init_at(&log, OFF, OFF_TERM);
+    for (size_t k = 0; k < n; k += 50) /* in small reservations, as proposals come */
+        append_named(&log, n - k < 50 ? n - k : 50, 8);
+    assert_int_equal(log.last, OFF + n);
+    for (uint64_t i = OFF + 1; i <= log.last; i++) {
+        char want[16];
+        named(want, i, 8);
+        const ut_entry_t *e = ut__consensus_log_at(&log, i);
+        assert_int_equal(e->index, i);
+        assert_int_equal(e->term, 8);
+        assert_memory_equal(e->data, want, 16);
+    }
+    uint64_t b = UT__CONSENSUS_LOG_SEG; /* first index of segment 1 */
+    assert_non_null(ut__consensus_log_run(&log, OFF + 1, (size_t)(b - OFF - 1)));
+    assert_null(ut__consensus_log_run(&log, b - 1, 2));
+    assert_ptr_equal(ut__consensus_log_run(&log, b, 5), ut__consensus_log_at(&log, b));
+    ut_entry_t copy[40];
+    ut__consensus_log_copy(&log, copy, b - 20, 40);
+    for (size_t k = 0; k < 40; k++)
+        assert_memory_equal(&copy[k], ut__consensus_log_at(&log, b - 20 + k), sizeof copy[k]);
+    ut__consensus_log_destroy(&log);
+}
+
+/* Truncation never overwrites an entry already written: a pointer taken
+ * before it (what a ready or an AppendEntries holds) reads the same headers
+ * and payloads after the truncation and the appends that replace the tail,
+ * until release(); the log itself reads the new entries. */
+static void test_log_truncate_keeps_pointers(void **state)
+{
+    (void)state;
+    const size_t n = UT__CONSENSUS_LOG_SEG + 100;
+    ut__consensus_log_t log;
+    ut__consensus_log_init(&log);
+    append_named(&log, n, 3);
+    log.stable = log.last;
+    /* Held: a run in segment 0 and one in segment 1, both to be truncated. */
+    uint64_t from = UT__CONSENSUS_LOG_SEG - 50;
+    const ut_entry_t *held0 = ut__consensus_log_run(&log, from - 10, 60);
+    const ut_entry_t *held1 = ut__consensus_log_run(&log, UT__CONSENSUS_LOG_SEG, 100);
+    assert_non_null(held0);
+    assert_non_null(held1);
+    ut_entry_t saved0[60], saved1[100];
+    memcpy(saved0, held0, sizeof saved0);
+    memcpy(saved1, held1, sizeof saved1);
+    uint64_t new_last = from + 2 * UT__CONSENSUS_LOG_SEG;
+    assert_int_equal(ut__consensus_log_prepare_truncate(&log, from, new_last), UT_OK);
+    ut__consensus_log_truncate(&log, from);
+    assert_int_equal(log.last, from - 1);
+    assert_int_equal(log.truncate_from, from);
+    /* The prepared appends need no allocation. */
+    test_alloc_t ta;
+    test_alloc_install(&ta, 1);
+    size_t more = (size_t)(new_last - from + 1);
+    assert_true(log.last + more <= log.cap_last);
+    test_alloc_uninstall();
+    append_named(&log, more, 4);
+    assert_int_equal(ta.failures, 0);
+    for (size_t k = 0; k < 60; k++) {
+        assert_memory_equal(&held0[k], &saved0[k], sizeof saved0[k]);
+        char want[16];
+        named(want, from - 10 + k, 3);
+        assert_memory_equal(held0[k].data, want, 16);
+    }
+    for (size_t k = 0; k < 100; k++)
+        assert_memory_equal(&held1[k], &saved1[k], sizeof saved1[k]);
+    for (uint64_t i = 1; i <= log.last; i++) {
+        char want[16];
+        uint64_t t = i < from ? 3 : 4;
+        named(want, i, t);
+        assert_int_equal(ut__consensus_log_term(&log, i), t);
+        assert_memory_equal(ut__consensus_log_at(&log, i)->data, want, 16);
+    }
+    assert_non_null(log.retired);
+    ut__consensus_log_release(&log);
+    assert_null(log.retired);
+    ut__consensus_log_destroy(&log);
+}
+
+/* prepare_truncate out of memory: UT_ENOMEM and the log unchanged. */
+static void test_log_prepare_truncate_enomem(void **state)
+{
+    (void)state;
+    ut__consensus_log_t log;
+    ut__consensus_log_init(&log);
+    append_named(&log, 10, 3);
+    test_alloc_t ta;
+    test_alloc_install(&ta, 1);
+    int rc = ut__consensus_log_prepare_truncate(&log, 5, 5 + 3 * UT__CONSENSUS_LOG_SEG);
+    test_alloc_uninstall();
+    assert_int_equal(rc, UT_ENOMEM);
+    assert_int_equal(log.last, 10);
+    assert_int_equal(ut__consensus_log_term(&log, 10), 3);
+    /* Outside (off, last]: nothing to prepare. */
+    assert_int_equal(ut__consensus_log_prepare_truncate(&log, 11, 20), UT_OK);
+    assert_int_equal(log.n_spare, 0);
+    ut__consensus_log_destroy(&log);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_log_empty_at_offset),   cmocka_unit_test(test_log_starts_at_one),
-        cmocka_unit_test(test_log_append_at_offset),  cmocka_unit_test(test_log_truncate_cursors),
-        cmocka_unit_test(test_log_compact_at_offset), cmocka_unit_test(test_log_reserve_enomem),
+        cmocka_unit_test(test_log_empty_at_offset),
+        cmocka_unit_test(test_log_starts_at_one),
+        cmocka_unit_test(test_log_append_at_offset),
+        cmocka_unit_test(test_log_truncate_cursors),
+        cmocka_unit_test(test_log_compact_at_offset),
+        cmocka_unit_test(test_log_reserve_enomem),
+        cmocka_unit_test(test_log_segments),
+        cmocka_unit_test(test_log_truncate_keeps_pointers),
+        cmocka_unit_test(test_log_prepare_truncate_enomem),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -70,6 +71,48 @@ typedef struct {
     uint64_t a[5], b[5];
     uint64_t want;
 } commit_joint_row_t;
+
+/* The definition, by counting: the highest value c (or floor) held by a
+ * majority, i.e. at least n / 2 + 1 values >= c. */
+static uint64_t commit_by_counting(const uint64_t *match, size_t n, uint64_t floor)
+{
+    uint64_t best = floor;
+    for (size_t i = 0; i < n; i++) {
+        size_t count = 0;
+        for (size_t j = 0; j < n; j++)
+            count += match[j] >= match[i];
+        if (count >= n / 2 + 1 && match[i] > best)
+            best = match[i];
+    }
+    return best;
+}
+
+/* Issue 10: the median of three, the one-voter case and the O(n) selection
+ * agree with the counting definition on every size, with duplicates, ties
+ * and sorted inputs, and leave the caller's array unchanged. */
+static void test_quorum_commit_matches_counting(void **state)
+{
+    (void)state;
+    uint64_t x = 12345;
+    for (int round = 0; round < 20000; round++) {
+        size_t n = 1 + (size_t)(round % 64);
+        uint64_t match[64], copy[64];
+        int shape = round / 64 % 4;
+        for (size_t i = 0; i < n; i++) {
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+            uint64_t r = x >> 33;
+            match[i] = shape == 0   ? r % 1000
+                       : shape == 1 ? r % 3  /* many ties */
+                       : shape == 2 ? i      /* ascending */
+                                    : n - i; /* descending */
+        }
+        memcpy(copy, match, sizeof match);
+        uint64_t floor = (x >> 40) % 4 == 0 ? (x >> 20) % 1000 : 0;
+        assert_int_equal(ut__consensus_quorum_commit(match, n, floor),
+                         commit_by_counting(match, n, floor));
+        assert_memory_equal(match, copy, n * sizeof match[0]);
+    }
+}
 
 static void test_quorum_commit_joint(void **state)
 {
@@ -189,9 +232,13 @@ static void test_quorum_active(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_quorum_size),         cmocka_unit_test(test_quorum_commit),
-        cmocka_unit_test(test_quorum_commit_joint), cmocka_unit_test(test_quorum_vote),
-        cmocka_unit_test(test_quorum_vote_joint),   cmocka_unit_test(test_quorum_active),
+        cmocka_unit_test(test_quorum_size),
+        cmocka_unit_test(test_quorum_commit),
+        cmocka_unit_test(test_quorum_commit_joint),
+        cmocka_unit_test(test_quorum_vote),
+        cmocka_unit_test(test_quorum_commit_matches_counting),
+        cmocka_unit_test(test_quorum_vote_joint),
+        cmocka_unit_test(test_quorum_active),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -161,8 +161,16 @@ typedef struct ut_consensus_hard_state {
  * if @c truncate_from is non-zero delete every persisted entry with index
  * ≥ truncate_from; append @c entries durably (fsync); (2) send @c msgs;
  * (3) apply @c committed in order; then call ut_consensus_advance().
- * Every pointer stays valid until ut_consensus_advance() or
- * ut_consensus_free() on the same handle. A message in @c msgs claims only
+ *
+ * Pointer validity (since 0.1.0; unchanged contents since 0.2.0): every
+ * pointer in the ready (@c entries, @c committed, @c msgs, and each
+ * message's entries and payloads) stays valid until ut_consensus_advance()
+ * or ut_consensus_free() on the same handle, and what it points at does not
+ * change in between: the caller may hold the ready across any other call on
+ * the node (step, tick, propose, propose_batch, campaign, has_ready, the
+ * accessors), including input that truncates or grows the log. Input after
+ * ready() goes out in the next ready. After advance() no pointer of the
+ * ready may be used. A message in @c msgs claims only
  * what this ready (or an earlier one) persists, even when input arrived
  * between ready and advance. Every byte of each ut_msg_t in @c msgs is
  * written (padding and unused body bytes are zero; since 0.2.0), so whole
@@ -306,6 +314,43 @@ UT_API int ut_consensus_step(ut_consensus_t *h, const ut_msg_t *msg);
  */
 UT_API int ut_consensus_propose(ut_consensus_t *h, const void *data, size_t len,
                                 uint64_t *out_index);
+
+/**
+ * @brief One payload of a batch for ut_consensus_propose_batch().
+ * @since 0.2.0
+ */
+typedef struct ut_consensus_buf {
+    const void *data; /**< Payload; may be NULL if @c len is 0. */
+    size_t len;       /**< Payload length (≤ UT_CONSENSUS_MAX_ENTRY_BYTES). */
+} ut_consensus_buf_t;
+
+/**
+ * @brief Append @p n commands to the leader's log in one call (§5.3), all or
+ * nothing.
+ *
+ * The same as @p n calls of ut_consensus_propose() that all succeed, in
+ * order (consecutive indexes from *@p first_index; the same entries, the
+ * same messages), at the cost of one call: every payload is checked and the
+ * room for all of them is reserved before the first is appended, so on any
+ * error nothing is appended and the node is unchanged.
+ * @param[in]  h           Handle.
+ * @param[in]  bufs        @p n payloads (copied); may be NULL if @p n is 0.
+ * @param[in]  n           Number of payloads; 0 appends nothing (UT_OK).
+ * @param[out] first_index Receives the index of the first entry (for
+ *                         @p n = 0, the index the next entry would get);
+ *                         may be NULL.
+ * @retval UT_OK         All @p n appended.
+ * @retval UT_ENOTLEADER This node is not the leader; nothing appended.
+ * @retval UT_EINVAL     NULL handle, NULL @p bufs with n > 0, or a NULL
+ *                       data with len > 0; nothing appended.
+ * @retval UT_ERANGE     A payload above UT_CONSENSUS_MAX_ENTRY_BYTES, or
+ *                       payloads that together exceed SIZE_MAX; nothing
+ *                       appended.
+ * @retval UT_ENOMEM     Allocation failed; nothing appended.
+ * @since 0.2.0
+ */
+UT_API int ut_consensus_propose_batch(ut_consensus_t *h, const ut_consensus_buf_t *bufs, size_t n,
+                                      uint64_t *first_index);
 
 /**
  * @brief Start an election now (pre-vote first when enabled).

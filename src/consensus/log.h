@@ -2,15 +2,26 @@
 /* In-memory Raft log: entries from any first index, with the cursors that
  * say how far they went (etcd-io/raft's raftLog + unstable, in our terms).
  *
- * Entries: headers in one growable array, ents[k] holding index off + 1 + k,
- * so a snapshot can later replace the prefix up to off (off_term is the term
- * of entry off; no public snapshot API yet, only ut__consensus_log_init_at).
+ * Entries: headers (ut_entry_t, the form ready() and AppendEntries hand out)
+ * in fixed segments of UT__CONSENSUS_LOG_SEG entries, segment k holding the
+ * indexes [k * SEG, (k + 1) * SEG), found through a table of segment
+ * pointers. A segment never moves or changes once written: growth adds a
+ * segment (and at most grows the table of pointers, 8 bytes per segment), so
+ * it never copies the log, and a pointer to an entry handed out by ready()
+ * or queued in an AppendEntries stays valid, with the same contents, until
+ * the caller says no pointer is out (ut__consensus_log_release()).
+ * Truncation does not overwrite: the segment holding the first removed entry
+ * is replaced by a copy of its surviving prefix, and it and every later
+ * segment are retired (still readable) until the release. A run of entries
+ * is contiguous in memory only inside one segment (ut__consensus_log_run()).
+ * The first index is off + 1 (off = 0 for a log from index 1); a snapshot
+ * can later replace the prefix up to off (off_term is the term of entry off;
+ * no public snapshot API yet, only ut__consensus_log_init_at).
+ *
  * Payloads: a chunked arena whose chunks never move while anything may point
- * into them: a payload pointer handed out by ready() stays valid until the
- * matching advance(), whatever is appended or truncated in between.
- * Truncated payloads are counted as dead and given back by
+ * into them. Truncated payloads are counted as dead and given back by
  * ut__consensus_log_compact(), which the caller runs only when no pointer
- * into the arena is out (docs/memory.md states the bound).
+ * into the log is out (docs/memory.md states the bound).
  *
  * Cursors, all indexes, off <= applied <= commit <= last and
  * persisted <= stable <= last:
@@ -21,32 +32,43 @@
  *   truncate_from  a pending truncation of stable storage (0 = none).
  *
  * Cost rule (R1): the offset never costs an instruction on the hot path.
- * Lookups go through a cached base address (ents minus off + 1 entries), so
- * an index maps to its entry as it did when every log started at 1; loops
- * over a run of entries take ut__consensus_log_at() once and walk the
- * pointer. A first attempt that subtracted the offset in every lookup cost
- * +1.7 % on R1 (docs/BENCHMARKS.md). */
+ * Lookups go through a cached base address (the segment table minus the
+ * first segment's number of pointers), so an index maps to its entry with a
+ * shift, a load and a mask whatever the first index. */
 #ifndef UT_CONSENSUS_LOG_H
 #define UT_CONSENSUS_LOG_H
 
 #include "common/outbox.h" /* ut__bytes_chunk_t */
 #include "internal.h"
 
+/* Entries per segment (a power of two): 512 headers, 16 KiB. */
+#define UT__CONSENSUS_LOG_SEG_SHIFT 9u
+#define UT__CONSENSUS_LOG_SEG (1u << UT__CONSENSUS_LOG_SEG_SHIFT)
+#define UT__CONSENSUS_LOG_SEG_MASK ((uint64_t)UT__CONSENSUS_LOG_SEG - 1u)
+
+typedef struct ut__consensus_log_seg {
+    struct ut__consensus_log_seg *next; /* in the retired or spare list */
+    ut_entry_t e[UT__CONSENSUS_LOG_SEG];
+} ut__consensus_log_seg_t;
+
 typedef struct ut__consensus_log {
-    /* ents as an address minus (off + 1) entries: entry i is at base + i *
-     * sizeof(ut_entry_t), so a lookup costs what it did when every log
-     * started at index 1. Kept as an integer because the pointer it stands
-     * for lies outside the array (flat address space assumed, as the
-     * platforms we build for have). */
+    /* The segment table as an address minus ((off + 1) >> SHIFT) pointers:
+     * the segment of index i is *(base + (i >> SHIFT) * sizeof pointer).
+     * Kept as an integer because the pointer it stands for lies outside the
+     * table (flat address space assumed, as the platforms we build for have). */
     uintptr_t base;
-    ut_entry_t *ents;
-    uint64_t cap_last;         /* highest index the entry array has room for */
-    uint64_t last;             /* index of the last entry; off = empty */
-    uint64_t off;              /* index before the first entry held */
-    uint64_t off_term;         /* term of entry off (0 when off == 0) */
-    ut__bytes_chunk_t *chunks; /* newest first */
-    size_t cap;                /* entry headers allocated */
-    size_t dead;               /* padded payload bytes of truncated entries */
+    ut__consensus_log_seg_t **segs; /* table: segs[j] is segment first_seg + j */
+    size_t n_segs, segs_cap;
+    uint64_t first_seg;               /* (off + 1) >> SHIFT */
+    uint64_t cap_last;                /* highest index the segments have room for */
+    uint64_t last;                    /* index of the last entry; off = empty */
+    uint64_t off;                     /* index before the first entry held */
+    uint64_t off_term;                /* term of entry off (0 when off == 0) */
+    ut__bytes_chunk_t *chunks;        /* newest first */
+    size_t dead;                      /* padded payload bytes of truncated entries */
+    ut__consensus_log_seg_t *retired; /* replaced by a truncation, freed at release */
+    ut__consensus_log_seg_t *spare;   /* allocated ahead (truncation), reused first */
+    size_t n_spare;
     uint64_t stable, persisted, commit, applied, truncate_from; /* the cursors above */
 } ut__consensus_log_t;
 
@@ -65,7 +87,7 @@ int ut__consensus_log_reserve_slow(ut__consensus_log_t *log, size_t n, size_t by
 
 static inline int ut__consensus_log_reserve(ut__consensus_log_t *log, size_t n, size_t bytes)
 {
-    /* Fast path: room in the entry array and in the newest chunk (each
+    /* Fast path: room in the segments and in the newest chunk (each
      * payload is padded to 8 bytes, hence the 8 * n). cap_last spares the
      * offset subtraction here. */
     const ut__bytes_chunk_t *c = log->chunks;
@@ -75,17 +97,45 @@ static inline int ut__consensus_log_reserve(ut__consensus_log_t *log, size_t n, 
     return ut__consensus_log_reserve_slow(log, n, bytes);
 }
 
+/* The slot of index (its segment must exist: off < index <= cap_last). */
+static inline ut_entry_t *ut__consensus_log_slot(const ut__consensus_log_t *log, uint64_t index)
+{
+    ut__consensus_log_seg_t *s =
+        *(ut__consensus_log_seg_t *const *)(log->base +
+                                            (uintptr_t)(index >> UT__CONSENSUS_LOG_SEG_SHIFT) *
+                                                sizeof(void *));
+    return &s->e[index & UT__CONSENSUS_LOG_SEG_MASK];
+}
+
 /* Index of the first entry held (last + 1 when empty). */
 static inline uint64_t ut__consensus_log_first(const ut__consensus_log_t *log)
 {
     return log->off + 1;
 }
 
+/* Copy a payload into the arena, where its slot is padded to 8 bytes. Small
+ * payloads (the common case of replicated commands) are copied inline with
+ * two overlapping fixed-size moves instead of a call to memcpy: a call and
+ * its size dispatch cost more than the copy itself (R1, 16-byte entries). */
+static inline void ut__consensus_copy_payload(unsigned char *dst, const void *data, uint32_t len)
+{
+    const unsigned char *src = (const unsigned char *)data;
+    if (len >= 8 && len <= 16) {
+        uint64_t a, b;
+        memcpy(&a, src, 8);
+        memcpy(&b, src + len - 8, 8);
+        memcpy(dst, &a, 8);
+        memcpy(dst + len - 8, &b, 8);
+    } else {
+        memcpy(dst, src, len);
+    }
+}
+
 /* Append one entry at index last+1; room must have been reserved. */
 static inline void ut__consensus_log_append(ut__consensus_log_t *log, uint64_t term, uint32_t type,
                                             const void *data, uint32_t len)
 {
-    ut_entry_t *e = (ut_entry_t *)(log->base + (uintptr_t)(log->last + 1) * sizeof(ut_entry_t));
+    ut_entry_t *e = ut__consensus_log_slot(log, log->last + 1);
     e->term = term;
     e->index = log->last + 1;
     e->type = type;
@@ -94,7 +144,7 @@ static inline void ut__consensus_log_append(ut__consensus_log_t *log, uint64_t t
     if (len > 0) {
         ut__bytes_chunk_t *c = log->chunks;
         unsigned char *dst = (unsigned char *)(c + 1) + c->used;
-        memcpy(dst, data, len);
+        ut__consensus_copy_payload(dst, data, len);
         /* Keep the next payload 8-byte aligned for callers that cast. */
         c->used += ((size_t)len + 7u) & ~(size_t)7u;
         e->data = dst;
@@ -102,17 +152,33 @@ static inline void ut__consensus_log_append(ut__consensus_log_t *log, uint64_t t
     log->last++;
 }
 
-/* Delete every entry with index >= from (off < from). Their payload bytes
- * stay readable (they become dead) until ut__consensus_log_compact(). The
- * cursors follow: stable and persisted drop below from, and a truncation of
- * entries already handed out for persistence is recorded in truncate_from.
- * commit is the caller's to keep below from (§5.4: committed entries are
- * never truncated). A from outside (off, last] changes nothing. */
+/* Make truncate(from) followed by appends up to index new_last unable to
+ * fail: truncation replaces segments rather than overwriting them, so it
+ * takes fresh ones, allocated here. UT_OK or UT_ENOMEM (log unchanged but
+ * for spare segments kept for later). */
+int ut__consensus_log_prepare_truncate(ut__consensus_log_t *log, uint64_t from, uint64_t new_last);
+
+/* Delete every entry with index >= from (off < from). Entries already
+ * written are never overwritten: the segment of from is replaced by a copy
+ * of its entries below from, and it and the later segments stay readable
+ * (retired) until ut__consensus_log_release(); so do the payload bytes
+ * (they become dead) until ut__consensus_log_compact(). After a
+ * ut__consensus_log_prepare_truncate() for from, the appends it prepared
+ * cannot fail; without one, an allocation failure falls back to reusing the
+ * slots in place. The cursors follow: stable and persisted drop below from,
+ * and a truncation of entries already handed out for persistence is
+ * recorded in truncate_from. commit is the caller's to keep below from
+ * (§5.4: committed entries are never truncated). A from outside (off, last]
+ * changes nothing. */
 void ut__consensus_log_truncate(ut__consensus_log_t *log, uint64_t from);
+
+/* No pointer into the log is out any more: free the retired segments. */
+void ut__consensus_log_release(ut__consensus_log_t *log);
 
 /* Give dead payload bytes back once they reach both 64 KiB and the live
  * payload bytes: copy the live payloads into one new chunk and free the old
- * ones. Moves every payload: call only when no payload pointer is out.
+ * ones. Moves every payload: call only when no pointer into the log is out,
+ * after ut__consensus_log_release().
  * Allocation failure leaves the log as it was (compaction is retried at the
  * next call). */
 void ut__consensus_log_compact(ut__consensus_log_t *log);
@@ -122,7 +188,7 @@ void ut__consensus_log_compact(ut__consensus_log_t *log);
 static inline uint64_t ut__consensus_log_term(const ut__consensus_log_t *log, uint64_t index)
 {
     if (index > log->off && index <= log->last)
-        return ((const ut_entry_t *)(log->base + (uintptr_t)index * sizeof(ut_entry_t)))->term;
+        return ut__consensus_log_slot(log, index)->term;
     return index == log->off ? log->off_term : 0;
 }
 
@@ -131,11 +197,26 @@ static inline uint64_t ut__consensus_log_last_term(const ut__consensus_log_t *lo
     return ut__consensus_log_term(log, log->last);
 }
 
-/* The entry at index, off < index <= last; the entries after it follow it
- * in memory up to last (walk the pointer rather than calling again). */
+/* The entry at index, off < index <= last. The entries after it follow it in
+ * memory only up to the end of its segment: walk a run with
+ * ut__consensus_log_run(), or copy it with ut__consensus_log_copy(). */
 static inline const ut_entry_t *ut__consensus_log_at(const ut__consensus_log_t *log, uint64_t index)
 {
-    return (const ut_entry_t *)(log->base + (uintptr_t)index * sizeof(ut_entry_t));
+    return ut__consensus_log_slot(log, index);
 }
+
+/* The n >= 1 entries from index (all in the log) as one array, or NULL when
+ * they span two segments. */
+static inline const ut_entry_t *ut__consensus_log_run(const ut__consensus_log_t *log,
+                                                      uint64_t index, size_t n)
+{
+    if (((index ^ (index + n - 1)) >> UT__CONSENSUS_LOG_SEG_SHIFT) != 0)
+        return NULL;
+    return ut__consensus_log_slot(log, index);
+}
+
+/* Copy the n headers from index (all in the log) into dst, across segments. */
+void ut__consensus_log_copy(const ut__consensus_log_t *log, ut_entry_t *dst, uint64_t index,
+                            size_t n);
 
 #endif

@@ -72,7 +72,9 @@ static inline bool ut__consensus_inflight_full(const ut__consensus_inflight_t *w
 static inline void ut__consensus_inflight_add(ut__consensus_inflight_t *w, uint64_t last,
                                               uint64_t bytes)
 {
-    unsigned slot = (w->head + w->len) % w->max_msgs;
+    unsigned slot = w->head + w->len; /* < 2 * max_msgs: a compare, not a division */
+    if (slot >= w->max_msgs)
+        slot -= w->max_msgs;
     w->ring[slot].last = last;
     w->ring[slot].bytes = bytes;
     w->len++;
@@ -85,7 +87,8 @@ static inline void ut__consensus_inflight_free_to(ut__consensus_inflight_t *w, u
 {
     while (w->len > 0 && w->ring[w->head].last <= index) {
         w->bytes -= w->ring[w->head].bytes;
-        w->head = (w->head + 1) % w->max_msgs;
+        if (++w->head == w->max_msgs)
+            w->head = 0;
         w->len--;
     }
 }

@@ -1,6 +1,39 @@
 /* SPDX-License-Identifier: MIT */
 #include "consensus/quorum.h"
 
+uint64_t ut__consensus_quorum_select(uint64_t *v, size_t n, size_t q)
+{
+    /* Hoare-style partition around the middle value, descending: after each
+     * round the q-th largest is known to lie in [lo, hi]. */
+    size_t lo = 0, hi = n - 1, want = q - 1;
+    while (lo < hi) {
+        uint64_t pivot = v[lo + (hi - lo) / 2];
+        size_t i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] > pivot)
+                i++;
+            while (v[j] < pivot)
+                j--;
+            if (i <= j) {
+                uint64_t t = v[i];
+                v[i] = v[j];
+                v[j] = t;
+                i++;
+                if (j == 0)
+                    break;
+                j--;
+            }
+        }
+        if (want <= j)
+            hi = j;
+        else if (want >= i)
+            lo = i;
+        else
+            return v[want];
+    }
+    return v[want];
+}
+
 uint64_t ut__consensus_quorum_commit_joint(const uint64_t *a, size_t na, const uint64_t *b,
                                            size_t nb, uint64_t floor)
 {

@@ -37,30 +37,36 @@ static inline size_t ut__consensus_quorum_size(size_t n)
     return n / 2 + 1;
 }
 
+/* The q-th largest of the n values in v (1 <= q <= n), reordering v:
+ * quickselect, O(n) expected. */
+uint64_t ut__consensus_quorum_select(uint64_t *v, size_t n, size_t q);
+
 /* §5.3, §5.4.2: the highest index stored on a majority of the n voters
- * (match[i] is voter i's match index), or floor if that is higher: values
- * at or below floor are not examined. UINT64_MAX for n == 0. */
-/* Counting, not sorting: clusters are small (at most UT_CONSENSUS_MAX_NODES)
- * and this runs on every acknowledgement, where the candidates at or below
- * floor (the current commit index) are skipped without counting. Inline:
- * it runs twice per entry in R1, where a call costs more than the count. */
+ * (match[i] is voter i's match index), or floor if that is higher. That
+ * index is the q-th largest match, q = a majority: q voters hold it or more,
+ * and no higher value is held by q. UINT64_MAX for n == 0. Three voters (the
+ * common cluster) take the median of three, a few compares; one voter its
+ * own match; larger clusters a selection over a copy, O(n). Inline: it runs
+ * on every acknowledgement that can move the commit index. */
 static inline uint64_t ut__consensus_quorum_commit(const uint64_t *match, size_t n, uint64_t floor)
 {
-    if (n == 0)
+    uint64_t m;
+    if (n == 3) {
+        uint64_t a = match[0], b = match[1], c = match[2];
+        uint64_t lo = a < b ? a : b, hi = a < b ? b : a;
+        m = c < lo ? lo : (c > hi ? hi : c); /* median */
+    } else if (n == 1) {
+        m = match[0];
+    } else if (n == 0) {
         return UINT64_MAX;
-    uint64_t best = floor;
-    size_t q = ut__consensus_quorum_size(n);
-    for (size_t i = 0; i < n; i++) {
-        uint64_t c = match[i];
-        if (c <= best)
-            continue;
-        size_t count = 0;
-        for (size_t j = 0; j < n; j++)
-            count += match[j] >= c;
-        if (count >= q)
-            best = c;
+    } else {
+        uint64_t v[64]; /* UT_CONSENSUS_MAX_NODES */
+        size_t k = n < 64 ? n : 64;
+        for (size_t i = 0; i < k; i++)
+            v[i] = match[i];
+        m = ut__consensus_quorum_select(v, k, ut__consensus_quorum_size(n));
     }
-    return best;
+    return m > floor ? m : floor;
 }
 
 uint64_t ut__consensus_quorum_commit_joint(const uint64_t *a, size_t na, const uint64_t *b,

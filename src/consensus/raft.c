@@ -68,6 +68,12 @@ static void reset_election_timer(ut_consensus_t *h)
     h->election_timeout = t + ut__rand_below(&h->rng, t);
 }
 
+/* The election timer counts again from now, with the timeout drawn last. */
+static inline void restart_election_timer(ut_consensus_t *h)
+{
+    h->election_start = h->now;
+}
+
 /* The slot of member id, or n_members. */
 static size_t find_member(const ut_consensus_t *h, uint64_t id)
 {
@@ -125,8 +131,9 @@ static ut_msg_t *push_msg(ut_consensus_t *h, ut_msg_type_t type, uint64_t to, ui
     m->from = h->id;
     m->to = to;
     m->term = term;
-    b->off[b->n] = 0;
+    b->off[b->n] = SIZE_MAX;
     b->n++;
+    ut__consensus_pend(h, UT__CONSENSUS_PEND_MSGS);
     return m;
 }
 
@@ -167,6 +174,7 @@ static void set_term(ut_consensus_t *h, uint64_t term, const char *why)
 {
     UT__CONSENSUS_TRACE(h, UT_TRACE_INFO, "term", why, term, h->term);
     h->term = term;
+    ut__consensus_pend(h, UT__CONSENSUS_PEND_TERM | UT__CONSENSUS_PEND_CHECK);
 }
 
 /* why: a static reason for the trace ("higher term", "check-quorum", ...). */
@@ -187,6 +195,7 @@ static int become_follower(ut_consensus_t *h, uint64_t term, uint64_t leader, co
     h->role = to;
     h->pre_candidate = false;
     h->leader = leader;
+    ut__consensus_pend(h, UT__CONSENSUS_PEND_CHECK);
     if (leader != 0)
         h->leader_contact = h->now;
     reset_election_timer(h);
@@ -207,19 +216,34 @@ static void send_append(ut_consensus_t *h, size_t slot, size_t max_entries)
     m->body.append.commit = h->log.commit;
     size_t n = 0, bytes = 0;
     ut__consensus_msgbuf_t *b = h->live;
-    b->off[b->n - 1] = b->n_ents;
-    /* max_entries <= entries from next to last (entries_to_send), so the
-     * walk stays inside the log; the offset is subtracted once, here. */
-    const ut_entry_t *e = max_entries > 0 ? ut__consensus_log_at(&h->log, p->next) : NULL;
-    for (; n < max_entries; n++, e++) {
-        if (n > 0 && bytes + e->len > h->cfg.max_append_bytes)
-            break;
-        bytes += e->len;
-        b->ents[b->n_ents++] = *e;
-    }
-    m->body.append.n_entries = n;
-    if (n == 0)
+    if (max_entries == 0) {
+        m->body.append.n_entries = 0;
         return;
+    }
+    /* max_entries <= entries from next to last (entries_to_send), so the
+     * walk stays inside the log. A run inside one segment is sent where it
+     * lies; one across segments is copied (consensus/log.h). */
+    const ut_entry_t *e = ut__consensus_log_run(&h->log, p->next, max_entries);
+    if (e != NULL) {
+        const ut_entry_t *run = e;
+        for (; n < max_entries; n++, e++) {
+            if (n > 0 && bytes + e->len > h->cfg.max_append_bytes)
+                break;
+            bytes += e->len;
+        }
+        m->body.append.entries = run;
+    } else {
+        b->off[b->n - 1] = b->n_ents;
+        for (; n < max_entries; n++) {
+            e = ut__consensus_log_at(&h->log, p->next + n);
+            if (n > 0 && bytes + e->len > h->cfg.max_append_bytes)
+                break;
+            bytes += e->len;
+            b->ents[b->n_ents++] = *e;
+        }
+    }
+    b->n_refs++;
+    m->body.append.n_entries = n;
     ut__consensus_progress_sent(p, prev + n, bytes);
 }
 
@@ -279,7 +303,8 @@ static int become_leader(ut_consensus_t *h)
     /* §5.4.2, §8: a new leader appends a no-op of its own term, so that the
      * entries of earlier terms can become committed through it. */
     ut__consensus_log_append(&h->log, h->term, UT_ENTRY_NOOP, NULL, 0);
-    h->flush_hint = true;
+    ut__consensus_pend(h, UT__CONSENSUS_PEND_ENTS | UT__CONSENSUS_PEND_CHECK |
+                              UT__CONSENSUS_PEND_FLUSH);
     h->heartbeat_start = h->now;
     h->quorum_start = h->now;
     return UT_OK;
@@ -334,6 +359,7 @@ static int start_election(ut_consensus_t *h)
     h->role = UT_CONSENSUS_CANDIDATE;
     h->pre_candidate = false;
     h->leader = 0;
+    ut__consensus_pend(h, UT__CONSENSUS_PEND_CHECK);
     if (open_vote_round(h))
         return become_leader(h);
     send_vote_requests(h, UT_MSG_VOTE, h->term);
@@ -348,6 +374,7 @@ static int start_pre_vote(ut_consensus_t *h)
     h->pre_candidate = true;
     h->role = UT_CONSENSUS_FOLLOWER;
     h->leader = 0;
+    ut__consensus_pend(h, UT__CONSENSUS_PEND_CHECK);
 #ifdef UT__FAULT_PREVOTE_RAISES_TERM
     /* Test-only broken variant: the pre-vote raises the term. */
     h->term++;
@@ -550,6 +577,16 @@ int ut_consensus_new(ut_consensus_t **out, const ut_consensus_config_t *cfg)
             h->self_voter = voter;
         }
     }
+    _Static_assert(2 * UT_CONSENSUS_MAX_NODES == 128 && UT_CONSENSUS_MAX_NODES < 255,
+                   "peer_slot: 128 entries (ut__consensus_peer_hash) of slot + 1 in a byte");
+    for (size_t i = 0; i < n; i++) {
+        if (i == h->self)
+            continue;
+        size_t k = ut__consensus_peer_hash(h->ids[i]);
+        while (h->peer_slot[k] != 0)
+            k = (k + 1) & (2 * UT_CONSENSUS_MAX_NODES - 1);
+        h->peer_slot[k] = (uint8_t)(i + 1);
+    }
     h->role = h->self_voter ? UT_CONSENSUS_FOLLOWER : UT_CONSENSUS_OBSERVER;
     h->last_role = h->role;
     h->rng = ut__rand_seed(cfg->seed, cfg->id);
@@ -645,6 +682,7 @@ int ut_consensus_restore(ut_consensus_t *h, const ut_consensus_hard_state_t *hs,
      * again: all of them for an in-memory state machine (applied = 0). */
     h->log.applied = h->cfg.applied;
     h->restored = true;
+    ut__consensus_pend(h, UT__CONSENSUS_PEND_CHECK);
     return UT_OK;
 }
 
@@ -690,7 +728,7 @@ static int tick_leader(ut_consensus_t *h, uint64_t old_now)
             /* A stalled pipeline probes again; a lost probe is re-sent. */
             ut__consensus_progress_heartbeat(p, h->log.last);
             if (ut__consensus_needs_append(h, p))
-                h->flush_hint = true;
+                ut__consensus_pend(h, UT__CONSENSUS_PEND_FLUSH);
             send_heartbeat(h, i);
         }
     }
@@ -772,9 +810,55 @@ int ut_consensus_propose(ut_consensus_t *h, const void *data, size_t len, uint64
                                     "propose: out of memory");
     h->took_input = true;
     ut__consensus_log_append(&h->log, h->term, UT_ENTRY_NORMAL, data, (uint32_t)len);
-    h->flush_hint = true;
+    ut__consensus_pend(h, UT__CONSENSUS_PEND_ENTS | UT__CONSENSUS_PEND_FLUSH);
     if (out_index != NULL)
         *out_index = h->log.last;
+    return UT_OK;
+}
+
+int ut_consensus_propose_batch(ut_consensus_t *h, const ut_consensus_buf_t *bufs, size_t n,
+                               uint64_t *first_index)
+{
+    if (!ut__consensus_valid(h))
+        return UT_EINVAL;
+    if (bufs == NULL && n > 0)
+        return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "propose-refused", "NULL batch", n, 0,
+                                    "propose_batch: NULL bufs for %zu entries", n);
+    if (h->role != UT_CONSENSUS_LEADER)
+        return UT__CONSENSUS_REFUSE(h, UT_ENOTLEADER, "propose-refused", "not the leader",
+                                    h->leader, 0, "propose_batch: not the leader (leader is %llu)",
+                                    (unsigned long long)h->leader);
+    /* All or nothing: every payload checked, all the room reserved, before
+     * the first entry is appended. */
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = bufs[i].len;
+        if (bufs[i].data == NULL && len > 0)
+            return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "propose-refused", "NULL payload", i, len,
+                                        "propose_batch: entry %zu has NULL data", i);
+        if (len > UT_CONSENSUS_MAX_ENTRY_BYTES)
+            return UT__CONSENSUS_REFUSE(
+                h, UT_ERANGE, "propose-refused", "entry too large", i, len,
+                "propose_batch: entry %zu has %zu bytes, more than an AppendEntries can carry (%u)",
+                i, len, (unsigned)UT_CONSENSUS_MAX_ENTRY_BYTES);
+        if (bytes > SIZE_MAX - len)
+            return UT__CONSENSUS_REFUSE(h, UT_ERANGE, "propose-refused", "batch too large", n, 0,
+                                        "propose_batch: %zu entries exceed SIZE_MAX bytes", n);
+        bytes += len;
+    }
+    int rc = ut__consensus_log_reserve(&h->log, n, bytes);
+    if (rc != UT_OK)
+        return UT__CONSENSUS_REFUSE(h, rc, "propose-refused", "out of memory", n, bytes,
+                                    "propose_batch: out of memory (%zu entries)", n);
+    if (first_index != NULL)
+        *first_index = h->log.last + 1;
+    if (n == 0)
+        return UT_OK;
+    h->took_input = true;
+    for (size_t i = 0; i < n; i++)
+        ut__consensus_log_append(&h->log, h->term, UT_ENTRY_NORMAL, bufs[i].data,
+                                 (uint32_t)bufs[i].len);
+    ut__consensus_pend(h, UT__CONSENSUS_PEND_ENTS | UT__CONSENSUS_PEND_FLUSH);
     return UT_OK;
 }
 
@@ -863,6 +947,9 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
                 m->from, "step: append would overwrite committed entry %llu",
                 (unsigned long long)conflict);
         rc = ut__consensus_log_reserve(&h->log, a->n_entries - skip, bytes);
+        if (rc == UT_OK && conflict != 0)
+            rc =
+                ut__consensus_log_prepare_truncate(&h->log, conflict, a->prev_index + a->n_entries);
         if (rc != UT_OK)
             return rc;
     }
@@ -884,10 +971,17 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
             UT__CONSENSUS_TRACE(h, UT_TRACE_INFO, "become-follower", "append from the leader",
                                 h->term, m->from);
         h->pre_candidate = false;
-        h->leader = m->from;
+        if (h->leader != m->from) {
+            h->leader = m->from;
+            ut__consensus_pend(h, UT__CONSENSUS_PEND_CHECK);
+        }
         h->leader_contact = h->now;
 #ifndef UT__FAULT_NO_TIMER_RESET /* test-only: a follower keeps its election timer */
-        reset_election_timer(h);
+        /* §5.2: word from the leader restarts the election timer. The
+         * timeout itself was drawn when this node last became a follower,
+         * granted a vote or campaigned (once per term at most, as
+         * consensus.h says): no random draw per AppendEntries. */
+        restart_election_timer(h);
 #endif
     }
 
@@ -917,12 +1011,15 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
         UT__CONSENSUS_TRACE(h, UT_TRACE_INFO, "log-truncated", "conflict with the leader", conflict,
                             m->from);
         ut__consensus_log_truncate(&h->log, conflict); /* and stable, persisted */
+        ut__consensus_pend(h, UT__CONSENSUS_PEND_CHECK);
         retract_acks(h, conflict);
     }
     for (size_t i = skip; i < a->n_entries; i++) {
         const ut_entry_t *e = &a->entries[i];
         ut__consensus_log_append(&h->log, e->term, e->type, e->data, e->len);
     }
+    if (skip < a->n_entries)
+        ut__consensus_pend(h, UT__CONSENSUS_PEND_ENTS);
     uint64_t last_new = a->prev_index + a->n_entries;
     /* §5.3: commitIndex = min(leaderCommit, index of last new entry); never
      * lowered, so a delayed AppendEntries cannot move it back. */
@@ -932,8 +1029,10 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
      * last index, not by the last entry this message vouched for. */
     c = a->commit < h->log.last ? a->commit : h->log.last;
 #endif
-    if (c > h->log.commit)
+    if (c > h->log.commit) {
         h->log.commit = c;
+        ut__consensus_pend(h, UT__CONSENSUS_PEND_COMMIT);
+    }
     r->body.append_resp.success = true;
     r->body.append_resp.index = last_new;
     return UT_OK;
@@ -1058,6 +1157,7 @@ static int handle_vote(ut_consensus_t *h, const ut_msg_t *m)
 #endif
         if (grant) {
             h->vote = m->from;
+            ut__consensus_pend(h, UT__CONSENSUS_PEND_CHECK);
             reset_election_timer(h);
         }
     }
@@ -1096,10 +1196,12 @@ static int handle_vote_resp(ut_consensus_t *h, const ut_msg_t *m, size_t slot)
 
 static int step_member(ut_consensus_t *h, const ut_msg_t *m, size_t slot);
 
-int ut_consensus_step(ut_consensus_t *h, const ut_msg_t *m)
+/* The envelope checks of ut_consensus_step() that the common message skips
+ * with one combined test, out of line: a refusal's code, or UT_OK for a
+ * message that only looked suspicious (a term in the last 2^32 that obeys
+ * the term-jump rule). */
+UT__CONSENSUS_NOINLINE static int step_envelope(ut_consensus_t *h, const ut_msg_t *m)
 {
-    if (!ut__consensus_valid(h))
-        return UT_EINVAL;
     if (m == NULL)
         return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused", "NULL message", 0, 0,
                                     "step: NULL message");
@@ -1111,39 +1213,62 @@ int ut_consensus_step(ut_consensus_t *h, const ut_msg_t *m)
         return UT__CONSENSUS_REFUSE(
             h, UT_EINVAL, "step-refused", "not a consensus message", (uint64_t)m->type, m->from,
             "step: message type %d is not a consensus message", (int)m->type);
-    /* One compare for the common case (0 wraps to the top): terms 1 up to
-     * the term-jump line need no further check. */
-    if (m->term - 1 >= UT__CONSENSUS_MAX_TERM - UT_CONSENSUS_TERM_HEADROOM) {
-        if (m->term == 0 || m->term > UT__CONSENSUS_MAX_TERM)
-            return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused", "impossible term", m->term,
-                                        m->from, "step: %s with impossible term %llu",
-                                        ut_msg_type_name(m->type), (unsigned long long)m->term);
-        /* Term-jump rule (consensus.h, UT_CONSENSUS_TERM_HEADROOM): the last
-         * 2^32 terms are entered one term at a time, as elections do, so one
-         * corrupt or buggy message cannot use up the term space (which would
-         * leave every later campaign with UT_ERANGE: no leader, ever). */
-        if (m->term > h->term + 1)
-            return UT__CONSENSUS_REFUSE(
-                h, UT_EINVAL, "step-refused", "term jump in the last 2^32 terms", m->term, m->from,
-                "step: %s jumps from term %llu to %llu, in the last 2^32 terms",
-                ut_msg_type_name(m->type), (unsigned long long)h->term,
-                (unsigned long long)m->term);
-    }
-    size_t slot = find_member(h, m->from);
-    if (slot == h->n_members || slot == h->self)
+    if (m->term == 0 || m->term > UT__CONSENSUS_MAX_TERM)
+        return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused", "impossible term", m->term,
+                                    m->from, "step: %s with impossible term %llu",
+                                    ut_msg_type_name(m->type), (unsigned long long)m->term);
+    /* Term-jump rule (consensus.h, UT_CONSENSUS_TERM_HEADROOM): the last
+     * 2^32 terms are entered one term at a time, as elections do, so one
+     * corrupt or buggy message cannot use up the term space (which would
+     * leave every later campaign with UT_ERANGE: no leader, ever). */
+    if (m->term > h->term + 1)
+        return UT__CONSENSUS_REFUSE(
+            h, UT_EINVAL, "step-refused", "term jump in the last 2^32 terms", m->term, m->from,
+            "step: %s jumps from term %llu to %llu, in the last 2^32 terms",
+            ut_msg_type_name(m->type), (unsigned long long)h->term, (unsigned long long)m->term);
+    return UT_OK;
+}
+
+/* A sender that is no peer, or an observer sending a request only voters
+ * send (RequestVote, pre-vote, AppendEntries), out of line. slot >= n_voters. */
+UT__CONSENSUS_NOINLINE static int step_sender(ut_consensus_t *h, const ut_msg_t *m, size_t slot)
+{
+    if (slot == h->n_members)
         return UT__CONSENSUS_REFUSE(h, UT_ENOTFOUND, "step-refused", "not a peer", m->term, m->from,
                                     "step: %s from %llu, not a peer", ut_msg_type_name(m->type),
                                     (unsigned long long)m->from);
-    bool needs_voter =
-        m->type == UT_MSG_VOTE || m->type == UT_MSG_PREVOTE || m->type == UT_MSG_APPEND;
-    if (needs_voter && slot >= h->n_voters)
+    if (m->type == UT_MSG_VOTE || m->type == UT_MSG_PREVOTE || m->type == UT_MSG_APPEND)
         return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused", "request from an observer",
                                     m->term, m->from, "step: %s from observer %llu",
                                     ut_msg_type_name(m->type), (unsigned long long)m->from);
+    return UT_OK;
+}
+
+int ut_consensus_step(ut_consensus_t *h, const ut_msg_t *m)
+{
+    if (!ut__consensus_valid(h))
+        return UT_EINVAL;
+    /* One test for the whole envelope of the common message: addressed to
+     * us, a consensus type, and a term from 1 up to the term-jump line (0
+     * wraps to the top). Anything else is sorted out of line. */
+    if (UT__UNLIKELY(m == NULL || m->to != h->id ||
+                     (unsigned)m->type - UT_MSG_VOTE > UT_MSG_APPEND_RESP - UT_MSG_VOTE ||
+                     m->term - 1 >= UT__CONSENSUS_MAX_TERM - UT_CONSENSUS_TERM_HEADROOM)) {
+        int rc = step_envelope(h, m);
+        if (rc != UT_OK)
+            return rc;
+    }
+    /* The sender's slot in O(1) (peer_slot never holds self). */
+    size_t slot = ut__consensus_peer(h, m->from);
+    if (UT__UNLIKELY(slot >= h->n_voters)) {
+        int rc = step_sender(h, m, slot);
+        if (rc != UT_OK)
+            return rc;
+    }
     int rc = step_member(h, m, slot);
     /* A refused message (UT_EINVAL, UT_ENOMEM, UT_ESTATE) changed nothing,
      * so it does not count as input either: restore() stays possible. */
-    if (rc == UT_OK || rc == UT_ESTALE)
+    if (UT__LIKELY(rc == UT_OK || rc == UT_ESTALE))
         h->took_input = true;
     else
         rc = ut__consensus_oom(h, rc, "step");
@@ -1199,7 +1324,7 @@ static int step_member(ut_consensus_t *h, const ut_msg_t *m, size_t slot)
         int rc = handle_append_resp(h, m, slot);
         /* Only this peer's progress moved: it alone may have become sendable. */
         if (h->role == UT_CONSENSUS_LEADER && ut__consensus_needs_append(h, &h->prs[slot]))
-            h->flush_hint = true;
+            ut__consensus_pend(h, UT__CONSENSUS_PEND_FLUSH);
         return rc;
     }
     return handle_vote_resp(h, m, slot);

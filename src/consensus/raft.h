@@ -24,17 +24,26 @@
 
 #if defined(__GNUC__) || defined(__clang__)
 #    define UT__CONSENSUS_NOINLINE __attribute__((noinline))
+#    define UT__LIKELY(x) __builtin_expect(!!(x), 1)
+#    define UT__UNLIKELY(x) __builtin_expect(!!(x), 0)
 #else
 #    define UT__CONSENSUS_NOINLINE
+#    define UT__LIKELY(x) (x)
+#    define UT__UNLIKELY(x) (x)
 #endif
 
+/* An AppendEntries points at its entries in the log (they never move or
+ * change while a pointer is out: consensus/log.h). Only a run that spans two
+ * log segments is copied, into ents; ready() then points the message at its
+ * copy (ents may move while the buffer fills). */
 typedef struct ut__consensus_msgbuf {
     ut_msg_t *msgs;
     size_t n, cap;
-    size_t *off; /* per message: offset of its entries in ents (APPEND only) */
+    size_t *off; /* per message: offset of its copied entries in ents, or SIZE_MAX */
     size_t off_cap;
     ut_entry_t *ents;
     size_t n_ents, ents_cap;
+    size_t n_refs; /* AppendEntries with entries: pointers into the log */
 } ut__consensus_msgbuf_t;
 
 struct ut_consensus {
@@ -51,6 +60,10 @@ struct ut_consensus {
      * from since the last check-quorum round), side by side as the quorum
      * module takes them. */
     uint64_t ids[UT_CONSENSUS_MAX_NODES];
+    /* id -> slot + 1 of every peer (self left out; 0 = empty), open
+     * addressing from ut__consensus_peer_hash(): step() finds its sender in
+     * O(1) instead of scanning ids. Built once by ut_consensus_new(). */
+    uint8_t peer_slot[2 * UT_CONSENSUS_MAX_NODES];
     ut__consensus_progress_t prs[UT_CONSENSUS_MAX_NODES];
     uint8_t votes[UT_CONSENSUS_MAX_NODES]; /* UT__CONSENSUS_VOTE_* bits */
     bool active[UT_CONSENSUS_MAX_NODES];
@@ -91,10 +104,10 @@ struct ut_consensus {
      * pointers, so handing out a batch of messages copies nothing. */
     ut__consensus_msgbuf_t bufs[2];
     ut__consensus_msgbuf_t *live, *out;
-    /* Set whenever a peer may have become sendable (log grew, progress
-     * moved, a probe was unpaused); cleared by a complete flush. Keeps
-     * has_ready() and ready() from scanning every peer on every call. */
-    bool flush_hint;
+    /* The pending-work summary (UT__CONSENSUS_PEND_* bits): set where work
+     * is queued, cleared by ready(). Keeps has_ready() and an empty ready()
+     * to a few instructions: see ut__consensus_pend(). */
+    uint32_t pending;
     ut_entry_t *rd_ents;
     size_t rd_ents_cap;
     ut_entry_t *rd_apply;
@@ -104,9 +117,56 @@ struct ut_consensus {
     ut_consensus_hard_state_t rd_hs;
 };
 
+/* Pending-work summary bits (h->pending). EXACT bits mean ready() has work
+ * for certain until it runs: a message is queued (MSGS), an entry was
+ * appended past stable (ENTS; a truncation is always followed by the append
+ * of the conflicting entry), the commit index rose or committed entries are
+ * left to apply (COMMIT), the term rose (TERM). The others only say that
+ * work may be pending: CHECK after a role, leader or vote change, a
+ * truncation or a restore (ready() compares with what it last handed out),
+ * FLUSH when a peer may have become sendable (log grew, progress moved, a
+ * probe was unpaused: ready() then scans the peers). No bit: no work. */
+enum {
+    UT__CONSENSUS_PEND_MSGS = 1u,
+    UT__CONSENSUS_PEND_ENTS = 2u,
+    UT__CONSENSUS_PEND_COMMIT = 4u,
+    UT__CONSENSUS_PEND_TERM = 8u,
+    UT__CONSENSUS_PEND_CHECK = 16u,
+    UT__CONSENSUS_PEND_FLUSH = 32u,
+};
+#define UT__CONSENSUS_PEND_EXACT                                                                   \
+    (UT__CONSENSUS_PEND_MSGS | UT__CONSENSUS_PEND_ENTS | UT__CONSENSUS_PEND_COMMIT |               \
+     UT__CONSENSUS_PEND_TERM)
+
+static inline void ut__consensus_pend(ut_consensus_t *h, uint32_t bits)
+{
+    h->pending |= bits;
+}
+
 static inline bool ut__consensus_valid(const ut_consensus_t *h)
 {
     return h != NULL && ut__handle_valid(&h->base, UT__CONSENSUS_MAGIC);
+}
+
+/* Fibonacci hashing of a member id onto the peer_slot table (2 * MAX_NODES,
+ * a power of two: at most half full, so probes are short and end). */
+static inline size_t ut__consensus_peer_hash(uint64_t id)
+{
+    return (size_t)((id * UINT64_C(0x9E3779B97F4A7C15)) >> 57);
+}
+
+/* The slot of peer id (never self), or n_members when it is not a peer. */
+static inline size_t ut__consensus_peer(const ut_consensus_t *h, uint64_t id)
+{
+    size_t k = ut__consensus_peer_hash(id);
+    for (;;) {
+        unsigned v = h->peer_slot[k];
+        if (v == 0)
+            return h->n_members;
+        if (h->ids[v - 1] == id)
+            return v - 1;
+        k = (k + 1) & (2 * UT_CONSENSUS_MAX_NODES - 1);
+    }
 }
 
 static inline void ut__consensus_set_match(ut_consensus_t *h, size_t slot, uint64_t v)
@@ -175,11 +235,15 @@ static inline void ut__consensus_maybe_commit(ut_consensus_t *h)
 #ifdef UT__FAULT_COMMIT_OLD_TERM
     /* Test-only broken variant: an entry of an earlier term is committed by
      * counting replicas (the Figure 8 bug). */
-    if (best > h->log.commit)
+    if (best > h->log.commit) {
         h->log.commit = best;
+        ut__consensus_pend(h, UT__CONSENSUS_PEND_COMMIT);
+    }
 #else
-    if (best > h->log.commit && ut__consensus_log_term(&h->log, best) == h->term)
+    if (best > h->log.commit && ut__consensus_log_term(&h->log, best) == h->term) {
         h->log.commit = best;
+        ut__consensus_pend(h, UT__CONSENSUS_PEND_COMMIT);
+    }
 #endif
 }
 

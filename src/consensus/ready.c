@@ -11,15 +11,25 @@ static bool hs_equal(const ut_consensus_hard_state_t *a, const ut_consensus_hard
     return a->term == b->term && a->vote == b->vote && a->commit == b->commit;
 }
 
-/* The n entries from index first, copied into dst (NULL for none): the
- * headers a ready hands out, to persist or to apply. */
-static const ut_entry_t *copy_run(ut_entry_t *dst, const ut__consensus_log_t *log, uint64_t first,
-                                  size_t n)
+/* The n entries from index first as one array: where they lie in the log
+ * when they are inside one segment (the common case: nothing is copied),
+ * else copied into *dst, grown to *cap (NULL for none, or on UT_ENOMEM with
+ * *rc set). The log never moves or overwrites an entry while the ready is
+ * outstanding (consensus/log.h), so the pointers stay valid until advance. */
+static inline const ut_entry_t *run_of(ut_entry_t **dst, size_t *cap,
+                                       const ut__consensus_log_t *log, uint64_t first, size_t n,
+                                       int *rc)
 {
     if (n == 0)
         return NULL;
-    memcpy(dst, ut__consensus_log_at(log, first), n * sizeof(ut_entry_t));
-    return dst;
+    const ut_entry_t *run = ut__consensus_log_run(log, first, n);
+    if (UT__LIKELY(run != NULL))
+        return run;
+    *rc = ut__grow((void **)dst, cap, n, sizeof(ut_entry_t));
+    if (*rc != UT_OK)
+        return NULL;
+    ut__consensus_log_copy(log, *dst, first, n);
+    return *dst;
 }
 
 static bool pending_appends(const ut_consensus_t *h)
@@ -32,15 +42,46 @@ static bool pending_appends(const ut_consensus_t *h)
     return false;
 }
 
-bool ut_consensus_has_ready(const ut_consensus_t *h)
+/* The full comparison with what the last ready handed out (and advance
+ * acknowledged), for when the summary holds only inexact bits (raft.h,
+ * UT__CONSENSUS_PEND_*). The leader's peers are scanned only when FLUSH
+ * says one may have become sendable. */
+static bool work_pending(const ut_consensus_t *h, uint32_t p)
 {
-    if (!ut__consensus_valid(h) || ut__readyseq_busy(&h->rseq))
-        return false;
     return h->live->n > 0 || h->log.stable < h->log.last || h->log.applied < h->log.commit ||
            h->term != h->last_hs.term || h->vote != h->last_hs.vote ||
            h->log.commit != h->last_hs.commit || h->log.truncate_from != 0 ||
            h->role != h->last_role || h->leader != h->last_leader ||
-           (h->flush_hint && pending_appends(h));
+           ((p & UT__CONSENSUS_PEND_FLUSH) && pending_appends(h));
+}
+
+bool ut_consensus_has_ready(const ut_consensus_t *h)
+{
+    if (!ut__consensus_valid(h) || ut__readyseq_busy(&h->rseq))
+        return false;
+    uint32_t p = h->pending;
+    if (p & UT__CONSENSUS_PEND_EXACT)
+        return true; /* the common case with work: no comparison at all */
+    return p != 0 && work_pending(h, p);
+}
+
+/* An empty ready, every field written (no memset of the whole struct). */
+static void empty_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
+{
+    rd->hard_state_changed = false;
+    rd->hard_state = h->last_hs;
+    rd->truncate_from = 0;
+    rd->entries = NULL;
+    rd->n_entries = 0;
+    rd->msgs = NULL;
+    rd->n_msgs = 0;
+    rd->committed = NULL;
+    rd->n_committed = 0;
+    rd->soft_state_changed = false;
+    rd->state = h->role;
+    rd->leader = h->leader;
+    rd->seq_ = ut__readyseq_hand_out(&h->rseq, true);
+    memset(rd->reserved_, 0, sizeof rd->reserved_);
 }
 
 int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
@@ -50,22 +91,20 @@ int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
     if (ut__readyseq_busy(&h->rseq))
         return UT__CONSENSUS_REFUSE(h, UT_ESTATE, "ready-refused", "previous ready not advanced", 0,
                                     0, "ready: the previous ready was not advanced");
-    int rc = h->flush_hint ? ut__consensus_flush_appends(h) : UT_OK;
-    if (rc != UT_OK)
-        return ut__consensus_oom(h, rc, "ready");
-    h->flush_hint = false;
-    if (h->live->n == 0 && h->log.stable == h->log.last && h->log.applied == h->log.commit &&
-        h->log.truncate_from == 0 && h->term == h->last_hs.term && h->vote == h->last_hs.vote &&
-        h->log.commit == h->last_hs.commit && h->role == h->last_role &&
-        h->leader == h->last_leader) {
+    uint32_t p = h->pending;
+    int rc = UT_OK;
+    if (p & UT__CONSENSUS_PEND_FLUSH) {
+        rc = ut__consensus_flush_appends(h);
+        if (rc != UT_OK)
+            return ut__consensus_oom(h, rc, "ready");
+        p = h->pending & ~(uint32_t)UT__CONSENSUS_PEND_FLUSH; /* the flush may queue MSGS */
+    }
+    if (!(p & UT__CONSENSUS_PEND_EXACT) && (p == 0 || !work_pending(h, p))) {
         /* Nothing to hand out: an empty ready is not outstanding, so the
          * documented loop (stop at the first empty ready, DESIGN §2) does not
          * block the next one. */
-        memset(rd, 0, sizeof *rd);
-        rd->hard_state = h->last_hs;
-        rd->state = h->role;
-        rd->leader = h->leader;
-        rd->seq_ = ut__readyseq_hand_out(&h->rseq, true);
+        h->pending = 0;
+        empty_ready(h, rd);
         return UT_OK;
     }
     size_t n_ents = (size_t)(h->log.last - h->log.stable);
@@ -73,10 +112,11 @@ int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
     if (apply_to - h->log.applied > UT__CONSENSUS_MAX_APPLY_BATCH)
         apply_to = h->log.applied + UT__CONSENSUS_MAX_APPLY_BATCH;
     size_t n_apply = (size_t)(apply_to - h->log.applied);
-    if (n_ents > h->rd_ents_cap)
-        rc = ut__grow((void **)&h->rd_ents, &h->rd_ents_cap, n_ents, sizeof(ut_entry_t));
-    if (rc == UT_OK && n_apply > h->rd_apply_cap)
-        rc = ut__grow((void **)&h->rd_apply, &h->rd_apply_cap, n_apply, sizeof(ut_entry_t));
+    const ut_entry_t *ents =
+        run_of(&h->rd_ents, &h->rd_ents_cap, &h->log, h->log.stable + 1, n_ents, &rc);
+    const ut_entry_t *apply = rc == UT_OK ? run_of(&h->rd_apply, &h->rd_apply_cap, &h->log,
+                                                   h->log.applied + 1, n_apply, &rc)
+                                          : NULL;
     if (rc != UT_OK)
         return UT__CONSENSUS_REFUSE(h, rc, "ready-refused", "out of memory", 0, 0,
                                     "ready: out of memory");
@@ -93,9 +133,9 @@ int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
     rd->hard_state.vote = 0;
 #endif
     rd->truncate_from = h->log.truncate_from;
-    rd->entries = copy_run(h->rd_ents, &h->log, h->log.stable + 1, n_ents);
+    rd->entries = ents;
     rd->n_entries = n_ents;
-    rd->committed = copy_run(h->rd_apply, &h->log, h->log.applied + 1, n_apply);
+    rd->committed = apply;
     rd->n_committed = n_apply;
 
     /* Hand the live outbox over and start a fresh one. */
@@ -104,12 +144,13 @@ int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
     h->live = tmp;
     h->live->n = 0;
     h->live->n_ents = 0;
-    for (size_t i = 0; i < h->out->n; i++) {
-        ut_msg_t *m = &h->out->msgs[i];
-        if (m->type == UT_MSG_APPEND)
-            m->body.append.entries =
-                m->body.append.n_entries > 0 ? h->out->ents + h->out->off[i] : NULL;
-    }
+    h->live->n_refs = 0;
+    /* Point the AppendEntries whose entries were copied (a run across log
+     * segments) at their copies, now that ents no longer moves. */
+    if (h->out->n_ents != 0)
+        for (size_t i = 0; i < h->out->n; i++)
+            if (h->out->off[i] != SIZE_MAX)
+                h->out->msgs[i].body.append.entries = h->out->ents + h->out->off[i];
     rd->msgs = h->out->n > 0 ? h->out->msgs : NULL;
     rd->n_msgs = h->out->n;
 
@@ -123,6 +164,8 @@ int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
     rd->seq_ = ut__readyseq_hand_out(&h->rseq, false);
     h->rd_last_entry = h->log.last;
     h->rd_applied = apply_to;
+    /* Everything is handed out but committed entries beyond the batch. */
+    h->pending = apply_to < h->log.commit ? UT__CONSENSUS_PEND_COMMIT : 0;
     h->log.stable = h->log.last;
     h->log.truncate_from = 0;
     return UT_OK;
@@ -157,15 +200,18 @@ int ut_consensus_advance(ut_consensus_t *h, const ut_consensus_ready_t *rd)
         h->log.applied = h->rd_applied;
     h->out->n = 0;
     h->out->n_ents = 0;
+    h->out->n_refs = 0;
     /* Nothing handed out points into the log any more; queued appends (a
      * former leader's) still do, so wait for them to go out. */
-    if (h->log.dead != 0 && h->live->n_ents == 0)
+    if ((h->log.retired != NULL || h->log.dead != 0) && h->live->n_refs == 0) {
+        ut__consensus_log_release(&h->log);
         ut__consensus_log_compact(&h->log);
+    }
     if (h->role == UT_CONSENSUS_LEADER) {
         /* The leader counts itself only for entries on its own disk. */
         if (h->log.persisted > h->prs[h->self].match) {
             ut__consensus_set_match(h, h->self, h->log.persisted);
-            ut__consensus_maybe_commit(h);
+            ut__consensus_maybe_commit(h); /* marks COMMIT if it moved */
         }
     }
     return UT_OK;

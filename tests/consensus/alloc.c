@@ -98,6 +98,22 @@ static int op_propose(rc_cluster_t *c, void *ud)
     return ut_consensus_propose(rc_h(c, 1), "hello", 5, NULL);
 }
 
+/* A batch bigger than the log's free segment room and the payload chunk: its
+ * reservation allocates, and every failure must leave the log unchanged. */
+static int op_propose_batch(rc_cluster_t *c, void *ud)
+{
+    (void)ud;
+    enum { N = 1500 };
+    static uint8_t pay[100];
+    static ut_consensus_buf_t bufs[N];
+    for (size_t i = 0; i < N; i++) {
+        bufs[i].data = pay;
+        bufs[i].len = sizeof pay;
+    }
+    uint64_t first = 0;
+    return ut_consensus_propose_batch(rc_h(c, 1), bufs, N, &first);
+}
+
 static void setup_fresh(rc_cluster_t *c)
 {
     assert_int_equal(rc_init(c, 3, 0, NULL), UT_OK);
@@ -149,6 +165,12 @@ static void test_alloc_failure_propose(void **s)
 {
     (void)s;
     alloc_sweep(setup_leader, 1, op_propose, NULL, false);
+}
+
+static void test_alloc_failure_propose_batch(void **s)
+{
+    (void)s;
+    alloc_sweep(setup_leader, 1, op_propose_batch, NULL, true);
 }
 
 static void test_alloc_failure_step_append(void **s)
@@ -285,6 +307,7 @@ int consensus_group_alloc(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_alloc_failure_new),
         cmocka_unit_test(test_alloc_failure_propose),
+        cmocka_unit_test(test_alloc_failure_propose_batch),
         cmocka_unit_test(test_alloc_failure_step_append),
         cmocka_unit_test(test_alloc_failure_step_vote),
         cmocka_unit_test(test_alloc_failure_step_append_resp),

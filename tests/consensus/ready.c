@@ -138,6 +138,77 @@ static void test_ready_pointers_valid_until_advance(void **state)
     rc_destroy(&c);
 }
 
+/* Issue 10, consensus.h "pointer validity": a caller may hold a ready across
+ * other calls on the node until it advances. Here the lists are long enough
+ * to span log segments (the copied form of a list), and the input in
+ * between truncates and regrows the log and queues more messages: every
+ * header, payload byte and message of the held ready reads as it was handed
+ * out, and the next ready carries the new state. */
+static void test_issue10_ready_held_across_calls(void **state)
+{
+    (void)state;
+    enum { N = 1200, M = 300 };
+    static ut_entry_t es[N], es2[M];
+    static uint8_t pay[N][16], pay2[M][16];
+    static uint64_t t1[N], t2[M];
+    for (size_t i = 0; i < N; i++)
+        t1[i] = 1;
+    for (size_t i = 0; i < M; i++)
+        t2[i] = 2;
+    ut_consensus_t *h = raw_new(2);
+    assert_int_equal(ut_consensus_tick(h, 0), UT_OK);
+    mk_entries(es, pay, 1, t1, N);
+    ut_msg_t m = mk_append(1, 2, 1, 0, 0, 550, es, N);
+    assert_int_equal(ut_consensus_step(h, &m), UT_OK);
+    ut_consensus_ready_t rd;
+    assert_int_equal(ut_consensus_ready(h, &rd), UT_OK);
+    assert_int_equal(rd.n_entries, N);
+    assert_int_equal(rd.n_committed, 550);
+    assert_int_equal(rd.n_msgs, 1);
+    ut_consensus_ready_t held = rd;
+    static ut_entry_t saved_e[N], saved_c[550];
+    memcpy(saved_e, rd.entries, sizeof saved_e);
+    memcpy(saved_c, rd.committed, sizeof saved_c);
+    ut_msg_t saved_m = rd.msgs[0];
+    /* Not advanced: a leader of term 2 replaces everything after 600 (above
+     * the commit index), a second message is queued, time passes. */
+    mk_entries(es2, pay2, 601, t2, M);
+    m = mk_append(3, 2, 2, 600, 1, 560, es2, M);
+    assert_int_equal(ut_consensus_step(h, &m), UT_OK);
+    assert_int_equal(ut_consensus_tick(h, 10), UT_OK);
+    assert_int_equal(ut_consensus_last_index(h), 600 + M);
+    /* Everything held still reads as handed out. */
+    assert_memory_equal(&held, &rd, sizeof rd);
+    for (size_t i = 0; i < N; i++) {
+        uint8_t want[16];
+        rc_payload(want, 1, i + 1);
+        assert_memory_equal(&rd.entries[i], &saved_e[i], sizeof saved_e[i]);
+        assert_int_equal(rd.entries[i].index, i + 1);
+        assert_int_equal(rd.entries[i].term, 1);
+        assert_memory_equal(rd.entries[i].data, want, 16);
+    }
+    for (size_t i = 0; i < 550; i++) {
+        assert_memory_equal(&rd.committed[i], &saved_c[i], sizeof saved_c[i]);
+        assert_memory_equal(rd.committed[i].data, rd.entries[i].data, 16);
+    }
+    assert_memory_equal(&rd.msgs[0], &saved_m, sizeof saved_m);
+    assert_int_equal(rd.msgs[0].body.append_resp.index, N);
+    assert_int_equal(ut_consensus_advance(h, &rd), UT_OK);
+    /* The next ready: the truncation, the new entries, the rest to apply. */
+    assert_int_equal(ut_consensus_ready(h, &rd), UT_OK);
+    assert_int_equal(rd.truncate_from, 601);
+    assert_int_equal(rd.n_entries, M);
+    for (size_t i = 0; i < M; i++) {
+        assert_int_equal(rd.entries[i].index, 601 + i);
+        assert_int_equal(rd.entries[i].term, 2);
+        assert_memory_equal(rd.entries[i].data, pay2[i], 16);
+    }
+    assert_int_equal(rd.n_committed, 10); /* 551..560 */
+    assert_int_equal(rd.committed[0].index, 551);
+    assert_int_equal(ut_consensus_advance(h, &rd), UT_OK);
+    ut_consensus_free(h);
+}
+
 static bool reserved_zero(const ut_consensus_ready_t *rd)
 {
     for (size_t i = 0; i < sizeof rd->reserved_ / sizeof rd->reserved_[0]; i++)
@@ -275,6 +346,7 @@ int consensus_group_ready(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_empty_ready_does_not_block),
         cmocka_unit_test(test_ready_pointers_valid_until_advance),
+        cmocka_unit_test(test_issue10_ready_held_across_calls),
         cmocka_unit_test(test_issue9_ready_reserved_zero),
         cmocka_unit_test(test_issue8_handed_out_msgs_zeroed),
     };

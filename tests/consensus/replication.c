@@ -393,6 +393,115 @@ static void test_issue8_applied_beyond_lazy_commit(void **state)
     ut_consensus_free(h);
 }
 
+/* Issue 10: ut_consensus_propose_batch() appends the same entries, at the
+ * same indexes, as one propose per payload, and the cluster replicates and
+ * applies them the same way; an empty batch appends nothing. */
+static void test_propose_batch_same_as_singles(void **state)
+{
+    (void)state;
+    enum { N = 700 }; /* more than one log segment and one AppendEntries */
+    static uint8_t pay[N][24];
+    ut_consensus_buf_t bufs[N];
+    for (size_t i = 0; i < N; i++) {
+        memset(pay[i], (int)(i * 7 + 1), sizeof pay[i]);
+        memcpy(pay[i], &i, sizeof i);
+        bufs[i].data = pay[i];
+        bufs[i].len = i % 5 == 4 ? 0 : 1 + i % sizeof pay[i]; /* empty ones too */
+    }
+    rc_cluster_t a, b;
+    cluster(&a, 3, 0, NULL);
+    cluster(&b, 3, 0, NULL);
+    elect_and_commit(&a, 1, 0);
+    elect_and_commit(&b, 1, 0);
+    uint64_t last = ut_consensus_last_index(rc_h(&a, 1));
+    uint64_t first = 0;
+    assert_int_equal(ut_consensus_propose_batch(rc_h(&a, 1), bufs, 0, &first), UT_OK);
+    assert_int_equal(first, last + 1);
+    assert_int_equal(ut_consensus_last_index(rc_h(&a, 1)), last);
+    assert_int_equal(ut_consensus_propose_batch(rc_h(&a, 1), bufs, N, &first), UT_OK);
+    assert_int_equal(first, last + 1);
+    assert_int_equal(ut_consensus_last_index(rc_h(&a, 1)), last + N);
+    for (size_t i = 0; i < N; i++) {
+        uint64_t idx = 0;
+        assert_int_equal(rc_propose(&b, 1, bufs[i].data, bufs[i].len, &idx), UT_OK);
+        assert_int_equal(idx, last + 1 + i);
+    }
+    rc_process_all(&a);
+    rc_process_all(&b);
+    rc_drain(&a, 100000);
+    rc_drain(&b, 100000);
+    rc_run(&a, 300);
+    rc_run(&b, 300);
+    assert_true(rc_all_applied(&a, (size_t)(last + N)));
+    assert_true(rc_all_applied(&b, (size_t)(last + N)));
+    for (uint64_t id = 1; id <= 3; id++) {
+        rc_node_t *x = rc_node(&a, id), *y = rc_node(&b, id);
+        assert_int_equal(x->n_applied, y->n_applied);
+        for (size_t k = 0; k < x->n_applied; k++) {
+            assert_int_equal(x->applied[k].index, y->applied[k].index);
+            assert_int_equal(x->applied[k].term, y->applied[k].term);
+            assert_int_equal(x->applied[k].type, y->applied[k].type);
+            assert_int_equal(x->applied[k].len, y->applied[k].len);
+            assert_int_equal(x->applied[k].hash, y->applied[k].hash);
+        }
+    }
+    for (size_t i = 0; i < N; i++) {
+        const rc_applied_t *e = &rc_node(&a, 2)->applied[last + i];
+        assert_int_equal(e->index, last + 1 + i);
+        assert_int_equal(e->len, bufs[i].len);
+        assert_int_equal(e->hash, rc_hash(bufs[i].data, bufs[i].len));
+    }
+    RC_OK(&a);
+    RC_OK(&b);
+    rc_destroy(&a);
+    rc_destroy(&b);
+}
+
+/* Issue 10: a batch is all or nothing: not the leader, a NULL array, a NULL
+ * payload, or one payload over UT_CONSENSUS_MAX_ENTRY_BYTES anywhere in it
+ * appends nothing and leaves the node unchanged (and *first_index
+ * untouched). */
+static void test_propose_batch_refusals(void **state)
+{
+    (void)state;
+    rc_cluster_t c;
+    cluster(&c, 3, 0, NULL);
+    elect_and_commit(&c, 1, 1);
+    ut_consensus_t *l = rc_h(&c, 1), *f = rc_h(&c, 2);
+    static const char x[] = "x";
+    ut_consensus_buf_t ok2[2] = {{x, 1}, {x, 1}};
+    uint64_t first = 12345;
+    assert_int_equal(ut_consensus_propose_batch(NULL, ok2, 2, &first), UT_EINVAL);
+    snap_t sf = take(f);
+    assert_int_equal(ut_consensus_propose_batch(f, ok2, 2, &first), UT_ENOTLEADER);
+    ASSERT_UNCHANGED(sf, f);
+    snap_t s = take(l);
+    assert_int_equal(ut_consensus_propose_batch(l, NULL, 2, &first), UT_EINVAL);
+    ASSERT_UNCHANGED(s, l);
+    ut_consensus_buf_t nul[3] = {{x, 1}, {NULL, 4}, {x, 1}};
+    assert_int_equal(ut_consensus_propose_batch(l, nul, 3, &first), UT_EINVAL);
+    ASSERT_UNCHANGED(s, l);
+    /* Over the limit: the length alone is checked (no byte is read). */
+    ut_consensus_buf_t big[3] = {{x, 1}, {x, 1}, {x, (size_t)UT_CONSENSUS_MAX_ENTRY_BYTES + 1}};
+    assert_int_equal(ut_consensus_propose_batch(l, big, 3, &first), UT_ERANGE);
+    ASSERT_UNCHANGED(s, l);
+    assert_non_null(strstr(ut_consensus_errmsg(l), "entry 2"));
+    ut_consensus_buf_t huge[2] = {{x, SIZE_MAX}, {x, 1}};
+    assert_int_equal(ut_consensus_propose_batch(l, huge, 2, &first), UT_ERANGE);
+    ASSERT_UNCHANGED(s, l);
+    assert_int_equal(first, 12345);
+    /* The node still works: the same batch without the bad entry goes in. */
+    assert_int_equal(ut_consensus_propose_batch(l, big, 2, &first), UT_OK);
+    assert_int_equal(first, s.last + 1);
+    assert_int_equal(ut_consensus_last_index(l), s.last + 2);
+    rc_process_all(&c);
+    rc_drain(&c, 10000);
+    rc_run(&c, 300);
+    assert_true(rc_all_applied(&c, (size_t)(s.last + 2)));
+    RC_OK(&c);
+    rc_destroy(&c);
+}
+
 int consensus_group_replication(void)
 {
     const struct CMUnitTest tests[] = {
@@ -405,6 +514,8 @@ int consensus_group_replication(void)
         cmocka_unit_test(test_issue8_follower_acks_only_persisted),
         cmocka_unit_test(test_issue8_max_append_bytes_bounded),
         cmocka_unit_test(test_issue8_applied_beyond_lazy_commit),
+        cmocka_unit_test(test_propose_batch_same_as_singles),
+        cmocka_unit_test(test_propose_batch_refusals),
     };
     return cmocka_run_group_tests_name("consensus_replication", tests, NULL, NULL);
 }

@@ -180,6 +180,23 @@ UT_API int ut_gossip_step(ut_gossip_t *h, const ut_msg_t *m);
 UT_API int ut_gossip_tick(ut_gossip_t *h, uint64_t now_ms);
 
 /**
+ * @brief When the member next needs a tick.
+ *
+ * A caller may tick at these times only instead of at a fixed rate: a
+ * tick before the deadline only moves the clock. The deadline never lies
+ * more than one probe interval after the last tick (Lifeguard's stall
+ * rule reads a longer gap as a pause of this member), and it can move
+ * earlier after ut_gossip_step(), ut_gossip_leave() or
+ * ut_gossip_set_meta(): ask again after each. A tick that is late is
+ * fine; its work is done then.
+ * @param[in] h Handle.
+ * @return Milliseconds on the tick clock; 0 before the first tick;
+ *         UINT64_MAX for NULL or once the member has left.
+ * @since 0.2.0
+ */
+UT_API uint64_t ut_gossip_next_deadline(const ut_gossip_t *h);
+
+/**
  * @brief Collect pending messages and events. An empty result is not
  * outstanding and needs no advance.
  * @param[in]  h   Handle.

@@ -36,24 +36,34 @@ _Static_assert(offsetof(ut_msg_gossip_t, updates) == offsetof(ut_msg_append_t, e
                "gossip array must alias append array");
 _Static_assert(sizeof(ut_msg_gossip_t) <= 96, "message bodies are at most 96 bytes");
 
+/* One entry of the member table: 48 bytes, since every member holds one
+ * per member (10,000 members: 10^8 entries in a simulation of all of
+ * them). The state of a suspicion lives in its own record (below), of
+ * which there are as many as members currently suspected. */
 typedef struct ut__gossip_member {
     uint64_t id;
     uint64_t inc;
-    uint64_t susp_start;    /* SUSPECTED: when the suspicion began */
-    uint64_t susp_deadline; /* SUSPECTED: when it turns into DEAD */
-    uint64_t suspecter;     /* SUSPECTED: who suspected first */
-    uint64_t bcast_by;      /* SUSPECTED: the suspecter our broadcast names: the first one,
-                               or the latest confirmation (Lifeguard §5: confirmations are
-                               gossiped as suspicions of their own) */
-    uint64_t conf[UT__GOSSIP_MAX_CONF];
+    uint64_t gone_since; /* DEAD or LEAVING: since when (reaping) */
     unsigned char *meta;
     uint32_t meta_len;
     uint32_t tx_left; /* retransmissions left; > 0 iff queued */
+    uint32_t si;      /* SUSPECTED: index of its record in h->susp */
     uint8_t status;   /* ALIVE, SUSPECTED, DEAD, LEAVING (= left) */
-    uint8_t nconf;
-    bool susp_probed;    /* SUSPECTED: probed by us since the suspicion began */
-    uint64_t gone_since; /* DEAD or LEAVING: since when (reaping) */
 } ut__gossip_member_t;
+
+/* A suspicion in progress (SWIM §4.2, Lifeguard §5). */
+typedef struct ut__gossip_susp {
+    uint64_t id;        /* the suspected member */
+    uint64_t start;     /* when the suspicion began */
+    uint64_t deadline;  /* when it turns into DEAD */
+    uint64_t suspecter; /* who suspected first */
+    uint64_t bcast_by;  /* the suspecter our broadcast names: the first one, or the latest
+                           confirmation (Lifeguard §5: confirmations are gossiped as
+                           suspicions of their own) */
+    uint64_t conf[UT__GOSSIP_MAX_CONF];
+    uint8_t nconf;
+    bool probed; /* probed by us since the suspicion began */
+} ut__gossip_susp_t;
 
 typedef struct ut__gossip_relay {
     uint64_t origin, seq, target, deadline;
@@ -86,11 +96,14 @@ struct ut_gossip {
     size_t order_pos;
     uint64_t *bq;
     size_t nbq, bq_cursor;
-    uint64_t *susp;
-    size_t nsusp;
-    uint64_t *gone; /* remote members DEAD or LEAVING, for reaping */
+    ut__gossip_susp_t *susp; /* in the order suspicions began, but for swap-removals */
+    size_t nsusp, susp_cap;
+    uint64_t susp_due; /* no suspicion expires before this (a lower bound) */
+    size_t hint;       /* apply_update: where the next update's member probably is */
+    uint64_t *gone;    /* remote members DEAD or LEAVING, for reaping */
     size_t ngone;
     uint64_t reap_after; /* 0 = never */
+    uint64_t reap_due;   /* no member is reaped before this (a lower bound) */
     uint64_t *seeds;
     size_t nseeds, seed_pos;
 
@@ -150,6 +163,20 @@ static ut__gossip_member_t *self_member(const ut_gossip_t *h)
 static bool is_live(uint8_t st)
 {
     return st == UT_NODE_ALIVE || st == UT_NODE_SUSPECTED;
+}
+
+/* The suspicion record of a SUSPECTED member. */
+static ut__gossip_susp_t *susp_of(const ut_gossip_t *h, const ut__gossip_member_t *m)
+{
+    return &h->susp[m->si];
+}
+
+/* A suspicion deadline was set or moved earlier: the tick fast path must
+ * not skip it. */
+static void susp_due_at(ut_gossip_t *h, uint64_t deadline)
+{
+    if (deadline < h->susp_due)
+        h->susp_due = deadline;
 }
 
 /* ⌈log10(N+1)⌉ for N ≥ 1: the number of decimal digits. */
@@ -275,11 +302,19 @@ static void set_status(ut_gossip_t *h, ut__gossip_member_t *m, uint8_t st)
         h->n_live--;
     else if (!is_live(m->status) && is_live(st))
         h->n_live++;
-    if (m->status == UT_NODE_SUSPECTED && st != UT_NODE_SUSPECTED)
-        remove_id(h->susp, &h->nsusp, m->id);
-    else if (m->status != UT_NODE_SUSPECTED && st == UT_NODE_SUSPECTED) {
-        h->susp[h->nsusp++] = m->id;
-        m->susp_probed = false;
+    if (m->status == UT_NODE_SUSPECTED && st != UT_NODE_SUSPECTED) {
+        /* swap-remove, as the id list it replaces did (the order matters:
+         * expiries and the suspect probed next go by it) */
+        size_t at = m->si;
+        h->susp[at] = h->susp[--h->nsusp];
+        if (at < h->nsusp)
+            find(h, h->susp[at].id)->si = (uint32_t)at;
+    } else if (m->status != UT_NODE_SUSPECTED && st == UT_NODE_SUSPECTED) {
+        /* capacity reserved beforehand (reserve_susp) */
+        ut__gossip_susp_t *r = &h->susp[h->nsusp];
+        memset(r, 0, sizeof *r);
+        r->id = m->id;
+        m->si = (uint32_t)h->nsusp++;
     }
     if (m->id != h->id) {
         bool was_gone = !is_live(m->status) && m->gone_since != UINT64_MAX;
@@ -289,6 +324,8 @@ static void set_status(ut_gossip_t *h, ut__gossip_member_t *m, uint8_t st)
             if (!was_gone)
                 h->gone[h->ngone++] = m->id; /* capacity = member capacity */
             m->gone_since = h->now;
+            if (h->reap_after > 0 && h->now + h->reap_after < h->reap_due)
+                h->reap_due = h->now + h->reap_after;
         }
     }
     m->status = st;
@@ -296,37 +333,58 @@ static void set_status(ut_gossip_t *h, ut__gossip_member_t *m, uint8_t st)
 
 /* ---- reservation ------------------------------------------------------ */
 
-static int grow_ids(uint64_t **arr, size_t cap_old, size_t cap_new)
+/* Grows *arr to exactly cap elements of size sz. */
+static int grow_exact(void **arr, size_t cap, size_t sz)
 {
-    void *p = *arr;
-    size_t c = cap_old;
-    if (ut__grow(&p, &c, cap_new, sizeof(uint64_t)) != UT_OK)
+    if (cap > SIZE_MAX / sz)
+        return UT_ENOMEM;
+    void *p = ut__realloc(*arr, cap * sz);
+    if (p == NULL)
         return UT_ENOMEM;
     *arr = p;
     return UT_OK;
 }
 
-/* Room for extra members (and their ids in every id list). */
+/* Room for extra suspicion records. */
+static int reserve_susp(ut_gossip_t *h, size_t extra)
+{
+    if (extra > SIZE_MAX / 4 - h->nsusp)
+        return UT_ENOMEM;
+    size_t need = h->nsusp + extra;
+    if (need <= h->susp_cap)
+        return UT_OK;
+    size_t cap = h->susp_cap < 4 ? 4 : h->susp_cap * 2;
+    if (cap < need)
+        cap = need;
+    if (grow_exact((void **)&h->susp, cap, sizeof(ut__gossip_susp_t)) != UT_OK)
+        return UT_ENOMEM;
+    h->susp_cap = cap;
+    return UT_OK;
+}
+
+/* Room for extra members (and their ids in every id list, and as many
+ * suspicion records: each may turn suspected in the same call). */
 static int reserve_members(ut_gossip_t *h, size_t extra)
 {
     if (extra > SIZE_MAX / 4 - h->n)
         return UT_ENOMEM;
+    if (reserve_susp(h, extra) != UT_OK)
+        return UT_ENOMEM;
     size_t need = h->n + extra;
     if (need <= h->cap)
         return UT_OK;
-    size_t cap = h->cap < 8 ? 8 : h->cap;
-    while (cap < need)
-        cap *= 2;
+    /* Doubling, or exactly what is needed when that is more (a full list
+     * received at once: 10,000 members need 10,001 entries, not 16,384). */
+    size_t cap = h->cap < 4 ? 8 : h->cap * 2;
+    if (cap < need)
+        cap = need;
     /* Each array is grown to exactly cap; a failure after some succeeded
      * leaves bigger arrays and the old h->cap, which is harmless. */
-    if (grow_ids(&h->order, h->cap, cap) != UT_OK || grow_ids(&h->bq, h->cap, cap) != UT_OK ||
-        grow_ids(&h->susp, h->cap, cap) != UT_OK || grow_ids(&h->gone, h->cap, cap) != UT_OK)
+    if (grow_exact((void **)&h->order, cap, sizeof(uint64_t)) != UT_OK ||
+        grow_exact((void **)&h->bq, cap, sizeof(uint64_t)) != UT_OK ||
+        grow_exact((void **)&h->gone, cap, sizeof(uint64_t)) != UT_OK ||
+        grow_exact((void **)&h->m, cap, sizeof(ut__gossip_member_t)) != UT_OK)
         return UT_ENOMEM;
-    void *p = h->m;
-    size_t c = h->cap;
-    if (ut__grow(&p, &c, cap, sizeof(ut__gossip_member_t)) != UT_OK)
-        return UT_ENOMEM;
-    h->m = p;
     h->cap = cap;
     return UT_OK;
 }
@@ -412,7 +470,7 @@ static void member_update(ut_gossip_t *h, const ut__gossip_member_t *m, ut_entry
     } else if (m->status == UT_NODE_SUSPECTED) {
         unsigned char b[8];
         for (int i = 0; i < 8; i++)
-            b[i] = (unsigned char)(m->bcast_by >> (8 * i));
+            b[i] = (unsigned char)(susp_of(h, m)->bcast_by >> (8 * i));
         e->len = 8;
         e->data = ut__outbox_copy(&h->ob, b, 8);
     }
@@ -588,20 +646,22 @@ static void stale_claim(ut_gossip_t *h, ut__gossip_member_t *m)
  * confirmer, so that the others count it too. */
 static void confirm(ut_gossip_t *h, ut__gossip_member_t *m, uint64_t by)
 {
-    if (!h->lifeguard || by == m->suspecter)
+    ut__gossip_susp_t *r = susp_of(h, m);
+    if (!h->lifeguard || by == r->suspecter)
         return;
-    for (unsigned i = 0; i < m->nconf; i++)
-        if (m->conf[i] == by)
+    for (unsigned i = 0; i < r->nconf; i++)
+        if (r->conf[i] == by)
             return;
     /* Past k confirmations the timeout is at its minimum: more change
      * nothing and are not gossiped again (memberlist's Confirm does the
      * same), which keeps a crash's confirmation waves to k. */
     unsigned k = h->k < UT__GOSSIP_MAX_CONF ? h->k : UT__GOSSIP_MAX_CONF;
-    if (m->nconf >= k)
+    if (r->nconf >= k)
         return;
-    m->conf[m->nconf++] = by;
-    m->susp_deadline = m->susp_start + susp_timeout(h, m->nconf);
-    m->bcast_by = by;
+    r->conf[r->nconf++] = by;
+    r->deadline = r->start + susp_timeout(h, r->nconf);
+    susp_due_at(h, r->deadline);
+    r->bcast_by = by;
     ut__trace(&h->tracer, UT_TRACE_DEBUG, "gossip", h->id, "confirm", NULL, m->id, by);
     enqueue(h, m);
 }
@@ -653,7 +713,6 @@ static bool apply_update(ut_gossip_t *h, const ut_entry_t *e, unsigned char *met
         uint8_t prev = m->status;
         bool changed = !meta_equal(m, e);
         m->inc = e->term;
-        m->nconf = 0;
         set_status(h, m, UT_NODE_ALIVE);
         bool took = false;
         if (changed) {
@@ -687,15 +746,18 @@ static bool apply_update(ut_gossip_t *h, const ut_entry_t *e, unsigned char *met
              * Suspect(j) for i > j. */
             bool was_alive = m->status == UT_NODE_ALIVE;
             m->inc = e->term;
-            m->suspecter = by;
-            m->bcast_by = by;
-            m->nconf = 0;
-            if (was_alive) {
-                m->susp_start = h->now;
+            if (was_alive)
                 set_status(h, m, UT_NODE_SUSPECTED);
+            ut__gossip_susp_t *r = susp_of(h, m);
+            r->suspecter = by;
+            r->bcast_by = by;
+            r->nconf = 0;
+            if (was_alive) {
+                r->start = h->now;
                 push_event(h, UT_GOSSIP_EVENT_SUSPECTED, m);
             }
-            m->susp_deadline = m->susp_start + susp_timeout(h, 0);
+            r->deadline = r->start + susp_timeout(h, 0);
+            susp_due_at(h, r->deadline);
             enqueue(h, m);
             return false;
         }
@@ -1080,11 +1142,8 @@ static void stalled(ut_gossip_t *h, uint64_t gap)
     ut__trace(&h->tracer, UT_TRACE_WARN, "gossip", h->id, "stall", "tick gap over a period", gap,
               0);
     for (size_t i = 0; i < h->nsusp; i++) {
-        ut__gossip_member_t *m = find(h, h->susp[i]);
-        if (m != NULL) {
-            m->susp_start += gap;
-            m->susp_deadline += gap;
-        }
+        h->susp[i].start += gap;
+        h->susp[i].deadline += gap;
     }
     if (h->probe_active && !h->probe_acked)
         h->probe_active = false;
@@ -1100,12 +1159,19 @@ static void stalled(ut_gossip_t *h, uint64_t gap)
  * disseminated waits until its retransmissions are done. */
 static void reap(ut_gossip_t *h)
 {
+    if (h->now < h->reap_due)
+        return; /* nobody is due yet */
+    h->reap_due = UINT64_MAX;
     for (size_t i = 0; i < h->ngone;) {
         uint64_t id = h->gone[i];
         bool found;
         size_t idx = find_idx(h, id, &found);
         ut__gossip_member_t *m = found ? &h->m[idx] : NULL;
         if (m != NULL && (m->tx_left > 0 || h->now - m->gone_since < h->reap_after)) {
+            /* due when its window ends; one still being sent, at every tick */
+            uint64_t due = m->tx_left > 0 ? h->now : m->gone_since + h->reap_after;
+            if (due < h->reap_due)
+                h->reap_due = due;
             i++;
             continue;
         }
@@ -1143,11 +1209,11 @@ static uint64_t next_target(ut_gossip_t *h)
      * so SWIM's time-bounded completeness (§4.3) still holds. */
     if (h->lifeguard) {
         for (size_t i = 0; i < h->nsusp; i++) {
-            ut__gossip_member_t *m = find(h, h->susp[i]);
-            if (m != NULL && !m->susp_probed) {
-                m->susp_probed = true;
+            ut__gossip_susp_t *r = &h->susp[i];
+            if (!r->probed) {
+                r->probed = true;
                 h->probe_buddy = true;
-                return m->id;
+                return r->id;
             }
         }
     }
@@ -1215,6 +1281,69 @@ static uint64_t random_member(ut_gossip_t *h, uint8_t want, uint64_t not1, const
     return pick;
 }
 
+/* The earliest time at which a tick has work (see ut_gossip_next_deadline;
+ * the gossip slot counts only with updates queued). Lower bounds where the
+ * exact time would need a scan (suspicions, reaping). */
+static uint64_t next_due(const ut_gossip_t *h)
+{
+    if (!h->started)
+        return 0;
+    if (h->left_done)
+        return UINT64_MAX;
+    uint64_t t = h->next_probe;
+    if (h->local == UT_NODE_JOINING && h->next_join < t)
+        t = h->next_join;
+    if (h->nsusp > 0 && h->susp_due < t)
+        t = h->susp_due;
+    if (h->reap_after > 0 && h->ngone > 0 && h->reap_due < t)
+        t = h->reap_due;
+    for (unsigned i = 0; i < UT__GOSSIP_RELAYS; i++)
+        if (h->relays[i].used && h->relays[i].deadline < t)
+            t = h->relays[i].deadline;
+    if (h->probe_active && !h->probe_acked && !h->ind_sent &&
+        h->probe_sent + scaled(h, h->timeout) < t)
+        t = h->probe_sent + scaled(h, h->timeout);
+    if (h->gossip_interval > 0 && h->nbq > 0 && h->next_gossip < t)
+        t = h->next_gossip;
+    if (h->pp_interval > 0 && h->local != UT_NODE_JOINING && h->next_pp < t)
+        t = h->next_pp;
+    return t;
+}
+
+/* The gossip slot of a tick with nothing queued: the next slot is one
+ * interval on. After a tick gap shorter than a protocol period it keeps
+ * its phase (next_gossip + j·interval), which is what a caller ticking at
+ * every multiple of the gossip interval got before; a caller that ticks
+ * only at ut_gossip_next_deadline() gets the same slots. After a longer
+ * gap (a stall) it restarts from now, as it always did. */
+static void idle_gossip_slot(ut_gossip_t *h, uint64_t now_ms, uint64_t gap)
+{
+    if (h->gossip_interval == 0 || now_ms < h->next_gossip)
+        return;
+    if (gap >= h->interval) {
+        h->next_gossip = now_ms + h->gossip_interval;
+        return;
+    }
+    uint64_t behind = now_ms - h->next_gossip;
+    h->next_gossip += (behind / h->gossip_interval + 1u) * h->gossip_interval;
+}
+
+uint64_t ut_gossip_next_deadline(const ut_gossip_t *h)
+{
+    if (h == NULL || !ut__handle_valid(&h->base, UT__GOSSIP_MAGIC))
+        return UINT64_MAX;
+    if (!h->started)
+        return 0;
+    if (h->left_done)
+        return UINT64_MAX;
+    uint64_t t = next_due(h);
+    /* Lifeguard's stall rule reads a tick gap over a period as a pause of
+     * this member: a caller that ticks at these deadlines must not make one. */
+    if (h->now + h->interval < t)
+        t = h->now + h->interval;
+    return t;
+}
+
 int ut_gossip_tick(ut_gossip_t *h, uint64_t now_ms)
 {
     if (h == NULL || !ut__handle_valid(&h->base, UT__GOSSIP_MAGIC))
@@ -1222,6 +1351,25 @@ int ut_gossip_tick(ut_gossip_t *h, uint64_t now_ms)
     if (h->started && now_ms < h->now)
         UT__FAIL(&h->base, UT_EINVAL, "tick: time went back from %llu to %llu",
                  (unsigned long long)h->now, (unsigned long long)now_ms);
+    if (h->started) {
+        /* Fast path: nothing is due (most ticks of a caller that ticks
+         * often). Does what the full tick below would do then: moves time,
+         * passes an empty gossip slot, and nothing else. */
+        uint64_t gap = now_ms - h->now;
+        if (h->left_done) {
+            h->now = now_ms;
+            return UT_OK;
+        }
+        bool stall = h->lifeguard && gap > h->interval && gap > scaled(h, h->timeout);
+        if (!stall && now_ms < next_due(h)) {
+            h->now = now_ms;
+            if (h->nbq == 0)
+                idle_gossip_slot(h, now_ms, gap);
+            if (h->local == UT_NODE_LEAVING && h->n_live <= 1)
+                h->left_done = true;
+            return UT_OK;
+        }
+    }
     /* Worst case: k ping-reqs, a ping, the nacks due, the pushes, one sync;
      * one event per suspicion that expires. */
     /* A sync (the whole list) is reserved only in a tick that sends one:
@@ -1233,7 +1381,7 @@ int ut_gossip_tick(ut_gossip_t *h, uint64_t now_ms)
     for (unsigned i = 0; i < UT__GOSSIP_RELAYS; i++)
         due += h->relays[i].used && now_ms >= h->relays[i].deadline;
     if (reserve_out(h, h->k + 1u + due + h->fanout, will_sync, 0, 0) != UT_OK ||
-        reserve_events(h, h->nsusp) != UT_OK)
+        reserve_events(h, h->nsusp) != UT_OK || reserve_susp(h, 1) != UT_OK)
         UT__FAIL(&h->base, UT_ENOMEM, "tick: out of memory");
     bool was_started = h->started;
     if (!h->started) {
@@ -1259,15 +1407,19 @@ int ut_gossip_tick(ut_gossip_t *h, uint64_t now_ms)
     }
 
     /* SWIM §4.2: a suspicion not refuted in time becomes a confirm. */
-    for (size_t i = 0; i < h->nsusp;) {
-        ut__gossip_member_t *m = find(h, h->susp[i]);
-        if (m != NULL && now_ms >= m->susp_deadline) {
-            set_status(h, m, UT_NODE_DEAD); /* removes it from susp */
-            push_event(h, UT_GOSSIP_EVENT_DEAD, m);
-            enqueue(h, m);
-            continue;
+    if (now_ms >= h->susp_due) {
+        h->susp_due = UINT64_MAX;
+        for (size_t i = 0; i < h->nsusp;) {
+            if (now_ms >= h->susp[i].deadline) {
+                ut__gossip_member_t *m = find(h, h->susp[i].id);
+                set_status(h, m, UT_NODE_DEAD); /* removes it from susp */
+                push_event(h, UT_GOSSIP_EVENT_DEAD, m);
+                enqueue(h, m);
+                continue;
+            }
+            susp_due_at(h, h->susp[i].deadline);
+            i++;
         }
-        i++;
     }
 
     if (h->reap_after > 0)
@@ -1320,12 +1472,13 @@ int ut_gossip_tick(ut_gossip_t *h, uint64_t now_ms)
                 if (!h->probe_buddy)
                     confirm(h, t, h->id);
             } else if (t != NULL && t->status == UT_NODE_ALIVE) {
-                t->suspecter = h->id;
-                t->bcast_by = h->id;
-                t->nconf = 0;
-                t->susp_start = now_ms;
-                t->susp_deadline = now_ms + susp_timeout(h, 0);
                 set_status(h, t, UT_NODE_SUSPECTED);
+                ut__gossip_susp_t *r = susp_of(h, t);
+                r->suspecter = h->id;
+                r->bcast_by = h->id;
+                r->start = now_ms;
+                r->deadline = now_ms + susp_timeout(h, 0);
+                susp_due_at(h, r->deadline);
                 push_event(h, UT_GOSSIP_EVENT_SUSPECTED, t);
                 enqueue(h, t);
             }
@@ -1345,6 +1498,8 @@ int ut_gossip_tick(ut_gossip_t *h, uint64_t now_ms)
         h->next_probe = now_ms + scaled(h, h->interval);
     }
 
+    if (h->nbq == 0)
+        idle_gossip_slot(h, now_ms, gap);
     if (h->gossip_interval > 0 && now_ms >= h->next_gossip) {
         /* Dissemination beyond the probes (memberlist's gossip): queued
          * updates go to a few random members every gossip interval, so they

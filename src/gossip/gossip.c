@@ -148,6 +148,19 @@ static size_t find_idx(const ut_gossip_t *h, uint64_t id, bool *found)
     return lo;
 }
 
+/* find_idx, trying h->hint first: the updates of a full list come in id
+ * order, so each is where the previous one ended (a merge instead of a
+ * binary search per update). */
+static size_t find_idx_hint(const ut_gossip_t *h, uint64_t id, bool *found)
+{
+    size_t i = h->hint;
+    if (i <= h->n && (i == h->n || h->m[i].id >= id) && (i == 0 || h->m[i - 1].id < id)) {
+        *found = i < h->n && h->m[i].id == id;
+        return i;
+    }
+    return find_idx(h, id, found);
+}
+
 static ut__gossip_member_t *find(const ut_gossip_t *h, uint64_t id)
 {
     bool found;
@@ -679,7 +692,8 @@ static bool apply_update(ut_gossip_t *h, const ut_entry_t *e, unsigned char *met
         return false;
     }
     bool found;
-    size_t idx = find_idx(h, e->index, &found);
+    size_t idx = find_idx_hint(h, e->index, &found);
+    h->hint = idx + 1u; /* after it, whether found or inserted at idx */
     if (!found) {
         if (e->type != UT_NODE_ALIVE)
             return false; /* nothing to suspect or bury: we never knew it */
@@ -1310,22 +1324,19 @@ static uint64_t next_due(const ut_gossip_t *h)
     return t;
 }
 
-/* The gossip slot of a tick with nothing queued: the next slot is one
- * interval on. After a tick gap shorter than a protocol period it keeps
- * its phase (next_gossip + j·interval), which is what a caller ticking at
- * every multiple of the gossip interval got before; a caller that ticks
- * only at ut_gossip_next_deadline() gets the same slots. After a longer
- * gap (a stall) it restarts from now, as it always did. */
-static void idle_gossip_slot(ut_gossip_t *h, uint64_t now_ms, uint64_t gap)
+/* Gossip slots that passed with nothing queued, between the previous tick
+ * and this one: a caller that ticked at each of them would have moved the
+ * slot on each time (next_gossip = then + interval), so it moves in steps
+ * of the interval up to now. A caller that ticks only at
+ * ut_gossip_next_deadline() gets the slots one that ticks at every
+ * multiple of the interval got. Not after a gap over a period (a stall:
+ * nobody ticked meanwhile; the slot restarts from now, as it did). */
+static void idle_gossip_slots(ut_gossip_t *h, uint64_t now_ms, uint64_t gap)
 {
-    if (h->gossip_interval == 0 || now_ms < h->next_gossip)
+    if (h->gossip_interval == 0 || h->nbq > 0 || gap > h->interval || h->next_gossip >= now_ms)
         return;
-    if (gap >= h->interval) {
-        h->next_gossip = now_ms + h->gossip_interval;
-        return;
-    }
-    uint64_t behind = now_ms - h->next_gossip;
-    h->next_gossip += (behind / h->gossip_interval + 1u) * h->gossip_interval;
+    uint64_t behind = now_ms - h->next_gossip, gi = h->gossip_interval;
+    h->next_gossip += (behind + gi - 1u) / gi * gi;
 }
 
 uint64_t ut_gossip_next_deadline(const ut_gossip_t *h)
@@ -1361,10 +1372,11 @@ int ut_gossip_tick(ut_gossip_t *h, uint64_t now_ms)
             return UT_OK;
         }
         bool stall = h->lifeguard && gap > h->interval && gap > scaled(h, h->timeout);
+        idle_gossip_slots(h, now_ms, gap);
         if (!stall && now_ms < next_due(h)) {
             h->now = now_ms;
-            if (h->nbq == 0)
-                idle_gossip_slot(h, now_ms, gap);
+            if (h->gossip_interval > 0 && now_ms >= h->next_gossip)
+                h->next_gossip = now_ms + h->gossip_interval; /* an empty slot */
             if (h->local == UT_NODE_LEAVING && h->n_live <= 1)
                 h->left_done = true;
             return UT_OK;
@@ -1498,8 +1510,6 @@ int ut_gossip_tick(ut_gossip_t *h, uint64_t now_ms)
         h->next_probe = now_ms + scaled(h, h->interval);
     }
 
-    if (h->nbq == 0)
-        idle_gossip_slot(h, now_ms, gap);
     if (h->gossip_interval > 0 && now_ms >= h->next_gossip) {
         /* Dissemination beyond the probes (memberlist's gossip): queued
          * updates go to a few random members every gossip interval, so they
@@ -1736,10 +1746,7 @@ static const char *event_name(ut_gossip_event_kind_t kind)
 
 void ut__gossip_quiesce(ut_gossip_t *h)
 {
-    for (size_t i = 0; i < h->nbq; i++) {
-        ut__gossip_member_t *m = find(h, h->bq[i]);
-        if (m != NULL)
-            m->tx_left = 0;
-    }
+    for (size_t i = 0; i < h->n; i++)
+        h->m[i].tx_left = 0; /* > 0 exactly for the queued ones */
     h->nbq = 0;
 }

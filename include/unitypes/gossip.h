@@ -56,7 +56,9 @@ typedef struct ut_gossip_config {
     uint32_t awareness_max;      /**< Lifeguard local health multiplier bound. Default 8. */
     uint32_t max_datagram;       /**< Encoded size bound of every message but sync. Default 1400. */
     uint32_t max_meta;           /**< Metadata bound in bytes. Default 1024. */
-    uint32_t push_pull_interval_ms; /**< Full-state exchange period; 0 = off. Default 30000. */
+    uint32_t push_pull_interval_ms; /**< Full-state exchange period up to 32 live members,
+                                       one more such period per doubling beyond (as memberlist:
+                                       6× at 1,000, 10× at 10,000); 0 = off. Default 30000. */
     bool lifeguard; /**< Local health, dynamic suspicion, buddy system. Default true. */
     uint32_t gossip_interval_ms; /**< Period of update pushes to random members; 0 = off
                                     (piggyback only, as in SWIM). Default 200. */

@@ -27,6 +27,12 @@
  * length 2, fields 54, crc 4 (docs/wire-format.md). */
 #define UT__GOSSIP_FRAME_BASE 70u
 #define UT__GOSSIP_UPDATE_HDR 24u
+/* Buffers that a full-state exchange grew beyond this many elements are
+ * cut back to it once handed out: at 10,000 members each member would
+ * otherwise keep about 1.6 MB of them (two update pools and two event
+ * arrays of 10,000 entries) for the next exchange, minutes later. Steady
+ * state (probes, acks, pushes) needs a few hundred. */
+#define UT__GOSSIP_KEEP 1024u
 
 /* ut_msg_decoder_decode grows its array from body.append.n_entries: the
  * gossip body keeps its count and array where append keeps them. */
@@ -262,6 +268,24 @@ static uint64_t susp_timeout(const ut_gossip_t *h, unsigned nconf)
     return t < mn ? mn : t;
 }
 
+/* The push-pull period: the configured one up to 32 live members, then
+ * one more interval per doubling beyond 32 (memberlist's pushPullScale:
+ * 6× at 1,000 members, 10× at 10,000). A full exchange carries the whole
+ * list, so at a fixed period its cost per member grows with N, and with
+ * every member starting one per period, the group's with N²: at 10,000
+ * members and 30 s, 6.7 million list entries encoded, sent, decoded and
+ * merged per second of the group's life. Anti-entropy is the backstop of
+ * dissemination, not its path; the rejoin of healed partitions (a push-
+ * pull with a dead member every other round) still happens N/period times
+ * a second across the group (33 at 10,000 members). */
+static uint64_t pp_period(const ut_gossip_t *h)
+{
+    uint64_t mult = 1;
+    for (size_t c = 32; c < h->n_live && mult < 64; c *= 2)
+        mult++;
+    return (uint64_t)h->pp_interval * mult;
+}
+
 /* Lifeguard §4.1: probing slows and timeouts stretch by (LHM + 1). */
 static uint64_t scaled(const ut_gossip_t *h, uint32_t ms)
 {
@@ -459,7 +483,7 @@ static int reserve_out(ut_gossip_t *h, size_t n, bool sync, size_t extra_ups, si
     size_t parts = 0;
     if (sync) {
         ups += h->n;
-        bytes += h->meta_bytes + 8u * h->n;
+        bytes += h->meta_bytes + 8u * h->nsusp; /* metadata, and each suspecter's id */
         parts = sync_parts(h) + extra_ups;
     }
     if (ut__outbox_reserve(&h->ob, n + parts, bytes) != UT_OK)
@@ -1035,7 +1059,7 @@ int ut_gossip_step(ut_gossip_t *h, const ut_msg_t *m)
     /* A sync reply lists the members this message adds, too. */
     size_t extra_bytes = 0;
     for (size_t i = 0; sync && i < nu; i++)
-        extra_bytes += g->updates[i].len + 8u;
+        extra_bytes += g->updates[i].len; /* new metadata, or a suspecter's id (8) */
     if (reserve_members(h, nu) != UT_OK || reserve_events(h, 2 * nu + 1) != UT_OK ||
         reserve_out(h, 1, sync, sync ? nu : 0, extra_bytes) != UT_OK)
         goto oom;
@@ -1065,6 +1089,13 @@ int ut_gossip_step(ut_gossip_t *h, const ut_msg_t *m)
     for (size_t i = 0; i < nu; i++)
         if (!apply_update(h, &g->updates[i], h->metas[i]))
             ut__free(h->metas[i]);
+    if (h->metas_cap > UT__GOSSIP_KEEP) { /* a full list's worth: not kept */
+        void *q = ut__realloc(h->metas, UT__GOSSIP_KEEP * sizeof(unsigned char *));
+        if (q != NULL) {
+            h->metas = q;
+            h->metas_cap = UT__GOSSIP_KEEP;
+        }
+    }
 
     uint64_t from = m->from;
     switch (m->type) {
@@ -1399,7 +1430,7 @@ int ut_gossip_tick(ut_gossip_t *h, uint64_t now_ms)
     if (!h->started) {
         h->started = true;
         h->next_probe = now_ms + h->interval;
-        h->next_pp = now_ms + h->pp_interval;
+        h->next_pp = now_ms + pp_period(h);
         h->next_join = now_ms;
         h->next_gossip = now_ms + h->gossip_interval;
     }
@@ -1528,7 +1559,7 @@ int ut_gossip_tick(ut_gossip_t *h, uint64_t now_ms)
     }
 
     if (h->pp_interval > 0 && h->local != UT_NODE_JOINING && now_ms >= h->next_pp) {
-        h->next_pp = now_ms + h->pp_interval;
+        h->next_pp = now_ms + pp_period(h);
         /* Push-pull anti-entropy with one random member; every other round
          * with a dead or left one instead, so that the sides of a healed
          * partition find each other again (their members declared each
@@ -1589,6 +1620,28 @@ bool ut_gossip_ready_empty(const ut_gossip_ready_t *rd)
     return rd == NULL || (rd->n_msgs == 0 && rd->n_events == 0);
 }
 
+/* Cuts an empty buffer pair back to UT__GOSSIP_KEEP (see there). A failed
+ * realloc leaves the bigger buffer, which is harmless. */
+static void trim(ut_gossip_t *h, int which)
+{
+    ut__gossip_pool_t *p = &h->pool[which];
+    if (p->cap > UT__GOSSIP_KEEP) {
+        void *q = ut__realloc(p->e, UT__GOSSIP_KEEP * sizeof(ut_entry_t));
+        if (q != NULL) {
+            p->e = q;
+            p->cap = UT__GOSSIP_KEEP;
+        }
+    }
+    ut__gossip_evvec_t *v = &h->ev[which];
+    if (v->cap > UT__GOSSIP_KEEP) {
+        void *q = ut__realloc(v->ev, UT__GOSSIP_KEEP * sizeof(ut_gossip_event_t));
+        if (q != NULL) {
+            v->ev = q;
+            v->cap = UT__GOSSIP_KEEP;
+        }
+    }
+}
+
 int ut_gossip_advance(ut_gossip_t *h, const ut_gossip_ready_t *rd)
 {
     if (h == NULL || !ut__handle_valid(&h->base, UT__GOSSIP_MAGIC))
@@ -1603,6 +1656,7 @@ int ut_gossip_advance(ut_gossip_t *h, const ut_gossip_ready_t *rd)
     ut__outbox_release(&h->ob);
     h->ev[h->live ^ 1].n = 0;
     h->pool[h->live ^ 1].n = 0;
+    trim(h, h->live ^ 1);
     return UT_OK;
 }
 

@@ -8,7 +8,7 @@
  * member per second, the time for a metadata update to reach every member,
  * and library allocations per probe in steady state.
  *
- * usage: bench_gossip N loss_pct sim_seconds [stall 0|1] [lifeguard 0|1] [seed]
+ * usage: bench_gossip N loss_pct sim_seconds [stall 0|1] [lifeguard 0|1] [seed] [progress_s]
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -67,7 +67,7 @@ static double wall(void)
 int main(int argc, char **argv)
 {
     if (argc < 4) {
-        fprintf(stderr, "usage: %s N loss_pct sim_seconds [stall] [lifeguard] [seed]\n", argv[0]);
+        fprintf(stderr, "usage: %s N loss_pct sim_seconds [stall] [lifeguard] [seed] [progress_s]\n", argv[0]);
         return 2;
     }
     gc_config_t c;
@@ -78,6 +78,7 @@ int main(int argc, char **argv)
     bool stall = argc > 4 && atoi(argv[4]) != 0;
     c.lifeguard = argc > 5 ? atoi(argv[5]) != 0 : true;
     c.seed = argc > 6 ? strtoull(argv[6], NULL, 10) : 1;
+    uint64_t progress = argc > 7 ? strtoull(argv[7], NULL, 10) : 0; /* report every this many s */
     c.tick_ms = 100;
     c.check_views = false; /* the tests check them; here they would be timed */
     ut_allocator_t a = {NULL, cnt_malloc, cnt_realloc, cnt_free};
@@ -91,7 +92,7 @@ int main(int argc, char **argv)
     size_t crashed = (size_t)-1;
     long allocs_mark = 0;
     uint64_t msgs_mark = 0;
-    double t0 = wall();
+    double t0 = wall(), t_last = t0;
     for (uint64_t t = 0; t < secs * 1000; t += 1000) {
         uint64_t s = t / 1000;
         if (stall && s % 30 == 0)
@@ -120,6 +121,12 @@ int main(int argc, char **argv)
             msgs_mark = gc_stats(g)->msgs;
         }
         gc_run_until(g, t + 1000);
+        if (progress > 0 && (s + 1) % progress == 0) {
+            double now = wall();
+            fprintf(stderr, "  [t=%llus] %.2f s wall for the last %llu s simulated\n",
+                    (unsigned long long)(s + 1), now - t_last, (unsigned long long)progress);
+            t_last = now;
+        }
     }
     double el = wall() - t0;
     const gc_stats_t *st = gc_stats(g);

@@ -63,6 +63,7 @@ struct gc {
     gc_event_fn fn;
     void *ud;
     uint64_t errors;
+    size_t n_up; /* members not crashed */
 };
 
 static uint64_t rnd(gc_t *g)
@@ -266,6 +267,7 @@ gc_t *gc_new(const gc_config_t *c)
     g->side = NULL;
     if (ut_msg_decoder_new(&g->dec) != UT_OK)
         g->errors++;
+    g->n_up = c->n;
     g->captimers = c->n + 1024;
     g->timers = malloc(g->captimers * sizeof *g->timers);
     for (size_t i = 0; i < c->n; i++) {
@@ -358,10 +360,7 @@ static void on_event(gc_t *g, size_t i, const ut_gossip_event_t *ev)
             g->st.false_deads++;
         else {
             t->dead_seen++;
-            size_t live = 0;
-            for (size_t k = 0; k < g->cfg.n; k++)
-                live += !g->m[k].crashed;
-            if (t->dead_seen == live) {
+            if (t->dead_seen == g->n_up) {
                 g->st.dead_all_n++;
                 g->st.dead_all_sum_ms += g->now - t->crashed_at;
             }
@@ -566,6 +565,7 @@ void gc_crash(gc_t *g, size_t i)
     if (m->crashed)
         return;
     m->crashed = true;
+    g->n_up--;
     m->crashed_at = g->now;
     m->crash_inc = ut_gossip_incarnation(m->h);
     m->was_crashed = true;
@@ -585,6 +585,7 @@ void gc_restart(gc_t *g, size_t i)
     m->generation++;
     m->h = make(g, i, true);
     m->crashed = false;
+    g->n_up++;
     m->last_tick = g->now;
     m->first_grid = g->next_tick;
     schedule(g, i, 0);

@@ -101,6 +101,7 @@ struct ut_gossip {
     uint64_t *order;
     size_t order_pos;
     uint64_t *bq;
+    uint32_t *bqh; /* where each queued member was in h->m when looked at last */
     size_t nbq, bq_cursor;
     ut__gossip_susp_t *susp; /* in the order suspicions began, but for swap-removals */
     size_t nsusp, susp_cap;
@@ -110,6 +111,7 @@ struct ut_gossip {
     size_t ngone;
     uint64_t reap_after; /* 0 = never */
     uint64_t reap_due;   /* no member is reaped before this (a lower bound) */
+    uint64_t relay_due;  /* no relayed probe times out before this (a lower bound) */
     uint64_t *seeds;
     size_t nseeds, seed_pos;
 
@@ -318,9 +320,34 @@ static void push_event(ut_gossip_t *h, ut_gossip_event_kind_t kind, const ut__go
 /* Queue a member's current state for dissemination (SWIM §4.1). */
 static void enqueue(ut_gossip_t *h, ut__gossip_member_t *m)
 {
-    if (m->tx_left == 0)
+    if (m->tx_left == 0) {
+        h->bqh[h->nbq] = (uint32_t)(m - h->m);
         h->bq[h->nbq++] = m->id; /* capacity = member capacity */
+    }
     m->tx_left = retransmit_limit(h);
+}
+
+static void bq_remove(ut_gossip_t *h, size_t i)
+{
+    h->nbq--;
+    h->bq[i] = h->bq[h->nbq];
+    h->bqh[i] = h->bqh[h->nbq];
+}
+
+/* The member of queue entry i: where it was when queued, unless the table
+ * moved since (joins and reaps shift it), then by search. Every message
+ * looks at each queued update: this saves a binary search each. */
+static ut__gossip_member_t *find_queued(ut_gossip_t *h, size_t i)
+{
+    uint32_t at = h->bqh[i];
+    if (at < h->n && h->m[at].id == h->bq[i])
+        return &h->m[at];
+    bool found;
+    size_t idx = find_idx(h, h->bq[i], &found);
+    if (!found)
+        return NULL;
+    h->bqh[i] = (uint32_t)idx;
+    return &h->m[idx];
 }
 
 static void remove_id(uint64_t *arr, size_t *n, uint64_t id)
@@ -419,6 +446,7 @@ static int reserve_members(ut_gossip_t *h, size_t extra)
      * leaves bigger arrays and the old h->cap, which is harmless. */
     if (grow_exact((void **)&h->order, cap, sizeof(uint64_t)) != UT_OK ||
         grow_exact((void **)&h->bq, cap, sizeof(uint64_t)) != UT_OK ||
+        grow_exact((void **)&h->bqh, cap, sizeof(uint32_t)) != UT_OK ||
         grow_exact((void **)&h->gone, cap, sizeof(uint64_t)) != UT_OK ||
         grow_exact((void **)&h->m, cap, sizeof(ut__gossip_member_t)) != UT_OK)
         return UT_ENOMEM;
@@ -543,9 +571,9 @@ static ut_msg_t *push_dgram(ut_gossip_t *h, ut_msg_type_t type, uint64_t to, uin
     ut__gossip_pool_t *p = &h->pool[h->live];
     size_t off = p->n, cnt = 0, max = dgram_updates(h) - 1u;
     size_t budget = h->max_dgram - UT__GOSSIP_FRAME_BASE;
-    ut__gossip_member_t *dest = find(h, to);
-    if (h->lifeguard && dest != NULL && dest->status == UT_NODE_SUSPECTED &&
-        update_size(dest) <= budget) {
+    /* (only a suspect gets its suspicion first: no lookup when there is none) */
+    ut__gossip_member_t *dest = h->lifeguard && h->nsusp > 0 ? find(h, to) : NULL;
+    if (dest != NULL && dest->status == UT_NODE_SUSPECTED && update_size(dest) <= budget) {
         member_update(h, dest, &p->e[p->n++]);
         budget -= update_size(dest);
         cnt++;
@@ -556,14 +584,14 @@ static ut_msg_t *push_dgram(ut_gossip_t *h, ut_msg_type_t type, uint64_t to, uin
     while (remaining > 0 && h->nbq > 0 && cnt < max) {
         if (h->bq_cursor >= h->nbq)
             h->bq_cursor = 0;
-        ut__gossip_member_t *m = find(h, h->bq[h->bq_cursor]);
+        ut__gossip_member_t *m = find_queued(h, h->bq_cursor);
         remaining--;
         if (m == NULL || m->tx_left == 0) { /* cannot happen; heal the queue */
-            h->bq[h->bq_cursor] = h->bq[--h->nbq];
+            bq_remove(h, h->bq_cursor);
             continue;
         }
         size_t sz = update_size(m);
-        if (sz > budget || (m == dest && cnt > 0 && p->e[off].index == m->id)) {
+        if (sz > budget || (m->id == to && cnt > 0 && p->e[off].index == m->id)) {
             h->bq_cursor++;
             continue;
         }
@@ -571,7 +599,7 @@ static ut_msg_t *push_dgram(ut_gossip_t *h, ut_msg_type_t type, uint64_t to, uin
         budget -= sz;
         cnt++;
         if (--m->tx_left == 0) {
-            h->bq[h->bq_cursor] = h->bq[--h->nbq];
+            bq_remove(h, h->bq_cursor);
             if (m->id == h->id && h->local == UT_NODE_LEAVING)
                 h->left_done = true;
         } else {
@@ -960,6 +988,7 @@ void ut_gossip_free(ut_gossip_t *h)
     ut__free(h->m);
     ut__free(h->order);
     ut__free(h->bq);
+    ut__free(h->bqh);
     ut__free(h->susp);
     ut__free(h->gone);
     ut__free(h->seeds);
@@ -1122,6 +1151,8 @@ int ut_gossip_step(ut_gossip_t *h, const ut_msg_t *m)
             break; /* too many at once: the requester's other helpers remain */
         /* Lifeguard §4.2: nack at 80% of the timeout if the target is silent. */
         *slot = (ut__gossip_relay_t){from, g->seq, g->target, h->now + h->timeout * 8u / 10u, true};
+        if (slot->deadline < h->relay_due)
+            h->relay_due = slot->deadline;
         push_dgram(h, UT_MSG_GOSSIP_PING, g->target, g->seq, g->target, from);
         break;
     }
@@ -1342,9 +1373,8 @@ static uint64_t next_due(const ut_gossip_t *h)
         t = h->susp_due;
     if (h->reap_after > 0 && h->ngone > 0 && h->reap_due < t)
         t = h->reap_due;
-    for (unsigned i = 0; i < UT__GOSSIP_RELAYS; i++)
-        if (h->relays[i].used && h->relays[i].deadline < t)
-            t = h->relays[i].deadline;
+    if (h->relay_due < t)
+        t = h->relay_due;
     if (h->probe_active && !h->probe_acked && !h->ind_sent &&
         h->probe_sent + scaled(h, h->timeout) < t)
         t = h->probe_sent + scaled(h, h->timeout);
@@ -1468,8 +1498,11 @@ int ut_gossip_tick(ut_gossip_t *h, uint64_t now_ms)
     if (h->reap_after > 0)
         reap(h);
 
+    h->relay_due = UINT64_MAX;
     for (unsigned i = 0; i < UT__GOSSIP_RELAYS; i++) {
         ut__gossip_relay_t *r = &h->relays[i];
+        if (r->used && now_ms < r->deadline && r->deadline < h->relay_due)
+            h->relay_due = r->deadline;
         if (r->used && now_ms >= r->deadline) {
             r->used = false;
             /* Lifeguard §4.2: the nack tells the requester that we, its

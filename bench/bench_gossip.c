@@ -8,7 +8,10 @@
  * member per second, the time for a metadata update to reach every member,
  * and library allocations per probe in steady state.
  *
- * usage: bench_gossip N loss_pct sim_seconds [stall 0|1] [lifeguard 0|1] [seed] [progress_s]
+ * usage: bench_gossip N loss_pct sim_seconds [mode 0|1|2] [lifeguard 0|1] [seed] [progress_s]
+ * mode 1 ("stall"): 10% of members stop for 2 s every 30 s; mode 2 ("slow"):
+ * 10% of members, every 30 s, get every message 1.2 s late for 5 s while
+ * they keep ticking (an overloaded receiver, the case of Lifeguard §4.1).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -67,7 +70,9 @@ static double wall(void)
 int main(int argc, char **argv)
 {
     if (argc < 4) {
-        fprintf(stderr, "usage: %s N loss_pct sim_seconds [stall] [lifeguard] [seed] [progress_s]\n", argv[0]);
+        fprintf(stderr,
+                "usage: %s N loss_pct sim_seconds [stall] [lifeguard] [seed] [progress_s]\n",
+                argv[0]);
         return 2;
     }
     gc_config_t c;
@@ -75,7 +80,8 @@ int main(int argc, char **argv)
     c.n = (size_t)strtoul(argv[1], NULL, 10);
     c.loss_pct = (unsigned)strtoul(argv[2], NULL, 10);
     uint64_t secs = strtoull(argv[3], NULL, 10);
-    bool stall = argc > 4 && atoi(argv[4]) != 0;
+    int mode = argc > 4 ? atoi(argv[4]) : 0;
+    bool stall = mode == 1, slow = mode == 2;
     c.lifeguard = argc > 5 ? atoi(argv[5]) != 0 : true;
     c.seed = argc > 6 ? strtoull(argv[6], NULL, 10) : 1;
     uint64_t progress = argc > 7 ? strtoull(argv[7], NULL, 10) : 0; /* report every this many s */
@@ -98,6 +104,9 @@ int main(int argc, char **argv)
         if (stall && s % 30 == 0)
             for (size_t i = 0; i < c.n / 10; i++)
                 gc_stall(g, (size_t)((i * 10 + s / 30) % c.n), t + 2000);
+        if (slow && s % 30 == 0)
+            for (size_t i = 0; i < c.n / 10; i++)
+                gc_slow(g, (size_t)((i * 10 + s / 30) % c.n), t + 5000, 1200);
         if (s % 60 == 10) {
             rng = rng * 6364136223846793005ull + 1442695040888963407ull;
             crashed = (size_t)((rng >> 33) % c.n);
@@ -123,8 +132,13 @@ int main(int argc, char **argv)
         gc_run_until(g, t + 1000);
         if (progress > 0 && (s + 1) % progress == 0) {
             double now = wall();
-            fprintf(stderr, "  [t=%llus] %.2f s wall for the last %llu s simulated\n",
-                    (unsigned long long)(s + 1), now - t_last, (unsigned long long)progress);
+            const gc_stats_t *ps = gc_stats(g);
+            fprintf(stderr,
+                    "  [t=%llus] %.2f s wall for the last %llu s simulated; so far: false dead "
+                    "%llu, false suspicions raised %llu, crashes dead everywhere %llu\n",
+                    (unsigned long long)(s + 1), now - t_last, (unsigned long long)progress,
+                    (unsigned long long)ps->false_deads, (unsigned long long)ps->origin_susp_false,
+                    (unsigned long long)ps->dead_all_n);
             t_last = now;
         }
     }
@@ -143,7 +157,10 @@ int main(int argc, char **argv)
     }
     /* probes ~ one ping per member per period */
     double probes = (double)(secs > 8 ? secs - 8 : 1) * (double)c.n;
-    printf("G1 n=%zu loss=%u%% stall=%d lifeguard=%d seed=%llu sim=%llus\n", c.n, c.loss_pct, stall,
+    printf("G1 n=%zu loss=%u%% faults=%s lifeguard=%d seed=%llu sim=%llus\n", c.n, c.loss_pct,
+           stall  ? "stall"
+           : slow ? "slow"
+                  : "none",
            c.lifeguard, (unsigned long long)c.seed, (unsigned long long)secs);
     printf("  wall %.2f s  (%.1f s per simulated hour)\n", el, el * 3600.0 / (double)secs);
     printf("  crashes detected %llu: first detection mean %.2f periods, p99 %.2f periods\n",
@@ -154,6 +171,11 @@ int main(int argc, char **argv)
     printf("  suspicions %llu (false %llu), dead declarations %llu (false %llu)\n",
            (unsigned long long)st->suspicions, (unsigned long long)st->false_suspicions,
            (unsigned long long)st->deads, (unsigned long long)st->false_deads);
+    printf("  suspicions raised by a failed probe %llu: target crashed %llu, target stalled %llu, "
+           "false %llu (suspecter stalled itself: %llu)\n",
+           (unsigned long long)st->origin_susp, (unsigned long long)st->origin_susp_crash,
+           (unsigned long long)st->origin_susp_stalled, (unsigned long long)st->origin_susp_false,
+           (unsigned long long)st->origin_susp_false_self);
     printf("  bytes/member/s %.0f  msgs/member/s %.2f  oversize %llu  lib errors %llu\n",
            (double)st->bytes / (double)c.n / (double)secs,
            (double)st->msgs / (double)c.n / (double)secs, (unsigned long long)st->oversize,

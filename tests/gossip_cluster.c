@@ -36,6 +36,10 @@ typedef struct gc_member {
     ut_gossip_t *h;
     bool crashed;
     uint64_t stalled_until;
+    uint64_t stall_from; /* start of the latest stall (with stalled_until, its end) */
+    bool stalled_ever;
+    uint64_t slow_from, slow_until; /* latest slow spell: inbound delayed by slow_lag */
+    uint32_t slow_lag;
     uint64_t crashed_at;
     uint64_t crash_inc; /* incarnation of the crashed instance */
     bool was_crashed;
@@ -63,7 +67,8 @@ struct gc {
     gc_event_fn fn;
     void *ud;
     uint64_t errors;
-    size_t n_up; /* members not crashed */
+    size_t n_up;  /* members not crashed */
+    bool ticking; /* draining what a tick produced */
 };
 
 static uint64_t rnd(gc_t *g)
@@ -329,6 +334,40 @@ void gc_free(gc_t *g)
     free(g);
 }
 
+/* Whether member j was stalled, or slow, at some time in [from, to]. */
+static bool stalled_within(const gc_member_t *m, uint64_t from, uint64_t to)
+{
+    return (m->stalled_ever && m->stall_from <= to && m->stalled_until >= from) ||
+           (m->slow_until > 0 && m->slow_from <= to && m->slow_until >= from);
+}
+
+/* A suspicion that member i raised itself (its own probe of j failed: a
+ * SUSPECTED event out of a tick). It is justified when j had crashed, was
+ * partitioned away from i, or was stalled during i's probe; else it is
+ * false: caused by loss, or by i's own slowness. i's probe of j began at
+ * most a probe period (interval times local health + 1) before now; the
+ * window adds one more period for a health that fell meanwhile, and the
+ * longest delay. */
+static void classify_origin(gc_t *g, size_t i, size_t j, bool crashed)
+{
+    gc_member_t *t = &g->m[j];
+    g->st.origin_susp++;
+    if (crashed || (g->side != NULL && g->side[i] != g->side[j])) {
+        g->st.origin_susp_crash++;
+        return;
+    }
+    uint64_t lhm = g->m[i].h != NULL ? ut_gossip_health(g->m[i].h) : 0;
+    uint64_t w = (lhm + 2u) * g->cfg.probe_interval_ms + g->cfg.delay_max_ms;
+    uint64_t from = g->now > w ? g->now - w : 0;
+    if (stalled_within(t, from, g->now)) {
+        g->st.origin_susp_stalled++;
+        return;
+    }
+    g->st.origin_susp_false++;
+    if (stalled_within(&g->m[i], from, g->now))
+        g->st.origin_susp_false_self++;
+}
+
 static void on_event(gc_t *g, size_t i, const ut_gossip_event_t *ev)
 {
     size_t j = (size_t)(ev->node - 1);
@@ -339,6 +378,8 @@ static void on_event(gc_t *g, size_t i, const ut_gossip_event_t *ev)
     bool stale = t->was_crashed && ev->incarnation <= t->crash_inc;
     if (ev->kind == UT_GOSSIP_EVENT_SUSPECTED) {
         g->st.suspicions++;
+        if (g->ticking)
+            classify_origin(g, i, j, t->crashed || stale);
         if (!t->crashed && !stale)
             g->st.false_suspicions++;
         else if (!t->detected) {
@@ -406,6 +447,8 @@ static void send_all(gc_t *g, size_t i, const ut_gossip_ready_t *rd)
             }
             uint32_t span = g->cfg.delay_max_ms - g->cfg.delay_min_ms + 1;
             p.at = g->now + g->cfg.delay_min_ms + rnd(g) % span;
+            if (g->m[to].slow_until > g->now)
+                p.at += g->m[to].slow_lag; /* the receiver is slow to read it */
             p.seq = g->seq++;
             p.to = to;
             heap_push(g, p);
@@ -540,7 +583,9 @@ void gc_run_until(gc_t *g, uint64_t t)
             if (ut_gossip_tick(m->h, g->now) != UT_OK)
                 g->errors++;
             m->last_tick = g->now;
+            g->ticking = true;
             drain(g, tm.i);
+            g->ticking = false;
             g->next_tick += g->cfg.tick_ms; /* the next tick is a later grid point */
             reschedule(g, tm.i);
             g->next_tick -= g->cfg.tick_ms;
@@ -594,6 +639,9 @@ void gc_restart(gc_t *g, size_t i)
 void gc_stall(gc_t *g, size_t i, uint64_t until_ms)
 {
     catch_up(g, i);
+    if (g->m[i].stalled_until <= g->now)
+        g->m[i].stall_from = g->now;
+    g->m[i].stalled_ever = true;
     g->m[i].stalled_until = until_ms;
     schedule(g, i, until_ms > g->now ? until_ms : g->now);
 }
@@ -606,6 +654,13 @@ void gc_partition(gc_t *g, const unsigned char *side)
         g->side = malloc(g->cfg.n);
         memcpy(g->side, side, g->cfg.n);
     }
+}
+
+void gc_slow(gc_t *g, size_t i, uint64_t until_ms, uint32_t lag_ms)
+{
+    g->m[i].slow_from = g->now;
+    g->m[i].slow_until = until_ms;
+    g->m[i].slow_lag = lag_ms;
 }
 
 void gc_set_loss(gc_t *g, unsigned loss_pct)

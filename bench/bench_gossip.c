@@ -9,6 +9,7 @@
  * and library allocations per probe in steady state.
  *
  * usage: bench_gossip N loss_pct sim_seconds [mode 0|1|2] [lifeguard 0|1] [seed] [progress_s]
+ *        [crashes 0|1]
  * mode 1 ("stall"): 10% of members stop for 2 s every 30 s; mode 2 ("slow"):
  * 10% of members, every 30 s, get every message 1.2 s late for 5 s while
  * they keep ticking (an overloaded receiver, the case of Lifeguard §4.1).
@@ -33,6 +34,10 @@ static void *cnt_realloc(void *ctx, void *p, size_t n)
     (void)ctx;
     n_allocs++;
     return realloc(p, n);
+}
+static uint64_t allocs_so_far(void)
+{
+    return (uint64_t)n_allocs;
 }
 static void cnt_free(void *ctx, void *p)
 {
@@ -70,9 +75,10 @@ static double wall(void)
 int main(int argc, char **argv)
 {
     if (argc < 4) {
-        fprintf(stderr,
-                "usage: %s N loss_pct sim_seconds [stall] [lifeguard] [seed] [progress_s]\n",
-                argv[0]);
+        fprintf(
+            stderr,
+            "usage: %s N loss_pct sim_seconds [mode] [lifeguard] [seed] [progress_s] [crashes]\n",
+            argv[0]);
         return 2;
     }
     gc_config_t c;
@@ -85,6 +91,7 @@ int main(int argc, char **argv)
     c.lifeguard = argc > 5 ? atoi(argv[5]) != 0 : true;
     c.seed = argc > 6 ? strtoull(argv[6], NULL, 10) : 1;
     uint64_t progress = argc > 7 ? strtoull(argv[7], NULL, 10) : 0; /* report every this many s */
+    bool crashes = argc > 8 ? atoi(argv[8]) != 0 : true;
     c.tick_ms = 100;
     c.check_views = false; /* the tests check them; here they would be timed */
     ut_allocator_t a = {NULL, cnt_malloc, cnt_realloc, cnt_free};
@@ -94,6 +101,9 @@ int main(int argc, char **argv)
     spread_t sp;
     memset(&sp, 0, sizeof sp);
     gc_on_event(g, on_ev, &sp);
+    gc_count_allocs(g, allocs_so_far);
+    gc_stats_t mark;
+    memset(&mark, 0, sizeof mark);
     uint64_t rng = c.seed * 0x9e3779b97f4a7c15ull + 1;
     size_t crashed = (size_t)-1;
     long allocs_mark = 0;
@@ -107,7 +117,7 @@ int main(int argc, char **argv)
         if (slow && s % 30 == 0)
             for (size_t i = 0; i < c.n / 10; i++)
                 gc_slow(g, (size_t)((i * 10 + s / 30) % c.n), t + 5000, 1200);
-        if (s % 60 == 10) {
+        if (crashes && s % 60 == 10) {
             rng = rng * 6364136223846793005ull + 1442695040888963407ull;
             crashed = (size_t)((rng >> 33) % c.n);
             gc_crash(g, crashed);
@@ -128,6 +138,7 @@ int main(int argc, char **argv)
         if (s == 8) {
             allocs_mark = n_allocs;
             msgs_mark = gc_stats(g)->msgs;
+            mark = *gc_stats(g);
         }
         gc_run_until(g, t + 1000);
         if (progress > 0 && (s + 1) % progress == 0) {
@@ -189,6 +200,15 @@ int main(int argc, char **argv)
            "probe\n",
            n_allocs - allocs_mark, probes, (unsigned long long)(st->msgs - msgs_mark),
            (double)(n_allocs - allocs_mark) / probes);
+    printf("  after warm-up: %llu allocations in %llu steps and ticks of probe work (%.5f per "
+           "call); %llu in %llu of full-state exchanges\n",
+           (unsigned long long)(st->probe_allocs - mark.probe_allocs),
+           (unsigned long long)(st->probe_calls - mark.probe_calls),
+           st->probe_calls > mark.probe_calls ? (double)(st->probe_allocs - mark.probe_allocs) /
+                                                    (double)(st->probe_calls - mark.probe_calls)
+                                              : 0.0,
+           (unsigned long long)(st->sync_allocs - mark.sync_allocs),
+           (unsigned long long)(st->sync_calls - mark.sync_calls));
     gc_free(g);
     ut_set_allocator(NULL);
     return 0;

@@ -67,8 +67,10 @@ struct gc {
     gc_event_fn fn;
     void *ud;
     uint64_t errors;
-    size_t n_up;  /* members not crashed */
-    bool ticking; /* draining what a tick produced */
+    size_t n_up;    /* members not crashed */
+    bool ticking;   /* draining what a tick produced */
+    bool sent_sync; /* a drain sent a full-state message */
+    uint64_t (*allocs)(void);
 };
 
 static uint64_t rnd(gc_t *g)
@@ -420,6 +422,8 @@ static void send_all(gc_t *g, size_t i, const ut_gossip_ready_t *rd)
             g->errors++;
             continue;
         }
+        if (msg->type == UT_MSG_GOSSIP_SYNC || msg->type == UT_MSG_GOSSIP_SYNC_RESP)
+            g->sent_sync = true;
         if (len > 1400) /* push-pull parts included */
             g->st.oversize++;
         g->st.msgs++;
@@ -519,6 +523,24 @@ static void catch_up(gc_t *g, size_t i)
     }
 }
 
+/* Library allocations of one step or tick and the drain after it, as
+ * probe work (probes, acks, indirect probes, nacks, pushes) or as a
+ * full-state exchange (a step of one, or a tick that sent one). */
+static void account(gc_t *g, uint64_t a0, bool sync)
+{
+    if (g->allocs == NULL)
+        return;
+    uint64_t d = g->allocs() - a0;
+    if (sync || g->sent_sync) {
+        g->st.sync_calls++;
+        g->st.sync_allocs += d;
+    } else {
+        g->st.probe_calls++;
+        g->st.probe_allocs += d;
+    }
+    g->sent_sync = false;
+}
+
 static void deliver(gc_t *g, gc_pkt_t *p)
 {
     gc_member_t *m = &g->m[p->to];
@@ -530,10 +552,13 @@ static void deliver(gc_t *g, gc_pkt_t *p)
         return;
     }
     catch_up(g, p->to);
+    uint64_t a0 = g->allocs != NULL ? g->allocs() : 0;
+    bool sync = msg.type == UT_MSG_GOSSIP_SYNC || msg.type == UT_MSG_GOSSIP_SYNC_RESP;
     int rc = ut_gossip_step(m->h, &msg);
     if (rc != UT_OK)
         g->errors++;
     drain(g, p->to);
+    account(g, a0, sync);
     reschedule(g, p->to);
 }
 
@@ -580,12 +605,15 @@ void gc_run_until(gc_t *g, uint64_t t)
                 g->next_tick -= g->cfg.tick_ms;
                 continue;
             }
+            uint64_t a0 = g->allocs != NULL ? g->allocs() : 0;
+            g->sent_sync = false;
             if (ut_gossip_tick(m->h, g->now) != UT_OK)
                 g->errors++;
             m->last_tick = g->now;
             g->ticking = true;
             drain(g, tm.i);
             g->ticking = false;
+            account(g, a0, false);
             g->next_tick += g->cfg.tick_ms; /* the next tick is a later grid point */
             reschedule(g, tm.i);
             g->next_tick -= g->cfg.tick_ms;
@@ -661,6 +689,11 @@ void gc_slow(gc_t *g, size_t i, uint64_t until_ms, uint32_t lag_ms)
     g->m[i].slow_from = g->now;
     g->m[i].slow_until = until_ms;
     g->m[i].slow_lag = lag_ms;
+}
+
+void gc_count_allocs(gc_t *g, uint64_t (*fn)(void))
+{
+    g->allocs = fn;
 }
 
 void gc_set_loss(gc_t *g, unsigned loss_pct)

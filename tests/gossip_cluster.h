@@ -46,6 +46,9 @@ typedef struct gc_stats {
      * the probe's window). */
     uint64_t origin_susp, origin_susp_crash, origin_susp_stalled;
     uint64_t origin_susp_false, origin_susp_false_self;
+    /* With gc_count_allocs: library allocations made by steps and ticks
+     * (with their drains) of probe work, and of full-state exchanges. */
+    uint64_t probe_calls, probe_allocs, sync_calls, sync_allocs;
     uint64_t view_checks; /* rules of tests/gossip_check.h checked (n <= 256) */
     uint64_t view_errors; /* ... and broken (must stay 0) */
 } gc_stats_t;
@@ -68,6 +71,9 @@ void gc_stall(gc_t *g, size_t i, uint64_t until_ms);
 void gc_slow(gc_t *g, size_t i, uint64_t until_ms, uint32_t lag_ms);
 /* Members with side[i] != side[j] cannot talk; NULL heals. */
 void gc_partition(gc_t *g, const unsigned char *side);
+/* fn returns the number of allocations made so far (the caller's counting
+ * ut_allocator_t); the stats then split them by the work that made them. */
+void gc_count_allocs(gc_t *g, uint64_t (*fn)(void));
 /* Change the loss rate from now on (e.g. 0: the faults stop). */
 void gc_set_loss(gc_t *g, unsigned loss_pct);
 bool gc_crashed(const gc_t *g, size_t i);

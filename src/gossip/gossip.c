@@ -961,6 +961,17 @@ int ut_gossip_new(ut_gossip_t **out, const ut_gossip_config_t *cfg)
     }
     if (reserve_members(h, 1) != UT_OK)
         goto oom;
+    /* Steady-state room up front (both halves of the double buffers): what
+     * a tick reserves, and the events of one full datagram, so that probing
+     * does not grow them a step at a time later. */
+    for (int i = 0; i < 2; i++) {
+        h->live = i;
+        if (reserve_events(h, 2 * dgram_updates(h) + 1u) != UT_OK ||
+            reserve_pool(h, (h->k + 1u + UT__GOSSIP_RELAYS + h->fanout) * dgram_updates(h)) !=
+                UT_OK)
+            goto oom;
+    }
+    h->live = 0;
     ut__gossip_member_t *s = &h->m[0];
     memset(s, 0, sizeof *s);
     s->id = h->id;
@@ -1068,6 +1079,31 @@ static ut__gossip_relay_t *relay_find(ut_gossip_t *h, uint64_t origin, uint64_t 
     return NULL;
 }
 
+/* Whether update i may end up owning a copy of its metadata (apply_update
+ * takes it for a new member, or a newer incarnation whose metadata
+ * differs). Most updates a member receives are news it already has (each
+ * is sent λ·log N times): they get no copy, so a probe or ack that carries
+ * them allocates nothing. A member named twice in the message gets a copy
+ * whenever the first test passes, since the earlier update may change
+ * what the later one is compared with. */
+static bool needs_copy(const ut_gossip_t *h, const ut_msg_gossip_t *g, size_t i)
+{
+    const ut_entry_t *e = &g->updates[i];
+    if (e->type != UT_NODE_ALIVE || e->len == 0 || e->index == h->id)
+        return false;
+    const ut__gossip_member_t *m = find(h, e->index);
+    if (m == NULL)
+        return true;
+    if (e->term <= m->inc)
+        return false; /* incarnations only grow: it stays stale */
+    if (!meta_equal(m, e))
+        return true;
+    for (size_t k = 0; k < g->n_updates; k++)
+        if (k != i && g->updates[k].index == e->index)
+            return true;
+    return false;
+}
+
 int ut_gossip_step(ut_gossip_t *h, const ut_msg_t *m)
 {
     if (h == NULL || !ut__handle_valid(&h->base, UT__GOSSIP_MAGIC))
@@ -1102,7 +1138,7 @@ int ut_gossip_step(ut_gossip_t *h, const ut_msg_t *m)
     for (; got < nu; got++) {
         const ut_entry_t *e = &g->updates[got];
         h->metas[got] = NULL;
-        if (e->type == UT_NODE_ALIVE && e->len > 0) {
+        if (needs_copy(h, g, got)) {
             h->metas[got] = ut__malloc(e->len);
             if (h->metas[got] == NULL)
                 break;
@@ -1450,10 +1486,10 @@ int ut_gossip_tick(ut_gossip_t *h, uint64_t now_ms)
     bool will_sync = h->local == UT_NODE_JOINING ? (!h->started || now_ms >= h->next_join)
                                                  : (h->pp_interval > 0 && h->started &&
                                                     now_ms >= h->next_pp && !h->left_done);
-    size_t due = 0;
-    for (unsigned i = 0; i < UT__GOSSIP_RELAYS; i++)
-        due += h->relays[i].used && now_ms >= h->relays[i].deadline;
-    if (reserve_out(h, h->k + 1u + due + h->fanout, will_sync, 0, 0) != UT_OK ||
+    /* Every relay counts as due: a reservation that grew with the nacks due
+     * made a new, bigger byte chunk each time a member first had one more
+     * due than before, an allocation in the middle of steady probing. */
+    if (reserve_out(h, h->k + 1u + UT__GOSSIP_RELAYS + h->fanout, will_sync, 0, 0) != UT_OK ||
         reserve_events(h, h->nsusp) != UT_OK || reserve_susp(h, 1) != UT_OK)
         UT__FAIL(&h->base, UT_ENOMEM, "tick: out of memory");
     bool was_started = h->started;
@@ -1658,11 +1694,15 @@ bool ut_gossip_ready_empty(const ut_gossip_ready_t *rd)
 static void trim(ut_gossip_t *h, int which)
 {
     ut__gossip_pool_t *p = &h->pool[which];
-    if (p->cap > UT__GOSSIP_KEEP) {
-        void *q = ut__realloc(p->e, UT__GOSSIP_KEEP * sizeof(ut_entry_t));
+    /* at least what a tick reserves, so that probing never regrows it */
+    size_t keep = (h->k + 1u + UT__GOSSIP_RELAYS + h->fanout) * dgram_updates(h);
+    if (keep < UT__GOSSIP_KEEP)
+        keep = UT__GOSSIP_KEEP;
+    if (p->cap > keep) {
+        void *q = ut__realloc(p->e, keep * sizeof(ut_entry_t));
         if (q != NULL) {
             p->e = q;
-            p->cap = UT__GOSSIP_KEEP;
+            p->cap = keep;
         }
     }
     ut__gossip_evvec_t *v = &h->ev[which];

@@ -21,7 +21,8 @@ typedef struct gc_config {
     unsigned loss_pct; /* per-message loss, percent */
     unsigned dup_pct;  /* per-message duplication, percent */
     uint32_t delay_min_ms, delay_max_ms;
-    uint32_t tick_ms; /* every live member is ticked this often */
+    uint32_t tick_ms; /* tick grid: a member is ticked at the grid points where its
+                         ut_gossip_next_deadline() says a tick has work */
     uint32_t probe_interval_ms, probe_timeout_ms;
     uint32_t push_pull_ms;
     bool lifeguard;

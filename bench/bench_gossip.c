@@ -8,7 +8,11 @@
  * member per second, the time for a metadata update to reach every member,
  * and library allocations per probe in steady state.
  *
- * usage: bench_gossip N loss_pct sim_seconds [stall 0|1] [lifeguard 0|1] [seed]
+ * usage: bench_gossip N loss_pct sim_seconds [mode 0|1|2] [lifeguard 0|1] [seed] [progress_s]
+ *        [crashes 0|1]
+ * mode 1 ("stall"): 10% of members stop for 2 s every 30 s; mode 2 ("slow"):
+ * 10% of members, every 30 s, get every message 1.2 s late for 5 s while
+ * they keep ticking (an overloaded receiver, the case of Lifeguard §4.1).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -30,6 +34,10 @@ static void *cnt_realloc(void *ctx, void *p, size_t n)
     (void)ctx;
     n_allocs++;
     return realloc(p, n);
+}
+static uint64_t allocs_so_far(void)
+{
+    return (uint64_t)n_allocs;
 }
 static void cnt_free(void *ctx, void *p)
 {
@@ -67,7 +75,10 @@ static double wall(void)
 int main(int argc, char **argv)
 {
     if (argc < 4) {
-        fprintf(stderr, "usage: %s N loss_pct sim_seconds [stall] [lifeguard] [seed]\n", argv[0]);
+        fprintf(
+            stderr,
+            "usage: %s N loss_pct sim_seconds [mode] [lifeguard] [seed] [progress_s] [crashes]\n",
+            argv[0]);
         return 2;
     }
     gc_config_t c;
@@ -75,9 +86,12 @@ int main(int argc, char **argv)
     c.n = (size_t)strtoul(argv[1], NULL, 10);
     c.loss_pct = (unsigned)strtoul(argv[2], NULL, 10);
     uint64_t secs = strtoull(argv[3], NULL, 10);
-    bool stall = argc > 4 && atoi(argv[4]) != 0;
+    int mode = argc > 4 ? atoi(argv[4]) : 0;
+    bool stall = mode == 1, slow = mode == 2;
     c.lifeguard = argc > 5 ? atoi(argv[5]) != 0 : true;
     c.seed = argc > 6 ? strtoull(argv[6], NULL, 10) : 1;
+    uint64_t progress = argc > 7 ? strtoull(argv[7], NULL, 10) : 0; /* report every this many s */
+    bool crashes = argc > 8 ? atoi(argv[8]) != 0 : true;
     c.tick_ms = 100;
     c.check_views = false; /* the tests check them; here they would be timed */
     ut_allocator_t a = {NULL, cnt_malloc, cnt_realloc, cnt_free};
@@ -87,17 +101,23 @@ int main(int argc, char **argv)
     spread_t sp;
     memset(&sp, 0, sizeof sp);
     gc_on_event(g, on_ev, &sp);
+    gc_count_allocs(g, allocs_so_far);
+    gc_stats_t mark;
+    memset(&mark, 0, sizeof mark);
     uint64_t rng = c.seed * 0x9e3779b97f4a7c15ull + 1;
     size_t crashed = (size_t)-1;
     long allocs_mark = 0;
     uint64_t msgs_mark = 0;
-    double t0 = wall();
+    double t0 = wall(), t_last = t0;
     for (uint64_t t = 0; t < secs * 1000; t += 1000) {
         uint64_t s = t / 1000;
         if (stall && s % 30 == 0)
             for (size_t i = 0; i < c.n / 10; i++)
                 gc_stall(g, (size_t)((i * 10 + s / 30) % c.n), t + 2000);
-        if (s % 60 == 10) {
+        if (slow && s % 30 == 0)
+            for (size_t i = 0; i < c.n / 10; i++)
+                gc_slow(g, (size_t)((i * 10 + s / 30) % c.n), t + 5000, 1200);
+        if (crashes && s % 60 == 10) {
             rng = rng * 6364136223846793005ull + 1442695040888963407ull;
             crashed = (size_t)((rng >> 33) % c.n);
             gc_crash(g, crashed);
@@ -118,8 +138,20 @@ int main(int argc, char **argv)
         if (s == 8) {
             allocs_mark = n_allocs;
             msgs_mark = gc_stats(g)->msgs;
+            mark = *gc_stats(g);
         }
         gc_run_until(g, t + 1000);
+        if (progress > 0 && (s + 1) % progress == 0) {
+            double now = wall();
+            const gc_stats_t *ps = gc_stats(g);
+            fprintf(stderr,
+                    "  [t=%llus] %.2f s wall for the last %llu s simulated; so far: false dead "
+                    "%llu, false suspicions raised %llu, crashes dead everywhere %llu\n",
+                    (unsigned long long)(s + 1), now - t_last, (unsigned long long)progress,
+                    (unsigned long long)ps->false_deads, (unsigned long long)ps->origin_susp_false,
+                    (unsigned long long)ps->dead_all_n);
+            t_last = now;
+        }
     }
     double el = wall() - t0;
     const gc_stats_t *st = gc_stats(g);
@@ -136,7 +168,10 @@ int main(int argc, char **argv)
     }
     /* probes ~ one ping per member per period */
     double probes = (double)(secs > 8 ? secs - 8 : 1) * (double)c.n;
-    printf("G1 n=%zu loss=%u%% stall=%d lifeguard=%d seed=%llu sim=%llus\n", c.n, c.loss_pct, stall,
+    printf("G1 n=%zu loss=%u%% faults=%s lifeguard=%d seed=%llu sim=%llus\n", c.n, c.loss_pct,
+           stall  ? "stall"
+           : slow ? "slow"
+                  : "none",
            c.lifeguard, (unsigned long long)c.seed, (unsigned long long)secs);
     printf("  wall %.2f s  (%.1f s per simulated hour)\n", el, el * 3600.0 / (double)secs);
     printf("  crashes detected %llu: first detection mean %.2f periods, p99 %.2f periods\n",
@@ -147,6 +182,11 @@ int main(int argc, char **argv)
     printf("  suspicions %llu (false %llu), dead declarations %llu (false %llu)\n",
            (unsigned long long)st->suspicions, (unsigned long long)st->false_suspicions,
            (unsigned long long)st->deads, (unsigned long long)st->false_deads);
+    printf("  suspicions raised by a failed probe %llu: target crashed %llu, target stalled %llu, "
+           "false %llu (suspecter stalled itself: %llu)\n",
+           (unsigned long long)st->origin_susp, (unsigned long long)st->origin_susp_crash,
+           (unsigned long long)st->origin_susp_stalled, (unsigned long long)st->origin_susp_false,
+           (unsigned long long)st->origin_susp_false_self);
     printf("  bytes/member/s %.0f  msgs/member/s %.2f  oversize %llu  lib errors %llu\n",
            (double)st->bytes / (double)c.n / (double)secs,
            (double)st->msgs / (double)c.n / (double)secs, (unsigned long long)st->oversize,
@@ -160,6 +200,15 @@ int main(int argc, char **argv)
            "probe\n",
            n_allocs - allocs_mark, probes, (unsigned long long)(st->msgs - msgs_mark),
            (double)(n_allocs - allocs_mark) / probes);
+    printf("  after warm-up: %llu allocations in %llu steps and ticks of probe work (%.5f per "
+           "call); %llu in %llu of full-state exchanges\n",
+           (unsigned long long)(st->probe_allocs - mark.probe_allocs),
+           (unsigned long long)(st->probe_calls - mark.probe_calls),
+           st->probe_calls > mark.probe_calls ? (double)(st->probe_allocs - mark.probe_allocs) /
+                                                    (double)(st->probe_calls - mark.probe_calls)
+                                              : 0.0,
+           (unsigned long long)(st->sync_allocs - mark.sync_allocs),
+           (unsigned long long)(st->sync_calls - mark.sync_calls));
     gc_free(g);
     ut_set_allocator(NULL);
     return 0;

@@ -11,6 +11,10 @@
  * memory; the benchmark's 10,000 members skip it). */
 #define GC_VIEW_CHECK_MAX 256u
 
+/* Packet buffers of up to this size come from a free list (a datagram is
+ * at most 1,400 bytes): no malloc per message. */
+#define GC_BUF 1536u
+
 typedef struct gc_pkt {
     uint64_t at, seq;
     size_t to; /* index */
@@ -18,17 +22,34 @@ typedef struct gc_pkt {
     unsigned char *buf;
 } gc_pkt_t;
 
+/* A member's tick, due at a point of the tick grid. */
+typedef struct gc_timer {
+    uint64_t at;
+    size_t i;
+} gc_timer_t;
+
+typedef struct gc_freebuf {
+    struct gc_freebuf *next;
+} gc_freebuf_t;
+
 typedef struct gc_member {
     ut_gossip_t *h;
     bool crashed;
     uint64_t stalled_until;
+    uint64_t stall_from; /* start of the latest stall (with stalled_until, its end) */
+    bool stalled_ever;
+    uint64_t slow_from, slow_until; /* latest slow spell: inbound delayed by slow_lag */
+    uint32_t slow_lag;
     uint64_t crashed_at;
     uint64_t crash_inc; /* incarnation of the crashed instance */
     bool was_crashed;
     bool detected;
     size_t dead_seen; /* live members that declared it dead since the crash */
     unsigned generation;
-    gck_view_t *view; /* this instance's view of each member (small n only) */
+    gck_view_t *view;    /* this instance's view of each member (small n only) */
+    uint64_t tick_at;    /* grid point of its pending timer entry; UINT64_MAX = none */
+    uint64_t last_tick;  /* when it was last ticked */
+    uint64_t first_grid; /* the first grid point this instance is ticked at */
 } gc_member_t;
 
 struct gc {
@@ -37,12 +58,19 @@ struct gc {
     uint64_t now, rng, seq, next_tick;
     gc_pkt_t *heap;
     size_t nheap, capheap;
+    gc_timer_t *timers; /* min-heap by (at, member index) */
+    size_t ntimers, captimers;
+    gc_freebuf_t *free_bufs;
     unsigned char *side;
     ut_msg_decoder_t *dec;
     gc_stats_t st;
     gc_event_fn fn;
     void *ud;
     uint64_t errors;
+    size_t n_up;    /* members not crashed */
+    bool ticking;   /* draining what a tick produced */
+    bool sent_sync; /* a drain sent a full-state message */
+    uint64_t (*allocs)(void);
 };
 
 static uint64_t rnd(gc_t *g)
@@ -111,6 +139,106 @@ static gc_pkt_t heap_pop(gc_t *g)
     return top;
 }
 
+static bool timer_less(const gc_timer_t *a, const gc_timer_t *b)
+{
+    return a->at < b->at || (a->at == b->at && a->i < b->i);
+}
+
+static void timer_push(gc_t *g, gc_timer_t t)
+{
+    if (g->ntimers == g->captimers) {
+        g->captimers = g->captimers ? g->captimers * 2 : 1024;
+        g->timers = realloc(g->timers, g->captimers * sizeof *g->timers);
+    }
+    size_t i = g->ntimers++;
+    while (i > 0) {
+        size_t up = (i - 1) / 2;
+        if (!timer_less(&t, &g->timers[up]))
+            break;
+        g->timers[i] = g->timers[up];
+        i = up;
+    }
+    g->timers[i] = t;
+}
+
+static gc_timer_t timer_pop(gc_t *g)
+{
+    gc_timer_t top = g->timers[0], last = g->timers[--g->ntimers];
+    size_t i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= g->ntimers)
+            break;
+        if (c + 1 < g->ntimers && timer_less(&g->timers[c + 1], &g->timers[c]))
+            c++;
+        if (!timer_less(&g->timers[c], &last))
+            break;
+        g->timers[i] = g->timers[c];
+        i = c;
+    }
+    if (g->ntimers > 0)
+        g->timers[i] = last;
+    return top;
+}
+
+/* Member i wants a tick at t: its entry goes to the first grid point at or
+ * after t that is still to come (the grid point now, if its ticks have not
+ * run yet), unless an earlier entry is pending. Members are ticked on the
+ * grid every tick_ms as before, but only when ut_gossip_next_deadline()
+ * says a tick has work: the ticks left out did nothing. */
+static void schedule(gc_t *g, size_t i, uint64_t t)
+{
+    gc_member_t *m = &g->m[i];
+    uint64_t tk = g->cfg.tick_ms;
+    uint64_t at = t <= g->next_tick ? g->next_tick : (t + tk - 1) / tk * tk;
+    /* Never later than a period after the last tick: the deadline is
+     * capped there (Lifeguard's stall rule), and rounding up must not
+     * cross it. */
+    uint64_t cap = m->last_tick + g->cfg.probe_interval_ms;
+    if (at > cap && m->h != NULL && ut_gossip_next_deadline(m->h) != 0) {
+        uint64_t down = cap / tk * tk;
+        at = down >= g->next_tick ? down : g->next_tick;
+    }
+    if (at >= m->tick_at)
+        return;
+    m->tick_at = at;
+    timer_push(g, (gc_timer_t){at, i});
+}
+
+static void reschedule(gc_t *g, size_t i)
+{
+    gc_member_t *m = &g->m[i];
+    if (m->crashed || m->h == NULL)
+        return;
+    uint64_t d = ut_gossip_next_deadline(m->h);
+    if (d != UINT64_MAX)
+        schedule(g, i, d);
+}
+
+static unsigned char *buf_get(gc_t *g, size_t len)
+{
+    if (len > GC_BUF)
+        return malloc(len);
+    gc_freebuf_t *b = g->free_bufs;
+    if (b == NULL)
+        return malloc(GC_BUF);
+    g->free_bufs = b->next;
+    return (unsigned char *)b;
+}
+
+static void buf_put(gc_t *g, unsigned char *p, size_t len)
+{
+    if (p == NULL)
+        return;
+    if (len > GC_BUF) {
+        free(p);
+        return;
+    }
+    gc_freebuf_t *b = (gc_freebuf_t *)(void *)p;
+    b->next = g->free_bufs;
+    g->free_bufs = b;
+}
+
 static ut_gossip_t *make(gc_t *g, size_t i, bool with_seed)
 {
     ut_gossip_config_t c;
@@ -146,7 +274,11 @@ gc_t *gc_new(const gc_config_t *c)
     g->side = NULL;
     if (ut_msg_decoder_new(&g->dec) != UT_OK)
         g->errors++;
+    g->n_up = c->n;
+    g->captimers = c->n + 1024;
+    g->timers = malloc(g->captimers * sizeof *g->timers);
     for (size_t i = 0; i < c->n; i++) {
+        g->m[i].tick_at = UINT64_MAX;
         g->m[i].h = make(g, i, !c->bootstrap && i > 0);
         if (c->check_views && c->n <= GC_VIEW_CHECK_MAX)
             g->m[i].view = calloc(c->n, sizeof(gck_view_t));
@@ -175,7 +307,8 @@ gc_t *gc_new(const gc_config_t *c)
         }
         free(e);
     }
-    /* Members start their clocks at random offsets within one period. */
+    for (size_t i = 0; i < c->n; i++)
+        schedule(g, i, 0);
     return g;
 }
 
@@ -190,11 +323,51 @@ void gc_free(gc_t *g)
     while (g->nheap > 0)
         free(heap_pop(g).buf);
     free(g->heap);
+    free(g->timers);
+    while (g->free_bufs != NULL) {
+        gc_freebuf_t *b = g->free_bufs;
+        g->free_bufs = b->next;
+        free(b);
+    }
     free(g->m);
     free(g->side);
     free(g->st.detect_ms);
     ut_msg_decoder_free(g->dec);
     free(g);
+}
+
+/* Whether member j was stalled, or slow, at some time in [from, to]. */
+static bool stalled_within(const gc_member_t *m, uint64_t from, uint64_t to)
+{
+    return (m->stalled_ever && m->stall_from <= to && m->stalled_until >= from) ||
+           (m->slow_until > 0 && m->slow_from <= to && m->slow_until >= from);
+}
+
+/* A suspicion that member i raised itself (its own probe of j failed: a
+ * SUSPECTED event out of a tick). It is justified when j had crashed, was
+ * partitioned away from i, or was stalled during i's probe; else it is
+ * false: caused by loss, or by i's own slowness. i's probe of j began at
+ * most a probe period (interval times local health + 1) before now; the
+ * window adds one more period for a health that fell meanwhile, and the
+ * longest delay. */
+static void classify_origin(gc_t *g, size_t i, size_t j, bool crashed)
+{
+    gc_member_t *t = &g->m[j];
+    g->st.origin_susp++;
+    if (crashed || (g->side != NULL && g->side[i] != g->side[j])) {
+        g->st.origin_susp_crash++;
+        return;
+    }
+    uint64_t lhm = g->m[i].h != NULL ? ut_gossip_health(g->m[i].h) : 0;
+    uint64_t w = (lhm + 2u) * g->cfg.probe_interval_ms + g->cfg.delay_max_ms;
+    uint64_t from = g->now > w ? g->now - w : 0;
+    if (stalled_within(t, from, g->now)) {
+        g->st.origin_susp_stalled++;
+        return;
+    }
+    g->st.origin_susp_false++;
+    if (stalled_within(&g->m[i], from, g->now))
+        g->st.origin_susp_false_self++;
 }
 
 static void on_event(gc_t *g, size_t i, const ut_gossip_event_t *ev)
@@ -207,6 +380,8 @@ static void on_event(gc_t *g, size_t i, const ut_gossip_event_t *ev)
     bool stale = t->was_crashed && ev->incarnation <= t->crash_inc;
     if (ev->kind == UT_GOSSIP_EVENT_SUSPECTED) {
         g->st.suspicions++;
+        if (g->ticking)
+            classify_origin(g, i, j, t->crashed || stale);
         if (!t->crashed && !stale)
             g->st.false_suspicions++;
         else if (!t->detected) {
@@ -228,10 +403,7 @@ static void on_event(gc_t *g, size_t i, const ut_gossip_event_t *ev)
             g->st.false_deads++;
         else {
             t->dead_seen++;
-            size_t live = 0;
-            for (size_t k = 0; k < g->cfg.n; k++)
-                live += !g->m[k].crashed;
-            if (t->dead_seen == live) {
+            if (t->dead_seen == g->n_up) {
                 g->st.dead_all_n++;
                 g->st.dead_all_sum_ms += g->now - t->crashed_at;
             }
@@ -250,6 +422,8 @@ static void send_all(gc_t *g, size_t i, const ut_gossip_ready_t *rd)
             g->errors++;
             continue;
         }
+        if (msg->type == UT_MSG_GOSSIP_SYNC || msg->type == UT_MSG_GOSSIP_SYNC_RESP)
+            g->sent_sync = true;
         if (len > 1400) /* push-pull parts included */
             g->st.oversize++;
         g->st.msgs++;
@@ -261,13 +435,24 @@ static void send_all(gc_t *g, size_t i, const ut_gossip_ready_t *rd)
             continue;
         }
         unsigned copies = rnd(g) % 100 < g->cfg.dup_pct ? 2 : 1;
+        unsigned char *first = NULL;
+        size_t first_len = 0;
         for (unsigned c = 0; c < copies; c++) {
             gc_pkt_t p;
-            p.buf = malloc(len);
-            if (ut_msg_encode(msg, p.buf, len, &p.len) != UT_OK)
-                g->errors++;
+            p.buf = buf_get(g, len);
+            if (first == NULL) {
+                if (ut_msg_encode(msg, p.buf, len, &p.len) != UT_OK)
+                    g->errors++;
+                first = p.buf;
+                first_len = p.len;
+            } else {
+                memcpy(p.buf, first, first_len); /* a duplicate: the same bytes */
+                p.len = first_len;
+            }
             uint32_t span = g->cfg.delay_max_ms - g->cfg.delay_min_ms + 1;
             p.at = g->now + g->cfg.delay_min_ms + rnd(g) % span;
+            if (g->m[to].slow_until > g->now)
+                p.at += g->m[to].slow_lag; /* the receiver is slow to read it */
             p.seq = g->seq++;
             p.to = to;
             heap_push(g, p);
@@ -319,6 +504,43 @@ static void drain(gc_t *g, size_t i)
     check_views(g, i);
 }
 
+/* A member's step reads the time of its last tick, and Lifeguard's stall
+ * rule the gap since then. Every member used to be ticked at every grid
+ * point; the ticks that had nothing to do are left out now, so the last of
+ * them is made here, before a step or a stall (it has nothing to do either:
+ * only the clock moves). */
+static void catch_up(gc_t *g, size_t i)
+{
+    gc_member_t *m = &g->m[i];
+    uint64_t tk = g->cfg.tick_ms;
+    if (m->crashed || m->h == NULL || g->next_tick < tk)
+        return;
+    uint64_t glast = g->next_tick - tk;
+    if (glast > m->last_tick && glast >= m->first_grid && m->stalled_until <= glast) {
+        if (ut_gossip_tick(m->h, glast) != UT_OK)
+            g->errors++;
+        m->last_tick = glast;
+    }
+}
+
+/* Library allocations of one step or tick and the drain after it, as
+ * probe work (probes, acks, indirect probes, nacks, pushes) or as a
+ * full-state exchange (a step of one, or a tick that sent one). */
+static void account(gc_t *g, uint64_t a0, bool sync)
+{
+    if (g->allocs == NULL)
+        return;
+    uint64_t d = g->allocs() - a0;
+    if (sync || g->sent_sync) {
+        g->st.sync_calls++;
+        g->st.sync_allocs += d;
+    } else {
+        g->st.probe_calls++;
+        g->st.probe_allocs += d;
+    }
+    g->sent_sync = false;
+}
+
 static void deliver(gc_t *g, gc_pkt_t *p)
 {
     gc_member_t *m = &g->m[p->to];
@@ -329,14 +551,23 @@ static void deliver(gc_t *g, gc_pkt_t *p)
         g->errors++;
         return;
     }
+    catch_up(g, p->to);
+    uint64_t a0 = g->allocs != NULL ? g->allocs() : 0;
+    bool sync = msg.type == UT_MSG_GOSSIP_SYNC || msg.type == UT_MSG_GOSSIP_SYNC_RESP;
     int rc = ut_gossip_step(m->h, &msg);
     if (rc != UT_OK)
         g->errors++;
     drain(g, p->to);
+    account(g, a0, sync);
+    reschedule(g, p->to);
 }
 
 void gc_run_until(gc_t *g, uint64_t t)
 {
+    /* Calls made on members between runs (set_meta, leave) may have
+     * brought their deadlines forward. */
+    for (size_t i = 0; i < g->cfg.n; i++)
+        reschedule(g, i);
     while (g->now < t) {
         uint64_t next = g->next_tick;
         if (g->nheap > 0 && g->heap[0].at < next)
@@ -355,16 +586,37 @@ void gc_run_until(gc_t *g, uint64_t t)
                 continue;
             }
             deliver(g, &p);
-            free(p.buf);
+            buf_put(g, p.buf, p.len);
             continue;
         }
-        for (size_t i = 0; i < g->cfg.n; i++) {
-            gc_member_t *m = &g->m[i];
-            if (m->crashed || m->h == NULL || m->stalled_until > g->now)
+        /* The grid point's ticks, in member order (as when every member
+         * was ticked here). */
+        while (g->ntimers > 0 && g->timers[0].at == g->now) {
+            gc_timer_t tm = timer_pop(g);
+            gc_member_t *m = &g->m[tm.i];
+            if (m->tick_at != tm.at)
+                continue; /* superseded by an earlier entry */
+            m->tick_at = UINT64_MAX;
+            if (m->crashed || m->h == NULL)
                 continue;
+            if (m->stalled_until > g->now) {
+                g->next_tick += g->cfg.tick_ms; /* not this grid point */
+                schedule(g, tm.i, m->stalled_until);
+                g->next_tick -= g->cfg.tick_ms;
+                continue;
+            }
+            uint64_t a0 = g->allocs != NULL ? g->allocs() : 0;
+            g->sent_sync = false;
             if (ut_gossip_tick(m->h, g->now) != UT_OK)
                 g->errors++;
-            drain(g, i);
+            m->last_tick = g->now;
+            g->ticking = true;
+            drain(g, tm.i);
+            g->ticking = false;
+            account(g, a0, false);
+            g->next_tick += g->cfg.tick_ms; /* the next tick is a later grid point */
+            reschedule(g, tm.i);
+            g->next_tick -= g->cfg.tick_ms;
         }
         g->next_tick += g->cfg.tick_ms;
     }
@@ -386,6 +638,7 @@ void gc_crash(gc_t *g, size_t i)
     if (m->crashed)
         return;
     m->crashed = true;
+    g->n_up--;
     m->crashed_at = g->now;
     m->crash_inc = ut_gossip_incarnation(m->h);
     m->was_crashed = true;
@@ -405,11 +658,20 @@ void gc_restart(gc_t *g, size_t i)
     m->generation++;
     m->h = make(g, i, true);
     m->crashed = false;
+    g->n_up++;
+    m->last_tick = g->now;
+    m->first_grid = g->next_tick;
+    schedule(g, i, 0);
 }
 
 void gc_stall(gc_t *g, size_t i, uint64_t until_ms)
 {
+    catch_up(g, i);
+    if (g->m[i].stalled_until <= g->now)
+        g->m[i].stall_from = g->now;
+    g->m[i].stalled_ever = true;
     g->m[i].stalled_until = until_ms;
+    schedule(g, i, until_ms > g->now ? until_ms : g->now);
 }
 
 void gc_partition(gc_t *g, const unsigned char *side)
@@ -420,6 +682,18 @@ void gc_partition(gc_t *g, const unsigned char *side)
         g->side = malloc(g->cfg.n);
         memcpy(g->side, side, g->cfg.n);
     }
+}
+
+void gc_slow(gc_t *g, size_t i, uint64_t until_ms, uint32_t lag_ms)
+{
+    g->m[i].slow_from = g->now;
+    g->m[i].slow_until = until_ms;
+    g->m[i].slow_lag = lag_ms;
+}
+
+void gc_count_allocs(gc_t *g, uint64_t (*fn)(void))
+{
+    g->allocs = fn;
 }
 
 void gc_set_loss(gc_t *g, unsigned loss_pct)

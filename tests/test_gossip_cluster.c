@@ -30,6 +30,64 @@ static bool all_see(gc_t *g, size_t n, size_t j, ut_node_status_t st)
     return true;
 }
 
+static uint64_t g_allocs;
+static void *count_malloc(void *ctx, size_t n)
+{
+    (void)ctx;
+    g_allocs++;
+    return malloc(n);
+}
+static void *count_realloc(void *ctx, void *p, size_t n)
+{
+    (void)ctx;
+    g_allocs++;
+    return realloc(p, n);
+}
+static void count_free(void *ctx, void *p)
+{
+    (void)ctx;
+    free(p);
+}
+static uint64_t allocs_so_far(void)
+{
+    return g_allocs;
+}
+
+/* Zero allocations per probe: in steady state (after a warm-up, no
+ * restarts), the steps and ticks of probe work (pings, acks, indirect
+ * probes, nacks, pushes, suspicions and refutations under 5 % loss and
+ * stalls) allocate nothing. Full-state exchanges are counted apart. */
+static void test_probe_work_allocates_nothing(void **state)
+{
+    (void)state;
+    ut_allocator_t a = {NULL, count_malloc, count_realloc, count_free};
+    ut_set_allocator(&a);
+    for (unsigned seed = 1; seed <= n_seeds(); seed++) {
+        gc_config_t c;
+        gc_config_init(&c);
+        c.n = 32;
+        c.seed = 300 + seed;
+        c.loss_pct = 5;
+        c.check_views = false; /* the views' own bookkeeping is not the library's */
+        gc_t *g = gc_new(&c);
+        gc_count_allocs(g, allocs_so_far);
+        gc_run_until(g, 60000);
+        gc_stats_t before = *gc_stats(g);
+        for (uint64_t t = 60000; t < 360000; t += 30000) {
+            for (size_t i = 0; i < 3; i++)
+                gc_stall(g, (i * 11 + t / 30000) % c.n, t + 2000);
+            gc_run_until(g, t + 30000);
+        }
+        const gc_stats_t *st = gc_stats(g);
+        assert_true(st->probe_calls - before.probe_calls > 20000); /* it did probe */
+        assert_true(st->origin_susp > before.origin_susp);         /* and suspect */
+        assert_int_equal(st->probe_allocs - before.probe_allocs, 0);
+        assert_int_equal(gc_errors(g), 0);
+        gc_free(g);
+    }
+    ut_set_allocator(NULL);
+}
+
 static void test_no_false_positive_without_faults(void **state)
 {
     (void)state;
@@ -247,6 +305,7 @@ int main(void)
     (void)test_leave_is_not_dead;
     (void)test_restart_rejoins;
     (void)test_partition_heals;
+    (void)test_probe_work_allocates_nothing;
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_broken_build_is_caught)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
@@ -262,6 +321,7 @@ int main(void)
         cmocka_unit_test(test_leave_is_not_dead),
         cmocka_unit_test(test_restart_rejoins),
         cmocka_unit_test(test_partition_heals),
+        cmocka_unit_test(test_probe_work_allocates_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

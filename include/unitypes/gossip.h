@@ -56,7 +56,9 @@ typedef struct ut_gossip_config {
     uint32_t awareness_max;      /**< Lifeguard local health multiplier bound. Default 8. */
     uint32_t max_datagram;       /**< Encoded size bound of every message but sync. Default 1400. */
     uint32_t max_meta;           /**< Metadata bound in bytes. Default 1024. */
-    uint32_t push_pull_interval_ms; /**< Full-state exchange period; 0 = off. Default 30000. */
+    uint32_t push_pull_interval_ms; /**< Full-state exchange period up to 32 live members,
+                                       one more such period per doubling beyond (as memberlist:
+                                       6× at 1,000, 10× at 10,000); 0 = off. Default 30000. */
     bool lifeguard; /**< Local health, dynamic suspicion, buddy system. Default true. */
     uint32_t gossip_interval_ms; /**< Period of update pushes to random members; 0 = off
                                     (piggyback only, as in SWIM). Default 200. */
@@ -178,6 +180,23 @@ UT_API int ut_gossip_step(ut_gossip_t *h, const ut_msg_t *m);
  * @since 0.2.0
  */
 UT_API int ut_gossip_tick(ut_gossip_t *h, uint64_t now_ms);
+
+/**
+ * @brief When the member next needs a tick.
+ *
+ * A caller may tick at these times only instead of at a fixed rate: a
+ * tick before the deadline only moves the clock. The deadline never lies
+ * more than one probe interval after the last tick (Lifeguard's stall
+ * rule reads a longer gap as a pause of this member), and it can move
+ * earlier after ut_gossip_step(), ut_gossip_leave() or
+ * ut_gossip_set_meta(): ask again after each. A tick that is late is
+ * fine; its work is done then.
+ * @param[in] h Handle.
+ * @return Milliseconds on the tick clock; 0 before the first tick;
+ *         UINT64_MAX for NULL or once the member has left.
+ * @since 0.2.0
+ */
+UT_API uint64_t ut_gossip_next_deadline(const ut_gossip_t *h);
 
 /**
  * @brief Collect pending messages and events. An empty result is not

@@ -27,6 +27,12 @@
  * length 2, fields 54, crc 4 (docs/wire-format.md). */
 #define UT__GOSSIP_FRAME_BASE 70u
 #define UT__GOSSIP_UPDATE_HDR 24u
+/* Buffers that a full-state exchange grew beyond this many elements are
+ * cut back to it once handed out: at 10,000 members each member would
+ * otherwise keep about 1.6 MB of them (two update pools and two event
+ * arrays of 10,000 entries) for the next exchange, minutes later. Steady
+ * state (probes, acks, pushes) needs a few hundred. */
+#define UT__GOSSIP_KEEP 1024u
 
 /* ut_msg_decoder_decode grows its array from body.append.n_entries: the
  * gossip body keeps its count and array where append keeps them. */
@@ -36,24 +42,34 @@ _Static_assert(offsetof(ut_msg_gossip_t, updates) == offsetof(ut_msg_append_t, e
                "gossip array must alias append array");
 _Static_assert(sizeof(ut_msg_gossip_t) <= 96, "message bodies are at most 96 bytes");
 
+/* One entry of the member table: 48 bytes, since every member holds one
+ * per member (10,000 members: 10^8 entries in a simulation of all of
+ * them). The state of a suspicion lives in its own record (below), of
+ * which there are as many as members currently suspected. */
 typedef struct ut__gossip_member {
     uint64_t id;
     uint64_t inc;
-    uint64_t susp_start;    /* SUSPECTED: when the suspicion began */
-    uint64_t susp_deadline; /* SUSPECTED: when it turns into DEAD */
-    uint64_t suspecter;     /* SUSPECTED: who suspected first */
-    uint64_t bcast_by;      /* SUSPECTED: the suspecter our broadcast names: the first one,
-                               or the latest confirmation (Lifeguard §5: confirmations are
-                               gossiped as suspicions of their own) */
-    uint64_t conf[UT__GOSSIP_MAX_CONF];
+    uint64_t gone_since; /* DEAD or LEAVING: since when (reaping) */
     unsigned char *meta;
     uint32_t meta_len;
     uint32_t tx_left; /* retransmissions left; > 0 iff queued */
+    uint32_t si;      /* SUSPECTED: index of its record in h->susp */
     uint8_t status;   /* ALIVE, SUSPECTED, DEAD, LEAVING (= left) */
-    uint8_t nconf;
-    bool susp_probed;    /* SUSPECTED: probed by us since the suspicion began */
-    uint64_t gone_since; /* DEAD or LEAVING: since when (reaping) */
 } ut__gossip_member_t;
+
+/* A suspicion in progress (SWIM §4.2, Lifeguard §5). */
+typedef struct ut__gossip_susp {
+    uint64_t id;        /* the suspected member */
+    uint64_t start;     /* when the suspicion began */
+    uint64_t deadline;  /* when it turns into DEAD */
+    uint64_t suspecter; /* who suspected first */
+    uint64_t bcast_by;  /* the suspecter our broadcast names: the first one, or the latest
+                           confirmation (Lifeguard §5: confirmations are gossiped as
+                           suspicions of their own) */
+    uint64_t conf[UT__GOSSIP_MAX_CONF];
+    uint8_t nconf;
+    bool probed; /* probed by us since the suspicion began */
+} ut__gossip_susp_t;
 
 typedef struct ut__gossip_relay {
     uint64_t origin, seq, target, deadline;
@@ -85,12 +101,17 @@ struct ut_gossip {
     uint64_t *order;
     size_t order_pos;
     uint64_t *bq;
+    uint32_t *bqh; /* where each queued member was in h->m when looked at last */
     size_t nbq, bq_cursor;
-    uint64_t *susp;
-    size_t nsusp;
-    uint64_t *gone; /* remote members DEAD or LEAVING, for reaping */
+    ut__gossip_susp_t *susp; /* in the order suspicions began, but for swap-removals */
+    size_t nsusp, susp_cap;
+    uint64_t susp_due; /* no suspicion expires before this (a lower bound) */
+    size_t hint;       /* apply_update: where the next update's member probably is */
+    uint64_t *gone;    /* remote members DEAD or LEAVING, for reaping */
     size_t ngone;
     uint64_t reap_after; /* 0 = never */
+    uint64_t reap_due;   /* no member is reaped before this (a lower bound) */
+    uint64_t relay_due;  /* no relayed probe times out before this (a lower bound) */
     uint64_t *seeds;
     size_t nseeds, seed_pos;
 
@@ -135,6 +156,19 @@ static size_t find_idx(const ut_gossip_t *h, uint64_t id, bool *found)
     return lo;
 }
 
+/* find_idx, trying h->hint first: the updates of a full list come in id
+ * order, so each is where the previous one ended (a merge instead of a
+ * binary search per update). */
+static size_t find_idx_hint(const ut_gossip_t *h, uint64_t id, bool *found)
+{
+    size_t i = h->hint;
+    if (i <= h->n && (i == h->n || h->m[i].id >= id) && (i == 0 || h->m[i - 1].id < id)) {
+        *found = i < h->n && h->m[i].id == id;
+        return i;
+    }
+    return find_idx(h, id, found);
+}
+
 static ut__gossip_member_t *find(const ut_gossip_t *h, uint64_t id)
 {
     bool found;
@@ -150,6 +184,20 @@ static ut__gossip_member_t *self_member(const ut_gossip_t *h)
 static bool is_live(uint8_t st)
 {
     return st == UT_NODE_ALIVE || st == UT_NODE_SUSPECTED;
+}
+
+/* The suspicion record of a SUSPECTED member. */
+static ut__gossip_susp_t *susp_of(const ut_gossip_t *h, const ut__gossip_member_t *m)
+{
+    return &h->susp[m->si];
+}
+
+/* A suspicion deadline was set or moved earlier: the tick fast path must
+ * not skip it. */
+static void susp_due_at(ut_gossip_t *h, uint64_t deadline)
+{
+    if (deadline < h->susp_due)
+        h->susp_due = deadline;
 }
 
 /* ⌈log10(N+1)⌉ for N ≥ 1: the number of decimal digits. */
@@ -222,6 +270,24 @@ static uint64_t susp_timeout(const ut_gossip_t *h, unsigned nconf)
     return t < mn ? mn : t;
 }
 
+/* The push-pull period: the configured one up to 32 live members, then
+ * one more interval per doubling beyond 32 (memberlist's pushPullScale:
+ * 6× at 1,000 members, 10× at 10,000). A full exchange carries the whole
+ * list, so at a fixed period its cost per member grows with N, and with
+ * every member starting one per period, the group's with N²: at 10,000
+ * members and 30 s, 6.7 million list entries encoded, sent, decoded and
+ * merged per second of the group's life. Anti-entropy is the backstop of
+ * dissemination, not its path; the rejoin of healed partitions (a push-
+ * pull with a dead member every other round) still happens N/period times
+ * a second across the group (33 at 10,000 members). */
+static uint64_t pp_period(const ut_gossip_t *h)
+{
+    uint64_t mult = 1;
+    for (size_t c = 32; c < h->n_live && mult < 64; c *= 2)
+        mult++;
+    return (uint64_t)h->pp_interval * mult;
+}
+
 /* Lifeguard §4.1: probing slows and timeouts stretch by (LHM + 1). */
 static uint64_t scaled(const ut_gossip_t *h, uint32_t ms)
 {
@@ -254,9 +320,34 @@ static void push_event(ut_gossip_t *h, ut_gossip_event_kind_t kind, const ut__go
 /* Queue a member's current state for dissemination (SWIM §4.1). */
 static void enqueue(ut_gossip_t *h, ut__gossip_member_t *m)
 {
-    if (m->tx_left == 0)
+    if (m->tx_left == 0) {
+        h->bqh[h->nbq] = (uint32_t)(m - h->m);
         h->bq[h->nbq++] = m->id; /* capacity = member capacity */
+    }
     m->tx_left = retransmit_limit(h);
+}
+
+static void bq_remove(ut_gossip_t *h, size_t i)
+{
+    h->nbq--;
+    h->bq[i] = h->bq[h->nbq];
+    h->bqh[i] = h->bqh[h->nbq];
+}
+
+/* The member of queue entry i: where it was when queued, unless the table
+ * moved since (joins and reaps shift it), then by search. Every message
+ * looks at each queued update: this saves a binary search each. */
+static ut__gossip_member_t *find_queued(ut_gossip_t *h, size_t i)
+{
+    uint32_t at = h->bqh[i];
+    if (at < h->n && h->m[at].id == h->bq[i])
+        return &h->m[at];
+    bool found;
+    size_t idx = find_idx(h, h->bq[i], &found);
+    if (!found)
+        return NULL;
+    h->bqh[i] = (uint32_t)idx;
+    return &h->m[idx];
 }
 
 static void remove_id(uint64_t *arr, size_t *n, uint64_t id)
@@ -275,11 +366,19 @@ static void set_status(ut_gossip_t *h, ut__gossip_member_t *m, uint8_t st)
         h->n_live--;
     else if (!is_live(m->status) && is_live(st))
         h->n_live++;
-    if (m->status == UT_NODE_SUSPECTED && st != UT_NODE_SUSPECTED)
-        remove_id(h->susp, &h->nsusp, m->id);
-    else if (m->status != UT_NODE_SUSPECTED && st == UT_NODE_SUSPECTED) {
-        h->susp[h->nsusp++] = m->id;
-        m->susp_probed = false;
+    if (m->status == UT_NODE_SUSPECTED && st != UT_NODE_SUSPECTED) {
+        /* swap-remove, as the id list it replaces did (the order matters:
+         * expiries and the suspect probed next go by it) */
+        size_t at = m->si;
+        h->susp[at] = h->susp[--h->nsusp];
+        if (at < h->nsusp)
+            find(h, h->susp[at].id)->si = (uint32_t)at;
+    } else if (m->status != UT_NODE_SUSPECTED && st == UT_NODE_SUSPECTED) {
+        /* capacity reserved beforehand (reserve_susp) */
+        ut__gossip_susp_t *r = &h->susp[h->nsusp];
+        memset(r, 0, sizeof *r);
+        r->id = m->id;
+        m->si = (uint32_t)h->nsusp++;
     }
     if (m->id != h->id) {
         bool was_gone = !is_live(m->status) && m->gone_since != UINT64_MAX;
@@ -289,6 +388,8 @@ static void set_status(ut_gossip_t *h, ut__gossip_member_t *m, uint8_t st)
             if (!was_gone)
                 h->gone[h->ngone++] = m->id; /* capacity = member capacity */
             m->gone_since = h->now;
+            if (h->reap_after > 0 && h->now + h->reap_after < h->reap_due)
+                h->reap_due = h->now + h->reap_after;
         }
     }
     m->status = st;
@@ -296,37 +397,59 @@ static void set_status(ut_gossip_t *h, ut__gossip_member_t *m, uint8_t st)
 
 /* ---- reservation ------------------------------------------------------ */
 
-static int grow_ids(uint64_t **arr, size_t cap_old, size_t cap_new)
+/* Grows *arr to exactly cap elements of size sz. */
+static int grow_exact(void **arr, size_t cap, size_t sz)
 {
-    void *p = *arr;
-    size_t c = cap_old;
-    if (ut__grow(&p, &c, cap_new, sizeof(uint64_t)) != UT_OK)
+    if (cap > SIZE_MAX / sz)
+        return UT_ENOMEM;
+    void *p = ut__realloc(*arr, cap * sz);
+    if (p == NULL)
         return UT_ENOMEM;
     *arr = p;
     return UT_OK;
 }
 
-/* Room for extra members (and their ids in every id list). */
+/* Room for extra suspicion records. */
+static int reserve_susp(ut_gossip_t *h, size_t extra)
+{
+    if (extra > SIZE_MAX / 4 - h->nsusp)
+        return UT_ENOMEM;
+    size_t need = h->nsusp + extra;
+    if (need <= h->susp_cap)
+        return UT_OK;
+    size_t cap = h->susp_cap < 4 ? 4 : h->susp_cap * 2;
+    if (cap < need)
+        cap = need;
+    if (grow_exact((void **)&h->susp, cap, sizeof(ut__gossip_susp_t)) != UT_OK)
+        return UT_ENOMEM;
+    h->susp_cap = cap;
+    return UT_OK;
+}
+
+/* Room for extra members (and their ids in every id list, and as many
+ * suspicion records: each may turn suspected in the same call). */
 static int reserve_members(ut_gossip_t *h, size_t extra)
 {
     if (extra > SIZE_MAX / 4 - h->n)
         return UT_ENOMEM;
+    if (reserve_susp(h, extra) != UT_OK)
+        return UT_ENOMEM;
     size_t need = h->n + extra;
     if (need <= h->cap)
         return UT_OK;
-    size_t cap = h->cap < 8 ? 8 : h->cap;
-    while (cap < need)
-        cap *= 2;
+    /* Doubling, or exactly what is needed when that is more (a full list
+     * received at once: 10,000 members need 10,001 entries, not 16,384). */
+    size_t cap = h->cap < 4 ? 8 : h->cap * 2;
+    if (cap < need)
+        cap = need;
     /* Each array is grown to exactly cap; a failure after some succeeded
      * leaves bigger arrays and the old h->cap, which is harmless. */
-    if (grow_ids(&h->order, h->cap, cap) != UT_OK || grow_ids(&h->bq, h->cap, cap) != UT_OK ||
-        grow_ids(&h->susp, h->cap, cap) != UT_OK || grow_ids(&h->gone, h->cap, cap) != UT_OK)
+    if (grow_exact((void **)&h->order, cap, sizeof(uint64_t)) != UT_OK ||
+        grow_exact((void **)&h->bq, cap, sizeof(uint64_t)) != UT_OK ||
+        grow_exact((void **)&h->bqh, cap, sizeof(uint32_t)) != UT_OK ||
+        grow_exact((void **)&h->gone, cap, sizeof(uint64_t)) != UT_OK ||
+        grow_exact((void **)&h->m, cap, sizeof(ut__gossip_member_t)) != UT_OK)
         return UT_ENOMEM;
-    void *p = h->m;
-    size_t c = h->cap;
-    if (ut__grow(&p, &c, cap, sizeof(ut__gossip_member_t)) != UT_OK)
-        return UT_ENOMEM;
-    h->m = p;
     h->cap = cap;
     return UT_OK;
 }
@@ -388,7 +511,7 @@ static int reserve_out(ut_gossip_t *h, size_t n, bool sync, size_t extra_ups, si
     size_t parts = 0;
     if (sync) {
         ups += h->n;
-        bytes += h->meta_bytes + 8u * h->n;
+        bytes += h->meta_bytes + 8u * h->nsusp; /* metadata, and each suspecter's id */
         parts = sync_parts(h) + extra_ups;
     }
     if (ut__outbox_reserve(&h->ob, n + parts, bytes) != UT_OK)
@@ -412,7 +535,7 @@ static void member_update(ut_gossip_t *h, const ut__gossip_member_t *m, ut_entry
     } else if (m->status == UT_NODE_SUSPECTED) {
         unsigned char b[8];
         for (int i = 0; i < 8; i++)
-            b[i] = (unsigned char)(m->bcast_by >> (8 * i));
+            b[i] = (unsigned char)(susp_of(h, m)->bcast_by >> (8 * i));
         e->len = 8;
         e->data = ut__outbox_copy(&h->ob, b, 8);
     }
@@ -448,15 +571,14 @@ static ut_msg_t *push_dgram(ut_gossip_t *h, ut_msg_type_t type, uint64_t to, uin
     ut__gossip_pool_t *p = &h->pool[h->live];
     size_t off = p->n, cnt = 0, max = dgram_updates(h) - 1u;
     size_t budget = h->max_dgram - UT__GOSSIP_FRAME_BASE;
-    ut__gossip_member_t *dest = find(h, to);
     /* Lifeguard §4.3 (buddy system): a message to a member we suspect
      * carries that suspicion first; one to a member we hold dead carries
      * the verdict, so that a buried member that still talks to us (its
      * probes, our acks) hears it at once and refutes (found by utsim's
      * gossip scenario: the verdict's few retransmissions had all gone to
      * others, and the member we acked heard of it seconds later). */
-    if (h->lifeguard && dest != NULL &&
-        (dest->status == UT_NODE_SUSPECTED || dest->status == UT_NODE_DEAD) &&
+    ut__gossip_member_t *dest = h->lifeguard ? find(h, to) : NULL;
+    if (dest != NULL && (dest->status == UT_NODE_SUSPECTED || dest->status == UT_NODE_DEAD) &&
         update_size(dest) <= budget) {
         member_update(h, dest, &p->e[p->n++]);
         budget -= update_size(dest);
@@ -468,14 +590,14 @@ static ut_msg_t *push_dgram(ut_gossip_t *h, ut_msg_type_t type, uint64_t to, uin
     while (remaining > 0 && h->nbq > 0 && cnt < max) {
         if (h->bq_cursor >= h->nbq)
             h->bq_cursor = 0;
-        ut__gossip_member_t *m = find(h, h->bq[h->bq_cursor]);
+        ut__gossip_member_t *m = find_queued(h, h->bq_cursor);
         remaining--;
         if (m == NULL || m->tx_left == 0) { /* cannot happen; heal the queue */
-            h->bq[h->bq_cursor] = h->bq[--h->nbq];
+            bq_remove(h, h->bq_cursor);
             continue;
         }
         size_t sz = update_size(m);
-        if (sz > budget || (m == dest && cnt > 0 && p->e[off].index == m->id)) {
+        if (sz > budget || (m->id == to && cnt > 0 && p->e[off].index == m->id)) {
             h->bq_cursor++;
             continue;
         }
@@ -483,7 +605,7 @@ static ut_msg_t *push_dgram(ut_gossip_t *h, ut_msg_type_t type, uint64_t to, uin
         budget -= sz;
         cnt++;
         if (--m->tx_left == 0) {
-            h->bq[h->bq_cursor] = h->bq[--h->nbq];
+            bq_remove(h, h->bq_cursor);
             if (m->id == h->id && h->local == UT_NODE_LEAVING)
                 h->left_done = true;
         } else {
@@ -603,20 +725,22 @@ static void stale_claim(ut_gossip_t *h, ut__gossip_member_t *m)
  * confirmer, so that the others count it too. */
 static void confirm(ut_gossip_t *h, ut__gossip_member_t *m, uint64_t by)
 {
-    if (!h->lifeguard || by == m->suspecter)
+    ut__gossip_susp_t *r = susp_of(h, m);
+    if (!h->lifeguard || by == r->suspecter)
         return;
-    for (unsigned i = 0; i < m->nconf; i++)
-        if (m->conf[i] == by)
+    for (unsigned i = 0; i < r->nconf; i++)
+        if (r->conf[i] == by)
             return;
     /* Past k confirmations the timeout is at its minimum: more change
      * nothing and are not gossiped again (memberlist's Confirm does the
      * same), which keeps a crash's confirmation waves to k. */
     unsigned k = h->k < UT__GOSSIP_MAX_CONF ? h->k : UT__GOSSIP_MAX_CONF;
-    if (m->nconf >= k)
+    if (r->nconf >= k)
         return;
-    m->conf[m->nconf++] = by;
-    m->susp_deadline = m->susp_start + susp_timeout(h, m->nconf);
-    m->bcast_by = by;
+    r->conf[r->nconf++] = by;
+    r->deadline = r->start + susp_timeout(h, r->nconf);
+    susp_due_at(h, r->deadline);
+    r->bcast_by = by;
     ut__trace(&h->tracer, UT_TRACE_DEBUG, "gossip", h->id, "confirm", NULL, m->id, by);
     enqueue(h, m);
 }
@@ -634,7 +758,8 @@ static bool apply_update(ut_gossip_t *h, const ut_entry_t *e, unsigned char *met
         return false;
     }
     bool found;
-    size_t idx = find_idx(h, e->index, &found);
+    size_t idx = find_idx_hint(h, e->index, &found);
+    h->hint = idx + 1u; /* after it, whether found or inserted at idx */
     if (!found) {
         if (e->type != UT_NODE_ALIVE)
             return false; /* nothing to suspect or bury: we never knew it */
@@ -668,7 +793,6 @@ static bool apply_update(ut_gossip_t *h, const ut_entry_t *e, unsigned char *met
         uint8_t prev = m->status;
         bool changed = !meta_equal(m, e);
         m->inc = e->term;
-        m->nconf = 0;
         set_status(h, m, UT_NODE_ALIVE);
         bool took = false;
         if (changed) {
@@ -702,15 +826,18 @@ static bool apply_update(ut_gossip_t *h, const ut_entry_t *e, unsigned char *met
              * Suspect(j) for i > j. */
             bool was_alive = m->status == UT_NODE_ALIVE;
             m->inc = e->term;
-            m->suspecter = by;
-            m->bcast_by = by;
-            m->nconf = 0;
-            if (was_alive) {
-                m->susp_start = h->now;
+            if (was_alive)
                 set_status(h, m, UT_NODE_SUSPECTED);
+            ut__gossip_susp_t *r = susp_of(h, m);
+            r->suspecter = by;
+            r->bcast_by = by;
+            r->nconf = 0;
+            if (was_alive) {
+                r->start = h->now;
                 push_event(h, UT_GOSSIP_EVENT_SUSPECTED, m);
             }
-            m->susp_deadline = m->susp_start + susp_timeout(h, 0);
+            r->deadline = r->start + susp_timeout(h, 0);
+            susp_due_at(h, r->deadline);
             enqueue(h, m);
             return false;
         }
@@ -848,6 +975,17 @@ int ut_gossip_new(ut_gossip_t **out, const ut_gossip_config_t *cfg)
     }
     if (reserve_members(h, 1) != UT_OK)
         goto oom;
+    /* Steady-state room up front (both halves of the double buffers): what
+     * a tick reserves, and the events of one full datagram, so that probing
+     * does not grow them a step at a time later. */
+    for (int i = 0; i < 2; i++) {
+        h->live = i;
+        if (reserve_events(h, 2 * dgram_updates(h) + 1u) != UT_OK ||
+            reserve_pool(h, (h->k + 1u + UT__GOSSIP_RELAYS + h->fanout) * dgram_updates(h)) !=
+                UT_OK)
+            goto oom;
+    }
+    h->live = 0;
     ut__gossip_member_t *s = &h->m[0];
     memset(s, 0, sizeof *s);
     s->id = h->id;
@@ -875,6 +1013,7 @@ void ut_gossip_free(ut_gossip_t *h)
     ut__free(h->m);
     ut__free(h->order);
     ut__free(h->bq);
+    ut__free(h->bqh);
     ut__free(h->susp);
     ut__free(h->gone);
     ut__free(h->seeds);
@@ -954,6 +1093,31 @@ static ut__gossip_relay_t *relay_find(ut_gossip_t *h, uint64_t origin, uint64_t 
     return NULL;
 }
 
+/* Whether update i may end up owning a copy of its metadata (apply_update
+ * takes it for a new member, or a newer incarnation whose metadata
+ * differs). Most updates a member receives are news it already has (each
+ * is sent λ·log N times): they get no copy, so a probe or ack that carries
+ * them allocates nothing. A member named twice in the message gets a copy
+ * whenever the first test passes, since the earlier update may change
+ * what the later one is compared with. */
+static bool needs_copy(const ut_gossip_t *h, const ut_msg_gossip_t *g, size_t i)
+{
+    const ut_entry_t *e = &g->updates[i];
+    if (e->type != UT_NODE_ALIVE || e->len == 0 || e->index == h->id)
+        return false;
+    const ut__gossip_member_t *m = find(h, e->index);
+    if (m == NULL)
+        return true;
+    if (e->term <= m->inc)
+        return false; /* incarnations only grow: it stays stale */
+    if (!meta_equal(m, e))
+        return true;
+    for (size_t k = 0; k < g->n_updates; k++)
+        if (k != i && g->updates[k].index == e->index)
+            return true;
+    return false;
+}
+
 int ut_gossip_step(ut_gossip_t *h, const ut_msg_t *m)
 {
     if (h == NULL || !ut__handle_valid(&h->base, UT__GOSSIP_MAGIC))
@@ -974,7 +1138,7 @@ int ut_gossip_step(ut_gossip_t *h, const ut_msg_t *m)
     /* A sync reply lists the members this message adds, too. */
     size_t extra_bytes = 0;
     for (size_t i = 0; sync && i < nu; i++)
-        extra_bytes += g->updates[i].len + 8u;
+        extra_bytes += g->updates[i].len; /* new metadata, or a suspecter's id (8) */
     if (reserve_members(h, nu) != UT_OK || reserve_events(h, 2 * nu + 1) != UT_OK ||
         reserve_out(h, 1, sync, sync ? nu : 0, extra_bytes) != UT_OK)
         goto oom;
@@ -988,7 +1152,7 @@ int ut_gossip_step(ut_gossip_t *h, const ut_msg_t *m)
     for (; got < nu; got++) {
         const ut_entry_t *e = &g->updates[got];
         h->metas[got] = NULL;
-        if (e->type == UT_NODE_ALIVE && e->len > 0) {
+        if (needs_copy(h, g, got)) {
             h->metas[got] = ut__malloc(e->len);
             if (h->metas[got] == NULL)
                 break;
@@ -1004,6 +1168,13 @@ int ut_gossip_step(ut_gossip_t *h, const ut_msg_t *m)
     for (size_t i = 0; i < nu; i++)
         if (!apply_update(h, &g->updates[i], h->metas[i]))
             ut__free(h->metas[i]);
+    if (h->metas_cap > UT__GOSSIP_KEEP) { /* a full list's worth: not kept */
+        void *q = ut__realloc(h->metas, UT__GOSSIP_KEEP * sizeof(unsigned char *));
+        if (q != NULL) {
+            h->metas = q;
+            h->metas_cap = UT__GOSSIP_KEEP;
+        }
+    }
 
     uint64_t from = m->from;
     switch (m->type) {
@@ -1030,6 +1201,8 @@ int ut_gossip_step(ut_gossip_t *h, const ut_msg_t *m)
             break; /* too many at once: the requester's other helpers remain */
         /* Lifeguard §4.2: nack at 80% of the timeout if the target is silent. */
         *slot = (ut__gossip_relay_t){from, g->seq, g->target, h->now + h->timeout * 8u / 10u, true};
+        if (slot->deadline < h->relay_due)
+            h->relay_due = slot->deadline;
         push_dgram(h, UT_MSG_GOSSIP_PING, g->target, g->seq, g->target, from);
         break;
     }
@@ -1095,11 +1268,8 @@ static void stalled(ut_gossip_t *h, uint64_t gap)
     ut__trace(&h->tracer, UT_TRACE_WARN, "gossip", h->id, "stall", "tick gap over a period", gap,
               0);
     for (size_t i = 0; i < h->nsusp; i++) {
-        ut__gossip_member_t *m = find(h, h->susp[i]);
-        if (m != NULL) {
-            m->susp_start += gap;
-            m->susp_deadline += gap;
-        }
+        h->susp[i].start += gap;
+        h->susp[i].deadline += gap;
     }
     if (h->probe_active && !h->probe_acked)
         h->probe_active = false;
@@ -1115,12 +1285,19 @@ static void stalled(ut_gossip_t *h, uint64_t gap)
  * disseminated waits until its retransmissions are done. */
 static void reap(ut_gossip_t *h)
 {
+    if (h->now < h->reap_due)
+        return; /* nobody is due yet */
+    h->reap_due = UINT64_MAX;
     for (size_t i = 0; i < h->ngone;) {
         uint64_t id = h->gone[i];
         bool found;
         size_t idx = find_idx(h, id, &found);
         ut__gossip_member_t *m = found ? &h->m[idx] : NULL;
         if (m != NULL && (m->tx_left > 0 || h->now - m->gone_since < h->reap_after)) {
+            /* due when its window ends; one still being sent, at every tick */
+            uint64_t due = m->tx_left > 0 ? h->now : m->gone_since + h->reap_after;
+            if (due < h->reap_due)
+                h->reap_due = due;
             i++;
             continue;
         }
@@ -1158,11 +1335,11 @@ static uint64_t next_target(ut_gossip_t *h)
      * so SWIM's time-bounded completeness (§4.3) still holds. */
     if (h->lifeguard) {
         for (size_t i = 0; i < h->nsusp; i++) {
-            ut__gossip_member_t *m = find(h, h->susp[i]);
-            if (m != NULL && !m->susp_probed) {
-                m->susp_probed = true;
+            ut__gossip_susp_t *r = &h->susp[i];
+            if (!r->probed) {
+                r->probed = true;
                 h->probe_buddy = true;
-                return m->id;
+                return r->id;
             }
         }
     }
@@ -1257,6 +1434,65 @@ static uint64_t random_member(ut_gossip_t *h, uint8_t want, uint64_t not1, const
     return pick;
 }
 
+/* The earliest time at which a tick has work (see ut_gossip_next_deadline;
+ * the gossip slot counts only with updates queued). Lower bounds where the
+ * exact time would need a scan (suspicions, reaping). */
+static uint64_t next_due(const ut_gossip_t *h)
+{
+    if (!h->started)
+        return 0;
+    if (h->left_done)
+        return UINT64_MAX;
+    uint64_t t = h->next_probe;
+    if (h->local == UT_NODE_JOINING && h->next_join < t)
+        t = h->next_join;
+    if (h->nsusp > 0 && h->susp_due < t)
+        t = h->susp_due;
+    if (h->reap_after > 0 && h->ngone > 0 && h->reap_due < t)
+        t = h->reap_due;
+    if (h->relay_due < t)
+        t = h->relay_due;
+    if (h->probe_active && !h->probe_acked && !h->ind_sent &&
+        h->probe_sent + scaled(h, h->timeout) < t)
+        t = h->probe_sent + scaled(h, h->timeout);
+    if (h->gossip_interval > 0 && h->nbq > 0 && h->next_gossip < t)
+        t = h->next_gossip;
+    if (h->pp_interval > 0 && h->local != UT_NODE_JOINING && h->next_pp < t)
+        t = h->next_pp;
+    return t;
+}
+
+/* Gossip slots that passed with nothing queued, between the previous tick
+ * and this one: a caller that ticked at each of them would have moved the
+ * slot on each time (next_gossip = then + interval), so it moves in steps
+ * of the interval up to now. A caller that ticks only at
+ * ut_gossip_next_deadline() gets the slots one that ticks at every
+ * multiple of the interval got. Not after a gap over a period (a stall:
+ * nobody ticked meanwhile; the slot restarts from now, as it did). */
+static void idle_gossip_slots(ut_gossip_t *h, uint64_t now_ms, uint64_t gap)
+{
+    if (h->gossip_interval == 0 || h->nbq > 0 || gap > h->interval || h->next_gossip >= now_ms)
+        return;
+    uint64_t behind = now_ms - h->next_gossip, gi = h->gossip_interval;
+    h->next_gossip += (behind + gi - 1u) / gi * gi;
+}
+
+uint64_t ut_gossip_next_deadline(const ut_gossip_t *h)
+{
+    if (h == NULL || !ut__handle_valid(&h->base, UT__GOSSIP_MAGIC))
+        return UINT64_MAX;
+    if (!h->started)
+        return 0;
+    if (h->left_done)
+        return UINT64_MAX;
+    uint64_t t = next_due(h);
+    /* Lifeguard's stall rule reads a tick gap over a period as a pause of
+     * this member: a caller that ticks at these deadlines must not make one. */
+    if (h->now + h->interval < t)
+        t = h->now + h->interval;
+    return t;
+}
+
 int ut_gossip_tick(ut_gossip_t *h, uint64_t now_ms)
 {
     if (h == NULL || !ut__handle_valid(&h->base, UT__GOSSIP_MAGIC))
@@ -1264,6 +1500,26 @@ int ut_gossip_tick(ut_gossip_t *h, uint64_t now_ms)
     if (h->started && now_ms < h->now)
         UT__FAIL(&h->base, UT_EINVAL, "tick: time went back from %llu to %llu",
                  (unsigned long long)h->now, (unsigned long long)now_ms);
+    if (h->started) {
+        /* Fast path: nothing is due (most ticks of a caller that ticks
+         * often). Does what the full tick below would do then: moves time,
+         * passes an empty gossip slot, and nothing else. */
+        uint64_t gap = now_ms - h->now;
+        if (h->left_done) {
+            h->now = now_ms;
+            return UT_OK;
+        }
+        bool stall = h->lifeguard && gap > h->interval && gap > scaled(h, h->timeout);
+        idle_gossip_slots(h, now_ms, gap);
+        if (!stall && now_ms < next_due(h)) {
+            h->now = now_ms;
+            if (h->gossip_interval > 0 && now_ms >= h->next_gossip)
+                h->next_gossip = now_ms + h->gossip_interval; /* an empty slot */
+            if (h->local == UT_NODE_LEAVING && h->n_live <= 1)
+                h->left_done = true;
+            return UT_OK;
+        }
+    }
     /* Worst case: k ping-reqs, a ping, the nacks due, the pushes, one sync;
      * one event per suspicion that expires. */
     /* A sync (the whole list) is reserved only in a tick that sends one:
@@ -1271,17 +1527,17 @@ int ut_gossip_tick(ut_gossip_t *h, uint64_t now_ms)
     bool will_sync = h->local == UT_NODE_JOINING ? (!h->started || now_ms >= h->next_join)
                                                  : (h->pp_interval > 0 && h->started &&
                                                     now_ms >= h->next_pp && !h->left_done);
-    size_t due = 0;
-    for (unsigned i = 0; i < UT__GOSSIP_RELAYS; i++)
-        due += h->relays[i].used && now_ms >= h->relays[i].deadline;
-    if (reserve_out(h, h->k + 1u + due + h->fanout, will_sync, 0, 0) != UT_OK ||
-        reserve_events(h, h->nsusp) != UT_OK)
+    /* Every relay counts as due: a reservation that grew with the nacks due
+     * made a new, bigger byte chunk each time a member first had one more
+     * due than before, an allocation in the middle of steady probing. */
+    if (reserve_out(h, h->k + 1u + UT__GOSSIP_RELAYS + h->fanout, will_sync, 0, 0) != UT_OK ||
+        reserve_events(h, h->nsusp) != UT_OK || reserve_susp(h, 1) != UT_OK)
         UT__FAIL(&h->base, UT_ENOMEM, "tick: out of memory");
     bool was_started = h->started;
     if (!h->started) {
         h->started = true;
         h->next_probe = now_ms + h->interval;
-        h->next_pp = now_ms + h->pp_interval;
+        h->next_pp = now_ms + pp_period(h);
         h->next_join = now_ms;
         h->next_gossip = now_ms + h->gossip_interval;
     }
@@ -1301,27 +1557,34 @@ int ut_gossip_tick(ut_gossip_t *h, uint64_t now_ms)
     }
 
     /* SWIM §4.2: a suspicion not refuted in time becomes a confirm. */
-    for (size_t i = 0; i < h->nsusp;) {
-        ut__gossip_member_t *m = find(h, h->susp[i]);
+    if (now_ms >= h->susp_due) {
+        h->susp_due = UINT64_MAX;
+        for (size_t i = 0; i < h->nsusp;) {
 #ifdef UT__FAULT_GOSSIP_NO_CONFIRM
-        /* Deliberately broken build (tests only): suspicions never expire. */
-        if (m != NULL && false) {
+            /* Deliberately broken build (tests only): suspicions never expire. */
+            if (false) {
 #else
-        if (m != NULL && now_ms >= m->susp_deadline) {
+            if (now_ms >= h->susp[i].deadline) {
 #endif
-            set_status(h, m, UT_NODE_DEAD); /* removes it from susp */
-            push_event(h, UT_GOSSIP_EVENT_DEAD, m);
-            enqueue(h, m);
-            continue;
+                ut__gossip_member_t *m = find(h, h->susp[i].id);
+                set_status(h, m, UT_NODE_DEAD); /* removes it from susp */
+                push_event(h, UT_GOSSIP_EVENT_DEAD, m);
+                enqueue(h, m);
+                continue;
+            }
+            susp_due_at(h, h->susp[i].deadline);
+            i++;
         }
-        i++;
     }
 
     if (h->reap_after > 0)
         reap(h);
 
+    h->relay_due = UINT64_MAX;
     for (unsigned i = 0; i < UT__GOSSIP_RELAYS; i++) {
         ut__gossip_relay_t *r = &h->relays[i];
+        if (r->used && now_ms < r->deadline && r->deadline < h->relay_due)
+            h->relay_due = r->deadline;
         if (r->used && now_ms >= r->deadline) {
             r->used = false;
             /* Lifeguard §4.2: the nack tells the requester that we, its
@@ -1367,12 +1630,13 @@ int ut_gossip_tick(ut_gossip_t *h, uint64_t now_ms)
                 if (!h->probe_buddy)
                     confirm(h, t, h->id);
             } else if (t != NULL && t->status == UT_NODE_ALIVE) {
-                t->suspecter = h->id;
-                t->bcast_by = h->id;
-                t->nconf = 0;
-                t->susp_start = now_ms;
-                t->susp_deadline = now_ms + susp_timeout(h, 0);
                 set_status(h, t, UT_NODE_SUSPECTED);
+                ut__gossip_susp_t *r = susp_of(h, t);
+                r->suspecter = h->id;
+                r->bcast_by = h->id;
+                r->start = now_ms;
+                r->deadline = now_ms + susp_timeout(h, 0);
+                susp_due_at(h, r->deadline);
                 push_event(h, UT_GOSSIP_EVENT_SUSPECTED, t);
                 enqueue(h, t);
             }
@@ -1410,7 +1674,7 @@ int ut_gossip_tick(ut_gossip_t *h, uint64_t now_ms)
     }
 
     if (h->pp_interval > 0 && h->local != UT_NODE_JOINING && now_ms >= h->next_pp) {
-        h->next_pp = now_ms + h->pp_interval;
+        h->next_pp = now_ms + pp_period(h);
         /* Push-pull anti-entropy with one random member; every other round
          * with a dead or left one instead, so that the sides of a healed
          * partition find each other again (their members declared each
@@ -1475,6 +1739,32 @@ bool ut_gossip_ready_empty(const ut_gossip_ready_t *rd)
     return rd == NULL || (rd->n_msgs == 0 && rd->n_events == 0);
 }
 
+/* Cuts an empty buffer pair back to UT__GOSSIP_KEEP (see there). A failed
+ * realloc leaves the bigger buffer, which is harmless. */
+static void trim(ut_gossip_t *h, int which)
+{
+    ut__gossip_pool_t *p = &h->pool[which];
+    /* at least what a tick reserves, so that probing never regrows it */
+    size_t keep = (h->k + 1u + UT__GOSSIP_RELAYS + h->fanout) * dgram_updates(h);
+    if (keep < UT__GOSSIP_KEEP)
+        keep = UT__GOSSIP_KEEP;
+    if (p->cap > keep) {
+        void *q = ut__realloc(p->e, keep * sizeof(ut_entry_t));
+        if (q != NULL) {
+            p->e = q;
+            p->cap = keep;
+        }
+    }
+    ut__gossip_evvec_t *v = &h->ev[which];
+    if (v->cap > UT__GOSSIP_KEEP) {
+        void *q = ut__realloc(v->ev, UT__GOSSIP_KEEP * sizeof(ut_gossip_event_t));
+        if (q != NULL) {
+            v->ev = q;
+            v->cap = UT__GOSSIP_KEEP;
+        }
+    }
+}
+
 int ut_gossip_advance(ut_gossip_t *h, const ut_gossip_ready_t *rd)
 {
     if (h == NULL || !ut__handle_valid(&h->base, UT__GOSSIP_MAGIC))
@@ -1489,6 +1779,7 @@ int ut_gossip_advance(ut_gossip_t *h, const ut_gossip_ready_t *rd)
     ut__outbox_release(&h->ob);
     h->ev[h->live ^ 1].n = 0;
     h->pool[h->live ^ 1].n = 0;
+    trim(h, h->live ^ 1);
     return UT_OK;
 }
 
@@ -1632,10 +1923,7 @@ static const char *event_name(ut_gossip_event_kind_t kind)
 
 void ut__gossip_quiesce(ut_gossip_t *h)
 {
-    for (size_t i = 0; i < h->nbq; i++) {
-        ut__gossip_member_t *m = find(h, h->bq[i]);
-        if (m != NULL)
-            m->tx_left = 0;
-    }
+    for (size_t i = 0; i < h->n; i++)
+        h->m[i].tx_left = 0; /* > 0 exactly for the queued ones */
     h->nbq = 0;
 }

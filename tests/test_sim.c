@@ -278,6 +278,21 @@ static void test_options_round_trip(void **state)
     sim_result_free(&r);
 }
 
+/* The create function of a stub scenario: a zeroed context of TYPE that
+ * knows its world, also left in GLOBAL for the test to read after the run
+ * (the stubs' destroy does not free it). */
+#define STUB_CREATE(NAME, TYPE, GLOBAL)                                                            \
+    static int NAME(sim_world_t *w, void **ctx)                                                    \
+    {                                                                                              \
+        TYPE *s = calloc(1, sizeof *s);                                                            \
+        if (!s)                                                                                    \
+            return -1;                                                                             \
+        s->w = w;                                                                                  \
+        GLOBAL = s;                                                                                \
+        *ctx = s;                                                                                  \
+        return 0;                                                                                  \
+    }
+
 /* ---- the world's network, under a stub scenario ------------------------- */
 
 /* Every node sends a numbered message to the next node on every tick; the
@@ -291,16 +306,7 @@ typedef struct stub {
 
 static stub_t *g_stub;
 
-static int stub_create(sim_world_t *w, void **ctx)
-{
-    stub_t *s = calloc(1, sizeof *s);
-    if (!s)
-        return -1;
-    s->w = w;
-    g_stub = s;
-    *ctx = s;
-    return 0;
-}
+STUB_CREATE(stub_create, stub_t, g_stub)
 
 static void stub_destroy(void *ctx)
 {
@@ -463,16 +469,7 @@ typedef struct rstub {
 
 static rstub_t *g_rstub;
 
-static int rstub_create(sim_world_t *w, void **ctx)
-{
-    rstub_t *s = calloc(1, sizeof *s);
-    if (!s)
-        return -1;
-    s->w = w;
-    g_rstub = s;
-    *ctx = s;
-    return 0;
-}
+STUB_CREATE(rstub_create, rstub_t, g_rstub)
 
 static void rstub_tick(void *ctx, unsigned i, uint64_t local_ms)
 {
@@ -599,16 +596,7 @@ typedef struct dstub {
 
 static dstub_t *g_dstub;
 
-static int dstub_create(sim_world_t *w, void **ctx)
-{
-    dstub_t *s = calloc(1, sizeof *s);
-    if (!s)
-        return -1;
-    s->w = w;
-    g_dstub = s;
-    *ctx = s;
-    return 0;
-}
+STUB_CREATE(dstub_create, dstub_t, g_dstub)
 
 static int dstub_start(void *ctx, unsigned i, bool restore, uint64_t local_ms)
 {

@@ -50,7 +50,10 @@
  * (every open one after a restart), by the checks shared with the unit
  * tests (tests/twopc_oracle.h): atomicity, decision-stable,
  * commit-needs-yes, coordinator-memory, coordinator-outcome, and no
- * transfer half applied. "The coordinator" is, with K >= 2, the one on the
+ * transfer half applied; and, after every event, money conserved
+ * (check_money: the participants' accounts as their applications applied
+ * the outcomes they were told, plus the money in flight of transfers
+ * decided COMMIT, equal the initial total). "The coordinator" is, with K >= 2, the one on the
  * leader of the highest term whose coordinator is running, together with
  * that replica's table (what it would answer); with a Raft group also
  * Raft's own invariants (tests/raft_check.h: election safety, leader
@@ -139,10 +142,20 @@ typedef struct tpc_txn {
     uint16_t late_ms[TPC_MAX_MEMBERS]; /* 0: vote at once */
     int8_t payer, payee;               /* node indexes, -1 = none */
     int64_t amount;
+    /* What the payer's [0] and payee's [1] applications were told
+     * (TPC_SIDE_*), and the transfer's money in flight now (flight()). */
+    uint8_t side[2];
+    int64_t flight;
     bool marked;                          /* its decision is on the timeline */
     uint64_t decided_at[TPC_MAX_MEMBERS]; /* member's local ms + 1 when seen decided, 0 = not */
     uint64_t heard_at[TPC_MAX_MEMBERS];   /* member's local ms of its last message about it */
 } tpc_txn_t;
+
+/* A side of a transfer at its participant's application: not told an
+ * outcome yet, applied (told COMMITTED, its account changed once), or told
+ * ABORTED first (nothing changed). The application's state with its
+ * account, durable across its crashes (as its votes are). */
+enum { TPC_SIDE_PENDING = 0, TPC_SIDE_APPLIED, TPC_SIDE_ABORTED };
 
 typedef struct tpc_disk {
     ut_2pc_record_t *rec; /* rec[k].nodes owned */
@@ -227,6 +240,10 @@ typedef struct tpc {
     bool touch_all;
     bool first_decision;         /* the coordinator is sending a ready's first decision */
     uint64_t committed, aborted; /* decisions seen */
+    /* money: each participant's account as its application applied the
+     * outcomes it was told, and the sum of every transfer's flight */
+    int64_t balance[SIM_MAX_NODES];
+    int64_t in_flight;
     /* the quiet period at the end */
     bool quiet;
     tpc_frame_t *q;
@@ -440,6 +457,46 @@ static void report(tpc_t *s, uint64_t txid, const char *inv)
         sim_violation(s->w, inv, "tx %" PRIu64 ": %s", txid, s->tx[txid - 1].orc.why);
 }
 
+/* A transfer's money in flight: once it is decided COMMIT (the oracle's
+ * decision: the first outcome anyone showed, a Raft-backed coordinator's
+ * only once the log has committed it), the payee's credit while the
+ * payee's application has not applied it, minus the payer's debit while
+ * the payer's has not; a side told ABORTED is not in flight (its half of
+ * the money will never move). Before the decision, or decided ABORT: 0. */
+static int64_t flight(const tpc_txn_t *t)
+{
+    if (t->payer < 0 || t->orc.decision != UT_TXN_COMMITTED)
+        return 0;
+    return (t->side[1] == TPC_SIDE_PENDING ? t->amount : 0) -
+           (t->side[0] == TPC_SIDE_PENDING ? t->amount : 0);
+}
+
+/* Participant i's application is told outcome st of txid (an OUTCOME
+ * event): it applies a COMMITTED transfer's half to its account once (it
+ * knows which transactions it applied: a participant that forgot an
+ * unforced outcome in a crash may be told again), and records an ABORTED
+ * one as told. */
+static void apply_outcome(tpc_t *s, unsigned i, uint64_t txid, ut_txn_state_t st)
+{
+    tpc_txn_t *t = txn(s, txid);
+    if (!t || t->payer < 0 || (t->payer != (int)i && t->payee != (int)i))
+        return;
+    int side = t->payee == (int)i;
+#ifdef UTSIM_FAULT_2PC_APPLY_TWICE
+    /* Deliberately broken application: it applies every COMMITTED outcome
+     * it is told, including one it had applied before a crash. */
+    if (st == UT_TXN_COMMITTED)
+        t->side[side] = TPC_SIDE_PENDING;
+#endif
+    if (st == UT_TXN_COMMITTED && t->side[side] != TPC_SIDE_APPLIED) {
+        t->side[side] = TPC_SIDE_APPLIED;
+        s->balance[i] += side ? t->amount : -t->amount;
+    } else if (st == UT_TXN_ABORTED && t->side[side] == TPC_SIDE_PENDING) {
+        t->side[side] = TPC_SIDE_ABORTED;
+    }
+    touch(s, txid);
+}
+
 static void check_txn(tpc_t *s, uint64_t txid, unsigned at)
 {
     tpc_txn_t *t = txn(s, txid);
@@ -503,6 +560,30 @@ static void check_txn(tpc_t *s, uint64_t txid, unsigned at)
         sim_mark(s->w, SIM_MARK_LEADER, at, txid, "tx %" PRIu64 " %s at n%u%s", txid,
                  commit ? "commits" : "aborts", at + 1, how);
     }
+    int64_t f = flight(t);
+    s->in_flight += f - t->flight;
+    t->flight = f;
+}
+
+/* Money is conserved at every step: the participants' accounts as their
+ * applications applied them, plus every transfer's money in flight
+ * (flight()), equal the accounts' initial total. It fails when a side
+ * applies a transfer that is not decided COMMIT, or a side is told ABORTED
+ * of one that is (the other side applied it, or will). */
+static void check_money(tpc_t *s)
+{
+    int64_t sum = s->in_flight, want = 0;
+    for (unsigned i = s->k; i < s->n_nodes; i++) {
+        sum += s->balance[i];
+        want += TPC_BALANCE;
+    }
+    s->w->r->stats.invariant_checks++;
+    if (sum != want)
+        sim_violation(s->w, "money",
+                      "the accounts hold %" PRId64 " and %" PRId64
+                      " is in flight of transfers decided COMMIT: %" PRId64 " from the %" PRId64
+                      " they started with",
+                      sum - s->in_flight, s->in_flight, sum - want, want);
 }
 
 /* Settled: the coordinator holds nothing of it and every member is up and
@@ -535,6 +616,7 @@ static void observe(tpc_t *s, unsigned i)
         check_txn(s, s->touched[k], i);
     s->n_touched = 0;
     s->touch_all = false;
+    check_money(s);
     if (s->lo == 0)
         s->lo = 1;
     while (s->lo <= s->n_tx && settled(s, s->lo))
@@ -657,6 +739,8 @@ static void log_drain(tpc_t *s, unsigned i)
                 }
             } else if (e->kind == UT_2PC_EVENT_OUTCOME) {
                 (*sim_stat(s->w, TST_OUTCOMES))++;
+                if (!is_coord(s, i))
+                    apply_outcome(s, i, e->txid, e->state);
             } else if (e->kind == UT_2PC_EVENT_DONE || e->kind == UT_2PC_EVENT_HEURISTIC) {
                 coord_event(s, e->kind, e->txid, e->state);
             }
@@ -1583,8 +1667,10 @@ static int tpc_create(sim_world_t *w, void **out)
     s->n_nodes = w->o.nodes;
     s->k = k;
     s->raft = k >= 2;
-    for (unsigned i = 0; i < w->o.nodes; i++)
+    for (unsigned i = 0; i < w->o.nodes; i++) {
         s->ids[i] = i + 1;
+        s->balance[i] = i < k ? 0 : TPC_BALANCE;
+    }
     raft_check_init(&s->ck, &w->r->stats.invariant_checks);
     /* Drawn from a stream of its own, so the world's streams stay as they
      * are: each seed runs one logging protocol. */

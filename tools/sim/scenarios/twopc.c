@@ -72,6 +72,8 @@
 /* Raft's safety checker, shared with tests/raft_cluster.c and utsim's raft
  * scenario (header-only), run on the coordinators' Raft group. */
 #include "../../../tests/raft_check.h"
+/* The Raft host on the world's disk, shared with the raft scenario. */
+#include "../raft_host.h"
 
 /* The scenario's figures (sim_stat). */
 enum {
@@ -130,9 +132,6 @@ enum {
 
 /* --coordinators (0: by the node count). One run per process reads it. */
 static unsigned tpc_coords_opt;
-
-/* A Raft entry on the world's disk: the record's meta words. */
-enum { D_TERM = 0, D_INDEX, D_TYPE, D_PREFIX };
 
 typedef struct tpc_txn {
     tpc_oracle_t orc;
@@ -765,13 +764,7 @@ static void put64(unsigned char *p, uint64_t v)
 
 static bool checked(tpc_t *s, int rc)
 {
-    if (rc == RAFT_CHECK_OK)
-        return true;
-    if (rc == RAFT_CHECK_VIOLATION)
-        sim_violation(s->w, s->ck.invariant, "%s", s->ck.detail);
-    else
-        sim_fail(s->w);
-    return false;
+    return raft_host_checked(s->w, &s->ck, rc);
 }
 
 static bool log_term(const void *h, uint64_t index, uint64_t *term)
@@ -779,63 +772,10 @@ static bool log_term(const void *h, uint64_t index, uint64_t *term)
     return ut_consensus_entry_term(h, index, term) == UT_OK;
 }
 
-static ut_consensus_hard_state_t disk_hs(tpc_t *s, unsigned i)
-{
-    ut_consensus_hard_state_t hs = {0, 0, 0};
-    size_t len = 0;
-    const void *p = sim_disk_state(s->w, i, &len);
-    if (p && len == sizeof hs)
-        memcpy(&hs, p, sizeof hs);
-    return hs;
-}
-
 /* Replica i's term: its handle's, or what its disk will restart it in. */
 static uint64_t replica_term(tpc_t *s, unsigned i)
 {
-    return s->nodes[i].h ? ut_consensus_term(s->nodes[i].h) : disk_hs(s, i).term;
-}
-
-/* A Raft ready's persistence work on the world's disk, then one sync (the
- * raft scenario's layout: hard state as the state record, one log record
- * per entry with its term, index, type and prefix hash). */
-static void raft_persist(tpc_t *s, unsigned i, const ut_consensus_ready_t *rd)
-{
-    bool wrote = false;
-    if (rd->hard_state_changed) {
-        if (sim_disk_write_state(s->w, i, &rd->hard_state, sizeof rd->hard_state) != 0)
-            return;
-        wrote = true;
-    }
-    if (rd->truncate_from) {
-        if (rd->truncate_from - 1 > sim_disk_len(s->w, i)) {
-            sim_violation(s->w, "persist-contract", "n%u truncate_from %" PRIu64 " beyond %zu",
-                          i + 1, rd->truncate_from, sim_disk_len(s->w, i));
-            return;
-        }
-        sim_disk_truncate(s->w, i, (size_t)(rd->truncate_from - 1));
-        wrote = true;
-    }
-    for (size_t k = 0; k < rd->n_entries; k++) {
-        const ut_entry_t *e = &rd->entries[k];
-        size_t n_log = sim_disk_len(s->w, i);
-        if (e->index != n_log + 1) {
-            sim_violation(s->w, "persist-contract", "n%u appends entry %" PRIu64 " after %zu",
-                          i + 1, e->index, n_log);
-            return;
-        }
-        uint64_t meta[4] = {e->term, e->index, e->type, 0};
-        meta[D_PREFIX] =
-            raft_check_hash(n_log ? sim_disk_rec(s->w, i, n_log - 1)->meta[D_PREFIX] : 0, e->term,
-                            e->index, e->type, e->data, e->len);
-        if (sim_disk_append(s->w, i, meta, e->data, e->len) != 0)
-            return;
-        /* Log Matching (§5.3). */
-        if (!checked(s, raft_check_persisted(&s->ck, i + 1, e->index, e->term, meta[D_PREFIX])))
-            return;
-        wrote = true;
-    }
-    if (wrote)
-        sim_disk_sync(s->w, i);
+    return s->nodes[i].h ? ut_consensus_term(s->nodes[i].h) : raft_host_hard_state(s->w, i).term;
 }
 
 static tpc_logrec_t *tab_slot(tpc_t *s, tpc_node_t *n, uint64_t txid)
@@ -1191,8 +1131,8 @@ static void raft_drain_once(tpc_t *s, unsigned i)
                 sim_violation(s->w, "ready-contract", "n%u raft ready: %s", i + 1, ut_strerror(rc));
             return;
         }
-        raft_persist(s, i, &rd);               /* 1. durable */
-        for (size_t k = 0; k < rd.n_msgs; k++) /* 2. send */
+        raft_host_persist(s->w, &s->ck, i, i + 1, &rd, NULL, NULL); /* 1. durable */
+        for (size_t k = 0; k < rd.n_msgs; k++)                      /* 2. send */
             send(s, i, &rd.msgs[k]);
         for (size_t k = 0; k < rd.n_committed; k++) /* 3. apply */
             raft_apply(s, i, &rd.committed[k]);
@@ -1345,28 +1285,9 @@ static int replica_start(tpc_t *s, unsigned i, bool restore, uint64_t local_ms)
     n->role = 255;
     raft_check_restart(&s->ck, i + 1);
     if (restore) {
-        ut_consensus_hard_state_t hs = disk_hs(s, i);
-        size_t n_log = sim_disk_len(s->w, i);
-        /* A disk that lost its log tail (lying disk) may hold a commit
-         * index past it; Raft would refuse that state outright. */
-        if (sim_disk(s->w, i)->lost && hs.commit > n_log) {
-            hs.commit = n_log;
-            if (sim_disk_write_state(s->w, i, &hs, sizeof hs) != 0)
-                return -1;
-        }
-        ut_entry_t *ents = n_log ? malloc(n_log * sizeof *ents) : NULL;
-        if (n_log && !ents)
+        ut_consensus_hard_state_t hs;
+        if (raft_host_restore(s->w, i, n->h, &hs, &rc) != 0)
             return -1;
-        for (size_t k = 0; k < n_log; k++) {
-            const sim_disk_rec_t *d = sim_disk_rec(s->w, i, k);
-            ents[k] = (ut_entry_t){.term = d->meta[D_TERM],
-                                   .index = d->meta[D_INDEX],
-                                   .type = (uint32_t)d->meta[D_TYPE],
-                                   .len = d->len,
-                                   .data = d->data};
-        }
-        rc = ut_consensus_restore(n->h, &hs, ents, n_log);
-        free(ents);
         if (rc != UT_OK)
             sim_violation(s->w, "restore", "n%u refused its own Raft state: %s (%s)", i + 1,
                           ut_strerror(rc), ut_consensus_errmsg(n->h));

@@ -33,9 +33,13 @@
  * two or more, the first pays the second 1..100 (both vote yes, or no 1 in
  * 10); the others vote yes, read-only or no. With one, it is a one-phase
  * commit. 1 vote in 20 is cast late (up to 800 ms, past the 300 ms vote
- * deadline). Transaction ids come from the application's own counter,
- * which survives crashes; the votes are the application's, drawn at begin,
- * so a participant asked again after a crash votes the same.
+ * deadline). Transaction ids come from the scenario's own counter, shared
+ * by every leader and surviving every crash: a shortcut a real Raft-backed
+ * coordinator cannot take (it must draw ids from replicated state, e.g.
+ * its term and a sequence, or the log index of a begin record; see
+ * docs/twopc.md "As the simulator runs it"); the votes are the
+ * application's, drawn at begin, so a participant asked again after a
+ * crash votes the same.
  *
  * Persistence contract (docs/twopc.md): each participant's (and with K = 1
  * the coordinator's) records go to a log; a ready with a forced record is
@@ -1229,6 +1233,7 @@ static void begin_one(tpc_t *s, unsigned at)
             t->late_ms[k] = (uint16_t)sim_rng_range(g, 50, TPC_LATE_VOTE_MAX_MS);
     }
     tpc_oracle_init(&t->orc, mask);
+    /* Not from replicated state: the shortcut of the header comment. */
     uint64_t txid = ++s->n_tx;
     /* The payload a participant's application would apply: payer, payee
      * (node ids, 0 = none) and the amount. */

@@ -1735,6 +1735,12 @@ static void tpc_finish(void *ctx, sim_result_t *r)
         if (total != 0 && took != UINT64_MAX && !r->violation.found)
             sim_violation(s->w, "money",
                           "the accounts hold %" PRId64 " more than they started with", total);
+        /* And, settled, nothing is in flight: every application of a
+         * transfer decided COMMIT was told so and applied it. */
+        if (s->in_flight != 0 && took != UINT64_MAX && !r->violation.found)
+            sim_violation(s->w, "money",
+                          "all settled, %" PRId64 " still in flight of transfers decided COMMIT",
+                          s->in_flight);
     }
     r->stats.ops_total = s->n_tx;
     r->stats.ops_ok = s->committed;

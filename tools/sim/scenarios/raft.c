@@ -18,17 +18,10 @@
 #include "../scenario.h"
 /* The safety checker shared with tests/raft_cluster.c (header-only). */
 #include "../../../tests/raft_check.h"
+#include "../raft_host.h"
 
 #define ELECTION_MS 300u
 #define HEARTBEAT_MS 50u
-
-/* A log entry on the world's disk: the record's meta words. */
-enum {
-    D_TERM = 0,
-    D_INDEX,
-    D_TYPE,
-    D_PREFIX /* hash of the log up to and including this entry */
-};
 
 /* The figures the scenario reports (sim_stat), in the JSON's order. */
 enum { ST_LEADERS, ST_CHANGES, ST_MAX_TERM, ST_COMMIT, ST_APPLIED };
@@ -101,13 +94,7 @@ static bool log_term(const void *h, uint64_t index, uint64_t *term)
 /* The checker's verdict: a violation is the run's, out of memory stops it. */
 static bool checked(raft_t *s, int rc)
 {
-    if (rc == RAFT_CHECK_OK)
-        return true;
-    if (rc == RAFT_CHECK_VIOLATION)
-        sim_violation(s->w, s->ck.invariant, "%s", s->ck.detail);
-    else
-        sim_fail(s->w);
-    return false;
+    return raft_host_checked(s->w, &s->ck, rc);
 }
 
 /* Record the terms of newly committed entries and check them against what
@@ -259,82 +246,12 @@ static void observe(raft_t *s, unsigned i)
 
 /* ---- disk ---------------------------------------------------------------- */
 
-static ut_consensus_hard_state_t disk_hs(raft_t *s, unsigned i)
-{
-    ut_consensus_hard_state_t hs = {0, 0, 0};
-    size_t len = 0;
-    const void *p = sim_disk_state(s->w, i, &len);
-    if (p && len == sizeof hs)
-        memcpy(&hs, p, sizeof hs);
-    return hs;
-}
-
-/* The ready's persistence work, on the world's disk, then one sync. */
+/* The ready's persistence work, on the world's disk, then one sync
+ * (raft_host.h: the layout and the persist contract's checks). */
 static void persist(raft_t *s, unsigned i, const ut_consensus_ready_t *rd)
 {
     node_t *n = &s->nodes[i];
-    bool wrote = false;
-    if (rd->hard_state_changed) {
-        ut_consensus_hard_state_t hs = disk_hs(s, i);
-        if (rd->hard_state.term < hs.term)
-            sim_violation(s->w, "monotonic-term",
-                          "node %" PRIu64 " persisted term %" PRIu64 " below the stored %" PRIu64,
-                          n->id, rd->hard_state.term, hs.term);
-        if (rd->hard_state.commit < hs.commit)
-            sim_violation(s->w, "monotonic-commit",
-                          "node %" PRIu64 " persisted commit %" PRIu64 " below the stored %" PRIu64,
-                          n->id, rd->hard_state.commit, hs.commit);
-        hs = rd->hard_state;
-        if (sim_disk_write_state(s->w, i, &hs, sizeof hs) != 0)
-            return;
-        if (hs.term > n->disk_max_term)
-            n->disk_max_term = hs.term;
-        if (hs.commit > n->disk_max_commit)
-            n->disk_max_commit = hs.commit;
-        wrote = true;
-    }
-    size_t n_log = sim_disk_len(s->w, i);
-    if (rd->truncate_from) {
-        if (rd->truncate_from == 0 || rd->truncate_from - 1 > n_log)
-            sim_violation(s->w, "persist-contract",
-                          "node %" PRIu64 " truncate_from %" PRIu64 " beyond its stored log (%zu)",
-                          n->id, rd->truncate_from, n_log);
-        else
-            sim_disk_truncate(s->w, i, (size_t)(rd->truncate_from - 1));
-        wrote = true;
-    }
-    for (size_t k = 0; k < rd->n_entries; k++) {
-        const ut_entry_t *e = &rd->entries[k];
-        n_log = sim_disk_len(s->w, i);
-        if (e->index != n_log + 1) {
-            if (e->index <= n_log) {
-                /* Overwrite without truncate_from: treat as an implicit
-                 * truncation but flag the contract breach. */
-                sim_violation(s->w, "persist-contract",
-                              "node %" PRIu64 " asked to append entry %" PRIu64
-                              " over a stored one without truncate_from",
-                              n->id, e->index);
-                sim_disk_truncate(s->w, i, (size_t)(e->index - 1));
-                n_log = sim_disk_len(s->w, i);
-            } else {
-                sim_violation(s->w, "persist-contract",
-                              "node %" PRIu64 " asked to append entry %" PRIu64
-                              " after a log of %zu",
-                              n->id, e->index, n_log);
-                return;
-            }
-        }
-        uint64_t meta[4] = {e->term, e->index, e->type, 0};
-        meta[D_PREFIX] =
-            entry_hash(n_log ? sim_disk_rec(s->w, i, n_log - 1)->meta[D_PREFIX] : 0, e);
-        if (sim_disk_append(s->w, i, meta, e->data, e->len) != 0)
-            return;
-        /* Log Matching (§5.3): an (index, term) pair names one log prefix. */
-        (void)checked(s, raft_check_persisted(&s->ck, n->id, e->index, e->term, meta[D_PREFIX]));
-        wrote = true;
-    }
-    if (wrote)
-        sim_disk_sync(s->w, i);
+    raft_host_persist(s->w, &s->ck, i, n->id, rd, &n->disk_max_term, &n->disk_max_commit);
 }
 
 /* ---- state machine --------------------------------------------------------- */
@@ -501,32 +418,10 @@ static int raft_node_start(void *ctx, unsigned i, bool restore, uint64_t local_m
         sim_fail_msg(s->w, "ut_consensus_new: %s", ut_strerror(rc));
         return -1;
     }
-    ut_consensus_hard_state_t hs = disk_hs(s, i);
+    ut_consensus_hard_state_t hs = raft_host_hard_state(s->w, i);
     if (restore) {
-        size_t n_log = sim_disk_len(s->w, i);
-        /* A disk that lost its log tail (lying disk) may hold a commit
-         * index past it; Raft would refuse that state outright. */
-        if (sim_disk(s->w, i)->lost && hs.commit > n_log) {
-            hs.commit = n_log;
-            if (sim_disk_write_state(s->w, i, &hs, sizeof hs) != 0)
-                return -1;
-        }
-        ut_entry_t *ents = NULL;
-        if (n_log) {
-            ents = malloc(n_log * sizeof *ents);
-            if (!ents)
-                return -1;
-            for (size_t k = 0; k < n_log; k++) {
-                const sim_disk_rec_t *d = sim_disk_rec(s->w, i, k);
-                ents[k] = (ut_entry_t){.term = d->meta[D_TERM],
-                                       .index = d->meta[D_INDEX],
-                                       .type = (uint32_t)d->meta[D_TYPE],
-                                       .len = d->len,
-                                       .data = d->data};
-            }
-        }
-        rc = ut_consensus_restore(n->h, &hs, ents, n_log);
-        free(ents);
+        if (raft_host_restore(s->w, i, n->h, &hs, &rc) != 0)
+            return -1;
         if (rc != UT_OK)
             sim_violation(s->w, "restore",
                           "node %" PRIu64 " refused its own persisted state: %s (%s)", n->id,

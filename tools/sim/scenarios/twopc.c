@@ -33,9 +33,13 @@
  * two or more, the first pays the second 1..100 (both vote yes, or no 1 in
  * 10); the others vote yes, read-only or no. With one, it is a one-phase
  * commit. 1 vote in 20 is cast late (up to 800 ms, past the 300 ms vote
- * deadline). Transaction ids come from the application's own counter,
- * which survives crashes; the votes are the application's, drawn at begin,
- * so a participant asked again after a crash votes the same.
+ * deadline). Transaction ids come from the scenario's own counter, shared
+ * by every leader and surviving every crash: a shortcut a real Raft-backed
+ * coordinator cannot take (it must draw ids from replicated state, e.g.
+ * its term and a sequence, or the log index of a begin record; see
+ * docs/twopc.md "As the simulator runs it"); the votes are the
+ * application's, drawn at begin, so a participant asked again after a
+ * crash votes the same.
  *
  * Persistence contract (docs/twopc.md): each participant's (and with K = 1
  * the coordinator's) records go to a log; a ready with a forced record is
@@ -50,7 +54,10 @@
  * (every open one after a restart), by the checks shared with the unit
  * tests (tests/twopc_oracle.h): atomicity, decision-stable,
  * commit-needs-yes, coordinator-memory, coordinator-outcome, and no
- * transfer half applied. "The coordinator" is, with K >= 2, the one on the
+ * transfer half applied; and, after every event, money conserved
+ * (check_money: the participants' accounts as their applications applied
+ * the outcomes they were told, plus the money in flight of transfers
+ * decided COMMIT, equal the initial total). "The coordinator" is, with K >= 2, the one on the
  * leader of the highest term whose coordinator is running, together with
  * that replica's table (what it would answer); with a Raft group also
  * Raft's own invariants (tests/raft_check.h: election safety, leader
@@ -69,6 +76,8 @@
 /* Raft's safety checker, shared with tests/raft_cluster.c and utsim's raft
  * scenario (header-only), run on the coordinators' Raft group. */
 #include "../../../tests/raft_check.h"
+/* The Raft host on the world's disk, shared with the raft scenario. */
+#include "../raft_host.h"
 
 /* The scenario's figures (sim_stat). */
 enum {
@@ -128,9 +137,6 @@ enum {
 /* --coordinators (0: by the node count). One run per process reads it. */
 static unsigned tpc_coords_opt;
 
-/* A Raft entry on the world's disk: the record's meta words. */
-enum { D_TERM = 0, D_INDEX, D_TYPE, D_PREFIX };
-
 typedef struct tpc_txn {
     tpc_oracle_t orc;
     uint8_t n;                         /* members */
@@ -139,10 +145,20 @@ typedef struct tpc_txn {
     uint16_t late_ms[TPC_MAX_MEMBERS]; /* 0: vote at once */
     int8_t payer, payee;               /* node indexes, -1 = none */
     int64_t amount;
+    /* What the payer's [0] and payee's [1] applications were told
+     * (TPC_SIDE_*), and the transfer's money in flight now (flight()). */
+    uint8_t side[2];
+    int64_t flight;
     bool marked;                          /* its decision is on the timeline */
     uint64_t decided_at[TPC_MAX_MEMBERS]; /* member's local ms + 1 when seen decided, 0 = not */
     uint64_t heard_at[TPC_MAX_MEMBERS];   /* member's local ms of its last message about it */
 } tpc_txn_t;
+
+/* A side of a transfer at its participant's application: not told an
+ * outcome yet, applied (told COMMITTED, its account changed once), or told
+ * ABORTED first (nothing changed). The application's state with its
+ * account, durable across its crashes (as its votes are). */
+enum { TPC_SIDE_PENDING = 0, TPC_SIDE_APPLIED, TPC_SIDE_ABORTED };
 
 typedef struct tpc_disk {
     ut_2pc_record_t *rec; /* rec[k].nodes owned */
@@ -227,6 +243,10 @@ typedef struct tpc {
     bool touch_all;
     bool first_decision;         /* the coordinator is sending a ready's first decision */
     uint64_t committed, aborted; /* decisions seen */
+    /* money: each participant's account as its application applied the
+     * outcomes it was told, and the sum of every transfer's flight */
+    int64_t balance[SIM_MAX_NODES];
+    int64_t in_flight;
     /* the quiet period at the end */
     bool quiet;
     tpc_frame_t *q;
@@ -440,6 +460,46 @@ static void report(tpc_t *s, uint64_t txid, const char *inv)
         sim_violation(s->w, inv, "tx %" PRIu64 ": %s", txid, s->tx[txid - 1].orc.why);
 }
 
+/* A transfer's money in flight: once it is decided COMMIT (the oracle's
+ * decision: the first outcome anyone showed, a Raft-backed coordinator's
+ * only once the log has committed it), the payee's credit while the
+ * payee's application has not applied it, minus the payer's debit while
+ * the payer's has not; a side told ABORTED is not in flight (its half of
+ * the money will never move). Before the decision, or decided ABORT: 0. */
+static int64_t flight(const tpc_txn_t *t)
+{
+    if (t->payer < 0 || t->orc.decision != UT_TXN_COMMITTED)
+        return 0;
+    return (t->side[1] == TPC_SIDE_PENDING ? t->amount : 0) -
+           (t->side[0] == TPC_SIDE_PENDING ? t->amount : 0);
+}
+
+/* Participant i's application is told outcome st of txid (an OUTCOME
+ * event): it applies a COMMITTED transfer's half to its account once (it
+ * knows which transactions it applied: a participant that forgot an
+ * unforced outcome in a crash may be told again), and records an ABORTED
+ * one as told. */
+static void apply_outcome(tpc_t *s, unsigned i, uint64_t txid, ut_txn_state_t st)
+{
+    tpc_txn_t *t = txn(s, txid);
+    if (!t || t->payer < 0 || (t->payer != (int)i && t->payee != (int)i))
+        return;
+    int side = t->payee == (int)i;
+#ifdef UTSIM_FAULT_2PC_APPLY_TWICE
+    /* Deliberately broken application: it applies every COMMITTED outcome
+     * it is told, including one it had applied before a crash. */
+    if (st == UT_TXN_COMMITTED)
+        t->side[side] = TPC_SIDE_PENDING;
+#endif
+    if (st == UT_TXN_COMMITTED && t->side[side] != TPC_SIDE_APPLIED) {
+        t->side[side] = TPC_SIDE_APPLIED;
+        s->balance[i] += side ? t->amount : -t->amount;
+    } else if (st == UT_TXN_ABORTED && t->side[side] == TPC_SIDE_PENDING) {
+        t->side[side] = TPC_SIDE_ABORTED;
+    }
+    touch(s, txid);
+}
+
 static void check_txn(tpc_t *s, uint64_t txid, unsigned at)
 {
     tpc_txn_t *t = txn(s, txid);
@@ -503,6 +563,30 @@ static void check_txn(tpc_t *s, uint64_t txid, unsigned at)
         sim_mark(s->w, SIM_MARK_LEADER, at, txid, "tx %" PRIu64 " %s at n%u%s", txid,
                  commit ? "commits" : "aborts", at + 1, how);
     }
+    int64_t f = flight(t);
+    s->in_flight += f - t->flight;
+    t->flight = f;
+}
+
+/* Money is conserved at every step: the participants' accounts as their
+ * applications applied them, plus every transfer's money in flight
+ * (flight()), equal the accounts' initial total. It fails when a side
+ * applies a transfer that is not decided COMMIT, or a side is told ABORTED
+ * of one that is (the other side applied it, or will). */
+static void check_money(tpc_t *s)
+{
+    int64_t sum = s->in_flight, want = 0;
+    for (unsigned i = s->k; i < s->n_nodes; i++) {
+        sum += s->balance[i];
+        want += TPC_BALANCE;
+    }
+    s->w->r->stats.invariant_checks++;
+    if (sum != want)
+        sim_violation(s->w, "money",
+                      "the accounts hold %" PRId64 " and %" PRId64
+                      " is in flight of transfers decided COMMIT: %" PRId64 " from the %" PRId64
+                      " they started with",
+                      sum - s->in_flight, s->in_flight, sum - want, want);
 }
 
 /* Settled: the coordinator holds nothing of it and every member is up and
@@ -535,6 +619,7 @@ static void observe(tpc_t *s, unsigned i)
         check_txn(s, s->touched[k], i);
     s->n_touched = 0;
     s->touch_all = false;
+    check_money(s);
     if (s->lo == 0)
         s->lo = 1;
     while (s->lo <= s->n_tx && settled(s, s->lo))
@@ -657,6 +742,8 @@ static void log_drain(tpc_t *s, unsigned i)
                 }
             } else if (e->kind == UT_2PC_EVENT_OUTCOME) {
                 (*sim_stat(s->w, TST_OUTCOMES))++;
+                if (!is_coord(s, i))
+                    apply_outcome(s, i, e->txid, e->state);
             } else if (e->kind == UT_2PC_EVENT_DONE || e->kind == UT_2PC_EVENT_HEURISTIC) {
                 coord_event(s, e->kind, e->txid, e->state);
             }
@@ -681,13 +768,7 @@ static void put64(unsigned char *p, uint64_t v)
 
 static bool checked(tpc_t *s, int rc)
 {
-    if (rc == RAFT_CHECK_OK)
-        return true;
-    if (rc == RAFT_CHECK_VIOLATION)
-        sim_violation(s->w, s->ck.invariant, "%s", s->ck.detail);
-    else
-        sim_fail(s->w);
-    return false;
+    return raft_host_checked(s->w, &s->ck, rc);
 }
 
 static bool log_term(const void *h, uint64_t index, uint64_t *term)
@@ -695,63 +776,10 @@ static bool log_term(const void *h, uint64_t index, uint64_t *term)
     return ut_consensus_entry_term(h, index, term) == UT_OK;
 }
 
-static ut_consensus_hard_state_t disk_hs(tpc_t *s, unsigned i)
-{
-    ut_consensus_hard_state_t hs = {0, 0, 0};
-    size_t len = 0;
-    const void *p = sim_disk_state(s->w, i, &len);
-    if (p && len == sizeof hs)
-        memcpy(&hs, p, sizeof hs);
-    return hs;
-}
-
 /* Replica i's term: its handle's, or what its disk will restart it in. */
 static uint64_t replica_term(tpc_t *s, unsigned i)
 {
-    return s->nodes[i].h ? ut_consensus_term(s->nodes[i].h) : disk_hs(s, i).term;
-}
-
-/* A Raft ready's persistence work on the world's disk, then one sync (the
- * raft scenario's layout: hard state as the state record, one log record
- * per entry with its term, index, type and prefix hash). */
-static void raft_persist(tpc_t *s, unsigned i, const ut_consensus_ready_t *rd)
-{
-    bool wrote = false;
-    if (rd->hard_state_changed) {
-        if (sim_disk_write_state(s->w, i, &rd->hard_state, sizeof rd->hard_state) != 0)
-            return;
-        wrote = true;
-    }
-    if (rd->truncate_from) {
-        if (rd->truncate_from - 1 > sim_disk_len(s->w, i)) {
-            sim_violation(s->w, "persist-contract", "n%u truncate_from %" PRIu64 " beyond %zu",
-                          i + 1, rd->truncate_from, sim_disk_len(s->w, i));
-            return;
-        }
-        sim_disk_truncate(s->w, i, (size_t)(rd->truncate_from - 1));
-        wrote = true;
-    }
-    for (size_t k = 0; k < rd->n_entries; k++) {
-        const ut_entry_t *e = &rd->entries[k];
-        size_t n_log = sim_disk_len(s->w, i);
-        if (e->index != n_log + 1) {
-            sim_violation(s->w, "persist-contract", "n%u appends entry %" PRIu64 " after %zu",
-                          i + 1, e->index, n_log);
-            return;
-        }
-        uint64_t meta[4] = {e->term, e->index, e->type, 0};
-        meta[D_PREFIX] =
-            raft_check_hash(n_log ? sim_disk_rec(s->w, i, n_log - 1)->meta[D_PREFIX] : 0, e->term,
-                            e->index, e->type, e->data, e->len);
-        if (sim_disk_append(s->w, i, meta, e->data, e->len) != 0)
-            return;
-        /* Log Matching (§5.3). */
-        if (!checked(s, raft_check_persisted(&s->ck, i + 1, e->index, e->term, meta[D_PREFIX])))
-            return;
-        wrote = true;
-    }
-    if (wrote)
-        sim_disk_sync(s->w, i);
+    return s->nodes[i].h ? ut_consensus_term(s->nodes[i].h) : raft_host_hard_state(s->w, i).term;
 }
 
 static tpc_logrec_t *tab_slot(tpc_t *s, tpc_node_t *n, uint64_t txid)
@@ -1107,8 +1135,8 @@ static void raft_drain_once(tpc_t *s, unsigned i)
                 sim_violation(s->w, "ready-contract", "n%u raft ready: %s", i + 1, ut_strerror(rc));
             return;
         }
-        raft_persist(s, i, &rd);               /* 1. durable */
-        for (size_t k = 0; k < rd.n_msgs; k++) /* 2. send */
+        raft_host_persist(s->w, &s->ck, i, i + 1, &rd, NULL, NULL); /* 1. durable */
+        for (size_t k = 0; k < rd.n_msgs; k++)                      /* 2. send */
             send(s, i, &rd.msgs[k]);
         for (size_t k = 0; k < rd.n_committed; k++) /* 3. apply */
             raft_apply(s, i, &rd.committed[k]);
@@ -1205,6 +1233,7 @@ static void begin_one(tpc_t *s, unsigned at)
             t->late_ms[k] = (uint16_t)sim_rng_range(g, 50, TPC_LATE_VOTE_MAX_MS);
     }
     tpc_oracle_init(&t->orc, mask);
+    /* Not from replicated state: the shortcut of the header comment. */
     uint64_t txid = ++s->n_tx;
     /* The payload a participant's application would apply: payer, payee
      * (node ids, 0 = none) and the amount. */
@@ -1261,28 +1290,9 @@ static int replica_start(tpc_t *s, unsigned i, bool restore, uint64_t local_ms)
     n->role = 255;
     raft_check_restart(&s->ck, i + 1);
     if (restore) {
-        ut_consensus_hard_state_t hs = disk_hs(s, i);
-        size_t n_log = sim_disk_len(s->w, i);
-        /* A disk that lost its log tail (lying disk) may hold a commit
-         * index past it; Raft would refuse that state outright. */
-        if (sim_disk(s->w, i)->lost && hs.commit > n_log) {
-            hs.commit = n_log;
-            if (sim_disk_write_state(s->w, i, &hs, sizeof hs) != 0)
-                return -1;
-        }
-        ut_entry_t *ents = n_log ? malloc(n_log * sizeof *ents) : NULL;
-        if (n_log && !ents)
+        ut_consensus_hard_state_t hs;
+        if (raft_host_restore(s->w, i, n->h, &hs, &rc) != 0)
             return -1;
-        for (size_t k = 0; k < n_log; k++) {
-            const sim_disk_rec_t *d = sim_disk_rec(s->w, i, k);
-            ents[k] = (ut_entry_t){.term = d->meta[D_TERM],
-                                   .index = d->meta[D_INDEX],
-                                   .type = (uint32_t)d->meta[D_TYPE],
-                                   .len = d->len,
-                                   .data = d->data};
-        }
-        rc = ut_consensus_restore(n->h, &hs, ents, n_log);
-        free(ents);
         if (rc != UT_OK)
             sim_violation(s->w, "restore", "n%u refused its own Raft state: %s (%s)", i + 1,
                           ut_strerror(rc), ut_consensus_errmsg(n->h));
@@ -1583,8 +1593,10 @@ static int tpc_create(sim_world_t *w, void **out)
     s->n_nodes = w->o.nodes;
     s->k = k;
     s->raft = k >= 2;
-    for (unsigned i = 0; i < w->o.nodes; i++)
+    for (unsigned i = 0; i < w->o.nodes; i++) {
         s->ids[i] = i + 1;
+        s->balance[i] = i < k ? 0 : TPC_BALANCE;
+    }
     raft_check_init(&s->ck, &w->r->stats.invariant_checks);
     /* Drawn from a stream of its own, so the world's streams stay as they
      * are: each seed runs one logging protocol. */
@@ -1723,6 +1735,12 @@ static void tpc_finish(void *ctx, sim_result_t *r)
         if (total != 0 && took != UINT64_MAX && !r->violation.found)
             sim_violation(s->w, "money",
                           "the accounts hold %" PRId64 " more than they started with", total);
+        /* And, settled, nothing is in flight: every application of a
+         * transfer decided COMMIT was told so and applied it. */
+        if (s->in_flight != 0 && took != UINT64_MAX && !r->violation.found)
+            sim_violation(s->w, "money",
+                          "all settled, %" PRId64 " still in flight of transfers decided COMMIT",
+                          s->in_flight);
     }
     r->stats.ops_total = s->n_tx;
     r->stats.ops_ok = s->committed;

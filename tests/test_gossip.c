@@ -172,6 +172,69 @@ static ut_node_status_t view(ut_gossip_t *h, uint64_t id)
     return m.status;
 }
 
+/* ut_gossip_next_deadline(): a member ticked only at its deadlines does
+ * exactly what one ticked every 10 ms does (a tick before the deadline only
+ * moves the clock), and the deadline is never more than a probe interval
+ * after the last tick. Two identical members, each knowing four others that
+ * never answer: probes, indirect probes and suspicions all follow from the
+ * ticks alone. */
+static void test_next_deadline(void **state)
+{
+    (void)state;
+    assert_int_equal(ut_gossip_next_deadline(NULL), UINT64_MAX);
+    ut_gossip_t *a = mk(1, NULL, 0, true), *b = mk(1, NULL, 0, true);
+    assert_int_equal(ut_gossip_next_deadline(b), 0); /* before the first tick */
+    learn(a, 1, 4);
+    learn(b, 1, 4);
+    out_t oa, ob;
+    drain(a, &oa);
+    drain(b, &ob);
+    ut_gossip_config_t def;
+    assert_int_equal(ut_gossip_config_init(&def, UT_GOSSIP_CONFIG_VERSION), UT_OK);
+    uint64_t last_b = 0, skipped = 0, msgs = 0, events = 0;
+    bool ticked_b = false;
+    for (uint64_t t = 0; t <= 60000; t += 10) {
+        assert_int_equal(ut_gossip_tick(a, t), UT_OK);
+        drain(a, &oa);
+        uint64_t dl = ut_gossip_next_deadline(b);
+        if (ticked_b)
+            assert_true(dl <= last_b + def.probe_interval_ms);
+        memset(&ob, 0, sizeof ob);
+        if (!ticked_b || t >= dl) {
+            assert_int_equal(ut_gossip_tick(b, t), UT_OK);
+            drain(b, &ob);
+            last_b = t;
+            ticked_b = true;
+        } else {
+            skipped++;
+        }
+        assert_int_equal(oa.n, ob.n);
+        assert_int_equal(oa.nev, ob.nev);
+        for (size_t i = 0; i < oa.n; i++) {
+            assert_int_equal(oa.msgs[i].type, ob.msgs[i].type);
+            assert_int_equal(oa.msgs[i].to, ob.msgs[i].to);
+            assert_int_equal(oa.msgs[i].body.gossip.seq, ob.msgs[i].body.gossip.seq);
+            assert_int_equal(oa.msgs[i].body.gossip.target, ob.msgs[i].body.gossip.target);
+        }
+        for (size_t i = 0; i < oa.nev; i++) {
+            assert_int_equal(oa.ev[i].kind, ob.ev[i].kind);
+            assert_int_equal(oa.ev[i].node, ob.ev[i].node);
+        }
+        msgs += oa.n;
+        events += oa.nev;
+        snap_t sa;
+        take(a, &sa);
+        same(b, &sa);
+    }
+    assert_true(msgs > 10);              /* the members did work */
+    assert_true(skipped > 3000);         /* and most 10 ms ticks had none */
+    for (uint64_t id = 2; id <= 5; id++) /* none of them ever answered */
+        assert_int_not_equal(view(b, id), UT_NODE_ALIVE);
+    assert_true(events >= 4);
+    ut_gossip_free(a);
+    ut_gossip_free(b);
+}
+
 /* ---- config and handle ------------------------------------------------ */
 
 static void test_config(void **state)
@@ -1536,6 +1599,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_config),
+        cmocka_unit_test(test_next_deadline),
         cmocka_unit_test(test_null_handles),
         cmocka_unit_test(test_refused_input_unchanged),
         cmocka_unit_test(test_ready_sequence),

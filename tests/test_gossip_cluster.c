@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "gossip_cluster.h"
+#include "test_alloc.h"
 
 static unsigned n_seeds(void)
 {
@@ -30,27 +31,11 @@ static bool all_see(gc_t *g, size_t n, size_t j, ut_node_status_t st)
     return true;
 }
 
-static uint64_t g_allocs;
-static void *count_malloc(void *ctx, size_t n)
-{
-    (void)ctx;
-    g_allocs++;
-    return malloc(n);
-}
-static void *count_realloc(void *ctx, void *p, size_t n)
-{
-    (void)ctx;
-    g_allocs++;
-    return realloc(p, n);
-}
-static void count_free(void *ctx, void *p)
-{
-    (void)ctx;
-    free(p);
-}
+/* The library's allocations so far, through test_alloc.h's counter. */
+static test_alloc_t g_alloc;
 static uint64_t allocs_so_far(void)
 {
-    return g_allocs;
+    return (uint64_t)g_alloc.calls;
 }
 
 /* Zero allocations per probe: in steady state (after a warm-up, no
@@ -60,8 +45,7 @@ static uint64_t allocs_so_far(void)
 static void test_probe_work_allocates_nothing(void **state)
 {
     (void)state;
-    ut_allocator_t a = {NULL, count_malloc, count_realloc, count_free};
-    ut_set_allocator(&a);
+    test_alloc_install(&g_alloc, 0); /* counts, never fails */
     for (unsigned seed = 1; seed <= n_seeds(); seed++) {
         gc_config_t c;
         gc_config_init(&c);
@@ -85,7 +69,7 @@ static void test_probe_work_allocates_nothing(void **state)
         assert_int_equal(gc_errors(g), 0);
         gc_free(g);
     }
-    ut_set_allocator(NULL);
+    test_alloc_uninstall();
 }
 
 static void test_no_false_positive_without_faults(void **state)

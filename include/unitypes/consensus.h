@@ -36,10 +36,60 @@ typedef struct ut_consensus ut_consensus_t;
  * header passes its older, smaller struct, and only the fields that version
  * had are read; later fields take their defaults. Version 1 is every field
  * up to and including @c applied; version 2 (0.2.0) adds @c trace and
- * @c trace_arg.
+ * @c trace_arg; version 3 (0.3.0) adds the flow-control, snapshot,
+ * membership and read fields after them.
  * @since 0.1.0
  */
-#define UT_CONSENSUS_CONFIG_VERSION 2u
+#define UT_CONSENSUS_CONFIG_VERSION 3u
+
+/**
+ * @brief How a leader confirms it is still the leader before serving a read
+ * (thesis §6.4). @since 0.3.0
+ */
+typedef enum ut_consensus_read_mode {
+    UT_CONSENSUS_READ_SAFE = 0, /**< ReadIndex: a round of heartbeats acknowledged by a quorum. */
+    UT_CONSENSUS_READ_LEASE = 1 /**< Lease (thesis §6.4.1): no round while the leader's lease,
+                                   kept by check-quorum, lasts; needs check_quorum. */
+} ut_consensus_read_mode_t;
+
+/**
+ * @brief A configuration (the cluster's members), as a snapshot carries it
+ * and as ut_consensus_status() reports it. Arrays are borrowed: see the call
+ * that hands one out. @since 0.3.0
+ */
+typedef struct ut_consensus_membership {
+    const uint64_t *voters;          /**< Voters (in a joint configuration: the incoming set). */
+    size_t n_voters;                 /**< Number of @c voters. */
+    const uint64_t *voters_outgoing; /**< Joint consensus (thesis §4.3): the outgoing voters;
+                                        NULL when not joint. */
+    size_t n_voters_outgoing;        /**< Number of @c voters_outgoing; 0 when not joint. */
+    const uint64_t *observers;       /**< Observers (non-voting members). */
+    size_t n_observers;              /**< Number of @c observers. */
+    bool auto_leave;                 /**< Joint: the leader leaves joint consensus by itself. */
+} ut_consensus_membership_t;
+
+/**
+ * @brief A snapshot of the application's state machine up to @c index
+ * (Raft paper §7). @since 0.3.0
+ */
+typedef struct ut_consensus_snapshot {
+    uint64_t index;                       /**< Last log index the snapshot covers. */
+    uint64_t term;                        /**< Term of that entry. */
+    ut_consensus_membership_t membership; /**< The configuration as of @c index. */
+    const void *data;                     /**< The application's state, @c len bytes. */
+    size_t len;                           /**< Length of @c data. */
+} ut_consensus_snapshot_t;
+
+/**
+ * @brief A read that may now be served (thesis §6.4): once the application
+ * has applied every entry up to @c index, it may answer the read that
+ * ut_consensus_read_index() registered with this context. @since 0.3.0
+ */
+typedef struct ut_consensus_read_state {
+    uint64_t index;  /**< Serve the read once the state machine has applied this index. */
+    const void *ctx; /**< The caller's context bytes, as passed to ut_consensus_read_index(). */
+    size_t len;      /**< Length of @c ctx. */
+} ut_consensus_read_state_t;
 
 /**
  * @brief Configuration of a Raft node (libgit2-style versioned options).
@@ -97,6 +147,25 @@ typedef struct ut_consensus_config {
      */
     ut_trace_fn trace;
     void *trace_arg; /**< Passed to @c trace as its first argument. @since 0.2.0 */
+    /* Version 3 (0.3.0) appends the fields below, in this order. */
+    /* >>> rstat: flow control */
+    size_t max_uncommitted_bytes; /**< Leader: payload bytes proposed but not yet committed
+                                     beyond which proposals fail with UT_EBUSY. @since 0.3.0 */
+    size_t max_inflight_bytes; /**< Leader: payload bytes in flight per follower. @since 0.3.0 */
+    /* <<< rstat */
+    /* >>> rsnap: snapshots */
+    size_t snapshot_chunk_bytes; /**< Leader: bytes of snapshot per InstallSnapshot. @since 0.3.0 */
+    /* <<< rsnap */
+    /* >>> rmemb: membership */
+    uint64_t promote_max_lag; /**< Leader: an observer is promoted only within this many entries
+                                 of the leader's last index. @since 0.3.0 */
+    /* <<< rmemb */
+    /* >>> rxfer: reads */
+    ut_consensus_read_mode_t read_mode; /**< How ut_consensus_read_index() confirms
+                                           leadership. @since 0.3.0 */
+    uint64_t max_clock_drift_ms; /**< Lease reads: the bound on clock drift between nodes over
+                                    one election timeout that the lease relies on. @since 0.3.0 */
+    /* <<< rxfer */
 } ut_consensus_config_t;
 
 /** @brief Most members (voters + observers) a node supports. @since 0.1.0 */
@@ -191,16 +260,26 @@ typedef struct ut_consensus_ready {
     ut_consensus_state_t state;           /**< Current role. */
     uint64_t leader;                      /**< Current known leader (0 = unknown). */
     uint64_t seq_;                        /**< Internal: matches ready to advance. */
+    /* 0.3.0: the fields below took three of the eight reserved words. */
+    /* >>> rsnap: ready */
+    /** A snapshot to install before @c entries (NULL: none). @since 0.3.0 */
+    const ut_consensus_snapshot_t *snapshot;
+    /* <<< rsnap */
+    /* >>> rxfer: ready */
+    const ut_consensus_read_state_t *read_states; /**< Reads that may now be served. @since 0.3.0 */
+    size_t n_read_states;                         /**< Number of @c read_states. @since 0.3.0 */
+    /* <<< rxfer */
     /**
      * Room to grow (since 0.2.0): always written as zero. Fields added later
-     * (snapshots, read states) take these words, so the struct's size and
-     * the offsets of the fields above never change, and a program built
-     * against this header keeps working with a later library without setting
-     * anything. Chosen over a caller-set version field because the caller
-     * only ever receives this struct: it needs no initialisation, and one
-     * built against an older header must not be written beyond its size.
+     * take these words, so the struct's size and the offsets of the fields
+     * above never change (on LP64; on 32-bit targets the struct only
+     * shrinks), and a program built against this header keeps working with a
+     * later library without setting anything. Chosen over a caller-set
+     * version field because the caller only ever receives this struct: it
+     * needs no initialisation, and one built against an older header must
+     * not be written beyond its size.
      */
-    uint64_t reserved_[8];
+    uint64_t reserved_[5];
 } ut_consensus_ready_t;
 
 /**
@@ -505,6 +584,16 @@ UT_API void *ut_consensus_userdata(const ut_consensus_t *h);
  * @since 0.1.0
  */
 UT_API const char *ut_consensus_errmsg(const ut_consensus_t *h);
+
+/* 0.3.0 (issue 11): one block per feature, in this order. */
+/* >>> rstat: status, entries, flow control */
+/* <<< rstat */
+/* >>> rsnap: snapshots and compaction */
+/* <<< rsnap */
+/* >>> rmemb: membership changes */
+/* <<< rmemb */
+/* >>> rxfer: leader transfer and reads */
+/* <<< rxfer */
 
 #ifdef __cplusplus
 }

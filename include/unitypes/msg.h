@@ -36,9 +36,13 @@ typedef enum ut_msg_type {
     UT_MSG_PREVOTE_RESP = 4,  /**< Pre-vote response. Body: vote_resp. */
     UT_MSG_APPEND = 5,        /**< AppendEntries, heartbeats included (§5.3). Body: append. */
     UT_MSG_APPEND_RESP = 6,   /**< AppendEntries response. Body: append_resp. */
+    /* >>> rsnap: messages */
     UT_MSG_SNAPSHOT = 7,      /**< Reserved: InstallSnapshot (§7). */
     UT_MSG_SNAPSHOT_RESP = 8, /**< Reserved: InstallSnapshot response. */
+    /* <<< rsnap */
+    /* >>> rxfer: messages (10, 11 free for ReadIndex forwarding) */
     UT_MSG_TIMEOUT_NOW = 9,   /**< Reserved: leadership transfer (thesis §3.10). */
+    /* <<< rxfer */
 
     /* >>> lock (32-63, issue 14): add here */
     /* <<< lock */
@@ -216,6 +220,10 @@ typedef struct ut_msg {
         ut_msg_vote_resp_t vote_resp;     /**< UT_MSG_VOTE_RESP, UT_MSG_PREVOTE_RESP */
         ut_msg_append_t append;           /**< UT_MSG_APPEND */
         ut_msg_append_resp_t append_resp; /**< UT_MSG_APPEND_RESP */
+        /* >>> rsnap: bodies */
+        /* <<< rsnap */
+        /* >>> rxfer: bodies */
+        /* <<< rxfer */
 
         /* >>> lock (32-63, issue 14): add here */
         /* <<< lock */

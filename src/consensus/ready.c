@@ -6,6 +6,13 @@
  * outstanding and needs no advance (consensus.md, "an empty ready"). */
 #include "consensus/raft.h"
 
+/* The 0.3.0 fields took reserved words: the struct keeps its 0.2.0 size on
+ * LP64 (8 words after seq_) and only shrinks on 32-bit targets. */
+_Static_assert(sizeof(void *) != 8 || offsetof(ut_consensus_ready_t, reserved_) +
+                                              sizeof(((ut_consensus_ready_t *)0)->reserved_) ==
+                                          offsetof(ut_consensus_ready_t, snapshot) + 8 * 8,
+               "ready keeps its size");
+
 static bool hs_equal(const ut_consensus_hard_state_t *a, const ut_consensus_hard_state_t *b)
 {
     return a->term == b->term && a->vote == b->vote && a->commit == b->commit;
@@ -81,6 +88,9 @@ static void empty_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
     rd->state = h->role;
     rd->leader = h->leader;
     rd->seq_ = ut__readyseq_hand_out(&h->rseq, true);
+    rd->snapshot = NULL;
+    rd->read_states = NULL;
+    rd->n_read_states = 0;
     memset(rd->reserved_, 0, sizeof rd->reserved_);
 }
 
@@ -154,6 +164,9 @@ int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
     rd->msgs = h->out->n > 0 ? h->out->msgs : NULL;
     rd->n_msgs = h->out->n;
 
+    rd->snapshot = NULL;
+    rd->read_states = NULL;
+    rd->n_read_states = 0;
     memset(rd->reserved_, 0, sizeof rd->reserved_);
     rd->soft_state_changed = h->role != h->last_role || h->leader != h->last_leader;
     rd->state = h->role;

@@ -151,7 +151,7 @@ typedef struct ut_consensus_config {
     /* >>> rstat: flow control */
     size_t max_uncommitted_bytes; /**< Leader: payload bytes proposed but not yet committed
                                      beyond which proposals fail with UT_EBUSY. @since 0.3.0 */
-    size_t max_inflight_bytes; /**< Leader: payload bytes in flight per follower. @since 0.3.0 */
+    size_t max_inflight_bytes;    /**< Leader: payload bytes in flight per follower. @since 0.3.0 */
     /* <<< rstat */
     /* >>> rsnap: snapshots */
     size_t snapshot_chunk_bytes; /**< Leader: bytes of snapshot per InstallSnapshot. @since 0.3.0 */

@@ -33,15 +33,15 @@ typedef enum ut_msg_type {
     UT_MSG_VOTE = 1,      /**< Raft RequestVote (§5.2). Body: vote. */
     UT_MSG_VOTE_RESP = 2, /**< RequestVote response. Body: vote_resp. */
     UT_MSG_PREVOTE = 3,   /**< Pre-vote request (thesis §9.6). Body: vote; term = proposed term. */
-    UT_MSG_PREVOTE_RESP = 4,  /**< Pre-vote response. Body: vote_resp. */
-    UT_MSG_APPEND = 5,        /**< AppendEntries, heartbeats included (§5.3). Body: append. */
-    UT_MSG_APPEND_RESP = 6,   /**< AppendEntries response. Body: append_resp. */
+    UT_MSG_PREVOTE_RESP = 4, /**< Pre-vote response. Body: vote_resp. */
+    UT_MSG_APPEND = 5,       /**< AppendEntries, heartbeats included (§5.3). Body: append. */
+    UT_MSG_APPEND_RESP = 6,  /**< AppendEntries response. Body: append_resp. */
     /* >>> rsnap: messages */
     UT_MSG_SNAPSHOT = 7,      /**< Reserved: InstallSnapshot (§7). */
     UT_MSG_SNAPSHOT_RESP = 8, /**< Reserved: InstallSnapshot response. */
     /* <<< rsnap */
     /* >>> rxfer: messages (10, 11 free for ReadIndex forwarding) */
-    UT_MSG_TIMEOUT_NOW = 9,   /**< Reserved: leadership transfer (thesis §3.10). */
+    UT_MSG_TIMEOUT_NOW = 9, /**< Reserved: leadership transfer (thesis §3.10). */
     /* <<< rxfer */
 
     /* >>> lock (32-63, issue 14): add here */

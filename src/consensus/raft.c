@@ -444,8 +444,8 @@ static bool in_lease(const ut_consensus_t *h)
 #define UT__CONSENSUS_CONFIG_END(field)                                                            \
     (offsetof(ut_consensus_config_t, field) + sizeof(((ut_consensus_config_t *)0)->field))
 static const size_t config_size[UT_CONSENSUS_CONFIG_VERSION + 1] = {
-    0, UT__CONSENSUS_CONFIG_END(applied), /* 1 */
-    UT__CONSENSUS_CONFIG_END(trace_arg),  /* 2: trace, trace_arg */
+    0, UT__CONSENSUS_CONFIG_END(applied),         /* 1 */
+    UT__CONSENSUS_CONFIG_END(trace_arg),          /* 2: trace, trace_arg */
     UT__CONSENSUS_CONFIG_END(max_clock_drift_ms), /* 3: flow, snapshot, membership, reads */
 };
 _Static_assert(sizeof config_size / sizeof config_size[0] == UT_CONSENSUS_CONFIG_VERSION + 1,

@@ -159,6 +159,25 @@ struct ut_gossip {
 static size_t find_idx(const ut_gossip_t *h, uint64_t id, bool *found)
 {
     size_t lo = 0, hi = h->n;
+    /* One interpolation probe first: where id would be if the ids were
+     * evenly spread between the first and the last (exact for dense ids
+     * such as 1..N, where it saves the ~10 steps of a binary search over
+     * 1,000 members on every message; otherwise it only narrows the
+     * range). Only when the products fit in 64 bits. */
+    if (hi > 2) {
+        uint64_t first = h->m[0].id, last = h->m[hi - 1].id;
+        if (id > first && id < last && last - first <= UINT32_MAX && hi - 1 <= UINT32_MAX) {
+            size_t g = (size_t)((id - first) * (uint64_t)(hi - 1) / (last - first));
+            if (h->m[g].id == id) {
+                *found = true;
+                return g;
+            }
+            if (h->m[g].id < id)
+                lo = g + 1;
+            else
+                hi = g;
+        }
+    }
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         if (h->m[mid].id < id)

@@ -1410,12 +1410,12 @@ static bool final_wait(const ut_gossip_t *h, const ut__gossip_susp_t *r)
  * us answers with it (push_dgram: the ack carries it first); it expires
  * once the latest ping went unanswered (tick). Without them, a member that
  * missed every copy of a refutation declared the live member dead when its
- * timeout ran out: bench_gossip 1000 5 86400 1 saw 15 in 3.4 simulated
- * hours, each 24, 42 or 72 s after the stall, i.e. with 2, 1 or 0
- * confirmations, never 3 (in one traced case 2 of 10,000 copies of the
+ * timeout ran out: bench_gossip 1000 5 86400 1 saw 28 in 5 simulated
+ * hours, each 24, 42 or 72 s after the stall (two later), i.e. with 2, 1
+ * or 0 confirmations, never 3 (in one traced case 2 of 10,000 copies of the
  * refutation were sent to that member in 72 s, both lost). The buddy probe
- * at the start of a suspicion often falls inside the very stall that
- * caused it. The pings are outside the probe order, so round-robin probing
+ * at the start of a suspicion can fall inside the very stall that caused
+ * it, and it is one exchange. The pings are outside the probe order, so round-robin probing
  * goes on (a partition's many suspicions would otherwise take every probe
  * slot); a suspicion with k confirmations (a crash, a partition: many
  * probers failed) expires as before, so failures are declared as fast. */

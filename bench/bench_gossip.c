@@ -13,6 +13,9 @@
  * mode 1 ("stall"): 10% of members stop for 2 s every 30 s; mode 2 ("slow"):
  * 10% of members, every 30 s, get every message 1.2 s late for 5 s while
  * they keep ticking (an overloaded receiver, the case of Lifeguard §4.1).
+ * env G1_FALSE_DEAD=1: one line per false "dead" on stderr; G1_TRACE=<id>:
+ * every trace event by or about member id, and every message with an
+ * update about it (verbose).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -94,6 +97,9 @@ int main(int argc, char **argv)
     bool crashes = argc > 8 ? atoi(argv[8]) != 0 : true;
     c.tick_ms = 100;
     c.check_views = false; /* the tests check them; here they would be timed */
+    /* Debugging aids (docs/BENCHMARKS.md G1, how the false dead were traced). */
+    c.print_false_dead = getenv("G1_FALSE_DEAD") != NULL;
+    c.trace_member = getenv("G1_TRACE") != NULL ? strtoull(getenv("G1_TRACE"), NULL, 10) : 0;
     ut_allocator_t a = {NULL, cnt_malloc, cnt_realloc, cnt_free};
     ut_set_allocator(&a);
 

@@ -40,7 +40,7 @@ cols=("ut_gossip_t (simulated)" "$OUT/ut_gossip.ev"
 if command -v go >/dev/null 2>&1 && [ -d "$GOCODE/src/github.com/hashicorp/memberlist" ]; then
     echo "memberlist: $(go version), $(dpkg-query -W -f='${Package} ${Version}' \
         golang-github-hashicorp-memberlist-dev 2>/dev/null || echo "$GOCODE")"
-    GOPATH="$GOCODE" GO111MODULE=off GOFLAGS='' GOCACHE="${GOCACHE:-$PWD/$OUT/gocache}" \
+    GOPATH="$GOCODE" GO111MODULE=off GOFLAGS='' GOCACHE="${GOCACHE:-$(cd "$OUT" && pwd)/gocache}" \
         go build -o "$OUT/memberlist-g1" ./bench/peers/memberlist
     secs=$(awk '/^duration_ms/ {print $2 / 1000}' "$OUT/schedule.txt")
     echo "memberlist: running in real time (${secs} s + warm-up) ..."

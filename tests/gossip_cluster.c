@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "gossip_cluster.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -239,6 +240,18 @@ static void buf_put(gc_t *g, unsigned char *p, size_t len)
     g->free_bufs = b;
 }
 
+/* gc_config_t.trace_member: every trace event by or about that member. */
+static void dbg_trace(void *arg, const ut_trace_event_t *ev)
+{
+    gc_t *g = arg;
+    uint64_t w = g->cfg.trace_member;
+    if (ev->node == w || ev->a == w || (ev->b == w && strcmp(ev->event, "confirm") == 0))
+        fprintf(stderr, "T %llu n%llu %s %s a=%llu b=%llu stalled=%d\n", (unsigned long long)g->now,
+                (unsigned long long)ev->node, ev->event, ev->reason ? ev->reason : "",
+                (unsigned long long)ev->a, (unsigned long long)ev->b,
+                (int)(g->m[ev->node - 1].stalled_until > g->now));
+}
+
 static ut_gossip_t *make(gc_t *g, size_t i, bool with_seed)
 {
     ut_gossip_config_t c;
@@ -249,6 +262,8 @@ static ut_gossip_t *make(gc_t *g, size_t i, bool with_seed)
     c.probe_timeout_ms = g->cfg.probe_timeout_ms;
     c.push_pull_interval_ms = g->cfg.push_pull_ms;
     c.lifeguard = g->cfg.lifeguard;
+    c.trace = g->cfg.trace_member != 0 ? dbg_trace : NULL;
+    c.trace_arg = g;
     uint64_t seed_id = 0;
     if (with_seed) {
         for (size_t j = 0; j < g->cfg.n; j++)
@@ -399,9 +414,20 @@ static void on_event(gc_t *g, size_t i, const ut_gossip_event_t *ev)
         }
     } else if (ev->kind == UT_GOSSIP_EVENT_DEAD) {
         g->st.deads++;
-        if (!t->crashed && !stale)
+        if (!t->crashed && !stale) {
             g->st.false_deads++;
-        else {
+            if (g->cfg.print_false_dead)
+                fprintf(stderr,
+                        "FD t=%llu by=%zu about=%zu inc=%llu cur_inc=%llu stall=[%llu,%llu] "
+                        "by_stall=[%llu,%llu] by_health=%u\n",
+                        (unsigned long long)g->now, i + 1, j + 1,
+                        (unsigned long long)ev->incarnation,
+                        (unsigned long long)(t->h ? ut_gossip_incarnation(t->h) : 0),
+                        (unsigned long long)t->stall_from, (unsigned long long)t->stalled_until,
+                        (unsigned long long)g->m[i].stall_from,
+                        (unsigned long long)g->m[i].stalled_until,
+                        g->m[i].h ? ut_gossip_health(g->m[i].h) : 0u);
+        } else {
             t->dead_seen++;
             if (t->dead_seen == g->n_up) {
                 g->st.dead_all_n++;
@@ -429,6 +455,12 @@ static void send_all(gc_t *g, size_t i, const ut_gossip_ready_t *rd)
         g->st.msgs++;
         g->st.bytes += len;
         size_t to = (size_t)(msg->to - 1);
+        for (size_t u = 0; g->cfg.trace_member != 0 && u < msg->body.gossip.n_updates; u++)
+            if (msg->body.gossip.updates[u].index == g->cfg.trace_member)
+                fprintf(stderr, "S %llu from=%zu to=%llu type=%d st=%u inc=%llu\n",
+                        (unsigned long long)g->now, i + 1, (unsigned long long)msg->to,
+                        (int)msg->type, (unsigned)msg->body.gossip.updates[u].type,
+                        (unsigned long long)msg->body.gossip.updates[u].term);
         if (to >= g->cfg.n || (g->side != NULL && g->side[to] != g->side[i]) ||
             rnd(g) % 100 < g->cfg.loss_pct) {
             g->st.dropped++;

@@ -28,6 +28,11 @@ typedef struct gc_config {
     bool lifeguard;
     bool bootstrap;   /* start with every member knowing every other one */
     bool check_views; /* check every view after every drain (n <= 256; default on) */
+    /* Debugging aids (stderr; default off): every trace event by or about
+     * this member and every message that carries an update about it; and
+     * one line per false "dead" (who, about whom, both stall windows). */
+    uint64_t trace_member;
+    bool print_false_dead;
 } gc_config_t;
 
 typedef struct gc_stats {

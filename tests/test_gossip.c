@@ -568,15 +568,33 @@ static void test_suspect_then_dead(void **state)
     assert_int_equal(view(a, victim), UT_NODE_SUSPECTED);
     assert_int_equal(ut_gossip_health(a), 0); /* every expected nack came */
     /* No refutation: dead after at most the maximum suspicion timeout
-     * (6 x 4 x 1 period). */
+     * (6 x 4 x 1 period) and, without confirmations, the wait for the last
+     * pings, at most two probe periods (stretched by local health). Each
+     * last ping carries the suspicion (the buddy system). */
     uint64_t t0 = now + 1000;
+    uint64_t bound = t0 + 24000 + 2000u * (ut_gossip_health(a) + 1u);
     bool dead = false;
-    for (uint64_t t = t0; t <= t0 + 24000 && !dead; t += 100) {
+    unsigned last_pings = 0;
+    for (uint64_t t = t0; t <= bound && !dead; t += 100) {
         ut_gossip_tick(a, t);
-        drain(a, &o);
-        dead = has_event(&o, UT_GOSSIP_EVENT_DEAD, victim);
+        ut_gossip_ready_t rd;
+        assert_int_equal(ut_gossip_ready(a, &rd), UT_OK);
+        for (size_t i = 0; i < rd.n_msgs; i++) {
+            const ut_msg_t *p = &rd.msgs[i];
+            if (t >= t0 + 24000 - 3000u * (ut_gossip_health(a) + 1u) &&
+                p->type == UT_MSG_GOSSIP_PING && p->to == victim && p->body.gossip.n_updates > 0 &&
+                p->body.gossip.updates[0].index == victim &&
+                p->body.gossip.updates[0].type == UT_NODE_SUSPECTED)
+                last_pings++;
+        }
+        for (size_t i = 0; i < rd.n_events; i++)
+            dead =
+                dead || (rd.events[i].kind == UT_GOSSIP_EVENT_DEAD && rd.events[i].node == victim);
+        if (!ut_gossip_ready_empty(&rd))
+            assert_int_equal(ut_gossip_advance(a, &rd), UT_OK);
     }
     assert_true(dead);
+    assert_true(last_pings >= 1);
     assert_int_equal(view(a, victim), UT_NODE_DEAD);
     ut_gossip_free(a);
 }
@@ -1275,6 +1293,199 @@ static void test_failed_probe_confirms(void **state)
     ut_gossip_free(a);
 }
 
+/* The last pings before the verdict (docs/BENCHMARKS.md G1, the false
+ * dead at 1,000 members): member 1 holds a suspicion of member 2 that 2
+ * refuted long ago; 1 missed every copy of the refutation (here: nothing
+ * from 2 reaches 1 but answers to 1's pings) and nobody else confirmed
+ * the suspicion. 2 was stalled while 1's buddy probe and its next
+ * round-robin probe went out (both lost; the failed probe is 1's own
+ * confirmation, which shortens the timeout to its end). Before its
+ * verdict, 1 pings 2 with the suspicion; 2's ack answers with its
+ * refutation first; 1 never declares 2 dead. Before the fix, 1 declared 2
+ * dead right after the second probe failed (the next round-robin probe of
+ * 2, 15 members on, came too late). */
+static void test_last_pings_before_verdict(void **state)
+{
+    (void)state;
+    const uint64_t n = 16;
+    ut_gossip_t *a = mk(1, NULL, 0, true), *t = mk(2, NULL, 0, true);
+    ut_entry_t u[16];
+    for (uint64_t id = 1; id <= n; id++)
+        u[id - 1] = upd(id, UT_NODE_ALIVE, 0);
+    ut_msg_t m = gmsg(UT_MSG_GOSSIP_PUSH, 3, 1, u, n);
+    assert_int_equal(ut_gossip_step(a, &m), UT_OK);
+    m.to = 2;
+    assert_int_equal(ut_gossip_step(t, &m), UT_OK);
+    out_t o;
+    drain(a, &o);
+    drain(t, &o);
+    ut__gossip_quiesce(a);
+    ut__gossip_quiesce(t);
+    assert_int_equal(ut_gossip_tick(a, 0), UT_OK);
+    assert_int_equal(ut_gossip_tick(t, 0), UT_OK);
+    /* 3 suspects 2 and tells both; 2 refutes (incarnation 1), and its
+     * refutation has been disseminated (quiesced) without reaching 1. */
+    ut_entry_t s = susp(2, 0, by3);
+    m = gmsg(UT_MSG_GOSSIP_PUSH, 3, 1, &s, 1);
+    assert_int_equal(ut_gossip_step(a, &m), UT_OK);
+    m.to = 2;
+    assert_int_equal(ut_gossip_step(t, &m), UT_OK);
+    assert_int_equal(ut_gossip_incarnation(t), 1);
+    drain(a, &o);
+    drain(t, &o);
+    ut__gossip_quiesce(t);
+    assert_int_equal(view(a, 2), UT_NODE_SUSPECTED);
+    /* Past the maximum timeout, 6 x 4 x log10(16) periods. */
+    const uint64_t horizon = 40000;
+    bool dead = false, answered = false;
+    unsigned lost = 0;
+    for (uint64_t now = 100; now <= horizon; now += 100) {
+        assert_int_equal(ut_gossip_tick(a, now), UT_OK);
+        assert_int_equal(ut_gossip_tick(t, now), UT_OK);
+        drain(t, &o); /* 2's own probing goes nowhere */
+        ut_gossip_ready_t rd, rt;
+        bool t_out = false;
+        assert_int_equal(ut_gossip_ready(a, &rd), UT_OK);
+        ut_msg_t in[8];
+        size_t nin = 0;
+        for (size_t i = 0; i < rd.n_msgs; i++) {
+            const ut_msg_t *p = &rd.msgs[i];
+            if (p->type != UT_MSG_GOSSIP_PING)
+                continue;
+            if (p->to != 2 && nin < 8) { /* the others answer, so 1 stays healthy */
+                in[nin] = gmsg(UT_MSG_GOSSIP_ACK, p->to, 1, NULL, 0);
+                in[nin].body.gossip.seq = p->body.gossip.seq;
+                in[nin].body.gossip.target = p->to;
+                nin++;
+            } else if (p->to == 2 && lost < 2) {
+                lost++; /* 2 is stalled: the buddy probe and one more are lost */
+            } else if (p->to == 2 && !t_out) { /* 2 is back */
+                assert_int_equal(ut_gossip_step(t, p), UT_OK);
+                assert_int_equal(ut_gossip_ready(t, &rt), UT_OK);
+                assert_int_equal(rt.n_msgs, 1);
+                assert_int_equal(rt.msgs[0].type, UT_MSG_GOSSIP_ACK);
+                if (!answered) { /* the first ping that reaches 2 */
+                    assert_true(rt.msgs[0].body.gossip.n_updates >= 1);
+                    const ut_entry_t *first = &rt.msgs[0].body.gossip.updates[0];
+                    /* the refutation first */
+                    assert_int_equal(first->index, 2);
+                    assert_int_equal(first->type, UT_NODE_ALIVE);
+                    assert_int_equal(first->term, 1);
+                }
+                t_out = true;
+            }
+        }
+        for (size_t i = 0; i < rd.n_events; i++)
+            dead = dead || (rd.events[i].kind == UT_GOSSIP_EVENT_DEAD && rd.events[i].node == 2);
+        if (!ut_gossip_ready_empty(&rd))
+            assert_int_equal(ut_gossip_advance(a, &rd), UT_OK);
+        for (size_t i = 0; i < nin; i++)
+            assert_int_equal(ut_gossip_step(a, &in[i]), UT_OK);
+        if (t_out) {
+            assert_int_equal(ut_gossip_step(a, &rt.msgs[0]), UT_OK);
+            assert_int_equal(ut_gossip_advance(t, &rt), UT_OK);
+            answered = true;
+        }
+        drain(a, &o);
+        dead = dead || has_event(&o, UT_GOSSIP_EVENT_DEAD, 2);
+    }
+    assert_false(dead);
+    assert_true(answered);
+    ut_gossip_member_t mm;
+    assert_int_equal(ut_gossip_member_find(a, 2, &mm), UT_OK);
+    assert_int_equal(mm.status, UT_NODE_ALIVE);
+    assert_int_equal(mm.incarnation, 1);
+    ut_gossip_free(a);
+    ut_gossip_free(t);
+}
+
+/* An ack answers the doubts of its ping first, ahead of a full queue
+ * (SWIM §4.2, Lifeguard §4.3): our own refutation when the ping said we
+ * are suspected; when a ping-req named a target at an incarnation that
+ * target has refuted, the forwarded ack carries the refutation first. */
+static void test_ack_answers_first(void **state)
+{
+    (void)state;
+    ut_gossip_t *a = mk(1, NULL, 0, true);
+    ut_entry_t u[70];
+    for (uint64_t id = 2; id <= 70; id++)
+        u[id - 2] = upd(id, UT_NODE_ALIVE, id == 2 ? 1 : 0);
+    ut_msg_t m = gmsg(UT_MSG_GOSSIP_PUSH, 3, 1, u, 69);
+    assert_int_equal(ut_gossip_step(a, &m), UT_OK);
+    out_t o;
+    drain(a, &o); /* 69 joins queued: more than one datagram carries */
+    ut_entry_t s = susp(1, 0, by3);
+    m = gmsg(UT_MSG_GOSSIP_PING, 3, 1, &s, 1);
+    m.body.gossip.target = 1;
+    m.body.gossip.seq = 7;
+    assert_int_equal(ut_gossip_step(a, &m), UT_OK);
+    assert_int_equal(ut_gossip_incarnation(a), 1);
+    ut_gossip_ready_t rd;
+    assert_int_equal(ut_gossip_ready(a, &rd), UT_OK);
+    assert_int_equal(rd.n_msgs, 1);
+    assert_int_equal(rd.msgs[0].type, UT_MSG_GOSSIP_ACK);
+    const ut_entry_t *e = rd.msgs[0].body.gossip.updates;
+    assert_true(rd.msgs[0].body.gossip.n_updates >= 2);
+    assert_int_equal(e[0].index, 1);
+    assert_int_equal(e[0].type, UT_NODE_ALIVE);
+    assert_int_equal(e[0].term, 1);
+    for (size_t i = 1; i < rd.msgs[0].body.gossip.n_updates; i++)
+        assert_int_not_equal(e[i].index, 1); /* once */
+    assert_int_equal(ut_gossip_advance(a, &rd), UT_OK);
+    /* 3 asks us to probe 2, which it suspects at incarnation 0; we hold 2
+     * alive at 1. */
+    ut_entry_t s2 = susp(2, 0, by3);
+    m = gmsg(UT_MSG_GOSSIP_PING_REQ, 3, 1, &s2, 1);
+    m.body.gossip.target = 2;
+    m.body.gossip.seq = 8;
+    assert_int_equal(ut_gossip_step(a, &m), UT_OK);
+    assert_int_equal(view(a, 2), UT_NODE_ALIVE);
+    drain(a, &o);
+    assert_non_null(find_msg(&o, UT_MSG_GOSSIP_PING, 2));
+    ut_msg_t ack = gmsg(UT_MSG_GOSSIP_ACK, 2, 1, NULL, 0);
+    ack.body.gossip.seq = 8;
+    ack.body.gossip.target = 2;
+    ack.body.gossip.origin = 3;
+    assert_int_equal(ut_gossip_step(a, &ack), UT_OK);
+    assert_int_equal(ut_gossip_ready(a, &rd), UT_OK);
+    assert_int_equal(rd.n_msgs, 1);
+    assert_int_equal(rd.msgs[0].type, UT_MSG_GOSSIP_ACK);
+    assert_int_equal(rd.msgs[0].to, 3);
+    e = rd.msgs[0].body.gossip.updates;
+    assert_true(rd.msgs[0].body.gossip.n_updates >= 1);
+    assert_int_equal(e[0].index, 2);
+    assert_int_equal(e[0].type, UT_NODE_ALIVE);
+    assert_int_equal(e[0].term, 1);
+    assert_int_equal(ut_gossip_advance(a, &rd), UT_OK);
+    /* A ping-req for a member we suspect carries the suspicion, so that
+     * such a helper can answer it. */
+    ut_gossip_t *b = mk(3, NULL, 0, true);
+    learn(b, 3, 3); /* 1, 2, 4 */
+    drain(b, &o);
+    assert_int_equal(ut_gossip_tick(b, 0), UT_OK);
+    m = gmsg(UT_MSG_GOSSIP_PUSH, 4, 3, &s2, 1);
+    assert_int_equal(ut_gossip_step(b, &m), UT_OK);
+    drain(b, &o);
+    bool carried = false;
+    for (uint64_t t = 100; t <= 5000 && !carried; t += 100) {
+        assert_int_equal(ut_gossip_tick(b, t), UT_OK);
+        assert_int_equal(ut_gossip_ready(b, &rd), UT_OK);
+        for (size_t i = 0; i < rd.n_msgs; i++) {
+            const ut_msg_t *p = &rd.msgs[i];
+            if (p->type != UT_MSG_GOSSIP_PING_REQ || p->body.gossip.target != 2)
+                continue;
+            for (size_t k = 0; k < p->body.gossip.n_updates; k++)
+                carried = carried || (p->body.gossip.updates[k].index == 2 &&
+                                      p->body.gossip.updates[k].type == UT_NODE_SUSPECTED);
+        }
+        if (!ut_gossip_ready_empty(&rd))
+            assert_int_equal(ut_gossip_advance(b, &rd), UT_OK);
+    }
+    assert_true(carried);
+    ut_gossip_free(a);
+    ut_gossip_free(b);
+}
+
 /* A tick long after the previous one means this member was stalled: what
  * it suspected is not declared dead by time it did not listen; the
  * refutation read afterwards clears it (Lifeguard §4, local health). */
@@ -1620,6 +1831,8 @@ int main(void)
         cmocka_unit_test(test_ack_tells_the_buried),
         cmocka_unit_test(test_failed_probe_confirms),
         cmocka_unit_test(test_stall_does_not_bury),
+        cmocka_unit_test(test_last_pings_before_verdict),
+        cmocka_unit_test(test_ack_answers_first),
         cmocka_unit_test(test_join_acknowledged_by_sync),
         cmocka_unit_test(test_lone_member_resyncs),
         cmocka_unit_test(test_reaping),

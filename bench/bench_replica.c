@@ -9,15 +9,21 @@
  *     ack after a 1000-write warm-up (counting allocator; must be 0);
  *   - check: durable == last == N at the end, else no figure;
  *   - clocks: HLC now and update in a loop; vector clock compare and merge
- *     at 8 and 64 entries (two clocks that differ in one entry).
+ *     at 8 and 64 entries (two clocks that differ in one entry), and each
+ *     fast-path version of the compare compiled for this CPU on its own
+ *     (src/replica/vclock_fast.h: what a CPU without the best one runs);
+ *   - every figure: the median of the runs by the wall clock, its minimum,
+ *     and the median by this thread's CPU time (on a shared machine the
+ *     wall clock also counts time spent waiting for a core).
  *
  * Usage: bench_replica [-n N] [-r runs]   (default N = 10000000, 3 runs, median)
  *        bench_replica --callgrind        one run per part with N = 200000, for
  *        valgrind --tool=callgrind --toggle-collect='rs1_*'
  *        bench_replica -s NAME            one strategy only (instructions per
  *        strategy under callgrind), then the clocks
- *        bench_replica -c 8|64            the vector clocks at that size only
- *        (instructions per compare under callgrind: 4N compares)
+ *        bench_replica -c 8|64            the vector clocks at that size only,
+ *        no HLC (instructions per compare under callgrind: 4N compares; valgrind
+ *        does not run AVX-512, so there the compare takes the AVX2 version)
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 
@@ -28,6 +34,8 @@
 #include <time.h>
 
 #include <unitypes.h>
+
+#include "replica/vclock_fast.h" /* the compare's fast-path versions, timed alone */
 
 static long g_allocs;
 
@@ -138,6 +146,19 @@ __attribute__((noinline)) uint64_t rs1_vc_compare(const ut_vclock_t *a, const ut
         ut_vclock_compare(a, b, &o);
         acc += (uint64_t)o;
     }
+    return acc;
+}
+
+typedef int (*vc_fast_fn)(const ut_vclock_entry_t *, const ut_vclock_entry_t *, uint32_t);
+
+/* One fast-path version of the compare alone (no dispatch, no walk): what
+ * a CPU without the best version would run. */
+__attribute__((noinline)) uint64_t rs1_vc_fast(vc_fast_fn f, const ut_vclock_t *a,
+                                               const ut_vclock_t *b, uint64_t n)
+{
+    uint64_t acc = 0;
+    for (uint64_t i = 0; i < n; i++)
+        acc += (uint64_t)f(a->e, b->e, a->n);
     return acc;
 }
 
@@ -258,6 +279,25 @@ int main(int argc, char **argv)
         ut_vclock_increment(&y, 3); /* y after x */
         RS1_TIME(sink += rs1_vc_compare(&x, &y, m));
         RS1_PRINT("vclock compare %2d entries", size);
+        {
+            struct {
+                const char *name;
+                vc_fast_fn f;
+            } fv[4];
+            int nf = 0;
+            fv[nf].name = "scalar", fv[nf++].f = ut__replica_vc_same_scalar;
+#if UT__VC_X86
+            fv[nf].name = "sse2", fv[nf++].f = ut__replica_vc_same_sse2;
+            if (ut__replica_vc_have_avx2())
+                fv[nf].name = "avx2", fv[nf++].f = ut__replica_vc_same_avx2;
+            if (ut__replica_vc_have_avx512())
+                fv[nf].name = "avx512", fv[nf++].f = ut__replica_vc_same_avx512;
+#endif
+            for (int k = 0; k < nf; k++) {
+                RS1_TIME(sink += rs1_vc_fast(fv[k].f, &x, &y, m));
+                RS1_PRINT("  fast path alone, %-6s", fv[k].name);
+            }
+        }
         ut_vclock_t z;
         RS1_TIME(z = x; sink += rs1_vc_merge(&z, &y, m));
         RS1_PRINT("vclock merge   %2d entries", size);

@@ -102,7 +102,13 @@ static bool ut__replica_edge(ut_replica_status_t from, ut_replica_status_t to)
 
 static bool ut__replica_live(const ut__replica_t *r)
 {
-    return r->status != UT_REPLICA_OFFLINE && r->status != UT_REPLICA_FAILED;
+    /* Not offline, not failed: the two highest values (types.h), so one
+     * comparison. */
+    _Static_assert(
+        UT_REPLICA_SYNCING < UT_REPLICA_OFFLINE && UT_REPLICA_IN_SYNC < UT_REPLICA_OFFLINE &&
+            UT_REPLICA_LAGGING < UT_REPLICA_OFFLINE && UT_REPLICA_OFFLINE < UT_REPLICA_FAILED,
+        "offline and failed are the two highest statuses");
+    return (unsigned)r->status < (unsigned)UT_REPLICA_OFFLINE;
 }
 
 /* How long position `held` + 1 has been waiting: the time since the oldest
@@ -278,6 +284,15 @@ static void ut__chain_append(ut_replica_set_t *h, size_t idx)
 }
 
 /* ---- durable position under each strategy ---- */
+
+/* Whether some replica is live (stops at the first). */
+static bool ut__any_live(const ut_replica_set_t *h)
+{
+    for (size_t i = 0; i < h->n; i++)
+        if (ut__replica_live(&h->reps[i]))
+            return true;
+    return false;
+}
 
 static size_t ut__count_live(const ut_replica_set_t *h)
 {
@@ -506,16 +521,33 @@ __attribute__((noinline)) static void ut__replica_settle(ut_replica_set_t *h)
      * the minimum and how many hold it. */
     uint64_t m = UINT64_MAX;
     size_t c = 0;
-    for (size_t i = 0; i < h->n; i++) {
-        const ut__replica_t *r = &h->reps[i];
-        if (!ut__replica_holder(h, r))
-            continue;
-        if (r->acked < m) {
-            m = r->acked;
-            c = 0;
-        }
-        c += r->acked == m;
+    const ut__replica_t *reps = h->reps;
+    const size_t n = h->n;
+    /* One loop per strategy, so that the holder test is not a switch per
+     * replica (ut__replica_holder's rule each). */
+#define UT__MIN_OF_HOLDERS(is_holder)                                                              \
+    for (size_t i = 0; i < n; i++) {                                                               \
+        const ut__replica_t *r = &reps[i];                                                         \
+        if (!(is_holder))                                                                          \
+            continue;                                                                              \
+        if (r->acked < m) {                                                                        \
+            m = r->acked;                                                                          \
+            c = 0;                                                                                 \
+        }                                                                                          \
+        c += r->acked == m;                                                                        \
     }
+    switch (h->cfg.strategy) {
+    case UT_REPLICATION_SYNC:
+        UT__MIN_OF_HOLDERS(r->status == UT_REPLICA_IN_SYNC);
+        break;
+    case UT_REPLICATION_CHAIN:
+        UT__MIN_OF_HOLDERS(r->in_chain);
+        break;
+    default:
+        UT__MIN_OF_HOLDERS(ut__replica_live(r));
+        break;
+    }
+#undef UT__MIN_OF_HOLDERS
     h->min_valid = c > 0;
     h->min_ack = m;
     h->at_min = c;
@@ -779,7 +811,7 @@ int ut_replica_set_write(ut_replica_set_t *h, uint64_t *out)
         break;
     case UT_REPLICATION_TREE:
     case UT_REPLICATION_ASYNC:
-        if (ut__count_live(h) == 0 && h->cfg.strategy == UT_REPLICATION_TREE)
+        if (h->cfg.strategy == UT_REPLICATION_TREE && !ut__any_live(h))
             UT__RS_REFUSE(h, "refuse-write", "no live replica", UT_ESTATE,
                           "write: tree: no live replica");
         break;
@@ -798,9 +830,12 @@ int ut_replica_set_write(ut_replica_set_t *h, uint64_t *out)
         for (size_t i = 0; i < h->n; i++)
             ut__replica_judge(h, i);
     } else {
+        /* reps and n are fixed for the set's life: locals, not reloaded. */
+        const ut__replica_t *reps = h->reps;
+        const size_t n = h->n;
         const uint64_t bound = h->cfg.lag_bound_entries;
-        for (size_t i = 0; i < h->n; i++)
-            if (h->reps[i].status != UT_REPLICA_IN_SYNC || p - h->reps[i].acked > bound)
+        for (size_t i = 0; i < n; i++)
+            if (reps[i].status != UT_REPLICA_IN_SYNC || p - reps[i].acked > bound)
                 ut__replica_judge(h, i);
     }
     /* A write moves the durable position only where it is the primary's
@@ -1073,7 +1108,9 @@ int ut_replica_set_advance(ut_replica_set_t *h, const ut_replica_ready_t *rd)
         return UT_EINVAL;
     if (rd == NULL)
         UT__FAIL(&h->base, UT_EINVAL, "advance: rd is NULL");
-    int rc = ut__readyseq_advance(&h->rs, rd->seq, ut_replica_set_ready_empty(rd));
+    /* ut_replica_set_ready_empty's test, inline (a call to an exported
+     * function may not be inlined where it can be interposed). */
+    int rc = ut__readyseq_advance(&h->rs, rd->seq, rd->n_msgs == 0 && rd->n_events == 0);
     if (rc < 0)
         UT__FAIL(&h->base, UT_EINVAL, "advance: not the outstanding ready");
     if (rc == 1) {

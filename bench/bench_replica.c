@@ -9,15 +9,21 @@
  *     ack after a 1000-write warm-up (counting allocator; must be 0);
  *   - check: durable == last == N at the end, else no figure;
  *   - clocks: HLC now and update in a loop; vector clock compare and merge
- *     at 8 and 64 entries (two clocks that differ in one entry).
+ *     at 8 and 64 entries (two clocks that differ in one entry), and each
+ *     fast-path version of the compare compiled for this CPU on its own
+ *     (src/replica/vclock_fast.h: what a CPU without the best one runs);
+ *   - every figure: the median of the runs by the wall clock, its minimum,
+ *     and the median by this thread's CPU time (on a shared machine the
+ *     wall clock also counts time spent waiting for a core).
  *
  * Usage: bench_replica [-n N] [-r runs]   (default N = 10000000, 3 runs, median)
  *        bench_replica --callgrind        one run per part with N = 200000, for
  *        valgrind --tool=callgrind --toggle-collect='rs1_*'
  *        bench_replica -s NAME            one strategy only (instructions per
  *        strategy under callgrind), then the clocks
- *        bench_replica -c 8|64            the vector clocks at that size only
- *        (instructions per compare under callgrind: 4N compares)
+ *        bench_replica -c 8|64            the vector clocks at that size only,
+ *        no HLC (instructions per compare under callgrind: 4N compares; valgrind
+ *        does not run AVX-512, so there the compare takes the AVX2 version)
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 
@@ -28,6 +34,8 @@
 #include <time.h>
 
 #include <unitypes.h>
+
+#include "replica/vclock_fast.h" /* the compare's fast-path versions, timed alone */
 
 static long g_allocs;
 
@@ -53,6 +61,16 @@ static double now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+/* CPU time of this thread: on a machine shared with other busy processes
+ * (the RS1 machine), the wall clock also counts the time the bench waited
+ * for a core; this does not. Both are printed. */
+static double cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
@@ -131,6 +149,19 @@ __attribute__((noinline)) uint64_t rs1_vc_compare(const ut_vclock_t *a, const ut
     return acc;
 }
 
+typedef int (*vc_fast_fn)(const ut_vclock_entry_t *, const ut_vclock_entry_t *, uint32_t);
+
+/* One fast-path version of the compare alone (no dispatch, no walk): what
+ * a CPU without the best version would run. */
+__attribute__((noinline)) uint64_t rs1_vc_fast(vc_fast_fn f, const ut_vclock_t *a,
+                                               const ut_vclock_t *b, uint64_t n)
+{
+    uint64_t acc = 0;
+    for (uint64_t i = 0; i < n; i++)
+        acc += (uint64_t)f(a->e, b->e, a->n);
+    return acc;
+}
+
 __attribute__((noinline)) uint64_t rs1_vc_merge(ut_vclock_t *a, const ut_vclock_t *b, uint64_t n)
 {
     for (uint64_t i = 0; i < n; i++)
@@ -188,7 +219,7 @@ int main(int argc, char **argv)
     for (int s = UT_REPLICATION_SYNC; s <= UT_REPLICATION_TREE; s++) {
         if (only >= 0 && s != only)
             continue;
-        double t[15];
+        double t[15], c[15];
         long allocs = 0;
         for (int r = 0; r < runs; r++) {
             ut_replica_set_t *h = make((ut_replication_t)s);
@@ -197,8 +228,9 @@ int main(int argc, char **argv)
                 return 1;
             }
             g_allocs = 0;
-            double t0 = now_ns();
+            double t0 = now_ns(), c0 = cpu_ns();
             int ok = rs1_acks(h, n);
+            c[r] = (cpu_ns() - c0) / ((double)n * 4.0);
             t[r] = (now_ns() - t0) / ((double)n * 4.0);
             allocs = g_allocs;
             ut_replica_set_free(h);
@@ -207,29 +239,35 @@ int main(int argc, char **argv)
                 return 1;
             }
         }
-        printf("  %-9s %6.1f ns/ack (write + 4 acks + ready, per ack)  allocations/ack %.6f\n",
-               ut_replication_name((ut_replication_t)s), median(t, runs),
+        double med = median(t, runs);
+        printf("  %-9s %6.1f ns/ack (min %.1f; cpu %.1f) (write + 4 acks + ready, per ack)  "
+               "allocations/ack %.6f\n",
+               ut_replication_name((ut_replication_t)s), med, t[0], median(c, runs),
                (double)allocs / ((double)n * 4.0));
     }
 
     uint64_t m = n * 4;
-    double t[15];
-    for (int r = 0; r < runs; r++) {
-        ut_hlc_t c;
-        ut_hlc_init(&c, 500);
-        double t0 = now_ns();
-        sink += rs1_hlc_now(&c, m);
-        t[r] = (now_ns() - t0) / (double)m;
+    double t[15], c[15];
+/* Runs the statement `runs` times; t and c get ns per operation (wall, cpu). */
+#define RS1_TIME(stmt)                                                                             \
+    for (int r = 0; r < runs; r++) {                                                               \
+        double t0 = now_ns(), c0 = cpu_ns();                                                       \
+        stmt;                                                                                      \
+        c[r] = (cpu_ns() - c0) / (double)m;                                                        \
+        t[r] = (now_ns() - t0) / (double)m;                                                        \
     }
-    printf("HLC now      %6.2f ns\n", median(t, runs));
-    for (int r = 0; r < runs; r++) {
-        ut_hlc_t c;
-        ut_hlc_init(&c, 500);
-        double t0 = now_ns();
-        sink += rs1_hlc_update(&c, m);
-        t[r] = (now_ns() - t0) / (double)m;
+#define RS1_PRINT(fmt, ...)                                                                        \
+    do {                                                                                           \
+        double med = median(t, runs);                                                              \
+        printf(fmt " %6.2f ns (min %.2f; cpu %.2f)\n", __VA_ARGS__, med, t[0], median(c, runs));   \
+    } while (0)
+    if (vc_only == 0) {
+        ut_hlc_t hc;
+        RS1_TIME(ut_hlc_init(&hc, 500); sink += rs1_hlc_now(&hc, m));
+        RS1_PRINT("%s", "HLC now     ");
+        RS1_TIME(ut_hlc_init(&hc, 500); sink += rs1_hlc_update(&hc, m));
+        RS1_PRINT("%s", "HLC update  ");
     }
-    printf("HLC update   %6.2f ns\n", median(t, runs));
     for (int size = 8; size <= 64; size *= 8) {
         if (vc_only != 0 && size != vc_only)
             continue;
@@ -239,19 +277,30 @@ int main(int argc, char **argv)
             ut_vclock_increment(&x, (uint64_t)i * 3);
         y = x;
         ut_vclock_increment(&y, 3); /* y after x */
-        for (int r = 0; r < runs; r++) {
-            double t0 = now_ns();
-            sink += rs1_vc_compare(&x, &y, m);
-            t[r] = (now_ns() - t0) / (double)m;
+        RS1_TIME(sink += rs1_vc_compare(&x, &y, m));
+        RS1_PRINT("vclock compare %2d entries", size);
+        {
+            struct {
+                const char *name;
+                vc_fast_fn f;
+            } fv[4];
+            int nf = 0;
+            fv[nf].name = "scalar", fv[nf++].f = ut__replica_vc_same_scalar;
+#if UT__VC_X86
+            fv[nf].name = "sse2", fv[nf++].f = ut__replica_vc_same_sse2;
+            if (ut__replica_vc_have_avx2())
+                fv[nf].name = "avx2", fv[nf++].f = ut__replica_vc_same_avx2;
+            if (ut__replica_vc_have_avx512())
+                fv[nf].name = "avx512", fv[nf++].f = ut__replica_vc_same_avx512;
+#endif
+            for (int k = 0; k < nf; k++) {
+                RS1_TIME(sink += rs1_vc_fast(fv[k].f, &x, &y, m));
+                RS1_PRINT("  fast path alone, %-6s", fv[k].name);
+            }
         }
-        printf("vclock compare %2d entries %6.2f ns\n", size, median(t, runs));
-        for (int r = 0; r < runs; r++) {
-            ut_vclock_t z = x;
-            double t0 = now_ns();
-            sink += rs1_vc_merge(&z, &y, m);
-            t[r] = (now_ns() - t0) / (double)m;
-        }
-        printf("vclock merge   %2d entries %6.2f ns\n", size, median(t, runs));
+        ut_vclock_t z;
+        RS1_TIME(z = x; sink += rs1_vc_merge(&z, &y, m));
+        RS1_PRINT("vclock merge   %2d entries", size);
     }
     ut_set_allocator(NULL);
     return 0;

@@ -995,6 +995,126 @@ static void test_no_allocation_per_ack_at_steady_state(void **state)
     assert_int_equal(t.live, 0);
 }
 
+/* ---- the durable position, kept incrementally, against a recount ---- */
+
+static uint64_t rng = 0x2545f4914f6cdd1dull;
+
+static uint64_t rnd(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+/* replica.h's rule, recounted from the accessors: the durable position the
+ * set must report after an operation that started from durable `prev`. */
+static uint64_t recount(const ut_replica_set_t *h, ut_replication_t strat, size_t n, uint32_t k,
+                        uint32_t min_in_sync, uint64_t prev)
+{
+    uint64_t last = ut_replica_set_last(h), d = last;
+    ut_replica_info_t in[MAXR];
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(ut_replica_set_info(h, ids[i], &in[i]), UT_OK);
+    bool any = false;
+    switch (strat) {
+    case UT_REPLICATION_ASYNC:
+        break;
+    case UT_REPLICATION_SYNC: {
+        size_t isr = 0;
+        for (size_t i = 0; i < n; i++)
+            if (in[i].status == UT_REPLICA_IN_SYNC) {
+                isr++;
+                d = in[i].acked < d ? in[i].acked : d;
+            }
+        if (isr < min_in_sync)
+            d = prev;
+        break;
+    }
+    case UT_REPLICATION_SEMI_SYNC: {
+        /* the k-th highest ack among replicas not failed */
+        uint64_t best = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (in[i].status == UT_REPLICA_FAILED)
+                continue;
+            uint32_t higher_or_equal = 0;
+            for (size_t j = 0; j < n; j++)
+                higher_or_equal += in[j].status != UT_REPLICA_FAILED && in[j].acked >= in[i].acked;
+            if (higher_or_equal >= k && in[i].acked > best)
+                best = in[i].acked;
+        }
+        d = best < d ? best : d;
+        break;
+    }
+    default: /* chain (its links are its live replicas here), tree */
+        for (size_t i = 0; i < n; i++)
+            if (in[i].status != UT_REPLICA_OFFLINE && in[i].status != UT_REPLICA_FAILED) {
+                any = true;
+                d = in[i].acked < d ? in[i].acked : d;
+            }
+        if (!any)
+            d = prev;
+        break;
+    }
+    return d > prev ? d : prev;
+}
+
+/* Random writes, acks from random replicas at random positions (stale,
+ * duplicated, out of order, ahead), and now and then a replica failed and
+ * resynced or taken offline and back: after every operation the durable
+ * position the set keeps incrementally (the minimum and how many hold it;
+ * semi-sync's k-th highest and how many are above it) equals a recount
+ * from scratch, for every strategy, set size and semi-sync k. */
+static void test_durable_matches_a_recount(void **state)
+{
+    (void)state;
+    for (int strat = UT_REPLICATION_SYNC; strat <= UT_REPLICATION_TREE; strat++) {
+        for (size_t n = 1; n <= 6; n++) {
+            for (uint32_t k = 1; k <= (strat == UT_REPLICATION_SEMI_SYNC ? n : 1); k++) {
+                ut_replica_set_config_t cfg;
+                ut_replica_set_config_init(&cfg, UT_REPLICA_SET_CONFIG_VERSION);
+                cfg.self_id = PRIMARY;
+                cfg.replicas = ids;
+                cfg.n_replicas = n;
+                cfg.strategy = (ut_replication_t)strat;
+                cfg.semi_sync_acks = k;
+                cfg.min_in_sync = 1;
+                ut_replica_set_t *h = NULL;
+                assert_int_equal(ut_replica_set_new(&h, &cfg), UT_OK);
+                for (int op = 0; op < 3000; op++) {
+                    uint64_t prev = ut_replica_set_durable(h), last = ut_replica_set_last(h);
+                    uint64_t r = rnd() % 100, who = ids[rnd() % n];
+                    if (r < 25) {
+                        uint64_t p;
+                        int rc = ut_replica_set_write(h, &p);
+                        assert_true(rc == UT_OK || rc == UT_ESTATE);
+                    } else if (r < 97) {
+                        ut_replica_info_t in;
+                        assert_int_equal(ut_replica_set_info(h, who, &in), UT_OK);
+                        /* mostly forward to a random position, sometimes stale */
+                        uint64_t a = rnd() % 4 == 0 ? rnd() % (last + 1)
+                                                    : in.acked + rnd() % (last - in.acked + 1);
+                        int rc = ack_epoch(h, who, a, a - rnd() % (a + 1), in.epoch);
+                        assert_true(rc == UT_OK || rc == UT_ESTATE);
+                    } else if (r < 98) {
+                        (void)ut_replica_set_mark(h, who, UT_REPLICA_FAILED);
+                    } else if (r < 99) {
+                        (void)ut_replica_set_mark(h, who, UT_REPLICA_OFFLINE);
+                    } else {
+                        (void)ut_replica_set_mark(h, who, UT_REPLICA_SYNCING);
+                    }
+                    assert_int_equal(ut_replica_set_durable(h),
+                                     recount(h, (ut_replication_t)strat, n, k, 1, prev));
+                    drained_t d;
+                    if (op % 7 == 0)
+                        drain(h, &d);
+                }
+                ut_replica_set_free(h);
+            }
+        }
+    }
+}
+
 /* ---- a restarted primary ---- */
 
 static void semi_timeout(ut_replica_set_config_t *c)
@@ -1261,6 +1381,7 @@ int main(void)
         cmocka_unit_test(test_ready_advance_rules),
         cmocka_unit_test(test_alloc_failure_sweep),
         cmocka_unit_test(test_no_allocation_per_ack_at_steady_state),
+        cmocka_unit_test(test_durable_matches_a_recount),
         cmocka_unit_test(test_restore_resumes_and_resyncs),
         cmocka_unit_test(test_trace_hook),
         cmocka_unit_test(test_write_refusals_leave_unchanged),

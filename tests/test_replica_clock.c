@@ -148,6 +148,67 @@ static void test_vclock_errors_leave_unchanged(void **state)
     assert_string_equal(ut_clock_order_name((ut_clock_order_t)9), "?");
 }
 
+/* clock.h: compare assumes nothing of its clocks. Clocks shaped for the
+ * vector path (one length, the same nodes, 1 to 64 entries) but malformed
+ * in any one entry, in a or in b, whichever chunk or lane it falls in, are
+ * refused with UT_EINVAL and *out left alone; the same clocks repaired are
+ * compared. */
+static void test_vclock_compare_refuses_malformed_same_shape(void **state)
+{
+    (void)state;
+    for (uint32_t n = 1; n <= UT_VCLOCK_MAX; n++) {
+        ut_vclock_t a, b;
+        assert_int_equal(ut_vclock_init(&a), UT_OK);
+        for (uint32_t i = 0; i < n; i++)
+            for (uint32_t k = 0; k <= i % 3; k++)
+                assert_int_equal(ut_vclock_increment(&a, 10 * (i + 1)), UT_OK);
+        b = a;
+        ut_clock_order_t o = UT_CLOCK_CONCURRENT;
+        assert_int_equal(ut_vclock_compare(&a, &b, &o), UT_OK);
+        assert_int_equal(o, UT_CLOCK_EQUAL);
+        for (uint32_t i = 0; i < n; i++) {
+            for (int kind = 0; kind < 4; kind++) {
+                for (int side = 0; side < 2; side++) {
+                    ut_vclock_t x = a, y = b;
+                    ut_vclock_t *c = side ? &y : &x;
+                    switch (kind) {
+                    case 0:
+                        c->e[i].counter = 0;
+                        break;
+                    case 1: /* the node of the entry before: not ascending */
+                        c->e[i].node = i > 0 ? c->e[i - 1].node : 0;
+                        if (side == 0)
+                            y.e[i].node = x.e[i].node; /* same nodes: the vector path */
+                        else
+                            x.e[i].node = y.e[i].node;
+                        break;
+                    case 2: /* above the next node */
+                        c->e[i].node = i + 1 < n ? c->e[i + 1].node + 1 : 0;
+                        if (side == 0)
+                            y.e[i].node = x.e[i].node;
+                        else
+                            x.e[i].node = y.e[i].node;
+                        break;
+                    default: /* a node beyond 2^63: the next is below it (the last: counter 0) */
+                        c->e[i].node = UINT64_MAX - i;
+                        if (i + 1 == n)
+                            c->e[i].counter = 0;
+                        if (side == 0)
+                            y.e[i].node = x.e[i].node;
+                        else
+                            x.e[i].node = y.e[i].node;
+                        break;
+                    }
+                    o = UT_CLOCK_CONCURRENT;
+                    assert_int_equal(ut_vclock_compare(&x, &y, &o), UT_EINVAL);
+                    assert_int_equal(ut_vclock_compare(&y, &x, &o), UT_EINVAL);
+                    assert_int_equal(o, UT_CLOCK_CONCURRENT);
+                }
+            }
+        }
+    }
+}
+
 /* The Riak scenario: two clients write one key through one coordinator,
  * each with the context of its own last read. Per-server version vectors
  * make every write a new sibling; dotted version vectors keep at most one
@@ -385,6 +446,7 @@ int main(void)
         cmocka_unit_test(test_vclock_compare_table),
         cmocka_unit_test(test_vclock_merge_disjoint_and_get),
         cmocka_unit_test(test_vclock_errors_leave_unchanged),
+        cmocka_unit_test(test_vclock_compare_refuses_malformed_same_shape),
         cmocka_unit_test(test_dvv_two_clients_one_coordinator),
         cmocka_unit_test(test_dvv_sync_and_errors),
         cmocka_unit_test(test_hlc_table),

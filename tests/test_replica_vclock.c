@@ -1,13 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* The vector-clock compare's fast path (src/replica/vclock_fast.h), white
  * box: every version compiled here (scalar; SSE2 and, where the CPU has
- * it, AVX2 on x86) and the public ut_vclock_compare are held to one
- * reference on clocks built to hit the fast path and on clocks mutated at
- * the edges of its ranges (0, 2^63 - 1, 2^63, 2^63 + 1, UINT64_MAX, out of
- * order, nodes that differ). A fast version may decline (-1) but never
- * answer otherwise than the reference, and it must answer (not decline)
- * every well-formed pair of same-node clocks whose values are below 2^62,
- * so that the speed-up is what the tests exercise. */
+ * them, AVX2 and AVX-512F on x86), the exact walk the fast path falls back
+ * to and the public ut_vclock_compare are held to one reference on clocks built to hit the fast
+ * path and on clocks mutated at the edges of its ranges (0, 2^63 - 1, 2^63, 2^63 + 1, UINT64_MAX,
+ * out of order, nodes that differ). A fast version may decline (-1) but never answer otherwise than
+ * the reference, and it must answer (not decline) every well-formed pair of same-node clocks whose
+ * values are below 2^62, so that the speed-up is what the tests exercise. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -79,6 +78,10 @@ static bool same_nodes(const ut_vclock_t *a, const ut_vclock_t *b)
 
 typedef int (*fast_fn)(const ut_vclock_entry_t *, const ut_vclock_entry_t *, uint32_t);
 
+/* How often each order was the answer, so that a test can show it met all
+ * four (a generator stuck on one order would prove little). */
+static unsigned long seen[4];
+
 static const uint64_t edges[] = {0,
                                  1,
                                  2,
@@ -146,11 +149,15 @@ static void mutate(ut_vclock_t *a, ut_vclock_t *b)
 static void check_case(const ut_vclock_t *a, const ut_vclock_t *b, const fast_fn *fns, size_t nf,
                        bool must_answer)
 {
-    ut_clock_order_t want = UT_CLOCK_EQUAL, got = UT_CLOCK_EQUAL;
+    ut_clock_order_t want = UT_CLOCK_EQUAL, got = UT_CLOCK_EQUAL, walked = UT_CLOCK_EQUAL;
     int rc = ref_compare(a, b, &want);
     assert_int_equal(ut_vclock_compare(a, b, &got), rc);
-    if (rc == UT_OK)
+    assert_int_equal(ut__replica_vc_walk(a, b, &walked), rc);
+    if (rc == UT_OK) {
         assert_int_equal(got, want);
+        assert_int_equal(walked, want);
+        seen[want]++;
+    }
     if (a->n != b->n || a->n > UT_VCLOCK_MAX)
         return;
     for (size_t f = 0; f < nf; f++) {
@@ -172,6 +179,8 @@ static size_t fast_versions(fast_fn *fns)
     fns[nf++] = ut__replica_vc_same_sse2;
     if (ut__replica_vc_have_avx2())
         fns[nf++] = ut__replica_vc_same_avx2;
+    if (ut__replica_vc_have_avx512())
+        fns[nf++] = ut__replica_vc_same_avx512;
 #endif
     return nf;
 }
@@ -179,21 +188,24 @@ static size_t fast_versions(fast_fn *fns)
 static void test_fast_path_answers_well_formed(void **state)
 {
     (void)state;
-    fast_fn fns[3];
+    fast_fn fns[4];
     size_t nf = fast_versions(fns);
     ut_vclock_t a, b;
+    memset(seen, 0, sizeof seen);
     for (int it = 0; it < 20000; it++) {
         uint32_t n = (uint32_t)(rnd() % (UT_VCLOCK_MAX + 1));
         make_pair(&a, &b, n);
         check_case(&a, &b, fns, nf, true);
         check_case(&b, &a, fns, nf, true);
     }
+    for (int o = 0; o < 4; o++)
+        assert_true(seen[o] > 1000);
 }
 
 static void test_fast_path_declines_what_it_cannot_prove(void **state)
 {
     (void)state;
-    fast_fn fns[3];
+    fast_fn fns[4];
     size_t nf = fast_versions(fns);
     ut_vclock_t a, b;
     for (int it = 0; it < 200000; it++) {
@@ -209,7 +221,7 @@ static void test_fast_path_declines_what_it_cannot_prove(void **state)
 static void test_fast_path_edges(void **state)
 {
     (void)state;
-    fast_fn fns[3];
+    fast_fn fns[4];
     size_t nf = fast_versions(fns);
     /* Every pair of edge values as one entry's node and counters, and as
      * the second entry after a first at (1, 1). */
@@ -237,12 +249,45 @@ static void test_fast_path_edges(void **state)
             }
 }
 
+/* Clocks built through the public functions from random events on random
+ * subsets of 12 nodes: mostly different node sets and sizes (the walk),
+ * sometimes the same (the fast path); every answer the reference's, and
+ * all four orders met. */
+static void test_compare_built_clocks(void **state)
+{
+    (void)state;
+    fast_fn fns[4];
+    size_t nf = fast_versions(fns);
+    memset(seen, 0, sizeof seen);
+    for (int it = 0; it < 20000; it++) {
+        ut_vclock_t a, b;
+        ut_vclock_init(&a);
+        int events = 1 + (int)(rnd() % 16);
+        for (int k = 0; k < events; k++)
+            assert_int_equal(ut_vclock_increment(&a, 1 + rnd() % 12), UT_OK);
+        b = a;
+        /* b: a copy, then (maybe) its own events and a's later ones */
+        int mine = (int)(rnd() % 3), theirs = (int)(rnd() % 3);
+        for (int k = 0; k < mine; k++)
+            assert_int_equal(ut_vclock_increment(&b, 1 + rnd() % 12), UT_OK);
+        for (int k = 0; k < theirs; k++)
+            assert_int_equal(ut_vclock_increment(&a, 1 + rnd() % 12), UT_OK);
+        if (rnd() % 4 == 0)
+            assert_int_equal(ut_vclock_merge(&b, &a), UT_OK);
+        check_case(&a, &b, fns, nf, false);
+        check_case(&b, &a, fns, nf, false);
+    }
+    for (int o = 0; o < 4; o++)
+        assert_true(seen[o] > 1000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fast_path_answers_well_formed),
         cmocka_unit_test(test_fast_path_declines_what_it_cannot_prove),
         cmocka_unit_test(test_fast_path_edges),
+        cmocka_unit_test(test_compare_built_clocks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

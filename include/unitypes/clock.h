@@ -151,9 +151,16 @@ UT_API int ut_vclock_merge(ut_vclock_t *dst, const ut_vclock_t *src);
 
 /**
  * @brief Causal order of @p a and @p b.
+ *
+ * Assumes nothing of the clocks: each call proves both well formed (@c n at
+ * most #UT_VCLOCK_MAX, nodes non-zero and strictly ascending, counters
+ * non-zero) before it answers, reads no entry beyond @c e, and refuses a
+ * clock that is not with UT_EINVAL. Clocks of one length naming the same
+ * nodes take a vector path (AVX-512F, AVX2 or SSE2, whichever the CPU
+ * runs); its answer and its refusals are those of the plain walk.
  * @param[in]  a   First clock.
  * @param[in]  b   Second clock.
- * @param[out] out #UT_CLOCK_BEFORE when a < b, and so on.
+ * @param[out] out #UT_CLOCK_BEFORE when a < b, and so on; unchanged on failure.
  * @retval UT_OK     Compared.
  * @retval UT_EINVAL A pointer is NULL or a clock malformed.
  * @since 0.2.0

@@ -203,67 +203,174 @@ int ut__replica_vc_same_sse2(const ut_vclock_entry_t *a, const ut_vclock_entry_t
     return ut__vc_finish128(hi, asc, lt, gt);
 }
 
-/* Two entries per 256-bit register; the previous node of each is the node
- * lane of the entry before it (a lane permute and a mask). */
+/* AVX2: two entries per 256-bit register (lanes 0 and 2 nodes, 1 and 3
+ * counters), with signed 64-bit compares, which are exact because the same
+ * compares prove every value below 2^63. For the pair at entry i, prev is
+ * [node i-1, 0, node i, 0] (an unaligned load one entry back, masked; [0,
+ * 0, node 0, 0] for the first pair), and
+ *   ok:     x > prev and y > prev, signed, in every lane: a's nodes ascend
+ *           from 1 and b's nodes exceed a's previous node, all below 2^63;
+ *           every counter of both in [1, 2^63);
+ *   lt, gt: x - y and y - x, whose top bit is then exactly their sign: a
+ *           node lane with either set means the nodes differ; a counter
+ *           lane, that a is behind (lt) or ahead (gt) there.
+ * An odd n ends with the pair (n - 2, n - 1), overlapping the one before
+ * (checking an entry twice changes nothing); n = 1 takes the entry in both
+ * halves with prev 0. Two loads per pair, 9 operations, no branch. */
+#    define UT__VC_LD256(p) _mm256_loadu_si256((const __m256i *)(const void *)(p))
+__attribute__((target("avx2"))) static inline void
+ut__vc_pair256(__m256i x, __m256i y, __m256i prev, __m256i *ok, __m256i *lt, __m256i *gt)
+{
+    *ok = _mm256_and_si256(
+        *ok, _mm256_and_si256(_mm256_cmpgt_epi64(x, prev), _mm256_cmpgt_epi64(y, prev)));
+    *lt = _mm256_or_si256(*lt, _mm256_sub_epi64(x, y));
+    *gt = _mm256_or_si256(*gt, _mm256_sub_epi64(y, x));
+}
+
+__attribute__((target("avx2"))) static inline __attribute__((always_inline)) int
+ut__vc_same256(const ut_vclock_entry_t *a, const ut_vclock_entry_t *b, uint32_t n)
+{
+    if (n == 0)
+        return UT_CLOCK_EQUAL;
+    if (n > UT_VCLOCK_MAX)
+        return -1;
+    const __m256i nodes = _mm256_set_epi64x(0, -1, 0, -1);
+    __m256i ok = _mm256_set1_epi64x(-1), lt = _mm256_setzero_si256(), gt = lt;
+    if (n == 1) {
+        __m256i x = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)a));
+        __m256i y = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)b));
+        ut__vc_pair256(x, y, _mm256_setzero_si256(), &ok, &lt, &gt);
+    } else {
+        __m256i x = UT__VC_LD256(a), y = UT__VC_LD256(b);
+        ut__vc_pair256(x, y, _mm256_and_si256(_mm256_permute2x128_si256(x, x, 0x08), nodes), &ok,
+                       &lt, &gt);
+        uint32_t i = 2;
+#    if defined(__GNUC__) && !defined(__clang__)
+#        pragma GCC unroll 4
+#    endif
+        for (; i + 2 <= n; i += 2)
+            ut__vc_pair256(UT__VC_LD256(a + i), UT__VC_LD256(b + i),
+                           _mm256_and_si256(UT__VC_LD256(a + i - 1), nodes), &ok, &lt, &gt);
+        if (i < n) /* odd n >= 3: the last two entries */
+            ut__vc_pair256(UT__VC_LD256(a + n - 2), UT__VC_LD256(b + n - 2),
+                           _mm256_and_si256(UT__VC_LD256(a + n - 3), nodes), &ok, &lt, &gt);
+    }
+    int mo = _mm256_movemask_pd(_mm256_castsi256_pd(ok));
+    int ml = _mm256_movemask_pd(_mm256_castsi256_pd(lt));
+    int mg = _mm256_movemask_pd(_mm256_castsi256_pd(gt));
+    if (mo != 15 || ((ml | mg) & 5) != 0)
+        return -1;
+    return ut__vc_order((ml & 10) != 0, (mg & 10) != 0);
+}
+
 __attribute__((target("avx2"))) int ut__replica_vc_same_avx2(const ut_vclock_entry_t *a,
                                                              const ut_vclock_entry_t *b, uint32_t n)
 {
-    const __m256i node_lanes = _mm256_set_epi64x(0, -1, 0, -1);
-    __m256i hi = _mm256_setzero_si256(), lt = hi, gt = hi, last = hi;
-    __m256i asc = _mm256_set1_epi64x(-1);
-    const ut_vclock_entry_t *end = a + (n & ~1u);
-#    if defined(__GNUC__) && !defined(__clang__)
-#        pragma GCC unroll 2
-#    endif
-    for (; a != end; a += 2, b += 2) {
-        __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)a);
-        __m256i y = _mm256_loadu_si256((const __m256i *)(const void *)b);
-        __m256i prev = _mm256_and_si256(_mm256_permute2x128_si256(last, x, 0x21), node_lanes);
-        hi = _mm256_or_si256(hi, x);
-        asc = _mm256_and_si256(
-            asc, _mm256_and_si256(_mm256_sub_epi64(prev, x), _mm256_sub_epi64(prev, y)));
-        lt = _mm256_or_si256(lt, _mm256_sub_epi64(x, y));
-        gt = _mm256_or_si256(gt, _mm256_sub_epi64(y, x));
-        last = x;
-    }
-    if ((n & 1u) == 0) {
-        /* Lanes 0 and 2 are nodes, 1 and 3 counters. */
-        int mh = _mm256_movemask_pd(_mm256_castsi256_pd(hi));
-        int ma = _mm256_movemask_pd(_mm256_castsi256_pd(asc));
-        int ml = _mm256_movemask_pd(_mm256_castsi256_pd(lt));
-        int mg = _mm256_movemask_pd(_mm256_castsi256_pd(gt));
-        if (mh != 0 || ma != 15 || ((ml | mg) & 5) != 0)
-            return -1;
-        return ut__vc_order((ml & 10) != 0, (mg & 10) != 0);
-    }
-    __m128i hi2 = _mm_or_si128(_mm256_castsi256_si128(hi), _mm256_extracti128_si256(hi, 1));
-    __m128i asc2 = _mm_and_si128(_mm256_castsi256_si128(asc), _mm256_extracti128_si256(asc, 1));
-    __m128i lt2 = _mm_or_si128(_mm256_castsi256_si128(lt), _mm256_extracti128_si256(lt, 1));
-    __m128i gt2 = _mm_or_si128(_mm256_castsi256_si128(gt), _mm256_extracti128_si256(gt, 1));
-    __m128i prev = _mm_move_epi64(_mm256_extracti128_si256(last, 1));
-    ut__vc_step128(_mm_loadu_si128((const __m128i *)(const void *)a),
-                   _mm_loadu_si128((const __m128i *)(const void *)b), &prev, &hi2, &asc2, &lt2,
-                   &gt2);
-    return ut__vc_finish128(hi2, asc2, lt2, gt2);
+    return ut__vc_same256(a, b, n);
+}
+
+/* ut_vclock_compare on a CPU with AVX2 (and not AVX-512F). */
+__attribute__((target("avx2"))) static int
+ut__vc_compare256(const ut_vclock_t *a, const ut_vclock_t *b, ut_clock_order_t *out)
+{
+    int o = a->n == b->n ? ut__vc_same256(a->e, b->e, a->n) : -1;
+    if (o < 0)
+        return ut__replica_vc_walk(a, b, out);
+    *out = (ut_clock_order_t)o;
+    return UT_OK;
 }
 
 bool ut__replica_vc_have_avx2(void)
 {
     return __builtin_cpu_supports("avx2");
 }
+
+/* AVX-512F: four entries per 512-bit register (even lanes nodes, odd lanes
+ * counters) and unsigned compares into mask registers, so no range needs
+ * proving and nothing is declined but what is malformed or names other
+ * nodes. Chunk k holds entries 4k .. 4k + 3; prev has the node of the entry
+ * before each in its node lanes (0 before entry 0) and 0 in its counter
+ * lanes, and for the lanes that hold entries (lm; the last chunk may be
+ * partial):
+ *   ok:     min(x, y) > prev: a's and b's nodes above a's previous node,
+ *           both counters above 0;
+ *   lt, gt: x < y, x > y: on a node lane, the nodes differ (so the ok test
+ *           proved b's nodes ascending too when none does); on a counter
+ *           lane, a is behind or ahead there.
+ * Every load is of whole entries below UT_VCLOCK_MAX (the caller passes the
+ * e arrays of two ut_vclock_t); lanes beyond n are masked out. */
+__attribute__((target("avx512f"))) static inline __attribute__((always_inline)) int
+ut__vc_same512(const ut_vclock_entry_t *a, const ut_vclock_entry_t *b, uint32_t n)
+{
+    /* Lanes of the last chunk that hold entries, by n % 4. */
+    static const __mmask8 last_lanes[4] = {0xff, 0x03, 0x0f, 0x3f};
+    if (n == 0)
+        return UT_CLOCK_EQUAL;
+    if (n > UT_VCLOCK_MAX)
+        return -1;
+    __mmask8 ok = 0xff, lt = 0, gt = 0, lm = last_lanes[n & 3];
+    __m512i x = _mm512_loadu_si512((const void *)a), y = _mm512_loadu_si512((const void *)b);
+    /* [0, 0, node 0, 0, node 1, 0, node 2, 0] */
+    __m512i prev = _mm512_maskz_alignr_epi64(0x55, x, _mm512_setzero_si512(), 6);
+    for (uint32_t i = 4; i < n; i += 4) { /* the chunk before i is whole */
+        ok = _mm512_mask_cmpgt_epu64_mask(ok, _mm512_min_epu64(x, y), prev);
+        lt = (__mmask8)(lt | _mm512_cmplt_epu64_mask(x, y));
+        gt = (__mmask8)(gt | _mm512_cmpgt_epu64_mask(x, y));
+        x = _mm512_loadu_si512((const void *)(a + i));
+        y = _mm512_loadu_si512((const void *)(b + i));
+        prev = _mm512_maskz_loadu_epi64(0x55, (const void *)(a + i - 1));
+    }
+    /* ok stays 0xff over the whole chunks only if each passed; the last
+     * chunk passes if its lanes do. */
+    __mmask8 ok_last = _mm512_mask_cmpgt_epu64_mask(lm, _mm512_min_epu64(x, y), prev);
+    lt = (__mmask8)(lt | _mm512_mask_cmplt_epu64_mask(lm, x, y));
+    gt = (__mmask8)(gt | _mm512_mask_cmpgt_epu64_mask(lm, x, y));
+    if (ok != 0xff || ok_last != lm || ((lt | gt) & 0x55) != 0)
+        return -1;
+    return ut__vc_order(lt != 0, gt != 0);
+}
+
+__attribute__((target("avx512f"))) int
+ut__replica_vc_same_avx512(const ut_vclock_entry_t *a, const ut_vclock_entry_t *b, uint32_t n)
+{
+    return ut__vc_same512(a, b, n);
+}
+
+/* ut_vclock_compare on a CPU with AVX-512F: the fast path, else the walk
+ * (a tail call). */
+__attribute__((target("avx512f"))) static int
+ut__vc_compare512(const ut_vclock_t *a, const ut_vclock_t *b, ut_clock_order_t *out)
+{
+    int o = a->n == b->n ? ut__vc_same512(a->e, b->e, a->n) : -1;
+    if (o < 0)
+        return ut__replica_vc_walk(a, b, out);
+    *out = (ut_clock_order_t)o;
+    return UT_OK;
+}
+
+bool ut__replica_vc_have_avx512(void)
+{
+    return __builtin_cpu_supports("avx512f");
+}
 #endif
 
-/* The exact walk: any two clocks, malformed ones refused. */
-static int ut__vc_walk(const ut_vclock_t *a, const ut_vclock_t *b, ut_clock_order_t *out);
-
+/* Every version proves both clocks well formed before it answers, so the
+ * promise of clock.h (a malformed clock is refused with UT_EINVAL, never
+ * read out of bounds) holds whichever runs: what a fast path cannot vouch
+ * for goes to the walk, which refuses it. */
 int ut_vclock_compare(const ut_vclock_t *a, const ut_vclock_t *b, ut_clock_order_t *out)
 {
     if (a == NULL || b == NULL || out == NULL)
         return UT_EINVAL;
+#if UT__VC_X86
+    if (__builtin_cpu_supports("avx512f"))
+        return ut__vc_compare512(a, b, out);
+    if (__builtin_cpu_supports("avx2"))
+        return ut__vc_compare256(a, b, out);
+#endif
     if (a->n == b->n && a->n <= UT_VCLOCK_MAX) {
 #if UT__VC_X86
-        int o = __builtin_cpu_supports("avx2") ? ut__replica_vc_same_avx2(a->e, b->e, a->n)
-                                               : ut__replica_vc_same_sse2(a->e, b->e, a->n);
+        int o = ut__replica_vc_same_sse2(a->e, b->e, a->n);
 #else
         int o = ut__replica_vc_same_scalar(a->e, b->e, a->n);
 #endif
@@ -272,11 +379,12 @@ int ut_vclock_compare(const ut_vclock_t *a, const ut_vclock_t *b, ut_clock_order
             return UT_OK;
         }
     }
-    return ut__vc_walk(a, b, out);
+    return ut__replica_vc_walk(a, b, out);
 }
 
-__attribute__((noinline)) static int ut__vc_walk(const ut_vclock_t *a, const ut_vclock_t *b,
-                                                 ut_clock_order_t *out)
+/* The exact walk (vclock_fast.h): any two clocks, malformed ones refused. */
+__attribute__((noinline)) int ut__replica_vc_walk(const ut_vclock_t *a, const ut_vclock_t *b,
+                                                  ut_clock_order_t *out)
 {
     if (a->n > UT_VCLOCK_MAX || b->n > UT_VCLOCK_MAX)
         return UT_EINVAL;

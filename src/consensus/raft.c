@@ -202,6 +202,19 @@ static int become_follower(ut_consensus_t *h, uint64_t term, uint64_t leader, co
     return UT_OK;
 }
 
+/* >>> rsnap: raft.c's own steps, for consensus/rsnap.c */
+int ut__consensus_become_follower(ut_consensus_t *h, uint64_t term, uint64_t leader,
+                                  const char *why)
+{
+    return become_follower(h, term, leader, why);
+}
+
+ut_msg_t *ut__consensus_push_msg(ut_consensus_t *h, ut_msg_type_t type, uint64_t to, uint64_t term)
+{
+    return push_msg(h, type, to, term);
+}
+/* <<< rsnap */
+
 /* ------------------------------------------------------------ replication */
 
 /* Send entries [p->next, ...] to p, batched up to the configured limits.
@@ -256,6 +269,11 @@ static void send_heartbeat(ut_consensus_t *h, size_t slot)
     m->body.append.prev_index = p->match;
     m->body.append.prev_term = ut__consensus_log_term(&h->log, p->match);
     m->body.append.commit = h->log.commit;
+    /* >>> rsnap: a match below the compacted prefix has no term to send:
+     * prev 0 matches every log (a follower past it answers with its commit) */
+    if (UT__UNLIKELY(p->match < h->log.off))
+        m->body.append.prev_index = m->body.append.prev_term = 0;
+    /* <<< rsnap */
 }
 
 static size_t entries_to_send(const ut_consensus_t *h, const ut__consensus_progress_t *p)
@@ -274,6 +292,14 @@ int ut__consensus_flush_appends(ut_consensus_t *h)
         if (i == h->self)
             continue;
         while (ut__consensus_needs_append(h, p)) {
+            /* >>> rsnap: the entries it needs are compacted (§7) */
+            if (UT__UNLIKELY(p->next <= h->log.off)) {
+                int src = ut__consensus_snapshot_send(h, i);
+                if (src != UT_OK)
+                    return src;
+                break;
+            }
+            /* <<< rsnap */
             size_t n = entries_to_send(h, p);
             int rc = ut__consensus_msgbuf_reserve(h->live, 1, n);
             if (rc != UT_OK)
@@ -467,6 +493,9 @@ static void config_defaults(ut_consensus_config_t *cfg)
     cfg->max_inflight = 16;
     cfg->pre_vote = true;
     cfg->check_quorum = true;
+    /* >>> rsnap */
+    cfg->snapshot_chunk_bytes = UT_CONSENSUS_SNAPSHOT_CHUNK_DEFAULT;
+    /* <<< rsnap */
 }
 
 /* The caller's config of any known version as a current one: the fields its
@@ -519,6 +548,12 @@ static int validate_config(const ut_consensus_config_t *c)
     if (c->max_append_entries > room / UT_CONSENSUS_ENTRY_OVERHEAD ||
         c->max_append_bytes > room - UT_CONSENSUS_ENTRY_OVERHEAD * c->max_append_entries)
         return UT_ERANGE;
+    /* >>> rsnap: every InstallSnapshot chunk fits in a frame */
+    if (c->snapshot_chunk_bytes == 0)
+        return UT_EINVAL;
+    if (c->snapshot_chunk_bytes > UT_CONSENSUS_SNAPSHOT_MAX_CHUNK)
+        return UT_ERANGE;
+    /* <<< rsnap */
     bool found = false;
     size_t n = c->n_voters + c->n_observers;
     for (size_t i = 0; i < n; i++) {
@@ -601,6 +636,9 @@ void ut_consensus_free(ut_consensus_t *h)
 {
     if (!ut__consensus_valid(h))
         return;
+    /* >>> rsnap */
+    ut__consensus_snapshot_free(h);
+    /* <<< rsnap */
     ut__consensus_log_destroy(&h->log);
     msgbuf_free(h->live);
     msgbuf_free(h->out);
@@ -904,6 +942,10 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
                                     "append from a second leader of this term", m->term, m->from,
                                     "step: append from %llu, but this node leads term %llu",
                                     (unsigned long long)m->from, (unsigned long long)h->term);
+    /* >>> rsnap: entries below the offset are compacted, hence committed */
+    if (UT__UNLIKELY(a->prev_index < h->log.off))
+        return ut__consensus_snapshot_append_below(h, m);
+    /* <<< rsnap */
 
     bool ok = a->prev_index <= h->log.last &&
               ut__consensus_log_term(&h->log, a->prev_index) == a->prev_term;
@@ -1053,6 +1095,10 @@ static int handle_append_resp(ut_consensus_t *h, const ut_msg_t *m, size_t slot)
                                     "step: append-resp index %llu beyond last index %llu",
                                     (unsigned long long)r->index, (unsigned long long)h->log.last);
     h->active[slot] = true;
+    /* >>> rsnap */
+    if (UT__UNLIKELY(p->state == UT__CONSENSUS_PR_SNAPSHOT))
+        return ut__consensus_snapshot_append_resp(h, m, slot);
+    /* <<< rsnap */
     if (r->success) {
         if (ut__consensus_progress_ack(p, r->index)) {
             h->match[slot] = r->index;
@@ -1210,7 +1256,11 @@ UT__CONSENSUS_NOINLINE static int step_envelope(ut_consensus_t *h, const ut_msg_
         return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused", "message for another node", m->to,
                                     m->from, "step: message for node %llu delivered to node %llu",
                                     (unsigned long long)m->to, (unsigned long long)h->id);
-    if (m->type < UT_MSG_VOTE || m->type > UT_MSG_APPEND_RESP)
+    if ((m->type < UT_MSG_VOTE || m->type > UT_MSG_APPEND_RESP)
+        /* >>> rsnap */
+        && m->type != UT_MSG_SNAPSHOT && m->type != UT_MSG_SNAPSHOT_RESP
+        /* <<< rsnap */
+    )
         return UT__CONSENSUS_REFUSE(
             h, UT_EINVAL, "step-refused", "not a consensus message", (uint64_t)m->type, m->from,
             "step: message type %d is not a consensus message", (int)m->type);
@@ -1238,7 +1288,11 @@ UT__CONSENSUS_NOINLINE static int step_sender(ut_consensus_t *h, const ut_msg_t 
         return UT__CONSENSUS_REFUSE(h, UT_ENOTFOUND, "step-refused", "not a peer", m->term, m->from,
                                     "step: %s from %llu, not a peer", ut_msg_type_name(m->type),
                                     (unsigned long long)m->from);
-    if (m->type == UT_MSG_VOTE || m->type == UT_MSG_PREVOTE || m->type == UT_MSG_APPEND)
+    if (m->type == UT_MSG_VOTE || m->type == UT_MSG_PREVOTE || m->type == UT_MSG_APPEND ||
+        /* >>> rsnap */
+        m->type == UT_MSG_SNAPSHOT ||
+        /* <<< rsnap */
+        false)
         return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused", "request from an observer",
                                     m->term, m->from, "step: %s from observer %llu",
                                     ut_msg_type_name(m->type), (unsigned long long)m->from);
@@ -1279,6 +1333,10 @@ int ut_consensus_step(ut_consensus_t *h, const ut_msg_t *m)
 /* ut_consensus_step() once the message passed the envelope checks. */
 static int step_member(ut_consensus_t *h, const ut_msg_t *m, size_t slot)
 {
+    /* >>> rsnap */
+    if (UT__UNLIKELY(m->type == UT_MSG_SNAPSHOT) && m->term < h->term)
+        return ut__consensus_snapshot_stale(h, m);
+    /* <<< rsnap */
     if (m->term < h->term) {
         /* §5.1: a stale request is answered with our term so that its sender
          * learns it is behind; stale responses are dropped. A pre-vote for
@@ -1307,6 +1365,10 @@ static int step_member(ut_consensus_t *h, const ut_msg_t *m, size_t slot)
         return handle_vote(h, m);
     case UT_MSG_APPEND:
         return handle_append(h, m);
+    /* >>> rsnap */
+    case UT_MSG_SNAPSHOT:
+        return ut__consensus_handle_snapshot(h, m);
+    /* <<< rsnap */
     default:
         break;
     }
@@ -1321,6 +1383,10 @@ static int step_member(ut_consensus_t *h, const ut_msg_t *m, size_t slot)
 #endif
         return become_follower(h, m->term, 0, "response of a higher term");
     }
+    /* >>> rsnap */
+    if (m->type == UT_MSG_SNAPSHOT_RESP)
+        return ut__consensus_handle_snapshot_resp(h, m, slot);
+    /* <<< rsnap */
     if (m->type == UT_MSG_APPEND_RESP) {
         int rc = handle_append_resp(h, m, slot);
         /* Only this peer's progress moved: it alone may have become sendable. */
@@ -1372,6 +1438,10 @@ int ut_consensus_entry_term(const ut_consensus_t *h, uint64_t index, uint64_t *o
         return UT_EINVAL;
     if (index > h->log.last)
         return UT_ENOTFOUND;
+    /* >>> rsnap: compacted entries are gone (the offset's term is kept) */
+    if (index != 0 && index < h->log.off)
+        return UT_ENOTFOUND;
+    /* <<< rsnap */
     *out = ut__consensus_log_term(&h->log, index);
     return UT_OK;
 }

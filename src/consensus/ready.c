@@ -164,7 +164,13 @@ int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
     rd->msgs = h->out->n > 0 ? h->out->msgs : NULL;
     rd->n_msgs = h->out->n;
 
+    /* >>> rsnap: a received snapshot, installed before the entries */
     rd->snapshot = NULL;
+    if (UT__UNLIKELY(h->snap_out)) {
+        rd->snapshot = h->snap;
+        h->snap_out = false;
+    }
+    /* <<< rsnap */
     rd->read_states = NULL;
     rd->n_read_states = 0;
     memset(rd->reserved_, 0, sizeof rd->reserved_);
@@ -187,7 +193,11 @@ int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
 bool ut_consensus_ready_empty(const ut_consensus_ready_t *rd)
 {
     return rd == NULL || (!rd->hard_state_changed && rd->truncate_from == 0 && rd->n_entries == 0 &&
-                          rd->n_msgs == 0 && rd->n_committed == 0 && !rd->soft_state_changed);
+                          rd->n_msgs == 0 && rd->n_committed == 0 && !rd->soft_state_changed
+                          /* >>> rsnap */
+                          && rd->snapshot == NULL
+                          /* <<< rsnap */
+                          );
 }
 
 int ut_consensus_advance(ut_consensus_t *h, const ut_consensus_ready_t *rd)
@@ -211,12 +221,21 @@ int ut_consensus_advance(ut_consensus_t *h, const ut_consensus_ready_t *rd)
     h->last_hs = h->rd_hs;
     if (h->rd_applied > h->log.applied)
         h->log.applied = h->rd_applied;
+    /* >>> rsnap */
+    if (UT__UNLIKELY(h->snap_dirty))
+        ut__consensus_snapshot_clean(h);
+    /* <<< rsnap */
     h->out->n = 0;
     h->out->n_ents = 0;
     h->out->n_refs = 0;
     /* Nothing handed out points into the log any more; queued appends (a
      * former leader's) still do, so wait for them to go out. */
-    if ((h->log.retired != NULL || h->log.dead != 0) && h->live->n_refs == 0) {
+    if ((h->log.retired != NULL || h->log.dead != 0
+         /* >>> rsnap: dropped payload chunks, retired snapshots */
+         || h->log.retired_chunks != NULL
+         /* <<< rsnap */
+         ) &&
+        h->live->n_refs == 0) {
         ut__consensus_log_release(&h->log);
         ut__consensus_log_compact(&h->log);
     }

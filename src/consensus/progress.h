@@ -154,8 +154,16 @@ static inline bool ut__consensus_progress_ack(ut__consensus_progress_t *p, uint6
         p->match = index;
         if (p->state == UT__CONSENSUS_PR_PROBE)
             ut__consensus_progress_become_pipeline(p);
-        else if (p->next <= p->match)
-            p->next = p->match + 1;
+        else if (p->next <= p->match) { /* rare in a pipeline */
+            /* >>> rsnap: a follower sent a snapshot (next at or below the
+             * snapshot) acknowledged entries past next: it holds them, so
+             * the transfer is abandoned and probing resumes after them */
+            if (p->state == UT__CONSENSUS_PR_SNAPSHOT)
+                ut__consensus_progress_become_probe(p, p->match + 1);
+            else
+                /* <<< rsnap */
+                p->next = p->match + 1;
+        }
     }
     ut__consensus_inflight_free_to(&p->inflight, index);
     p->paused = false;

@@ -942,10 +942,6 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
                                     "append from a second leader of this term", m->term, m->from,
                                     "step: append from %llu, but this node leads term %llu",
                                     (unsigned long long)m->from, (unsigned long long)h->term);
-    /* >>> rsnap: entries below the offset are compacted, hence committed */
-    if (UT__UNLIKELY(a->prev_index < h->log.off))
-        return ut__consensus_snapshot_append_below(h, m);
-    /* <<< rsnap */
 
     bool ok = a->prev_index <= h->log.last &&
               ut__consensus_log_term(&h->log, a->prev_index) == a->prev_term;
@@ -984,7 +980,13 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
         /* Leader Completeness (§5.4) makes a conflict at or below our commit
          * impossible from a legitimate leader: refuse rather than lose
          * committed entries. */
-        if (conflict != 0 && conflict <= h->log.commit)
+        /* >>> rsnap: a prev index 0 after compaction "conflicts" with the
+         * compacted entries: answered below, without touching the log */
+        if (conflict != 0 && conflict <= h->log.commit && a->prev_index < h->log.off)
+            ok = false;
+        else
+            /* <<< rsnap */
+            if (conflict != 0 && conflict <= h->log.commit)
             return UT__CONSENSUS_REFUSE(
                 h, UT_EINVAL, "step-refused", "append would overwrite a committed entry", m->term,
                 m->from, "step: append would overwrite committed entry %llu",
@@ -1030,6 +1032,12 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
 
     ut_msg_t *r = push_msg(h, UT_MSG_APPEND_RESP, m->from, h->term);
     if (!ok) {
+        /* >>> rsnap */
+        if (UT__UNLIKELY(a->prev_index < h->log.off)) {
+            ut__consensus_snapshot_append_below(h, r, m);
+            return UT_OK;
+        }
+        /* <<< rsnap */
         /* Consistency check failed: tell the leader where our log diverges
          * so it can skip a whole term per round trip. */
         UT__CONSENSUS_TRACE(h, UT_TRACE_DEBUG, "append-rejected", "log mismatch", a->prev_index,
@@ -1095,10 +1103,6 @@ static int handle_append_resp(ut_consensus_t *h, const ut_msg_t *m, size_t slot)
                                     "step: append-resp index %llu beyond last index %llu",
                                     (unsigned long long)r->index, (unsigned long long)h->log.last);
     h->active[slot] = true;
-    /* >>> rsnap */
-    if (UT__UNLIKELY(p->state == UT__CONSENSUS_PR_SNAPSHOT))
-        return ut__consensus_snapshot_append_resp(h, m, slot);
-    /* <<< rsnap */
     if (r->success) {
         if (ut__consensus_progress_ack(p, r->index)) {
             h->match[slot] = r->index;
@@ -1110,6 +1114,10 @@ static int handle_append_resp(ut_consensus_t *h, const ut_msg_t *m, size_t slot)
         }
         return UT_OK;
     }
+    /* >>> rsnap: the snapshot decides where this follower resumes */
+    if (p->state == UT__CONSENSUS_PR_SNAPSHOT)
+        return UT_OK;
+    /* <<< rsnap */
     /* Rejection (§5.3): ignore stale ones, then back up next using the hint. */
     if (r->index < p->match || (p->state == UT__CONSENSUS_PR_PROBE && r->index + 1 != p->next))
         return UT_OK;
@@ -1299,6 +1307,38 @@ UT__CONSENSUS_NOINLINE static int step_sender(ut_consensus_t *h, const ut_msg_t 
     return UT_OK;
 }
 
+/* >>> rsnap: ut_consensus_step() for UT_MSG_SNAPSHOT and SNAPSHOT_RESP
+ * (past the envelope checks), apart from the hot path: the sender, §5.1's
+ * term rules as step_member() applies them, then consensus/rsnap.c. */
+UT__CONSENSUS_NOINLINE static int step_snapshot(ut_consensus_t *h, const ut_msg_t *m)
+{
+    size_t slot = ut__consensus_peer(h, m->from);
+    int rc = slot >= h->n_voters ? step_sender(h, m, slot) : UT_OK;
+    if (rc == UT_OK) {
+        if (m->term < h->term) {
+            if (m->type == UT_MSG_SNAPSHOT)
+                rc = ut__consensus_snapshot_stale(h, m); /* answered with our term */
+            else
+                rc = UT__CONSENSUS_REFUSE(h, UT_ESTALE, "step-refused", "stale term", m->term,
+                                          m->from, "step: %s from term %llu < %llu",
+                                          ut_msg_type_name(m->type), (unsigned long long)m->term,
+                                          (unsigned long long)h->term);
+        } else if (m->type == UT_MSG_SNAPSHOT) {
+            rc = ut__consensus_handle_snapshot(h, m);
+        } else if (m->term > h->term) {
+            rc = become_follower(h, m->term, 0, "response of a higher term");
+        } else {
+            rc = ut__consensus_handle_snapshot_resp(h, m, slot);
+        }
+    }
+    if (rc == UT_OK || rc == UT_ESTALE)
+        h->took_input = true;
+    else
+        rc = ut__consensus_oom(h, rc, "step");
+    return rc;
+}
+/* <<< rsnap */
+
 int ut_consensus_step(ut_consensus_t *h, const ut_msg_t *m)
 {
     if (!ut__consensus_valid(h))
@@ -1312,6 +1352,10 @@ int ut_consensus_step(ut_consensus_t *h, const ut_msg_t *m)
         int rc = step_envelope(h, m);
         if (rc != UT_OK)
             return rc;
+        /* >>> rsnap: InstallSnapshot takes the out-of-line path whole */
+        if (m->type == UT_MSG_SNAPSHOT || m->type == UT_MSG_SNAPSHOT_RESP)
+            return step_snapshot(h, m);
+        /* <<< rsnap */
     }
     /* The sender's slot in O(1) (peer_slot never holds self). */
     size_t slot = ut__consensus_peer(h, m->from);
@@ -1333,10 +1377,6 @@ int ut_consensus_step(ut_consensus_t *h, const ut_msg_t *m)
 /* ut_consensus_step() once the message passed the envelope checks. */
 static int step_member(ut_consensus_t *h, const ut_msg_t *m, size_t slot)
 {
-    /* >>> rsnap */
-    if (UT__UNLIKELY(m->type == UT_MSG_SNAPSHOT) && m->term < h->term)
-        return ut__consensus_snapshot_stale(h, m);
-    /* <<< rsnap */
     if (m->term < h->term) {
         /* §5.1: a stale request is answered with our term so that its sender
          * learns it is behind; stale responses are dropped. A pre-vote for
@@ -1365,10 +1405,6 @@ static int step_member(ut_consensus_t *h, const ut_msg_t *m, size_t slot)
         return handle_vote(h, m);
     case UT_MSG_APPEND:
         return handle_append(h, m);
-    /* >>> rsnap */
-    case UT_MSG_SNAPSHOT:
-        return ut__consensus_handle_snapshot(h, m);
-    /* <<< rsnap */
     default:
         break;
     }
@@ -1383,10 +1419,6 @@ static int step_member(ut_consensus_t *h, const ut_msg_t *m, size_t slot)
 #endif
         return become_follower(h, m->term, 0, "response of a higher term");
     }
-    /* >>> rsnap */
-    if (m->type == UT_MSG_SNAPSHOT_RESP)
-        return ut__consensus_handle_snapshot_resp(h, m, slot);
-    /* <<< rsnap */
     if (m->type == UT_MSG_APPEND_RESP) {
         int rc = handle_append_resp(h, m, slot);
         /* Only this peer's progress moved: it alone may have become sendable. */

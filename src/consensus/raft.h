@@ -257,11 +257,9 @@ int ut__consensus_handle_snapshot(ut_consensus_t *h, const ut_msg_t *m);
 int ut__consensus_handle_snapshot_resp(ut_consensus_t *h, const ut_msg_t *m, size_t slot);
 /* An InstallSnapshot chunk from an older term: answered with our term. */
 int ut__consensus_snapshot_stale(ut_consensus_t *h, const ut_msg_t *m);
-/* Leader: an AppendEntries response from a follower in the snapshot state. */
-int ut__consensus_snapshot_append_resp(ut_consensus_t *h, const ut_msg_t *m, size_t slot);
-/* Follower: an AppendEntries whose prev_index is below the log's offset
- * (every entry it could match is compacted, hence committed). */
-int ut__consensus_snapshot_append_below(ut_consensus_t *h, const ut_msg_t *m);
+/* Follower: the reply r to an AppendEntries whose prev_index is below the
+ * log's offset (every entry it could match is compacted, hence committed). */
+void ut__consensus_snapshot_append_below(ut_consensus_t *h, ut_msg_t *r, const ut_msg_t *m);
 /* Free the snapshot and a transfer in progress (ut_consensus_free). */
 void ut__consensus_snapshot_free(ut_consensus_t *h);
 /* advance(): the out buffer held SNAPSHOT messages (h->snap_dirty). */

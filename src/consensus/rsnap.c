@@ -354,28 +354,6 @@ int ut__consensus_handle_snapshot_resp(ut_consensus_t *h, const ut_msg_t *m, siz
     return UT_OK;
 }
 
-int ut__consensus_snapshot_append_resp(ut_consensus_t *h, const ut_msg_t *m, size_t slot)
-{
-    const ut_msg_append_resp_t *r = &m->body.append_resp;
-    ut__consensus_progress_t *p = &h->prs[slot];
-    if (!r->success)
-        return UT_OK; /* the snapshot decides where this follower resumes */
-    if (r->index > p->match) {
-        ut__consensus_set_match(h, slot, r->index);
-        if (r->index > h->log.commit)
-            ut__consensus_maybe_commit(h);
-    }
-    if (p->match + 1 > h->log.off) {
-        /* The follower holds what the log starts after (an answer to an
-         * AppendEntries sent before the compaction): no snapshot needed. */
-        UT__CONSENSUS_TRACE(h, UT_TRACE_INFO, "snapshot-abandoned", "follower caught up",
-                            p->match, m->from);
-        ut__consensus_progress_become_probe(p, p->match + 1);
-        ut__consensus_pend(h, UT__CONSENSUS_PEND_FLUSH);
-    }
-    return UT_OK;
-}
-
 /* ------------------------------------------------------ follower: receiving */
 
 /* Word from the leader of m->term (§5.1, §5.2), as handle_append() takes it:
@@ -564,34 +542,17 @@ int ut__consensus_snapshot_stale(ut_consensus_t *h, const ut_msg_t *m)
                                 (unsigned long long)m->term, (unsigned long long)h->term);
 }
 
-int ut__consensus_snapshot_append_below(ut_consensus_t *h, const ut_msg_t *m)
+void ut__consensus_snapshot_append_below(ut_consensus_t *h, ut_msg_t *r, const ut_msg_t *m)
 {
-    const ut_msg_append_t *a = &m->body.append;
-    uint64_t t = a->prev_term;
-    for (size_t i = 0; i < a->n_entries; i++) {
-        const ut_entry_t *e = &a->entries[i];
-        if (e->index != a->prev_index + 1 + i || e->term < t || e->term == 0 ||
-            e->term > m->term || (e->len > 0 && e->data == NULL) ||
-            e->len > UT_CONSENSUS_MAX_ENTRY_BYTES)
-            return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused", "malformed append: entry",
-                                        m->term, m->from, "step: append entry %zu is malformed",
-                                        i);
-        t = e->term;
-    }
-    int rc = ut__consensus_msgbuf_reserve(h->live, 1, 0);
-    if (rc == UT_OK)
-        rc = follower_contact(h, m, "append of a higher term", "append from the leader");
-    if (rc != UT_OK)
-        return rc;
     /* Everything up to the offset is compacted, hence committed, and the
      * committed prefix is in every later leader's log (§5.4): tell the
      * leader we hold it up to our commit, without touching the log (no
-     * compacted entry is appended again). */
-    UT__CONSENSUS_TRACE(h, UT_TRACE_DEBUG, "append-below-snapshot", NULL, a->prev_index, m->from);
-    ut_msg_t *r = ut__consensus_push_msg(h, UT_MSG_APPEND_RESP, m->from, h->term);
+     * compacted entry is appended again). The message was validated and
+     * the role taken as for any AppendEntries (raft.c handle_append). */
+    UT__CONSENSUS_TRACE(h, UT_TRACE_DEBUG, "append-below-snapshot", NULL,
+                        m->body.append.prev_index, m->from);
     r->body.append_resp.success = true;
     r->body.append_resp.index = h->log.commit;
-    return UT_OK;
 }
 
 /* --------------------------------------------------------------- restore */

@@ -279,7 +279,7 @@ int main(int argc, char **argv)
         drain();
         now += 1;
         tick_all();
-        if (seq % 100000 == 0)
+        if (seq / 100000 != (seq - k) / 100000 || seq == n)
             printf("| %9" PRIu64 " | %17zu | %19zu | %17" PRIu64 " | %15" PRIu64 " |\n", seq,
                    heap.live, heap.peak, ut_consensus_last_index(node[1]), last_snap[1]);
     }

@@ -70,8 +70,9 @@ typedef struct ut__consensus_log {
     ut__consensus_log_seg_t *spare;   /* allocated ahead (truncation), reused first */
     size_t n_spare;
     uint64_t stable, persisted, commit, applied, truncate_from; /* the cursors above */
-    /* >>> rsnap: payload chunks (and snapshot images) that only held
-     * dropped entries, freed at release like the retired segments */
+    /* >>> rsnap: payload chunks that only held dropped entries, and
+     * replaced snapshots: freed at release, or by ready() once nothing
+     * handed out can point into them (consensus/rsnap.c) */
     ut__bytes_chunk_t *retired_chunks;
     /* <<< rsnap */
 } ut__consensus_log_t;

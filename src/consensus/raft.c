@@ -980,17 +980,18 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
         /* Leader Completeness (§5.4) makes a conflict at or below our commit
          * impossible from a legitimate leader: refuse rather than lose
          * committed entries. */
-        /* >>> rsnap: a prev index 0 after compaction "conflicts" with the
-         * compacted entries: answered below, without touching the log */
-        if (conflict != 0 && conflict <= h->log.commit && a->prev_index < h->log.off)
-            ok = false;
-        else
+        if (conflict != 0 && conflict <= h->log.commit) {
+            /* >>> rsnap: a prev index 0 after compaction "conflicts" with
+             * the compacted entries: answered below, without touching the
+             * log */
+            if (a->prev_index < h->log.off)
+                return ut__consensus_snapshot_append_from_0(h, m);
             /* <<< rsnap */
-            if (conflict != 0 && conflict <= h->log.commit)
             return UT__CONSENSUS_REFUSE(
                 h, UT_EINVAL, "step-refused", "append would overwrite a committed entry", m->term,
                 m->from, "step: append would overwrite committed entry %llu",
                 (unsigned long long)conflict);
+        }
         rc = ut__consensus_log_reserve(&h->log, a->n_entries - skip, bytes);
         if (rc == UT_OK && conflict != 0)
             rc =

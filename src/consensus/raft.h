@@ -124,8 +124,8 @@ struct ut_consensus {
     ut_consensus_snapshot_t *snap;
     const unsigned char *snap_image;
     uint64_t snap_image_len;
-    bool snap_out;   /* a received snapshot goes out in the next ready */
-    bool snap_dirty; /* a SNAPSHOT message used a message slot (ready.c clears it) */
+    /* UT__CONSENSUS_SNAP_* bits: work for ready() (one test when none). */
+    uint8_t snap_flags;
     /* Follower: the image being received (its chunk is the future snap). */
     struct {
         ut__bytes_chunk_t *chunk; /* NULL: no transfer */
@@ -260,10 +260,17 @@ int ut__consensus_snapshot_stale(ut_consensus_t *h, const ut_msg_t *m);
 /* Follower: the reply r to an AppendEntries whose prev_index is below the
  * log's offset (every entry it could match is compacted, hence committed). */
 void ut__consensus_snapshot_append_below(ut_consensus_t *h, ut_msg_t *r, const ut_msg_t *m);
+/* The same for one that starts at index 1 (prev_index 0) and so conflicts
+ * with the compacted entries (validated; nothing done yet). */
+int ut__consensus_snapshot_append_from_0(ut_consensus_t *h, const ut_msg_t *m);
 /* Free the snapshot and a transfer in progress (ut_consensus_free). */
 void ut__consensus_snapshot_free(ut_consensus_t *h);
-/* advance(): the out buffer held SNAPSHOT messages (h->snap_dirty). */
-void ut__consensus_snapshot_clean(ut_consensus_t *h);
+/* h->snap_flags: OUT: hand h->snap out in the next ready; DIRTY: a
+ * SNAPSHOT message used a slot of a message buffer (its body is longer than
+ * the bodies push_msg clears); RETIRED: log.retired_chunks holds memory to
+ * give back. ready() calls ut__consensus_snapshot_ready() when any is set. */
+enum { UT__CONSENSUS_SNAP_OUT = 1u, UT__CONSENSUS_SNAP_DIRTY = 2u, UT__CONSENSUS_SNAP_RETIRED = 4u };
+void ut__consensus_snapshot_ready(ut_consensus_t *h, ut_consensus_ready_t *rd);
 /* The configuration a snapshot up to index records, and the install of a
  * received one (the hooks the membership slice wires; see rsnap.c). */
 void ut__consensus_snapshot_config(const ut_consensus_t *h, uint64_t index,

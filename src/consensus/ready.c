@@ -164,12 +164,11 @@ int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
     rd->msgs = h->out->n > 0 ? h->out->msgs : NULL;
     rd->n_msgs = h->out->n;
 
-    /* >>> rsnap: a received snapshot, installed before the entries */
     rd->snapshot = NULL;
-    if (UT__UNLIKELY(h->snap_out)) {
-        rd->snapshot = h->snap;
-        h->snap_out = false;
-    }
+    /* >>> rsnap: a received snapshot (installed before the entries), and
+     * the housekeeping of snapshot messages and retired snapshots */
+    if (UT__UNLIKELY(h->snap_flags != 0))
+        ut__consensus_snapshot_ready(h, rd);
     /* <<< rsnap */
     rd->read_states = NULL;
     rd->n_read_states = 0;
@@ -221,21 +220,12 @@ int ut_consensus_advance(ut_consensus_t *h, const ut_consensus_ready_t *rd)
     h->last_hs = h->rd_hs;
     if (h->rd_applied > h->log.applied)
         h->log.applied = h->rd_applied;
-    /* >>> rsnap */
-    if (UT__UNLIKELY(h->snap_dirty))
-        ut__consensus_snapshot_clean(h);
-    /* <<< rsnap */
     h->out->n = 0;
     h->out->n_ents = 0;
     h->out->n_refs = 0;
     /* Nothing handed out points into the log any more; queued appends (a
      * former leader's) still do, so wait for them to go out. */
-    if ((h->log.retired != NULL || h->log.dead != 0
-         /* >>> rsnap: dropped payload chunks, retired snapshots */
-         || h->log.retired_chunks != NULL
-         /* <<< rsnap */
-         ) &&
-        h->live->n_refs == 0) {
+    if ((h->log.retired != NULL || h->log.dead != 0) && h->live->n_refs == 0) {
         ut__consensus_log_release(&h->log);
         ut__consensus_log_compact(&h->log);
     }

@@ -147,6 +147,8 @@ static void snap_set(ut_consensus_t *h, ut__bytes_chunk_t *c, uint64_t total)
         h->snap_chunk->next = h->log.retired_chunks;
         h->log.retired_chunks = h->snap_chunk;
     }
+    if (h->log.retired_chunks != NULL)
+        h->snap_flags |= UT__CONSENSUS_SNAP_RETIRED; /* the log's drop too */
     h->snap_chunk = c;
     h->snap = chunk_pub(c);
     h->snap_image = chunk_image(c);
@@ -259,6 +261,8 @@ int ut_consensus_compact(ut_consensus_t *h, uint64_t index, const void *data, si
         return ut__consensus_oom(h, UT_ENOMEM, "compact");
     snap_set(h, c, total);
     ut__consensus_log_drop_prefix(&h->log, index, term, true);
+    if (h->log.retired_chunks != NULL)
+        h->snap_flags |= UT__CONSENSUS_SNAP_RETIRED;
     UT__CONSENSUS_TRACE(h, UT_TRACE_INFO, "compacted", NULL, index, term);
     /* A follower whose next entry was dropped now needs the snapshot. */
     ut__consensus_pend(h, UT__CONSENSUS_PEND_FLUSH | UT__CONSENSUS_PEND_CHECK);
@@ -303,7 +307,7 @@ int ut__consensus_snapshot_send(ut_consensus_t *h, size_t slot)
     m->body.snapshot.len = (uint32_t)len;
     m->body.snapshot.data = len > 0 ? h->snap_image + off : NULL;
     h->live->n_refs++; /* points into the snapshot: no free before it goes out */
-    h->snap_dirty = true;
+    h->snap_flags |= UT__CONSENSUS_SNAP_DIRTY;
     p->paused = true; /* one chunk in flight; a heartbeat re-sends a lost one */
     return UT_OK;
 }
@@ -437,7 +441,9 @@ static void install(ut_consensus_t *h, const ut_msg_t *m)
     snap_set(h, c, h->rx.total);
     memset(&h->rx, 0, sizeof h->rx);
     ut__consensus_log_drop_prefix(&h->log, index, s->term, keep);
-    h->snap_out = true;
+    if (h->log.retired_chunks != NULL)
+        h->snap_flags |= UT__CONSENSUS_SNAP_RETIRED;
+    h->snap_flags |= UT__CONSENSUS_SNAP_OUT;
     ut__consensus_pend(h, UT__CONSENSUS_PEND_CHECK | UT__CONSENSUS_PEND_COMMIT);
     UT__CONSENSUS_TRACE(h, UT_TRACE_INFO, "snapshot-installed",
                         keep ? "log after it kept" : "log discarded", index, s->term);
@@ -555,6 +561,18 @@ void ut__consensus_snapshot_append_below(ut_consensus_t *h, ut_msg_t *r, const u
     r->body.append_resp.index = h->log.commit;
 }
 
+int ut__consensus_snapshot_append_from_0(ut_consensus_t *h, const ut_msg_t *m)
+{
+    int rc = ut__consensus_msgbuf_reserve(h->live, 1, 0);
+    if (rc == UT_OK)
+        rc = follower_contact(h, m, "append of a higher term", "append from the leader");
+    if (rc != UT_OK)
+        return rc;
+    ut__consensus_snapshot_append_below(
+        h, ut__consensus_push_msg(h, UT_MSG_APPEND_RESP, m->from, h->term), m);
+    return UT_OK;
+}
+
 /* --------------------------------------------------------------- restore */
 
 int ut_consensus_restore_snapshot(ut_consensus_t *h, const ut_consensus_hard_state_t *hs,
@@ -666,16 +684,35 @@ int ut_consensus_restore_snapshot(ut_consensus_t *h, const ut_consensus_hard_sta
 
 /* ---------------------------------------------------------- ready hooks */
 
-void ut__consensus_snapshot_clean(ut_consensus_t *h)
+void ut__consensus_snapshot_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
 {
-    /* The out buffer is about to be reused: clear the snapshot bodies (48
-     * bytes, where push_msg clears the append body's 40), so that every
-     * byte of every message stays defined (consensus.h). */
-    for (size_t i = 0; i < h->out->n; i++)
-        if (h->out->msgs[i].type == UT_MSG_SNAPSHOT)
-            memset(&h->out->msgs[i].body, 0, sizeof h->out->msgs[i].body.snapshot);
-    h->snap_dirty = false;
-    for (size_t i = 0; i < h->live->n; i++)
-        if (h->live->msgs[i].type == UT_MSG_SNAPSHOT)
-            h->snap_dirty = true;
+    /* Called by ready() after the swap: h->out is what this ready hands
+     * out, h->live the buffer the last advance acknowledged. */
+    uint8_t f = h->snap_flags;
+    if (f & UT__CONSENSUS_SNAP_OUT)
+        rd->snapshot = h->snap;
+    f &= (uint8_t)~UT__CONSENSUS_SNAP_OUT;
+    if (f & UT__CONSENSUS_SNAP_DIRTY) {
+        /* The acknowledged buffer's slots are about to be reused: clear the
+         * snapshot bodies (48 bytes, where push_msg clears the append
+         * body's 40), so that every byte of every message stays defined
+         * (consensus.h). */
+        ut__consensus_msgbuf_t *b = h->live;
+        for (size_t i = 0; i < b->cap; i++)
+            if (b->msgs[i].type == UT_MSG_SNAPSHOT)
+                memset(&b->msgs[i], 0, sizeof b->msgs[i]);
+        f &= (uint8_t)~UT__CONSENSUS_SNAP_DIRTY;
+        for (size_t i = 0; i < h->out->n; i++)
+            if (h->out->msgs[i].type == UT_MSG_SNAPSHOT)
+                f |= UT__CONSENSUS_SNAP_DIRTY;
+    }
+    if ((f & UT__CONSENSUS_SNAP_RETIRED) && h->out->n_refs == 0) {
+        /* The last ready was advanced and nothing handed out now points
+         * into a retired snapshot or a dropped payload chunk (this ready's
+         * entries all follow the snapshot). */
+        ut__bytes_chunks_free(h->log.retired_chunks);
+        h->log.retired_chunks = NULL;
+        f &= (uint8_t)~UT__CONSENSUS_SNAP_RETIRED;
+    }
+    h->snap_flags = f;
 }

@@ -1265,11 +1265,7 @@ UT__CONSENSUS_NOINLINE static int step_envelope(ut_consensus_t *h, const ut_msg_
         return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused", "message for another node", m->to,
                                     m->from, "step: message for node %llu delivered to node %llu",
                                     (unsigned long long)m->to, (unsigned long long)h->id);
-    if ((m->type < UT_MSG_VOTE || m->type > UT_MSG_APPEND_RESP)
-        /* >>> rsnap */
-        && m->type != UT_MSG_SNAPSHOT && m->type != UT_MSG_SNAPSHOT_RESP
-        /* <<< rsnap */
-    )
+    if (m->type < UT_MSG_VOTE || m->type > UT_MSG_APPEND_RESP)
         return UT__CONSENSUS_REFUSE(
             h, UT_EINVAL, "step-refused", "not a consensus message", (uint64_t)m->type, m->from,
             "step: message type %d is not a consensus message", (int)m->type);
@@ -1313,6 +1309,16 @@ UT__CONSENSUS_NOINLINE static int step_sender(ut_consensus_t *h, const ut_msg_t 
  * term rules as step_member() applies them, then consensus/rsnap.c. */
 UT__CONSENSUS_NOINLINE static int step_snapshot(ut_consensus_t *h, const ut_msg_t *m)
 {
+    /* The envelope's term rules (step_envelope), for these two types. */
+    if (m->term == 0 || m->term > UT__CONSENSUS_MAX_TERM)
+        return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused", "impossible term", m->term,
+                                    m->from, "step: %s with impossible term %llu",
+                                    ut_msg_type_name(m->type), (unsigned long long)m->term);
+    if (m->term > UT__CONSENSUS_MAX_TERM - UT_CONSENSUS_TERM_HEADROOM && m->term > h->term + 1)
+        return UT__CONSENSUS_REFUSE(
+            h, UT_EINVAL, "step-refused", "term jump in the last 2^32 terms", m->term, m->from,
+            "step: %s jumps from term %llu to %llu, in the last 2^32 terms",
+            ut_msg_type_name(m->type), (unsigned long long)h->term, (unsigned long long)m->term);
     size_t slot = ut__consensus_peer(h, m->from);
     int rc = slot >= h->n_voters ? step_sender(h, m, slot) : UT_OK;
     if (rc == UT_OK) {
@@ -1350,13 +1356,14 @@ int ut_consensus_step(ut_consensus_t *h, const ut_msg_t *m)
     if (UT__UNLIKELY(m == NULL || m->to != h->id ||
                      (unsigned)m->type - UT_MSG_VOTE > UT_MSG_APPEND_RESP - UT_MSG_VOTE ||
                      m->term - 1 >= UT__CONSENSUS_MAX_TERM - UT_CONSENSUS_TERM_HEADROOM)) {
+        /* >>> rsnap: InstallSnapshot takes the out-of-line path whole */
+        if (m != NULL && m->to == h->id &&
+            (m->type == UT_MSG_SNAPSHOT || m->type == UT_MSG_SNAPSHOT_RESP))
+            return step_snapshot(h, m);
+        /* <<< rsnap */
         int rc = step_envelope(h, m);
         if (rc != UT_OK)
             return rc;
-        /* >>> rsnap: InstallSnapshot takes the out-of-line path whole */
-        if (m->type == UT_MSG_SNAPSHOT || m->type == UT_MSG_SNAPSHOT_RESP)
-            return step_snapshot(h, m);
-        /* <<< rsnap */
     }
     /* The sender's slot in O(1) (peer_slot never holds self). */
     size_t slot = ut__consensus_peer(h, m->from);

@@ -261,11 +261,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_raft_compact: node 1 did not win\n");
         return 1;
     }
-    printf("# bench_raft_compact: N = %" PRIu64 ", compact every %" PRIu64 " (0 = never), W = %" PRIu64
-           ", node 3 partitioned\n",
+    printf("# bench_raft_compact: N = %" PRIu64 ", compact every %" PRIu64
+           " (0 = never), W = %" PRIu64 ", node 3 partitioned\n",
            n, compact_every, w);
-    printf("| proposals | live heap (bytes) | peak so far (bytes) | leader last index | leader snapshot |\n");
-    printf("|-----------|-------------------|---------------------|-------------------|-----------------|\n");
+    printf("| proposals | live heap (bytes) | peak so far (bytes) | leader last index | leader "
+           "snapshot |\n");
+    printf("|-----------|-------------------|---------------------|-------------------|------------"
+           "-----|\n");
     uint64_t seq = 0;
     while (seq < n) {
         uint64_t k = n - seq < w ? n - seq : w;

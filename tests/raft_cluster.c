@@ -139,10 +139,10 @@ static void net_remove(rc_cluster_t *c, size_t k, rc_msg_t *out)
 /* ---- safety bookkeeping ------------------------------------------------ */
 
 /* >>> rsnap: a node's log view for the checker, one that knows the node's
- * compacted prefix (it replaced the view that asked the node only): a log view that knows the node's compacted prefix: those
- * entries are committed (a snapshot covers only applied ones), so the
- * checker takes the terms committed there; the state machine a snapshot
- * carries is checked entry by entry when it is installed (install_snap). */
+ * compacted prefix (it replaced the view that asked the node only): a log view that knows the
+ * node's compacted prefix: those entries are committed (a snapshot covers only applied ones), so
+ * the checker takes the terms committed there; the state machine a snapshot carries is checked
+ * entry by entry when it is installed (install_snap). */
 typedef struct rc_view {
     rc_cluster_t *c;
     rc_node_t *n;
@@ -318,8 +318,8 @@ static void install_snap(rc_cluster_t *c, rc_node_t *n, const ut_consensus_snaps
         return;
     }
     if (s->membership.n_voters != c->n_voters || s->membership.n_observers != c->n_observers)
-        rc_fail(c, "node %llu: snapshot at %llu lost the configuration",
-                (unsigned long long)n->id, (unsigned long long)s->index);
+        rc_fail(c, "node %llu: snapshot at %llu lost the configuration", (unsigned long long)n->id,
+                (unsigned long long)s->index);
     const rc_applied_t *recs = s->data;
     for (uint64_t i = 0; i < s->index; i++) {
         const rc_applied_t *a = &recs[i];
@@ -328,8 +328,7 @@ static void install_snap(rc_cluster_t *c, rc_node_t *n, const ut_consensus_snaps
                     (unsigned long long)(i + 1), (unsigned long long)a->index);
             return;
         }
-        if (i < n->n_applied &&
-            (n->applied[i].term != a->term || n->applied[i].hash != a->hash))
+        if (i < n->n_applied && (n->applied[i].term != a->term || n->applied[i].hash != a->hash))
             rc_fail(c, "node %llu: snapshot entry %llu differs from what it applied",
                     (unsigned long long)n->id, (unsigned long long)(i + 1));
         checked(c, raft_check_applied(&c->ck, n->id, a->index, a->term, a->ck_hash));
@@ -363,8 +362,8 @@ int rc_compact(rc_cluster_t *c, uint64_t id)
     if (rc != UT_OK)
         return rc;
     if (d == NULL)
-        rc_fail(c, "node %llu: compacted at %llu, an entry not on its disk",
-                (unsigned long long)id, (unsigned long long)index);
+        rc_fail(c, "node %llu: compacted at %llu, an entry not on its disk", (unsigned long long)id,
+                (unsigned long long)index);
     n->compactions++;
     n->lib_off = index;
     disk_snapshot(n, index, term, prefix, n->applied, (size_t)index * sizeof *n->applied);
@@ -426,11 +425,10 @@ static void send_msgs(rc_cluster_t *c, rc_node_t *n, const ut_consensus_ready_t 
                     (unsigned long long)m->from, (unsigned long long)m->to);
             continue;
         }
-        if (n->observer &&
-            (m->type == UT_MSG_VOTE || m->type == UT_MSG_PREVOTE || m->type == UT_MSG_APPEND ||
-             m->type == UT_MSG_SNAPSHOT || /* rsnap */
-             ((m->type == UT_MSG_VOTE_RESP || m->type == UT_MSG_PREVOTE_RESP) &&
-              m->body.vote_resp.granted)))
+        if (n->observer && (m->type == UT_MSG_VOTE || m->type == UT_MSG_PREVOTE ||
+                            m->type == UT_MSG_APPEND || m->type == UT_MSG_SNAPSHOT || /* rsnap */
+                            ((m->type == UT_MSG_VOTE_RESP || m->type == UT_MSG_PREVOTE_RESP) &&
+                             m->body.vote_resp.granted)))
             rc_fail(c, "observer %llu sent %s", (unsigned long long)n->id,
                     ut_msg_type_name(m->type));
         if (m->type == UT_MSG_VOTE_RESP && m->body.vote_resp.granted && !c->no_vote_check) {

@@ -79,9 +79,9 @@ typedef struct rc_node {
     uint64_t snap_index, snap_term, snap_prefix; /* prefix: Log Matching hash up to it */
     uint8_t *snap_data; /* the application state: snap_index rc_applied_t records */
     size_t snap_len;
-    uint64_t lib_off;          /* the library's offset as this harness made it */
-    uint64_t snaps_installed;  /* ready.snapshot seen */
-    uint64_t compactions;      /* ut_consensus_compact() calls that succeeded */
+    uint64_t lib_off;         /* the library's offset as this harness made it */
+    uint64_t snaps_installed; /* ready.snapshot seen */
+    uint64_t compactions;     /* ut_consensus_compact() calls that succeeded */
     /* <<< rsnap */
 } rc_node_t;
 

@@ -1294,10 +1294,7 @@ UT__CONSENSUS_NOINLINE static int step_sender(ut_consensus_t *h, const ut_msg_t 
                                     "step: %s from %llu, not a peer", ut_msg_type_name(m->type),
                                     (unsigned long long)m->from);
     if (m->type == UT_MSG_VOTE || m->type == UT_MSG_PREVOTE || m->type == UT_MSG_APPEND ||
-        /* >>> rsnap */
-        m->type == UT_MSG_SNAPSHOT ||
-        /* <<< rsnap */
-        false)
+        m->type == UT_MSG_SNAPSHOT /* rsnap */)
         return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused", "request from an observer",
                                     m->term, m->from, "step: %s from observer %llu",
                                     ut_msg_type_name(m->type), (unsigned long long)m->from);

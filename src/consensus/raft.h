@@ -246,8 +246,7 @@ int ut__consensus_flush_appends(ut_consensus_t *h);
 /* raft.c's own steps, for rsnap.c. */
 int ut__consensus_become_follower(ut_consensus_t *h, uint64_t term, uint64_t leader,
                                   const char *why);
-ut_msg_t *ut__consensus_push_msg(ut_consensus_t *h, ut_msg_type_t type, uint64_t to,
-                                 uint64_t term);
+ut_msg_t *ut__consensus_push_msg(ut_consensus_t *h, ut_msg_type_t type, uint64_t to, uint64_t term);
 /* Leader: peer slot's next index is at or below the log's offset: send it
  * the next chunk of the snapshot (starting the transfer if need be). */
 int ut__consensus_snapshot_send(ut_consensus_t *h, size_t slot);
@@ -269,7 +268,11 @@ void ut__consensus_snapshot_free(ut_consensus_t *h);
  * SNAPSHOT message used a slot of a message buffer (its body is longer than
  * the bodies push_msg clears); RETIRED: log.retired_chunks holds memory to
  * give back. ready() calls ut__consensus_snapshot_ready() when any is set. */
-enum { UT__CONSENSUS_SNAP_OUT = 1u, UT__CONSENSUS_SNAP_DIRTY = 2u, UT__CONSENSUS_SNAP_RETIRED = 4u };
+enum {
+    UT__CONSENSUS_SNAP_OUT = 1u,
+    UT__CONSENSUS_SNAP_DIRTY = 2u,
+    UT__CONSENSUS_SNAP_RETIRED = 4u
+};
 void ut__consensus_snapshot_ready(ut_consensus_t *h, ut_consensus_ready_t *rd);
 /* The configuration a snapshot up to index records, and the install of a
  * received one (the hooks the membership slice wires; see rsnap.c). */

@@ -244,8 +244,7 @@ int ut_consensus_compact(ut_consensus_t *h, uint64_t index, const void *data, si
         return UT__CONSENSUS_REFUSE(h, UT_ERANGE, "compact-refused", "above the applied index",
                                     index, h->log.applied,
                                     "compact: index %llu is not applied (applied %llu)",
-                                    (unsigned long long)index,
-                                    (unsigned long long)h->log.applied);
+                                    (unsigned long long)index, (unsigned long long)h->log.applied);
     if (index <= h->log.off)
         return UT__CONSENSUS_REFUSE(h, UT_ERANGE, "compact-refused", "at or below the snapshot",
                                     index, h->log.off,
@@ -327,11 +326,10 @@ int ut__consensus_handle_snapshot_resp(ut_consensus_t *h, const ut_msg_t *m, siz
                    r->term == h->snd[slot].term;
     if (!r->done && current && h->snap != NULL && r->index == h->snap->index &&
         r->next > h->snap_image_len)
-        return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused",
-                                    "snapshot-resp beyond the image", m->term, m->from,
-                                    "step: snapshot-resp offset %llu beyond the image (%llu)",
-                                    (unsigned long long)r->next,
-                                    (unsigned long long)h->snap_image_len);
+        return UT__CONSENSUS_REFUSE(
+            h, UT_EINVAL, "step-refused", "snapshot-resp beyond the image", m->term, m->from,
+            "step: snapshot-resp offset %llu beyond the image (%llu)", (unsigned long long)r->next,
+            (unsigned long long)h->snap_image_len);
     h->active[slot] = true;
     if (r->done) {
         /* The follower holds everything up to the snapshot's index (§7):
@@ -419,8 +417,7 @@ static void install(ut_consensus_t *h, const ut_msg_t *m)
     if (ut__consensus_snapshot_membership(h, &chunk_pub(c)->membership) != UT_OK) {
         /* Until membership changes land: see the hook above. */
         UT__CONSENSUS_TRACE(h, UT_TRACE_WARN, "snapshot-refused",
-                            "membership differs from this node's configuration", s->index,
-                            m->from);
+                            "membership differs from this node's configuration", s->index, m->from);
         rx_drop(h);
         return;
     }
@@ -457,13 +454,12 @@ int ut__consensus_handle_snapshot(ut_consensus_t *h, const ut_msg_t *m)
         return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused", "malformed snapshot: term",
                                     m->term, m->from,
                                     "step: snapshot with impossible index or term");
-    if ((s->len > 0 && s->data == NULL) || s->offset > s->total ||
-        s->len > s->total - s->offset || s->total < IMG_HDR)
-        return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused", "malformed snapshot: chunk",
-                                    m->term, m->from,
-                                    "step: snapshot chunk at %llu+%u outside its image of %llu",
-                                    (unsigned long long)s->offset, (unsigned)s->len,
-                                    (unsigned long long)s->total);
+    if ((s->len > 0 && s->data == NULL) || s->offset > s->total || s->len > s->total - s->offset ||
+        s->total < IMG_HDR)
+        return UT__CONSENSUS_REFUSE(
+            h, UT_EINVAL, "step-refused", "malformed snapshot: chunk", m->term, m->from,
+            "step: snapshot chunk at %llu+%u outside its image of %llu",
+            (unsigned long long)s->offset, (unsigned)s->len, (unsigned long long)s->total);
     if (h->role == UT_CONSENSUS_LEADER && m->term == h->term)
         return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused",
                                     "snapshot from a second leader of this term", m->term, m->from,
@@ -476,8 +472,8 @@ int ut__consensus_handle_snapshot(ut_consensus_t *h, const ut_msg_t *m)
         return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused", "malformed snapshot: total",
                                     m->term, m->from,
                                     "step: snapshot %llu changed its length from %llu to %llu",
-                                    (unsigned long long)s->index,
-                                    (unsigned long long)h->rx.total, (unsigned long long)s->total);
+                                    (unsigned long long)s->index, (unsigned long long)h->rx.total,
+                                    (unsigned long long)s->total);
     /* A transfer starts at offset 0 (a new snapshot, or a new leader's:
      * the key includes the leader's term). */
     bool start = !have && !same && s->offset == 0;
@@ -544,8 +540,8 @@ int ut__consensus_snapshot_stale(ut_consensus_t *h, const ut_msg_t *m)
         return rc;
     (void)ut__consensus_push_msg(h, UT_MSG_SNAPSHOT_RESP, m->from, h->term);
     return UT__CONSENSUS_REFUSE(h, UT_ESTALE, "step-refused", "stale term", m->term, m->from,
-                                "step: snapshot from term %llu < %llu",
-                                (unsigned long long)m->term, (unsigned long long)h->term);
+                                "step: snapshot from term %llu < %llu", (unsigned long long)m->term,
+                                (unsigned long long)h->term);
 }
 
 void ut__consensus_snapshot_append_below(ut_consensus_t *h, ut_msg_t *r, const ut_msg_t *m)
@@ -555,8 +551,8 @@ void ut__consensus_snapshot_append_below(ut_consensus_t *h, ut_msg_t *r, const u
      * leader we hold it up to our commit, without touching the log (no
      * compacted entry is appended again). The message was validated and
      * the role taken as for any AppendEntries (raft.c handle_append). */
-    UT__CONSENSUS_TRACE(h, UT_TRACE_DEBUG, "append-below-snapshot", NULL,
-                        m->body.append.prev_index, m->from);
+    UT__CONSENSUS_TRACE(h, UT_TRACE_DEBUG, "append-below-snapshot", NULL, m->body.append.prev_index,
+                        m->from);
     r->body.append_resp.success = true;
     r->body.append_resp.index = h->log.commit;
 }
@@ -596,11 +592,10 @@ int ut_consensus_restore_snapshot(ut_consensus_t *h, const ut_consensus_hard_sta
                                     (unsigned long long)hs->term);
     if (snap->index == 0 || snap->term == 0 || snap->term > hs->term ||
         snap->index >= UINT64_MAX - n)
-        return UT__CONSENSUS_REFUSE(h, UT_ECORRUPT, "restore-refused", "snapshot impossible",
-                                    snap->index, snap->term,
-                                    "restore: snapshot at %llu with impossible term %llu",
-                                    (unsigned long long)snap->index,
-                                    (unsigned long long)snap->term);
+        return UT__CONSENSUS_REFUSE(
+            h, UT_ECORRUPT, "restore-refused", "snapshot impossible", snap->index, snap->term,
+            "restore: snapshot at %llu with impossible term %llu", (unsigned long long)snap->index,
+            (unsigned long long)snap->term);
     size_t bytes = 0;
     uint64_t prev_term = snap->term;
     for (size_t i = 0; i < n; i++) {
@@ -643,13 +638,11 @@ int ut_consensus_restore_snapshot(ut_consensus_t *h, const ut_consensus_hard_sta
                                     (unsigned long long)hs->vote);
     if (mb->n_voters + mb->n_voters_outgoing + mb->n_observers > 3 * UT_CONSENSUS_MAX_NODES ||
         ut__consensus_snapshot_membership(h, mb) != UT_OK)
-        return UT__CONSENSUS_REFUSE(h, UT_ECORRUPT, "restore-refused",
-                                    "snapshot membership differs from the configuration",
-                                    snap->index, mb->n_voters,
-                                    "restore: the snapshot's membership is not this node's");
+        return UT__CONSENSUS_REFUSE(
+            h, UT_ECORRUPT, "restore-refused", "snapshot membership differs from the configuration",
+            snap->index, mb->n_voters, "restore: the snapshot's membership is not this node's");
     uint64_t total;
-    ut__bytes_chunk_t *c =
-        chunk_build(snap->index, snap->term, mb, snap->data, snap->len, &total);
+    ut__bytes_chunk_t *c = chunk_build(snap->index, snap->term, mb, snap->data, snap->len, &total);
     if (c == NULL)
         return UT__CONSENSUS_REFUSE(h, UT_ENOMEM, "restore-refused", "out of memory", n, 0,
                                     "restore: out of memory");

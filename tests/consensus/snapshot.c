@@ -58,8 +58,8 @@ static void behind_and_compacted(rc_cluster_t *c, size_t n)
 static bool three_caught_up(rc_cluster_t *c, void *ud)
 {
     (void)ud;
-    return rc_h(c, 3) != NULL && applied_of(c, 3) == applied_of(c, 1) &&
-           applied_of(c, 1) > 0 && rc_node(c, 3)->snaps_installed > 0;
+    return rc_h(c, 3) != NULL && applied_of(c, 3) == applied_of(c, 1) && applied_of(c, 1) > 0 &&
+           rc_node(c, 3)->snaps_installed > 0;
 }
 
 /* Issue 11: a slow follower after compaction gets a snapshot, in chunks,
@@ -563,6 +563,61 @@ static void test_append_below_offset(void **state)
     ut_consensus_free(h);
 }
 
+/* The step rules for the two messages: a higher term is followed, the
+ * envelope's checks hold, an observer or a second leader of the term is
+ * refused, a leader refuses an impossible response. */
+static void test_snapshot_step_rules(void **state)
+{
+    (void)state;
+    unsigned char img[128];
+    size_t total = mk_image(img, APP, sizeof APP);
+    ut_consensus_t *h = follower();
+    ut_msg_t m = mk_chunk(5, 10, 1, img, total, 0, 32);
+    STEP_OK(h, m); /* §5.1: a higher term */
+    assert_int_equal(ut_consensus_term(h), 5);
+    assert_int_equal(ut_consensus_leader(h), 1);
+    m = mk_chunk(0, 10, 1, img, total, 0, 32);
+    EXPECT_STEP(h, m, UT_EINVAL); /* term 0 */
+    m = mk_chunk(5, 10, 1, img, total, 32, 32);
+    m.to = 3;
+    EXPECT_STEP(h, m, UT_EINVAL); /* not for this node */
+    m.to = 2;
+    m.from = 9;
+    EXPECT_STEP(h, m, UT_ENOTFOUND); /* not a member */
+    ut_consensus_free(h);
+
+    /* An observer never sends InstallSnapshot. */
+    static const uint64_t obs[] = {4};
+    ut_consensus_config_t cfg = cfg3(2);
+    cfg.observers = obs;
+    cfg.n_observers = 1;
+    assert_int_equal(ut_consensus_new(&h, &cfg), UT_OK);
+    assert_int_equal(ut_consensus_tick(h, 0), UT_OK);
+    m = mk_chunk(1, 10, 1, img, total, 0, 32);
+    m.from = 4;
+    EXPECT_STEP(h, m, UT_EINVAL);
+    ut_consensus_free(h);
+
+    /* A leader: a chunk from another leader of its term, and responses. */
+    cfg = cfg3(1);
+    h = raw_leader(&cfg);
+    raw_out_t o;
+    raw_drain(h, &o);
+    m = mk_chunk(ut_consensus_term(h), 10, 1, img, total, 0, 32);
+    m.from = 2;
+    m.to = 1;
+    EXPECT_STEP(h, m, UT_EINVAL);
+    ut_msg_t r = mk_msg(UT_MSG_SNAPSHOT_RESP, 2, 1, ut_consensus_term(h));
+    r.body.snapshot_resp.index = 50; /* beyond the leader's log */
+    r.body.snapshot_resp.done = true;
+    EXPECT_STEP(h, r, UT_EINVAL);
+    r.body.snapshot_resp.index = 0; /* a term notice: nothing to do */
+    snap_t before = take(h);
+    STEP_OK(h, r);
+    ASSERT_UNCHANGED(before, h);
+    ut_consensus_free(h);
+}
+
 /* ---- compaction --------------------------------------------------------- */
 
 /* A single-voter leader that proposed and applied n entries of len bytes. */
@@ -901,6 +956,7 @@ int consensus_group_snapshot(void)
         cmocka_unit_test(test_snapshot_other_membership_refused),
         cmocka_unit_test(test_snapshot_keeps_or_discards_log),
         cmocka_unit_test(test_append_below_offset),
+        cmocka_unit_test(test_snapshot_step_rules),
         cmocka_unit_test(test_compact_refused),
         cmocka_unit_test(test_compact_frees_memory),
         cmocka_unit_test(test_compact_keeps_outstanding_ready),

@@ -114,8 +114,7 @@ static inline int raft_host_write_state(sim_world_t *w, unsigned i,
 }
 
 /* The Log Matching hash the checker knows for (index, term), or 0. */
-static inline uint64_t raft_host_known_prefix(const raft_check_t *ck, uint64_t index,
-                                              uint64_t term)
+static inline uint64_t raft_host_known_prefix(const raft_check_t *ck, uint64_t index, uint64_t term)
 {
     if (ck->cap_tmap == 0)
         return 0;

@@ -255,9 +255,9 @@ static void observe(raft_t *s, unsigned i)
          * (§5.4). */
         bool elected = false;
         node_view_t nv = {s, n}; /* rsnap */
-        int rc = raft_check_leader(&s->ck, n->id, term, n->snap_index ? view_term : log_term,
-                                   n->snap_index ? (const void *)&nv : (const void *)n->h,
-                                   &elected);
+        int rc =
+            raft_check_leader(&s->ck, n->id, term, n->snap_index ? view_term : log_term,
+                              n->snap_index ? (const void *)&nv : (const void *)n->h, &elected);
         if (rc == RAFT_CHECK_NOMEM) {
             sim_fail(s->w);
             return;
@@ -844,7 +844,9 @@ static int raft_create(sim_world_t *w, void **out)
     if (compact_opt != 0) {
         uint64_t x = w->o.seed ^ 0xc0a1e5ceull;
         uint64_t r = sim_splitmix64(&x);
-        s->compact_every = compact_opt != UINT64_MAX ? compact_opt : (r & 1) ? 3 + (r >> 1) % 22 : 0;
+        s->compact_every = compact_opt != UINT64_MAX ? compact_opt
+                           : (r & 1)                 ? 3 + (r >> 1) % 22
+                                                     : 0;
         s->snapshot_chunk = 16 + (size_t)((r >> 8) % 256);
     }
     /* <<< rsnap */

@@ -230,7 +230,8 @@ typedef struct ut_consensus_hard_state {
 /**
  * @brief Work handed to the caller by ut_consensus_ready().
  *
- * Process in this order: (1) if @c hard_state_changed persist @c hard_state;
+ * Process in this order: (0) if @c snapshot is set, install it (since
+ * 0.3.0; see the field); (1) if @c hard_state_changed persist @c hard_state;
  * if @c truncate_from is non-zero delete every persisted entry with index
  * ≥ truncate_from; append @c entries durably (fsync); (2) send @c msgs;
  * (3) apply @c committed in order; then call ut_consensus_advance().
@@ -565,7 +566,10 @@ UT_API uint64_t ut_consensus_last_index(const ut_consensus_t *h);
  * @param[out] out   Receives the term.
  * @retval UT_OK       Found.
  * @retval UT_EINVAL   NULL argument.
- * @retval UT_ENOTFOUND No such entry.
+ * @retval UT_ENOTFOUND No such entry: beyond the last index, or (since
+ *                     0.3.0) below the latest snapshot's index, whose
+ *                     entries were compacted (the snapshot's own index
+ *                     keeps its term).
  * @since 0.1.0
  */
 UT_API int ut_consensus_entry_term(const ut_consensus_t *h, uint64_t index, uint64_t *out);

@@ -124,7 +124,8 @@ static void push(const ut_msg_t *m)
         unsigned char *pay = b + n * sizeof(ut_entry_t);
         for (size_t i = 0; i < n; i++) {
             es[i] = m->body.append.entries[i];
-            memcpy(pay, es[i].data, es[i].len);
+            if (es[i].len > 0)
+                memcpy(pay, es[i].data, es[i].len);
             es[i].data = pay;
             pay += es[i].len;
         }

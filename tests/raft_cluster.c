@@ -295,7 +295,8 @@ static void disk_snapshot(rc_node_t *n, uint64_t index, uint64_t term, uint64_t 
     size_t drop = 0;
     while (drop < n->n_log && n->log[drop].index <= index)
         free(n->log[drop++].data);
-    memmove(n->log, n->log + drop, (n->n_log - drop) * sizeof *n->log);
+    if (drop > 0 && n->n_log > drop)
+        memmove(n->log, n->log + drop, (n->n_log - drop) * sizeof *n->log);
     n->n_log -= drop;
     n->disk_off = index;
     if (n->n_log > 0 && n->log[0].index != index + 1) {

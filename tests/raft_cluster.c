@@ -86,6 +86,18 @@ static void msg_copy(rc_msg_t *dst, const ut_msg_t *src)
 {
     dst->m = *src;
     dst->buf = NULL;
+    /* >>> rsnap: a chunk points into the sender's snapshot */
+    if (src->type == UT_MSG_SNAPSHOT) {
+        if (src->body.snapshot.len > 0) {
+            dst->buf = malloc(src->body.snapshot.len);
+            if (dst->buf == NULL)
+                abort();
+            memcpy(dst->buf, src->body.snapshot.data, src->body.snapshot.len);
+            dst->m.body.snapshot.data = dst->buf;
+        }
+        return;
+    }
+    /* <<< rsnap */
     if (src->type != UT_MSG_APPEND || src->body.append.n_entries == 0)
         return;
     size_t n = src->body.append.n_entries;
@@ -126,11 +138,28 @@ static void net_remove(rc_cluster_t *c, size_t k, rc_msg_t *out)
 
 /* ---- safety bookkeeping ------------------------------------------------ */
 
-/* A node's log view for the checker. */
-static bool log_term(const void *h, uint64_t index, uint64_t *term)
+/* >>> rsnap: a node's log view for the checker, one that knows the node's
+ * compacted prefix (it replaced the view that asked the node only): a log view that knows the
+ * node's compacted prefix: those entries are committed (a snapshot covers only applied ones), so
+ * the checker takes the terms committed there; the state machine a snapshot carries is checked
+ * entry by entry when it is installed (install_snap). */
+typedef struct rc_view {
+    rc_cluster_t *c;
+    rc_node_t *n;
+} rc_view_t;
+
+static bool view_term(const void *v, uint64_t index, uint64_t *term)
 {
-    return ut_consensus_entry_term(h, index, term) == UT_OK;
+    const rc_view_t *w = v;
+    if (ut_consensus_entry_term(w->n->h, index, term) == UT_OK)
+        return true;
+    if (index > 0 && index < w->n->lib_off) {
+        *term = raft_check_committed_term(&w->c->ck, index);
+        return *term != 0;
+    }
+    return false;
 }
+/* <<< rsnap */
 
 /* The checker's verdict: the first violation fails the cluster. */
 static void checked(rc_cluster_t *c, int rc)
@@ -147,7 +176,10 @@ static void checked(rc_cluster_t *c, int rc)
 static void note_leader(rc_cluster_t *c, rc_node_t *n)
 {
     bool elected = false;
-    checked(c, raft_check_leader(&c->ck, n->id, ut_consensus_term(n->h), log_term, n->h, &elected));
+    /* >>> rsnap */
+    rc_view_t v = {c, n};
+    checked(c, raft_check_leader(&c->ck, n->id, ut_consensus_term(n->h), view_term, &v, &elected));
+    /* <<< rsnap */
 }
 
 static void check_node(rc_cluster_t *c, rc_node_t *n)
@@ -167,7 +199,10 @@ static void check_node(rc_cluster_t *c, rc_node_t *n)
     if (commit > ut_consensus_last_index(n->h))
         rc_fail(c, "node %llu: commit %llu beyond last index %llu", (unsigned long long)n->id,
                 (unsigned long long)commit, (unsigned long long)ut_consensus_last_index(n->h));
-    checked(c, raft_check_commit(&c->ck, n->id, commit, log_term, n->h));
+    /* >>> rsnap */
+    rc_view_t v = {c, n};
+    checked(c, raft_check_commit(&c->ck, n->id, commit, view_term, &v));
+    /* <<< rsnap */
     ut_consensus_state_t st = ut_consensus_state(n->h);
     if (n->observer && st != UT_CONSENSUS_OBSERVER)
         rc_fail(c, "observer %llu in state %d", (unsigned long long)n->id, (int)st);
@@ -179,7 +214,7 @@ static void check_node(rc_cluster_t *c, rc_node_t *n)
 
 static void disk_truncate(rc_node_t *n, uint64_t from)
 {
-    while (n->n_log >= from && n->n_log > 0) {
+    while (n->n_log > 0 && n->disk_off + n->n_log >= from) { /* rsnap: disk_off */
         free(n->log[n->n_log - 1].data);
         n->n_log--;
     }
@@ -187,9 +222,10 @@ static void disk_truncate(rc_node_t *n, uint64_t from)
 
 static void disk_append(rc_cluster_t *c, rc_node_t *n, const ut_entry_t *e)
 {
-    if (e->index != n->n_log + 1) {
-        rc_fail(c, "node %llu: persisted entry index %llu does not follow %zu",
-                (unsigned long long)n->id, (unsigned long long)e->index, n->n_log);
+    if (e->index != n->disk_off + n->n_log + 1) { /* rsnap: disk_off */
+        rc_fail(c, "node %llu: persisted entry index %llu does not follow %llu",
+                (unsigned long long)n->id, (unsigned long long)e->index,
+                (unsigned long long)(n->disk_off + n->n_log));
         return;
     }
     if (n->n_log > 0 && e->term < n->log[n->n_log - 1].term)
@@ -210,9 +246,131 @@ static void disk_append(rc_cluster_t *c, rc_node_t *n, const ut_entry_t *e)
         memcpy(d->data, e->data, e->len);
     }
     uint64_t prev = n->n_log > 1 ? n->log[n->n_log - 2].prefix : 0;
+    /* >>> rsnap: after a snapshot the prefix hash starts from it */
+    if (n->n_log == 1 && n->disk_off > 0)
+        prev = n->snap_prefix;
+    /* <<< rsnap */
     d->prefix = raft_check_hash(prev, d->term, d->index, d->type, d->data, d->len);
     checked(c, raft_check_persisted(&c->ck, n->id, d->index, d->term, d->prefix));
 }
+
+/* >>> rsnap: snapshots on the disk and in the application */
+const rc_entry_t *rc_disk_at(const rc_node_t *n, uint64_t index)
+{
+    if (index <= n->disk_off || index > n->disk_off + n->n_log)
+        return NULL;
+    return &n->log[index - n->disk_off - 1];
+}
+
+/* The prefix hash Log Matching knows for (index, term), or 0. */
+static uint64_t known_prefix(const raft_check_t *ck, uint64_t index, uint64_t term)
+{
+    if (ck->cap_tmap == 0)
+        return 0;
+    size_t j = raft_check_slot_of(index, term, ck->cap_tmap);
+    while (ck->tmap[j].index) {
+        if (ck->tmap[j].index == index && ck->tmap[j].term == term)
+            return ck->tmap[j].prefix;
+        j = (j + 1) & (ck->cap_tmap - 1);
+    }
+    return 0;
+}
+
+/* The disk keeps a snapshot up to index: the entries it covers go. */
+static void disk_snapshot(rc_node_t *n, uint64_t index, uint64_t term, uint64_t prefix,
+                          const void *data, size_t len)
+{
+    uint8_t *copy = malloc(len ? len : 1);
+    if (copy == NULL)
+        abort();
+    if (len > 0)
+        memcpy(copy, data, len);
+    free(n->snap_data);
+    n->snap_data = copy;
+    n->snap_len = len;
+    n->has_snap = true;
+    n->snap_index = index;
+    n->snap_term = term;
+    n->snap_prefix = prefix;
+    size_t drop = 0;
+    while (drop < n->n_log && n->log[drop].index <= index)
+        free(n->log[drop++].data);
+    if (drop > 0 && n->n_log > drop)
+        memmove(n->log, n->log + drop, (n->n_log - drop) * sizeof *n->log);
+    n->n_log -= drop;
+    n->disk_off = index;
+    if (n->n_log > 0 && n->log[0].index != index + 1) {
+        /* The disk's entries do not follow the snapshot: they go too. */
+        for (size_t i = 0; i < n->n_log; i++)
+            free(n->log[i].data);
+        n->n_log = 0;
+    }
+}
+
+/* ready.snapshot: the application's state becomes the snapshot's (its
+ * records checked against what every node applied), the disk keeps it. */
+static void install_snap(rc_cluster_t *c, rc_node_t *n, const ut_consensus_snapshot_t *s)
+{
+    n->snaps_installed++;
+    if (s->len != s->index * sizeof(rc_applied_t) || (s->len > 0 && s->data == NULL)) {
+        rc_fail(c, "node %llu: snapshot at %llu carries %zu bytes, not %llu records",
+                (unsigned long long)n->id, (unsigned long long)s->index, s->len,
+                (unsigned long long)s->index);
+        return;
+    }
+    if (s->membership.n_voters != c->n_voters || s->membership.n_observers != c->n_observers)
+        rc_fail(c, "node %llu: snapshot at %llu lost the configuration", (unsigned long long)n->id,
+                (unsigned long long)s->index);
+    const rc_applied_t *recs = s->data;
+    for (uint64_t i = 0; i < s->index; i++) {
+        const rc_applied_t *a = &recs[i];
+        if (a->index != i + 1) {
+            rc_fail(c, "node %llu: snapshot record %llu has index %llu", (unsigned long long)n->id,
+                    (unsigned long long)(i + 1), (unsigned long long)a->index);
+            return;
+        }
+        if (i < n->n_applied && (n->applied[i].term != a->term || n->applied[i].hash != a->hash))
+            rc_fail(c, "node %llu: snapshot entry %llu differs from what it applied",
+                    (unsigned long long)n->id, (unsigned long long)(i + 1));
+        checked(c, raft_check_applied(&c->ck, n->id, a->index, a->term, a->ck_hash));
+    }
+    n->applied = xgrow(n->applied, &n->cap_applied, s->index + 1, sizeof *n->applied);
+    if (s->index > 0)
+        memcpy(n->applied, recs, s->index * sizeof *n->applied);
+    if (n->n_applied < s->index)
+        n->n_applied = s->index;
+    /* State Machine Safety: what the application held beyond the snapshot
+     * stays only if it is what the snapshot's history continues with; the
+     * library hands out committed entries from index + 1. */
+    n->apply_next = s->index + 1;
+    n->lib_off = s->index;
+    disk_snapshot(n, s->index, s->term, known_prefix(&c->ck, s->index, s->term), s->data, s->len);
+}
+
+int rc_compact(rc_cluster_t *c, uint64_t id)
+{
+    rc_node_t *n = rc_node(c, id);
+    if (n == NULL || !n->up || n->apply_next == 0)
+        return UT_EINVAL;
+    uint64_t index = n->apply_next - 1;
+    /* The checker records committed terms through the log view: let it see
+     * the entries before they go. */
+    check_node(c, n);
+    const rc_entry_t *d = rc_disk_at(n, index);
+    uint64_t prefix = d != NULL ? d->prefix : 0;
+    uint64_t term = d != NULL ? d->term : 0;
+    int rc = ut_consensus_compact(n->h, index, n->applied, (size_t)index * sizeof *n->applied);
+    if (rc != UT_OK)
+        return rc;
+    if (d == NULL)
+        rc_fail(c, "node %llu: compacted at %llu, an entry not on its disk", (unsigned long long)id,
+                (unsigned long long)index);
+    n->compactions++;
+    n->lib_off = index;
+    disk_snapshot(n, index, term, prefix, n->applied, (size_t)index * sizeof *n->applied);
+    return UT_OK;
+}
+/* <<< rsnap */
 
 static void persist(rc_cluster_t *c, rc_node_t *n, const ut_consensus_ready_t *rd)
 {
@@ -231,14 +389,16 @@ static void persist(rc_cluster_t *c, rc_node_t *n, const ut_consensus_ready_t *r
     }
     if (rd->truncate_from != 0) {
         n->truncations++;
-        if (rd->truncate_from > n->n_log + 1)
+        /* rsnap: disk indexes are disk_off + 1 .. disk_off + n_log */
+        if (rd->truncate_from > n->disk_off + n->n_log + 1)
             rc_fail(c, "node %llu: truncate_from %llu beyond the log (%zu)",
                     (unsigned long long)n->id, (unsigned long long)rd->truncate_from, n->n_log);
-        for (uint64_t i = rd->truncate_from; i <= n->n_log; i++) {
-            if (raft_check_committed_term(&c->ck, i) == n->log[i - 1].term)
+        for (uint64_t i = rd->truncate_from > n->disk_off ? rd->truncate_from : n->disk_off + 1;
+             i <= n->disk_off + n->n_log; i++) {
+            if (raft_check_committed_term(&c->ck, i) == rc_disk_at(n, i)->term)
                 rc_fail(c, "node %llu: truncates committed entry %llu (term %llu)",
                         (unsigned long long)n->id, (unsigned long long)i,
-                        (unsigned long long)n->log[i - 1].term);
+                        (unsigned long long)rc_disk_at(n, i)->term);
             if (i <= n->life_commit)
                 rc_fail(c, "node %llu: truncates entry %llu at or below its commit %llu",
                         (unsigned long long)n->id, (unsigned long long)i,
@@ -248,7 +408,7 @@ static void persist(rc_cluster_t *c, rc_node_t *n, const ut_consensus_ready_t *r
     }
     for (size_t i = 0; i < rd->n_entries; i++)
         disk_append(c, n, &rd->entries[i]);
-    if (n->has_hs && n->hs.commit > n->n_log)
+    if (n->has_hs && n->hs.commit > n->disk_off + n->n_log) /* rsnap: disk_off */
         rc_fail(c, "node %llu: persisted commit %llu beyond persisted log %zu",
                 (unsigned long long)n->id, (unsigned long long)n->hs.commit, n->n_log);
     if (n->n_log > 0 && n->has_hs && n->log[n->n_log - 1].term > n->hs.term)
@@ -266,10 +426,10 @@ static void send_msgs(rc_cluster_t *c, rc_node_t *n, const ut_consensus_ready_t 
                     (unsigned long long)m->from, (unsigned long long)m->to);
             continue;
         }
-        if (n->observer &&
-            (m->type == UT_MSG_VOTE || m->type == UT_MSG_PREVOTE || m->type == UT_MSG_APPEND ||
-             ((m->type == UT_MSG_VOTE_RESP || m->type == UT_MSG_PREVOTE_RESP) &&
-              m->body.vote_resp.granted)))
+        if (n->observer && (m->type == UT_MSG_VOTE || m->type == UT_MSG_PREVOTE ||
+                            m->type == UT_MSG_APPEND || m->type == UT_MSG_SNAPSHOT || /* rsnap */
+                            ((m->type == UT_MSG_VOTE_RESP || m->type == UT_MSG_PREVOTE_RESP) &&
+                             m->body.vote_resp.granted)))
             rc_fail(c, "observer %llu sent %s", (unsigned long long)n->id,
                     ut_msg_type_name(m->type));
         if (m->type == UT_MSG_VOTE_RESP && m->body.vote_resp.granted && !c->no_vote_check) {
@@ -303,7 +463,12 @@ static void apply(rc_cluster_t *c, rc_node_t *n, const ut_consensus_ready_t *rd)
 {
     for (size_t i = 0; i < rd->n_committed; i++) {
         const ut_entry_t *e = &rd->committed[i];
-        rc_applied_t a = {e->index, e->term, e->type, e->len, rc_hash(e->data, e->len)};
+        rc_applied_t a = {e->index,
+                          e->term,
+                          e->type,
+                          e->len,
+                          rc_hash(e->data, e->len),
+                          raft_check_hash(0, e->term, e->index, e->type, e->data, e->len)};
         if (n->apply_next == 0) {
             /* First apply after a restart: may replay from anywhere up to
              * what the application already has. */
@@ -323,9 +488,9 @@ static void apply(rc_cluster_t *c, rc_node_t *n, const ut_consensus_ready_t *rd)
                     (unsigned long long)e->index,
                     (unsigned long long)ut_consensus_commit_index(n->h));
         /* Committed entries must be durable here before they are applied. */
-        if (e->index > n->n_log || n->log[e->index - 1].term != e->term ||
-            n->log[e->index - 1].len != e->len ||
-            rc_hash(n->log[e->index - 1].data, e->len) != a.hash)
+        const rc_entry_t *d = rc_disk_at(n, e->index); /* rsnap */
+        if (d == NULL || d->term != e->term || d->len != e->len ||
+            rc_hash(d->data, e->len) != a.hash)
             rc_fail(c, "node %llu: applies entry %llu (term %llu) that is not on its disk",
                     (unsigned long long)n->id, (unsigned long long)e->index,
                     (unsigned long long)e->term);
@@ -347,6 +512,10 @@ static void apply(rc_cluster_t *c, rc_node_t *n, const ut_consensus_ready_t *rd)
 void rc_handle_ready(rc_cluster_t *c, uint64_t id, const ut_consensus_ready_t *rd)
 {
     rc_node_t *n = rc_node(c, id);
+    /* >>> rsnap */
+    if (rd->snapshot != NULL)
+        install_snap(c, n, rd->snapshot);
+    /* <<< rsnap */
     persist(c, n, rd);
     send_msgs(c, n, rd);
     apply(c, n, rd);
@@ -376,6 +545,11 @@ void rc_process(rc_cluster_t *c, uint64_t id)
         rc = ut_consensus_advance(n->h, &rd);
         if (rc != UT_OK && !empty)
             rc_fail(c, "node %llu: advance: %s", (unsigned long long)id, ut_err_name(rc));
+        /* >>> rsnap */
+        if (c->compact_every != 0 && n->apply_next > 0 &&
+            n->apply_next - 1 >= n->lib_off + c->compact_every)
+            (void)rc_compact(c, id);
+        /* <<< rsnap */
         /* An empty ready (at most a role/leader change) ends the round even
          * if has_ready() still says yes, so that a core whose has_ready()
          * over-reports (as the UT__FAULT_FORGET_VOTE build once did) cannot
@@ -452,6 +626,7 @@ void rc_destroy(rc_cluster_t *c)
         disk_truncate(n, 1);
         free(n->log);
         free(n->applied);
+        free(n->snap_data); /* rsnap */
         free(n->granted);
     }
     for (size_t i = 0; i < c->n_net; i++)
@@ -531,7 +706,23 @@ int rc_restart(rc_cluster_t *c, uint64_t id)
             es[i].data = n->log[i].data;
         }
         ut_consensus_hard_state_t hs = n->has_hs ? n->hs : (ut_consensus_hard_state_t){0, 0, 0};
-        rc = ut_consensus_restore(n->h, &hs, es, n->n_log);
+        /* >>> rsnap: a disk with a snapshot restores from it */
+        if (n->has_snap) {
+            ut_consensus_snapshot_t sn;
+            memset(&sn, 0, sizeof sn);
+            sn.index = n->snap_index;
+            sn.term = n->snap_term;
+            sn.membership.voters = c->voters;
+            sn.membership.n_voters = c->n_voters;
+            sn.membership.observers = c->n_observers ? c->observers : NULL;
+            sn.membership.n_observers = c->n_observers;
+            sn.data = n->snap_data;
+            sn.len = n->snap_len;
+            rc = ut_consensus_restore_snapshot(n->h, &hs, &sn, es, n->n_log);
+            n->lib_off = n->snap_index;
+        } else
+            /* <<< rsnap */
+            rc = ut_consensus_restore(n->h, &hs, es, n->n_log);
         free(es);
         if (rc != UT_OK) {
             rc_fail(c, "node %llu: restore from its own disk failed: %s", (unsigned long long)id,

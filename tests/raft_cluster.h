@@ -45,6 +45,9 @@ typedef struct rc_applied {
     uint64_t index, term;
     uint32_t type, len;
     uint64_t hash; /* payload hash */
+    /* >>> rsnap */
+    uint64_t ck_hash; /* raft_check_hash of the entry (a snapshot's records are checked) */
+    /* <<< rsnap */
 } rc_applied_t;
 
 typedef struct rc_node {
@@ -69,6 +72,17 @@ typedef struct rc_node {
     size_t cap_granted;
     uint64_t truncations; /* ready.truncate_from != 0 seen */
     int last_step_rc;
+    /* >>> rsnap: the disk's snapshot; the disk's log holds the indexes
+     * disk_off + 1 .. disk_off + n_log (disk_off = its snapshot's index) */
+    uint64_t disk_off;
+    bool has_snap;
+    uint64_t snap_index, snap_term, snap_prefix; /* prefix: Log Matching hash up to it */
+    uint8_t *snap_data; /* the application state: snap_index rc_applied_t records */
+    size_t snap_len;
+    uint64_t lib_off;         /* the library's offset as this harness made it */
+    uint64_t snaps_installed; /* ready.snapshot seen */
+    uint64_t compactions;     /* ut_consensus_compact() calls that succeeded */
+    /* <<< rsnap */
 } rc_node_t;
 
 typedef struct rc_msg {
@@ -109,6 +123,9 @@ typedef struct rc_cluster {
     raft_check_t ck;
 
     bool no_vote_check; /* skip the one-vote-per-term check (see random test) */
+    /* >>> rsnap */
+    uint64_t compact_every; /* 0: never; else every node compacts each K applied entries */
+    /* <<< rsnap */
     bool failed;
     char err[512];
     uint64_t rng;
@@ -180,6 +197,16 @@ bool rc_elect(rc_cluster_t *c, uint64_t id);
 bool rc_all_applied(rc_cluster_t *c, size_t n);
 /* Number of NORMAL entries applied by node id. */
 size_t rc_applied_normal(rc_cluster_t *c, uint64_t id);
+
+/* >>> rsnap */
+/* Compact node id's log at the index it applied in this life (the
+ * application's state, its rc_applied_t records, as the snapshot data; the
+ * disk keeps the snapshot and drops the entries it covers). Returns
+ * ut_consensus_compact()'s code (UT_ERANGE: nothing new to compact). */
+int rc_compact(rc_cluster_t *c, uint64_t id);
+/* The disk entry of index, or NULL (compacted or beyond the log). */
+const rc_entry_t *rc_disk_at(const rc_node_t *n, uint64_t index);
+/* <<< rsnap */
 
 void rc_fail(rc_cluster_t *c, const char *fmt, ...);
 uint64_t rc_rand(rc_cluster_t *c);

@@ -38,6 +38,7 @@
 
 typedef struct stats {
     uint64_t runs, elections, committed, crashes, partitions, delivered, dropped;
+    uint64_t compactions, snapshots; /* rsnap: compact() calls, snapshots installed */
 } stats_t;
 
 static uint64_t pick(rc_cluster_t *c, uint64_t n)
@@ -76,12 +77,27 @@ static bool run_seed(uint64_t seed, size_t voters, bool verbose, bool vote_check
     if ((seed >> 7) % 2)
         cfg.max_append_bytes = 1 + (size_t)((seed >> 8) % 64); /* split by bytes */
     size_t observers = (seed % 5 == 4) ? 1 : 0;
+    /* >>> rsnap: a third of the seeds (every seed in the snapshot fault
+     * build) compact every few applied entries, with small snapshot chunks,
+     * so lagging, partitioned and restarted nodes get snapshots */
+    uint64_t compact_every = 0;
+#ifdef UT_RAFT_EXPECT_SNAPSHOT_BUG
+    bool compacting = true;
+#else
+    bool compacting = seed % 3 == 0;
+#endif
+    if (compacting) {
+        compact_every = 2 + (seed >> 4) % 9;
+        cfg.snapshot_chunk_bytes = 8 + (size_t)((seed >> 6) % 200);
+    }
+    /* <<< rsnap */
     if (rc_init(&c, voters, observers, &cfg) != UT_OK) {
         snprintf(err, errlen, "rc_init failed");
         return false;
     }
     c.rng = r0 ^ 0xabcdef;
     c.no_vote_check = !vote_check;
+    c.compact_every = compact_every; /* rsnap */
     c.tick_ms = 10;
     rc_advance(&c, 0);
 
@@ -223,6 +239,12 @@ static bool run_seed(uint64_t seed, size_t voters, bool verbose, bool vote_check
                    (unsigned long long)ut_consensus_commit_index(nd->h),
                    (unsigned long long)ut_consensus_last_index(nd->h), nd->n_applied, nd->n_log);
         }
+    /* >>> rsnap */
+    for (uint64_t id = 1; id <= c.n; id++) {
+        st->compactions += rc_node(&c, id)->compactions;
+        st->snapshots += rc_node(&c, id)->snaps_installed;
+    }
+    /* <<< rsnap */
     st->runs++;
     st->delivered += c.delivered;
     st->dropped += c.dropped;
@@ -254,6 +276,8 @@ static uint64_t run_range(uint64_t first, uint64_t n, size_t voters, bool vote_c
                    (unsigned long long)s, voters, err, (unsigned long long)s,
 #ifdef UT_RAFT_EXPECT_VIOLATION
                    "test_consensus_random_forget_vote"
+#elif defined(UT_RAFT_EXPECT_SNAPSHOT_BUG)
+                   "test_consensus_random_snapshot_off_by_one"
 #else
                    "test_consensus_random"
 #endif
@@ -268,14 +292,16 @@ static uint64_t run_range(uint64_t first, uint64_t n, size_t voters, bool vote_c
 static void print_stats(const char *what, const stats_t *st)
 {
     printf("# %s: %llu runs, %llu leaders, %llu committed indexes, %llu crashes, "
-           "%llu partitions, %llu delivered, %llu dropped\n",
+           "%llu partitions, %llu delivered, %llu dropped, %llu compactions, "
+           "%llu snapshots installed\n",
            what, (unsigned long long)st->runs, (unsigned long long)st->elections,
            (unsigned long long)st->committed, (unsigned long long)st->crashes,
            (unsigned long long)st->partitions, (unsigned long long)st->delivered,
-           (unsigned long long)st->dropped);
+           (unsigned long long)st->dropped, (unsigned long long)st->compactions,
+           (unsigned long long)st->snapshots);
 }
 
-#ifndef UT_RAFT_EXPECT_VIOLATION
+#if !defined(UT_RAFT_EXPECT_VIOLATION) && !defined(UT_RAFT_EXPECT_SNAPSHOT_BUG)
 
 static uint64_t env_u64(const char *name, uint64_t dflt)
 {
@@ -307,6 +333,10 @@ static void random_cluster(size_t voters)
     /* The runs must do real work, or the checks prove nothing. */
     assert_true(st.elections >= n);
     assert_true(st.committed >= 3 * n);
+    /* >>> rsnap: and the compacting seeds must send snapshots */
+    assert_true(st.compactions >= n / 3);
+    assert_true(st.snapshots >= n / 30);
+    /* <<< rsnap */
 }
 
 static void test_random_3_voters(void **state)
@@ -329,6 +359,37 @@ int main(void)
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
+
+#elif defined(UT_RAFT_EXPECT_SNAPSHOT_BUG)
+
+/* >>> rsnap: against a core built with -DUT__FAULT_SNAPSHOT_OFF_BY_ONE (a
+ * follower takes a snapshot as covering one entry more than it does), every
+ * seed compacting: the checks must find a violation within this bound. */
+#    define SNAPSHOT_BUG_MAX_SEEDS 200
+
+static void test_snapshot_off_by_one_is_caught(void **state)
+{
+    (void)state;
+    stats_t st = {0};
+    char err[512];
+    uint64_t first_bad = 0;
+    uint64_t bad = run_range(1, SNAPSHOT_BUG_MAX_SEEDS, 3, true, true, &first_bad, err, &st);
+    print_stats("3 voters, snapshot off by one", &st);
+    if (bad == 0)
+        fail_msg("a core whose follower skips the entry after a snapshot passed %d seeds",
+                 SNAPSHOT_BUG_MAX_SEEDS);
+    printf("# violation found at seed %llu after %llu runs: %s\n", (unsigned long long)first_bad,
+           (unsigned long long)st.runs, err);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_snapshot_off_by_one_is_caught),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
+/* <<< rsnap */
 
 #else /* UT_RAFT_EXPECT_VIOLATION */
 

@@ -926,9 +926,10 @@ static void test_encode_rejects_invalid(void **state)
     unsigned char buf[512];
     size_t n;
     ut_msg_t m;
-    static const ut_msg_type_t bad_types[] = {UT_MSG_NONE,          UT_MSG_SNAPSHOT,
-                                              UT_MSG_SNAPSHOT_RESP, UT_MSG_TIMEOUT_NOW,
-                                              (ut_msg_type_t)10,    (ut_msg_type_t)200};
+    /* >>> rsnap: SNAPSHOT and SNAPSHOT_RESP have bodies since 0.3.0 */
+    static const ut_msg_type_t bad_types[] = {UT_MSG_NONE, UT_MSG_TIMEOUT_NOW, (ut_msg_type_t)10,
+                                              (ut_msg_type_t)200};
+    /* <<< rsnap */
     for (size_t i = 0; i < sizeof bad_types / sizeof bad_types[0]; i++) {
         m = goldens[0].msg;
         m.type = bad_types[i];

@@ -154,7 +154,11 @@ typedef struct ut_consensus_config {
     size_t max_inflight_bytes;    /**< Leader: payload bytes in flight per follower. @since 0.3.0 */
     /* <<< rstat */
     /* >>> rsnap: snapshots */
-    size_t snapshot_chunk_bytes; /**< Leader: bytes of snapshot per InstallSnapshot. @since 0.3.0 */
+    size_t snapshot_chunk_bytes; /**< Leader: bytes of snapshot image per InstallSnapshot chunk
+                                    (one chunk in flight per follower). Default
+                                    UT_CONSENSUS_SNAPSHOT_CHUNK_DEFAULT (1 MiB); 0 is UT_EINVAL,
+                                    above UT_CONSENSUS_SNAPSHOT_MAX_CHUNK UT_ERANGE.
+                                    @since 0.3.0 */
     /* <<< rsnap */
     /* >>> rmemb: membership */
     uint64_t promote_max_lag; /**< Leader: an observer is promoted only within this many entries
@@ -226,7 +230,8 @@ typedef struct ut_consensus_hard_state {
 /**
  * @brief Work handed to the caller by ut_consensus_ready().
  *
- * Process in this order: (1) if @c hard_state_changed persist @c hard_state;
+ * Process in this order: (0) if @c snapshot is set, install it (since
+ * 0.3.0; see the field); (1) if @c hard_state_changed persist @c hard_state;
  * if @c truncate_from is non-zero delete every persisted entry with index
  * ≥ truncate_from; append @c entries durably (fsync); (2) send @c msgs;
  * (3) apply @c committed in order; then call ut_consensus_advance().
@@ -262,7 +267,17 @@ typedef struct ut_consensus_ready {
     uint64_t seq_;                        /**< Internal: matches ready to advance. */
     /* 0.3.0: the fields below took three of the eight reserved words. */
     /* >>> rsnap: ready */
-    /** A snapshot to install before @c entries (NULL: none). @since 0.3.0 */
+    /**
+     * A snapshot received from the leader (InstallSnapshot, Raft paper §7),
+     * or NULL. When set, install it first: replace the state machine with
+     * @c snapshot->data and persist it with its index, term and
+     * membership; persisted entries up to its index may then be deleted
+     * (those after it stay unless @c truncate_from says otherwise). Then
+     * persist the hard state and @c entries as usual, send, and apply
+     * @c committed, which then starts after the snapshot's index. Valid
+     * until ut_consensus_advance(), like every pointer of the ready.
+     * @since 0.3.0
+     */
     const ut_consensus_snapshot_t *snapshot;
     /* <<< rsnap */
     /* >>> rxfer: ready */
@@ -551,7 +566,10 @@ UT_API uint64_t ut_consensus_last_index(const ut_consensus_t *h);
  * @param[out] out   Receives the term.
  * @retval UT_OK       Found.
  * @retval UT_EINVAL   NULL argument.
- * @retval UT_ENOTFOUND No such entry.
+ * @retval UT_ENOTFOUND No such entry: beyond the last index, or (since
+ *                     0.3.0) below the latest snapshot's index, whose
+ *                     entries were compacted (the snapshot's own index
+ *                     keeps its term).
  * @since 0.1.0
  */
 UT_API int ut_consensus_entry_term(const ut_consensus_t *h, uint64_t index, uint64_t *out);
@@ -589,6 +607,85 @@ UT_API const char *ut_consensus_errmsg(const ut_consensus_t *h);
 /* >>> rstat: status, entries, flow control */
 /* <<< rstat */
 /* >>> rsnap: snapshots and compaction */
+/**
+ * @brief Wire bytes of an InstallSnapshot besides its chunk (frame header,
+ * fields, CRC). @since 0.3.0
+ */
+#define UT_CONSENSUS_SNAPSHOT_OVERHEAD 76u
+
+/**
+ * @brief Largest ut_consensus_config_t::snapshot_chunk_bytes: a chunk of
+ * this size fills one frame (UT_MSG_MAX_FRAME). @since 0.3.0
+ */
+#define UT_CONSENSUS_SNAPSHOT_MAX_CHUNK (64u * 1024u * 1024u - UT_CONSENSUS_SNAPSHOT_OVERHEAD)
+
+/** @brief Default ut_consensus_config_t::snapshot_chunk_bytes (1 MiB). @since 0.3.0 */
+#define UT_CONSENSUS_SNAPSHOT_CHUNK_DEFAULT (1024u * 1024u)
+
+/**
+ * @brief Compact the log: the application's state at @p index replaces
+ * every entry up to it (Raft paper §7, thesis §5.1).
+ *
+ * @p data is a snapshot of the state machine after applying every entry up
+ * to @p index (handed out in ready's @c committed). The node keeps a copy
+ * of it, with the term of entry @p index and the current configuration,
+ * as its latest snapshot (the previous one is freed), and drops the log up
+ * to @p index. A follower whose next entry is no longer in the log then
+ * gets this snapshot (InstallSnapshot, in chunks of
+ * ut_consensus_config_t::snapshot_chunk_bytes).
+ *
+ * Memory (docs/memory.md): the copy costs @p len + 16 + 8 × members bytes,
+ * plus about 2 KiB; the log keeps only what follows @p index. Memory the
+ * dropped entries used is given back once no ready that points at it is
+ * outstanding (at the next ut_consensus_advance(), or at once).
+ * Pointers of an outstanding ready stay valid until its advance.
+ * @param[in] h     Handle.
+ * @param[in] index Last index the snapshot covers: above the current
+ *                  snapshot's index, at most the index applied so far.
+ * @param[in] data  The application's state (copied); may be NULL if @p len is 0.
+ * @param[in] len   Length of @p data.
+ * @retval UT_OK     Compacted.
+ * @retval UT_EINVAL NULL handle, or NULL @p data with @p len > 0.
+ * @retval UT_ERANGE @p index is 0, above the applied index, or at or below
+ *                   the current snapshot's index; nothing changed.
+ * @retval UT_ENOMEM Allocation failed; nothing changed.
+ * @since 0.3.0
+ */
+UT_API int ut_consensus_compact(ut_consensus_t *h, uint64_t index, const void *data, size_t len);
+
+/**
+ * @brief Load persisted state from a snapshot plus the entries after it,
+ * before the first input (the restart of a node that compacted or installed
+ * a snapshot; ut_consensus_restore() without one).
+ *
+ * The rules of ut_consensus_restore(), with the log starting after the
+ * snapshot: @p entries are indexes snap->index + 1 … consecutive, terms
+ * non-decreasing from snap->term and ≤ hs->term; snap->index ≥ 1,
+ * 1 ≤ snap->term ≤ hs->term; hs->commit and the configuration's @c applied
+ * at most the last index. Entries up to snap->index count as committed and
+ * applied (the application restored its state from the snapshot): the
+ * commit index becomes max(hs->commit, applied, snap->index), and committed
+ * entries after max(applied, snap->index) come out of the next ready()s.
+ * The snapshot's membership must be the node's configuration (until
+ * membership changes land, a different one is UT_ECORRUPT). The snapshot's
+ * data and the payloads are copied; the node keeps the snapshot to send to
+ * lagging followers.
+ * @param[in] h       Handle, not yet ticked, stepped, proposed to or campaigned.
+ * @param[in] hs      Persisted hard state.
+ * @param[in] snap    Persisted snapshot.
+ * @param[in] entries Persisted entries after it (may be NULL when @p n is 0).
+ * @param[in] n       Number of entries.
+ * @retval UT_OK       Loaded; the node is a follower (observer) in hs->term.
+ * @retval UT_EINVAL   NULL handle, hard state or snapshot, or NULL entries
+ *                     with n > 0, or NULL snapshot data with a length.
+ * @retval UT_ESTATE   The node already took input (or was already restored).
+ * @retval UT_ECORRUPT The state is inconsistent; nothing changed.
+ * @retval UT_ENOMEM   Allocation failed; nothing changed.
+ * @since 0.3.0
+ */
+UT_API int ut_consensus_restore_snapshot(ut_consensus_t *h, const ut_consensus_hard_state_t *hs,
+                                         const ut_consensus_snapshot_t *snap,
+                                         const ut_entry_t *entries, size_t n);
 /* <<< rsnap */
 /* >>> rmemb: membership changes */
 /* <<< rmemb */

@@ -37,8 +37,8 @@ typedef enum ut_msg_type {
     UT_MSG_APPEND = 5,       /**< AppendEntries, heartbeats included (§5.3). Body: append. */
     UT_MSG_APPEND_RESP = 6,  /**< AppendEntries response. Body: append_resp. */
     /* >>> rsnap: messages */
-    UT_MSG_SNAPSHOT = 7,      /**< Reserved: InstallSnapshot (§7). */
-    UT_MSG_SNAPSHOT_RESP = 8, /**< Reserved: InstallSnapshot response. */
+    UT_MSG_SNAPSHOT = 7,      /**< InstallSnapshot, one chunk (§7). Body: snapshot. @since 0.3.0 */
+    UT_MSG_SNAPSHOT_RESP = 8, /**< InstallSnapshot response. Body: snapshot_resp. @since 0.3.0 */
     /* <<< rsnap */
     /* >>> rxfer: messages (10, 11 free for ReadIndex forwarding) */
     UT_MSG_TIMEOUT_NOW = 9, /**< Reserved: leadership transfer (thesis §3.10). */
@@ -137,6 +137,42 @@ typedef struct ut_msg_append_resp {
     uint64_t hint_index; /**< Rejection: first index of hint_term, or last index + 1. */
 } ut_msg_append_resp_t;
 
+/* >>> rsnap: bodies */
+/**
+ * @brief Body of UT_MSG_SNAPSHOT: one chunk of a snapshot image (Raft paper
+ * §7, InstallSnapshot; thesis §5.3).
+ *
+ * The image is the snapshot's configuration followed by the application's
+ * data (docs/wire-format.md, "Snapshots"); @c data holds its bytes
+ * [@c offset, @c offset + @c len) of @c total. @since 0.3.0
+ */
+typedef struct ut_msg_snapshot {
+    uint64_t index;   /**< Last log index the snapshot covers (lastIncludedIndex). */
+    uint64_t term;    /**< Term of that entry (lastIncludedTerm). */
+    uint64_t offset;  /**< Byte offset of this chunk in the image. */
+    uint64_t total;   /**< Length of the whole image. */
+    const void *data; /**< The chunk, @c len bytes. */
+    uint32_t len;     /**< Length of @c data. */
+} ut_msg_snapshot_t;
+
+/**
+ * @brief Body of UT_MSG_SNAPSHOT_RESP.
+ *
+ * @c next is the image offset the follower expects next (a lost, duplicate
+ * or reordered chunk is answered with it, so the leader resends from there;
+ * 0 asks for a restart). @c done: the follower holds the snapshot (installed
+ * it, or its log already held everything it covers). A response with
+ * @c index 0 only carries the replier's term (the reply to an older term's
+ * chunk). @since 0.3.0
+ */
+typedef struct ut_msg_snapshot_resp {
+    uint64_t index; /**< The snapshot's index, as in the chunk answered. */
+    uint64_t term;  /**< The snapshot's term, as in the chunk answered. */
+    uint64_t next;  /**< Next image offset the follower expects. */
+    bool done;      /**< The follower holds the snapshot. */
+} ut_msg_snapshot_resp_t;
+/* <<< rsnap */
+
 /* >>> lock (32-63, issue 14): add here */
 /* <<< lock */
 
@@ -221,6 +257,8 @@ typedef struct ut_msg {
         ut_msg_append_t append;           /**< UT_MSG_APPEND */
         ut_msg_append_resp_t append_resp; /**< UT_MSG_APPEND_RESP */
         /* >>> rsnap: bodies */
+        ut_msg_snapshot_t snapshot;           /**< UT_MSG_SNAPSHOT */
+        ut_msg_snapshot_resp_t snapshot_resp; /**< UT_MSG_SNAPSHOT_RESP */
         /* <<< rsnap */
         /* >>> rxfer: bodies */
         /* <<< rxfer */

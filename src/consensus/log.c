@@ -64,6 +64,9 @@ void ut__consensus_log_destroy(ut__consensus_log_t *log)
     segs_free(log->retired);
     segs_free(log->spare);
     ut__bytes_chunks_free(log->chunks);
+    /* >>> rsnap */
+    ut__bytes_chunks_free(log->retired_chunks);
+    /* <<< rsnap */
     memset(log, 0, sizeof *log);
 }
 
@@ -71,6 +74,10 @@ void ut__consensus_log_release(ut__consensus_log_t *log)
 {
     segs_free(log->retired);
     log->retired = NULL;
+    /* >>> rsnap */
+    ut__bytes_chunks_free(log->retired_chunks);
+    log->retired_chunks = NULL;
+    /* <<< rsnap */
 }
 
 /* A segment: a spare one, or a new allocation (NULL when out of memory). */
@@ -262,3 +269,88 @@ void ut__consensus_log_compact(ut__consensus_log_t *log)
     log->chunks = nc;
     log->dead = 0;
 }
+
+/* >>> rsnap: drop a prefix (Raft paper §7) */
+void ut__consensus_log_drop_prefix(ut__consensus_log_t *log, uint64_t index, uint64_t term,
+                                   bool keep_suffix)
+{
+    if (index <= log->off)
+        return;
+    if (index >= log->last)
+        keep_suffix = false;
+    /* Segments wholly at or below index are retired (segment numbers below
+     * the new first one); with no suffix kept, every segment goes. */
+    uint64_t new_first = index == UINT64_MAX ? UINT64_MAX >> SHIFT : (index + 1) >> SHIFT;
+    size_t k = log->n_segs;
+    if (keep_suffix && new_first - log->first_seg < (uint64_t)log->n_segs)
+        k = (size_t)(new_first - log->first_seg);
+    for (size_t i = 0; i < k; i++) {
+        log->segs[i]->next = log->retired;
+        log->retired = log->segs[i];
+    }
+    if (k > 0 && k < log->n_segs)
+        memmove(log->segs, log->segs + k, (log->n_segs - k) * sizeof *log->segs);
+    log->n_segs -= k;
+    /* Payload chunks: entries that stay were written in index order (a
+     * truncation removes every later entry too), so every chunk older than
+     * the one holding the first kept payload holds only dropped or dead
+     * bytes. The list is newest first. */
+    const unsigned char *first_kept = NULL;
+    if (keep_suffix)
+        for (uint64_t i = index + 1; i <= log->last && first_kept == NULL; i++)
+            if (ut__consensus_log_slot(log, i)->len > 0)
+                first_kept = ut__consensus_log_slot(log, i)->data;
+    ut__bytes_chunk_t **pp = &log->chunks; /* where the retired tail starts */
+    if (first_kept != NULL) {
+        pp = NULL; /* not found (cannot happen): retire nothing */
+        for (ut__bytes_chunk_t *c = log->chunks; c != NULL; c = c->next) {
+            uintptr_t lo = (uintptr_t)(c + 1), at = (uintptr_t)first_kept;
+            if (at >= lo && at < lo + c->cap) {
+                pp = &c->next;
+                break;
+            }
+        }
+    }
+    /* *pp and everything after it hold no kept payload. */
+    if (pp != NULL && *pp != NULL) {
+        ut__bytes_chunk_t *tail = *pp;
+        *pp = NULL;
+        ut__bytes_chunk_t *t = tail;
+        while (t->next != NULL)
+            t = t->next;
+        t->next = log->retired_chunks;
+        log->retired_chunks = tail;
+    }
+    /* The kept chunks' bytes of dropped entries are dead now. */
+    size_t used = 0, live = 0;
+    for (const ut__bytes_chunk_t *c = log->chunks; c != NULL; c = c->next)
+        used += c->used;
+    if (keep_suffix)
+        for (uint64_t i = index + 1; i <= log->last; i++)
+            live += padded(ut__consensus_log_slot(log, i)->len);
+    log->dead = used - live;
+    if (!keep_suffix) {
+        if (log->stable > index) {
+            /* Entries after index already went out for persistence and are
+             * no longer in the log: stable storage must drop them. */
+            if (log->truncate_from == 0 || index + 1 < log->truncate_from)
+                log->truncate_from = index + 1;
+        }
+        log->last = index;
+        log->stable = log->persisted = index;
+    }
+    log->off = index;
+    log->off_term = term;
+    log->first_seg = new_first;
+    if (log->stable < index)
+        log->stable = index;
+    if (log->persisted < index)
+        log->persisted = index;
+    if (log->commit < index)
+        log->commit = index;
+    if (log->applied < index)
+        log->applied = index;
+    set_base(log);
+    set_cap_last(log);
+}
+/* <<< rsnap */

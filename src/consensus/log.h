@@ -70,6 +70,11 @@ typedef struct ut__consensus_log {
     ut__consensus_log_seg_t *spare;   /* allocated ahead (truncation), reused first */
     size_t n_spare;
     uint64_t stable, persisted, commit, applied, truncate_from; /* the cursors above */
+    /* >>> rsnap: payload chunks that only held dropped entries, and
+     * replaced snapshots: freed at release, or by ready() once nothing
+     * handed out can point into them (consensus/rsnap.c) */
+    ut__bytes_chunk_t *retired_chunks;
+    /* <<< rsnap */
 } ut__consensus_log_t;
 
 /* An empty log starting at index 1. */
@@ -182,6 +187,24 @@ void ut__consensus_log_release(ut__consensus_log_t *log);
  * Allocation failure leaves the log as it was (compaction is retried at the
  * next call). */
 void ut__consensus_log_compact(ut__consensus_log_t *log);
+
+/* >>> rsnap: drop a prefix (Raft paper §7, thesis §5: a snapshot replaces it) */
+/* The log after a snapshot up to index (term: the term of entry index).
+ * keep_suffix (the entry at index is held with that term, §7 "retain log
+ * entries following it"): entries (index, last] stay and the prefix up to
+ * index goes. Otherwise (a follower whose log does not hold the snapshot's
+ * last entry) every entry goes and the log ends at index. Whole segments and
+ * payload chunks that held only dropped entries are retired, not freed: a
+ * pointer handed out in a ready or queued in an AppendEntries stays valid
+ * until ut__consensus_log_release(). Payload bytes of dropped entries left
+ * in a chunk that is kept count as dead (ut__consensus_log_compact() gives
+ * them back). Cursors: commit and applied rise to index; stable and
+ * persisted rise to index too, and a dropped suffix already handed out for
+ * persistence is recorded in truncate_from (index + 1). Cannot fail. index
+ * must be above off (and, with keep_suffix, at most last). */
+void ut__consensus_log_drop_prefix(ut__consensus_log_t *log, uint64_t index, uint64_t term,
+                                   bool keep_suffix);
+/* <<< rsnap */
 
 /* Term of entry index: off_term for index off, 0 outside [off, last] (index
  * 0, beyond the end, or inside a replaced prefix). */

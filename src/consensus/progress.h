@@ -9,7 +9,9 @@
  *             found to match (paused while it is out);
  *   PIPELINE  optimistic: next moves past what was sent, as many messages
  *             as the window allows;
- *   (SNAPSHOT is the room left for sending a snapshot.)
+ *   SNAPSHOT  the follower needs entries the log no longer holds: the
+ *             leader sends its snapshot in chunks, one at a time (paused
+ *             while it is out; consensus/rsnap.c), then probes again.
  *
  * The window counts messages and the bytes of payload they carry; it is full
  * at max_msgs messages, or at max_bytes bytes when max_bytes != 0 (0 = no
@@ -27,7 +29,10 @@
 
 typedef enum ut__consensus_pr_state {
     UT__CONSENSUS_PR_PROBE = 0,
-    UT__CONSENSUS_PR_PIPELINE = 1
+    UT__CONSENSUS_PR_PIPELINE = 1,
+    /* >>> rsnap */
+    UT__CONSENSUS_PR_SNAPSHOT = 2 /* sending a snapshot (§7): one chunk in flight while paused */
+    /* <<< rsnap */
 } ut__consensus_pr_state_t;
 
 typedef struct ut__consensus_inflight_slot {
@@ -122,7 +127,7 @@ static inline bool ut__consensus_progress_can_send(const ut__consensus_progress_
 {
     if (p->next > last)
         return false;
-    if (p->state == UT__CONSENSUS_PR_PROBE)
+    if (p->state != UT__CONSENSUS_PR_PIPELINE) /* PROBE, and SNAPSHOT (rsnap) */
         return !p->paused;
     return !ut__consensus_inflight_full(&p->inflight);
 }
@@ -149,8 +154,16 @@ static inline bool ut__consensus_progress_ack(ut__consensus_progress_t *p, uint6
         p->match = index;
         if (p->state == UT__CONSENSUS_PR_PROBE)
             ut__consensus_progress_become_pipeline(p);
-        else if (p->next <= p->match)
-            p->next = p->match + 1;
+        else if (p->next <= p->match) { /* rare in a pipeline */
+            /* >>> rsnap: a follower sent a snapshot (next at or below the
+             * snapshot) acknowledged entries past next: it holds them, so
+             * the transfer is abandoned and probing resumes after them */
+            if (p->state == UT__CONSENSUS_PR_SNAPSHOT)
+                ut__consensus_progress_become_probe(p, p->match + 1);
+            else
+                /* <<< rsnap */
+                p->next = p->match + 1;
+        }
     }
     ut__consensus_inflight_free_to(&p->inflight, index);
     p->paused = false;

@@ -202,6 +202,19 @@ static int become_follower(ut_consensus_t *h, uint64_t term, uint64_t leader, co
     return UT_OK;
 }
 
+/* >>> rsnap: raft.c's own steps, for consensus/rsnap.c */
+int ut__consensus_become_follower(ut_consensus_t *h, uint64_t term, uint64_t leader,
+                                  const char *why)
+{
+    return become_follower(h, term, leader, why);
+}
+
+ut_msg_t *ut__consensus_push_msg(ut_consensus_t *h, ut_msg_type_t type, uint64_t to, uint64_t term)
+{
+    return push_msg(h, type, to, term);
+}
+/* <<< rsnap */
+
 /* ------------------------------------------------------------ replication */
 
 /* Send entries [p->next, ...] to p, batched up to the configured limits.
@@ -256,6 +269,11 @@ static void send_heartbeat(ut_consensus_t *h, size_t slot)
     m->body.append.prev_index = p->match;
     m->body.append.prev_term = ut__consensus_log_term(&h->log, p->match);
     m->body.append.commit = h->log.commit;
+    /* >>> rsnap: a match below the compacted prefix has no term to send:
+     * prev 0 matches every log (a follower past it answers with its commit) */
+    if (UT__UNLIKELY(p->match < h->log.off))
+        m->body.append.prev_index = m->body.append.prev_term = 0;
+    /* <<< rsnap */
 }
 
 static size_t entries_to_send(const ut_consensus_t *h, const ut__consensus_progress_t *p)
@@ -274,6 +292,14 @@ int ut__consensus_flush_appends(ut_consensus_t *h)
         if (i == h->self)
             continue;
         while (ut__consensus_needs_append(h, p)) {
+            /* >>> rsnap: the entries it needs are compacted (§7) */
+            if (UT__UNLIKELY(p->next <= h->log.off)) {
+                int src = ut__consensus_snapshot_send(h, i);
+                if (src != UT_OK)
+                    return src;
+                break;
+            }
+            /* <<< rsnap */
             size_t n = entries_to_send(h, p);
             int rc = ut__consensus_msgbuf_reserve(h->live, 1, n);
             if (rc != UT_OK)
@@ -467,6 +493,9 @@ static void config_defaults(ut_consensus_config_t *cfg)
     cfg->max_inflight = 16;
     cfg->pre_vote = true;
     cfg->check_quorum = true;
+    /* >>> rsnap */
+    cfg->snapshot_chunk_bytes = UT_CONSENSUS_SNAPSHOT_CHUNK_DEFAULT;
+    /* <<< rsnap */
 }
 
 /* The caller's config of any known version as a current one: the fields its
@@ -519,6 +548,12 @@ static int validate_config(const ut_consensus_config_t *c)
     if (c->max_append_entries > room / UT_CONSENSUS_ENTRY_OVERHEAD ||
         c->max_append_bytes > room - UT_CONSENSUS_ENTRY_OVERHEAD * c->max_append_entries)
         return UT_ERANGE;
+    /* >>> rsnap: every InstallSnapshot chunk fits in a frame */
+    if (c->snapshot_chunk_bytes == 0)
+        return UT_EINVAL;
+    if (c->snapshot_chunk_bytes > UT_CONSENSUS_SNAPSHOT_MAX_CHUNK)
+        return UT_ERANGE;
+    /* <<< rsnap */
     bool found = false;
     size_t n = c->n_voters + c->n_observers;
     for (size_t i = 0; i < n; i++) {
@@ -601,6 +636,9 @@ void ut_consensus_free(ut_consensus_t *h)
 {
     if (!ut__consensus_valid(h))
         return;
+    /* >>> rsnap */
+    ut__consensus_snapshot_free(h);
+    /* <<< rsnap */
     ut__consensus_log_destroy(&h->log);
     msgbuf_free(h->live);
     msgbuf_free(h->out);
@@ -942,11 +980,18 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
         /* Leader Completeness (§5.4) makes a conflict at or below our commit
          * impossible from a legitimate leader: refuse rather than lose
          * committed entries. */
-        if (conflict != 0 && conflict <= h->log.commit)
+        if (conflict != 0 && conflict <= h->log.commit) {
+            /* >>> rsnap: a prev index 0 after compaction "conflicts" with
+             * the compacted entries: answered below, without touching the
+             * log */
+            if (a->prev_index < h->log.off)
+                return ut__consensus_snapshot_append_from_0(h, m);
+            /* <<< rsnap */
             return UT__CONSENSUS_REFUSE(
                 h, UT_EINVAL, "step-refused", "append would overwrite a committed entry", m->term,
                 m->from, "step: append would overwrite committed entry %llu",
                 (unsigned long long)conflict);
+        }
         rc = ut__consensus_log_reserve(&h->log, a->n_entries - skip, bytes);
         if (rc == UT_OK && conflict != 0)
             rc =
@@ -988,6 +1033,12 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
 
     ut_msg_t *r = push_msg(h, UT_MSG_APPEND_RESP, m->from, h->term);
     if (!ok) {
+        /* >>> rsnap */
+        if (UT__UNLIKELY(a->prev_index < h->log.off)) {
+            ut__consensus_snapshot_append_below(h, r, m);
+            return UT_OK;
+        }
+        /* <<< rsnap */
         /* Consistency check failed: tell the leader where our log diverges
          * so it can skip a whole term per round trip. */
         UT__CONSENSUS_TRACE(h, UT_TRACE_DEBUG, "append-rejected", "log mismatch", a->prev_index,
@@ -1064,6 +1115,10 @@ static int handle_append_resp(ut_consensus_t *h, const ut_msg_t *m, size_t slot)
         }
         return UT_OK;
     }
+    /* >>> rsnap: the snapshot decides where this follower resumes */
+    if (p->state == UT__CONSENSUS_PR_SNAPSHOT)
+        return UT_OK;
+    /* <<< rsnap */
     /* Rejection (§5.3): ignore stale ones, then back up next using the hint. */
     if (r->index < p->match || (p->state == UT__CONSENSUS_PR_PROBE && r->index + 1 != p->next))
         return UT_OK;
@@ -1238,12 +1293,55 @@ UT__CONSENSUS_NOINLINE static int step_sender(ut_consensus_t *h, const ut_msg_t 
         return UT__CONSENSUS_REFUSE(h, UT_ENOTFOUND, "step-refused", "not a peer", m->term, m->from,
                                     "step: %s from %llu, not a peer", ut_msg_type_name(m->type),
                                     (unsigned long long)m->from);
-    if (m->type == UT_MSG_VOTE || m->type == UT_MSG_PREVOTE || m->type == UT_MSG_APPEND)
+    if (m->type == UT_MSG_VOTE || m->type == UT_MSG_PREVOTE || m->type == UT_MSG_APPEND ||
+        m->type == UT_MSG_SNAPSHOT /* rsnap */)
         return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused", "request from an observer",
                                     m->term, m->from, "step: %s from observer %llu",
                                     ut_msg_type_name(m->type), (unsigned long long)m->from);
     return UT_OK;
 }
+
+/* >>> rsnap: ut_consensus_step() for UT_MSG_SNAPSHOT and SNAPSHOT_RESP
+ * (past the envelope checks), apart from the hot path: the sender, §5.1's
+ * term rules as step_member() applies them, then consensus/rsnap.c. */
+UT__CONSENSUS_NOINLINE static int step_snapshot(ut_consensus_t *h, const ut_msg_t *m)
+{
+    /* The envelope's term rules (step_envelope), for these two types. */
+    if (m->term == 0 || m->term > UT__CONSENSUS_MAX_TERM)
+        return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused", "impossible term", m->term,
+                                    m->from, "step: %s with impossible term %llu",
+                                    ut_msg_type_name(m->type), (unsigned long long)m->term);
+    if (m->term > UT__CONSENSUS_MAX_TERM - UT_CONSENSUS_TERM_HEADROOM && m->term > h->term + 1)
+        return UT__CONSENSUS_REFUSE(
+            h, UT_EINVAL, "step-refused", "term jump in the last 2^32 terms", m->term, m->from,
+            "step: %s jumps from term %llu to %llu, in the last 2^32 terms",
+            ut_msg_type_name(m->type), (unsigned long long)h->term, (unsigned long long)m->term);
+    size_t slot = ut__consensus_peer(h, m->from);
+    int rc = slot >= h->n_voters ? step_sender(h, m, slot) : UT_OK;
+    if (rc == UT_OK) {
+        if (m->term < h->term) {
+            if (m->type == UT_MSG_SNAPSHOT)
+                rc = ut__consensus_snapshot_stale(h, m); /* answered with our term */
+            else
+                rc = UT__CONSENSUS_REFUSE(h, UT_ESTALE, "step-refused", "stale term", m->term,
+                                          m->from, "step: %s from term %llu < %llu",
+                                          ut_msg_type_name(m->type), (unsigned long long)m->term,
+                                          (unsigned long long)h->term);
+        } else if (m->type == UT_MSG_SNAPSHOT) {
+            rc = ut__consensus_handle_snapshot(h, m);
+        } else if (m->term > h->term) {
+            rc = become_follower(h, m->term, 0, "response of a higher term");
+        } else {
+            rc = ut__consensus_handle_snapshot_resp(h, m, slot);
+        }
+    }
+    if (rc == UT_OK || rc == UT_ESTALE)
+        h->took_input = true;
+    else
+        rc = ut__consensus_oom(h, rc, "step");
+    return rc;
+}
+/* <<< rsnap */
 
 int ut_consensus_step(ut_consensus_t *h, const ut_msg_t *m)
 {
@@ -1255,6 +1353,11 @@ int ut_consensus_step(ut_consensus_t *h, const ut_msg_t *m)
     if (UT__UNLIKELY(m == NULL || m->to != h->id ||
                      (unsigned)m->type - UT_MSG_VOTE > UT_MSG_APPEND_RESP - UT_MSG_VOTE ||
                      m->term - 1 >= UT__CONSENSUS_MAX_TERM - UT_CONSENSUS_TERM_HEADROOM)) {
+        /* >>> rsnap: InstallSnapshot takes the out-of-line path whole */
+        if (m != NULL && m->to == h->id &&
+            (m->type == UT_MSG_SNAPSHOT || m->type == UT_MSG_SNAPSHOT_RESP))
+            return step_snapshot(h, m);
+        /* <<< rsnap */
         int rc = step_envelope(h, m);
         if (rc != UT_OK)
             return rc;
@@ -1372,6 +1475,10 @@ int ut_consensus_entry_term(const ut_consensus_t *h, uint64_t index, uint64_t *o
         return UT_EINVAL;
     if (index > h->log.last)
         return UT_ENOTFOUND;
+    /* >>> rsnap: compacted entries are gone (the offset's term is kept) */
+    if (index != 0 && index < h->log.off)
+        return UT_ENOTFOUND;
+    /* <<< rsnap */
     *out = ut__consensus_log_term(&h->log, index);
     return UT_OK;
 }

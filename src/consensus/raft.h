@@ -115,6 +115,29 @@ struct ut_consensus {
     ut__readyseq_t rseq; /* one outstanding ready; empty ones need no advance */
     uint64_t rd_last_entry, rd_applied;
     ut_consensus_hard_state_t rd_hs;
+    /* >>> rsnap: snapshots (consensus/rsnap.c) */
+    /* The latest snapshot (NULL: none): one allocation, a payload chunk
+     * holding the public struct, its member ids and the image (membership
+     * then data) sent to lagging followers. Replaced ones are retired into
+     * log.retired_chunks, freed once no pointer handed out can reach them. */
+    ut__bytes_chunk_t *snap_chunk;
+    ut_consensus_snapshot_t *snap;
+    const unsigned char *snap_image;
+    uint64_t snap_image_len;
+    /* UT__CONSENSUS_SNAP_* bits: work for ready() (one test when none). */
+    uint8_t snap_flags;
+    /* Follower: the image being received (its chunk is the future snap). */
+    struct {
+        ut__bytes_chunk_t *chunk; /* NULL: no transfer */
+        unsigned char *image;     /* inside chunk */
+        uint64_t lterm, index, term, total, got;
+    } rx;
+    /* Leader, per member: the snapshot being sent and the image offset the
+     * follower acknowledged (the next chunk starts there). */
+    struct {
+        uint64_t index, term, acked;
+    } snd[UT_CONSENSUS_MAX_NODES];
+    /* <<< rsnap */
 };
 
 /* Pending-work summary bits (h->pending). EXACT bits mean ready() has work
@@ -218,6 +241,45 @@ static inline bool ut__consensus_needs_append(const ut_consensus_t *h,
 
 /* Leader: send whatever each peer is missing and may receive now. */
 int ut__consensus_flush_appends(ut_consensus_t *h);
+
+/* >>> rsnap: snapshots and compaction (consensus/rsnap.c; Raft paper §7) */
+/* raft.c's own steps, for rsnap.c. */
+int ut__consensus_become_follower(ut_consensus_t *h, uint64_t term, uint64_t leader,
+                                  const char *why);
+ut_msg_t *ut__consensus_push_msg(ut_consensus_t *h, ut_msg_type_t type, uint64_t to, uint64_t term);
+/* Leader: peer slot's next index is at or below the log's offset: send it
+ * the next chunk of the snapshot (starting the transfer if need be). */
+int ut__consensus_snapshot_send(ut_consensus_t *h, size_t slot);
+/* Follower: an InstallSnapshot chunk (m->term >= h->term, from a voter). */
+int ut__consensus_handle_snapshot(ut_consensus_t *h, const ut_msg_t *m);
+/* Leader: an InstallSnapshot response (m->term <= h->term). */
+int ut__consensus_handle_snapshot_resp(ut_consensus_t *h, const ut_msg_t *m, size_t slot);
+/* An InstallSnapshot chunk from an older term: answered with our term. */
+int ut__consensus_snapshot_stale(ut_consensus_t *h, const ut_msg_t *m);
+/* Follower: the reply r to an AppendEntries whose prev_index is below the
+ * log's offset (every entry it could match is compacted, hence committed). */
+void ut__consensus_snapshot_append_below(ut_consensus_t *h, ut_msg_t *r, const ut_msg_t *m);
+/* The same for one that starts at index 1 (prev_index 0) and so conflicts
+ * with the compacted entries (validated; nothing done yet). */
+int ut__consensus_snapshot_append_from_0(ut_consensus_t *h, const ut_msg_t *m);
+/* Free the snapshot and a transfer in progress (ut_consensus_free). */
+void ut__consensus_snapshot_free(ut_consensus_t *h);
+/* h->snap_flags: OUT: hand h->snap out in the next ready; DIRTY: a
+ * SNAPSHOT message used a slot of a message buffer (its body is longer than
+ * the bodies push_msg clears); RETIRED: log.retired_chunks holds memory to
+ * give back. ready() calls ut__consensus_snapshot_ready() when any is set. */
+enum {
+    UT__CONSENSUS_SNAP_OUT = 1u,
+    UT__CONSENSUS_SNAP_DIRTY = 2u,
+    UT__CONSENSUS_SNAP_RETIRED = 4u
+};
+void ut__consensus_snapshot_ready(ut_consensus_t *h, ut_consensus_ready_t *rd);
+/* The configuration a snapshot up to index records, and the install of a
+ * received one (the hooks the membership slice wires; see rsnap.c). */
+void ut__consensus_snapshot_config(const ut_consensus_t *h, uint64_t index,
+                                   ut_consensus_membership_t *out, uint64_t *ids);
+int ut__consensus_snapshot_membership(ut_consensus_t *h, const ut_consensus_membership_t *mb);
+/* <<< rsnap */
 
 /* §5.3, §5.4.2 (Figure 8): the leader commits the highest index stored on a
  * majority of voters, but only if that entry is from its current term; the

@@ -165,6 +165,11 @@ int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
     rd->n_msgs = h->out->n;
 
     rd->snapshot = NULL;
+    /* >>> rsnap: a received snapshot (installed before the entries), and
+     * the housekeeping of snapshot messages and retired snapshots */
+    if (UT__UNLIKELY(h->snap_flags != 0))
+        ut__consensus_snapshot_ready(h, rd);
+    /* <<< rsnap */
     rd->read_states = NULL;
     rd->n_read_states = 0;
     memset(rd->reserved_, 0, sizeof rd->reserved_);
@@ -187,7 +192,8 @@ int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
 bool ut_consensus_ready_empty(const ut_consensus_ready_t *rd)
 {
     return rd == NULL || (!rd->hard_state_changed && rd->truncate_from == 0 && rd->n_entries == 0 &&
-                          rd->n_msgs == 0 && rd->n_committed == 0 && !rd->soft_state_changed);
+                          rd->n_msgs == 0 && rd->n_committed == 0 && !rd->soft_state_changed &&
+                          rd->snapshot == NULL /* rsnap */);
 }
 
 int ut_consensus_advance(ut_consensus_t *h, const ut_consensus_ready_t *rd)

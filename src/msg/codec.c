@@ -27,6 +27,12 @@ static size_t ut__msg_fields_size(uint32_t type)
         return UT__MSG_COMMON_FIELDS + 1u;
     case UT_MSG_APPEND:
         return UT__MSG_COMMON_FIELDS + 24u + 4u + 2u;
+        /* >>> rsnap: index, term, offset, total, u32 len; index, term, next, done */
+    case UT_MSG_SNAPSHOT:
+        return UT__MSG_COMMON_FIELDS + 32u + 4u;
+    case UT_MSG_SNAPSHOT_RESP:
+        return UT__MSG_COMMON_FIELDS + 24u + 1u;
+        /* <<< rsnap */
         /* >>> lock (32-63, issue 14): add here */
         /* <<< lock */
 
@@ -221,6 +227,15 @@ static int ut__msg_check(const ut_msg_t *msg, size_t *frame_size)
                 UT_OK)
             return UT_EINVAL;
     }
+    /* >>> rsnap: the chunk */
+    if (msg->type == UT_MSG_SNAPSHOT) {
+        const ut_msg_snapshot_t *s = &msg->body.snapshot;
+        if ((s->len > 0 && s->data == NULL) || s->offset > s->total ||
+            s->len > s->total - s->offset)
+            return UT_EINVAL;
+        size += s->len;
+    }
+    /* <<< rsnap */
     /* >>> 2pc (64-95, issue 15): variable part */
     if (msg->type >= UT_MSG_2PC_PREPARE && msg->type <= UT_MSG_2PC_STATUS) {
         const ut_msg_2pc_t *t = &msg->body.twopc;
@@ -296,6 +311,28 @@ int ut_msg_encode(const ut_msg_t *msg, void *buf, size_t cap, size_t *out_len)
     case UT_MSG_PREVOTE_RESP:
         *q++ = msg->body.vote_resp.granted ? 1u : 0u;
         break;
+        /* >>> rsnap */
+    case UT_MSG_SNAPSHOT: {
+        const ut_msg_snapshot_t *s = &msg->body.snapshot;
+        ut__put64(q, s->index);
+        ut__put64(q + 8, s->term);
+        ut__put64(q + 16, s->offset);
+        ut__put64(q + 24, s->total);
+        ut__put32(q + 32, s->len);
+        q += 36;
+        if (s->len > 0)
+            memcpy(q, s->data, s->len);
+        q += s->len;
+        break;
+    }
+    case UT_MSG_SNAPSHOT_RESP:
+        ut__put64(q, msg->body.snapshot_resp.index);
+        ut__put64(q + 8, msg->body.snapshot_resp.term);
+        ut__put64(q + 16, msg->body.snapshot_resp.next);
+        q[24] = msg->body.snapshot_resp.done ? 1u : 0u;
+        q += 25;
+        break;
+        /* <<< rsnap */
         /* >>> lock (32-63, issue 14): add here */
         /* <<< lock */
 
@@ -479,6 +516,30 @@ static int ut__msg_parse(ut_msg_t *out, const unsigned char *p, size_t len, ut_e
         if (ut__msg_bool(f, &out->body.vote_resp.granted) != UT_OK)
             return UT_ECORRUPT;
         break;
+        /* >>> rsnap */
+    case UT_MSG_SNAPSHOT: {
+        ut_msg_snapshot_t *s = &out->body.snapshot;
+        s->index = ut__get64(f);
+        s->term = ut__get64(f + 8);
+        s->offset = ut__get64(f + 16);
+        s->total = ut__get64(f + 24);
+        s->len = ut__get32(f + 32);
+        /* Bounded by the bytes left, and inside the image. */
+        if (s->len > rem || s->offset > s->total || s->len > s->total - s->offset)
+            return UT_ECORRUPT;
+        s->data = s->len > 0 ? q : NULL;
+        q += s->len;
+        rem -= s->len;
+        break;
+    }
+    case UT_MSG_SNAPSHOT_RESP:
+        out->body.snapshot_resp.index = ut__get64(f);
+        out->body.snapshot_resp.term = ut__get64(f + 8);
+        out->body.snapshot_resp.next = ut__get64(f + 16);
+        if (ut__msg_bool(f + 24, &out->body.snapshot_resp.done) != UT_OK)
+            return UT_ECORRUPT;
+        break;
+        /* <<< rsnap */
         /* >>> lock (32-63, issue 14): add here */
         /* <<< lock */
 

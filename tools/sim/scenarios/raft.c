@@ -57,6 +57,9 @@ typedef struct node {
     uint64_t role_term;
     uint64_t leader_since; /* check-quorum: when it became leader of role_term */
     uint64_t cq_checked;   /* check-quorum: when last checked */
+    /* >>> rsnap */
+    uint64_t snap_index; /* the library's offset: its last snapshot's index */
+    /* <<< rsnap */
 } node_t;
 
 typedef struct raft {
@@ -75,6 +78,15 @@ typedef struct raft {
     size_t n_voters, n_observers; /* observers are the last nodes */
     size_t max_append_entries, max_append_bytes;
     unsigned max_inflight;
+    /* >>> rsnap: every node compacts each compact_every applied entries (0:
+     * never; --compact), with chunks of snapshot_chunk bytes; state_hash[k]
+     * is the hash of the state machine after entry k, as the first node
+     * that got there had it (a snapshot's state must equal it) */
+    uint64_t compact_every;
+    size_t snapshot_chunk;
+    uint64_t *state_hash;
+    size_t cap_state;
+    /* <<< rsnap */
 } raft_t;
 
 /* Hash of an entry (and, chained through seed, of a log prefix). */
@@ -90,6 +102,28 @@ static bool log_term(const void *h, uint64_t index, uint64_t *term)
 {
     return ut_consensus_entry_term(h, index, term) == UT_OK;
 }
+
+/* >>> rsnap: the view of a node that compacted: its entries below the
+ * snapshot are committed (a snapshot covers only applied entries), so the
+ * checker takes the terms committed there; the snapshot's state is checked
+ * against the state machine's history when it is installed. */
+typedef struct node_view {
+    const raft_t *s;
+    const node_t *n;
+} node_view_t;
+
+static bool view_term(const void *v, uint64_t index, uint64_t *term)
+{
+    const node_view_t *nv = v;
+    if (ut_consensus_entry_term(nv->n->h, index, term) == UT_OK)
+        return true;
+    if (index > 0 && index < nv->n->snap_index) {
+        *term = raft_check_committed_term(&nv->s->ck, index);
+        return *term != 0;
+    }
+    return false;
+}
+/* <<< rsnap */
 
 /* The checker's verdict: a violation is the run's, out of memory stops it. */
 static bool checked(raft_t *s, int rc)
@@ -114,7 +148,10 @@ static void check_commit(raft_t *s, unsigned i)
                       ut_consensus_last_index(n->h));
     /* State Machine Safety (§5.4.3), counted as one check with the two
      * above. */
-    (void)checked(s, raft_check_commit(&s->ck, n->id, c, log_term, n->h));
+    /* rsnap: through the view that knows the compacted prefix */
+    node_view_t nv = {s, n};
+    (void)checked(s, raft_check_commit(&s->ck, n->id, c, n->snap_index ? view_term : log_term,
+                                       n->snap_index ? (const void *)&nv : (const void *)n->h));
 }
 
 /* Thesis §6.2 (check-quorum): a leader that has heard from no majority of
@@ -217,7 +254,10 @@ static void observe(raft_t *s, unsigned i)
         /* Election Safety (§5.2) and, for a new leader, Leader Completeness
          * (§5.4). */
         bool elected = false;
-        int rc = raft_check_leader(&s->ck, n->id, term, log_term, n->h, &elected);
+        node_view_t nv = {s, n}; /* rsnap */
+        int rc =
+            raft_check_leader(&s->ck, n->id, term, n->snap_index ? view_term : log_term,
+                              n->snap_index ? (const void *)&nv : (const void *)n->h, &elected);
         if (rc == RAFT_CHECK_NOMEM) {
             sim_fail(s->w);
             return;
@@ -256,6 +296,137 @@ static void persist(raft_t *s, unsigned i, const ut_consensus_ready_t *rd)
 
 /* ---- state machine --------------------------------------------------------- */
 
+/* >>> rsnap: the state machine as snapshot data: every key, then per client
+ * the session (request id, result, cas flag), 8 bytes each, little-endian
+ * as the host writes them */
+#define SNAP_WORDS (SIM_MAX_KEYS + 3u * SIM_MAX_CLIENTS)
+
+static void put_u64(unsigned char *p, uint64_t v)
+{
+    for (unsigned b = 0; b < 8; b++)
+        p[b] = (unsigned char)(v >> (8 * b));
+}
+
+static void state_save(const node_t *n, uint64_t *out)
+{
+    for (unsigned k = 0; k < SIM_MAX_KEYS; k++)
+        out[k] = (uint64_t)n->kv[k];
+    for (unsigned c = 0; c < SIM_MAX_CLIENTS; c++) {
+        out[SIM_MAX_KEYS + 3 * c] = n->sess[c].reqid;
+        out[SIM_MAX_KEYS + 3 * c + 1] = (uint64_t)n->sess[c].result;
+        out[SIM_MAX_KEYS + 3 * c + 2] = n->sess[c].cas_ok;
+    }
+}
+
+static void state_load(node_t *n, const uint64_t *in)
+{
+    for (unsigned k = 0; k < SIM_MAX_KEYS; k++)
+        n->kv[k] = (int64_t)in[k];
+    for (unsigned c = 0; c < SIM_MAX_CLIENTS; c++) {
+        n->sess[c].reqid = in[SIM_MAX_KEYS + 3 * c];
+        n->sess[c].result = (int64_t)in[SIM_MAX_KEYS + 3 * c + 1];
+        n->sess[c].cas_ok = in[SIM_MAX_KEYS + 3 * c + 2] != 0;
+    }
+}
+
+static uint64_t state_hash_of(const node_t *n)
+{
+    uint64_t w[SNAP_WORDS];
+    state_save(n, w);
+    return raft_check_hash(0, 0, 0, 0, w, (uint32_t)sizeof w) | 1;
+}
+
+/* State Machine Safety for snapshots (§7): the state after entry index is
+ * one, whichever node computed it, applied or installed. */
+static void check_state(raft_t *s, unsigned i, uint64_t index, const char *how)
+{
+    node_t *n = &s->nodes[i];
+    if (index >= s->cap_state) {
+        size_t nc = s->cap_state ? s->cap_state : 1024;
+        while (nc <= index)
+            nc *= 2;
+        uint64_t *a = realloc(s->state_hash, nc * sizeof *a);
+        if (!a) {
+            sim_fail(s->w);
+            return;
+        }
+        memset(a + s->cap_state, 0, (nc - s->cap_state) * sizeof *a);
+        s->state_hash = a;
+        s->cap_state = nc;
+    }
+    uint64_t h = state_hash_of(n);
+    s->w->r->stats.invariant_checks++;
+    if (s->state_hash[index] == 0)
+        s->state_hash[index] = h;
+    else if (s->state_hash[index] != h)
+        sim_violation(s->w, "snapshot-state",
+                      "node %" PRIu64 " %s a state after index %" PRIu64
+                      " that differs from the state machine's there",
+                      n->id, how, index);
+}
+
+/* ready.snapshot: the state machine becomes the snapshot's. */
+static void install_snapshot(raft_t *s, unsigned i, const ut_consensus_snapshot_t *sn)
+{
+    node_t *n = &s->nodes[i];
+    if (sn->len != SNAP_WORDS * 8 || sn->membership.n_voters != s->n_voters ||
+        sn->membership.n_observers != s->n_observers) {
+        sim_violation(s->w, "snapshot-state",
+                      "node %" PRIu64 " got a snapshot at %" PRIu64
+                      " without its state or configuration",
+                      n->id, sn->index);
+        return;
+    }
+    uint64_t w[SNAP_WORDS];
+    const unsigned char *p = sn->data;
+    for (unsigned k = 0; k < SNAP_WORDS; k++)
+        w[k] = sim_get_u64(p + 8 * k);
+    state_load(n, w);
+    n->applied = sn->index;
+    n->snap_index = sn->index;
+    /* Proposals this node made at indexes the snapshot covers are not
+     * answered here (whether they committed is in the snapshot's state,
+     * not in entries): the clients time out and retry, as after a crash. */
+    for (uint32_t c = 0; n->n_pend && c < s->w->o.clients; c++)
+        if (n->pend[c].valid && n->pend[c].index <= sn->index) {
+            n->pend[c].valid = false;
+            n->n_pend--;
+        }
+    check_state(s, i, sn->index, "installed");
+}
+
+/* Every compact_every applied entries: the state machine replaces the log
+ * up to what it applied, in the library and on the disk. */
+static void maybe_compact(raft_t *s, unsigned i)
+{
+    node_t *n = &s->nodes[i];
+    if (n->applied < n->snap_index + s->compact_every || n->applied == 0)
+        return;
+    uint64_t w[SNAP_WORDS];
+    state_save(n, w);
+    unsigned char buf[SNAP_WORDS * 8];
+    for (unsigned k = 0; k < SNAP_WORDS; k++)
+        put_u64(buf + 8 * k, w[k]);
+    uint64_t term = 0;
+    if (ut_consensus_entry_term(n->h, n->applied, &term) != UT_OK)
+        return;
+    int rc = ut_consensus_compact(n->h, n->applied, buf, sizeof buf);
+    if (rc == UT_ENOMEM) {
+        sim_fail(s->w);
+        return;
+    }
+    if (rc != UT_OK) {
+        sim_violation(s->w, "compact", "node %" PRIu64 " compact at %" PRIu64 ": %s (%s)", n->id,
+                      n->applied, ut_strerror(rc), ut_consensus_errmsg(n->h));
+        return;
+    }
+    n->snap_index = n->applied;
+    if (raft_host_save_snapshot(s->w, &s->ck, i, n->applied, term, buf, sizeof buf) != 0)
+        return;
+    sim_disk_sync(s->w, i);
+}
+/* <<< rsnap */
+
 static void apply(raft_t *s, unsigned i, const ut_entry_t *e)
 {
     node_t *n = &s->nodes[i];
@@ -270,8 +441,11 @@ static void apply(raft_t *s, unsigned i, const ut_entry_t *e)
      * a given index. */
     if (!checked(s, raft_check_applied(&s->ck, n->id, e->index, e->term, entry_hash(0, e))))
         return;
-    if (e->type != UT_ENTRY_NORMAL)
+    if (e->type != UT_ENTRY_NORMAL) {
+        if (s->compact_every) /* rsnap */
+            check_state(s, i, e->index, "applied");
         return;
+    }
     sim_cmd_t c;
     if (!sim_cmd_decode(e->data, e->len, &c) || c.client >= s->w->o.clients ||
         c.key >= s->w->o.keys) {
@@ -303,6 +477,8 @@ static void apply(raft_t *s, unsigned i, const ut_entry_t *e)
             break;
         }
     }
+    if (s->compact_every) /* rsnap */
+        check_state(s, i, e->index, "applied");
     pending_t *p = &n->pend[c.client];
     if (p->valid && p->reqid == c.reqid && c.reqid == ss->reqid) {
         sim_cmsg_t m = {.kind = SIM_CM_OK,
@@ -353,6 +529,8 @@ static void drain(raft_t *s, unsigned i)
                               ut_strerror(rc));
             return;
         }
+        if (rd.snapshot != NULL) /* 0. install (rsnap) */
+            install_snapshot(s, i, rd.snapshot);
         persist(s, i, &rd);                    /* 1. durable */
         for (size_t k = 0; k < rd.n_msgs; k++) /* 2. send */
             sim_send(s->w, i, &rd.msgs[k]);
@@ -369,6 +547,12 @@ static void drain(raft_t *s, unsigned i)
                           ut_strerror(rc));
             return;
         }
+        /* >>> rsnap */
+        if (s->compact_every) {
+            observe(s, i); /* the checker sees the entries before they go */
+            maybe_compact(s, i);
+        }
+        /* <<< rsnap */
     }
     observe(s, i);
 }
@@ -377,6 +561,11 @@ static void drain(raft_t *s, unsigned i)
  * one line each on stderr, stamped with the world's time; 0 = off. The
  * option lives here, not in sim_options_t, so the world is untouched. */
 static uint64_t trace_node;
+
+/* >>> rsnap: --compact K (every K applied entries), auto (drawn from the
+ * seed: half the seeds), 0 = never (the default) */
+static uint64_t compact_opt;
+/* <<< rsnap */
 
 static void print_trace(void *arg, const ut_trace_event_t *ev)
 {
@@ -406,6 +595,8 @@ static int raft_node_start(void *ctx, unsigned i, bool restore, uint64_t local_m
     cfg.max_inflight = s->max_inflight;
     cfg.election_timeout_ms = ELECTION_MS;
     cfg.heartbeat_ms = HEARTBEAT_MS;
+    if (s->compact_every) /* rsnap */
+        cfg.snapshot_chunk_bytes = s->snapshot_chunk;
     uint64_t x = s->w->o.seed ^ (n->id * 0x9e3779b97f4a7c15ull) ^
                  ((uint64_t)sim_node_incarnation(s->w, i) << 40);
     cfg.seed = sim_splitmix64(&x);
@@ -419,8 +610,16 @@ static int raft_node_start(void *ctx, unsigned i, bool restore, uint64_t local_m
         return -1;
     }
     ut_consensus_hard_state_t hs = raft_host_hard_state(s->w, i);
+    /* >>> rsnap: the configuration a snapshot on the disk records */
+    ut_consensus_membership_t mb = {.voters = s->ids,
+                                    .n_voters = s->n_voters,
+                                    .observers = s->n_observers ? s->ids + s->n_voters : NULL,
+                                    .n_observers = s->n_observers};
+    raft_host_snap_t disk_snap;
+    bool has_snap = restore && s->compact_every && raft_host_snapshot(s->w, i, &disk_snap);
+    /* <<< rsnap */
     if (restore) {
-        if (raft_host_restore(s->w, i, n->h, &hs, &rc) != 0)
+        if (raft_host_restore_snap(s->w, i, n->h, &hs, &rc, s->compact_every ? &mb : NULL) != 0)
             return -1;
         if (rc != UT_OK)
             sim_violation(s->w, "restore",
@@ -432,6 +631,17 @@ static int raft_node_start(void *ctx, unsigned i, bool restore, uint64_t local_m
     memset(n->sess, 0, sizeof n->sess);
     memset(n->pend, 0, sizeof n->pend);
     n->n_pend = 0;
+    /* >>> rsnap: the state machine restarts from the disk's snapshot */
+    n->snap_index = 0;
+    if (has_snap && rc == UT_OK && disk_snap.len == SNAP_WORDS * 8) {
+        uint64_t w[SNAP_WORDS];
+        for (unsigned k = 0; k < SNAP_WORDS; k++)
+            w[k] = sim_get_u64((const unsigned char *)disk_snap.data + 8 * k);
+        state_load(n, w);
+        n->applied = n->snap_index = disk_snap.index;
+        check_state(s, i, disk_snap.index, "restored");
+    }
+    /* <<< rsnap */
     n->commit_seen = ut_consensus_commit_index(n->h);
     raft_check_restart(&s->ck, n->id);
     n->role = 255;
@@ -628,6 +838,18 @@ static int raft_create(sim_world_t *w, void **out)
         s->max_append_bytes = bytes[(r >> 16) % 3];
         s->max_inflight = inflight[(r >> 24) % 3];
     }
+    /* >>> rsnap: --compact K, or --compact auto: half the seeds compact
+     * every 3..24 applied entries with chunks of 16..271 bytes, drawn from
+     * a stream of their own */
+    if (compact_opt != 0) {
+        uint64_t x = w->o.seed ^ 0xc0a1e5ceull;
+        uint64_t r = sim_splitmix64(&x);
+        s->compact_every = compact_opt != UINT64_MAX ? compact_opt
+                           : (r & 1)                 ? 3 + (r >> 1) % 22
+                                                     : 0;
+        s->snapshot_chunk = 16 + (size_t)((r >> 8) % 256);
+    }
+    /* <<< rsnap */
     *out = s;
     return 0;
 }
@@ -641,6 +863,7 @@ static void raft_destroy(void *ctx)
         ut_consensus_free(s->nodes[i].h);
     }
     raft_check_free(&s->ck);
+    free(s->state_hash); /* rsnap */
     free(s);
 }
 
@@ -709,6 +932,34 @@ static void replay_trace(const sim_options_t *o, char *buf, size_t cap)
         snprintf(buf, cap, " --trace %" PRIu64, trace_node);
 }
 
+/* >>> rsnap */
+static int set_compact(sim_options_t *o, const char *v, char *err, size_t cap)
+{
+    (void)o;
+    if (v && strcmp(v, "auto") == 0) {
+        compact_opt = UINT64_MAX;
+        return 0;
+    }
+    char *end = NULL;
+    unsigned long long k = v ? strtoull(v, &end, 10) : 0;
+    if (!v || end == v || *end != '\0' || k > 1000000) {
+        snprintf(err, cap, "want auto or a count of entries up to 1000000, got '%s'", v ? v : "");
+        return -1;
+    }
+    compact_opt = k;
+    return 0;
+}
+
+static void replay_compact(const sim_options_t *o, char *buf, size_t cap)
+{
+    (void)o;
+    if (compact_opt == UINT64_MAX)
+        snprintf(buf, cap, " --compact auto");
+    else if (compact_opt != 0)
+        snprintf(buf, cap, " --compact %" PRIu64, compact_opt);
+}
+/* <<< rsnap */
+
 static const sim_scenario_option_t raft_options[] = {
     {"no-durability-checks", false,
      "  --no-durability-checks\n"
@@ -729,6 +980,14 @@ static const sim_scenario_option_t raft_options[] = {
      "  --trace NODE      raft: print node NODE's trace events (role and term changes,\n"
      "                    refused input with its reason, step-downs, timeouts) to stderr\n",
      set_trace, replay_trace},
+    /* >>> rsnap */
+    {"compact", true,
+     "  --compact K|auto  raft: every node compacts its log each K applied entries (its\n"
+     "                    state machine as the snapshot, on its disk), so lagging and\n"
+     "                    restarted nodes get InstallSnapshot; auto: half the seeds, K and\n"
+     "                    the chunk size drawn from the seed; default never\n",
+     set_compact, replay_compact},
+    /* <<< rsnap */
 };
 
 static const sim_stat_def_t raft_stats[] = {

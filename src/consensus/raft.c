@@ -202,6 +202,19 @@ static int become_follower(ut_consensus_t *h, uint64_t term, uint64_t leader, co
     return UT_OK;
 }
 
+/* >>> rmemb: the role changes membership.c needs */
+void ut__consensus_reset_election_timer(ut_consensus_t *h)
+{
+    reset_election_timer(h);
+}
+
+int ut__consensus_become_follower(ut_consensus_t *h, uint64_t term, uint64_t leader,
+                                  const char *why)
+{
+    return become_follower(h, term, leader, why);
+}
+/* <<< rmemb */
+
 /* ------------------------------------------------------------ replication */
 
 /* Send entries [p->next, ...] to p, batched up to the configured limits.
@@ -303,6 +316,7 @@ static int become_leader(ut_consensus_t *h)
     /* §5.4.2, §8: a new leader appends a no-op of its own term, so that the
      * entries of earlier terms can become committed through it. */
     ut__consensus_log_append(&h->log, h->term, UT_ENTRY_NOOP, NULL, 0);
+    ut__consensus_members_become_leader(h); /* >>> rmemb <<< */
     ut__consensus_pend(h, UT__CONSENSUS_PEND_ENTS | UT__CONSENSUS_PEND_CHECK |
                               UT__CONSENSUS_PEND_FLUSH);
     h->heartbeat_start = h->now;
@@ -314,6 +328,12 @@ static int become_leader(ut_consensus_t *h)
 
 static ut__consensus_vote_result_t tally(const ut_consensus_t *h)
 {
+    /* >>> rmemb: thesis §4.3, a joint configuration elects with a majority
+     * of each half (slot layout: consensus/membership.h). */
+    if (UT__UNLIKELY(h->mb.joint))
+        return ut__consensus_quorum_vote_joint(h->votes + h->mb.inc_lo, h->n_voters - h->mb.inc_lo,
+                                               h->votes, h->mb.n_out);
+    /* <<< rmemb */
     return ut__consensus_quorum_vote(h->votes, h->n_voters);
 }
 
@@ -467,6 +487,9 @@ static void config_defaults(ut_consensus_config_t *cfg)
     cfg->max_inflight = 16;
     cfg->pre_vote = true;
     cfg->check_quorum = true;
+    /* >>> rmemb: one AppendEntries of the default size catches it up */
+    cfg->promote_max_lag = 256;
+    /* <<< rmemb */
 }
 
 /* The caller's config of any known version as a current one: the fields its
@@ -566,28 +589,11 @@ int ut_consensus_new(ut_consensus_t **out, const ut_consensus_config_t *cfg)
     h->cfg.voters = NULL; /* not kept: the caller owns them */
     h->cfg.observers = NULL;
     h->id = cfg->id;
-    h->n_members = n;
-    h->n_voters = cfg->n_voters;
-    for (size_t i = 0; i < n; i++) {
-        bool voter = i < cfg->n_voters;
-        h->ids[i] = voter ? cfg->voters[i] : cfg->observers[i - cfg->n_voters];
-        ut__consensus_inflight_init(&h->prs[i].inflight, h->rings + i * cfg->max_inflight,
-                                    cfg->max_inflight, h->max_inflight_bytes);
-        if (h->ids[i] == h->id) {
-            h->self = i;
-            h->self_voter = voter;
-        }
-    }
-    _Static_assert(2 * UT_CONSENSUS_MAX_NODES == 128 && UT_CONSENSUS_MAX_NODES < 255,
+    _Static_assert(2 * UT_CONSENSUS_MAX_NODES == 128 && UT__CONSENSUS_MAX_SLOTS < 255,
                    "peer_slot: 128 entries (ut__consensus_peer_hash) of slot + 1 in a byte");
-    for (size_t i = 0; i < n; i++) {
-        if (i == h->self)
-            continue;
-        size_t k = ut__consensus_peer_hash(h->ids[i]);
-        while (h->peer_slot[k] != 0)
-            k = (k + 1) & (2 * UT_CONSENSUS_MAX_NODES - 1);
-        h->peer_slot[k] = (uint8_t)(i + 1);
-    }
+    /* >>> rmemb: ids, prs, peer_slot ... from the configuration */
+    ut__consensus_members_init(h, cfg);
+    /* <<< rmemb */
     h->role = h->self_voter ? UT_CONSENSUS_FOLLOWER : UT_CONSENSUS_OBSERVER;
     h->last_role = h->role;
     h->rng = ut__rand_seed(cfg->seed, cfg->id);
@@ -621,6 +627,7 @@ int ut_consensus_restore(ut_consensus_t *h, const ut_consensus_hard_state_t *hs,
                                     0, 0, "restore: the node already took input");
     size_t bytes = 0;
     uint64_t prev_term = 0;
+    bool has_cfg = false; /* >>> rmemb <<< */
     for (size_t i = 0; i < n; i++) {
         const ut_entry_t *e = &entries[i];
         if (e->index != i + 1)
@@ -633,10 +640,15 @@ int ut_consensus_restore(ut_consensus_t *h, const ut_consensus_hard_state_t *hs,
                                         "restore: entry %llu has impossible term %llu",
                                         (unsigned long long)e->index, (unsigned long long)e->term);
         if (e->type > UT_ENTRY_NOOP || (e->len > 0 && e->data == NULL) ||
-            e->len > UT_CONSENSUS_MAX_ENTRY_BYTES)
-            return UT__CONSENSUS_REFUSE(h, UT_ECORRUPT, "restore-refused", "entry malformed",
-                                        e->index, e->len, "restore: entry %llu is malformed",
-                                        (unsigned long long)e->index);
+            e->len > UT_CONSENSUS_MAX_ENTRY_BYTES) {
+            /* >>> rmemb: a configuration entry with a valid payload */
+            if (e->type == UT_ENTRY_CONFIG && ut__consensus_members_check_entry(e) == UT_OK) {
+                has_cfg = true;
+            } else /* <<< rmemb */
+                return UT__CONSENSUS_REFUSE(h, UT_ECORRUPT, "restore-refused", "entry malformed",
+                                            e->index, e->len, "restore: entry %llu is malformed",
+                                            (unsigned long long)e->index);
+        }
         if (bytes > SIZE_MAX - e->len)
             return UT__CONSENSUS_REFUSE(h, UT_ENOMEM, "restore-refused", "out of memory", n, 0,
                                         "restore: out of memory (%zu entries)", n);
@@ -662,12 +674,19 @@ int ut_consensus_restore(ut_consensus_t *h, const ut_consensus_hard_state_t *hs,
                                     hs->commit, n, "restore: commit %llu beyond the last entry %zu",
                                     (unsigned long long)hs->commit, n);
     if (hs->vote != 0) {
-        if (find_member(h, hs->vote) >= h->n_voters || hs->term == 0)
+        /* >>> rmemb: with configuration entries in the log the vote may be
+         * for a voter of any of them (checked no further) */
+        if ((!has_cfg && find_member(h, hs->vote) >= h->n_voters) || hs->term == 0)
+            /* <<< rmemb */
             return UT__CONSENSUS_REFUSE(h, UT_ECORRUPT, "restore-refused", "vote not for a voter",
                                         hs->vote, hs->term, "restore: vote for %llu, not a voter",
                                         (unsigned long long)hs->vote);
     }
     int rc = ut__consensus_log_reserve(&h->log, n, bytes);
+    /* >>> rmemb: room for the slots a configuration from the log needs */
+    if (rc == UT_OK && has_cfg)
+        rc = ut__consensus_members_reserve(h);
+    /* <<< rmemb */
     if (rc != UT_OK)
         return UT__CONSENSUS_REFUSE(h, rc, "restore-refused", "out of memory", n, 0,
                                     "restore: out of memory");
@@ -682,6 +701,10 @@ int ut_consensus_restore(ut_consensus_t *h, const ut_consensus_hard_state_t *hs,
     /* Committed entries the application does not hold yet are handed out
      * again: all of them for an in-memory state machine (applied = 0). */
     h->log.applied = h->cfg.applied;
+    /* >>> rmemb: the configuration of the restored log (thesis §4.1) */
+    if (has_cfg)
+        ut__consensus_members_restored(h);
+    /* <<< rmemb */
     h->restored = true;
     ut__consensus_pend(h, UT__CONSENSUS_PEND_CHECK);
     return UT_OK;
@@ -714,7 +737,14 @@ static int tick_leader(ut_consensus_t *h, uint64_t old_now)
             h->active[i] = false;
         }
         h->quorum_start = now_ms;
-        if (!ut__consensus_quorum_active(active, h->n_voters)) {
+        /* >>> rmemb: joint, a majority of each half (thesis §4.3) */
+        bool alive = UT__UNLIKELY(h->mb.joint)
+                         ? ut__consensus_quorum_active_joint(active + h->mb.inc_lo,
+                                                             h->n_voters - h->mb.inc_lo, active,
+                                                             h->mb.n_out)
+                         : ut__consensus_quorum_active(active, h->n_voters);
+        /* <<< rmemb */
+        if (!alive) {
             UT__CONSENSUS_TRACE(h, UT_TRACE_WARN, "step-down", "check-quorum: no quorum active",
                                 h->term, 0);
             return become_follower(h, h->term, 0, "check-quorum");
@@ -773,6 +803,10 @@ int ut_consensus_tick(ut_consensus_t *h, uint64_t now_ms)
                                     (unsigned long long)now_ms, (unsigned long long)h->now);
     uint64_t old_now = h->now;
     h->now = now_ms;
+    /* >>> rmemb: a committed configuration change settles (thesis §4.2.2, §4.3) */
+    if (UT__UNLIKELY(h->mb.pending))
+        ut__consensus_members_settle(h);
+    /* <<< rmemb */
     return h->role == UT_CONSENSUS_LEADER ? tick_leader(h, old_now) : tick_election(h, old_now);
 }
 
@@ -909,6 +943,7 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
               ut__consensus_log_term(&h->log, a->prev_index) == a->prev_term;
     uint64_t conflict = 0, t = a->prev_term;
     size_t skip = a->n_entries, bytes = 0;
+    bool has_cfg = false; /* >>> rmemb <<< */
     for (size_t i = 0; i < a->n_entries; i++) {
         const ut_entry_t *e = &a->entries[i];
         if (e->index != a->prev_index + 1 + i)
@@ -921,10 +956,15 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
                 h, UT_EINVAL, "step-refused", "malformed append: entry term", m->term, m->from,
                 "step: append entry %llu has impossible term", (unsigned long long)e->index);
         if (e->type > UT_ENTRY_NOOP || (e->len > 0 && e->data == NULL) ||
-            e->len > UT_CONSENSUS_MAX_ENTRY_BYTES)
-            return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused", "malformed append: entry",
-                                        m->term, m->from, "step: append entry %llu is malformed",
-                                        (unsigned long long)e->index);
+            e->len > UT_CONSENSUS_MAX_ENTRY_BYTES) {
+            /* >>> rmemb: a configuration entry: its payload is checked here */
+            if (e->type == UT_ENTRY_CONFIG && ut__consensus_members_check_entry(e) == UT_OK)
+                has_cfg = true;
+            else /* <<< rmemb */
+                return UT__CONSENSUS_REFUSE(
+                    h, UT_EINVAL, "step-refused", "malformed append: entry", m->term, m->from,
+                    "step: append entry %llu is malformed", (unsigned long long)e->index);
+        }
         t = e->term;
         if (skip == a->n_entries) {
             if (e->index > h->log.last) {
@@ -951,6 +991,10 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
         if (rc == UT_OK && conflict != 0)
             rc =
                 ut__consensus_log_prepare_truncate(&h->log, conflict, a->prev_index + a->n_entries);
+        /* >>> rmemb: a configuration may come in or be truncated away */
+        if (rc == UT_OK && UT__UNLIKELY(has_cfg || conflict != 0))
+            rc = ut__consensus_members_reserve(h);
+        /* <<< rmemb */
         if (rc != UT_OK)
             return rc;
     }
@@ -1021,6 +1065,12 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
     }
     if (skip < a->n_entries)
         ut__consensus_pend(h, UT__CONSENSUS_PEND_ENTS);
+    /* >>> rmemb: thesis §4.1, a configuration entry takes effect once in the
+     * log; one truncated away gives back the configuration before it. */
+    if (UT__UNLIKELY((has_cfg && skip < a->n_entries) ||
+                     (conflict != 0 && conflict <= h->mb.last_entry)))
+        ut__consensus_members_log_changed(h);
+    /* <<< rmemb */
     uint64_t last_new = a->prev_index + a->n_entries;
     /* §5.3: commitIndex = min(leaderCommit, index of last new entry); never
      * lowered, so a delayed AppendEntries cannot move it back. */
@@ -1234,6 +1284,13 @@ UT__CONSENSUS_NOINLINE static int step_envelope(ut_consensus_t *h, const ut_msg_
  * send (RequestVote, pre-vote, AppendEntries), out of line. slot >= n_voters. */
 UT__CONSENSUS_NOINLINE static int step_sender(ut_consensus_t *h, const ut_msg_t *m, size_t slot)
 {
+    /* >>> rmemb: thesis §4.1, an AppendEntries is processed whatever the
+     * sender is in this node's configuration: the leader may be a node this
+     * one does not know yet (added by an entry it has not received), and a
+     * new node must accept the entries before the one that adds it. */
+    if (m->type == UT_MSG_APPEND && m->from != 0 && m->from != h->id)
+        return UT_OK;
+    /* <<< rmemb */
     if (slot == h->n_members)
         return UT__CONSENSUS_REFUSE(h, UT_ENOTFOUND, "step-refused", "not a peer", m->term, m->from,
                                     "step: %s from %llu, not a peer", ut_msg_type_name(m->type),
@@ -1380,10 +1437,13 @@ int ut_consensus_nodes(const ut_consensus_t *h, uint64_t *out, size_t cap, size_
 {
     if (!ut__consensus_valid(h) || n == NULL || (out == NULL && cap > 0))
         return UT_EINVAL;
-    *n = h->n_members;
-    if (cap < h->n_members)
+    /* >>> rmemb: the configuration's members (slots [0, n_listed)) */
+    size_t k = h->mb.n_listed;
+    /* <<< rmemb */
+    *n = k;
+    if (cap < k)
         return UT_ERANGE;
-    for (size_t i = 0; i < h->n_members; i++)
+    for (size_t i = 0; i < k; i++)
         out[i] = h->ids[i];
     return UT_OK;
 }

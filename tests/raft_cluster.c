@@ -185,6 +185,8 @@ static void check_membership(rc_cluster_t *c, rc_node_t *n, ut_consensus_state_t
     }
     bool voter = raft_check_conf_has(m.voters, m.n_voters, n->id) ||
                  raft_check_conf_has(m.voters_outgoing, m.n_voters_outgoing, n->id);
+    if (voter)
+        n->observer = false; /* from now on it may lead */
     if (voter && st == UT_CONSENSUS_OBSERVER)
         rc_fail(c, "node %llu: a voter of its configuration in state observer",
                 (unsigned long long)n->id);
@@ -346,10 +348,16 @@ static void send_msgs(rc_cluster_t *c, rc_node_t *n, const ut_consensus_ready_t 
                     (unsigned long long)m->from, (unsigned long long)m->to);
             continue;
         }
-        if (n->observer &&
-            (m->type == UT_MSG_VOTE || m->type == UT_MSG_PREVOTE || m->type == UT_MSG_APPEND ||
-             ((m->type == UT_MSG_VOTE_RESP || m->type == UT_MSG_PREVOTE_RESP) &&
-              m->body.vote_resp.granted)))
+        /* >>> rmemb: a node that is no voter of its current configuration
+         * (an observer, a removed node) never asks for or grants a vote;
+         * only a leader (or one that just stepped down) sends entries. */
+        bool nonvoter = !rc_is_voter(c, n->id, n->id);
+        if ((nonvoter &&
+             (m->type == UT_MSG_VOTE || m->type == UT_MSG_PREVOTE ||
+              ((m->type == UT_MSG_VOTE_RESP || m->type == UT_MSG_PREVOTE_RESP) &&
+               m->body.vote_resp.granted))) ||
+            (m->type == UT_MSG_APPEND && n->observer))
+            /* <<< rmemb */
             rc_fail(c, "observer %llu sent %s", (unsigned long long)n->id,
                     ut_msg_type_name(m->type));
         if (m->type == UT_MSG_VOTE_RESP && m->body.vote_resp.granted && !c->no_vote_check) {

@@ -31,6 +31,9 @@ static const struct {
     {"figures", consensus_group_figures},     {"replication", consensus_group_replication},
     {"observers", consensus_group_observers}, {"errors", consensus_group_errors},
     {"alloc", consensus_group_alloc},
+    /* >>> rmemb */
+    {"membership", consensus_group_membership},
+    /* <<< rmemb */
 };
 
 int main(int argc, char **argv)

@@ -214,7 +214,11 @@ static void rebuild(ut_consensus_t *h, const ut__consensus_conf_t *cur,
         memset(&h->prs[i], 0, sizeof h->prs[i]);
         ut__consensus_inflight_init(&h->prs[i].inflight, h->rings + free_ring * mi, mi,
                                     h->max_inflight_bytes);
-        ut__consensus_progress_reset(&h->prs[i], h->log.last);
+        /* Probe from the last entry (the configuration entry itself when
+         * the leader just appended it): a new node rejects it and the
+         * leader backs up to what the node has (§5.3). */
+        ut__consensus_progress_reset(&h->prs[i], h->log.last > h->log.off ? h->log.last - 1
+                                                                         : h->log.last);
         h->match[i] = 0;
         h->votes[i] = UT__CONSENSUS_VOTE_PENDING;
         h->active[i] = true; /* a new member gets one check-quorum round */

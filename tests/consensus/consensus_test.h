@@ -27,6 +27,9 @@ int consensus_group_restore(void);
 int consensus_group_ready(void);
 int consensus_group_errors(void);
 int consensus_group_alloc(void);
+/* >>> rmemb */
+int consensus_group_membership(void);
+/* <<< rmemb */
 
 #define RC_OK(c)                                                                                   \
     do {                                                                                           \

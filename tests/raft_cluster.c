@@ -190,7 +190,9 @@ static void check_membership(rc_cluster_t *c, rc_node_t *n, ut_consensus_state_t
     if (voter && st == UT_CONSENSUS_OBSERVER)
         rc_fail(c, "node %llu: a voter of its configuration in state observer",
                 (unsigned long long)n->id);
-    if (!voter && (st == UT_CONSENSUS_FOLLOWER || st == UT_CONSENSUS_CANDIDATE))
+    /* (A node that an uncommitted change removes still campaigns, as a
+     * leader it removes still leads: thesis §4.2.2.) */
+    if (!voter && mi <= commit && (st == UT_CONSENSUS_FOLLOWER || st == UT_CONSENSUS_CANDIDATE))
         rc_fail(c, "node %llu: no voter of its configuration but in state %d",
                 (unsigned long long)n->id, (int)st);
     if (!voter && st == UT_CONSENSUS_LEADER && mi <= commit)
@@ -351,11 +353,12 @@ static void send_msgs(rc_cluster_t *c, rc_node_t *n, const ut_consensus_ready_t 
         /* >>> rmemb: a node that is no voter of its current configuration
          * (an observer, a removed node) never asks for or grants a vote;
          * only a leader (or one that just stepped down) sends entries. */
-        bool nonvoter = !rc_is_voter(c, n->id, n->id);
-        if ((nonvoter &&
-             (m->type == UT_MSG_VOTE || m->type == UT_MSG_PREVOTE ||
-              ((m->type == UT_MSG_VOTE_RESP || m->type == UT_MSG_PREVOTE_RESP) &&
-               m->body.vote_resp.granted))) ||
+        ut_consensus_membership_t mm;
+        uint64_t mmi = 0;
+        (void)ut_consensus_membership(n->h, &mm, &mmi);
+        bool nonvoter =
+            !rc_is_voter(c, n->id, n->id) && mmi <= ut_consensus_commit_index(n->h);
+        if ((nonvoter && (m->type == UT_MSG_VOTE || m->type == UT_MSG_PREVOTE)) ||
             (m->type == UT_MSG_APPEND && n->observer))
             /* <<< rmemb */
             rc_fail(c, "observer %llu sent %s", (unsigned long long)n->id,
@@ -631,8 +634,8 @@ int rc_restart(rc_cluster_t *c, uint64_t id)
         rc = ut_consensus_restore(n->h, &hs, es, n->n_log);
         free(es);
         if (rc != UT_OK) {
-            rc_fail(c, "node %llu: restore from its own disk failed: %s", (unsigned long long)id,
-                    ut_err_name(rc));
+            rc_fail(c, "node %llu: restore from its own disk failed: %s (%s)",
+                    (unsigned long long)id, ut_err_name(rc), ut_consensus_errmsg(n->h));
             ut_consensus_free(n->h);
             n->h = NULL;
             return rc;

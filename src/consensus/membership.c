@@ -240,7 +240,15 @@ static void rebuild(ut_consensus_t *h, const ut__consensus_conf_t *cur,
             k = (k + 1) & (2 * UT_CONSENSUS_MAX_NODES - 1);
         h->peer_slot[k] = (uint8_t)(i + 1);
     }
-    bool voter = h->self < n_voters;
+    /* A voter, or one that a change not yet committed removes (prev is its
+     * committed configuration): as the leader keeps leading until its
+     * removal commits (thesis §4.2.2), such a node still campaigns, never
+     * counting itself. Else, when the leader that removed itself crashes
+     * before the others hold its C_new, the one node with the entry would
+     * refuse to campaign and to vote for the others' shorter logs: no
+     * leader, ever (found by test_consensus_random). */
+    bool voter = h->self < n_voters ||
+                 (prev != NULL && h->self >= n_listed && ut__consensus_conf_is_voter(prev, h->id));
     if (old_n > 0 && voter != h->self_voter && h->role != UT_CONSENSUS_LEADER) {
         /* Thesis §4.2.3: a node that is no voter in its own configuration
          * never campaigns (it waits as an observer); one that became a voter
@@ -427,11 +435,30 @@ void ut__consensus_members_settle(ut_consensus_t *h)
         }
     }
 #endif
-    if (mb->conf_index <= h->log.commit && mb->committed_index != mb->conf_index) {
+    bool out = !ut__consensus_conf_is_voter(&mb->conf, h->id);
+    bool wait = false;
+    if (h->role == UT_CONSENSUS_LEADER && !out)
+        /* A leader keeps the members the change removed until each holds
+         * the entry that removes it, so that the heartbeat below tells it
+         * its removal committed (it then never campaigns); one cut off is
+         * kept until the next change. */
+        for (size_t i = mb->n_listed; i < h->n_members && !wait; i++)
+            wait = i != h->self && h->match[i] < mb->conf_index;
+    if (mb->conf_index <= h->log.commit && mb->committed_index != mb->conf_index && !wait) {
+        if (h->role == UT_CONSENSUS_LEADER &&
+            ut__consensus_msgbuf_reserve(h->live, h->n_members, 0) == UT_OK) {
+            /* Tell the commit to the members the change removes (they stop
+             * campaigning once they know it) and, when this leader steps
+             * down, to everyone. Best effort: without room, they learn it
+             * from the next leader, or campaign in vain (thesis §4.2.3). */
+            for (size_t i = out ? 0 : mb->n_listed; i < h->n_members; i++)
+                if (i != h->self)
+                    ut__consensus_send_heartbeat(h, i);
+        }
         mb->committed = mb->conf;
         mb->committed_index = mb->conf_index;
         rebuild(h, &mb->conf, NULL); /* the removed members leave */
-        if (h->role == UT_CONSENSUS_LEADER && !ut__consensus_conf_is_voter(&mb->conf, h->id)) {
+        if (h->role == UT_CONSENSUS_LEADER && out) {
             /* Thesis §4.2.2: a leader that the committed configuration
              * removed steps down; it is no voter, so it never campaigns. */
             UT__CONSENSUS_TRACE(h, UT_TRACE_INFO, "step-down", "removed from the configuration",
@@ -439,7 +466,7 @@ void ut__consensus_members_settle(ut_consensus_t *h)
             (void)ut__consensus_become_follower(h, h->term, 0, "removed from the configuration");
         }
     }
-    if (h->role == UT_CONSENSUS_LEADER && mb->joint && mb->conf.auto_leave &&
+    if (h->role == UT_CONSENSUS_LEADER && mb->joint && mb->conf.auto_leave && !wait &&
         mb->last_entry == mb->conf_index && mb->conf_index <= h->log.commit &&
         h->log.commit >= mb->term_start) {
         /* Thesis §4.3: once C_old,new is committed the leader appends C_new.

@@ -213,6 +213,13 @@ int ut__consensus_become_follower(ut_consensus_t *h, uint64_t term, uint64_t lea
 {
     return become_follower(h, term, leader, why);
 }
+
+static void send_heartbeat(ut_consensus_t *h, size_t slot);
+
+void ut__consensus_send_heartbeat(ut_consensus_t *h, size_t slot)
+{
+    send_heartbeat(h, slot);
+}
 /* <<< rmemb */
 
 /* ------------------------------------------------------------ replication */
@@ -674,9 +681,13 @@ int ut_consensus_restore(ut_consensus_t *h, const ut_consensus_hard_state_t *hs,
                                     hs->commit, n, "restore: commit %llu beyond the last entry %zu",
                                     (unsigned long long)hs->commit, n);
     if (hs->vote != 0) {
-        /* >>> rmemb: with configuration entries in the log the vote may be
-         * for a voter of any of them (checked no further) */
-        if ((!has_cfg && find_member(h, hs->vote) >= h->n_voters) || hs->term == 0)
+        /* >>> rmemb: the vote went to a voter of the configuration in
+         * effect then, which a truncation may since have taken away: with
+         * configuration entries in the log, for this node itself, or on a
+         * node created as a non-voter (joining a changing cluster), it is
+         * checked no further. */
+        bool may_differ = has_cfg || hs->vote == h->id || !h->self_voter;
+        if ((!may_differ && find_member(h, hs->vote) >= h->n_voters) || hs->term == 0)
             /* <<< rmemb */
             return UT__CONSENSUS_REFUSE(h, UT_ECORRUPT, "restore-refused", "vote not for a voter",
                                         hs->vote, hs->term, "restore: vote for %llu, not a voter",
@@ -1149,9 +1160,7 @@ static void trace_vote(const ut_consensus_t *h, const ut_msg_t *m, bool grant)
         return;
     }
     const char *why;
-    if (!h->self_voter)
-        why = "an observer does not vote";
-    else if (pre && m->term <= h->term)
+    if (pre && m->term <= h->term)
         why = "proposed term not ahead";
     else if (!pre && m->term != h->term)
         why = "not this term";
@@ -1188,9 +1197,14 @@ static int handle_vote(ut_consensus_t *h, const ut_msg_t *m)
             return rc;
     }
     bool grant;
-    if (!h->self_voter) {
-        grant = false; /* observers never vote */
-    } else if (pre) {
+    /* >>> rmemb: thesis §4.1, a vote is answered whatever this node is in
+     * its own configuration: an observer may be a voter whose promotion it
+     * has not received yet, and without its vote a configuration that needs
+     * it could never elect a leader again. The candidate counts only the
+     * voters of its configuration, so a vote from a non-voter counts
+     * nowhere else (tests/consensus/observers.c). */
+    if (pre) {
+        /* <<< rmemb */
         /* Thesis §9.6: grant if the candidate could win: its proposed term
          * is ahead of ours and its log is up to date. Nothing is recorded. */
         grant = m->term > h->term && log_up_to_date(h, v->last_log_term, v->last_log_index);
@@ -1289,6 +1303,16 @@ UT__CONSENSUS_NOINLINE static int step_sender(ut_consensus_t *h, const ut_msg_t 
      * one does not know yet (added by an entry it has not received), and a
      * new node must accept the entries before the one that adds it. */
     if (m->type == UT_MSG_APPEND && m->from != 0 && m->from != h->id)
+        return UT_OK;
+    /* Thesis §4.1 too: once the configuration has changed, a (pre-)vote
+     * request from a node that is no voter here is answered, for it may be a
+     * voter by an entry this node lacks (and its vote be needed: else no
+     * leader, ever); but thesis §4.2.3: not while a leader is alive, so a
+     * removed node cannot disrupt the cluster. A static configuration
+     * refuses such requests as it always did. */
+    if ((m->type == UT_MSG_VOTE || m->type == UT_MSG_PREVOTE) && h->mb.last_entry != 0 &&
+        m->from != 0 && m->from != h->id && h->role != UT_CONSENSUS_LEADER &&
+        (h->leader == 0 || h->now - h->leader_contact >= h->cfg.election_timeout_ms))
         return UT_OK;
     /* <<< rmemb */
     if (slot == h->n_members)

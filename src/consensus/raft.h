@@ -232,6 +232,8 @@ static inline bool ut__consensus_needs_append(const ut_consensus_t *h,
 void ut__consensus_reset_election_timer(ut_consensus_t *h);
 int ut__consensus_become_follower(ut_consensus_t *h, uint64_t term, uint64_t leader,
                                   const char *why);
+/* A heartbeat to slot (one message reserved). */
+void ut__consensus_send_heartbeat(ut_consensus_t *h, size_t slot);
 /* <<< rmemb */
 
 /* Leader: send whatever each peer is missing and may receive now. */

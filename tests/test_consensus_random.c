@@ -366,7 +366,9 @@ static uint64_t run_range(uint64_t first, uint64_t n, size_t voters, bool vote_c
             printf("# VIOLATION seed %llu, %zu voters: %s\n"
                    "# replay: UT_RAFT_SEED=%llu %s\n",
                    (unsigned long long)s, voters, err, (unsigned long long)s,
-#ifdef UT_RAFT_EXPECT_VIOLATION
+#if defined(UT_RAFT_EXPECT_CONFIG_ON_COMMIT) /* >>> rmemb <<< */
+                   "test_consensus_random_config_on_commit"
+#elif defined(UT_RAFT_EXPECT_VIOLATION)
                    "test_consensus_random_forget_vote"
 #else
                    "test_consensus_random"
@@ -443,6 +445,49 @@ int main(void)
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
+
+#elif defined(UT_RAFT_EXPECT_CONFIG_ON_COMMIT)
+/* >>> rmemb: against a core whose configuration entries take effect when
+ * they commit instead of when they are appended (-DUT__FAULT_CONFIG_ON_COMMIT,
+ * thesis §4.1 says why that is wrong): the leader then commits with the
+ * majority of the configuration before the change, which the per-
+ * configuration commit check (raft_check_commit_quorum) must catch within a
+ * bounded number of seeds. */
+#    define CONFIG_ON_COMMIT_MAX_SEEDS 50
+
+static void test_config_on_commit_is_caught(void **state)
+{
+    (void)state;
+    stats_t st = {0};
+    char err[512];
+    const char *one = getenv("UT_RAFT_SEED");
+    if (one != NULL && *one != '\0') {
+        uint64_t s = strtoull(one, NULL, 10);
+        bool ok = run_seed(s, 3, true, true, &st, err, sizeof err);
+        if (!ok)
+            printf("# seed %llu, 3 voters: %s\n", (unsigned long long)s, err);
+        assert_false(ok);
+        return;
+    }
+    uint64_t first_bad = 0;
+    uint64_t bad = run_range(1, CONFIG_ON_COMMIT_MAX_SEEDS, 3, true, true, &first_bad, err, &st);
+    print_stats("3 voters, configuration in effect on commit", &st);
+    if (bad == 0)
+        fail_msg("a core whose configurations take effect on commit passed %d seeds",
+                 CONFIG_ON_COMMIT_MAX_SEEDS);
+    printf("# violation found at seed %llu after %llu runs: %s\n", (unsigned long long)first_bad,
+           (unsigned long long)st.runs, err);
+    assert_non_null(strstr(err, "commit-quorum"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_config_on_commit_is_caught),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
+/* <<< rmemb */
 
 #else /* UT_RAFT_EXPECT_VIOLATION */
 

@@ -392,7 +392,8 @@ static inline int raft_check_commit_quorum(raft_check_t *ck, uint64_t id, uint64
             return raft_check_fail(ck, "commit-quorum",
                                    "leader %" PRIu64 " committed index %" PRIu64 " (term %" PRIu64
                                    ") stored on %zu of the %zu %s voters of its configuration",
-                                   id, index, term, have, ns[k], k == 0 ? "(incoming)" : "outgoing");
+                                   id, index, term, have, ns[k],
+                                   k == 0 ? "(incoming)" : "outgoing");
     }
     return RAFT_CHECK_OK;
 }

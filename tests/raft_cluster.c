@@ -212,8 +212,8 @@ static void check_membership(rc_cluster_t *c, rc_node_t *n, ut_consensus_state_t
         return;
     n->lead_commit = commit;
     if (commit > n->n_log) {
-        rc_fail(c, "node %llu: leader commit %llu beyond its disk (%zu)",
-                (unsigned long long)n->id, (unsigned long long)commit, n->n_log);
+        rc_fail(c, "node %llu: leader commit %llu beyond its disk (%zu)", (unsigned long long)n->id,
+                (unsigned long long)commit, n->n_log);
         return;
     }
     raft_check_conf_t conf;
@@ -356,8 +356,7 @@ static void send_msgs(rc_cluster_t *c, rc_node_t *n, const ut_consensus_ready_t 
         ut_consensus_membership_t mm;
         uint64_t mmi = 0;
         (void)ut_consensus_membership(n->h, &mm, &mmi);
-        bool nonvoter =
-            !rc_is_voter(c, n->id, n->id) && mmi <= ut_consensus_commit_index(n->h);
+        bool nonvoter = !rc_is_voter(c, n->id, n->id) && mmi <= ut_consensus_commit_index(n->h);
         if ((nonvoter && (m->type == UT_MSG_VOTE || m->type == UT_MSG_PREVOTE)) ||
             (m->type == UT_MSG_APPEND && n->observer))
             /* <<< rmemb */

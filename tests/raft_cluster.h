@@ -70,10 +70,10 @@ typedef struct rc_node {
     uint64_t truncations; /* ready.truncate_from != 0 seen */
     int last_step_rc;
     /* >>> rmemb: membership changes */
-    bool joined;               /* added by rc_add_node: created as an observer of itself */
-    uint64_t disk_conf;        /* index of the latest UT_ENTRY_CONFIG on the disk, or 0 */
-    uint64_t lead_term;        /* term in which the commit check below last saw it lead */
-    uint64_t lead_commit;      /* its commit index then (commit-quorum check) */
+    bool joined;          /* added by rc_add_node: created as an observer of itself */
+    uint64_t disk_conf;   /* index of the latest UT_ENTRY_CONFIG on the disk, or 0 */
+    uint64_t lead_term;   /* term in which the commit check below last saw it lead */
+    uint64_t lead_commit; /* its commit index then (commit-quorum check) */
     /* <<< rmemb */
 } rc_node_t;
 

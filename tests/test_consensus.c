@@ -26,10 +26,14 @@ static const struct {
     const char *name;
     int (*run)(void);
 } groups[] = {
-    {"config", consensus_group_config},       {"restore", consensus_group_restore},
-    {"election", consensus_group_election},   {"ready", consensus_group_ready},
-    {"figures", consensus_group_figures},     {"replication", consensus_group_replication},
-    {"observers", consensus_group_observers}, {"errors", consensus_group_errors},
+    {"config", consensus_group_config},
+    {"restore", consensus_group_restore},
+    {"election", consensus_group_election},
+    {"ready", consensus_group_ready},
+    {"figures", consensus_group_figures},
+    {"replication", consensus_group_replication},
+    {"observers", consensus_group_observers},
+    {"errors", consensus_group_errors},
     {"alloc", consensus_group_alloc},
     /* >>> rmemb */
     {"membership", consensus_group_membership},

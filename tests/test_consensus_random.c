@@ -113,8 +113,8 @@ static bool random_change(rc_cluster_t *c, uint64_t l, uint64_t r)
     }
     rc = rc_change(c, l, ch, n, flags, NULL);
     if (rc != UT_OK && rc != UT_EBUSY && rc != UT_ESTATE)
-        rc_fail(c, "propose_change on leader %llu: %s (%s)", (unsigned long long)l,
-                ut_err_name(rc), ut_consensus_errmsg(rc_h(c, l)));
+        rc_fail(c, "propose_change on leader %llu: %s (%s)", (unsigned long long)l, ut_err_name(rc),
+                ut_consensus_errmsg(rc_h(c, l)));
     return rc == UT_OK;
 }
 /* <<< rmemb */

@@ -372,7 +372,11 @@ UT_API int ut_consensus_tick(ut_consensus_t *h, uint64_t now_ms);
  *                     indexes or terms, an entry above UT_CONSENSUS_MAX_ENTRY_BYTES,
  *                     or a term that breaks the term-jump rule
  *                     (UT_CONSENSUS_TERM_HEADROOM); nothing changed.
- * @retval UT_ENOTFOUND Sender is not a member; nothing changed.
+ * @retval UT_ENOTFOUND Sender is not a member; nothing changed. Since 0.3.0 an
+ *                     AppendEntries is processed whatever its sender (thesis
+ *                     §4.1: the leader may have been added by an entry this
+ *                     node lacks), and so is a vote request once the
+ *                     configuration has changed and no leader is alive.
  * @retval UT_ENOMEM   Allocation failed; nothing changed.
  * @since 0.1.0
  */
@@ -687,9 +691,10 @@ UT_API int ut_consensus_propose_change(ut_consensus_t *h, const ut_consensus_cha
  * @param[out] index Receives the entry's index; may be NULL.
  * @retval UT_OK         Appended.
  * @retval UT_ENOTLEADER This node is not the leader.
- * @retval UT_ESTATE     The configuration is not joint.
- * @retval UT_EBUSY      The joint entry (or a leave) is not committed yet, or
- *                       this leader has not committed an entry of its term.
+ * @retval UT_ESTATE     The configuration is not joint (also once the leave
+ *                       entry is appended).
+ * @retval UT_EBUSY      The joint entry is not committed yet, or this leader
+ *                       has not committed an entry of its term.
  * @retval UT_EINVAL     NULL handle.
  * @retval UT_ENOMEM     Allocation failed; nothing changed.
  * @since 0.3.0

@@ -108,8 +108,7 @@ int ut__consensus_conf_decode(const void *data, size_t len, ut__consensus_conf_t
         (p[1] & ~UT__CONSENSUS_CONF_AUTO_LEAVE) != 0)
         return UT_EINVAL;
     uint32_t nv = get_u16(p + 2), no = get_u16(p + 4), nb = get_u16(p + 6);
-    if (nv > UT_CONSENSUS_MAX_NODES || no > UT_CONSENSUS_MAX_NODES ||
-        nb > UT_CONSENSUS_MAX_NODES ||
+    if (nv > UT_CONSENSUS_MAX_NODES || no > UT_CONSENSUS_MAX_NODES || nb > UT_CONSENSUS_MAX_NODES ||
         len != UT__CONSENSUS_CONF_HDR + 8u * ((size_t)nv + no + nb))
         return UT_EINVAL;
     out->n_voters = nv;
@@ -217,8 +216,8 @@ static void rebuild(ut_consensus_t *h, const ut__consensus_conf_t *cur,
         /* Probe from the last entry (the configuration entry itself when
          * the leader just appended it): a new node rejects it and the
          * leader backs up to what the node has (§5.3). */
-        ut__consensus_progress_reset(&h->prs[i], h->log.last > h->log.off ? h->log.last - 1
-                                                                         : h->log.last);
+        ut__consensus_progress_reset(&h->prs[i],
+                                     h->log.last > h->log.off ? h->log.last - 1 : h->log.last);
         h->match[i] = 0;
         h->votes[i] = UT__CONSENSUS_VOTE_PENDING;
         h->active[i] = true; /* a new member gets one check-quorum round */
@@ -553,18 +552,17 @@ static int change_allowed(ut_consensus_t *h, const char *ctx)
 {
     ut__consensus_members_t *mb = &h->mb;
     if (h->role != UT_CONSENSUS_LEADER)
-        return UT__CONSENSUS_REFUSE(h, UT_ENOTLEADER, "change-refused", "not the leader",
-                                    h->leader, 0, "%s: not the leader (leader is %llu)", ctx,
+        return UT__CONSENSUS_REFUSE(h, UT_ENOTLEADER, "change-refused", "not the leader", h->leader,
+                                    0, "%s: not the leader (leader is %llu)", ctx,
                                     (unsigned long long)h->leader);
     if (mb->pending)
         ut__consensus_members_settle(h);
     if (mb->last_entry > h->log.commit)
-        return UT__CONSENSUS_REFUSE(h, UT_EBUSY, "change-refused", "a change is pending",
-                                    mb->last_entry, h->log.commit,
-                                    "%s: the configuration entry at index %llu is not committed "
-                                    "yet (commit %llu): one change at a time",
-                                    ctx, (unsigned long long)mb->last_entry,
-                                    (unsigned long long)h->log.commit);
+        return UT__CONSENSUS_REFUSE(
+            h, UT_EBUSY, "change-refused", "a change is pending", mb->last_entry, h->log.commit,
+            "%s: the configuration entry at index %llu is not committed "
+            "yet (commit %llu): one change at a time",
+            ctx, (unsigned long long)mb->last_entry, (unsigned long long)h->log.commit);
     if (h->log.commit < mb->term_start)
         return UT__CONSENSUS_REFUSE(
             h, UT_EBUSY, "change-refused", "no entry of this term committed yet", mb->term_start,
@@ -642,8 +640,8 @@ int ut_consensus_propose_change(ut_consensus_t *h, const ut_consensus_change_t *
                                             i, "%s: %s %llu: already a %s", ctx, change_name(t),
                                             (unsigned long long)id, voter ? "voter" : "observer");
             if (conf_members(&c) >= UT_CONSENSUS_MAX_NODES)
-                return UT__CONSENSUS_REFUSE(h, UT_ERANGE, "change-refused", "too many members",
-                                            id, i, "%s: %s %llu: more than %u members", ctx,
+                return UT__CONSENSUS_REFUSE(h, UT_ERANGE, "change-refused", "too many members", id,
+                                            i, "%s: %s %llu: more than %u members", ctx,
                                             change_name(t), (unsigned long long)id,
                                             (unsigned)UT_CONSENSUS_MAX_NODES);
             if (t == UT_CONSENSUS_ADD_VOTER) {

@@ -5,8 +5,8 @@
  * follow it. consensus/membership.c; docs/consensus.md, "Membership changes".
  *
  * Rules (Ongaro's thesis, cited as "thesis §N"; Raft paper §6):
- *   - a configuration entry (UT_ENTRY_CONFIG, payload docs/wire-format.md
- *     §13) takes effect as soon as it is in the log, on the leader and on
+ *   - a configuration entry (UT_ENTRY_CONFIG, payload docs/wire-format.md,
+ *     "Configuration entries") takes effect as soon as it is in the log, on the leader and on
  *     every follower, committed or not (thesis §4.1); a truncated one gives
  *     the configuration back to the entry before it;
  *   - one change at a time: none is accepted while the last configuration
@@ -35,8 +35,7 @@
 #define UT__CONSENSUS_CONF_VERSION 1u
 #define UT__CONSENSUS_CONF_HDR 8u
 #define UT__CONSENSUS_CONF_AUTO_LEAVE 1u /* header flag bit */
-#define UT__CONSENSUS_CONF_MAX_BYTES                                                               \
-    (UT__CONSENSUS_CONF_HDR + 8u * 3u * UT_CONSENSUS_MAX_NODES)
+#define UT__CONSENSUS_CONF_MAX_BYTES (UT__CONSENSUS_CONF_HDR + 8u * 3u * UT_CONSENSUS_MAX_NODES)
 
 /* A configuration, decoded. voters are the incoming set when joint. */
 typedef struct ut__consensus_conf {
@@ -54,17 +53,17 @@ typedef struct ut__consensus_members {
     size_t n_out;    /* outgoing voters: slots [0, n_out) */
     size_t n_listed; /* slots [0, n_listed): members of conf */
     size_t rings_cap;
-    uint64_t conf_index;      /* entry that set conf (0: ut_consensus_new) */
-    uint64_t last_entry;      /* latest configuration entry in the log */
-    uint64_t committed_index; /* entry that set committed (<= commit) */
-    uint64_t term_start;      /* leader: index of the no-op of its term */
+    uint64_t conf_index;            /* entry that set conf (0: ut_consensus_new) */
+    uint64_t last_entry;            /* latest configuration entry in the log */
+    uint64_t committed_index;       /* entry that set committed (<= commit) */
+    uint64_t term_start;            /* leader: index of the no-op of its term */
     ut__consensus_conf_t conf;      /* in effect: the latest in the log */
     ut__consensus_conf_t committed; /* the latest known committed */
 } ut__consensus_members_t;
 
 struct ut_consensus;
 
-/* Payload codec (docs/wire-format.md §13). decode validates everything
+/* Payload codec (docs/wire-format.md, "Configuration entries"). decode validates everything
  * (UT_EINVAL for any malformed payload) and fills out. */
 size_t ut__consensus_conf_len(const ut__consensus_conf_t *c);
 void ut__consensus_conf_encode(const ut__consensus_conf_t *c, unsigned char *out);

@@ -749,11 +749,11 @@ static int tick_leader(ut_consensus_t *h, uint64_t old_now)
         }
         h->quorum_start = now_ms;
         /* >>> rmemb: joint, a majority of each half (thesis §4.3) */
-        bool alive = UT__UNLIKELY(h->mb.joint)
-                         ? ut__consensus_quorum_active_joint(active + h->mb.inc_lo,
-                                                             h->n_voters - h->mb.inc_lo, active,
-                                                             h->mb.n_out)
-                         : ut__consensus_quorum_active(active, h->n_voters);
+        bool alive =
+            UT__UNLIKELY(h->mb.joint)
+                ? ut__consensus_quorum_active_joint(active + h->mb.inc_lo,
+                                                    h->n_voters - h->mb.inc_lo, active, h->mb.n_out)
+                : ut__consensus_quorum_active(active, h->n_voters);
         /* <<< rmemb */
         if (!alive) {
             UT__CONSENSUS_TRACE(h, UT_TRACE_WARN, "step-down", "check-quorum: no quorum active",

@@ -255,9 +255,9 @@ static inline void ut__consensus_maybe_commit(ut_consensus_t *h)
      * of the incoming voters (slots inc_lo .. n_voters) and of the outgoing
      * ones (slots 0 .. n_out); one predictable branch when not joint. */
     if (UT__UNLIKELY(h->mb.joint))
-        best = ut__consensus_quorum_commit_joint(h->match + h->mb.inc_lo,
-                                                 h->n_voters - h->mb.inc_lo, h->match,
-                                                 h->mb.n_out, h->log.commit);
+        best =
+            ut__consensus_quorum_commit_joint(h->match + h->mb.inc_lo, h->n_voters - h->mb.inc_lo,
+                                              h->match, h->mb.n_out, h->log.commit);
     else
         /* <<< rmemb */
         best = ut__consensus_quorum_commit(h->match, h->n_voters, h->log.commit);

@@ -473,8 +473,8 @@ static void test_removed_node_does_not_disrupt(void **state)
  * have in its configuration is processed; a configuration entry truncated
  * away gives the previous configuration back. Hand-made messages to one
  * node, the payload written from docs/wire-format.md. */
-static size_t enc_conf(uint8_t *out, const uint64_t *v, uint16_t nv, const uint64_t *o,
-                       uint16_t no, const uint64_t *b, uint16_t nb, bool auto_leave)
+static size_t enc_conf(uint8_t *out, const uint64_t *v, uint16_t nv, const uint64_t *o, uint16_t no,
+                       const uint64_t *b, uint16_t nb, bool auto_leave)
 {
     out[0] = 1;
     out[1] = auto_leave ? 1 : 0;
@@ -555,7 +555,8 @@ static void test_config_on_append_and_truncation_revert(void **state)
     /* Only the entry above the kept one is truncated: a configuration at
      * index 4 truncated at 5 stays. */
     l1 = enc_conf(p1, v4, 4, NULL, 0, NULL, 0, false);
-    ut_entry_t e4[2] = {{2, 4, UT_ENTRY_CONFIG, (uint32_t)l1, p1}, {2, 5, UT_ENTRY_NORMAL, 0, NULL}};
+    ut_entry_t e4[2] = {{2, 4, UT_ENTRY_CONFIG, (uint32_t)l1, p1},
+                        {2, 5, UT_ENTRY_NORMAL, 0, NULL}};
     m = mk_append(1, 2, 2, 3, 2, 3, e4, 2);
     STEP_OK(h, m);
     ut_entry_t e5 = {3, 5, UT_ENTRY_NORMAL, 0, NULL};
@@ -653,9 +654,9 @@ static void test_joint_consensus_safety(void **state)
         assert_int_equal(rc_add_node(&c, &id), UT_OK);
         (void)change_committed(&c, 1, UT_CONSENSUS_ADD_OBSERVER, id);
     }
-    ut_consensus_change_t ch[6] = {{UT_CONSENSUS_PROMOTE, 4},       {UT_CONSENSUS_PROMOTE, 5},
-                                   {UT_CONSENSUS_PROMOTE, 6},       {UT_CONSENSUS_REMOVE_VOTER, 1},
-                                   {UT_CONSENSUS_REMOVE_VOTER, 2},  {UT_CONSENSUS_REMOVE_VOTER, 3}};
+    ut_consensus_change_t ch[6] = {{UT_CONSENSUS_PROMOTE, 4},      {UT_CONSENSUS_PROMOTE, 5},
+                                   {UT_CONSENSUS_PROMOTE, 6},      {UT_CONSENSUS_REMOVE_VOTER, 1},
+                                   {UT_CONSENSUS_REMOVE_VOTER, 2}, {UT_CONSENSUS_REMOVE_VOTER, 3}};
     uint64_t jidx = 0;
     assert_int_equal(rc_change(&c, 1, ch, 6, 0, &jidx), UT_OK);
     ut_consensus_membership_t m = memb(&c, 1, NULL);
@@ -722,9 +723,10 @@ static void test_joint_consensus_safety(void **state)
         assert_int_equal(rc_restart(&c, id), UT_OK);
     for (uint64_t id = 1; id <= 3; id++)
         (void)change_committed(&c, l3, UT_CONSENSUS_ADD_OBSERVER, id);
-    ut_consensus_change_t back[6] = {{UT_CONSENSUS_PROMOTE, 1},      {UT_CONSENSUS_PROMOTE, 2},
-                                     {UT_CONSENSUS_PROMOTE, 3},      {UT_CONSENSUS_REMOVE_VOTER, 4},
-                                     {UT_CONSENSUS_REMOVE_VOTER, 5}, {UT_CONSENSUS_REMOVE_VOTER, 6}};
+    ut_consensus_change_t back[6] = {
+        {UT_CONSENSUS_PROMOTE, 1},      {UT_CONSENSUS_PROMOTE, 2},
+        {UT_CONSENSUS_PROMOTE, 3},      {UT_CONSENSUS_REMOVE_VOTER, 4},
+        {UT_CONSENSUS_REMOVE_VOTER, 5}, {UT_CONSENSUS_REMOVE_VOTER, 6}};
     assert_true(rc_run_until(&c, all_caught_up, NULL, 5000));
     assert_int_equal(rc_change(&c, l3, back, 6, UT_CONSENSUS_CHANGE_AUTO_LEAVE, &jidx), UT_OK);
     assert_true(memb(&c, l3, NULL).auto_leave);
@@ -910,8 +912,8 @@ static void change_sweep(bool follower)
         ut_consensus_change_t ch = {UT_CONSENSUS_ADD_VOTER, 4};
         test_alloc_t ta;
         test_alloc_install(&ta, k);
-        int rc = follower ? ut_consensus_step(h, &m)
-                          : ut_consensus_propose_change(h, &ch, 1, 0, NULL);
+        int rc =
+            follower ? ut_consensus_step(h, &m) : ut_consensus_propose_change(h, &ch, 1, 0, NULL);
         long failures = ta.failures;
         test_alloc_uninstall();
         if (rc == UT_ENOMEM) {

@@ -927,6 +927,23 @@ static void retract_acks(ut_consensus_t *h, uint64_t from)
     }
 }
 
+/* >>> rmemb: an entry the fast check of handle_append doubted: a valid
+ * configuration entry is recorded (mb.cfg_seen, cleared once the log's
+ * configuration is looked at again), anything else refused. */
+UT__CONSENSUS_NOINLINE static int append_entry_slow(ut_consensus_t *h, const ut_msg_t *m,
+                                                    const ut_entry_t *e)
+{
+    if (e->type == UT_ENTRY_CONFIG && e->len <= UT_CONSENSUS_MAX_ENTRY_BYTES &&
+        ut__consensus_members_check_entry(e) == UT_OK) {
+        h->mb.cfg_seen = true;
+        return UT_OK;
+    }
+    return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused", "malformed append: entry", m->term,
+                                m->from, "step: append entry %llu is malformed",
+                                (unsigned long long)e->index);
+}
+/* <<< rmemb */
+
 /* §5.3 receiver rules for AppendEntries; m->term >= h->term here. One pass
  * validates every entry (nothing is trusted before the whole message is
  * checked), finds the first entry we lack or that conflicts with our log, and
@@ -954,7 +971,6 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
               ut__consensus_log_term(&h->log, a->prev_index) == a->prev_term;
     uint64_t conflict = 0, t = a->prev_term;
     size_t skip = a->n_entries, bytes = 0;
-    bool has_cfg = false; /* >>> rmemb <<< */
     for (size_t i = 0; i < a->n_entries; i++) {
         const ut_entry_t *e = &a->entries[i];
         if (e->index != a->prev_index + 1 + i)
@@ -968,13 +984,11 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
                 "step: append entry %llu has impossible term", (unsigned long long)e->index);
         if (e->type > UT_ENTRY_NOOP || (e->len > 0 && e->data == NULL) ||
             e->len > UT_CONSENSUS_MAX_ENTRY_BYTES) {
-            /* >>> rmemb: a configuration entry: its payload is checked here */
-            if (e->type == UT_ENTRY_CONFIG && ut__consensus_members_check_entry(e) == UT_OK)
-                has_cfg = true;
-            else /* <<< rmemb */
-                return UT__CONSENSUS_REFUSE(
-                    h, UT_EINVAL, "step-refused", "malformed append: entry", m->term, m->from,
-                    "step: append entry %llu is malformed", (unsigned long long)e->index);
+            /* >>> rmemb: a configuration entry passes (out of line) */
+            int erc = append_entry_slow(h, m, e);
+            if (erc != UT_OK)
+                return erc;
+            /* <<< rmemb */
         }
         t = e->term;
         if (skip == a->n_entries) {
@@ -1003,7 +1017,7 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
             rc =
                 ut__consensus_log_prepare_truncate(&h->log, conflict, a->prev_index + a->n_entries);
         /* >>> rmemb: a configuration may come in or be truncated away */
-        if (rc == UT_OK && UT__UNLIKELY(has_cfg || conflict != 0))
+        if (rc == UT_OK && UT__UNLIKELY(h->mb.cfg_seen || conflict != 0))
             rc = ut__consensus_members_reserve(h);
         /* <<< rmemb */
         if (rc != UT_OK)
@@ -1078,8 +1092,7 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
         ut__consensus_pend(h, UT__CONSENSUS_PEND_ENTS);
     /* >>> rmemb: thesis §4.1, a configuration entry takes effect once in the
      * log; one truncated away gives back the configuration before it. */
-    if (UT__UNLIKELY((has_cfg && skip < a->n_entries) ||
-                     (conflict != 0 && conflict <= h->mb.last_entry)))
+    if (UT__UNLIKELY(h->mb.cfg_seen || (conflict != 0 && conflict <= h->mb.last_entry)))
         ut__consensus_members_log_changed(h);
     /* <<< rmemb */
     uint64_t last_new = a->prev_index + a->n_entries;

@@ -271,6 +271,17 @@ static bool is_coord(const tpc_t *s, unsigned i)
     return i < s->k;
 }
 
+/* The crash budget (scenario.h, voter): with the coordinator's log in a Raft
+ * group, nodes 1..K are its voters, and the world keeps a majority of them
+ * up as well as a majority of all nodes, so that crashes test the group's
+ * recovery instead of stopping every coordinator for good. Without Raft, no
+ * node is a voter of anything. */
+static bool tpc_voter(void *ctx, unsigned i)
+{
+    const tpc_t *s = ctx;
+    return s->raft && is_coord(s, i);
+}
+
 static uint64_t replica_term(tpc_t *s, unsigned i);
 
 /* The coordinator that would answer now: node 1's, or with a Raft group
@@ -1820,6 +1831,7 @@ const sim_scenario_t sim_scenario_twopc = {
     .n_options = sizeof tpc_options / sizeof tpc_options[0],
     .stats = tpc_stats,
     .n_stats = sizeof tpc_stats / sizeof tpc_stats[0],
+    .voter = tpc_voter,
     .rows = tpc_rows,
     .n_rows = sizeof tpc_rows / sizeof tpc_rows[0],
     .sweep_text = "{committed} committed",

@@ -42,7 +42,7 @@
 typedef struct stats {
     uint64_t runs, elections, committed, crashes, partitions, delivered, dropped;
     uint64_t compactions, snapshots; /* rsnap: compact() calls, snapshots installed */
-    uint64_t changes; /* >>> rmemb: configuration changes accepted <<< */
+    uint64_t changes;                /* >>> rmemb: configuration changes accepted <<< */
 } stats_t;
 
 /* >>> rmemb: one random membership change on leader l: add a fresh node as

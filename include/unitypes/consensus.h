@@ -43,8 +43,9 @@ typedef struct ut_consensus ut_consensus_t;
 #define UT_CONSENSUS_CONFIG_VERSION 3u
 
 /**
- * @brief How a leader confirms it is still the leader before serving a read
- * (thesis §6.4). @since 0.3.0
+ * @brief How a leader will confirm it is still the leader before serving a
+ * read (thesis §6.4). Reserved: reads are not implemented in this release.
+ * @since 0.3.0
  */
 typedef enum ut_consensus_read_mode {
     UT_CONSENSUS_READ_SAFE = 0, /**< ReadIndex: a round of heartbeats acknowledged by a quorum. */
@@ -81,13 +82,12 @@ typedef struct ut_consensus_snapshot {
 } ut_consensus_snapshot_t;
 
 /**
- * @brief A read that may now be served (thesis §6.4): once the application
- * has applied every entry up to @c index, it may answer the read that
- * ut_consensus_read_index() registered with this context. @since 0.3.0
+ * @brief A read that may now be served (thesis §6.4). Reserved: reads are not
+ * implemented in this release, and ready never hands one out. @since 0.3.0
  */
 typedef struct ut_consensus_read_state {
     uint64_t index;  /**< Serve the read once the state machine has applied this index. */
-    const void *ctx; /**< The caller's context bytes, as passed to ut_consensus_read_index(). */
+    const void *ctx; /**< The caller's context bytes. */
     size_t len;      /**< Length of @c ctx. */
 } ut_consensus_read_state_t;
 
@@ -149,9 +149,10 @@ typedef struct ut_consensus_config {
     void *trace_arg; /**< Passed to @c trace as its first argument. @since 0.2.0 */
     /* Version 3 (0.3.0) appends the fields below, in this order. */
     /* >>> rstat: flow control */
-    size_t max_uncommitted_bytes; /**< Leader: payload bytes proposed but not yet committed
-                                     beyond which proposals fail with UT_EBUSY. @since 0.3.0 */
-    size_t max_inflight_bytes;    /**< Leader: payload bytes in flight per follower. @since 0.3.0 */
+    size_t max_uncommitted_bytes; /**< Reserved for flow control (not implemented in this
+                                     release: ignored; set 0). @since 0.3.0 */
+    size_t max_inflight_bytes;    /**< Reserved for flow control (not implemented in this
+                                     release: ignored; set 0). @since 0.3.0 */
     /* <<< rstat */
     /* >>> rsnap: snapshots */
     size_t snapshot_chunk_bytes; /**< Leader: bytes of snapshot image per InstallSnapshot chunk
@@ -166,10 +167,10 @@ typedef struct ut_consensus_config {
                                  Default 256. @since 0.3.0 */
     /* <<< rmemb */
     /* >>> rxfer: reads */
-    ut_consensus_read_mode_t read_mode; /**< How ut_consensus_read_index() confirms
-                                           leadership. @since 0.3.0 */
-    uint64_t max_clock_drift_ms; /**< Lease reads: the bound on clock drift between nodes over
-                                    one election timeout that the lease relies on. @since 0.3.0 */
+    ut_consensus_read_mode_t read_mode; /**< Reserved for linearizable reads (not implemented
+                                           in this release: ignored). @since 0.3.0 */
+    uint64_t max_clock_drift_ms;        /**< Reserved for lease reads (not implemented in this
+                                           release: ignored). @since 0.3.0 */
     /* <<< rxfer */
 } ut_consensus_config_t;
 
@@ -282,8 +283,9 @@ typedef struct ut_consensus_ready {
     const ut_consensus_snapshot_t *snapshot;
     /* <<< rsnap */
     /* >>> rxfer: ready */
-    const ut_consensus_read_state_t *read_states; /**< Reads that may now be served. @since 0.3.0 */
-    size_t n_read_states;                         /**< Number of @c read_states. @since 0.3.0 */
+    const ut_consensus_read_state_t *read_states; /**< Reserved for reads (not implemented in
+                                                     this release): always NULL. @since 0.3.0 */
+    size_t n_read_states; /**< Number of @c read_states: always 0 in this release. @since 0.3.0 */
     /* <<< rxfer */
     /**
      * Room to grow (since 0.2.0): always written as zero. Fields added later

@@ -38,9 +38,6 @@ static const struct {
     /* >>> rsnap */
     {"snapshot", consensus_group_snapshot},
     /* <<< rsnap */
-    /* >>> rmemb */
-    {"membership", consensus_group_membership},
-    /* <<< rmemb */
 };
 
 int main(int argc, char **argv)

@@ -309,6 +309,96 @@ static inline int raft_check_applied(raft_check_t *ck, uint64_t id, uint64_t ind
     return RAFT_CHECK_OK;
 }
 
+/* >>> rmemb: changing membership (Raft paper §6; thesis §4.1, §4.3).
+ * Election Safety, Log Matching, Leader Completeness and State Machine
+ * Safety do not depend on the configuration and are checked as above. What
+ * does is the commit rule: an entry is committed once stored on a majority
+ * of the voters of the configuration in effect at the leader, the latest in
+ * its log (thesis §4.1), of each half of a joint one (thesis §4.3). The
+ * harness reads that configuration from the leader's own log with the
+ * decoder below, written from docs/wire-format.md ("Configuration
+ * entries"), not with the library's: a core that counts the wrong
+ * configuration (one that takes effect on commit, say) is caught. */
+typedef struct raft_check_conf {
+    uint64_t voters[RAFT_CHECK_MAX_NODES];
+    size_t n_voters;
+    uint64_t outgoing[RAFT_CHECK_MAX_NODES]; /* joint: C_old's voters */
+    size_t n_outgoing;
+    uint64_t observers[RAFT_CHECK_MAX_NODES];
+    size_t n_observers;
+    bool auto_leave;
+} raft_check_conf_t;
+
+/* A UT_ENTRY_CONFIG payload: u8 version (1), u8 flags (bit 0 auto_leave),
+ * u16 n_voters, u16 n_outgoing, u16 n_observers, then that many u64 ids,
+ * all little-endian. False if malformed. */
+static inline bool raft_check_conf_decode(const void *data, size_t len, raft_check_conf_t *out)
+{
+    const unsigned char *p = data;
+    if (p == NULL || len < 8 || p[0] != 1 || (p[1] & ~1u) != 0)
+        return false;
+    size_t n[3];
+    for (int k = 0; k < 3; k++) {
+        n[k] = (size_t)p[2 + 2 * k] | (size_t)p[3 + 2 * k] << 8;
+        if (n[k] > RAFT_CHECK_MAX_NODES)
+            return false;
+    }
+    if (len != 8 + 8 * (n[0] + n[1] + n[2]))
+        return false;
+    uint64_t *dst[3] = {out->voters, out->outgoing, out->observers};
+    p += 8;
+    for (int k = 0; k < 3; k++)
+        for (size_t i = 0; i < n[k]; i++, p += 8) {
+            uint64_t v = 0;
+            for (int b = 7; b >= 0; b--)
+                v = v << 8 | p[b];
+            dst[k][i] = v;
+        }
+    out->n_voters = n[0];
+    out->n_outgoing = n[1];
+    out->n_observers = n[2];
+    out->auto_leave = (((const unsigned char *)data)[1] & 1u) != 0;
+    return n[0] > 0;
+}
+
+static inline bool raft_check_conf_has(const uint64_t *ids, size_t n, uint64_t id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] == id)
+            return true;
+    return false;
+}
+
+/* Does node hold entry (index, term) durably? */
+typedef bool (*raft_check_stored_fn)(void *ud, uint64_t node, uint64_t index, uint64_t term);
+
+/* Leader id reports entry (index, term) committed while conf is the
+ * configuration in effect on it: a majority of conf's voters (and of its
+ * outgoing voters when joint) must store it. */
+static inline int raft_check_commit_quorum(raft_check_t *ck, uint64_t id, uint64_t index,
+                                           uint64_t term, const raft_check_conf_t *conf,
+                                           raft_check_stored_fn stored, void *ud)
+{
+    raft_check_count(ck);
+    const uint64_t *sets[2] = {conf->voters, conf->outgoing};
+    const size_t ns[2] = {conf->n_voters, conf->n_outgoing};
+    for (int k = 0; k < 2; k++) {
+        if (ns[k] == 0)
+            continue;
+        size_t have = 0;
+        for (size_t i = 0; i < ns[k]; i++)
+            have += stored(ud, sets[k][i], index, term);
+        if (have < ns[k] / 2 + 1)
+            return raft_check_fail(ck, "commit-quorum",
+                                   "leader %" PRIu64 " committed index %" PRIu64 " (term %" PRIu64
+                                   ") stored on %zu of the %zu %s voters of its configuration",
+                                   id, index, term, have, ns[k],
+                                   k == 0 ? "(incoming)" : "outgoing");
+    }
+    return RAFT_CHECK_OK;
+}
+/* <<< rmemb */
+
 /* Queries, for harnesses and their statistics. */
 static inline uint64_t raft_check_committed_term(const raft_check_t *ck, uint64_t index)
 {

@@ -182,6 +182,79 @@ static void note_leader(rc_cluster_t *c, rc_node_t *n)
     /* <<< rsnap */
 }
 
+/* >>> rmemb: membership checks (raft_cluster.h) */
+static bool stored_on_disk(void *ud, uint64_t node, uint64_t index, uint64_t term)
+{
+    rc_cluster_t *c = ud;
+    rc_node_t *n = rc_node(c, node);
+    return n != NULL && index >= 1 && index <= n->n_log && n->log[index - 1].term == term;
+}
+
+/* The configuration in effect on node n by its disk: its latest
+ * configuration entry, else the one it was created with. */
+static void disk_config(rc_cluster_t *c, const rc_node_t *n, raft_check_conf_t *conf)
+{
+    memset(conf, 0, sizeof *conf);
+    if (n->disk_conf != 0) {
+        const rc_entry_t *e = &n->log[n->disk_conf - 1];
+        if (!raft_check_conf_decode(e->data, e->len, conf))
+            rc_fail(c, "node %llu: configuration entry %llu does not decode",
+                    (unsigned long long)n->id, (unsigned long long)e->index);
+        return;
+    }
+    memcpy(conf->voters, c->voters, c->n_voters * sizeof(uint64_t));
+    conf->n_voters = c->n_voters;
+}
+
+static void check_membership(rc_cluster_t *c, rc_node_t *n, ut_consensus_state_t st,
+                             uint64_t commit)
+{
+    ut_consensus_membership_t m;
+    uint64_t mi = 0;
+    if (ut_consensus_membership(n->h, &m, &mi) != UT_OK) {
+        rc_fail(c, "node %llu: ut_consensus_membership failed", (unsigned long long)n->id);
+        return;
+    }
+    bool voter = raft_check_conf_has(m.voters, m.n_voters, n->id) ||
+                 raft_check_conf_has(m.voters_outgoing, m.n_voters_outgoing, n->id);
+    if (voter)
+        n->observer = false; /* from now on it may lead */
+    if (voter && st == UT_CONSENSUS_OBSERVER)
+        rc_fail(c, "node %llu: a voter of its configuration in state observer",
+                (unsigned long long)n->id);
+    /* (A node that an uncommitted change removes still campaigns, as a
+     * leader it removes still leads: thesis §4.2.2.) */
+    if (!voter && mi <= commit && (st == UT_CONSENSUS_FOLLOWER || st == UT_CONSENSUS_CANDIDATE))
+        rc_fail(c, "node %llu: no voter of its configuration but in state %d",
+                (unsigned long long)n->id, (int)st);
+    if (!voter && st == UT_CONSENSUS_LEADER && mi <= commit)
+        rc_fail(c, "node %llu: still leads after the configuration %llu that removed it committed",
+                (unsigned long long)n->id, (unsigned long long)mi);
+    if (st != UT_CONSENSUS_LEADER)
+        return;
+    /* Commit counting per configuration: each commit index a leader reaches
+     * in its term must be on a majority of the configuration in effect. */
+    uint64_t term = ut_consensus_term(n->h);
+    if (n->lead_term != term) {
+        n->lead_term = term;
+        n->lead_commit = commit;
+        return;
+    }
+    if (commit <= n->lead_commit || c->no_commit_quorum_check)
+        return;
+    n->lead_commit = commit;
+    if (commit > n->n_log) {
+        rc_fail(c, "node %llu: leader commit %llu beyond its disk (%zu)", (unsigned long long)n->id,
+                (unsigned long long)commit, n->n_log);
+        return;
+    }
+    raft_check_conf_t conf;
+    disk_config(c, n, &conf);
+    checked(c, raft_check_commit_quorum(&c->ck, n->id, commit, n->log[commit - 1].term, &conf,
+                                        stored_on_disk, c));
+}
+/* <<< rmemb */
+
 static void check_node(rc_cluster_t *c, rc_node_t *n)
 {
     if (!n->up)
@@ -204,8 +277,9 @@ static void check_node(rc_cluster_t *c, rc_node_t *n)
     checked(c, raft_check_commit(&c->ck, n->id, commit, view_term, &v));
     /* <<< rsnap */
     ut_consensus_state_t st = ut_consensus_state(n->h);
-    if (n->observer && st != UT_CONSENSUS_OBSERVER)
-        rc_fail(c, "observer %llu in state %d", (unsigned long long)n->id, (int)st);
+    /* >>> rmemb: roles follow the node's configuration, which changes */
+    check_membership(c, n, st, commit);
+    /* <<< rmemb */
     if (st == UT_CONSENSUS_LEADER)
         note_leader(c, n);
 }
@@ -218,6 +292,14 @@ static void disk_truncate(rc_node_t *n, uint64_t from)
         free(n->log[n->n_log - 1].data);
         n->n_log--;
     }
+    /* >>> rmemb */
+    if (n->disk_conf > n->n_log) {
+        n->disk_conf = 0;
+        for (size_t i = n->n_log; i > 0 && n->disk_conf == 0; i--)
+            if (n->log[i - 1].type == UT_ENTRY_CONFIG)
+                n->disk_conf = i;
+    }
+    /* <<< rmemb */
 }
 
 static void disk_append(rc_cluster_t *c, rc_node_t *n, const ut_entry_t *e)
@@ -245,6 +327,8 @@ static void disk_append(rc_cluster_t *c, rc_node_t *n, const ut_entry_t *e)
             abort();
         memcpy(d->data, e->data, e->len);
     }
+    if (d->type == UT_ENTRY_CONFIG) /* >>> rmemb <<< */
+        n->disk_conf = d->index;
     uint64_t prev = n->n_log > 1 ? n->log[n->n_log - 2].prefix : 0;
     /* >>> rsnap: after a snapshot the prefix hash starts from it */
     if (n->n_log == 1 && n->disk_off > 0)
@@ -426,10 +510,16 @@ static void send_msgs(rc_cluster_t *c, rc_node_t *n, const ut_consensus_ready_t 
                     (unsigned long long)m->from, (unsigned long long)m->to);
             continue;
         }
-        if (n->observer && (m->type == UT_MSG_VOTE || m->type == UT_MSG_PREVOTE ||
-                            m->type == UT_MSG_APPEND || m->type == UT_MSG_SNAPSHOT || /* rsnap */
-                            ((m->type == UT_MSG_VOTE_RESP || m->type == UT_MSG_PREVOTE_RESP) &&
-                             m->body.vote_resp.granted)))
+        /* >>> rmemb: a node that is no voter of its current configuration
+         * (an observer, a removed node) never asks for or grants a vote;
+         * only a leader (or one that just stepped down) sends entries. */
+        ut_consensus_membership_t mm;
+        uint64_t mmi = 0;
+        (void)ut_consensus_membership(n->h, &mm, &mmi);
+        bool nonvoter = !rc_is_voter(c, n->id, n->id) && mmi <= ut_consensus_commit_index(n->h);
+        if ((nonvoter && (m->type == UT_MSG_VOTE || m->type == UT_MSG_PREVOTE)) ||
+            ((m->type == UT_MSG_APPEND || m->type == UT_MSG_SNAPSHOT /* rsnap */) && n->observer))
+            /* <<< rmemb */
             rc_fail(c, "observer %llu sent %s", (unsigned long long)n->id,
                     ut_msg_type_name(m->type));
         if (m->type == UT_MSG_VOTE_RESP && m->body.vote_resp.granted && !c->no_vote_check) {
@@ -576,6 +666,15 @@ static int node_new(rc_cluster_t *c, rc_node_t *n)
     cfg.n_voters = c->n_voters;
     cfg.observers = c->n_observers ? c->observers : NULL;
     cfg.n_observers = c->n_observers;
+    /* >>> rmemb: a joined node starts as an observer of itself */
+    uint64_t obs[RC_MAX_NODES + 1];
+    if (n->joined) {
+        memcpy(obs, c->observers, c->n_observers * sizeof obs[0]);
+        obs[c->n_observers] = n->id;
+        cfg.observers = obs;
+        cfg.n_observers = c->n_observers + 1;
+    }
+    /* <<< rmemb */
     return ut_consensus_new(&n->h, &cfg);
 }
 
@@ -725,8 +824,8 @@ int rc_restart(rc_cluster_t *c, uint64_t id)
             rc = ut_consensus_restore(n->h, &hs, es, n->n_log);
         free(es);
         if (rc != UT_OK) {
-            rc_fail(c, "node %llu: restore from its own disk failed: %s", (unsigned long long)id,
-                    ut_err_name(rc));
+            rc_fail(c, "node %llu: restore from its own disk failed: %s (%s)",
+                    (unsigned long long)id, ut_err_name(rc), ut_consensus_errmsg(n->h));
             ut_consensus_free(n->h);
             n->h = NULL;
             return rc;
@@ -963,6 +1062,8 @@ bool rc_has_leader(rc_cluster_t *c, void *ud)
         ut_consensus_t *h = rc_h(c, id);
         if (h == NULL || c->cut[l][id])
             continue;
+        if (!rc_is_member(c, l, id)) /* >>> rmemb: not in the leader's configuration <<< */
+            continue;
         if (ut_consensus_term(h) != t || ut_consensus_leader(h) != l)
             return false;
     }
@@ -1008,3 +1109,65 @@ size_t rc_applied_normal(rc_cluster_t *c, uint64_t id)
             k++;
     return k;
 }
+
+/* >>> rmemb: membership changes */
+int rc_add_node(rc_cluster_t *c, uint64_t *id)
+{
+    if (c->n >= RC_MAX_NODES)
+        return UT_ERANGE;
+    rc_node_t *n = &c->node[c->n];
+    memset(n, 0, sizeof *n);
+    n->id = c->n + 1;
+    n->joined = true;
+    n->observer = true;
+    n->apply_next = 1;
+    int rc = node_new(c, n);
+    if (rc != UT_OK)
+        return rc;
+    c->n++;
+    n->up = true;
+    raft_check_restart(&c->ck, n->id);
+    if (id != NULL)
+        *id = n->id;
+    rc = ut_consensus_tick(n->h, c->now);
+    rc_process(c, n->id);
+    return rc;
+}
+
+int rc_change(rc_cluster_t *c, uint64_t id, const ut_consensus_change_t *ch, size_t n,
+              unsigned flags, uint64_t *index)
+{
+    ut_consensus_t *h = rc_h(c, id);
+    if (h == NULL)
+        return UT_EINVAL;
+    int rc = ut_consensus_propose_change(h, ch, n, flags, index);
+    rc_process(c, id);
+    return rc;
+}
+
+int rc_change1(rc_cluster_t *c, uint64_t id, ut_consensus_change_type_t type, uint64_t who,
+               uint64_t *index)
+{
+    ut_consensus_change_t ch = {type, who};
+    return rc_change(c, id, &ch, 1, 0, index);
+}
+
+bool rc_is_voter(rc_cluster_t *c, uint64_t id, uint64_t who)
+{
+    ut_consensus_membership_t m;
+    ut_consensus_t *h = rc_h(c, id);
+    if (h == NULL || ut_consensus_membership(h, &m, NULL) != UT_OK)
+        return false;
+    return raft_check_conf_has(m.voters, m.n_voters, who) ||
+           raft_check_conf_has(m.voters_outgoing, m.n_voters_outgoing, who);
+}
+
+bool rc_is_member(rc_cluster_t *c, uint64_t id, uint64_t who)
+{
+    ut_consensus_membership_t m;
+    ut_consensus_t *h = rc_h(c, id);
+    if (h == NULL || ut_consensus_membership(h, &m, NULL) != UT_OK)
+        return false;
+    return rc_is_voter(c, id, who) || raft_check_conf_has(m.observers, m.n_observers, who);
+}
+/* <<< rmemb */

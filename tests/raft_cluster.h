@@ -83,6 +83,12 @@ typedef struct rc_node {
     uint64_t snaps_installed; /* ready.snapshot seen */
     uint64_t compactions;     /* ut_consensus_compact() calls that succeeded */
     /* <<< rsnap */
+    /* >>> rmemb: membership changes */
+    bool joined;          /* added by rc_add_node: created as an observer of itself */
+    uint64_t disk_conf;   /* index of the latest UT_ENTRY_CONFIG on the disk, or 0 */
+    uint64_t lead_term;   /* term in which the commit check below last saw it lead */
+    uint64_t lead_commit; /* its commit index then (commit-quorum check) */
+    /* <<< rmemb */
 } rc_node_t;
 
 typedef struct rc_msg {
@@ -126,6 +132,10 @@ typedef struct rc_cluster {
     /* >>> rsnap */
     uint64_t compact_every; /* 0: never; else every node compacts each K applied entries */
     /* <<< rsnap */
+    /* >>> rmemb: skip the commit-quorum check, for tests that inject forged
+     * acknowledgements (a follower "storing" what its disk lacks) */
+    bool no_commit_quorum_check;
+    /* <<< rmemb */
     bool failed;
     char err[512];
     uint64_t rng;
@@ -195,6 +205,26 @@ bool rc_has_leader(rc_cluster_t *c, void *ud); /* predicate for rc_run_until */
 bool rc_elect(rc_cluster_t *c, uint64_t id);
 /* Every up node applied exactly n entries with identical content. */
 bool rc_all_applied(rc_cluster_t *c, size_t n);
+/* >>> rmemb: membership changes (thesis §4.1-4.3). After every processed
+ * ready the harness also checks, per node: a voter of its own configuration
+ * is never an observer, a non-voter never a follower or candidate, a leader
+ * no voter only while its configuration is uncommitted; and per leader, that
+ * each commit index it reaches is stored on a majority of the configuration
+ * in effect on it, read from its disk (raft_check_commit_quorum). */
+/* Start a fresh node (the next id, not yet a member anywhere): created as
+ * an observer of itself with the cluster's initial voters, ticked at now,
+ * ready to be added by a change on the leader. *id receives its id. */
+int rc_add_node(rc_cluster_t *c, uint64_t *id);
+/* ut_consensus_propose_change on node id, then process it. */
+int rc_change(rc_cluster_t *c, uint64_t id, const ut_consensus_change_t *ch, size_t n,
+              unsigned flags, uint64_t *index);
+/* One change. */
+int rc_change1(rc_cluster_t *c, uint64_t id, ut_consensus_change_type_t type, uint64_t who,
+               uint64_t *index);
+/* Is who a voter (either half) / a member of node id's configuration? */
+bool rc_is_voter(rc_cluster_t *c, uint64_t id, uint64_t who);
+bool rc_is_member(rc_cluster_t *c, uint64_t id, uint64_t who);
+/* <<< rmemb */
 /* Number of NORMAL entries applied by node id. */
 size_t rc_applied_normal(rc_cluster_t *c, uint64_t id);
 

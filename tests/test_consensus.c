@@ -38,6 +38,9 @@ static const struct {
     /* >>> rsnap */
     {"snapshot", consensus_group_snapshot},
     /* <<< rsnap */
+    /* >>> rmemb */
+    {"membership", consensus_group_membership},
+    /* <<< rmemb */
 };
 
 int main(int argc, char **argv)

@@ -35,11 +35,90 @@
 #define W_PROPOSE 10
 #define W_RESTART 4
 #define W_HEAL 3
+/* >>> rmemb: membership changes (Raft paper §6, thesis §4.1-4.3) */
+#define W_CHANGE 4
+/* <<< rmemb */
 
 typedef struct stats {
     uint64_t runs, elections, committed, crashes, partitions, delivered, dropped;
     uint64_t compactions, snapshots; /* rsnap: compact() calls, snapshots installed */
+    uint64_t changes;                /* >>> rmemb: configuration changes accepted <<< */
 } stats_t;
+
+/* >>> rmemb: one random membership change on leader l: add a fresh node as
+ * observer, promote or remove an observer, remove a voter (the leader
+ * included), a joint change (promote one, remove one, auto-leave or not),
+ * leave joint, or add back a node that was removed. Refusals (a change
+ * pending, a new leader, a lagging observer, joint) are part of the test;
+ * any other code fails the run. Returns whether a change was appended. */
+static bool random_change(rc_cluster_t *c, uint64_t l, uint64_t r)
+{
+    ut_consensus_t *h = rc_h(c, l);
+    ut_consensus_membership_t m;
+    if (ut_consensus_membership(h, &m, NULL) != UT_OK) {
+        rc_fail(c, "membership on leader %llu failed", (unsigned long long)l);
+        return false;
+    }
+    uint64_t pick_v = m.n_voters ? m.voters[r % m.n_voters] : 0;
+    uint64_t pick_o = m.n_observers ? m.observers[(r >> 8) % m.n_observers] : 0;
+    uint64_t outsider = 0; /* an existing node that is no member */
+    for (uint64_t id = 1; id <= c->n && outsider == 0; id++)
+        if (!rc_is_member(c, l, id) && ((r >> 16) + id) % 2 == 0)
+            outsider = id;
+    ut_consensus_change_t ch[2];
+    size_t n = 1;
+    unsigned flags = 0;
+    int rc;
+    switch ((r >> 24) % 8) {
+    case 0:
+    case 1: {
+        uint64_t id = outsider;
+        if (id == 0) {
+            if (c->n >= RC_MAX_NODES || rc_add_node(c, &id) != UT_OK)
+                return false;
+        }
+        ch[0] = (ut_consensus_change_t){UT_CONSENSUS_ADD_OBSERVER, id};
+        break;
+    }
+    case 2:
+    case 3:
+        if (pick_o == 0)
+            return false;
+        ch[0] = (ut_consensus_change_t){UT_CONSENSUS_PROMOTE, pick_o};
+        break;
+    case 4:
+        if (pick_v == 0 || m.n_voters < 2)
+            return false;
+        ch[0] = (ut_consensus_change_t){UT_CONSENSUS_REMOVE_VOTER, pick_v};
+        break;
+    case 5:
+        if (pick_o == 0)
+            return false;
+        ch[0] = (ut_consensus_change_t){UT_CONSENSUS_REMOVE_OBSERVER, pick_o};
+        break;
+    case 6:
+        if (pick_o == 0 || pick_v == 0)
+            return false;
+        ch[0] = (ut_consensus_change_t){UT_CONSENSUS_PROMOTE, pick_o};
+        ch[1] = (ut_consensus_change_t){UT_CONSENSUS_REMOVE_VOTER, pick_v};
+        n = 2;
+        flags = (r >> 40) % 2 ? UT_CONSENSUS_CHANGE_AUTO_LEAVE : 0;
+        break;
+    default:
+        rc = ut_consensus_leave_joint(h, NULL);
+        rc_process(c, l);
+        if (rc != UT_OK && rc != UT_ESTATE && rc != UT_EBUSY)
+            rc_fail(c, "leave_joint on leader %llu: %s (%s)", (unsigned long long)l,
+                    ut_err_name(rc), ut_consensus_errmsg(h));
+        return rc == UT_OK;
+    }
+    rc = rc_change(c, l, ch, n, flags, NULL);
+    if (rc != UT_OK && rc != UT_EBUSY && rc != UT_ESTATE)
+        rc_fail(c, "propose_change on leader %llu: %s (%s)", (unsigned long long)l, ut_err_name(rc),
+                ut_consensus_errmsg(rc_h(c, l)));
+    return rc == UT_OK;
+}
+/* <<< rmemb */
 
 static uint64_t pick(rc_cluster_t *c, uint64_t n)
 {
@@ -106,9 +185,10 @@ static bool run_seed(uint64_t seed, size_t voters, bool verbose, bool vote_check
     const uint64_t w_crash = 1 + 2 * intensity, w_reboot = 2 + 3 * intensity;
     const uint64_t w_partition = 1 + intensity, w_campaign = 2 + 3 * intensity;
     const uint64_t w_total = W_DELIVER + W_TICK + W_PROPOSE + w_crash + w_reboot + W_RESTART +
-                             w_partition + W_HEAL + w_campaign;
+                             w_partition + W_HEAL + w_campaign + W_CHANGE /* >>> rmemb <<< */;
     uint64_t proposals = 0;
     uint64_t leaders_seen = 0;
+    uint64_t run_changes = 0; /* >>> rmemb <<< */
     for (int ev = 0; ev < EVENTS && !c.failed; ev++) {
         /* Event weights; the fault rates depend on the seed's intensity. */
         uint64_t r = pick(&c, w_total);
@@ -174,6 +254,18 @@ static bool run_seed(uint64_t seed, size_t voters, bool verbose, bool vote_check
             st->partitions++;
         } else if ((r -= w_partition) < W_HEAL) {
             rc_heal(&c);
+            /* >>> rmemb */
+        } else if ((r -= W_HEAL) < W_CHANGE) {
+            uint64_t l = rc_leader(&c);
+            if (l != 0 && random_change(&c, l, rc_rand(&c))) {
+                if (verbose)
+                    printf("# t=%llu change on %llu at %llu\n", (unsigned long long)c.now,
+                           (unsigned long long)l,
+                           (unsigned long long)ut_consensus_last_index(rc_h(&c, l)));
+                st->changes++;
+                run_changes++;
+            }
+            /* <<< rmemb */
         } else {
             uint64_t id = 1 + pick(&c, c.n);
             if (rc_h(&c, id) != NULL)
@@ -218,15 +310,21 @@ static bool run_seed(uint64_t seed, size_t voters, bool verbose, bool vote_check
                 continue;
             done = true;
             for (uint64_t id = 1; id <= c.n; id++)
-                if (ut_consensus_commit_index(rc_h(&c, id)) != ci ||
-                    rc_node(&c, id)->n_applied != ci)
+                if (rc_is_member(&c, l, id) /* >>> rmemb: members only <<< */ &&
+                    (ut_consensus_commit_index(rc_h(&c, id)) != ci ||
+                     rc_node(&c, id)->n_applied != ci))
                     done = false;
         }
         if (!done && !c.failed)
             rc_fail(&c, "liveness: no leader committed a final entry on every node "
                         "within 200 election timeouts after healing");
-        if (!c.failed && !rc_all_applied(&c, rc_node(&c, 1)->n_applied))
+        /* >>> rmemb: nodes removed from the configuration stop where they
+         * were; the members applied the same (state-machine-safety checks
+         * every application against the others anyway). */
+        if (!c.failed && run_changes == 0 && c.n == voters + observers &&
+            !rc_all_applied(&c, rc_node(&c, 1)->n_applied))
             rc_fail(&c, "nodes applied different sequences after quiescence");
+        /* <<< rmemb */
     }
 
     if (verbose)
@@ -238,6 +336,22 @@ static bool run_seed(uint64_t seed, size_t voters, bool verbose, bool vote_check
                    (unsigned long long)ut_consensus_term(nd->h),
                    (unsigned long long)ut_consensus_commit_index(nd->h),
                    (unsigned long long)ut_consensus_last_index(nd->h), nd->n_applied, nd->n_log);
+            /* >>> rmemb: its configuration */
+            ut_consensus_membership_t m;
+            uint64_t mi = 0;
+            if (ut_consensus_membership(nd->h, &m, &mi) == UT_OK) {
+                printf("#   config at %llu: voters", (unsigned long long)mi);
+                for (size_t k = 0; k < m.n_voters; k++)
+                    printf(" %llu", (unsigned long long)m.voters[k]);
+                printf(" | outgoing");
+                for (size_t k = 0; k < m.n_voters_outgoing; k++)
+                    printf(" %llu", (unsigned long long)m.voters_outgoing[k]);
+                printf(" | observers");
+                for (size_t k = 0; k < m.n_observers; k++)
+                    printf(" %llu", (unsigned long long)m.observers[k]);
+                printf("\n");
+            }
+            /* <<< rmemb */
         }
     /* >>> rsnap */
     for (uint64_t id = 1; id <= c.n; id++) {
@@ -274,7 +388,9 @@ static uint64_t run_range(uint64_t first, uint64_t n, size_t voters, bool vote_c
             printf("# VIOLATION seed %llu, %zu voters: %s\n"
                    "# replay: UT_RAFT_SEED=%llu %s\n",
                    (unsigned long long)s, voters, err, (unsigned long long)s,
-#ifdef UT_RAFT_EXPECT_VIOLATION
+#if defined(UT_RAFT_EXPECT_CONFIG_ON_COMMIT) /* >>> rmemb <<< */
+                   "test_consensus_random_config_on_commit"
+#elif defined(UT_RAFT_EXPECT_VIOLATION)
                    "test_consensus_random_forget_vote"
 #elif defined(UT_RAFT_EXPECT_SNAPSHOT_BUG)
                    "test_consensus_random_snapshot_off_by_one"
@@ -293,12 +409,12 @@ static void print_stats(const char *what, const stats_t *st)
 {
     printf("# %s: %llu runs, %llu leaders, %llu committed indexes, %llu crashes, "
            "%llu partitions, %llu delivered, %llu dropped, %llu compactions, "
-           "%llu snapshots installed\n",
+           "%llu snapshots installed, %llu membership changes\n",
            what, (unsigned long long)st->runs, (unsigned long long)st->elections,
            (unsigned long long)st->committed, (unsigned long long)st->crashes,
            (unsigned long long)st->partitions, (unsigned long long)st->delivered,
            (unsigned long long)st->dropped, (unsigned long long)st->compactions,
-           (unsigned long long)st->snapshots);
+           (unsigned long long)st->snapshots, (unsigned long long)st->changes);
 }
 
 #if !defined(UT_RAFT_EXPECT_VIOLATION) && !defined(UT_RAFT_EXPECT_SNAPSHOT_BUG)
@@ -390,6 +506,49 @@ int main(void)
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
 /* <<< rsnap */
+
+#elif defined(UT_RAFT_EXPECT_CONFIG_ON_COMMIT)
+/* >>> rmemb: against a core whose configuration entries take effect when
+ * they commit instead of when they are appended (-DUT__FAULT_CONFIG_ON_COMMIT,
+ * thesis §4.1 says why that is wrong): the leader then commits with the
+ * majority of the configuration before the change, which the per-
+ * configuration commit check (raft_check_commit_quorum) must catch within a
+ * bounded number of seeds. */
+#    define CONFIG_ON_COMMIT_MAX_SEEDS 50
+
+static void test_config_on_commit_is_caught(void **state)
+{
+    (void)state;
+    stats_t st = {0};
+    char err[512];
+    const char *one = getenv("UT_RAFT_SEED");
+    if (one != NULL && *one != '\0') {
+        uint64_t s = strtoull(one, NULL, 10);
+        bool ok = run_seed(s, 3, true, true, &st, err, sizeof err);
+        if (!ok)
+            printf("# seed %llu, 3 voters: %s\n", (unsigned long long)s, err);
+        assert_false(ok);
+        return;
+    }
+    uint64_t first_bad = 0;
+    uint64_t bad = run_range(1, CONFIG_ON_COMMIT_MAX_SEEDS, 3, true, true, &first_bad, err, &st);
+    print_stats("3 voters, configuration in effect on commit", &st);
+    if (bad == 0)
+        fail_msg("a core whose configurations take effect on commit passed %d seeds",
+                 CONFIG_ON_COMMIT_MAX_SEEDS);
+    printf("# violation found at seed %llu after %llu runs: %s\n", (unsigned long long)first_bad,
+           (unsigned long long)st.runs, err);
+    assert_non_null(strstr(err, "commit-quorum"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_config_on_commit_is_caught),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
+/* <<< rmemb */
 
 #else /* UT_RAFT_EXPECT_VIOLATION */
 

@@ -162,8 +162,9 @@ typedef struct ut_consensus_config {
                                     @since 0.3.0 */
     /* <<< rsnap */
     /* >>> rmemb: membership */
-    uint64_t promote_max_lag; /**< Reserved for membership changes (not implemented in this
-                                 release: ignored). @since 0.3.0 */
+    uint64_t promote_max_lag; /**< Leader: an observer is promoted only within this many entries
+                                 of the leader's last index (0: only with every entry).
+                                 Default 256. @since 0.3.0 */
     /* <<< rmemb */
     /* >>> rxfer: reads */
     ut_consensus_read_mode_t read_mode; /**< Reserved for linearizable reads (not implemented
@@ -388,7 +389,11 @@ UT_API int ut_consensus_tick(ut_consensus_t *h, uint64_t now_ms);
  *                     indexes or terms, an entry above UT_CONSENSUS_MAX_ENTRY_BYTES,
  *                     or a term that breaks the term-jump rule
  *                     (UT_CONSENSUS_TERM_HEADROOM); nothing changed.
- * @retval UT_ENOTFOUND Sender is not a member; nothing changed.
+ * @retval UT_ENOTFOUND Sender is not a member; nothing changed. Since 0.3.0 an
+ *                     AppendEntries is processed whatever its sender (thesis
+ *                     §4.1: the leader may have been added by an entry this
+ *                     node lacks), and so is a vote request once the
+ *                     configuration has changed and no leader is alive.
  * @retval UT_ENOMEM   Allocation failed; nothing changed.
  * @since 0.1.0
  */
@@ -690,6 +695,129 @@ UT_API int ut_consensus_restore_snapshot(ut_consensus_t *h, const ut_consensus_h
                                          const ut_entry_t *entries, size_t n);
 /* <<< rsnap */
 /* >>> rmemb: membership changes */
+/**
+ * @brief One change of the configuration, for ut_consensus_propose_change().
+ * @since 0.3.0
+ */
+typedef enum ut_consensus_change_type {
+    UT_CONSENSUS_ADD_VOTER = 1,       /**< Add a voter; it counts in quorums at once. */
+    UT_CONSENSUS_REMOVE_VOTER = 2,    /**< Remove a voter (the leader itself too). */
+    UT_CONSENSUS_ADD_OBSERVER = 3,    /**< Add an observer (non-voting member). */
+    UT_CONSENSUS_REMOVE_OBSERVER = 4, /**< Remove an observer. */
+    UT_CONSENSUS_PROMOTE = 5          /**< Make an observer a voter, once it has caught up
+                                         (ut_consensus_config_t::promote_max_lag). */
+} ut_consensus_change_type_t;
+
+/** @brief A change: what, to which node. @since 0.3.0 */
+typedef struct ut_consensus_change {
+    ut_consensus_change_type_t type; /**< What to change. */
+    uint64_t id;                     /**< The node it concerns (non-zero). */
+} ut_consensus_change_t;
+
+/** @brief ut_consensus_propose_change() flag: go through a joint configuration even for a
+ * single voter change (thesis §4.3). @since 0.3.0 */
+#define UT_CONSENSUS_CHANGE_JOINT 1u
+/** @brief ut_consensus_propose_change() flag: a joint configuration is left by the leader
+ * itself as soon as it commits (otherwise: ut_consensus_leave_joint()). @since 0.3.0 */
+#define UT_CONSENSUS_CHANGE_AUTO_LEAVE 2u
+
+/**
+ * @brief Propose a change of the configuration (Raft paper §6; thesis §4.1–4.3).
+ *
+ * The leader appends one configuration entry (UT_ENTRY_CONFIG; payload in
+ * docs/wire-format.md, "Configuration entries"). It takes effect on every
+ * node as soon as that node has it in its log, before it commits (thesis
+ * §4.1); a configuration entry that is truncated away gives the node back
+ * the configuration before it. The entry comes out of ready's @c committed
+ * like any other; the application has nothing to apply for it.
+ *
+ * What kind of change: at most one voter change (add, remove or promote a
+ * voter; any number of observer changes with it) is a single-server change
+ * (thesis §4.1): the new configuration replaces the old one at once, which
+ * is safe because any majority of the one overlaps any majority of the other.
+ * Two or more voter changes, or UT_CONSENSUS_CHANGE_JOINT, enter a joint
+ * configuration C_old,new (thesis §4.3): the old voters become
+ * @c voters_outgoing, and until it is left every commit, election and
+ * check-quorum round needs a majority of each set. It is left by a second
+ * entry (C_new), which the leader appends itself once the joint entry has
+ * committed with UT_CONSENSUS_CHANGE_AUTO_LEAVE, else on
+ * ut_consensus_leave_joint().
+ *
+ * Removing the leader: it keeps leading, replicating but no longer counting
+ * itself, until the configuration that removes it commits; then it steps
+ * down and becomes UT_CONSENSUS_OBSERVER, no member (thesis §4.2.2). A node
+ * that is no voter in its configuration never campaigns (thesis §4.2.3). A
+ * voter added directly counts in quorums at once, before it holds any entry:
+ * adding one to a cluster of 3 voters needs 3 of 4 nodes to commit, so one
+ * more failure stops progress until it has caught up (thesis §4.2.1). Add
+ * it as an observer and promote it instead: a promotion is refused until it
+ * is within ut_consensus_config_t::promote_max_lag entries of the leader.
+ *
+ * On any error the node is unchanged.
+ * @param[in]  h       Handle.
+ * @param[in]  changes @p n changes, each for a different node.
+ * @param[in]  n       Number of changes (1..UT_CONSENSUS_MAX_NODES).
+ * @param[in]  flags   0, or UT_CONSENSUS_CHANGE_JOINT and/or
+ *                     UT_CONSENSUS_CHANGE_AUTO_LEAVE (only meaningful for a
+ *                     joint change).
+ * @param[out] index   Receives the configuration entry's index; may be NULL.
+ * @retval UT_OK         Appended; in effect on this node.
+ * @retval UT_ENOTLEADER This node is not the leader.
+ * @retval UT_EBUSY      A configuration entry is not committed yet (one change
+ *                       at a time), this leader has not committed an entry of
+ *                       its own term yet (thesis §4.1), a joint configuration
+ *                       is being left by the leader, or an observer to
+ *                       promote lags more than promote_max_lag entries behind.
+ * @retval UT_ESTATE     The configuration is joint: call
+ *                       ut_consensus_leave_joint() first.
+ * @retval UT_EINVAL     NULL handle, NULL @p changes, @p n 0, unknown flags or
+ *                       change type, id 0, an id twice, adding a member,
+ *                       removing or promoting a node that is not a voter
+ *                       (observer), or removing the last voter.
+ * @retval UT_ERANGE     More than UT_CONSENSUS_MAX_NODES members, or @p n
+ *                       above UT_CONSENSUS_MAX_NODES.
+ * @retval UT_ENOMEM     Allocation failed.
+ * @since 0.3.0
+ */
+UT_API int ut_consensus_propose_change(ut_consensus_t *h, const ut_consensus_change_t *changes,
+                                       size_t n, unsigned flags, uint64_t *index);
+
+/**
+ * @brief Leave a joint configuration (thesis §4.3): append C_new, the incoming
+ * voters alone. Its voters decide from then on; the outgoing ones that are not
+ * among them are no members any more once it commits.
+ * @param[in]  h     Handle.
+ * @param[out] index Receives the entry's index; may be NULL.
+ * @retval UT_OK         Appended.
+ * @retval UT_ENOTLEADER This node is not the leader.
+ * @retval UT_ESTATE     The configuration is not joint (also once the leave
+ *                       entry is appended).
+ * @retval UT_EBUSY      The joint entry is not committed yet, or this leader
+ *                       has not committed an entry of its term.
+ * @retval UT_EINVAL     NULL handle.
+ * @retval UT_ENOMEM     Allocation failed; nothing changed.
+ * @since 0.3.0
+ */
+UT_API int ut_consensus_leave_joint(ut_consensus_t *h, uint64_t *index);
+
+/**
+ * @brief The configuration in effect on this node: that of the latest
+ * configuration entry in its log, committed or not (else that of the
+ * snapshot, else the one it was created with).
+ * @param[in]  h     Handle.
+ * @param[out] out   Receives it; its arrays point into the node and stay
+ *                   valid until the next call that changes the node (step,
+ *                   tick, propose*, campaign, ready, advance, restore).
+ * @param[out] index Receives the index of the entry that set it (0: the
+ *                   configuration the node was created with, or a snapshot's
+ *                   index); the change is pending while it is above the
+ *                   commit index. May be NULL.
+ * @retval UT_OK     Filled.
+ * @retval UT_EINVAL NULL handle or @p out.
+ * @since 0.3.0
+ */
+UT_API int ut_consensus_membership(const ut_consensus_t *h, ut_consensus_membership_t *out,
+                                   uint64_t *index);
 /* <<< rmemb */
 /* >>> rxfer: leader transfer and reads */
 /* <<< rxfer */

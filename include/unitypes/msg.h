@@ -78,7 +78,8 @@ typedef enum ut_msg_type {
 typedef enum ut_entry_type {
     UT_ENTRY_NORMAL = 0, /**< Application command: apply its payload. */
     UT_ENTRY_NOOP = 1,   /**< Appended by a new leader (§5.4.2, §8); nothing to apply. */
-    UT_ENTRY_CONFIG = 2  /**< Reserved: membership change. */
+    UT_ENTRY_CONFIG = 2  /**< Configuration change (payload: docs/wire-format.md, "Configuration
+                            entries"); nothing to apply. Since 0.3.0. */
 } ut_entry_type_t;
 
 /**

@@ -203,6 +203,12 @@ static int become_follower(ut_consensus_t *h, uint64_t term, uint64_t leader, co
 }
 
 /* >>> rsnap: raft.c's own steps, for consensus/rsnap.c */
+/* >>> rmemb: the role changes membership.c needs */
+void ut__consensus_reset_election_timer(ut_consensus_t *h)
+{
+    reset_election_timer(h);
+}
+
 int ut__consensus_become_follower(ut_consensus_t *h, uint64_t term, uint64_t leader,
                                   const char *why)
 {
@@ -214,6 +220,13 @@ ut_msg_t *ut__consensus_push_msg(ut_consensus_t *h, ut_msg_type_t type, uint64_t
     return push_msg(h, type, to, term);
 }
 /* <<< rsnap */
+static void send_heartbeat(ut_consensus_t *h, size_t slot);
+
+void ut__consensus_send_heartbeat(ut_consensus_t *h, size_t slot)
+{
+    send_heartbeat(h, slot);
+}
+/* <<< rmemb */
 
 /* ------------------------------------------------------------ replication */
 
@@ -329,6 +342,7 @@ static int become_leader(ut_consensus_t *h)
     /* §5.4.2, §8: a new leader appends a no-op of its own term, so that the
      * entries of earlier terms can become committed through it. */
     ut__consensus_log_append(&h->log, h->term, UT_ENTRY_NOOP, NULL, 0);
+    ut__consensus_members_become_leader(h); /* >>> rmemb <<< */
     ut__consensus_pend(h, UT__CONSENSUS_PEND_ENTS | UT__CONSENSUS_PEND_CHECK |
                               UT__CONSENSUS_PEND_FLUSH);
     h->heartbeat_start = h->now;
@@ -340,6 +354,12 @@ static int become_leader(ut_consensus_t *h)
 
 static ut__consensus_vote_result_t tally(const ut_consensus_t *h)
 {
+    /* >>> rmemb: thesis §4.3, a joint configuration elects with a majority
+     * of each half (slot layout: consensus/membership.h). */
+    if (UT__UNLIKELY(h->mb.joint))
+        return ut__consensus_quorum_vote_joint(h->votes + h->mb.inc_lo, h->n_voters - h->mb.inc_lo,
+                                               h->votes, h->mb.n_out);
+    /* <<< rmemb */
     return ut__consensus_quorum_vote(h->votes, h->n_voters);
 }
 
@@ -496,6 +516,9 @@ static void config_defaults(ut_consensus_config_t *cfg)
     /* >>> rsnap */
     cfg->snapshot_chunk_bytes = UT_CONSENSUS_SNAPSHOT_CHUNK_DEFAULT;
     /* <<< rsnap */
+    /* >>> rmemb: one AppendEntries of the default size catches it up */
+    cfg->promote_max_lag = 256;
+    /* <<< rmemb */
 }
 
 /* The caller's config of any known version as a current one: the fields its
@@ -601,28 +624,11 @@ int ut_consensus_new(ut_consensus_t **out, const ut_consensus_config_t *cfg)
     h->cfg.voters = NULL; /* not kept: the caller owns them */
     h->cfg.observers = NULL;
     h->id = cfg->id;
-    h->n_members = n;
-    h->n_voters = cfg->n_voters;
-    for (size_t i = 0; i < n; i++) {
-        bool voter = i < cfg->n_voters;
-        h->ids[i] = voter ? cfg->voters[i] : cfg->observers[i - cfg->n_voters];
-        ut__consensus_inflight_init(&h->prs[i].inflight, h->rings + i * cfg->max_inflight,
-                                    cfg->max_inflight, h->max_inflight_bytes);
-        if (h->ids[i] == h->id) {
-            h->self = i;
-            h->self_voter = voter;
-        }
-    }
-    _Static_assert(2 * UT_CONSENSUS_MAX_NODES == 128 && UT_CONSENSUS_MAX_NODES < 255,
+    _Static_assert(2 * UT_CONSENSUS_MAX_NODES == 128 && UT__CONSENSUS_MAX_SLOTS < 255,
                    "peer_slot: 128 entries (ut__consensus_peer_hash) of slot + 1 in a byte");
-    for (size_t i = 0; i < n; i++) {
-        if (i == h->self)
-            continue;
-        size_t k = ut__consensus_peer_hash(h->ids[i]);
-        while (h->peer_slot[k] != 0)
-            k = (k + 1) & (2 * UT_CONSENSUS_MAX_NODES - 1);
-        h->peer_slot[k] = (uint8_t)(i + 1);
-    }
+    /* >>> rmemb: ids, prs, peer_slot ... from the configuration */
+    ut__consensus_members_init(h, cfg);
+    /* <<< rmemb */
     h->role = h->self_voter ? UT_CONSENSUS_FOLLOWER : UT_CONSENSUS_OBSERVER;
     h->last_role = h->role;
     h->rng = ut__rand_seed(cfg->seed, cfg->id);
@@ -659,6 +665,7 @@ int ut_consensus_restore(ut_consensus_t *h, const ut_consensus_hard_state_t *hs,
                                     0, 0, "restore: the node already took input");
     size_t bytes = 0;
     uint64_t prev_term = 0;
+    bool has_cfg = false; /* >>> rmemb <<< */
     for (size_t i = 0; i < n; i++) {
         const ut_entry_t *e = &entries[i];
         if (e->index != i + 1)
@@ -671,10 +678,15 @@ int ut_consensus_restore(ut_consensus_t *h, const ut_consensus_hard_state_t *hs,
                                         "restore: entry %llu has impossible term %llu",
                                         (unsigned long long)e->index, (unsigned long long)e->term);
         if (e->type > UT_ENTRY_NOOP || (e->len > 0 && e->data == NULL) ||
-            e->len > UT_CONSENSUS_MAX_ENTRY_BYTES)
-            return UT__CONSENSUS_REFUSE(h, UT_ECORRUPT, "restore-refused", "entry malformed",
-                                        e->index, e->len, "restore: entry %llu is malformed",
-                                        (unsigned long long)e->index);
+            e->len > UT_CONSENSUS_MAX_ENTRY_BYTES) {
+            /* >>> rmemb: a configuration entry with a valid payload */
+            if (e->type == UT_ENTRY_CONFIG && ut__consensus_members_check_entry(e) == UT_OK) {
+                has_cfg = true;
+            } else /* <<< rmemb */
+                return UT__CONSENSUS_REFUSE(h, UT_ECORRUPT, "restore-refused", "entry malformed",
+                                            e->index, e->len, "restore: entry %llu is malformed",
+                                            (unsigned long long)e->index);
+        }
         if (bytes > SIZE_MAX - e->len)
             return UT__CONSENSUS_REFUSE(h, UT_ENOMEM, "restore-refused", "out of memory", n, 0,
                                         "restore: out of memory (%zu entries)", n);
@@ -700,12 +712,23 @@ int ut_consensus_restore(ut_consensus_t *h, const ut_consensus_hard_state_t *hs,
                                     hs->commit, n, "restore: commit %llu beyond the last entry %zu",
                                     (unsigned long long)hs->commit, n);
     if (hs->vote != 0) {
-        if (find_member(h, hs->vote) >= h->n_voters || hs->term == 0)
+        /* >>> rmemb: the vote went to a voter of the configuration in
+         * effect then, which a truncation may since have taken away: with
+         * configuration entries in the log, for this node itself, or on a
+         * node created as a non-voter (joining a changing cluster), it is
+         * checked no further. */
+        bool may_differ = has_cfg || hs->vote == h->id || !h->self_voter;
+        if ((!may_differ && find_member(h, hs->vote) >= h->n_voters) || hs->term == 0)
+            /* <<< rmemb */
             return UT__CONSENSUS_REFUSE(h, UT_ECORRUPT, "restore-refused", "vote not for a voter",
                                         hs->vote, hs->term, "restore: vote for %llu, not a voter",
                                         (unsigned long long)hs->vote);
     }
     int rc = ut__consensus_log_reserve(&h->log, n, bytes);
+    /* >>> rmemb: room for the slots a configuration from the log needs */
+    if (rc == UT_OK && has_cfg)
+        rc = ut__consensus_members_reserve(h);
+    /* <<< rmemb */
     if (rc != UT_OK)
         return UT__CONSENSUS_REFUSE(h, rc, "restore-refused", "out of memory", n, 0,
                                     "restore: out of memory");
@@ -720,6 +743,10 @@ int ut_consensus_restore(ut_consensus_t *h, const ut_consensus_hard_state_t *hs,
     /* Committed entries the application does not hold yet are handed out
      * again: all of them for an in-memory state machine (applied = 0). */
     h->log.applied = h->cfg.applied;
+    /* >>> rmemb: the configuration of the restored log (thesis §4.1) */
+    if (has_cfg)
+        ut__consensus_members_restored(h);
+    /* <<< rmemb */
     h->restored = true;
     ut__consensus_pend(h, UT__CONSENSUS_PEND_CHECK);
     return UT_OK;
@@ -752,7 +779,14 @@ static int tick_leader(ut_consensus_t *h, uint64_t old_now)
             h->active[i] = false;
         }
         h->quorum_start = now_ms;
-        if (!ut__consensus_quorum_active(active, h->n_voters)) {
+        /* >>> rmemb: joint, a majority of each half (thesis §4.3) */
+        bool alive =
+            UT__UNLIKELY(h->mb.joint)
+                ? ut__consensus_quorum_active_joint(active + h->mb.inc_lo,
+                                                    h->n_voters - h->mb.inc_lo, active, h->mb.n_out)
+                : ut__consensus_quorum_active(active, h->n_voters);
+        /* <<< rmemb */
+        if (!alive) {
             UT__CONSENSUS_TRACE(h, UT_TRACE_WARN, "step-down", "check-quorum: no quorum active",
                                 h->term, 0);
             return become_follower(h, h->term, 0, "check-quorum");
@@ -811,6 +845,10 @@ int ut_consensus_tick(ut_consensus_t *h, uint64_t now_ms)
                                     (unsigned long long)now_ms, (unsigned long long)h->now);
     uint64_t old_now = h->now;
     h->now = now_ms;
+    /* >>> rmemb: a committed configuration change settles (thesis §4.2.2, §4.3) */
+    if (UT__UNLIKELY(h->mb.pending))
+        ut__consensus_members_settle(h);
+    /* <<< rmemb */
     return h->role == UT_CONSENSUS_LEADER ? tick_leader(h, old_now) : tick_election(h, old_now);
 }
 
@@ -920,6 +958,23 @@ static void retract_acks(ut_consensus_t *h, uint64_t from)
     }
 }
 
+/* >>> rmemb: an entry the fast check of handle_append doubted: a valid
+ * configuration entry is recorded (mb.cfg_seen, cleared once the log's
+ * configuration is looked at again), anything else refused. */
+UT__CONSENSUS_NOINLINE static int append_entry_slow(ut_consensus_t *h, const ut_msg_t *m,
+                                                    const ut_entry_t *e)
+{
+    if (e->type == UT_ENTRY_CONFIG && e->len <= UT_CONSENSUS_MAX_ENTRY_BYTES &&
+        ut__consensus_members_check_entry(e) == UT_OK) {
+        h->mb.cfg_seen = true;
+        return UT_OK;
+    }
+    return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused", "malformed append: entry", m->term,
+                                m->from, "step: append entry %llu is malformed",
+                                (unsigned long long)e->index);
+}
+/* <<< rmemb */
+
 /* §5.3 receiver rules for AppendEntries; m->term >= h->term here. One pass
  * validates every entry (nothing is trusted before the whole message is
  * checked), finds the first entry we lack or that conflicts with our log, and
@@ -959,10 +1014,13 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
                 h, UT_EINVAL, "step-refused", "malformed append: entry term", m->term, m->from,
                 "step: append entry %llu has impossible term", (unsigned long long)e->index);
         if (e->type > UT_ENTRY_NOOP || (e->len > 0 && e->data == NULL) ||
-            e->len > UT_CONSENSUS_MAX_ENTRY_BYTES)
-            return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused", "malformed append: entry",
-                                        m->term, m->from, "step: append entry %llu is malformed",
-                                        (unsigned long long)e->index);
+            e->len > UT_CONSENSUS_MAX_ENTRY_BYTES) {
+            /* >>> rmemb: a configuration entry passes (out of line) */
+            int erc = append_entry_slow(h, m, e);
+            if (erc != UT_OK)
+                return erc;
+            /* <<< rmemb */
+        }
         t = e->term;
         if (skip == a->n_entries) {
             if (e->index > h->log.last) {
@@ -996,6 +1054,10 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
         if (rc == UT_OK && conflict != 0)
             rc =
                 ut__consensus_log_prepare_truncate(&h->log, conflict, a->prev_index + a->n_entries);
+        /* >>> rmemb: a configuration may come in or be truncated away */
+        if (rc == UT_OK && UT__UNLIKELY(h->mb.cfg_seen || conflict != 0))
+            rc = ut__consensus_members_reserve(h);
+        /* <<< rmemb */
         if (rc != UT_OK)
             return rc;
     }
@@ -1072,6 +1134,11 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
     }
     if (skip < a->n_entries)
         ut__consensus_pend(h, UT__CONSENSUS_PEND_ENTS);
+    /* >>> rmemb: thesis §4.1, a configuration entry takes effect once in the
+     * log; one truncated away gives back the configuration before it. */
+    if (UT__UNLIKELY(h->mb.cfg_seen || (conflict != 0 && conflict <= h->mb.last_entry)))
+        ut__consensus_members_log_changed(h);
+    /* <<< rmemb */
     uint64_t last_new = a->prev_index + a->n_entries;
     /* §5.3: commitIndex = min(leaderCommit, index of last new entry); never
      * lowered, so a delayed AppendEntries cannot move it back. */
@@ -1154,9 +1221,7 @@ static void trace_vote(const ut_consensus_t *h, const ut_msg_t *m, bool grant)
         return;
     }
     const char *why;
-    if (!h->self_voter)
-        why = "an observer does not vote";
-    else if (pre && m->term <= h->term)
+    if (pre && m->term <= h->term)
         why = "proposed term not ahead";
     else if (!pre && m->term != h->term)
         why = "not this term";
@@ -1193,9 +1258,14 @@ static int handle_vote(ut_consensus_t *h, const ut_msg_t *m)
             return rc;
     }
     bool grant;
-    if (!h->self_voter) {
-        grant = false; /* observers never vote */
-    } else if (pre) {
+    /* >>> rmemb: thesis §4.1, a vote is answered whatever this node is in
+     * its own configuration: an observer may be a voter whose promotion it
+     * has not received yet, and without its vote a configuration that needs
+     * it could never elect a leader again. The candidate counts only the
+     * voters of its configuration, so a vote from a non-voter counts
+     * nowhere else (tests/consensus/observers.c). */
+    if (pre) {
+        /* <<< rmemb */
         /* Thesis §9.6: grant if the candidate could win: its proposed term
          * is ahead of ours and its log is up to date. Nothing is recorded. */
         grant = m->term > h->term && log_up_to_date(h, v->last_log_term, v->last_log_index);
@@ -1289,6 +1359,23 @@ UT__CONSENSUS_NOINLINE static int step_envelope(ut_consensus_t *h, const ut_msg_
  * send (RequestVote, pre-vote, AppendEntries), out of line. slot >= n_voters. */
 UT__CONSENSUS_NOINLINE static int step_sender(ut_consensus_t *h, const ut_msg_t *m, size_t slot)
 {
+    /* >>> rmemb: thesis §4.1, an AppendEntries is processed whatever the
+     * sender is in this node's configuration: the leader may be a node this
+     * one does not know yet (added by an entry it has not received), and a
+     * new node must accept the entries before the one that adds it. */
+    if (m->type == UT_MSG_APPEND && m->from != 0 && m->from != h->id)
+        return UT_OK;
+    /* Thesis §4.1 too: once the configuration has changed, a (pre-)vote
+     * request from a node that is no voter here is answered, for it may be a
+     * voter by an entry this node lacks (and its vote be needed: else no
+     * leader, ever); but thesis §4.2.3: not while a leader is alive, so a
+     * removed node cannot disrupt the cluster. A static configuration
+     * refuses such requests as it always did. */
+    if ((m->type == UT_MSG_VOTE || m->type == UT_MSG_PREVOTE) && h->mb.last_entry != 0 &&
+        m->from != 0 && m->from != h->id && h->role != UT_CONSENSUS_LEADER &&
+        (h->leader == 0 || h->now - h->leader_contact >= h->cfg.election_timeout_ms))
+        return UT_OK;
+    /* <<< rmemb */
     if (slot == h->n_members)
         return UT__CONSENSUS_REFUSE(h, UT_ENOTFOUND, "step-refused", "not a peer", m->term, m->from,
                                     "step: %s from %llu, not a peer", ut_msg_type_name(m->type),
@@ -1487,10 +1574,13 @@ int ut_consensus_nodes(const ut_consensus_t *h, uint64_t *out, size_t cap, size_
 {
     if (!ut__consensus_valid(h) || n == NULL || (out == NULL && cap > 0))
         return UT_EINVAL;
-    *n = h->n_members;
-    if (cap < h->n_members)
+    /* >>> rmemb: the configuration's members (slots [0, n_listed)) */
+    size_t k = h->mb.n_listed;
+    /* <<< rmemb */
+    *n = k;
+    if (cap < k)
         return UT_ERANGE;
-    for (size_t i = 0; i < h->n_members; i++)
+    for (size_t i = 0; i < k; i++)
         out[i] = h->ids[i];
     return UT_OK;
 }

@@ -12,6 +12,9 @@
 #include "consensus/log.h"
 #include "consensus/progress.h"
 #include "consensus/quorum.h"
+/* >>> rmemb */
+#include "consensus/membership.h"
+/* <<< rmemb */
 
 #define UT__CONSENSUS_MAGIC 0x52616674u /* "Raft" */
 #define UT__CONSENSUS_MAX_INFLIGHT 4096u
@@ -21,6 +24,12 @@
 /* Committed entries handed out per ready(): bounds the copy after a restore
  * of a long log; the rest comes out of the next ready(). */
 #define UT__CONSENSUS_MAX_APPLY_BATCH 4096u
+/* >>> rmemb: slots */
+/* Member slots: every member of the configuration (at most
+ * UT_CONSENSUS_MAX_NODES), members removed by a change not yet committed
+ * while there is room, and this node itself when it is no member. */
+#define UT__CONSENSUS_MAX_SLOTS (UT_CONSENSUS_MAX_NODES + 1u)
+/* <<< rmemb */
 
 #if defined(__GNUC__) || defined(__clang__)
 #    define UT__CONSENSUS_NOINLINE __attribute__((noinline))
@@ -59,18 +68,21 @@ struct ut_consensus {
      * the vote tally of the current (pre-)vote round and liveness (heard
      * from since the last check-quorum round), side by side as the quorum
      * module takes them. */
-    uint64_t ids[UT_CONSENSUS_MAX_NODES];
+    uint64_t ids[UT__CONSENSUS_MAX_SLOTS];
     /* id -> slot + 1 of every peer (self left out; 0 = empty), open
      * addressing from ut__consensus_peer_hash(): step() finds its sender in
      * O(1) instead of scanning ids. Built once by ut_consensus_new(). */
     uint8_t peer_slot[2 * UT_CONSENSUS_MAX_NODES];
-    ut__consensus_progress_t prs[UT_CONSENSUS_MAX_NODES];
-    uint8_t votes[UT_CONSENSUS_MAX_NODES]; /* UT__CONSENSUS_VOTE_* bits */
-    bool active[UT_CONSENSUS_MAX_NODES];
+    ut__consensus_progress_t prs[UT__CONSENSUS_MAX_SLOTS];
+    uint8_t votes[UT__CONSENSUS_MAX_SLOTS]; /* UT__CONSENSUS_VOTE_* bits */
+    bool active[UT__CONSENSUS_MAX_SLOTS];
     /* match[i] == prs[i].match (ut__consensus_set_match keeps them equal): the voters'
      * match indexes side by side, as the quorum module takes them. */
-    uint64_t match[UT_CONSENSUS_MAX_NODES];
+    uint64_t match[UT__CONSENSUS_MAX_SLOTS];
     ut__consensus_inflight_slot_t *rings; /* every member's in-flight window */
+    /* >>> rmemb: membership (consensus/membership.c) */
+    ut__consensus_members_t mb;
+    /* <<< rmemb */
     /* In-flight payload bytes per follower, 0 = no limit (not public yet:
      * always 0, so the window counts messages only, as it always has). */
     uint64_t max_inflight_bytes;
@@ -239,6 +251,14 @@ static inline bool ut__consensus_needs_append(const ut_consensus_t *h,
     return ut__consensus_progress_can_send(p, h->log.last);
 }
 
+/* >>> rmemb: role changes for consensus/membership.c (raft.c) */
+void ut__consensus_reset_election_timer(ut_consensus_t *h);
+int ut__consensus_become_follower(ut_consensus_t *h, uint64_t term, uint64_t leader,
+                                  const char *why);
+/* A heartbeat to slot (one message reserved). */
+void ut__consensus_send_heartbeat(ut_consensus_t *h, size_t slot);
+/* <<< rmemb */
+
 /* Leader: send whatever each peer is missing and may receive now. */
 int ut__consensus_flush_appends(ut_consensus_t *h);
 
@@ -292,7 +312,17 @@ static inline void ut__consensus_maybe_commit(ut_consensus_t *h)
      * observers count in the commit quorum. */
     uint64_t best = ut__consensus_quorum_commit(h->match, h->n_members, h->log.commit);
 #else
-    uint64_t best = ut__consensus_quorum_commit(h->match, h->n_voters, h->log.commit);
+    uint64_t best;
+    /* >>> rmemb: thesis §4.3, a joint configuration commits with a majority
+     * of the incoming voters (slots inc_lo .. n_voters) and of the outgoing
+     * ones (slots 0 .. n_out); one predictable branch when not joint. */
+    if (UT__UNLIKELY(h->mb.joint))
+        best =
+            ut__consensus_quorum_commit_joint(h->match + h->mb.inc_lo, h->n_voters - h->mb.inc_lo,
+                                              h->match, h->mb.n_out, h->log.commit);
+    else
+        /* <<< rmemb */
+        best = ut__consensus_quorum_commit(h->match, h->n_voters, h->log.commit);
 #endif
 #ifdef UT__FAULT_COMMIT_OLD_TERM
     /* Test-only broken variant: an entry of an earlier term is committed by

@@ -101,6 +101,11 @@ int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
     if (ut__readyseq_busy(&h->rseq))
         return UT__CONSENSUS_REFUSE(h, UT_ESTATE, "ready-refused", "previous ready not advanced", 0,
                                     0, "ready: the previous ready was not advanced");
+    /* >>> rmemb: a committed configuration change settles first (its
+     * leave-joint entry, a removed leader stepping down, go out now) */
+    if (UT__UNLIKELY(h->mb.pending))
+        ut__consensus_members_settle(h);
+    /* <<< rmemb */
     uint32_t p = h->pending;
     int rc = UT_OK;
     if (p & UT__CONSENSUS_PEND_FLUSH) {

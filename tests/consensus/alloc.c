@@ -143,6 +143,7 @@ static void setup_leader_pending(rc_cluster_t *c)
     setup_leader(c);
     assert_int_equal(rc_propose(c, 1, "p", 1, NULL), UT_OK);
     rc_drop_if(c, any_msg, NULL);
+    c->no_commit_quorum_check = true; /* >>> rmemb: op_step_append_resp forges the ack <<< */
 }
 
 static int op_step_append_resp(rc_cluster_t *c, void *ud)

@@ -30,6 +30,9 @@ int consensus_group_alloc(void);
 /* >>> rsnap */
 int consensus_group_snapshot(void);
 /* <<< rsnap */
+/* >>> rmemb */
+int consensus_group_membership(void);
+/* <<< rmemb */
 
 #define RC_OK(c)                                                                                   \
     do {                                                                                           \

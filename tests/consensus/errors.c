@@ -46,8 +46,15 @@ static void test_step_rejects_malformed_messages(void **state)
     /* All carry a higher term (3): a refused message must not even bump it. */
     ut_msg_t m = mk_append(1, 3, 3, 3, 2, 0, NULL, 0); /* not for me */
     EXPECT_STEP(h, m, UT_EINVAL);
-    m = mk_append(9, 2, 3, 3, 2, 0, NULL, 0); /* not a member */
+    /* >>> rmemb: not a member. Since 0.3.0 an AppendEntries from a node
+     * that is not in this node's configuration is processed (thesis §4.1:
+     * the leader may have been added by an entry this node lacks;
+     * tests/consensus/membership.c), a vote request is still refused. */
+    m = mk_msg(UT_MSG_VOTE, 9, 2, 3);
+    m.body.vote.last_log_index = 3;
+    m.body.vote.last_log_term = 2;
     EXPECT_STEP(h, m, UT_ENOTFOUND);
+    /* <<< rmemb */
     m = mk_msg(UT_MSG_NONE, 1, 2, 3);
     EXPECT_STEP(h, m, UT_EINVAL);
     m = mk_msg((ut_msg_type_t)77, 1, 2, 3);
@@ -96,6 +103,7 @@ static void test_step_rejects_malformed_messages(void **state)
     rc_cluster_t c;
     cluster(&c, 3, 0, NULL);
     elect_and_commit(&c, 1, 1);
+    c.no_commit_quorum_check = true; /* >>> rmemb: the ack below is forged <<< */
     ut_consensus_t *l = rc_h(&c, 1);
     uint64_t t = term_of(&c, 1);
     uint64_t ni = 0;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Raft core (ut_consensus_t), observers (non-voting learners, thesis
- * §4.2.1): an observer never votes, campaigns or counts towards a quorum. A
+ * §4.2.1): an observer never campaigns or counts towards a quorum (it
+ * answers vote requests since 0.3.0, thesis §4.1; its vote counts nowhere). A
  * group of test_consensus (tests/test_consensus.c runs every group). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -43,12 +44,17 @@ static void test_observer_never_votes_or_counts(void **state)
     assert_true(applied_payload(&c, 4, "a", 1));
     assert_true(applied_payload(&c, 5, "a", 1));
     assert_int_equal(ut_consensus_leader(rc_h(&c, 4)), l);
-    /* An observer asked for its vote does not give it. */
+    /* >>> rmemb: an observer asked for its vote answers by the same rules
+     * as a voter (since 0.3.0, thesis §4.1: it may be a voter that has not
+     * received its promotion yet): here it refuses, its leader is alive
+     * (thesis §4.2.3); it stays an observer, and a vote it gives is never
+     * counted (test_observer_grants_not_counted). */
     uint64_t t = term_of(&c, l);
     ut_msg_t m = mk_vote(UT_MSG_VOTE, l, 4, t + 1, last_of(&c, l), t);
     (void)rc_inject(&c, &m);
     assert_int_equal(ut_consensus_vote(rc_h(&c, 4)), 0);
     assert_int_equal(state_of(&c, 4), UT_CONSENSUS_OBSERVER);
+    /* <<< rmemb */
     rc_drop_if(&c, any_msg, NULL);
     RC_OK(&c);
     rc_destroy(&c);

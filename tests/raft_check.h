@@ -369,6 +369,18 @@ static inline bool raft_check_conf_has(const uint64_t *ids, size_t n, uint64_t i
     return false;
 }
 
+/* The same ids, in any order (each list without repeats). */
+static inline bool raft_check_conf_same_set(const uint64_t *a, size_t na, const uint64_t *b,
+                                            size_t nb)
+{
+    if (na != nb)
+        return false;
+    for (size_t i = 0; i < na; i++)
+        if (!raft_check_conf_has(b, nb, a[i]))
+            return false;
+    return true;
+}
+
 /* Does node hold entry (index, term) durably? */
 typedef bool (*raft_check_stored_fn)(void *ud, uint64_t node, uint64_t index, uint64_t term);
 

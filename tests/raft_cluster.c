@@ -183,23 +183,86 @@ static void note_leader(rc_cluster_t *c, rc_node_t *n)
 }
 
 /* >>> rmemb: membership checks (raft_cluster.h) */
+/* The configuration committed as of index (the latest configuration entry
+ * at or below it that a node applied, else the one the cluster started
+ * with): what a snapshot up to index holds. */
+static void committed_conf(const rc_cluster_t *c, uint64_t index, raft_check_conf_t *conf)
+{
+    size_t k = c->n_confs;
+    while (k > 0 && c->conf_at[k - 1] > index)
+        k--;
+    if (k > 0) {
+        *conf = c->confs[k - 1];
+        return;
+    }
+    memset(conf, 0, sizeof *conf);
+    memcpy(conf->voters, c->voters, c->n_voters * sizeof(uint64_t));
+    conf->n_voters = c->n_voters;
+    memcpy(conf->observers, c->observers, c->n_observers * sizeof(uint64_t));
+    conf->n_observers = c->n_observers;
+}
+
+/* An applied entry: a configuration one is recorded (in index order). */
+static void note_applied_conf(rc_cluster_t *c, const ut_entry_t *e)
+{
+    if (e->type != UT_ENTRY_CONFIG)
+        return;
+    size_t k = c->n_confs;
+    while (k > 0 && c->conf_at[k - 1] > e->index)
+        k--;
+    if (k > 0 && c->conf_at[k - 1] == e->index)
+        return; /* another node applied it first (the applied check compares) */
+    raft_check_conf_t conf;
+    if (!raft_check_conf_decode(e->data, e->len, &conf)) {
+        rc_fail(c, "configuration entry %llu does not decode", (unsigned long long)e->index);
+        return;
+    }
+    if (c->n_confs == c->cap_confs) {
+        size_t cap = c->cap_confs ? 2 * c->cap_confs : 16;
+        uint64_t *at = realloc(c->conf_at, cap * sizeof *at);
+        if (at == NULL)
+            abort();
+        c->conf_at = at;
+        raft_check_conf_t *cs = realloc(c->confs, cap * sizeof *cs);
+        if (cs == NULL)
+            abort();
+        c->confs = cs;
+        c->cap_confs = cap;
+    }
+    memmove(c->conf_at + k + 1, c->conf_at + k, (c->n_confs - k) * sizeof *c->conf_at);
+    memmove(c->confs + k + 1, c->confs + k, (c->n_confs - k) * sizeof *c->confs);
+    c->conf_at[k] = e->index;
+    c->confs[k] = conf;
+    c->n_confs++;
+}
+
 static bool stored_on_disk(void *ud, uint64_t node, uint64_t index, uint64_t term)
 {
     rc_cluster_t *c = ud;
     rc_node_t *n = rc_node(c, node);
-    return n != NULL && index >= 1 && index <= n->n_log && n->log[index - 1].term == term;
+    if (n == NULL || index == 0)
+        return false;
+    if (index <= n->disk_off) /* in its snapshot: committed */
+        return raft_check_committed_term(&c->ck, index) == term;
+    const rc_entry_t *e = rc_disk_at(n, index);
+    return e != NULL && e->term == term;
 }
 
 /* The configuration in effect on node n by its disk: its latest
- * configuration entry, else the one it was created with. */
+ * configuration entry, else its snapshot's, else the one it was created
+ * with. */
 static void disk_config(rc_cluster_t *c, const rc_node_t *n, raft_check_conf_t *conf)
 {
     memset(conf, 0, sizeof *conf);
-    if (n->disk_conf != 0) {
-        const rc_entry_t *e = &n->log[n->disk_conf - 1];
+    const rc_entry_t *e = n->disk_conf != 0 ? rc_disk_at(n, n->disk_conf) : NULL;
+    if (e != NULL) {
         if (!raft_check_conf_decode(e->data, e->len, conf))
             rc_fail(c, "node %llu: configuration entry %llu does not decode",
                     (unsigned long long)n->id, (unsigned long long)e->index);
+        return;
+    }
+    if (n->has_snap) {
+        committed_conf(c, n->snap_index, conf);
         return;
     }
     memcpy(conf->voters, c->voters, c->n_voters * sizeof(uint64_t));
@@ -243,14 +306,17 @@ static void check_membership(rc_cluster_t *c, rc_node_t *n, ut_consensus_state_t
     if (commit <= n->lead_commit || c->no_commit_quorum_check)
         return;
     n->lead_commit = commit;
-    if (commit > n->n_log) {
-        rc_fail(c, "node %llu: leader commit %llu beyond its disk (%zu)", (unsigned long long)n->id,
-                (unsigned long long)commit, n->n_log);
+    if (commit > n->disk_off + n->n_log) {
+        rc_fail(c, "node %llu: leader commit %llu beyond its disk (%llu)",
+                (unsigned long long)n->id, (unsigned long long)commit,
+                (unsigned long long)(n->disk_off + n->n_log));
         return;
     }
+    if (commit <= n->disk_off)
+        return; /* in its snapshot: committed before this term */
     raft_check_conf_t conf;
     disk_config(c, n, &conf);
-    checked(c, raft_check_commit_quorum(&c->ck, n->id, commit, n->log[commit - 1].term, &conf,
+    checked(c, raft_check_commit_quorum(&c->ck, n->id, commit, rc_disk_at(n, commit)->term, &conf,
                                         stored_on_disk, c));
 }
 /* <<< rmemb */
@@ -293,11 +359,11 @@ static void disk_truncate(rc_node_t *n, uint64_t from)
         n->n_log--;
     }
     /* >>> rmemb */
-    if (n->disk_conf > n->n_log) {
+    if (n->disk_conf > n->disk_off + n->n_log) {
         n->disk_conf = 0;
         for (size_t i = n->n_log; i > 0 && n->disk_conf == 0; i--)
             if (n->log[i - 1].type == UT_ENTRY_CONFIG)
-                n->disk_conf = i;
+                n->disk_conf = n->log[i - 1].index;
     }
     /* <<< rmemb */
 }
@@ -389,6 +455,8 @@ static void disk_snapshot(rc_node_t *n, uint64_t index, uint64_t term, uint64_t 
             free(n->log[i].data);
         n->n_log = 0;
     }
+    if (n->disk_conf <= index || n->n_log == 0) /* >>> rmemb <<< */
+        n->disk_conf = 0;
 }
 
 /* ready.snapshot: the application's state becomes the snapshot's (its
@@ -402,9 +470,19 @@ static void install_snap(rc_cluster_t *c, rc_node_t *n, const ut_consensus_snaps
                 (unsigned long long)s->index);
         return;
     }
-    if (s->membership.n_voters != c->n_voters || s->membership.n_observers != c->n_observers)
+    /* >>> rmemb: thesis §5.1, the snapshot holds the configuration as of
+     * its last entry */
+    raft_check_conf_t want;
+    committed_conf(c, s->index, &want);
+    const ut_consensus_membership_t *m = &s->membership;
+    if (!raft_check_conf_same_set(m->voters, m->n_voters, want.voters, want.n_voters) ||
+        !raft_check_conf_same_set(m->voters_outgoing, m->n_voters_outgoing, want.outgoing,
+                                  want.n_outgoing) ||
+        !raft_check_conf_same_set(m->observers, m->n_observers, want.observers,
+                                  want.n_observers))
         rc_fail(c, "node %llu: snapshot at %llu lost the configuration", (unsigned long long)n->id,
                 (unsigned long long)s->index);
+    /* <<< rmemb */
     const rc_applied_t *recs = s->data;
     for (uint64_t i = 0; i < s->index; i++) {
         const rc_applied_t *a = &recs[i];
@@ -573,6 +651,7 @@ static void apply(rc_cluster_t *c, rc_node_t *n, const ut_consensus_ready_t *rd)
             return;
         }
         n->apply_next = e->index + 1;
+        note_applied_conf(c, e); /* rmemb */
         if (e->index > ut_consensus_commit_index(n->h))
             rc_fail(c, "node %llu: applied %llu beyond its commit %llu", (unsigned long long)n->id,
                     (unsigned long long)e->index,
@@ -728,6 +807,8 @@ void rc_destroy(rc_cluster_t *c)
         free(n->snap_data); /* rsnap */
         free(n->granted);
     }
+    free(c->conf_at); /* rmemb */
+    free(c->confs);
     for (size_t i = 0; i < c->n_net; i++)
         free(c->net[i].buf);
     for (size_t i = 0; i < c->n_hist; i++)
@@ -811,10 +892,15 @@ int rc_restart(rc_cluster_t *c, uint64_t id)
             memset(&sn, 0, sizeof sn);
             sn.index = n->snap_index;
             sn.term = n->snap_term;
-            sn.membership.voters = c->voters;
-            sn.membership.n_voters = c->n_voters;
-            sn.membership.observers = c->n_observers ? c->observers : NULL;
-            sn.membership.n_observers = c->n_observers;
+            raft_check_conf_t sc; /* >>> rmemb: the configuration it holds <<< */
+            committed_conf(c, n->snap_index, &sc);
+            sn.membership.voters = sc.voters;
+            sn.membership.n_voters = sc.n_voters;
+            sn.membership.voters_outgoing = sc.n_outgoing ? sc.outgoing : NULL;
+            sn.membership.n_voters_outgoing = sc.n_outgoing;
+            sn.membership.observers = sc.n_observers ? sc.observers : NULL;
+            sn.membership.n_observers = sc.n_observers;
+            sn.membership.auto_leave = sc.auto_leave;
             sn.data = n->snap_data;
             sn.len = n->snap_len;
             rc = ut_consensus_restore_snapshot(n->h, &hs, &sn, es, n->n_log);

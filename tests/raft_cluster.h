@@ -135,6 +135,12 @@ typedef struct rc_cluster {
     /* >>> rmemb: skip the commit-quorum check, for tests that inject forged
      * acknowledgements (a follower "storing" what its disk lacks) */
     bool no_commit_quorum_check;
+    /* Every configuration entry any node applied (committed, so the same
+     * on every node), by index: what a snapshot up to an index must hold
+     * (thesis §5.1), known independently of the library. */
+    uint64_t *conf_at;
+    raft_check_conf_t *confs;
+    size_t n_confs, cap_confs;
     /* <<< rmemb */
     bool failed;
     char err[512];

@@ -278,7 +278,7 @@ void ut__consensus_members_init(ut_consensus_t *h, const ut_consensus_config_t *
     memcpy(c->voters, cfg->voters, cfg->n_voters * sizeof(uint64_t));
     if (cfg->n_observers > 0)
         memcpy(c->observers, cfg->observers, cfg->n_observers * sizeof(uint64_t));
-    mb->committed = *c;
+    mb->committed = mb->base = *c;
     mb->rings_cap = cfg->n_voters + cfg->n_observers; /* what ut_consensus_new() allocated */
     h->n_members = 0;
     rebuild(h, c, NULL);
@@ -483,38 +483,74 @@ void ut__consensus_members_settle(ut_consensus_t *h)
     update_pending(h);
 }
 
-int ut__consensus_set_membership(ut_consensus_t *h, const ut_consensus_membership_t *m,
-                                 uint64_t index)
+/* m as a configuration, validated: UT_OK or UT_EINVAL. */
+static int conf_from(const ut_consensus_membership_t *m, ut__consensus_conf_t *c)
 {
     if (m == NULL || (m->n_voters > 0 && m->voters == NULL) ||
         (m->n_voters_outgoing > 0 && m->voters_outgoing == NULL) ||
         (m->n_observers > 0 && m->observers == NULL) || m->n_voters > UT_CONSENSUS_MAX_NODES ||
         m->n_voters_outgoing > UT_CONSENSUS_MAX_NODES || m->n_observers > UT_CONSENSUS_MAX_NODES)
         return UT_EINVAL;
-    ut__consensus_conf_t c;
-    memset(&c, 0, sizeof c);
-    c.n_voters = (uint32_t)m->n_voters;
-    c.n_outgoing = (uint32_t)m->n_voters_outgoing;
-    c.n_observers = (uint32_t)m->n_observers;
-    c.auto_leave = m->auto_leave && m->n_voters_outgoing > 0;
+    memset(c, 0, sizeof *c);
+    c->n_voters = (uint32_t)m->n_voters;
+    c->n_outgoing = (uint32_t)m->n_voters_outgoing;
+    c->n_observers = (uint32_t)m->n_observers;
+    c->auto_leave = m->auto_leave && m->n_voters_outgoing > 0;
     if (m->n_voters > 0)
-        memcpy(c.voters, m->voters, m->n_voters * sizeof(uint64_t));
+        memcpy(c->voters, m->voters, m->n_voters * sizeof(uint64_t));
     if (m->n_voters_outgoing > 0)
-        memcpy(c.outgoing, m->voters_outgoing, m->n_voters_outgoing * sizeof(uint64_t));
+        memcpy(c->outgoing, m->voters_outgoing, m->n_voters_outgoing * sizeof(uint64_t));
     if (m->n_observers > 0)
-        memcpy(c.observers, m->observers, m->n_observers * sizeof(uint64_t));
-    int rc = conf_check(&c);
-    if (rc != UT_OK)
-        return rc;
-    rc = ut__consensus_members_reserve(h);
+        memcpy(c->observers, m->observers, m->n_observers * sizeof(uint64_t));
+    return conf_check(c);
+}
+
+int ut__consensus_membership_check(ut_consensus_t *h, const ut_consensus_membership_t *m)
+{
+    ut__consensus_conf_t c;
+    int rc = conf_from(m, &c);
+    return rc != UT_OK ? rc : ut__consensus_members_reserve(h);
+}
+
+int ut__consensus_set_membership(ut_consensus_t *h, const ut_consensus_membership_t *m,
+                                 uint64_t index)
+{
+    ut__consensus_conf_t c;
+    int rc = conf_from(m, &c);
+    if (rc == UT_OK)
+        rc = ut__consensus_members_reserve(h);
     if (rc != UT_OK)
         return rc;
     ut__consensus_members_t *mb = &h->mb;
-    mb->conf = mb->committed = c;
+    mb->conf = mb->committed = mb->base = c;
     mb->conf_index = mb->committed_index = mb->last_entry = index;
     rebuild(h, &mb->conf, NULL);
     update_pending(h);
     return UT_OK;
+}
+
+void ut__consensus_members_at(const ut_consensus_t *h, uint64_t index, ut__consensus_conf_t *out)
+{
+#ifndef UT__FAULT_SNAPSHOT_LOSES_CONFIG
+    uint64_t idx = find_config(h, index, 0);
+    if (idx != 0) {
+        load_config(h, idx, out);
+        return;
+    }
+#else
+    /* Test-only broken variant (mutation suite): a snapshot records the
+     * configuration at the previous one (at first, the one the node was
+     * created with), losing every change since. */
+    (void)index;
+#endif
+    *out = h->mb.base;
+}
+
+void ut__consensus_members_compact(ut_consensus_t *h, uint64_t index)
+{
+    ut__consensus_conf_t c;
+    ut__consensus_members_at(h, index, &c);
+    h->mb.base = c;
 }
 
 /* ------------------------------------------------------------ public API */

@@ -60,6 +60,7 @@ typedef struct ut__consensus_members {
     uint64_t term_start;            /* leader: index of the no-op of its term */
     ut__consensus_conf_t conf;      /* in effect: the latest in the log */
     ut__consensus_conf_t committed; /* the latest known committed */
+    ut__consensus_conf_t base;      /* in effect at the log's offset (log.off) */
 } ut__consensus_members_t;
 
 struct ut_consensus;
@@ -92,6 +93,19 @@ void ut__consensus_members_become_leader(struct ut_consensus *h);
 /* Validation of an entry whose type or payload the fast check doubted:
  * UT_OK for a well-formed configuration entry, UT_EINVAL otherwise. */
 int ut__consensus_members_check_entry(const ut_entry_t *e);
+
+/* The configuration in effect at index (log.off <= index <= log.last): the
+ * latest configuration entry at or below it, or the one at the log's
+ * offset (thesis §5.1: what a snapshot up to index records). */
+void ut__consensus_members_at(const struct ut_consensus *h, uint64_t index,
+                              ut__consensus_conf_t *out);
+/* The log is about to drop its prefix up to index (compaction): remember
+ * the configuration in effect there. */
+void ut__consensus_members_compact(struct ut_consensus *h, uint64_t index);
+/* Validation of a configuration from outside the log (a snapshot's) and
+ * room for it: UT_OK, UT_EINVAL or UT_ENOMEM, nothing else changed. After
+ * UT_OK, ut__consensus_set_membership() with it cannot fail. */
+int ut__consensus_membership_check(struct ut_consensus *h, const ut_consensus_membership_t *m);
 
 /* The one function that sets a configuration from outside the log (a
  * snapshot's, at index; rsnap's hook): validated (UT_EINVAL), room

@@ -298,7 +298,6 @@ void ut__consensus_snapshot_ready(ut_consensus_t *h, ut_consensus_ready_t *rd);
  * received one (the hooks the membership slice wires; see rsnap.c). */
 void ut__consensus_snapshot_config(const ut_consensus_t *h, uint64_t index,
                                    ut_consensus_membership_t *out, uint64_t *ids);
-int ut__consensus_snapshot_membership(ut_consensus_t *h, const ut_consensus_membership_t *mb);
 /* <<< rsnap */
 
 /* §5.3, §5.4.2 (Figure 8): the leader commits the highest index stored on a

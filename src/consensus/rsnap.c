@@ -181,52 +181,32 @@ static void release_if_idle(ut_consensus_t *h)
 
 /* ------------------------------------------------- configuration hooks */
 
-/* The configuration a snapshot up to index records. Membership changes do
- * not exist yet (the membership slice of issue 11 adds them), so the
- * configuration is the one the node was created with whatever the index.
- * HOOK for the membership slice: return the configuration in effect at
- * index (thesis §5.1: a snapshot holds the latest configuration as of its
- * last included entry). ids has room for 3 * UT_CONSENSUS_MAX_NODES. */
+/* The configuration a snapshot up to index records (thesis §5.1: the
+ * latest one as of its last included entry, committed or not: a snapshot
+ * holds only committed entries, so it is committed). ids has room for
+ * 3 * UT_CONSENSUS_MAX_NODES. */
 void ut__consensus_snapshot_config(const ut_consensus_t *h, uint64_t index,
                                    ut_consensus_membership_t *out, uint64_t *ids)
 {
-    (void)index;
-    memcpy(ids, h->ids, h->n_members * sizeof *ids);
+    ut__consensus_conf_t c;
+    ut__consensus_members_at(h, index, &c);
     memset(out, 0, sizeof *out);
+    memcpy(ids, c.voters, c.n_voters * sizeof *ids);
     out->voters = ids;
-    out->n_voters = h->n_voters;
-    out->observers = h->n_members > h->n_voters ? ids + h->n_voters : NULL;
-    out->n_observers = h->n_members - h->n_voters;
-}
-
-static bool id_in(uint64_t id, const uint64_t *ids, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (ids[i] == id)
-            return true;
-    return false;
-}
-
-/* Make mb (from a snapshot being installed or restored) the node's
- * configuration: UT_OK, or UT_ESTATE when this build cannot. HOOK for the
- * membership slice: install mb as the member set (voters, outgoing
- * voters, observers). Until then only the configuration the node already
- * has is accepted (as sets: order does not matter); a snapshot with any
- * other is refused, so that no node ever runs with a configuration that
- * differs from its snapshot's. */
-int ut__consensus_snapshot_membership(ut_consensus_t *h, const ut_consensus_membership_t *mb)
-{
-    size_t n_obs = h->n_members - h->n_voters;
-    if (mb->n_voters_outgoing != 0 || mb->n_voters != h->n_voters || mb->n_observers != n_obs ||
-        mb->auto_leave)
-        return UT_ESTATE;
-    for (size_t i = 0; i < mb->n_voters; i++)
-        if (!id_in(mb->voters[i], h->ids, h->n_voters))
-            return UT_ESTATE;
-    for (size_t i = 0; i < mb->n_observers; i++)
-        if (!id_in(mb->observers[i], h->ids + h->n_voters, n_obs))
-            return UT_ESTATE;
-    return UT_OK;
+    out->n_voters = c.n_voters;
+    ids += c.n_voters;
+    if (c.n_outgoing > 0) {
+        memcpy(ids, c.outgoing, c.n_outgoing * sizeof *ids);
+        out->voters_outgoing = ids;
+        out->n_voters_outgoing = c.n_outgoing;
+        ids += c.n_outgoing;
+    }
+    if (c.n_observers > 0) {
+        memcpy(ids, c.observers, c.n_observers * sizeof *ids);
+        out->observers = ids;
+        out->n_observers = c.n_observers;
+    }
+    out->auto_leave = c.auto_leave;
 }
 
 /* ------------------------------------------------------------ compaction */
@@ -259,6 +239,7 @@ int ut_consensus_compact(ut_consensus_t *h, uint64_t index, const void *data, si
     if (c == NULL)
         return ut__consensus_oom(h, UT_ENOMEM, "compact");
     snap_set(h, c, total);
+    ut__consensus_members_compact(h, index);
     ut__consensus_log_drop_prefix(&h->log, index, term, true);
     if (h->log.retired_chunks != NULL)
         h->snap_flags |= UT__CONSENSUS_SNAP_RETIRED;
@@ -414,11 +395,16 @@ static void install(ut_consensus_t *h, const ut_msg_t *m)
         reply(h, m, 0, false); /* restart */
         return;
     }
-    if (ut__consensus_snapshot_membership(h, &chunk_pub(c)->membership) != UT_OK) {
-        /* Until membership changes land: see the hook above. */
+    /* Thesis §5.1: the configuration is part of the snapshot. A malformed
+     * one is refused like a malformed image; without memory for its
+     * members, the leader resends. */
+    int mrc = ut__consensus_membership_check(h, &chunk_pub(c)->membership);
+    if (mrc != UT_OK) {
         UT__CONSENSUS_TRACE(h, UT_TRACE_WARN, "snapshot-refused",
-                            "membership differs from this node's configuration", s->index, m->from);
+                            mrc == UT_ENOMEM ? "out of memory" : "malformed membership", s->index,
+                            m->from);
         rx_drop(h);
+        reply(h, m, 0, false); /* restart */
         return;
     }
     uint64_t index = s->index;
@@ -438,6 +424,12 @@ static void install(ut_consensus_t *h, const ut_msg_t *m)
     snap_set(h, c, h->rx.total);
     memset(&h->rx, 0, sizeof h->rx);
     ut__consensus_log_drop_prefix(&h->log, index, s->term, keep);
+    /* Checked above: cannot fail. The snapshot's configuration is the
+     * committed one; a later configuration entry the log kept (rule 6)
+     * is in effect (thesis §4.1). */
+    (void)ut__consensus_set_membership(h, &h->snap->membership, index);
+    if (keep)
+        ut__consensus_members_log_changed(h);
     if (h->log.retired_chunks != NULL)
         h->snap_flags |= UT__CONSENSUS_SNAP_RETIRED;
     h->snap_flags |= UT__CONSENSUS_SNAP_OUT;
@@ -610,8 +602,9 @@ int ut_consensus_restore_snapshot(ut_consensus_t *h, const ut_consensus_hard_sta
                                         e->index, e->term,
                                         "restore: entry %llu has impossible term %llu",
                                         (unsigned long long)e->index, (unsigned long long)e->term);
-        if (e->type > UT_ENTRY_NOOP || (e->len > 0 && e->data == NULL) ||
-            e->len > UT_CONSENSUS_MAX_ENTRY_BYTES)
+        if ((e->type > UT_ENTRY_NOOP || (e->len > 0 && e->data == NULL) ||
+             e->len > UT_CONSENSUS_MAX_ENTRY_BYTES) &&
+            !(e->type == UT_ENTRY_CONFIG && ut__consensus_members_check_entry(e) == UT_OK))
             return UT__CONSENSUS_REFUSE(h, UT_ECORRUPT, "restore-refused", "entry malformed",
                                         e->index, e->len, "restore: entry %llu is malformed",
                                         (unsigned long long)e->index);
@@ -632,15 +625,20 @@ int ut_consensus_restore_snapshot(ut_consensus_t *h, const ut_consensus_hard_sta
                                     hs->commit, last,
                                     "restore: commit %llu beyond the last entry %llu",
                                     (unsigned long long)hs->commit, (unsigned long long)last);
-    if (hs->vote != 0 && (hs->term == 0 || !id_in(hs->vote, h->ids, h->n_voters)))
-        return UT__CONSENSUS_REFUSE(h, UT_ECORRUPT, "restore-refused", "vote not for a voter",
-                                    hs->vote, hs->term, "restore: vote for %llu, not a voter",
+    /* The vote went to a voter of the configuration in effect when it was
+     * cast, which the snapshot's may no longer hold (a change since then
+     * removed it): only a vote without a term is impossible. */
+    if (hs->vote != 0 && hs->term == 0)
+        return UT__CONSENSUS_REFUSE(h, UT_ECORRUPT, "restore-refused", "vote without a term",
+                                    hs->vote, hs->term, "restore: vote for %llu in term 0",
                                     (unsigned long long)hs->vote);
-    if (mb->n_voters + mb->n_voters_outgoing + mb->n_observers > 3 * UT_CONSENSUS_MAX_NODES ||
-        ut__consensus_snapshot_membership(h, mb) != UT_OK)
+    int mrc = ut__consensus_membership_check(h, mb);
+    if (mrc != UT_OK)
         return UT__CONSENSUS_REFUSE(
-            h, UT_ECORRUPT, "restore-refused", "snapshot membership differs from the configuration",
-            snap->index, mb->n_voters, "restore: the snapshot's membership is not this node's");
+            h, mrc == UT_ENOMEM ? UT_ENOMEM : UT_ECORRUPT, "restore-refused",
+            mrc == UT_ENOMEM ? "out of memory" : "snapshot membership malformed", snap->index,
+            mb->n_voters, "restore: the snapshot's membership is %s",
+            mrc == UT_ENOMEM ? "too large for memory" : "malformed");
     uint64_t total;
     ut__bytes_chunk_t *c = chunk_build(snap->index, snap->term, mb, snap->data, snap->len, &total);
     if (c == NULL)
@@ -670,6 +668,10 @@ int ut_consensus_restore_snapshot(ut_consensus_t *h, const ut_consensus_hard_sta
     h->log.applied = applied;
     h->last_hs = *hs;
     h->log.stable = h->log.persisted = h->log.last;
+    /* Checked above: cannot fail. The snapshot's configuration, then the
+     * latest configuration entry after it (thesis §4.1). */
+    (void)ut__consensus_set_membership(h, mb, snap->index);
+    ut__consensus_members_restored(h);
     h->restored = true;
     ut__consensus_pend(h, UT__CONSENSUS_PEND_CHECK);
     return UT_OK;

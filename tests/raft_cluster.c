@@ -478,8 +478,7 @@ static void install_snap(rc_cluster_t *c, rc_node_t *n, const ut_consensus_snaps
     if (!raft_check_conf_same_set(m->voters, m->n_voters, want.voters, want.n_voters) ||
         !raft_check_conf_same_set(m->voters_outgoing, m->n_voters_outgoing, want.outgoing,
                                   want.n_outgoing) ||
-        !raft_check_conf_same_set(m->observers, m->n_observers, want.observers,
-                                  want.n_observers))
+        !raft_check_conf_same_set(m->observers, m->n_observers, want.observers, want.n_observers))
         rc_fail(c, "node %llu: snapshot at %llu lost the configuration", (unsigned long long)n->id,
                 (unsigned long long)s->index);
     /* <<< rmemb */

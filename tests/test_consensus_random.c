@@ -160,7 +160,7 @@ static bool run_seed(uint64_t seed, size_t voters, bool verbose, bool vote_check
      * build) compact every few applied entries, with small snapshot chunks,
      * so lagging, partitioned and restarted nodes get snapshots */
     uint64_t compact_every = 0;
-#ifdef UT_RAFT_EXPECT_SNAPSHOT_BUG
+#if defined(UT_RAFT_EXPECT_SNAPSHOT_BUG) || defined(UT_RAFT_EXPECT_SNAPSHOT_LOSES_CONFIG)
     bool compacting = true;
 #else
     bool compacting = seed % 3 == 0;
@@ -390,6 +390,8 @@ static uint64_t run_range(uint64_t first, uint64_t n, size_t voters, bool vote_c
                    (unsigned long long)s, voters, err, (unsigned long long)s,
 #if defined(UT_RAFT_EXPECT_CONFIG_ON_COMMIT) /* >>> rmemb <<< */
                    "test_consensus_random_config_on_commit"
+#elif defined(UT_RAFT_EXPECT_SNAPSHOT_LOSES_CONFIG)
+                   "test_consensus_random_snapshot_loses_config"
 #elif defined(UT_RAFT_EXPECT_VIOLATION)
                    "test_consensus_random_forget_vote"
 #elif defined(UT_RAFT_EXPECT_SNAPSHOT_BUG)
@@ -417,7 +419,8 @@ static void print_stats(const char *what, const stats_t *st)
            (unsigned long long)st->snapshots, (unsigned long long)st->changes);
 }
 
-#if !defined(UT_RAFT_EXPECT_VIOLATION) && !defined(UT_RAFT_EXPECT_SNAPSHOT_BUG)
+#if !defined(UT_RAFT_EXPECT_VIOLATION) && !defined(UT_RAFT_EXPECT_SNAPSHOT_BUG) &&                 \
+    !defined(UT_RAFT_EXPECT_SNAPSHOT_LOSES_CONFIG)
 
 static uint64_t env_u64(const char *name, uint64_t dflt)
 {
@@ -549,6 +552,49 @@ int main(void)
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
 /* <<< rmemb */
+
+#elif defined(UT_RAFT_EXPECT_SNAPSHOT_LOSES_CONFIG)
+/* Against a core whose snapshots record the configuration of the previous
+ * snapshot (at first, the one the node was created with) instead of the one
+ * in effect at their index (-DUT__FAULT_SNAPSHOT_LOSES_CONFIG; thesis §5.1:
+ * the configuration is part of the snapshot). Every seed compacts and
+ * changes the membership: the harness compares each installed snapshot's
+ * membership with the committed configuration it tracks itself, and a node
+ * restarted from its snapshot runs with the wrong members; a violation must
+ * be found within a bounded number of seeds. */
+#    define LOSES_CONFIG_MAX_SEEDS 100
+
+static void test_snapshot_loses_config_is_caught(void **state)
+{
+    (void)state;
+    stats_t st = {0};
+    char err[512];
+    const char *one = getenv("UT_RAFT_SEED");
+    if (one != NULL && *one != '\0') {
+        uint64_t s = strtoull(one, NULL, 10);
+        bool ok = run_seed(s, 3, true, true, &st, err, sizeof err);
+        if (!ok)
+            printf("# seed %llu, 3 voters: %s\n", (unsigned long long)s, err);
+        assert_false(ok);
+        return;
+    }
+    uint64_t first_bad = 0;
+    uint64_t bad = run_range(1, LOSES_CONFIG_MAX_SEEDS, 3, true, true, &first_bad, err, &st);
+    print_stats("3 voters, snapshots losing the configuration", &st);
+    if (bad == 0)
+        fail_msg("a core whose snapshots lose the configuration passed %d seeds",
+                 LOSES_CONFIG_MAX_SEEDS);
+    printf("# violation found at seed %llu after %llu runs: %s\n", (unsigned long long)first_bad,
+           (unsigned long long)st.runs, err);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_snapshot_loses_config_is_caught),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
 
 #else /* UT_RAFT_EXPECT_VIOLATION */
 

@@ -390,7 +390,8 @@ UT_API int ut_consensus_tick(ut_consensus_t *h, uint64_t now_ms);
  *                     or a term that breaks the term-jump rule
  *                     (UT_CONSENSUS_TERM_HEADROOM); nothing changed.
  * @retval UT_ENOTFOUND Sender is not a member; nothing changed. Since 0.3.0 an
- *                     AppendEntries is processed whatever its sender (thesis
+ *                     AppendEntries or InstallSnapshot is processed whatever
+ *                     its sender (thesis
  *                     §4.1: the leader may have been added by an entry this
  *                     node lacks), and so is a vote request once the
  *                     configuration has changed and no leader is alive.
@@ -673,8 +674,11 @@ UT_API int ut_consensus_compact(ut_consensus_t *h, uint64_t index, const void *d
  * applied (the application restored its state from the snapshot): the
  * commit index becomes max(hs->commit, applied, snap->index), and committed
  * entries after max(applied, snap->index) come out of the next ready()s.
- * The snapshot's membership must be the node's configuration (until
- * membership changes land, a different one is UT_ECORRUPT). The snapshot's
+ * The snapshot's membership becomes the configuration committed at
+ * snap->index (thesis §5.1), the latest configuration entry among @p entries
+ * the one in effect (thesis §4.1); a malformed membership is UT_ECORRUPT,
+ * and the vote is not checked against it (a change since the vote may have
+ * removed the node voted for). The snapshot's
  * data and the payloads are copied; the node keeps the snapshot to send to
  * lagging followers.
  * @param[in] h       Handle, not yet ticked, stepped, proposed to or campaigned.

@@ -1362,8 +1362,10 @@ UT__CONSENSUS_NOINLINE static int step_sender(ut_consensus_t *h, const ut_msg_t 
     /* >>> rmemb: thesis §4.1, an AppendEntries is processed whatever the
      * sender is in this node's configuration: the leader may be a node this
      * one does not know yet (added by an entry it has not received), and a
-     * new node must accept the entries before the one that adds it. */
-    if (m->type == UT_MSG_APPEND && m->from != 0 && m->from != h->id)
+     * new node must accept the entries before the one that adds it. So is
+     * an InstallSnapshot, the other request only a leader sends (rsnap). */
+    if ((m->type == UT_MSG_APPEND || m->type == UT_MSG_SNAPSHOT) && m->from != 0 &&
+        m->from != h->id)
         return UT_OK;
     /* Thesis §4.1 too: once the configuration has changed, a (pre-)vote
      * request from a node that is no voter here is answered, for it may be a

@@ -444,8 +444,42 @@ static void test_chunk_for_another_transfer(void **state)
     ut_consensus_free(h);
 }
 
-/* Until membership changes land, a snapshot whose configuration differs
- * from the node's is not installed (traced, no reply). */
+/* Thesis §5.1: the configuration is part of the snapshot. An installed
+ * snapshot's membership becomes the node's, committed at its index. */
+static void test_snapshot_installs_its_membership(void **state)
+{
+    (void)state;
+    unsigned char img[128];
+    size_t total = mk_image(img, APP, sizeof APP);
+    img[16 + 16] = 4; /* voters {1, 2, 4}: node 3 was replaced by 4 */
+    ut_consensus_t *h = raw_new(2);
+    ut_msg_t m = mk_chunk(1, 10, 1, img, total, 0, total);
+    STEP_OK(h, m);
+    const ut_consensus_snapshot_t *sn = NULL;
+    ut_msg_t r = one_reply(h, UT_MSG_SNAPSHOT_RESP, &sn, NULL);
+    assert_non_null(sn);
+    assert_true(r.body.snapshot_resp.done);
+    assert_int_equal(sn->membership.n_voters, 3);
+    assert_int_equal(sn->membership.voters[2], 4);
+    ut_consensus_membership_t mb;
+    uint64_t at = 0;
+    assert_int_equal(ut_consensus_membership(h, &mb, &at), UT_OK);
+    assert_int_equal(at, 10);
+    assert_int_equal(mb.n_voters, 3);
+    assert_int_equal(mb.n_voters_outgoing, 0);
+    bool has4 = false, has3 = false;
+    for (size_t i = 0; i < mb.n_voters; i++) {
+        has4 |= mb.voters[i] == 4;
+        has3 |= mb.voters[i] == 3;
+    }
+    assert_true(has4);
+    assert_false(has3);
+    assert_int_equal(ut_consensus_commit_index(h), 10);
+    ut_consensus_free(h);
+}
+
+/* A snapshot whose membership is malformed (a voter listed twice) is not
+ * installed: traced, the transfer restarts, the node is unchanged. */
 static int refused_traces;
 static void count_refused(void *arg, const ut_trace_event_t *ev)
 {
@@ -454,12 +488,12 @@ static void count_refused(void *arg, const ut_trace_event_t *ev)
         refused_traces++;
 }
 
-static void test_snapshot_other_membership_refused(void **state)
+static void test_snapshot_malformed_membership_refused(void **state)
 {
     (void)state;
     unsigned char img[128];
     size_t total = mk_image(img, APP, sizeof APP);
-    img[16 + 16] = 4; /* voters {1, 2, 4} */
+    img[16 + 16] = 2; /* voters {1, 2, 2} */
     ut_consensus_config_t cfg = cfg3(2);
     cfg.trace = count_refused;
     refused_traces = 0;
@@ -472,9 +506,16 @@ static void test_snapshot_other_membership_refused(void **state)
     const ut_consensus_snapshot_t *sn = NULL;
     ut_msg_t r = one_reply(h, UT_MSG_SNAPSHOT_RESP, &sn, NULL);
     assert_null(sn);
-    assert_int_equal(r.type, UT_MSG_NONE);
+    assert_int_equal(r.type, UT_MSG_SNAPSHOT_RESP);
+    assert_false(r.body.snapshot_resp.done);
+    assert_int_equal(r.body.snapshot_resp.next, 0); /* start again */
     assert_int_equal(ut_consensus_last_index(h), 0);
     assert_int_equal(ut_consensus_commit_index(h), 0);
+    ut_consensus_membership_t mb;
+    uint64_t at = 99;
+    assert_int_equal(ut_consensus_membership(h, &mb, &at), UT_OK);
+    assert_int_equal(at, 0);
+    assert_int_equal(mb.n_voters, 3);
     ut_consensus_free(h);
 }
 
@@ -606,12 +647,12 @@ static void test_snapshot_step_rules(void **state)
     m = mk_chunk(5, 10, 1, img, total, 32, 32);
     m.to = 3;
     EXPECT_STEP(h, m, UT_EINVAL); /* not for this node */
-    m.to = 2;
-    m.from = 9;
-    EXPECT_STEP(h, m, UT_ENOTFOUND); /* not a member */
     ut_consensus_free(h);
 
-    /* An observer never sends InstallSnapshot. */
+    /* Thesis §4.1: as AppendEntries, an InstallSnapshot is processed
+     * whatever its sender is in this node's configuration: the leader may
+     * be a node added (or promoted from observer) by an entry this node
+     * lacks, or one an uncommitted change removed, which still leads. */
     static const uint64_t obs[] = {4};
     ut_consensus_config_t cfg = cfg3(2);
     cfg.observers = obs;
@@ -619,8 +660,14 @@ static void test_snapshot_step_rules(void **state)
     assert_int_equal(ut_consensus_new(&h, &cfg), UT_OK);
     assert_int_equal(ut_consensus_tick(h, 0), UT_OK);
     m = mk_chunk(1, 10, 1, img, total, 0, 32);
-    m.from = 4;
-    EXPECT_STEP(h, m, UT_EINVAL);
+    m.from = 4; /* an observer here */
+    STEP_OK(h, m);
+    assert_int_equal(ut_consensus_leader(h), 4);
+    m = mk_chunk(2, 10, 1, img, total, 0, 32);
+    m.from = 9; /* no member here */
+    STEP_OK(h, m);
+    assert_int_equal(ut_consensus_leader(h), 9);
+    assert_int_equal(ut_consensus_term(h), 2);
     ut_consensus_free(h);
 
     /* A leader: a chunk from another leader of its term, and responses. */
@@ -851,9 +898,11 @@ static void test_restore_snapshot(void **state)
     bad = sn;
     bad.index = 0;
     assert_int_equal(ut_consensus_restore_snapshot(h, &hs, &bad, es, 4), UT_ECORRUPT);
-    static const uint64_t other[] = {1, 2, 4};
+    static const uint64_t twice[] = {1, 2, 2};
     bad = sn;
-    bad.membership.voters = other;
+    bad.membership.voters = twice; /* malformed membership */
+    assert_int_equal(ut_consensus_restore_snapshot(h, &hs, &bad, es, 4), UT_ECORRUPT);
+    bad.membership.n_voters = 0;
     assert_int_equal(ut_consensus_restore_snapshot(h, &hs, &bad, es, 4), UT_ECORRUPT);
     ut_consensus_hard_state_t hs2 = {3, 0, 15}; /* commit beyond the log */
     assert_int_equal(ut_consensus_restore_snapshot(h, &hs2, &sn, es, 4), UT_ECORRUPT);
@@ -978,7 +1027,8 @@ int consensus_group_snapshot(void)
         cmocka_unit_test(test_duplicate_and_reordered_chunks),
         cmocka_unit_test(test_bad_chunks_refused),
         cmocka_unit_test(test_chunk_for_another_transfer),
-        cmocka_unit_test(test_snapshot_other_membership_refused),
+        cmocka_unit_test(test_snapshot_installs_its_membership),
+        cmocka_unit_test(test_snapshot_malformed_membership_refused),
         cmocka_unit_test(test_snapshot_keeps_or_discards_log),
         cmocka_unit_test(test_append_below_offset),
         cmocka_unit_test(test_snapshot_step_rules),

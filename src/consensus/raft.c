@@ -1365,6 +1365,13 @@ UT__CONSENSUS_NOINLINE static int step_sender(ut_consensus_t *h, const ut_msg_t 
      * new node must accept the entries before the one that adds it. */
     if (m->type == UT_MSG_APPEND && m->from != 0 && m->from != h->id)
         return UT_OK;
+    /* >>> rsim: so is an InstallSnapshot (the leader's other way to bring a
+     * follower up to date, Raft paper §7): a follower lagging behind the
+     * entry that promoted or added its leader would otherwise refuse every
+     * chunk and never catch up (found by utsim --changes --compact). */
+    if (m->type == UT_MSG_SNAPSHOT && m->from != 0 && m->from != h->id)
+        return UT_OK;
+    /* <<< rsim */
     /* Thesis §4.1 too: once the configuration has changed, a (pre-)vote
      * request from a node that is no voter here is answered, for it may be a
      * voter by an entry this node lacks (and its vote be needed: else no

@@ -1139,8 +1139,10 @@ static void maybe_change(raft_t *s, unsigned i)
                 if (k == 0)
                     break;
                 size_t out = 0;
-                if (leads && chg_draw(s) % 3 == 0)
-                    ch[nch++] = (ut_consensus_change_t){UT_CONSENSUS_REMOVE_VOTER, n->id}, out++;
+                if (leads && chg_draw(s) % 3 == 0) {
+                    ch[nch++] = (ut_consensus_change_t){UT_CONSENSUS_REMOVE_VOTER, n->id};
+                    out++;
+                }
                 size_t off = nv ? chg_draw(s) % nv : 0;
                 for (size_t v = 0; v < nv && out < k; v++, out++)
                     ch[nch++] =

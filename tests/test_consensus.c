@@ -41,6 +41,9 @@ static const struct {
     /* >>> rmemb */
     {"membership", consensus_group_membership},
     /* <<< rmemb */
+    /* >>> rsim */
+    {"rsim", consensus_group_rsim},
+    /* <<< rsim */
 };
 
 int main(int argc, char **argv)

@@ -33,6 +33,9 @@ int consensus_group_snapshot(void);
 /* >>> rmemb */
 int consensus_group_membership(void);
 /* <<< rmemb */
+/* >>> rsim */
+int consensus_group_rsim(void);
+/* <<< rsim */
 
 #define RC_OK(c)                                                                                   \
     do {                                                                                           \

@@ -60,6 +60,14 @@ typedef struct node {
     /* >>> rsnap */
     uint64_t snap_index; /* the library's offset: its last snapshot's index */
     /* <<< rsnap */
+    /* >>> rsim: membership changes (--changes) */
+    bool stopped;                       /* its removal committed, as it knows: shut down */
+    uint64_t rejoin_at;                 /* the entry that added it back (stops after it only) */
+    uint64_t cq_conf_at, cq_conf_since; /* check-quorum: its configuration, since when */
+    raft_check_conf_t applied_conf;     /* the last configuration it applied */
+    uint64_t snap_conf_at[2];           /* the configurations its disk's snapshots */
+    raft_check_conf_t snap_conf[2];     /* record (newest first), as a host stores them */
+    /* <<< rsim */
 } node_t;
 
 typedef struct raft {
@@ -87,6 +95,19 @@ typedef struct raft {
     uint64_t *state_hash;
     size_t cap_state;
     /* <<< rsnap */
+    /* >>> rsim: membership changes, every changes_ms on average (0: none;
+     * --changes), drawn from a stream of their own (crng); n_spare nodes
+     * (the last) start outside the configuration and join as observers of
+     * themselves. conf0 is the configuration the cluster starts with,
+     * confs[] (at conf_at[], in index order) the committed ones, tracked
+     * by the host from the entries the nodes apply. */
+    uint64_t changes_ms, next_change, crng;
+    unsigned n_spare;
+    raft_check_conf_t conf0;
+    uint64_t *conf_at;
+    raft_check_conf_t *confs;
+    size_t n_confs, cap_confs;
+    /* <<< rsim */
 } raft_t;
 
 /* Hash of an entry (and, chained through seed, of a log prefix). */
@@ -206,6 +227,18 @@ static void check_settled(raft_t *s, unsigned i)
     }
     node_t *n = &s->nodes[i];
     uint64_t lid = s->nodes[s->settled_leader - 1].id;
+    /* >>> rsim: only the members of the leader's configuration follow it;
+     * a removed node is shut down or no member */
+    if (s->changes_ms) {
+        ut_consensus_membership_t m;
+        const node_t *ld = &s->nodes[s->settled_leader - 1];
+        if (n->stopped || ut_consensus_membership(ld->h, &m, NULL) != UT_OK ||
+            !(raft_check_conf_has(m.voters, m.n_voters, n->id) ||
+              raft_check_conf_has(m.voters_outgoing, m.n_voters_outgoing, n->id) ||
+              raft_check_conf_has(m.observers, m.n_observers, n->id)))
+            return;
+    }
+    /* <<< rsim */
     s->w->r->stats.invariant_checks++;
     if (ut_consensus_term(n->h) != s->settled_term || ut_consensus_leader(n->h) != lid)
         sim_violation(s->w, "liveness",
@@ -230,6 +263,222 @@ static void check_commit_rule(raft_t *s, unsigned i, uint64_t term)
                       n->id, term, n->commit_seen, t);
 }
 
+/* >>> rsim: membership changes (Raft paper §6; thesis §4.1-4.3). The host
+ * tracks the committed configurations itself, from the configuration
+ * entries the nodes apply, decoded by the checker's own decoder
+ * (tests/raft_check.h, from docs/wire-format.md), not the library's. */
+static uint64_t changes_opt; /* --changes MS: mean interval, 0 = off */
+
+/* Totals over a sweep, printed at exit (stderr) when --changes is on. */
+static struct {
+    uint64_t seeds, kind[8], refused, committed, stopped, joined, snap_checked;
+} chg_tot;
+enum {
+    CK_ADD_OBS,
+    CK_PROMOTE,
+    CK_ADD_VOTER,
+    CK_REMOVE,
+    CK_REMOVE_LEADER,
+    CK_REMOVE_OBS,
+    CK_JOINT,
+    CK_LEAVE
+};
+
+static bool conf_voter(const raft_check_conf_t *c, uint64_t id)
+{
+    return raft_check_conf_has(c->voters, c->n_voters, id) ||
+           raft_check_conf_has(c->outgoing, c->n_outgoing, id);
+}
+
+/* The configuration committed as of index: the latest configuration entry
+ * at or below it that a node applied, else the one the cluster began with
+ * (tests/raft_cluster.c, committed_conf). */
+static const raft_check_conf_t *committed_conf(const raft_t *s, uint64_t index)
+{
+    size_t k = s->n_confs;
+    while (k > 0 && s->conf_at[k - 1] > index)
+        k--;
+    return k > 0 ? &s->confs[k - 1] : &s->conf0;
+}
+
+/* A configuration entry a node applied: recorded once, in index order (the
+ * applied check makes every node's entry at an index the same). */
+static void note_applied_conf(raft_t *s, unsigned i, const ut_entry_t *e)
+{
+    node_t *n = &s->nodes[i];
+    raft_check_conf_t conf;
+    if (!raft_check_conf_decode(e->data, e->len, &conf)) {
+        sim_violation(s->w, "membership",
+                      "node %" PRIu64 " applied configuration entry %" PRIu64
+                      " that does not decode",
+                      n->id, e->index);
+        return;
+    }
+    n->applied_conf = conf;
+    size_t k = s->n_confs;
+    while (k > 0 && s->conf_at[k - 1] > e->index)
+        k--;
+    if (k > 0 && s->conf_at[k - 1] == e->index)
+        return;
+    if (s->n_confs == s->cap_confs) {
+        size_t cap = s->cap_confs ? 2 * s->cap_confs : 16;
+        uint64_t *at = realloc(s->conf_at, cap * sizeof *at);
+        if (!at) {
+            sim_fail(s->w);
+            return;
+        }
+        s->conf_at = at;
+        raft_check_conf_t *cs = realloc(s->confs, cap * sizeof *cs);
+        if (!cs) {
+            sim_fail(s->w);
+            return;
+        }
+        s->confs = cs;
+        s->cap_confs = cap;
+    }
+    memmove(s->conf_at + k + 1, s->conf_at + k, (s->n_confs - k) * sizeof *s->conf_at);
+    memmove(s->confs + k + 1, s->confs + k, (s->n_confs - k) * sizeof *s->confs);
+    s->conf_at[k] = e->index;
+    s->confs[k] = conf;
+    s->n_confs++;
+    chg_tot.committed++;
+}
+
+/* The configuration in effect on node i by its disk (thesis §4.1: the
+ * latest configuration entry in its log, committed or not), else its
+ * snapshot's (the committed one there), else the one it was created with;
+ * *at: the index that set it. */
+static void disk_conf(raft_t *s, unsigned i, raft_check_conf_t *conf, uint64_t *at)
+{
+    raft_host_snap_t sn;
+    uint64_t floor = raft_host_snapshot(s->w, i, &sn) ? sn.index : 0;
+    for (size_t k = sim_disk_len(s->w, i); k > floor; k--) {
+        const sim_disk_rec_t *d = sim_disk_rec(s->w, i, k - 1);
+        if (d->meta[RAFT_HOST_TYPE] != UT_ENTRY_CONFIG)
+            continue;
+        *at = k;
+        if (!raft_check_conf_decode(d->data, d->len, conf))
+            sim_violation(s->w, "membership",
+                          "node %" PRIu64 " stored configuration entry %zu that does not decode",
+                          s->nodes[i].id, k);
+        return;
+    }
+    *at = floor;
+    *conf = *committed_conf(s, floor);
+}
+
+/* Does node id hold entry (index, term) on its disk? At or below its
+ * snapshot: if that is the committed entry there. */
+static bool stored_on_disk(void *ud, uint64_t id, uint64_t index, uint64_t term)
+{
+    raft_t *s = ud;
+    if (id == 0 || id > s->w->o.nodes || index == 0)
+        return false;
+    unsigned j = (unsigned)(id - 1);
+    raft_host_snap_t sn;
+    if (raft_host_snapshot(s->w, j, &sn) && index <= sn.index)
+        return raft_check_committed_term(&s->ck, index) == term;
+    return index <= sim_disk_len(s->w, j) &&
+           sim_disk_rec(s->w, j, (size_t)(index - 1))->meta[RAFT_HOST_TERM] == term;
+}
+
+/* After every event on node i, with changes on: a leader's new commit
+ * index is on a majority of the configuration in effect on it (of each
+ * half when joint: thesis §4.3); a node removed by a committed
+ * configuration neither wins an election nor goes on leading (thesis
+ * §4.2.2); a node that knows its removal committed is shut down. */
+static void check_membership(raft_t *s, unsigned i, ut_consensus_state_t st, uint64_t term,
+                             uint64_t prev_commit, bool same_term, bool elected)
+{
+    node_t *n = &s->nodes[i];
+    raft_check_conf_t conf;
+    uint64_t at = 0;
+    disk_conf(s, i, &conf, &at);
+    bool voter = conf_voter(&conf, n->id);
+    /* (Its removal committed as the node knows it: one whose commit index
+     * is behind may still campaign and win, counting the votes of the new
+     * configuration's voters only, as docs/consensus.md says: thesis
+     * §4.2.2, else a leader crashing with the only copy of C_new would
+     * leave nobody to lead. Safety does not depend on it: the voters that
+     * elect it hold no entry it lacks.) */
+    s->w->r->stats.invariant_checks++;
+    if (st == UT_CONSENSUS_LEADER && !voter && at > 0 && at <= n->commit_seen)
+        sim_violation(s->w, "removed-leader",
+                      "node %" PRIu64 " %s term %" PRIu64 " after the configuration at %" PRIu64
+                      " that removes it committed (its commit index %" PRIu64 ", last %" PRIu64
+                      ", the cluster's %" PRIu64 ")",
+                      n->id, elected ? "won" : "still leads", term, at, n->commit_seen,
+                      ut_consensus_last_index(n->h), s->ck.max_commit);
+    if (st == UT_CONSENSUS_LEADER && same_term && n->commit_seen > prev_commit) {
+        uint64_t c = n->commit_seen;
+        raft_host_snap_t sn;
+        bool in_snap = raft_host_snapshot(s->w, i, &sn) && c <= sn.index;
+        if (!in_snap && c <= sim_disk_len(s->w, i))
+            (void)checked(s, raft_check_commit_quorum(
+                                 &s->ck, n->id, c,
+                                 sim_disk_rec(s->w, i, (size_t)(c - 1))->meta[RAFT_HOST_TERM],
+                                 &conf, stored_on_disk, s));
+        else if (!in_snap)
+            sim_violation(s->w, "commit-beyond-log",
+                          "leader %" PRIu64 " committed %" PRIu64 " beyond its disk (%zu)", n->id,
+                          c, sim_disk_len(s->w, i));
+    }
+    ut_consensus_membership_t m;
+    uint64_t mi = 0;
+    if (!n->stopped && ut_consensus_membership(n->h, &m, &mi) == UT_OK && mi > n->rejoin_at &&
+        mi <= n->commit_seen && !raft_check_conf_has(m.voters, m.n_voters, n->id) &&
+        !raft_check_conf_has(m.voters_outgoing, m.n_voters_outgoing, n->id) &&
+        !raft_check_conf_has(m.observers, m.n_observers, n->id)) {
+        n->stopped = true; /* the host shuts it down */
+        chg_tot.stopped++;
+    }
+}
+
+/* Thesis §6.2 with changes: the voters of the leader's configuration, each
+ * half when joint, not counting itself when it is no voter of it. */
+static void check_quorum_conf(raft_t *s, unsigned i)
+{
+    node_t *n = &s->nodes[i];
+    uint64_t now = sim_now(s->w);
+    if (now - n->leader_since < CQ_WINDOW_MS || now - n->cq_checked < CQ_STEP_MS)
+        return;
+    n->cq_checked = now;
+    raft_check_conf_t conf;
+    uint64_t at = 0;
+    disk_conf(s, i, &conf, &at);
+    /* a configuration in effect for less than the window: its new voters
+     * may not have been heard from yet */
+    if (at != n->cq_conf_at) {
+        n->cq_conf_at = at;
+        n->cq_conf_since = now;
+    }
+    if (now - n->cq_conf_since < CQ_WINDOW_MS)
+        return;
+    const uint64_t *sets[2] = {conf.voters, conf.outgoing};
+    const size_t ns[2] = {conf.n_voters, conf.n_outgoing};
+    for (int k = 0; k < 2; k++) {
+        if (ns[k] == 0)
+            continue;
+        size_t heard = 0;
+        for (size_t v = 0; v < ns[k]; v++) {
+            uint64_t id = sets[k][v];
+            if (id == n->id)
+                heard++;
+            else if (id >= 1 && id <= s->w->o.nodes &&
+                     sim_last_heard(s->w, i, (unsigned)(id - 1)) + CQ_WINDOW_MS > now)
+                heard++;
+        }
+        s->w->r->stats.invariant_checks++;
+        if (heard < ns[k] / 2 + 1)
+            sim_violation(s->w, "check-quorum",
+                          "node %" PRIu64 " still leads term %" PRIu64
+                          " after hearing from only %zu of the %zu %s voters for %u ms",
+                          n->id, n->role_term, heard, ns[k], k ? "outgoing" : "(incoming)",
+                          CQ_WINDOW_MS);
+    }
+}
+/* <<< rsim */
+
 static void observe(raft_t *s, unsigned i)
 {
     node_t *n = &s->nodes[i];
@@ -247,9 +496,11 @@ static void observe(raft_t *s, unsigned i)
         *sim_stat(s->w, ST_MAX_TERM) = term;
     uint64_t prev_commit = n->commit_seen;
     check_commit(s, i);
+    bool same_term = n->role == UT_CONSENSUS_LEADER && n->role_term == term; /* rsim */
     if (st == UT_CONSENSUS_LEADER && n->role == UT_CONSENSUS_LEADER && n->role_term == term &&
         n->commit_seen > prev_commit)
         check_commit_rule(s, i, term);
+    bool was_elected = false; /* rsim */
     if (st == UT_CONSENSUS_LEADER) {
         /* Election Safety (§5.2) and, for a new leader, Leader Completeness
          * (§5.4). */
@@ -263,6 +514,7 @@ static void observe(raft_t *s, unsigned i)
             return;
         }
         (void)checked(s, rc);
+        was_elected = elected; /* rsim */
         if (elected) {
             (*sim_stat(s->w, ST_LEADERS))++;
             if (s->last_leader && s->last_leader != n->id)
@@ -278,8 +530,14 @@ static void observe(raft_t *s, unsigned i)
         n->leader_since = sim_now(s->w);
         sim_segment(s->w, i, (uint8_t)st, term);
     }
-    if (st == UT_CONSENSUS_LEADER && s->check_quorum)
-        check_quorum_rule(s, i);
+    /* >>> rsim */
+    if (s->changes_ms)
+        check_membership(s, i, st, term, prev_commit, same_term, was_elected);
+    if (st == UT_CONSENSUS_LEADER && s->check_quorum && s->changes_ms)
+        check_quorum_conf(s, i);
+    else /* <<< rsim */
+        if (st == UT_CONSENSUS_LEADER && s->check_quorum)
+            check_quorum_rule(s, i);
     if (sim_settled(s->w))
         check_settled(s, i);
 }
@@ -369,8 +627,45 @@ static void check_state(raft_t *s, unsigned i, uint64_t index, const char *how)
 static void install_snapshot(raft_t *s, unsigned i, const ut_consensus_snapshot_t *sn)
 {
     node_t *n = &s->nodes[i];
-    if (sn->len != SNAP_WORDS * 8 || sn->membership.n_voters != s->n_voters ||
-        sn->membership.n_observers != s->n_observers) {
+    /* >>> rsim: with changes, the snapshot's membership is the configuration
+     * committed at its index (thesis §4.1, §5.1: a snapshot records the
+     * latest configuration it covers) */
+    if (s->changes_ms) {
+        const raft_check_conf_t *want = committed_conf(s, sn->index);
+        const ut_consensus_membership_t *m = &sn->membership;
+        s->w->r->stats.invariant_checks++;
+        chg_tot.snap_checked++;
+        if (!raft_check_conf_same_set(m->voters, m->n_voters, want->voters, want->n_voters) ||
+            !raft_check_conf_same_set(m->voters_outgoing, m->n_voters_outgoing, want->outgoing,
+                                      want->n_outgoing) ||
+            !raft_check_conf_same_set(m->observers, m->n_observers, want->observers,
+                                      want->n_observers)) {
+            sim_violation(s->w, "snapshot-config",
+                          "node %" PRIu64 " got a snapshot at %" PRIu64
+                          " whose membership (%zu voters, %zu outgoing, %zu observers) is not"
+                          " the configuration committed there (%zu, %zu, %zu)",
+                          n->id, sn->index, m->n_voters, m->n_voters_outgoing, m->n_observers,
+                          want->n_voters, want->n_outgoing, want->n_observers);
+            return;
+        }
+        raft_check_conf_t got = {.n_voters = m->n_voters,
+                                 .n_outgoing = m->n_voters_outgoing,
+                                 .n_observers = m->n_observers,
+                                 .auto_leave = m->auto_leave};
+        memcpy(got.voters, m->voters, m->n_voters * sizeof(uint64_t));
+        if (m->n_voters_outgoing)
+            memcpy(got.outgoing, m->voters_outgoing, m->n_voters_outgoing * sizeof(uint64_t));
+        if (m->n_observers)
+            memcpy(got.observers, m->observers, m->n_observers * sizeof(uint64_t));
+        n->applied_conf = got;
+        n->snap_conf[1] = n->snap_conf[0];
+        n->snap_conf_at[1] = n->snap_conf_at[0];
+        n->snap_conf[0] = got;
+        n->snap_conf_at[0] = sn->index;
+    }
+    if (s->changes_ms ? sn->len != SNAP_WORDS * 8 : /* <<< rsim */
+            (sn->len != SNAP_WORDS * 8 || sn->membership.n_voters != s->n_voters ||
+             sn->membership.n_observers != s->n_observers)) {
         sim_violation(s->w, "snapshot-state",
                       "node %" PRIu64 " got a snapshot at %" PRIu64
                       " without its state or configuration",
@@ -421,6 +716,13 @@ static void maybe_compact(raft_t *s, unsigned i)
         return;
     }
     n->snap_index = n->applied;
+    /* >>> rsim: the host stores the configuration as of the snapshot's index
+     * with it: the last one it applied */
+    n->snap_conf[1] = n->snap_conf[0];
+    n->snap_conf_at[1] = n->snap_conf_at[0];
+    n->snap_conf[0] = n->applied_conf;
+    n->snap_conf_at[0] = n->applied;
+    /* <<< rsim */
     if (raft_host_save_snapshot(s->w, &s->ck, i, n->applied, term, buf, sizeof buf) != 0)
         return;
     sim_disk_sync(s->w, i);
@@ -441,6 +743,8 @@ static void apply(raft_t *s, unsigned i, const ut_entry_t *e)
      * a given index. */
     if (!checked(s, raft_check_applied(&s->ck, n->id, e->index, e->term, entry_hash(0, e))))
         return;
+    if (e->type == UT_ENTRY_CONFIG && s->changes_ms) /* rsim */
+        note_applied_conf(s, i, e);
     if (e->type != UT_ENTRY_NORMAL) {
         if (s->compact_every) /* rsnap */
             check_state(s, i, e->index, "applied");
@@ -588,6 +892,15 @@ static int raft_node_start(void *ctx, unsigned i, bool restore, uint64_t local_m
     cfg.n_voters = s->n_voters;
     cfg.observers = s->n_observers ? s->ids + s->n_voters : NULL;
     cfg.n_observers = s->n_observers;
+    /* >>> rsim: a spare node is created with the cluster's voters and itself
+     * as an observer (docs/consensus.md, "Membership changes"); it follows
+     * the configuration entries it receives (so does a restarted node: its
+     * log and snapshot hold its configuration) */
+    if (i >= s->n_voters + s->n_observers) {
+        cfg.observers = s->ids + s->n_voters;
+        cfg.n_observers = s->n_observers + 1;
+    }
+    /* <<< rsim */
     cfg.pre_vote = s->pre_vote;
     cfg.check_quorum = s->check_quorum;
     cfg.max_append_entries = s->max_append_entries;
@@ -618,6 +931,24 @@ static int raft_node_start(void *ctx, unsigned i, bool restore, uint64_t local_m
     raft_host_snap_t disk_snap;
     bool has_snap = restore && s->compact_every && raft_host_snapshot(s->w, i, &disk_snap);
     /* <<< rsnap */
+    /* >>> rsim: the membership stored with the disk's snapshot */
+    n->applied_conf = s->conf0;
+    if (has_snap && s->changes_ms) {
+        const raft_check_conf_t *sc = n->snap_conf_at[0] == disk_snap.index ? &n->snap_conf[0]
+                                      : n->snap_conf_at[1] == disk_snap.index
+                                          ? &n->snap_conf[1]
+                                          : committed_conf(s, disk_snap.index);
+        n->applied_conf = *sc;
+        mb = (ut_consensus_membership_t){
+            .voters = n->applied_conf.voters,
+            .n_voters = n->applied_conf.n_voters,
+            .voters_outgoing = n->applied_conf.n_outgoing ? n->applied_conf.outgoing : NULL,
+            .n_voters_outgoing = n->applied_conf.n_outgoing,
+            .observers = n->applied_conf.n_observers ? n->applied_conf.observers : NULL,
+            .n_observers = n->applied_conf.n_observers,
+            .auto_leave = n->applied_conf.auto_leave};
+    }
+    /* <<< rsim */
     if (restore) {
         if (raft_host_restore_snap(s->w, i, n->h, &hs, &rc, s->compact_every ? &mb : NULL) != 0)
             return -1;
@@ -691,7 +1022,7 @@ static void raft_request(void *ctx, unsigned i, const sim_cmsg_t *m)
     node_t *n = &s->nodes[i];
     uint64_t index = 0;
     int rc = UT_ENOTLEADER;
-    if (ut_consensus_state(n->h) == UT_CONSENSUS_LEADER)
+    if (ut_consensus_state(n->h) == UT_CONSENSUS_LEADER && !n->stopped) /* rsim */
         rc = ut_consensus_propose(n->h, m->op, sizeof m->op, &index);
     if (rc == UT_ENOMEM) {
         sim_fail(s->w);
@@ -714,11 +1045,158 @@ static void raft_request(void *ctx, unsigned i, const sim_cmsg_t *m)
     drain(s, i);
 }
 
+/* >>> rsim: the workload's membership changes, proposed by the leader about
+ * every changes_ms (uniform in [changes_ms/2, 3*changes_ms/2)), outside the
+ * quiet phase: add an observer (a spare or removed node), promote one, add
+ * a voter directly, remove a voter, remove the leader itself, remove an
+ * observer, replace one or two voters at once through a joint
+ * configuration (with UT_CONSENSUS_CHANGE_AUTO_LEAVE or, on a later turn,
+ * ut_consensus_leave_joint). Voters stay at least min(3, initial). */
+static uint64_t chg_draw(raft_t *s)
+{
+    return sim_splitmix64(&s->crng);
+}
+
+static void maybe_change(raft_t *s, unsigned i)
+{
+    node_t *n = &s->nodes[i];
+    uint64_t now = sim_now(s->w);
+    if (now < s->next_change || sim_quiet(s->w) || ut_consensus_state(n->h) != UT_CONSENSUS_LEADER)
+        return;
+    s->next_change = now + s->changes_ms / 2 + chg_draw(s) % s->changes_ms;
+    ut_consensus_membership_t m;
+    uint64_t mi = 0;
+    if (ut_consensus_membership(n->h, &m, &mi) != UT_OK)
+        return;
+    int rc;
+    unsigned kind;
+    uint64_t at = 0;
+    ut_consensus_change_t ch[4];
+    size_t nch = 0;
+    unsigned flags = 0;
+    if (m.n_voters_outgoing) {
+        if (m.auto_leave)
+            return;
+        kind = CK_LEAVE;
+        rc = ut_consensus_leave_joint(n->h, NULL);
+    } else {
+        uint64_t non[SIM_MAX_NODES], obs[SIM_MAX_NODES], vot[SIM_MAX_NODES];
+        size_t nn = 0, no = 0, nv = 0;
+        for (unsigned j = 0; j < s->w->o.nodes; j++) {
+            uint64_t id = s->nodes[j].id;
+            if (raft_check_conf_has(m.voters, m.n_voters, id)) {
+                if (id != n->id)
+                    vot[nv++] = id;
+            } else if (raft_check_conf_has(m.observers, m.n_observers, id))
+                obs[no++] = id;
+            else
+                non[nn++] = id;
+        }
+        size_t min = s->n_voters < 3 ? s->n_voters : 3;
+        bool leads = raft_check_conf_has(m.voters, m.n_voters, n->id);
+        size_t total = nv + leads;
+        unsigned first = (unsigned)(chg_draw(s) % 7);
+        for (unsigned t = 0; t < 7 && nch == 0; t++) {
+            kind = (first + t) % 7;
+            switch (kind) {
+            case CK_ADD_OBS:
+                if (nn)
+                    ch[nch++] =
+                        (ut_consensus_change_t){UT_CONSENSUS_ADD_OBSERVER, non[chg_draw(s) % nn]};
+                break;
+            case CK_PROMOTE:
+                if (no)
+                    ch[nch++] =
+                        (ut_consensus_change_t){UT_CONSENSUS_PROMOTE, obs[chg_draw(s) % no]};
+                break;
+            case CK_ADD_VOTER:
+                if (nn)
+                    ch[nch++] =
+                        (ut_consensus_change_t){UT_CONSENSUS_ADD_VOTER, non[chg_draw(s) % nn]};
+                break;
+            case CK_REMOVE:
+                if (nv && total > min)
+                    ch[nch++] =
+                        (ut_consensus_change_t){UT_CONSENSUS_REMOVE_VOTER, vot[chg_draw(s) % nv]};
+                break;
+            case CK_REMOVE_LEADER:
+                if (leads && total > min)
+                    ch[nch++] = (ut_consensus_change_t){UT_CONSENSUS_REMOVE_VOTER, n->id};
+                break;
+            case CK_REMOVE_OBS:
+                if (no)
+                    ch[nch++] = (ut_consensus_change_t){UT_CONSENSUS_REMOVE_OBSERVER,
+                                                        obs[chg_draw(s) % no]};
+                break;
+            case CK_JOINT: {
+                /* out: k voters (the leader among them on some turns), in:
+                 * k nodes, observers promoted or outsiders added */
+                size_t k = 1 + chg_draw(s) % 2;
+                if (k > nn + no)
+                    k = nn + no;
+                if (k > total)
+                    k = total;
+                if (k == 0)
+                    break;
+                size_t out = 0;
+                if (leads && chg_draw(s) % 3 == 0) {
+                    ch[nch++] = (ut_consensus_change_t){UT_CONSENSUS_REMOVE_VOTER, n->id};
+                    out++;
+                }
+                size_t off = nv ? chg_draw(s) % nv : 0;
+                for (size_t v = 0; v < nv && out < k; v++, out++)
+                    ch[nch++] =
+                        (ut_consensus_change_t){UT_CONSENSUS_REMOVE_VOTER, vot[(off + v) % nv]};
+                for (size_t a = 0; a < out; a++)
+                    ch[nch++] = a < no
+                                    ? (ut_consensus_change_t){UT_CONSENSUS_PROMOTE, obs[a]}
+                                    : (ut_consensus_change_t){UT_CONSENSUS_ADD_VOTER, non[a - no]};
+                flags = UT_CONSENSUS_CHANGE_JOINT |
+                        (chg_draw(s) & 1 ? UT_CONSENSUS_CHANGE_AUTO_LEAVE : 0u);
+                break;
+            }
+            }
+        }
+        if (nch == 0)
+            return;
+        rc = ut_consensus_propose_change(n->h, ch, nch, flags, &at);
+    }
+    if (rc == UT_ENOMEM) {
+        sim_fail(s->w);
+        return;
+    }
+    if (rc == UT_EBUSY || rc == UT_ENOTLEADER) {
+        chg_tot.refused++; /* pending change, new leader, lagging observer */
+        return;
+    }
+    if (rc != UT_OK) {
+        sim_violation(s->w, "membership",
+                      "leader %" PRIu64 " refused a valid change (kind %u, %zu changes): %s (%s)",
+                      n->id, kind, nch, ut_strerror(rc), ut_consensus_errmsg(n->h));
+        return;
+    }
+    chg_tot.kind[kind]++;
+    /* A node added back starts again (the host had shut it down) */
+    for (size_t k = 0; k < nch; k++)
+        if (ch[k].type == UT_CONSENSUS_ADD_OBSERVER || ch[k].type == UT_CONSENSUS_ADD_VOTER) {
+            node_t *a = &s->nodes[ch[k].id - 1];
+            if (a->stopped)
+                chg_tot.joined++;
+            a->stopped = false;
+            a->rejoin_at = at;
+        }
+    sim_hint(s->w, i, SIM_HINT_APPENDED);
+    drain(s, i);
+}
+/* <<< rsim */
+
 /* The fault scheduler's preferred victim: the leader of the highest term. */
 /* Observers are the last nodes (create): only voters make quorums. */
 static bool raft_voter(void *ctx, unsigned i)
 {
     const raft_t *s = ctx;
+    if (s->changes_ms) /* rsim: the voters of the latest committed configuration */
+        return conf_voter(s->n_confs ? &s->confs[s->n_confs - 1] : &s->conf0, s->nodes[i].id);
     return i < s->n_voters;
 }
 
@@ -742,6 +1220,8 @@ static void raft_tick(void *ctx, unsigned i, uint64_t local_ms)
 {
     raft_t *s = ctx;
     node_t *n = &s->nodes[i];
+    if (n->stopped) /* rsim: shut down */
+        return;
     uint64_t term = ut_consensus_term(n->h);
     int rc = ut_consensus_tick(n->h, local_ms);
     if (rc == UT_ENOMEM)
@@ -758,17 +1238,39 @@ static void raft_tick(void *ctx, unsigned i, uint64_t local_ms)
                       "node %" PRIu64 " moved from term %" PRIu64 " to %" PRIu64
                       " on a timer without becoming a candidate",
                       n->id, term, ut_consensus_term(n->h));
+    if (s->changes_ms) /* rsim */
+        maybe_change(s, i);
 }
 
 static void raft_deliver(void *ctx, unsigned i, const ut_msg_t *m)
 {
     raft_t *s = ctx;
     node_t *n = &s->nodes[i];
+    if (n->stopped) /* rsim: shut down, the message is lost */
+        return;
     int rc = ut_consensus_step(n->h, m);
     if (rc == UT_ENOMEM) {
         sim_fail(s->w);
         return;
     }
+    /* >>> rsim: a message from a node that is no member of this node's
+     * configuration (one removed, or one not added yet here) is refused
+     * with UT_ENOTFOUND, and a (pre-)vote request from one that is no voter
+     * here while a leader is alive with UT_EINVAL (consensus.h,
+     * ut_consensus_step; docs/consensus.md, "Membership changes": thesis
+     * §4.2.3, a removed node cannot disrupt) */
+    bool vote_req = m->type == UT_MSG_VOTE || m->type == UT_MSG_PREVOTE;
+    if ((rc == UT_ENOTFOUND || (rc == UT_EINVAL && vote_req)) && s->changes_ms) {
+        ut_consensus_membership_t mb;
+        if (ut_consensus_membership(n->h, &mb, NULL) == UT_OK &&
+            !raft_check_conf_has(mb.voters, mb.n_voters, m->from) &&
+            !raft_check_conf_has(mb.voters_outgoing, mb.n_voters_outgoing, m->from) &&
+            (rc == UT_EINVAL || !raft_check_conf_has(mb.observers, mb.n_observers, m->from))) {
+            s->w->r->stats.msgs_rejected++;
+            return;
+        }
+    }
+    /* <<< rsim */
     if (rc != UT_OK && rc != UT_ESTALE) {
         s->w->r->stats.msgs_rejected++;
         sim_violation(s->w, "message-validity",
@@ -850,6 +1352,24 @@ static int raft_create(sim_world_t *w, void **out)
         s->snapshot_chunk = 16 + (size_t)((r >> 8) % 256);
     }
     /* <<< rsnap */
+    /* >>> rsim: with --changes the last node (of 4 or more) starts as a
+     * spare, outside the configuration (an observer place, else a voter's) */
+    s->changes_ms = changes_opt;
+    s->crng = w->o.seed ^ 0xc4a9e5c4a9e5ull;
+    if (s->changes_ms && w->o.nodes >= 4) {
+        s->n_spare = 1;
+        if (s->n_observers)
+            s->n_observers--;
+        else
+            s->n_voters--;
+    }
+    s->next_change =
+        s->changes_ms ? s->changes_ms / 2 + sim_splitmix64(&s->crng) % s->changes_ms : UINT64_MAX;
+    s->conf0.n_voters = s->n_voters;
+    memcpy(s->conf0.voters, s->ids, s->n_voters * sizeof(uint64_t));
+    s->conf0.n_observers = s->n_observers;
+    memcpy(s->conf0.observers, s->ids + s->n_voters, s->n_observers * sizeof(uint64_t));
+    /* <<< rsim */
     *out = s;
     return 0;
 }
@@ -864,6 +1384,8 @@ static void raft_destroy(void *ctx)
     }
     raft_check_free(&s->ck);
     free(s->state_hash); /* rsnap */
+    free(s->conf_at);    /* rsim */
+    free(s->confs);
     free(s);
 }
 
@@ -871,6 +1393,7 @@ static void raft_finish(void *ctx, sim_result_t *r)
 {
     raft_t *s = ctx;
     r->stats.scen[ST_COMMIT] = s->ck.max_commit;
+    chg_tot.seeds += s->changes_ms != 0; /* rsim */
 }
 
 static int set_no_durability(sim_options_t *o, const char *v, char *err, size_t cap)
@@ -960,6 +1483,49 @@ static void replay_compact(const sim_options_t *o, char *buf, size_t cap)
 }
 /* <<< rsnap */
 
+/* >>> rsim */
+static void print_change_totals(void)
+{
+    if (chg_tot.seeds == 0)
+        return;
+    fprintf(stderr,
+            "raft --changes: %" PRIu64 " seeds, changes made: %" PRIu64 " add-observer, %" PRIu64
+            " promote, %" PRIu64 " add-voter, %" PRIu64 " remove-voter, %" PRIu64
+            " remove-leader, %" PRIu64 " remove-observer, %" PRIu64 " joint, %" PRIu64
+            " leave-joint; %" PRIu64 " refused (busy), %" PRIu64
+            " configurations committed, %" PRIu64 " removed nodes shut down, %" PRIu64
+            " rejoined, %" PRIu64 " snapshots' membership checked\n",
+            chg_tot.seeds, chg_tot.kind[CK_ADD_OBS], chg_tot.kind[CK_PROMOTE],
+            chg_tot.kind[CK_ADD_VOTER], chg_tot.kind[CK_REMOVE], chg_tot.kind[CK_REMOVE_LEADER],
+            chg_tot.kind[CK_REMOVE_OBS], chg_tot.kind[CK_JOINT], chg_tot.kind[CK_LEAVE],
+            chg_tot.refused, chg_tot.committed, chg_tot.stopped, chg_tot.joined,
+            chg_tot.snap_checked);
+}
+
+static int set_changes(sim_options_t *o, const char *v, char *err, size_t cap)
+{
+    (void)o;
+    char *end = NULL;
+    unsigned long long ms = v ? strtoull(v, &end, 10) : 0;
+    if (!v || end == v || *end != '\0' || (ms != 0 && ms < 2) || ms > 3600000) {
+        snprintf(err, cap, "want a mean interval in ms from 2 to 3600000 (0: none), got '%s'",
+                 v ? v : "");
+        return -1;
+    }
+    if (ms && !changes_opt)
+        atexit(print_change_totals);
+    changes_opt = ms;
+    return 0;
+}
+
+static void replay_changes(const sim_options_t *o, char *buf, size_t cap)
+{
+    (void)o;
+    if (changes_opt != 0)
+        snprintf(buf, cap, " --changes %" PRIu64, changes_opt);
+}
+/* <<< rsim */
+
 static const sim_scenario_option_t raft_options[] = {
     {"no-durability-checks", false,
      "  --no-durability-checks\n"
@@ -988,6 +1554,15 @@ static const sim_scenario_option_t raft_options[] = {
      "                    the chunk size drawn from the seed; default never\n",
      set_compact, replay_compact},
     /* <<< rsnap */
+    /* >>> rsim */
+    {"changes", true,
+     "  --changes MS      raft: membership changes about every MS ms (0: none, the\n"
+     "                    default): the leader adds and removes voters and observers,\n"
+     "                    promotes observers, removes itself, replaces voters through\n"
+     "                    joint configurations; the last node (of 4 or more) starts\n"
+     "                    outside the cluster; removed nodes are shut down\n",
+     set_changes, replay_changes},
+    /* <<< rsim */
 };
 
 static const sim_stat_def_t raft_stats[] = {

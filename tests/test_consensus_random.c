@@ -419,6 +419,36 @@ static void print_stats(const char *what, const stats_t *st)
            (unsigned long long)st->snapshots, (unsigned long long)st->changes);
 }
 
+/* The check of a deliberately broken core (the fault builds below): a
+ * violation within max_seeds seeds of 3 voters, its message containing
+ * must_contain when not NULL. UT_RAFT_SEED=N replays one seed, which must
+ * fail. */
+static inline void expect_caught(uint64_t max_seeds, const char *what, const char *must_contain)
+{
+    stats_t st = {0};
+    char err[512];
+    const char *one = getenv("UT_RAFT_SEED");
+    if (one != NULL && *one != '\0') {
+        uint64_t s = strtoull(one, NULL, 10);
+        bool ok = run_seed(s, 3, true, true, &st, err, sizeof err);
+        if (!ok)
+            printf("# seed %llu, 3 voters: %s\n", (unsigned long long)s, err);
+        assert_false(ok);
+        return;
+    }
+    uint64_t first_bad = 0;
+    uint64_t bad = run_range(1, max_seeds, 3, true, true, &first_bad, err, &st);
+    char title[128];
+    snprintf(title, sizeof title, "3 voters, %s", what);
+    print_stats(title, &st);
+    if (bad == 0)
+        fail_msg("a core with %s passed %llu seeds", what, (unsigned long long)max_seeds);
+    printf("# violation found at seed %llu after %llu runs: %s\n", (unsigned long long)first_bad,
+           (unsigned long long)st.runs, err);
+    if (must_contain != NULL)
+        assert_non_null(strstr(err, must_contain));
+}
+
 #if !defined(UT_RAFT_EXPECT_VIOLATION) && !defined(UT_RAFT_EXPECT_SNAPSHOT_BUG) &&                 \
     !defined(UT_RAFT_EXPECT_SNAPSHOT_LOSES_CONFIG)
 
@@ -489,16 +519,7 @@ int main(void)
 static void test_snapshot_off_by_one_is_caught(void **state)
 {
     (void)state;
-    stats_t st = {0};
-    char err[512];
-    uint64_t first_bad = 0;
-    uint64_t bad = run_range(1, SNAPSHOT_BUG_MAX_SEEDS, 3, true, true, &first_bad, err, &st);
-    print_stats("3 voters, snapshot off by one", &st);
-    if (bad == 0)
-        fail_msg("a core whose follower skips the entry after a snapshot passed %d seeds",
-                 SNAPSHOT_BUG_MAX_SEEDS);
-    printf("# violation found at seed %llu after %llu runs: %s\n", (unsigned long long)first_bad,
-           (unsigned long long)st.runs, err);
+    expect_caught(SNAPSHOT_BUG_MAX_SEEDS, "a follower that skips the entry after a snapshot", NULL);
 }
 
 int main(void)
@@ -522,26 +543,8 @@ int main(void)
 static void test_config_on_commit_is_caught(void **state)
 {
     (void)state;
-    stats_t st = {0};
-    char err[512];
-    const char *one = getenv("UT_RAFT_SEED");
-    if (one != NULL && *one != '\0') {
-        uint64_t s = strtoull(one, NULL, 10);
-        bool ok = run_seed(s, 3, true, true, &st, err, sizeof err);
-        if (!ok)
-            printf("# seed %llu, 3 voters: %s\n", (unsigned long long)s, err);
-        assert_false(ok);
-        return;
-    }
-    uint64_t first_bad = 0;
-    uint64_t bad = run_range(1, CONFIG_ON_COMMIT_MAX_SEEDS, 3, true, true, &first_bad, err, &st);
-    print_stats("3 voters, configuration in effect on commit", &st);
-    if (bad == 0)
-        fail_msg("a core whose configurations take effect on commit passed %d seeds",
-                 CONFIG_ON_COMMIT_MAX_SEEDS);
-    printf("# violation found at seed %llu after %llu runs: %s\n", (unsigned long long)first_bad,
-           (unsigned long long)st.runs, err);
-    assert_non_null(strstr(err, "commit-quorum"));
+    expect_caught(CONFIG_ON_COMMIT_MAX_SEEDS, "configurations in effect on commit",
+                  "commit-quorum");
 }
 
 int main(void)
@@ -567,25 +570,7 @@ int main(void)
 static void test_snapshot_loses_config_is_caught(void **state)
 {
     (void)state;
-    stats_t st = {0};
-    char err[512];
-    const char *one = getenv("UT_RAFT_SEED");
-    if (one != NULL && *one != '\0') {
-        uint64_t s = strtoull(one, NULL, 10);
-        bool ok = run_seed(s, 3, true, true, &st, err, sizeof err);
-        if (!ok)
-            printf("# seed %llu, 3 voters: %s\n", (unsigned long long)s, err);
-        assert_false(ok);
-        return;
-    }
-    uint64_t first_bad = 0;
-    uint64_t bad = run_range(1, LOSES_CONFIG_MAX_SEEDS, 3, true, true, &first_bad, err, &st);
-    print_stats("3 voters, snapshots losing the configuration", &st);
-    if (bad == 0)
-        fail_msg("a core whose snapshots lose the configuration passed %d seeds",
-                 LOSES_CONFIG_MAX_SEEDS);
-    printf("# violation found at seed %llu after %llu runs: %s\n", (unsigned long long)first_bad,
-           (unsigned long long)st.runs, err);
+    expect_caught(LOSES_CONFIG_MAX_SEEDS, "snapshots that lose the configuration", NULL);
 }
 
 int main(void)

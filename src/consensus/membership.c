@@ -43,6 +43,20 @@ static bool has_id(const uint64_t *a, size_t n, uint64_t id)
     return false;
 }
 
+unsigned char *ut__consensus_put_ids(unsigned char *p, const uint64_t *ids, size_t n)
+{
+    for (size_t i = 0; i < n; i++, p += 8)
+        put_u64(p, ids[i]);
+    return p;
+}
+
+const unsigned char *ut__consensus_get_ids(const unsigned char *p, uint64_t *ids, size_t n)
+{
+    for (size_t i = 0; i < n; i++, p += 8)
+        ids[i] = get_u64(p);
+    return p;
+}
+
 bool ut__consensus_conf_is_voter(const ut__consensus_conf_t *c, uint64_t id)
 {
     return has_id(c->voters, c->n_voters, id) || has_id(c->outgoing, c->n_outgoing, id);
@@ -70,12 +84,9 @@ void ut__consensus_conf_encode(const ut__consensus_conf_t *c, unsigned char *out
     put_u16(out + 4, c->n_outgoing);
     put_u16(out + 6, c->n_observers);
     unsigned char *p = out + UT__CONSENSUS_CONF_HDR;
-    for (size_t i = 0; i < c->n_voters; i++, p += 8)
-        put_u64(p, c->voters[i]);
-    for (size_t i = 0; i < c->n_outgoing; i++, p += 8)
-        put_u64(p, c->outgoing[i]);
-    for (size_t i = 0; i < c->n_observers; i++, p += 8)
-        put_u64(p, c->observers[i]);
+    p = ut__consensus_put_ids(p, c->voters, c->n_voters);
+    p = ut__consensus_put_ids(p, c->outgoing, c->n_outgoing);
+    ut__consensus_put_ids(p, c->observers, c->n_observers);
 }
 
 /* The rules of a configuration, wherever it comes from (an entry, a
@@ -118,12 +129,9 @@ int ut__consensus_conf_decode(const void *data, size_t len, ut__consensus_conf_t
     if (out->auto_leave && no == 0)
         return UT_EINVAL;
     p += UT__CONSENSUS_CONF_HDR;
-    for (size_t i = 0; i < nv; i++, p += 8)
-        out->voters[i] = get_u64(p);
-    for (size_t i = 0; i < no; i++, p += 8)
-        out->outgoing[i] = get_u64(p);
-    for (size_t i = 0; i < nb; i++, p += 8)
-        out->observers[i] = get_u64(p);
+    p = ut__consensus_get_ids(p, out->voters, nv);
+    p = ut__consensus_get_ids(p, out->outgoing, no);
+    ut__consensus_get_ids(p, out->observers, nb);
     return conf_check(out);
 }
 

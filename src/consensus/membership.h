@@ -71,6 +71,10 @@ size_t ut__consensus_conf_len(const ut__consensus_conf_t *c);
 void ut__consensus_conf_encode(const ut__consensus_conf_t *c, unsigned char *out);
 int ut__consensus_conf_decode(const void *data, size_t len, ut__consensus_conf_t *out);
 bool ut__consensus_conf_is_voter(const ut__consensus_conf_t *c, uint64_t id);
+/* n member ids as 8-byte little-endian words, the layout of configuration
+ * entries and of snapshot images alike; return the end. */
+unsigned char *ut__consensus_put_ids(unsigned char *p, const uint64_t *ids, size_t n);
+const unsigned char *ut__consensus_get_ids(const unsigned char *p, uint64_t *ids, size_t n);
 
 /* ut_consensus_new(): the configuration from cfg, member arrays built. */
 void ut__consensus_members_init(struct ut_consensus *h, const ut_consensus_config_t *cfg);

@@ -30,20 +30,9 @@ static void put32(unsigned char *p, uint32_t v)
     p[3] = (unsigned char)(v >> 24);
 }
 
-static void put64(unsigned char *p, uint64_t v)
-{
-    put32(p, (uint32_t)v);
-    put32(p + 4, (uint32_t)(v >> 32));
-}
-
 static uint32_t get32(const unsigned char *p)
 {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const unsigned char *p)
-{
-    return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
 }
 
 static ut_consensus_snapshot_t *chunk_pub(ut__bytes_chunk_t *c)
@@ -85,11 +74,10 @@ static int chunk_fill(ut__bytes_chunk_t *c, uint64_t total, uint64_t index, uint
         return UT_ECORRUPT;
     ut_consensus_snapshot_t *pub = chunk_pub(c);
     uint64_t *ids = (uint64_t *)(void *)(pub + 1);
-    for (uint64_t i = 0; i < n; i++) {
-        ids[i] = get64(img + IMG_HDR + 8 * i);
+    ut__consensus_get_ids(img + IMG_HDR, ids, (size_t)n);
+    for (uint64_t i = 0; i < n; i++)
         if (ids[i] == 0)
             return UT_ECORRUPT;
-    }
     memset(pub, 0, sizeof *pub);
     pub->index = index;
     pub->term = term;
@@ -124,12 +112,9 @@ static ut__bytes_chunk_t *chunk_build(uint64_t index, uint64_t term,
     put32(img + 8, (uint32_t)mb->n_observers);
     put32(img + 12, mb->auto_leave ? 1u : 0u);
     unsigned char *q = img + IMG_HDR;
-    for (size_t i = 0; i < mb->n_voters; i++, q += 8)
-        put64(q, mb->voters[i]);
-    for (size_t i = 0; i < mb->n_voters_outgoing; i++, q += 8)
-        put64(q, mb->voters_outgoing[i]);
-    for (size_t i = 0; i < mb->n_observers; i++, q += 8)
-        put64(q, mb->observers[i]);
+    q = ut__consensus_put_ids(q, mb->voters, mb->n_voters);
+    q = ut__consensus_put_ids(q, mb->voters_outgoing, mb->n_voters_outgoing);
+    q = ut__consensus_put_ids(q, mb->observers, mb->n_observers);
     if (len > 0)
         memcpy(q, data, len);
     if (chunk_fill(c, total, index, term) != UT_OK) {

@@ -382,6 +382,67 @@ static inline bool raft_check_conf_same_set(const uint64_t *a, size_t na, const 
 }
 
 /* Does node hold entry (index, term) durably? */
+/* Committed configurations by index (thesis §5.1: what a snapshot up to an
+ * index must record), tracked by a host from the configuration entries its
+ * nodes apply, independently of the library: at[k] ascending, confs[k] the
+ * configuration that entry at[k] set. Zero-initialise; free with
+ * raft_check_confs_free. */
+typedef struct raft_check_confs {
+    uint64_t *at;
+    raft_check_conf_t *confs;
+    size_t n, cap;
+} raft_check_confs_t;
+
+/* The configuration committed as of index: the latest recorded at or below
+ * it, or NULL (then the one the cluster started with). */
+static inline const raft_check_conf_t *raft_check_confs_at(const raft_check_confs_t *t,
+                                                           uint64_t index)
+{
+    size_t k = t->n;
+    while (k > 0 && t->at[k - 1] > index)
+        k--;
+    return k > 0 ? &t->confs[k - 1] : NULL;
+}
+
+/* Record conf as set by the entry at index, once per index (another node
+ * applying the same entry changes nothing: the applied check compares
+ * them). 1: recorded; 0: already there; -1: out of memory (nothing
+ * changed). */
+static inline int raft_check_confs_note(raft_check_confs_t *t, uint64_t index,
+                                        const raft_check_conf_t *conf)
+{
+    size_t k = t->n;
+    while (k > 0 && t->at[k - 1] > index)
+        k--;
+    if (k > 0 && t->at[k - 1] == index)
+        return 0;
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? 2 * t->cap : 16;
+        uint64_t *at = (uint64_t *)realloc(t->at, cap * sizeof *at);
+        if (at == NULL)
+            return -1;
+        t->at = at;
+        raft_check_conf_t *cs = (raft_check_conf_t *)realloc(t->confs, cap * sizeof *cs);
+        if (cs == NULL)
+            return -1;
+        t->confs = cs;
+        t->cap = cap;
+    }
+    memmove(t->at + k + 1, t->at + k, (t->n - k) * sizeof *t->at);
+    memmove(t->confs + k + 1, t->confs + k, (t->n - k) * sizeof *t->confs);
+    t->at[k] = index;
+    t->confs[k] = *conf;
+    t->n++;
+    return 1;
+}
+
+static inline void raft_check_confs_free(raft_check_confs_t *t)
+{
+    free(t->at);
+    free(t->confs);
+    memset(t, 0, sizeof *t);
+}
+
 typedef bool (*raft_check_stored_fn)(void *ud, uint64_t node, uint64_t index, uint64_t term);
 
 /* Leader id reports entry (index, term) committed while conf is the

@@ -188,11 +188,9 @@ static void note_leader(rc_cluster_t *c, rc_node_t *n)
  * with): what a snapshot up to index holds. */
 static void committed_conf(const rc_cluster_t *c, uint64_t index, raft_check_conf_t *conf)
 {
-    size_t k = c->n_confs;
-    while (k > 0 && c->conf_at[k - 1] > index)
-        k--;
-    if (k > 0) {
-        *conf = c->confs[k - 1];
+    const raft_check_conf_t *at = raft_check_confs_at(&c->confs, index);
+    if (at != NULL) {
+        *conf = *at;
         return;
     }
     memset(conf, 0, sizeof *conf);
@@ -207,33 +205,13 @@ static void note_applied_conf(rc_cluster_t *c, const ut_entry_t *e)
 {
     if (e->type != UT_ENTRY_CONFIG)
         return;
-    size_t k = c->n_confs;
-    while (k > 0 && c->conf_at[k - 1] > e->index)
-        k--;
-    if (k > 0 && c->conf_at[k - 1] == e->index)
-        return; /* another node applied it first (the applied check compares) */
     raft_check_conf_t conf;
     if (!raft_check_conf_decode(e->data, e->len, &conf)) {
         rc_fail(c, "configuration entry %llu does not decode", (unsigned long long)e->index);
         return;
     }
-    if (c->n_confs == c->cap_confs) {
-        size_t cap = c->cap_confs ? 2 * c->cap_confs : 16;
-        uint64_t *at = realloc(c->conf_at, cap * sizeof *at);
-        if (at == NULL)
-            abort();
-        c->conf_at = at;
-        raft_check_conf_t *cs = realloc(c->confs, cap * sizeof *cs);
-        if (cs == NULL)
-            abort();
-        c->confs = cs;
-        c->cap_confs = cap;
-    }
-    memmove(c->conf_at + k + 1, c->conf_at + k, (c->n_confs - k) * sizeof *c->conf_at);
-    memmove(c->confs + k + 1, c->confs + k, (c->n_confs - k) * sizeof *c->confs);
-    c->conf_at[k] = e->index;
-    c->confs[k] = conf;
-    c->n_confs++;
+    if (raft_check_confs_note(&c->confs, e->index, &conf) < 0)
+        abort();
 }
 
 static bool stored_on_disk(void *ud, uint64_t node, uint64_t index, uint64_t term)
@@ -806,8 +784,7 @@ void rc_destroy(rc_cluster_t *c)
         free(n->snap_data); /* rsnap */
         free(n->granted);
     }
-    free(c->conf_at); /* rmemb */
-    free(c->confs);
+    raft_check_confs_free(&c->confs); /* rmemb */
     for (size_t i = 0; i < c->n_net; i++)
         free(c->net[i].buf);
     for (size_t i = 0; i < c->n_hist; i++)

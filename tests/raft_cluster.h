@@ -138,9 +138,7 @@ typedef struct rc_cluster {
     /* Every configuration entry any node applied (committed, so the same
      * on every node), by index: what a snapshot up to an index must hold
      * (thesis §5.1), known independently of the library. */
-    uint64_t *conf_at;
-    raft_check_conf_t *confs;
-    size_t n_confs, cap_confs;
+    raft_check_confs_t confs;
     /* <<< rmemb */
     bool failed;
     char err[512];

@@ -99,14 +99,12 @@ typedef struct raft {
      * --changes), drawn from a stream of their own (crng); n_spare nodes
      * (the last) start outside the configuration and join as observers of
      * themselves. conf0 is the configuration the cluster starts with,
-     * confs[] (at conf_at[], in index order) the committed ones, tracked
-     * by the host from the entries the nodes apply. */
+     * confs the committed ones, tracked by the host from the entries the
+     * nodes apply (tests/raft_check.h). */
     uint64_t changes_ms, next_change, crng;
     unsigned n_spare;
     raft_check_conf_t conf0;
-    uint64_t *conf_at;
-    raft_check_conf_t *confs;
-    size_t n_confs, cap_confs;
+    raft_check_confs_t confs;
     /* <<< rsim */
 } raft_t;
 
@@ -295,10 +293,8 @@ static bool conf_voter(const raft_check_conf_t *c, uint64_t id)
  * (tests/raft_cluster.c, committed_conf). */
 static const raft_check_conf_t *committed_conf(const raft_t *s, uint64_t index)
 {
-    size_t k = s->n_confs;
-    while (k > 0 && s->conf_at[k - 1] > index)
-        k--;
-    return k > 0 ? &s->confs[k - 1] : &s->conf0;
+    const raft_check_conf_t *c = raft_check_confs_at(&s->confs, index);
+    return c != NULL ? c : &s->conf0;
 }
 
 /* A configuration entry a node applied: recorded once, in index order (the
@@ -315,32 +311,13 @@ static void note_applied_conf(raft_t *s, unsigned i, const ut_entry_t *e)
         return;
     }
     n->applied_conf = conf;
-    size_t k = s->n_confs;
-    while (k > 0 && s->conf_at[k - 1] > e->index)
-        k--;
-    if (k > 0 && s->conf_at[k - 1] == e->index)
+    int r = raft_check_confs_note(&s->confs, e->index, &conf);
+    if (r < 0) {
+        sim_fail(s->w);
         return;
-    if (s->n_confs == s->cap_confs) {
-        size_t cap = s->cap_confs ? 2 * s->cap_confs : 16;
-        uint64_t *at = realloc(s->conf_at, cap * sizeof *at);
-        if (!at) {
-            sim_fail(s->w);
-            return;
-        }
-        s->conf_at = at;
-        raft_check_conf_t *cs = realloc(s->confs, cap * sizeof *cs);
-        if (!cs) {
-            sim_fail(s->w);
-            return;
-        }
-        s->confs = cs;
-        s->cap_confs = cap;
     }
-    memmove(s->conf_at + k + 1, s->conf_at + k, (s->n_confs - k) * sizeof *s->conf_at);
-    memmove(s->confs + k + 1, s->confs + k, (s->n_confs - k) * sizeof *s->confs);
-    s->conf_at[k] = e->index;
-    s->confs[k] = conf;
-    s->n_confs++;
+    if (r == 0)
+        return;
     chg_tot.committed++;
 }
 
@@ -1196,7 +1173,7 @@ static bool raft_voter(void *ctx, unsigned i)
 {
     const raft_t *s = ctx;
     if (s->changes_ms) /* rsim: the voters of the latest committed configuration */
-        return conf_voter(s->n_confs ? &s->confs[s->n_confs - 1] : &s->conf0, s->nodes[i].id);
+        return conf_voter(committed_conf(s, UINT64_MAX), s->nodes[i].id);
     return i < s->n_voters;
 }
 
@@ -1383,9 +1360,8 @@ static void raft_destroy(void *ctx)
         ut_consensus_free(s->nodes[i].h);
     }
     raft_check_free(&s->ck);
-    free(s->state_hash); /* rsnap */
-    free(s->conf_at);    /* rsim */
-    free(s->confs);
+    free(s->state_hash);              /* rsnap */
+    raft_check_confs_free(&s->confs); /* rsim */
     free(s);
 }
 

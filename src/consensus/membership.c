@@ -345,7 +345,6 @@ static void update_pending(ut_consensus_t *h)
 void ut__consensus_members_log_changed(ut_consensus_t *h)
 {
     ut__consensus_members_t *mb = &h->mb;
-    mb->cfg_seen = false;
     uint64_t idx = find_config(h, h->log.last, mb->committed_index);
     uint64_t latest = idx != 0 ? idx : mb->committed_index;
     mb->last_entry = latest;

@@ -49,7 +49,6 @@ typedef struct ut__consensus_conf {
 typedef struct ut__consensus_members {
     bool joint;      /* conf is joint (thesis §4.3): both halves decide */
     bool pending;    /* settle() has work to do (see there) */
-    bool cfg_seen;   /* an AppendEntries carried a configuration entry */
     size_t inc_lo;   /* incoming voters: slots [inc_lo, n_voters) */
     size_t n_out;    /* outgoing voters: slots [0, n_out) */
     size_t n_listed; /* slots [0, n_listed): members of conf */

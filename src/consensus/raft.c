@@ -958,20 +958,29 @@ static void retract_acks(ut_consensus_t *h, uint64_t from)
     }
 }
 
-/* >>> rmemb: an entry the fast check of handle_append doubted: a valid
- * configuration entry is recorded (mb.cfg_seen, cleared once the log's
- * configuration is looked at again), anything else refused. */
-UT__CONSENSUS_NOINLINE static int append_entry_slow(ut_consensus_t *h, const ut_msg_t *m,
-                                                    const ut_entry_t *e)
+/* >>> rmemb: an entry the fast check of handle_append doubts: anything but
+ * a well-formed ordinary entry. */
+static bool append_entry_doubtful(const ut_entry_t *e)
 {
-    if (e->type == UT_ENTRY_CONFIG && e->len <= UT_CONSENSUS_MAX_ENTRY_BYTES &&
-        ut__consensus_members_check_entry(e) == UT_OK) {
-        h->mb.cfg_seen = true;
-        return UT_OK;
+    return e->type > UT_ENTRY_NOOP || (e->len > 0 && e->data == NULL) ||
+           e->len > UT_CONSENSUS_MAX_ENTRY_BYTES;
+}
+
+/* Every doubtful entry of m must be a valid configuration entry: UT_OK, or
+ * the message is refused naming the first that is not. */
+UT__CONSENSUS_NOINLINE static int append_entries_slow(ut_consensus_t *h, const ut_msg_t *m)
+{
+    const ut_msg_append_t *a = &m->body.append;
+    for (size_t i = 0; i < a->n_entries; i++) {
+        const ut_entry_t *e = &a->entries[i];
+        if (append_entry_doubtful(e) &&
+            (e->type != UT_ENTRY_CONFIG || e->len > UT_CONSENSUS_MAX_ENTRY_BYTES ||
+             ut__consensus_members_check_entry(e) != UT_OK))
+            return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused", "malformed append: entry",
+                                        m->term, m->from, "step: append entry %llu is malformed",
+                                        (unsigned long long)e->index);
     }
-    return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused", "malformed append: entry", m->term,
-                                m->from, "step: append entry %llu is malformed",
-                                (unsigned long long)e->index);
+    return UT_OK;
 }
 /* <<< rmemb */
 
@@ -979,7 +988,13 @@ UT__CONSENSUS_NOINLINE static int append_entry_slow(ut_consensus_t *h, const ut_
  * validates every entry (nothing is trusted before the whole message is
  * checked), finds the first entry we lack or that conflicts with our log, and
  * sums the payload bytes to reserve. */
-static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
+static int handle_append_doubted(ut_consensus_t *h, const ut_msg_t *m); /* rmemb */
+
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((always_inline))
+#endif
+static inline int
+append_impl(ut_consensus_t *h, const ut_msg_t *m, bool cfg_checked)
 {
     const ut_msg_append_t *a = &m->body.append;
     if (a->n_entries > 0 && a->entries == NULL)
@@ -1013,14 +1028,11 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
             return UT__CONSENSUS_REFUSE(
                 h, UT_EINVAL, "step-refused", "malformed append: entry term", m->term, m->from,
                 "step: append entry %llu has impossible term", (unsigned long long)e->index);
-        if (e->type > UT_ENTRY_NOOP || (e->len > 0 && e->data == NULL) ||
-            e->len > UT_CONSENSUS_MAX_ENTRY_BYTES) {
-            /* >>> rmemb: a configuration entry passes (out of line) */
-            int erc = append_entry_slow(h, m, e);
-            if (erc != UT_OK)
-                return erc;
-            /* <<< rmemb */
-        }
+        /* >>> rmemb: a configuration entry is checked out of line, and the
+         * message is then handled again with the check done */
+        if (!cfg_checked && UT__UNLIKELY(append_entry_doubtful(e)))
+            return handle_append_doubted(h, m);
+        /* <<< rmemb */
         t = e->term;
         if (skip == a->n_entries) {
             if (e->index > h->log.last) {
@@ -1055,7 +1067,7 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
             rc =
                 ut__consensus_log_prepare_truncate(&h->log, conflict, a->prev_index + a->n_entries);
         /* >>> rmemb: a configuration may come in or be truncated away */
-        if (rc == UT_OK && UT__UNLIKELY(h->mb.cfg_seen || conflict != 0))
+        if (rc == UT_OK && UT__UNLIKELY(cfg_checked || conflict != 0))
             rc = ut__consensus_members_reserve(h);
         /* <<< rmemb */
         if (rc != UT_OK)
@@ -1136,7 +1148,7 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
         ut__consensus_pend(h, UT__CONSENSUS_PEND_ENTS);
     /* >>> rmemb: thesis §4.1, a configuration entry takes effect once in the
      * log; one truncated away gives back the configuration before it. */
-    if (UT__UNLIKELY(h->mb.cfg_seen || (conflict != 0 && conflict <= h->mb.last_entry)))
+    if (UT__UNLIKELY(cfg_checked || (conflict != 0 && conflict <= h->mb.last_entry)))
         ut__consensus_members_log_changed(h);
     /* <<< rmemb */
     uint64_t last_new = a->prev_index + a->n_entries;
@@ -1155,6 +1167,24 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
     r->body.append_resp.success = true;
     r->body.append_resp.index = last_new;
     return UT_OK;
+}
+
+/* >>> rmemb: an AppendEntries with an entry the fast check doubted: every
+ * doubtful entry must be a valid configuration entry (or the message is
+ * refused); then it is handled as usual, with cfg_checked set (the log's
+ * configuration is looked at again). Out of line, so that the common path
+ * keeps the loop it had before configuration entries existed: a call in
+ * the loop would cost every entry of every AppendEntries. */
+UT__CONSENSUS_NOINLINE static int handle_append_doubted(ut_consensus_t *h, const ut_msg_t *m)
+{
+    int rc = append_entries_slow(h, m);
+    return rc != UT_OK ? rc : append_impl(h, m, true);
+}
+/* <<< rmemb */
+
+static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
+{
+    return append_impl(h, m, false);
 }
 
 static int handle_append_resp(ut_consensus_t *h, const ut_msg_t *m, size_t slot)

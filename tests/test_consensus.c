@@ -44,6 +44,12 @@ static const struct {
     /* >>> rsim */
     {"rsim", consensus_group_rsim},
     /* <<< rsim */
+    /* >>> rstat */
+    /* <<< rstat */
+    /* >>> rxfer */
+    /* <<< rxfer */
+    /* >>> rread */
+    /* <<< rread */
 };
 
 int main(int argc, char **argv)

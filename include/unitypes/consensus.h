@@ -44,8 +44,7 @@ typedef struct ut_consensus ut_consensus_t;
 
 /**
  * @brief How a leader will confirm it is still the leader before serving a
- * read (thesis §6.4). Reserved: reads are not implemented in this release.
- * @since 0.3.0
+ * read (thesis §6.4). @since 0.3.0
  */
 typedef enum ut_consensus_read_mode {
     UT_CONSENSUS_READ_SAFE = 0, /**< ReadIndex: a round of heartbeats acknowledged by a quorum. */
@@ -82,8 +81,8 @@ typedef struct ut_consensus_snapshot {
 } ut_consensus_snapshot_t;
 
 /**
- * @brief A read that may now be served (thesis §6.4). Reserved: reads are not
- * implemented in this release, and ready never hands one out. @since 0.3.0
+ * @brief A read that may now be served (thesis §6.4): ut_consensus_ready_t::read_states.
+ * @since 0.3.0
  */
 typedef struct ut_consensus_read_state {
     uint64_t index;  /**< Serve the read once the state machine has applied this index. */
@@ -149,10 +148,14 @@ typedef struct ut_consensus_config {
     void *trace_arg; /**< Passed to @c trace as its first argument. @since 0.2.0 */
     /* Version 3 (0.3.0) appends the fields below, in this order. */
     /* >>> rstat: flow control */
-    size_t max_uncommitted_bytes; /**< Reserved for flow control (not implemented in this
-                                     release: ignored; set 0). @since 0.3.0 */
-    size_t max_inflight_bytes;    /**< Reserved for flow control (not implemented in this
-                                     release: ignored; set 0). @since 0.3.0 */
+    size_t max_uncommitted_bytes; /**< Leader: most payload bytes of entries appended but not yet
+                                     committed; ut_consensus_propose() and
+                                     ut_consensus_propose_batch() return UT_EBUSY beyond it (a
+                                     proposal is always accepted when nothing is uncommitted).
+                                     0 (the default): no limit. @since 0.3.0 */
+    size_t max_inflight_bytes;    /**< Leader: most payload bytes of AppendEntries in flight to
+                                     one follower (with max_inflight messages). 0 (the
+                                     default): no byte limit. @since 0.3.0 */
     /* <<< rstat */
     /* >>> rsnap: snapshots */
     size_t snapshot_chunk_bytes; /**< Leader: bytes of snapshot image per InstallSnapshot chunk
@@ -167,10 +170,13 @@ typedef struct ut_consensus_config {
                                  Default 256. @since 0.3.0 */
     /* <<< rmemb */
     /* >>> rxfer: reads */
-    ut_consensus_read_mode_t read_mode; /**< Reserved for linearizable reads (not implemented
-                                           in this release: ignored). @since 0.3.0 */
-    uint64_t max_clock_drift_ms;        /**< Reserved for lease reads (not implemented in this
-                                           release: ignored). @since 0.3.0 */
+    ut_consensus_read_mode_t read_mode; /**< How ut_consensus_read_index() confirms leadership.
+                                           Default UT_CONSENSUS_READ_SAFE; LEASE needs
+                                           check_quorum (else UT_EINVAL). @since 0.3.0 */
+    uint64_t max_clock_drift_ms;        /**< LEASE: the most the clocks of two nodes may drift
+                                           apart in one election timeout; must be below
+                                           election_timeout_ms (else UT_EINVAL). Default 0.
+                                           @since 0.3.0 */
     /* <<< rxfer */
 } ut_consensus_config_t;
 
@@ -283,9 +289,11 @@ typedef struct ut_consensus_ready {
     const ut_consensus_snapshot_t *snapshot;
     /* <<< rsnap */
     /* >>> rxfer: ready */
-    const ut_consensus_read_state_t *read_states; /**< Reserved for reads (not implemented in
-                                                     this release): always NULL. @since 0.3.0 */
-    size_t n_read_states; /**< Number of @c read_states: always 0 in this release. @since 0.3.0 */
+    const ut_consensus_read_state_t *read_states; /**< Reads that may now be served, in the order
+                                                     they were requested (ut_consensus_read_index);
+                                                     NULL when none. Valid until advance.
+                                                     @since 0.3.0 */
+    size_t n_read_states;                         /**< Number of @c read_states. @since 0.3.0 */
     /* <<< rxfer */
     /**
      * Room to grow (since 0.2.0): always written as zero. Fields added later
@@ -613,6 +621,101 @@ UT_API const char *ut_consensus_errmsg(const ut_consensus_t *h);
 
 /* 0.3.0 (issue 11): one block per feature, in this order. */
 /* >>> rstat: status, entries, flow control */
+/** @brief Current version of ut_consensus_status_t. @since 0.3.0 */
+#define UT_CONSENSUS_STATUS_VERSION 1u
+
+/** @brief A time that never came: a peer the leader never heard from. @since 0.3.0 */
+#define UT_CONSENSUS_NEVER UINT64_MAX
+
+/** @brief How the leader replicates to one peer (thesis §10.2.1). @since 0.3.0 */
+typedef enum ut_consensus_repl_state {
+    UT_CONSENSUS_REPL_PROBE = 0,    /**< One AppendEntries at a time, finding where logs match. */
+    UT_CONSENSUS_REPL_PIPELINE = 1, /**< Streaming, up to max_inflight messages in flight. */
+    UT_CONSENSUS_REPL_SNAPSHOT = 2  /**< Sending the snapshot (the peer needs compacted entries). */
+} ut_consensus_repl_state_t;
+
+/** @brief One peer as the leader sees it (ut_consensus_status_t::peers). @since 0.3.0 */
+typedef struct ut_consensus_peer_status {
+    uint64_t id;                     /**< The peer's id. */
+    bool voter;                      /**< A voter (in either half of a joint configuration). */
+    ut_consensus_repl_state_t state; /**< Replication state. */
+    uint64_t match;                  /**< Highest index known replicated on it (§5.3). */
+    uint64_t next;                   /**< Next index to send it (§5.3). */
+    unsigned inflight_msgs;          /**< AppendEntries in flight, not yet acknowledged. */
+    uint64_t inflight_bytes;         /**< Payload bytes of those messages. */
+    bool recent_active;              /**< Heard from in the current check-quorum round. */
+    uint64_t last_heard_ms;          /**< Caller's time it was last heard from, or
+                                        UT_CONSENSUS_NEVER. */
+} ut_consensus_peer_status_t;
+
+/**
+ * @brief What a node is doing (like etcd-io/raft's Status): filled by
+ * ut_consensus_status(). Versioned: set @c version with
+ * ut_consensus_status_init(); fields are only ever appended.
+ * @since 0.3.0
+ */
+typedef struct ut_consensus_status {
+    unsigned version;                     /**< UT_CONSENSUS_STATUS_VERSION. */
+    uint64_t id;                          /**< This node. */
+    ut_consensus_state_t state;           /**< Role. */
+    bool pre_vote;                        /**< A pre-vote (thesis §9.6) is in progress. */
+    uint64_t term;                        /**< Current term. */
+    uint64_t vote;                        /**< Vote in @c term (0: none). */
+    uint64_t leader;                      /**< Known leader (0: unknown). */
+    uint64_t commit;                      /**< Commit index. */
+    uint64_t applied;                     /**< Highest index handed out to apply. */
+    uint64_t first_index;                 /**< First index the log holds (after the snapshot). */
+    uint64_t last_index;                  /**< Last index. */
+    uint64_t snapshot_index;              /**< Index of the latest snapshot (0: none). */
+    uint64_t snapshot_term;               /**< Its term. */
+    ut_consensus_membership_t membership; /**< Configuration; its arrays point into
+                                             @c member_ids_ of this struct. */
+    uint64_t membership_index;  /**< Index of the entry that set it (as ut_consensus_membership). */
+    uint64_t uncommitted_bytes; /**< Leader: payload bytes appended but not committed. */
+    uint64_t transfer_target;   /**< Leader: the target of a leader transfer, 0 for none. */
+    size_t pending_reads;       /**< Reads requested and not yet handed out by ready. */
+    size_t n_peers;             /**< Leader: entries of @c peers (every member but itself);
+                                   0 on other roles. */
+    ut_consensus_peer_status_t peers[UT_CONSENSUS_MAX_NODES]; /**< Leader: per peer. */
+    uint64_t member_ids_[3 * UT_CONSENSUS_MAX_NODES];         /**< Storage of @c membership. */
+} ut_consensus_status_t;
+
+/**
+ * @brief Prepare @p st for ut_consensus_status().
+ * @param[out] st      Status to initialise (zeroed, version set).
+ * @param[in]  version UT_CONSENSUS_STATUS_VERSION (1..it).
+ * @retval UT_OK       Done.
+ * @retval UT_EINVAL   @p st is NULL.
+ * @retval UT_EVERSION Unknown @p version.
+ * @since 0.3.0
+ */
+UT_API int ut_consensus_status_init(ut_consensus_status_t *st, unsigned version);
+
+/**
+ * @brief Fill @p st with what the node is doing. Changes nothing on @p h.
+ * @param[in]  h  Handle.
+ * @param[out] st Initialised with ut_consensus_status_init(); only the fields
+ *                of its version are written.
+ * @retval UT_OK       Filled.
+ * @retval UT_EINVAL   NULL argument.
+ * @retval UT_EVERSION @p st's version is not one this library knows.
+ * @since 0.3.0
+ */
+UT_API int ut_consensus_status(const ut_consensus_t *h, ut_consensus_status_t *st);
+
+/**
+ * @brief The log entry at @p index.
+ * @param[in]  h     Handle.
+ * @param[in]  index Log index.
+ * @param[out] out   Receives the entry; its @c data is a view into the log,
+ *                   valid until the next call on @p h other than an accessor.
+ * @retval UT_OK        Filled.
+ * @retval UT_EINVAL    NULL argument.
+ * @retval UT_ENOTFOUND @p index is 0, compacted (at or below the snapshot's
+ *                      index) or beyond the last index.
+ * @since 0.3.0
+ */
+UT_API int ut_consensus_entry(const ut_consensus_t *h, uint64_t index, ut_entry_t *out);
 /* <<< rstat */
 /* >>> rsnap: snapshots and compaction */
 /**
@@ -824,6 +927,55 @@ UT_API int ut_consensus_membership(const ut_consensus_t *h, ut_consensus_members
                                    uint64_t *index);
 /* <<< rmemb */
 /* >>> rxfer: leader transfer and reads */
+/**
+ * @brief Hand leadership to voter @p target (thesis §3.10).
+ *
+ * The leader stops accepting proposals and membership changes (UT_EBUSY),
+ * brings @p target's log up to date, then sends it TimeoutNow; the target
+ * campaigns at once (no pre-vote) and voters grant it even under
+ * check-quorum's lease. The transfer ends when the leader steps down or is
+ * aborted after one election timeout without it (proposals resume).
+ * @param[in] h      Handle (the leader).
+ * @param[in] target A voter of the configuration other than this node.
+ * @retval UT_OK         Started (or already under way to @p target).
+ * @retval UT_EINVAL     NULL handle, @p target is this node or not a voter
+ *                       (an observer cannot lead).
+ * @retval UT_ENOTFOUND  @p target is not a member.
+ * @retval UT_ENOTLEADER This node is not the leader.
+ * @retval UT_EBUSY      A transfer to another node is under way.
+ * @since 0.3.0
+ */
+UT_API int ut_consensus_transfer(ut_consensus_t *h, uint64_t target);
+
+/** @brief Largest context ut_consensus_read_index() accepts. @since 0.3.0 */
+#define UT_CONSENSUS_MAX_READ_CTX 4096u
+
+/** @brief Most reads a node holds unanswered (UT_EBUSY beyond). @since 0.3.0 */
+#define UT_CONSENSUS_MAX_PENDING_READS 4096u
+
+/**
+ * @brief Ask for a linearizable read (ReadIndex, thesis §6.4).
+ *
+ * When the read may be served, a later ready() hands out a
+ * ut_consensus_read_state_t with a copy of @p ctx and the read index: the
+ * application serves the read once it has applied that index. Every call
+ * is answered at most once, duplicates of @p ctx included. A leader answers
+ * after a quorum confirms it is still leader (or, in lease mode, while its
+ * lease lasts), and not before it has committed an entry of its term; a
+ * follower forwards the read to its leader, and a forwarded read is lost
+ * with its message or a leader change: retry after a timeout.
+ * @param[in] h   Handle.
+ * @param[in] ctx @p len bytes identifying the read (copied); NULL when @p len is 0.
+ * @param[in] len At most UT_CONSENSUS_MAX_READ_CTX.
+ * @retval UT_OK         Queued.
+ * @retval UT_EINVAL     NULL handle, or NULL @p ctx with @p len > 0.
+ * @retval UT_ERANGE     @p len above UT_CONSENSUS_MAX_READ_CTX.
+ * @retval UT_ENOTLEADER No leader is known (and this node is not one).
+ * @retval UT_EBUSY      UT_CONSENSUS_MAX_PENDING_READS reads are unanswered.
+ * @retval UT_ENOMEM     Out of memory; nothing queued.
+ * @since 0.3.0
+ */
+UT_API int ut_consensus_read_index(ut_consensus_t *h, const void *ctx, size_t len);
 /* <<< rxfer */
 
 #ifdef __cplusplus

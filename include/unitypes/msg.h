@@ -40,8 +40,14 @@ typedef enum ut_msg_type {
     UT_MSG_SNAPSHOT = 7,      /**< InstallSnapshot, one chunk (§7). Body: snapshot. @since 0.3.0 */
     UT_MSG_SNAPSHOT_RESP = 8, /**< InstallSnapshot response. Body: snapshot_resp. @since 0.3.0 */
     /* <<< rsnap */
-    /* >>> rxfer: messages (10, 11 free for ReadIndex forwarding) */
-    UT_MSG_TIMEOUT_NOW = 9, /**< Reserved: leadership transfer (thesis §3.10). */
+    /* >>> rxfer: messages */
+    UT_MSG_TIMEOUT_NOW = 9, /**< Leadership transfer (thesis §3.10): the leader tells an up-to-date
+                               voter to campaign at once. Body: none (common fields only).
+                               @since 0.3.0 */
+    UT_MSG_READ_INDEX = 10, /**< A follower forwards a read to its leader (thesis §6.4). Body:
+                               read_index. @since 0.3.0 */
+    UT_MSG_READ_INDEX_RESP = 11, /**< The leader's answer to READ_INDEX. Body: read_index.
+                                    @since 0.3.0 */
     /* <<< rxfer */
 
     /* >>> lock (32-63, issue 14): add here */
@@ -101,6 +107,12 @@ typedef struct ut_entry {
 typedef struct ut_msg_vote {
     uint64_t last_log_index; /**< Index of the candidate's last entry. */
     uint64_t last_log_term;  /**< Term of the candidate's last entry. */
+    /* >>> rxfer: wire 1.1 */
+    bool transfer; /**< VOTE only (false in PREVOTE): the candidate campaigns because its leader
+                      handed leadership to it (TimeoutNow, thesis §3.10), so voters grant it
+                      even while they hear from that leader (check-quorum's lease does not
+                      refuse it). Wire format 1.1; false in a 1.0 frame. @since 0.3.0 */
+    /* <<< rxfer */
 } ut_msg_vote_t;
 
 /** @brief Body of UT_MSG_VOTE_RESP and UT_MSG_PREVOTE_RESP. @since 0.1.0 */
@@ -115,6 +127,11 @@ typedef struct ut_msg_append {
     uint64_t commit;           /**< Leader's commit index. */
     size_t n_entries;          /**< Number of entries. */
     const ut_entry_t *entries; /**< Entries prev_index+1 … prev_index+n_entries. */
+    /* >>> rxfer: wire 1.1 */
+    uint64_t read_round; /**< The leader's latest ReadIndex round (thesis §6.4) when this message
+                            was sent, 0 for none; the follower echoes it in its response. Wire
+                            format 1.1; 0 in a 1.0 frame. @since 0.3.0 */
+    /* <<< rxfer */
 } ut_msg_append_t;
 
 /**
@@ -136,6 +153,10 @@ typedef struct ut_msg_append_resp {
     uint64_t index;      /**< Success: match index. Rejection: rejected prev_index. */
     uint64_t hint_term;  /**< Rejection: conflicting term, or 0. */
     uint64_t hint_index; /**< Rejection: first index of hint_term, or last index + 1. */
+    /* >>> rxfer: wire 1.1 */
+    uint64_t read_round; /**< The @c read_round of the AppendEntries answered. Wire format 1.1;
+                            0 in a 1.0 frame. @since 0.3.0 */
+    /* <<< rxfer */
 } ut_msg_append_resp_t;
 
 /* >>> rsnap: bodies */
@@ -173,6 +194,21 @@ typedef struct ut_msg_snapshot_resp {
     bool done;      /**< The follower holds the snapshot. */
 } ut_msg_snapshot_resp_t;
 /* <<< rsnap */
+
+/* >>> rxfer: bodies */
+/**
+ * @brief Body of UT_MSG_READ_INDEX and UT_MSG_READ_INDEX_RESP (thesis
+ * §6.4: a follower's read, forwarded to the leader, and its answer).
+ * @c ctx is the caller's context of ut_consensus_read_index(), carried
+ * as is. @since 0.3.0
+ */
+typedef struct ut_msg_read_index {
+    uint64_t
+        index; /**< RESP: the read index; 0 when the leader refused (retry later). REQUEST: 0. */
+    const void *ctx; /**< The read's context, @c len bytes (may be NULL when @c len is 0). */
+    uint32_t len;    /**< Length of @c ctx. */
+} ut_msg_read_index_t;
+/* <<< rxfer */
 
 /* >>> lock (32-63, issue 14): add here */
 /* <<< lock */
@@ -262,6 +298,7 @@ typedef struct ut_msg {
         ut_msg_snapshot_resp_t snapshot_resp; /**< UT_MSG_SNAPSHOT_RESP */
         /* <<< rsnap */
         /* >>> rxfer: bodies */
+        ut_msg_read_index_t read_index; /**< UT_MSG_READ_INDEX, UT_MSG_READ_INDEX_RESP */
         /* <<< rxfer */
 
         /* >>> lock (32-63, issue 14): add here */

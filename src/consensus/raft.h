@@ -150,6 +150,14 @@ struct ut_consensus {
         uint64_t index, term, acked;
     } snd[UT_CONSENSUS_MAX_NODES];
     /* <<< rsnap */
+    /* >>> rstat: flow control (consensus/rstat.c) */
+    /* <<< rstat */
+
+    /* >>> rxfer: leader transfer (consensus/rxfer.c) */
+    /* <<< rxfer */
+
+    /* >>> rread: reads (consensus/rread.c) */
+    /* <<< rread */
 };
 
 /* Pending-work summary bits (h->pending). EXACT bits mean ready() has work
@@ -299,6 +307,15 @@ void ut__consensus_snapshot_ready(ut_consensus_t *h, ut_consensus_ready_t *rd);
 void ut__consensus_snapshot_config(const ut_consensus_t *h, uint64_t index,
                                    ut_consensus_membership_t *out, uint64_t *ids);
 /* <<< rsnap */
+
+/* >>> rstat */
+/* <<< rstat */
+
+/* >>> rxfer */
+/* <<< rxfer */
+
+/* >>> rread */
+/* <<< rread */
 
 /* §5.3, §5.4.2 (Figure 8): the leader commits the highest index stored on a
  * majority of voters, but only if that entry is from its current term; the

@@ -24,6 +24,10 @@ const char *ut_msg_type_name(ut_msg_type_t type)
         return "snapshot-resp";
     case UT_MSG_TIMEOUT_NOW:
         return "timeout-now";
+    case UT_MSG_READ_INDEX:
+        return "read-index";
+    case UT_MSG_READ_INDEX_RESP:
+        return "read-index-resp";
 
         /* >>> lock (32-63, issue 14): add here */
         /* <<< lock */

@@ -36,6 +36,12 @@ int consensus_group_membership(void);
 /* >>> rsim */
 int consensus_group_rsim(void);
 /* <<< rsim */
+/* >>> rstat */
+/* <<< rstat */
+/* >>> rxfer */
+/* <<< rxfer */
+/* >>> rread */
+/* <<< rread */
 
 #define RC_OK(c)                                                                                   \
     do {                                                                                           \

@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: MIT */
+/* Raft: status, reading entries back, flow control. */
+#include "consensus/raft.h"

@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: MIT */
+/* Raft: leader transfer (thesis §3.10). */
+#include "consensus/raft.h"

@@ -90,15 +90,22 @@ void ut__consensus_log_destroy(ut__consensus_log_t *log);
  * appends that follow cannot fail. UT_OK or UT_ENOMEM (log unchanged). */
 int ut__consensus_log_reserve_slow(ut__consensus_log_t *log, size_t n, size_t bytes);
 
+/* Is there room for n more entries carrying bytes payload bytes without
+ * allocating: in the segments and in the newest chunk (each payload is
+ * padded to 8 bytes, hence the 8 * n)? cap_last spares the offset
+ * subtraction here. */
+static inline bool ut__consensus_log_has_room(const ut__consensus_log_t *log, size_t n,
+                                              size_t bytes)
+{
+    const ut__bytes_chunk_t *c = log->chunks;
+    return n <= 64 && bytes <= 65536 && log->last + n <= log->cap_last &&
+           (bytes == 0 || (c != NULL && c->cap - c->used >= bytes + 8 * n));
+}
+
 static inline int ut__consensus_log_reserve(ut__consensus_log_t *log, size_t n, size_t bytes)
 {
-    /* Fast path: room in the segments and in the newest chunk (each
-     * payload is padded to 8 bytes, hence the 8 * n). cap_last spares the
-     * offset subtraction here. */
-    const ut__bytes_chunk_t *c = log->chunks;
-    if (n <= 64 && bytes <= 65536 && log->last + n <= log->cap_last &&
-        (bytes == 0 || (c != NULL && c->cap - c->used >= bytes + 8 * n)))
-        return UT_OK;
+    if (ut__consensus_log_has_room(log, n, bytes))
+        return UT_OK; /* the fast path: no call */
     return ut__consensus_log_reserve_slow(log, n, bytes);
 }
 

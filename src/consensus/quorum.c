@@ -34,6 +34,18 @@ uint64_t ut__consensus_quorum_select(uint64_t *v, size_t n, size_t q)
     return v[want];
 }
 
+uint64_t ut__consensus_quorum_commit_any(const uint64_t *match, size_t n, uint64_t floor)
+{
+    if (n == 0)
+        return UINT64_MAX;
+    uint64_t v[64]; /* UT_CONSENSUS_MAX_NODES */
+    size_t k = n < 64 ? n : 64;
+    for (size_t i = 0; i < k; i++)
+        v[i] = match[i];
+    uint64_t m = ut__consensus_quorum_select(v, k, ut__consensus_quorum_size(n));
+    return m > floor ? m : floor;
+}
+
 uint64_t ut__consensus_quorum_commit_joint(const uint64_t *a, size_t na, const uint64_t *b,
                                            size_t nb, uint64_t floor)
 {

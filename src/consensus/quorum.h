@@ -46,8 +46,14 @@ uint64_t ut__consensus_quorum_select(uint64_t *v, size_t n, size_t q);
  * index is the q-th largest match, q = a majority: q voters hold it or more,
  * and no higher value is held by q. UINT64_MAX for n == 0. Three voters (the
  * common cluster) take the median of three, a few compares; one voter its
- * own match; larger clusters a selection over a copy, O(n). Inline: it runs
- * on every acknowledgement that can move the commit index. */
+ * own match; larger clusters a selection over a copy, O(n), out of line
+ * (ut__consensus_quorum_commit_any). Inline: it runs on every
+ * acknowledgement that can move the commit index. */
+/* The general case of ut__consensus_quorum_commit (any n), out of line:
+ * its copy of the matches needs a stack frame the common sizes should not
+ * pay for (quorum.c). */
+uint64_t ut__consensus_quorum_commit_any(const uint64_t *match, size_t n, uint64_t floor);
+
 static inline uint64_t ut__consensus_quorum_commit(const uint64_t *match, size_t n, uint64_t floor)
 {
     uint64_t m;
@@ -57,14 +63,8 @@ static inline uint64_t ut__consensus_quorum_commit(const uint64_t *match, size_t
         m = c < lo ? lo : (c > hi ? hi : c); /* median */
     } else if (n == 1) {
         m = match[0];
-    } else if (n == 0) {
-        return UINT64_MAX;
     } else {
-        uint64_t v[64]; /* UT_CONSENSUS_MAX_NODES */
-        size_t k = n < 64 ? n : 64;
-        for (size_t i = 0; i < k; i++)
-            v[i] = match[i];
-        m = ut__consensus_quorum_select(v, k, ut__consensus_quorum_size(n));
+        return ut__consensus_quorum_commit_any(match, n, floor);
     }
     return m > floor ? m : floor;
 }

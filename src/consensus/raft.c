@@ -866,7 +866,21 @@ int ut_consensus_campaign(ut_consensus_t *h)
     return ut__consensus_oom(h, rc, "campaign");
 }
 
-int ut_consensus_propose(ut_consensus_t *h, const void *data, size_t len, uint64_t *out_index)
+/* Append one proposal, room reserved. */
+static inline void propose_append(ut_consensus_t *h, const void *data, size_t len,
+                                  uint64_t *out_index)
+{
+    h->took_input = true;
+    ut__consensus_log_append(&h->log, h->term, UT_ENTRY_NORMAL, data, (uint32_t)len);
+    ut__consensus_pend(h, UT__CONSENSUS_PEND_ENTS | UT__CONSENSUS_PEND_FLUSH);
+    if (out_index != NULL)
+        *out_index = h->log.last;
+}
+
+/* ut_consensus_propose() for every case but the common one: each check with
+ * its refusal, and the reservation that may allocate. */
+static UT__CONSENSUS_NOINLINE int propose_slow(ut_consensus_t *h, const void *data, size_t len,
+                                               uint64_t *out_index)
 {
     if (!ut__consensus_valid(h) || (data == NULL && len > 0))
         return UT_EINVAL;
@@ -885,11 +899,20 @@ int ut_consensus_propose(ut_consensus_t *h, const void *data, size_t len, uint64
     if (rc != UT_OK)
         return UT__CONSENSUS_REFUSE(h, rc, "propose-refused", "out of memory", len, 0,
                                     "propose: out of memory");
-    h->took_input = true;
-    ut__consensus_log_append(&h->log, h->term, UT_ENTRY_NORMAL, data, (uint32_t)len);
-    ut__consensus_pend(h, UT__CONSENSUS_PEND_ENTS | UT__CONSENSUS_PEND_FLUSH);
-    if (out_index != NULL)
-        *out_index = h->log.last;
+    propose_append(h, data, len, out_index);
+    return UT_OK;
+}
+
+/* The common case (a leader with room for the entry) decides with one
+ * branch and calls nothing, so it needs no stack frame; everything else
+ * goes to propose_slow. */
+int ut_consensus_propose(ut_consensus_t *h, const void *data, size_t len, uint64_t *out_index)
+{
+    if (UT__UNLIKELY(!ut__consensus_valid(h) || (data == NULL && len > 0) ||
+                     h->role != UT_CONSENSUS_LEADER || len > UT_CONSENSUS_MAX_ENTRY_BYTES ||
+                     !ut__consensus_log_has_room(&h->log, 1, len)))
+        return propose_slow(h, data, len, out_index);
+    propose_append(h, data, len, out_index);
     return UT_OK;
 }
 

@@ -152,10 +152,12 @@ typedef struct ut_consensus_config {
                                      committed; ut_consensus_propose() and
                                      ut_consensus_propose_batch() return UT_EBUSY beyond it (a
                                      proposal is always accepted when nothing is uncommitted).
-                                     0 (the default): no limit. @since 0.3.0 */
+                                     0 (the default): no limit. Reserved: not implemented yet
+                                     (ignored). @since 0.3.0 */
     size_t max_inflight_bytes;    /**< Leader: most payload bytes of AppendEntries in flight to
                                      one follower (with max_inflight messages). 0 (the
-                                     default): no byte limit. @since 0.3.0 */
+                                     default): no byte limit. Reserved: not implemented yet
+                                     (ignored). @since 0.3.0 */
     /* <<< rstat */
     /* >>> rsnap: snapshots */
     size_t snapshot_chunk_bytes; /**< Leader: bytes of snapshot image per InstallSnapshot chunk
@@ -172,11 +174,12 @@ typedef struct ut_consensus_config {
     /* >>> rxfer: reads */
     ut_consensus_read_mode_t read_mode; /**< How ut_consensus_read_index() confirms leadership.
                                            Default UT_CONSENSUS_READ_SAFE; LEASE needs
-                                           check_quorum (else UT_EINVAL). @since 0.3.0 */
+                                           check_quorum. Reserved: not implemented yet (ignored).
+                                           @since 0.3.0 */
     uint64_t max_clock_drift_ms;        /**< LEASE: the most the clocks of two nodes may drift
                                            apart in one election timeout; must be below
-                                           election_timeout_ms (else UT_EINVAL). Default 0.
-                                           @since 0.3.0 */
+                                           election_timeout_ms. Default 0. Reserved: not
+                                           implemented yet (ignored). @since 0.3.0 */
     /* <<< rxfer */
 } ut_consensus_config_t;
 
@@ -292,7 +295,8 @@ typedef struct ut_consensus_ready {
     const ut_consensus_read_state_t *read_states; /**< Reads that may now be served, in the order
                                                      they were requested (ut_consensus_read_index);
                                                      NULL when none. Valid until advance.
-                                                     @since 0.3.0 */
+                                                     Reserved: reads are not implemented yet,
+                                                     so always NULL. @since 0.3.0 */
     size_t n_read_states;                         /**< Number of @c read_states. @since 0.3.0 */
     /* <<< rxfer */
     /**
@@ -687,6 +691,8 @@ typedef struct ut_consensus_status {
  * @retval UT_OK       Done.
  * @retval UT_EINVAL   @p st is NULL.
  * @retval UT_EVERSION Unknown @p version.
+ * Reserved: not implemented yet (declared for issue 11, not exported by this build:
+ * tests/export-pending.txt).
  * @since 0.3.0
  */
 UT_API int ut_consensus_status_init(ut_consensus_status_t *st, unsigned version);
@@ -699,6 +705,8 @@ UT_API int ut_consensus_status_init(ut_consensus_status_t *st, unsigned version)
  * @retval UT_OK       Filled.
  * @retval UT_EINVAL   NULL argument.
  * @retval UT_EVERSION @p st's version is not one this library knows.
+ * Reserved: not implemented yet (declared for issue 11, not exported by this build:
+ * tests/export-pending.txt).
  * @since 0.3.0
  */
 UT_API int ut_consensus_status(const ut_consensus_t *h, ut_consensus_status_t *st);
@@ -713,6 +721,8 @@ UT_API int ut_consensus_status(const ut_consensus_t *h, ut_consensus_status_t *s
  * @retval UT_EINVAL    NULL argument.
  * @retval UT_ENOTFOUND @p index is 0, compacted (at or below the snapshot's
  *                      index) or beyond the last index.
+ * Reserved: not implemented yet (declared for issue 11, not exported by this build:
+ * tests/export-pending.txt).
  * @since 0.3.0
  */
 UT_API int ut_consensus_entry(const ut_consensus_t *h, uint64_t index, ut_entry_t *out);
@@ -943,6 +953,8 @@ UT_API int ut_consensus_membership(const ut_consensus_t *h, ut_consensus_members
  * @retval UT_ENOTFOUND  @p target is not a member.
  * @retval UT_ENOTLEADER This node is not the leader.
  * @retval UT_EBUSY      A transfer to another node is under way.
+ * Reserved: not implemented yet (declared for issue 11, not exported by this build:
+ * tests/export-pending.txt).
  * @since 0.3.0
  */
 UT_API int ut_consensus_transfer(ut_consensus_t *h, uint64_t target);
@@ -973,6 +985,8 @@ UT_API int ut_consensus_transfer(ut_consensus_t *h, uint64_t target);
  * @retval UT_ENOTLEADER No leader is known (and this node is not one).
  * @retval UT_EBUSY      UT_CONSENSUS_MAX_PENDING_READS reads are unanswered.
  * @retval UT_ENOMEM     Out of memory; nothing queued.
+ * Reserved: not implemented yet (declared for issue 11, not exported by this build:
+ * tests/export-pending.txt).
  * @since 0.3.0
  */
 UT_API int ut_consensus_read_index(ut_consensus_t *h, const void *ctx, size_t len);

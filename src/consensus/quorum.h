@@ -41,6 +41,11 @@ static inline size_t ut__consensus_quorum_size(size_t n)
  * quickselect, O(n) expected. */
 uint64_t ut__consensus_quorum_select(uint64_t *v, size_t n, size_t q);
 
+/* The general case of ut__consensus_quorum_commit (any n), out of line:
+ * its copy of the matches needs a stack frame the common sizes should not
+ * pay for (quorum.c). */
+uint64_t ut__consensus_quorum_commit_any(const uint64_t *match, size_t n, uint64_t floor);
+
 /* §5.3, §5.4.2: the highest index stored on a majority of the n voters
  * (match[i] is voter i's match index), or floor if that is higher. That
  * index is the q-th largest match, q = a majority: q voters hold it or more,
@@ -49,11 +54,6 @@ uint64_t ut__consensus_quorum_select(uint64_t *v, size_t n, size_t q);
  * own match; larger clusters a selection over a copy, O(n), out of line
  * (ut__consensus_quorum_commit_any). Inline: it runs on every
  * acknowledgement that can move the commit index. */
-/* The general case of ut__consensus_quorum_commit (any n), out of line:
- * its copy of the matches needs a stack frame the common sizes should not
- * pay for (quorum.c). */
-uint64_t ut__consensus_quorum_commit_any(const uint64_t *match, size_t n, uint64_t floor);
-
 static inline uint64_t ut__consensus_quorum_commit(const uint64_t *match, size_t n, uint64_t floor)
 {
     uint64_t m;

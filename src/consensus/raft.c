@@ -903,13 +903,15 @@ static UT__CONSENSUS_NOINLINE int propose_slow(ut_consensus_t *h, const void *da
     return UT_OK;
 }
 
-/* The common case (a leader with room for the entry) decides with one
- * branch and calls nothing, so it needs no stack frame; everything else
- * goes to propose_slow. */
+/* The common case (a leader with room for the entry and no gate closed:
+ * flow control configured, a transfer under way) decides with one branch
+ * and calls nothing, so it needs no stack frame; everything else goes to
+ * propose_slow. */
 int ut_consensus_propose(ut_consensus_t *h, const void *data, size_t len, uint64_t *out_index)
 {
     if (UT__UNLIKELY(!ut__consensus_valid(h) || (data == NULL && len > 0) ||
-                     h->role != UT_CONSENSUS_LEADER || len > UT_CONSENSUS_MAX_ENTRY_BYTES ||
+                     h->role != UT_CONSENSUS_LEADER || h->propose_gate != 0 ||
+                     len > UT_CONSENSUS_MAX_ENTRY_BYTES ||
                      !ut__consensus_log_has_room(&h->log, 1, len)))
         return propose_slow(h, data, len, out_index);
     propose_append(h, data, len, out_index);

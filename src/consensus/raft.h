@@ -152,6 +152,10 @@ struct ut_consensus {
     /* <<< rsnap */
     /* >>> rstat: flow control (consensus/rstat.c) */
     /* <<< rstat */
+    /* Nonzero sends every ut_consensus_propose() to its slow path: one
+     * UT__CONSENSUS_GATE_* bit per feature that must see each proposal
+     * (the fast path tests this one byte, not each feature). */
+    uint8_t propose_gate;
 
     /* >>> rxfer: leader transfer (consensus/rxfer.c) */
     /* <<< rxfer */
@@ -176,6 +180,11 @@ enum {
     UT__CONSENSUS_PEND_TERM = 8u,
     UT__CONSENSUS_PEND_CHECK = 16u,
     UT__CONSENSUS_PEND_FLUSH = 32u,
+};
+/* ut_consensus_t.propose_gate bits. */
+enum {
+    UT__CONSENSUS_GATE_FLOW = 1u, /* cfg.max_uncommitted_bytes set (rstat) */
+    UT__CONSENSUS_GATE_XFER = 2u, /* a leader transfer under way (rxfer) */
 };
 #define UT__CONSENSUS_PEND_EXACT                                                                   \
     (UT__CONSENSUS_PEND_MSGS | UT__CONSENSUS_PEND_ENTS | UT__CONSENSUS_PEND_COMMIT |               \

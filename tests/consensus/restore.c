@@ -150,10 +150,38 @@ static void test_restore_rejects_inconsistent_state(void **state)
     EXPECT_CORRUPT(low, es, 3);
     ut_consensus_hard_state_t far = {2, 0, 4}; /* commit beyond the log */
     EXPECT_CORRUPT(far, es, 3);
-    ut_consensus_hard_state_t stranger = {2, 9, 0}; /* vote for a non-member */
-    EXPECT_CORRUPT(stranger, es, 3);
-    ut_consensus_hard_state_t observer = {2, 4, 0}; /* vote for an observer */
-    EXPECT_CORRUPT(observer, es, 3);
+    ut_consensus_hard_state_t termless = {0, 3, 0}; /* a vote is cast in a term */
+    EXPECT_CORRUPT(termless, NULL, 0);
+}
+
+/* Thesis §4.1: a node may have voted for a candidate that was a voter only
+ * by a configuration entry a truncation in the same term has since taken
+ * away, even from a log that holds no configuration entry now. Such a vote
+ * restores (it is not corruption) and still binds the node for that term
+ * (§5.2: at most one vote per term). */
+static void test_restore_keeps_vote_for_a_non_voter(void **state)
+{
+    (void)state;
+    static const uint64_t obs[] = {4};
+    static const uint64_t votes[] = {9 /* no member */, 4 /* an observer */};
+    for (size_t i = 0; i < 2; i++) {
+        ut_consensus_config_t cfg = cfg3(2);
+        cfg.observers = obs;
+        cfg.n_observers = 1;
+        cfg.pre_vote = false;
+        cfg.check_quorum = false;
+        ut_consensus_t *h = NULL;
+        assert_int_equal(ut_consensus_new(&h, &cfg), UT_OK);
+        ut_consensus_hard_state_t hs = {2, votes[i], 0};
+        assert_int_equal(ut_consensus_restore(h, &hs, NULL, 0), UT_OK);
+        assert_int_equal(ut_consensus_term(h), 2);
+        assert_int_equal(ut_consensus_vote(h), votes[i]);
+        /* Another candidate of term 2 does not get a second vote. */
+        ut_msg_t m = mk_vote(UT_MSG_VOTE, 3, 2, 2, 0, 0);
+        assert_int_equal(ut_consensus_step(h, &m), UT_OK);
+        assert_int_equal(ut_consensus_vote(h), votes[i]);
+        ut_consensus_free(h);
+    }
 }
 
 /* §5.2 / Figure 2: currentTerm and votedFor survive a restart, so a node never
@@ -260,6 +288,7 @@ int consensus_group_restore(void)
         cmocka_unit_test(test_restore_loads_state),
         cmocka_unit_test(test_restore_applied_skips_reapplication),
         cmocka_unit_test(test_restore_rejects_inconsistent_state),
+        cmocka_unit_test(test_restore_keeps_vote_for_a_non_voter),
         cmocka_unit_test(test_restart_keeps_term_and_vote),
         cmocka_unit_test(test_refused_input_keeps_restore_possible),
     };

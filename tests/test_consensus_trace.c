@@ -239,6 +239,7 @@ static void test_trace_refused_vote(void **state)
     assert_int_equal(ut_consensus_step(h, &m), UT_EINVAL);
     assert_true(find(0, 2, "step-refused", "message for another node") >= 0);
     m = vote_msg(9, 2, 2, 1, 1);
+    m.type = UT_MSG_VOTE_RESP; /* (a vote request is answered: thesis §4.1) */
     assert_int_equal(ut_consensus_step(h, &m), UT_ENOTFOUND);
     assert_true(find(0, 2, "step-refused", "not a peer") >= 0);
     /* Refused calls too. */

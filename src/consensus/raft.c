@@ -1410,14 +1410,18 @@ UT__CONSENSUS_NOINLINE static int step_sender(ut_consensus_t *h, const ut_msg_t 
     if ((m->type == UT_MSG_APPEND || m->type == UT_MSG_SNAPSHOT) && m->from != 0 &&
         m->from != h->id)
         return UT_OK;
-    /* Thesis §4.1 too: once the configuration has changed, a (pre-)vote
-     * request from a node that is no voter here is answered, for it may be a
-     * voter by an entry this node lacks (and its vote be needed: else no
-     * leader, ever); but thesis §4.2.3: not while a leader is alive, so a
-     * removed node cannot disrupt the cluster. A static configuration
-     * refuses such requests as it always did. */
-    if ((m->type == UT_MSG_VOTE || m->type == UT_MSG_PREVOTE) && h->mb.last_entry != 0 &&
-        m->from != 0 && m->from != h->id && h->role != UT_CONSENSUS_LEADER &&
+    /* Thesis §4.1 too: a (pre-)vote request from a node that is no voter
+     * here is answered, for it may be a voter by an entry this node lacks
+     * (and its vote be needed: else no leader, ever); but thesis §4.2.3: not
+     * while a leader is alive, so a removed node cannot disrupt the cluster.
+     * This holds in the configuration a node was created with too: an
+     * observer promoted, or a voter that missed the entry adding the
+     * candidate, knows no change happened (0.3.0 before this fix answered
+     * only once a configuration entry had been seen; the random test found
+     * a promoted observer with an empty log whose vote the only other voter
+     * needed, seed 14911). */
+    if ((m->type == UT_MSG_VOTE || m->type == UT_MSG_PREVOTE) && m->from != 0 && m->from != h->id &&
+        h->role != UT_CONSENSUS_LEADER &&
         (h->leader == 0 || h->now - h->leader_contact >= h->cfg.election_timeout_ms))
         return UT_OK;
     /* <<< rmemb */

@@ -113,11 +113,65 @@ static void test_observer_grants_not_counted(void **state)
     rc_destroy(&c);
 }
 
+/* Thesis §4.1: a node answers a vote request from a candidate it does not
+ * know, even in the configuration it was created with: an observer may have
+ * been promoted, and the candidate added, by entries it never received, and
+ * its vote may be the one the candidate needs (the random test's seed 14911:
+ * voters {4, 5}, 5 an observer of {1, 2, 3} with an empty log, 4 unknown to
+ * it). Thesis §4.2.3: not while a leader is alive, so a removed or stranger
+ * node cannot disrupt it. */
+static void test_vote_from_unknown_candidate(void **state)
+{
+    (void)state;
+    static const uint64_t obs[] = {5};
+    ut_consensus_config_t cfg = cfg3(5);
+    cfg.observers = obs;
+    cfg.n_observers = 1;
+    cfg.pre_vote = true;
+    cfg.check_quorum = true;
+    ut_consensus_t *h = NULL;
+    assert_int_equal(ut_consensus_new(&h, &cfg), UT_OK);
+    assert_int_equal(ut_consensus_tick(h, 0), UT_OK);
+    raw_out_t out;
+    /* No leader known: a pre-vote, then a vote, from 4 are answered. */
+    ut_msg_t m = mk_vote(UT_MSG_PREVOTE, 4, 5, 1, 0, 0);
+    assert_int_equal(ut_consensus_step(h, &m), UT_OK);
+    raw_drain(h, &out);
+    assert_int_equal(out.n_msgs, 1);
+    assert_int_equal(out.msgs[0].type, UT_MSG_PREVOTE_RESP);
+    assert_int_equal(out.msgs[0].to, 4);
+    assert_true(out.msgs[0].body.vote_resp.granted);
+    assert_int_equal(ut_consensus_term(h), 0); /* a pre-vote changes nothing */
+    m = mk_vote(UT_MSG_VOTE, 4, 5, 1, 0, 0);
+    assert_int_equal(ut_consensus_step(h, &m), UT_OK);
+    raw_drain(h, &out);
+    assert_int_equal(out.n_msgs, 1);
+    assert_int_equal(out.msgs[0].type, UT_MSG_VOTE_RESP);
+    assert_true(out.msgs[0].body.vote_resp.granted);
+    assert_int_equal(ut_consensus_term(h), 1);
+    assert_int_equal(ut_consensus_vote(h), 4);
+    /* A leader alive (an AppendEntries of term 1 from 1): a stranger's
+     * request of a higher term is refused and changes nothing. */
+    m = mk_append(1, 5, 1, 0, 0, 0, NULL, 0);
+    assert_int_equal(ut_consensus_step(h, &m), UT_OK);
+    raw_drain(h, &out);
+    assert_int_equal(ut_consensus_leader(h), 1);
+    snap_t s = take(h);
+    m = mk_vote(UT_MSG_VOTE, 9, 5, 2, 0, 0);
+    EXPECT_STEP(h, m, UT_ENOTFOUND);
+    ASSERT_UNCHANGED(s, h);
+    m = mk_vote(UT_MSG_PREVOTE, 9, 5, 2, 0, 0);
+    EXPECT_STEP(h, m, UT_ENOTFOUND);
+    ASSERT_UNCHANGED(s, h);
+    ut_consensus_free(h);
+}
+
 int consensus_group_observers(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_observer_never_votes_or_counts),
         cmocka_unit_test(test_observer_grants_not_counted),
+        cmocka_unit_test(test_vote_from_unknown_candidate),
     };
     return cmocka_run_group_tests_name("consensus_observers", tests, NULL, NULL);
 }

@@ -54,6 +54,9 @@ typedef struct ut__consensus_progress {
     ut__consensus_inflight_t inflight;
     uint8_t state; /* ut__consensus_pr_state_t */
     bool paused;   /* PROBE: a probe is out, waiting for its answer or the next heartbeat */
+    /* >>> rread */
+    uint64_t read_acked; /* leader: highest ReadIndex round it echoed (thesis §6.4) */
+    /* <<< rread */
 } ut__consensus_progress_t;
 
 /* ------------------------------------------------------ in-flight window */

@@ -179,6 +179,10 @@ static int become_follower(ut_consensus_t *h, uint64_t term, uint64_t leader, co
         set_term(h, term, why);
         h->vote = 0; /* votedFor is per term (Figure 2) */
     }
+    /* >>> rread: a leader that stops leading drops its reads */
+    if (UT__UNLIKELY(h->role == UT_CONSENSUS_LEADER))
+        ut__consensus_reads_drop(h, why);
+    /* <<< rread */
     if (h->role != to || h->pre_candidate)
         UT__CONSENSUS_TRACE(h, UT_TRACE_INFO,
                             to == UT_CONSENSUS_OBSERVER ? "become-observer" : "become-follower",
@@ -231,6 +235,7 @@ static void send_append(ut_consensus_t *h, size_t slot, size_t max_entries)
     m->body.append.prev_index = prev;
     m->body.append.prev_term = ut__consensus_log_term(&h->log, prev);
     m->body.append.commit = h->log.commit;
+    m->body.append.read_round = h->read_round; /* >>> rread <<< */
     size_t n = 0, bytes = 0;
     ut__consensus_msgbuf_t *b = h->live;
     if (max_entries == 0) {
@@ -273,6 +278,7 @@ static void send_heartbeat(ut_consensus_t *h, size_t slot)
     m->body.append.prev_index = p->match;
     m->body.append.prev_term = ut__consensus_log_term(&h->log, p->match);
     m->body.append.commit = h->log.commit;
+    m->body.append.read_round = h->read_round; /* >>> rread <<< */
     /* >>> rsnap: a match below the compacted prefix has no term to send:
      * prev 0 matches every log (a follower past it answers with its commit) */
     if (UT__UNLIKELY(p->match < h->log.off))
@@ -568,6 +574,10 @@ static int validate_config(const ut_consensus_config_t *c)
     if (c->snapshot_chunk_bytes > UT_CONSENSUS_SNAPSHOT_MAX_CHUNK)
         return UT_ERANGE;
     /* <<< rsnap */
+    /* >>> rread: read_mode, max_clock_drift_ms (thesis §6.4.1) */
+    if (ut__consensus_reads_validate(c) != UT_OK)
+        return UT_EINVAL;
+    /* <<< rread */
     bool found = false;
     size_t n = c->n_voters + c->n_observers;
     for (size_t i = 0; i < n; i++) {
@@ -636,6 +646,7 @@ void ut_consensus_free(ut_consensus_t *h)
     /* >>> rsnap */
     ut__consensus_snapshot_free(h);
     /* <<< rsnap */
+    ut__consensus_reads_free(h); /* >>> rread <<< */
     ut__consensus_log_destroy(&h->log);
     msgbuf_free(h->live);
     msgbuf_free(h->out);
@@ -782,6 +793,10 @@ static int tick_leader(ut_consensus_t *h, uint64_t old_now)
     }
     if (heartbeat) {
         h->heartbeat_start = now_ms;
+        /* >>> rread: in lease mode every heartbeat round renews the lease */
+        if (UT__UNLIKELY(h->cfg.read_mode == UT_CONSENSUS_READ_LEASE))
+            ut__consensus_reads_lease_round(h);
+        /* <<< rread */
         for (size_t i = 0; i < h->n_members; i++) {
             ut__consensus_progress_t *p = &h->prs[i];
             if (i == h->self)
@@ -1119,6 +1134,7 @@ append_impl(ut_consensus_t *h, const ut_msg_t *m, bool cfg_checked)
     }
 
     ut_msg_t *r = push_msg(h, UT_MSG_APPEND_RESP, m->from, h->term);
+    r->body.append_resp.read_round = a->read_round; /* >>> rread: thesis §6.4 echo <<< */
     if (!ok) {
         /* >>> rsnap */
         if (UT__UNLIKELY(a->prev_index < h->log.off)) {
@@ -1213,6 +1229,13 @@ static int handle_append_resp(ut_consensus_t *h, const ut_msg_t *m, size_t slot)
                                     "append-resp beyond the last index", m->term, m->from,
                                     "step: append-resp index %llu beyond last index %llu",
                                     (unsigned long long)r->index, (unsigned long long)h->log.last);
+    /* >>> rread: the echo of a newer ReadIndex round (thesis §6.4), out of line */
+    if (UT__UNLIKELY(r->read_round > p->read_acked)) {
+        int rrc = ut__consensus_reads_acked(h, slot, r->read_round);
+        if (rrc != UT_OK)
+            return rrc;
+    }
+    /* <<< rread */
     h->active[slot] = true;
     if (r->success) {
         if (ut__consensus_progress_ack(p, r->index)) {
@@ -1494,6 +1517,11 @@ int ut_consensus_step(ut_consensus_t *h, const ut_msg_t *m)
             (m->type == UT_MSG_SNAPSHOT || m->type == UT_MSG_SNAPSHOT_RESP))
             return step_snapshot(h, m);
         /* <<< rsnap */
+        /* >>> rread: forwarded reads take the out-of-line path whole */
+        if (m != NULL && m->to == h->id &&
+            (m->type == UT_MSG_READ_INDEX || m->type == UT_MSG_READ_INDEX_RESP))
+            return ut__consensus_step_read(h, m);
+        /* <<< rread */
         int rc = step_envelope(h, m);
         if (rc != UT_OK)
             return rc;

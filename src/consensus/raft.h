@@ -160,7 +160,22 @@ struct ut_consensus {
     /* >>> rxfer: leader transfer (consensus/rxfer.c) */
     /* <<< rxfer */
 
-    /* >>> rread: reads (consensus/rread.c) */
+    /* >>> rread: reads (consensus/rread.c; thesis §6.4) */
+    uint64_t read_round; /* leader: the latest ReadIndex round; every AppendEntries carries it */
+    uint8_t reads_work;  /* UT__CONSENSUS_READS_*: read work for ready() / advance() */
+    struct {
+        struct ut__consensus_read *q; /* leader: the reads it holds, in request order */
+        size_t n, cap;
+        ut_consensus_read_state_t *live, *out; /* to hand out / handed out; ctx owned */
+        size_t n_live, cap_live, n_out, cap_out;
+        size_t live_msgs, out_msgs; /* READ_INDEX(_RESP) with an owned ctx in live / out */
+        bool round_queued; /* the current round's heartbeats are still in the live outbox */
+        bool lease;        /* lease_start holds (thesis §6.4.1) */
+        uint64_t lease_start;
+        struct {
+            uint64_t round, at; /* when each recent round was queued */
+        } sent[16];
+    } reads;
     /* <<< rread */
 };
 
@@ -323,7 +338,28 @@ void ut__consensus_snapshot_config(const ut_consensus_t *h, uint64_t index,
 /* >>> rxfer */
 /* <<< rxfer */
 
-/* >>> rread */
+/* >>> rread: linearizable reads (consensus/rread.c; thesis §6.4) */
+enum { UT__CONSENSUS_READS_READY = 1u, UT__CONSENSUS_READS_OUT = 2u };
+/* Reads the leader holds unanswered (status.pending_reads). */
+size_t ut__consensus_pending_reads(const ut_consensus_t *h);
+/* Leader: slot echoed a round above the one it last echoed. */
+int ut__consensus_reads_acked(ut_consensus_t *h, size_t slot, uint64_t round);
+/* UT_MSG_READ_INDEX, UT_MSG_READ_INDEX_RESP (before any envelope check). */
+int ut__consensus_step_read(ut_consensus_t *h, const ut_msg_t *m);
+/* ready() (at its end, reads_work READY set), advance() (OUT set), free. */
+void ut__consensus_reads_ready(ut_consensus_t *h, ut_consensus_ready_t *rd);
+void ut__consensus_reads_advance(ut_consensus_t *h);
+void ut__consensus_reads_free(ut_consensus_t *h);
+/* The leader stops leading: its reads are dropped (the callers retry). */
+void ut__consensus_reads_drop(ut_consensus_t *h, const char *why);
+/* LEASE: tick_leader's heartbeats start a round (thesis §6.4.1). */
+void ut__consensus_reads_lease_round(ut_consensus_t *h);
+/* End the lease at once: a leadership transfer must call it before it sends
+ * TimeoutNow (the target campaigns without waiting out the followers'
+ * leases, thesis §3.10). */
+void ut__consensus_reads_lease_end(ut_consensus_t *h);
+/* validate_config: read_mode and max_clock_drift_ms. */
+int ut__consensus_reads_validate(const ut_consensus_config_t *c);
 /* <<< rread */
 
 /* §5.3, §5.4.2 (Figure 8): the leader commits the highest index stored on a

@@ -192,6 +192,10 @@ int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
     h->pending = apply_to < h->log.commit ? UT__CONSENSUS_PEND_COMMIT : 0;
     h->log.stable = h->log.last;
     h->log.truncate_from = 0;
+    /* >>> rread: read states (and the reads whose first commit came) */
+    if (UT__UNLIKELY(h->reads_work != 0))
+        ut__consensus_reads_ready(h, rd);
+    /* <<< rread */
     return UT_OK;
 }
 
@@ -199,7 +203,7 @@ bool ut_consensus_ready_empty(const ut_consensus_ready_t *rd)
 {
     return rd == NULL || (!rd->hard_state_changed && rd->truncate_from == 0 && rd->n_entries == 0 &&
                           rd->n_msgs == 0 && rd->n_committed == 0 && !rd->soft_state_changed &&
-                          rd->snapshot == NULL /* rsnap */);
+                          rd->snapshot == NULL /* rsnap */ && rd->n_read_states == 0 /* rread */);
 }
 
 int ut_consensus_advance(ut_consensus_t *h, const ut_consensus_ready_t *rd)
@@ -215,6 +219,10 @@ int ut_consensus_advance(ut_consensus_t *h, const ut_consensus_ready_t *rd)
     if (seq != 1)
         return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "advance-refused", "not the outstanding ready",
                                     rd->seq_, 0, "advance: not the outstanding ready");
+    /* >>> rread: the read states and contexts handed out */
+    if (UT__UNLIKELY(h->reads_work & UT__CONSENSUS_READS_OUT))
+        ut__consensus_reads_advance(h);
+    /* <<< rread */
     /* A truncation that arrived after ready() lowered stable: only what is
      * still in the log counts as durable. */
     uint64_t durable = h->rd_last_entry < h->log.stable ? h->rd_last_entry : h->log.stable;

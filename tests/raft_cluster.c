@@ -98,6 +98,18 @@ static void msg_copy(rc_msg_t *dst, const ut_msg_t *src)
         return;
     }
     /* <<< rsnap */
+    /* >>> rread: a read's context points into the sender */
+    if (src->type == UT_MSG_READ_INDEX || src->type == UT_MSG_READ_INDEX_RESP) {
+        if (src->body.read_index.len > 0) {
+            dst->buf = malloc(src->body.read_index.len);
+            if (dst->buf == NULL)
+                abort();
+            memcpy(dst->buf, src->body.read_index.ctx, src->body.read_index.len);
+            dst->m.body.read_index.ctx = dst->buf;
+        }
+        return;
+    }
+    /* <<< rread */
     if (src->type != UT_MSG_APPEND || src->body.append.n_entries == 0)
         return;
     size_t n = src->body.append.n_entries;
@@ -665,6 +677,11 @@ void rc_handle_ready(rc_cluster_t *c, uint64_t id, const ut_consensus_ready_t *r
     persist(c, n, rd);
     send_msgs(c, n, rd);
     apply(c, n, rd);
+    /* >>> rread */
+    if (c->on_read != NULL)
+        for (size_t i = 0; i < rd->n_read_states; i++)
+            c->on_read(c, id, &rd->read_states[i], c->on_read_ud);
+    /* <<< rread */
     if (rd->state == UT_CONSENSUS_LEADER)
         note_leader(c, n);
 }

@@ -121,6 +121,11 @@ typedef struct rc_cluster {
 
     rc_send_hook_t on_send;
     void *on_send_ud;
+    /* >>> rread: every read state a node's ready hands out (thesis §6.4) */
+    void (*on_read)(struct rc_cluster *c, uint64_t id, const ut_consensus_read_state_t *rs,
+                    void *ud);
+    void *on_read_ud;
+    /* <<< rread */
 
     uint64_t sent, dropped, delivered;
     uint64_t sent_type[16];

@@ -169,6 +169,8 @@ struct ut_consensus {
         ut_consensus_read_state_t *live, *out; /* to hand out / handed out; ctx owned */
         size_t n_live, cap_live, n_out, cap_out;
         size_t live_msgs, out_msgs; /* READ_INDEX(_RESP) with an owned ctx in live / out */
+        struct ut__consensus_fwd *fwd; /* follower: reads forwarded, not yet answered */
+        size_t n_fwd, cap_fwd;
         bool round_queued; /* the current round's heartbeats are still in the live outbox */
         bool lease;        /* lease_start holds (thesis §6.4.1) */
         uint64_t lease_start;
@@ -340,7 +342,8 @@ void ut__consensus_snapshot_config(const ut_consensus_t *h, uint64_t index,
 
 /* >>> rread: linearizable reads (consensus/rread.c; thesis §6.4) */
 enum { UT__CONSENSUS_READS_READY = 1u, UT__CONSENSUS_READS_OUT = 2u };
-/* Reads the leader holds unanswered (status.pending_reads). */
+/* Reads this node holds unanswered (status.pending_reads): queued at the
+ * leader, or forwarded by a follower and not answered yet. */
 size_t ut__consensus_pending_reads(const ut_consensus_t *h);
 /* Leader: slot echoed a round above the one it last echoed. */
 int ut__consensus_reads_acked(ut_consensus_t *h, size_t slot, uint64_t round);

@@ -49,6 +49,14 @@ struct ut__consensus_read {
     uint64_t from;  /* 0: this node's caller; else the follower that forwarded it */
 };
 
+/* One read a follower forwarded: its answer is matched against it, so a
+ * duplicated or unexpected answer hands nothing out twice. */
+struct ut__consensus_fwd {
+    void *ctx; /* own copy (the message carries another) */
+    uint32_t len;
+    uint64_t term, at; /* forwarded in term, at time */
+};
+
 #define READS (&h->reads)
 #define SENT_SLOTS (sizeof h->reads.sent / sizeof h->reads.sent[0])
 
@@ -306,7 +314,23 @@ void ut__consensus_reads_drop(ut_consensus_t *h, const char *why)
 
 size_t ut__consensus_pending_reads(const ut_consensus_t *h)
 {
-    return ut__consensus_valid(h) ? h->reads.n : 0;
+    return ut__consensus_valid(h) ? h->reads.n + h->reads.n_fwd : 0;
+}
+
+/* Follower: forwarded reads of an earlier term, or older than the longest
+ * election timeout, are lost (their message or their leader was): dropped,
+ * the caller retries (consensus.h). */
+static void purge_fwd(ut_consensus_t *h)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < READS->n_fwd; i++) {
+        struct ut__consensus_fwd *f = &READS->fwd[i];
+        if (f->term != h->term || h->now - f->at >= 2 * h->cfg.election_timeout_ms)
+            ut__free(f->ctx);
+        else
+            READS->fwd[k++] = *f;
+    }
+    READS->n_fwd = k;
 }
 
 /* ------------------------------------------------------- ready/advance */
@@ -370,6 +394,9 @@ void ut__consensus_reads_free(ut_consensus_t *h)
         free_msg_ctx(h->live);
     if (READS->out_msgs != 0)
         free_msg_ctx(h->out);
+    for (size_t i = 0; i < READS->n_fwd; i++)
+        ut__free(READS->fwd[i].ctx);
+    ut__free(READS->fwd);
     ut__free(READS->q);
     ut__free(READS->live);
     ut__free(READS->out);
@@ -411,15 +438,28 @@ int ut_consensus_read_index(ut_consensus_t *h, const void *ctx, size_t len)
     } else if (h->role == UT_CONSENSUS_CANDIDATE || h->leader == 0) {
         return UT__CONSENSUS_REFUSE(h, UT_ENOTLEADER, "read-refused", "no leader known", h->role, 0,
                                     "read_index: no leader known");
-    } else if (READS->n_live >= UT_CONSENSUS_MAX_PENDING_READS) {
+    } else if ((purge_fwd(h), READS->n_fwd + READS->n_live >= UT_CONSENSUS_MAX_PENDING_READS)) {
         rc = UT_EBUSY;
     } else {
         /* Thesis §6.4: a follower (or observer) asks its leader. */
-        void *copy = NULL;
+        void *copy = NULL, *keep = NULL;
         rc = ut__consensus_msgbuf_reserve(h->live, 1, 0);
         if (rc == UT_OK)
-            rc = copy_ctx(ctx, len, &copy);
+            rc = ut__grow((void **)&READS->fwd, &READS->cap_fwd, READS->n_fwd + 1,
+                          sizeof READS->fwd[0]);
+        if (rc == UT_OK)
+            rc = copy_ctx(ctx, len, &keep);
         if (rc == UT_OK) {
+            rc = copy_ctx(ctx, len, &copy);
+            if (rc != UT_OK)
+                ut__free(keep);
+        }
+        if (rc == UT_OK) {
+            struct ut__consensus_fwd *f = &READS->fwd[READS->n_fwd++];
+            f->ctx = keep;
+            f->len = (uint32_t)len;
+            f->term = h->term;
+            f->at = h->now;
             ut_msg_t *m = ut__consensus_push_msg(h, UT_MSG_READ_INDEX, h->leader, h->term);
             m->body.read_index.index = 0;
             m->body.read_index.ctx = copy;
@@ -477,18 +517,26 @@ static int handle_read_resp(ut_consensus_t *h, const ut_msg_t *m)
                             m->term, m->from);
         return UT_OK;
     }
-    if (READS->n_live >= UT_CONSENSUS_MAX_PENDING_READS) {
-        UT__CONSENSUS_TRACE(h, UT_TRACE_WARN, "read-ignored", "too many reads to hand out", m->term,
+    /* The oldest forwarded read of this term with these bytes (each call
+     * is answered at most once, duplicates of its ctx included). */
+    purge_fwd(h);
+    size_t k = 0;
+    while (k < READS->n_fwd && (READS->fwd[k].len != b->len ||
+                                (b->len > 0 && memcmp(READS->fwd[k].ctx, b->ctx, b->len) != 0)))
+        k++;
+    if (k == READS->n_fwd) {
+        UT__CONSENSUS_TRACE(h, UT_TRACE_DEBUG, "read-ignored", "no such read forwarded", m->term,
                             m->from);
+        update_work(h);
         return UT_OK;
     }
-    void *copy;
     int rc = reserve_out(h, 1, 0);
-    if (rc == UT_OK)
-        rc = copy_ctx(b->ctx, b->len, &copy);
     if (rc != UT_OK)
         return rc;
-    push_state(h, b->index, copy, b->len);
+    void *ctx = READS->fwd[k].ctx;
+    memmove(READS->fwd + k, READS->fwd + k + 1, (READS->n_fwd - k - 1) * sizeof READS->fwd[0]);
+    READS->n_fwd--;
+    push_state(h, b->index, ctx, b->len);
     update_work(h);
     return UT_OK;
 }

@@ -49,6 +49,7 @@ static const struct {
     /* >>> rxfer */
     /* <<< rxfer */
     /* >>> rread */
+    {"reads", consensus_group_reads},
     /* <<< rread */
 };
 

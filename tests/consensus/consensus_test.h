@@ -41,6 +41,7 @@ int consensus_group_rsim(void);
 /* >>> rxfer */
 /* <<< rxfer */
 /* >>> rread */
+int consensus_group_reads(void);
 /* <<< rread */
 
 #define RC_OK(c)                                                                                   \

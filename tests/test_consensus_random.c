@@ -38,12 +38,98 @@
 /* >>> rmemb: membership changes (Raft paper §6, thesis §4.1-4.3) */
 #define W_CHANGE 4
 /* <<< rmemb */
+/* >>> rread: linearizable reads (thesis §6.4), in the normal build and the
+ * read fault build only, so the other fault builds keep their sequences */
+#if !defined(UT_RAFT_EXPECT_VIOLATION) && !defined(UT_RAFT_EXPECT_SNAPSHOT_BUG) &&                 \
+    !defined(UT_RAFT_EXPECT_SNAPSHOT_LOSES_CONFIG)
+#    define RAFT_READS 1
+#    define W_READ 8
+#else
+#    define RAFT_READS 0
+#    define W_READ 0
+#endif
+/* <<< rread */
 
 typedef struct stats {
     uint64_t runs, elections, committed, crashes, partitions, delivered, dropped;
     uint64_t compactions, snapshots; /* rsnap: compact() calls, snapshots installed */
     uint64_t changes;                /* >>> rmemb: configuration changes accepted <<< */
+    uint64_t reads, reads_served;    /* >>> rread: read_index accepted, read states <<< */
 } stats_t;
+
+/* >>> rread: every read asked, with the highest index committed anywhere
+ * when it was asked; a read state must be at least that (a write that
+ * completed before the read began is visible to it) and come once. */
+typedef struct reads_rec {
+    uint64_t *min_index; /* by read number */
+    uint8_t *served;
+    size_t n, cap;
+    uint64_t served_total;
+} reads_rec_t;
+
+static void on_read(rc_cluster_t *c, uint64_t id, const ut_consensus_read_state_t *rs, void *ud)
+{
+    reads_rec_t *r = ud;
+    uint64_t k;
+    if (rs->len != sizeof k) {
+        rc_fail(c, "read-index: node %llu handed out a context of %zu bytes",
+                (unsigned long long)id, rs->len);
+        return;
+    }
+    memcpy(&k, rs->ctx, sizeof k);
+    if (k >= r->n) {
+        rc_fail(c, "read-index: node %llu handed out read %llu never asked", (unsigned long long)id,
+                (unsigned long long)k);
+        return;
+    }
+    if (r->served[k]++ != 0)
+        rc_fail(c, "read-index: read %llu answered twice (node %llu)", (unsigned long long)k,
+                (unsigned long long)id);
+    if (rs->index < r->min_index[k])
+        rc_fail(c,
+                "read-index: node %llu served read %llu at index %llu, but %llu was committed "
+                "before it was asked (stale read)",
+                (unsigned long long)id, (unsigned long long)k, (unsigned long long)rs->index,
+                (unsigned long long)r->min_index[k]);
+    r->served_total++;
+}
+
+/* A read at node id (any role); refusals a caller sees in normal operation
+ * are fine, anything else fails the run. */
+static inline void random_read(rc_cluster_t *c, reads_rec_t *r, uint64_t id, stats_t *st)
+{
+    ut_consensus_t *h = rc_h(c, id);
+    if (h == NULL)
+        return;
+    uint64_t min = c->ck.max_commit;
+    for (uint64_t i = 1; i <= c->n; i++) {
+        ut_consensus_t *o = rc_h(c, i);
+        if (o != NULL && ut_consensus_commit_index(o) > min)
+            min = ut_consensus_commit_index(o);
+    }
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? 2 * r->cap : 256;
+        uint64_t *mi = realloc(r->min_index, cap * sizeof *mi);
+        uint8_t *sv = realloc(r->served, cap);
+        if (mi == NULL || sv == NULL)
+            abort();
+        r->min_index = mi;
+        r->served = sv;
+        r->cap = cap;
+    }
+    uint64_t k = r->n;
+    r->min_index[k] = min;
+    r->served[k] = 0;
+    r->n++;
+    int rc = ut_consensus_read_index(h, &k, sizeof k);
+    if (rc == UT_OK)
+        st->reads++;
+    else if (rc != UT_ENOTLEADER && rc != UT_EBUSY)
+        rc_fail(c, "read_index on node %llu: %s (%s)", (unsigned long long)id, ut_err_name(rc),
+                ut_consensus_errmsg(h));
+    rc_process(c, id);
+}
+/* <<< rread */
 
 /* >>> rmemb: one random membership change on leader l: add a fresh node as
  * observer, promote or remove an observer, remove a voter (the leader
@@ -177,6 +263,9 @@ static bool run_seed(uint64_t seed, size_t voters, bool verbose, bool vote_check
     c.rng = r0 ^ 0xabcdef;
     c.no_vote_check = !vote_check;
     c.compact_every = compact_every; /* rsnap */
+    reads_rec_t reads = {0};         /* >>> rread <<< */
+    c.on_read = on_read;
+    c.on_read_ud = &reads;
     c.tick_ms = 10;
     rc_advance(&c, 0);
 
@@ -185,7 +274,8 @@ static bool run_seed(uint64_t seed, size_t voters, bool verbose, bool vote_check
     const uint64_t w_crash = 1 + 2 * intensity, w_reboot = 2 + 3 * intensity;
     const uint64_t w_partition = 1 + intensity, w_campaign = 2 + 3 * intensity;
     const uint64_t w_total = W_DELIVER + W_TICK + W_PROPOSE + w_crash + w_reboot + W_RESTART +
-                             w_partition + W_HEAL + w_campaign + W_CHANGE /* >>> rmemb <<< */;
+                             w_partition + W_HEAL + w_campaign + W_CHANGE /* >>> rmemb <<< */ +
+                             W_READ /* >>> rread <<< */;
     uint64_t proposals = 0;
     uint64_t leaders_seen = 0;
     uint64_t run_changes = 0; /* >>> rmemb <<< */
@@ -266,6 +356,17 @@ static bool run_seed(uint64_t seed, size_t voters, bool verbose, bool vote_check
                 run_changes++;
             }
             /* <<< rmemb */
+            /* >>> rread */
+#if RAFT_READS
+        } else if ((r -= W_CHANGE) < W_READ) {
+            /* Half of them at the leader of the highest term, the rest
+             * anywhere (a follower forwards; a deposed leader must not
+             * serve). */
+            uint64_t id =
+                pick(&c, 2) == 0 && rc_leader(&c) != 0 ? rc_leader(&c) : 1 + pick(&c, c.n);
+            random_read(&c, &reads, id, st);
+#endif
+            /* <<< rread */
         } else {
             uint64_t id = 1 + pick(&c, c.n);
             if (rc_h(&c, id) != NULL)
@@ -318,6 +419,21 @@ static bool run_seed(uint64_t seed, size_t voters, bool verbose, bool vote_check
         if (!done && !c.failed)
             rc_fail(&c, "liveness: no leader committed a final entry on every node "
                         "within 200 election timeouts after healing");
+#if RAFT_READS
+        /* >>> rread: and a read at every member is served (thesis §6.4) */
+        if (done && !c.failed) {
+            size_t first = reads.n;
+            uint64_t l = rc_leader(&c);
+            for (uint64_t id = 1; id <= c.n; id++)
+                if (rc_is_member(&c, l, id))
+                    random_read(&c, &reads, id, st);
+            rc_run(&c, 5 * cfg.heartbeat_ms);
+            for (size_t k = first; k < reads.n && !c.failed; k++)
+                if (!reads.served[k])
+                    rc_fail(&c, "liveness: read %zu not served after healing", k);
+        }
+        /* <<< rread */
+#endif
         /* >>> rmemb: nodes removed from the configuration stop where they
          * were; the members applied the same (state-machine-safety checks
          * every application against the others anyway). */
@@ -364,6 +480,10 @@ static bool run_seed(uint64_t seed, size_t voters, bool verbose, bool vote_check
     st->dropped += c.dropped;
     st->elections += raft_check_terms_led(&c.ck);
     st->committed += c.ck.max_commit;
+    st->reads_served += reads.served_total; /* >>> rread */
+    free(reads.min_index);
+    free(reads.served);
+    /* <<< rread */
     bool ok = !c.failed;
     if (!ok)
         snprintf(err, errlen, "%s", c.err);
@@ -392,6 +512,8 @@ static uint64_t run_range(uint64_t first, uint64_t n, size_t voters, bool vote_c
                    "test_consensus_random_config_on_commit"
 #elif defined(UT_RAFT_EXPECT_SNAPSHOT_LOSES_CONFIG)
                    "test_consensus_random_snapshot_loses_config"
+#elif defined(UT_RAFT_EXPECT_READ_NO_QUORUM) /* rread */
+                   "test_consensus_random_read_no_quorum"
 #elif defined(UT_RAFT_EXPECT_VIOLATION)
                    "test_consensus_random_forget_vote"
 #elif defined(UT_RAFT_EXPECT_SNAPSHOT_BUG)
@@ -411,12 +533,13 @@ static void print_stats(const char *what, const stats_t *st)
 {
     printf("# %s: %llu runs, %llu leaders, %llu committed indexes, %llu crashes, "
            "%llu partitions, %llu delivered, %llu dropped, %llu compactions, "
-           "%llu snapshots installed, %llu membership changes\n",
+           "%llu snapshots installed, %llu membership changes, %llu reads (%llu served)\n",
            what, (unsigned long long)st->runs, (unsigned long long)st->elections,
            (unsigned long long)st->committed, (unsigned long long)st->crashes,
            (unsigned long long)st->partitions, (unsigned long long)st->delivered,
            (unsigned long long)st->dropped, (unsigned long long)st->compactions,
-           (unsigned long long)st->snapshots, (unsigned long long)st->changes);
+           (unsigned long long)st->snapshots, (unsigned long long)st->changes,
+           (unsigned long long)st->reads, (unsigned long long)st->reads_served);
 }
 
 /* The check of a deliberately broken core (the fault builds below): a
@@ -450,7 +573,8 @@ static inline void expect_caught(uint64_t max_seeds, const char *what, const cha
 }
 
 #if !defined(UT_RAFT_EXPECT_VIOLATION) && !defined(UT_RAFT_EXPECT_SNAPSHOT_BUG) &&                 \
-    !defined(UT_RAFT_EXPECT_SNAPSHOT_LOSES_CONFIG)
+    !defined(UT_RAFT_EXPECT_SNAPSHOT_LOSES_CONFIG) &&                                              \
+    !defined(UT_RAFT_EXPECT_READ_NO_QUORUM) /* rread */
 
 static uint64_t env_u64(const char *name, uint64_t dflt)
 {
@@ -486,6 +610,9 @@ static void random_cluster(size_t voters)
     assert_true(st.compactions >= n / 3);
     assert_true(st.snapshots >= n / 30);
     /* <<< rsnap */
+    /* >>> rread: and reads must be served */
+    assert_true(st.reads_served >= n);
+    /* <<< rread */
 }
 
 static void test_random_3_voters(void **state)
@@ -508,6 +635,28 @@ int main(void)
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
+
+/* >>> rread */
+#elif defined(UT_RAFT_EXPECT_READ_NO_QUORUM)
+/* Against a core that releases a read without its quorum round
+ * (-DUT__FAULT_READ_NO_QUORUM): a deposed leader serves reads at its old
+ * commit index, which the read check must catch within this bound. */
+#    define READ_NO_QUORUM_MAX_SEEDS 300
+
+static void test_read_no_quorum_is_caught(void **state)
+{
+    (void)state;
+    expect_caught(READ_NO_QUORUM_MAX_SEEDS, "reads served without a quorum round", "stale read");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_read_no_quorum_is_caught),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
+/* <<< rread */
 
 #elif defined(UT_RAFT_EXPECT_SNAPSHOT_BUG)
 

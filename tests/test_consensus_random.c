@@ -242,6 +242,15 @@ static bool run_seed(uint64_t seed, size_t voters, bool verbose, bool vote_check
     if ((seed >> 7) % 2)
         cfg.max_append_bytes = 1 + (size_t)((seed >> 8) % 64); /* split by bytes */
     size_t observers = (seed % 5 == 4) ? 1 : 0;
+#if RAFT_READS
+    /* >>> rread: a third of the check-quorum seeds read with leases
+     * (thesis §6.4.1; the harness's clocks do not drift) */
+    if (cfg.check_quorum && seed % 3 == 1) {
+        cfg.read_mode = UT_CONSENSUS_READ_LEASE;
+        cfg.max_clock_drift_ms = (seed >> 9) % 50;
+    }
+    /* <<< rread */
+#endif
     /* >>> rsnap: a third of the seeds (every seed in the snapshot fault
      * build) compact every few applied entries, with small snapshot chunks,
      * so lagging, partitioned and restarted nodes get snapshots */

@@ -559,7 +559,11 @@ int ut__consensus_step_read(ut_consensus_t *h, const ut_msg_t *m)
             h, UT_EINVAL, "step-refused", "term jump in the last 2^32 terms", m->term, m->from,
             "step: %s jumps from term %llu to %llu, in the last 2^32 terms",
             ut_msg_type_name(m->type), (unsigned long long)h->term, (unsigned long long)m->term);
-    if (ut__consensus_peer(h, m->from) == h->n_members)
+    /* An answer may come from a leader this node's configuration does not
+     * hold yet (thesis §4.1: it may have been added by an entry this node
+     * lacks), as its AppendEntries do: known as the leader, it is heard. */
+    if (ut__consensus_peer(h, m->from) == h->n_members &&
+        !(m->type == UT_MSG_READ_INDEX_RESP && m->from == h->leader && m->from != 0))
         return UT__CONSENSUS_REFUSE(h, UT_ENOTFOUND, "step-refused", "not a peer", m->term, m->from,
                                     "step: %s from %llu, not a peer", ut_msg_type_name(m->type),
                                     (unsigned long long)m->from);

@@ -174,12 +174,10 @@ typedef struct ut_consensus_config {
     /* >>> rxfer: reads */
     ut_consensus_read_mode_t read_mode; /**< How ut_consensus_read_index() confirms leadership.
                                            Default UT_CONSENSUS_READ_SAFE; LEASE needs
-                                           check_quorum. Reserved: not implemented yet (ignored).
-                                           @since 0.3.0 */
+                                           check_quorum. @since 0.3.0 */
     uint64_t max_clock_drift_ms;        /**< LEASE: the most the clocks of two nodes may drift
                                            apart in one election timeout; must be below
-                                           election_timeout_ms. Default 0. Reserved: not
-                                           implemented yet (ignored). @since 0.3.0 */
+                                           election_timeout_ms. Default 0. @since 0.3.0 */
     /* <<< rxfer */
 } ut_consensus_config_t;
 
@@ -295,8 +293,7 @@ typedef struct ut_consensus_ready {
     const ut_consensus_read_state_t *read_states; /**< Reads that may now be served, in the order
                                                      they were requested (ut_consensus_read_index);
                                                      NULL when none. Valid until advance.
-                                                     Reserved: reads are not implemented yet,
-                                                     so always NULL. @since 0.3.0 */
+                                                     @since 0.3.0 */
     size_t n_read_states;                         /**< Number of @c read_states. @since 0.3.0 */
     /* <<< rxfer */
     /**
@@ -985,8 +982,6 @@ UT_API int ut_consensus_transfer(ut_consensus_t *h, uint64_t target);
  * @retval UT_ENOTLEADER No leader is known (and this node is not one).
  * @retval UT_EBUSY      UT_CONSENSUS_MAX_PENDING_READS reads are unanswered.
  * @retval UT_ENOMEM     Out of memory; nothing queued.
- * Reserved: not implemented yet (declared for issue 11, not exported by this build:
- * tests/export-pending.txt).
  * @since 0.3.0
  */
 UT_API int ut_consensus_read_index(ut_consensus_t *h, const void *ctx, size_t len);

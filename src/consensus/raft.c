@@ -1216,26 +1216,13 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
     return append_impl(h, m, false);
 }
 
-static int handle_append_resp(ut_consensus_t *h, const ut_msg_t *m, size_t slot)
+/* handle_append_resp() past its checks and the read-round echo (inlined
+ * in both callers: the common one stays a leaf of ut_consensus_step). */
+static UT__CONSENSUS_ALWAYS_INLINE int append_resp_apply(ut_consensus_t *h, const ut_msg_t *m,
+                                                         size_t slot)
 {
     ut__consensus_progress_t *p = &h->prs[slot];
     const ut_msg_append_resp_t *r = &m->body.append_resp;
-    if (h->role != UT_CONSENSUS_LEADER)
-        return UT_OK; /* a late answer to a former leader */
-    if (!r->success && r->hint_index == 0)
-        return UT_OK; /* a term notice for an older request, not a rejection */
-    if (r->index > h->log.last)
-        return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused",
-                                    "append-resp beyond the last index", m->term, m->from,
-                                    "step: append-resp index %llu beyond last index %llu",
-                                    (unsigned long long)r->index, (unsigned long long)h->log.last);
-    /* >>> rread: the echo of a newer ReadIndex round (thesis §6.4), out of line */
-    if (UT__UNLIKELY(r->read_round > p->read_acked)) {
-        int rrc = ut__consensus_reads_acked(h, slot, r->read_round);
-        if (rrc != UT_OK)
-            return rrc;
-    }
-    /* <<< rread */
     h->active[slot] = true;
     if (r->success) {
         if (ut__consensus_progress_ack(p, r->index)) {
@@ -1273,6 +1260,38 @@ static int handle_append_resp(ut_consensus_t *h, const ut_msg_t *m, size_t slot)
         next = p->match + 1;
     ut__consensus_progress_become_probe(p, next);
     return UT_OK;
+}
+
+/* >>> rread: the echo of a newer ReadIndex round (thesis §6.4), out of line
+ * and reached by a tail call, so the common answer saves no register for it */
+static UT__CONSENSUS_NOINLINE int append_resp_read(ut_consensus_t *h, const ut_msg_t *m,
+                                                   size_t slot)
+{
+    int rc = ut__consensus_reads_acked(h, slot, m->body.append_resp.read_round);
+    if (rc != UT_OK)
+        return rc;
+    return append_resp_apply(h, m, slot);
+}
+/* <<< rread */
+
+static int handle_append_resp(ut_consensus_t *h, const ut_msg_t *m, size_t slot)
+{
+    ut__consensus_progress_t *p = &h->prs[slot];
+    const ut_msg_append_resp_t *r = &m->body.append_resp;
+    if (h->role != UT_CONSENSUS_LEADER)
+        return UT_OK; /* a late answer to a former leader */
+    if (!r->success && r->hint_index == 0)
+        return UT_OK; /* a term notice for an older request, not a rejection */
+    if (r->index > h->log.last)
+        return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused",
+                                    "append-resp beyond the last index", m->term, m->from,
+                                    "step: append-resp index %llu beyond last index %llu",
+                                    (unsigned long long)r->index, (unsigned long long)h->log.last);
+    /* >>> rread */
+    if (UT__UNLIKELY(r->read_round > p->read_acked))
+        return append_resp_read(h, m, slot);
+    /* <<< rread */
+    return append_resp_apply(h, m, slot);
 }
 
 /* The outcome of a (pre-)vote request, with the reason of a refusal (only

@@ -33,10 +33,12 @@
 
 #if defined(__GNUC__) || defined(__clang__)
 #    define UT__CONSENSUS_NOINLINE __attribute__((noinline))
+#    define UT__CONSENSUS_ALWAYS_INLINE inline __attribute__((always_inline))
 #    define UT__LIKELY(x) __builtin_expect(!!(x), 1)
 #    define UT__UNLIKELY(x) __builtin_expect(!!(x), 0)
 #else
 #    define UT__CONSENSUS_NOINLINE
+#    define UT__CONSENSUS_ALWAYS_INLINE inline
 #    define UT__LIKELY(x) (x)
 #    define UT__UNLIKELY(x) (x)
 #endif
@@ -168,7 +170,7 @@ struct ut_consensus {
         size_t n, cap;
         ut_consensus_read_state_t *live, *out; /* to hand out / handed out; ctx owned */
         size_t n_live, cap_live, n_out, cap_out;
-        size_t live_msgs, out_msgs; /* READ_INDEX(_RESP) with an owned ctx in live / out */
+        size_t live_msgs, out_msgs;    /* READ_INDEX(_RESP) with an owned ctx in live / out */
         struct ut__consensus_fwd *fwd; /* follower: reads forwarded, not yet answered */
         size_t n_fwd, cap_fwd;
         bool round_queued; /* the current round's heartbeats are still in the live outbox */

@@ -31,6 +31,16 @@ typedef struct pending {
     uint64_t reqid, index;
 } pending_t;
 
+/* >>> rutsim: a GET served by ReadIndex (--reads index|lease): the read
+ * of (client, reqid) on key waits for its read state (indexed), then for
+ * the state machine to apply up to index */
+typedef struct pending_read {
+    bool valid, indexed;
+    uint32_t key;
+    uint64_t reqid, index;
+} pending_read_t;
+/* <<< rutsim */
+
 typedef struct session {
     uint64_t reqid;
     int64_t result;
@@ -68,6 +78,10 @@ typedef struct node {
     uint64_t snap_conf_at[2];           /* the configurations its disk's snapshots */
     raft_check_conf_t snap_conf[2];     /* record (newest first), as a host stores them */
     /* <<< rsim */
+    /* >>> rutsim: reads in flight, per client (lost on a crash) */
+    pending_read_t rpend[SIM_MAX_CLIENTS];
+    unsigned n_rpend; /* entries of rpend[] that are valid */
+    /* <<< rutsim */
 } node_t;
 
 typedef struct raft {
@@ -794,6 +808,114 @@ static void check_lost(raft_t *s, unsigned i, const ut_entry_t *e)
     }
 }
 
+/* >>> rutsim: linearizable reads (--reads index|lease). A GET is served by
+ * ut_consensus_read_index (thesis §6.4) on whatever node the client asks:
+ * the context names (client, reqid); the read state that a later ready
+ * hands out (on a follower, the leader's answer to its forwarded read)
+ * gives the read index, and the read is answered once the node's state
+ * machine has applied up to it, with the key's current value, as a GET
+ * applied from the log is answered. Reads are no commands: no session,
+ * no sim_applied. A node keeps them in memory only (a crash loses them:
+ * the client times out and retries). */
+enum { READS_LOG, READS_INDEX, READS_LEASE };
+static unsigned reads_opt; /* --reads: READS_LOG (the default) */
+
+/* Lease mode's max_clock_drift_ms, from the world's skew model
+ * (tools/sim/world.c: every clock runs at 0.95 to 1.05 of real time; the
+ * offsets do not matter, a lease measures durations). A leader's lease of
+ * ELECTION_MS - drift local ms must end, in real time, before a voter's
+ * election timeout of ELECTION_MS local ms after it acknowledged:
+ * (ELECTION_MS - drift) / 0.95 <= ELECTION_MS / 1.05, so drift >=
+ * ELECTION_MS * 0.1 / 1.05 = 28.6 ms; plus a tick on either side (a node's
+ * clock is read at its last tick, SIM_TICK_MS = 10 ms apart, 10.5 local
+ * ms at the fastest): 50 ms. A skew model beyond +-5% would make the lease
+ * unsafe by design; this bound is then to be raised with it. */
+#define READ_LEASE_DRIFT_MS 50u
+
+/* Totals over a sweep, printed at exit (stderr) when --reads is not log. */
+static struct {
+    uint64_t seeds, asked, refused, indexed, served;
+} rd_tot;
+
+#define READ_CTX_LEN 12u /* client (4, little-endian), reqid (8) */
+
+static void drain(raft_t *s, unsigned i);
+
+static void read_request(raft_t *s, unsigned i, const sim_cmsg_t *m, const sim_cmd_t *c)
+{
+    node_t *n = &s->nodes[i];
+    unsigned char ctx[READ_CTX_LEN];
+    for (unsigned b = 0; b < 4; b++)
+        ctx[b] = (unsigned char)(c->client >> (8 * b));
+    put_u64(ctx + 4, c->reqid);
+    int rc = n->stopped ? UT_ENOTLEADER : ut_consensus_read_index(n->h, ctx, sizeof ctx);
+    if (rc == UT_ENOMEM) {
+        sim_fail(s->w);
+        return;
+    }
+    if (rc != UT_OK) {
+        if (rc != UT_ENOTLEADER && rc != UT_EBUSY)
+            sim_violation(s->w, "read-index", "node %" PRIu64 " refused a valid read: %s (%s)",
+                          n->id, ut_strerror(rc), ut_consensus_errmsg(n->h));
+        rd_tot.refused++;
+        sim_cmsg_t r = {.kind = SIM_CM_NOTLEADER,
+                        .client = m->client,
+                        .reqid = m->reqid,
+                        .leader_hint = ut_consensus_leader(n->h)};
+        sim_reply(s->w, i, m->client, &r);
+        return;
+    }
+    rd_tot.asked++;
+    pending_read_t *p = &n->rpend[c->client];
+    if (!p->valid)
+        n->n_rpend++;
+    *p = (pending_read_t){.valid = true, .key = c->key, .reqid = c->reqid};
+    drain(s, i);
+}
+
+/* A read state of a ready: the read it answers learns its index (a
+ * context this node did not send, or an answer for a read it no longer
+ * waits for, is ignored: a repeated read is answered once). */
+static void note_read_state(raft_t *s, unsigned i, const ut_consensus_read_state_t *r)
+{
+    node_t *n = &s->nodes[i];
+    if (r->len != READ_CTX_LEN) {
+        sim_violation(s->w, "read-index",
+                      "node %" PRIu64 " handed out a read of %zu context bytes, not %u", n->id,
+                      (size_t)r->len, READ_CTX_LEN);
+        return;
+    }
+    const unsigned char *p = r->ctx;
+    uint32_t client =
+        (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    uint64_t reqid = sim_get_u64(p + 4);
+    if (client >= s->w->o.clients)
+        return;
+    pending_read_t *q = &n->rpend[client];
+    if (!q->valid || q->indexed || q->reqid != reqid)
+        return;
+    q->indexed = true;
+    q->index = r->index;
+    rd_tot.indexed++;
+}
+
+/* Answer the reads whose index the state machine has applied. */
+static void serve_reads(raft_t *s, unsigned i)
+{
+    node_t *n = &s->nodes[i];
+    for (uint32_t c = 0; n->n_rpend && c < s->w->o.clients; c++) {
+        pending_read_t *p = &n->rpend[c];
+        if (!p->valid || !p->indexed || n->applied < p->index)
+            continue;
+        sim_cmsg_t m = {.kind = SIM_CM_OK, .client = c, .reqid = p->reqid, .result = n->kv[p->key]};
+        sim_reply(s->w, i, c, &m);
+        p->valid = false;
+        n->n_rpend--;
+        rd_tot.served++;
+    }
+}
+/* <<< rutsim */
+
 /* ---- node driver ----------------------------------------------------------- */
 
 static void drain(raft_t *s, unsigned i)
@@ -822,6 +944,12 @@ static void drain(raft_t *s, unsigned i)
             check_lost(s, i, e);
             apply(s, i, e);
         }
+        /* >>> rutsim: 4. reads: note their indexes, serve those applied */
+        for (size_t k = 0; k < rd.n_read_states; k++)
+            note_read_state(s, i, &rd.read_states[k]);
+        if (n->n_rpend)
+            serve_reads(s, i);
+        /* <<< rutsim */
         rc = ut_consensus_advance(n->h, &rd);
         if (rc != UT_OK) {
             sim_violation(s->w, "ready-contract", "node %" PRIu64 " advance: %s", n->id,
@@ -887,6 +1015,10 @@ static int raft_node_start(void *ctx, unsigned i, bool restore, uint64_t local_m
     cfg.heartbeat_ms = HEARTBEAT_MS;
     if (s->compact_every) /* rsnap */
         cfg.snapshot_chunk_bytes = s->snapshot_chunk;
+    if (reads_opt == READS_LEASE) { /* rutsim: check_quorum is forced on (raft_create) */
+        cfg.read_mode = UT_CONSENSUS_READ_LEASE;
+        cfg.max_clock_drift_ms = READ_LEASE_DRIFT_MS;
+    }
     uint64_t x = s->w->o.seed ^ (n->id * 0x9e3779b97f4a7c15ull) ^
                  ((uint64_t)sim_node_incarnation(s->w, i) << 40);
     cfg.seed = sim_splitmix64(&x);
@@ -939,6 +1071,8 @@ static int raft_node_start(void *ctx, unsigned i, bool restore, uint64_t local_m
     memset(n->sess, 0, sizeof n->sess);
     memset(n->pend, 0, sizeof n->pend);
     n->n_pend = 0;
+    memset(n->rpend, 0, sizeof n->rpend); /* rutsim: reads are lost on a crash */
+    n->n_rpend = 0;
     /* >>> rsnap: the state machine restarts from the disk's snapshot */
     n->snap_index = 0;
     if (has_snap && rc == UT_OK && disk_snap.len == SNAP_WORDS * 8) {
@@ -999,6 +1133,14 @@ static void raft_request(void *ctx, unsigned i, const sim_cmsg_t *m)
     node_t *n = &s->nodes[i];
     uint64_t index = 0;
     int rc = UT_ENOTLEADER;
+    /* >>> rutsim: with --reads index|lease a GET is no log command */
+    sim_cmd_t rc_cmd;
+    if (reads_opt != READS_LOG && sim_cmd_decode(m->op, sizeof m->op, &rc_cmd) &&
+        rc_cmd.kind == LC_GET && rc_cmd.client < s->w->o.clients && rc_cmd.key < s->w->o.keys) {
+        read_request(s, i, m, &rc_cmd);
+        return;
+    }
+    /* <<< rutsim */
     if (ut_consensus_state(n->h) == UT_CONSENSUS_LEADER && !n->stopped) /* rsim */
         rc = ut_consensus_propose(n->h, m->op, sizeof m->op, &index);
     if (rc == UT_ENOMEM) {
@@ -1347,6 +1489,12 @@ static int raft_create(sim_world_t *w, void **out)
     s->conf0.n_observers = s->n_observers;
     memcpy(s->conf0.observers, s->ids + s->n_voters, s->n_observers * sizeof(uint64_t));
     /* <<< rsim */
+    /* >>> rutsim: a lease rests on check-quorum (docs/consensus.md, "Leases"):
+     * --reads lease forces it on for every seed, so that every seed reads
+     * by lease (the rest of the drawn configuration is kept) */
+    if (reads_opt == READS_LEASE)
+        s->check_quorum = true;
+    /* <<< rutsim */
     *out = s;
     return 0;
 }
@@ -1369,7 +1517,8 @@ static void raft_finish(void *ctx, sim_result_t *r)
 {
     raft_t *s = ctx;
     r->stats.scen[ST_COMMIT] = s->ck.max_commit;
-    chg_tot.seeds += s->changes_ms != 0; /* rsim */
+    chg_tot.seeds += s->changes_ms != 0;    /* rsim */
+    rd_tot.seeds += reads_opt != READS_LOG; /* rutsim */
 }
 
 static int set_no_durability(sim_options_t *o, const char *v, char *err, size_t cap)
@@ -1502,6 +1651,46 @@ static void replay_changes(const sim_options_t *o, char *buf, size_t cap)
 }
 /* <<< rsim */
 
+/* >>> rutsim */
+static void print_read_totals(void)
+{
+    if (rd_tot.seeds == 0)
+        return;
+    fprintf(stderr,
+            "raft --reads %s: %" PRIu64 " seeds, reads: %" PRIu64 " queued, %" PRIu64
+            " refused (no leader known, busy), %" PRIu64 " given an index, %" PRIu64 " served\n",
+            reads_opt == READS_LEASE ? "lease" : "index", rd_tot.seeds, rd_tot.asked,
+            rd_tot.refused, rd_tot.indexed, rd_tot.served);
+}
+
+static int set_reads(sim_options_t *o, const char *v, char *err, size_t cap)
+{
+    (void)o;
+    unsigned mode;
+    if (v && strcmp(v, "log") == 0)
+        mode = READS_LOG;
+    else if (v && strcmp(v, "index") == 0)
+        mode = READS_INDEX;
+    else if (v && strcmp(v, "lease") == 0)
+        mode = READS_LEASE;
+    else {
+        snprintf(err, cap, "want log, index or lease, got '%s'", v ? v : "");
+        return -1;
+    }
+    if (mode != READS_LOG && reads_opt == READS_LOG)
+        atexit(print_read_totals);
+    reads_opt = mode;
+    return 0;
+}
+
+static void replay_reads(const sim_options_t *o, char *buf, size_t cap)
+{
+    (void)o;
+    if (reads_opt != READS_LOG)
+        snprintf(buf, cap, " --reads %s", reads_opt == READS_LEASE ? "lease" : "index");
+}
+/* <<< rutsim */
+
 static const sim_scenario_option_t raft_options[] = {
     {"no-durability-checks", false,
      "  --no-durability-checks\n"
@@ -1539,6 +1728,16 @@ static const sim_scenario_option_t raft_options[] = {
      "                    outside the cluster; removed nodes are shut down\n",
      set_changes, replay_changes},
     /* <<< rsim */
+    /* >>> rutsim */
+    {"reads", true,
+     "  --reads MODE      raft: how GETs are served: log (the default: proposed and\n"
+     "                    applied like writes), index (ReadIndex, ut_consensus_read_index,\n"
+     "                    on the node the client asks: a follower forwards to its\n"
+     "                    leader; answered once the node applied the read index) or\n"
+     "                    lease (the same with the leader's lease; check-quorum forced\n"
+     "                    on, max_clock_drift_ms 50, from the +-5% clock rates of skew)\n",
+     set_reads, replay_reads},
+    /* <<< rutsim */
 };
 
 static const sim_stat_def_t raft_stats[] = {

@@ -1656,6 +1656,7 @@ static void print_read_totals(void)
 {
     if (rd_tot.seeds == 0)
         return;
+    fflush(stdout); /* after the sweep's summary */
     fprintf(stderr,
             "raft --reads %s: %" PRIu64 " seeds, reads: %" PRIu64 " queued, %" PRIu64
             " refused (no leader known, busy), %" PRIu64 " given an index, %" PRIu64 " served\n",

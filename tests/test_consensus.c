@@ -44,6 +44,9 @@ static const struct {
     /* >>> rsim */
     {"rsim", consensus_group_rsim},
     /* <<< rsim */
+    /* >>> rutsim */
+    {"rutsim", consensus_group_rutsim},
+    /* <<< rutsim */
     /* >>> rstat */
     /* <<< rstat */
     /* >>> rxfer */

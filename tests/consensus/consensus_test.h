@@ -36,6 +36,9 @@ int consensus_group_membership(void);
 /* >>> rsim */
 int consensus_group_rsim(void);
 /* <<< rsim */
+/* >>> rutsim */
+int consensus_group_rutsim(void);
+/* <<< rutsim */
 /* >>> rstat */
 /* <<< rstat */
 /* >>> rxfer */

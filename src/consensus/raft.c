@@ -190,6 +190,7 @@ static int become_follower(ut_consensus_t *h, uint64_t term, uint64_t leader, co
     h->role = to;
     h->pre_candidate = false;
     h->leader = leader;
+    h->unc_bytes = 0; /* >>> rstat: a former leader counts nothing <<< */
     ut__consensus_pend(h, UT__CONSENSUS_PEND_CHECK);
     if (leader != 0)
         h->leader_contact = h->now;
@@ -225,9 +226,10 @@ void ut__consensus_send_heartbeat(ut_consensus_t *h, size_t slot)
 
 /* ------------------------------------------------------------ replication */
 
-/* Send entries [p->next, ...] to p, batched up to the configured limits.
- * Caller reserved one message and the entries. */
-static void send_append(ut_consensus_t *h, size_t slot, size_t max_entries)
+/* Send entries [p->next, ...] to p, batched up to the configured limits
+ * (max_bytes payload bytes but for the first entry). Caller reserved one
+ * message and the entries. */
+static void send_append(ut_consensus_t *h, size_t slot, size_t max_entries, size_t max_bytes)
 {
     ut__consensus_progress_t *p = &h->prs[slot];
     uint64_t prev = p->next - 1;
@@ -249,7 +251,7 @@ static void send_append(ut_consensus_t *h, size_t slot, size_t max_entries)
     if (e != NULL) {
         const ut_entry_t *run = e;
         for (; n < max_entries; n++, e++) {
-            if (n > 0 && bytes + e->len > h->cfg.max_append_bytes)
+            if (n > 0 && bytes + e->len > max_bytes)
                 break;
             bytes += e->len;
         }
@@ -258,7 +260,7 @@ static void send_append(ut_consensus_t *h, size_t slot, size_t max_entries)
         b->off[b->n - 1] = b->n_ents;
         for (; n < max_entries; n++) {
             e = ut__consensus_log_at(&h->log, p->next + n);
-            if (n > 0 && bytes + e->len > h->cfg.max_append_bytes)
+            if (n > 0 && bytes + e->len > max_bytes)
                 break;
             bytes += e->len;
             b->ents[b->n_ents++] = *e;
@@ -311,10 +313,16 @@ int ut__consensus_flush_appends(ut_consensus_t *h)
             }
             /* <<< rsnap */
             size_t n = entries_to_send(h, p);
+            size_t max_bytes = h->cfg.max_append_bytes;
+            /* >>> rstat: max_inflight_bytes (etcd-io/raft MaxInflightBytes) */
+            if (UT__UNLIKELY(h->max_inflight_bytes != 0) &&
+                (max_bytes = ut__consensus_flow_room(h, p, max_bytes)) == 0)
+                break; /* its next entry waits for acknowledgements */
+            /* <<< rstat */
             int rc = ut__consensus_msgbuf_reserve(h->live, 1, n);
             if (rc != UT_OK)
                 return rc;
-            send_append(h, i, n);
+            send_append(h, i, n, max_bytes);
         }
     }
     return UT_OK;
@@ -340,6 +348,10 @@ static int become_leader(ut_consensus_t *h)
      * entries of earlier terms can become committed through it. */
     ut__consensus_log_append(&h->log, h->term, UT_ENTRY_NOOP, NULL, 0);
     ut__consensus_members_become_leader(h); /* >>> rmemb <<< */
+    /* >>> rstat: flow control counts from here (the no-op is not counted) */
+    h->unc_bytes = 0;
+    h->unc_done = h->log.last;
+    /* <<< rstat */
     ut__consensus_pend(h, UT__CONSENSUS_PEND_ENTS | UT__CONSENSUS_PEND_CHECK |
                               UT__CONSENSUS_PEND_FLUSH);
     h->heartbeat_start = h->now;
@@ -624,9 +636,12 @@ int ut_consensus_new(ut_consensus_t **out, const ut_consensus_config_t *cfg)
     h->cfg = *cfg;
     h->cfg.voters = NULL; /* not kept: the caller owns them */
     h->cfg.observers = NULL;
+    if (h->cfg.max_uncommitted_bytes != 0)
+        h->propose_gate |= UT__CONSENSUS_GATE_FLOW;
     h->id = cfg->id;
     _Static_assert(2 * UT_CONSENSUS_MAX_NODES == 128 && UT__CONSENSUS_MAX_SLOTS < 255,
                    "peer_slot: 128 entries (ut__consensus_peer_hash) of slot + 1 in a byte");
+    h->max_inflight_bytes = cfg->max_inflight_bytes; /* >>> rstat <<< (before the windows) */
     /* >>> rmemb: ids, prs, peer_slot ... from the configuration */
     ut__consensus_members_init(h, cfg);
     /* <<< rmemb */
@@ -902,6 +917,12 @@ static UT__CONSENSUS_NOINLINE int propose_slow(ut_consensus_t *h, const void *da
     if (rc != UT_OK)
         return UT__CONSENSUS_REFUSE(h, rc, "propose-refused", "out of memory", len, 0,
                                     "propose: out of memory");
+    /* >>> rstat: flow control (etcd-io/raft MaxUncommittedEntriesSize);
+     * after the reservation, so a refusal by either counts nothing */
+    if (h->cfg.max_uncommitted_bytes != 0 &&
+        (rc = ut__consensus_flow_admit(h, len, "propose")) != UT_OK)
+        return rc;
+    /* <<< rstat */
     propose_append(h, data, len, out_index);
     return UT_OK;
 }
@@ -955,6 +976,11 @@ int ut_consensus_propose_batch(ut_consensus_t *h, const ut_consensus_buf_t *bufs
     if (rc != UT_OK)
         return UT__CONSENSUS_REFUSE(h, rc, "propose-refused", "out of memory", n, bytes,
                                     "propose_batch: out of memory (%zu entries)", n);
+    /* >>> rstat: flow control, the batch as a whole */
+    if (UT__UNLIKELY(h->cfg.max_uncommitted_bytes != 0) &&
+        (rc = ut__consensus_flow_admit(h, bytes, "propose_batch")) != UT_OK)
+        return rc;
+    /* <<< rstat */
     if (first_index != NULL)
         *first_index = h->log.last + 1;
     if (n == 0)
@@ -1510,6 +1536,7 @@ UT__CONSENSUS_NOINLINE static int step_snapshot(ut_consensus_t *h, const ut_msg_
         } else if (m->term > h->term) {
             rc = become_follower(h, m->term, 0, "response of a higher term");
         } else {
+            h->prs[slot].heard = h->now + 1; /* >>> rstat <<< */
             rc = ut__consensus_handle_snapshot_resp(h, m, slot);
         }
     }
@@ -1596,6 +1623,7 @@ static int step_member(ut_consensus_t *h, const ut_msg_t *m, size_t slot)
     default:
         break;
     }
+    h->prs[slot].heard = h->now + 1; /* >>> rstat: a response from a member <<< */
     /* Responses. A higher term in a response means we are behind (§5.1);
      * a granted pre-vote carries the proposed term and is not one. */
     if (m->term > h->term && !(m->type == UT_MSG_PREVOTE_RESP && m->body.vote_resp.granted)) {

@@ -85,8 +85,8 @@ struct ut_consensus {
     /* >>> rmemb: membership (consensus/membership.c) */
     ut__consensus_members_t mb;
     /* <<< rmemb */
-    /* In-flight payload bytes per follower, 0 = no limit (not public yet:
-     * always 0, so the window counts messages only, as it always has). */
+    /* In-flight payload bytes per follower, 0 = no limit: cfg.max_inflight_bytes
+     * (rstat). */
     uint64_t max_inflight_bytes;
 
     /* Persistent state (§5, Figure 2; the commit index is the log's
@@ -153,6 +153,12 @@ struct ut_consensus {
     } snd[UT_CONSENSUS_MAX_NODES];
     /* <<< rsnap */
     /* >>> rstat: flow control (consensus/rstat.c) */
+    /* Leader with cfg.max_uncommitted_bytes set (always 0 otherwise): the
+     * payload bytes of the NORMAL entries it appended in its term that are
+     * not committed yet (etcd-io/raft's uncommittedSize). Entries up to
+     * unc_done hold no bytes still counted; the release walks the committed
+     * ones after it. */
+    uint64_t unc_bytes, unc_done;
     /* <<< rstat */
     /* Nonzero sends every ut_consensus_propose() to its slow path: one
      * UT__CONSENSUS_GATE_* bit per feature that must see each proposal
@@ -336,7 +342,20 @@ void ut__consensus_snapshot_config(const ut_consensus_t *h, uint64_t index,
                                    ut_consensus_membership_t *out, uint64_t *ids);
 /* <<< rsnap */
 
-/* >>> rstat */
+/* >>> rstat: flow control (consensus/rstat.c; etcd-io/raft's
+ * MaxUncommittedEntriesSize and MaxInflightBytes) */
+/* Leader, max_uncommitted_bytes set: may bytes more payload be appended?
+ * UT_OK and counted, or UT_EBUSY refused (errmsg names ctx). */
+UT__CONSENSUS_NOINLINE int ut__consensus_flow_admit(ut_consensus_t *h, uint64_t bytes,
+                                                    const char *ctx);
+/* The commit index rose: the bytes of the entries it committed go. */
+UT__CONSENSUS_NOINLINE void ut__consensus_flow_release(ut_consensus_t *h);
+/* Leader, max_inflight_bytes set: the payload bytes the next AppendEntries
+ * to p may carry (at most cap), or 0 when its next entry must wait for
+ * acknowledgements (something is in flight and it does not fit). */
+UT__CONSENSUS_NOINLINE size_t ut__consensus_flow_room(const ut_consensus_t *h,
+                                                      const ut__consensus_progress_t *p,
+                                                      size_t cap);
 /* <<< rstat */
 
 /* >>> rxfer */
@@ -403,6 +422,13 @@ static inline void ut__consensus_maybe_commit(ut_consensus_t *h)
         ut__consensus_pend(h, UT__CONSENSUS_PEND_COMMIT);
     }
 #endif
+    /* >>> rstat: flow control, the committed entries' bytes are released
+     * (one predictable branch: unc_bytes is 0 without a limit) */
+#ifndef UT__FAULT_UNCOMMITTED_NO_RELEASE /* test-only: the release never happens */
+    if (UT__UNLIKELY(h->unc_bytes != 0))
+        ut__consensus_flow_release(h);
+#endif
+    /* <<< rstat */
 }
 
 #endif

@@ -45,6 +45,8 @@ static const struct {
     {"rsim", consensus_group_rsim},
     /* <<< rsim */
     /* >>> rstat */
+    {"flow", consensus_group_flow},
+    {"status", consensus_group_status},
     /* <<< rstat */
     /* >>> rxfer */
     /* <<< rxfer */

@@ -356,6 +356,12 @@ UT__CONSENSUS_NOINLINE void ut__consensus_flow_release(ut_consensus_t *h);
 UT__CONSENSUS_NOINLINE size_t ut__consensus_flow_room(const ut_consensus_t *h,
                                                       const ut__consensus_progress_t *p,
                                                       size_t cap);
+/* Leader, max_inflight_bytes set, p may be sent entries by the message
+ * window (ut__consensus_needs_append): would flush_appends send it one now?
+ * Keeps has_ready() from promising an AppendEntries the byte window holds
+ * back (consensus/ready.c). */
+UT__CONSENSUS_NOINLINE bool ut__consensus_flow_sendable(const ut_consensus_t *h,
+                                                        const ut__consensus_progress_t *p);
 /* <<< rstat */
 
 /* >>> rxfer */
@@ -424,10 +430,8 @@ static inline void ut__consensus_maybe_commit(ut_consensus_t *h)
 #endif
     /* >>> rstat: flow control, the committed entries' bytes are released
      * (one predictable branch: unc_bytes is 0 without a limit) */
-#ifndef UT__FAULT_UNCOMMITTED_NO_RELEASE /* test-only: the release never happens */
     if (UT__UNLIKELY(h->unc_bytes != 0))
         ut__consensus_flow_release(h);
-#endif
     /* <<< rstat */
 }
 

@@ -49,6 +49,13 @@ UT__CONSENSUS_NOINLINE int ut__consensus_flow_admit(ut_consensus_t *h, uint64_t 
 
 UT__CONSENSUS_NOINLINE void ut__consensus_flow_release(ut_consensus_t *h)
 {
+#ifdef UT__FAULT_UNCOMMITTED_NO_RELEASE
+    /* Test-only broken variant (tests/CMakeLists.txt): committed entries
+     * never give their bytes back, so a leader ends up refusing every
+     * proposal. The flow tests and the randomised test must catch it. */
+    (void)h;
+    return;
+#endif
     uint64_t i = h->unc_done > h->log.off ? h->unc_done : h->log.off;
     uint64_t to = h->log.commit < h->log.last ? h->log.commit : h->log.last;
     /* Entries after unc_done are the leader's own of this term: its NORMAL
@@ -74,6 +81,17 @@ UT__CONSENSUS_NOINLINE size_t ut__consensus_flow_room(const ut_consensus_t *h,
     if (room == 0 || ut__consensus_log_at(&h->log, p->next)->len > room)
         return 0;
     return room < cap ? (size_t)room : cap;
+}
+
+UT__CONSENSUS_NOINLINE bool ut__consensus_flow_sendable(const ut_consensus_t *h,
+                                                        const ut__consensus_progress_t *p)
+{
+    /* The same decision as flush_appends: a follower that needs compacted
+     * entries gets the snapshot (the byte window does not apply), any
+     * other one an AppendEntries only when flow_room leaves room. */
+    if (p->next <= h->log.off)
+        return true;
+    return ut__consensus_flow_room(h, p, h->cfg.max_append_bytes) != 0;
 }
 
 /* ------------------------------------------------------------------ status */

@@ -37,6 +37,8 @@ int consensus_group_membership(void);
 int consensus_group_rsim(void);
 /* <<< rsim */
 /* >>> rstat */
+int consensus_group_flow(void);
+int consensus_group_status(void);
 /* <<< rstat */
 /* >>> rxfer */
 /* <<< rxfer */

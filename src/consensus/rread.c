@@ -345,8 +345,15 @@ void ut__consensus_reads_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
     /* Reads whose first commit came (thesis §6.4 step 1) and are
      * confirmed: local ones go out in this ready, forwarded ones in the
      * next (on UT_ENOMEM they wait for a later ready). */
-    if (h->role == UT_CONSENSUS_LEADER && READS->n != 0 && reserve_release(h) == UT_OK)
+    uint32_t pending = h->pending;
+    if (h->role == UT_CONSENSUS_LEADER && READS->n != 0 && reserve_release(h) == UT_OK) {
         release(h);
+        /* The read states it pushed go out in this ready: they are no
+         * work for the next one (has_ready() must not promise an empty
+         * ready); the answers it queued to followers are. */
+        if (h->live->n == 0)
+            h->pending = pending;
+    }
     ut_consensus_read_state_t *t = READS->out;
     size_t cap = READS->cap_out;
     READS->out = READS->live;

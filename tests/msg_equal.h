@@ -18,7 +18,8 @@ static inline bool msg_equal(const ut_msg_t *a, const ut_msg_t *b)
     case UT_MSG_VOTE:
     case UT_MSG_PREVOTE:
         return a->body.vote.last_log_index == b->body.vote.last_log_index &&
-               a->body.vote.last_log_term == b->body.vote.last_log_term;
+               a->body.vote.last_log_term == b->body.vote.last_log_term &&
+               a->body.vote.transfer == b->body.vote.transfer;
     case UT_MSG_VOTE_RESP:
     case UT_MSG_PREVOTE_RESP:
         return a->body.vote_resp.granted == b->body.vote_resp.granted;
@@ -26,11 +27,13 @@ static inline bool msg_equal(const ut_msg_t *a, const ut_msg_t *b)
         return a->body.append_resp.success == b->body.append_resp.success &&
                a->body.append_resp.index == b->body.append_resp.index &&
                a->body.append_resp.hint_term == b->body.append_resp.hint_term &&
-               a->body.append_resp.hint_index == b->body.append_resp.hint_index;
+               a->body.append_resp.hint_index == b->body.append_resp.hint_index &&
+               a->body.append_resp.read_round == b->body.append_resp.read_round;
     case UT_MSG_APPEND: {
         const ut_msg_append_t *x = &a->body.append, *y = &b->body.append;
         if (x->prev_index != y->prev_index || x->prev_term != y->prev_term ||
-            x->commit != y->commit || x->n_entries != y->n_entries)
+            x->commit != y->commit || x->n_entries != y->n_entries ||
+            x->read_round != y->read_round)
             return false;
         for (size_t i = 0; i < x->n_entries; i++) {
             const ut_entry_t *e = &x->entries[i], *f = &y->entries[i];

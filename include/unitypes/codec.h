@@ -55,8 +55,11 @@ extern "C" {
 /** @brief Major version of the wire format this library writes and reads. @since 0.1.0 */
 #define UT_MSG_WIRE_MAJOR 1u
 
-/** @brief Minor version of the wire format this library writes. @since 0.1.0 */
-#define UT_MSG_WIRE_MINOR 0u
+/**
+ * @brief Minor version of the wire format this library writes (1.1 since
+ * 0.3.0: vote.transfer, the read_round fields; it still reads 1.0). @since 0.1.0
+ */
+#define UT_MSG_WIRE_MINOR 1u
 
 /**
  * @brief Size of the fixed frame header: enough bytes for ut_msg_frame_len().

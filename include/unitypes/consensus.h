@@ -207,15 +207,15 @@ typedef struct ut_consensus_config {
 
 /**
  * @brief Wire bytes of an AppendEntries besides its entries (frame header,
- * fields, CRC). @since 0.2.0
+ * fields, CRC): 78 since wire format 1.1 (70 in 1.0). @since 0.2.0
  */
-#define UT_CONSENSUS_APPEND_OVERHEAD 70u
+#define UT_CONSENSUS_APPEND_OVERHEAD 78u
 
 /** @brief Wire bytes of each entry's header in an AppendEntries. @since 0.2.0 */
 #define UT_CONSENSUS_ENTRY_OVERHEAD 24u
 
 /**
- * @brief Largest payload ut_consensus_propose() accepts (64 MiB - 94 bytes).
+ * @brief Largest payload ut_consensus_propose() accepts (64 MiB - 102 bytes).
  *
  * An AppendEntries carrying one entry of this size is exactly
  * UT_MSG_MAX_FRAME bytes on the wire; a larger proposal could never be sent,

@@ -5,6 +5,7 @@
  * bounded by the bytes that would have to follow it before it is used. */
 #include "internal.h"
 #include "msg/codec_internal.h"
+#include "unitypes/consensus.h" /* UT_CONSENSUS_MAX_READ_CTX */
 
 #define UT__MSG_MAGIC0 0x55u /* 'U' */
 #define UT__MSG_MAGIC1 0x54u /* 'T' */
@@ -14,19 +15,27 @@
 #define UT__MSG_ENTRY_HDR 24u      /* term, index, type, len */
 #define UT__MSG_2PC_FIELDS 20u     /* txid, code, n_peers, len */
 
-/* Size of the fields section of each type in this minor version; 0 for a type
- * without a body (unknown or reserved). */
-static size_t ut__msg_fields_size(uint32_t type)
+/* Size of the fields section of each type in minor version 1 (v10 false) or
+ * 1.0 (v10 true: a frame of minor 0); 0 for a type without a body (unknown or
+ * reserved). 1.1 appended vote.transfer and the two read_round (§5 rule 1). */
+static size_t ut__msg_fields_size(uint32_t type, bool v10)
 {
     switch (type) {
     case UT_MSG_VOTE:
     case UT_MSG_PREVOTE:
-        return UT__MSG_COMMON_FIELDS + 16u;
+        return UT__MSG_COMMON_FIELDS + 16u + (v10 ? 0u : 1u);
     case UT_MSG_VOTE_RESP:
     case UT_MSG_PREVOTE_RESP:
         return UT__MSG_COMMON_FIELDS + 1u;
     case UT_MSG_APPEND:
-        return UT__MSG_COMMON_FIELDS + 24u + 4u + 2u;
+        return UT__MSG_COMMON_FIELDS + 24u + 4u + 2u + (v10 ? 0u : 8u);
+        /* >>> rxfer: TIMEOUT_NOW: common fields only; READ_INDEX(_RESP): index, u32 len */
+    case UT_MSG_TIMEOUT_NOW:
+        return UT__MSG_COMMON_FIELDS;
+    case UT_MSG_READ_INDEX:
+    case UT_MSG_READ_INDEX_RESP:
+        return UT__MSG_COMMON_FIELDS + 8u + 4u;
+        /* <<< rxfer */
         /* >>> rsnap: index, term, offset, total, u32 len; index, term, next, done */
     case UT_MSG_SNAPSHOT:
         return UT__MSG_COMMON_FIELDS + 32u + 4u;
@@ -68,7 +77,7 @@ static size_t ut__msg_fields_size(uint32_t type)
         /* <<< replica */
 
     case UT_MSG_APPEND_RESP:
-        return UT__MSG_COMMON_FIELDS + 1u + 24u;
+        return UT__MSG_COMMON_FIELDS + 1u + 24u + (v10 ? 0u : 8u);
     default:
         return 0;
     }
@@ -146,14 +155,15 @@ static int ut__msg_check_entries(ut__ents_kind_t kind, const ut_entry_t *es, siz
     return UT_OK;
 }
 
-/* Writes the count, the entry-header length and the entries (validated by
+/* Writes the count, the entry-header length, skips the gap fields the
+ * caller writes after them, then the entries (validated by
  * ut__msg_check_entries); returns the position after them. */
 static unsigned char *ut__msg_put_entries(unsigned char *q, ut__ents_kind_t kind,
-                                          const ut_entry_t *es, size_t n)
+                                          const ut_entry_t *es, size_t n, size_t gap)
 {
     ut__put32(q, (uint32_t)n);
     ut__put16(q + 4, UT__MSG_ENTRY_HDR);
-    q += 6;
+    q += 6 + gap;
     for (size_t i = 0; i < n; i++) {
         const ut_entry_t *e = &es[i];
         bool raft = kind == UT__ENTS_RAFT;
@@ -216,7 +226,7 @@ static int ut__msg_check(const ut_msg_t *msg, size_t *frame_size)
 {
     if (msg == NULL)
         return UT_EINVAL;
-    size_t fields = ut__msg_fields_size((uint32_t)msg->type);
+    size_t fields = ut__msg_fields_size((uint32_t)msg->type, false);
     if (fields == 0 || msg->from == 0 || msg->to == 0)
         return UT_EINVAL;
     uint64_t size = UT_MSG_HEADER_SIZE + UT__MSG_FIELDS_LEN_SIZE + fields + UT__MSG_CRC_SIZE;
@@ -227,6 +237,17 @@ static int ut__msg_check(const ut_msg_t *msg, size_t *frame_size)
                 UT_OK)
             return UT_EINVAL;
     }
+    /* >>> rxfer: a PreVote is never a transfer; a forwarded read (thesis §6.4) */
+    if (msg->type == UT_MSG_PREVOTE && msg->body.vote.transfer)
+        return UT_EINVAL;
+    if (msg->type == UT_MSG_READ_INDEX || msg->type == UT_MSG_READ_INDEX_RESP) {
+        const ut_msg_read_index_t *r = &msg->body.read_index;
+        if ((r->len > 0 && r->ctx == NULL) || r->len > UT_CONSENSUS_MAX_READ_CTX ||
+            (msg->type == UT_MSG_READ_INDEX && r->index != 0))
+            return UT_EINVAL;
+        size += r->len;
+    }
+    /* <<< rxfer */
     /* >>> rsnap: the chunk */
     if (msg->type == UT_MSG_SNAPSHOT) {
         const ut_msg_snapshot_t *s = &msg->body.snapshot;
@@ -285,7 +306,7 @@ int ut_msg_encode(const ut_msg_t *msg, void *buf, size_t cap, size_t *out_len)
         return UT_ERANGE;
 
     unsigned char *p = buf;
-    size_t fields = ut__msg_fields_size((uint32_t)msg->type);
+    size_t fields = ut__msg_fields_size((uint32_t)msg->type, false);
     p[0] = UT__MSG_MAGIC0;
     p[1] = UT__MSG_MAGIC1;
     p[2] = (unsigned char)UT_MSG_WIRE_MAJOR;
@@ -305,12 +326,28 @@ int ut_msg_encode(const ut_msg_t *msg, void *buf, size_t cap, size_t *out_len)
     case UT_MSG_PREVOTE:
         ut__put64(q, msg->body.vote.last_log_index);
         ut__put64(q + 8, msg->body.vote.last_log_term);
-        q += 16;
+        q[16] = msg->body.vote.transfer ? 1u : 0u; /* >>> rxfer <<< */
+        q += 17;
         break;
     case UT_MSG_VOTE_RESP:
     case UT_MSG_PREVOTE_RESP:
         *q++ = msg->body.vote_resp.granted ? 1u : 0u;
         break;
+        /* >>> rxfer */
+    case UT_MSG_TIMEOUT_NOW:
+        break;
+    case UT_MSG_READ_INDEX:
+    case UT_MSG_READ_INDEX_RESP: {
+        const ut_msg_read_index_t *r = &msg->body.read_index;
+        ut__put64(q, r->index);
+        ut__put32(q + 8, r->len);
+        q += 12;
+        if (r->len > 0)
+            memcpy(q, r->ctx, r->len);
+        q += r->len;
+        break;
+    }
+        /* <<< rxfer */
         /* >>> rsnap */
     case UT_MSG_SNAPSHOT: {
         const ut_msg_snapshot_t *s = &msg->body.snapshot;
@@ -372,7 +409,7 @@ int ut_msg_encode(const ut_msg_t *msg, void *buf, size_t cap, size_t *out_len)
         ut__put64(q, g->seq);
         ut__put64(q + 8, g->target);
         ut__put64(q + 16, g->origin);
-        q = ut__msg_put_entries(q + 24, UT__ENTS_GOSSIP, g->updates, g->n_updates);
+        q = ut__msg_put_entries(q + 24, UT__ENTS_GOSSIP, g->updates, g->n_updates, 0);
         break;
     }
         /* <<< gossip */
@@ -401,14 +438,17 @@ int ut_msg_encode(const ut_msg_t *msg, void *buf, size_t cap, size_t *out_len)
         ut__put64(q, msg->body.append_resp.index);
         ut__put64(q + 8, msg->body.append_resp.hint_term);
         ut__put64(q + 16, msg->body.append_resp.hint_index);
-        q += 24;
+        ut__put64(q + 24, msg->body.append_resp.read_round);
+        q += 32;
         break;
     case UT_MSG_APPEND: {
         const ut_msg_append_t *a = &msg->body.append;
         ut__put64(q, a->prev_index);
         ut__put64(q + 8, a->prev_term);
         ut__put64(q + 16, a->commit);
-        q = ut__msg_put_entries(q + 24, UT__ENTS_RAFT, a->entries, a->n_entries);
+        /* read_round follows the count and entry-header length (1.1, §5 rule 1). */
+        ut__put64(q + 30, a->read_round);
+        q = ut__msg_put_entries(q + 24, UT__ENTS_RAFT, a->entries, a->n_entries, 8);
         break;
     }
     default:
@@ -479,8 +519,9 @@ static int ut__msg_parse(ut_msg_t *out, const unsigned char *p, size_t len, ut_e
      * bytes; this version skips them. In a frame of this minor version or an
      * older one, any such byte is corruption. */
     bool newer = p[3] > UT_MSG_WIRE_MINOR;
+    bool v10 = p[3] == 0; /* 1.0 sizes: no vote.transfer, no read_round */
     uint32_t type = ut__get16(p + 4);
-    size_t known = ut__msg_fields_size(type);
+    size_t known = ut__msg_fields_size(type, v10);
     if (known == 0)
         return UT_ECORRUPT;
     const unsigned char *q = p + UT_MSG_HEADER_SIZE;
@@ -510,12 +551,35 @@ static int ut__msg_parse(ut_msg_t *out, const unsigned char *p, size_t len, ut_e
     case UT_MSG_PREVOTE:
         out->body.vote.last_log_index = ut__get64(f);
         out->body.vote.last_log_term = ut__get64(f + 8);
+        /* >>> rxfer: 1.1; a PreVote is never a transfer */
+        if (!v10 && (ut__msg_bool(f + 16, &out->body.vote.transfer) != UT_OK ||
+                     (type == UT_MSG_PREVOTE && out->body.vote.transfer)))
+            return UT_ECORRUPT;
+        /* <<< rxfer */
         break;
     case UT_MSG_VOTE_RESP:
     case UT_MSG_PREVOTE_RESP:
         if (ut__msg_bool(f, &out->body.vote_resp.granted) != UT_OK)
             return UT_ECORRUPT;
         break;
+        /* >>> rxfer */
+    case UT_MSG_TIMEOUT_NOW:
+        break;
+    case UT_MSG_READ_INDEX:
+    case UT_MSG_READ_INDEX_RESP: {
+        ut_msg_read_index_t *r = &out->body.read_index;
+        r->index = ut__get64(f);
+        r->len = ut__get32(f + 8);
+        /* A request carries index 0; the context is bounded, then inside the frame. */
+        if ((type == UT_MSG_READ_INDEX && r->index != 0) || r->len > UT_CONSENSUS_MAX_READ_CTX ||
+            r->len > rem)
+            return UT_ECORRUPT;
+        r->ctx = r->len > 0 ? q : NULL;
+        q += r->len;
+        rem -= r->len;
+        break;
+    }
+        /* <<< rxfer */
         /* >>> rsnap */
     case UT_MSG_SNAPSHOT: {
         ut_msg_snapshot_t *s = &out->body.snapshot;
@@ -622,6 +686,8 @@ static int ut__msg_parse(ut_msg_t *out, const unsigned char *p, size_t len, ut_e
         out->body.append_resp.index = ut__get64(f + 1);
         out->body.append_resp.hint_term = ut__get64(f + 9);
         out->body.append_resp.hint_index = ut__get64(f + 17);
+        if (!v10)
+            out->body.append_resp.read_round = ut__get64(f + 25);
         break;
     case UT_MSG_APPEND: {
         ut_msg_append_t *a = &out->body.append;
@@ -630,6 +696,8 @@ static int ut__msg_parse(ut_msg_t *out, const unsigned char *p, size_t len, ut_e
         a->commit = ut__get64(f + 16);
         size_t n = ut__get32(f + 24);
         size_t ehl = ut__get16(f + 28);
+        if (!v10)
+            a->read_round = ut__get64(f + 30);
         if (ehl < UT__MSG_ENTRY_HDR || (ehl > UT__MSG_ENTRY_HDR && !newer))
             return UT_ECORRUPT;
         /* Bound the count by the bytes its entry headers would need before

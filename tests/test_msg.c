@@ -66,9 +66,8 @@ static unsigned char payload_pool[8192];
 static ut_entry_t rand_entries[MAX_RAND_ENTRIES];
 
 static const ut_msg_type_t body_types[] = {
-    UT_MSG_VOTE,        UT_MSG_VOTE_RESP,   UT_MSG_PREVOTE,    UT_MSG_PREVOTE_RESP,
-    UT_MSG_APPEND,      UT_MSG_APPEND_RESP, UT_MSG_TIMEOUT_NOW, UT_MSG_READ_INDEX,
-    UT_MSG_READ_INDEX_RESP};
+    UT_MSG_VOTE,        UT_MSG_VOTE_RESP,   UT_MSG_PREVOTE,    UT_MSG_PREVOTE_RESP,   UT_MSG_APPEND,
+    UT_MSG_APPEND_RESP, UT_MSG_TIMEOUT_NOW, UT_MSG_READ_INDEX, UT_MSG_READ_INDEX_RESP};
 #define N_BODY_TYPES (sizeof body_types / sizeof body_types[0])
 
 /* Types that have a body in wire format 1.0: the others (TIMEOUT_NOW,
@@ -439,9 +438,9 @@ static void roundtrip_one(const ut_msg_t *m, ut_msg_decoder_t *dec)
         assert_int_equal(used, len10);
         assert_true(msg_equal(&want, &out));
         /* 1.1 is 1.0 plus 1 byte (vote) or 8 bytes (append, append_resp). */
-        size_t grow = m->type == UT_MSG_VOTE || m->type == UT_MSG_PREVOTE    ? 1
+        size_t grow = m->type == UT_MSG_VOTE || m->type == UT_MSG_PREVOTE         ? 1
                       : m->type == UT_MSG_APPEND || m->type == UT_MSG_APPEND_RESP ? 8
-                                                                               : 0;
+                                                                                  : 0;
         assert_int_equal(len10 + grow, len);
     } else {
         assert_int_equal(rc10, UT_ECORRUPT);
@@ -678,8 +677,7 @@ static void test_golden_frames(void **state)
 /* Does a 1.1 body of this type differ from its 1.0 body? */
 static bool grew_in_v11(ut_msg_type_t t)
 {
-    return t == UT_MSG_VOTE || t == UT_MSG_PREVOTE || t == UT_MSG_APPEND ||
-           t == UT_MSG_APPEND_RESP;
+    return t == UT_MSG_VOTE || t == UT_MSG_PREVOTE || t == UT_MSG_APPEND || t == UT_MSG_APPEND_RESP;
 }
 
 static void test_golden_v10_frames_decode(void **state)
@@ -1199,19 +1197,19 @@ static void test_malformed_v11_bodies(void **state)
         assert_int_equal(decode_exact(b, len, &out), want);                                        \
     } while (0)
     RI_PATCHED((void)0, UT_OK);
-    RI_PATCHED(b[F + 32] = 7, UT_ECORRUPT);                /* one byte past the body */
-    RI_PATCHED(b[F + 32] = 5, UT_ECORRUPT);                /* one byte left over (1.1) */
-    RI_PATCHED((b[F + 32] = 5, b[3] = 2), UT_OK);          /* ... a newer minor's tail */
-    RI_PATCHED(b[F + 32] = 0, UT_ECORRUPT);                /* six bytes left over */
-    RI_PATCHED(memset(b + F + 32, 0xFF, 4), UT_ECORRUPT);  /* len huge */
-    RI_PATCHED(b[F + 33] = 0x10, UT_ECORRUPT);             /* len 4102: over the cap */
-    RI_PATCHED(b[10] = 35, UT_ECORRUPT);                   /* fields too short */
-    RI_PATCHED(b[10] = 37, UT_ECORRUPT);                   /* fields too long (1.1) */
-    RI_PATCHED((b[10] = 37, b[3] = 2), UT_ECORRUPT);       /* ... the context then overruns */
-    RI_PATCHED(b[3] = 0, UT_ECORRUPT);                     /* no READ_INDEX_RESP in 1.0 */
-    RI_PATCHED(b[4] = UT_MSG_READ_INDEX, UT_ECORRUPT);     /* a request with index 103 */
-    RI_PATCHED(memset(b + F, 0, 8), UT_ECORRUPT);          /* from 0 */
-    RI_PATCHED((b[5] = 1, b[3] = 2), UT_ECORRUPT);         /* type 267 */
+    RI_PATCHED(b[F + 32] = 7, UT_ECORRUPT);               /* one byte past the body */
+    RI_PATCHED(b[F + 32] = 5, UT_ECORRUPT);               /* one byte left over (1.1) */
+    RI_PATCHED((b[F + 32] = 5, b[3] = 2), UT_OK);         /* ... a newer minor's tail */
+    RI_PATCHED(b[F + 32] = 0, UT_ECORRUPT);               /* six bytes left over */
+    RI_PATCHED(memset(b + F + 32, 0xFF, 4), UT_ECORRUPT); /* len huge */
+    RI_PATCHED(b[F + 33] = 0x10, UT_ECORRUPT);            /* len 4102: over the cap */
+    RI_PATCHED(b[10] = 35, UT_ECORRUPT);                  /* fields too short */
+    RI_PATCHED(b[10] = 37, UT_ECORRUPT);                  /* fields too long (1.1) */
+    RI_PATCHED((b[10] = 37, b[3] = 2), UT_ECORRUPT);      /* ... the context then overruns */
+    RI_PATCHED(b[3] = 0, UT_ECORRUPT);                    /* no READ_INDEX_RESP in 1.0 */
+    RI_PATCHED(b[4] = UT_MSG_READ_INDEX, UT_ECORRUPT);    /* a request with index 103 */
+    RI_PATCHED(memset(b + F, 0, 8), UT_ECORRUPT);         /* from 0 */
+    RI_PATCHED((b[5] = 1, b[3] = 2), UT_ECORRUPT);        /* type 267 */
     RI_PATCHED((b[F + 32] = 5, b[3] = 2), UT_OK);
     assert_int_equal(out.body.read_index.len, 5);
     assert_memory_equal(out.body.read_index.ctx, golden_ctx, 5);

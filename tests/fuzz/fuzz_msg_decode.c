@@ -54,7 +54,8 @@ static void check_one(const uint8_t *data, size_t size)
 
     size_t need = 0;
     FUZZ_CHECK(ut_msg_encoded_size(&m2, &need) == UT_OK);
-    FUZZ_CHECK(need <= used2);
+    /* A 1.0 frame re-encodes as 1.1: at most 8 bytes longer (read_round). */
+    FUZZ_CHECK(need <= used2 + (data[3] == 0 ? 8u : 0u));
     unsigned char *buf = malloc(need);
     FUZZ_CHECK(buf != NULL);
     size_t len = 0;

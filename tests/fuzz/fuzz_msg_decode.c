@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* libFuzzer target: decode arbitrary bytes. Whatever decodes must be a valid
  * message, must re-encode, and the re-encoding must decode to an equal
- * message. A 1.0 frame must re-encode to exactly its own bytes (the format
- * has one encoding per message). Any violation aborts, which libFuzzer
+ * message. A frame of the minor this library writes (1.1) must re-encode to
+ * exactly its own bytes (the format has one encoding per message); a 1.0
+ * frame re-encodes as 1.1, without its bytes compared. Any violation aborts, which libFuzzer
  * reports as a crash. */
 #include <stdint.h>
 #include <stdio.h>

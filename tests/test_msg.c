@@ -1126,7 +1126,9 @@ static void test_malformed_frames(void **state)
 
 /* Decode-side rules of what 1.1 added (docs/wire-format.md §4.6, §4.7, §5):
  * each refused frame is UT_ECORRUPT, and ut_msg_decode()'s contract leaves
- * *out unspecified then, so only the code is checked. */
+ * *out unspecified then, so only the code is checked. On UT_OK, *out is
+ * usable after return for the types decoded here (no APPEND: its entries
+ * would point at the local array). */
 static int decode_exact(const unsigned char *f, size_t n, ut_msg_t *out)
 {
     /* An exact heap copy, so ASan sees any read past the frame. */
@@ -1145,6 +1147,14 @@ static int decode_exact(const unsigned char *f, size_t n, ut_msg_t *out)
                             (const unsigned char *)r->ctx + r->len <= c + n);
             else
                 assert_null(r->ctx);
+            /* The copy is freed below: point the context at a copy that
+             * outlives it, so callers may compare *out (ASan caught the
+             * use after free). */
+            static unsigned char kept[UT_CONSENSUS_MAX_READ_CTX];
+            if (r->len > 0) {
+                memcpy(kept, r->ctx, r->len);
+                out->body.read_index.ctx = kept;
+            }
         }
     }
     free(c);

@@ -948,8 +948,18 @@ UT_API int ut_consensus_membership(const ut_consensus_t *h, ut_consensus_members
  * @retval UT_ENOTFOUND  @p target is not a member.
  * @retval UT_ENOTLEADER This node is not the leader.
  * @retval UT_EBUSY      A transfer to another node is under way.
- * Reserved: not implemented yet (declared for issue 11, not exported by this build:
- * tests/export-pending.txt).
+ * @retval UT_ENOMEM     Allocation failed; nothing changed.
+ * On any error the node is unchanged.
+ *
+ * While the transfer is under way ut_consensus_propose(),
+ * ut_consensus_propose_batch(), ut_consensus_propose_change() and
+ * ut_consensus_leave_joint() return UT_EBUSY. On the target, a TimeoutNow
+ * (UT_MSG_TIMEOUT_NOW) is stepped like any message: ut_consensus_step()
+ * returns UT_ESTALE for an older term and UT_ESTATE (nothing changed) when
+ * it does not come from the leader this node follows in its term, or this
+ * node is no voter. Traced: "transfer-started", "transfer-timeout-now",
+ * "transfer-ended" (the leader stepped down), "transfer-aborted" (a = the
+ * target, b = the milliseconds since it started).
  * @since 0.3.0
  */
 UT_API int ut_consensus_transfer(ut_consensus_t *h, uint64_t target);

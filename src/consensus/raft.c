@@ -175,6 +175,10 @@ static int become_follower(ut_consensus_t *h, uint64_t term, uint64_t leader, co
     int rc = check_edge(h, to, term);
     if (rc != UT_OK)
         return rc;
+    /* >>> rxfer: any step-down ends a leader transfer (thesis §3.10) */
+    if (UT__UNLIKELY(h->xfer_target != 0))
+        ut__consensus_transfer_end(h, why);
+    /* <<< rxfer */
     if (term > h->term) {
         set_term(h, term, why);
         h->vote = 0; /* votedFor is per term (Figure 2) */
@@ -456,6 +460,20 @@ static int campaign(ut_consensus_t *h)
         return rc;
     return h->cfg.pre_vote ? start_pre_vote(h) : start_election(h);
 }
+
+/* >>> rxfer: thesis §3.10, the target of a leader transfer campaigns at
+ * once, skipping pre-vote (its leader asked it to). */
+int ut__consensus_start_election_now(ut_consensus_t *h)
+{
+    if (h->term >= UT__CONSENSUS_MAX_TERM)
+        return UT__CONSENSUS_REFUSE(h, UT_ERANGE, "campaign-refused", "term space exhausted",
+                                    h->term, 0, "campaign: term space exhausted");
+    int rc = reserve_election(h);
+    if (rc != UT_OK)
+        return rc;
+    return start_election(h);
+}
+/* <<< rxfer */
 
 /* §5.4.1: grant only to a candidate whose log is at least as up-to-date. */
 static bool log_up_to_date(const ut_consensus_t *h, uint64_t lterm, uint64_t lindex)
@@ -783,6 +801,10 @@ static int tick_leader(ut_consensus_t *h, uint64_t old_now)
             return ut__consensus_oom(h, rc, "tick");
         }
     }
+    /* >>> rxfer: a transfer that did not finish in time is aborted (thesis §3.10) */
+    if (UT__UNLIKELY(h->xfer_target != 0))
+        ut__consensus_transfer_tick(h);
+    /* <<< rxfer */
     /* Thesis §6.2: step down when a majority has not been heard from for
      * an election timeout, so a partitioned leader stops serving. */
     if (h->cfg.check_quorum && now_ms - h->quorum_start >= h->cfg.election_timeout_ms) {
@@ -906,6 +928,10 @@ static UT__CONSENSUS_NOINLINE int propose_slow(ut_consensus_t *h, const void *da
         return UT__CONSENSUS_REFUSE(h, UT_ENOTLEADER, "propose-refused", "not the leader",
                                     h->leader, 0, "propose: not the leader (leader is %llu)",
                                     (unsigned long long)h->leader);
+    /* >>> rxfer: thesis §3.10, no proposals while leadership is handed over */
+    if (h->propose_gate & UT__CONSENSUS_GATE_XFER)
+        return ut__consensus_transfer_busy(h, "propose-refused", "propose");
+    /* <<< rxfer */
     /* A leader sends every entry, alone if need be: one that no frame can
      * carry would stall replication behind it for good. */
     if (len > UT_CONSENSUS_MAX_ENTRY_BYTES)
@@ -954,6 +980,10 @@ int ut_consensus_propose_batch(ut_consensus_t *h, const ut_consensus_buf_t *bufs
         return UT__CONSENSUS_REFUSE(h, UT_ENOTLEADER, "propose-refused", "not the leader",
                                     h->leader, 0, "propose_batch: not the leader (leader is %llu)",
                                     (unsigned long long)h->leader);
+    /* >>> rxfer: thesis §3.10, no proposals while leadership is handed over */
+    if (UT__UNLIKELY(h->propose_gate & UT__CONSENSUS_GATE_XFER))
+        return ut__consensus_transfer_busy(h, "propose-refused", "propose_batch");
+    /* <<< rxfer */
     /* All or nothing: every payload checked, all the room reserved, before
      * the first entry is appended. */
     size_t bytes = 0;
@@ -1259,6 +1289,10 @@ static UT__CONSENSUS_ALWAYS_INLINE int append_resp_apply(ut_consensus_t *h, cons
             if (r->index > h->log.commit)
                 ut__consensus_maybe_commit(h);
         }
+        /* >>> rxfer: the transfer's target may now be caught up (thesis §3.10) */
+        if (UT__UNLIKELY(h->xfer_target != 0))
+            ut__consensus_transfer_acked(h, slot);
+        /* <<< rxfer */
         return UT_OK;
     }
     /* >>> rsnap: the snapshot decides where this follower resumes */
@@ -1354,10 +1388,18 @@ static int handle_vote(ut_consensus_t *h, const ut_msg_t *m)
         return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused",
                                     "malformed vote request: last log term", m->term, m->from,
                                     "step: vote request with impossible last log term");
+    /* >>> rxfer: only a real candidacy comes from a transfer (thesis §3.10) */
+    if (UT__UNLIKELY(pre && v->transfer))
+        return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused",
+                                    "malformed pre-vote request: transfer flag", m->term, m->from,
+                                    "step: pre-vote request with the transfer flag set");
+    /* <<< rxfer */
     int rc = ut__consensus_msgbuf_reserve(h->live, 1, 0);
     if (rc != UT_OK)
         return rc;
-    if (m->term > h->term && in_lease(h)) {
+    /* Thesis §3.10: a candidacy its leader asked for (v->transfer) is not
+     * ignored for that leader's lease. */
+    if (m->term > h->term && in_lease(h) && !v->transfer /* >>> rxfer <<< */) {
         /* thesis §4.2.3: ignore, a leader is alive */
         UT__CONSENSUS_TRACE(h, UT_TRACE_WARN, pre ? "pre-vote-refused" : "vote-refused",
                             "leader lease: a leader is alive", m->term, m->from);
@@ -1568,6 +1610,10 @@ int ut_consensus_step(ut_consensus_t *h, const ut_msg_t *m)
             (m->type == UT_MSG_READ_INDEX || m->type == UT_MSG_READ_INDEX_RESP))
             return ut__consensus_step_read(h, m);
         /* <<< rread */
+        /* >>> rxfer: TimeoutNow takes the out-of-line path whole */
+        if (m != NULL && m->to == h->id && m->type == UT_MSG_TIMEOUT_NOW)
+            return ut__consensus_step_timeout_now(h, m);
+        /* <<< rxfer */
         int rc = step_envelope(h, m);
         if (rc != UT_OK)
             return rc;

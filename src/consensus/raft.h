@@ -166,6 +166,12 @@ struct ut_consensus {
     uint8_t propose_gate;
 
     /* >>> rxfer: leader transfer (consensus/rxfer.c) */
+    /* Leader: the voter leadership is being handed to (thesis §3.10), 0 for
+     * none; while set, UT__CONSENSUS_GATE_XFER is set in propose_gate. */
+    uint64_t xfer_target;
+    uint64_t xfer_start;   /* when the transfer began (it aborts one election timeout later) */
+    uint64_t xfer_sent_at; /* when TimeoutNow was last sent (valid with xfer_sent) */
+    bool xfer_sent;
     /* <<< rxfer */
 
     /* >>> rread: reads (consensus/rread.c; thesis §6.4) */
@@ -364,7 +370,27 @@ UT__CONSENSUS_NOINLINE bool ut__consensus_flow_sendable(const ut_consensus_t *h,
                                                         const ut__consensus_progress_t *p);
 /* <<< rstat */
 
-/* >>> rxfer */
+/* >>> rxfer: leader transfer (consensus/rxfer.c; thesis §3.10) */
+/* raft.c's own step for rxfer.c: campaign at once, without pre-vote (the
+ * target of a transfer). UT_ERANGE when the term space is exhausted,
+ * UT_ENOMEM; nothing changed then. */
+int ut__consensus_start_election_now(ut_consensus_t *h);
+/* Leader, an AppendEntries response from slot raised or confirmed its match
+ * (only called while a transfer is under way): TimeoutNow once the target
+ * holds the leader's last entry. */
+UT__CONSENSUS_NOINLINE void ut__consensus_transfer_acked(ut_consensus_t *h, size_t slot);
+/* Leader's tick while a transfer is under way: abort it after one election
+ * timeout, or when the target is no voter any more. */
+UT__CONSENSUS_NOINLINE void ut__consensus_transfer_tick(ut_consensus_t *h);
+/* The node stops leading: the transfer (if any) ends. */
+UT__CONSENSUS_NOINLINE void ut__consensus_transfer_end(ut_consensus_t *h, const char *why);
+/* The refusal of a proposal or a membership change during a transfer
+ * (UT_EBUSY); ev is the trace event, ctx the call. */
+int ut__consensus_transfer_busy(ut_consensus_t *h, const char *ev, const char *ctx);
+/* ut_consensus_step() for UT_MSG_TIMEOUT_NOW, whole (envelope included). */
+UT__CONSENSUS_NOINLINE int ut__consensus_step_timeout_now(ut_consensus_t *h, const ut_msg_t *m);
+/* The target of the transfer under way, 0 for none (for the status). */
+uint64_t ut__consensus_transfer_target(const ut_consensus_t *h);
 /* <<< rxfer */
 
 /* >>> rread: linearizable reads (consensus/rread.c; thesis §6.4) */

@@ -49,6 +49,7 @@ static const struct {
     {"status", consensus_group_status},
     /* <<< rstat */
     /* >>> rxfer */
+    {"transfer", consensus_group_transfer},
     /* <<< rxfer */
     /* >>> rread */
     {"reads", consensus_group_reads},

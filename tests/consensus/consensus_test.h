@@ -41,6 +41,7 @@ int consensus_group_flow(void);
 int consensus_group_status(void);
 /* <<< rstat */
 /* >>> rxfer */
+int consensus_group_transfer(void);
 /* <<< rxfer */
 /* >>> rread */
 int consensus_group_reads(void);

@@ -49,6 +49,9 @@
 #    define W_READ 0
 #endif
 /* <<< rread */
+/* >>> rxfer: leader transfers (thesis §3.10) */
+#define W_TRANSFER 2
+/* <<< rxfer */
 
 typedef struct stats {
     uint64_t runs, elections, committed, crashes, partitions, delivered, dropped;
@@ -56,6 +59,7 @@ typedef struct stats {
     uint64_t changes;                /* >>> rmemb: configuration changes accepted <<< */
     uint64_t reads, reads_served;    /* >>> rread: read_index accepted, read states <<< */
     uint64_t flow_runs, busy;        /* >>> rstat: runs with flow control, UT_EBUSY proposals <<< */
+    uint64_t transfers, transferred; /* >>> rxfer: transfers started, targets that led <<< */
 } stats_t;
 
 /* >>> rread: every read asked, with the highest index committed anywhere
@@ -243,6 +247,28 @@ static void check_uncommitted(rc_cluster_t *c)
     }
 }
 /* <<< rstat */
+/* >>> rxfer: leader l hands leadership to one of its voters, drawn with r
+ * (itself included: that is refused). Refusals that a live cluster produces
+ * (another transfer under way: UT_EBUSY; the target is this node: UT_EINVAL)
+ * are part of the test; any other code fails the run. Returns the target of
+ * a transfer started, else 0. */
+static uint64_t random_transfer(rc_cluster_t *c, uint64_t l, uint64_t r)
+{
+    ut_consensus_t *h = rc_h(c, l);
+    ut_consensus_membership_t m;
+    if (ut_consensus_membership(h, &m, NULL) != UT_OK || m.n_voters == 0) {
+        rc_fail(c, "membership on leader %llu failed", (unsigned long long)l);
+        return 0;
+    }
+    uint64_t target = m.voters[r % m.n_voters];
+    int rc = ut_consensus_transfer(h, target);
+    rc_process(c, l);
+    if (rc != UT_OK && rc != UT_EBUSY && !(rc == UT_EINVAL && target == l))
+        rc_fail(c, "transfer from leader %llu to %llu: %s (%s)", (unsigned long long)l,
+                (unsigned long long)target, ut_err_name(rc), ut_consensus_errmsg(h));
+    return rc == UT_OK ? target : 0;
+}
+/* <<< rxfer */
 
 static uint64_t pick(rc_cluster_t *c, uint64_t n)
 {
@@ -347,10 +373,11 @@ static bool run_seed(uint64_t seed, size_t voters, bool verbose, bool vote_check
     const uint64_t w_partition = 1 + intensity, w_campaign = 2 + 3 * intensity;
     const uint64_t w_total = W_DELIVER + W_TICK + W_PROPOSE + w_crash + w_reboot + W_RESTART +
                              w_partition + W_HEAL + w_campaign + W_CHANGE /* >>> rmemb <<< */ +
-                             W_READ /* >>> rread <<< */;
+                             W_READ /* >>> rread <<< */ + W_TRANSFER /* >>> rxfer <<< */;
     uint64_t proposals = 0;
     uint64_t leaders_seen = 0;
-    uint64_t run_changes = 0; /* >>> rmemb <<< */
+    uint64_t run_changes = 0;            /* >>> rmemb <<< */
+    uint64_t xfer_to = 0, xfer_term = 0; /* >>> rxfer: the last transfer started <<< */
     for (int ev = 0; ev < EVENTS && !c.failed; ev++) {
         /* Event weights; the fault rates depend on the seed's intensity. */
         uint64_t r = pick(&c, w_total);
@@ -377,6 +404,7 @@ static bool run_seed(uint64_t seed, size_t voters, bool verbose, bool vote_check
                 size_t len = payload_for(p, seed, proposals++);
                 int rc = rc_propose(&c, id, p, len, NULL);
                 st->busy += rc == UT_EBUSY; /* >>> rstat: flow control: retry later <<< */
+                /* >>> rxfer: UT_EBUSY while a transfer is under way <<< */
                 if (rc != UT_OK && rc != UT_EBUSY)
                     rc_fail(&c, "propose on leader %llu: %s", (unsigned long long)id,
                             ut_err_name(rc));
@@ -440,6 +468,19 @@ static bool run_seed(uint64_t seed, size_t voters, bool verbose, bool vote_check
             random_read(&c, &reads, id, st);
 #endif
             /* <<< rread */
+            /* >>> rxfer */
+        } else if ((r -= RAFT_READS ? W_READ : W_CHANGE) < W_TRANSFER) {
+            uint64_t l = rc_leader(&c);
+            uint64_t to = l != 0 ? random_transfer(&c, l, rc_rand(&c)) : 0;
+            if (to != 0) {
+                if (verbose)
+                    printf("# t=%llu transfer from %llu to %llu\n", (unsigned long long)c.now,
+                           (unsigned long long)l, (unsigned long long)to);
+                st->transfers++;
+                xfer_to = to;
+                xfer_term = ut_consensus_term(rc_h(&c, l));
+            }
+            /* <<< rxfer */
         } else {
             uint64_t id = 1 + pick(&c, c.n);
             if (rc_h(&c, id) != NULL)
@@ -447,6 +488,12 @@ static bool run_seed(uint64_t seed, size_t voters, bool verbose, bool vote_check
         }
         check_uncommitted(&c); /* >>> rstat <<< */
         uint64_t l = rc_leader(&c);
+        /* >>> rxfer: the target of the last transfer leads the next term */
+        if (xfer_to != 0 && l == xfer_to && ut_consensus_term(rc_h(&c, l)) == xfer_term + 1) {
+            st->transferred++;
+            xfer_to = 0;
+        }
+        /* <<< rxfer */
         if (l != 0 && verbose && ut_consensus_term(rc_h(&c, l)) > leaders_seen) {
             leaders_seen = ut_consensus_term(rc_h(&c, l));
             printf("# t=%llu leader %llu term %llu\n", (unsigned long long)c.now,
@@ -609,13 +656,15 @@ static void print_stats(const char *what, const stats_t *st)
 {
     printf("# %s: %llu runs, %llu leaders, %llu committed indexes, %llu crashes, "
            "%llu partitions, %llu delivered, %llu dropped, %llu compactions, "
-           "%llu snapshots installed, %llu membership changes, %llu reads (%llu served)\n",
+           "%llu snapshots installed, %llu membership changes, %llu reads (%llu served), "
+           "%llu transfers (%llu led)\n",
            what, (unsigned long long)st->runs, (unsigned long long)st->elections,
            (unsigned long long)st->committed, (unsigned long long)st->crashes,
            (unsigned long long)st->partitions, (unsigned long long)st->delivered,
            (unsigned long long)st->dropped, (unsigned long long)st->compactions,
            (unsigned long long)st->snapshots, (unsigned long long)st->changes,
-           (unsigned long long)st->reads, (unsigned long long)st->reads_served);
+           (unsigned long long)st->reads, (unsigned long long)st->reads_served,
+           (unsigned long long)st->transfers, (unsigned long long)st->transferred);
 }
 
 /* The check of a deliberately broken core (the fault builds below): a
@@ -696,6 +745,10 @@ static void random_cluster(size_t voters)
     assert_true(st.flow_runs >= n / 8);
     assert_true(n < 100 || st.busy > 0);
     /* <<< rstat */
+    /* >>> rxfer: and transfers must start and some must hand leadership over */
+    assert_true(st.transfers >= n / 4);
+    assert_true(st.transferred >= n / 100);
+    /* <<< rxfer */
 }
 
 static void test_random_3_voters(void **state)

@@ -404,6 +404,10 @@ UT_API int ut_consensus_tick(ut_consensus_t *h, uint64_t now_ms);
  *                     §4.1: the leader may have been added by an entry this
  *                     node lacks), and so is a vote request once the
  *                     configuration has changed and no leader is alive.
+ * @retval UT_ESTATE   A TimeoutNow (UT_MSG_TIMEOUT_NOW, since 0.3.0) that
+ *                     does not come from the leader this node follows in its
+ *                     term, or reaches a node that is no voter; nothing
+ *                     changed (ut_consensus_transfer()).
  * @retval UT_ENOMEM   Allocation failed; nothing changed.
  * @since 0.1.0
  */

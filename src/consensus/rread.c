@@ -226,7 +226,10 @@ static int leader_read(ut_consensus_t *h, const void *ctx, size_t len, uint64_t 
     void *copy;
     int rc;
     /* Thesis §6.4.1: within the lease, no round. */
-    if (h->cfg.read_mode == UT_CONSENSUS_READ_LEASE && committed && lease_valid(h)) {
+    /* No lease while a transfer is under way: its target may be elected
+     * inside this leader's lease (rxfer). */
+    if (h->cfg.read_mode == UT_CONSENSUS_READ_LEASE && committed && lease_valid(h) &&
+        h->xfer_target == 0) {
         rc = reserve_out(h, from == 0, from != 0);
         if (rc == UT_OK)
             rc = copy_ctx(ctx, len, &copy);

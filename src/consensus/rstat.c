@@ -175,10 +175,8 @@ int ut_consensus_status(const ut_consensus_t *h, ut_consensus_status_t *st)
 
     bool leader = h->role == UT_CONSENSUS_LEADER;
     st->uncommitted_bytes = leader ? uncommitted_bytes(h) : 0;
-    st->transfer_target = 0;
-    /* >>> rxfer */ /* <<< rxfer */
-    st->pending_reads = 0;
-    /* >>> rread */ /* <<< rread */
+    st->transfer_target = ut__consensus_transfer_target(h); /* rxfer: 0 when none */
+    st->pending_reads = ut__consensus_pending_reads(h);     /* rread */
 
     size_t n = 0;
     if (leader) {

@@ -34,6 +34,10 @@ static void xfer_clear(ut_consensus_t *h)
  * request"); room for one message reserved by the caller. */
 static void send_timeout_now(ut_consensus_t *h, size_t slot)
 {
+    /* The target campaigns without waiting out the voters' leases (its
+     * VOTEs carry transfer), so a lease read is no longer safe from here
+     * (thesis §6.4.1, consensus/rread.c): the lease ends now. */
+    ut__consensus_reads_lease_end(h);
     (void)ut__consensus_push_msg(h, UT_MSG_TIMEOUT_NOW, h->ids[slot], h->term);
     h->xfer_sent = true;
     h->xfer_sent_at = h->now;

@@ -717,6 +717,11 @@ void rc_process(rc_cluster_t *c, uint64_t id)
          * if has_ready() still says yes, so that a core whose has_ready()
          * over-reports (as the UT__FAULT_FORGET_VOTE build once did) cannot
          * spin the harness. */
+        /* >>> rstat */
+        if (empty && c->strict_has_ready)
+            rc_fail(c, "node %llu: has_ready() promised work, ready() was empty",
+                    (unsigned long long)id);
+        /* <<< rstat */
         if (empty)
             break;
     }

@@ -145,6 +145,10 @@ typedef struct rc_cluster {
      * (thesis §5.1), known independently of the library. */
     raft_check_confs_t confs;
     /* <<< rmemb */
+    /* >>> rstat: fail when has_ready() said yes and ready() was empty (the
+     * documented loop would spin on a core that over-reports) */
+    bool strict_has_ready;
+    /* <<< rstat */
     bool failed;
     char err[512];
     uint64_t rng;

@@ -48,8 +48,11 @@ static const struct {
     {"rutsim", consensus_group_rutsim},
     /* <<< rutsim */
     /* >>> rstat */
+    {"flow", consensus_group_flow},
+    {"status", consensus_group_status},
     /* <<< rstat */
     /* >>> rxfer */
+    {"transfer", consensus_group_transfer},
     /* <<< rxfer */
     /* >>> rread */
     {"reads", consensus_group_reads},

@@ -49,12 +49,17 @@
 #    define W_READ 0
 #endif
 /* <<< rread */
+/* >>> rxfer: leader transfers (thesis §3.10) */
+#define W_TRANSFER 2
+/* <<< rxfer */
 
 typedef struct stats {
     uint64_t runs, elections, committed, crashes, partitions, delivered, dropped;
     uint64_t compactions, snapshots; /* rsnap: compact() calls, snapshots installed */
     uint64_t changes;                /* >>> rmemb: configuration changes accepted <<< */
     uint64_t reads, reads_served;    /* >>> rread: read_index accepted, read states <<< */
+    uint64_t flow_runs, busy;        /* >>> rstat: runs with flow control, UT_EBUSY proposals <<< */
+    uint64_t transfers, transferred; /* >>> rxfer: transfers started, targets that led <<< */
 } stats_t;
 
 /* >>> rread: every read asked, with the highest index committed anywhere
@@ -206,6 +211,65 @@ static bool random_change(rc_cluster_t *c, uint64_t l, uint64_t r)
 }
 /* <<< rmemb */
 
+/* >>> rstat: every leader's ut_consensus_status().uncommitted_bytes is the
+ * payload of the NORMAL entries of its term after its commit index, read
+ * back with ut_consensus_entry() (with max_uncommitted_bytes set this is
+ * the flow-control counter, released as entries commit). */
+static void check_uncommitted(rc_cluster_t *c)
+{
+    for (uint64_t id = 1; id <= c->n && !c->failed; id++) {
+        ut_consensus_t *h = rc_node(c, id)->up ? rc_h(c, id) : NULL;
+        if (h == NULL || ut_consensus_state(h) != UT_CONSENSUS_LEADER)
+            continue;
+        ut_consensus_status_t st;
+        if (ut_consensus_status_init(&st, UT_CONSENSUS_STATUS_VERSION) != UT_OK ||
+            ut_consensus_status(h, &st) != UT_OK) {
+            rc_fail(c, "node %llu: status failed", (unsigned long long)id);
+            return;
+        }
+        uint64_t sum = 0;
+        for (uint64_t i = st.commit + 1; i <= st.last_index; i++) {
+            ut_entry_t e;
+            if (ut_consensus_entry(h, i, &e) != UT_OK) {
+                rc_fail(c, "node %llu: entry %llu unreadable", (unsigned long long)id,
+                        (unsigned long long)i);
+                return;
+            }
+            if (e.term == st.term && e.type == UT_ENTRY_NORMAL)
+                sum += e.len;
+        }
+        if (st.uncommitted_bytes != sum)
+            rc_fail(c,
+                    "flow-control: leader %llu reports %llu uncommitted bytes, its log holds "
+                    "%llu after commit %llu",
+                    (unsigned long long)id, (unsigned long long)st.uncommitted_bytes,
+                    (unsigned long long)sum, (unsigned long long)st.commit);
+    }
+}
+/* <<< rstat */
+/* >>> rxfer: leader l hands leadership to one of its voters, drawn with r
+ * (itself included: that is refused). Refusals that a live cluster produces
+ * (another transfer under way: UT_EBUSY; the target is this node: UT_EINVAL)
+ * are part of the test; any other code fails the run. Returns the target of
+ * a transfer started, else 0. */
+static uint64_t random_transfer(rc_cluster_t *c, uint64_t l, uint64_t r)
+{
+    ut_consensus_t *h = rc_h(c, l);
+    ut_consensus_membership_t m;
+    if (ut_consensus_membership(h, &m, NULL) != UT_OK || m.n_voters == 0) {
+        rc_fail(c, "membership on leader %llu failed", (unsigned long long)l);
+        return 0;
+    }
+    uint64_t target = m.voters[r % m.n_voters];
+    int rc = ut_consensus_transfer(h, target);
+    rc_process(c, l);
+    if (rc != UT_OK && rc != UT_EBUSY && !(rc == UT_EINVAL && target == l))
+        rc_fail(c, "transfer from leader %llu to %llu: %s (%s)", (unsigned long long)l,
+                (unsigned long long)target, ut_err_name(rc), ut_consensus_errmsg(h));
+    return rc == UT_OK ? target : 0;
+}
+/* <<< rxfer */
+
 static uint64_t pick(rc_cluster_t *c, uint64_t n)
 {
     return rc_rand(c) % n;
@@ -265,6 +329,30 @@ static bool run_seed(uint64_t seed, size_t voters, bool verbose, bool vote_check
         cfg.snapshot_chunk_bytes = 8 + (size_t)((seed >> 6) % 200);
     }
     /* <<< rsnap */
+    /* >>> rstat: flow control (cfg.max_uncommitted_bytes and/or
+     * cfg.max_inflight_bytes) in a quarter of the seeds (every seed in the
+     * UT__FAULT_UNCOMMITTED_NO_RELEASE build), drawn from their own hash so
+     * the other seeds run as before. A proposal may then be refused with
+     * UT_EBUSY: the client retries later. */
+    uint64_t fh = (seed + 0x1234567ull) * 0xd6e8feb86659fd93ull;
+    fh ^= fh >> 32;
+#if defined(UT_RAFT_EXPECT_UNCOMMITTED_NO_RELEASE)
+    bool flow = true;
+#else
+    bool flow = fh % 4 == 0;
+#endif
+    if (flow) {
+        st->flow_runs++;
+        unsigned which = (unsigned)((fh >> 8) % 3); /* 0: both, 1: uncommitted, 2: in flight */
+#if defined(UT_RAFT_EXPECT_UNCOMMITTED_NO_RELEASE)
+        which = 1;
+#endif
+        if (which != 2)
+            cfg.max_uncommitted_bytes = 16 + (size_t)((fh >> 12) % 200);
+        if (which != 1)
+            cfg.max_inflight_bytes = 1 + (size_t)((fh >> 24) % 120);
+    }
+    /* <<< rstat */
     if (rc_init(&c, voters, observers, &cfg) != UT_OK) {
         snprintf(err, errlen, "rc_init failed");
         return false;
@@ -275,6 +363,7 @@ static bool run_seed(uint64_t seed, size_t voters, bool verbose, bool vote_check
     reads_rec_t reads = {0};         /* >>> rread <<< */
     c.on_read = on_read;
     c.on_read_ud = &reads;
+    c.strict_has_ready = true; /* >>> rstat: has_ready() promises only real work <<< */
     c.tick_ms = 10;
     rc_advance(&c, 0);
 
@@ -284,10 +373,11 @@ static bool run_seed(uint64_t seed, size_t voters, bool verbose, bool vote_check
     const uint64_t w_partition = 1 + intensity, w_campaign = 2 + 3 * intensity;
     const uint64_t w_total = W_DELIVER + W_TICK + W_PROPOSE + w_crash + w_reboot + W_RESTART +
                              w_partition + W_HEAL + w_campaign + W_CHANGE /* >>> rmemb <<< */ +
-                             W_READ /* >>> rread <<< */;
+                             W_READ /* >>> rread <<< */ + W_TRANSFER /* >>> rxfer <<< */;
     uint64_t proposals = 0;
     uint64_t leaders_seen = 0;
-    uint64_t run_changes = 0; /* >>> rmemb <<< */
+    uint64_t run_changes = 0;            /* >>> rmemb <<< */
+    uint64_t xfer_to = 0, xfer_term = 0; /* >>> rxfer: the last transfer started <<< */
     for (int ev = 0; ev < EVENTS && !c.failed; ev++) {
         /* Event weights; the fault rates depend on the seed's intensity. */
         uint64_t r = pick(&c, w_total);
@@ -313,7 +403,9 @@ static bool run_seed(uint64_t seed, size_t voters, bool verbose, bool vote_check
                 uint8_t p[48];
                 size_t len = payload_for(p, seed, proposals++);
                 int rc = rc_propose(&c, id, p, len, NULL);
-                if (rc != UT_OK)
+                st->busy += rc == UT_EBUSY; /* >>> rstat: flow control: retry later <<< */
+                /* >>> rxfer: UT_EBUSY while a transfer is under way <<< */
+                if (rc != UT_OK && rc != UT_EBUSY)
                     rc_fail(&c, "propose on leader %llu: %s", (unsigned long long)id,
                             ut_err_name(rc));
             }
@@ -376,12 +468,32 @@ static bool run_seed(uint64_t seed, size_t voters, bool verbose, bool vote_check
             random_read(&c, &reads, id, st);
 #endif
             /* <<< rread */
+            /* >>> rxfer */
+        } else if ((r -= RAFT_READS ? W_READ : W_CHANGE) < W_TRANSFER) {
+            uint64_t l = rc_leader(&c);
+            uint64_t to = l != 0 ? random_transfer(&c, l, rc_rand(&c)) : 0;
+            if (to != 0) {
+                if (verbose)
+                    printf("# t=%llu transfer from %llu to %llu\n", (unsigned long long)c.now,
+                           (unsigned long long)l, (unsigned long long)to);
+                st->transfers++;
+                xfer_to = to;
+                xfer_term = ut_consensus_term(rc_h(&c, l));
+            }
+            /* <<< rxfer */
         } else {
             uint64_t id = 1 + pick(&c, c.n);
             if (rc_h(&c, id) != NULL)
                 (void)rc_campaign(&c, id);
         }
+        check_uncommitted(&c); /* >>> rstat <<< */
         uint64_t l = rc_leader(&c);
+        /* >>> rxfer: the target of the last transfer leads the next term */
+        if (xfer_to != 0 && l == xfer_to && ut_consensus_term(rc_h(&c, l)) == xfer_term + 1) {
+            st->transferred++;
+            xfer_to = 0;
+        }
+        /* <<< rxfer */
         if (l != 0 && verbose && ut_consensus_term(rc_h(&c, l)) > leaders_seen) {
             leaders_seen = ut_consensus_term(rc_h(&c, l));
             printf("# t=%llu leader %llu term %llu\n", (unsigned long long)c.now,
@@ -519,6 +631,8 @@ static uint64_t run_range(uint64_t first, uint64_t n, size_t voters, bool vote_c
                    (unsigned long long)s, voters, err, (unsigned long long)s,
 #if defined(UT_RAFT_EXPECT_CONFIG_ON_COMMIT) /* >>> rmemb <<< */
                    "test_consensus_random_config_on_commit"
+#elif defined(UT_RAFT_EXPECT_UNCOMMITTED_NO_RELEASE) /* >>> rstat <<< */
+                   "test_consensus_random_uncommitted_no_release"
 #elif defined(UT_RAFT_EXPECT_SNAPSHOT_LOSES_CONFIG)
                    "test_consensus_random_snapshot_loses_config"
 #elif defined(UT_RAFT_EXPECT_READ_NO_QUORUM) /* rread */
@@ -542,13 +656,15 @@ static void print_stats(const char *what, const stats_t *st)
 {
     printf("# %s: %llu runs, %llu leaders, %llu committed indexes, %llu crashes, "
            "%llu partitions, %llu delivered, %llu dropped, %llu compactions, "
-           "%llu snapshots installed, %llu membership changes, %llu reads (%llu served)\n",
+           "%llu snapshots installed, %llu membership changes, %llu reads (%llu served), "
+           "%llu transfers (%llu led)\n",
            what, (unsigned long long)st->runs, (unsigned long long)st->elections,
            (unsigned long long)st->committed, (unsigned long long)st->crashes,
            (unsigned long long)st->partitions, (unsigned long long)st->delivered,
            (unsigned long long)st->dropped, (unsigned long long)st->compactions,
            (unsigned long long)st->snapshots, (unsigned long long)st->changes,
-           (unsigned long long)st->reads, (unsigned long long)st->reads_served);
+           (unsigned long long)st->reads, (unsigned long long)st->reads_served,
+           (unsigned long long)st->transfers, (unsigned long long)st->transferred);
 }
 
 /* The check of a deliberately broken core (the fault builds below): a
@@ -583,7 +699,8 @@ static inline void expect_caught(uint64_t max_seeds, const char *what, const cha
 
 #if !defined(UT_RAFT_EXPECT_VIOLATION) && !defined(UT_RAFT_EXPECT_SNAPSHOT_BUG) &&                 \
     !defined(UT_RAFT_EXPECT_SNAPSHOT_LOSES_CONFIG) &&                                              \
-    !defined(UT_RAFT_EXPECT_READ_NO_QUORUM) /* rread */
+    !defined(UT_RAFT_EXPECT_READ_NO_QUORUM) /* rread */ &&                                         \
+    !defined(UT_RAFT_EXPECT_UNCOMMITTED_NO_RELEASE) /* rstat */
 
 static uint64_t env_u64(const char *name, uint64_t dflt)
 {
@@ -622,6 +739,16 @@ static void random_cluster(size_t voters)
     /* >>> rread: and reads must be served */
     assert_true(st.reads_served >= n);
     /* <<< rread */
+    /* >>> rstat: and flow control must refuse proposals in its seeds */
+    printf("# %zu voters: %llu runs with flow control, %llu proposals refused (UT_EBUSY)\n", voters,
+           (unsigned long long)st.flow_runs, (unsigned long long)st.busy);
+    assert_true(st.flow_runs >= n / 8);
+    assert_true(n < 100 || st.busy > 0);
+    /* <<< rstat */
+    /* >>> rxfer: and transfers must start and some must hand leadership over */
+    assert_true(st.transfers >= n / 4);
+    assert_true(st.transferred >= n / 100);
+    /* <<< rxfer */
 }
 
 static void test_random_3_voters(void **state)
@@ -649,8 +776,9 @@ int main(void)
 #elif defined(UT_RAFT_EXPECT_READ_NO_QUORUM)
 /* Against a core that releases a read without its quorum round
  * (-DUT__FAULT_READ_NO_QUORUM): a deposed leader serves reads at its old
- * commit index, which the read check must catch within this bound. */
-#    define READ_NO_QUORUM_MAX_SEEDS 300
+ * commit index, which the read check must catch within this bound (seed
+ * 69 before transfers joined the event mix, seed 637 since). */
+#    define READ_NO_QUORUM_MAX_SEEDS 1000
 
 static void test_read_no_quorum_is_caught(void **state)
 {
@@ -666,6 +794,31 @@ int main(void)
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
 /* <<< rread */
+
+#elif defined(UT_RAFT_EXPECT_UNCOMMITTED_NO_RELEASE)
+/* >>> rstat: against a core whose leader never releases the bytes of
+ * committed entries (-DUT__FAULT_UNCOMMITTED_NO_RELEASE), every seed with
+ * max_uncommitted_bytes: its counter then stays above what its log holds
+ * uncommitted, which check_uncommitted() (status against the entries read
+ * back) catches at the first commit of a counted entry; a leader that lives
+ * long enough would also refuse every proposal (liveness). The flow group's deterministic
+ * test_flow_limit_refuses_then_recovers fails under it too. */
+#    define NO_RELEASE_MAX_SEEDS 50
+
+static void test_uncommitted_no_release_is_caught(void **state)
+{
+    (void)state;
+    expect_caught(NO_RELEASE_MAX_SEEDS, "uncommitted bytes never released", "flow-control");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_uncommitted_no_release_is_caught),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
+/* <<< rstat */
 
 #elif defined(UT_RAFT_EXPECT_SNAPSHOT_BUG)
 

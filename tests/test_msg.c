@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Message envelope and codec: CRC32C (both implementations), randomised
- * round trips, golden frames, truncation and bit flips, forward
- * compatibility, argument checking. White-box: reaches ut__msg_crc32c_sw/hw. */
+ * round trips, golden frames (1.1, written; 1.0, decode-only), truncation and
+ * bit flips, backward (1.0) and forward (minor >= 2) compatibility, argument
+ * checking. White-box: reaches ut__msg_crc32c_sw/hw. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -64,10 +65,30 @@ static uint64_t rng_id(uint64_t *s)
 static unsigned char payload_pool[8192];
 static ut_entry_t rand_entries[MAX_RAND_ENTRIES];
 
-static const ut_msg_type_t body_types[] = {UT_MSG_VOTE,    UT_MSG_VOTE_RESP,
-                                           UT_MSG_PREVOTE, UT_MSG_PREVOTE_RESP,
-                                           UT_MSG_APPEND,  UT_MSG_APPEND_RESP};
+static const ut_msg_type_t body_types[] = {
+    UT_MSG_VOTE,        UT_MSG_VOTE_RESP,   UT_MSG_PREVOTE,    UT_MSG_PREVOTE_RESP,   UT_MSG_APPEND,
+    UT_MSG_APPEND_RESP, UT_MSG_TIMEOUT_NOW, UT_MSG_READ_INDEX, UT_MSG_READ_INDEX_RESP};
 #define N_BODY_TYPES (sizeof body_types / sizeof body_types[0])
+
+/* Types that have a body in wire format 1.0: the others (TIMEOUT_NOW,
+ * READ_INDEX, READ_INDEX_RESP) got theirs in 1.1. */
+static bool in_v10(ut_msg_type_t t)
+{
+    return t >= UT_MSG_VOTE && t <= UT_MSG_APPEND_RESP;
+}
+
+/* What a 1.0 frame of m decodes to: m without the fields 1.1 added. */
+static ut_msg_t as_v10(const ut_msg_t *m)
+{
+    ut_msg_t v = *m;
+    if (v.type == UT_MSG_VOTE || v.type == UT_MSG_PREVOTE)
+        v.body.vote.transfer = false;
+    else if (v.type == UT_MSG_APPEND)
+        v.body.append.read_round = 0;
+    else if (v.type == UT_MSG_APPEND_RESP)
+        v.body.append_resp.read_round = 0;
+    return v;
+}
 
 static void rand_msg(uint64_t *s, ut_msg_t *m, ut_msg_type_t type)
 {
@@ -81,6 +102,8 @@ static void rand_msg(uint64_t *s, ut_msg_t *m, ut_msg_type_t type)
     case UT_MSG_PREVOTE:
         m->body.vote.last_log_index = rng_u64(s);
         m->body.vote.last_log_term = rng_u64(s);
+        /* A PreVote is never a transfer (wire 1.1). */
+        m->body.vote.transfer = type == UT_MSG_VOTE && rng_below(s, 2) == 1;
         break;
     case UT_MSG_VOTE_RESP:
     case UT_MSG_PREVOTE_RESP:
@@ -91,7 +114,22 @@ static void rand_msg(uint64_t *s, ut_msg_t *m, ut_msg_type_t type)
         m->body.append_resp.index = rng_u64(s);
         m->body.append_resp.hint_term = rng_u64(s);
         m->body.append_resp.hint_index = rng_u64(s);
+        m->body.append_resp.read_round = rng_u64(s);
         break;
+    case UT_MSG_TIMEOUT_NOW:
+        break;
+    case UT_MSG_READ_INDEX:
+    case UT_MSG_READ_INDEX_RESP: {
+        ut_msg_read_index_t *r = &m->body.read_index;
+        /* A request carries index 0; an answer any index (0: refused). */
+        r->index = type == UT_MSG_READ_INDEX_RESP ? rng_u64(s) : 0;
+        r->len = rng_below(s, 4) == 0 ? 0u : (uint32_t)rng_below(s, 100);
+        if (rng_below(s, 30) == 0)
+            r->len = UT_CONSENSUS_MAX_READ_CTX - (uint32_t)rng_below(s, 2);
+        size_t off = (size_t)rng_below(s, sizeof payload_pool - r->len + 1);
+        r->ctx = r->len > 0 ? payload_pool + off : (rng_below(s, 2) ? payload_pool : NULL);
+        break;
+    }
     case UT_MSG_APPEND: {
         ut_msg_append_t *a = &m->body.append;
         size_t n = rng_below(s, 10) == 0 ? (size_t)rng_below(s, MAX_RAND_ENTRIES + 1)
@@ -101,6 +139,7 @@ static void rand_msg(uint64_t *s, ut_msg_t *m, ut_msg_type_t type)
             a->prev_index = UINT64_MAX - n;
         a->prev_term = rng_u64(s);
         a->commit = rng_u64(s);
+        a->read_round = rng_u64(s);
         a->n_entries = n;
         a->entries = n > 0 ? rand_entries : (rng_below(s, 2) ? rand_entries : NULL);
         for (size_t i = 0; i < n; i++) {
@@ -130,7 +169,10 @@ static void init_pool(void)
 
 /* An independent, test-side encoder with knobs for what a newer minor
  * version may add: extra field bytes, longer entry headers, a body tail. It
- * follows docs/wire-format.md and cross-checks the library's encoder. */
+ * follows docs/wire-format.md and cross-checks the library's encoder. Minor
+ * 0 writes the 1.0 layout (no vote.transfer, no read_round), any other minor
+ * the 1.1 layout; it writes whatever it is given (no validation), so tests
+ * also build refused frames with it. */
 typedef struct ext {
     unsigned major, minor;
     size_t extra_fields, extra_entry_hdr, extra_tail;
@@ -147,6 +189,7 @@ static size_t ref_encode(const ut_msg_t *m, const ext_t *x, unsigned char *buf)
     unsigned char *p = buf + 10;
     size_t fields_at = 10;
     size_t known;
+    bool v10 = x->minor == 0;
     p += 2;
     put_le(&p, m->from, 8);
     put_le(&p, m->to, 8);
@@ -156,6 +199,8 @@ static size_t ref_encode(const ut_msg_t *m, const ext_t *x, unsigned char *buf)
     case UT_MSG_PREVOTE:
         put_le(&p, m->body.vote.last_log_index, 8);
         put_le(&p, m->body.vote.last_log_term, 8);
+        if (!v10)
+            put_le(&p, m->body.vote.transfer, 1);
         break;
     case UT_MSG_VOTE_RESP:
     case UT_MSG_PREVOTE_RESP:
@@ -166,6 +211,8 @@ static size_t ref_encode(const ut_msg_t *m, const ext_t *x, unsigned char *buf)
         put_le(&p, m->body.append_resp.index, 8);
         put_le(&p, m->body.append_resp.hint_term, 8);
         put_le(&p, m->body.append_resp.hint_index, 8);
+        if (!v10)
+            put_le(&p, m->body.append_resp.read_round, 8);
         break;
     case UT_MSG_APPEND:
         put_le(&p, m->body.append.prev_index, 8);
@@ -173,8 +220,15 @@ static size_t ref_encode(const ut_msg_t *m, const ext_t *x, unsigned char *buf)
         put_le(&p, m->body.append.commit, 8);
         put_le(&p, m->body.append.n_entries, 4);
         put_le(&p, 24 + x->extra_entry_hdr, 2);
+        if (!v10)
+            put_le(&p, m->body.append.read_round, 8);
         break;
-    default:
+    case UT_MSG_READ_INDEX:
+    case UT_MSG_READ_INDEX_RESP:
+        put_le(&p, m->body.read_index.index, 8);
+        put_le(&p, m->body.read_index.len, 4);
+        break;
+    default: /* TIMEOUT_NOW: the common fields only */
         break;
     }
     known = (size_t)(p - buf) - fields_at - 2;
@@ -182,6 +236,11 @@ static size_t ref_encode(const ut_msg_t *m, const ext_t *x, unsigned char *buf)
         *p++ = (unsigned char)(0xE0 + i);
     unsigned char *fl = buf + fields_at;
     put_le(&fl, known + x->extra_fields, 2);
+    if (m->type == UT_MSG_READ_INDEX || m->type == UT_MSG_READ_INDEX_RESP) {
+        if (m->body.read_index.len > 0)
+            memcpy(p, m->body.read_index.ctx, m->body.read_index.len);
+        p += m->body.read_index.len;
+    }
     if (m->type == UT_MSG_APPEND) {
         for (size_t i = 0; i < m->body.append.n_entries; i++) {
             const ut_entry_t *e = &m->body.append.entries[i];
@@ -212,6 +271,7 @@ static size_t ref_encode(const ut_msg_t *m, const ext_t *x, unsigned char *buf)
 }
 
 static const ext_t ext_v10 = {1, 0, 0, 0, 0};
+static const ext_t ext_v11 = {1, 1, 0, 0, 0};
 
 /* Recompute the CRC of a frame whose body was edited, so a test reaches the
  * checks behind the CRC. */
@@ -336,8 +396,9 @@ static void roundtrip_one(const ut_msg_t *m, ut_msg_decoder_t *dec)
     assert_true(need <= sizeof buf);
     assert_int_equal(ut_msg_encode(m, buf, sizeof buf, &len), UT_OK);
     assert_int_equal(len, need);
-    /* The independent encoder writes the same bytes. */
-    assert_int_equal(ref_encode(m, &ext_v10, ref), len);
+    /* The independent encoder writes the same bytes: a 1.1 frame. */
+    assert_int_equal(buf[3], 1);
+    assert_int_equal(ref_encode(m, &ext_v11, ref), len);
     assert_memory_equal(ref, buf, len);
 
     size_t flen = 0;
@@ -365,6 +426,25 @@ static void roundtrip_one(const ut_msg_t *m, ut_msg_decoder_t *dec)
     assert_int_equal(ut_msg_decoder_decode(dec, &out2, buf, len, &used), UT_OK);
     assert_int_equal(used, len);
     assert_true(msg_equal(m, &out2));
+
+    /* Backward compatibility: the same message as a 1.0 frame (what a 0.2
+     * peer sends) decodes to it without the 1.1 fields; a type that got its
+     * body in 1.1 has no 1.0 frame. */
+    size_t len10 = ref_encode(m, &ext_v10, ref);
+    int rc10 = ut_msg_decode(&out, ref, len10, ents, MAX_RAND_ENTRIES, &used);
+    if (in_v10(m->type)) {
+        ut_msg_t want = as_v10(m);
+        assert_int_equal(rc10, UT_OK);
+        assert_int_equal(used, len10);
+        assert_true(msg_equal(&want, &out));
+        /* 1.1 is 1.0 plus 1 byte (vote) or 8 bytes (append, append_resp). */
+        size_t grow = m->type == UT_MSG_VOTE || m->type == UT_MSG_PREVOTE         ? 1
+                      : m->type == UT_MSG_APPEND || m->type == UT_MSG_APPEND_RESP ? 8
+                                                                                  : 0;
+        assert_int_equal(len10 + grow, len);
+    } else {
+        assert_int_equal(rc10, UT_ECORRUPT);
+    }
 }
 
 static void test_roundtrip_random(void **state)
@@ -382,7 +462,7 @@ static void test_roundtrip_random(void **state)
             cases++;
         }
     }
-    assert_true(cases >= 18000);
+    assert_true(cases >= 27000);
     ut_msg_decoder_free(dec);
 }
 
@@ -400,53 +480,110 @@ typedef struct golden {
     ut_msg_t msg;
 } golden_t;
 
-static golden_t goldens[8];
+/* 1.1 frames (tests/golden/<name>_v1_1.hex): the encoder writes exactly these
+ * bytes. The first eight are the 1.0 goldens' messages with the 1.1 fields set
+ * where a type has them; then the types and fields new in 1.1. */
+#define N_GOLDENS 13
+static golden_t goldens[N_GOLDENS];
+
+/* 1.0 frames (tests/golden/<name>.hex), written by 0.1 and 0.2: decode-only
+ * since this library writes 1.1, and they must decode to these messages for
+ * as long as major 1 lives (backward compatibility, docs/wire-format.md §5). */
+#define N_GOLDENS10 8
+static golden_t goldens10[N_GOLDENS10];
+
+static const unsigned char golden_ctx[] = {'g', 'e', 't', ' ', 'k', '7'};
 
 static void init_goldens(void)
 {
     ut_msg_t *m;
-    memset(goldens, 0, sizeof goldens);
-    goldens[0].file = "vote.hex";
-    m = &goldens[0].msg;
+    memset(goldens10, 0, sizeof goldens10);
+    goldens10[0].file = "vote.hex";
+    m = &goldens10[0].msg;
     m->type = UT_MSG_VOTE, m->from = 1, m->to = 2, m->term = 5;
     m->body.vote.last_log_index = 100, m->body.vote.last_log_term = 4;
 
-    goldens[1].file = "vote_resp.hex";
-    m = &goldens[1].msg;
+    goldens10[1].file = "vote_resp.hex";
+    m = &goldens10[1].msg;
     m->type = UT_MSG_VOTE_RESP, m->from = 2, m->to = 1, m->term = 5;
     m->body.vote_resp.granted = true;
 
-    goldens[2].file = "prevote.hex";
-    m = &goldens[2].msg;
+    goldens10[2].file = "prevote.hex";
+    m = &goldens10[2].msg;
     m->type = UT_MSG_PREVOTE, m->from = 3, m->to = 0x0102030405060708ull, m->term = 6;
     m->body.vote.last_log_index = 0xFFFFFFFFFFFFFFFFull, m->body.vote.last_log_term = 0;
 
-    goldens[3].file = "prevote_resp.hex";
-    m = &goldens[3].msg;
+    goldens10[3].file = "prevote_resp.hex";
+    m = &goldens10[3].msg;
     m->type = UT_MSG_PREVOTE_RESP, m->from = 0x0102030405060708ull, m->to = 3, m->term = 6;
     m->body.vote_resp.granted = false;
 
-    goldens[4].file = "append.hex";
-    m = &goldens[4].msg;
+    goldens10[4].file = "append.hex";
+    m = &goldens10[4].msg;
     m->type = UT_MSG_APPEND, m->from = 1, m->to = 3, m->term = 8;
     m->body.append.prev_index = 100, m->body.append.prev_term = 6, m->body.append.commit = 99;
     m->body.append.n_entries = 3, m->body.append.entries = golden_entries;
 
-    goldens[5].file = "append_heartbeat.hex";
-    m = &goldens[5].msg;
+    goldens10[5].file = "append_heartbeat.hex";
+    m = &goldens10[5].msg;
     m->type = UT_MSG_APPEND, m->from = 1, m->to = 2, m->term = 8;
     m->body.append.prev_index = 103, m->body.append.prev_term = 8, m->body.append.commit = 103;
 
-    goldens[6].file = "append_resp.hex";
-    m = &goldens[6].msg;
+    goldens10[6].file = "append_resp.hex";
+    m = &goldens10[6].msg;
     m->type = UT_MSG_APPEND_RESP, m->from = 3, m->to = 1, m->term = 8;
     m->body.append_resp.success = true, m->body.append_resp.index = 103;
 
-    goldens[7].file = "append_resp_reject.hex";
-    m = &goldens[7].msg;
+    goldens10[7].file = "append_resp_reject.hex";
+    m = &goldens10[7].msg;
     m->type = UT_MSG_APPEND_RESP, m->from = 2, m->to = 1, m->term = 8;
     m->body.append_resp.success = false, m->body.append_resp.index = 100;
     m->body.append_resp.hint_term = 5, m->body.append_resp.hint_index = 90;
+
+    memset(goldens, 0, sizeof goldens);
+    static const char *const names11[N_GOLDENS] = {
+        "vote_v1_1.hex",
+        "vote_resp_v1_1.hex",
+        "prevote_v1_1.hex",
+        "prevote_resp_v1_1.hex",
+        "append_v1_1.hex",
+        "append_heartbeat_v1_1.hex",
+        "append_resp_v1_1.hex",
+        "append_resp_reject_v1_1.hex",
+        "vote_transfer_v1_1.hex",
+        "timeout_now_v1_1.hex",
+        "read_index_v1_1.hex",
+        "read_index_resp_v1_1.hex",
+        "read_index_resp_refused_v1_1.hex",
+    };
+    for (size_t g = 0; g < N_GOLDENS; g++)
+        goldens[g].file = names11[g];
+    for (size_t g = 0; g < N_GOLDENS10; g++)
+        goldens[g].msg = goldens10[g].msg;
+    goldens[4].msg.body.append.read_round = 7;
+    goldens[5].msg.body.append.read_round = 12;
+    goldens[6].msg.body.append_resp.read_round = 7;
+    /* goldens[7]: the answer to an AppendEntries without a read round (0). */
+
+    m = &goldens[8].msg; /* a candidate campaigning on TimeoutNow (thesis §3.10) */
+    m->type = UT_MSG_VOTE, m->from = 2, m->to = 3, m->term = 9;
+    m->body.vote.last_log_index = 103, m->body.vote.last_log_term = 8;
+    m->body.vote.transfer = true;
+
+    m = &goldens[9].msg;
+    m->type = UT_MSG_TIMEOUT_NOW, m->from = 1, m->to = 2, m->term = 8;
+
+    m = &goldens[10].msg; /* a follower forwards a read (thesis §6.4) */
+    m->type = UT_MSG_READ_INDEX, m->from = 3, m->to = 1, m->term = 8;
+    m->body.read_index.ctx = golden_ctx, m->body.read_index.len = sizeof golden_ctx;
+
+    m = &goldens[11].msg;
+    m->type = UT_MSG_READ_INDEX_RESP, m->from = 1, m->to = 3, m->term = 8;
+    m->body.read_index.index = 103;
+    m->body.read_index.ctx = golden_ctx, m->body.read_index.len = sizeof golden_ctx;
+
+    m = &goldens[12].msg; /* refused (no leader of this term): index 0, empty context */
+    m->type = UT_MSG_READ_INDEX_RESP, m->from = 1, m->to = 3, m->term = 8;
 }
 
 /* Hex file: '#' starts a comment to the end of the line; whitespace is
@@ -517,7 +654,7 @@ static void test_golden_frames(void **state)
     (void)state;
     init_goldens();
     bool regen = getenv("UT_MSG_GOLDEN_WRITE") != NULL;
-    for (size_t g = 0; g < sizeof goldens / sizeof goldens[0]; g++) {
+    for (size_t g = 0; g < N_GOLDENS; g++) {
         unsigned char enc[512], file[512];
         size_t len;
         const ut_msg_t *m = &goldens[g].msg;
@@ -527,6 +664,7 @@ static void test_golden_frames(void **state)
         size_t flen = read_hex(goldens[g].file, file, sizeof file);
         assert_int_equal(flen, len);
         assert_memory_equal(file, enc, len);
+        assert_int_equal(file[3], 1);
         ut_entry_t ents[4];
         ut_msg_t out;
         size_t used;
@@ -536,11 +674,57 @@ static void test_golden_frames(void **state)
     }
 }
 
+/* Does a 1.1 body of this type differ from its 1.0 body? */
+static bool grew_in_v11(ut_msg_type_t t)
+{
+    return t == UT_MSG_VOTE || t == UT_MSG_PREVOTE || t == UT_MSG_APPEND || t == UT_MSG_APPEND_RESP;
+}
+
+static void test_golden_v10_frames_decode(void **state)
+{
+    (void)state;
+    init_goldens();
+    for (size_t g = 0; g < N_GOLDENS10; g++) {
+        unsigned char file[512];
+        ut_entry_t ents[4];
+        ut_msg_t out;
+        size_t used = 0;
+        size_t flen = read_hex(goldens10[g].file, file, sizeof file);
+        assert_int_equal(file[3], 0);
+        assert_int_equal(ut_msg_decode(&out, file, flen, ents, 4, &used), UT_OK);
+        assert_int_equal(used, flen);
+        assert_true(msg_equal(&goldens10[g].msg, &out));
+        assert_false(out.type == UT_MSG_VOTE && out.body.vote.transfer);
+        /* The 1.1 golden of the same message, less its 1.1 fields. */
+        ut_msg_t want = as_v10(&goldens[g].msg);
+        assert_true(msg_equal(&want, &out));
+        /* The decoder object agrees. */
+        ut_msg_decoder_t *dec;
+        assert_int_equal(ut_msg_decoder_new(&dec), UT_OK);
+        assert_int_equal(ut_msg_decoder_decode(dec, &out, file, flen, &used), UT_OK);
+        assert_true(msg_equal(&goldens10[g].msg, &out));
+        ut_msg_decoder_free(dec);
+        /* Relabelled as minor 1 or newer, a 1.0-sized body lacks the 1.1
+         * fields: corrupt where 1.1 added some, the same message where not. */
+        for (unsigned minor = 1; minor <= 3; minor++) {
+            file[3] = (unsigned char)minor;
+            fix_crc(file, flen);
+            int rc = ut_msg_decode(&out, file, flen, ents, 4, &used);
+            if (grew_in_v11(goldens10[g].msg.type)) {
+                assert_int_equal(rc, UT_ECORRUPT);
+            } else {
+                assert_int_equal(rc, UT_OK);
+                assert_true(msg_equal(&goldens10[g].msg, &out));
+            }
+        }
+    }
+}
+
 static void test_golden_newer_minor_frame(void **state)
 {
     (void)state;
     init_goldens();
-    unsigned char file[512];
+    unsigned char file[512], ref[512];
     size_t flen = read_hex("append_v1_3_ext.hex", file, sizeof file);
     ut_entry_t ents[4];
     ut_msg_t out;
@@ -549,17 +733,49 @@ static void test_golden_newer_minor_frame(void **state)
     assert_int_equal(ut_msg_decode(&out, file, flen, ents, 4, &used), UT_OK);
     assert_int_equal(used, flen);
     assert_true(msg_equal(&goldens[4].msg, &out));
-    /* Claiming 1.0 with the same extensions is corruption. */
-    file[3] = 0;
-    fix_crc(file, flen);
-    assert_int_equal(ut_msg_decode(&out, file, flen, ents, 4, &used), UT_ECORRUPT);
+    /* The hand-written file and the test's encoder agree on the layout. */
+    const ext_t x = {1, 3, 4, 8, 5};
+    assert_int_equal(ref_encode(&goldens[4].msg, &x, ref), flen);
+    assert_memory_equal(ref, file, flen);
+    /* Claiming 1.1 (this library's own minor) or 1.0 with the same
+     * extensions is corruption. */
+    for (unsigned minor = 0; minor <= 1; minor++) {
+        file[3] = (unsigned char)minor;
+        fix_crc(file, flen);
+        assert_int_equal(ut_msg_decode(&out, file, flen, ents, 4, &used), UT_ECORRUPT);
+    }
+}
+
+/* One frame spelled out byte by byte (CRC excluded), as docs/wire-format.md's
+ * worked examples. */
+static void check_spelled(const ut_msg_t *m, const unsigned char *want, size_t n)
+{
+    unsigned char enc[512];
+    size_t len;
+    assert_int_equal(ut_msg_encode(m, enc, sizeof enc, &len), UT_OK);
+    assert_int_equal(len, n + 4);
+    assert_memory_equal(enc, want, n);
+    uint32_t crc = ut__msg_crc32c_sw(0, want, n);
+    assert_int_equal(
+        enc[len - 4] | enc[len - 3] << 8 | enc[len - 2] << 16 | (uint32_t)enc[len - 1] << 24, crc);
 }
 
 static void test_golden_vote_layout(void **state)
 {
     (void)state;
-    /* Spelled out byte by byte, as docs/wire-format.md's worked example. */
-    static const unsigned char want[] = {
+    static const unsigned char want11[] = {
+        0x55, 0x54, 0x01, 0x01,             /* magic, 1.1 */
+        0x01, 0x00,                         /* type VOTE */
+        0x2b, 0x00, 0x00, 0x00,             /* body 43 bytes */
+        0x29, 0x00,                         /* fields 41 bytes */
+        0x01, 0,    0,    0,    0, 0, 0, 0, /* from 1 */
+        0x02, 0,    0,    0,    0, 0, 0, 0, /* to 2 */
+        0x05, 0,    0,    0,    0, 0, 0, 0, /* term 5 */
+        0x64, 0,    0,    0,    0, 0, 0, 0, /* last_log_index 100 */
+        0x04, 0,    0,    0,    0, 0, 0, 0, /* last_log_term 4 */
+        0x00,                               /* transfer false */
+    };
+    static const unsigned char want10[] = {
         0x55, 0x54, 0x01, 0x00,             /* magic, 1.0 */
         0x01, 0x00,                         /* type VOTE */
         0x2a, 0x00, 0x00, 0x00,             /* body 42 bytes */
@@ -571,14 +787,74 @@ static void test_golden_vote_layout(void **state)
         0x04, 0,    0,    0,    0, 0, 0, 0, /* last_log_term 4 */
     };
     init_goldens();
-    unsigned char enc[128];
-    size_t len;
-    assert_int_equal(ut_msg_encode(&goldens[0].msg, enc, sizeof enc, &len), UT_OK);
-    assert_int_equal(len, sizeof want + 4);
-    assert_memory_equal(enc, want, sizeof want);
-    uint32_t crc = ut__msg_crc32c_sw(0, want, sizeof want);
-    assert_int_equal(
-        enc[len - 4] | enc[len - 3] << 8 | enc[len - 2] << 16 | (uint32_t)enc[len - 1] << 24, crc);
+    check_spelled(&goldens[0].msg, want11, sizeof want11);
+    /* The 1.0 worked example is the recorded vote.hex. */
+    unsigned char file[128];
+    size_t flen = read_hex("vote.hex", file, sizeof file);
+    assert_int_equal(flen, sizeof want10 + 4);
+    assert_memory_equal(file, want10, sizeof want10);
+    uint32_t crc = ut__msg_crc32c_sw(0, want10, sizeof want10);
+    assert_int_equal(file[flen - 4] | file[flen - 3] << 8 | file[flen - 2] << 16 |
+                         (uint32_t)file[flen - 1] << 24,
+                     crc);
+}
+
+static void test_golden_v11_layouts(void **state)
+{
+    (void)state;
+    init_goldens();
+    /* APPEND heartbeat: read_round after n_entries and entry_hdr_len, so the
+     * frame is UT_CONSENSUS_APPEND_OVERHEAD bytes. */
+    static const unsigned char hb[] = {
+        0x55, 0x54, 0x01, 0x01, 0x05, 0x00, 0x40, 0, 0, 0, /* APPEND, body 64 */
+        0x3e, 0x00,                                        /* fields 62 */
+        0x01, 0,    0,    0,    0,    0,    0,    0,       /* from 1 */
+        0x02, 0,    0,    0,    0,    0,    0,    0,       /* to 2 */
+        0x08, 0,    0,    0,    0,    0,    0,    0,       /* term 8 */
+        0x67, 0,    0,    0,    0,    0,    0,    0,       /* prev_index 103 */
+        0x08, 0,    0,    0,    0,    0,    0,    0,       /* prev_term 8 */
+        0x67, 0,    0,    0,    0,    0,    0,    0,       /* commit 103 */
+        0,    0,    0,    0,                               /* n_entries 0 */
+        0x18, 0x00,                                        /* entry_hdr_len 24 */
+        0x0c, 0,    0,    0,    0,    0,    0,    0,       /* read_round 12 */
+    };
+    check_spelled(&goldens[5].msg, hb, sizeof hb);
+    assert_int_equal(sizeof hb + 4, UT_CONSENSUS_APPEND_OVERHEAD);
+
+    static const unsigned char resp[] = {
+        0x55, 0x54, 0x01, 0x01, 0x06, 0x00, 0x3b, 0, 0, 0, /* APPEND_RESP, body 59 */
+        0x39, 0x00,                                        /* fields 57 */
+        0x03, 0,    0,    0,    0,    0,    0,    0,       /* from 3 */
+        0x01, 0,    0,    0,    0,    0,    0,    0,       /* to 1 */
+        0x08, 0,    0,    0,    0,    0,    0,    0,       /* term 8 */
+        0x01,                                              /* success */
+        0x67, 0,    0,    0,    0,    0,    0,    0,       /* index 103 */
+        0,    0,    0,    0,    0,    0,    0,    0,       /* hint_term 0 */
+        0,    0,    0,    0,    0,    0,    0,    0,       /* hint_index 0 */
+        0x07, 0,    0,    0,    0,    0,    0,    0,       /* read_round 7 */
+    };
+    check_spelled(&goldens[6].msg, resp, sizeof resp);
+
+    static const unsigned char tn[] = {
+        0x55, 0x54, 0x01, 0x01, 0x09, 0x00, 0x1a, 0, 0, 0, /* TIMEOUT_NOW, body 26 */
+        0x18, 0x00,                                        /* fields 24 */
+        0x01, 0,    0,    0,    0,    0,    0,    0,       /* from 1 */
+        0x02, 0,    0,    0,    0,    0,    0,    0,       /* to 2 */
+        0x08, 0,    0,    0,    0,    0,    0,    0,       /* term 8 */
+    };
+    check_spelled(&goldens[9].msg, tn, sizeof tn);
+
+    static const unsigned char ri[] = {
+        0x55, 0x54, 0x01, 0x01, 0x0b, 0x00, 0x2c, 0, 0, 0, /* READ_INDEX_RESP, body 44 */
+        0x24, 0x00,                                        /* fields 36 */
+        0x01, 0,    0,    0,    0,    0,    0,    0,       /* from 1 */
+        0x03, 0,    0,    0,    0,    0,    0,    0,       /* to 3 */
+        0x08, 0,    0,    0,    0,    0,    0,    0,       /* term 8 */
+        0x67, 0,    0,    0,    0,    0,    0,    0,       /* index 103 */
+        0x06, 0,    0,    0,                               /* len 6 */
+        'g',  'e',  't',  ' ',  'k',  '7',                 /* ctx, after the fields */
+    };
+    check_spelled(&goldens[11].msg, ri, sizeof ri);
 }
 
 /* ---- damage ------------------------------------------------------------ */
@@ -628,6 +904,9 @@ static void test_truncation_and_bit_flips(void **state)
             for (size_t i = 0; i < m.body.append.n_entries && m.type == UT_MSG_APPEND; i++)
                 if (rand_entries[i].len > 40)
                     rand_entries[i].len = 40;
+            if ((m.type == UT_MSG_READ_INDEX || m.type == UT_MSG_READ_INDEX_RESP) &&
+                m.body.read_index.len > 40)
+                m.body.read_index.len = 40;
             size_t len;
             assert_int_equal(ut_msg_encode(&m, buf, sizeof buf, &len), UT_OK);
             ut_msg_t out;
@@ -676,9 +955,9 @@ static void test_random_bytes_behind_valid_header(void **state)
         for (size_t k = 0; k < len; k++)
             b[k] = (unsigned char)rng_next(&s);
         b[0] = 'U', b[1] = 'T', b[2] = 1, b[3] = (unsigned char)rng_below(&s, 3);
-        b[4] = (unsigned char)rng_below(&s, 10), b[5] = 0;
+        b[4] = (unsigned char)rng_below(&s, 13), b[5] = 0;
         if (body >= 2 && rng_below(&s, 2)) {
-            size_t f = (size_t)rng_below(&s, 60);
+            size_t f = (size_t)rng_below(&s, 70);
             b[10] = (unsigned char)f, b[11] = 0;
         }
         fix_len_crc(b, len);
@@ -698,7 +977,8 @@ static void test_newer_minor_with_extensions_decodes(void **state)
         for (int i = 0; i < 200; i++) {
             ut_msg_t m, out;
             rand_msg(&s, &m, body_types[t]);
-            ext_t x = {1, 1 + (unsigned)rng_below(&s, 255), (size_t)rng_below(&s, 40),
+            /* Minor 2 and newer: 1.1 layout followed by what that minor adds. */
+            ext_t x = {1, 2 + (unsigned)rng_below(&s, 254), (size_t)rng_below(&s, 40),
                        (size_t)rng_below(&s, 20), (size_t)rng_below(&s, 30)};
             if (m.type != UT_MSG_APPEND)
                 x.extra_entry_hdr = 0;
@@ -709,12 +989,15 @@ static void test_newer_minor_with_extensions_decodes(void **state)
             assert_true(msg_equal(&m, &out));
             assert_int_equal(ut_msg_validate(&out), UT_OK);
 
-            /* The same extensions in a 1.0 frame are corruption. */
-            x.minor = 0;
-            if (x.extra_fields + x.extra_entry_hdr + x.extra_tail > 0) {
-                len = ref_encode(&m, &x, buf);
-                assert_int_equal(ut_msg_decode(&out, buf, len, ents, MAX_RAND_ENTRIES, NULL),
-                                 UT_ECORRUPT);
+            /* The same extensions in a 1.1 frame (this library's minor) or
+             * a 1.0 frame are corruption. */
+            for (unsigned minor = 0; minor <= 1; minor++) {
+                x.minor = minor;
+                if (x.extra_fields + x.extra_entry_hdr + x.extra_tail > 0) {
+                    len = ref_encode(&m, &x, buf);
+                    assert_int_equal(ut_msg_decode(&out, buf, len, ents, MAX_RAND_ENTRIES, NULL),
+                                     UT_ECORRUPT);
+                }
             }
         }
     }
@@ -763,8 +1046,8 @@ static void test_malformed_frames(void **state)
     unsigned char g[512], b[512];
     size_t len;
     assert_int_equal(ut_msg_encode(&goldens[4].msg, g, sizeof g, &len), UT_OK);
-    /* Offsets in the golden APPEND frame (docs/wire-format.md). */
-    const size_t F = 12, ENT0 = F + 54;
+    /* Offsets in the golden 1.1 APPEND frame (docs/wire-format.md §4.4). */
+    const size_t F = 12, ENT0 = F + 62;
 
 #define PATCHED(stmt, want)                                                                        \
     do {                                                                                           \
@@ -776,25 +1059,30 @@ static void test_malformed_frames(void **state)
     PATCHED((void)0, UT_OK);
     PATCHED(b[0] = 'X', UT_ECORRUPT);                     /* magic */
     PATCHED(b[1] = 'U', UT_ECORRUPT);                     /* magic */
-    PATCHED((b[4] = 7), UT_ECORRUPT);                     /* reserved type */
+    PATCHED((b[4] = 12), UT_ECORRUPT);                    /* unassigned type */
+    PATCHED((b[4] = 31), UT_ECORRUPT);                    /* unassigned type */
+    PATCHED((b[4] = 9), UT_ECORRUPT);                     /* TIMEOUT_NOW: F 24, not 62 */
     PATCHED((b[4] = 0), UT_ECORRUPT);                     /* type NONE */
     PATCHED((b[5] = 1), UT_ECORRUPT);                     /* type 261 */
     PATCHED(memset(b + F, 0, 8), UT_ECORRUPT);            /* from 0 */
     PATCHED(memset(b + F + 8, 0, 8), UT_ECORRUPT);        /* to 0 */
-    PATCHED(b[10] = 53, UT_ECORRUPT);                     /* fields too short */
-    PATCHED(b[10] = 55, UT_ECORRUPT);                     /* fields too long (1.0) */
+    PATCHED(b[10] = 61, UT_ECORRUPT);                     /* fields too short */
+    PATCHED(b[10] = 63, UT_ECORRUPT);                     /* fields too long (1.1) */
+    PATCHED(b[10] = 54, UT_ECORRUPT);                     /* the 1.0 size, at minor 1 */
     PATCHED(b[11] = 0xFF, UT_ECORRUPT);                   /* fields past body */
     PATCHED(b[F + 24 + 24] = 4, UT_ECORRUPT);             /* n_entries 4, 3 present */
     PATCHED(b[F + 24 + 24] = 2, UT_ECORRUPT);             /* n_entries 2: bytes left */
     PATCHED(memset(b + F + 48, 0xFF, 4), UT_ECORRUPT);    /* n_entries huge */
     PATCHED(b[F + 52] = 23, UT_ECORRUPT);                 /* entry header < 24 */
-    PATCHED(b[F + 52] = 25, UT_ECORRUPT);                 /* entry header > 24 in 1.0 */
+    PATCHED(b[F + 52] = 25, UT_ECORRUPT);                 /* entry header > 24 in 1.1 */
     PATCHED(b[ENT0 + 8] = 102, UT_ECORRUPT);              /* index not prev+1 */
     PATCHED(b[ENT0 + 20] = 8, UT_ECORRUPT);               /* payload len + 1 */
     PATCHED(b[ENT0 + 20] = 6, UT_ECORRUPT);               /* payload len - 1 */
     PATCHED(memset(b + ENT0 + 20, 0xFF, 4), UT_ECORRUPT); /* payload len huge */
     PATCHED(memset(b + F + 24, 0xFF, 8), UT_ECORRUPT);    /* prev_index + n overflows */
-    PATCHED(b[3] = 1, UT_OK);                             /* newer minor, no extras */
+    PATCHED(memset(b + F + 54, 0xFF, 8), UT_OK);          /* read_round: any value */
+    PATCHED(b[3] = 2, UT_OK);                             /* newer minor, no extras */
+    PATCHED(b[3] = 0, UT_ECORRUPT);                       /* 1.0: 8 field bytes too many */
 
     /* Trailing garbage inside the frame (body length and CRC patched). */
     memcpy(b, g, len - 4);
@@ -818,6 +1106,13 @@ static void test_malformed_frames(void **state)
     assert_int_equal(ut_msg_encode(&goldens[6].msg, g, sizeof g, &len), UT_OK);
     PATCHED(b[F + 24] = 0x80, UT_ECORRUPT);
     PATCHED(b[F + 24] = 0, UT_OK);
+    /* vote.transfer (1.1): a bool, and never true in a PreVote. */
+    assert_int_equal(ut_msg_encode(&goldens[8].msg, g, sizeof g, &len), UT_OK);
+    PATCHED(b[F + 40] = 2, UT_ECORRUPT);
+    PATCHED(b[F + 40] = 0, UT_OK);
+    PATCHED(b[4] = UT_MSG_PREVOTE, UT_ECORRUPT);
+    PATCHED((b[4] = UT_MSG_PREVOTE, b[F + 40] = 0), UT_OK);
+    PATCHED((b[4] = UT_MSG_PREVOTE, b[3] = 7), UT_ECORRUPT); /* in a newer minor too */
 
     /* Body shorter than the fields length field. */
     memcpy(b, g, 11);
@@ -827,6 +1122,144 @@ static void test_malformed_frames(void **state)
     fix_len_crc(b, 14);
     assert_int_equal(decode_patched(b, 14), UT_ECORRUPT);
 #undef PATCHED
+}
+
+/* Decode-side rules of what 1.1 added (docs/wire-format.md §4.6, §4.7, §5):
+ * each refused frame is UT_ECORRUPT, and ut_msg_decode()'s contract leaves
+ * *out unspecified then, so only the code is checked. On UT_OK, *out is
+ * usable after return for the types decoded here (no APPEND: its entries
+ * would point at the local array). */
+static int decode_exact(const unsigned char *f, size_t n, ut_msg_t *out)
+{
+    /* An exact heap copy, so ASan sees any read past the frame. */
+    unsigned char *c = exact_copy(f, n);
+    ut_entry_t ents[1];
+    size_t used = 0;
+    int rc = ut_msg_decode(out, c, n, ents, 1, &used);
+    if (rc == UT_OK) {
+        assert_int_equal(used, n);
+        assert_int_equal(ut_msg_validate(out), UT_OK);
+        if (out->type == UT_MSG_READ_INDEX || out->type == UT_MSG_READ_INDEX_RESP) {
+            /* Zero-copy: the context points into the frame. */
+            const ut_msg_read_index_t *r = &out->body.read_index;
+            if (r->len > 0)
+                assert_true((const unsigned char *)r->ctx > c &&
+                            (const unsigned char *)r->ctx + r->len <= c + n);
+            else
+                assert_null(r->ctx);
+            /* The copy is freed below: point the context at a copy that
+             * outlives it, so callers may compare *out (ASan caught the
+             * use after free). */
+            static unsigned char kept[UT_CONSENSUS_MAX_READ_CTX];
+            if (r->len > 0) {
+                memcpy(kept, r->ctx, r->len);
+                out->body.read_index.ctx = kept;
+            }
+        }
+    }
+    free(c);
+    return rc;
+}
+
+static void test_malformed_v11_bodies(void **state)
+{
+    (void)state;
+    init_goldens();
+    static unsigned char big[UT_CONSENSUS_MAX_READ_CTX + 1];
+    static unsigned char g[UT_CONSENSUS_MAX_READ_CTX + 256], b[UT_CONSENSUS_MAX_READ_CTX + 256];
+    const ext_t x2 = {1, 2, 0, 0, 0};
+    const size_t F = 12; /* fields section, as in every frame */
+    ut_msg_t m, out;
+    size_t len;
+    memset(big, 0x5A, sizeof big);
+
+    /* READ_INDEX: a request carries index 0 (any minor); an answer any index. */
+    m = goldens[10].msg;
+    m.body.read_index.index = 5;
+    assert_int_equal(decode_exact(b, ref_encode(&m, &ext_v11, b), &out), UT_ECORRUPT);
+    assert_int_equal(decode_exact(b, ref_encode(&m, &x2, b), &out), UT_ECORRUPT);
+    m.type = UT_MSG_READ_INDEX_RESP;
+    m.body.read_index.index = UINT64_MAX;
+    assert_int_equal(decode_exact(b, ref_encode(&m, &ext_v11, b), &out), UT_OK);
+    assert_true(msg_equal(&m, &out));
+
+    /* The context is at most UT_CONSENSUS_MAX_READ_CTX bytes, even when the
+     * frame holds more. */
+    for (size_t t = 10; t <= 11; t++) {
+        m = goldens[t].msg;
+        m.body.read_index.ctx = big;
+        m.body.read_index.len = UT_CONSENSUS_MAX_READ_CTX;
+        assert_int_equal(decode_exact(b, ref_encode(&m, &ext_v11, b), &out), UT_OK);
+        assert_true(msg_equal(&m, &out));
+        m.body.read_index.len++;
+        assert_int_equal(decode_exact(b, ref_encode(&m, &ext_v11, b), &out), UT_ECORRUPT);
+        assert_int_equal(decode_exact(b, ref_encode(&m, &x2, b), &out), UT_ECORRUPT);
+    }
+
+    /* len against the bytes after the fields (golden READ_INDEX_RESP, 6 bytes
+     * of context at F + 36; len at F + 32). */
+    assert_int_equal(ut_msg_encode(&goldens[11].msg, g, sizeof g, &len), UT_OK);
+#define RI_PATCHED(stmt, want)                                                                     \
+    do {                                                                                           \
+        memcpy(b, g, len);                                                                         \
+        stmt;                                                                                      \
+        fix_crc(b, len);                                                                           \
+        assert_int_equal(decode_exact(b, len, &out), want);                                        \
+    } while (0)
+    RI_PATCHED((void)0, UT_OK);
+    RI_PATCHED(b[F + 32] = 7, UT_ECORRUPT);               /* one byte past the body */
+    RI_PATCHED(b[F + 32] = 5, UT_ECORRUPT);               /* one byte left over (1.1) */
+    RI_PATCHED((b[F + 32] = 5, b[3] = 2), UT_OK);         /* ... a newer minor's tail */
+    RI_PATCHED(b[F + 32] = 0, UT_ECORRUPT);               /* six bytes left over */
+    RI_PATCHED(memset(b + F + 32, 0xFF, 4), UT_ECORRUPT); /* len huge */
+    RI_PATCHED(b[F + 33] = 0x10, UT_ECORRUPT);            /* len 4102: over the cap */
+    RI_PATCHED(b[10] = 35, UT_ECORRUPT);                  /* fields too short */
+    RI_PATCHED(b[10] = 37, UT_ECORRUPT);                  /* fields too long (1.1) */
+    RI_PATCHED((b[10] = 37, b[3] = 2), UT_ECORRUPT);      /* ... the context then overruns */
+    RI_PATCHED(b[3] = 0, UT_ECORRUPT);                    /* no READ_INDEX_RESP in 1.0 */
+    RI_PATCHED(b[4] = UT_MSG_READ_INDEX, UT_ECORRUPT);    /* a request with index 103 */
+    RI_PATCHED(memset(b + F, 0, 8), UT_ECORRUPT);         /* from 0 */
+    RI_PATCHED((b[5] = 1, b[3] = 2), UT_ECORRUPT);        /* type 267 */
+    RI_PATCHED((b[F + 32] = 5, b[3] = 2), UT_OK);
+    assert_int_equal(out.body.read_index.len, 5);
+    assert_memory_equal(out.body.read_index.ctx, golden_ctx, 5);
+#undef RI_PATCHED
+
+    /* Truncated bodies (length and CRC patched to the cut): every cut of the
+     * new types' frames is refused, inside the fields or inside the context. */
+    for (size_t t = 8; t < N_GOLDENS; t++) {
+        assert_int_equal(ut_msg_encode(&goldens[t].msg, g, sizeof g, &len), UT_OK);
+        for (size_t cut = UT_MSG_MIN_FRAME; cut < len; cut++) {
+            memcpy(b, g, cut - 4);
+            fix_len_crc(b, cut);
+            assert_int_equal(decode_exact(b, cut, &out), UT_ECORRUPT);
+        }
+        /* ... and so is every cut without patching. */
+        for (size_t cut = 0; cut < len; cut++)
+            assert_int_equal(decode_exact(g, cut, &out), UT_ECORRUPT);
+    }
+
+    /* TIMEOUT_NOW: the common fields only. */
+    m = goldens[9].msg;
+    for (unsigned minor = 0; minor <= 4; minor++) {
+        ext_t xf = {1, minor, 1, 0, 0}, xt = {1, minor, 0, 0, 3}, x0 = {1, minor, 0, 0, 0};
+        int want_ext = minor >= 2 ? UT_OK : UT_ECORRUPT; /* extensions: newer minors only */
+        int want = minor >= 1 ? UT_OK : UT_ECORRUPT;     /* no TIMEOUT_NOW in 1.0 */
+        assert_int_equal(decode_exact(b, ref_encode(&m, &x0, b), &out), want);
+        assert_int_equal(decode_exact(b, ref_encode(&m, &xf, b), &out), want_ext);
+        assert_int_equal(decode_exact(b, ref_encode(&m, &xt, b), &out), want_ext);
+        if (minor >= 2)
+            assert_true(msg_equal(&m, &out));
+    }
+    assert_int_equal(ut_msg_encode(&m, g, sizeof g, &len), UT_OK);
+    memcpy(b, g, len);
+    b[10] = 23; /* fields too short */
+    fix_crc(b, len);
+    assert_int_equal(decode_exact(b, len, &out), UT_ECORRUPT);
+    memcpy(b, g, len);
+    memset(b + F + 8, 0, 8); /* to 0 */
+    fix_crc(b, len);
+    assert_int_equal(decode_exact(b, len, &out), UT_ECORRUPT);
 }
 
 static void test_frame_len(void **state)
@@ -872,14 +1305,14 @@ static void test_stream_of_frames(void **state)
     init_goldens();
     static unsigned char stream[4096];
     size_t at = 0, n;
-    for (size_t g = 0; g < 8; g++) {
+    for (size_t g = 0; g < N_GOLDENS; g++) {
         assert_int_equal(ut_msg_encode(&goldens[g].msg, stream + at, sizeof stream - at, &n),
                          UT_OK);
         at += n;
     }
     size_t pos = 0;
     ut_entry_t ents[4];
-    for (size_t g = 0; g < 8; g++) {
+    for (size_t g = 0; g < N_GOLDENS; g++) {
         size_t flen, used;
         ut_msg_t out;
         assert_int_equal(ut_msg_frame_len(&flen, stream + pos, at - pos), UT_OK);
@@ -897,7 +1330,7 @@ static void test_encode_buffer_too_small(void **state)
 {
     (void)state;
     init_goldens();
-    for (size_t g = 0; g < 8; g++) {
+    for (size_t g = 0; g < N_GOLDENS; g++) {
         size_t need;
         assert_int_equal(ut_msg_encoded_size(&goldens[g].msg, &need), UT_OK);
         unsigned char buf[512];
@@ -927,7 +1360,8 @@ static void test_encode_rejects_invalid(void **state)
     size_t n;
     ut_msg_t m;
     /* >>> rsnap: SNAPSHOT and SNAPSHOT_RESP have bodies since 0.3.0 */
-    static const ut_msg_type_t bad_types[] = {UT_MSG_NONE, UT_MSG_TIMEOUT_NOW, (ut_msg_type_t)10,
+    /* (TIMEOUT_NOW and READ_INDEX(_RESP) have bodies since wire 1.1.) */
+    static const ut_msg_type_t bad_types[] = {UT_MSG_NONE, (ut_msg_type_t)12, (ut_msg_type_t)31,
                                               (ut_msg_type_t)200};
     /* <<< rsnap */
     for (size_t i = 0; i < sizeof bad_types / sizeof bad_types[0]; i++) {
@@ -937,7 +1371,7 @@ static void test_encode_rejects_invalid(void **state)
         assert_int_equal(ut_msg_validate(&m), UT_EINVAL);
         assert_int_equal(ut_msg_encoded_size(&m, &n), UT_EINVAL);
     }
-    for (size_t g = 0; g < 8; g++) {
+    for (size_t g = 0; g < N_GOLDENS; g++) {
         m = goldens[g].msg;
         m.from = 0;
         assert_int_equal(ut_msg_encode(&m, buf, sizeof buf, &n), UT_EINVAL);
@@ -976,11 +1410,78 @@ static void test_encode_rejects_invalid(void **state)
     assert_int_equal(ut_msg_encode(&m, buf, sizeof buf, &n), UT_EINVAL);
     assert_int_equal(ut_msg_encoded_size(&m, &n), UT_EINVAL);
     /* The largest frame that fits is accepted by encoded_size. */
-    big.len = UT_MSG_MAX_FRAME - 14 - 2 - 54 - 24;
+    big.len = UT_MSG_MAX_FRAME - 14 - 2 - 62 - 24;
+    assert_int_equal(big.len, UT_CONSENSUS_MAX_ENTRY_BYTES);
     assert_int_equal(ut_msg_encoded_size(&m, &n), UT_OK);
     assert_int_equal(n, UT_MSG_MAX_FRAME);
     big.len++;
     assert_int_equal(ut_msg_encoded_size(&m, &n), UT_EINVAL);
+}
+
+/* Refused with UT_EINVAL by validate, encoded_size and encode, and encode
+ * writes nothing (codec.h: "on UT_EINVAL nothing is written either"). */
+static void expect_refused(const ut_msg_t *m)
+{
+    static unsigned char buf[UT_CONSENSUS_MAX_READ_CTX + 256];
+    memset(buf, 0xA5, sizeof buf);
+    size_t n = 0;
+    assert_int_equal(ut_msg_validate(m), UT_EINVAL);
+    assert_int_equal(ut_msg_encoded_size(m, &n), UT_EINVAL);
+    assert_int_equal(ut_msg_encode(m, buf, sizeof buf, &n), UT_EINVAL);
+    for (size_t k = 0; k < sizeof buf; k++)
+        assert_int_equal(buf[k], 0xA5);
+}
+
+static void test_encode_rejects_invalid_v11(void **state)
+{
+    (void)state;
+    init_goldens();
+    static unsigned char big[UT_CONSENSUS_MAX_READ_CTX + 1];
+    size_t n;
+    ut_msg_t m;
+
+    /* A PreVote is never a transfer; a Vote may be. */
+    m = goldens[2].msg;
+    m.body.vote.transfer = true;
+    expect_refused(&m);
+    m.type = UT_MSG_VOTE;
+    assert_int_equal(ut_msg_validate(&m), UT_OK);
+
+    /* READ_INDEX: index 0 in a request. */
+    m = goldens[10].msg;
+    m.body.read_index.index = 1;
+    expect_refused(&m);
+    m.body.read_index.index = UINT64_MAX;
+    expect_refused(&m);
+    m.type = UT_MSG_READ_INDEX_RESP;
+    assert_int_equal(ut_msg_validate(&m), UT_OK);
+
+    for (size_t t = 10; t <= 12; t++) {
+        /* The context: present when len > 0, at most UT_CONSENSUS_MAX_READ_CTX. */
+        m = goldens[t].msg;
+        m.body.read_index.ctx = NULL;
+        m.body.read_index.len = 3;
+        expect_refused(&m);
+        m.body.read_index.len = 0;
+        assert_int_equal(ut_msg_validate(&m), UT_OK);
+        m.body.read_index.ctx = big;
+        m.body.read_index.len = UT_CONSENSUS_MAX_READ_CTX + 1;
+        expect_refused(&m);
+        m.body.read_index.len = UINT32_MAX;
+        expect_refused(&m);
+        m.body.read_index.len = UT_CONSENSUS_MAX_READ_CTX;
+        assert_int_equal(ut_msg_encoded_size(&m, &n), UT_OK);
+        assert_int_equal(n, 14 + 2 + 36 + UT_CONSENSUS_MAX_READ_CTX);
+    }
+    /* TIMEOUT_NOW: only the common rules. */
+    m = goldens[9].msg;
+    assert_int_equal(ut_msg_encoded_size(&m, &n), UT_OK);
+    assert_int_equal(n, 40);
+    m.from = 0;
+    expect_refused(&m);
+    m = goldens[9].msg;
+    m.to = 0;
+    expect_refused(&m);
 }
 
 static void test_null_arguments(void **state)
@@ -1253,17 +1754,21 @@ int main(void)
         cmocka_unit_test(test_crc32c_long_inputs),
         cmocka_unit_test(test_roundtrip_random),
         cmocka_unit_test(test_golden_frames),
+        cmocka_unit_test(test_golden_v10_frames_decode),
         cmocka_unit_test(test_golden_newer_minor_frame),
         cmocka_unit_test(test_golden_vote_layout),
+        cmocka_unit_test(test_golden_v11_layouts),
         cmocka_unit_test(test_truncation_and_bit_flips),
         cmocka_unit_test(test_random_bytes_behind_valid_header),
         cmocka_unit_test(test_newer_minor_with_extensions_decodes),
         cmocka_unit_test(test_newer_major_is_eversion),
         cmocka_unit_test(test_malformed_frames),
+        cmocka_unit_test(test_malformed_v11_bodies),
         cmocka_unit_test(test_frame_len),
         cmocka_unit_test(test_stream_of_frames),
         cmocka_unit_test(test_encode_buffer_too_small),
         cmocka_unit_test(test_encode_rejects_invalid),
+        cmocka_unit_test(test_encode_rejects_invalid_v11),
         cmocka_unit_test(test_null_arguments),
         cmocka_unit_test(test_decoder_allocation_failure),
         cmocka_unit_test(test_decoder_capacity_bound),

@@ -83,12 +83,28 @@ extern "C" {
 /**
  * @brief Validate a message as encode and decode do.
  *
- * Rules: @c type has a body in this version (VOTE, VOTE_RESP, PREVOTE,
- * PREVOTE_RESP, APPEND, APPEND_RESP; the reserved SNAPSHOT, SNAPSHOT_RESP and
- * TIMEOUT_NOW are refused until they get bodies); @c from and @c to are
- * non-zero; for APPEND, @c n_entries > 0 requires @c entries != NULL,
- * entries[i].index == prev_index + 1 + i without overflow, data != NULL when
- * len > 0, and the frame fits in #UT_MSG_MAX_FRAME.
+ * Rules: @c type has a body in this version (wire 1.1): VOTE, VOTE_RESP,
+ * PREVOTE, PREVOTE_RESP, APPEND, APPEND_RESP, SNAPSHOT, SNAPSHOT_RESP,
+ * TIMEOUT_NOW, READ_INDEX, READ_INDEX_RESP and the module types (two-phase
+ * commit, gossip, replication); NONE and unassigned types are refused.
+ * @c from and @c to are non-zero. Per type:
+ * - APPEND: @c n_entries > 0 requires @c entries != NULL,
+ *   entries[i].index == prev_index + 1 + i without overflow, data != NULL
+ *   when len > 0.
+ * - PREVOTE: @c body.vote.transfer is false (a PreVote never transfers
+ *   leadership; VOTE may carry either value).
+ * - READ_INDEX and READ_INDEX_RESP: @c len ≤ #UT_CONSENSUS_MAX_READ_CTX,
+ *   @c ctx != NULL when len > 0; a READ_INDEX (request) has @c index 0.
+ * - SNAPSHOT: @c offset ≤ @c total, @c len ≤ total - offset, data != NULL
+ *   when len > 0.
+ * - Two-phase commit: @c txid != 0; peers / data present when counted; only
+ *   PREPARE carries peers or a payload.
+ * - Gossip: @c updates != NULL when counted; each update has a non-zero
+ *   member id, a status ≤ 4 and data != NULL when len > 0.
+ *
+ * And the frame fits in #UT_MSG_MAX_FRAME. The new 1.1 fields (vote.transfer,
+ * append.read_round, append_resp.read_round) are carried by encode; a 1.0
+ * frame decodes with them 0 / false.
  *
  * @param[in] msg The message.
  * @retval UT_OK     The message can be encoded.

@@ -151,13 +151,13 @@ typedef struct ut_consensus_config {
     size_t max_uncommitted_bytes; /**< Leader: most payload bytes of entries appended but not yet
                                      committed; ut_consensus_propose() and
                                      ut_consensus_propose_batch() return UT_EBUSY beyond it (a
-                                     proposal is always accepted when nothing is uncommitted).
-                                     0 (the default): no limit. Reserved: not implemented yet
-                                     (ignored). @since 0.3.0 */
+                                     proposal is always accepted when nothing is uncommitted,
+                                     or when it carries no payload; a batch counts as one). The
+                                     no-op of a new leader and configuration entries are not
+                                     counted. 0 (the default): no limit. @since 0.3.0 */
     size_t max_inflight_bytes;    /**< Leader: most payload bytes of AppendEntries in flight to
                                      one follower (with max_inflight messages). 0 (the
-                                     default): no byte limit. Reserved: not implemented yet
-                                     (ignored). @since 0.3.0 */
+                                     default): no byte limit. @since 0.3.0 */
     /* <<< rstat */
     /* >>> rsnap: snapshots */
     size_t snapshot_chunk_bytes; /**< Leader: bytes of snapshot image per InstallSnapshot chunk
@@ -404,6 +404,10 @@ UT_API int ut_consensus_tick(ut_consensus_t *h, uint64_t now_ms);
  *                     §4.1: the leader may have been added by an entry this
  *                     node lacks), and so is a vote request once the
  *                     configuration has changed and no leader is alive.
+ * @retval UT_ESTATE   A TimeoutNow (UT_MSG_TIMEOUT_NOW, since 0.3.0) that
+ *                     does not come from the leader this node follows in its
+ *                     term, or reaches a node that is no voter; nothing
+ *                     changed (ut_consensus_transfer()).
  * @retval UT_ENOMEM   Allocation failed; nothing changed.
  * @since 0.1.0
  */
@@ -417,6 +421,8 @@ UT_API int ut_consensus_step(ut_consensus_t *h, const ut_msg_t *msg);
  * @param[out] out_index Receives the entry's index; may be NULL.
  * @retval UT_OK         Appended; committed entries come out of ready.
  * @retval UT_ENOTLEADER This node is not the leader; see ut_consensus_leader().
+ * @retval UT_EBUSY      Flow control: max_uncommitted_bytes reached;
+ *                       nothing appended, retry once entries commit.
  * @retval UT_EINVAL     NULL handle, or NULL data with len > 0.
  * @retval UT_ERANGE     @p len above UT_CONSENSUS_MAX_ENTRY_BYTES: no AppendEntries
  *                       could carry it; nothing appended.
@@ -452,6 +458,8 @@ typedef struct ut_consensus_buf {
  *                         may be NULL.
  * @retval UT_OK         All @p n appended.
  * @retval UT_ENOTLEADER This node is not the leader; nothing appended.
+ * @retval UT_EBUSY      Flow control: the batch would pass max_uncommitted_bytes;
+ *                       nothing appended.
  * @retval UT_EINVAL     NULL handle, NULL @p bufs with n > 0, or a NULL
  *                       data with len > 0; nothing appended.
  * @retval UT_ERANGE     A payload above UT_CONSENSUS_MAX_ENTRY_BYTES, or
@@ -645,8 +653,8 @@ typedef struct ut_consensus_peer_status {
     unsigned inflight_msgs;          /**< AppendEntries in flight, not yet acknowledged. */
     uint64_t inflight_bytes;         /**< Payload bytes of those messages. */
     bool recent_active;              /**< Heard from in the current check-quorum round. */
-    uint64_t last_heard_ms;          /**< Caller's time it was last heard from, or
-                                        UT_CONSENSUS_NEVER. */
+    uint64_t last_heard_ms;          /**< Caller's time (ut_consensus_tick) of the last
+                                        response stepped from it, or UT_CONSENSUS_NEVER. */
 } ut_consensus_peer_status_t;
 
 /**
@@ -688,8 +696,6 @@ typedef struct ut_consensus_status {
  * @retval UT_OK       Done.
  * @retval UT_EINVAL   @p st is NULL.
  * @retval UT_EVERSION Unknown @p version.
- * Reserved: not implemented yet (declared for issue 11, not exported by this build:
- * tests/export-pending.txt).
  * @since 0.3.0
  */
 UT_API int ut_consensus_status_init(ut_consensus_status_t *st, unsigned version);
@@ -702,8 +708,6 @@ UT_API int ut_consensus_status_init(ut_consensus_status_t *st, unsigned version)
  * @retval UT_OK       Filled.
  * @retval UT_EINVAL   NULL argument.
  * @retval UT_EVERSION @p st's version is not one this library knows.
- * Reserved: not implemented yet (declared for issue 11, not exported by this build:
- * tests/export-pending.txt).
  * @since 0.3.0
  */
 UT_API int ut_consensus_status(const ut_consensus_t *h, ut_consensus_status_t *st);
@@ -718,8 +722,6 @@ UT_API int ut_consensus_status(const ut_consensus_t *h, ut_consensus_status_t *s
  * @retval UT_EINVAL    NULL argument.
  * @retval UT_ENOTFOUND @p index is 0, compacted (at or below the snapshot's
  *                      index) or beyond the last index.
- * Reserved: not implemented yet (declared for issue 11, not exported by this build:
- * tests/export-pending.txt).
  * @since 0.3.0
  */
 UT_API int ut_consensus_entry(const ut_consensus_t *h, uint64_t index, ut_entry_t *out);
@@ -950,8 +952,18 @@ UT_API int ut_consensus_membership(const ut_consensus_t *h, ut_consensus_members
  * @retval UT_ENOTFOUND  @p target is not a member.
  * @retval UT_ENOTLEADER This node is not the leader.
  * @retval UT_EBUSY      A transfer to another node is under way.
- * Reserved: not implemented yet (declared for issue 11, not exported by this build:
- * tests/export-pending.txt).
+ * @retval UT_ENOMEM     Allocation failed; nothing changed.
+ * On any error the node is unchanged.
+ *
+ * While the transfer is under way ut_consensus_propose(),
+ * ut_consensus_propose_batch(), ut_consensus_propose_change() and
+ * ut_consensus_leave_joint() return UT_EBUSY. On the target, a TimeoutNow
+ * (UT_MSG_TIMEOUT_NOW) is stepped like any message: ut_consensus_step()
+ * returns UT_ESTALE for an older term and UT_ESTATE (nothing changed) when
+ * it does not come from the leader this node follows in its term, or this
+ * node is no voter. Traced: "transfer-started", "transfer-timeout-now",
+ * "transfer-ended" (the leader stepped down), "transfer-aborted" (a = the
+ * target, b = the milliseconds since it started).
  * @since 0.3.0
  */
 UT_API int ut_consensus_transfer(ut_consensus_t *h, uint64_t target);

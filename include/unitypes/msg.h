@@ -42,13 +42,13 @@ typedef enum ut_msg_type {
     /* <<< rsnap */
     /* >>> rxfer: messages */
     UT_MSG_TIMEOUT_NOW = 9, /**< Leadership transfer (thesis §3.10): the leader tells an up-to-date
-                               voter to campaign at once. Body: none (common fields only). Reserved:
-                               no body in this release (encoding refused). @since 0.3.0 */
-    UT_MSG_READ_INDEX =
-        10,                      /**< A follower forwards a read to its leader (thesis §6.4). Body:
-                                    read_index. Reserved: no body in this release (encoding refused). @since 0.3.0 */
-    UT_MSG_READ_INDEX_RESP = 11, /**< The leader's answer to READ_INDEX. Body: read_index. Reserved:
-                                    no body in this release (encoding refused). @since 0.3.0 */
+                               voter to campaign at once. Body: none (common fields only; wire 1.1).
+                               @since 0.3.0 */
+    UT_MSG_READ_INDEX = 10, /**< A follower forwards a read to its leader (thesis §6.4). Body:
+                               read_index (wire 1.1). @since 0.3.0 */
+    UT_MSG_READ_INDEX_RESP =
+        11, /**< The leader's answer to READ_INDEX. Body: read_index (wire 1.1).
+               @since 0.3.0 */
     /* <<< rxfer */
 
     /* >>> lock (32-63, issue 14): add here */
@@ -109,11 +109,11 @@ typedef struct ut_msg_vote {
     uint64_t last_log_index; /**< Index of the candidate's last entry. */
     uint64_t last_log_term;  /**< Term of the candidate's last entry. */
     /* >>> rxfer: wire 1.1 */
-    bool transfer; /**< VOTE only (false in PREVOTE): the candidate campaigns because its leader
-                      handed leadership to it (TimeoutNow, thesis §3.10), so voters grant it
-                      even while they hear from that leader (check-quorum's lease does not
-                      refuse it). Wire format 1.1. Reserved: not on the wire yet (this library
-                      writes and reads 1.0; always false/0 after decode). @since 0.3.0 */
+    bool
+        transfer; /**< VOTE only (false in PREVOTE): the candidate campaigns because its leader
+                     handed leadership to it (TimeoutNow, thesis §3.10), so voters grant it
+                     even while they hear from that leader (check-quorum's lease does not
+                     refuse it). Wire format 1.1 (false after decoding a 1.0 frame). @since 0.3.0 */
     /* <<< rxfer */
 } ut_msg_vote_t;
 
@@ -132,8 +132,7 @@ typedef struct ut_msg_append {
     /* >>> rxfer: wire 1.1 */
     uint64_t read_round; /**< The leader's latest ReadIndex round (thesis §6.4) when this message
                             was sent, 0 for none; the follower echoes it in its response. Wire
-                            format 1.1. Reserved: not on the wire yet (this library writes and
-                            reads 1.0; always false/0 after decode). @since 0.3.0 */
+                            format 1.1 (0 after decoding a 1.0 frame). @since 0.3.0 */
     /* <<< rxfer */
 } ut_msg_append_t;
 
@@ -157,9 +156,8 @@ typedef struct ut_msg_append_resp {
     uint64_t hint_term;  /**< Rejection: conflicting term, or 0. */
     uint64_t hint_index; /**< Rejection: first index of hint_term, or last index + 1. */
     /* >>> rxfer: wire 1.1 */
-    uint64_t read_round; /**< The @c read_round of the AppendEntries answered. Wire format 1.1.
-                            Reserved: not on the wire yet (this library writes and reads 1.0; always
-                            false/0 after decode). @since 0.3.0 */
+    uint64_t read_round; /**< The @c read_round of the AppendEntries answered. Wire format 1.1
+                            (0 after decoding a 1.0 frame). @since 0.3.0 */
     /* <<< rxfer */
 } ut_msg_append_resp_t;
 

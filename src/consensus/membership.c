@@ -599,6 +599,10 @@ static int change_allowed(ut_consensus_t *h, const char *ctx)
         return UT__CONSENSUS_REFUSE(h, UT_ENOTLEADER, "change-refused", "not the leader", h->leader,
                                     0, "%s: not the leader (leader is %llu)", ctx,
                                     (unsigned long long)h->leader);
+    /* >>> rxfer: no change while leadership is handed over (thesis §3.10) */
+    if (UT__UNLIKELY(h->xfer_target != 0))
+        return ut__consensus_transfer_busy(h, "change-refused", ctx);
+    /* <<< rxfer */
     if (mb->pending)
         ut__consensus_members_settle(h);
     if (mb->last_entry > h->log.commit)

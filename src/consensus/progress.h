@@ -15,7 +15,10 @@
  *
  * The window counts messages and the bytes of payload they carry; it is full
  * at max_msgs messages, or at max_bytes bytes when max_bytes != 0 (0 = no
- * byte limit, today's behaviour: the byte limit is not public yet).
+ * byte limit). max_bytes is public since 0.3.0: cfg.max_inflight_bytes
+ * (etcd-io/raft's MaxInflightBytes), and the leader sizes each
+ * AppendEntries so that bytes stays at most max_bytes (one entry always goes
+ * when nothing is in flight: ut__consensus_flow_room, consensus/rstat.c).
  *
  * The vote tally and liveness (recent-active) are not here: they are the
  * handle's per-member arrays votes[] and active[], side by side as the
@@ -57,6 +60,10 @@ typedef struct ut__consensus_progress {
     /* >>> rread */
     uint64_t read_acked; /* leader: highest ReadIndex round it echoed (thesis §6.4) */
     /* <<< rread */
+    /* >>> rstat: 1 + the caller's time of the last response stepped from
+     * this member (0: never), for ut_consensus_status() */
+    uint64_t heard;
+    /* <<< rstat */
 } ut__consensus_progress_t;
 
 /* ------------------------------------------------------ in-flight window */

@@ -175,6 +175,10 @@ static int become_follower(ut_consensus_t *h, uint64_t term, uint64_t leader, co
     int rc = check_edge(h, to, term);
     if (rc != UT_OK)
         return rc;
+    /* >>> rxfer: any step-down ends a leader transfer (thesis §3.10) */
+    if (UT__UNLIKELY(h->xfer_target != 0))
+        ut__consensus_transfer_end(h, why);
+    /* <<< rxfer */
     if (term > h->term) {
         set_term(h, term, why);
         h->vote = 0; /* votedFor is per term (Figure 2) */
@@ -190,6 +194,7 @@ static int become_follower(ut_consensus_t *h, uint64_t term, uint64_t leader, co
     h->role = to;
     h->pre_candidate = false;
     h->leader = leader;
+    h->unc_bytes = 0; /* >>> rstat: a former leader counts nothing <<< */
     ut__consensus_pend(h, UT__CONSENSUS_PEND_CHECK);
     if (leader != 0)
         h->leader_contact = h->now;
@@ -225,9 +230,10 @@ void ut__consensus_send_heartbeat(ut_consensus_t *h, size_t slot)
 
 /* ------------------------------------------------------------ replication */
 
-/* Send entries [p->next, ...] to p, batched up to the configured limits.
- * Caller reserved one message and the entries. */
-static void send_append(ut_consensus_t *h, size_t slot, size_t max_entries)
+/* Send entries [p->next, ...] to p, batched up to the configured limits
+ * (max_bytes payload bytes but for the first entry). Caller reserved one
+ * message and the entries. */
+static void send_append(ut_consensus_t *h, size_t slot, size_t max_entries, size_t max_bytes)
 {
     ut__consensus_progress_t *p = &h->prs[slot];
     uint64_t prev = p->next - 1;
@@ -249,7 +255,7 @@ static void send_append(ut_consensus_t *h, size_t slot, size_t max_entries)
     if (e != NULL) {
         const ut_entry_t *run = e;
         for (; n < max_entries; n++, e++) {
-            if (n > 0 && bytes + e->len > h->cfg.max_append_bytes)
+            if (n > 0 && bytes + e->len > max_bytes)
                 break;
             bytes += e->len;
         }
@@ -258,7 +264,7 @@ static void send_append(ut_consensus_t *h, size_t slot, size_t max_entries)
         b->off[b->n - 1] = b->n_ents;
         for (; n < max_entries; n++) {
             e = ut__consensus_log_at(&h->log, p->next + n);
-            if (n > 0 && bytes + e->len > h->cfg.max_append_bytes)
+            if (n > 0 && bytes + e->len > max_bytes)
                 break;
             bytes += e->len;
             b->ents[b->n_ents++] = *e;
@@ -311,10 +317,16 @@ int ut__consensus_flush_appends(ut_consensus_t *h)
             }
             /* <<< rsnap */
             size_t n = entries_to_send(h, p);
+            size_t max_bytes = h->cfg.max_append_bytes;
+            /* >>> rstat: max_inflight_bytes (etcd-io/raft MaxInflightBytes) */
+            if (UT__UNLIKELY(h->max_inflight_bytes != 0) &&
+                (max_bytes = ut__consensus_flow_room(h, p, max_bytes)) == 0)
+                break; /* its next entry waits for acknowledgements */
+            /* <<< rstat */
             int rc = ut__consensus_msgbuf_reserve(h->live, 1, n);
             if (rc != UT_OK)
                 return rc;
-            send_append(h, i, n);
+            send_append(h, i, n, max_bytes);
         }
     }
     return UT_OK;
@@ -340,6 +352,10 @@ static int become_leader(ut_consensus_t *h)
      * entries of earlier terms can become committed through it. */
     ut__consensus_log_append(&h->log, h->term, UT_ENTRY_NOOP, NULL, 0);
     ut__consensus_members_become_leader(h); /* >>> rmemb <<< */
+    /* >>> rstat: flow control counts from here (the no-op is not counted) */
+    h->unc_bytes = 0;
+    h->unc_done = h->log.last;
+    /* <<< rstat */
     ut__consensus_pend(h, UT__CONSENSUS_PEND_ENTS | UT__CONSENSUS_PEND_CHECK |
                               UT__CONSENSUS_PEND_FLUSH);
     h->heartbeat_start = h->now;
@@ -444,6 +460,20 @@ static int campaign(ut_consensus_t *h)
         return rc;
     return h->cfg.pre_vote ? start_pre_vote(h) : start_election(h);
 }
+
+/* >>> rxfer: thesis §3.10, the target of a leader transfer campaigns at
+ * once, skipping pre-vote (its leader asked it to). */
+int ut__consensus_start_election_now(ut_consensus_t *h)
+{
+    if (h->term >= UT__CONSENSUS_MAX_TERM)
+        return UT__CONSENSUS_REFUSE(h, UT_ERANGE, "campaign-refused", "term space exhausted",
+                                    h->term, 0, "campaign: term space exhausted");
+    int rc = reserve_election(h);
+    if (rc != UT_OK)
+        return rc;
+    return start_election(h);
+}
+/* <<< rxfer */
 
 /* §5.4.1: grant only to a candidate whose log is at least as up-to-date. */
 static bool log_up_to_date(const ut_consensus_t *h, uint64_t lterm, uint64_t lindex)
@@ -624,9 +654,12 @@ int ut_consensus_new(ut_consensus_t **out, const ut_consensus_config_t *cfg)
     h->cfg = *cfg;
     h->cfg.voters = NULL; /* not kept: the caller owns them */
     h->cfg.observers = NULL;
+    if (h->cfg.max_uncommitted_bytes != 0)
+        h->propose_gate |= UT__CONSENSUS_GATE_FLOW;
     h->id = cfg->id;
     _Static_assert(2 * UT_CONSENSUS_MAX_NODES == 128 && UT__CONSENSUS_MAX_SLOTS < 255,
                    "peer_slot: 128 entries (ut__consensus_peer_hash) of slot + 1 in a byte");
+    h->max_inflight_bytes = cfg->max_inflight_bytes; /* >>> rstat <<< (before the windows) */
     /* >>> rmemb: ids, prs, peer_slot ... from the configuration */
     ut__consensus_members_init(h, cfg);
     /* <<< rmemb */
@@ -768,6 +801,10 @@ static int tick_leader(ut_consensus_t *h, uint64_t old_now)
             return ut__consensus_oom(h, rc, "tick");
         }
     }
+    /* >>> rxfer: a transfer that did not finish in time is aborted (thesis §3.10) */
+    if (UT__UNLIKELY(h->xfer_target != 0))
+        ut__consensus_transfer_tick(h);
+    /* <<< rxfer */
     /* Thesis §6.2: step down when a majority has not been heard from for
      * an election timeout, so a partitioned leader stops serving. */
     if (h->cfg.check_quorum && now_ms - h->quorum_start >= h->cfg.election_timeout_ms) {
@@ -891,6 +928,10 @@ static UT__CONSENSUS_NOINLINE int propose_slow(ut_consensus_t *h, const void *da
         return UT__CONSENSUS_REFUSE(h, UT_ENOTLEADER, "propose-refused", "not the leader",
                                     h->leader, 0, "propose: not the leader (leader is %llu)",
                                     (unsigned long long)h->leader);
+    /* >>> rxfer: thesis §3.10, no proposals while leadership is handed over */
+    if (h->propose_gate & UT__CONSENSUS_GATE_XFER)
+        return ut__consensus_transfer_busy(h, "propose-refused", "propose");
+    /* <<< rxfer */
     /* A leader sends every entry, alone if need be: one that no frame can
      * carry would stall replication behind it for good. */
     if (len > UT_CONSENSUS_MAX_ENTRY_BYTES)
@@ -902,6 +943,12 @@ static UT__CONSENSUS_NOINLINE int propose_slow(ut_consensus_t *h, const void *da
     if (rc != UT_OK)
         return UT__CONSENSUS_REFUSE(h, rc, "propose-refused", "out of memory", len, 0,
                                     "propose: out of memory");
+    /* >>> rstat: flow control (etcd-io/raft MaxUncommittedEntriesSize);
+     * after the reservation, so a refusal by either counts nothing */
+    if (h->cfg.max_uncommitted_bytes != 0 &&
+        (rc = ut__consensus_flow_admit(h, len, "propose")) != UT_OK)
+        return rc;
+    /* <<< rstat */
     propose_append(h, data, len, out_index);
     return UT_OK;
 }
@@ -933,6 +980,10 @@ int ut_consensus_propose_batch(ut_consensus_t *h, const ut_consensus_buf_t *bufs
         return UT__CONSENSUS_REFUSE(h, UT_ENOTLEADER, "propose-refused", "not the leader",
                                     h->leader, 0, "propose_batch: not the leader (leader is %llu)",
                                     (unsigned long long)h->leader);
+    /* >>> rxfer: thesis §3.10, no proposals while leadership is handed over */
+    if (UT__UNLIKELY(h->propose_gate & UT__CONSENSUS_GATE_XFER))
+        return ut__consensus_transfer_busy(h, "propose-refused", "propose_batch");
+    /* <<< rxfer */
     /* All or nothing: every payload checked, all the room reserved, before
      * the first entry is appended. */
     size_t bytes = 0;
@@ -955,6 +1006,11 @@ int ut_consensus_propose_batch(ut_consensus_t *h, const ut_consensus_buf_t *bufs
     if (rc != UT_OK)
         return UT__CONSENSUS_REFUSE(h, rc, "propose-refused", "out of memory", n, bytes,
                                     "propose_batch: out of memory (%zu entries)", n);
+    /* >>> rstat: flow control, the batch as a whole */
+    if (UT__UNLIKELY(h->cfg.max_uncommitted_bytes != 0) &&
+        (rc = ut__consensus_flow_admit(h, bytes, "propose_batch")) != UT_OK)
+        return rc;
+    /* <<< rstat */
     if (first_index != NULL)
         *first_index = h->log.last + 1;
     if (n == 0)
@@ -1243,6 +1299,10 @@ static UT__CONSENSUS_ALWAYS_INLINE int append_resp_apply(ut_consensus_t *h, cons
             if (r->index > h->log.commit)
                 ut__consensus_maybe_commit(h);
         }
+        /* >>> rxfer: the transfer's target may now be caught up (thesis §3.10) */
+        if (UT__UNLIKELY(h->xfer_target != 0))
+            ut__consensus_transfer_acked(h, slot);
+        /* <<< rxfer */
         return UT_OK;
     }
     /* >>> rsnap: the snapshot decides where this follower resumes */
@@ -1338,10 +1398,18 @@ static int handle_vote(ut_consensus_t *h, const ut_msg_t *m)
         return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused",
                                     "malformed vote request: last log term", m->term, m->from,
                                     "step: vote request with impossible last log term");
+    /* >>> rxfer: only a real candidacy comes from a transfer (thesis §3.10) */
+    if (UT__UNLIKELY(pre && v->transfer))
+        return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused",
+                                    "malformed pre-vote request: transfer flag", m->term, m->from,
+                                    "step: pre-vote request with the transfer flag set");
+    /* <<< rxfer */
     int rc = ut__consensus_msgbuf_reserve(h->live, 1, 0);
     if (rc != UT_OK)
         return rc;
-    if (m->term > h->term && in_lease(h)) {
+    /* Thesis §3.10: a candidacy its leader asked for (v->transfer) is not
+     * ignored for that leader's lease. */
+    if (m->term > h->term && in_lease(h) && !v->transfer /* >>> rxfer <<< */) {
         /* thesis §4.2.3: ignore, a leader is alive */
         UT__CONSENSUS_TRACE(h, UT_TRACE_WARN, pre ? "pre-vote-refused" : "vote-refused",
                             "leader lease: a leader is alive", m->term, m->from);
@@ -1520,6 +1588,7 @@ UT__CONSENSUS_NOINLINE static int step_snapshot(ut_consensus_t *h, const ut_msg_
         } else if (m->term > h->term) {
             rc = become_follower(h, m->term, 0, "response of a higher term");
         } else {
+            h->prs[slot].heard = h->now + 1; /* >>> rstat <<< */
             rc = ut__consensus_handle_snapshot_resp(h, m, slot);
         }
     }
@@ -1551,6 +1620,10 @@ int ut_consensus_step(ut_consensus_t *h, const ut_msg_t *m)
             (m->type == UT_MSG_READ_INDEX || m->type == UT_MSG_READ_INDEX_RESP))
             return ut__consensus_step_read(h, m);
         /* <<< rread */
+        /* >>> rxfer: TimeoutNow takes the out-of-line path whole */
+        if (m != NULL && m->to == h->id && m->type == UT_MSG_TIMEOUT_NOW)
+            return ut__consensus_step_timeout_now(h, m);
+        /* <<< rxfer */
         int rc = step_envelope(h, m);
         if (rc != UT_OK)
             return rc;
@@ -1606,6 +1679,7 @@ static int step_member(ut_consensus_t *h, const ut_msg_t *m, size_t slot)
     default:
         break;
     }
+    h->prs[slot].heard = h->now + 1; /* >>> rstat: a response from a member <<< */
     /* Responses. A higher term in a response means we are behind (§5.1);
      * a granted pre-vote carries the proposed term and is not one. */
     if (m->term > h->term && !(m->type == UT_MSG_PREVOTE_RESP && m->body.vote_resp.granted)) {

@@ -85,8 +85,8 @@ struct ut_consensus {
     /* >>> rmemb: membership (consensus/membership.c) */
     ut__consensus_members_t mb;
     /* <<< rmemb */
-    /* In-flight payload bytes per follower, 0 = no limit (not public yet:
-     * always 0, so the window counts messages only, as it always has). */
+    /* In-flight payload bytes per follower, 0 = no limit: cfg.max_inflight_bytes
+     * (rstat). */
     uint64_t max_inflight_bytes;
 
     /* Persistent state (§5, Figure 2; the commit index is the log's
@@ -153,6 +153,12 @@ struct ut_consensus {
     } snd[UT_CONSENSUS_MAX_NODES];
     /* <<< rsnap */
     /* >>> rstat: flow control (consensus/rstat.c) */
+    /* Leader with cfg.max_uncommitted_bytes set (always 0 otherwise): the
+     * payload bytes of the NORMAL entries it appended in its term that are
+     * not committed yet (etcd-io/raft's uncommittedSize). Entries up to
+     * unc_done hold no bytes still counted; the release walks the committed
+     * ones after it. */
+    uint64_t unc_bytes, unc_done;
     /* <<< rstat */
     /* Nonzero sends every ut_consensus_propose() to its slow path: one
      * UT__CONSENSUS_GATE_* bit per feature that must see each proposal
@@ -160,6 +166,12 @@ struct ut_consensus {
     uint8_t propose_gate;
 
     /* >>> rxfer: leader transfer (consensus/rxfer.c) */
+    /* Leader: the voter leadership is being handed to (thesis §3.10), 0 for
+     * none; while set, UT__CONSENSUS_GATE_XFER is set in propose_gate. */
+    uint64_t xfer_target;
+    uint64_t xfer_start;   /* when the transfer began (it aborts one election timeout later) */
+    uint64_t xfer_sent_at; /* when TimeoutNow was last sent (valid with xfer_sent) */
+    bool xfer_sent;
     /* <<< rxfer */
 
     /* >>> rread: reads (consensus/rread.c; thesis §6.4) */
@@ -336,10 +348,49 @@ void ut__consensus_snapshot_config(const ut_consensus_t *h, uint64_t index,
                                    ut_consensus_membership_t *out, uint64_t *ids);
 /* <<< rsnap */
 
-/* >>> rstat */
+/* >>> rstat: flow control (consensus/rstat.c; etcd-io/raft's
+ * MaxUncommittedEntriesSize and MaxInflightBytes) */
+/* Leader, max_uncommitted_bytes set: may bytes more payload be appended?
+ * UT_OK and counted, or UT_EBUSY refused (errmsg names ctx). */
+UT__CONSENSUS_NOINLINE int ut__consensus_flow_admit(ut_consensus_t *h, uint64_t bytes,
+                                                    const char *ctx);
+/* The commit index rose: the bytes of the entries it committed go. */
+UT__CONSENSUS_NOINLINE void ut__consensus_flow_release(ut_consensus_t *h);
+/* Leader, max_inflight_bytes set: the payload bytes the next AppendEntries
+ * to p may carry (at most cap), or 0 when its next entry must wait for
+ * acknowledgements (something is in flight and it does not fit). */
+UT__CONSENSUS_NOINLINE size_t ut__consensus_flow_room(const ut_consensus_t *h,
+                                                      const ut__consensus_progress_t *p,
+                                                      size_t cap);
+/* Leader, max_inflight_bytes set, p may be sent entries by the message
+ * window (ut__consensus_needs_append): would flush_appends send it one now?
+ * Keeps has_ready() from promising an AppendEntries the byte window holds
+ * back (consensus/ready.c). */
+UT__CONSENSUS_NOINLINE bool ut__consensus_flow_sendable(const ut_consensus_t *h,
+                                                        const ut__consensus_progress_t *p);
 /* <<< rstat */
 
-/* >>> rxfer */
+/* >>> rxfer: leader transfer (consensus/rxfer.c; thesis §3.10) */
+/* raft.c's own step for rxfer.c: campaign at once, without pre-vote (the
+ * target of a transfer). UT_ERANGE when the term space is exhausted,
+ * UT_ENOMEM; nothing changed then. */
+int ut__consensus_start_election_now(ut_consensus_t *h);
+/* Leader, an AppendEntries response from slot raised or confirmed its match
+ * (only called while a transfer is under way): TimeoutNow once the target
+ * holds the leader's last entry. */
+UT__CONSENSUS_NOINLINE void ut__consensus_transfer_acked(ut_consensus_t *h, size_t slot);
+/* Leader's tick while a transfer is under way: abort it after one election
+ * timeout, or when the target is no voter any more. */
+UT__CONSENSUS_NOINLINE void ut__consensus_transfer_tick(ut_consensus_t *h);
+/* The node stops leading: the transfer (if any) ends. */
+UT__CONSENSUS_NOINLINE void ut__consensus_transfer_end(ut_consensus_t *h, const char *why);
+/* The refusal of a proposal or a membership change during a transfer
+ * (UT_EBUSY); ev is the trace event, ctx the call. */
+int ut__consensus_transfer_busy(ut_consensus_t *h, const char *ev, const char *ctx);
+/* ut_consensus_step() for UT_MSG_TIMEOUT_NOW, whole (envelope included). */
+UT__CONSENSUS_NOINLINE int ut__consensus_step_timeout_now(ut_consensus_t *h, const ut_msg_t *m);
+/* The target of the transfer under way, 0 for none (for the status). */
+uint64_t ut__consensus_transfer_target(const ut_consensus_t *h);
 /* <<< rxfer */
 
 /* >>> rread: linearizable reads (consensus/rread.c; thesis §6.4) */
@@ -403,6 +454,11 @@ static inline void ut__consensus_maybe_commit(ut_consensus_t *h)
         ut__consensus_pend(h, UT__CONSENSUS_PEND_COMMIT);
     }
 #endif
+    /* >>> rstat: flow control, the committed entries' bytes are released
+     * (one predictable branch: unc_bytes is 0 without a limit) */
+    if (UT__UNLIKELY(h->unc_bytes != 0))
+        ut__consensus_flow_release(h);
+    /* <<< rstat */
 }
 
 #endif

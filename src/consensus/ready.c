@@ -44,7 +44,11 @@ static bool pending_appends(const ut_consensus_t *h)
     if (h->role != UT_CONSENSUS_LEADER)
         return false;
     for (size_t i = 0; i < h->n_members; i++)
-        if (i != h->self && ut__consensus_needs_append(h, &h->prs[i]))
+        if (i != h->self &&
+            ut__consensus_needs_append(h, &h->prs[i])
+            /* >>> rstat: the byte window may hold it back (flush_appends) */
+            && (h->max_inflight_bytes == 0 || ut__consensus_flow_sendable(h, &h->prs[i]))
+            /* <<< rstat */)
             return true;
     return false;
 }

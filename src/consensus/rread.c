@@ -226,7 +226,10 @@ static int leader_read(ut_consensus_t *h, const void *ctx, size_t len, uint64_t 
     void *copy;
     int rc;
     /* Thesis §6.4.1: within the lease, no round. */
-    if (h->cfg.read_mode == UT_CONSENSUS_READ_LEASE && committed && lease_valid(h)) {
+    /* No lease while a transfer is under way: its target may be elected
+     * inside this leader's lease (rxfer). */
+    if (h->cfg.read_mode == UT_CONSENSUS_READ_LEASE && committed && lease_valid(h) &&
+        h->xfer_target == 0) {
         rc = reserve_out(h, from == 0, from != 0);
         if (rc == UT_OK)
             rc = copy_ctx(ctx, len, &copy);
@@ -345,8 +348,15 @@ void ut__consensus_reads_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
     /* Reads whose first commit came (thesis §6.4 step 1) and are
      * confirmed: local ones go out in this ready, forwarded ones in the
      * next (on UT_ENOMEM they wait for a later ready). */
-    if (h->role == UT_CONSENSUS_LEADER && READS->n != 0 && reserve_release(h) == UT_OK)
+    uint32_t pending = h->pending;
+    if (h->role == UT_CONSENSUS_LEADER && READS->n != 0 && reserve_release(h) == UT_OK) {
         release(h);
+        /* The read states it pushed go out in this ready: they are no
+         * work for the next one (has_ready() must not promise an empty
+         * ready); the answers it queued to followers are. */
+        if (h->live->n == 0)
+            h->pending = pending;
+    }
     ut_consensus_read_state_t *t = READS->out;
     size_t cap = READS->cap_out;
     READS->out = READS->live;

@@ -17,7 +17,9 @@
 
 /* Size of the fields section of each type in minor version 1 (v10 false) or
  * 1.0 (v10 true: a frame of minor 0); 0 for a type without a body (unknown or
- * reserved). 1.1 appended vote.transfer and the two read_round (§5 rule 1). */
+ * reserved). 1.1 appended vote.transfer and the two read_round (§5 rule 1) and
+ * gave TIMEOUT_NOW and READ_INDEX(_RESP) bodies (§5 rule 4): a 1.0 frame of
+ * those types is corrupt, as it was for a 1.0 decoder. */
 static size_t ut__msg_fields_size(uint32_t type, bool v10)
 {
     switch (type) {
@@ -31,10 +33,10 @@ static size_t ut__msg_fields_size(uint32_t type, bool v10)
         return UT__MSG_COMMON_FIELDS + 24u + 4u + 2u + (v10 ? 0u : 8u);
         /* >>> rxfer: TIMEOUT_NOW: common fields only; READ_INDEX(_RESP): index, u32 len */
     case UT_MSG_TIMEOUT_NOW:
-        return UT__MSG_COMMON_FIELDS;
+        return v10 ? 0u : UT__MSG_COMMON_FIELDS;
     case UT_MSG_READ_INDEX:
     case UT_MSG_READ_INDEX_RESP:
-        return UT__MSG_COMMON_FIELDS + 8u + 4u;
+        return v10 ? 0u : UT__MSG_COMMON_FIELDS + 8u + 4u;
         /* <<< rxfer */
         /* >>> rsnap: index, term, offset, total, u32 len; index, term, next, done */
     case UT_MSG_SNAPSHOT:

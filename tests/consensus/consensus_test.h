@@ -40,8 +40,11 @@ int consensus_group_rsim(void);
 int consensus_group_rutsim(void);
 /* <<< rutsim */
 /* >>> rstat */
+int consensus_group_flow(void);
+int consensus_group_status(void);
 /* <<< rstat */
 /* >>> rxfer */
+int consensus_group_transfer(void);
 /* <<< rxfer */
 /* >>> rread */
 int consensus_group_reads(void);

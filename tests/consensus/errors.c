@@ -362,7 +362,8 @@ static void test_step_survives_random_messages(void **state)
                 break;
             }
             int rc = ut_consensus_step(h, &m);
-            if (rc != UT_OK && rc != UT_EINVAL && rc != UT_ENOTFOUND && rc != UT_ESTALE)
+            if (rc != UT_OK && rc != UT_EINVAL && rc != UT_ENOTFOUND && rc != UT_ESTALE &&
+                rc != UT_ESTATE /* >>> rxfer: a TimeoutNow this node may not obey <<< */)
                 fail_msg("iteration %d: step returned %s", it, ut_err_name(rc));
         }
         raw_drain(h, &out);

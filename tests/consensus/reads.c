@@ -314,6 +314,47 @@ static void test_lease_serves_then_falls_back(void **state)
     free(g);
 }
 
+/* No lease read while a leader transfer is under way (thesis §3.10 with
+ * §6.4.1): the target campaigns without waiting out the voters' leases, so
+ * it may win inside the old leader's lease. The read takes a quorum round
+ * instead; status reports the transfer and the pending read meanwhile. */
+static void test_no_lease_read_during_transfer(void **state)
+{
+    (void)state;
+    rc_cluster_t c;
+    ut_consensus_config_t cfg = cfg_base();
+    cfg.read_mode = UT_CONSENSUS_READ_LEASE;
+    cfg.max_clock_drift_ms = 200;
+    cluster(&c, 3, 0, &cfg);
+    got_t *g = watch(&c);
+    elect_and_commit(&c, 1, 2);
+    rc_run(&c, 3 * c.cfg.heartbeat_ms);
+    /* Node 3 cut off and behind: the transfer to it stays under way. */
+    rc_isolate(&c, 3);
+    assert_int_equal(rc_propose(&c, 1, "w", 1, NULL), UT_OK);
+    rc_run(&c, 2 * c.cfg.heartbeat_ms);
+    assert_int_equal(ut_consensus_transfer(rc_h(&c, 1), 3), UT_OK);
+    rc_process(&c, 1);
+    ut_consensus_status_t st;
+    assert_int_equal(ut_consensus_status_init(&st, UT_CONSENSUS_STATUS_VERSION), UT_OK);
+    assert_int_equal(ut_consensus_status(rc_h(&c, 1), &st), UT_OK);
+    assert_int_equal(st.transfer_target, 3);
+    uint64_t sent = c.sent;
+    assert_int_equal(rd(&c, 1, "during"), UT_OK);
+    rc_process(&c, 1);
+    assert_int_equal(count(g, 1, "during"), 0); /* not at once: no lease */
+    assert_true(c.sent > sent);                 /* a round instead */
+    assert_int_equal(ut_consensus_status(rc_h(&c, 1), &st), UT_OK);
+    assert_int_equal(st.pending_reads, 1);
+    rc_drain(&c, 1000); /* node 2 answers the round */
+    assert_int_equal(count(g, 1, "during"), 1);
+    assert_int_equal(ut_consensus_status(rc_h(&c, 1), &st), UT_OK);
+    assert_int_equal(st.pending_reads, 0);
+    rc_heal(&c);
+    rc_destroy(&c);
+    free(g);
+}
+
 /* ut_consensus_new validates the read fields. */
 static void test_read_config_validation(void **state)
 {
@@ -625,6 +666,7 @@ int consensus_group_reads(void)
         cmocka_unit_test(test_duplicate_contexts_answered_once),
         cmocka_unit_test(test_follower_and_observer_forward),
         cmocka_unit_test(test_lease_serves_then_falls_back),
+        cmocka_unit_test(test_no_lease_read_during_transfer),
         cmocka_unit_test(test_read_config_validation),
         cmocka_unit_test(test_bound_ebusy),
         cmocka_unit_test(test_read_errors),

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* libFuzzer target: decode arbitrary bytes. Whatever decodes must be a valid
  * message, must re-encode, and the re-encoding must decode to an equal
- * message. A 1.0 frame must re-encode to exactly its own bytes (the format
- * has one encoding per message). Any violation aborts, which libFuzzer
+ * message. A frame of the minor this library writes (1.1) must re-encode to
+ * exactly its own bytes (the format has one encoding per message); a 1.0
+ * frame re-encodes as 1.1, without its bytes compared. Any violation aborts, which libFuzzer
  * reports as a crash. */
 #include <stdint.h>
 #include <stdio.h>
@@ -54,7 +55,8 @@ static void check_one(const uint8_t *data, size_t size)
 
     size_t need = 0;
     FUZZ_CHECK(ut_msg_encoded_size(&m2, &need) == UT_OK);
-    FUZZ_CHECK(need <= used2);
+    /* A 1.0 frame re-encodes as 1.1: at most 8 bytes longer (read_round). */
+    FUZZ_CHECK(need <= used2 + (data[3] == 0 ? 8u : 0u));
     unsigned char *buf = malloc(need);
     FUZZ_CHECK(buf != NULL);
     size_t len = 0;

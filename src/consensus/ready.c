@@ -68,12 +68,16 @@ static bool work_pending(const ut_consensus_t *h, uint32_t p)
 
 bool ut_consensus_has_ready(const ut_consensus_t *h)
 {
-    if (!ut__consensus_valid(h) || ut__readyseq_busy(&h->rseq))
+    if (!ut__consensus_valid(h))
         return false;
+    /* No bit: no work, whether a ready is outstanding or not (the common
+     * answer, so it is tested first). */
     uint32_t p = h->pending;
+    if (p == 0 || ut__readyseq_busy(&h->rseq))
+        return false;
     if (p & UT__CONSENSUS_PEND_EXACT)
         return true; /* the common case with work: no comparison at all */
-    return p != 0 && work_pending(h, p);
+    return work_pending(h, p);
 }
 
 /* The 0.3.0 fields and the reserved words after them, zeroed at once (the

@@ -109,15 +109,13 @@ static void msgbuf_free(ut__consensus_msgbuf_t *b)
     memset(b, 0, sizeof *b);
 }
 
-/* Room must have been reserved with ut__consensus_msgbuf_reserve(). */
-static ut_msg_t *push_msg(ut_consensus_t *h, ut_msg_type_t type, uint64_t to, uint64_t term)
+/* push_msg() but for the body, which the caller writes whole (every byte
+ * push_msg() would clear). Room must have been reserved. */
+static UT__CONSENSUS_ALWAYS_INLINE ut_msg_t *push_msg_head(ut_consensus_t *h, ut_msg_type_t type,
+                                                           uint64_t to, uint64_t term)
 {
     ut__consensus_msgbuf_t *b = h->live;
     ut_msg_t *m = &b->msgs[b->n];
-    /* Clear only what the bodies use: this runs for every message. The
-     * rest of the slot was zeroed when the buffer grew and is never written
-     * (ut__consensus_msgbuf_reserve), so the whole message is defined (consensus.h). */
-    memset(&m->body, 0, sizeof m->body.append);
     m->type = type;
     m->from = h->id;
     m->to = to;
@@ -125,6 +123,17 @@ static ut_msg_t *push_msg(ut_consensus_t *h, ut_msg_type_t type, uint64_t to, ui
     b->off[b->n] = SIZE_MAX;
     b->n++;
     ut__consensus_pend(h, UT__CONSENSUS_PEND_MSGS);
+    return m;
+}
+
+/* Room must have been reserved with ut__consensus_msgbuf_reserve(). */
+static ut_msg_t *push_msg(ut_consensus_t *h, ut_msg_type_t type, uint64_t to, uint64_t term)
+{
+    ut_msg_t *m = push_msg_head(h, type, to, term);
+    /* Clear only what the bodies use: this runs for every message. The
+     * rest of the slot was zeroed when the buffer grew and is never written
+     * (ut__consensus_msgbuf_reserve), so the whole message is defined (consensus.h). */
+    memset(&m->body, 0, sizeof m->body.append);
     return m;
 }
 
@@ -233,15 +242,22 @@ void ut__consensus_send_heartbeat(ut_consensus_t *h, size_t slot)
 /* Send entries [p->next, ...] to p, batched up to the configured limits
  * (max_bytes payload bytes but for the first entry). Caller reserved one
  * message and the entries. */
+/* send_append() writes every field of the body (push_msg_head): a field
+ * added to ut_msg_append_t must be written there too. */
+_Static_assert(sizeof(ut_msg_append_t) ==
+                   4 * sizeof(uint64_t) + sizeof(size_t) + sizeof(const ut_entry_t *),
+               "send_append() must write every field of the append body");
+
 static void send_append(ut_consensus_t *h, size_t slot, size_t max_entries, size_t max_bytes)
 {
     ut__consensus_progress_t *p = &h->prs[slot];
     uint64_t prev = p->next - 1;
-    ut_msg_t *m = push_msg(h, UT_MSG_APPEND, h->ids[slot], h->term);
+    ut_msg_t *m = push_msg_head(h, UT_MSG_APPEND, h->ids[slot], h->term);
     m->body.append.prev_index = prev;
     m->body.append.prev_term = ut__consensus_log_term(&h->log, prev);
     m->body.append.commit = h->log.commit;
     m->body.append.read_round = h->read_round; /* >>> rread <<< */
+    m->body.append.entries = NULL;
     size_t n = 0, bytes = 0;
     ut__consensus_msgbuf_t *b = h->live;
     if (max_entries == 0) {

@@ -1205,7 +1205,9 @@ append_impl(ut_consensus_t *h, const ut_msg_t *m, bool cfg_checked)
 #endif
     }
 
-    ut_msg_t *r = push_msg(h, UT_MSG_APPEND_RESP, m->from, h->term);
+    /* push_msg(), inlined: the answer to every AppendEntries */
+    ut_msg_t *r = push_msg_head(h, UT_MSG_APPEND_RESP, m->from, h->term);
+    memset(&r->body, 0, sizeof r->body.append);
     r->body.append_resp.read_round = a->read_round; /* >>> rread: thesis §6.4 echo <<< */
     if (!ok) {
         /* >>> rsnap */

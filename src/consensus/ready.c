@@ -148,11 +148,10 @@ int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
         return UT__CONSENSUS_REFUSE(h, rc, "ready-refused", "out of memory", 0, 0,
                                     "ready: out of memory");
 
-    h->rd_hs.term = h->term;
-    h->rd_hs.vote = h->vote;
-    h->rd_hs.commit = h->log.commit;
-    rd->hard_state = h->rd_hs;
-    rd->hard_state_changed = !hs_equal(&h->rd_hs, &h->last_hs);
+    ut_consensus_hard_state_t hs = {.term = h->term, .vote = h->vote, .commit = h->log.commit};
+    h->rd_hs = hs;
+    rd->hard_state = hs;
+    rd->hard_state_changed = !hs_equal(&hs, &h->last_hs);
 #ifdef UT__FAULT_FORGET_VOTE
     /* Test-only broken variant: the vote never reaches stable storage, so a
      * restarted node can vote twice in one term. The safety tests must

@@ -208,9 +208,12 @@ int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
 
 bool ut_consensus_ready_empty(const ut_consensus_ready_t *rd)
 {
-    return rd == NULL || (!rd->hard_state_changed && rd->truncate_from == 0 && rd->n_entries == 0 &&
-                          rd->n_msgs == 0 && rd->n_committed == 0 && !rd->soft_state_changed &&
-                          rd->snapshot == NULL /* rsnap */ && rd->n_read_states == 0 /* rread */);
+    /* The field most often set first (messages: every ready of R1 but the
+     * leader's commit), then the rest. */
+    return rd == NULL ||
+           (rd->n_msgs == 0 && !rd->hard_state_changed && rd->n_entries == 0 &&
+            rd->n_committed == 0 && rd->truncate_from == 0 && !rd->soft_state_changed &&
+            rd->snapshot == NULL /* rsnap */ && rd->n_read_states == 0 /* rread */);
 }
 
 int ut_consensus_advance(ut_consensus_t *h, const ut_consensus_ready_t *rd)

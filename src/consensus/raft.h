@@ -138,8 +138,7 @@ struct ut_consensus {
     ut_consensus_snapshot_t *snap;
     const unsigned char *snap_image;
     uint64_t snap_image_len;
-    /* UT__CONSENSUS_SNAP_* bits: work for ready() (one test when none). */
-    uint8_t snap_flags;
+    /* snap_flags: with reads_work in rare_work below. */
     /* Follower: the image being received (its chunk is the future snap). */
     struct {
         ut__bytes_chunk_t *chunk; /* NULL: no transfer */
@@ -176,7 +175,7 @@ struct ut_consensus {
 
     /* >>> rread: reads (consensus/rread.c; thesis §6.4) */
     uint64_t read_round; /* leader: the latest ReadIndex round; every AppendEntries carries it */
-    uint8_t reads_work;  /* UT__CONSENSUS_READS_*: read work for ready() / advance() */
+    /* reads_work: with snap_flags in rare_work below. */
     struct {
         struct ut__consensus_read *q; /* leader: the reads it holds, in request order */
         size_t n, cap;
@@ -193,6 +192,19 @@ struct ut_consensus {
         } sent[16];
     } reads;
     /* <<< rread */
+
+    /* >>> rperf: the rare work of ready() in one word, so that its common
+     * path tests both with one compare (rare_work == 0: neither). */
+    union {
+        struct {
+            /* rsnap: UT__CONSENSUS_SNAP_* bits, work for ready() */
+            uint8_t snap_flags;
+            /* rread: UT__CONSENSUS_READS_*, read work for ready() / advance() */
+            uint8_t reads_work;
+        };
+        uint16_t rare_work;
+    };
+    /* <<< rperf */
 };
 
 /* Pending-work summary bits (h->pending). EXACT bits mean ready() has work

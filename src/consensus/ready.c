@@ -106,6 +106,41 @@ static void empty_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
     clear_tail(rd);
 }
 
+/* The end of a non-empty ready(): soft state, sequence, cursors, and with
+ * rare set the snapshot and read hooks (raft.h, rare_work). */
+static UT__CONSENSUS_ALWAYS_INLINE void ready_finish(ut_consensus_t *h, ut_consensus_ready_t *rd,
+                                                     uint64_t apply_to, bool rare)
+{
+    /* >>> rsnap: a received snapshot (installed before the entries), and
+     * the housekeeping of snapshot messages and retired snapshots */
+    if (rare && h->snap_flags != 0)
+        ut__consensus_snapshot_ready(h, rd);
+    /* <<< rsnap */
+    rd->soft_state_changed = h->role != h->last_role || h->leader != h->last_leader;
+    rd->state = h->role;
+    rd->leader = h->leader;
+    h->last_role = h->role;
+    h->last_leader = h->leader;
+
+    rd->seq_ = ut__readyseq_hand_out(&h->rseq, false);
+    h->rd_last_entry = h->log.last;
+    h->rd_applied = apply_to;
+    /* Everything is handed out but committed entries beyond the batch. */
+    h->pending = apply_to < h->log.commit ? UT__CONSENSUS_PEND_COMMIT : 0;
+    h->log.stable = h->log.last;
+    h->log.truncate_from = 0;
+    /* >>> rread: read states (and the reads whose first commit came) */
+    if (rare && h->reads_work != 0)
+        ut__consensus_reads_ready(h, rd);
+    /* <<< rread */
+}
+
+static UT__CONSENSUS_NOINLINE void ready_finish_rare(ut_consensus_t *h, ut_consensus_ready_t *rd,
+                                                     uint64_t apply_to)
+{
+    ready_finish(h, rd, apply_to, true);
+}
+
 int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
 {
     if (!ut__consensus_valid(h) || rd == NULL)
@@ -181,28 +216,12 @@ int ut_consensus_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
     rd->n_msgs = h->out->n;
 
     clear_tail(rd);
-    /* >>> rsnap: a received snapshot (installed before the entries), and
-     * the housekeeping of snapshot messages and retired snapshots */
-    if (UT__UNLIKELY(h->snap_flags != 0))
-        ut__consensus_snapshot_ready(h, rd);
-    /* <<< rsnap */
-    rd->soft_state_changed = h->role != h->last_role || h->leader != h->last_leader;
-    rd->state = h->role;
-    rd->leader = h->leader;
-    h->last_role = h->role;
-    h->last_leader = h->leader;
-
-    rd->seq_ = ut__readyseq_hand_out(&h->rseq, false);
-    h->rd_last_entry = h->log.last;
-    h->rd_applied = apply_to;
-    /* Everything is handed out but committed entries beyond the batch. */
-    h->pending = apply_to < h->log.commit ? UT__CONSENSUS_PEND_COMMIT : 0;
-    h->log.stable = h->log.last;
-    h->log.truncate_from = 0;
-    /* >>> rread: read states (and the reads whose first commit came) */
-    if (UT__UNLIKELY(h->reads_work != 0))
-        ut__consensus_reads_ready(h, rd);
-    /* <<< rread */
+    /* Snapshot and read work: one test for both (nothing below but the
+     * hooks themselves sets either). */
+    if (UT__UNLIKELY(h->rare_work != 0))
+        ready_finish_rare(h, rd, apply_to);
+    else
+        ready_finish(h, rd, apply_to, false);
     return UT_OK;
 }
 

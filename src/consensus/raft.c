@@ -270,8 +270,9 @@ static void send_append(ut_consensus_t *h, size_t slot, size_t max_entries, size
     const ut_entry_t *e = ut__consensus_log_run(&h->log, p->next, max_entries);
     if (e != NULL) {
         const ut_entry_t *run = e;
-        for (; n < max_entries; n++, e++) {
-            if (n > 0 && bytes + e->len > max_bytes)
+        bytes = e->len; /* the first entry goes whatever its size */
+        for (n = 1, e++; n < max_entries; n++, e++) {
+            if (bytes + e->len > max_bytes)
                 break;
             bytes += e->len;
         }

@@ -271,7 +271,7 @@ int ut_consensus_advance(ut_consensus_t *h, const ut_consensus_ready_t *rd)
     }
     if (h->role == UT_CONSENSUS_LEADER) {
         /* The leader counts itself only for entries on its own disk. */
-        if (h->log.persisted > h->prs[h->self].match) {
+        if (h->log.persisted > h->match[h->self]) { /* == prs[self].match */
             ut__consensus_set_match(h, h->self, h->log.persisted);
             ut__consensus_maybe_commit(h); /* marks COMMIT if it moved */
         }

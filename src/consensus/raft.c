@@ -1576,12 +1576,12 @@ UT__CONSENSUS_NOINLINE static int step_sender(ut_consensus_t *h, const ut_msg_t 
     return UT_OK;
 }
 
-/* >>> rsnap: ut_consensus_step() for UT_MSG_SNAPSHOT and SNAPSHOT_RESP
- * (past the envelope checks), apart from the hot path: the sender, §5.1's
- * term rules as step_member() applies them, then consensus/rsnap.c. */
-UT__CONSENSUS_NOINLINE static int step_snapshot(ut_consensus_t *h, const ut_msg_t *m)
+/* The envelope's term rules for the messages that take their own
+ * out-of-line step path (InstallSnapshot, TimeoutNow, ReadIndex): an
+ * impossible term, and the term-jump rule in the last 2^32 terms
+ * (consensus.h, UT_CONSENSUS_TERM_HEADROOM), each UT_EINVAL. */
+UT__CONSENSUS_NOINLINE int ut__consensus_check_term(ut_consensus_t *h, const ut_msg_t *m)
 {
-    /* The envelope's term rules (step_envelope), for these two types. */
     if (m->term == 0 || m->term > UT__CONSENSUS_MAX_TERM)
         return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused", "impossible term", m->term,
                                     m->from, "step: %s with impossible term %llu",
@@ -1591,6 +1591,18 @@ UT__CONSENSUS_NOINLINE static int step_snapshot(ut_consensus_t *h, const ut_msg_
             h, UT_EINVAL, "step-refused", "term jump in the last 2^32 terms", m->term, m->from,
             "step: %s jumps from term %llu to %llu, in the last 2^32 terms",
             ut_msg_type_name(m->type), (unsigned long long)h->term, (unsigned long long)m->term);
+    return UT_OK;
+}
+
+/* >>> rsnap: ut_consensus_step() for UT_MSG_SNAPSHOT and SNAPSHOT_RESP
+ * (past the envelope checks), apart from the hot path: the sender, §5.1's
+ * term rules as step_member() applies them, then consensus/rsnap.c. */
+UT__CONSENSUS_NOINLINE static int step_snapshot(ut_consensus_t *h, const ut_msg_t *m)
+{
+    /* The envelope's term rules (step_envelope), for these two types. */
+    int trc = ut__consensus_check_term(h, m);
+    if (trc != UT_OK)
+        return trc;
     size_t slot = ut__consensus_peer(h, m->from);
     int rc = slot >= h->n_voters ? step_sender(h, m, slot) : UT_OK;
     if (rc == UT_OK) {

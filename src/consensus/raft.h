@@ -224,6 +224,10 @@ enum {
     UT__CONSENSUS_PEND_CHECK = 16u,
     UT__CONSENSUS_PEND_FLUSH = 32u,
 };
+/* The term rules of ut_consensus_step()'s envelope, for the rare message
+ * types stepped out of line (raft.c): UT_OK or UT_EINVAL, refusal traced. */
+int ut__consensus_check_term(ut_consensus_t *h, const ut_msg_t *m);
+
 /* ut_consensus_t.propose_gate bits. */
 enum {
     UT__CONSENSUS_GATE_FLOW = 1u, /* cfg.max_uncommitted_bytes set (rstat) */

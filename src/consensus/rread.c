@@ -560,15 +560,9 @@ int ut__consensus_step_read(ut_consensus_t *h, const ut_msg_t *m)
                                     m->from, "step: malformed %s (index %llu, %u context bytes)",
                                     ut_msg_type_name(m->type), (unsigned long long)b->index,
                                     (unsigned)b->len);
-    if (m->term == 0 || m->term > UT__CONSENSUS_MAX_TERM)
-        return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused", "impossible term", m->term,
-                                    m->from, "step: %s with impossible term %llu",
-                                    ut_msg_type_name(m->type), (unsigned long long)m->term);
-    if (m->term > UT__CONSENSUS_MAX_TERM - UT_CONSENSUS_TERM_HEADROOM && m->term > h->term + 1)
-        return UT__CONSENSUS_REFUSE(
-            h, UT_EINVAL, "step-refused", "term jump in the last 2^32 terms", m->term, m->from,
-            "step: %s jumps from term %llu to %llu, in the last 2^32 terms",
-            ut_msg_type_name(m->type), (unsigned long long)h->term, (unsigned long long)m->term);
+    int trc = ut__consensus_check_term(h, m);
+    if (trc != UT_OK)
+        return trc;
     /* An answer may come from a leader this node's configuration does not
      * hold yet (thesis §4.1: it may have been added by an entry this node
      * lacks), as its AppendEntries do: known as the leader, it is heard. */

@@ -154,15 +154,9 @@ uint64_t ut__consensus_transfer_target(const ut_consensus_t *h)
  * node follows in that very term, and this node must be a voter. */
 UT__CONSENSUS_NOINLINE int ut__consensus_step_timeout_now(ut_consensus_t *h, const ut_msg_t *m)
 {
-    if (m->term == 0 || m->term > UT__CONSENSUS_MAX_TERM)
-        return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused", "impossible term", m->term,
-                                    m->from, "step: %s with impossible term %llu",
-                                    ut_msg_type_name(m->type), (unsigned long long)m->term);
-    if (m->term > UT__CONSENSUS_MAX_TERM - UT_CONSENSUS_TERM_HEADROOM && m->term > h->term + 1)
-        return UT__CONSENSUS_REFUSE(
-            h, UT_EINVAL, "step-refused", "term jump in the last 2^32 terms", m->term, m->from,
-            "step: %s jumps from term %llu to %llu, in the last 2^32 terms",
-            ut_msg_type_name(m->type), (unsigned long long)h->term, (unsigned long long)m->term);
+    int trc = ut__consensus_check_term(h, m);
+    if (trc != UT_OK)
+        return trc;
     if (ut__consensus_peer(h, m->from) == h->n_members)
         return UT__CONSENSUS_REFUSE(h, UT_ENOTFOUND, "step-refused", "not a peer", m->term, m->from,
                                     "step: %s from %llu, not a peer", ut_msg_type_name(m->type),

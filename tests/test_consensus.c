@@ -44,9 +44,6 @@ static const struct {
     /* >>> rsim */
     {"rsim", consensus_group_rsim},
     /* <<< rsim */
-    /* >>> rutsim */
-    {"rutsim", consensus_group_rutsim},
-    /* <<< rutsim */
     /* >>> rstat */
     {"flow", consensus_group_flow},
     {"status", consensus_group_status},

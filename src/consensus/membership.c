@@ -342,14 +342,24 @@ static void update_pending(ut_consensus_t *h)
                   (h->role == UT_CONSENSUS_LEADER && mb->joint && mb->conf.auto_leave);
 }
 
-void ut__consensus_members_log_changed(ut_consensus_t *h)
+void ut__consensus_members_log_changed(ut_consensus_t *h, uint64_t truncated)
 {
     ut__consensus_members_t *mb = &h->mb;
     uint64_t idx = find_config(h, h->log.last, mb->committed_index);
     uint64_t latest = idx != 0 ? idx : mb->committed_index;
+    /* Thesis §4.1: a server always uses the latest configuration in its
+     * log, committed or not, so a truncation that reached the entry in
+     * effect (or the latest one, not yet in effect) undoes it. Whatever
+     * stands at its index now is another entry (a new leader's, of another
+     * term, maybe another configuration): reload, even when the index of
+     * the latest configuration entry is the same as before (found by
+     * utsim --reads lease --changes 500 --compact auto --seed 160: a
+     * follower kept its truncated entry 152's voters after the leader's
+     * entry 152 replaced it, then led by a wrong quorum). */
+    bool undone = truncated != 0 && (truncated <= mb->conf_index || truncated <= mb->last_entry);
     mb->last_entry = latest;
 #ifndef UT__FAULT_CONFIG_ON_COMMIT
-    if (latest != mb->conf_index) {
+    if (latest != mb->conf_index || undone) {
         if (idx != 0)
             load_config(h, idx, &mb->conf);
         else
@@ -360,6 +370,7 @@ void ut__consensus_members_log_changed(ut_consensus_t *h)
 #else
     /* Test-only broken variant (mutation suite): a configuration takes
      * effect when it commits, not when it is appended (settle applies it). */
+    (void)undone;
     if (mb->conf_index > h->log.last) {
         mb->conf = mb->committed;
         mb->conf_index = mb->committed_index;

@@ -82,8 +82,9 @@ void ut__consensus_members_init(struct ut_consensus *h, const ut_consensus_confi
  * configuration and cannot fail afterwards. */
 int ut__consensus_members_reserve(struct ut_consensus *h);
 /* The entries of the log changed at or after a configuration entry, or
- * carry one (append, truncation): the latest one takes effect. */
-void ut__consensus_members_log_changed(struct ut_consensus *h);
+ * carry one (append, truncation): the latest one takes effect. truncated:
+ * the first index the log dropped before the append (0: none). */
+void ut__consensus_members_log_changed(struct ut_consensus *h, uint64_t truncated);
 /* After ut_consensus_restore() loaded the log: the configuration from it. */
 void ut__consensus_members_restored(struct ut_consensus *h);
 /* The commit index may have passed the configuration entry: record it as

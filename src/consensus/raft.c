@@ -1253,16 +1253,7 @@ append_impl(ut_consensus_t *h, const ut_msg_t *m, bool cfg_checked)
     /* >>> rmemb: thesis §4.1, a configuration entry takes effect once in the
      * log; one truncated away gives back the configuration before it. */
     if (UT__UNLIKELY(cfg_checked || (conflict != 0 && conflict <= h->mb.last_entry))) {
-        /* >>> rutsim: the configuration in effect was truncated away and a
-         * configuration entry may now stand at the same index (another
-         * term's): members_log_changed compares indexes only, so it must
-         * reload (found by utsim --reads lease --changes 500 --compact auto
-         * --seed 160: a follower kept its old entry 152's voters after the
-         * leader's entry 152 replaced it, then led by a wrong quorum) */
-        if (conflict != 0 && conflict <= h->mb.conf_index)
-            h->mb.conf_index = UINT64_MAX;
-        /* <<< rutsim */
-        ut__consensus_members_log_changed(h);
+        ut__consensus_members_log_changed(h, conflict);
     }
     /* <<< rmemb */
     uint64_t last_new = a->prev_index + a->n_entries;

@@ -414,7 +414,7 @@ static void install(ut_consensus_t *h, const ut_msg_t *m)
      * is in effect (thesis §4.1). */
     (void)ut__consensus_set_membership(h, &h->snap->membership, index);
     if (keep)
-        ut__consensus_members_log_changed(h);
+        ut__consensus_members_log_changed(h, 0);
     if (h->log.retired_chunks != NULL)
         h->snap_flags |= UT__CONSENSUS_SNAP_RETIRED;
     h->snap_flags |= UT__CONSENSUS_SNAP_OUT;

@@ -36,9 +36,6 @@ int consensus_group_membership(void);
 /* >>> rsim */
 int consensus_group_rsim(void);
 /* <<< rsim */
-/* >>> rutsim */
-int consensus_group_rutsim(void);
-/* <<< rutsim */
 /* >>> rstat */
 int consensus_group_flow(void);
 int consensus_group_status(void);

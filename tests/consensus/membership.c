@@ -589,6 +589,51 @@ static void test_config_on_append_and_truncation_revert(void **state)
     ut_consensus_free(h);
 }
 
+/* Thesis §4.1 (a server always uses the latest configuration in its log,
+ * committed or not): a configuration entry truncated away and replaced by
+ * another configuration entry at the same index (a new leader's, of
+ * another term) takes effect. Found by utsim (--reads lease --changes 500
+ * --compact auto --seed 160): the follower kept the truncated entry's
+ * voters, since only a change of the latest configuration entry's index
+ * made it reload, and once elected it counted a quorum of the wrong
+ * voters. */
+static void test_config_replaced_at_same_index(void **state)
+{
+    (void)state;
+    ut_consensus_t *h = raw_new(2); /* voters {1, 2, 3} */
+    assert_int_equal(ut_consensus_tick(h, 0), UT_OK);
+    static const uint64_t with4[] = {1, 2, 3, 4}, with5[] = {1, 2, 3, 5};
+    uint8_t p4[64], p5[64], pn[16];
+    size_t l4 = enc_conf(p4, with4, 4, NULL, 0, NULL, 0, false);
+    size_t l5 = enc_conf(p5, with5, 4, NULL, 0, NULL, 0, false);
+    rc_payload(pn, 1, 1);
+    /* Leader 1 of term 1: entry 1, then entry 2 adding voter 4 (in effect
+     * on append, uncommitted). */
+    ut_entry_t es[2] = {{1, 1, UT_ENTRY_NORMAL, 16, pn}, {1, 2, UT_ENTRY_CONFIG, (uint32_t)l4, p4}};
+    ut_msg_t m = mk_append(1, 2, 1, 0, 0, 1, es, 2);
+    STEP_OK(h, m);
+    raw_out_t out;
+    raw_drain(h, &out);
+    mview_t w = mview(h);
+    assert_true(in(w.v, w.nv, 4));
+    assert_int_equal(w.index, 2);
+    /* Leader 3 of term 2 replaces entry 2 by its own configuration entry 2,
+     * adding voter 5 instead: that one is in effect now. */
+    ut_entry_t e2 = {2, 2, UT_ENTRY_CONFIG, (uint32_t)l5, p5};
+    m = mk_append(3, 2, 2, 1, 1, 1, &e2, 1);
+    STEP_OK(h, m);
+    raw_drain(h, &out);
+    w = mview(h);
+    assert_true(in(w.v, w.nv, 5));
+    assert_int_equal(w.index, 2);
+    assert_false(in(w.v, w.nv, 4));
+    uint64_t ids[8];
+    size_t k = 0;
+    assert_int_equal(ut_consensus_nodes(h, ids, 8, &k), UT_OK);
+    assert_int_equal(k, 4);
+    ut_consensus_free(h);
+}
+
 /* Restart: the configuration comes back from the configuration entries of
  * the restored log (ut_consensus_restore), committed or not. */
 static void test_restart_recovers_configuration(void **state)
@@ -958,6 +1003,7 @@ int consensus_group_membership(void)
         cmocka_unit_test(test_remove_the_leader),
         cmocka_unit_test(test_removed_node_does_not_disrupt),
         cmocka_unit_test(test_config_on_append_and_truncation_revert),
+        cmocka_unit_test(test_config_replaced_at_same_index),
         cmocka_unit_test(test_restart_recovers_configuration),
         cmocka_unit_test(test_joint_consensus_safety),
         cmocka_unit_test(test_joint_flag_and_observer_changes),

@@ -70,6 +70,12 @@ static void update_work(ut_consensus_t *h)
     if (READS->n_out != 0 || READS->out_msgs != 0)
         w |= UT__CONSENSUS_READS_OUT;
     h->reads_work = w;
+    /* Read states waiting to be handed out: work for ready(), for certain.
+     * Within ready() (ut__consensus_reads_ready) the ones release() pushed
+     * were moved into the ready being built first: n_live is 0 there, so
+     * has_ready() promises no empty ready after it. */
+    if (READS->n_live != 0)
+        ut__consensus_pend(h, UT__CONSENSUS_PEND_MSGS);
 }
 
 /* A copy of ctx in its own allocation; *out NULL for len 0. */
@@ -139,7 +145,8 @@ static void push_state(ut_consensus_t *h, uint64_t index, void *ctx, uint32_t le
     s->index = index;
     s->ctx = ctx;
     s->len = len;
-    ut__consensus_pend(h, UT__CONSENSUS_PEND_MSGS); /* work for ready(), for certain */
+    /* No pend here: update_work() pends at the end of each entry point;
+     * one pushed from within ready() goes out in the ready being built. */
 }
 
 /* READ_INDEX_RESP to `to` (one message reserved); takes ctx. */
@@ -347,16 +354,12 @@ void ut__consensus_reads_ready(ut_consensus_t *h, ut_consensus_ready_t *rd)
     READS->round_queued = false;
     /* Reads whose first commit came (thesis §6.4 step 1) and are
      * confirmed: local ones go out in this ready, forwarded ones in the
-     * next (on UT_ENOMEM they wait for a later ready). */
-    uint32_t pending = h->pending;
-    if (h->role == UT_CONSENSUS_LEADER && READS->n != 0 && reserve_release(h) == UT_OK) {
+     * next (on UT_ENOMEM they wait for a later ready). The read states
+     * pend nothing (they are this ready's: has_ready() must not promise an
+     * empty ready after it); the answers to followers are messages, which
+     * pend (work for the next ready). */
+    if (h->role == UT_CONSENSUS_LEADER && READS->n != 0 && reserve_release(h) == UT_OK)
         release(h);
-        /* The read states it pushed go out in this ready: they are no
-         * work for the next one (has_ready() must not promise an empty
-         * ready); the answers it queued to followers are. */
-        if (h->live->n == 0)
-            h->pending = pending;
-    }
     ut_consensus_read_state_t *t = READS->out;
     size_t cap = READS->cap_out;
     READS->out = READS->live;

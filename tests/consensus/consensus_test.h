@@ -268,6 +268,55 @@ static inline void elect_and_commit(rc_cluster_t *c, uint64_t leader, size_t n_p
     RC_OK(c);
 }
 
+/* >>> rmend: setups and helpers the groups had repeated */
+/* A cluster of `voters` voters and `observers` observers on cfg, node
+ * `leader` elected and n_props entries committed (elect_and_commit). */
+static inline void cluster_led(rc_cluster_t *c, size_t voters, size_t observers,
+                               const ut_consensus_config_t *cfg, uint64_t leader, size_t n_props)
+{
+    cluster(c, voters, observers, cfg);
+    elect_and_commit(c, leader, n_props);
+}
+
+/* cfg3(id) with one observer, node `observer` (4 to 9). */
+static inline ut_consensus_config_t cfg3_observer(uint64_t id, uint64_t observer)
+{
+    static const uint64_t ids[] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+    assert_true(observer > 3 && observer <= sizeof ids / sizeof ids[0]);
+    ut_consensus_config_t cfg = cfg3(id);
+    cfg.observers = &ids[observer - 1];
+    cfg.n_observers = 1;
+    return cfg;
+}
+
+/* A standalone node on cfg (not ticked yet). */
+static inline ut_consensus_t *raw_make(const ut_consensus_config_t *cfg)
+{
+    ut_consensus_t *h = NULL;
+    assert_int_equal(ut_consensus_new(&h, cfg), UT_OK);
+    assert_non_null(h);
+    return h;
+}
+
+/* ut_consensus_status() into st, initialised first. */
+static inline void get_status(const ut_consensus_t *h, ut_consensus_status_t *st)
+{
+    assert_int_equal(ut_consensus_status_init(st, UT_CONSENSUS_STATUS_VERSION), UT_OK);
+    assert_int_equal(ut_consensus_status(h, st), UT_OK);
+}
+
+/* The entry of peer id in a status (fails the test if it has none). */
+static inline const ut_consensus_peer_status_t *peer_of(const ut_consensus_status_t *st,
+                                                        uint64_t id)
+{
+    for (size_t i = 0; i < st->n_peers; i++)
+        if (st->peers[i].id == id)
+            return &st->peers[i];
+    fail_msg("no peer %llu in the status", (unsigned long long)id);
+    return NULL;
+}
+/* <<< rmend */
+
 static inline void expect_step(ut_consensus_t *h, const ut_msg_t *m, int code, int line)
 {
     snap_t s = take(h);

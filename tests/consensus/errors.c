@@ -241,11 +241,8 @@ static void test_illegal_transitions_estate(void **state)
     ut_consensus_free(h);
 
     /* Observers cannot campaign. */
-    static const uint64_t obs[] = {4};
-    ut_consensus_config_t cfg = cfg3(4);
-    cfg.observers = obs;
-    cfg.n_observers = 1;
-    assert_int_equal(ut_consensus_new(&h, &cfg), UT_OK);
+    ut_consensus_config_t cfg = cfg3_observer(4, 4);
+    h = raw_make(&cfg);
     s = take(h);
     assert_int_equal(ut_consensus_campaign(h), UT_ESTATE);
     ASSERT_UNCHANGED(s, h);
@@ -279,13 +276,10 @@ static uint64_t xrand(uint64_t *s)
 static void test_step_survives_random_messages(void **state)
 {
     (void)state;
-    static const uint64_t obs[] = {4};
     ut_consensus_t *hs[4];
     uint64_t max_term[4] = {0}, max_commit[4] = {0};
     for (int i = 0; i < 4; i++) {
-        ut_consensus_config_t cfg = cfg3((uint64_t)i + 1);
-        cfg.observers = obs;
-        cfg.n_observers = 1;
+        ut_consensus_config_t cfg = cfg3_observer((uint64_t)i + 1, 4);
         cfg.max_append_entries = 3;
         assert_int_equal(ut_consensus_new(&hs[i], &cfg), UT_OK);
         assert_int_equal(ut_consensus_tick(hs[i], 0), UT_OK);

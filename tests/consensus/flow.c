@@ -36,18 +36,8 @@ static ut_consensus_config_t flow_cfg(size_t unc, size_t infl)
 static uint64_t unc_of(const ut_consensus_t *h)
 {
     ut_consensus_status_t st;
-    assert_int_equal(ut_consensus_status_init(&st, UT_CONSENSUS_STATUS_VERSION), UT_OK);
-    assert_int_equal(ut_consensus_status(h, &st), UT_OK);
+    get_status(h, &st);
     return st.uncommitted_bytes;
-}
-
-static const ut_consensus_peer_status_t *peer_of(const ut_consensus_status_t *st, uint64_t id)
-{
-    for (size_t i = 0; i < st->n_peers; i++)
-        if (st->peers[i].id == id)
-            return &st->peers[i];
-    fail_msg("no peer %llu in the status", (unsigned long long)id);
-    return NULL;
 }
 
 static unsigned char big[1024]; /* payload bytes; contents do not matter */
@@ -422,8 +412,7 @@ static ut_consensus_t *pipelined(const ut_consensus_config_t *cfg, sent_t *sent)
     fdrain(h, sent, UINT64_MAX);
     assert_int_equal(ut_consensus_commit_index(h), 1);
     ut_consensus_status_t st;
-    assert_int_equal(ut_consensus_status_init(&st, UT_CONSENSUS_STATUS_VERSION), UT_OK);
-    assert_int_equal(ut_consensus_status(h, &st), UT_OK);
+    get_status(h, &st);
     assert_int_equal(peer_of(&st, 3)->state, UT_CONSENSUS_REPL_PIPELINE);
     sent[0].n = sent[1].n = 0; /* the no-op is acknowledged */
     return h;
@@ -445,8 +434,7 @@ static void test_flow_inflight_window(void **state)
     assert_int_equal(ut_consensus_commit_index(h), 11);
     assert_int_equal(in_flight(&sent[1]), 90); /* 3 entries of 30, the 4th does not fit */
     ut_consensus_status_t st;
-    assert_int_equal(ut_consensus_status_init(&st, UT_CONSENSUS_STATUS_VERSION), UT_OK);
-    assert_int_equal(ut_consensus_status(h, &st), UT_OK);
+    get_status(h, &st);
     const ut_consensus_peer_status_t *p3 = peer_of(&st, 3);
     assert_int_equal(p3->inflight_bytes, 90);
     assert_int_equal(p3->inflight_msgs, 3);
@@ -587,8 +575,7 @@ static void on_send_window(rc_cluster_t *c, const ut_msg_t *m, void *ud)
         w->max_msg_bytes = b;
     w->msgs++;
     ut_consensus_status_t st;
-    assert_int_equal(ut_consensus_status_init(&st, UT_CONSENSUS_STATUS_VERSION), UT_OK);
-    assert_int_equal(ut_consensus_status(rc_h(c, 1), &st), UT_OK);
+    get_status(rc_h(c, 1), &st);
     const ut_consensus_peer_status_t *p = peer_of(&st, 3);
     if (p->inflight_msgs > 1 && p->inflight_bytes > w->limit)
         fail_msg("%llu bytes in flight to node 3", (unsigned long long)p->inflight_bytes);

@@ -123,14 +123,10 @@ static void test_observer_grants_not_counted(void **state)
 static void test_vote_from_unknown_candidate(void **state)
 {
     (void)state;
-    static const uint64_t obs[] = {5};
-    ut_consensus_config_t cfg = cfg3(5);
-    cfg.observers = obs;
-    cfg.n_observers = 1;
+    ut_consensus_config_t cfg = cfg3_observer(5, 5);
     cfg.pre_vote = true;
     cfg.check_quorum = true;
-    ut_consensus_t *h = NULL;
-    assert_int_equal(ut_consensus_new(&h, &cfg), UT_OK);
+    ut_consensus_t *h = raw_make(&cfg);
     assert_int_equal(ut_consensus_tick(h, 0), UT_OK);
     raw_out_t out;
     /* No leader known: a pre-vote, then a vote, from 4 are answered. */

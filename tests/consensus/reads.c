@@ -47,6 +47,24 @@ static got_t *watch(rc_cluster_t *c)
     return g;
 }
 
+/* A cluster (cluster_led: node 1 leads, n_props entries committed) whose
+ * read states are recorded. */
+static got_t *read_cluster(rc_cluster_t *c, size_t voters, size_t observers,
+                           const ut_consensus_config_t *cfg, size_t n_props)
+{
+    cluster_led(c, voters, observers, cfg, 1, n_props);
+    return watch(c);
+}
+
+/* Thesis §6.4.1: lease reads, 200 ms of clock drift allowed. */
+static ut_consensus_config_t cfg_lease(void)
+{
+    ut_consensus_config_t cfg = cfg_base();
+    cfg.read_mode = UT_CONSENSUS_READ_LEASE;
+    cfg.max_clock_drift_ms = 200;
+    return cfg;
+}
+
 static int rd(rc_cluster_t *c, uint64_t id, const char *ctx)
 {
     return ut_consensus_read_index(rc_h(c, id), ctx, strlen(ctx));
@@ -130,9 +148,7 @@ static void test_read_after_quorum_round(void **state)
     (void)state;
     rc_cluster_t c;
     ut_consensus_config_t cfg = cfg_base();
-    cluster(&c, 3, 0, &cfg);
-    got_t *g = watch(&c);
-    elect_and_commit(&c, 1, 3);
+    got_t *g = read_cluster(&c, 3, 0, &cfg, 3);
     uint64_t at_request = commit_of(&c, 1);
     assert_int_equal(rd(&c, 1, "r1"), UT_OK);
     assert_int_equal(rc_propose(&c, 1, "later", 5, NULL), UT_OK);
@@ -145,9 +161,7 @@ static void test_read_after_quorum_round(void **state)
     assert_true(commit_of(&c, 1) > at_request);
     /* A single voter is its own quorum: served at once. */
     rc_cluster_t one;
-    cluster(&one, 1, 0, &cfg);
-    got_t *g1 = watch(&one);
-    elect_and_commit(&one, 1, 2);
+    got_t *g1 = read_cluster(&one, 1, 0, &cfg, 2);
     assert_int_equal(rd(&one, 1, "solo"), UT_OK);
     rc_process(&one, 1);
     assert_int_equal(count(g1, 1, "solo"), 1);
@@ -168,9 +182,7 @@ static void test_deposed_leader_never_serves(void **state)
     ut_consensus_config_t cfg = cfg_base();
     cfg.check_quorum = false;
     cfg.pre_vote = false;
-    cluster(&c, 3, 0, &cfg);
-    got_t *g = watch(&c);
-    elect_and_commit(&c, 1, 2);
+    got_t *g = read_cluster(&c, 3, 0, &cfg, 2);
     rc_isolate(&c, 1);
     assert_true(rc_elect(&c, 2));
     assert_int_equal(rc_propose(&c, 2, "new", 3, NULL), UT_OK);
@@ -206,9 +218,7 @@ static void test_duplicate_contexts_answered_once(void **state)
     (void)state;
     rc_cluster_t c;
     ut_consensus_config_t cfg = cfg_base();
-    cluster(&c, 3, 0, &cfg);
-    got_t *g = watch(&c);
-    elect_and_commit(&c, 1, 1);
+    got_t *g = read_cluster(&c, 3, 0, &cfg, 1);
     assert_int_equal(rd(&c, 1, "x"), UT_OK);
     assert_int_equal(rd(&c, 1, "x"), UT_OK);
     assert_int_equal(rd(&c, 2, "y"), UT_OK);
@@ -240,9 +250,7 @@ static void test_follower_and_observer_forward(void **state)
     (void)state;
     rc_cluster_t c;
     ut_consensus_config_t cfg = cfg_base();
-    cluster(&c, 3, 1, &cfg);
-    got_t *g = watch(&c);
-    elect_and_commit(&c, 1, 2);
+    got_t *g = read_cluster(&c, 3, 1, &cfg, 2);
     rc_run(&c, 2 * c.cfg.heartbeat_ms);
     uint64_t at_request = commit_of(&c, 1);
     assert_int_equal(rd(&c, 2, "f"), UT_OK);
@@ -280,12 +288,8 @@ static void test_lease_serves_then_falls_back(void **state)
 {
     (void)state;
     rc_cluster_t c;
-    ut_consensus_config_t cfg = cfg_base();
-    cfg.read_mode = UT_CONSENSUS_READ_LEASE;
-    cfg.max_clock_drift_ms = 200;
-    cluster(&c, 3, 0, &cfg);
-    got_t *g = watch(&c);
-    elect_and_commit(&c, 1, 2);
+    ut_consensus_config_t cfg = cfg_lease();
+    got_t *g = read_cluster(&c, 3, 0, &cfg, 2);
     rc_run(&c, 3 * c.cfg.heartbeat_ms);
     uint64_t sent = c.sent;
     assert_int_equal(rd(&c, 1, "lease"), UT_OK);
@@ -322,12 +326,8 @@ static void test_no_lease_read_during_transfer(void **state)
 {
     (void)state;
     rc_cluster_t c;
-    ut_consensus_config_t cfg = cfg_base();
-    cfg.read_mode = UT_CONSENSUS_READ_LEASE;
-    cfg.max_clock_drift_ms = 200;
-    cluster(&c, 3, 0, &cfg);
-    got_t *g = watch(&c);
-    elect_and_commit(&c, 1, 2);
+    ut_consensus_config_t cfg = cfg_lease();
+    got_t *g = read_cluster(&c, 3, 0, &cfg, 2);
     rc_run(&c, 3 * c.cfg.heartbeat_ms);
     /* Node 3 cut off and behind: the transfer to it stays under way. */
     rc_isolate(&c, 3);
@@ -336,8 +336,7 @@ static void test_no_lease_read_during_transfer(void **state)
     assert_int_equal(ut_consensus_transfer(rc_h(&c, 1), 3), UT_OK);
     rc_process(&c, 1);
     ut_consensus_status_t st;
-    assert_int_equal(ut_consensus_status_init(&st, UT_CONSENSUS_STATUS_VERSION), UT_OK);
-    assert_int_equal(ut_consensus_status(rc_h(&c, 1), &st), UT_OK);
+    get_status(rc_h(&c, 1), &st);
     assert_int_equal(st.transfer_target, 3);
     uint64_t sent = c.sent;
     assert_int_equal(rd(&c, 1, "during"), UT_OK);
@@ -391,9 +390,7 @@ static void test_bound_ebusy(void **state)
     (void)state;
     rc_cluster_t c;
     ut_consensus_config_t cfg = cfg_base();
-    cluster(&c, 3, 0, &cfg);
-    got_t *g = watch(&c);
-    elect_and_commit(&c, 1, 1);
+    got_t *g = read_cluster(&c, 3, 0, &cfg, 1);
     char ctx[16];
     for (unsigned i = 0; i < UT_CONSENSUS_MAX_PENDING_READS; i++) {
         int len = snprintf(ctx, sizeof ctx, "%u", i);
@@ -553,9 +550,7 @@ static void test_joint_needs_both_majorities(void **state)
     (void)state;
     rc_cluster_t c;
     ut_consensus_config_t cfg = cfg_base();
-    cluster(&c, 3, 2, &cfg); /* voters 1 2 3, observers 4 5 */
-    got_t *g = watch(&c);
-    elect_and_commit(&c, 1, 2);
+    got_t *g = read_cluster(&c, 3, 2, &cfg, 2); /* voters 1 2 3, observers 4 5 */
     rc_run(&c, 2 * c.cfg.heartbeat_ms);
     ut_consensus_change_t ch[] = {{UT_CONSENSUS_PROMOTE, 4},
                                   {UT_CONSENSUS_PROMOTE, 5},

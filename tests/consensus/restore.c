@@ -109,12 +109,8 @@ static void test_restore_applied_skips_reapplication(void **state)
 static void expect_restore_corrupt(const ut_consensus_hard_state_t *hs, const ut_entry_t *es,
                                    size_t n, int line)
 {
-    static const uint64_t obs[] = {4};
-    ut_consensus_config_t cfg = cfg3(2);
-    cfg.observers = obs;
-    cfg.n_observers = 1;
-    ut_consensus_t *h = NULL;
-    assert_int_equal(ut_consensus_new(&h, &cfg), UT_OK);
+    ut_consensus_config_t cfg = cfg3_observer(2, 4);
+    ut_consensus_t *h = raw_make(&cfg);
     snap_t s = take(h);
     int rc = ut_consensus_restore(h, hs, es, n);
     if (rc != UT_ECORRUPT)
@@ -162,16 +158,12 @@ static void test_restore_rejects_inconsistent_state(void **state)
 static void test_restore_keeps_vote_for_a_non_voter(void **state)
 {
     (void)state;
-    static const uint64_t obs[] = {4};
     static const uint64_t votes[] = {9 /* no member */, 4 /* an observer */};
     for (size_t i = 0; i < 2; i++) {
-        ut_consensus_config_t cfg = cfg3(2);
-        cfg.observers = obs;
-        cfg.n_observers = 1;
+        ut_consensus_config_t cfg = cfg3_observer(2, 4);
         cfg.pre_vote = false;
         cfg.check_quorum = false;
-        ut_consensus_t *h = NULL;
-        assert_int_equal(ut_consensus_new(&h, &cfg), UT_OK);
+        ut_consensus_t *h = raw_make(&cfg);
         ut_consensus_hard_state_t hs = {2, votes[i], 0};
         assert_int_equal(ut_consensus_restore(h, &hs, NULL, 0), UT_OK);
         assert_int_equal(ut_consensus_term(h), 2);

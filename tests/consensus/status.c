@@ -18,21 +18,6 @@
 
 #include "consensus_test.h"
 
-static void get_status(const ut_consensus_t *h, ut_consensus_status_t *st)
-{
-    assert_int_equal(ut_consensus_status_init(st, UT_CONSENSUS_STATUS_VERSION), UT_OK);
-    assert_int_equal(ut_consensus_status(h, st), UT_OK);
-}
-
-static const ut_consensus_peer_status_t *peer_of(const ut_consensus_status_t *st, uint64_t id)
-{
-    for (size_t i = 0; i < st->n_peers; i++)
-        if (st->peers[i].id == id)
-            return &st->peers[i];
-    fail_msg("no peer %llu in the status", (unsigned long long)id);
-    return NULL;
-}
-
 /* The fields every role reports, against the accessors and the membership
  * call. */
 static void check_common(const ut_consensus_t *h, const ut_consensus_status_t *st)

@@ -73,6 +73,16 @@ static ut_consensus_config_t cfg_xfer(bool pre_vote, bool check_quorum, xfer_tra
     return cfg;
 }
 
+/* cluster_led() on cfg_xfer(pre_vote, check_quorum, tr): `voters` voters,
+ * node 1 leading with n_props entries committed. Returns its term. */
+static uint64_t xfer_cluster(rc_cluster_t *c, size_t voters, bool pre_vote, bool check_quorum,
+                             xfer_trace_t *tr, size_t n_props)
+{
+    ut_consensus_config_t cfg = cfg_xfer(pre_vote, check_quorum, tr);
+    cluster_led(c, voters, 0, &cfg, 1, n_props);
+    return term_of(c, 1);
+}
+
 /* The whole handover to target: the target leads the next term, the old
  * leader follows it, and a proposal on the new leader commits everywhere. */
 static void expect_new_leader(rc_cluster_t *c, uint64_t old, uint64_t target, uint64_t t)
@@ -102,10 +112,7 @@ static void test_transfer_to_up_to_date_follower(void **state)
     (void)state;
     rc_cluster_t c;
     xfer_trace_t tr;
-    ut_consensus_config_t cfg = cfg_xfer(false, false, &tr);
-    cluster(&c, 3, 0, &cfg);
-    elect_and_commit(&c, 1, 2);
-    uint64_t t = term_of(&c, 1);
+    uint64_t t = xfer_cluster(&c, 3, false, false, &tr, 2);
     assert_int_equal(last_of(&c, 2), last_of(&c, 1));
     assert_int_equal(ut_consensus_transfer(rc_h(&c, 1), 2), UT_OK);
     rc_process(&c, 1);
@@ -130,10 +137,7 @@ static void test_transfer_to_lagging_follower(void **state)
     (void)state;
     rc_cluster_t c;
     xfer_trace_t tr;
-    ut_consensus_config_t cfg = cfg_xfer(true, true, &tr);
-    cluster(&c, 3, 0, &cfg);
-    elect_and_commit(&c, 1, 1);
-    uint64_t t = term_of(&c, 1);
+    uint64_t t = xfer_cluster(&c, 3, true, true, &tr, 1);
     rc_cut(&c, 1, 3, true);
     for (int i = 0; i < 5; i++) {
         assert_int_equal(rc_propose(&c, 1, "lag", 3, NULL), UT_OK);
@@ -170,16 +174,13 @@ static void test_transfer_timeout(void **state)
     (void)state;
     rc_cluster_t c;
     xfer_trace_t tr;
-    ut_consensus_config_t cfg = cfg_xfer(true, true, &tr);
-    cluster(&c, 3, 0, &cfg);
-    elect_and_commit(&c, 1, 1);
-    uint64_t t = term_of(&c, 1);
+    uint64_t t = xfer_cluster(&c, 3, true, true, &tr, 1);
     rc_isolate(&c, 3);
     uint64_t t0 = c.now;
     assert_int_equal(ut_consensus_transfer(rc_h(&c, 1), 3), UT_OK);
     rc_process(&c, 1); /* TimeoutNow at once (3 is up to date), lost on the way */
     assert_int_equal(tr.timeout_now, 1);
-    while (c.now + c.tick_ms < t0 + cfg.election_timeout_ms) {
+    while (c.now + c.tick_ms < t0 + c.cfg.election_timeout_ms) {
         rc_run(&c, c.tick_ms);
         assert_int_equal(rc_propose(&c, 1, "no", 2, NULL), UT_EBUSY);
     }
@@ -191,7 +192,7 @@ static void test_transfer_timeout(void **state)
     assert_int_equal(term_of(&c, 1), t);
     uint64_t idx = 0;
     assert_int_equal(rc_propose(&c, 1, "yes", 3, &idx), UT_OK);
-    rc_run(&c, 3 * cfg.heartbeat_ms);
+    rc_run(&c, 3 * c.cfg.heartbeat_ms);
     assert_true(commit_of(&c, 2) >= idx);
     /* And a new transfer may start. */
     assert_int_equal(ut_consensus_transfer(rc_h(&c, 1), 2), UT_OK);
@@ -211,10 +212,7 @@ static void test_transfer_with_prevote_and_check_quorum(void **state)
     xfer_trace_t tr;
     sent_log_t sl;
     memset(&sl, 0, sizeof sl);
-    ut_consensus_config_t cfg = cfg_xfer(true, true, &tr);
-    cluster(&c, 5, 0, &cfg);
-    elect_and_commit(&c, 1, 2);
-    uint64_t t = term_of(&c, 1);
+    uint64_t t = xfer_cluster(&c, 5, true, true, &tr, 2);
     c.on_send = on_send;
     c.on_send_ud = &sl;
     assert_int_equal(ut_consensus_transfer(rc_h(&c, 1), 4), UT_OK);
@@ -230,10 +228,7 @@ static void test_transfer_with_prevote_and_check_quorum(void **state)
 
     /* A follower in the lease grants such a vote; the same request without
      * the flag is ignored (tests/consensus/election.c). */
-    cfg = cfg_xfer(true, true, NULL);
-    cluster(&c, 3, 0, &cfg);
-    elect_and_commit(&c, 1, 1);
-    t = term_of(&c, 1);
+    t = xfer_cluster(&c, 3, true, true, NULL, 1);
     ut_msg_t m = mk_vote(UT_MSG_VOTE, 3, 2, t + 1, last_of(&c, 2), t);
     snap_t s2 = take(rc_h(&c, 2));
     (void)rc_inject(&c, &m);
@@ -261,8 +256,7 @@ static void test_transfer_refuses_proposals_and_changes(void **state)
     (void)state;
     rc_cluster_t c;
     ut_consensus_config_t cfg = cfg_xfer(true, true, NULL);
-    cluster(&c, 3, 1, &cfg);
-    elect_and_commit(&c, 1, 1);
+    cluster_led(&c, 3, 1, &cfg, 1, 1);
     rc_isolate(&c, 3); /* keeps the transfer under way */
     ut_consensus_t *h = rc_h(&c, 1);
     assert_int_equal(ut_consensus_transfer(h, 3), UT_OK);
@@ -316,8 +310,7 @@ static void test_transfer_refusals(void **state)
     (void)state;
     rc_cluster_t c;
     ut_consensus_config_t cfg = cfg_xfer(true, true, NULL);
-    cluster(&c, 3, 1, &cfg); /* voters 1-3, observer 4 */
-    elect_and_commit(&c, 1, 1);
+    cluster_led(&c, 3, 1, &cfg, 1, 1); /* voters 1-3, observer 4 */
     assert_int_equal(ut_consensus_transfer(NULL, 2), UT_EINVAL);
     ut_consensus_t *h = rc_h(&c, 1);
     ut_consensus_t *f = rc_h(&c, 2);
@@ -363,8 +356,7 @@ static void test_transfer_ends_on_step_down(void **state)
     rc_cluster_t c;
     xfer_trace_t tr;
     ut_consensus_config_t cfg = cfg_xfer(false, false, &tr);
-    cluster(&c, 3, 0, &cfg);
-    elect_and_commit(&c, 1, 1);
+    cluster_led(&c, 3, 0, &cfg, 1, 1);
     rc_isolate(&c, 3);
     assert_int_equal(ut_consensus_transfer(rc_h(&c, 1), 3), UT_OK);
     rc_process(&c, 1);

@@ -491,7 +491,7 @@ static uint64_t transfers_opt; /* --transfers MS: mean interval, 0 = off */
 /* Totals over a sweep, printed at exit (stderr) when --transfers is on. */
 static struct {
     uint64_t seeds, started, repeated, completed, superseded, aborted, unresolved, refused,
-        no_target, busy_proposals, timeout_now_refused, done_ms, done_max_ms;
+        no_target, busy_proposals, timeout_now_refused, done_ms, done_max_ms, done_fast;
 } xf_tot;
 
 /* The transfer target of node i, as ut_consensus_status() reports it. */
@@ -508,8 +508,8 @@ static uint64_t xfer_target_of(const node_t *n)
 static bool xfer_leading(const raft_t *s, unsigned i)
 {
     const node_t *n = &s->nodes[i];
-    return s->xf.active && s->xf.leader == i &&
-           ut_consensus_state(n->h) == UT_CONSENSUS_LEADER && ut_consensus_term(n->h) == s->xf.term;
+    return s->xf.active && s->xf.leader == i && ut_consensus_state(n->h) == UT_CONSENSUS_LEADER &&
+           ut_consensus_term(n->h) == s->xf.term;
 }
 
 /* A new leader of term: the end of the transfer of an earlier term. */
@@ -524,6 +524,7 @@ static void xfer_elected(raft_t *s, unsigned i, uint64_t term)
     }
     uint64_t ms = sim_now(s->w) - s->xf.at;
     xf_tot.completed++;
+    xf_tot.done_fast += ms <= ELECTION_MS; /* before the leader would abort */
     xf_tot.done_ms += ms;
     if (ms > xf_tot.done_max_ms)
         xf_tot.done_max_ms = ms;
@@ -1680,8 +1681,7 @@ static int raft_create(sim_world_t *w, void **out)
     /* >>> rsimx: transfers from a stream of their own */
     s->xfer_ms = transfers_opt;
     s->xrng = w->o.seed ^ 0x7a4f5e7a4f5eull;
-    s->next_xfer =
-        s->xfer_ms ? s->xfer_ms / 2 + sim_splitmix64(&s->xrng) % s->xfer_ms : UINT64_MAX;
+    s->next_xfer = s->xfer_ms ? s->xfer_ms / 2 + sim_splitmix64(&s->xrng) % s->xfer_ms : UINT64_MAX;
     /* <<< rsimx */
     /* >>> rutsim: a lease rests on check-quorum (docs/consensus.md, "Leases"):
      * --reads lease forces it on for every seed, so that every seed reads
@@ -1899,15 +1899,16 @@ static void print_transfer_totals(void)
     fflush(stdout); /* after the sweep's summary */
     fprintf(stderr,
             "raft --transfers: %" PRIu64 " seeds, transfers: %" PRIu64 " started, %" PRIu64
-            " completed (mean %" PRIu64 " ms, max %" PRIu64 " ms), %" PRIu64
-            " superseded (another node won), %" PRIu64 " aborted (election timeout), %" PRIu64
-            " unresolved, %" PRIu64 " refused (busy, not leader), %" PRIu64
-            " already under way, %" PRIu64 " without a target; %" PRIu64
-            " proposals refused (busy), %" PRIu64 " TimeoutNow refused (not following)\n",
-            xf_tot.seeds, xf_tot.started, xf_tot.completed,
+            " completed (%" PRIu64 " within %u ms; mean %" PRIu64 " ms, max %" PRIu64
+            " ms), %" PRIu64 " superseded (another node won), %" PRIu64
+            " aborted (election timeout), %" PRIu64 " unresolved, %" PRIu64
+            " refused (busy, not leader), %" PRIu64 " already under way, %" PRIu64
+            " without a target; %" PRIu64 " proposals refused (busy), %" PRIu64
+            " TimeoutNow refused (not following)\n",
+            xf_tot.seeds, xf_tot.started, xf_tot.completed, xf_tot.done_fast, ELECTION_MS,
             xf_tot.completed ? xf_tot.done_ms / xf_tot.completed : 0, xf_tot.done_max_ms,
-            xf_tot.superseded, xf_tot.aborted, xf_tot.unresolved, xf_tot.refused,
-            xf_tot.repeated, xf_tot.no_target, xf_tot.busy_proposals, xf_tot.timeout_now_refused);
+            xf_tot.superseded, xf_tot.aborted, xf_tot.unresolved, xf_tot.refused, xf_tot.repeated,
+            xf_tot.no_target, xf_tot.busy_proposals, xf_tot.timeout_now_refused);
 }
 
 static int set_transfers(sim_options_t *o, const char *v, char *err, size_t cap)

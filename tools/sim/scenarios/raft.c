@@ -127,6 +127,7 @@ typedef struct raft {
     uint64_t xfer_ms, next_xfer, xrng;
     struct {
         bool active;
+        bool aborted; /* it was aborted, and no node elected since */
         unsigned leader;
         uint64_t term, target, at;
     } xf;
@@ -491,7 +492,8 @@ static uint64_t transfers_opt; /* --transfers MS: mean interval, 0 = off */
 /* Totals over a sweep, printed at exit (stderr) when --transfers is on. */
 static struct {
     uint64_t seeds, started, repeated, completed, superseded, aborted, unresolved, refused,
-        no_target, busy_proposals, timeout_now_refused, done_ms, done_max_ms, done_fast;
+        no_target, busy_proposals, timeout_now_refused, done_ms, done_max_ms, done_fast,
+        won_after_abort, late_timeout_now;
 } xf_tot;
 
 /* The transfer target of node i, as ut_consensus_status() reports it. */
@@ -515,6 +517,12 @@ static bool xfer_leading(const raft_t *s, unsigned i)
 /* A new leader of term: the end of the transfer of an earlier term. */
 static void xfer_elected(raft_t *s, unsigned i, uint64_t term)
 {
+    if (s->xf.aborted && term > s->xf.term) {
+        /* the target still won the next election (a TimeoutNow sent
+         * before the abort, delivered after it, or its own timeout) */
+        s->xf.aborted = false;
+        xf_tot.won_after_abort += s->nodes[i].id == s->xf.target;
+    }
     if (!s->xf.active || term <= s->xf.term)
         return;
     s->xf.active = false;
@@ -1415,6 +1423,7 @@ static void maybe_transfer(raft_t *s, unsigned i)
         if (t == 0) {
             xf_tot.aborted++; /* still leading, the transfer dropped */
             s->xf.active = false;
+            s->xf.aborted = true;
         } else if (now - s->xf.at > XFER_ABORT_MS) {
             sim_violation(s->w, "transfer-abort",
                           "leader %" PRIu64 " of term %" PRIu64 " still transfers to %" PRIu64
@@ -1477,6 +1486,7 @@ static void maybe_transfer(raft_t *s, unsigned i)
     if (s->xf.active)
         xf_tot.unresolved++; /* not seen to end (cannot happen: counted) */
     s->xf.active = true;
+    s->xf.aborted = false;
     s->xf.leader = i;
     s->xf.term = term;
     s->xf.target = target;
@@ -1578,6 +1588,11 @@ static void raft_deliver(void *ctx, unsigned i, const ut_msg_t *m)
         s->w->r->stats.msgs_rejected++;
         return;
     }
+    /* a TimeoutNow of an aborted transfer that the target still acts on
+     * (sent before the abort, delivered after it) */
+    if (rc == UT_OK && m->type == UT_MSG_TIMEOUT_NOW && s->xf.aborted && n->id == s->xf.target &&
+        m->term == s->xf.term && m->from == s->nodes[s->xf.leader].id)
+        xf_tot.late_timeout_now++;
     /* <<< rsimx */
     if (rc != UT_OK && rc != UT_ESTALE) {
         s->w->r->stats.msgs_rejected++;
@@ -1901,14 +1916,16 @@ static void print_transfer_totals(void)
             "raft --transfers: %" PRIu64 " seeds, transfers: %" PRIu64 " started, %" PRIu64
             " completed (%" PRIu64 " within %u ms; mean %" PRIu64 " ms, max %" PRIu64
             " ms), %" PRIu64 " superseded (another node won), %" PRIu64
-            " aborted (election timeout), %" PRIu64 " unresolved, %" PRIu64
+            " aborted (election timeout; %" PRIu64 " targets won the next election anyway, %" PRIu64
+            " acted on a TimeoutNow after the abort), %" PRIu64 " unresolved, %" PRIu64
             " refused (busy, not leader), %" PRIu64 " already under way, %" PRIu64
             " without a target; %" PRIu64 " proposals refused (busy), %" PRIu64
             " TimeoutNow refused (not following)\n",
             xf_tot.seeds, xf_tot.started, xf_tot.completed, xf_tot.done_fast, ELECTION_MS,
             xf_tot.completed ? xf_tot.done_ms / xf_tot.completed : 0, xf_tot.done_max_ms,
-            xf_tot.superseded, xf_tot.aborted, xf_tot.unresolved, xf_tot.refused, xf_tot.repeated,
-            xf_tot.no_target, xf_tot.busy_proposals, xf_tot.timeout_now_refused);
+            xf_tot.superseded, xf_tot.aborted, xf_tot.won_after_abort, xf_tot.late_timeout_now,
+            xf_tot.unresolved, xf_tot.refused, xf_tot.repeated, xf_tot.no_target,
+            xf_tot.busy_proposals, xf_tot.timeout_now_refused);
 }
 
 static int set_transfers(sim_options_t *o, const char *v, char *err, size_t cap)

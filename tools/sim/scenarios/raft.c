@@ -120,6 +120,18 @@ typedef struct raft {
     raft_check_conf_t conf0;
     raft_check_confs_t confs;
     /* <<< rsim */
+    /* >>> rsimx: leader transfers, every xfer_ms on average (0: none;
+     * --transfers), drawn from a stream of their own (xrng). xf is the
+     * transfer the host started last and has not seen end: by leader
+     * (0-based) in term, to target, at sim time. */
+    uint64_t xfer_ms, next_xfer, xrng;
+    struct {
+        bool active;
+        bool aborted; /* it was aborted, and no node elected since */
+        unsigned leader;
+        uint64_t term, target, at;
+    } xf;
+    /* <<< rsimx */
 } raft_t;
 
 /* Hash of an entry (and, chained through seed, of a log prefix). */
@@ -470,6 +482,63 @@ static void check_quorum_conf(raft_t *s, unsigned i)
 }
 /* <<< rsim */
 
+/* >>> rsimx: leader transfers (thesis §3.10; --transfers MS). The host
+ * follows each transfer it starts to its end: completed (the target won a
+ * later term, before any other node), superseded (another node won it),
+ * aborted (the leader, still leading its term, dropped it: one election
+ * timeout without the handover). */
+static uint64_t transfers_opt; /* --transfers MS: mean interval, 0 = off */
+
+/* Totals over a sweep, printed at exit (stderr) when --transfers is on. */
+static struct {
+    uint64_t seeds, started, repeated, completed, superseded, aborted, unresolved, refused,
+        no_target, busy_proposals, timeout_now_refused, done_ms, done_max_ms, done_fast,
+        won_after_abort, late_timeout_now;
+} xf_tot;
+
+/* The transfer target of node i, as ut_consensus_status() reports it. */
+static uint64_t xfer_target_of(const node_t *n)
+{
+    ut_consensus_status_t st;
+    if (ut_consensus_status_init(&st, UT_CONSENSUS_STATUS_VERSION) != UT_OK ||
+        ut_consensus_status(n->h, &st) != UT_OK)
+        return 0;
+    return st.transfer_target;
+}
+
+/* Is node i the leader of the host's open transfer, in its term? */
+static bool xfer_leading(const raft_t *s, unsigned i)
+{
+    const node_t *n = &s->nodes[i];
+    return s->xf.active && s->xf.leader == i && ut_consensus_state(n->h) == UT_CONSENSUS_LEADER &&
+           ut_consensus_term(n->h) == s->xf.term;
+}
+
+/* A new leader of term: the end of the transfer of an earlier term. */
+static void xfer_elected(raft_t *s, unsigned i, uint64_t term)
+{
+    if (s->xf.aborted && term > s->xf.term) {
+        /* the target still won the next election (a TimeoutNow sent
+         * before the abort, delivered after it, or its own timeout) */
+        s->xf.aborted = false;
+        xf_tot.won_after_abort += s->nodes[i].id == s->xf.target;
+    }
+    if (!s->xf.active || term <= s->xf.term)
+        return;
+    s->xf.active = false;
+    if (s->nodes[i].id != s->xf.target) {
+        xf_tot.superseded++;
+        return;
+    }
+    uint64_t ms = sim_now(s->w) - s->xf.at;
+    xf_tot.completed++;
+    xf_tot.done_fast += ms <= ELECTION_MS; /* before the leader would abort */
+    xf_tot.done_ms += ms;
+    if (ms > xf_tot.done_max_ms)
+        xf_tot.done_max_ms = ms;
+}
+/* <<< rsimx */
+
 static void observe(raft_t *s, unsigned i)
 {
     node_t *n = &s->nodes[i];
@@ -511,6 +580,8 @@ static void observe(raft_t *s, unsigned i)
             if (s->last_leader && s->last_leader != n->id)
                 (*sim_stat(s->w, ST_CHANGES))++;
             s->last_leader = n->id;
+            if (s->xfer_ms) /* rsimx */
+                xfer_elected(s, i, term);
             sim_mark(s->w, SIM_MARK_LEADER, i, term, "n%" PRIu64 " leader t%" PRIu64, n->id, term);
             sim_hint(s->w, i, SIM_HINT_LEADER);
         }
@@ -1141,8 +1212,25 @@ static void raft_request(void *ctx, unsigned i, const sim_cmsg_t *m)
         return;
     }
     /* <<< rutsim */
+    /* >>> rsimx: while its transfer is under way the leader refuses
+     * proposals with UT_EBUSY (thesis §3.10), answered as "not leader" (not
+     * proposed: the client retries elsewhere or later), never lost */
+    uint64_t xt = s->xfer_ms && xfer_leading(s, i) ? xfer_target_of(n) : 0;
+    /* <<< rsimx */
     if (ut_consensus_state(n->h) == UT_CONSENSUS_LEADER && !n->stopped) /* rsim */
         rc = ut_consensus_propose(n->h, m->op, sizeof m->op, &index);
+    /* >>> rsimx */
+    if (xt != 0) {
+        s->w->r->stats.invariant_checks++;
+        if (rc == UT_OK)
+            sim_violation(s->w, "transfer-gate",
+                          "leader %" PRIu64 " accepted a proposal at %" PRIu64
+                          " while transferring to %" PRIu64,
+                          n->id, index, xt);
+        else if (rc == UT_EBUSY)
+            xf_tot.busy_proposals++;
+    }
+    /* <<< rsimx */
     if (rc == UT_ENOMEM) {
         sim_fail(s->w);
         return;
@@ -1309,6 +1397,105 @@ static void maybe_change(raft_t *s, unsigned i)
 }
 /* <<< rsim */
 
+/* >>> rsimx: the workload's leader transfers, started about every xfer_ms
+ * (uniform in [xfer_ms/2, 3*xfer_ms/2)) outside the quiet phase by the
+ * leader of the highest term among the running nodes, to a voter of its
+ * configuration drawn at random (either half when joint).
+ *
+ * Thesis §3.10: a leader that has not handed over within an election
+ * timeout aborts and accepts proposals again. Checked on its ticks: still
+ * leading its term, it holds a transfer at most XFER_ABORT_MS (300 local ms
+ * at the slowest clock, 0.95 of real time, is 316 ms, plus a tick: twice
+ * the election timeout leaves room) and, while it holds one, it refuses
+ * proposals (raft_request). */
+#define XFER_ABORT_MS (2u * ELECTION_MS)
+
+static void maybe_transfer(raft_t *s, unsigned i)
+{
+    node_t *n = &s->nodes[i];
+    if (ut_consensus_state(n->h) != UT_CONSENSUS_LEADER)
+        return;
+    uint64_t now = sim_now(s->w);
+    uint64_t term = ut_consensus_term(n->h);
+    if (xfer_leading(s, i)) {
+        uint64_t t = xfer_target_of(n);
+        s->w->r->stats.invariant_checks++;
+        if (t == 0) {
+            xf_tot.aborted++; /* still leading, the transfer dropped */
+            s->xf.active = false;
+            s->xf.aborted = true;
+        } else if (now - s->xf.at > XFER_ABORT_MS) {
+            sim_violation(s->w, "transfer-abort",
+                          "leader %" PRIu64 " of term %" PRIu64 " still transfers to %" PRIu64
+                          " %" PRIu64 " ms after it started (it aborts after one election "
+                          "timeout, %u ms)",
+                          n->id, term, t, now - s->xf.at, ELECTION_MS);
+            return;
+        }
+    }
+    if (now < s->next_xfer || sim_quiet(s->w))
+        return;
+    /* The current leader: the highest term's among the running nodes. */
+    for (unsigned j = 0; j < s->w->o.nodes; j++) {
+        const node_t *o = &s->nodes[j];
+        if (j != i && sim_node_up(s->w, j) && !o->stopped &&
+            ut_consensus_state(o->h) == UT_CONSENSUS_LEADER && ut_consensus_term(o->h) > term)
+            return;
+    }
+    /* One transfer followed at a time: another leader's (down, or of
+     * another term) ends with the next election. */
+    if (s->xf.active && !xfer_leading(s, i))
+        return;
+    s->next_xfer = now + s->xfer_ms / 2 + sim_splitmix64(&s->xrng) % s->xfer_ms;
+    ut_consensus_membership_t m;
+    if (ut_consensus_membership(n->h, &m, NULL) != UT_OK)
+        return;
+    uint64_t cand[2 * UT_CONSENSUS_MAX_NODES];
+    size_t nc = 0;
+    for (size_t k = 0; k < m.n_voters + m.n_voters_outgoing; k++) {
+        uint64_t id = k < m.n_voters ? m.voters[k] : m.voters_outgoing[k - m.n_voters];
+        if (id != n->id && !raft_check_conf_has(cand, nc, id))
+            cand[nc++] = id;
+    }
+    if (nc == 0) {
+        xf_tot.no_target++; /* the only voter */
+        return;
+    }
+    uint64_t target = cand[sim_splitmix64(&s->xrng) % nc];
+    uint64_t before = xfer_target_of(n);
+    int rc = ut_consensus_transfer(n->h, target);
+    if (rc == UT_ENOMEM) {
+        sim_fail(s->w);
+        return;
+    }
+    if (rc == UT_EBUSY || rc == UT_ENOTLEADER) {
+        xf_tot.refused++; /* another transfer under way */
+        return;
+    }
+    if (rc != UT_OK) {
+        sim_violation(s->w, "transfer",
+                      "leader %" PRIu64 " of term %" PRIu64 " refused a transfer to %" PRIu64
+                      ", a voter of its configuration: %s (%s)",
+                      n->id, term, target, ut_strerror(rc), ut_consensus_errmsg(n->h));
+        return;
+    }
+    if (before == target) {
+        xf_tot.repeated++; /* already under way to it: nothing changes */
+        return;
+    }
+    if (s->xf.active)
+        xf_tot.unresolved++; /* not seen to end (cannot happen: counted) */
+    s->xf.active = true;
+    s->xf.aborted = false;
+    s->xf.leader = i;
+    s->xf.term = term;
+    s->xf.target = target;
+    s->xf.at = now;
+    xf_tot.started++;
+    drain(s, i);
+}
+/* <<< rsimx */
+
 /* The fault scheduler's preferred victim: the leader of the highest term. */
 /* Observers are the last nodes (create): only voters make quorums. */
 static bool raft_voter(void *ctx, unsigned i)
@@ -1359,6 +1546,8 @@ static void raft_tick(void *ctx, unsigned i, uint64_t local_ms)
                       n->id, term, ut_consensus_term(n->h));
     if (s->changes_ms) /* rsim */
         maybe_change(s, i);
+    if (s->xfer_ms) /* rsimx */
+        maybe_transfer(s, i);
 }
 
 static void raft_deliver(void *ctx, unsigned i, const ut_msg_t *m)
@@ -1390,6 +1579,21 @@ static void raft_deliver(void *ctx, unsigned i, const ut_msg_t *m)
         }
     }
     /* <<< rsim */
+    /* >>> rsimx: a TimeoutNow that reaches a node that does not follow its
+     * sender in that term (restarted since, so it knows no leader) or is no
+     * voter: refused with UT_ESTATE, nothing changed (consensus.h,
+     * ut_consensus_transfer) */
+    if (rc == UT_ESTATE && m->type == UT_MSG_TIMEOUT_NOW && s->xfer_ms) {
+        xf_tot.timeout_now_refused++;
+        s->w->r->stats.msgs_rejected++;
+        return;
+    }
+    /* a TimeoutNow of an aborted transfer that the target still acts on
+     * (sent before the abort, delivered after it) */
+    if (rc == UT_OK && m->type == UT_MSG_TIMEOUT_NOW && s->xf.aborted && n->id == s->xf.target &&
+        m->term == s->xf.term && m->from == s->nodes[s->xf.leader].id)
+        xf_tot.late_timeout_now++;
+    /* <<< rsimx */
     if (rc != UT_OK && rc != UT_ESTALE) {
         s->w->r->stats.msgs_rejected++;
         sim_violation(s->w, "message-validity",
@@ -1489,6 +1693,11 @@ static int raft_create(sim_world_t *w, void **out)
     s->conf0.n_observers = s->n_observers;
     memcpy(s->conf0.observers, s->ids + s->n_voters, s->n_observers * sizeof(uint64_t));
     /* <<< rsim */
+    /* >>> rsimx: transfers from a stream of their own */
+    s->xfer_ms = transfers_opt;
+    s->xrng = w->o.seed ^ 0x7a4f5e7a4f5eull;
+    s->next_xfer = s->xfer_ms ? s->xfer_ms / 2 + sim_splitmix64(&s->xrng) % s->xfer_ms : UINT64_MAX;
+    /* <<< rsimx */
     /* >>> rutsim: a lease rests on check-quorum (docs/consensus.md, "Leases"):
      * --reads lease forces it on for every seed, so that every seed reads
      * by lease (the rest of the drawn configuration is kept) */
@@ -1519,6 +1728,11 @@ static void raft_finish(void *ctx, sim_result_t *r)
     r->stats.scen[ST_COMMIT] = s->ck.max_commit;
     chg_tot.seeds += s->changes_ms != 0;    /* rsim */
     rd_tot.seeds += reads_opt != READS_LOG; /* rutsim */
+    /* >>> rsimx */
+    xf_tot.seeds += s->xfer_ms != 0;
+    if (s->xf.active)
+        xf_tot.unresolved++;
+    /* <<< rsimx */
 }
 
 static int set_no_durability(sim_options_t *o, const char *v, char *err, size_t cap)
@@ -1692,6 +1906,52 @@ static void replay_reads(const sim_options_t *o, char *buf, size_t cap)
 }
 /* <<< rutsim */
 
+/* >>> rsimx */
+static void print_transfer_totals(void)
+{
+    if (xf_tot.seeds == 0)
+        return;
+    fflush(stdout); /* after the sweep's summary */
+    fprintf(stderr,
+            "raft --transfers: %" PRIu64 " seeds, transfers: %" PRIu64 " started, %" PRIu64
+            " completed (%" PRIu64 " within %u ms; mean %" PRIu64 " ms, max %" PRIu64
+            " ms), %" PRIu64 " superseded (another node won), %" PRIu64
+            " aborted (election timeout; %" PRIu64 " targets won the next election anyway, %" PRIu64
+            " acted on a TimeoutNow after the abort), %" PRIu64 " unresolved, %" PRIu64
+            " refused (busy, not leader), %" PRIu64 " already under way, %" PRIu64
+            " without a target; %" PRIu64 " proposals refused (busy), %" PRIu64
+            " TimeoutNow refused (not following)\n",
+            xf_tot.seeds, xf_tot.started, xf_tot.completed, xf_tot.done_fast, ELECTION_MS,
+            xf_tot.completed ? xf_tot.done_ms / xf_tot.completed : 0, xf_tot.done_max_ms,
+            xf_tot.superseded, xf_tot.aborted, xf_tot.won_after_abort, xf_tot.late_timeout_now,
+            xf_tot.unresolved, xf_tot.refused, xf_tot.repeated, xf_tot.no_target,
+            xf_tot.busy_proposals, xf_tot.timeout_now_refused);
+}
+
+static int set_transfers(sim_options_t *o, const char *v, char *err, size_t cap)
+{
+    (void)o;
+    char *end = NULL;
+    unsigned long long ms = v ? strtoull(v, &end, 10) : 0;
+    if (!v || end == v || *end != '\0' || (ms != 0 && ms < 2) || ms > 3600000) {
+        snprintf(err, cap, "want a mean interval in ms from 2 to 3600000 (0: none), got '%s'",
+                 v ? v : "");
+        return -1;
+    }
+    if (ms && !transfers_opt)
+        atexit(print_transfer_totals);
+    transfers_opt = ms;
+    return 0;
+}
+
+static void replay_transfers(const sim_options_t *o, char *buf, size_t cap)
+{
+    (void)o;
+    if (transfers_opt != 0)
+        snprintf(buf, cap, " --transfers %" PRIu64, transfers_opt);
+}
+/* <<< rsimx */
+
 static const sim_scenario_option_t raft_options[] = {
     {"no-durability-checks", false,
      "  --no-durability-checks\n"
@@ -1739,6 +1999,14 @@ static const sim_scenario_option_t raft_options[] = {
      "                    on, max_clock_drift_ms 50, from the +-5% clock rates of skew)\n",
      set_reads, replay_reads},
     /* <<< rutsim */
+    /* >>> rsimx */
+    {"transfers", true,
+     "  --transfers MS    raft: leader transfers about every MS ms (0: none, the\n"
+     "                    default): the leader calls ut_consensus_transfer to a voter\n"
+     "                    of its configuration drawn at random (proposals get UT_EBUSY\n"
+     "                    meanwhile: answered as not leader); none in the quiet phase\n",
+     set_transfers, replay_transfers},
+    /* <<< rsimx */
 };
 
 static const sim_stat_def_t raft_stats[] = {

@@ -1317,8 +1317,17 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
 
 /* handle_append_resp() past its checks and the read-round echo (inlined
  * in both callers: the common one stays a leaf of ut_consensus_step). */
-static UT__CONSENSUS_ALWAYS_INLINE int append_resp_apply(ut_consensus_t *h, const ut_msg_t *m,
-                                                         size_t slot)
+/* >>> rperf2: only this peer's progress moved: it alone may have become
+ * sendable (each path of handle_append_resp ends here on a leader) */
+static UT__CONSENSUS_ALWAYS_INLINE void append_resp_pend(ut_consensus_t *h, size_t slot)
+{
+    if (h->role == UT_CONSENSUS_LEADER && ut__consensus_needs_append(h, &h->prs[slot]))
+        ut__consensus_pend(h, UT__CONSENSUS_PEND_FLUSH);
+}
+/* <<< rperf2 */
+
+static UT__CONSENSUS_ALWAYS_INLINE int append_resp_apply_body(ut_consensus_t *h, const ut_msg_t *m,
+                                                              size_t slot)
 {
     ut__consensus_progress_t *p = &h->prs[slot];
     const ut_msg_append_resp_t *r = &m->body.append_resp;
@@ -1367,6 +1376,16 @@ static UT__CONSENSUS_ALWAYS_INLINE int append_resp_apply(ut_consensus_t *h, cons
     return UT_OK;
 }
 
+/* >>> rperf2 */
+static UT__CONSENSUS_ALWAYS_INLINE int append_resp_apply(ut_consensus_t *h, const ut_msg_t *m,
+                                                         size_t slot)
+{
+    int rc = append_resp_apply_body(h, m, slot);
+    append_resp_pend(h, slot);
+    return rc;
+}
+/* <<< rperf2 */
+
 /* >>> rread: the echo of a newer ReadIndex round (thesis §6.4), out of line
  * and reached by a tail call, so the common answer saves no register for it */
 static UT__CONSENSUS_NOINLINE int append_resp_read(ut_consensus_t *h, const ut_msg_t *m,
@@ -1374,7 +1393,10 @@ static UT__CONSENSUS_NOINLINE int append_resp_read(ut_consensus_t *h, const ut_m
 {
     int rc = ut__consensus_reads_acked(h, slot, m->body.append_resp.read_round);
     if (rc != UT_OK) {
-        h->prs[slot].heard = h->now + 1; /* >>> rperf2: rstat <<< */
+        /* >>> rperf2 */
+        h->prs[slot].heard = h->now + 1; /* rstat */
+        append_resp_pend(h, slot);
+        /* <<< rperf2 */
         return rc;
     }
     return append_resp_apply(h, m, slot);
@@ -1389,6 +1411,7 @@ static UT__CONSENSUS_NOINLINE int append_resp_ignored(ut_consensus_t *h, const u
     h->prs[slot].heard = h->now + 1; /* rstat */
     if (h->role != UT_CONSENSUS_LEADER)
         return UT_OK; /* a late answer to a former leader */
+    append_resp_pend(h, slot);
     if (!r->success && r->hint_index == 0)
         return UT_OK; /* a term notice for an older request, not a rejection */
     return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused", "append-resp beyond the last index",
@@ -1758,11 +1781,7 @@ static int step_member(ut_consensus_t *h, const ut_msg_t *m, size_t slot)
         return become_follower(h, m->term, 0, "response of a higher term");
     }
     if (m->type == UT_MSG_APPEND_RESP) {
-        int rc = handle_append_resp(h, m, slot);
-        /* Only this peer's progress moved: it alone may have become sendable. */
-        if (h->role == UT_CONSENSUS_LEADER && ut__consensus_needs_append(h, &h->prs[slot]))
-            ut__consensus_pend(h, UT__CONSENSUS_PEND_FLUSH);
-        return rc;
+        return handle_append_resp(h, m, slot); /* rperf2: marks FLUSH itself */
     }
     h->prs[slot].heard = h->now + 1; /* >>> rstat: a (pre-)vote response <<< */
     return handle_vote_resp(h, m, slot);

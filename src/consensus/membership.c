@@ -190,7 +190,7 @@ static void rebuild(ut_consensus_t *h, const ut__consensus_conf_t *cur,
     ut__consensus_progress_t old_prs[UT__CONSENSUS_MAX_SLOTS];
     uint64_t old_match[UT__CONSENSUS_MAX_SLOTS];
     uint8_t old_votes[UT__CONSENSUS_MAX_SLOTS];
-    bool old_active[UT__CONSENSUS_MAX_SLOTS];
+    uint8_t old_active[UT__CONSENSUS_MAX_SLOTS]; /* with the HEARD bits (rperf2) */
     size_t from[UT__CONSENSUS_MAX_SLOTS];
     memcpy(old_prs, h->prs, old_n * sizeof old_prs[0]);
     memcpy(old_match, h->match, old_n * sizeof old_match[0]);
@@ -228,7 +228,7 @@ static void rebuild(ut_consensus_t *h, const ut__consensus_conf_t *cur,
                                      h->log.last > h->log.off ? h->log.last - 1 : h->log.last);
         h->match[i] = 0;
         h->votes[i] = UT__CONSENSUS_VOTE_PENDING;
-        h->active[i] = true; /* a new member gets one check-quorum round */
+        h->active[i] = UT__CONSENSUS_ACTIVE; /* a new member gets one check-quorum round */
     }
     h->n_members = n;
     h->n_voters = n_voters;

@@ -349,6 +349,18 @@ int ut__consensus_flush_appends(ut_consensus_t *h)
     return UT_OK;
 }
 
+/* >>> rperf2: the HEARD bits into prs[].heard, at the current time (before
+ * h->now moves on or the bits are reset; raft.h) */
+static void heard_flush(ut_consensus_t *h)
+{
+    for (size_t i = 0; i < h->n_members; i++)
+        if (h->active[i] & UT__CONSENSUS_HEARD) {
+            h->prs[i].heard = h->now + 1;
+            h->active[i] &= (uint8_t)~UT__CONSENSUS_HEARD;
+        }
+}
+/* <<< rperf2 */
+
 static int become_leader(ut_consensus_t *h)
 {
     int rc = check_edge(h, UT_CONSENSUS_LEADER, h->term);
@@ -359,10 +371,11 @@ static int become_leader(ut_consensus_t *h)
     h->role = UT_CONSENSUS_LEADER;
     h->pre_candidate = false;
     h->leader = h->id;
+    heard_flush(h); /* >>> rperf2 <<< */
     for (size_t i = 0; i < h->n_members; i++) {
         ut__consensus_progress_reset(&h->prs[i], h->log.last);
         h->match[i] = 0;
-        h->active[i] = true;
+        h->active[i] = UT__CONSENSUS_ACTIVE;
     }
     ut__consensus_set_match(h, h->self, h->log.persisted);
     /* §5.4.2, §8: a new leader appends a no-op of its own term, so that the
@@ -828,8 +841,8 @@ static int tick_leader(ut_consensus_t *h, uint64_t old_now)
         bool active[UT_CONSENSUS_MAX_NODES];
         for (size_t i = 0; i < h->n_members; i++) {
             if (i < h->n_voters)
-                active[i] = i == h->self || h->active[i];
-            h->active[i] = false;
+                active[i] = i == h->self || (h->active[i] & UT__CONSENSUS_ACTIVE);
+            h->active[i] = 0; /* no HEARD bit: flushed by ut_consensus_tick */
         }
         h->quorum_start = now_ms;
         /* >>> rmemb: joint, a majority of each half (thesis §4.3) */
@@ -901,6 +914,7 @@ int ut_consensus_tick(ut_consensus_t *h, uint64_t now_ms)
                                     h->now, "tick: time went backwards (%llu < %llu)",
                                     (unsigned long long)now_ms, (unsigned long long)h->now);
     uint64_t old_now = h->now;
+    heard_flush(h); /* >>> rperf2 <<< */
     h->now = now_ms;
     /* >>> rmemb: a committed configuration change settles (thesis §4.2.2, §4.3) */
     if (UT__UNLIKELY(h->mb.pending))
@@ -1294,12 +1308,23 @@ static int handle_append(ut_consensus_t *h, const ut_msg_t *m)
 
 /* handle_append_resp() past its checks and the read-round echo (inlined
  * in both callers: the common one stays a leaf of ut_consensus_step). */
-static UT__CONSENSUS_ALWAYS_INLINE int append_resp_apply(ut_consensus_t *h, const ut_msg_t *m,
-                                                         size_t slot)
+/* >>> rperf2: only this peer's progress moved: it alone may have become
+ * sendable (each path of handle_append_resp ends here on a leader) */
+static UT__CONSENSUS_ALWAYS_INLINE void append_resp_pend(ut_consensus_t *h, size_t slot)
+{
+    if (h->role == UT_CONSENSUS_LEADER && ut__consensus_needs_append(h, &h->prs[slot]))
+        ut__consensus_pend(h, UT__CONSENSUS_PEND_FLUSH);
+}
+/* <<< rperf2 */
+
+static UT__CONSENSUS_ALWAYS_INLINE int append_resp_apply_body(ut_consensus_t *h, const ut_msg_t *m,
+                                                              size_t slot)
 {
     ut__consensus_progress_t *p = &h->prs[slot];
     const ut_msg_append_resp_t *r = &m->body.append_resp;
-    h->active[slot] = true;
+    /* >>> rperf2: live for check-quorum, and heard now (rstat; raft.h) */
+    h->active[slot] = UT__CONSENSUS_ACTIVE | UT__CONSENSUS_HEARD;
+    /* <<< rperf2 */
     if (r->success) {
         if (ut__consensus_progress_ack(p, r->index)) {
             h->match[slot] = r->index;
@@ -1342,31 +1367,61 @@ static UT__CONSENSUS_ALWAYS_INLINE int append_resp_apply(ut_consensus_t *h, cons
     return UT_OK;
 }
 
+/* >>> rperf2 */
+static UT__CONSENSUS_ALWAYS_INLINE int append_resp_apply(ut_consensus_t *h, const ut_msg_t *m,
+                                                         size_t slot)
+{
+    int rc = append_resp_apply_body(h, m, slot);
+    append_resp_pend(h, slot);
+    return rc;
+}
+/* <<< rperf2 */
+
 /* >>> rread: the echo of a newer ReadIndex round (thesis §6.4), out of line
  * and reached by a tail call, so the common answer saves no register for it */
 static UT__CONSENSUS_NOINLINE int append_resp_read(ut_consensus_t *h, const ut_msg_t *m,
                                                    size_t slot)
 {
     int rc = ut__consensus_reads_acked(h, slot, m->body.append_resp.read_round);
-    if (rc != UT_OK)
+    if (rc != UT_OK) {
+        /* >>> rperf2 */
+        h->prs[slot].heard = h->now + 1; /* rstat */
+        append_resp_pend(h, slot);
+        /* <<< rperf2 */
         return rc;
+    }
     return append_resp_apply(h, m, slot);
 }
 /* <<< rread */
+
+/* >>> rperf2: handle_append_resp()'s refusals, out of line */
+static UT__CONSENSUS_NOINLINE int append_resp_ignored(ut_consensus_t *h, const ut_msg_t *m,
+                                                      size_t slot)
+{
+    const ut_msg_append_resp_t *r = &m->body.append_resp;
+    h->prs[slot].heard = h->now + 1; /* rstat */
+    if (h->role != UT_CONSENSUS_LEADER)
+        return UT_OK; /* a late answer to a former leader */
+    append_resp_pend(h, slot);
+    if (!r->success && r->hint_index == 0)
+        return UT_OK; /* a term notice for an older request, not a rejection */
+    return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused", "append-resp beyond the last index",
+                                m->term, m->from,
+                                "step: append-resp index %llu beyond last index %llu",
+                                (unsigned long long)r->index, (unsigned long long)h->log.last);
+}
+/* <<< rperf2 */
 
 static int handle_append_resp(ut_consensus_t *h, const ut_msg_t *m, size_t slot)
 {
     ut__consensus_progress_t *p = &h->prs[slot];
     const ut_msg_append_resp_t *r = &m->body.append_resp;
-    if (h->role != UT_CONSENSUS_LEADER)
-        return UT_OK; /* a late answer to a former leader */
-    if (!r->success && r->hint_index == 0)
-        return UT_OK; /* a term notice for an older request, not a rejection */
-    if (r->index > h->log.last)
-        return UT__CONSENSUS_REFUSE(h, UT_EINVAL, "step-refused",
-                                    "append-resp beyond the last index", m->term, m->from,
-                                    "step: append-resp index %llu beyond last index %llu",
-                                    (unsigned long long)r->index, (unsigned long long)h->log.last);
+    /* >>> rperf2: the paths that do not reach append_resp_apply stamp the
+     * time of the response themselves (rstat) */
+    if (UT__UNLIKELY(h->role != UT_CONSENSUS_LEADER || (!r->success && r->hint_index == 0) ||
+                     r->index > h->log.last))
+        return append_resp_ignored(h, m, slot);
+    /* <<< rperf2 */
     /* >>> rread */
     if (UT__UNLIKELY(r->read_round > p->read_acked))
         return append_resp_read(h, m, slot);
@@ -1701,10 +1756,13 @@ static int step_member(ut_consensus_t *h, const ut_msg_t *m, size_t slot)
     default:
         break;
     }
-    h->prs[slot].heard = h->now + 1; /* >>> rstat: a response from a member <<< */
     /* Responses. A higher term in a response means we are behind (§5.1);
      * a granted pre-vote carries the proposed term and is not one. */
     if (m->term > h->term && !(m->type == UT_MSG_PREVOTE_RESP && m->body.vote_resp.granted)) {
+        /* >>> rstat: a response from a member (rperf2: each path stamps
+         * its own; an AppendEntries response in handle_append_resp) */
+        h->prs[slot].heard = h->now + 1;
+        /* <<< rstat */
 #ifdef UT__FAULT_IGNORE_HIGHER_TERM_RESP
         /* Test-only broken variant: a leader ignores a higher term in a
          * response. */
@@ -1714,12 +1772,9 @@ static int step_member(ut_consensus_t *h, const ut_msg_t *m, size_t slot)
         return become_follower(h, m->term, 0, "response of a higher term");
     }
     if (m->type == UT_MSG_APPEND_RESP) {
-        int rc = handle_append_resp(h, m, slot);
-        /* Only this peer's progress moved: it alone may have become sendable. */
-        if (h->role == UT_CONSENSUS_LEADER && ut__consensus_needs_append(h, &h->prs[slot]))
-            ut__consensus_pend(h, UT__CONSENSUS_PEND_FLUSH);
-        return rc;
+        return handle_append_resp(h, m, slot); /* rperf2: marks FLUSH itself */
     }
+    h->prs[slot].heard = h->now + 1; /* >>> rstat: a (pre-)vote response <<< */
     return handle_vote_resp(h, m, slot);
 }
 

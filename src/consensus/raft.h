@@ -31,6 +31,16 @@
 #define UT__CONSENSUS_MAX_SLOTS (UT_CONSENSUS_MAX_NODES + 1u)
 /* <<< rmemb */
 
+/* >>> rperf2: active[] bits. ACTIVE: heard from in the current
+ * check-quorum round (thesis §6.2). HEARD (rstat): a response was stepped
+ * from the member at the current time (h->now) that prs[].heard does not
+ * record yet; set with ACTIVE by the leader's AppendEntries-response path,
+ * so that path keeps no time stamp of its own. ut__consensus_heard_flush()
+ * moves the bit into prs[].heard before h->now changes or the bits are
+ * reset; any other response stores prs[].heard = h->now + 1 directly. */
+enum { UT__CONSENSUS_ACTIVE = 1, UT__CONSENSUS_HEARD = 2 };
+/* <<< rperf2 */
+
 #if defined(__GNUC__) || defined(__clang__)
 #    define UT__CONSENSUS_NOINLINE __attribute__((noinline))
 #    define UT__CONSENSUS_ALWAYS_INLINE inline __attribute__((always_inline))
@@ -76,8 +86,8 @@ struct ut_consensus {
      * O(1) instead of scanning ids. Built once by ut_consensus_new(). */
     uint8_t peer_slot[2 * UT_CONSENSUS_MAX_NODES];
     ut__consensus_progress_t prs[UT__CONSENSUS_MAX_SLOTS];
-    uint8_t votes[UT__CONSENSUS_MAX_SLOTS]; /* UT__CONSENSUS_VOTE_* bits */
-    bool active[UT__CONSENSUS_MAX_SLOTS];
+    uint8_t votes[UT__CONSENSUS_MAX_SLOTS];  /* UT__CONSENSUS_VOTE_* bits */
+    uint8_t active[UT__CONSENSUS_MAX_SLOTS]; /* UT__CONSENSUS_ACTIVE_* bits */
     /* match[i] == prs[i].match (ut__consensus_set_match keeps them equal): the voters'
      * match indexes side by side, as the quorum module takes them. */
     uint64_t match[UT__CONSENSUS_MAX_SLOTS];

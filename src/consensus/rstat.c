@@ -193,8 +193,11 @@ int ut_consensus_status(const ut_consensus_t *h, ut_consensus_status_t *st)
             ps->next = p->next;
             ps->inflight_msgs = p->inflight.len;
             ps->inflight_bytes = p->inflight.bytes;
-            ps->recent_active = h->active[i];
-            ps->last_heard_ms = p->heard != 0 ? p->heard - 1 : UT_CONSENSUS_NEVER;
+            ps->recent_active = (h->active[i] & UT__CONSENSUS_ACTIVE) != 0;
+            /* rperf2: HEARD, a response at the current time not in heard yet */
+            ps->last_heard_ms = (h->active[i] & UT__CONSENSUS_HEARD) ? h->now
+                                : p->heard != 0                      ? p->heard - 1
+                                                                     : UT_CONSENSUS_NEVER;
         }
     }
     st->n_peers = n;

@@ -761,11 +761,13 @@ static ut_consensus_t *hold_node(ut_consensus_read_mode_t mode, uint64_t term)
     return h;
 }
 
-/* Step a vote request of term 4 from 3 (empty log) and report whether it
- * was answered with a grant (false: refused or ignored, no answer). */
-static bool vote_granted(ut_consensus_t *h, ut_msg_type_t type, bool transfer)
+/* Step a vote request of term 4 from 3 (last log entry lli of term llt) and
+ * report whether it was answered with a grant (false: refused or ignored,
+ * no answer). */
+static bool vote_granted_at(ut_consensus_t *h, ut_msg_type_t type, bool transfer, uint64_t lli,
+                            uint64_t llt)
 {
-    ut_msg_t v = mk_vote(type, 3, 2, 4, 0, 0);
+    ut_msg_t v = mk_vote(type, 3, 2, 4, lli, llt);
     v.body.vote.transfer = transfer;
     assert_int_equal(ut_consensus_step(h, &v), UT_OK);
     raw_out_t o;
@@ -774,6 +776,11 @@ static bool vote_granted(ut_consensus_t *h, ut_msg_type_t type, bool transfer)
         if (o.msgs[i].type == UT_MSG_VOTE_RESP || o.msgs[i].type == UT_MSG_PREVOTE_RESP)
             return o.msgs[i].body.vote_resp.granted;
     return false;
+}
+
+static bool vote_granted(ut_consensus_t *h, ut_msg_type_t type, bool transfer)
+{
+    return vote_granted_at(h, type, transfer, 0, 0);
 }
 
 /* Thesis §6.4.1 with §4.2.3: a lease read is safe only while every voter
@@ -796,6 +803,26 @@ static void test_lease_mode_restart_holds_votes(void **state)
     assert_true(vote_granted(h, UT_MSG_VOTE, false));
     assert_int_equal(ut_consensus_term(h), 4);
     assert_int_equal(ut_consensus_vote(h), 3);
+    ut_consensus_free(h);
+
+    /* Restarted from a snapshot (index 10, term 1): the same hold. */
+    ut_consensus_config_t cfg = cfg3(2);
+    cfg.read_mode = UT_CONSENSUS_READ_LEASE;
+    assert_int_equal(ut_consensus_new(&h, &cfg), UT_OK);
+    ut_consensus_snapshot_t sn;
+    memset(&sn, 0, sizeof sn);
+    sn.index = 10;
+    sn.term = 1;
+    sn.membership.voters = V3;
+    sn.membership.n_voters = 3;
+    ut_consensus_hard_state_t hs = {.term = 3, .vote = 0, .commit = 10};
+    assert_int_equal(ut_consensus_restore_snapshot(h, &hs, &sn, NULL, 0), UT_OK);
+    assert_int_equal(ut_consensus_tick(h, 5000), UT_OK);
+    assert_int_equal(ut_consensus_tick(h, 5000 + 999), UT_OK);
+    assert_false(vote_granted_at(h, UT_MSG_VOTE, false, 10, 1));
+    assert_int_equal(ut_consensus_term(h), 3);
+    assert_int_equal(ut_consensus_tick(h, 5000 + 1000), UT_OK);
+    assert_true(vote_granted_at(h, UT_MSG_VOTE, false, 10, 1));
     ut_consensus_free(h);
 
     h = hold_node(UT_CONSENSUS_READ_LEASE, 3); /* a transfer passes */

@@ -514,16 +514,22 @@ static bool log_up_to_date(const ut_consensus_t *h, uint64_t lterm, uint64_t lin
 #endif
 }
 
-/* Thesis §4.2.3 / §6.2: with check-quorum, a node that heard from a live
- * leader within the minimum election timeout ignores requests to elect a
- * new one, so a rejoining node cannot depose a healthy leader. Thesis §9.6
- * gives pre-vote the same rule (a pre-vote is granted only without recent
- * heartbeats), so with pre-vote alone a follower with a live leader ignores
- * higher-term (pre-)vote requests too: a disruptive or corrupt peer cannot
- * drag it into a new term while its leader is alive. */
+/* Thesis §4.2.3: a node that heard from a live leader within the minimum
+ * election timeout ignores requests to elect a new one (it neither adopts
+ * the term nor votes), so a removed server, or a rejoining one, cannot
+ * depose a healthy leader. The thesis applies the rule whatever else is on;
+ * Before this fix it applied only with check-quorum or pre-vote, and
+ * with both off a removed node whose term had outrun the leader's (it no
+ * longer hears the leader: the leader's messages are of a stale term to it,
+ * and its answers come from a non-peer) kept campaigning, and members that
+ * still had it in their configuration took its terms and deposed the
+ * leader again and again (utsim --changes 300 --compact 7 --nodes 7, seeds
+ * 11 and 34). Thesis §9.6 gives pre-vote the same rule. Normal elections are
+ * not delayed: a node stands only an election timeout after it last heard
+ * a leader. A leader transfer's candidacy is exempt (handle_vote). */
 static bool in_lease(const ut_consensus_t *h)
 {
-    if (!(h->cfg.check_quorum || h->cfg.pre_vote) || h->leader == 0)
+    if (h->leader == 0)
         return false;
     /* A leader with check-quorum is its own lease: it steps down by itself
      * once it loses its majority. Without check-quorum it has no lease. */

@@ -517,19 +517,29 @@ static void test_leader_lease_ignores_votes(void **state)
     RC_OK(&c);
     rc_destroy(&c);
 
-    /* Without check-quorum the same vote request is honoured (§5.1). */
+    /* With check-quorum (and pre-vote) off, the follower still ignores it
+     * (thesis §4.2.3 applies whatever else is on); the leader,
+     * which has no lease of its own without check-quorum, takes the term
+     * (§5.1) and grants the vote to an up-to-date candidate. */
     cfg.check_quorum = false;
     cluster(&c, 3, 0, &cfg);
     elect_and_commit(&c, 1, 1);
     t = term_of(&c, 1);
     li = last_of(&c, 2);
+    s2 = take(rc_h(&c, 2));
     m = mk_vote(UT_MSG_VOTE, 3, 2, t + 1, li, t);
+    (void)rc_inject(&c, &m);
+    ASSERT_UNCHANGED(s2, rc_h(&c, 2));
+    assert_null(net_find(&c, UT_MSG_VOTE_RESP, 2, 3));
+    m = mk_vote(UT_MSG_VOTE, 3, 1, t + 1, li, t);
     assert_int_equal(rc_inject(&c, &m), UT_OK);
-    assert_int_equal(term_of(&c, 2), t + 1);
-    assert_int_equal(ut_consensus_vote(rc_h(&c, 2)), 3);
-    r = net_find(&c, UT_MSG_VOTE_RESP, 2, 3);
+    assert_int_equal(term_of(&c, 1), t + 1);
+    assert_int_equal(state_of(&c, 1), UT_CONSENSUS_FOLLOWER);
+    assert_int_equal(ut_consensus_vote(rc_h(&c, 1)), 3);
+    r = net_find(&c, UT_MSG_VOTE_RESP, 1, 3);
     assert_non_null(r);
     assert_true(r->body.vote_resp.granted);
+    rc_drop_if(&c, any_msg, NULL);
     RC_OK(&c);
     rc_destroy(&c);
 }

@@ -49,7 +49,9 @@ typedef struct ut_consensus ut_consensus_t;
 typedef enum ut_consensus_read_mode {
     UT_CONSENSUS_READ_SAFE = 0, /**< ReadIndex: a round of heartbeats acknowledged by a quorum. */
     UT_CONSENSUS_READ_LEASE = 1 /**< Lease (thesis §6.4.1): no round while the leader's lease,
-                                   kept by check-quorum, lasts; needs check_quorum. */
+                                   kept by check-quorum, lasts; needs check_quorum. A node
+                                   restored at a term above 0 ignores vote requests for one
+                                   election timeout from its first tick (docs/consensus.md). */
 } ut_consensus_read_mode_t;
 
 /**

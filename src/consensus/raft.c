@@ -177,8 +177,10 @@ static void set_term(ut_consensus_t *h, uint64_t term, const char *why)
     ut__consensus_pend(h, UT__CONSENSUS_PEND_TERM | UT__CONSENSUS_PEND_CHECK);
 }
 
-/* why: a static reason for the trace ("higher term", "check-quorum", ...). */
-static int become_follower(ut_consensus_t *h, uint64_t term, uint64_t leader, const char *why)
+/* why: a static reason for the trace ("higher term", "check-quorum", ...).
+ * reset_timer: false keeps the election timer running (step_vote). */
+static int step_down(ut_consensus_t *h, uint64_t term, uint64_t leader, const char *why,
+                     bool reset_timer)
 {
     ut_consensus_state_t to = h->self_voter ? UT_CONSENSUS_FOLLOWER : UT_CONSENSUS_OBSERVER;
     int rc = check_edge(h, to, term);
@@ -207,8 +209,14 @@ static int become_follower(ut_consensus_t *h, uint64_t term, uint64_t leader, co
     ut__consensus_pend(h, UT__CONSENSUS_PEND_CHECK);
     if (leader != 0)
         h->leader_contact = h->now;
-    reset_election_timer(h);
+    if (reset_timer)
+        reset_election_timer(h);
     return UT_OK;
+}
+
+static int become_follower(ut_consensus_t *h, uint64_t term, uint64_t leader, const char *why)
+{
+    return step_down(h, term, leader, why, true);
 }
 
 /* >>> rsnap: raft.c's own steps, for consensus/rsnap.c */
@@ -519,22 +527,44 @@ static bool log_up_to_date(const ut_consensus_t *h, uint64_t lterm, uint64_t lin
 #endif
 }
 
-/* Thesis §4.2.3 / §6.2: with check-quorum, a node that heard from a live
- * leader within the minimum election timeout ignores requests to elect a
- * new one, so a rejoining node cannot depose a healthy leader. Thesis §9.6
- * gives pre-vote the same rule (a pre-vote is granted only without recent
- * heartbeats), so with pre-vote alone a follower with a live leader ignores
- * higher-term (pre-)vote requests too: a disruptive or corrupt peer cannot
- * drag it into a new term while its leader is alive. */
+/* Thesis §4.2.3: a node that heard from a live leader within the minimum
+ * election timeout ignores requests to elect a new one (it neither adopts
+ * the term nor votes), so a removed server, or a rejoining one, cannot
+ * depose a healthy leader. The thesis applies the rule whatever else is on;
+ * Before this fix it applied only with check-quorum or pre-vote, and
+ * with both off a removed node whose term had outrun the leader's (it no
+ * longer hears the leader: the leader's messages are of a stale term to it,
+ * and its answers come from a non-peer) kept campaigning, and members that
+ * still had it in their configuration took its terms and deposed the
+ * leader again and again (utsim --changes 300 --compact 7 --nodes 7, seeds
+ * 11 and 34). Thesis §9.6 gives pre-vote the same rule. Normal elections are
+ * not delayed: a node stands only an election timeout after it last heard
+ * a leader. A leader transfer's candidacy is exempt (handle_vote). */
 static bool in_lease(const ut_consensus_t *h)
 {
-    if (!(h->cfg.check_quorum || h->cfg.pre_vote) || h->leader == 0)
+    if (h->leader == 0)
         return false;
     /* A leader with check-quorum is its own lease: it steps down by itself
      * once it loses its majority. Without check-quorum it has no lease. */
     if (h->role == UT_CONSENSUS_LEADER)
         return h->cfg.check_quorum;
     return h->now - h->leader_contact < h->cfg.election_timeout_ms;
+}
+
+/* Lease reads (thesis §6.4.1) rest on every voter of the last quorum round
+ * ignoring vote requests until the leader's lease has ended. A voter that
+ * crashed and restarted has forgotten the leader it acknowledged
+ * (leader_contact is not persistent), so in lease mode a restarted node
+ * (ut_consensus_restore of a term above 0: a node that never stored a term
+ * never acknowledged a leader) ignores vote requests for one election
+ * timeout from its first tick: on its own clock
+ * at least as long as any lease its acknowledgements before the restart can
+ * have extended (the lease is shorter by max_clock_drift_ms). A transfer's
+ * candidacy passes (its leader ended its lease when it sent TimeoutNow). */
+static bool in_start_hold(const ut_consensus_t *h)
+{
+    return h->cfg.read_mode == UT_CONSENSUS_READ_LEASE && h->restored && h->term != 0 &&
+           h->role != UT_CONSENSUS_LEADER && h->now - h->started < h->cfg.election_timeout_ms;
 }
 
 /* ------------------------------------------------------------------ public */
@@ -906,7 +936,7 @@ int ut_consensus_tick(ut_consensus_t *h, uint64_t now_ms)
         h->took_input = true;
         h->now = now_ms;
         reset_election_timer(h);
-        h->heartbeat_start = h->quorum_start = h->leader_contact = now_ms;
+        h->heartbeat_start = h->quorum_start = h->leader_contact = h->started = now_ms;
         return UT_OK;
     }
     if (now_ms < h->now)
@@ -1474,14 +1504,28 @@ static int handle_vote(ut_consensus_t *h, const ut_msg_t *m)
         return rc;
     /* Thesis §3.10: a candidacy its leader asked for (v->transfer) is not
      * ignored for that leader's lease. */
-    if (m->term > h->term && in_lease(h) && !v->transfer /* >>> rxfer <<< */) {
-        /* thesis §4.2.3: ignore, a leader is alive */
-        UT__CONSENSUS_TRACE(h, UT_TRACE_WARN, pre ? "pre-vote-refused" : "vote-refused",
-                            "leader lease: a leader is alive", m->term, m->from);
-        return UT_OK;
+    if (m->term > h->term && !v->transfer /* >>> rxfer <<< */) {
+        const char *lease = NULL;
+        if (in_lease(h))
+            lease = "leader lease: a leader is alive"; /* thesis §4.2.3: ignore */
+        else if (in_start_hold(h))
+            lease = "lease mode: an election timeout after start";
+        if (lease != NULL) {
+            UT__CONSENSUS_TRACE(h, UT_TRACE_WARN, pre ? "pre-vote-refused" : "vote-refused", lease,
+                                m->term, m->from);
+            return UT_OK;
+        }
     }
     if (!pre && m->term > h->term) {
-        rc = become_follower(h, m->term, 0, "vote request of a higher term");
+        /* Figure 2 (Rules for Servers, Followers): the election timer
+         * restarts only on word from the current leader or on a granted
+         * vote (below), not on a request it refuses. Restarting it here let
+         * candidates with a shorter log, campaigning in turn, keep the only
+         * nodes that could win from ever timing out (utsim seed 62, see
+         * docs/simulator.md). A leader has no election timer running: it
+         * starts one. */
+        rc = step_down(h, m->term, 0, "vote request of a higher term",
+                       h->role == UT_CONSENSUS_LEADER);
         if (rc != UT_OK)
             return rc;
     }

@@ -120,6 +120,7 @@ struct ut_consensus {
     uint64_t election_start, election_timeout;
     uint64_t heartbeat_start, quorum_start;
     uint64_t leader_contact; /* last time the current leader was heard from */
+    uint64_t started;        /* the first tick: the lease-mode vote hold counts from it */
     uint64_t rng;
 
     bool took_input, restored;

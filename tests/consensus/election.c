@@ -517,19 +517,29 @@ static void test_leader_lease_ignores_votes(void **state)
     RC_OK(&c);
     rc_destroy(&c);
 
-    /* Without check-quorum the same vote request is honoured (§5.1). */
+    /* With check-quorum (and pre-vote) off, the follower still ignores it
+     * (thesis §4.2.3 applies whatever else is on); the leader,
+     * which has no lease of its own without check-quorum, takes the term
+     * (§5.1) and grants the vote to an up-to-date candidate. */
     cfg.check_quorum = false;
     cluster(&c, 3, 0, &cfg);
     elect_and_commit(&c, 1, 1);
     t = term_of(&c, 1);
     li = last_of(&c, 2);
+    s2 = take(rc_h(&c, 2));
     m = mk_vote(UT_MSG_VOTE, 3, 2, t + 1, li, t);
+    (void)rc_inject(&c, &m);
+    ASSERT_UNCHANGED(s2, rc_h(&c, 2));
+    assert_null(net_find(&c, UT_MSG_VOTE_RESP, 2, 3));
+    m = mk_vote(UT_MSG_VOTE, 3, 1, t + 1, li, t);
     assert_int_equal(rc_inject(&c, &m), UT_OK);
-    assert_int_equal(term_of(&c, 2), t + 1);
-    assert_int_equal(ut_consensus_vote(rc_h(&c, 2)), 3);
-    r = net_find(&c, UT_MSG_VOTE_RESP, 2, 3);
+    assert_int_equal(term_of(&c, 1), t + 1);
+    assert_int_equal(state_of(&c, 1), UT_CONSENSUS_FOLLOWER);
+    assert_int_equal(ut_consensus_vote(rc_h(&c, 1)), 3);
+    r = net_find(&c, UT_MSG_VOTE_RESP, 1, 3);
     assert_non_null(r);
     assert_true(r->body.vote_resp.granted);
+    rc_drop_if(&c, any_msg, NULL);
     RC_OK(&c);
     rc_destroy(&c);
 }
@@ -659,6 +669,186 @@ static void test_term_rules(void **state)
     rc_destroy(&c);
 }
 
+/* The node of raw_new(2) with pre-vote and check-quorum off, ticked at 0 and
+ * given two entries of term 1 by leader 1 at 0 (which starts its election
+ * timer), then ticked every millisecond up to until. */
+static ut_consensus_t *timer_node(uint64_t until)
+{
+    ut_consensus_config_t cfg = cfg3(2);
+    cfg.pre_vote = false;
+    cfg.check_quorum = false;
+    ut_consensus_t *h = NULL;
+    assert_int_equal(ut_consensus_new(&h, &cfg), UT_OK);
+    raw_out_t o;
+    assert_int_equal(ut_consensus_tick(h, 0), UT_OK);
+    ut_entry_t es[2];
+    uint8_t pay[2][16];
+    const uint64_t terms[] = {1, 1};
+    mk_entries(es, pay, 1, terms, 2);
+    ut_msg_t m = mk_append(1, 2, 1, 0, 0, 0, es, 2);
+    assert_int_equal(ut_consensus_step(h, &m), UT_OK);
+    raw_drain(h, &o);
+    for (uint64_t t = 1; t <= until; t++) {
+        assert_int_equal(ut_consensus_tick(h, t), UT_OK);
+        raw_drain(h, &o);
+    }
+    return h;
+}
+
+/* Figure 2 (Rules for Servers, Followers): the election timer restarts on
+ * word from the current leader and on a granted vote, not on a vote request
+ * that is refused. A follower asked for its vote by a candidate of a higher
+ * term with a shorter log adopts the term, refuses, and still times out when
+ * it would have: otherwise candidates that cannot win, campaigning in turn,
+ * keep the only nodes that could win from ever standing (utsim seed 62). */
+static void test_refused_vote_keeps_election_timer(void **state)
+{
+    (void)state;
+    /* When the untouched node stands: x. */
+    ut_consensus_t *b = timer_node(0);
+    uint64_t x = 0;
+    for (uint64_t t = 1; t <= 3000 && x == 0; t++) {
+        assert_int_equal(ut_consensus_tick(b, t), UT_OK);
+        if (ut_consensus_state(b) == UT_CONSENSUS_CANDIDATE)
+            x = t;
+        raw_out_t o;
+        raw_drain(b, &o);
+    }
+    ut_consensus_free(b);
+    assert_true(x >= 1000 && x < 2000); /* §5.2: [T, 2T) */
+
+    /* Refused at x - 1 (candidate 3 has one entry, we have two): the term is
+     * adopted, no vote is recorded, the node still stands at x. */
+    ut_consensus_t *a = timer_node(x - 1);
+    ut_msg_t v = mk_vote(UT_MSG_VOTE, 3, 2, 2, 1, 1);
+    assert_int_equal(ut_consensus_step(a, &v), UT_OK);
+    raw_out_t o;
+    raw_drain(a, &o);
+    assert_int_equal(o.n_msgs, 1);
+    assert_int_equal(o.msgs[0].type, UT_MSG_VOTE_RESP);
+    assert_false(o.msgs[0].body.vote_resp.granted);
+    assert_int_equal(ut_consensus_term(a), 2);
+    assert_int_equal(ut_consensus_vote(a), 0);
+    assert_int_equal(ut_consensus_state(a), UT_CONSENSUS_FOLLOWER);
+    assert_int_equal(ut_consensus_tick(a, x), UT_OK);
+    assert_int_equal(ut_consensus_state(a), UT_CONSENSUS_CANDIDATE);
+    assert_int_equal(ut_consensus_term(a), 3);
+    ut_consensus_free(a);
+
+    /* Granted at x - 1 (candidate 3's log is as long): the timer restarts,
+     * the node does not stand at x, and stands an election timeout later. */
+    a = timer_node(x - 1);
+    v = mk_vote(UT_MSG_VOTE, 3, 2, 2, 2, 1);
+    assert_int_equal(ut_consensus_step(a, &v), UT_OK);
+    raw_drain(a, &o);
+    assert_int_equal(o.n_msgs, 1);
+    assert_true(o.msgs[0].body.vote_resp.granted);
+    assert_int_equal(ut_consensus_vote(a), 3);
+    assert_int_equal(ut_consensus_tick(a, x), UT_OK);
+    assert_int_equal(ut_consensus_state(a), UT_CONSENSUS_FOLLOWER);
+    assert_int_equal(ut_consensus_tick(a, x - 1 + 999), UT_OK);
+    assert_int_equal(ut_consensus_state(a), UT_CONSENSUS_FOLLOWER);
+    assert_int_equal(ut_consensus_tick(a, x - 1 + 2000), UT_OK);
+    assert_int_equal(ut_consensus_state(a), UT_CONSENSUS_CANDIDATE);
+    ut_consensus_free(a);
+}
+
+/* A node of cfg3(2) in the given read mode, restored at term 3 (or new when
+ * term is 0), first ticked at 5000. */
+static ut_consensus_t *hold_node(ut_consensus_read_mode_t mode, uint64_t term)
+{
+    ut_consensus_config_t cfg = cfg3(2);
+    cfg.read_mode = mode;
+    ut_consensus_t *h = NULL;
+    assert_int_equal(ut_consensus_new(&h, &cfg), UT_OK);
+    if (term != 0) {
+        ut_consensus_hard_state_t hs = {.term = term, .vote = 0, .commit = 0};
+        assert_int_equal(ut_consensus_restore(h, &hs, NULL, 0), UT_OK);
+    }
+    assert_int_equal(ut_consensus_tick(h, 5000), UT_OK);
+    raw_out_t o;
+    raw_drain(h, &o);
+    return h;
+}
+
+/* Step a vote request of term 4 from 3 (last log entry lli of term llt) and
+ * report whether it was answered with a grant (false: refused or ignored,
+ * no answer). */
+static bool vote_granted_at(ut_consensus_t *h, ut_msg_type_t type, bool transfer, uint64_t lli,
+                            uint64_t llt)
+{
+    ut_msg_t v = mk_vote(type, 3, 2, 4, lli, llt);
+    v.body.vote.transfer = transfer;
+    assert_int_equal(ut_consensus_step(h, &v), UT_OK);
+    raw_out_t o;
+    raw_drain(h, &o);
+    for (size_t i = 0; i < o.n_msgs; i++)
+        if (o.msgs[i].type == UT_MSG_VOTE_RESP || o.msgs[i].type == UT_MSG_PREVOTE_RESP)
+            return o.msgs[i].body.vote_resp.granted;
+    return false;
+}
+
+static bool vote_granted(ut_consensus_t *h, ut_msg_type_t type, bool transfer)
+{
+    return vote_granted_at(h, type, transfer, 0, 0);
+}
+
+/* Thesis §6.4.1 with §4.2.3: a lease read is safe only while every voter
+ * of the round ignores vote requests. A voter restarted inside the lease has
+ * forgotten its leader, so in lease mode a restarted node (restored at a
+ * term above 0) ignores (pre-)vote requests for one election timeout from
+ * its first tick. A transfer's candidacy passes; ReadIndex mode, and a node
+ * that never stored a term, vote at once. */
+static void test_lease_mode_restart_holds_votes(void **state)
+{
+    (void)state;
+    ut_consensus_t *h = hold_node(UT_CONSENSUS_READ_LEASE, 3);
+    snap_t s = take(h);
+    assert_int_equal(ut_consensus_tick(h, 5000 + 999), UT_OK);
+    assert_false(vote_granted(h, UT_MSG_PREVOTE, false));
+    assert_false(vote_granted(h, UT_MSG_VOTE, false));
+    ASSERT_UNCHANGED(s, h); /* ignored: term 3, no vote */
+    assert_int_equal(ut_consensus_tick(h, 5000 + 1000), UT_OK);
+    assert_true(vote_granted(h, UT_MSG_PREVOTE, false));
+    assert_true(vote_granted(h, UT_MSG_VOTE, false));
+    assert_int_equal(ut_consensus_term(h), 4);
+    assert_int_equal(ut_consensus_vote(h), 3);
+    ut_consensus_free(h);
+
+    /* Restarted from a snapshot (index 10, term 1): the same hold. */
+    ut_consensus_config_t cfg = cfg3(2);
+    cfg.read_mode = UT_CONSENSUS_READ_LEASE;
+    assert_int_equal(ut_consensus_new(&h, &cfg), UT_OK);
+    ut_consensus_snapshot_t sn;
+    memset(&sn, 0, sizeof sn);
+    sn.index = 10;
+    sn.term = 1;
+    sn.membership.voters = V3;
+    sn.membership.n_voters = 3;
+    ut_consensus_hard_state_t hs = {.term = 3, .vote = 0, .commit = 10};
+    assert_int_equal(ut_consensus_restore_snapshot(h, &hs, &sn, NULL, 0), UT_OK);
+    assert_int_equal(ut_consensus_tick(h, 5000), UT_OK);
+    assert_int_equal(ut_consensus_tick(h, 5000 + 999), UT_OK);
+    assert_false(vote_granted_at(h, UT_MSG_VOTE, false, 10, 1));
+    assert_int_equal(ut_consensus_term(h), 3);
+    assert_int_equal(ut_consensus_tick(h, 5000 + 1000), UT_OK);
+    assert_true(vote_granted_at(h, UT_MSG_VOTE, false, 10, 1));
+    ut_consensus_free(h);
+
+    h = hold_node(UT_CONSENSUS_READ_LEASE, 3); /* a transfer passes */
+    assert_true(vote_granted(h, UT_MSG_VOTE, true));
+    assert_int_equal(ut_consensus_vote(h), 3);
+    ut_consensus_free(h);
+
+    h = hold_node(UT_CONSENSUS_READ_SAFE, 3); /* ReadIndex: no hold */
+    assert_true(vote_granted(h, UT_MSG_VOTE, false));
+    ut_consensus_free(h);
+
+    h = hold_node(UT_CONSENSUS_READ_LEASE, 0); /* never stored a term */
+    assert_true(vote_granted(h, UT_MSG_VOTE, false));
+    ut_consensus_free(h);
+}
+
 int consensus_group_election(void)
 {
     const struct CMUnitTest tests[] = {
@@ -676,6 +866,8 @@ int consensus_group_election(void)
         cmocka_unit_test(test_rejoin_with_prevote_not_disruptive),
         cmocka_unit_test(test_rejoin_without_prevote_disrupts),
         cmocka_unit_test(test_term_rules),
+        cmocka_unit_test(test_refused_vote_keeps_election_timer),
+        cmocka_unit_test(test_lease_mode_restart_holds_votes),
     };
     return cmocka_run_group_tests_name("consensus_election", tests, NULL, NULL);
 }

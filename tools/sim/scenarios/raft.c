@@ -1841,9 +1841,10 @@ static void print_change_totals(void)
             chg_tot.snap_checked);
 }
 
-static int set_changes(sim_options_t *o, const char *v, char *err, size_t cap)
+/* A mean interval option (--changes, --transfers): 0 (off) or 2 to
+ * 3600000 ms. */
+static int parse_interval_ms(const char *v, uint64_t *out, char *err, size_t cap)
 {
-    (void)o;
     char *end = NULL;
     unsigned long long ms = v ? strtoull(v, &end, 10) : 0;
     if (!v || end == v || *end != '\0' || (ms != 0 && ms < 2) || ms > 3600000) {
@@ -1851,6 +1852,16 @@ static int set_changes(sim_options_t *o, const char *v, char *err, size_t cap)
                  v ? v : "");
         return -1;
     }
+    *out = ms;
+    return 0;
+}
+
+static int set_changes(sim_options_t *o, const char *v, char *err, size_t cap)
+{
+    (void)o;
+    uint64_t ms;
+    if (parse_interval_ms(v, &ms, err, cap) != 0)
+        return -1;
     if (ms && !changes_opt)
         atexit(print_change_totals);
     changes_opt = ms;
@@ -1931,13 +1942,9 @@ static void print_transfer_totals(void)
 static int set_transfers(sim_options_t *o, const char *v, char *err, size_t cap)
 {
     (void)o;
-    char *end = NULL;
-    unsigned long long ms = v ? strtoull(v, &end, 10) : 0;
-    if (!v || end == v || *end != '\0' || (ms != 0 && ms < 2) || ms > 3600000) {
-        snprintf(err, cap, "want a mean interval in ms from 2 to 3600000 (0: none), got '%s'",
-                 v ? v : "");
+    uint64_t ms;
+    if (parse_interval_ms(v, &ms, err, cap) != 0)
         return -1;
-    }
     if (ms && !transfers_opt)
         atexit(print_transfer_totals);
     transfers_opt = ms;

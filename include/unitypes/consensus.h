@@ -943,8 +943,8 @@ UT_API int ut_consensus_membership(const ut_consensus_t *h, ut_consensus_members
  *
  * The leader stops accepting proposals and membership changes (UT_EBUSY),
  * brings @p target's log up to date, then sends it TimeoutNow; the target
- * campaigns at once (no pre-vote) and voters grant it even under
- * check-quorum's lease. The transfer ends when the leader steps down or is
+ * campaigns at once (no pre-vote) and voters grant it even under the
+ * leader lease (thesis §4.2.3). The transfer ends when the leader steps down or is
  * aborted after one election timeout without it (proposals resume).
  * @param[in] h      Handle (the leader).
  * @param[in] target A voter of the configuration other than this node.

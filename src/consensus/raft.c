@@ -530,9 +530,9 @@ static bool log_up_to_date(const ut_consensus_t *h, uint64_t lterm, uint64_t lin
 /* Thesis §4.2.3: a node that heard from a live leader within the minimum
  * election timeout ignores requests to elect a new one (it neither adopts
  * the term nor votes), so a removed server, or a rejoining one, cannot
- * depose a healthy leader. The thesis applies the rule whatever else is on;
- * Before this fix it applied only with check-quorum or pre-vote, and
- * with both off a removed node whose term had outrun the leader's (it no
+ * depose a healthy leader. The thesis applies the rule whatever else is on,
+ * and so does this core: limited to check-quorum or pre-vote (as it once
+ * was), with both off a removed node whose term had outrun the leader's (it no
  * longer hears the leader: the leader's messages are of a stale term to it,
  * and its answers come from a non-peer) kept campaigning, and members that
  * still had it in their configuration took its terms and deposed the
@@ -563,7 +563,7 @@ static bool in_lease(const ut_consensus_t *h)
  * candidacy passes (its leader ended its lease when it sent TimeoutNow). */
 static bool in_start_hold(const ut_consensus_t *h)
 {
-    return h->cfg.read_mode == UT_CONSENSUS_READ_LEASE && h->restored && h->term != 0 &&
+    return h->cfg.read_mode == UT_CONSENSUS_READ_LEASE && h->restart_hold &&
            h->role != UT_CONSENSUS_LEADER && h->now - h->started < h->cfg.election_timeout_ms;
 }
 
@@ -840,6 +840,7 @@ int ut_consensus_restore(ut_consensus_t *h, const ut_consensus_hard_state_t *hs,
         ut__consensus_members_restored(h);
     /* <<< rmemb */
     h->restored = true;
+    h->restart_hold = hs->term != 0; /* in_start_hold */
     ut__consensus_pend(h, UT__CONSENSUS_PEND_CHECK);
     return UT_OK;
 }
@@ -934,6 +935,8 @@ int ut_consensus_tick(ut_consensus_t *h, uint64_t now_ms)
         /* The first tick fixes the time origin: timers count from here. */
         h->time_init = true;
         h->took_input = true;
+        /* Responses stepped before the first tick were heard at 0. */
+        heard_flush(h); /* >>> rperf2 <<< */
         h->now = now_ms;
         reset_election_timer(h);
         h->heartbeat_start = h->quorum_start = h->leader_contact = h->started = now_ms;

@@ -121,6 +121,7 @@ struct ut_consensus {
     uint64_t heartbeat_start, quorum_start;
     uint64_t leader_contact; /* last time the current leader was heard from */
     uint64_t started;        /* the first tick: the lease-mode vote hold counts from it */
+    bool restart_hold;       /* restored at a term above 0 (raft.c in_start_hold) */
     uint64_t rng;
 
     bool took_input, restored;

@@ -296,7 +296,7 @@ int ut__consensus_handle_snapshot_resp(ut_consensus_t *h, const ut_msg_t *m, siz
             h, UT_EINVAL, "step-refused", "snapshot-resp beyond the image", m->term, m->from,
             "step: snapshot-resp offset %llu beyond the image (%llu)", (unsigned long long)r->next,
             (unsigned long long)h->snap_image_len);
-    h->active[slot] = true;
+    h->active[slot] |= UT__CONSENSUS_ACTIVE;
     if (r->done) {
         /* The follower holds everything up to the snapshot's index (§7):
          * AppendEntries resume from index + 1. */
@@ -658,6 +658,7 @@ int ut_consensus_restore_snapshot(ut_consensus_t *h, const ut_consensus_hard_sta
     (void)ut__consensus_set_membership(h, mb, snap->index);
     ut__consensus_members_restored(h);
     h->restored = true;
+    h->restart_hold = hs->term != 0; /* raft.c in_start_hold */
     ut__consensus_pend(h, UT__CONSENSUS_PEND_CHECK);
     return UT_OK;
 }

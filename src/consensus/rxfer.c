@@ -8,7 +8,7 @@
  *      the leader's last index it sends TimeoutNow;
  *   3. the target campaigns at once, without pre-vote, in the next term; its
  *      RequestVotes carry the transfer flag, and voters (the old leader
- *      included) do not ignore them for check-quorum's lease (thesis §4.2.3
+ *      included) do not ignore them for the leader lease (thesis §4.2.3
  *      makes that exception for a transfer: §3.10 would be pointless if the
  *      lease that protects a live leader stopped the leader's own handover);
  *   4. the transfer ends when the leader steps down (it hears of the new

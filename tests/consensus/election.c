@@ -847,6 +847,14 @@ static void test_lease_mode_restart_holds_votes(void **state)
     h = hold_node(UT_CONSENSUS_READ_LEASE, 0); /* never stored a term */
     assert_true(vote_granted(h, UT_MSG_VOTE, false));
     ut_consensus_free(h);
+
+    /* Restored from a disk that holds term 0: no hold either. */
+    assert_int_equal(ut_consensus_new(&h, &cfg), UT_OK);
+    ut_consensus_hard_state_t hs0 = {.term = 0, .vote = 0, .commit = 0};
+    assert_int_equal(ut_consensus_restore(h, &hs0, NULL, 0), UT_OK);
+    assert_int_equal(ut_consensus_tick(h, 5000), UT_OK);
+    assert_true(vote_granted(h, UT_MSG_VOTE, false));
+    ut_consensus_free(h);
 }
 
 int consensus_group_election(void)

@@ -465,6 +465,46 @@ static void test_entry_view_valid_across_accessors(void **state)
     rc_destroy(&c);
 }
 
+/* last_heard_ms is the time of the node's last tick when the response was
+ * stepped, exactly: for an AppendEntries response stepped before the first
+ * tick (heard at 0), one stepped between two ticks, and across the leader's
+ * later ticks. */
+static void test_last_heard_exact(void **state)
+{
+    (void)state;
+    ut_consensus_config_t cfg = cfg3(1);
+    cfg.pre_vote = false;
+    ut_consensus_t *h = NULL;
+    assert_int_equal(ut_consensus_new(&h, &cfg), UT_OK);
+    assert_int_equal(ut_consensus_campaign(h), UT_OK);
+    ut_msg_t m = mk_msg(UT_MSG_VOTE_RESP, 2, 1, 1);
+    m.body.vote_resp.granted = true;
+    assert_int_equal(ut_consensus_step(h, &m), UT_OK);
+    assert_int_equal(ut_consensus_state(h), UT_CONSENSUS_LEADER);
+    m = mk_msg(UT_MSG_APPEND_RESP, 3, 1, 1);
+    m.body.append_resp.success = true;
+    m.body.append_resp.index = 1;
+    assert_int_equal(ut_consensus_step(h, &m), UT_OK);
+    assert_int_equal(ut_consensus_tick(h, 100), UT_OK); /* the first tick */
+    ut_consensus_status_t st;
+    get_status(h, &st);
+    assert_int_equal(peer_of(&st, 2)->last_heard_ms, 0); /* the vote */
+    assert_int_equal(peer_of(&st, 3)->last_heard_ms, 0);
+    assert_int_equal(ut_consensus_tick(h, 150), UT_OK);
+    m = mk_msg(UT_MSG_APPEND_RESP, 2, 1, 1);
+    m.body.append_resp.success = true;
+    m.body.append_resp.index = 1;
+    assert_int_equal(ut_consensus_step(h, &m), UT_OK);
+    get_status(h, &st);
+    assert_int_equal(peer_of(&st, 2)->last_heard_ms, 150);
+    assert_int_equal(ut_consensus_tick(h, 170), UT_OK);
+    assert_int_equal(ut_consensus_tick(h, 420), UT_OK);
+    get_status(h, &st);
+    assert_int_equal(peer_of(&st, 2)->last_heard_ms, 150);
+    assert_int_equal(peer_of(&st, 3)->last_heard_ms, 0);
+    ut_consensus_free(h);
+}
+
 int consensus_group_status(void)
 {
     const struct CMUnitTest tests[] = {
@@ -477,6 +517,7 @@ int consensus_group_status(void)
         cmocka_unit_test(test_status_changes_nothing),
         cmocka_unit_test(test_entry_kinds_and_errors),
         cmocka_unit_test(test_entry_view_valid_across_accessors),
+        cmocka_unit_test(test_last_heard_exact),
     };
     return cmocka_run_group_tests_name("consensus_status", tests, NULL, NULL);
 }

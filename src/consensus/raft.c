@@ -178,7 +178,7 @@ static void set_term(ut_consensus_t *h, uint64_t term, const char *why)
 }
 
 /* why: a static reason for the trace ("higher term", "check-quorum", ...).
- * reset_timer: false keeps the election timer running (step_vote). */
+ * reset_timer: false keeps the election timer running (handle_vote). */
 static int step_down(ut_consensus_t *h, uint64_t term, uint64_t leader, const char *why,
                      bool reset_timer)
 {
@@ -531,15 +531,15 @@ static bool log_up_to_date(const ut_consensus_t *h, uint64_t lterm, uint64_t lin
  * election timeout ignores requests to elect a new one (it neither adopts
  * the term nor votes), so a removed server, or a rejoining one, cannot
  * depose a healthy leader. The thesis applies the rule whatever else is on,
- * and so does this core: limited to check-quorum or pre-vote (as it once
- * was), with both off a removed node whose term had outrun the leader's (it no
- * longer hears the leader: the leader's messages are of a stale term to it,
- * and its answers come from a non-peer) kept campaigning, and members that
- * still had it in their configuration took its terms and deposed the
- * leader again and again (utsim --changes 300 --compact 7 --nodes 7, seeds
- * 11 and 34). Thesis §9.6 gives pre-vote the same rule. Normal elections are
- * not delayed: a node stands only an election timeout after it last heard
- * a leader. A leader transfer's candidacy is exempt (handle_vote). */
+ * and so does this core. Applied only with check-quorum or pre-vote, as it
+ * once was here, it let a removed node whose term had outrun the leader's
+ * (it no longer hears the leader: the leader's messages are of a stale
+ * term to it, and its answers come from a non-peer) keep campaigning with
+ * both off, and members that still had it in their configuration took its
+ * terms and deposed the leader again and again (utsim --changes 300
+ * --compact 7 --nodes 7, seeds 11 and 34). Thesis §9.6 gives pre-vote the same rule. Normal
+ * elections are not delayed: a node stands only an election timeout after it last heard a leader. A
+ * leader transfer's candidacy is exempt (handle_vote). */
 static bool in_lease(const ut_consensus_t *h)
 {
     if (h->leader == 0)

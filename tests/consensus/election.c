@@ -753,6 +753,43 @@ static void test_refused_vote_keeps_election_timer(void **state)
     ut_consensus_free(a);
 }
 
+/* The same rule for a candidate (Figure 2: a candidate that discovers a
+ * higher term becomes a follower; its timer runs on): a candidate of term 2
+ * that refuses a vote request of term 3 still stands again at the moment its
+ * own campaign's timeout ends. */
+static void test_refused_vote_keeps_candidate_timer(void **state)
+{
+    (void)state;
+    /* The untouched node: first candidacy at x1 (term 2), second at x2. */
+    ut_consensus_t *b = timer_node(0);
+    uint64_t x1 = 0, x2 = 0;
+    for (uint64_t t = 1; t <= 6000 && x2 == 0; t++) {
+        assert_int_equal(ut_consensus_tick(b, t), UT_OK);
+        if (x1 == 0 && ut_consensus_state(b) == UT_CONSENSUS_CANDIDATE)
+            x1 = t;
+        else if (x1 != 0 && ut_consensus_term(b) == 3)
+            x2 = t;
+        raw_out_t o;
+        raw_drain(b, &o);
+    }
+    ut_consensus_free(b);
+    assert_true(x1 != 0 && x2 > x1 + 1);
+    ut_consensus_t *a = timer_node(x2 - 1);
+    assert_int_equal(ut_consensus_state(a), UT_CONSENSUS_CANDIDATE);
+    assert_int_equal(ut_consensus_term(a), 2);
+    ut_msg_t v = mk_vote(UT_MSG_VOTE, 3, 2, 3, 1, 1); /* one entry: behind */
+    assert_int_equal(ut_consensus_step(a, &v), UT_OK);
+    raw_out_t o;
+    raw_drain(a, &o);
+    assert_int_equal(ut_consensus_state(a), UT_CONSENSUS_FOLLOWER);
+    assert_int_equal(ut_consensus_term(a), 3);
+    assert_int_equal(ut_consensus_vote(a), 0);
+    assert_int_equal(ut_consensus_tick(a, x2), UT_OK);
+    assert_int_equal(ut_consensus_state(a), UT_CONSENSUS_CANDIDATE);
+    assert_int_equal(ut_consensus_term(a), 4);
+    ut_consensus_free(a);
+}
+
 /* A node of cfg3(2) in the given read mode, restored at term 3 (or new when
  * term is 0), first ticked at 5000. */
 static ut_consensus_t *hold_node(ut_consensus_read_mode_t mode, uint64_t term)
@@ -875,6 +912,7 @@ int consensus_group_election(void)
         cmocka_unit_test(test_rejoin_without_prevote_disrupts),
         cmocka_unit_test(test_term_rules),
         cmocka_unit_test(test_refused_vote_keeps_election_timer),
+        cmocka_unit_test(test_refused_vote_keeps_candidate_timer),
         cmocka_unit_test(test_lease_mode_restart_holds_votes),
     };
     return cmocka_run_group_tests_name("consensus_election", tests, NULL, NULL);

@@ -1421,7 +1421,8 @@ static void maybe_transfer(raft_t *s, unsigned i)
         uint64_t t = xfer_target_of(n);
         s->w->r->stats.invariant_checks++;
         if (t == 0) {
-            xf_tot.aborted++; /* still leading, the transfer dropped */
+            xf_tot.aborted++; /* still leading, the transfer dropped (timed
+                               * out, or its target left the configuration) */
             s->xf.active = false;
             s->xf.aborted = true;
         } else if (now - s->xf.at > XFER_ABORT_MS) {
@@ -1484,7 +1485,8 @@ static void maybe_transfer(raft_t *s, unsigned i)
         return;
     }
     if (s->xf.active)
-        xf_tot.unresolved++; /* not seen to end (cannot happen: counted) */
+        xf_tot.unresolved++; /* the host missed its end: every end it can
+                              * see clears xf.active, so this stays 0 */
     s->xf.active = true;
     s->xf.aborted = false;
     s->xf.leader = i;
